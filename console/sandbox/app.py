@@ -1,0 +1,256 @@
+"""The embedded Bedrock: one loopback HTTP endpoint serving every service the console uses.
+
+Requests are routed the way LocalStack's edge port does it: by the service name in the SigV4
+credential scope (``.../us-east-1/bedrock/aws4_request``), then by path. So
+``AWS_ENDPOINT_URL=http://127.0.0.1:4599`` alone aims any AWS SDK or the AWS CLI at it.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+from .clock import SandboxClock
+from .config import SandboxConfig, load_sandbox_config
+from .engine import EngineError, TierEngine
+from .http import AwsError, Call, error_response, parse_scope
+from .outcomes import OutcomeLog
+from .runtime import Runtime
+
+log = logging.getLogger("tierconsole.sandbox")
+
+Handler = Callable[[Call], Awaitable[web.StreamResponse]]
+
+MAX_BODY = 64 * 1024 * 1024
+RUNTIME_ACTIONS = ("converse", "converse-stream", "invoke", "invoke-with-response-stream", "count-tokens")
+_TARGET_PREFIXES = {"ServiceQuotasV20190624": "servicequotas", "GraniteServiceVersion20100801": "monitoring",
+                    "AWSSecurityTokenServiceV20110615": "sts"}
+
+
+class Sandbox:
+    """A sandbox region: tier engine, runtime, control plane and the AWS services beside it."""
+
+    def __init__(self, config: SandboxConfig | None = None, *, speed: float = 1.0, scenario: str | None = None,
+                 clock: SandboxClock | None = None, access_log: str | Path | None = None):
+        self.config = config or load_sandbox_config()
+        self.clock = clock or SandboxClock(speed)
+        self.outcomes = OutcomeLog()
+        self.engine = TierEngine(self.config.catalog)
+        self.runtime = Runtime(self.engine, self.clock, self.outcomes, seed=self.config.catalog.settings.seed)
+        self.scenario_name = scenario if scenario is not None else "none"
+        self.services: dict[str, Handler] = {}
+        self.bedrock_control: Handler | None = None
+        self._access_log_path = Path(access_log) if access_log else None
+        self._access_log = None
+        self._runner: web.AppRunner | None = None
+        self._background: list[asyncio.Task] = []
+        self._closers: list[Callable[[], Awaitable[None] | None]] = []
+        self.host = "127.0.0.1"
+        self.port = 0
+        self._install_services()
+
+    # ------------------------------------------------------------------ services
+    def _install_services(self) -> None:
+        """Attach the services that live beside the runtime. Each is optional so the runtime always works."""
+        from . import services  # noqa: PLC0415 - the control plane and moto are heavier; loaded once here
+
+        services.install(self)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def background(self, coro) -> asyncio.Task:
+        """Run a coroutine for the sandbox's lifetime (scenarios, metric publishing, batch jobs)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.append(task)
+        return task
+
+    def on_close(self, fn: Callable[[], Awaitable[None] | None]) -> None:
+        self._closers.append(fn)
+
+    # ------------------------------------------------------------------ HTTP
+    def make_app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY, handler_args={"max_field_size": 65536})
+        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        return app
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        t0 = time.perf_counter()
+        akid, region, service = parse_scope(request.headers.get("Authorization"))
+        service = service or self._guess_service(request)
+        call = Call(request=request, body=b"", service=service, region=region or self.config.region,
+                    access_key=akid, sandbox=self)
+        try:
+            try:
+                call.body = await request.read()
+            except web.HTTPRequestEntityTooLarge:
+                raise AwsError("ValidationException",
+                               f"Request body exceeds the sandbox's limit of {MAX_BODY // (1024 * 1024)} MiB", 413)
+            handler = self._route(call)
+            response = await handler(call)
+        except AwsError as e:
+            response = error_response(e.code, e.message, e.status, service=service, request_id=call.request_id)
+            call.served_tier = None
+            self._log(call, response.status, t0, e.code)
+            return response
+        except EngineError as e:
+            response = error_response(e.code, e.message, e.status, service=service, request_id=call.request_id)
+            self._log(call, response.status, t0, e.code)
+            return response
+        except (asyncio.CancelledError, ConnectionResetError):
+            self._log(call, 499, t0, "ClientClosedRequest")
+            raise
+        except Exception:  # never a traceback to the client: log it, answer AWS-shaped
+            log.exception("sandbox handler failed: %s %s", request.method, request.path)
+            response = error_response("InternalServerException", "The sandbox hit an internal error; see its log.",
+                                      500, service=service, request_id=call.request_id)
+            self._log(call, 500, t0, "InternalServerException")
+            return response
+        if "x-amzn-RequestId" not in response.headers and not response.prepared:
+            response.headers["x-amzn-RequestId"] = call.request_id
+        self._log(call, response.status, t0, None)
+        return response
+
+    def _guess_service(self, request: web.Request) -> str:
+        target = request.headers.get("X-Amz-Target", "")
+        prefix = target.split(".")[0]
+        if prefix in _TARGET_PREFIXES:
+            return _TARGET_PREFIXES[prefix]
+        if request.path.startswith("/service/GraniteServiceVersion20100801"):
+            return "monitoring"
+        if request.path.startswith(("/model/", "/model-invocation-job", "/foundation-model", "/inference-profile")):
+            return "bedrock"
+        return "unknown"
+
+    def _route(self, call: Call) -> Handler:
+        if call.service == "bedrock":
+            parts = call.request.path.split("/")
+            if len(parts) == 4 and parts[1] == "model" and parts[3] in RUNTIME_ACTIONS:
+                return self.runtime.handle
+            if self.bedrock_control is not None:
+                return self.bedrock_control
+            raise AwsError("UnknownOperationException",
+                           f"The sandbox does not serve bedrock {call.request.method} {call.request.path}", 404)
+        handler = self.services.get(call.service)
+        if handler is None:
+            served = ", ".join(sorted({"bedrock", "bedrock-runtime", *self.services}))
+            raise AwsError("UnknownServiceException",
+                           f"The sandbox does not serve service {call.service!r} "
+                           f"({call.request.method} {call.request.path}); it serves: {served}", 400)
+        return handler
+
+    def _log(self, call: Call, status: int, t0: float, error: str | None) -> None:
+        if self._access_log is None:
+            return
+        entry = {"time": round(time.time(), 3), "service": call.service, "operation": call.operation or None,
+                 "method": call.request.method, "path": call.request.path, "model": call.model_id,
+                 "tier_asked": call.asked_tier, "tier_served": call.served_tier, "status": status,
+                 "error": error, "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
+                 "request_id": call.request_id}
+        self._access_log.write(json.dumps(entry) + "\n")
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        if self._access_log_path:
+            self._access_log = open(self._access_log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+        self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, reuse_address=True, backlog=1024)
+        await site.start()
+        sock = site._server.sockets[0]  # the bound port when port=0
+        self.host, self.port = host, sock.getsockname()[1]
+        from .scenarios import start_scenario  # noqa: PLC0415
+
+        start_scenario(self, self.scenario_name)
+        return self.endpoint
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
+                pass
+        self._background.clear()
+        for fn in reversed(self._closers):
+            result = fn()
+            if asyncio.iscoroutine(result):
+                await result
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._access_log is not None:
+            self._access_log.close()
+            self._access_log = None
+
+
+class SandboxThread:
+    """A sandbox on its own event loop in a daemon thread: for the console and for tests.
+
+    The console's UI loop stays free of sandbox work; clients reach it over loopback like any endpoint.
+    """
+
+    def __init__(self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0):
+        self.sandbox = sandbox
+        self._host, self._port = host, port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._stop: asyncio.Event | None = None
+
+    def start(self, timeout: float = 30.0) -> str:
+        self._thread = threading.Thread(target=self._run, name="tierconsole-sandbox", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("sandbox did not start")
+        if self._error is not None:
+            raise self._error
+        return self.sandbox.endpoint
+
+    @property
+    def endpoint(self) -> str:
+        return self.sandbox.endpoint
+
+    def _run(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._main())
+        finally:
+            self._loop.close()
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        try:
+            await self.sandbox.start(self._host, self._port)
+        except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        await self._stop.wait()
+        await self.sandbox.stop()
+
+    def call(self, fn, *args):
+        """Run ``fn(*args)`` on the sandbox's loop and wait for it (coroutines are awaited)."""
+        async def runner():
+            result = fn(*args)
+            if asyncio.iscoroutine(result):
+                result = await result
+            return result
+        return asyncio.run_coroutine_threadsafe(runner(), self._loop).result(30)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._loop is not None and self._stop is not None and self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout)

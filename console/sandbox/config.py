@@ -1,0 +1,60 @@
+"""The sandbox's configuration: catalog, reservations and engine settings from a profile file."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..config import load_yaml, locate
+from ..domain.catalog import Catalog, ConfigError, parse_catalog
+
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_BUCKET = "tierconsole-sandbox"
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    catalog: Catalog
+    account_id: str = DEFAULT_ACCOUNT
+    region: str = DEFAULT_REGION
+    bucket: str = DEFAULT_BUCKET
+    scenario: str = "none"
+    source: str = "<built-in>"
+
+
+_SANDBOX_KEYS = {"account_id", "scenario", "bucket", "engine", "models", "region"}
+
+
+def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
+    try:
+        if not isinstance(doc, dict):
+            raise ConfigError("", "must be a YAML mapping with a 'sandbox' section")
+        sb = doc.get("sandbox")
+        if not isinstance(sb, dict):
+            raise ConfigError("sandbox", "section is required (with 'models')")
+        unknown = sorted(set(sb) - _SANDBOX_KEYS)
+        if unknown:
+            raise ConfigError(f"sandbox.{unknown[0]}", f"unknown key (expected one of: {', '.join(sorted(_SANDBOX_KEYS))})")
+        catalog = parse_catalog(sb.get("models"), doc.get("reservations"), sb.get("engine"))
+        account = str(sb.get("account_id", DEFAULT_ACCOUNT))
+        if not (account.isdigit() and len(account) == 12):
+            raise ConfigError("sandbox.account_id", f"must be 12 digits, got {account!r}")
+        for key in ("bucket", "scenario", "region"):
+            if key in sb and not isinstance(sb[key], str):
+                raise ConfigError(f"sandbox.{key}", f"must be a string, got {sb[key]!r}")
+        return SandboxConfig(catalog=catalog, account_id=account,
+                             region=sb.get("region") or doc.get("region") or DEFAULT_REGION,
+                             bucket=sb.get("bucket", DEFAULT_BUCKET), scenario=sb.get("scenario", "none"),
+                             source=source)
+    except ConfigError as err:
+        raise locate(err, doc, source) from None
+
+
+def load_sandbox_config(path: str | Path | None = None) -> SandboxConfig:
+    """From a file, or the built-in ``profiles/sandbox.yaml`` shipped with the package."""
+    if path is None:
+        ref = resources.files("tierconsole.profiles").joinpath("sandbox.yaml")
+        return parse_sandbox_config(load_yaml("profiles/sandbox.yaml", ref.read_text()), "profiles/sandbox.yaml")
+    return parse_sandbox_config(load_yaml(path), str(path))
