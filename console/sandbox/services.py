@@ -8,4 +8,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def install(sandbox: "Sandbox") -> None:
-    """Every service module registers itself here; the next ones are added as they are built."""
+    from . import moto_bridge  # noqa: PLC0415
+
+    sandbox.moto = moto_bridge.install(sandbox)

@@ -1,0 +1,94 @@
+"""S3, STS and CloudWatch on the sandbox endpoint, served by moto.
+
+moto already speaks these protocols (rest-xml S3, query STS, CloudWatch in smithy-rpc-v2-cbor
+as current botocore sends it), so the sandbox does not re-implement them: it hands the HTTP
+request to moto's WSGI dispatcher on a worker thread and returns moto's answer as it is.
+The sandbox's own code (metrics publisher, batch jobs) reaches the same moto backends
+in-process through :func:`s3_backend` and :func:`cloudwatch_backend`.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from .http import Call
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .app import Sandbox
+
+MOTO_SERVICES = ("s3", "sts", "monitoring")
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
+
+
+class MotoBridge:
+    def __init__(self, account_id: str):
+        # moto decides the account of every request from this variable (read at import time).
+        os.environ.setdefault("MOTO_ACCOUNT_ID", account_id)
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: PLC0415
+
+        self._app = DomainDispatcherApplication(create_backend_app)
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sandbox-moto")
+
+    def _wsgi(self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes):
+        from werkzeug.test import EnvironBuilder  # noqa: PLC0415
+
+        builder = EnvironBuilder(path=path, method=method, query_string=query, headers=headers, data=body)
+        try:
+            environ = builder.get_environ()
+        finally:
+            builder.close()
+        captured: dict = {}
+
+        def start_response(status, response_headers, exc_info=None):
+            captured["status"] = int(status.split(" ", 1)[0])
+            captured["headers"] = response_headers
+
+        chunks = self._app(environ, start_response)
+        try:
+            payload = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
+        return captured["status"], captured["headers"], payload
+
+    async def handle(self, call: Call) -> web.Response:
+        req = call.request
+        call.operation = req.headers.get("X-Amz-Target", "").split(".")[-1] or req.path.rsplit("/", 1)[-1] or req.method
+        loop = asyncio.get_running_loop()
+        status, headers, payload = await loop.run_in_executor(
+            self._pool, self._wsgi, req.method, req.path, req.query_string, list(req.headers.items()), call.body)
+        out = {k: v for k, v in headers if k.lower() not in _HOP_BY_HOP}
+        out.setdefault("x-amzn-RequestId", call.request_id)
+        return web.Response(status=status, body=payload, headers=out)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def s3_backend(account_id: str):
+    from moto.s3.models import s3_backends  # noqa: PLC0415
+
+    return s3_backends[account_id]["aws"]
+
+
+def cloudwatch_backend(account_id: str, region: str):
+    from moto.cloudwatch.models import cloudwatch_backends  # noqa: PLC0415
+
+    return cloudwatch_backends[account_id][region]
+
+
+def install(sandbox: "Sandbox") -> MotoBridge:
+    bridge = MotoBridge(sandbox.config.account_id)
+    for name in MOTO_SERVICES:
+        sandbox.services[name] = bridge.handle
+    sandbox.on_close(bridge.close)
+    # The default bucket for batch input and output exists from the start.
+    backend = s3_backend(sandbox.config.account_id)
+    if sandbox.config.bucket not in backend.buckets:
+        backend.create_bucket(sandbox.config.bucket, sandbox.config.region)
+    return bridge
