@@ -42,7 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "console; with no profile configured it runs on the embedded sandbox.",
     )
     parser.add_argument("--version", action="version", version=f"tierconsole {__version__}")
+    _add_profile_options(parser)
+    parser.add_argument("--theme", metavar="NAME", help="colour theme: dark, light, high-contrast (NO_COLOR is respected)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    pr = sub.add_parser("profiles", help="list the console profiles and where each comes from",
+                        description="List console profiles: built-in, ./profiles/ and "
+                                    "$XDG_CONFIG_HOME/tierconsole/profiles/, later ones overriding earlier ones.")
+    pr.add_argument("--json", action="store_true", help="print JSON")
 
     sb = sub.add_parser(
         "sandbox",
@@ -63,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_profile_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", metavar="NAME",
+                   help="console profile (default: $TIERCONSOLE_PROFILE, then the profile marked default, then sandbox)")
+    p.add_argument("--endpoint-url", metavar="URL",
+                   help="send every AWS call to this endpoint (e.g. a running `tierconsole sandbox`)")
+    p.add_argument("--region", metavar="REGION", help="override the profile's region")
+    p.add_argument("--read-only", action="store_true", help="refuse every mutating action (batch submit, cancel)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -70,9 +86,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .sandbox.serve import serve  # noqa: PLC0415
 
         return serve(args)
+    if args.command == "profiles":
+        return list_profiles(args)
     from .tui import run_tui  # noqa: PLC0415
 
     return run_tui(args)
+
+
+def list_profiles(args) -> int:
+    import json  # noqa: PLC0415
+
+    from .profile_loader import discover, user_config_dir  # noqa: PLC0415
+
+    entries = discover()
+    if args.json:
+        print(json.dumps([{"name": e.name, "origin": e.origin, "source": e.source, "default": e.is_default,
+                           "error": str(e.error) if e.error else None} for e in entries.values()], indent=2))
+    else:
+        width = max((len(n) for n in entries), default=4)
+        for e in entries.values():
+            mark = " (default)" if e.is_default else ""
+            status = f"  ERROR: {e.error}" if e.error else ""
+            print(f"{e.name:<{width}}  {e.origin:<8}  {e.source}{mark}{status}")
+        print(f"# user profiles go in {user_config_dir() / 'profiles'}")
+    return 1 if any(e.error for e in entries.values()) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -85,6 +85,8 @@ def load_yaml(path: str | Path, text: str | None = None) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         what = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+            what += f" ({exc.context} started at line {exc.context_mark.line + 1})"
         raise ConfigError("", f"YAML syntax error: {what}", source=source, line=line) from None
     except yaml.YAMLError as exc:
         raise ConfigError("", f"YAML error: {exc}", source=source) from None

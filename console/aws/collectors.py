@@ -1,0 +1,207 @@
+"""Collectors: poll AWS (or the sandbox) and turn the answers into the dashboard's plain data.
+
+Per refresh, per region: one ``GetMetricData`` for every model, tier and metric on screen and
+one ``ListModelInvocationJobs``. Service Quotas, ``ListFoundationModels`` and the ``ListMetrics``
+discovery of per-tier dimensions are cached and refreshed rarely. A failed call keeps the
+pane's last good data and marks it stale with the reason; the caller backs off.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+from ..domain import metricsplan as mp
+from ..domain.views import BatchJobView, DashboardData, PaneStatus, ThrottleEvent
+from .session import AwsContext, describe_error
+
+QUOTA_NAME = re.compile(r"^On-demand (?:model inference|InvokeModel) (tokens|requests) per minute for (.+)$")
+DISCOVERY_EVERY_S = 60.0
+MAX_CONSOLE_EVENTS = 100_000
+
+
+@dataclass
+class CallCounter:
+    """How many AWS calls of each operation the collectors made (for the cost-of-watching figures)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, op: str) -> None:
+        self.counts[op] = self.counts.get(op, 0) + 1
+
+
+class Collector:
+    def __init__(self, ctx: AwsContext, *, clock: Callable[[], float] = time.time):
+        self.ctx = ctx
+        self.clock = clock
+        self.calls = CallCounter()
+        self.profile = ctx.profile
+        self._account: str | None = None
+        self._names: dict[str, str] = {}
+        self._tpm: dict[str, float] = {}
+        self._rpm: dict[str, float] = {}
+        self._quotas_at = -1e18
+        self._tiers: dict[str, set[str]] = {}
+        self._tiers_at = -1e18
+        self._last = DashboardData(time=clock(), profile=self.profile.name, region=self.profile.region,
+                                   endpoint=ctx.target.endpoint_url, is_sandbox=ctx.target.sandbox)
+        self._status: dict[str, PaneStatus] = {}
+        self.console_events: list[ThrottleEvent] = []  # throttles from the console's own calls, newest last
+
+    # ------------------------------------------------------------------ models
+    @property
+    def models(self) -> list[str]:
+        if self.profile.models:
+            return list(self.profile.models)
+        return sorted(self._names) or [r.model_id for r in self.profile.reservations]
+
+    def note_console_throttle(self, event: ThrottleEvent) -> None:
+        self.console_events.append(event)
+        if len(self.console_events) > MAX_CONSOLE_EVENTS:
+            del self.console_events[: len(self.console_events) - MAX_CONSOLE_EVENTS]
+
+    # ------------------------------------------------------------------ slow, cached
+    async def _identity(self) -> None:
+        if self._account is None:
+            sts = await self.ctx.client("sts")
+            self.calls.add("GetCallerIdentity")
+            self._account = (await sts.get_caller_identity())["Account"]
+
+    async def _quotas(self, now: float) -> None:
+        if now - self._quotas_at < self.profile.quota_refresh_seconds and self._tpm:
+            return
+        bedrock = await self.ctx.client("bedrock")
+        self.calls.add("ListFoundationModels")
+        fms = (await bedrock.list_foundation_models()).get("modelSummaries", [])
+        names = {m["modelId"]: m.get("modelName", m["modelId"]) for m in fms}
+        by_name = {v: k for k, v in names.items()}
+        sq = await self.ctx.client("service-quotas")
+        tpm: dict[str, float] = {}
+        rpm: dict[str, float] = {}
+        token = None
+        while True:
+            kwargs = {"ServiceCode": "bedrock", "MaxResults": 100}
+            if token:
+                kwargs["NextToken"] = token
+            self.calls.add("ListServiceQuotas")
+            page = await sq.list_service_quotas(**kwargs)
+            for q in page.get("Quotas", []):
+                m = QUOTA_NAME.match(q.get("QuotaName", ""))
+                if m and m.group(2) in by_name:
+                    (tpm if m.group(1) == "tokens" else rpm)[by_name[m.group(2)]] = float(q["Value"])
+            token = page.get("NextToken")
+            if not token:
+                break
+        self._names, self._tpm, self._rpm, self._quotas_at = names, tpm, rpm, now
+
+    async def _discover_tiers(self, now: float) -> None:
+        if now - self._tiers_at < DISCOVERY_EVERY_S:
+            return
+        cw = await self.ctx.client("cloudwatch")
+        tiers: dict[str, set[str]] = {}
+        token = None
+        while True:
+            kwargs = {"Namespace": mp.NAMESPACE, "MetricName": "Invocations",
+                      "Dimensions": [{"Name": "ServiceTier"}]}
+            if token:
+                kwargs["NextToken"] = token
+            self.calls.add("ListMetrics")
+            page = await cw.list_metrics(**kwargs)
+            for metric in page.get("Metrics", []):
+                dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+                if "ModelId" in dims and "ServiceTier" in dims:
+                    tiers.setdefault(dims["ModelId"], set()).add(dims["ServiceTier"])
+            token = page.get("NextToken")
+            if not token:
+                break
+        self._tiers, self._tiers_at = tiers, now
+
+    # ------------------------------------------------------------------ per refresh
+    async def _metrics(self, now: float) -> mp.Answers:
+        p = mp.plan(self.models, self._tiers, [r.model_id for r in self.profile.reservations], now)
+        cw = await self.ctx.client("cloudwatch")
+        from datetime import datetime, timezone  # noqa: PLC0415
+
+        results = []
+        token = None
+        while True:  # one call; a second page only when CloudWatch cuts the answer
+            kwargs = {"MetricDataQueries": p.api_queries(),
+                      "StartTime": datetime.fromtimestamp(p.start, timezone.utc),
+                      "EndTime": datetime.fromtimestamp(p.end, timezone.utc), "ScanBy": "TimestampDescending"}
+            if token:
+                kwargs["NextToken"] = token
+            self.calls.add("GetMetricData")
+            page = await cw.get_metric_data(**kwargs)
+            results += page.get("MetricDataResults", [])
+            token = page.get("NextToken")
+            if not token:
+                break
+        return mp.Answers.from_results(p, results)
+
+    async def _batch(self) -> list[BatchJobView]:
+        bedrock = await self.ctx.client("bedrock")
+        self.calls.add("ListModelInvocationJobs")
+        page = await bedrock.list_model_invocation_jobs(maxResults=100, sortBy="CreationTime", sortOrder="Descending")
+        return [job_view(j) for j in page.get("invocationJobSummaries", [])]
+
+    async def refresh(self) -> DashboardData:
+        """Collect once. Never raises for an AWS error: failed panes keep their data, marked stale."""
+        now = self.clock()
+        last = self._last
+        errors: dict[str, str] = {}
+
+        async def guarded(name: str, coro):
+            try:
+                return await coro
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure becomes a stale pane, never a crash
+                errors[name] = describe_error(exc)
+                return None
+
+        await guarded("identity", self._identity())
+        await guarded("quotas", self._quotas(now))
+        await guarded("discovery", self._discover_tiers(now))
+        answers, jobs = await asyncio.gather(guarded("metrics", self._metrics(now)), guarded("batch", self._batch()))
+
+        reservations, quotas = last.reservations, last.quotas
+        events, rates = last.throttle_events, last.throttle_rates
+        if answers is not None:
+            reservations = mp.reservation_views(answers, self.profile.reservations, now)
+            quotas = mp.quota_views(answers, self.models, self._names, self._tpm, self._rpm, self._tiers, now)
+            cw_events = mp.throttle_events(answers, self.models, self._tiers)
+            events = merge_events(cw_events, self.console_events)
+            rates = mp.throttle_rates(answers, self.models, self._tiers, now)
+        batch = jobs if jobs is not None else last.batch_jobs
+        metric_err = errors.get("metrics")
+        quota_err = errors.get("quotas") or metric_err
+        for pane, err in (("reservations", metric_err), ("quota", quota_err), ("throttles", metric_err),
+                          ("batch", errors.get("batch"))):
+            prev = self._status.get(pane, PaneStatus(ok=True, updated_at=None))
+            self._status[pane] = PaneStatus(ok=False, updated_at=prev.updated_at, reason=err) if err else \
+                PaneStatus(ok=True, updated_at=now)
+        self._last = replace(last, time=now, account_id=self._account, reservations=tuple(reservations),
+                             quotas=tuple(quotas), throttle_events=events, throttle_rates=rates,
+                             batch_jobs=tuple(batch), status=dict(self._status))
+        self.errors = errors
+        return self._last
+
+
+def merge_events(cloudwatch: list[ThrottleEvent], console: list[ThrottleEvent]) -> tuple[ThrottleEvent, ...]:
+    merged = cloudwatch + console
+    merged.sort(key=lambda e: e.time, reverse=True)
+    return tuple(merged)
+
+
+def job_view(j: dict) -> BatchJobView:
+    def ts(v):
+        return v.timestamp() if hasattr(v, "timestamp") else (float(v) if v is not None else None)
+
+    return BatchJobView(job_arn=j.get("jobArn", ""), job_name=j.get("jobName", ""), model_id=j.get("modelId", ""),
+                        status=j.get("status", ""), submit_time=ts(j.get("submitTime")) or 0.0,
+                        end_time=ts(j.get("endTime")), total_records=j.get("totalRecordCount"),
+                        processed=j.get("processedRecordCount", 0) or 0, success=j.get("successRecordCount", 0) or 0,
+                        errors=j.get("errorRecordCount", 0) or 0,
+                        input_tokens=j.get("inputTokenCount", 0) or 0, output_tokens=j.get("outputTokenCount", 0) or 0)

@@ -1,0 +1,112 @@
+"""AWS sessions and clients for one console profile (aiobotocore; long-lived clients).
+
+The console's own calls never retry: a throttle must be seen, not hidden
+(``total_max_attempts: 1``). Endpoint precedence: ``--endpoint-url`` > the profile's
+``endpoint_url`` > the embedded sandbox > ``AWS_ENDPOINT_URL[_<SERVICE>]`` (honoured by botocore
+itself) > AWS.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain.profile import Profile
+
+NO_RETRY = {"total_max_attempts": 1, "mode": "standard"}
+SANDBOX_CREDENTIALS = ("sandbox", "sandbox")
+
+
+@dataclass
+class Target:
+    """Where one profile's calls go."""
+
+    profile: Profile
+    endpoint_url: str | None = None  # None: botocore decides (env vars, then AWS)
+    sandbox: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.endpoint_url or "AWS"
+
+
+class AwsContext:
+    """Clients for one profile, created on first use and closed together.
+
+    Every call made through a context is attributed to its profile; switching profiles closes the
+    context, so nothing started under one profile can finish under another.
+    """
+
+    def __init__(self, target: Target, *, connect_timeout: float = 3.0, read_timeout: float = 10.0):
+        self.target = target
+        self._timeouts = (connect_timeout, read_timeout)
+        self._stack = contextlib.AsyncExitStack()
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._session = None
+        self.closed = False
+
+    @property
+    def profile(self) -> Profile:
+        return self.target.profile
+
+    def _get_session(self):
+        if self._session is None:
+            from aiobotocore.session import AioSession  # noqa: PLC0415 - heavy; after the first frame
+
+            prof = self.target.profile
+            self._session = AioSession(profile=None if self.target.sandbox else prof.aws_profile)
+        return self._session
+
+    async def client(self, service: str, region: str | None = None):
+        if self.closed:
+            raise RuntimeError(f"the AWS context of profile {self.profile.name!r} is closed")
+        region = region or self.profile.region
+        key = (service, region)
+        if key not in self._clients:
+            from aiobotocore.config import AioConfig  # noqa: PLC0415
+
+            cfg = AioConfig(retries=dict(NO_RETRY), connect_timeout=self._timeouts[0],
+                            read_timeout=self._timeouts[1], max_pool_connections=20)
+            kwargs: dict[str, Any] = {"region_name": region, "config": cfg}
+            if self.target.endpoint_url:
+                kwargs["endpoint_url"] = self.target.endpoint_url
+            if self.target.sandbox:
+                kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = SANDBOX_CREDENTIALS
+            creator = self._get_session().create_client(service, **kwargs)
+            self._clients[key] = await self._stack.enter_async_context(creator)
+        return self._clients[key]
+
+    async def close(self) -> None:
+        self.closed = True
+        self._clients.clear()
+        await self._stack.aclose()
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short, credential-free reason for a failed call, for a stale pane."""
+    try:
+        import botocore.exceptions as bx  # noqa: PLC0415
+    except ImportError:  # pragma: no cover
+        return type(exc).__name__
+    if isinstance(exc, bx.ClientError):
+        code = exc.response.get("Error", {}).get("Code", "Error")
+        if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
+            return "expired token: refresh your credentials (aws sso login)"
+        if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
+            return f"access denied ({exc.operation_name})"
+        if code in ("Throttling", "ThrottlingException", "TooManyRequestsException"):
+            return f"throttled ({exc.operation_name})"
+        return f"{code} ({exc.operation_name})"
+    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectionClosedError)):
+        return "endpoint down: cannot connect"
+    if isinstance(exc, (bx.ReadTimeoutError, bx.ConnectTimeoutError, TimeoutError)):
+        return "timed out"
+    if isinstance(exc, bx.NoCredentialsError):
+        return "no AWS credentials found"
+    if isinstance(exc, bx.ProfileNotFound):
+        return str(exc)
+    if isinstance(exc, bx.TokenRetrievalError) or isinstance(exc, bx.SSOError):
+        return "SSO token expired: run aws sso login"
+    if isinstance(exc, OSError):
+        return f"network error: {exc.strerror or type(exc).__name__}"
+    return type(exc).__name__

@@ -1,0 +1,209 @@
+"""One GetMetricData call per region per refresh: which queries to ask, and what the answers mean.
+
+Pure: builds the query list and turns the returned series into the dashboard's views.
+
+Queries use ``Period`` 60 over the last 16 minutes, aligned to the minute (as CloudWatch aligns
+them anyway). The live "per minute" figure of a pane is the trailing sixty seconds, estimated
+from the minute in progress plus the unelapsed share of the previous minute
+(:func:`trailing_minute`), so it moves every refresh without asking for 1-second data.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+from .catalog import ReservationSpec
+from .views import QUOTA_TIERS, ModelQuotaView, ReservationView, ThrottleEvent
+
+NAMESPACE = "AWS/Bedrock"
+PERIOD = 60
+HISTORY_MINUTES = 15
+MAX_QUERIES = 500  # GetMetricData's limit per call
+
+#: metric name -> short key used in query ids
+METRICS = {
+    "EstimatedTPMQuotaUsage": "q",
+    "Invocations": "n",
+    "InvocationThrottles": "t",
+    "InputTokenCount": "i",
+    "OutputTokenCount": "o",
+    "CacheWriteInputTokenCount": "w",
+    "ReservedOverflowInvocations": "v",
+}
+#: metrics asked per (model, tier) when the ServiceTier dimension exists
+PER_TIER = ("EstimatedTPMQuotaUsage", "Invocations", "InvocationThrottles")
+#: extra metrics asked for the reserved tier of a model with a reservation
+RESERVED = ("InputTokenCount", "OutputTokenCount", "CacheWriteInputTokenCount")
+#: metrics asked per model (totals; the only ones real Bedrock is known to publish)
+PER_MODEL = ("EstimatedTPMQuotaUsage", "Invocations", "InvocationThrottles", "ReservedOverflowInvocations")
+
+
+@dataclass(frozen=True)
+class Query:
+    id: str
+    metric: str
+    model_id: str
+    tier: str | None  # None: the model total
+
+    def to_api(self) -> dict:
+        dims = [{"Name": "ModelId", "Value": self.model_id}]
+        if self.tier is not None:
+            dims.append({"Name": "ServiceTier", "Value": self.tier})
+        return {"Id": self.id, "ReturnData": True,
+                "MetricStat": {"Metric": {"Namespace": NAMESPACE, "MetricName": self.metric, "Dimensions": dims},
+                               "Period": PERIOD, "Stat": "Sum"}}
+
+
+@dataclass(frozen=True)
+class Plan:
+    queries: tuple[Query, ...]
+    start: float
+    end: float
+
+    def api_queries(self) -> list[dict]:
+        return [q.to_api() for q in self.queries]
+
+
+def window(now: float) -> tuple[float, float]:
+    start = (math.floor(now / PERIOD) - HISTORY_MINUTES) * PERIOD
+    return float(start), float(math.ceil(now))
+
+
+def plan(models: Sequence[str], tiers_by_model: Mapping[str, Iterable[str]], reserved_models: Iterable[str],
+         now: float) -> Plan:
+    """The queries for every model, tier and metric the panes show, for one call."""
+    reserved_models = set(reserved_models)
+    queries: list[Query] = []
+    for mi, model in enumerate(models):
+        for metric in PER_MODEL:
+            queries.append(Query(f"m{mi}_{METRICS[metric]}", metric, model, None))
+        for tier in sorted(tiers_by_model.get(model, ())):
+            for metric in PER_TIER:
+                queries.append(Query(f"m{mi}_{tier}_{METRICS[metric]}", metric, model, tier))
+            if tier == "reserved" and model in reserved_models:
+                for metric in RESERVED:
+                    queries.append(Query(f"m{mi}_{tier}_{METRICS[metric]}", metric, model, tier))
+    if len(queries) > MAX_QUERIES:
+        raise ValueError(f"{len(queries)} metric queries exceed GetMetricData's {MAX_QUERIES}; watch fewer models")
+    start, end = window(now)
+    return Plan(tuple(queries), start, end)
+
+
+# ------------------------------------------------------------------ answers
+
+Series = dict[float, float]  # minute start (epoch) -> sum
+
+
+@dataclass
+class Answers:
+    """The returned series, by (metric, model, tier)."""
+
+    series: dict[tuple[str, str, str | None], Series] = field(default_factory=dict)
+
+    @classmethod
+    def from_results(cls, p: Plan, results: Iterable[Mapping]) -> "Answers":
+        by_id = {q.id: q for q in p.queries}
+        out = cls()
+        for r in results:
+            q = by_id.get(r.get("Id"))
+            if q is None:
+                continue
+            s: Series = {}
+            for ts, val in zip(r.get("Timestamps", []), r.get("Values", [])):
+                t = ts.timestamp() if hasattr(ts, "timestamp") else float(ts)
+                s[float(math.floor(t / PERIOD) * PERIOD)] = s.get(float(math.floor(t / PERIOD) * PERIOD), 0.0) + float(val)
+            out.series[(q.metric, q.model_id, q.tier)] = s
+        return out
+
+    def get(self, metric: str, model: str, tier: str | None = None) -> Series:
+        return self.series.get((metric, model, tier), {})
+
+
+def trailing_minute(series: Series, now: float) -> float:
+    """Estimated sum over the last 60 seconds from per-minute sums.
+
+    The minute in progress counts whole; the previous minute counts for the share of it that is
+    still inside the trailing window (assuming it was spread evenly).
+    """
+    current = math.floor(now / PERIOD) * PERIOD
+    elapsed = (now - current) / PERIOD
+    return series.get(float(current), 0.0) + series.get(float(current - PERIOD), 0.0) * max(0.0, 1.0 - elapsed)
+
+
+def history(series: Series, now: float, minutes: int = HISTORY_MINUTES) -> tuple[float, ...]:
+    """The last ``minutes`` complete minutes, oldest first (zeros where nothing was published)."""
+    current = math.floor(now / PERIOD) * PERIOD
+    return tuple(series.get(float(current - PERIOD * k), 0.0) for k in range(minutes, 0, -1))
+
+
+def reservation_views(a: Answers, reservations: Sequence[ReservationSpec], now: float) -> list[ReservationView]:
+    out = []
+    for r in reservations:
+        inp = _add(a.get("InputTokenCount", r.model_id, "reserved"), a.get("CacheWriteInputTokenCount", r.model_id, "reserved"))
+        outp = a.get("OutputTokenCount", r.model_id, "reserved")
+        overflow = a.get("ReservedOverflowInvocations", r.model_id)
+        out.append(ReservationView(
+            reservation_id=r.reservation_id, model_id=r.model_id,
+            input_tpm_used=trailing_minute(inp, now), input_tpm_reserved=r.input_tpm,
+            output_tpm_used=trailing_minute(outp, now), output_tpm_reserved=r.output_tpm,
+            overflow_tpm=trailing_minute(overflow, now),
+            input_history=history(inp, now), output_history=history(outp, now)))
+    return out
+
+
+def quota_views(a: Answers, models: Sequence[str], names: Mapping[str, str], tpm_quota: Mapping[str, float],
+                rpm_quota: Mapping[str, float], tiers_by_model: Mapping[str, Iterable[str]], now: float,
+                holds: Mapping[str, float] | None = None) -> list[ModelQuotaView]:
+    out = []
+    for model in models:
+        tiers = set(tiers_by_model.get(model, ()))
+        if tiers & set(QUOTA_TIERS):
+            by_tier = {t: trailing_minute(a.get("EstimatedTPMQuotaUsage", model, t), now) for t in QUOTA_TIERS}
+            rpm = sum(trailing_minute(a.get("Invocations", model, t), now) for t in QUOTA_TIERS)
+        else:  # no per-tier split published: the model total, shown as Standard
+            by_tier = {"default": trailing_minute(a.get("EstimatedTPMQuotaUsage", model), now)}
+            rpm = trailing_minute(a.get("Invocations", model), now)
+        out.append(ModelQuotaView(model_id=model, name=names.get(model, model), tpm_quota=tpm_quota.get(model, 0.0),
+                                  rpm_quota=rpm_quota.get(model, 0.0), tpm_by_tier=by_tier, rpm_used=rpm,
+                                  hold_tokens=(holds or {}).get(model)))
+    return out
+
+
+def throttle_events(a: Answers, models: Sequence[str], tiers_by_model: Mapping[str, Iterable[str]]) -> list[ThrottleEvent]:
+    """One event per (minute, model, tier) with throttles; newest first."""
+    events = []
+    for model in models:
+        tiers = sorted(tiers_by_model.get(model, ()))
+        sources = [(t, a.get("InvocationThrottles", model, t)) for t in tiers] or [("", a.get("InvocationThrottles", model))]
+        for tier, series in sources:
+            for minute, count in series.items():
+                if count > 0:
+                    events.append(ThrottleEvent(time=minute, model_id=model, tier=tier, count=int(round(count)),
+                                                error="ThrottlingException",
+                                                message=f"{int(round(count))} throttled in the minute (CloudWatch)",
+                                                source="cloudwatch"))
+    events.sort(key=lambda e: e.time, reverse=True)
+    return events
+
+
+def throttle_rates(a: Answers, models: Sequence[str], tiers_by_model: Mapping[str, Iterable[str]],
+                   now: float) -> dict[str, tuple[float, ...]]:
+    """Per tier, throttles per minute over the last 15 minutes (plus the minute in progress)."""
+    rates: dict[str, list[float]] = {}
+    current = math.floor(now / PERIOD) * PERIOD
+    minutes = [float(current - PERIOD * k) for k in range(HISTORY_MINUTES, -1, -1)]
+    for model in models:
+        for tier in tiers_by_model.get(model, ()):
+            s = a.get("InvocationThrottles", model, tier)
+            acc = rates.setdefault(tier, [0.0] * len(minutes))
+            for i, m in enumerate(minutes):
+                acc[i] += s.get(m, 0.0)
+    return {t: tuple(v) for t, v in rates.items()}
+
+
+def _add(a: Series, b: Series) -> Series:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out.get(k, 0.0) + v
+    return out

@@ -1,0 +1,111 @@
+"""A console profile: which account and region to watch, what to show, and how.
+
+Parsed from YAML (see ``profiles/``); field errors raise :class:`ConfigError` with the field
+path, and the loader adds file and line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .catalog import ConfigError, ReservationSpec, _check_keys, _get, parse_reservation
+
+_KEYS = {"name", "description", "aws_profile", "region", "regions", "endpoint_url", "models", "reservations",
+         "prices", "tier_price_multipliers", "refresh_seconds", "quota_refresh_seconds", "alert_threshold",
+         "read_only", "allow_prompts_in_read_only", "sandbox", "default", "s3_input_prefix", "s3_output_prefix",
+         "batch_role_arn"}
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str = ""
+    aws_profile: str | None = None  # a profile of ~/.aws/config; None = the default credential chain
+    regions: tuple[str, ...] = ("us-east-1",)
+    endpoint_url: str | None = None
+    models: tuple[str, ...] = ()  # models to watch; empty = every model the quotas/catalog know
+    reservations: tuple[ReservationSpec, ...] = ()
+    prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # model -> {input, output} per 1K
+    tier_price_multipliers: Mapping[str, float] = field(default_factory=dict)
+    refresh_seconds: float = 5.0
+    quota_refresh_seconds: float = 900.0
+    alert_threshold: float = 0.8
+    read_only: bool = False
+    allow_prompts_in_read_only: bool = True
+    sandbox: Mapping[str, Any] | None = None  # present: run on the embedded sandbox with this section
+    s3_input_prefix: str | None = None
+    s3_output_prefix: str | None = None
+    batch_role_arn: str | None = None
+    source: str = "<built-in>"
+    origin: str = "built-in"  # built-in | project | user
+    raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)  # the parsed document
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.sandbox is not None
+
+    @property
+    def region(self) -> str:
+        return self.regions[0]
+
+
+def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", origin: str = "user") -> Profile:
+    d = _check_keys(doc, _KEYS, "")
+    if "region" in d and "regions" in d:
+        raise ConfigError("regions", "give either 'region' or 'regions', not both")
+    if "regions" in d:
+        regions = d["regions"]
+        if not isinstance(regions, list) or not regions or not all(isinstance(r, str) and r for r in regions):
+            raise ConfigError("regions", f"must be a non-empty list of region names, got {regions!r}")
+        regions = tuple(regions)
+    else:
+        regions = (_get(d, "region", "", str, default="us-east-1"),)
+    models = d.get("models") or []
+    if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+        raise ConfigError("models", f"must be a list of model ids, got {models!r}")
+    res = d.get("reservations") or []
+    if not isinstance(res, list):
+        raise ConfigError("reservations", "must be a list")
+    prices = d.get("prices") or {}
+    if not isinstance(prices, Mapping):
+        raise ConfigError("prices", "must be a mapping of model id to {input, output} per 1K tokens")
+    for model_id, p in prices.items():
+        p = _check_keys(p, {"input", "output"}, f"prices.{model_id}")
+        for k in ("input", "output"):
+            _get(p, k, f"prices.{model_id}", float, minimum=0)
+    mults = d.get("tier_price_multipliers") or {}
+    mults = _check_keys(mults, {"priority", "default", "standard", "flex", "batch", "reserved"}, "tier_price_multipliers")
+    for k in mults:
+        _get(mults, k, "tier_price_multipliers", float, minimum=0)
+    sandbox = d.get("sandbox")
+    if sandbox is not None and not isinstance(sandbox, Mapping):
+        raise ConfigError("sandbox", "must be a mapping (the embedded sandbox's catalog)")
+    threshold = _get(d, "alert_threshold", "", float, default=0.8, minimum=0)
+    if threshold > 1:
+        raise ConfigError("alert_threshold", f"must be a fraction between 0 and 1, got {threshold}")
+    endpoint = _get(d, "endpoint_url", "", str, default=None)
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        raise ConfigError("endpoint_url", f"must start with http:// or https://, got {endpoint!r}")
+    return Profile(
+        name=_get(d, "name", "", str, default=default_name),
+        description=_get(d, "description", "", str, default=""),
+        aws_profile=_get(d, "aws_profile", "", str, default=None),
+        regions=regions,
+        endpoint_url=endpoint,
+        models=tuple(models),
+        reservations=tuple(parse_reservation(r, f"reservations[{i}]", i) for i, r in enumerate(res)),
+        prices={k: {kk: float(vv) for kk, vv in v.items()} for k, v in prices.items()},
+        tier_price_multipliers={("default" if k == "standard" else k): float(v) for k, v in mults.items()},
+        refresh_seconds=_get(d, "refresh_seconds", "", float, default=1.0 if sandbox is not None else 5.0, minimum=0.2),
+        quota_refresh_seconds=_get(d, "quota_refresh_seconds", "", float, default=900.0, minimum=10),
+        alert_threshold=threshold,
+        read_only=_get(d, "read_only", "", bool, default=False),
+        allow_prompts_in_read_only=_get(d, "allow_prompts_in_read_only", "", bool, default=True),
+        sandbox=sandbox,
+        s3_input_prefix=_get(d, "s3_input_prefix", "", str, default=None),
+        s3_output_prefix=_get(d, "s3_output_prefix", "", str, default=None),
+        batch_role_arn=_get(d, "batch_role_arn", "", str, default=None),
+        source=source,
+        origin=origin,
+        raw=d,
+    )
