@@ -24,6 +24,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -50,6 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
                         description="List console profiles: built-in, ./profiles/ and "
                                     "$XDG_CONFIG_HOME/tierconsole/profiles/, later ones overriding earlier ones.")
     pr.add_argument("--json", action="store_true", help="print JSON")
+
+    pp = sub.add_parser("prompt", help="send a test prompt at a tier, at all tiers, or escalating",
+                        description="Send a test prompt with Converse at one tier, all tiers side by side, or "
+                                    "escalate (Standard first, Priority on a throttle). Exit 1 when every tier failed.")
+    pp.add_argument("text", help="the prompt text")
+    pp.add_argument("--model", required=True, metavar="ID", help="model id, e.g. amazon.nova-lite-v1:0")
+    pp.add_argument("--tier", default="default", choices=("reserved", "priority", "standard", "default", "flex",
+                                                          "all", "escalate"), help="tier (default: standard)")
+    pp.add_argument("--stream", action="store_true", help="use ConverseStream (measures time to first token)")
+    pp.add_argument("--max-tokens", type=_positive_int, metavar="N", help="maxTokens (default: the model's maximum)")
+    pp.add_argument("--temperature", type=float, metavar="T", help="temperature, 0 to 1")
+    pp.add_argument("--system", metavar="TEXT", help="system prompt")
+    pp.add_argument("--json", action="store_true", help="print one JSON object per tier")
+    _add_profile_options(pp)
 
     sb = sub.add_parser(
         "sandbox",
@@ -86,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .sandbox.serve import serve  # noqa: PLC0415
 
         return serve(args)
+    if args.command == "prompt":
+        from .headless import cmd_prompt  # noqa: PLC0415
+
+        return cmd_prompt(args)
     if args.command == "profiles":
         return list_profiles(args)
     from .tui import run_tui  # noqa: PLC0415

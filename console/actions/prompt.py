@@ -1,0 +1,153 @@
+"""Send test prompts at any tier, at all tiers side by side, or escalating Standard → Priority."""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from ..domain.pricing import PriceTable
+
+TIER_CHOICES = ("reserved", "priority", "standard", "default", "flex", "all", "escalate")
+ALL_TIERS = ("reserved", "priority", "default", "flex")
+MAX_PROMPT_CHARS = 1_000_000
+
+
+@dataclass(frozen=True)
+class PromptRequest:
+    model_id: str
+    text: str
+    tier: str = "default"  # a wire tier, "all" or "escalate" ("standard" is accepted for "default")
+    system: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    stream: bool = False
+
+    def validate(self) -> None:
+        if not self.model_id:
+            raise ValueError("model: required")
+        if not self.text or not self.text.strip():
+            raise ValueError("prompt: empty; type something to send")
+        if len(self.text) > MAX_PROMPT_CHARS:
+            raise ValueError(f"prompt: {len(self.text):,} characters is over the limit of {MAX_PROMPT_CHARS:,}")
+        if self.tier not in TIER_CHOICES:
+            raise ValueError(f"tier: {self.tier!r} is not one of {', '.join(TIER_CHOICES)}")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise ValueError(f"max tokens: must be at least 1, got {self.max_tokens}")
+        if self.temperature is not None and not 0 <= self.temperature <= 1:
+            raise ValueError(f"temperature: must be between 0 and 1, got {self.temperature}")
+
+
+@dataclass
+class PromptResult:
+    tier: str  # asked
+    served_tier: str | None = None
+    ok: bool = False
+    error: str | None = None  # AWS error code
+    message: str | None = None
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    output_tps: float | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    text: str = ""
+    stop_reason: str | None = None
+    escalated_from: str | None = None
+    request_id: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d.pop("extra")
+        return d
+
+
+def _wire(tier: str) -> str:
+    return "default" if tier == "standard" else tier
+
+
+OnText = Callable[[str, str], None]  # (tier, text chunk)
+
+
+async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_text: OnText | None) -> PromptResult:
+    import botocore.exceptions as bx  # noqa: PLC0415
+
+    kwargs: dict = {"modelId": req.model_id, "messages": [{"role": "user", "content": [{"text": req.text}]}],
+                    "serviceTier": {"type": tier}}
+    if req.system:
+        kwargs["system"] = [{"text": req.system}]
+    cfg = {}
+    if req.max_tokens is not None:
+        cfg["maxTokens"] = req.max_tokens
+    if req.temperature is not None:
+        cfg["temperature"] = req.temperature
+    if cfg:
+        kwargs["inferenceConfig"] = cfg
+    result = PromptResult(tier=tier)
+    t0 = time.perf_counter()
+    try:
+        if req.stream:
+            resp = await client.converse_stream(**kwargs)
+            result.request_id = resp["ResponseMetadata"].get("RequestId")
+            parts = []
+            async for event in resp["stream"]:
+                if "contentBlockDelta" in event:
+                    chunk = event["contentBlockDelta"]["delta"].get("text", "")
+                    if result.ttft_ms is None:
+                        result.ttft_ms = (time.perf_counter() - t0) * 1000
+                    parts.append(chunk)
+                    if on_text:
+                        on_text(tier, chunk)
+                elif "messageStop" in event:
+                    result.stop_reason = event["messageStop"].get("stopReason")
+                elif "metadata" in event:
+                    meta = event["metadata"]
+                    result.input_tokens = meta["usage"]["inputTokens"]
+                    result.output_tokens = meta["usage"]["outputTokens"]
+                    result.served_tier = (meta.get("serviceTier") or {}).get("type")
+            result.text = "".join(parts)
+        else:
+            resp = await client.converse(**kwargs)
+            result.request_id = resp["ResponseMetadata"].get("RequestId")
+            result.text = "".join(b.get("text", "") for b in resp["output"]["message"]["content"])
+            result.input_tokens = resp["usage"]["inputTokens"]
+            result.output_tokens = resp["usage"]["outputTokens"]
+            result.served_tier = (resp.get("serviceTier") or {}).get("type")
+            result.stop_reason = resp.get("stopReason")
+            if on_text:
+                on_text(tier, result.text)
+        result.ok = True
+    except bx.ClientError as e:  # includes EventStreamError (in-stream throttles)
+        err = e.response.get("Error", {})
+        code = err.get("Code", "Error")
+        result.error = code[0].upper() + code[1:] if code else code  # throttlingException -> ThrottlingException
+        result.message = err.get("Message")
+    except (bx.BotoCoreError, OSError, asyncio.TimeoutError) as e:
+        result.error = type(e).__name__
+        result.message = str(e)
+    result.latency_ms = (time.perf_counter() - t0) * 1000
+    if result.ok:
+        gen_ms = result.latency_ms - (result.ttft_ms or 0.0)
+        result.output_tps = result.output_tokens / (gen_ms / 1000) if gen_ms > 0 and result.output_tokens else None
+        result.cost_usd = prices.cost(req.model_id, result.served_tier, result.input_tokens, result.output_tokens)
+    return result
+
+
+async def send_prompt(client, req: PromptRequest, prices: PriceTable, *, on_text: OnText | None = None) -> list[PromptResult]:
+    """Send ``req`` with a bedrock-runtime client; one result per tier tried.
+
+    ``all`` sends every tier concurrently; ``escalate`` sends Standard and, on a throttle, Priority.
+    """
+    req.validate()
+    tier = _wire(req.tier)
+    if tier == "all":
+        return list(await asyncio.gather(*(_one(client, req, t, prices, on_text) for t in ALL_TIERS)))
+    if tier == "escalate":
+        first = await _one(client, req, "default", prices, on_text)
+        if first.ok or first.error != "ThrottlingException":
+            return [first]
+        second = await _one(client, req, "priority", prices, on_text)
+        second.escalated_from = "default"
+        return [first, second]
+    return [await _one(client, req, tier, prices, on_text)]

@@ -1,0 +1,62 @@
+"""A live data source for one profile: the embedded sandbox when the profile asks for it, the AWS
+context and the collector. The app polls :meth:`LiveSource.refresh` from a worker and shows the result.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from .domain.profile import Profile
+from .domain.views import DashboardData
+
+log = logging.getLogger("tierconsole.live")
+
+
+class LiveSource:
+    def __init__(self, profile: Profile, *, endpoint_url: str | None = None, region: str | None = None,
+                 read_only: bool = False, scenario: str = "steady", speed: float = 1.0):
+        if region:
+            profile = replace(profile, regions=(region,) + tuple(r for r in profile.regions if r != region))
+        if read_only:
+            profile = replace(profile, read_only=True)
+        self.profile = profile
+        self._endpoint_url = endpoint_url or profile.endpoint_url
+        self._scenario = scenario
+        self._speed = speed
+        self.sandbox_thread = None
+        self.ctx = None
+        self.collector = None
+
+    @property
+    def refresh_seconds(self) -> float:
+        return self.profile.refresh_seconds
+
+    def start(self) -> None:
+        """Start the embedded sandbox if needed and build the clients (heavy imports happen here)."""
+        from .aws.collectors import Collector  # noqa: PLC0415
+        from .aws.session import AwsContext, Target  # noqa: PLC0415
+
+        sandbox = False
+        endpoint = self._endpoint_url
+        if self.profile.is_sandbox and endpoint is None:
+            from .sandbox.app import Sandbox, SandboxThread  # noqa: PLC0415
+            from .sandbox.config import parse_sandbox_config  # noqa: PLC0415
+
+            config = parse_sandbox_config(self.profile.raw, self.profile.source)
+            self.sandbox_thread = SandboxThread(Sandbox(config, scenario=self._scenario, speed=self._speed))
+            endpoint = self.sandbox_thread.start()
+            sandbox = True
+        elif self.profile.is_sandbox:
+            sandbox = True  # a running `tierconsole sandbox`: dummy credentials, sandbox badge
+        self.ctx = AwsContext(Target(self.profile, endpoint, sandbox=sandbox))
+        self.collector = Collector(self.ctx)
+
+    async def refresh(self) -> DashboardData:
+        return await self.collector.refresh()
+
+    async def close(self) -> None:
+        if self.ctx is not None:
+            await self.ctx.close()
+        if self.sandbox_thread is not None:
+            self.sandbox_thread.stop()
+            self.sandbox_thread = None
