@@ -75,6 +75,30 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--json", action="store_true", help="print one JSON object per tier")
     _add_profile_options(pp)
 
+    bp = sub.add_parser("batch", help="submit, list, show and cancel batch inference jobs",
+                        description="Batch inference jobs. Submit validates the JSONL file locally first: "
+                                    "a malformed file uploads nothing.")
+    bsub = bp.add_subparsers(dest="batch_command", metavar="ACTION", required=True)
+    b = bsub.add_parser("submit", help="validate, upload and create a job")
+    b.add_argument("file", help="local JSONL file of {recordId, modelInput} lines")
+    b.add_argument("--model", required=True, metavar="ID")
+    b.add_argument("--name", metavar="NAME", help="job name (default: file name and time)")
+    b.add_argument("--json", action="store_true")
+    _add_profile_options(b)
+    b = bsub.add_parser("list", help="list jobs, newest first")
+    b.add_argument("--status", choices=("Submitted", "InProgress", "Completed", "Failed", "Stopping", "Stopped",
+                                        "PartiallyCompleted", "Expired", "Validating", "Scheduled"))
+    b.add_argument("--json", action="store_true")
+    _add_profile_options(b)
+    b = bsub.add_parser("show", help="show one job")
+    b.add_argument("job", help="job ARN or id")
+    b.add_argument("--json", action="store_true")
+    _add_profile_options(b)
+    b = bsub.add_parser("cancel", help="stop a job (asks for confirmation unless --yes)")
+    b.add_argument("job", help="job ARN or id")
+    b.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _add_profile_options(b)
+
     sb = sub.add_parser(
         "sandbox",
         help="run the embedded Bedrock sandbox in the foreground",
@@ -114,6 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .headless import cmd_prompt  # noqa: PLC0415
 
         return cmd_prompt(args)
+    if args.command == "batch":
+        from .headless import cmd_batch  # noqa: PLC0415
+
+        return cmd_batch(args)
     if args.command == "profiles":
         return list_profiles(args)
     from .tui import run_tui  # noqa: PLC0415

@@ -124,3 +124,92 @@ def format_results(results) -> str:
         if not r.ok and r.message:
             lines.append(f"          {r.message}")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ batch
+
+def _json_default(v):
+    return v.isoformat() if hasattr(v, "isoformat") else str(v)
+
+
+def _job_json(job: dict) -> dict:
+    return {k: v for k, v in job.items() if k != "ResponseMetadata"}
+
+
+def _job_line(j: dict) -> str:
+    total = j.get("totalRecordCount")
+    done = j.get("processedRecordCount", 0) or 0
+    progress = f"{done}/{total}" if total else f"{done}/?"
+    submitted = j.get("submitTime")
+    when = submitted.strftime("%Y-%m-%d %H:%M:%S") if hasattr(submitted, "strftime") else str(submitted or "")
+    return (f"{j.get('jobName', ''):<36} {j.get('status', ''):<19} {progress:>13} "
+            f"{j.get('errorRecordCount', 0) or 0:>6} {j.get('modelId', ''):<44} {when}")
+
+
+def _print_jobs(jobs: list[dict], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([_job_json(j) for j in jobs], default=_json_default, indent=2))
+        return
+    print(f"{'name':<36} {'status':<19} {'records':>13} {'errors':>6} {'model':<44} submitted (UTC)")
+    for j in jobs:
+        print(_job_line(j))
+
+
+def cmd_batch(args) -> int:
+    return run(_batch(args))
+
+
+async def _batch(args) -> int:
+    import botocore.exceptions as bx  # noqa: PLC0415
+
+    from .actions import batch as actions  # noqa: PLC0415
+
+    async with session(args) as source:
+        guard = guard_for(source)
+        try:
+            if args.batch_command == "submit":
+                guard.account_id = await _account(source)
+                bucket = (source.profile.sandbox or {}).get("bucket") if source.profile.is_sandbox else None
+                job = await actions.submit_batch(source.ctx, guard, args.file, args.model, args.name,
+                                                 sandbox_bucket=bucket)
+                if args.json:
+                    print(json.dumps(_job_json(job), default=_json_default, indent=2))
+                else:
+                    print(f"submitted {job['jobName']}: {job['jobArn']} ({job['status']})")
+            elif args.batch_command == "list":
+                _print_jobs(await actions.list_batches(source.ctx, args.status), args.json)
+            elif args.batch_command == "show":
+                job = await actions.show_batch(source.ctx, args.job)
+                if args.json:
+                    print(json.dumps(_job_json(job), default=_json_default, indent=2))
+                else:
+                    for k, v in _job_json(job).items():
+                        print(f"{k:<24} {_json_default(v) if not isinstance(v, (str, int, float)) else v}")
+            elif args.batch_command == "cancel":
+                guard.account_id = await _account(source)
+                guard.require_mutation("batch-cancel", args.job)
+                if not args.yes:
+                    if not sys.stdin.isatty():
+                        err("batch cancel: confirmation needed; pass --yes to cancel without a prompt")
+                        return EXIT_USAGE
+                    answer = input(f"Cancel batch job {args.job} in account {guard.account_id or '?'} "
+                                   f"({source.profile.name}, {source.profile.region})? [y/N] ")
+                    if answer.strip().lower() not in ("y", "yes"):
+                        print("not cancelled")
+                        return EXIT_FAIL
+                job = await actions.cancel_batch(source.ctx, guard, args.job)
+                print(f"{job['jobName']}: {job['status']}")
+        except actions.BatchInputError as e:
+            err(e.message)
+            return EXIT_FAIL
+        except ValueError as e:
+            err(str(e))
+            return EXIT_USAGE
+        except bx.ClientError as e:
+            error = e.response.get("Error", {})
+            err(f"{error.get('Code')}: {error.get('Message')}")
+            return EXIT_FAIL
+        except bx.BotoCoreError as e:
+            err(str(e))
+            return EXIT_FAIL
+    return 0

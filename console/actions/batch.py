@@ -1,0 +1,165 @@
+"""Batch inference jobs: validate locally, upload, create (idempotently), list, show, cancel."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..domain.batchfile import BatchFileReport, validate_batch
+from .guard import Guard
+
+QUOTA_MIN = re.compile(r"^Minimum number of records per batch inference job for (.+)$")
+QUOTA_MAX = re.compile(r"^Records per batch inference job for (.+)$")
+DEFAULT_LIMITS = (100, 50_000)
+CREATE_ATTEMPTS = 3
+
+
+class BatchInputError(ValueError):
+    """The local file is not a valid batch input. Nothing was uploaded."""
+
+    def __init__(self, path: str, report: BatchFileReport | None = None, message: str | None = None):
+        self.path = path
+        self.report = report
+        self.message = message or f"{path}: {len(report.errors)} problem(s), nothing uploaded:\n" + "\n".join(
+            f"  {path}:{line}: {msg}" if line else f"  {path}: {msg}" for line, msg in report.errors[:50])
+        super().__init__(self.message)
+
+
+@dataclass(frozen=True)
+class Destination:
+    input_prefix: str
+    output_prefix: str
+    role_arn: str
+
+
+def destination(guard: Guard, sandbox_bucket: str | None) -> Destination:
+    p = guard.profile
+    account = guard.account_id or "123456789012"
+    if p.is_sandbox:
+        bucket = sandbox_bucket or "tierconsole-sandbox"
+        return Destination(p.s3_input_prefix or f"s3://{bucket}/input/",
+                           p.s3_output_prefix or f"s3://{bucket}/output/",
+                           p.batch_role_arn or f"arn:aws:iam::{account}:role/tierconsole-sandbox-batch")
+    missing = [k for k in ("s3_input_prefix", "s3_output_prefix", "batch_role_arn") if not getattr(p, k)]
+    if missing:
+        raise ValueError(f"profile {p.name!r} ({p.source}) needs {', '.join(missing)} to submit batch jobs")
+    return Destination(p.s3_input_prefix, p.s3_output_prefix, p.batch_role_arn)
+
+
+def job_name_for(path: str, now: float | None = None) -> str:
+    stem = re.sub(r"[^a-zA-Z0-9]+", "-", Path(path).stem).strip("-")[:40] or "batch"
+    if not stem[0].isalnum():
+        stem = "b" + stem
+    return f"{stem}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(now or time.time()))}"
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://"):
+        raise ValueError(f"not an s3:// URI: {uri!r}")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+async def batch_limits(ctx, model_id: str) -> tuple[int, int]:
+    """The model's per-job record minimum and maximum from Service Quotas (defaults if not listed)."""
+    lo, hi = DEFAULT_LIMITS
+    try:
+        bedrock = await ctx.client("bedrock")
+        name = (await bedrock.get_foundation_model(modelIdentifier=model_id))["modelDetails"]["modelName"]
+        sq = await ctx.client("service-quotas")
+        paginator = sq.get_paginator("list_service_quotas")
+        async for page in paginator.paginate(ServiceCode="bedrock"):
+            for q in page.get("Quotas", []):
+                if (m := QUOTA_MIN.match(q["QuotaName"])) and m.group(1) == name:
+                    lo = int(q["Value"])
+                elif (m := QUOTA_MAX.match(q["QuotaName"])) and m.group(1) == name:
+                    hi = int(q["Value"])
+    except Exception:  # noqa: BLE001 - limits are advisory locally; the service validates again
+        pass
+    return lo, hi
+
+
+def read_and_validate(path: str, min_records: int, max_records: int) -> tuple[bytes, BatchFileReport]:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise BatchInputError(path, message=f"{path}: cannot read: {e.strerror or e}") from None
+    report = validate_batch(data, min_records=min_records, max_records=max_records)
+    if not report.ok:
+        raise BatchInputError(path, report)
+    return data, report
+
+
+async def submit_batch(ctx, guard: Guard, path: str, model_id: str, name: str | None = None, *,
+                       sandbox_bucket: str | None = None) -> dict[str, Any]:
+    """Validate ``path`` locally, upload it, and create the job. Returns GetModelInvocationJob's answer.
+
+    The ``clientRequestToken`` is derived from the profile, file content, model and name, so a retry
+    after a dropped connection (here, or by the operator) returns the same job instead of a second one.
+    """
+    name = name or job_name_for(path)
+    guard.require_mutation("batch-submit", name)
+    lo, hi = await batch_limits(ctx, model_id)
+    data, report = await asyncio.to_thread(read_and_validate, path, lo, hi)
+    dest = destination(guard, sandbox_bucket)
+    digest = hashlib.sha256(data).hexdigest()
+    bucket, prefix = split_s3(dest.input_prefix)
+    key = f"{prefix}{name}/{Path(path).name}"
+    s3 = await ctx.client("s3")
+    await s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/jsonl")
+    token = hashlib.sha256(f"{guard.profile.name}|{guard.account_id}|{digest}|{model_id}|{name}".encode()).hexdigest()[:64]
+    bedrock = await ctx.client("bedrock")
+    request = dict(jobName=name, roleArn=dest.role_arn, modelId=model_id, clientRequestToken=token,
+                   inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://{bucket}/{key}", "s3InputFormat": "JSONL"}},
+                   outputDataConfig={"s3OutputDataConfig": {"s3Uri": dest.output_prefix}})
+    arn = await _create_with_retry(bedrock, request)
+    guard.audit("batch-submit", arn, "ok", name=name, model=model_id, records=report.record_count,
+                input=f"s3://{bucket}/{key}")
+    return await bedrock.get_model_invocation_job(jobIdentifier=arn)
+
+
+async def _create_with_retry(bedrock, request: dict) -> str:
+    import botocore.exceptions as bx  # noqa: PLC0415
+
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            return (await bedrock.create_model_invocation_job(**request))["jobArn"]
+        except (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.ReadTimeoutError, ConnectionError) :
+            if attempt == CREATE_ATTEMPTS:
+                raise
+            await asyncio.sleep(0.2 * attempt)  # same clientRequestToken: at most one job results
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def cancel_batch(ctx, guard: Guard, job: str) -> dict[str, Any]:
+    guard.require_mutation("batch-cancel", job)
+    bedrock = await ctx.client("bedrock")
+    try:
+        await bedrock.stop_model_invocation_job(jobIdentifier=job)
+    except Exception as e:
+        guard.audit("batch-cancel", job, f"failed: {type(e).__name__}")
+        raise
+    guard.audit("batch-cancel", job, "ok")
+    return await bedrock.get_model_invocation_job(jobIdentifier=job)
+
+
+async def list_batches(ctx, status: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    bedrock = await ctx.client("bedrock")
+    kwargs: dict[str, Any] = {"sortBy": "CreationTime", "sortOrder": "Descending"}
+    if status:
+        kwargs["statusEquals"] = status
+    out: list[dict] = []
+    async for page in bedrock.get_paginator("list_model_invocation_jobs").paginate(**kwargs):
+        out += page.get("invocationJobSummaries", [])
+        if len(out) >= limit:
+            break
+    return out[:limit]
+
+
+async def show_batch(ctx, job: str) -> dict[str, Any]:
+    bedrock = await ctx.client("bedrock")
+    return await bedrock.get_model_invocation_job(jobIdentifier=job)
