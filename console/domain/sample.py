@@ -1,0 +1,145 @@
+"""Fixed, realistic dashboard data for screenshots, snapshot tests and demos.
+
+A busy afternoon: the Sonnet 4.5 reservation runs at about 70% with peaks overflowing to Standard,
+Nova Lite's on-demand quota sits near 85% and Standard requests throttle, a few batch jobs run.
+Everything is derived from ``now`` and a seed; nothing reads the clock.
+"""
+from __future__ import annotations
+
+import random
+
+from .views import BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent
+
+#: 2026-03-02 14:30:00 UTC, a fixed "now" for reproducible renders.
+SAMPLE_NOW = 1772461800.0
+
+SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0"
+NOVA_LITE = "amazon.nova-lite-v1:0"
+NOVA_PRO = "amazon.nova-pro-v1:0"
+GPT_OSS = "openai.gpt-oss-120b-1:0"
+
+_TOO_MANY_TOKENS = "Too many tokens, please wait before trying again."
+_TOO_MANY_REQUESTS = "Too many requests, please wait before trying again."
+
+
+def _history(rng: random.Random, level: float, spread: float, n: int = 15) -> tuple[float, ...]:
+    return tuple(round(max(0.0, level * (1 + rng.uniform(-spread, spread)))) for _ in range(n))
+
+
+def sample_throttle_events(n: int, now: float = SAMPLE_NOW, seed: int = 7) -> tuple[ThrottleEvent, ...]:
+    """``n`` throttle events, newest first, mostly Standard on Nova Lite, a few Flex and others."""
+    rng = random.Random(seed)
+    kinds = [
+        (NOVA_LITE, "default", "ThrottlingException", _TOO_MANY_TOKENS, 60),
+        (NOVA_LITE, "flex", "ThrottlingException", _TOO_MANY_TOKENS, 12),
+        (NOVA_LITE, "default", "ThrottlingException", _TOO_MANY_REQUESTS, 10),
+        (SONNET, "default", "ThrottlingException", _TOO_MANY_TOKENS, 8),
+        (SONNET, "default", "ServiceUnavailableException", "Service is temporarily unavailable.", 2),
+        (GPT_OSS, "flex", "ModelNotReadyException", "Model is not ready to serve inference requests.", 2),
+        (HAIKU, "priority", "ThrottlingException", _TOO_MANY_TOKENS, 1),
+    ]
+    weights = [k[-1] for k in kinds]
+    t = now - 3.0
+    events = []
+    for _ in range(n):
+        model, tier, error, message, _w = rng.choices(kinds, weights)[0]
+        cloudwatch = rng.random() < 0.25
+        events.append(
+            ThrottleEvent(
+                time=float(int(t // 60 * 60)) if cloudwatch else round(t, 3),
+                model_id=model,
+                tier="" if cloudwatch else tier,  # CloudWatch has no per-tier split
+                count=rng.randint(2, 14) if cloudwatch else 1,
+                error=error,
+                message=message,
+                source="cloudwatch" if cloudwatch else "console",
+            )
+        )
+        t -= rng.expovariate(1 / 9.0)
+    return tuple(events)
+
+
+def sample_dashboard(now: float = SAMPLE_NOW, *, sandbox: bool = False, seed: int = 7) -> DashboardData:
+    rng = random.Random(seed)
+    reservations = (
+        ReservationView(
+            reservation_id="sonnet-prod-1",
+            model_id=SONNET,
+            input_tpm_used=70_420,
+            input_tpm_reserved=100_000,
+            output_tpm_used=6_830,
+            output_tpm_reserved=10_000,
+            overflow_tpm=8_240,
+            input_history=_history(rng, 68_000, 0.25)[:-1] + (70_420.0,),
+            output_history=_history(rng, 6_500, 0.3)[:-1] + (6_830.0,),
+        ),
+        ReservationView(
+            reservation_id="haiku-support-1",
+            model_id=HAIKU,
+            input_tpm_used=183_900,
+            input_tpm_reserved=200_000,
+            output_tpm_used=11_200,
+            output_tpm_reserved=20_000,
+            overflow_tpm=0,
+            input_history=_history(rng, 160_000, 0.15)[:-1] + (183_900.0,),
+            output_history=_history(rng, 10_000, 0.2)[:-1] + (11_200.0,),
+        ),
+    )
+    quotas = (
+        ModelQuotaView(NOVA_LITE, "Amazon Nova Lite", 400_000, 1_000,
+                       {"priority": 61_300, "default": 248_700, "flex": 30_900}, rpm_used=642, hold_tokens=52_400),
+        ModelQuotaView(SONNET, "Claude Sonnet 4.5", 200_000, 200,
+                       {"priority": 22_000, "default": 41_300, "flex": 0}, rpm_used=71, hold_tokens=38_800),
+        ModelQuotaView(NOVA_PRO, "Amazon Nova Pro", 300_000, 500,
+                       {"priority": 0, "default": 58_200, "flex": 34_000}, rpm_used=88),
+        ModelQuotaView(GPT_OSS, "GPT OSS 120B", 250_000, 400,
+                       {"priority": 0, "default": 12_600, "flex": 17_900}, rpm_used=24, hold_tokens=None),
+        ModelQuotaView(HAIKU, "Claude Haiku 4.5", 400_000, 800,
+                       {"priority": 14_500, "default": 0, "flex": 0}, rpm_used=19),
+    )
+    throttle_rates = {
+        "priority": (0,) * 14 + (1,),
+        "default": (0, 0, 1, 2, 4, 3, 6, 9, 12, 15, 11, 14, 18, 16, 21),
+        "flex": (0, 0, 0, 0, 1, 0, 0, 2, 1, 0, 3, 2, 1, 4, 3),
+    }
+    batch_jobs = (
+        BatchJobView("arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/k2x9", "nightly-ticket-summaries",
+                     NOVA_LITE, "InProgress", submit_time=now - 42 * 60, total_records=10_000, processed=6_420,
+                     success=6_401, errors=19, input_tokens=3_210_000, output_tokens=1_064_000),
+        BatchJobView("arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/p7q1", "rag-eval-sonnet-v3",
+                     SONNET, "Scheduled", submit_time=now - 6 * 60 - 12, total_records=2_500),
+        BatchJobView("arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/a0b3", "catalog-enrichment",
+                     GPT_OSS, "Validating", submit_time=now - 75),
+        BatchJobView("arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/z8y2", "weekly-churn-notes",
+                     HAIKU, "Completed", submit_time=now - 5 * 3600, end_time=now - 3 * 3600 - 48 * 60,
+                     total_records=5_000, processed=5_000, success=4_998, errors=2,
+                     input_tokens=4_100_000, output_tokens=900_000),
+        BatchJobView("arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/m4n5", "pii-redaction-backfill",
+                     NOVA_PRO, "PartiallyCompleted", submit_time=now - 9 * 3600, end_time=now - 6 * 3600,
+                     total_records=20_000, processed=20_000, success=19_640, errors=360,
+                     input_tokens=18_700_000, output_tokens=6_300_000),
+        BatchJobView("arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/f1f1", "smoke-test-batch",
+                     NOVA_LITE, "Failed", submit_time=now - 26 * 3600, end_time=now - 26 * 3600 + 95,
+                     total_records=100, processed=0),
+    )
+    status = {
+        "reservations": PaneStatus(True, now - 2),
+        "quota": PaneStatus(True, now - 2),
+        "throttles": PaneStatus(True, now - 1),
+        "batch": PaneStatus(True, now - 14),
+    }
+    return DashboardData(
+        time=now,
+        profile="sandbox" if sandbox else "prod-ops",
+        account_id="123456789012",
+        region="us-east-1",
+        endpoint="http://127.0.0.1:48213" if sandbox else "https://bedrock-runtime.us-east-1.amazonaws.com",
+        is_sandbox=sandbox,
+        reservations=reservations,
+        quotas=quotas,
+        throttle_events=sample_throttle_events(60, now, seed),
+        throttle_rates=throttle_rates,
+        batch_jobs=batch_jobs,
+        status=status,
+    )

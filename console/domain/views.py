@@ -1,0 +1,214 @@
+"""What the dashboard shows: plain, frozen data posted by collectors and drawn by widgets.
+
+This module is the contract between ``tierconsole.aws`` (which polls) and ``tierconsole.widgets``
+(which only draw). It imports nothing from Textual and reads no clock: every age is computed
+from :attr:`DashboardData.time`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Mapping, Sequence
+
+from .format import short_error, tier_label
+
+#: Pane names, as used for :attr:`DashboardData.status` keys and widget ids.
+PANES = ("reservations", "quota", "throttles", "batch")
+
+#: On-demand tier keys of :attr:`ModelQuotaView.tpm_by_tier` (wire values), in queue order.
+QUOTA_TIERS = ("priority", "default", "flex")
+
+ACTIVE_BATCH_STATUSES = frozenset({"Submitted", "Validating", "Scheduled", "InProgress", "Stopping"})
+
+
+def _fraction(used: float, limit: float | None) -> float:
+    return used / limit if limit else 0.0
+
+
+@dataclass(frozen=True)
+class ReservationView:
+    """One Reserved-tier reservation; TPM figures are tokens per minute over the last minute."""
+
+    reservation_id: str
+    model_id: str
+    input_tpm_used: float
+    input_tpm_reserved: float
+    output_tpm_used: float
+    output_tpm_reserved: float
+    overflow_tpm: float = 0.0  # tokens/min that spilled over to Standard
+    input_history: tuple[float, ...] = ()  # last 15 one-minute input TPM values, oldest first
+    output_history: tuple[float, ...] = ()
+
+    @property
+    def input_fraction(self) -> float:
+        return _fraction(self.input_tpm_used, self.input_tpm_reserved)
+
+    @property
+    def output_fraction(self) -> float:
+        return _fraction(self.output_tpm_used, self.output_tpm_reserved)
+
+
+@dataclass(frozen=True)
+class ModelQuotaView:
+    """A model's shared on-demand quota and what Priority/Standard/Flex draw from it.
+
+    ``tpm_by_tier`` is keyed by wire value: ``priority``, ``default``, ``flex``.
+    A quota of 0 means "not known" (fractions are then 0).
+    """
+
+    model_id: str
+    name: str
+    tpm_quota: float
+    rpm_quota: float
+    tpm_by_tier: Mapping[str, float] = field(default_factory=dict)
+    rpm_used: float = 0.0
+    hold_tokens: float | None = None  # tokens currently held by in-flight requests (input + maxTokens)
+
+    @property
+    def tpm_used(self) -> float:
+        return sum(self.tpm_by_tier.get(tier, 0.0) for tier in QUOTA_TIERS)
+
+    @property
+    def tpm_fraction(self) -> float:
+        return _fraction(self.tpm_used, self.tpm_quota)
+
+    @property
+    def rpm_fraction(self) -> float:
+        return _fraction(self.rpm_used, self.rpm_quota)
+
+
+@dataclass(frozen=True)
+class ThrottleEvent:
+    """A throttle (or other service error) seen by CloudWatch or by the console's own calls.
+
+    ``tier`` is the wire value (``priority``/``default``/``flex``/``reserved``; ``""`` when the
+    source does not split by tier). ``search_key`` is precomputed so that filtering 100k events is a
+    plain substring scan.
+    """
+
+    time: float  # epoch seconds
+    model_id: str
+    tier: str
+    count: int = 1
+    error: str = "ThrottlingException"
+    message: str = ""
+    source: Literal["cloudwatch", "console"] = "console"
+    search_key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = " ".join((self.model_id, self.tier, tier_label(self.tier), self.error, self.message, self.source))
+        object.__setattr__(self, "search_key", key.lower())
+
+    @property
+    def short_error(self) -> str:
+        return short_error(self.error)
+
+
+def filter_events(events: Sequence[ThrottleEvent], query: str) -> Sequence[ThrottleEvent]:
+    """Events whose model, tier (wire value or label), error, message or source contain every
+    whitespace-separated term of ``query`` (case-insensitive); a ``!term`` excludes. Order is kept.
+    An empty query returns ``events`` itself (no copy)."""
+    terms = query.lower().split()
+    include = [t for t in terms if not t.startswith("!")]
+    exclude = [t[1:] for t in terms if t.startswith("!") and len(t) > 1]
+    if not include and not exclude:
+        return events
+    if len(include) == 1 and not exclude:  # the common case: one plain substring scan
+        term = include[0]
+        return [e for e in events if term in e.search_key]
+    return [
+        e for e in events
+        if all(t in e.search_key for t in include) and not any(t in e.search_key for t in exclude)
+    ]
+
+
+@dataclass(frozen=True)
+class BatchJobView:
+    """A batch inference job as ``GetModelInvocationJob``/``ListModelInvocationJobs`` describe it."""
+
+    job_arn: str
+    job_name: str
+    model_id: str
+    status: str  # Submitted | Validating | Scheduled | InProgress | Completed | PartiallyCompleted | Failed | Stopping | Stopped | Expired
+    submit_time: float
+    end_time: float | None = None
+    total_records: int | None = None
+    processed: int = 0
+    success: int = 0
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_BATCH_STATUSES
+
+    @property
+    def fraction(self) -> float | None:
+        """Records processed out of the total, when the total is known."""
+        if not self.total_records:
+            return None
+        return min(1.0, self.processed / self.total_records)
+
+    def elapsed(self, now: float) -> float:
+        return max(0.0, (self.end_time if self.end_time is not None else now) - self.submit_time)
+
+
+def eta_seconds(job: BatchJobView, now: float) -> float | None:
+    """Seconds until an active job finishes at its average processing rate since submission.
+
+    ``None`` when unknown: the job is not active, the total is unknown, or nothing is processed yet.
+    The rate includes queueing time before processing started, so early estimates run long.
+    """
+    if not job.active or not job.total_records or job.processed <= 0:
+        return None
+    remaining = job.total_records - job.processed
+    if remaining <= 0:
+        return 0.0
+    elapsed = now - job.submit_time
+    if elapsed <= 0:
+        return None
+    return remaining / (job.processed / elapsed)
+
+
+@dataclass(frozen=True)
+class PaneStatus:
+    """Whether a pane's last collection worked. Not ok: the pane keeps its last good data and says
+    how old it is and why."""
+
+    ok: bool = True
+    updated_at: float | None = None  # epoch of the last good data
+    reason: str | None = None
+
+    def age(self, now: float) -> float | None:
+        return None if self.updated_at is None else max(0.0, now - self.updated_at)
+
+
+_OK = PaneStatus()
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    """One refresh of everything the dashboard shows. ``time`` is "now" for every age on screen."""
+
+    time: float
+    profile: str = ""
+    account_id: str | None = None
+    region: str = ""
+    endpoint: str | None = None
+    is_sandbox: bool = False
+    reservations: Sequence[ReservationView] = ()
+    quotas: Sequence[ModelQuotaView] = ()
+    throttle_events: Sequence[ThrottleEvent] = ()  # newest first
+    throttle_rates: Mapping[str, tuple[float, ...]] = field(default_factory=dict)  # tier -> per-minute counts, oldest first
+    batch_jobs: Sequence[BatchJobView] = ()
+    status: Mapping[str, PaneStatus] = field(default_factory=dict)  # pane name (see PANES) -> status
+
+    def pane_status(self, pane: str) -> PaneStatus:
+        """The pane's status; a pane with no entry is ok."""
+        return self.status.get(pane, _OK)
+
+    @property
+    def oldest_update(self) -> float | None:
+        """The oldest ``updated_at`` among the panes: the age of the stalest thing on screen."""
+        times = [s.updated_at for s in self.status.values() if s.updated_at is not None]
+        return min(times) if times else None

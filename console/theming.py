@@ -1,0 +1,55 @@
+"""Themes as data: ``*.yaml`` files in the ``tierconsole.themes`` package, loaded as Textual themes.
+
+(This module is not called ``tierconsole.themes``: that name is the package holding the files.)
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib.resources import files
+
+from textual.theme import Theme
+
+THEME_PACKAGE = "tierconsole.themes"
+DEFAULT_THEME = "dark"
+
+#: Variables the stylesheet uses beyond Textual's own; any theme (even a built-in one picked from
+#: the palette) gets these defaults unless it sets its own.
+VARIABLE_DEFAULTS = {
+    "tier-priority": "#e879f9",
+    "tier-standard": "#60a5fa",
+    "tier-flex": "#2dd4bf",
+    "tier-reserved": "#a78bfa",
+    "bar-track": "#3b4452",
+}
+
+_THEME_FIELDS = ("primary", "secondary", "warning", "error", "success", "accent", "foreground",
+                 "background", "surface", "panel", "boost", "dark", "luminosity_spread", "text_alpha")
+
+
+def theme_from_mapping(data: dict) -> Theme:
+    """Build a Theme from a YAML mapping (``name``, colours, ``dark``, optional ``variables``)."""
+    if not isinstance(data, dict) or "name" not in data or "primary" not in data:
+        raise ValueError("a theme needs at least 'name' and 'primary'")
+    unknown = set(data) - set(_THEME_FIELDS) - {"name", "variables"}
+    if unknown:
+        raise ValueError(f"theme {data['name']!r}: unknown field(s) {', '.join(sorted(unknown))}")
+    kwargs = {key: data[key] for key in _THEME_FIELDS if key in data}
+    return Theme(name=str(data["name"]), variables=dict(data.get("variables") or {}), **kwargs)
+
+
+@lru_cache(maxsize=1)
+def builtin_themes() -> dict[str, Theme]:
+    """The themes shipped in ``themes/*.yaml``, by name."""
+    import yaml  # deferred: keep app import light
+
+    themes = {}
+    for entry in sorted(files(THEME_PACKAGE).iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            theme = theme_from_mapping(yaml.safe_load(entry.read_text(encoding="utf-8")))
+            themes[theme.name] = theme
+    return themes
+
+
+def stylesheet_path() -> str:
+    """Path of ``dashboard.tcss`` (the package is installed as files, so this is a real path)."""
+    return str(files(THEME_PACKAGE) / "dashboard.tcss")

@@ -1,0 +1,115 @@
+"""The one-line header: where we are looking (profile, account, region, endpoint), and how fresh it is."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+from rich.text import Text
+
+from ..domain import format as fmt
+from ..domain.views import PANES, DashboardData
+from .pane import Body
+from .render import Palette
+
+
+@dataclass(frozen=True)
+class HeaderInfo:
+    profile: str
+    account_id: str | None
+    region: str
+    endpoint: str | None
+    is_sandbox: bool
+    time: float | None  # when the shown data was collected
+    data_age: float | None  # seconds between the oldest pane update and ``time``
+    stale: tuple[str, ...]  # names of stale panes
+    paused: bool
+
+    @classmethod
+    def from_data(cls, data: DashboardData | None, paused: bool = False) -> "HeaderInfo":
+        if data is None:
+            return cls("", None, "", None, False, None, None, (), paused)
+        oldest = data.oldest_update
+        return cls(
+            profile=data.profile, account_id=data.account_id, region=data.region, endpoint=data.endpoint,
+            is_sandbox=data.is_sandbox, time=data.time,
+            data_age=None if oldest is None else max(0.0, data.time - oldest),
+            stale=tuple(p for p in PANES if not data.pane_status(p).ok), paused=paused,
+        )
+
+
+_Part = Tuple[int, Text, bool]  # (importance, text, is_badge)
+
+
+class HeaderBar(Body):
+    """Segments are dropped from least to most important when the terminal is narrow."""
+
+    DEFAULT_CSS = "HeaderBar { height: 1; }"
+
+    def on_mount(self) -> None:
+        self.set_data(HeaderInfo.from_data(None))
+
+    def update_data(self, data: DashboardData | None, paused: bool = False) -> bool:
+        return self.set_data(HeaderInfo.from_data(data, paused))
+
+    def build(self, width: int, palette: Palette) -> list[Text]:
+        info: HeaderInfo = self.data
+        # Drop the endpoint first, then the labels, then fields from the least important.
+        for labelled, keep_from in ((True, 2), (False, 99)):
+            left, right = self._parts(info, palette, labelled)
+            while self._width(left, right, palette) > width:
+                drop = min(left + right, key=lambda part: part[0])
+                if drop[0] >= keep_from:
+                    break
+                (left if drop in left else right).remove(drop)
+            if self._width(left, right, palette) <= width:
+                break
+        head, tail = _joined(left, palette), _joined(right, palette)
+        return [Text.assemble(head, " " * max(1, width - head.cell_len - tail.cell_len - 1), tail, " ")]
+
+    @staticmethod
+    def _width(left: list[_Part], right: list[_Part], palette: Palette) -> int:
+        return _joined(left, palette).cell_len + _joined(right, palette).cell_len + 2
+
+    @staticmethod
+    def _parts(info: HeaderInfo, palette: Palette, labelled: bool) -> tuple[list[_Part], list[_Part]]:
+        """(left, right) parts as (importance, text, is_badge); the least important go first."""
+        muted, strong = palette["muted"], palette["strong"]
+
+        def field(label: str, value: str) -> Text:
+            return Text.assemble((f"{label} ", muted), (value, strong)) if labelled else Text(value, strong)
+
+        left: list[_Part] = [(9, Text(" tierconsole ", style=palette["badge-accent"]), True)]
+        if info.is_sandbox:
+            left.append((8, Text(" SANDBOX ", style=palette["badge-warn"]), True))
+        if info.profile:
+            left.append((6, field("profile", info.profile), False))
+        if info.account_id:
+            left.append((5, field("acct", info.account_id), False))
+        if info.region:
+            left.append((7, field("region", info.region), False))
+        if info.endpoint:
+            left.append((1, Text(info.endpoint, style=muted), False))
+        right: list[_Part] = []
+        if info.time is None:
+            right.append((5, Text("waiting for data", style=muted), False))
+        else:
+            right.append((3, field("refreshed", f"{fmt.clock(info.time)} UTC"), False))
+            if info.data_age is not None:
+                right.append((4, Text.assemble(("data age " if labelled else "age ", muted),
+                                               (fmt.duration(info.data_age), strong)), False))
+        if info.stale:
+            right.append((8, Text(f"⚠ {len(info.stale)} stale", style=palette["warn"]), False))
+        if info.paused:
+            right.append((10, Text(" PAUSED ", style=palette["badge-crit"]), True))
+        return left, right
+
+
+def _joined(parts: list[_Part], palette: Palette) -> Text:
+    out = Text()
+    prev_badge = True
+    for i, (_, text, badge) in enumerate(parts):
+        if i:
+            out.append(" " if badge or prev_badge else " │ ", palette["empty"])
+        out.append_text(text)
+        prev_badge = badge
+    return out

@@ -1,0 +1,120 @@
+"""The frame every dashboard pane shares: a titled border, a stale banner, and change detection."""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Hashable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Static
+
+from ..domain import format as fmt
+from ..domain.views import PaneStatus
+from .render import COMPONENT_CLASSES, Lines, Palette
+
+
+class StaleBanner(Static):
+    """One line (wrapping if needed) saying the pane's data is old, how old, and why."""
+
+    def show_status(self, status: PaneStatus, now: float) -> None:
+        self.display = not status.ok
+        if status.ok:
+            return
+        when = "no data yet" if status.updated_at is None else f"last good data {fmt.age(status.age(now))}"
+        text = Text.assemble(("STALE", "bold"), f" · {when}")
+        if status.reason:
+            text.append(f" · {status.reason}")
+        self.update(text)
+
+
+class Body(Widget):
+    """A pane body drawn from data held in ``self.data``; redraws only when that data changes.
+
+    Subclasses implement ``build(width, palette)`` returning lines of Rich Text.
+    """
+
+    COMPONENT_CLASSES = COMPONENT_CLASSES
+    DEFAULT_CSS = "Body { height: auto; }"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.data: Any = None
+        self._key: Hashable | object = object()
+        self.renders = 0  # how many times the body was laid out (tests check redraws are skipped)
+
+    def set_data(self, data: Any, key: Any = None) -> bool:
+        """Store ``data`` and redraw if ``key`` (default: the data itself) differs from last time."""
+        key = data if key is None else key
+        if key == self._key:
+            return False
+        self._key = key
+        self.data = data
+        self.refresh(layout=True)
+        return True
+
+    def render(self) -> Lines:
+        palette = Palette(self)
+
+        def build(width: int):
+            self.renders += 1
+            if self.data is None:
+                return [Text("waiting for data…", style=palette["muted"])]
+            return self.build(width, palette)
+
+        return Lines(build)
+
+    def build(self, width: int, palette: Palette) -> list[Text]:
+        raise NotImplementedError
+
+
+class Pane(Vertical):
+    """A titled, focusable-within dashboard pane. ``PANE`` is its name in ``DashboardData.status``."""
+
+    PANE: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+    KEY: ClassVar[str] = ""
+    ALLOW_MAXIMIZE = False
+
+    def __init__(self) -> None:
+        super().__init__(id=self.PANE, classes="pane")
+        self.border_title = f"[{self.KEY}] {self.TITLE}" if self.KEY else self.TITLE
+        self.status = PaneStatus()
+        self._status_key: tuple | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StaleBanner(classes="stale-banner")
+        yield from self.compose_body()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    @property
+    def focus_target(self) -> Widget:
+        """The widget that takes focus when the pane is selected."""
+        return self.query_one(".pane-focus")
+
+    @property
+    def stale(self) -> bool:
+        return not self.status.ok
+
+    def set_status(self, status: PaneStatus | None, now: float) -> None:
+        status = status or PaneStatus()
+        # An ok pane needs no redraw as time passes; a stale one shows a growing age.
+        key = (status, None if status.ok else int(now))
+        if key == self._status_key:
+            return
+        self._status_key = key
+        self.status = status
+        self.set_class(not status.ok, "-stale")
+        self.query_one(StaleBanner).show_status(status, now)
+
+    def set_subtitle(self, text: str) -> None:
+        if self.border_subtitle != text:
+            self.border_subtitle = text
+
+
+class ScrollBody(VerticalScroll, can_focus=True):
+    """The focusable scroller that holds a pane's :class:`Body`."""
+
+    ALLOW_MAXIMIZE = False

@@ -1,0 +1,138 @@
+"""Drawing primitives shared by the panes: fixed-width cells, bars, stacked bars, sparklines.
+
+Colours come from component classes (``tc--warn``, ``tc--priority`` ...) styled in
+``themes/dashboard.tcss``, so every theme (and NO_COLOR's monochrome) applies to them.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Sequence
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.style import Style
+from rich.text import Text
+from textual.widget import Widget
+
+STYLE_NAMES = (
+    "muted", "strong", "accent", "ok", "warn", "crit", "empty",
+    "priority", "default", "flex", "reserved", "badge-accent", "badge-warn", "badge-crit",
+)
+COMPONENT_CLASSES = {f"tc--{name}" for name in STYLE_NAMES}
+
+FILL = "━"
+EMPTY = "━"
+MARK = "┊"
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+class Palette:
+    """Rich styles of a widget's ``tc--*`` component classes, by short name: ``palette["warn"]``."""
+
+    def __init__(self, widget: Widget) -> None:
+        self._widget = widget
+
+    def __getitem__(self, name: str) -> Style:
+        return self._widget.get_component_rich_style(f"tc--{name}", partial=True)
+
+    def level(self, fraction: float, warn: float, crit: float = 1.0) -> str:
+        """``crit`` at or above ``crit``, ``warn`` at or above ``warn``, else ``ok``."""
+        return "crit" if fraction >= crit else "warn" if fraction >= warn else "ok"
+
+
+class Lines:
+    """A renderable that builds its lines for the width it is given (so bars fill the pane)."""
+
+    def __init__(self, build: Callable[[int], Iterable[Text]]) -> None:
+        self.build = build
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.build(options.max_width):
+            line.no_wrap = True
+            line.overflow = "ellipsis"
+            line.end = "\n"
+            yield line
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(1, options.max_width)
+
+
+def fit(text: str | Text, width: int, style: Style | str = "", align: str = "left") -> Text:
+    """Exactly ``width`` cells: truncated with an ellipsis, padded left or right."""
+    t = Text(text, style=style) if isinstance(text, str) else text.copy()
+    if width <= 0:
+        return Text()
+    t.truncate(width, overflow="ellipsis")
+    if align == "right":
+        t.pad_left(width - t.cell_len)
+    else:
+        t.pad_right(width - t.cell_len)
+    return t
+
+
+def join(*parts: Text | str) -> Text:
+    return Text.assemble(*parts)
+
+
+def _cells(fraction: float, width: int) -> int:
+    return max(0, min(width, round(fraction * width)))
+
+
+def stacked_bar(
+    segments: Sequence[tuple[float, Style]],
+    total: float,
+    width: int,
+    palette: Palette,
+    *,
+    mark: float | None = None,
+) -> Text:
+    """A bar ``width`` cells wide: each (value, style) segment in turn, the rest empty.
+
+    Cell boundaries come from cumulative sums, so the segments add up exactly. A value over
+    ``total`` is clipped. ``mark`` (a fraction) draws a tick in the empty part, e.g. a warning line.
+    """
+    text = Text()
+    if width <= 0:
+        return text
+    done = 0
+    running = 0.0
+    for value, style in segments:
+        running += max(0.0, value)
+        edge = _cells(running / total, width) if total > 0 else 0
+        if edge > done:
+            text.append(FILL * (edge - done), style)
+            done = edge
+    empty = width - done
+    if empty:
+        mark_at = _cells(mark, width) if mark is not None else -1
+        if done <= mark_at < width:
+            text.append(EMPTY * (mark_at - done), palette["empty"])
+            text.append(MARK, palette["warn"])
+            text.append(EMPTY * (width - mark_at - 1), palette["empty"])
+        else:
+            text.append(EMPTY * empty, palette["empty"])
+    return text
+
+
+def bar(fraction: float, width: int, style: Style, palette: Palette, *, mark: float | None = None) -> Text:
+    return stacked_bar([(fraction, style)], 1.0, width, palette, mark=mark)
+
+
+def spark(values: Sequence[float], top: float, style: Style, palette: Palette, width: int | None = None) -> Text:
+    """One cell per value, scaled from 0 to ``top`` (so a full cell means "at the limit").
+
+    Zero draws a dim baseline; any non-zero value shows at least the lowest bar.
+    With ``width``, the newest values are kept and the line is left-padded.
+    """
+    if width is not None:
+        values = values[-width:] if width else ()
+    text = Text()
+    if width is not None and len(values) < width:
+        text.append(" " * (width - len(values)))
+    top = top or max(values, default=0) or 1
+    for value in values:
+        if value <= 0:
+            text.append(SPARKS[0], palette["empty"])
+        else:
+            level = min(len(SPARKS) - 1, max(0, round(value / top * (len(SPARKS) - 1))))
+            text.append(SPARKS[level], style)
+    return text

@@ -1,0 +1,266 @@
+"""Throttles: per-tier throttle-rate sparklines and a live, filterable event list.
+
+The list is a virtual list on Textual's Line API: it keeps the (filtered) events as a sequence
+and draws only the rows in view, so 100,000 events cost no more to show than 20.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Input
+
+from ..domain import format as fmt
+from ..domain.views import PaneStatus, ThrottleEvent, filter_events
+from .pane import Body, Pane
+from .render import COMPONENT_CLASSES, Palette, fit, spark
+
+TIER_ORDER = ("priority", "default", "flex", "reserved")
+RATE_WIDTH = 15
+#: Throttling is this pane's normal case and stays plain; other errors are coloured.
+_ERROR_STYLE = {"ThrottlingException": None, "ModelNotReadyException": "warn"}
+
+
+class ThrottleRates(Body):
+    """One line per tier: throttles per minute over the last 15 minutes, on a shared scale."""
+
+    def build(self, width: int, palette: Palette) -> list[Text]:
+        rates: Mapping[str, tuple[float, ...]] = dict(self.data)
+        tiers = [t for t in TIER_ORDER if t in rates or t != "reserved"]
+        tiers += sorted(t for t in rates if t not in TIER_ORDER)
+        top = max((max(v, default=0) for v in rates.values()), default=0) or 1
+        lines = []
+        for tier in tiers:
+            values = rates.get(tier, ())
+            last = values[-1] if values else 0
+            style = palette[tier] if tier in TIER_ORDER else palette["accent"]
+            line = Text.assemble(
+                fit(fmt.tier_label(tier), 9, palette["strong"]),
+                spark(values, top, style, palette, RATE_WIDTH),
+                fit(f"{last:.0f}/min", 9, palette["warn"] if last else palette["muted"], "right"),
+                fit(f"{sum(values):.0f} in 15m", 12, palette["muted"], "right"),
+            )
+            lines.append(line)
+        return lines
+
+
+class ThrottleList(ScrollView, can_focus=True):
+    """Virtual table of throttle events, newest first. Row 0 is a fixed column header."""
+
+    COMPONENT_CLASSES = COMPONENT_CLASSES | {"throttle-list--header"}
+    ALLOW_MAXIMIZE = False  # the dashboard maximises whole panes (keys 1-4)
+    DEFAULT_CSS = """
+    ThrottleList { overflow-x: hidden; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.events: Sequence[ThrottleEvent] = ()
+        self.rows: Sequence[ThrottleEvent] = ()
+        self.filter_text = ""
+        self.renders = 0  # render_line calls, for tests that check only visible rows are drawn
+
+    # --- data -------------------------------------------------------------------------------
+    def set_events(self, events: Sequence[ThrottleEvent]) -> bool:
+        """Show ``events`` (newest first). Returns False (and draws nothing) when unchanged."""
+        events = events if isinstance(events, tuple) else tuple(events)
+        if events is self.events or (len(events) == len(self.events) and events == self.events):
+            return False
+        self.events = events
+        self._refilter(keep_view=True)
+        return True
+
+    def set_filter(self, text: str) -> None:
+        text = text.strip()
+        if text == self.filter_text:
+            return
+        self.filter_text = text
+        self._refilter(keep_view=False)
+
+    def _refilter(self, keep_view: bool) -> None:
+        old, top = self.rows, round(self.scroll_y)
+        self.rows = filter_events(self.events, self.filter_text)
+        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        if not keep_view:
+            self.scroll_to(y=0, animate=False, immediate=True)
+        elif 0 < top < len(old):
+            # Newer events arrived on top while the operator reads further down: keep the row at the
+            # top of the view in place. Look for the same object first, then for an equal event
+            # (collectors may rebuild events), nearest first.
+            anchor, window = old[top], self.rows[top : top + 10_000]
+            shift = next((i for i, e in enumerate(window) if e is anchor), None)
+            if shift is None:
+                shift = next((i for i, e in enumerate(window) if e == anchor), 0)
+            if shift:
+                self.scroll_to(y=top + shift, animate=False, immediate=True)
+        self.refresh()
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows)
+
+    @property
+    def visible_rows(self) -> Sequence[ThrottleEvent]:
+        """The events currently drawn in the viewport (below the header row)."""
+        start = round(self.scroll_y)
+        return self.rows[start : start + max(0, self.size.height - 1)]
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+
+    # --- drawing ----------------------------------------------------------------------------
+    @staticmethod
+    def columns(width: int) -> tuple[int, int, int, int, int, int]:
+        """Widths of time, model, tier, count, error, message; message is 0 when there is no room."""
+        time_w, tier_w, count_w = 8, 8, 4
+        rest = width - (time_w + tier_w + count_w + 5)  # five single-space gaps
+        model_w = max(6, min(18, round(rest * 0.5)))
+        error_w = max(6, min(14, rest - model_w))
+        message_w = rest - model_w - error_w
+        if message_w < 12:
+            model_w += max(0, message_w)
+            model_w = min(model_w, 22)
+            message_w = 0
+        return time_w, model_w, tier_w, count_w, error_w, message_w
+
+    @staticmethod
+    def _cell(text: str, width: int, right: bool = False) -> str:
+        if width <= 0:
+            return ""
+        if cell_len(text) > width:
+            return set_cell_size(text, width - 1) + "…"
+        return text.rjust(width) if right else set_cell_size(text, width)
+
+    def render_line(self, y: int) -> Strip:
+        self.renders += 1
+        width = self.size.width
+        base = self.rich_style
+        palette = Palette(self)
+        cols = self.columns(width)
+        if y == 0:
+            names = ("TIME", "MODEL", "TIER", "CNT", "ERROR", "MESSAGE")
+            header = " ".join(
+                self._cell(n, w, right=(n == "CNT")) for n, w in zip(names, cols) if w
+            )
+            style = base + self.get_component_rich_style("throttle-list--header")
+            return Strip([Segment(header, style)]).extend_cell_length(width, style).crop(0, width)
+        index = round(self.scroll_y) + y - 1
+        if index >= len(self.rows):
+            if index == 0:
+                note = f"No events match “{self.filter_text}”." if self.filter_text else "No throttles."
+                return Strip([Segment(note, base + palette["muted"])]).extend_cell_length(width, base).crop(0, width)
+            return Strip.blank(width, base)
+        return self._row(self.rows[index], cols, base, palette).extend_cell_length(width, base).crop(0, width)
+
+    def _row(self, e: ThrottleEvent, cols: tuple[int, ...], base: Style, palette: Palette) -> Strip:
+        time_w, model_w, tier_w, count_w, error_w, message_w = cols
+        tier_style = palette[e.tier] if e.tier in TIER_ORDER else palette["muted"]
+        error_name = _ERROR_STYLE.get(e.error, "crit")
+        error_style = palette[error_name] if error_name else Style()
+        space = Segment(" ", base)
+        segments = [
+            Segment(self._cell(fmt.clock(e.time), time_w), base + palette["muted"]), space,
+            Segment(self._cell(fmt.short_model(e.model_id), model_w), base), space,
+            Segment(self._cell(fmt.tier_label(e.tier), tier_w), base + tier_style), space,
+            Segment(self._cell(str(e.count), count_w, right=True), base + palette["strong"]), space,
+            Segment(self._cell(e.short_error, error_w), base + error_style),
+        ]
+        if message_w:
+            segments += [space, Segment(self._cell(e.message or e.source, message_w), base + palette["muted"])]
+        return Strip(segments)
+
+
+class ThrottlesPane(Pane):
+    PANE = "throttles"
+    TITLE = "Throttles"
+    KEY = "3"
+
+    # Esc means "close the box" while typing, and "clear the filter" once one is applied.
+    BINDINGS = [
+        Binding("escape", "close_filter", "Close filter", key_display="esc", id="close-filter",
+                tooltip="Close the filter box, keeping the applied filter"),
+        Binding("escape", "clear_filter", "Clear filter", key_display="esc", id="clear-filter",
+                tooltip="Clear the applied throttle filter"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield ThrottleRates(classes="throttle-rates")
+        yield Input(placeholder="filter: model, tier, error or text · !word excludes · enter applies",
+                    id="throttle-filter", classes="filter-input")
+        yield ThrottleList(classes="pane-focus")
+
+    @property
+    def list(self) -> ThrottleList:
+        return self.query_one(ThrottleList)
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_one("#throttle-filter", Input)
+
+    def update_data(self, events: Sequence[ThrottleEvent], rates: Mapping[str, tuple[float, ...]] | None = None,
+                    status: PaneStatus | None = None, now: float = 0.0) -> bool:
+        self.set_status(status, now)
+        rates_changed = self.query_one(ThrottleRates).set_data(tuple(sorted((rates or {}).items())))
+        events_changed = self.list.set_events(events)
+        if events_changed:
+            self._update_subtitle()
+        return rates_changed or events_changed
+
+    def _update_subtitle(self) -> None:
+        lst = self.list
+        total = len(lst.events)
+        if lst.filter_text:
+            self.set_subtitle(f"/{lst.filter_text}  {lst.row_count:,} of {total:,}")
+        else:
+            self.set_subtitle(f"{total:,} events")
+
+    # --- filter -----------------------------------------------------------------------------
+    @property
+    def filter_open(self) -> bool:
+        return self.filter_input.display
+
+    def open_filter(self) -> None:
+        field = self.filter_input
+        field.value = self.list.filter_text
+        field.display = True
+        field.focus()
+        self.refresh_bindings()
+
+    def close_filter(self) -> None:
+        self.filter_input.display = False
+        self.list.focus()
+        self.refresh_bindings()
+
+    def apply_filter(self, text: str) -> None:
+        self.list.set_filter(text)
+        self._update_subtitle()
+        self.refresh_bindings()
+
+    @on(Input.Submitted, "#throttle-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.apply_filter(event.value)
+        self.close_filter()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Offered (and shown in the footer) only when they apply; otherwise esc falls through to the screen.
+        if action == "close_filter":
+            return self.filter_open
+        if action == "clear_filter":
+            return not self.filter_open and bool(self.list.filter_text)
+        return True
+
+    def action_close_filter(self) -> None:
+        self.close_filter()
+
+    def action_clear_filter(self) -> None:
+        self.apply_filter("")

@@ -1,0 +1,430 @@
+"""Pilot tests: press keys on the real dashboard and check what it draws and what state it is in."""
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+from textual.widgets import Input
+
+from tierconsole.app import TierConsoleApp
+from tierconsole.domain.sample import SAMPLE_NOW, sample_dashboard, sample_throttle_events
+from tierconsole.domain.views import PANES, PaneStatus, ThrottleEvent, filter_events
+from tierconsole.screens.dashboard import DashboardScreen
+from tierconsole.screens.help import HelpScreen
+from tierconsole.screens.messages import PauseToggled, RefreshRequested
+from tierconsole.widgets.batch import BatchBody
+from tierconsole.widgets.header import HeaderBar
+from tierconsole.widgets.pane import Body, Pane, StaleBanner
+from tierconsole.widgets.quota import QuotaBody, QuotaPane
+from tierconsole.widgets.reservations import ReservationsBody
+from tierconsole.widgets.throttles import ThrottleList, ThrottleRates, ThrottlesPane
+
+WIDE = (120, 40)
+NARROW = (80, 24)
+
+
+class RecordingApp(TierConsoleApp):
+    """The app with its collector hooks recording what the dashboard asked for."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.refreshes = 0
+        self.pause_messages: list[bool] = []
+
+    def on_refresh_requested(self, message: RefreshRequested) -> None:
+        self.refreshes += 1
+
+    def on_pause_toggled(self, message: PauseToggled) -> None:
+        super().on_pause_toggled(message)
+        self.pause_messages.append(message.paused)
+
+
+def text_of(widget) -> str:
+    """The widget's rendered lines as plain text."""
+    return "\n".join(widget.render_line(y).text for y in range(widget.size.height))
+
+
+def dashboard(app: TierConsoleApp) -> DashboardScreen:
+    assert isinstance(app.screen, DashboardScreen)
+    return app.screen
+
+
+async def started(pilot, data=None):
+    pilot.app.show_data(data or sample_dashboard())
+    await pilot.pause()
+    return dashboard(pilot.app)
+
+
+async def test_every_pane_shows_its_numbers():
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await started(pilot)
+        header = text_of(app.query_one(HeaderBar))
+        for expected in ("prod-ops", "123456789012", "us-east-1", "14:30:00 UTC", "data age 14s"):
+            assert expected in header
+        reservations = text_of(app.query_one(ReservationsBody))
+        for expected in ("claude-sonnet-4-5", "sonnet-prod-1", "70%", "70.4k/100k", "6.8k/10.0k", "overflow 8.2k TPM"):
+            assert expected in reservations
+        quota = text_of(app.query_one(QuotaBody))
+        for expected in ("Amazon Nova Lite", "▲ 85%", "341k/400k", "642/1.0k", "hold 52.4k", "P 61.3k"):
+            assert expected in quota.replace("P61.3k", "P 61.3k")
+        rates = text_of(app.query_one(ThrottleRates))
+        assert "Standard" in rates and "21/min" in rates and "132 in 15m" in rates
+        rows = app.query_one(ThrottleList)
+        assert rows.row_count == 60
+        first = rows.render_line(1).text
+        assert first.startswith("14:29:00") and "nova-lite" in first and "Throttling" in first
+        batch = text_of(app.query_one(BatchBody))
+        for expected in ("nightly-ticket-summaries", "InProgress", "64%", "6,420/10,000", "ETA 23m", "Partial"):
+            assert expected in batch
+        # Active jobs are listed before finished ones.
+        assert batch.index("rag-eval-sonnet-v3") < batch.index("finished") < batch.index("weekly-churn-notes")
+        assert screen.pane("quota").border_subtitle == "5 models · 1 over 80%"
+        assert not any(p.stale for p in screen.panes)
+
+
+async def test_quota_warning_threshold_is_configurable():
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await started(pilot)
+        pane = screen.query_one(QuotaPane)
+        assert "▲" not in text_of(pane.body).split("Claude Sonnet 4.5")[1].splitlines()[0]
+        pane.warn_at = 0.3
+        await pilot.pause()
+        sonnet_line = text_of(pane.body).split("Claude Sonnet 4.5")[1].splitlines()[0]
+        assert "▲ 32%" in sonnet_line and "┊ 30%" in text_of(pane.body)
+        assert pane.border_subtitle == "5 models · 3 over 30%"
+        pane.warn_at = 0.9  # Nova Lite's 85% and 64% RPM are now below the line
+        await pilot.pause()
+        assert "▲" not in text_of(pane.body) and pane.border_subtitle == "5 models"
+
+
+async def test_data_given_before_mount_is_shown():
+    app = TierConsoleApp(data=sample_dashboard())
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        assert "70.4k/100k" in text_of(app.query_one(ReservationsBody))
+
+
+async def test_unchanged_data_is_not_redrawn():
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        data = await started(pilot)
+        data = sample_dashboard()
+        bodies = list(app.query(Body))
+        before = {b: b.renders for b in bodies}
+        app.show_data(sample_dashboard())  # equal data, new objects
+        await pilot.pause()
+        assert {b: b.renders for b in bodies} == before
+        # Change one quota: only the quota body lays out again.
+        quotas = list(data.quotas)
+        quotas[0] = dataclasses.replace(quotas[0], rpm_used=990)
+        app.show_data(dataclasses.replace(data, quotas=tuple(quotas)))
+        await pilot.pause()
+        changed = {type(b).__name__ for b in bodies if b.renders != before[b]}
+        assert changed == {"QuotaBody"}
+        assert "990/1.0k" in text_of(app.query_one(QuotaBody))
+
+
+async def test_filter_narrows_the_throttle_list():
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await started(pilot)
+        rows = app.query_one(ThrottleList)
+        field = app.query_one("#throttle-filter", Input)
+        assert not field.display
+        await pilot.press("slash")
+        await pilot.pause()
+        assert field.display and field.has_focus and screen.current == "throttles"
+        await pilot.press(*"flex")
+        await pilot.pause()
+        assert rows.row_count == 60  # not applied until enter
+        await pilot.press("enter")
+        await pilot.pause()
+        expected = [e for e in sample_dashboard().throttle_events if "flex" in e.search_key]
+        assert 0 < rows.row_count == len(expected) < 60
+        assert not field.display and rows.has_focus
+        visible = rows.visible_rows
+        assert 0 < len(visible) <= rows.size.height - 1
+        assert all(e.tier == "flex" or "flex" in e.search_key for e in visible)
+        assert all("Flex" in rows.render_line(y).text or "gpt-oss" in rows.render_line(y).text
+                   for y in range(1, len(visible) + 1))
+        assert screen.pane("throttles").border_subtitle == f"/flex  {len(expected)} of 60"
+        # Esc in the box closes it and keeps the applied filter; esc on the list clears it.
+        await pilot.press("slash", "x", "escape")
+        await pilot.pause()
+        assert not field.display and rows.filter_text == "flex"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert rows.filter_text == "" and rows.row_count == 60
+
+
+async def test_filter_with_no_match_says_so():
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        await pilot.press("slash", *"nosuchmodel", "enter")
+        await pilot.pause()
+        rows = app.query_one(ThrottleList)
+        assert rows.row_count == 0
+        assert "No events match" in rows.render_line(1).text
+
+
+async def test_keys_typed_in_the_filter_do_not_trigger_bindings():
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await started(pilot)
+        await pilot.press("slash", "p", "r", "q", "1")
+        await pilot.pause()
+        assert app.query_one("#throttle-filter", Input).value == "prq1"
+        assert not screen.paused and app.refreshes == 0 and screen.maximized_pane is None
+        assert app.is_running
+
+
+async def test_refresh_key_posts_refresh_requested():
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        await pilot.press("r")
+        await pilot.pause()
+        assert app.refreshes == 1
+
+
+async def test_pause_freezes_the_display_and_resume_catches_up():
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await started(pilot)
+        await pilot.press("p")
+        await pilot.pause()
+        assert screen.paused and app.paused and app.pause_messages == [True]
+        assert "PAUSED" in text_of(app.query_one(HeaderBar))
+        later = sample_dashboard(SAMPLE_NOW + 60)
+        app.show_data(later)
+        await pilot.pause()
+        assert "14:30:00 UTC" in text_of(app.query_one(HeaderBar))  # still the paused frame
+        await pilot.press("p")
+        await pilot.pause()
+        assert not app.paused and app.pause_messages == [True, False]
+        header = text_of(app.query_one(HeaderBar))
+        assert "PAUSED" not in header and "14:31:00 UTC" in header
+        assert screen.shown is later
+
+
+async def test_number_key_maximises_and_restores_a_pane():
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await started(pilot)
+        assert all(p.region.area for p in screen.panes)
+        await pilot.press("3")
+        await pilot.pause()
+        assert screen.maximized_pane == "throttles"
+        throttles = screen.pane("throttles")
+        assert throttles.region.width == 120 and throttles.has_focus_within
+        assert [p.id for p in screen.panes if p.display and p.region.area] == ["throttles"]
+        assert app.query_one("#pane-tabs").display
+        await pilot.press("tab")
+        await pilot.pause()
+        assert screen.maximized_pane == "batch" and screen.pane("batch").region.width == 120
+        await pilot.press("4")
+        await pilot.pause()
+        assert screen.maximized_pane is None
+        assert all(p.region.area for p in screen.panes)
+        assert screen.pane("batch").has_focus_within
+        # Esc restores too.
+        await pilot.press("2")
+        await pilot.pause()
+        assert screen.maximized_pane == "quota"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen.maximized_pane is None and all(p.region.area for p in screen.panes)
+
+
+async def test_tab_cycles_focus_through_the_panes():
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await started(pilot)
+        seen = []
+        for _ in PANES:
+            await pilot.press("tab")
+            await pilot.pause()
+            focused = app.focused
+            pane = next(n for n in focused.ancestors_with_self if isinstance(n, Pane))
+            seen.append(pane.id)
+        assert seen == ["quota", "throttles", "batch", "reservations"]
+        assert screen.current == "reservations"
+
+
+async def test_small_terminal_shows_one_pane_at_a_time():
+    app = RecordingApp()
+    async with app.run_test(size=NARROW) as pilot:
+        screen = await started(pilot)
+        assert screen.narrow
+        shown = [p.id for p in screen.panes if p.region.area]
+        assert shown == ["reservations"]
+        assert screen.pane("reservations").region.width == 80
+        tabs = text_of(app.query_one("#pane-tabs"))
+        assert "1 Reservations" in tabs and "4 Batch jobs" in tabs
+        await pilot.press("2")
+        await pilot.pause()
+        assert [p.id for p in screen.panes if p.region.area] == ["quota"]
+        assert "Amazon Nova Lite" in text_of(app.query_one(QuotaBody))
+        await pilot.press("slash")
+        await pilot.pause()
+        assert screen.current == "throttles" and app.query_one("#throttle-filter").has_focus
+        await pilot.press("escape")
+        await pilot.resize_terminal(*WIDE)
+        await pilot.pause()
+        assert not screen.narrow and all(p.region.area for p in screen.panes)
+
+
+async def test_stale_pane_keeps_its_numbers_and_says_why():
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await started(pilot)
+        data = sample_dashboard()
+        reason = "AccessDeniedException: not authorized to perform servicequotas:ListServiceQuotas"
+        status = dict(data.status, quota=PaneStatus(ok=False, updated_at=SAMPLE_NOW - 125, reason=reason))
+        # The collector failed: it posts the old quotas again with a failed status.
+        app.show_data(dataclasses.replace(data, status=status))
+        await pilot.pause()
+        pane = screen.pane("quota")
+        banner = pane.query_one(StaleBanner)
+        assert pane.stale and pane.has_class("-stale") and banner.display
+        text = text_of(banner)
+        assert "STALE" in text and "2m05s ago" in text and "AccessDeniedException" in text
+        assert "341k/400k" in text_of(app.query_one(QuotaBody))
+        assert "1 stale" in text_of(app.query_one(HeaderBar))
+        assert not screen.pane("batch").query_one(StaleBanner).display
+        # It recovers.
+        app.show_data(sample_dashboard(SAMPLE_NOW + 5))
+        await pilot.pause()
+        assert not pane.stale and not banner.display
+
+
+async def test_help_lists_every_binding_from_the_same_table():
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        rows = app.screen.rows()
+        texts = [text for _, text in rows]
+        for binding in [*DashboardScreen.BINDINGS, *ThrottlesPane.BINDINGS]:
+            assert binding.tooltip in texts
+        assert ("/", DashboardScreen.BINDINGS[6].tooltip) in rows and ("1", "Maximise Reservations (again restores)") in rows
+        assert ("esc", "Clear the applied throttle filter") in rows
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_palette_has_a_command_per_binding():
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await started(pilot)
+        commands = {c.title: c for c in app.get_system_commands(screen)}
+        for binding in DashboardScreen.BINDINGS:
+            assert binding.tooltip in commands
+        commands["Pause or resume live updates"].callback()
+        await pilot.pause()
+        assert screen.paused
+
+
+async def test_hundred_thousand_events_filter_correctly_and_draw_only_visible_rows():
+    events = sample_throttle_events(100_000)
+    data = dataclasses.replace(sample_dashboard(), throttle_events=events)
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot, data)
+        rows = app.query_one(ThrottleList)
+        assert rows.row_count == 100_000
+        assert rows.virtual_size.height == 100_001
+        rows.renders = 0
+        start = time.perf_counter()
+        rows.focus()
+        await pilot.press("slash", *"gpt-oss", "enter")
+        await pilot.pause()
+        elapsed = time.perf_counter() - start
+        expected = [e for e in events if "gpt-oss" in e.search_key]
+        assert rows.row_count == len(expected) and 0 < len(expected) < 100_000
+        assert list(rows.rows) == expected
+        assert all("gpt-oss" in rows.render_line(y).text for y in range(1, rows.size.height))
+        # Only the rows in view are drawn, not 100k.
+        assert rows.renders < 20 * rows.size.height
+        assert elapsed < 5.0
+        # Scroll to the end: the last event is drawn on the last line.
+        rows.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        assert rows.visible_rows[-1] is expected[-1]
+        # Two terms (AND) and a negation.
+        rows.set_filter("nova flex !request")
+        assert rows.row_count == len(filter_events(events, "nova flex !request"))
+        assert all("nova" in e.search_key and "flex" in e.search_key and "request" not in e.search_key
+                   for e in rows.rows)
+
+
+async def test_new_events_keep_a_scrolled_view_in_place():
+    events = sample_throttle_events(500)
+    data = dataclasses.replace(sample_dashboard(), throttle_events=events[10:])
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot, data)
+        rows = app.query_one(ThrottleList)
+        rows.scroll_to(y=100, animate=False, immediate=True)
+        await pilot.pause()
+        reading = rows.visible_rows[0]
+        app.show_data(dataclasses.replace(data, throttle_events=events, time=SAMPLE_NOW + 1))
+        await pilot.pause()
+        assert rows.row_count == 500
+        assert rows.visible_rows[0] is reading
+        # Collectors may rebuild the events (equal values, new objects): the view still holds.
+        newer = tuple(ThrottleEvent(SAMPLE_NOW + k, "amazon.nova-lite-v1:0", "flex") for k in range(20, 0, -1))
+        rebuilt = tuple(dataclasses.replace(e) for e in newer + events)
+        app.show_data(dataclasses.replace(data, throttle_events=rebuilt, time=SAMPLE_NOW + 2))
+        await pilot.pause()
+        assert rows.visible_rows[0] == reading and rows.scroll_y == 130
+
+
+@pytest.mark.parametrize("theme", ["dark", "light", "high-contrast"])
+async def test_themes_are_registered_and_render(theme):
+    app = TierConsoleApp(theme=theme)
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        assert app.theme == theme
+        assert app.current_theme.variables["tier-standard"].startswith("#")
+        assert "85%" in text_of(app.query_one(QuotaBody))
+
+
+def chromatic_colours(svg: str) -> set[str]:
+    """Non-grey colours in a screenshot, ignoring the window decoration Textual draws around it."""
+    chrome = {"28c840", "febc2e", "ff5f57", "c5c8c6"}
+    colours = set(re.findall(r"#([0-9a-fA-F]{6})", svg)) - chrome
+    return {c for c in colours if not c[0:2] == c[2:4] == c[4:6]}
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+async def test_no_color_is_respected(monkeypatch, no_color):
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    app = TierConsoleApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        assert app.no_color is no_color
+        colours = chromatic_colours(app.export_screenshot())
+        # Everything we draw goes through Textual's monochrome filter: no colour gets past it.
+        assert (colours == set()) if no_color else (len(colours) > 5)
+
+
+def test_importing_the_app_loads_no_aws_or_data_libraries():
+    code = ("import sys, tierconsole.app; "
+            "heavy = [m for m in ('boto3', 'botocore', 'aiobotocore', 'pandas', 'moto') if m in sys.modules]; "
+            "print(heavy); sys.exit(1 if heavy else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
