@@ -36,7 +36,10 @@ class LiveSource:
         from .aws.collectors import Collector  # noqa: PLC0415
         from .aws.session import AwsContext, Target  # noqa: PLC0415
 
+        import time  # noqa: PLC0415
+
         sandbox = False
+        clock = time.time
         endpoint = self._endpoint_url
         if self.profile.is_sandbox and endpoint is None:
             from .sandbox.app import Sandbox, SandboxThread  # noqa: PLC0415
@@ -45,11 +48,12 @@ class LiveSource:
             config = parse_sandbox_config(self.profile.raw, self.profile.source)
             self.sandbox_thread = SandboxThread(Sandbox(config, scenario=self._scenario, speed=self._speed))
             endpoint = self.sandbox_thread.start()
+            clock = self.sandbox_thread.sandbox.clock.now  # metrics are stamped on the sandbox's timeline
             sandbox = True
         elif self.profile.is_sandbox:
             sandbox = True  # a running `tierconsole sandbox`: dummy credentials, sandbox badge
         self.ctx = AwsContext(Target(self.profile, endpoint, sandbox=sandbox))
-        self.collector = Collector(self.ctx)
+        self.collector = Collector(self.ctx, clock=clock)
 
     async def refresh(self) -> DashboardData:
         return await self.collector.refresh()

@@ -18,7 +18,7 @@ from ..domain.views import BatchJobView, DashboardData, PaneStatus, ThrottleEven
 from .session import AwsContext, describe_error
 
 QUOTA_NAME = re.compile(r"^On-demand (?:model inference|InvokeModel) (tokens|requests) per minute for (.+)$")
-DISCOVERY_EVERY_S = 60.0
+DISCOVERY_EVERY_S = 15.0  # new tiers appear as traffic arrives; ListMetrics is cheap
 MAX_CONSOLE_EVENTS = 100_000
 
 
