@@ -99,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     _add_profile_options(b)
 
+    st = sub.add_parser("status", help="collect once and print the four panes' data (for cron and health checks)",
+                        description="Collect once with the same collectors as the panes and print reservations, "
+                                    "quota use by tier, throttles over 5 and 60 minutes, and batch jobs. "
+                                    "Exit 3 when --fail-over is reached.")
+    st.add_argument("--json", action="store_true")
+    st.add_argument("--fail-over", type=float, metavar="FRACTION",
+                    help="exit 3 when any quota or reservation use is at or above FRACTION (e.g. 0.8)")
+    _add_profile_options(st)
+
     sb = sub.add_parser(
         "sandbox",
         help="run the embedded Bedrock sandbox in the foreground",
@@ -142,6 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .headless import cmd_batch  # noqa: PLC0415
 
         return cmd_batch(args)
+    if args.command == "status":
+        from .headless import cmd_status  # noqa: PLC0415
+
+        return cmd_status(args)
     if args.command == "profiles":
         return list_profiles(args)
     from .tui import run_tui  # noqa: PLC0415

@@ -213,3 +213,109 @@ async def _batch(args) -> int:
             err(str(e))
             return EXIT_FAIL
     return 0
+
+
+# ------------------------------------------------------------------ status
+
+EXIT_OVER = 3
+
+
+def status_document(data, answers, models, tiers, now) -> dict:
+    """The four panes' data as one JSON-able document."""
+    from .domain import metricsplan as mp  # noqa: PLC0415
+
+    doc = {
+        "time": now, "profile": data.profile, "account_id": data.account_id, "region": data.region,
+        "endpoint": data.endpoint,
+        "reservations": [{"reservation_id": r.reservation_id, "model_id": r.model_id,
+                          "input_tpm_used": round(r.input_tpm_used), "input_tpm_reserved": r.input_tpm_reserved,
+                          "input_fraction": round(r.input_fraction, 4),
+                          "output_tpm_used": round(r.output_tpm_used), "output_tpm_reserved": r.output_tpm_reserved,
+                          "output_fraction": round(r.output_fraction, 4), "overflow_per_min": round(r.overflow_tpm, 2)}
+                         for r in data.reservations],
+        "quotas": [{"model_id": q.model_id, "name": q.name, "tpm_quota": q.tpm_quota, "rpm_quota": q.rpm_quota,
+                    "tpm_by_tier": {k: round(v) for k, v in q.tpm_by_tier.items()}, "tpm_used": round(q.tpm_used),
+                    "tpm_fraction": round(q.tpm_fraction, 4), "rpm_used": round(q.rpm_used),
+                    "rpm_fraction": round(q.rpm_fraction, 4)} for q in data.quotas],
+        "throttles": {
+            "last_5m": mp.throttle_counts(answers, models, tiers, now, 5) if answers else {},
+            "last_60m": mp.throttle_counts(answers, models, tiers, now, 60) if answers else {},
+        },
+        "batch_jobs": [{"job_name": j.job_name, "job_arn": j.job_arn, "model_id": j.model_id, "status": j.status,
+                        "processed": j.processed, "total": j.total_records, "success": j.success,
+                        "errors": j.errors} for j in data.batch_jobs],
+        "stale": {k: v.reason for k, v in data.status.items() if not v.ok},
+    }
+    return doc
+
+
+def highest_use(doc: dict) -> tuple[float, str]:
+    best = (0.0, "")
+    for q in doc["quotas"]:
+        for key in ("tpm_fraction", "rpm_fraction"):
+            if q[key] > best[0]:
+                best = (q[key], f"{q['model_id']} {key.split('_')[0].upper()} {q[key]:.1%} of quota")
+    for r in doc["reservations"]:
+        for key in ("input_fraction", "output_fraction"):
+            if r[key] > best[0]:
+                best = (r[key], f"reservation {r['reservation_id']} {key.split('_')[0]} TPM {r[key]:.1%}")
+    return best
+
+
+def cmd_status(args) -> int:
+    if args.fail_over is not None and not 0 < args.fail_over <= 10:
+        err(f"--fail-over: must be a fraction such as 0.8, got {args.fail_over}")
+        return EXIT_USAGE
+    return run(_status(args))
+
+
+async def _status(args) -> int:
+    from .aws.collectors import Collector  # noqa: PLC0415
+
+    async with session(args) as source:
+        collector = Collector(source.ctx, clock=source.collector.clock, history_minutes=60)
+        data = await collector.refresh()
+        now = collector.clock()
+        doc = status_document(data, collector.answers, collector.models, collector.tiers, now)
+    if collector.errors:
+        doc["errors"] = collector.errors
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        print(format_status(doc))
+    if collector.errors.get("metrics") and collector.answers is None:
+        err(f"could not read metrics: {collector.errors['metrics']}")
+        return EXIT_FAIL
+    if args.fail_over is not None:
+        level, what = highest_use(doc)
+        if level >= args.fail_over:
+            print(f"tierconsole: over {args.fail_over:.0%}: {what}", file=sys.stderr)
+            return EXIT_OVER
+    return 0
+
+
+def format_status(doc: dict) -> str:
+    out = [f"profile {doc['profile']}  account {doc['account_id'] or '?'}  region {doc['region']}"
+           f"  endpoint {doc['endpoint'] or 'AWS'}", ""]
+    out.append("RESERVED TPM")
+    for r in doc["reservations"]:
+        out.append(f"  {r['reservation_id']:<24} {r['model_id']:<44} in {r['input_tpm_used']:>9,}/{r['input_tpm_reserved']:<9,}"
+                   f" {r['input_fraction']:>5.0%}  out {r['output_tpm_used']:>8,}/{r['output_tpm_reserved']:<8,}"
+                   f" {r['output_fraction']:>5.0%}  overflow {r['overflow_per_min']}/min")
+    out.append("ON-DEMAND QUOTA (TPM by tier vs quota, burndown included)")
+    for q in doc["quotas"]:
+        tiers = "  ".join(f"{k} {v:,}" for k, v in q["tpm_by_tier"].items())
+        out.append(f"  {q['model_id']:<44} {q['tpm_used']:>9,}/{q['tpm_quota']:<9,.0f} {q['tpm_fraction']:>5.0%}"
+                   f"  RPM {q['rpm_used']}/{q['rpm_quota']:.0f}  [{tiers}]")
+    out.append("THROTTLES (5 min / 60 min)")
+    for model, per in doc["throttles"]["last_60m"].items():
+        five = doc["throttles"]["last_5m"].get(model, {})
+        cells = "  ".join(f"{t} {five.get(t, 0)}/{n}" for t, n in per.items())
+        out.append(f"  {model:<44} {cells}")
+    out.append("BATCH JOBS")
+    for j in doc["batch_jobs"]:
+        out.append(f"  {j['job_name']:<36} {j['status']:<19} {j['processed']}/{j['total'] if j['total'] is not None else '?'}"
+                   f"  errors {j['errors']}")
+    if doc["stale"]:
+        out.append("STALE: " + "; ".join(f"{k}: {v}" for k, v in doc["stale"].items()))
+    return "\n".join(out)

@@ -33,8 +33,12 @@ class CallCounter:
 
 
 class Collector:
-    def __init__(self, ctx: AwsContext, *, clock: Callable[[], float] = time.time):
+    def __init__(self, ctx: AwsContext, *, clock: Callable[[], float] = time.time,
+                 history_minutes: int = mp.HISTORY_MINUTES):
         self.ctx = ctx
+        self.history_minutes = history_minutes
+        self.answers: mp.Answers | None = None  # the last good metric answers (for status and triage)
+        self.errors: dict[str, str] = {}
         self.clock = clock
         self.calls = CallCounter()
         self.profile = ctx.profile
@@ -51,6 +55,10 @@ class Collector:
         self.console_events: list[ThrottleEvent] = []  # throttles from the console's own calls, newest last
 
     # ------------------------------------------------------------------ models
+    @property
+    def tiers(self) -> dict[str, set[str]]:
+        return self._tiers
+
     @property
     def models(self) -> list[str]:
         if self.profile.models:
@@ -120,7 +128,8 @@ class Collector:
 
     # ------------------------------------------------------------------ per refresh
     async def _metrics(self, now: float) -> mp.Answers:
-        p = mp.plan(self.models, self._tiers, [r.model_id for r in self.profile.reservations], now)
+        p = mp.plan(self.models, self._tiers, [r.model_id for r in self.profile.reservations], now,
+                    self.history_minutes)
         cw = await self.ctx.client("cloudwatch")
         from datetime import datetime, timezone  # noqa: PLC0415
 
@@ -169,6 +178,7 @@ class Collector:
         reservations, quotas = last.reservations, last.quotas
         events, rates = last.throttle_events, last.throttle_rates
         if answers is not None:
+            self.answers = answers
             reservations = mp.reservation_views(answers, self.profile.reservations, now)
             quotas = mp.quota_views(answers, self.models, self._names, self._tpm, self._rpm, self._tiers, now)
             cw_events = mp.throttle_events(answers, self.models, self._tiers)

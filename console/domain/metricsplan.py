@@ -65,13 +65,13 @@ class Plan:
         return [q.to_api() for q in self.queries]
 
 
-def window(now: float) -> tuple[float, float]:
-    start = (math.floor(now / PERIOD) - HISTORY_MINUTES) * PERIOD
+def window(now: float, minutes: int = HISTORY_MINUTES) -> tuple[float, float]:
+    start = (math.floor(now / PERIOD) - minutes) * PERIOD
     return float(start), float(math.ceil(now))
 
 
 def plan(models: Sequence[str], tiers_by_model: Mapping[str, Iterable[str]], reserved_models: Iterable[str],
-         now: float) -> Plan:
+         now: float, minutes: int = HISTORY_MINUTES) -> Plan:
     """The queries for every model, tier and metric the panes show, for one call."""
     reserved_models = set(reserved_models)
     queries: list[Query] = []
@@ -86,7 +86,7 @@ def plan(models: Sequence[str], tiers_by_model: Mapping[str, Iterable[str]], res
                     queries.append(Query(f"m{mi}_{tier}_{METRICS[metric]}", metric, model, tier))
     if len(queries) > MAX_QUERIES:
         raise ValueError(f"{len(queries)} metric queries exceed GetMetricData's {MAX_QUERIES}; watch fewer models")
-    start, end = window(now)
+    start, end = window(now, minutes)
     return Plan(tuple(queries), start, end)
 
 
@@ -185,6 +185,22 @@ def throttle_events(a: Answers, models: Sequence[str], tiers_by_model: Mapping[s
                                                 source="cloudwatch"))
     events.sort(key=lambda e: e.time, reverse=True)
     return events
+
+
+def throttle_counts(a: Answers, models: Sequence[str], tiers_by_model: Mapping[str, Iterable[str]], now: float,
+                    minutes: int) -> dict[str, dict[str, int]]:
+    """Throttles per model and tier over the last ``minutes`` (the minute in progress included)."""
+    current = math.floor(now / PERIOD) * PERIOD
+    since = current - PERIOD * (minutes - 1)
+    out: dict[str, dict[str, int]] = {}
+    for model in models:
+        tiers = sorted(tiers_by_model.get(model, ())) or [None]
+        per = {}
+        for tier in tiers:
+            s = a.get("InvocationThrottles", model, tier)
+            per[tier or "all"] = int(round(sum(v for t, v in s.items() if t >= since)))
+        out[model] = per
+    return out
 
 
 def throttle_rates(a: Answers, models: Sequence[str], tiers_by_model: Mapping[str, Iterable[str]],
