@@ -108,6 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="exit 3 when any quota or reservation use is at or above FRACTION (e.g. 0.8)")
     _add_profile_options(st)
 
+    ip = sub.add_parser("incident", help="incident triage: export the timeline and diagnosis around throttles")
+    isub = ip.add_subparsers(dest="incident_command", metavar="ACTION", required=True)
+    ie = isub.add_parser("export", help="write the minute-by-minute timeline and a diagnosis (md, csv or json)",
+                         description="Minute-by-minute TPM by tier vs quota, RPM, throttles by tier, reservation use "
+                                     "and overflow, with a one-line diagnosis per model.")
+    ie.add_argument("--since", default="30m", metavar="DURATION", help="how far back: 90s, 30m, 2h, 1d (default 30m)")
+    ie.add_argument("--model", metavar="ID", help="only this model (default: every watched model)")
+    ie.add_argument("--format", choices=("md", "csv", "json"), default="md")
+    ie.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default: standard output)")
+    _add_profile_options(ie)
+
     sb = sub.add_parser(
         "sandbox",
         help="run the embedded Bedrock sandbox in the foreground",
@@ -155,6 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .headless import cmd_status  # noqa: PLC0415
 
         return cmd_status(args)
+    if args.command == "incident":
+        from .headless import cmd_incident  # noqa: PLC0415
+
+        return cmd_incident(args)
     if args.command == "profiles":
         return list_profiles(args)
     from .tui import run_tui  # noqa: PLC0415

@@ -319,3 +319,70 @@ def format_status(doc: dict) -> str:
     if doc["stale"]:
         out.append("STALE: " + "; ".join(f"{k}: {v}" for k, v in doc["stale"].items()))
     return "\n".join(out)
+
+
+# ------------------------------------------------------------------ incident export
+
+def parse_duration(text: str) -> float:
+    """Seconds from '90s', '30m', '2h', '1d' (a bare number is minutes)."""
+    import re  # noqa: PLC0415
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text or "")
+    if not m:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 30m, 2h, 1d)")
+    value = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "": 60}[m.group(2)]
+    if value <= 0:
+        raise ValueError(f"duration must be positive: {text!r}")
+    return value
+
+
+def cmd_incident(args) -> int:
+    try:
+        since = parse_duration(args.since)
+    except ValueError as e:
+        err(f"--since: {e}")
+        return EXIT_USAGE
+    if since > 15 * 86400:
+        err("--since: at most 15d (CloudWatch keeps 1-minute data for 15 days)")
+        return EXIT_USAGE
+    return run(_incident(args, since))
+
+
+async def _incident(args, since: float) -> int:
+    import math  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    from .aws.collectors import Collector  # noqa: PLC0415
+    from .domain import incident as inc  # noqa: PLC0415
+
+    async with session(args) as source:
+        minutes = max(1, math.ceil(since / 60))
+        collector = Collector(source.ctx, clock=source.collector.clock, history_minutes=minutes)
+        await collector.refresh()
+        if collector.answers is None:
+            err(f"could not read metrics: {collector.errors.get('metrics', 'unknown error')}")
+            return EXIT_FAIL
+        now = collector.clock()
+        models = [args.model] if args.model else collector.models
+        unknown = [m for m in models if args.model and m not in collector.names and m not in collector.models]
+        if unknown:
+            err(f"--model: {unknown[0]!r} is not a model of this account/region "
+                f"(known: {', '.join(sorted(collector.names)) or 'none'})")
+            return EXIT_USAGE
+        reserved = {r.model_id for r in source.profile.reservations}
+        incidents = []
+        for model in models:
+            tpm_q, rpm_q = collector.quota(model)
+            incidents.append(inc.build(collector.answers, model, collector.names.get(model, model),
+                                       collector.tiers.get(model, ()), tpm_q, rpm_q, now - since, now,
+                                       model in reserved))
+    text = {"md": inc.to_markdown, "csv": inc.to_csv, "json": inc.to_json}[args.format](incidents)
+    if args.output:
+        tmp = f"{args.output}.tmp-{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, args.output)  # never a half-written report
+        print(f"wrote {args.output} ({len(incidents)} model(s)): " + " | ".join(i.diagnosis for i in incidents))
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0

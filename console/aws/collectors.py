@@ -60,6 +60,14 @@ class Collector:
         return self._tiers
 
     @property
+    def names(self) -> dict[str, str]:
+        return self._names
+
+    def quota(self, model_id: str) -> tuple[float, float]:
+        """(TPM quota, RPM quota) of a model, 0 when not known."""
+        return self._tpm.get(model_id, 0.0), self._rpm.get(model_id, 0.0)
+
+    @property
     def models(self) -> list[str]:
         if self.profile.models:
             return list(self.profile.models)

@@ -1,0 +1,201 @@
+"""Incident triage: the minute-by-minute timeline around throttles, and a one-line diagnosis.
+
+Pure: takes the per-minute answers of one GetMetricData (see :mod:`.metricsplan`) and the
+quotas, and returns rows and plain words. The rules, in order:
+
+1. throttles while the TPM used was at or above ``SATURATED`` of the quota: the tiers that
+   drew the most saturated the shared quota ("Standard + Flex drew 96% ... Priority was
+   unaffected" when Priority had traffic and no throttles);
+2. throttles while RPM was at or above ``SATURATED`` of its quota: the RPM quota was hit;
+3. throttles while both TPM and RPM were well below the quota: admission holds
+   (``input + maxTokens``) exhausted the quota, not real usage — lower ``maxTokens``;
+4. a reservation overflowing to Standard is reported beside the above.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+from .metricsplan import PERIOD, Answers
+from .tiers import Tier
+
+SATURATED = 0.9
+TIERS = ("priority", "default", "flex")
+
+
+@dataclass(frozen=True)
+class Minute:
+    time: float
+    model_id: str
+    tpm_by_tier: Mapping[str, float]
+    tpm_quota: float
+    rpm: float
+    rpm_quota: float
+    throttles_by_tier: Mapping[str, int]
+    reserved_input_tpm: float | None = None
+    reserved_output_tpm: float | None = None
+    overflow: float = 0.0
+    hold_tokens: float | None = None  # not published by CloudWatch; known only from the console's own calls
+
+    @property
+    def tpm(self) -> float:
+        return sum(self.tpm_by_tier.values())
+
+    @property
+    def throttles(self) -> int:
+        return sum(self.throttles_by_tier.values())
+
+    @property
+    def tpm_fraction(self) -> float:
+        return self.tpm / self.tpm_quota if self.tpm_quota else 0.0
+
+    @property
+    def rpm_fraction(self) -> float:
+        return self.rpm / self.rpm_quota if self.rpm_quota else 0.0
+
+
+@dataclass
+class Incident:
+    model_id: str
+    start: float
+    end: float
+    minutes: list[Minute] = field(default_factory=list)
+    diagnosis: str = ""
+    findings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"model_id": self.model_id, "start": self.start, "end": self.end, "diagnosis": self.diagnosis,
+                "findings": self.findings,
+                "timeline": [{**asdict(m), "tpm": m.tpm, "throttles": m.throttles} for m in self.minutes]}
+
+
+def timeline(a: Answers, model_id: str, tiers: Iterable[str], tpm_quota: float, rpm_quota: float,
+             start: float, end: float, has_reservation: bool = False) -> list[Minute]:
+    tiers = set(tiers)
+    split = bool(tiers & set(TIERS))
+    rows = []
+    t = math.floor(start / PERIOD) * PERIOD
+    while t <= end:
+        t = float(t)
+        if split:
+            tpm = {k: a.get("EstimatedTPMQuotaUsage", model_id, k).get(t, 0.0) for k in TIERS}
+            rpm = sum(a.get("Invocations", model_id, k).get(t, 0.0) for k in TIERS)
+            thr = {k: int(round(a.get("InvocationThrottles", model_id, k).get(t, 0.0))) for k in TIERS}
+        else:
+            tpm = {"default": a.get("EstimatedTPMQuotaUsage", model_id).get(t, 0.0)}
+            rpm = a.get("Invocations", model_id).get(t, 0.0)
+            thr = {"all": int(round(a.get("InvocationThrottles", model_id).get(t, 0.0)))}
+        res_in = res_out = None
+        if has_reservation:
+            res_in = (a.get("InputTokenCount", model_id, "reserved").get(t, 0.0)
+                      + a.get("CacheWriteInputTokenCount", model_id, "reserved").get(t, 0.0))
+            res_out = a.get("OutputTokenCount", model_id, "reserved").get(t, 0.0)
+        rows.append(Minute(t, model_id, tpm, tpm_quota, rpm, rpm_quota, thr, res_in, res_out,
+                           a.get("ReservedOverflowInvocations", model_id).get(t, 0.0)))
+        t += PERIOD
+    return rows
+
+
+def _clock(t: float) -> str:
+    return time.strftime("%H:%M", time.gmtime(t))
+
+
+def _tier_names(keys: Sequence[str]) -> str:
+    return " + ".join(Tier(k).label if k in ("priority", "default", "flex", "reserved") else k for k in keys)
+
+
+def diagnose(model_name: str, rows: Sequence[Minute]) -> tuple[str, list[str]]:
+    """(one-line diagnosis, supporting findings) for the rows of one model."""
+    findings: list[str] = []
+    overflow = sum(r.overflow for r in rows)
+    if overflow:
+        findings.append(f"the reservation on {model_name} overflowed to Standard {overflow:.0f} times")
+    hot = [r for r in rows if r.throttles]
+    if not hot:
+        return (f"No throttles on {model_name} in this window.", findings)
+    peak = max(hot, key=lambda r: (r.throttles, r.tpm))
+    total = sum(r.throttles for r in hot)
+    findings.append(f"{total} throttles in {len(hot)} minute(s); the worst minute was {_clock(peak.time)} UTC "
+                    f"with {peak.throttles}")
+    if peak.tpm_quota and peak.tpm_fraction >= SATURATED:
+        shares = sorted(((v, k) for k, v in peak.tpm_by_tier.items() if v > 0), reverse=True)
+        drew = [k for v, k in shares if v >= 0.1 * peak.tpm]
+        line = (f"{_tier_names(drew)} drew {peak.tpm_fraction:.0%} of the shared TPM quota on {model_name} "
+                f"at {_clock(peak.time)} UTC")
+        pri_traffic = sum(r.tpm_by_tier.get("priority", 0) for r in hot)
+        pri_throttled = sum(r.throttles_by_tier.get("priority", 0) for r in hot)
+        if "priority" not in drew and pri_traffic > 0 and pri_throttled == 0:
+            line += "; Priority was unaffected"
+        elif pri_throttled:
+            line += f"; Priority was throttled too ({pri_throttled})"
+        return line + ".", findings
+    if peak.rpm_quota and peak.rpm_fraction >= SATURATED:
+        return (f"Throttles on {model_name} at {_clock(peak.time)} UTC while under TPM "
+                f"({peak.tpm_fraction:.0%}): RPM quota hit ({peak.rpm:.0f}/{peak.rpm_quota:.0f} requests per minute).",
+                findings)
+    return (f"Throttles on {model_name} at {_clock(peak.time)} UTC with only {peak.tpm_fraction:.0%} of TPM and "
+            f"{peak.rpm_fraction:.0%} of RPM used: maxTokens holds, not real usage, exhausted the quota "
+            "(lower maxTokens or set it explicitly).", findings)
+
+
+def build(a: Answers, model_id: str, model_name: str, tiers: Iterable[str], tpm_quota: float, rpm_quota: float,
+          start: float, end: float, has_reservation: bool = False) -> Incident:
+    rows = timeline(a, model_id, tiers, tpm_quota, rpm_quota, start, end, has_reservation)
+    line, findings = diagnose(model_name, rows)
+    return Incident(model_id, start, end, rows, line, findings)
+
+
+# ------------------------------------------------------------------ export formats
+
+def to_markdown(incidents: Sequence[Incident]) -> str:
+    out = ["# tierconsole incident report", ""]
+    for inc in incidents:
+        out += [f"## {inc.model_id}", "", f"**Diagnosis:** {inc.diagnosis}", ""]
+        out += [f"- {f}" for f in inc.findings] + ([""] if inc.findings else [])
+        out.append("| minute (UTC) | TPM Priority | TPM Standard | TPM Flex | TPM / quota | RPM / quota | "
+                   "throttles P/S/F | reserved in/out TPM | overflow |")
+        out.append("|---|---:|---:|---:|---:|---:|---|---:|---:|")
+        for m in inc.minutes:
+            thr = "/".join(str(m.throttles_by_tier.get(k, 0)) for k in TIERS) if "all" not in m.throttles_by_tier \
+                else str(m.throttles_by_tier["all"])
+            res = "-" if m.reserved_input_tpm is None else f"{m.reserved_input_tpm:,.0f}/{m.reserved_output_tpm:,.0f}"
+            out.append(f"| {_clock(m.time)} | {m.tpm_by_tier.get('priority', 0):,.0f} | "
+                       f"{m.tpm_by_tier.get('default', 0):,.0f} | {m.tpm_by_tier.get('flex', 0):,.0f} | "
+                       f"{m.tpm:,.0f} / {m.tpm_quota:,.0f} ({m.tpm_fraction:.0%}) | {m.rpm:,.0f} / {m.rpm_quota:,.0f} | "
+                       f"{thr} | {res} | {m.overflow:,.0f} |")
+        out.append("")
+    return "\n".join(out)
+
+
+CSV_FIELDS = ["model_id", "minute_utc", "epoch", "tpm_priority", "tpm_standard", "tpm_flex", "tpm", "tpm_quota",
+              "rpm", "rpm_quota", "throttles_priority", "throttles_standard", "throttles_flex", "throttles",
+              "reserved_input_tpm", "reserved_output_tpm", "overflow", "diagnosis"]
+
+
+def to_csv(incidents: Sequence[Incident]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
+    w.writeheader()
+    for inc in incidents:
+        for m in inc.minutes:
+            w.writerow({"model_id": m.model_id, "minute_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(m.time)),
+                        "epoch": int(m.time), "tpm_priority": round(m.tpm_by_tier.get("priority", 0)),
+                        "tpm_standard": round(m.tpm_by_tier.get("default", 0)),
+                        "tpm_flex": round(m.tpm_by_tier.get("flex", 0)), "tpm": round(m.tpm),
+                        "tpm_quota": m.tpm_quota, "rpm": round(m.rpm), "rpm_quota": m.rpm_quota,
+                        "throttles_priority": m.throttles_by_tier.get("priority", 0),
+                        "throttles_standard": m.throttles_by_tier.get("default", 0),
+                        "throttles_flex": m.throttles_by_tier.get("flex", 0), "throttles": m.throttles,
+                        "reserved_input_tpm": "" if m.reserved_input_tpm is None else round(m.reserved_input_tpm),
+                        "reserved_output_tpm": "" if m.reserved_output_tpm is None else round(m.reserved_output_tpm),
+                        "overflow": round(m.overflow), "diagnosis": inc.diagnosis})
+    return buf.getvalue()
+
+
+def to_json(incidents: Sequence[Incident]) -> str:
+    return json.dumps({"incidents": [i.to_json() for i in incidents]}, indent=2)

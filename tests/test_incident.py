@@ -1,0 +1,104 @@
+"""Incident triage: diagnosis rules on constructed minutes, and the export end to end against a sandbox."""
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tierconsole.domain import incident as inc
+from tierconsole.domain.metricsplan import Answers
+from tests.conftest import NOVA
+from tests.test_status import burst
+
+M = 1_800_000_000.0
+
+
+def answers(**series) -> Answers:
+    """series keys like 'EstimatedTPMQuotaUsage/default' -> {minute: value}."""
+    a = Answers()
+    for key, values in series.items():
+        metric, tier = key.split("/")
+        a.series[(metric, "m", None if tier == "total" else tier)] = values
+    return a
+
+
+def diagnosis(a: Answers, tpm_quota=100_000, rpm_quota=100) -> str:
+    return inc.build(a, "m", "Model M", {"priority", "default", "flex"}, tpm_quota, rpm_quota, M - 120, M).diagnosis
+
+
+def test_saturating_tiers_are_named_and_priority_unaffected():
+    a = answers(**{"EstimatedTPMQuotaUsage/default": {M - 60: 60_000}, "EstimatedTPMQuotaUsage/flex": {M - 60: 36_000},
+                   "EstimatedTPMQuotaUsage/priority": {M - 60: 2_000},
+                   "InvocationThrottles/default": {M - 60: 7}, "InvocationThrottles/flex": {M - 60: 3},
+                   "Invocations/priority": {M - 60: 4}})
+    line = diagnosis(a)
+    assert line.startswith("Standard + Flex drew 98% of the shared TPM quota on Model M at ")
+    assert line.endswith("; Priority was unaffected.")
+
+
+def test_rpm_quota_hit_while_under_tpm():
+    a = answers(**{"EstimatedTPMQuotaUsage/default": {M: 20_000}, "Invocations/default": {M: 97},
+                   "InvocationThrottles/default": {M: 5}})
+    assert "RPM quota hit (97/100 requests per minute)" in diagnosis(a)
+
+
+def test_holds_not_usage_exhausted_the_quota():
+    a = answers(**{"EstimatedTPMQuotaUsage/default": {M: 15_000}, "Invocations/default": {M: 10},
+                   "InvocationThrottles/default": {M: 4}})
+    assert "maxTokens holds, not real usage, exhausted the quota" in diagnosis(a)
+
+
+def test_quiet_window_and_overflow_finding():
+    a = answers(**{"ReservedOverflowInvocations/total": {M: 6}})
+    i = inc.build(a, "m", "Model M", {"default"}, 1, 1, M - 60, M, has_reservation=True)
+    assert i.diagnosis == "No throttles on Model M in this window."
+    assert i.findings == ["the reservation on Model M overflowed to Standard 6 times"]
+    assert [m.time for m in i.minutes] == [M - 60, M]
+
+
+@pytest.fixture
+def spiked(make_sandbox):
+    sb = make_sandbox(speed=1.0)
+    results = asyncio.run(burst(sb.endpoint))
+    assert "ThrottlingException" in results
+    asyncio.run(asyncio.sleep(1.5))
+    return sb, results.count("ThrottlingException")
+
+
+def test_export_formats_parse_and_agree(spiked, tmp_path):
+    sb, throttled = spiked
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "c"), XDG_STATE_HOME=str(tmp_path / "s"))
+    docs = {}
+    for fmt in ("md", "csv", "json"):
+        out_file = tmp_path / f"incident.{fmt}"
+        out = subprocess.run([sys.executable, "-m", "tierconsole.cli", "incident", "export", "--since", "5m",
+                              "--model", NOVA, "--format", fmt, "-o", str(out_file), "--endpoint-url", sb.endpoint],
+                             capture_output=True, text=True, timeout=90, env=env, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        docs[fmt] = out_file.read_text()
+    data = json.loads(docs["json"])["incidents"][0]
+    assert data["model_id"] == NOVA
+    assert "drew" in data["diagnosis"] and "Amazon Nova Lite" in data["diagnosis"] and "Standard" in data["diagnosis"]
+    assert sum(m["throttles"] for m in data["timeline"]) == throttled
+    rows = list(csv.DictReader(io.StringIO(docs["csv"])))
+    assert sum(int(r["throttles_standard"]) for r in rows) == throttled
+    assert {r["diagnosis"] for r in rows} == {data["diagnosis"]}
+    assert f"**Diagnosis:** {data['diagnosis']}" in docs["md"]
+    assert docs["md"].count("\n| ") == len(data["timeline"]) + 1  # header + one row per minute
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("--since", "soon"), "not a duration"),
+    (("--since", "30d"), "at most 15d"),
+    (("--format", "pdf"), "invalid choice"),
+])
+def test_export_bad_arguments(args, needle, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "tierconsole.cli", "incident", "export", *args],
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert out.returncode == 2 and needle in out.stderr
