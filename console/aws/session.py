@@ -97,8 +97,10 @@ def describe_error(exc: BaseException) -> str:
         if code in ("Throttling", "ThrottlingException", "TooManyRequestsException"):
             return f"throttled ({exc.operation_name})"
         return f"{code} ({exc.operation_name})"
-    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectionClosedError)):
+    if isinstance(exc, bx.EndpointConnectionError):
         return "endpoint down: cannot connect"
+    if isinstance(exc, bx.ConnectionClosedError):
+        return "connection reset by the endpoint"
     if isinstance(exc, (bx.ReadTimeoutError, bx.ConnectTimeoutError, TimeoutError)):
         return "timed out"
     if isinstance(exc, bx.NoCredentialsError):

@@ -37,13 +37,17 @@ class Sandbox:
     """A sandbox region: tier engine, runtime, control plane and the AWS services beside it."""
 
     def __init__(self, config: SandboxConfig | None = None, *, speed: float = 1.0, scenario: str | None = None,
-                 clock: SandboxClock | None = None, access_log: str | Path | None = None):
+                 clock: SandboxClock | None = None, access_log: str | Path | None = None,
+                 faults: str | None = None):
         self.config = config or load_sandbox_config()
         self.clock = clock or SandboxClock(speed)
         self.outcomes = OutcomeLog()
         self.engine = TierEngine(self.config.catalog)
         self.runtime = Runtime(self.engine, self.clock, self.outcomes, seed=self.config.catalog.settings.seed)
         self.scenario_name = scenario if scenario is not None else "none"
+        from .faults import Faults, parse_faults  # noqa: PLC0415
+
+        self.faults = Faults(parse_faults(faults))
         self.services: dict[str, Handler] = {}
         self.bedrock_control: Handler | None = None
         self._access_log_path = Path(access_log) if access_log else None
@@ -87,21 +91,35 @@ class Sandbox:
         service = service or self._guess_service(request)
         call = Call(request=request, body=b"", service=service, region=region or self.config.region,
                     access_key=akid, sandbox=self)
+        cbor = request.headers.get("smithy-protocol") == "rpc-v2-cbor"
+        fault = self.faults.pick(service, request.path) if self.faults.rules else None
         try:
             try:
                 call.body = await request.read()
             except web.HTTPRequestEntityTooLarge:
                 raise AwsError("ValidationException",
                                f"Request body exceeds the sandbox's limit of {MAX_BODY // (1024 * 1024)} MiB", 413)
+            if fault is not None:
+                if fault.kind == "reset":  # dropped before it is handled
+                    self._drop(request)
+                    self._log(call, 499, t0, "InjectedConnectionReset")
+                    return web.Response(status=499)
+                await self._inject(fault, call)
             handler = self._route(call)
             response = await handler(call)
+            if fault is not None and fault.kind == "lost":
+                self._log(call, 499, t0, "InjectedConnectionLost")
+                self._drop(request)
+                return response
         except AwsError as e:
-            response = error_response(e.code, e.message, e.status, service=service, request_id=call.request_id)
+            response = error_response(e.code, e.message, e.status, service=service, request_id=call.request_id,
+                                      cbor=cbor)
             call.served_tier = None
             self._log(call, response.status, t0, e.code)
             return response
         except EngineError as e:
-            response = error_response(e.code, e.message, e.status, service=service, request_id=call.request_id)
+            response = error_response(e.code, e.message, e.status, service=service, request_id=call.request_id,
+                                      cbor=cbor)
             self._log(call, response.status, t0, e.code)
             return response
         except (asyncio.CancelledError, ConnectionResetError):
@@ -110,13 +128,28 @@ class Sandbox:
         except Exception:  # never a traceback to the client: log it, answer AWS-shaped
             log.exception("sandbox handler failed: %s %s", request.method, request.path)
             response = error_response("InternalServerException", "The sandbox hit an internal error; see its log.",
-                                      500, service=service, request_id=call.request_id)
+                                      500, service=service, request_id=call.request_id, cbor=cbor)
             self._log(call, 500, t0, "InternalServerException")
             return response
         if "x-amzn-RequestId" not in response.headers and not response.prepared:
             response.headers["x-amzn-RequestId"] = call.request_id
         self._log(call, response.status, t0, None)
         return response
+
+    async def _inject(self, fault, call: Call) -> None:
+        from .faults import error_for  # noqa: PLC0415
+
+        if fault.kind == "slow":
+            await asyncio.sleep(fault.delay_s)
+        elif fault.kind != "lost":
+            code, message, status = error_for(fault.kind, call.service)
+            raise AwsError(code, message, status)
+
+    @staticmethod
+    def _drop(request: web.Request) -> None:
+        transport = request.transport
+        if transport is not None:
+            transport.abort()
 
     def _guess_service(self, request: web.Request) -> str:
         target = request.headers.get("X-Amz-Target", "")

@@ -69,8 +69,30 @@ class AwsError(Exception):
 _XML_SERVICES = {"sts", "s3", "iam", "sqs", "sns", "ec2", "rds", "elasticloadbalancing", "cloudformation"}
 
 
-def error_response(code: str, message: str, status: int, *, service: str | None, request_id: str) -> web.Response:
+def _cbor_text(text: str) -> bytes:
+    data = text.encode()
+    n = len(data)
+    if n < 24:
+        head = bytes([0x60 | n])
+    elif n < 256:
+        head = bytes([0x78, n])
+    else:
+        head = bytes([0x79]) + n.to_bytes(2, "big")
+    return head + data
+
+
+def cbor_error(code: str, message: str) -> bytes:
+    """``{"__type": code, "message": message}`` in CBOR, as smithy-rpc-v2-cbor errors are."""
+    return bytes([0xA2]) + _cbor_text("__type") + _cbor_text(code) + _cbor_text("message") + _cbor_text(message[:60000])
+
+
+def error_response(code: str, message: str, status: int, *, service: str | None, request_id: str,
+                   cbor: bool = False) -> web.Response:
     headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": code}
+    if cbor:  # CloudWatch as current botocore speaks it
+        headers["smithy-protocol"] = "rpc-v2-cbor"
+        return web.Response(status=status, body=cbor_error(code, message), content_type="application/cbor",
+                            headers=headers)
     if service in _XML_SERVICES:
         if service == "s3":
             body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{escape(code)}</Code>"

@@ -30,11 +30,12 @@ def serve(args) -> int:
     try:
         config = load_sandbox_config(args.config)
         scenario = args.scenario if args.scenario is not None else config.scenario
-        sandbox = Sandbox(config, speed=args.speed, scenario=scenario, access_log=args.access_log)
+        sandbox = Sandbox(config, speed=args.speed, scenario=scenario, access_log=args.access_log,
+                          faults=args.faults)
     except ConfigError as err:
         print(f"tierconsole sandbox: error: {err}", file=sys.stderr)
         return 2
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError) as err:  # includes a bad --faults SPEC
         print(f"tierconsole sandbox: error: {err}", file=sys.stderr)
         return 2
 

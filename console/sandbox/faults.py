@@ -1,0 +1,146 @@
+"""Injected faults for drills and tests: `tierconsole sandbox --faults SPEC`.
+
+SPEC is a comma-separated list of rules ``KIND[=ARG][@PROBABILITY][#COUNT][:SERVICE]``:
+
+=============  ======================================================================
+KIND           effect on a matching request
+=============  ======================================================================
+``503``        ``ServiceUnavailableException`` (503)
+``500``        ``InternalServerException`` (500; ``InternalServiceError`` for CloudWatch)
+``throttle``   the service's own throttling error (429/400), e.g. CloudWatch ``Throttling``
+``slow=D``     answered D later (e.g. ``slow=15s``): past a client's read timeout
+``reset``      the connection is dropped before the request is handled
+``lost``       the request IS handled, then the connection is dropped (the answer is lost)
+``expired``    ``ExpiredTokenException`` (403)
+``denied``     ``AccessDeniedException`` (403)
+``down=D/P``   the endpoint drops every connection for D out of every P (e.g. ``down=10s/60s``)
+=============  ======================================================================
+
+``@P`` applies a rule to a fraction P of matching requests (default 1); ``#N`` to the first N
+only; ``:SERVICE`` to one SigV4 service name (``bedrock``, ``monitoring``, ``s3``, ``sts``,
+``servicequotas``; default all), and ``:SERVICE/PATH`` to request paths starting with PATH.
+Example: ``503@0.3:bedrock,slow=15s@0.2:monitoring,lost#1:bedrock/model-invocation-job``.
+Faults can also be changed while the sandbox runs (``sandbox.faults.rules``), for tests.
+"""
+from __future__ import annotations
+
+import random
+import re
+import time
+from dataclasses import dataclass
+
+KINDS = ("503", "500", "throttle", "slow", "reset", "lost", "expired", "denied", "down")
+_RULE = re.compile(r"^(?P<kind>[a-z0-9]+)(?:=(?P<arg>[^@#:]+))?(?:@(?P<p>[0-9.]+))?(?:#(?P<n>\d+))?(?::(?P<svc>[a-z0-9-]+)(?P<path>/[^,]*)?)?$")
+
+
+class FaultSpecError(ValueError):
+    pass
+
+
+def _seconds(text: str, rule: str) -> float:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)?", text.strip())
+    if not m:
+        raise FaultSpecError(f"fault {rule!r}: {text!r} is not a duration like 500ms, 15s or 2m")
+    return float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[m.group(2)]
+
+
+@dataclass
+class Rule:
+    kind: str
+    probability: float = 1.0
+    remaining: int | None = None
+    service: str | None = None
+    path: str | None = None
+    delay_s: float = 0.0
+    down_s: float = 0.0
+    period_s: float = 0.0
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str
+    delay_s: float = 0.0
+
+
+def parse_faults(spec: str | None) -> list[Rule]:
+    rules: list[Rule] = []
+    for raw in (spec or "").split(","):
+        text = raw.strip()
+        if not text:
+            continue
+        m = _RULE.match(text)
+        if not m or m.group("kind") not in KINDS:
+            raise FaultSpecError(f"fault {text!r}: expected KIND[=ARG][@P][#N][:SERVICE] with KIND one of "
+                                 f"{', '.join(KINDS)}")
+        kind, arg = m.group("kind"), m.group("arg")
+        rule = Rule(kind=kind, service=m.group("svc"), path=m.group("path"), text=text)
+        if m.group("p") is not None:
+            rule.probability = float(m.group("p"))
+            if not 0 < rule.probability <= 1:
+                raise FaultSpecError(f"fault {text!r}: probability must be in (0, 1], got {m.group('p')}")
+        if m.group("n") is not None:
+            rule.remaining = int(m.group("n"))
+        if kind == "slow":
+            if not arg:
+                raise FaultSpecError(f"fault {text!r}: slow needs a delay, e.g. slow=15s")
+            rule.delay_s = _seconds(arg, text)
+        elif kind == "down":
+            if not arg or "/" not in arg:
+                raise FaultSpecError(f"fault {text!r}: down needs DOWN/PERIOD, e.g. down=10s/60s")
+            d, p = arg.split("/", 1)
+            rule.down_s, rule.period_s = _seconds(d, text), _seconds(p, text)
+            if not 0 < rule.down_s < rule.period_s:
+                raise FaultSpecError(f"fault {text!r}: DOWN must be shorter than PERIOD")
+        elif arg:
+            raise FaultSpecError(f"fault {text!r}: {kind} takes no argument")
+        rules.append(rule)
+    return rules
+
+
+class Faults:
+    def __init__(self, rules: list[Rule] | None = None, seed: int = 0):
+        self.rules = list(rules or [])
+        self._rng = random.Random(seed)
+        self._t0 = time.monotonic()
+        self.injected: dict[str, int] = {}
+
+    def pick(self, service: str, path: str = "/") -> Fault | None:
+        """The fault for one request to ``service`` at ``path``, or None."""
+        for rule in self.rules:
+            if rule.service and rule.service != service or rule.path and not path.startswith(rule.path):
+                continue
+            if rule.kind == "down":
+                if (time.monotonic() - self._t0) % rule.period_s < rule.down_s:
+                    return self._hit(rule)
+                continue
+            if rule.remaining is not None and rule.remaining <= 0:
+                continue
+            if rule.probability < 1 and self._rng.random() >= rule.probability:
+                continue
+            if rule.remaining is not None:
+                rule.remaining -= 1
+            return self._hit(rule)
+        return None
+
+    def _hit(self, rule: Rule) -> Fault:
+        self.injected[rule.kind] = self.injected.get(rule.kind, 0) + 1
+        return Fault("reset" if rule.kind == "down" else rule.kind, rule.delay_s)
+
+
+#: (code, message, status) per service for the error kinds
+def error_for(kind: str, service: str) -> tuple[str, str, int]:
+    if kind == "503":
+        return "ServiceUnavailableException", "Service unavailable (sandbox fault injection).", 503
+    if kind == "500":
+        code = "InternalServiceError" if service == "monitoring" else "InternalServerException"
+        return code, "Internal error (sandbox fault injection).", 500
+    if kind == "throttle":
+        code = {"monitoring": "Throttling", "sts": "Throttling", "s3": "SlowDown",
+                "servicequotas": "TooManyRequestsException"}.get(service, "ThrottlingException")
+        return code, "Rate exceeded (sandbox fault injection).", 400 if service in ("monitoring", "sts") else 429
+    if kind == "expired":
+        return "ExpiredTokenException", "The security token included in the request is expired", 403
+    if kind == "denied":
+        return "AccessDeniedException", "User is not authorized to perform this action (sandbox fault injection)", 403
+    raise ValueError(kind)
