@@ -135,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--speed", type=_positive_float, default=1.0, metavar="FACTOR",
                     help="run the sandbox clock FACTOR times faster (pacing, quota windows, waits, jobs)")
     sb.add_argument("--access-log", metavar="FILE", help="append one JSON line per request to FILE")
+    sb.add_argument("--auth", metavar="FILE",
+                    help="require SigV4-signed requests from the access keys in FILE (YAML: access_keys: {ID: SECRET})")
     sb.add_argument("--faults", metavar="SPEC",
                     help="inject faults, e.g. '503@0.3:bedrock,slow=15s@0.2:monitoring,down=10s/60s' "
                          "(kinds: 503, 500, throttle, slow=D, reset, lost, expired, denied, down=D/P)")

@@ -38,7 +38,7 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig | None = None, *, speed: float = 1.0, scenario: str | None = None,
                  clock: SandboxClock | None = None, access_log: str | Path | None = None,
-                 faults: str | None = None):
+                 faults: str | None = None, auth_keys: dict[str, str] | None = None):
         self.config = config or load_sandbox_config()
         self.clock = clock or SandboxClock(speed)
         self.outcomes = OutcomeLog()
@@ -48,6 +48,11 @@ class Sandbox:
         from .faults import Faults, parse_faults  # noqa: PLC0415
 
         self.faults = Faults(parse_faults(faults))
+        self.verifier = None
+        if auth_keys:
+            from .auth import Verifier  # noqa: PLC0415
+
+            self.verifier = Verifier(auth_keys)
         self.services: dict[str, Handler] = {}
         self.bedrock_control: Handler | None = None
         self._access_log_path = Path(access_log) if access_log else None
@@ -99,6 +104,8 @@ class Sandbox:
             except web.HTTPRequestEntityTooLarge:
                 raise AwsError("ValidationException",
                                f"Request body exceeds the sandbox's limit of {MAX_BODY // (1024 * 1024)} MiB", 413)
+            if self.verifier is not None:
+                self.verifier.verify(request.method, request.raw_path, request.headers, call.body)
             if fault is not None:
                 if fault.kind == "reset":  # dropped before it is handled
                     self._drop(request)

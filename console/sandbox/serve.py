@@ -29,9 +29,14 @@ def serve(args) -> int:
 
     try:
         config = load_sandbox_config(args.config)
+        keys = None
+        if args.auth:
+            from .auth import load_keys  # noqa: PLC0415
+
+            keys = load_keys(args.auth)
         scenario = args.scenario if args.scenario is not None else config.scenario
         sandbox = Sandbox(config, speed=args.speed, scenario=scenario, access_log=args.access_log,
-                          faults=args.faults)
+                          faults=args.faults, auth_keys=keys)
     except ConfigError as err:
         print(f"tierconsole sandbox: error: {err}", file=sys.stderr)
         return 2
