@@ -15,6 +15,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input
@@ -56,18 +57,62 @@ class ThrottleRates(Body):
 class ThrottleList(ScrollView, can_focus=True):
     """Virtual table of throttle events, newest first. Row 0 is a fixed column header."""
 
-    COMPONENT_CLASSES = COMPONENT_CLASSES | {"throttle-list--header"}
+    COMPONENT_CLASSES = COMPONENT_CLASSES | {"throttle-list--header", "throttle-list--cursor"}
     ALLOW_MAXIMIZE = False  # the dashboard maximises whole panes (keys 1-4)
     DEFAULT_CSS = """
     ThrottleList { overflow-x: hidden; }
+    ThrottleList > .throttle-list--cursor { text-style: reverse; }
     """
+    BINDINGS = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "move(-10)", "Page up", show=False),
+        Binding("pagedown", "move(10)", "Page down", show=False),
+        Binding("home", "move(-1000000000)", "First", show=False),
+        Binding("end", "move(1000000000)", "Last", show=False),
+        Binding("enter", "open", "Incident", id="incident", tooltip="Open the incident view of the selected event"),
+    ]
+
+    class Selected(Message):
+        """The operator chose an event (enter): the app opens the incident view around it."""
+
+        def __init__(self, event: ThrottleEvent) -> None:
+            super().__init__()
+            self.event = event
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.events: Sequence[ThrottleEvent] = ()
         self.rows: Sequence[ThrottleEvent] = ()
         self.filter_text = ""
+        self.cursor = 0  # index into rows of the selected event (drawn while the list has focus)
         self.renders = 0  # render_line calls, for tests that check only visible rows are drawn
+
+    @property
+    def selected(self) -> ThrottleEvent | None:
+        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+
+    def action_move(self, step: int) -> None:
+        if not self.rows:
+            return
+        self.cursor = max(0, min(len(self.rows) - 1, self.cursor + step))
+        top, height = round(self.scroll_y), max(1, self.size.height - 1)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+        self.refresh()
+
+    def action_open(self) -> None:
+        event = self.selected
+        if event is not None:
+            self.post_message(self.Selected(event))
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
 
     # --- data -------------------------------------------------------------------------------
     def set_events(self, events: Sequence[ThrottleEvent]) -> bool:
@@ -88,7 +133,9 @@ class ThrottleList(ScrollView, can_focus=True):
 
     def _refilter(self, keep_view: bool) -> None:
         old, top = self.rows, round(self.scroll_y)
+        chosen = old[self.cursor] if 0 <= self.cursor < len(old) else None
         self.rows = filter_events(self.events, self.filter_text)
+        self.cursor = self._find(chosen, self.cursor) if keep_view and chosen is not None else 0
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
         if not keep_view:
             self.scroll_to(y=0, animate=False, immediate=True)
@@ -103,6 +150,14 @@ class ThrottleList(ScrollView, can_focus=True):
             if shift:
                 self.scroll_to(y=top + shift, animate=False, immediate=True)
         self.refresh()
+
+    def _find(self, event: ThrottleEvent, near: int) -> int:
+        """Where ``event`` (or an equal one) is now, searching forward from ``near`` (events arrive on top)."""
+        window = self.rows[near: near + 10_000]
+        shift = next((i for i, e in enumerate(window) if e is event), None)
+        if shift is None:
+            shift = next((i for i, e in enumerate(window) if e == event), None)
+        return min(near + shift, len(self.rows) - 1) if shift is not None else min(near, max(0, len(self.rows) - 1))
 
     @property
     def row_count(self) -> int:
@@ -159,6 +214,8 @@ class ThrottleList(ScrollView, can_focus=True):
                 note = f"No events match “{self.filter_text}”." if self.filter_text else "No throttles."
                 return Strip([Segment(note, base + palette["muted"])]).extend_cell_length(width, base).crop(0, width)
             return Strip.blank(width, base)
+        if index == self.cursor and self.has_focus:
+            base = base + self.get_component_rich_style("throttle-list--cursor")
         return self._row(self.rows[index], cols, base, palette).extend_cell_length(width, base).crop(0, width)
 
     def _row(self, e: ThrottleEvent, cols: tuple[int, ...], base: Style, palette: Palette) -> Strip:
