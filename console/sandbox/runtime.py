@@ -170,8 +170,12 @@ class Runtime:
         return outcome
 
     async def generate(self, model_id: str, tier: str | None, prompt: wire.Prompt, *, operation: str,
-                       call: Call | None = None, source: str = "client", tenant: str | None = None) -> tuple[Ticket, Generation, Outcome]:
-        """Non-streaming generation through the engine (used by Converse, InvokeModel and background load)."""
+                       call: Call | None = None, source: str = "client", tenant: str | None = None,
+                       streaming: bool = False) -> tuple[Ticket, Generation, Outcome]:
+        """Non-streaming generation through the engine (used by Converse, InvokeModel and background load).
+
+        ``streaming`` (background load only) records the time to first token as a stream would.
+        """
         started = self.clock.now()
         input_tokens = prompt.input_tokens
         try:
@@ -187,6 +191,7 @@ class Runtime:
                         message=e.message, input_tokens=input_tokens, source=source, tenant=tenant)
             raise
         gen = self.plan(prompt, ticket)
+        ttft_ms = (self.clock.now() - started + gen.ttft_s) * 1000.0 if streaming else None
         try:
             await sleep_sandbox(self.clock, gen.ttft_s + gen.output_tokens / gen.tps)
         except asyncio.CancelledError:
@@ -194,7 +199,7 @@ class Runtime:
             raise
         counted = self.admission.release(ticket, gen.output_tokens)
         outcome = self.record(call, operation, model_id, tier, started, ticket=ticket,
-                              output_tokens=gen.output_tokens, quota_tokens=counted,
+                              output_tokens=gen.output_tokens, quota_tokens=counted, ttft_ms=ttft_ms,
                               input_tokens=input_tokens, source=source, tenant=tenant)
         return ticket, gen, outcome
 

@@ -8,6 +8,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def install(sandbox: "Sandbox") -> None:
-    from . import moto_bridge  # noqa: PLC0415
+    from . import metrics, moto_bridge, servicequotas  # noqa: PLC0415
 
     sandbox.moto = moto_bridge.install(sandbox)
+    from . import control  # noqa: PLC0415
+
+    control.install(sandbox)  # sandbox.bedrock_control (bedrock control plane) and sandbox.batch (batch jobs)
+    sandbox.metrics = metrics.install(sandbox)
+    sandbox.services["servicequotas"] = servicequotas.ServiceQuotas(sandbox.config).handle

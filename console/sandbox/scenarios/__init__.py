@@ -1,15 +1,58 @@
-"""Background traffic scenarios (steady, spike, flex-backlog, reserved-overflow, outage)."""
+"""Background traffic scenarios (steady, spike, flex-backlog, reserved-overflow, outage).
+
+A scenario is background load on the sandbox: tenants that send requests at a rate or with a
+concurrency, phases that multiply the load over time, and fault phases (503 bursts, slow
+answers). The file format is documented in :mod:`.spec`; the built-in files sit beside this
+module. ``start_scenario(sandbox, name)`` takes a built-in name or a path to a YAML file.
+
+=================== ==========================================================================
+built-in            what it shows
+=================== ==========================================================================
+steady              every tier busy at a fair share (~30-60%) of each quota, reserved included
+spike               Standard traffic on GPT OSS 20B surges past its quota: a throttling storm
+flex-backlog        Standard keeps Nova Lite's quota full: the flex queue grows, waits get
+                    long and flex requests time out (the scenario sets a 10-minute flex wait)
+reserved-overflow   the Sonnet 4.5 reservation saturates; reserved requests overflow to
+                    Standard (reported as ``default``)
+outage              bursts of ``ServiceUnavailableException`` and slow answers
+=================== ==========================================================================
+"""
 from __future__ import annotations
 
+from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ...domain.catalog import Catalog, ConfigError
+from .runner import ScenarioRun
+from .spec import FaultSpec, PhaseSpec, Scenario, TenantSpec, load_scenario_file, parse_scenario
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..app import Sandbox
 
 BUILT_IN = ("none", "steady", "spike", "flex-backlog", "reserved-overflow", "outage")
 
+__all__ = ["BUILT_IN", "FaultSpec", "PhaseSpec", "Scenario", "ScenarioRun", "TenantSpec", "load_scenario",
+           "parse_scenario", "start_scenario"]
 
-def start_scenario(sandbox: "Sandbox", name: str) -> None:
+
+def load_scenario(name: str | Path, catalog: Catalog | None = None) -> Scenario:
+    """A built-in scenario by name, or a scenario file by path. Errors name the file, line and field."""
+    if str(name) in BUILT_IN and str(name) != "none":
+        ref = resources.files(__package__).joinpath(f"{name}.yaml")
+        return load_scenario_file(ref, catalog, text=ref.read_text(encoding="utf-8"),
+                                  source=f"scenarios/{name}.yaml")
+    path = Path(name)
+    if path.suffix.lower() not in (".yaml", ".yml") and not path.exists():
+        raise ConfigError("scenario", f"unknown scenario {str(name)!r}: give a YAML file or one of "
+                          f"{', '.join(BUILT_IN)}")
+    return load_scenario_file(path, catalog)
+
+
+def start_scenario(sandbox: "Sandbox", name: str | Path | None) -> ScenarioRun | None:
+    """Start a scenario's load as background tasks of a started sandbox (on its loop)."""
     if name in (None, "", "none"):
-        return
-    raise ValueError(f"unknown scenario {name!r}; built-in: {', '.join(BUILT_IN)}")
+        return None
+    run = ScenarioRun(sandbox, load_scenario(name, sandbox.config.catalog)).start()
+    sandbox.scenario_run = run  # for the console: active phases, requests sent
+    return run
