@@ -119,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     ie.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default: standard output)")
     _add_profile_options(ie)
 
+    from .plan_cli import add_plan_parser  # noqa: PLC0415 - light: argparse only
+
+    add_plan_parser(sub)
+
     sb = sub.add_parser(
         "sandbox",
         help="run the embedded Bedrock sandbox in the foreground",
@@ -175,6 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .headless import cmd_incident  # noqa: PLC0415
 
         return cmd_incident(args)
+    if args.command == "plan":
+        from .plan_cli import cmd_plan  # noqa: PLC0415
+
+        return cmd_plan(args)
     if args.command == "profiles":
         return list_profiles(args)
     from .tui import run_tui  # noqa: PLC0415

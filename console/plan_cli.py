@@ -1,0 +1,141 @@
+"""``tierconsole plan``: capacity and cost planning for one model from its CloudWatch history.
+
+Prints per-tier TPM percentiles, a reservation recommendation, the monthly cost of the same
+traffic on each tier and every assumption behind the figures; ``--json`` prints one document.
+Exit 0 on success, 1 on an AWS error, 2 on bad arguments (or an unknown profile).
+
+Wiring (``cli.py``): ``add_plan_parser(sub)`` in ``build_parser`` and, in ``main``,
+``if args.command == "plan": return cmd_plan(args)``. Until then ``python -m tierconsole.plan_cli
+plan ...`` runs the same command.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+EXIT_FAIL = 1
+MAX_DAYS = 14  # = aws.history.MAX_DAYS, repeated so that parsing imports nothing heavy
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from None
+    if not 1 <= value <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_DAYS} (CloudWatch keeps 1-minute data for 15 days), "
+                                         f"got {value}")
+    return value
+
+
+def _percentile(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 100:
+        raise argparse.ArgumentTypeError(f"must be greater than 0 and at most 100, got {text}")
+    return value
+
+
+def _price(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
+
+
+def add_plan_parser(subparsers) -> argparse.ArgumentParser:
+    from .cli import _add_profile_options  # noqa: PLC0415 - cli imports this module lazily
+
+    p = subparsers.add_parser(
+        "plan", help="size a reservation and compare monthly costs from a model's CloudWatch history",
+        description="Fetch one model's 1-minute CloudWatch history, show per-tier P50/P90/P99/max input TPM "
+                    "(input + cache write) and output TPM, recommend a reservation (sized at a percentile, "
+                    "never below 100,000 input / 10,000 output TPM) and compare the monthly cost of the same "
+                    "traffic on Reserved (+ overflow at Standard), Standard, Priority, Flex and Batch. "
+                    "Every assumption is printed next to the figures.")
+    p.add_argument("--model", required=True, metavar="ID", help="model id, e.g. amazon.nova-lite-v1:0")
+    p.add_argument("--days", type=_days, default=14, metavar="N",
+                   help=f"days of 1-minute history, 1-{MAX_DAYS} (default: 14)")
+    p.add_argument("--percentile", type=_percentile, default=90.0, metavar="P",
+                   help="size the reservation at this percentile of per-minute TPM (default: 90)")
+    p.add_argument("--reservation-price", type=_price, metavar="USD",
+                   help="your contract's price per 1K TPM per month (default: the profile's reservation of the "
+                        "model; without one the Reserved cost is shown as unknown)")
+    p.add_argument("--month", choices=("730h", "30d"), default="730h",
+                   help="month length for monthly figures: 730h = 43,800 minutes (default), 30d = 43,200")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    _add_profile_options(p)
+    return p
+
+
+def cmd_plan(args) -> int:
+    from .headless import run  # noqa: PLC0415
+
+    if not args.model.strip():
+        from .headless import err  # noqa: PLC0415
+
+        err("plan: --model must not be empty")
+        return 2
+    return run(_plan(args))
+
+
+async def _plan(args) -> int:
+    import botocore.exceptions as bx  # noqa: PLC0415
+
+    from .aws.history import HistoryError, fetch_history  # noqa: PLC0415
+    from .aws.session import describe_error  # noqa: PLC0415
+    from .domain.planning import MINUTES_PER_MONTH, plan_from_profile  # noqa: PLC0415
+    from .headless import err, session  # noqa: PLC0415
+
+    async with session(args) as source:
+        try:
+            cw = await source.ctx.client("cloudwatch")
+            history = await fetch_history(cw, args.model, days=args.days)
+        except bx.ClientError as e:
+            error = e.response.get("Error", {})
+            err(f"CloudWatch {e.operation_name} failed: {error.get('Code')}: {error.get('Message')}")
+            return EXIT_FAIL
+        except HistoryError as e:
+            err(f"CloudWatch: {e}")
+            return EXIT_FAIL
+        except (bx.BotoCoreError, OSError) as e:
+            err(f"CloudWatch at {source.ctx.target.label}: {describe_error(e)}")
+            return EXIT_FAIL
+        profile = source.profile
+    plan = plan_from_profile(history.frame, profile, args.model, percentile=args.percentile,
+                             minutes_per_month=MINUTES_PER_MONTH[args.month],
+                             reservation_price=args.reservation_price)
+    if args.json:
+        doc = plan.to_json()
+        doc["history"] = history.to_json()
+        doc["profile"] = {"name": profile.name, "region": profile.region}
+        print(json.dumps(doc, indent=2))
+    else:
+        from rich.console import Console  # noqa: PLC0415
+
+        from .plan_tables import plan_renderables  # noqa: PLC0415
+
+        console = Console(width=None if sys.stdout.isatty() else 160)
+        console.print(plan_renderables(plan))
+        console.print(f"history: {history.to_json()['source']}, {history.calls} GetMetricData call(s); "
+                      f"profile {profile.name} ({profile.region})", style="dim")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m tierconsole.plan_cli plan ...``: the command before ``cli.py`` wires it."""
+    parser = argparse.ArgumentParser(prog="tierconsole")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_plan_parser(sub)
+    return cmd_plan(parser.parse_args(argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
