@@ -45,6 +45,12 @@ class Sandbox:
         self.engine = TierEngine(self.config.catalog)
         self.runtime = Runtime(self.engine, self.clock, self.outcomes, seed=self.config.catalog.settings.seed)
         self.scenario_name = scenario if scenario is not None else "none"
+        self.scenario_run = None
+        # Load (and so validate) the scenario now: a bad one fails before any port is bound.
+        from .scenarios import load_scenario  # noqa: PLC0415
+
+        self._scenario = None if self.scenario_name in ("", "none") else load_scenario(self.scenario_name,
+                                                                                         self.config.catalog)
         from .faults import Faults, parse_faults  # noqa: PLC0415
 
         self.faults = Faults(parse_faults(faults))
@@ -206,9 +212,10 @@ class Sandbox:
         await site.start()
         sock = site._server.sockets[0]  # the bound port when port=0
         self.host, self.port = host, sock.getsockname()[1]
-        from .scenarios import start_scenario  # noqa: PLC0415
+        if self._scenario is not None:
+            from .scenarios.runner import ScenarioRun  # noqa: PLC0415
 
-        start_scenario(self, self.scenario_name)
+            self.scenario_run = ScenarioRun(self, self._scenario).start()
         return self.endpoint
 
     async def stop(self) -> None:
