@@ -61,7 +61,8 @@ class Sandbox:
             self.verifier = Verifier(auth_keys)
         self.services: dict[str, Handler] = {}
         self.bedrock_control: Handler | None = None
-        self._access_log_path = Path(access_log) if access_log else None
+        access_log = access_log or self.config.access_log
+        self._access_log_path = Path(access_log).expanduser() if access_log else None
         self._access_log = None
         self._runner: web.AppRunner | None = None
         self._background: list[asyncio.Task] = []

@@ -22,9 +22,10 @@ class SandboxConfig:
     bucket: str = DEFAULT_BUCKET
     scenario: str = "none"
     source: str = "<built-in>"
+    access_log: str | None = None  # one JSON line per request, also for the console's in-process sandbox
 
 
-_SANDBOX_KEYS = {"account_id", "scenario", "bucket", "engine", "models", "region"}
+_SANDBOX_KEYS = {"account_id", "scenario", "bucket", "engine", "models", "region", "access_log"}
 
 
 def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
@@ -41,13 +42,13 @@ def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
         account = str(sb.get("account_id", DEFAULT_ACCOUNT))
         if not (account.isdigit() and len(account) == 12):
             raise ConfigError("sandbox.account_id", f"must be 12 digits, got {account!r}")
-        for key in ("bucket", "scenario", "region"):
+        for key in ("bucket", "scenario", "region", "access_log"):
             if key in sb and not isinstance(sb[key], str):
                 raise ConfigError(f"sandbox.{key}", f"must be a string, got {sb[key]!r}")
         return SandboxConfig(catalog=catalog, account_id=account,
                              region=sb.get("region") or doc.get("region") or DEFAULT_REGION,
                              bucket=sb.get("bucket", DEFAULT_BUCKET), scenario=sb.get("scenario", "none"),
-                             source=source)
+                             source=source, access_log=sb.get("access_log"))
     except ConfigError as err:
         raise locate(err, doc, source) from None
 
