@@ -5,6 +5,11 @@ Given a live source (:class:`~tierconsole.live.LiveSource`), a worker polls it e
 :class:`~tierconsole.domain.views.DashboardData` — and the app shows what comes back. A failed
 poll still returns data (the failed panes marked stale); the worker then backs off and recovers
 by itself. Without a source the app shows whatever :meth:`show_data` is given (tests, replay).
+
+Operator actions (prompt lab ``t``, batch submit ``b``, cancel ``x``, profile switch ``a``) run
+over the shared core in :mod:`tierconsole.actions`, each in a worker, each holding the
+:class:`~tierconsole.operator.OperatorSession` it started under. Switching profile closes that
+session first, so nothing started under one profile is shown under, or attributed to, another.
 """
 from __future__ import annotations
 
@@ -16,27 +21,40 @@ from typing import TYPE_CHECKING, Iterable
 from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
-from .domain.views import DashboardData
+from .domain.views import BatchJobView, DashboardData
+from .operator import OperatorSession
+from .screens.batch_submit import BatchSubmitScreen, ConfirmCancelScreen
 from .screens.dashboard import DashboardScreen
 from .screens.messages import PauseToggled, RefreshRequested
-from .theming import DEFAULT_THEME, VARIABLE_DEFAULTS, builtin_themes, stylesheet_path
+from .screens.profile_switcher import ProfileSwitcher
+from .screens.prompt_lab import PromptLabScreen
+from .theming import DEFAULT_THEME, VARIABLE_DEFAULTS, builtin_themes, stylesheet_paths
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .domain.profile import Profile
     from .live import LiveSource
 
 MAX_BACKOFF_S = 30.0
+#: Worker groups that belong to one profile session: cancelled when it is switched away from.
+SESSION_GROUPS = frozenset({"poll", "prompt", "batch-submit", "batch-cancel"})
+#: Screens whose key table is offered in the command palette (the footer and help read the same table).
+PALETTE_SCREENS = (DashboardScreen, PromptLabScreen, BatchSubmitScreen)
 
 
 class TierConsoleApp(App[None]):
     TITLE = "tierconsole"
-    CSS_PATH = stylesheet_path()
+    CSS_PATH = stylesheet_paths()
 
     def __init__(self, theme: str | None = None, *, data: DashboardData | None = None,
                  source: "LiveSource | None" = None, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.source = source
+        self.generation = 0  # bumped by every profile switch
+        self.session: OperatorSession | None = OperatorSession(source, 0) if source is not None else None
         self._refresh_now = asyncio.Event()
+        self._closing: set[asyncio.Task] = set()
+        self._prompt_lab: PromptLabScreen | None = None
         self.failures = 0
         self.polls = 0
         for builtin in builtin_themes().values():
@@ -46,6 +64,11 @@ class TierConsoleApp(App[None]):
         self.dashboard = DashboardScreen()
         if data is not None:
             self.dashboard.show(data)
+
+    @property
+    def source(self) -> "LiveSource | None":
+        """The live source of the current profile (None without one, or once closed)."""
+        return self.session.source if self.session is not None else None
 
     def get_default_screen(self) -> Screen:
         return self.dashboard
@@ -59,24 +82,40 @@ class TierConsoleApp(App[None]):
 
     # --- live polling -------------------------------------------------------------------------
     def on_mount(self) -> None:
-        if self.source is not None:
-            p = self.source.profile
-            self.show_data(DashboardData(time=time.time(), profile=p.name, region=p.region,
-                                         endpoint="starting embedded sandbox…" if p.is_sandbox else None,
-                                         is_sandbox=p.is_sandbox))
+        if self.session is not None:
+            self.show_data(self.starting_data(self.session.profile))
             self.poll()
 
-    @work(exclusive=True, group="poll", name="poll")
+    @staticmethod
+    def starting_data(profile: "Profile") -> DashboardData:
+        """What the dashboard shows for a profile before its first poll: who, where, nothing else."""
+        return DashboardData(time=time.time(), profile=profile.name, region=profile.region,
+                             endpoint="starting embedded sandbox…" if profile.is_sandbox else None,
+                             is_sandbox=profile.is_sandbox, read_only=profile.read_only)
+
+    @work(exclusive=True, group="poll", name="poll", exit_on_error=False)
     async def poll(self) -> None:
         """Start the source after the first frame (heavy imports, sandbox), then poll until exit."""
-        source = self.source
-        await asyncio.to_thread(source.start)
-        while True:
+        session = self.session
+        if session is None:
+            return
+        source = session.source
+        try:
+            await session.start()
+        except Exception as exc:  # noqa: BLE001 - shown, and the console stays usable (switch profile)
+            if session.alive:
+                self.notify(f"{session.start_error or exc}", title=f"Profile {source.profile.name}: cannot start",
+                            severity="error", timeout=30)
+            return
+        while session.alive:
             if not self.paused:
                 data = await source.refresh()
+                if not session.alive:
+                    return  # switched away while this poll ran: its data belongs to the old profile
                 self.polls += 1
                 stale = any(not st.ok for st in data.status.values())
                 self.failures = self.failures + 1 if stale else 0
+                session.observe(data)
                 self.show_data(data)
             delay = source.refresh_seconds * (2 ** min(self.failures, 5)) if self.failures else source.refresh_seconds
             self._refresh_now.clear()
@@ -87,17 +126,35 @@ class TierConsoleApp(App[None]):
 
     async def action_quit(self) -> None:
         await self.close_source()
+        if self._closing:
+            await asyncio.wait(set(self._closing), timeout=20)
         self.exit()
 
+    def _cancel_session_workers(self) -> None:
+        for worker in list(self.workers):
+            if worker.group in SESSION_GROUPS:
+                worker.cancel()
+
     async def close_source(self) -> None:
-        self.workers.cancel_group(self, "poll")
-        if self.source is not None:
-            source, self.source = self.source, None
-            await source.close()
+        """Stop polling and acting for the current profile and close its source."""
+        session, self.session = self.session, None
+        if session is not None:
+            session.closed = True
+        self._cancel_session_workers()
+        if session is not None:
+            await session.close()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that failed unexpectedly is reported, never lost (workers here do not exit the app)."""
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.log.error(f"worker {event.worker.name!r} failed: {error!r}")
+            self.notify(f"{type(error).__name__}: {error}", title=f"{event.worker.name or 'task'} failed",
+                        severity="error", timeout=30)
 
     # --- hooks for the collectors ---------------------------------------------------------------
     def on_refresh_requested(self, message: RefreshRequested) -> None:
-        """The operator pressed ``r``: poll now (also cuts a back-off short)."""
+        """The operator pressed ``r`` (or an action changed something): poll now, cutting a back-off short."""
         self.failures = 0
         self._refresh_now.set()
 
@@ -107,11 +164,134 @@ class TierConsoleApp(App[None]):
         if not message.paused:
             self._refresh_now.set()
 
-    # --- command palette: one command per dashboard binding -----------------------------------
+    # --- operator actions -----------------------------------------------------------------------
+    def action_prompt_lab(self) -> None:
+        """``t``: the prompt lab of the current profile (kept while the profile is, with its last results)."""
+        if isinstance(self.screen, PromptLabScreen):
+            return
+        if self._prompt_lab is None or self._prompt_lab.session is not self.session:
+            self._prompt_lab = PromptLabScreen(self.session)
+            self.install_screen(self._prompt_lab, f"prompt-lab-{self.generation}")
+        self.push_screen(self._prompt_lab)
+
+    def action_batch_submit(self) -> None:
+        """``b``: the batch submit form for the current profile."""
+        if not isinstance(self.screen, BatchSubmitScreen):
+            self.push_screen(BatchSubmitScreen(self.session))
+
+    def cancel_job(self, job: BatchJobView) -> None:
+        """``x`` on a job of the batch pane: check, confirm (naming job, account, profile), cancel."""
+        if self.session is None:
+            self.notify("No live source: this console shows sample data.", title="Cancel batch job",
+                        severity="warning")
+            return
+        self._cancel_job(self.session, job)
+
+    @work(exclusive=True, group="batch-cancel", exit_on_error=False)
+    async def _cancel_job(self, session: OperatorSession, job: BatchJobView) -> None:
+        import botocore.exceptions as bx  # noqa: PLC0415
+
+        from .actions.batch import cancel_batch  # noqa: PLC0415
+        from .actions.guard import ReadOnlyError  # noqa: PLC0415
+        from .aws.session import describe_error  # noqa: PLC0415
+        from .operator import SessionClosed, SourceFailed  # noqa: PLC0415
+
+        title = f"Cancel batch job · {session.profile.name}"
+        if not job.active:
+            self.notify(f"{job.job_name} is {job.status}: only a Submitted, Validating, Scheduled or InProgress "
+                        "job can be cancelled.", title=title, severity="warning")
+            return
+        try:
+            await asyncio.to_thread(session.guard.require_mutation, "batch-cancel", job.job_arn)
+        except ReadOnlyError as e:
+            self.notify(str(e), title=title, severity="error", timeout=10)
+            return
+        try:
+            ctx = await session.context()
+            account = await session.ensure_account()
+        except (SessionClosed, SourceFailed) as e:
+            self.notify(str(e), title=title, severity="error")
+            return
+        p = session.profile
+        confirmed = await self.push_screen_wait(ConfirmCancelScreen(job, account, p.name, p.region))
+        if not session.alive:
+            return
+        if not confirmed:
+            self.notify(f"Not cancelled: {job.job_name} keeps running.", title=title)
+            return
+        try:
+            result = await session.mutation(cancel_batch(ctx, session.guard, job.job_arn))
+        except ReadOnlyError as e:
+            message, severity = str(e), "error"
+        except bx.ClientError as e:
+            err = e.response.get("Error", {})
+            message, severity = f"{err.get('Code', 'Error')}: {err.get('Message', '')}", "error"
+        except (bx.BotoCoreError, OSError) as e:
+            message, severity = describe_error(e), "error"
+        else:
+            message, severity = f"{result.get('jobName', job.job_name)}: {result.get('status')}", "information"
+        if not session.alive:
+            return
+        self.notify(message, title=title, severity=severity, timeout=8)
+        self.post_message(RefreshRequested())
+
+    def action_switch_profile(self) -> None:
+        """``a``: pick a console profile or an AWS config profile and switch to it."""
+        if isinstance(self.screen, ProfileSwitcher):
+            return
+        current = self.session.profile.name if self.session is not None else None
+
+        def chosen(profile: "Profile | None") -> None:
+            if profile is not None:
+                self.switch_profile(profile)
+
+        self.push_screen(ProfileSwitcher(current), chosen)
+
+    @work(exclusive=True, group="switch", exit_on_error=False)
+    async def switch_profile(self, profile: "Profile") -> None:
+        """Watch ``profile`` instead of the current one.
+
+        In order: the old session is marked closed (its handlers show nothing from here on) and its
+        workers (poll, prompts, batch) are cancelled; action screens go; the panes are cleared to the
+        new profile's empty data; a new source and poll start. The old source is closed in the
+        background once batch calls already sent have finished (they are never cut in half).
+        """
+        from .live import LiveSource  # noqa: PLC0415
+
+        old = self.session
+        self.generation += 1
+        if old is not None:
+            old.closed = True
+        self._cancel_session_workers()
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        if self._prompt_lab is not None:
+            lab, self._prompt_lab = self._prompt_lab, None
+            self.uninstall_screen(lab)
+            if lab.is_attached:
+                await lab.remove()
+        source = old.source.for_profile(profile) if old is not None else LiveSource(profile)
+        self.session = OperatorSession(source, self.generation)
+        self.failures = 0
+        self.dashboard.reset_for_profile()
+        self.dashboard.paused = False
+        self.paused = False
+        self.show_data(self.starting_data(source.profile))
+        self.poll()
+        if old is not None:
+            task = asyncio.ensure_future(old.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+        self.notify(f"Now watching profile {profile.name} ({profile.region}).", title="Profile switched")
+
+    # --- command palette: one command per binding of the screen's key table ----------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        if isinstance(screen, DashboardScreen):
-            for binding in DashboardScreen.BINDINGS:
+        if isinstance(screen, PALETTE_SCREENS):
+            for binding in type(screen).BINDINGS:
                 title = binding.tooltip or binding.description
                 yield SystemCommand(title, f"key: {self.get_key_display(binding)}",
                                     partial(self.call_later, screen.run_action, binding.action))
+        if not isinstance(screen, DashboardScreen):
+            yield SystemCommand("Switch profile (console or AWS config)", "key: a on the dashboard",
+                                self.action_switch_profile)

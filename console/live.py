@@ -3,6 +3,7 @@ context and the collector. The app polls :meth:`LiveSource.refresh` from a worke
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 
@@ -20,12 +21,25 @@ class LiveSource:
         if read_only:
             profile = replace(profile, read_only=True)
         self.profile = profile
+        self.forced_read_only = read_only  # --read-only: carried over to every profile switched to
         self._endpoint_url = endpoint_url or profile.endpoint_url
         self._scenario = scenario
         self._speed = speed
         self.sandbox_thread = None
         self.ctx = None
         self.collector = None
+
+    @property
+    def scenario(self) -> str:
+        return self._scenario
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    def for_profile(self, profile: Profile) -> "LiveSource":
+        """A new (unstarted) source for another profile, keeping this one's --read-only, scenario and speed."""
+        return LiveSource(profile, read_only=self.forced_read_only, scenario=self._scenario, speed=self._speed)
 
     @property
     def refresh_seconds(self) -> float:
@@ -62,5 +76,5 @@ class LiveSource:
         if self.ctx is not None:
             await self.ctx.close()
         if self.sandbox_thread is not None:
-            self.sandbox_thread.stop()
-            self.sandbox_thread = None
+            thread, self.sandbox_thread = self.sandbox_thread, None
+            await asyncio.to_thread(thread.stop)  # joins the sandbox's thread: not on the caller's loop

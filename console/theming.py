@@ -53,3 +53,11 @@ def builtin_themes() -> dict[str, Theme]:
 def stylesheet_path() -> str:
     """Path of ``dashboard.tcss`` (the package is installed as files, so this is a real path)."""
     return str(files(THEME_PACKAGE) / "dashboard.tcss")
+
+
+def stylesheet_paths() -> list[str]:
+    """Every stylesheet the app loads: ``dashboard.tcss`` first, then the other ``themes/*.tcss``
+    (``actions.tcss`` for the operator action screens, and any other screen's) in name order."""
+    others = sorted(e.name for e in files(THEME_PACKAGE).iterdir()
+                    if e.name.endswith(".tcss") and e.name != "dashboard.tcss")
+    return [stylesheet_path(), *(str(files(THEME_PACKAGE) / name) for name in others)]

@@ -17,21 +17,49 @@ from pathlib import Path
 from tierconsole.app import TierConsoleApp
 from tierconsole.domain.sample import sample_dashboard
 
-#: (file name, theme, terminal size, keys to press first)
+
+async def prompt_lab(pilot) -> None:
+    """The prompt lab (``t``) showing a fixed all-tiers run."""
+    from textual.widgets import Input
+
+    from tierconsole.screens.prompt_lab import PromptArea, sample_run
+
+    await pilot.press("t")
+    lab = pilot.app.screen
+    await lab.show_run(*sample_run())
+    lab.query_one(PromptArea).cursor_blink = False
+    for field in lab.query(Input):
+        field.cursor_blink = False
+
+
+async def cancel_confirmation(pilot) -> None:
+    """The confirmation ``x`` asks before cancelling a batch job."""
+    from tierconsole.screens.batch_submit import ConfirmCancelScreen
+
+    job = next(j for j in sample_dashboard().batch_jobs if j.job_name == "rag-eval-sonnet-v3")
+    await pilot.app.push_screen(ConfirmCancelScreen(job, "123456789012", "prod-ops", "us-east-1"))
+
+
+#: (file name, theme, terminal size, keys to press first, then an optional setup step)
 SHOTS = [
-    ("dashboard-120x40-dark.svg", "dark", (120, 40), ()),
-    ("dashboard-80x24-dark.svg", "dark", (80, 24), ("2",)),
-    ("dashboard-120x40-light.svg", "light", (120, 40), ()),
-    ("dashboard-120x40-high-contrast.svg", "high-contrast", (120, 40), ()),
+    ("dashboard-120x40-dark.svg", "dark", (120, 40), (), None),
+    ("dashboard-80x24-dark.svg", "dark", (80, 24), ("2",), None),
+    ("dashboard-120x40-light.svg", "light", (120, 40), (), None),
+    ("dashboard-120x40-high-contrast.svg", "high-contrast", (120, 40), (), None),
+    ("prompt-lab-120x40-dark.svg", "dark", (120, 40), (), prompt_lab),
+    ("prompt-lab-120x40-light.svg", "light", (120, 40), (), prompt_lab),
+    ("cancel-confirm-120x40-dark.svg", "dark", (120, 40), (), cancel_confirmation),
 ]
 
 
-async def shoot(theme: str, size: tuple[int, int], keys: tuple[str, ...]) -> str:
+async def shoot(theme: str, size: tuple[int, int], keys: tuple[str, ...], setup=None) -> str:
     app = TierConsoleApp(theme=theme, data=sample_dashboard())
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         if keys:
             await pilot.press(*keys)
+        if setup is not None:
+            await setup(pilot)
         await pilot.wait_for_scheduled_animations()
         await pilot.pause()
         return app.export_screenshot(title="tierconsole")
@@ -43,8 +71,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.pop("NO_COLOR", None)  # screenshots are in colour
     args.out.mkdir(parents=True, exist_ok=True)
-    for name, theme, size, keys in SHOTS:
-        svg = asyncio.run(shoot(theme, size, keys))
+    for name, theme, size, keys, setup in SHOTS:
+        svg = asyncio.run(shoot(theme, size, keys, setup))
         (args.out / name).write_text(svg, encoding="utf-8")
         print(f"wrote {args.out / name}")
 

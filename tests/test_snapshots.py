@@ -13,6 +13,8 @@ from textual.widgets import Input
 from tierconsole.app import TierConsoleApp
 from tierconsole.domain.sample import SAMPLE_NOW, sample_dashboard
 from tierconsole.domain.views import PaneStatus
+from tierconsole.screens.batch_submit import ConfirmCancelScreen
+from tierconsole.screens.prompt_lab import PromptArea, PromptLabScreen, sample_run
 
 THEMES = ["dark", "light", "high-contrast"]
 SIZES = [(80, 24), (120, 40)]
@@ -68,3 +70,31 @@ def test_help_screen(snap_compare):
 
 def test_waiting_for_data(snap_compare):
     assert snap_compare(TierConsoleApp(), terminal_size=(120, 40))
+
+
+async def show_sample_prompt_run(pilot) -> None:
+    """Open the prompt lab (``t``) and show a fixed all-tiers run (no clock, no network)."""
+    await pilot.press("t")
+    lab = pilot.app.screen
+    assert isinstance(lab, PromptLabScreen)
+    await lab.show_run(*sample_run())
+    lab.query_one(PromptArea).cursor_blink = False
+    for field in lab.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
+
+
+def test_prompt_lab_with_results(snap_compare):
+    app = TierConsoleApp(data=sample_dashboard())
+    assert snap_compare(app, terminal_size=(120, 40), run_before=show_sample_prompt_run)
+
+
+async def ask_to_cancel(pilot) -> None:
+    job = next(j for j in sample_dashboard().batch_jobs if j.job_name == "rag-eval-sonnet-v3")
+    await pilot.app.push_screen(ConfirmCancelScreen(job, "123456789012", "prod-ops", "us-east-1"))
+    await pilot.pause()
+
+
+def test_cancel_confirmation(snap_compare):
+    app = TierConsoleApp(data=sample_dashboard())
+    assert snap_compare(app, terminal_size=(120, 40), run_before=ask_to_cancel)

@@ -111,14 +111,54 @@ async def submit_batch(ctx, guard: Guard, path: str, model_id: str, name: str | 
     key = f"{prefix}{name}/{Path(path).name}"
     s3 = await ctx.client("s3")
     await s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/jsonl")
-    token = hashlib.sha256(f"{guard.profile.name}|{guard.account_id}|{digest}|{model_id}|{name}".encode()).hexdigest()[:64]
+    return await _create_job(ctx, guard, dest, f"s3://{bucket}/{key}", digest, model_id, name,
+                             records=report.record_count)
+
+
+async def submit_batch_s3(ctx, guard: Guard, s3_uri: str, model_id: str, name: str | None = None, *,
+                          sandbox_bucket: str | None = None) -> dict[str, Any]:
+    """Create a job over an input already in S3 (nothing is uploaded). Returns GetModelInvocationJob's answer.
+
+    The object must exist (checked with HeadObject, so a typo fails here with a clear message and
+    creates nothing); its content is validated by the service. Idempotent like :func:`submit_batch`:
+    the ``clientRequestToken`` comes from the profile, the object's ETag, the model and the name.
+    """
+    bucket, key = split_s3(s3_uri)
+    if not bucket or not key or key.endswith("/"):
+        raise ValueError(f"{s3_uri}: give the URI of one JSONL object, s3://bucket/path/file.jsonl")
+    name = name or job_name_for(key)
+    guard.require_mutation("batch-submit", name)
+    dest = destination(guard, sandbox_bucket)
+    s3 = await ctx.client("s3")
+    import botocore.exceptions as bx  # noqa: PLC0415
+
+    try:
+        head = await s3.head_object(Bucket=bucket, Key=key)
+    except bx.ClientError as e:
+        code = e.response.get("Error", {}).get("Code", "Error")
+        if code in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
+            raise ValueError(f"{s3_uri}: no such object (nothing submitted)") from None
+        raise
+    etag = str(head.get("ETag", "")).strip('"')
+    return await _create_job(ctx, guard, dest, s3_uri, f"etag:{etag}", model_id, name, records=None)
+
+
+async def _create_job(ctx, guard: Guard, dest: Destination, input_uri: str, content_id: str, model_id: str,
+                      name: str, *, records: int | None) -> dict[str, Any]:
+    token = hashlib.sha256(f"{guard.profile.name}|{guard.account_id}|{content_id}|{model_id}|{name}".encode()).hexdigest()[:64]
     bedrock = await ctx.client("bedrock")
     request = dict(jobName=name, roleArn=dest.role_arn, modelId=model_id, clientRequestToken=token,
-                   inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://{bucket}/{key}", "s3InputFormat": "JSONL"}},
+                   inputDataConfig={"s3InputDataConfig": {"s3Uri": input_uri, "s3InputFormat": "JSONL"}},
                    outputDataConfig={"s3OutputDataConfig": {"s3Uri": dest.output_prefix}})
-    arn = await _create_with_retry(bedrock, request)
-    guard.audit("batch-submit", arn, "ok", name=name, model=model_id, records=report.record_count,
-                input=f"s3://{bucket}/{key}")
+    try:
+        arn = await _create_with_retry(bedrock, request)
+    except Exception as e:
+        guard.audit("batch-submit", name, f"failed: {type(e).__name__}", model=model_id, input=input_uri)
+        raise
+    detail = {"name": name, "model": model_id, "input": input_uri}
+    if records is not None:
+        detail["records"] = records
+    guard.audit("batch-submit", arn, "ok", **detail)
     return await bedrock.get_model_invocation_job(jobIdentifier=arn)
 
 

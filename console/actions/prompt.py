@@ -68,6 +68,7 @@ def _wire(tier: str) -> str:
 
 
 OnText = Callable[[str, str], None]  # (tier, text chunk)
+OnResult = Callable[["PromptResult"], None]  # one tier's result, as soon as that tier finishes
 
 
 async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_text: OnText | None) -> PromptResult:
@@ -134,20 +135,29 @@ async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_tex
     return result
 
 
-async def send_prompt(client, req: PromptRequest, prices: PriceTable, *, on_text: OnText | None = None) -> list[PromptResult]:
+async def send_prompt(client, req: PromptRequest, prices: PriceTable, *, on_text: OnText | None = None,
+                      on_result: OnResult | None = None) -> list[PromptResult]:
     """Send ``req`` with a bedrock-runtime client; one result per tier tried.
 
     ``all`` sends every tier concurrently; ``escalate`` sends Standard and, on a throttle, Priority.
+    ``on_result`` is called with each tier's result as soon as that tier finishes (a UI shows a fast
+    tier while a slow one is still queued); the returned list holds the same objects.
     """
     req.validate()
     tier = _wire(req.tier)
+
+    async def one(t: str, escalated_from: str | None = None) -> PromptResult:
+        result = await _one(client, req, t, prices, on_text)
+        result.escalated_from = escalated_from
+        if on_result:
+            on_result(result)
+        return result
+
     if tier == "all":
-        return list(await asyncio.gather(*(_one(client, req, t, prices, on_text) for t in ALL_TIERS)))
+        return list(await asyncio.gather(*(one(t) for t in ALL_TIERS)))
     if tier == "escalate":
-        first = await _one(client, req, "default", prices, on_text)
+        first = await one("default")
         if first.ok or first.error != "ThrottlingException":
             return [first]
-        second = await _one(client, req, "priority", prices, on_text)
-        second.escalated_from = "default"
-        return [first, second]
-    return [await _one(client, req, tier, prices, on_text)]
+        return [first, await one("priority", escalated_from="default")]
+    return [await one(tier)]

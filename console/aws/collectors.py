@@ -50,7 +50,8 @@ class Collector:
         self._tiers: dict[str, set[str]] = {}
         self._tiers_at = -1e18
         self._last = DashboardData(time=clock(), profile=self.profile.name, region=self.profile.region,
-                                   endpoint=ctx.target.endpoint_url, is_sandbox=ctx.target.sandbox)
+                                   endpoint=ctx.target.endpoint_url, is_sandbox=ctx.target.sandbox,
+                                   read_only=self.profile.read_only)
         self._status: dict[str, PaneStatus] = {}
         self.console_events: list[ThrottleEvent] = []  # throttles from the console's own calls, newest last
 

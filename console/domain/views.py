@@ -112,13 +112,14 @@ def filter_events(events: Sequence[ThrottleEvent], query: str) -> Sequence[Throt
     exclude = [t[1:] for t in terms if t.startswith("!") and len(t) > 1]
     if not include and not exclude:
         return events
-    if len(include) == 1 and not exclude:  # the common case: one plain substring scan
-        term = include[0]
-        return [e for e in events if term in e.search_key]
-    return [
-        e for e in events
-        if all(t in e.search_key for t in include) and not any(t in e.search_key for t in exclude)
-    ]
+    # One plain substring scan per term, each over what the previous kept: several times faster on
+    # 100k events than one pass with all()/any() generators per event (bench/scale.py).
+    rows: Sequence[ThrottleEvent] = events
+    for term in include:
+        rows = [e for e in rows if term in e.search_key]
+    for term in exclude:
+        rows = [e for e in rows if term not in e.search_key]
+    return rows
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,7 @@ class DashboardData:
     region: str = ""
     endpoint: str | None = None
     is_sandbox: bool = False
+    read_only: bool = False  # the profile (or --read-only) refuses batch submit/cancel
     reservations: Sequence[ReservationView] = ()
     quotas: Sequence[ModelQuotaView] = ()
     throttle_events: Sequence[ThrottleEvent] = ()  # newest first

@@ -9,7 +9,6 @@ in-process through :func:`s3_backend` and :func:`cloudwatch_backend`.
 from __future__ import annotations
 
 import asyncio
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -21,13 +20,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from .app import Sandbox
 
 MOTO_SERVICES = ("s3", "sts", "monitoring")
+ACCOUNT_HEADER = "x-moto-account-id"
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
 
 
 class MotoBridge:
     def __init__(self, account_id: str):
-        # moto decides the account of every request from this variable (read at import time).
-        os.environ.setdefault("MOTO_ACCOUNT_ID", account_id)
+        # moto takes the account of a request from its x-moto-account-id header (set on every request
+        # in handle()), so two sandboxes in one process (a profile switch) keep their own accounts.
+        # A MOTO_ACCOUNT_ID environment variable, if the user set one, still wins (moto's precedence).
+        self.account_id = account_id
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: PLC0415
 
         self._app = DomainDispatcherApplication(create_backend_app)
@@ -58,16 +60,29 @@ class MotoBridge:
 
     async def handle(self, call: Call) -> web.Response:
         req = call.request
-        call.operation = req.headers.get("X-Amz-Target", "").split(".")[-1] or req.path.rsplit("/", 1)[-1] or req.method
+        call.operation = (req.headers.get("X-Amz-Target", "").split(".")[-1] or _query_action(req, call.body)
+                          or req.path.rsplit("/", 1)[-1] or req.method)
         loop = asyncio.get_running_loop()
+        headers = [(k, v) for k, v in req.headers.items() if k.lower() != ACCOUNT_HEADER]
+        headers.append((ACCOUNT_HEADER, self.account_id))
         status, headers, payload = await loop.run_in_executor(
-            self._pool, self._wsgi, req.method, req.path, req.query_string, list(req.headers.items()), call.body)
+            self._pool, self._wsgi, req.method, req.path, req.query_string, headers, call.body)
         out = {k: v for k, v in headers if k.lower() not in _HOP_BY_HOP}
         out.setdefault("x-amzn-RequestId", call.request_id)
         return web.Response(status=status, body=payload, headers=out)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _query_action(req, body: bytes) -> str:
+    """The ``Action`` of a query-protocol call (STS, for one), from the query string or the form body."""
+    action = req.query.get("Action", "")
+    if not action and body and req.content_type == "application/x-www-form-urlencoded":
+        from urllib.parse import parse_qs  # noqa: PLC0415
+
+        action = (parse_qs(body.decode("utf-8", "replace")).get("Action") or [""])[0]
+    return action
 
 
 def s3_backend(account_id: str):

@@ -69,13 +69,20 @@ class DashboardScreen(Screen):
                 tooltip="Maximise Throttles (again restores)"),
         Binding("4", "pane('batch')", "Batch", show=False, id="pane-batch",
                 tooltip="Maximise Batch jobs (again restores)"),
-        Binding("tab", "cycle(1)", "Next", key_display="⇥", id="next-pane", tooltip="Next pane"),
+        Binding("tab", "cycle(1)", "Next", key_display="⇥", show=False, id="next-pane", tooltip="Next pane"),
         Binding("shift+tab", "cycle(-1)", "Previous", show=False, id="previous-pane", tooltip="Previous pane"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter",
                 tooltip="Filter throttles: model, tier, text; !word excludes"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help", tooltip="Show keys"),
+        Binding("t", "app.prompt_lab", "Prompt", id="prompt-lab",
+                tooltip="Prompt lab: test a prompt at any tier or all tiers"),
+        Binding("b", "app.batch_submit", "Batch", id="batch-submit", tooltip="Submit a batch job (JSONL file or s3:// URI)"),
+        Binding("x", "cancel_job", "Cancel", id="cancel-job",
+                tooltip="Cancel the selected batch job (asks first)"),
+        Binding("a", "app.switch_profile", "Profile", id="switch-profile",
+                tooltip="Switch profile (console or AWS config)"),
         Binding("r", "refresh", "Refresh", id="refresh", tooltip="Refresh now"),
         Binding("p", "pause", "Pause", id="pause", tooltip="Pause or resume live updates"),
-        Binding("question_mark", "help", "Help", key_display="?", id="help", tooltip="Show keys"),
         Binding("escape", "restore", "Restore", show=False, id="restore", tooltip="Restore the pane grid"),
         Binding("q", "app.quit", "Quit", id="quit", tooltip="Quit tierconsole"),
     ]
@@ -226,4 +233,25 @@ class DashboardScreen(Screen):
             self.query_one(HeaderBar).update_data(self.shown, paused)
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen([*self.BINDINGS, *ThrottlesPane.BINDINGS]))
+        self.app.push_screen(HelpScreen([*self.BINDINGS, *ThrottlesPane.BINDINGS, *BatchPane.BINDINGS]))
+
+    def action_cancel_job(self) -> None:
+        """``x``: cancel the job selected in the batch pane; with none selected, go and select one."""
+        pane = self.query_one(BatchPane)
+        job = pane.selected_job
+        if job is None:
+            self.select("batch")
+            if pane.jobs:
+                self.notify("Select the job with ↑/↓ in the batch pane, then press x.", title="Cancel batch job")
+            else:
+                self.notify("There are no batch jobs to cancel.", title="Cancel batch job")
+            return
+        cancel = getattr(self.app, "cancel_job", None)
+        if cancel is not None:
+            cancel(job)
+
+    def reset_for_profile(self) -> None:
+        """Forget what belongs to the previous profile (the selected job); keep view preferences."""
+        self.latest = self.shown = None
+        if self.is_mounted:
+            self.query_one(BatchPane).clear_selection()

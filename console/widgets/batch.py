@@ -4,7 +4,10 @@ from __future__ import annotations
 from typing import Sequence
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.geometry import Region
 
 from ..domain import format as fmt
 from ..domain.views import BatchJobView, PaneStatus, eta_seconds
@@ -31,20 +34,52 @@ def order_jobs(jobs: Sequence[BatchJobView]) -> tuple[list[BatchJobView], list[B
 
 
 class BatchBody(Body):
+    """Active jobs (two or three lines each), then finished ones (one line each).
+
+    ``data`` is ``(jobs, now, selected_arn)``; the selected job's lines are highlighted, and
+    :attr:`rows` maps each job's ARN to its (first line, line count) for scrolling and clicks.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.rows: dict[str, tuple[int, int]] = {}
+
     def build(self, width: int, palette: Palette) -> list[Text]:
-        jobs, now = self.data
+        jobs, now, selected = self.data
+        self.rows = {}
         if not jobs:
             return [Text("No batch jobs.", style=palette["muted"])]
         active, done = order_jobs(jobs)
         lines: list[Text] = []
+
+        def add(job: BatchJobView, job_lines: list[Text]) -> None:
+            self.rows[job.job_arn] = (len(lines), len(job_lines))
+            if job.job_arn == selected:
+                job_lines = [fit(line, width) for line in job_lines]
+                for line in job_lines:
+                    line.stylize(palette["selected"])
+            lines.extend(job_lines)
+
         for job in active:
-            lines += self._active(job, now, width, palette)
+            add(job, self._active(job, now, width, palette))
         if done:
             if active:
                 lines.append(Text.assemble(("── ", palette["empty"]), ("finished ", palette["muted"]),
                                            ("─" * max(0, width - 12), palette["empty"])))
-            lines += [self._finished(job, width, palette) for job in done]
+            for job in done:
+                add(job, [self._finished(job, width, palette)])
         return lines
+
+    def job_at(self, y: int) -> str | None:
+        """The ARN of the job drawn on line ``y`` (None for a separator or empty space)."""
+        return next((arn for arn, (start, n) in self.rows.items() if start <= y < start + n), None)
+
+    def on_click(self, event: events.Click) -> None:
+        arn = self.job_at(event.y)
+        if arn is not None:
+            pane = next((a for a in self.ancestors if isinstance(a, BatchPane)), None)
+            if pane is not None:
+                pane.select_job(arn)
 
     def _active(self, job: BatchJobView, now: float, width: int, palette: Palette) -> list[Text]:
         glyph, style = _LOOK.get(job.status, ("·", "muted"))
@@ -96,13 +131,41 @@ class BatchBody(Body):
         return join((f"{glyph} ", palette[style]), fit(job.job_name, max(4, width - 2 - tail.cell_len - 1)), " ", tail)
 
 
+class BatchScroll(ScrollBody):
+    """The batch pane's focusable scroller: ↑/↓ select a job (``x`` on the dashboard cancels it)."""
+
+    BINDINGS = [
+        Binding("up", "select_job(-1)", "Previous job", show=False, id="batch-previous-job",
+                tooltip="Batch pane: select the previous job"),
+        Binding("down", "select_job(1)", "Next job", show=False, id="batch-next-job",
+                tooltip="Batch pane: select the next job"),
+    ]
+
+    @property
+    def pane(self) -> "BatchPane":
+        return next(a for a in self.ancestors if isinstance(a, BatchPane))
+
+    def action_select_job(self, step: int) -> None:
+        self.pane.move_selection(step)
+
+    def on_focus(self) -> None:
+        self.pane.ensure_selection()
+
+
 class BatchPane(Pane):
     PANE = "batch"
     TITLE = "Batch jobs"
     KEY = "4"
+    BINDINGS = BatchScroll.BINDINGS  # for the help screen: the keys live on the scroller
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.jobs: tuple[BatchJobView, ...] = ()
+        self.now = 0.0
+        self.selected_arn: str | None = None
 
     def compose_body(self) -> ComposeResult:
-        with ScrollBody(classes="pane-focus"):
+        with BatchScroll(classes="pane-focus"):
             yield BatchBody()
 
     @property
@@ -111,10 +174,61 @@ class BatchPane(Pane):
 
     def update_data(self, jobs: Sequence[BatchJobView], status: PaneStatus | None = None, now: float = 0.0) -> bool:
         jobs = tuple(jobs)
+        self.jobs, self.now = jobs, now
+        if self.selected_arn is not None and not any(j.job_arn == self.selected_arn for j in jobs):
+            self.selected_arn = None  # the job left the list (or another profile's list arrived)
         self.set_status(status, now)
+        return self._draw()
+
+    def _draw(self) -> bool:
+        jobs, now = self.jobs, self.now
         active = sum(1 for j in jobs if j.active)
         # Elapsed and ETA move with time only while a job is active.
-        changed = self.body.set_data((jobs, now), key=(jobs, int(now) if active else None))
+        changed = self.body.set_data((jobs, now, self.selected_arn),
+                                     key=(jobs, int(now) if active else None, self.selected_arn))
         if changed:
             self.set_subtitle(f"{active} active · {len(jobs) - active} finished")
         return changed
+
+    # --- selection ----------------------------------------------------------------------------
+    @property
+    def ordered(self) -> list[BatchJobView]:
+        """Jobs in display order (active first)."""
+        active, done = order_jobs(self.jobs)
+        return active + done
+
+    @property
+    def selected_job(self) -> BatchJobView | None:
+        return next((j for j in self.jobs if j.job_arn == self.selected_arn), None)
+
+    def select_job(self, arn: str | None) -> None:
+        if arn == self.selected_arn:
+            return
+        self.selected_arn = arn
+        self._draw()
+        if arn is not None:
+            self.call_after_refresh(self._scroll_to_selection)
+
+    def ensure_selection(self) -> None:
+        if self.selected_job is None and self.jobs:
+            self.select_job(self.ordered[0].job_arn)
+
+    def move_selection(self, step: int) -> None:
+        ordered = self.ordered
+        if not ordered:
+            return
+        arns = [j.job_arn for j in ordered]
+        if self.selected_arn not in arns:
+            self.select_job(arns[0])
+            return
+        index = max(0, min(len(arns) - 1, arns.index(self.selected_arn) + step))
+        self.select_job(arns[index])
+
+    def clear_selection(self) -> None:
+        self.select_job(None)
+
+    def _scroll_to_selection(self) -> None:
+        row = self.body.rows.get(self.selected_arn or "")
+        if row is not None:
+            start, n = row
+            self.query_one(BatchScroll).scroll_to_region(Region(0, start, 1, n), animate=False, immediate=True)

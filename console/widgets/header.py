@@ -23,6 +23,7 @@ class HeaderInfo:
     data_age: float | None  # seconds between the oldest pane update and ``time``
     stale: tuple[str, ...]  # names of stale panes
     paused: bool
+    read_only: bool = False
 
     @classmethod
     def from_data(cls, data: DashboardData | None, paused: bool = False) -> "HeaderInfo":
@@ -33,7 +34,7 @@ class HeaderInfo:
             profile=data.profile, account_id=data.account_id, region=data.region, endpoint=data.endpoint,
             is_sandbox=data.is_sandbox, time=data.time,
             data_age=None if oldest is None else max(0.0, data.time - oldest),
-            stale=tuple(p for p in PANES if not data.pane_status(p).ok), paused=paused,
+            stale=tuple(p for p in PANES if not data.pane_status(p).ok), paused=paused, read_only=data.read_only,
         )
 
 
@@ -81,6 +82,8 @@ class HeaderBar(Body):
         left: list[_Part] = [(9, Text(" tierconsole ", style=palette["badge-accent"]), True)]
         if info.is_sandbox:
             left.append((8, Text(" SANDBOX ", style=palette["badge-warn"]), True))
+        if info.read_only:
+            left.append((9, Text(" READ-ONLY ", style=palette["badge-crit"]), True))
         if info.profile:
             left.append((6, field("profile", info.profile), False))
         if info.account_id:
@@ -113,3 +116,38 @@ def _joined(parts: list[_Part], palette: Palette) -> Text:
         out.append_text(text)
         prev_badge = badge
     return out
+
+
+@dataclass(frozen=True)
+class ContextInfo:
+    """Where an action screen's calls go: shown on its first line so the operator never has to guess."""
+
+    title: str
+    profile: str = ""
+    account_id: str | None = None
+    region: str = ""
+    is_sandbox: bool = False
+    read_only: bool = False
+
+
+class ContextBar(Body):
+    """The one-line header of the action screens: title, SANDBOX / READ-ONLY, profile, account, region."""
+
+    DEFAULT_CSS = "ContextBar { height: 1; }"
+
+    def build(self, width: int, palette: Palette) -> list[Text]:
+        info: ContextInfo = self.data
+        muted, strong = palette["muted"], palette["strong"]
+        parts: list[_Part] = [(9, Text(" tierconsole ", style=palette["badge-accent"]), True),
+                              (9, Text(f" {info.title} ", style=palette["strong"]), True)]
+        if info.is_sandbox:
+            parts.append((8, Text(" SANDBOX ", style=palette["badge-warn"]), True))
+        if info.read_only:
+            parts.append((9, Text(" READ-ONLY ", style=palette["badge-crit"]), True))
+        parts.append((6, Text.assemble(("profile ", muted), (info.profile or "—", strong)), False))
+        parts.append((5, Text.assemble(("acct ", muted), (info.account_id or "…", strong)), False))
+        if info.region:
+            parts.append((7, Text.assemble(("region ", muted), (info.region, strong)), False))
+        while _joined(parts, palette).cell_len > width and len(parts) > 2:
+            parts.remove(min(parts, key=lambda part: part[0]))
+        return [_joined(parts, palette)]

@@ -15,7 +15,7 @@ from textual.widget import Widget
 
 STYLE_NAMES = (
     "muted", "strong", "accent", "ok", "warn", "crit", "empty",
-    "priority", "default", "flex", "reserved", "badge-accent", "badge-warn", "badge-crit",
+    "priority", "default", "flex", "reserved", "badge-accent", "badge-warn", "badge-crit", "selected",
 )
 COMPONENT_CLASSES = {f"tc--{name}" for name in STYLE_NAMES}
 
