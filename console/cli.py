@@ -54,7 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tierconsole {__version__}")
     _add_profile_options(parser)
     parser.add_argument("--theme", metavar="NAME", help="colour theme: dark, light, high-contrast (NO_COLOR is respected)")
+    from .record_cli import add_record_args, add_record_parser, add_replay_parser  # noqa: PLC0415 - stdlib only
+
+    add_record_args(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_record_parser(sub, _add_profile_options)
+    add_replay_parser(sub)
 
     pr = sub.add_parser("profiles", help="list the console profiles and where each comes from",
                         description="List console profiles: built-in, ./profiles/ and "
@@ -179,6 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .headless import cmd_incident  # noqa: PLC0415
 
         return cmd_incident(args)
+    if args.command in ("record", "replay"):
+        from .record_cli import cmd_record, cmd_replay  # noqa: PLC0415
+
+        return cmd_record(args) if args.command == "record" else cmd_replay(args)
     if args.command == "plan":
         from .plan_cli import cmd_plan  # noqa: PLC0415
 
