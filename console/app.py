@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MAX_BACKOFF_S = 30.0
 #: Worker groups that belong to one profile session: cancelled when it is switched away from.
-SESSION_GROUPS = frozenset({"poll", "prompt", "batch-submit", "batch-cancel"})
+SESSION_GROUPS = frozenset({"poll", "prompt", "batch-submit", "batch-cancel", "plan"})
 #: Screens whose key table is offered in the command palette (the footer and help read the same table).
 PALETTE_SCREENS = (DashboardScreen, PromptLabScreen, BatchSubmitScreen)
 
@@ -173,6 +173,74 @@ class TierConsoleApp(App[None]):
             self._prompt_lab = PromptLabScreen(self.session)
             self.install_screen(self._prompt_lab, f"prompt-lab-{self.generation}")
         self.push_screen(self._prompt_lab)
+
+    # --- triage and planning ----------------------------------------------------------------------
+    def on_throttle_list_selected(self, message) -> None:
+        """``enter`` on a throttle event: the incident view around it, from the last collected answers."""
+        from .domain import incident as inc  # noqa: PLC0415
+        from .screens.incident import IncidentScreen  # noqa: PLC0415
+
+        session = self.session
+        collector = session.source.collector if session is not None and session.source is not None else None
+        answers = collector.answers if collector is not None else None
+        if answers is None:
+            self.notify("No metrics collected yet for an incident view.", severity="warning")
+            return
+        event = message.event
+        now = collector.clock()
+        tpm_q, rpm_q = collector.quota(event.model_id)
+        reserved = {r.model_id for r in session.profile.reservations}
+        incident = inc.build(answers, event.model_id, collector.names.get(event.model_id, event.model_id),
+                             collector.tiers.get(event.model_id, ()), tpm_q, rpm_q, now - 15 * 60, now,
+                             event.model_id in reserved)
+        self.push_screen(IncidentScreen(incident, highlight=event.time))
+
+    def action_capacity_plan(self) -> None:
+        """``c``: choose a model, then its capacity plan and cost view."""
+        from .screens.pickers import Picker  # noqa: PLC0415
+
+        session = self.session
+        latest = session.latest if session is not None else None
+        models = [(q.model_id, f"{q.name}  ({q.model_id})") for q in (latest.quotas if latest else ())]
+        if session is None or not models:
+            self.notify("No models collected yet: wait for the first refresh.", severity="warning")
+            return
+
+        def chosen(model_id: str | None) -> None:
+            if model_id:
+                from .screens.plan import PlanScreen  # noqa: PLC0415
+
+                screen = PlanScreen(model_id)
+                self.push_screen(screen)
+                self._fetch_plan(session, screen, model_id)
+
+        self.push_screen(Picker("Capacity plan and cost: which model?", models), chosen)
+
+    @work(exclusive=True, group="plan", exit_on_error=False)
+    async def _fetch_plan(self, session: OperatorSession, screen, model_id: str) -> None:
+        from .aws.history import fetch_history  # noqa: PLC0415
+        from .aws.session import describe_error  # noqa: PLC0415
+        from .domain.planning import current_rates, plan_from_profile, spend_per_hour, tier_move_saving  # noqa: PLC0415
+        from .domain.pricing import PriceTable  # noqa: PLC0415
+
+        try:
+            source = session.source
+            cw = await source.ctx.client("cloudwatch")
+            hist = await fetch_history(cw, model_id, days=14, now=source.collector.clock())
+            plan = await asyncio.to_thread(plan_from_profile, hist.frame, session.profile, model_id)
+            prices = PriceTable.from_profile(session.profile.prices, session.profile.tier_price_multipliers)
+            rates = current_rates(hist.frame)
+            spends = spend_per_hour(model_id, rates, prices)
+            std = rates.get("default") or rates.get("total")
+            moves = [tier_move_saving(model_id, std[0], std[1], "standard", to, prices)
+                     for to in ("flex", "batch")] if std else []
+        except Exception as e:  # noqa: BLE001 - shown on the screen; the console keeps running
+            if session.alive:
+                screen.show_error(str(e) if isinstance(e, ValueError) else describe_error(e))
+            return
+        if session.alive:
+            screen.show_plan(plan)
+            screen.show_spend(spends, moves)
 
     def action_batch_submit(self) -> None:
         """``b``: the batch submit form for the current profile."""

@@ -550,3 +550,18 @@ __all__ = [
     "plan_from_profile", "pricing_from_profile", "reservation_terms", "tpm_percentiles", "round_up", "TierSpend",
     "TierMove", "spend_per_hour", "tier_move_saving",
 ]
+
+
+def current_rates(history: pd.DataFrame, minutes: int = 60) -> dict[str, tuple[float, float]]:
+    """Per tier, the mean (input TPM incl. cache writes, output TPM) over the last ``minutes`` of history."""
+    if history is None or history.empty:
+        return {}
+    recent = history.tail(minutes)
+    out: dict[str, tuple[float, float]] = {}
+    for tier in sorted({t for t, _ in recent.columns}):
+        cols = recent[tier]
+        inp = float((cols.get("input", 0) + cols.get("cache_write", 0)).mean()) if "input" in cols else 0.0
+        outp = float(cols["output"].mean()) if "output" in cols else 0.0
+        if inp or outp:
+            out[tier] = (inp, outp)
+    return out

@@ -81,6 +81,8 @@ class DashboardScreen(Screen):
                 tooltip="Cancel the selected batch job (asks first)"),
         Binding("a", "app.switch_profile", "Profile", id="switch-profile",
                 tooltip="Switch profile (console or AWS config)"),
+        Binding("c", "app.capacity_plan", "Plan", show=False, id="capacity-plan",
+                tooltip="Capacity plan and cost view of a model (reservation sizing, spend per tier)"),
         Binding("r", "refresh", "Refresh", id="refresh", tooltip="Refresh now"),
         Binding("p", "pause", "Pause", id="pause", tooltip="Pause or resume live updates"),
         Binding("escape", "restore", "Restore", show=False, id="restore", tooltip="Restore the pane grid"),

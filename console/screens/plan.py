@@ -17,7 +17,7 @@ from textual.widgets import Footer, Static
 from ..domain.planning import CapacityPlan
 from ..plan_tables import assumptions_table, costs_table, notes_text, recommendation_table, stats_table
 
-SECTIONS = ("stats", "recommendation", "costs", "notes", "assumptions")
+SECTIONS = ("spend", "stats", "recommendation", "costs", "notes", "assumptions")
 
 
 class PlanScreen(Screen[None]):
@@ -32,6 +32,9 @@ class PlanScreen(Screen[None]):
         self.model_id = model_id
         self.plan = plan
         self.error: str | None = None
+        self.spends: tuple = ()
+        self.moves: tuple = ()
+        self._spend_shown = False
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="plan-box") as box:
@@ -43,6 +46,30 @@ class PlanScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._draw()
+
+    def show_spend(self, spends, moves) -> None:
+        """The cost view: spend per tier per hour at the last hour's rates, and what moving tiers saves."""
+        from rich.table import Table  # noqa: PLC0415
+
+        self.spends, self.moves = tuple(spends), tuple(moves)
+        self._spend_shown = True
+        self.query_one("#plan-spend", Static).display = self.plan is not None
+        table = Table(title="Spend now (last 60 min rates)", title_justify="left", box=None, padding=(0, 2))
+        for col, just in (("tier", "left"), ("input TPM", "right"), ("output TPM", "right"), ("USD / hour", "right")):
+            table.add_column(col, justify=just)
+        for sp in spends:
+            usd = "—" if sp.usd_per_hour is None else f"{sp.usd_per_hour:,.4f}"
+            table.add_row(sp.tier, f"{sp.input_tpm:,.0f}", f"{sp.output_tpm:,.0f}", usd)
+        for mv in moves:
+            if mv.saving_per_hour is None:
+                continue
+            table.add_row(Text(f"move {mv.from_tier} → {mv.to_tier}", style="italic"), "", "",
+                          Text(f"saves {mv.saving_per_hour:,.4f}/h · {mv.saving_per_month:,.2f}/month"
+                               + (f" ({mv.note})" if mv.note else ""), style="bold"))
+        if not spends:
+            self.query_one("#plan-spend", Static).update("No traffic in the last hour: nothing is being spent.")
+        else:
+            self.query_one("#plan-spend", Static).update(table)
 
     def show_plan(self, plan: CapacityPlan) -> None:
         self.plan, self.error = plan, None
@@ -65,8 +92,9 @@ class PlanScreen(Screen[None]):
                 f"{plan.minutes:,} minutes" + ("" if plan.tier_split else "  (model totals only: no per-tier split)")))
         builders = {"stats": stats_table, "recommendation": recommendation_table, "costs": costs_table,
                     "notes": notes_text, "assumptions": assumptions_table}
-        for name in SECTIONS:
+        self.query_one("#plan-spend", Static).display = plan is not None and self._spend_shown
+        for name, build in builders.items():
             widget = self.query_one(f"#plan-{name}", Static)
             widget.display = plan is not None
             if plan is not None:
-                widget.update(builders[name](plan))
+                widget.update(build(plan))
