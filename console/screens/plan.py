@@ -17,7 +17,7 @@ from textual.widgets import Footer, Static
 from ..domain.planning import CapacityPlan
 from ..plan_tables import assumptions_table, costs_table, notes_text, recommendation_table, stats_table
 
-SECTIONS = ("spend", "stats", "recommendation", "costs", "notes", "assumptions")
+SECTIONS = ("stats", "recommendation", "costs", "notes", "assumptions")
 
 
 class PlanScreen(Screen[None]):
@@ -40,6 +40,7 @@ class PlanScreen(Screen[None]):
         with VerticalScroll(id="plan-box") as box:
             box.border_title = f"Capacity plan · {self.model_id}"
             yield Static(id="plan-status", classes="plan-section")
+            yield Static(id="plan-spend", classes="plan-section")  # the cost view, when the app has it
             for name in SECTIONS:
                 yield Static(id=f"plan-{name}", classes="plan-section")
         yield Footer()
