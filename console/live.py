@@ -67,7 +67,12 @@ class LiveSource:
         elif self.profile.is_sandbox:
             sandbox = True  # a running `tierconsole sandbox`: dummy credentials, sandbox badge
         self.ctx = AwsContext(Target(self.profile, endpoint, sandbox=sandbox))
-        self.collector = Collector(self.ctx, clock=clock)
+        if len(self.profile.regions) > 1:
+            from .aws.collectors import RegionsCollector  # noqa: PLC0415
+
+            self.collector = RegionsCollector(self.ctx, clock=clock)  # one GetMetricData per region per refresh
+        else:
+            self.collector = Collector(self.ctx, clock=clock)
 
     async def refresh(self) -> DashboardData:
         return await self.collector.refresh()

@@ -34,8 +34,9 @@ class CallCounter:
 
 class Collector:
     def __init__(self, ctx: AwsContext, *, clock: Callable[[], float] = time.time,
-                 history_minutes: int = mp.HISTORY_MINUTES):
+                 history_minutes: int = mp.HISTORY_MINUTES, region: str | None = None):
         self.ctx = ctx
+        self.region = region or ctx.profile.region
         self.history_minutes = history_minutes
         self.answers: mp.Answers | None = None  # the last good metric answers (for status and triage)
         self.errors: dict[str, str] = {}
@@ -49,7 +50,9 @@ class Collector:
         self._quotas_at = -1e18
         self._tiers: dict[str, set[str]] = {}
         self._tiers_at = -1e18
-        self._last = DashboardData(time=clock(), profile=self.profile.name, region=self.profile.region,
+        self._events_key: tuple = ()
+        self._events: tuple[ThrottleEvent, ...] = ()
+        self._last = DashboardData(time=clock(), profile=self.profile.name, region=self.region,
                                    endpoint=ctx.target.endpoint_url, is_sandbox=ctx.target.sandbox,
                                    read_only=self.profile.read_only)
         self._status: dict[str, PaneStatus] = {}
@@ -82,19 +85,19 @@ class Collector:
     # ------------------------------------------------------------------ slow, cached
     async def _identity(self) -> None:
         if self._account is None:
-            sts = await self.ctx.client("sts")
+            sts = await self.ctx.client("sts", self.region)
             self.calls.add("GetCallerIdentity")
             self._account = (await sts.get_caller_identity())["Account"]
 
     async def _quotas(self, now: float) -> None:
         if now - self._quotas_at < self.profile.quota_refresh_seconds and self._tpm:
             return
-        bedrock = await self.ctx.client("bedrock")
+        bedrock = await self.ctx.client("bedrock", self.region)
         self.calls.add("ListFoundationModels")
         fms = (await bedrock.list_foundation_models()).get("modelSummaries", [])
         names = {m["modelId"]: m.get("modelName", m["modelId"]) for m in fms}
         by_name = {v: k for k, v in names.items()}
-        sq = await self.ctx.client("service-quotas")
+        sq = await self.ctx.client("service-quotas", self.region)
         tpm: dict[str, float] = {}
         rpm: dict[str, float] = {}
         token = None
@@ -116,7 +119,7 @@ class Collector:
     async def _discover_tiers(self, now: float) -> None:
         if now - self._tiers_at < DISCOVERY_EVERY_S:
             return
-        cw = await self.ctx.client("cloudwatch")
+        cw = await self.ctx.client("cloudwatch", self.region)
         tiers: dict[str, set[str]] = {}
         token = None
         while True:
@@ -139,7 +142,7 @@ class Collector:
     async def _metrics(self, now: float) -> mp.Answers:
         p = mp.plan(self.models, self._tiers, [r.model_id for r in self.profile.reservations], now,
                     self.history_minutes)
-        cw = await self.ctx.client("cloudwatch")
+        cw = await self.ctx.client("cloudwatch", self.region)
         from datetime import datetime, timezone  # noqa: PLC0415
 
         results = []
@@ -159,7 +162,7 @@ class Collector:
         return mp.Answers.from_results(p, results)
 
     async def _batch(self) -> list[BatchJobView]:
-        bedrock = await self.ctx.client("bedrock")
+        bedrock = await self.ctx.client("bedrock", self.region)
         self.calls.add("ListModelInvocationJobs")
         page = await bedrock.list_model_invocation_jobs(maxResults=100, sortBy="CreationTime", sortOrder="Descending")
         return [job_view(j) for j in page.get("invocationJobSummaries", [])]
@@ -191,7 +194,11 @@ class Collector:
             reservations = mp.reservation_views(answers, self.profile.reservations, now)
             quotas = mp.quota_views(answers, self.models, self._names, self._tpm, self._rpm, self._tiers, now)
             cw_events = mp.throttle_events(answers, self.models, self._tiers)
-            events = merge_events(cw_events, self.console_events)
+            # Unchanged events keep the same tuple, so the throttle pane skips a 100k-item comparison.
+            key = (tuple(cw_events), len(self.console_events))
+            if key != self._events_key:
+                self._events_key, self._events = key, merge_events(cw_events, self.console_events)
+            events = self._events
             rates = mp.throttle_rates(answers, self.models, self._tiers, now)
         batch = jobs if jobs is not None else last.batch_jobs
         metric_err = errors.get("metrics")
@@ -206,6 +213,47 @@ class Collector:
                              batch_jobs=tuple(batch), status=dict(self._status))
         self.errors = errors
         return self._last
+
+
+class RegionsCollector:
+    """One collector per region of the profile, polled concurrently and shown as one dashboard.
+
+    The first region is the primary (its collector serves triage and status); the others add their
+    quotas, throttles and batch jobs, labelled with their region.
+    """
+
+    def __init__(self, ctx: AwsContext, *, clock: Callable[[], float] = time.time):
+        self.collectors = [Collector(ctx, clock=clock, region=r) for r in ctx.profile.regions]
+
+    @property
+    def primary(self) -> Collector:
+        return self.collectors[0]
+
+    def __getattr__(self, name):  # answers, quota(), names, tiers, clock, calls, ... of the primary region
+        return getattr(self.collectors[0], name)
+
+    async def refresh(self) -> DashboardData:
+        results = await asyncio.gather(*(c.refresh() for c in self.collectors))
+        return merge_regions(results[0], list(zip((c.region for c in self.collectors[1:]), results[1:])))
+
+
+def merge_regions(primary: DashboardData, others: list[tuple[str, DashboardData]]) -> DashboardData:
+    if not others:
+        return primary
+    quotas = [replace(q, name=f"{q.name} · {primary.region}") for q in primary.quotas]
+    events = list(primary.throttle_events)
+    jobs = list(primary.batch_jobs)
+    status = dict(primary.status)
+    for region, d in others:
+        quotas += [replace(q, name=f"{q.name} · {region}") for q in d.quotas]
+        events += [replace(e, message=f"{region}: {e.message}") for e in d.throttle_events]
+        jobs += d.batch_jobs
+        for pane, st in d.status.items():
+            if not st.ok and status.get(pane, PaneStatus()).ok:
+                status[pane] = replace(st, reason=f"{region}: {st.reason}")
+    events.sort(key=lambda e: e.time, reverse=True)
+    return replace(primary, region=", ".join([primary.region] + [r for r, _ in others]), quotas=tuple(quotas),
+                   throttle_events=tuple(events), batch_jobs=tuple(jobs), status=status)
 
 
 def merge_events(cloudwatch: list[ThrottleEvent], console: list[ThrottleEvent]) -> tuple[ThrottleEvent, ...]:
