@@ -61,8 +61,8 @@ def _candidates(cwd: Path | None = None) -> list[tuple[str, str, str, str | None
     return out
 
 
-def _load(name: str, source: str, origin: str, text: str | None) -> Profile:
-    doc = load_yaml(source, text)
+def _load(name: str, source: str, origin: str, text: str | None, doc=None) -> Profile:
+    doc = load_yaml(source, text) if doc is None else doc
     try:
         return parse_profile(doc, default_name=name, source=source, origin=origin)
     except ConfigError as err:
@@ -74,8 +74,10 @@ def discover(cwd: Path | None = None) -> dict[str, ProfileEntry]:
     found: dict[str, ProfileEntry] = {}
     for name, source, origin, text in _candidates(cwd):
         try:
-            prof = _load(name, source, origin, text)
-            found[prof.name] = ProfileEntry(prof.name, source, origin, bool((load_yaml(source, text) or {}).get("default")))
+            doc = load_yaml(source, text)  # parsed once, for the profile and its default flag
+            prof = _load(name, source, origin, text, doc)
+            found[prof.name] = ProfileEntry(prof.name, source, origin,
+                                            bool(doc.get("default")) if isinstance(doc, dict) else False)
         except ConfigError as err:
             found[name] = ProfileEntry(name, source, origin, error=err)
     return found

@@ -45,7 +45,7 @@ def test_user_profile_overrides_builtin_of_same_name(xdg):
 
 
 @pytest.mark.parametrize("text, where", [
-    ("region: [1, 2\n", ":2: YAML syntax error: expected ',' or ']', but got '<stream end>' (while parsing a flow sequence started at line 1)"),
+    ("region: [1, 2\n", ":2: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence started at line 1)"),
     ("region: us-east-1\nrefresh_seconds: soon\n", ":2: refresh_seconds: must be float"),
     ("region: us-east-1\nreservations:\n  - model: m\n    input_tpm: 5\n", ":3: reservations[0].output_tpm: is required"),
     ("regoin: us-east-1\n", ":1: regoin: unknown key"),

@@ -10,6 +10,7 @@ from typing import Callable, Iterable, Sequence
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.style import Style
+from rich.segment import Segment
 from rich.text import Text
 from textual.widget import Widget
 
@@ -46,11 +47,13 @@ class Lines:
         self.build = build
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for line in self.build(options.max_width):
+        lines = self.build(options.max_width)
+        for line in lines:
             line.no_wrap = True
             line.overflow = "ellipsis"
             line.end = "\n"
-            yield line
+        # Merge neighbouring segments of the same style: fewer escape codes per frame over SSH.
+        yield from Segment.simplify(seg for line in lines for seg in console.render(line, options))
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(1, options.max_width)
