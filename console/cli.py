@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "a malformed file uploads nothing.")
     bsub = bp.add_subparsers(dest="batch_command", metavar="ACTION", required=True)
     b = bsub.add_parser("submit", help="validate, upload and create a job")
-    b.add_argument("file", help="local JSONL file of {recordId, modelInput} lines")
+    b.add_argument("file", help="local JSONL file of {recordId, modelInput} lines, or an s3:// URI already in S3")
     b.add_argument("--model", required=True, metavar="ID")
     b.add_argument("--name", metavar="NAME", help="job name (default: file name and time)")
     b.add_argument("--json", action="store_true")

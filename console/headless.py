@@ -170,8 +170,8 @@ async def _batch(args) -> int:
             if args.batch_command == "submit":
                 guard.account_id = await _account(source)
                 bucket = (source.profile.sandbox or {}).get("bucket") if source.profile.is_sandbox else None
-                job = await actions.submit_batch(source.ctx, guard, args.file, args.model, args.name,
-                                                 sandbox_bucket=bucket)
+                submit = actions.submit_batch_s3 if args.file.startswith("s3://") else actions.submit_batch
+                job = await submit(source.ctx, guard, args.file, args.model, args.name, sandbox_bucket=bucket)
                 if args.json:
                     print(json.dumps(_job_json(job), default=_json_default, indent=2))
                 else:

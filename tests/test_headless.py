@@ -149,3 +149,17 @@ def test_read_only_refuses_submit_and_cancel_at_the_client_layer(cli, tmp_path, 
     assert json.loads(cli("batch", "list", "--json").stdout) == []
     audit = (tmp_path / "state" / "tierconsole" / "audit.jsonl").read_text()
     assert audit.count("refused: read-only") == 2
+
+
+def test_batch_submit_from_an_s3_uri_uploads_nothing_more(cli, tmp_path, sandbox):
+    f = batch_file(tmp_path / "in.jsonl", n=110)
+    s3 = boto3_client("s3", sandbox.endpoint)
+    s3.put_object(Bucket="tierconsole-sandbox", Key="already/there.jsonl", Body=f.read_bytes())
+    out = cli("batch", "submit", "s3://tierconsole-sandbox/already/there.jsonl", "--model", NOVA, "--name", "s3-1", "--json")
+    assert out.returncode == 0, out.stderr
+    job = json.loads(out.stdout)
+    assert job["inputDataConfig"]["s3InputDataConfig"]["s3Uri"] == "s3://tierconsole-sandbox/already/there.jsonl"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="tierconsole-sandbox").get("Contents", [])]
+    assert not any("s3-1" in k for k in keys)
+    missing = cli("batch", "submit", "s3://tierconsole-sandbox/nope.jsonl", "--model", NOVA, "--name", "s3-2")
+    assert missing.returncode != 0 and "nope.jsonl" in missing.stderr
