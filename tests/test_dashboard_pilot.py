@@ -428,3 +428,22 @@ def test_importing_the_app_loads_no_aws_or_data_libraries():
             "print(heavy); sys.exit(1 if heavy else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def test_a_thousand_finished_jobs_are_counted_not_drawn():
+    from tierconsole.domain.views import BatchJobView
+    from tierconsole.widgets.batch import MAX_FINISHED_SHOWN, BatchPane
+    jobs = tuple(BatchJobView(job_arn=f"arn:job/{i}", job_name=f"old-{i:04d}", model_id="m", status="Completed",
+                              submit_time=1000.0 + i, end_time=2000.0 + i, total_records=10, processed=10,
+                              success=10) for i in range(1000))
+    running = BatchJobView(job_arn="arn:job/live", job_name="live-one", model_id="m", status="InProgress",
+                           submit_time=5000.0, total_records=100, processed=40, success=40)
+    app = TierConsoleApp(data=dataclasses.replace(sample_dashboard(), batch_jobs=jobs + (running,)))
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        pane = app.screen.query_one(BatchPane)
+        body = pane.body
+        assert len(body.rows) == MAX_FINISHED_SHOWN + 1  # the active job and the newest finished ones
+        assert "old-0999" in text_of(body) and "old-0000" not in text_of(body)
+        assert f"{1000 - MAX_FINISHED_SHOWN:,} older finished jobs" in text_of(body)
+        assert [j.job_name for j in pane.ordered][:2] == ["live-one", "old-0999"]

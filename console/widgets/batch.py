@@ -26,11 +26,21 @@ _LOOK = {
 _SHORT_STATUS = {"PartiallyCompleted": "Partial"}
 
 
+#: Finished jobs drawn in the pane (newest first); older ones are counted, and listed by `batch list`.
+MAX_FINISHED_SHOWN = 50
+
+
 def order_jobs(jobs: Sequence[BatchJobView]) -> tuple[list[BatchJobView], list[BatchJobView]]:
     """(active, finished): active by stage then newest submission; finished newest end first."""
     active = sorted((j for j in jobs if j.active), key=lambda j: (_ACTIVE_ORDER.get(j.status, 9), -j.submit_time))
     done = sorted((j for j in jobs if not j.active), key=lambda j: -(j.end_time or j.submit_time))
     return active, done
+
+
+def shown_jobs(jobs: Sequence[BatchJobView]) -> tuple[list[BatchJobView], list[BatchJobView], int]:
+    """(active, finished shown, finished not shown): a thousand old jobs must not cost every refresh."""
+    active, done = order_jobs(jobs)
+    return active, done[:MAX_FINISHED_SHOWN], max(0, len(done) - MAX_FINISHED_SHOWN)
 
 
 class BatchBody(Body):
@@ -49,7 +59,7 @@ class BatchBody(Body):
         self.rows = {}
         if not jobs:
             return [Text("No batch jobs.", style=palette["muted"])]
-        active, done = order_jobs(jobs)
+        active, done, hidden = shown_jobs(jobs)
         lines: list[Text] = []
 
         def add(job: BatchJobView, job_lines: list[Text]) -> None:
@@ -68,6 +78,9 @@ class BatchBody(Body):
                                            ("─" * max(0, width - 12), palette["empty"])))
             for job in done:
                 add(job, [self._finished(job, width, palette)])
+            if hidden:
+                lines.append(Text(f"… {hidden:,} older finished job{'s' if hidden != 1 else ''} "
+                                  "(tierconsole batch list)", style=palette["muted"]))
         return lines
 
     def job_at(self, y: int) -> str | None:
@@ -193,8 +206,8 @@ class BatchPane(Pane):
     # --- selection ----------------------------------------------------------------------------
     @property
     def ordered(self) -> list[BatchJobView]:
-        """Jobs in display order (active first)."""
-        active, done = order_jobs(self.jobs)
+        """Jobs in display order (active first, then the finished ones shown)."""
+        active, done, _hidden = shown_jobs(self.jobs)
         return active + done
 
     @property
