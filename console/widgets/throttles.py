@@ -297,16 +297,17 @@ class ThrottlesPane(Pane):
         self.list.focus()
         self.refresh_bindings()
 
-    def apply_filter(self, text: str) -> None:
+    def apply_filter(self, text: str, *, refresh_bindings: bool = True) -> None:
         self.list.set_filter(text)
         self._update_subtitle()
-        self.refresh_bindings()
+        if refresh_bindings:  # each refresh rebuilds the footer: once per key is enough
+            self.refresh_bindings()
 
     @on(Input.Submitted, "#throttle-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.apply_filter(event.value)
-        self.close_filter()
+        self.apply_filter(event.value, refresh_bindings=False)
+        self.close_filter()  # refreshes the bindings once
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Offered (and shown in the footer) only when they apply; otherwise esc falls through to the screen.
