@@ -52,9 +52,13 @@ class LiveSource:
 
         import time  # noqa: PLC0415
 
+        import os  # noqa: PLC0415
+
         sandbox = False
         clock = time.time
-        endpoint = self._endpoint_url
+        # --endpoint-url, then the profile's endpoint_url, then AWS_ENDPOINT_URL as the SDKs honour it
+        # (named here so the header shows it; a sandbox profile then watches that endpoint).
+        endpoint = self._endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         if self.profile.is_sandbox and endpoint is None:
             from .sandbox.app import Sandbox, SandboxThread  # noqa: PLC0415
             from .sandbox.config import parse_sandbox_config  # noqa: PLC0415

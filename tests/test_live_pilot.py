@@ -124,3 +124,16 @@ async def test_killed_endpoint_turns_panes_stale_and_they_recover(isolated):
         finally:
             await app.close_source()
             revived.stop()
+
+
+async def test_aws_endpoint_url_is_honoured_and_shown(isolated, sandbox, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint)
+    source = LiveSource(load_profile("sandbox"))
+    app = TierConsoleApp(source=source)
+    async with app.run_test(size=(170, 40)) as pilot:  # wide enough for the header's endpoint field
+        assert await wait_for(pilot, lambda: app.polls > 0)
+        assert source.sandbox_thread is None  # no embedded sandbox: the endpoint from the environment is used
+        assert shown(app).endpoint == sandbox.endpoint and shown(app).quotas
+        from tierconsole.widgets.header import HeaderBar
+        assert sandbox.endpoint.split("//")[1] in text_of(app.screen.query_one(HeaderBar))
+        await app.close_source()
