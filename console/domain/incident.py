@@ -134,11 +134,13 @@ def diagnose(model_name: str, rows: Sequence[Minute]) -> tuple[str, list[str]]:
         elif pri_throttled:
             line += f"; Priority was throttled too ({pri_throttled})"
         return line + ".", findings
+    throttled = _tier_names([k for k, v in sorted(peak.throttles_by_tier.items(), key=lambda kv: -kv[1])
+                             if v and k != "all"]) or "Requests"
     if peak.rpm_quota and peak.rpm_fraction >= SATURATED:
-        return (f"Throttles on {model_name} at {_clock(peak.time)} UTC while under TPM "
+        return (f"{throttled} throttled on {model_name} at {_clock(peak.time)} UTC while under TPM "
                 f"({peak.tpm_fraction:.0%}): RPM quota hit ({peak.rpm:.0f}/{peak.rpm_quota:.0f} requests per minute).",
                 findings)
-    return (f"Throttles on {model_name} at {_clock(peak.time)} UTC with only {peak.tpm_fraction:.0%} of TPM and "
+    return (f"{throttled} throttled on {model_name} at {_clock(peak.time)} UTC with only {peak.tpm_fraction:.0%} of TPM and "
             f"{peak.rpm_fraction:.0%} of RPM used: maxTokens holds, not real usage, exhausted the quota "
             "(lower maxTokens or set it explicitly).", findings)
 
