@@ -15,7 +15,11 @@ import json
 import sys
 from typing import Sequence
 
+from .argtypes import number
+
 EXIT_FAIL = 1
+_percentile = number(float, above=0, at_most=100)
+_price = number(float, above=0)
 MAX_DAYS = 14  # = aws.history.MAX_DAYS, repeated so that parsing imports nothing heavy
 
 
@@ -27,26 +31,6 @@ def _days(text: str) -> int:
     if not 1 <= value <= MAX_DAYS:
         raise argparse.ArgumentTypeError(f"must be 1 to {MAX_DAYS} (CloudWatch keeps 1-minute data for 15 days), "
                                          f"got {value}")
-    return value
-
-
-def _percentile(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value <= 100:
-        raise argparse.ArgumentTypeError(f"must be greater than 0 and at most 100, got {text}")
-    return value
-
-
-def _price(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
     return value
 
 

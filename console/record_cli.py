@@ -9,6 +9,8 @@ Only the standard library is imported here: the heavy modules load inside the co
 from __future__ import annotations
 
 import argparse
+
+from .argtypes import positive_float as _positive_float
 import asyncio
 import atexit
 import json
@@ -50,16 +52,6 @@ def size_arg(text: str) -> int:
         raise argparse.ArgumentTypeError(str(e)) from None
     if value < 1024 * 1024:
         raise argparse.ArgumentTypeError(f"must be at least 1M, got {text!r} ({SIZE_HELP})")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
     return value
 
 
