@@ -29,7 +29,7 @@ from tierconsole.screens.dashboard import DashboardScreen
 from tierconsole.screens.help import HelpScreen
 from tierconsole.screens.profile_switcher import ProfileSwitcher
 from tierconsole.screens.prompt_lab import HistoryPicker, PromptArea, PromptLabScreen, ResultsTable
-from tierconsole.widgets.batch import BatchBody, BatchPane
+from tierconsole.widgets.batch import BatchList, BatchPane
 from tierconsole.widgets.header import HeaderBar
 from tierconsole.widgets.quota import QuotaBody
 from tests.conftest import GPT, NOVA, SONNET, aio_client, boto3_client, user
@@ -405,7 +405,7 @@ async def test_submit_a_valid_file_and_watch_it_progress_in_the_batch_pane(isola
         await pilot.press("escape")
         assert await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
         assert await wait_for(pilot, lambda: "tui-valid" in jobs_shown(app), timeout=5)
-        assert "tui-valid" in text_of(app.query_one(BatchBody))
+        assert "tui-valid" in text_of(app.query_one(BatchList))
         assert await wait_for(pilot, lambda: jobs_shown(app)["tui-valid"].processed > 0, timeout=15)
         first = jobs_shown(app)["tui-valid"].processed
         assert await wait_for(pilot, lambda: jobs_shown(app)["tui-valid"].processed > first, timeout=10)
@@ -739,7 +739,7 @@ async def test_batch_pane_selection_with_keys_and_mouse():
             await pilot.press("down")
         assert pane.selected_job.job_name == order[-1]  # stops at the last job
         start, _ = pane.body.rows[pane.ordered[3].job_arn]
-        await pilot.click(BatchBody, offset=(5, start))
+        await pilot.click(BatchList, offset=(5, start))
         assert pane.selected_job.job_name == order[3]
         # The selection survives a refresh, and a refresh without the job clears it.
         app.show_data(sample_dashboard())

@@ -16,7 +16,7 @@ from tierconsole.domain.views import PANES, PaneStatus, ThrottleEvent, filter_ev
 from tierconsole.screens.dashboard import DashboardScreen
 from tierconsole.screens.help import HelpScreen
 from tierconsole.screens.messages import PauseToggled, RefreshRequested
-from tierconsole.widgets.batch import BatchBody
+from tierconsole.widgets.batch import BatchList
 from tierconsole.widgets.header import HeaderBar
 from tierconsole.widgets.pane import Body, Pane, StaleBanner
 from tierconsole.widgets.quota import QuotaBody, QuotaPane
@@ -78,7 +78,7 @@ async def test_every_pane_shows_its_numbers():
         assert rows.row_count == 60
         first = rows.render_line(1).text
         assert first.startswith("14:29:00") and "nova-lite" in first and "Throttling" in first
-        batch = text_of(app.query_one(BatchBody))
+        batch = text_of(app.query_one(BatchList))
         for expected in ("nightly-ticket-summaries", "InProgress", "64%", "6,420/10,000", "ETA 23m", "Partial"):
             assert expected in batch
         # Active jobs are listed before finished ones.
@@ -430,20 +430,33 @@ def test_importing_the_app_loads_no_aws_or_data_libraries():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-async def test_a_thousand_finished_jobs_are_counted_not_drawn():
+async def test_a_thousand_jobs_are_all_listed_and_only_those_in_view_drawn():
     from tierconsole.domain.views import BatchJobView
-    from tierconsole.widgets.batch import MAX_FINISHED_SHOWN, BatchPane
+    from tierconsole.widgets.batch import BatchPane
     jobs = tuple(BatchJobView(job_arn=f"arn:job/{i}", job_name=f"old-{i:04d}", model_id="m", status="Completed",
                               submit_time=1000.0 + i, end_time=2000.0 + i, total_records=10, processed=10,
                               success=10) for i in range(1000))
     running = BatchJobView(job_arn="arn:job/live", job_name="live-one", model_id="m", status="InProgress",
                            submit_time=5000.0, total_records=100, processed=40, success=40)
-    app = TierConsoleApp(data=dataclasses.replace(sample_dashboard(), batch_jobs=jobs + (running,)))
+    data = dataclasses.replace(sample_dashboard(), batch_jobs=jobs + (running,))
+    app = TierConsoleApp(data=data)
     async with app.run_test(size=WIDE) as pilot:
         await pilot.pause()
         pane = app.screen.query_one(BatchPane)
         body = pane.body
-        assert len(body.rows) == MAX_FINISHED_SHOWN + 1  # the active job and the newest finished ones
-        assert "old-0999" in text_of(body) and "old-0000" not in text_of(body)
-        assert f"{1000 - MAX_FINISHED_SHOWN:,} older finished jobs" in text_of(body)
+        assert len(body.rows) == 1001 and body.virtual_size.height == 3 + 1 + 1000  # job, separator, jobs
         assert [j.job_name for j in pane.ordered][:2] == ["live-one", "old-0999"]
+        shown = text_of(body)
+        assert "live-one" in shown and "old-0999" in shown and "old-0000" not in shown
+        # A refresh draws only the jobs in view, not a thousand.
+        body.renders = 0
+        app.show_data(dataclasses.replace(data, time=data.time + 5))
+        await pilot.pause()
+        assert 0 < body.renders <= body.size.height
+        # Every job is reachable: the selection walks to the oldest and the list scrolls with it.
+        await pilot.press("4")
+        await pilot.pause()
+        pane.move_selection(10_000)
+        await pilot.pause()
+        assert pane.selected_job.job_name == "old-0000"
+        assert "old-0000" in text_of(body) and "live-one" not in text_of(body)

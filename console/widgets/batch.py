@@ -7,12 +7,14 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.geometry import Region
+from textual.geometry import Region, Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from ..domain import format as fmt
 from ..domain.views import BatchJobView, PaneStatus, eta_seconds
-from .pane import Body, Pane, ScrollBody
-from .render import Palette, bar, fit, join
+from .pane import Pane
+from .render import COMPONENT_CLASSES, Palette, bar, fit, join, to_strips
 
 #: Display order of active jobs: running work first, then the queue.
 _ACTIVE_ORDER = {"InProgress": 0, "Stopping": 1, "Scheduled": 2, "Validating": 3, "Submitted": 4}
@@ -24,10 +26,8 @@ _LOOK = {
     "Stopped": ("■", "muted"), "Expired": ("✖", "warn"),
 }
 _SHORT_STATUS = {"PartiallyCompleted": "Partial"}
-
-
-#: Finished jobs drawn in the pane (newest first); older ones are counted, and listed by `batch list`.
-MAX_FINISHED_SHOWN = 50
+#: Lines of the list that belong to no job.
+_SEPARATOR, _EMPTY = 0, 1
 
 
 def order_jobs(jobs: Sequence[BatchJobView]) -> tuple[list[BatchJobView], list[BatchJobView]]:
@@ -37,62 +37,139 @@ def order_jobs(jobs: Sequence[BatchJobView]) -> tuple[list[BatchJobView], list[B
     return active, done
 
 
-def shown_jobs(jobs: Sequence[BatchJobView]) -> tuple[list[BatchJobView], list[BatchJobView], int]:
-    """(active, finished shown, finished not shown): a thousand old jobs must not cost every refresh."""
-    active, done = order_jobs(jobs)
-    return active, done[:MAX_FINISHED_SHOWN], max(0, len(done) - MAX_FINISHED_SHOWN)
+def line_count(job: BatchJobView) -> int:
+    """Lines an active job takes: a queued one has no progress yet (two), a running one three."""
+    return 2 if job.processed == 0 and job.status != "InProgress" else 3
 
 
-class BatchBody(Body):
-    """Active jobs (two or three lines each), then finished ones (one line each).
+class BatchList(ScrollView, can_focus=True):
+    """Active jobs (two or three lines each), then finished ones (one line each); ↑/↓ select a job.
 
-    ``data`` is ``(jobs, now, selected_arn)``; the selected job's lines are highlighted, and
-    :attr:`rows` maps each job's ARN to its (first line, line count) for scrolling and clicks.
+    A virtual list on Textual's Line API: a refresh sorts the jobs and counts their lines, and only
+    the jobs in view are drawn, so a thousand jobs cost a refresh no more than ten. ``data`` is
+    ``(jobs, now, selected_arn)``; the selected job's lines are highlighted, and :attr:`rows` maps
+    each shown job's ARN to its (first line, line count) for scrolling and clicks.
     """
+
+    COMPONENT_CLASSES = COMPONENT_CLASSES
+    ALLOW_MAXIMIZE = False  # the dashboard maximises whole panes (keys 1-4)
+    DEFAULT_CSS = "BatchList { overflow-x: hidden; }"
+    BINDINGS = [
+        Binding("up", "select_job(-1)", "Previous job", show=False, id="batch-previous-job",
+                tooltip="Batch pane: select the previous job"),
+        Binding("down", "select_job(1)", "Next job", show=False, id="batch-next-job",
+                tooltip="Batch pane: select the next job"),
+    ]
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.data: tuple[Sequence[BatchJobView], float, str | None] | None = None
+        self._key: object = object()
         self.rows: dict[str, tuple[int, int]] = {}
+        self._lines: list[tuple[BatchJobView | None, int]] = [(None, _EMPTY)]  # per line: (job, line of it) or (None, kind)
+        self._drawn: dict[str, list[Strip]] = {}  # lines of the jobs drawn since the last change
+        self._drawn_width = -1
+        self.renders = 0  # jobs drawn (tests check a refresh draws only what is in view)
 
-    def build(self, width: int, palette: Palette) -> list[Text]:
-        jobs, now, selected = self.data
+    # --- data -------------------------------------------------------------------------------------
+    def set_data(self, data: tuple[Sequence[BatchJobView], float, str | None], key: object = None) -> bool:
+        """Show ``data``; returns False (and draws nothing) when ``key`` is unchanged."""
+        key = data if key is None else key
+        if key == self._key:
+            return False
+        self._key, self.data = key, data
+        jobs = data[0]
+        active, done = order_jobs(jobs)
+        lines: list[tuple[BatchJobView | None, int]] = []
         self.rows = {}
-        if not jobs:
-            return [Text("No batch jobs.", style=palette["muted"])]
-        active, done, hidden = shown_jobs(jobs)
-        lines: list[Text] = []
-
-        def add(job: BatchJobView, job_lines: list[Text]) -> None:
-            self.rows[job.job_arn] = (len(lines), len(job_lines))
-            if job.job_arn == selected:
-                job_lines = [fit(line, width) for line in job_lines]
-                for line in job_lines:
-                    line.stylize(palette["selected"])
-            lines.extend(job_lines)
-
         for job in active:
-            add(job, self._active(job, now, width, palette))
-        if done:
-            if active:
-                lines.append(Text.assemble(("── ", palette["empty"]), ("finished ", palette["muted"]),
-                                           ("─" * max(0, width - 12), palette["empty"])))
-            for job in done:
-                add(job, [self._finished(job, width, palette)])
-            if hidden:
-                lines.append(Text(f"… {hidden:,} older finished job{'s' if hidden != 1 else ''} "
-                                  "(tierconsole batch list)", style=palette["muted"]))
-        return lines
+            n = line_count(job)
+            self.rows[job.job_arn] = (len(lines), n)
+            lines.extend((job, i) for i in range(n))
+        if done and active:
+            lines.append((None, _SEPARATOR))
+        for job in done:
+            self.rows[job.job_arn] = (len(lines), 1)
+            lines.append((job, 0))
+        self._lines = lines or [(None, _EMPTY)]
+        self._drawn.clear()
+        self._set_height(len(self._lines))
+        self.refresh()
+        return True
+
+    def _set_height(self, height: int) -> None:
+        size = Size(self.size.width, height)
+        if size != self.virtual_size:
+            self.virtual_size = size
+
+    def on_resize(self) -> None:
+        self._set_height(len(self._lines) or 1)
+
+    def refresh(self, *regions, repaint: bool = True, layout: bool = False, recompose: bool = False):
+        if repaint and not regions:  # a whole repaint (theme, style, data); a scroll names its region
+            self._drawn.clear()
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def notify_style_update(self) -> None:
+        self._drawn.clear()
+        super().notify_style_update()
 
     def job_at(self, y: int) -> str | None:
-        """The ARN of the job drawn on line ``y`` (None for a separator or empty space)."""
-        return next((arn for arn, (start, n) in self.rows.items() if start <= y < start + n), None)
+        """The ARN of the job drawn on content line ``y`` (None for a separator or empty space)."""
+        job = self._lines[y][0] if 0 <= y < len(self._lines) else None
+        return job.job_arn if job is not None else None
 
     def on_click(self, event: events.Click) -> None:
-        arn = self.job_at(event.y)
+        arn = self.job_at(round(self.scroll_y) + event.y)
         if arn is not None:
             pane = next((a for a in self.ancestors if isinstance(a, BatchPane)), None)
             if pane is not None:
                 pane.select_job(arn)
+
+    # --- keys -------------------------------------------------------------------------------------
+    @property
+    def pane(self) -> "BatchPane":
+        return next(a for a in self.ancestors if isinstance(a, BatchPane))
+
+    def action_select_job(self, step: int) -> None:
+        self.pane.move_selection(step)
+
+    def on_focus(self) -> None:
+        self.pane.ensure_selection()
+
+    # --- drawing ----------------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        index = round(self.scroll_y) + y
+        if index >= len(self._lines):
+            return Strip.blank(width, base)
+        if width != self._drawn_width:
+            self._drawn.clear()
+            self._drawn_width = width
+        job, part = self._lines[index]
+        key = job.job_arn if job is not None else f"\0{part}"
+        strips = self._drawn.get(key)
+        if strips is None:
+            self.renders += 1
+            strips = to_strips(self._build(job, part, width, Palette(self)), width, base, self.app.console)
+            self._drawn[key] = strips
+        return strips[part if job is not None else 0]
+
+    def _build(self, job: BatchJobView | None, kind: int, width: int, palette: Palette) -> list[Text]:
+        if job is None:
+            if kind == _SEPARATOR:
+                return [Text.assemble(("── ", palette["empty"]), ("finished ", palette["muted"]),
+                                      ("─" * max(0, width - 12), palette["empty"]))]
+            text = "waiting for data…" if self.data is None else "No batch jobs."
+            return [Text(text, style=palette["muted"])]
+        _jobs, now, selected = self.data
+        lines = self._active(job, now, width, palette) if job.active else [self._finished(job, width, palette)]
+        if job.job_arn == selected:
+            lines = [fit(line, width) for line in lines]
+            for line in lines:
+                line.stylize(palette["selected"])
+        return lines
 
     def _active(self, job: BatchJobView, now: float, width: int, palette: Palette) -> list[Text]:
         glyph, style = _LOOK.get(job.status, ("·", "muted"))
@@ -144,32 +221,11 @@ class BatchBody(Body):
         return join((f"{glyph} ", palette[style]), fit(job.job_name, max(4, width - 2 - tail.cell_len - 1)), " ", tail)
 
 
-class BatchScroll(ScrollBody):
-    """The batch pane's focusable scroller: ↑/↓ select a job (``x`` on the dashboard cancels it)."""
-
-    BINDINGS = [
-        Binding("up", "select_job(-1)", "Previous job", show=False, id="batch-previous-job",
-                tooltip="Batch pane: select the previous job"),
-        Binding("down", "select_job(1)", "Next job", show=False, id="batch-next-job",
-                tooltip="Batch pane: select the next job"),
-    ]
-
-    @property
-    def pane(self) -> "BatchPane":
-        return next(a for a in self.ancestors if isinstance(a, BatchPane))
-
-    def action_select_job(self, step: int) -> None:
-        self.pane.move_selection(step)
-
-    def on_focus(self) -> None:
-        self.pane.ensure_selection()
-
-
 class BatchPane(Pane):
     PANE = "batch"
     TITLE = "Batch jobs"
     KEY = "4"
-    BINDINGS = BatchScroll.BINDINGS  # for the help screen: the keys live on the scroller
+    BINDINGS = BatchList.BINDINGS  # for the help screen: the keys live on the list
 
     def __init__(self) -> None:
         super().__init__()
@@ -178,12 +234,11 @@ class BatchPane(Pane):
         self.selected_arn: str | None = None
 
     def compose_body(self) -> ComposeResult:
-        with BatchScroll(classes="pane-focus"):
-            yield BatchBody()
+        yield BatchList(classes="pane-focus")
 
     @property
-    def body(self) -> BatchBody:
-        return self.query_one(BatchBody)
+    def body(self) -> BatchList:
+        return self.query_one(BatchList)
 
     def update_data(self, jobs: Sequence[BatchJobView], status: PaneStatus | None = None, now: float = 0.0) -> bool:
         jobs = tuple(jobs)
@@ -206,8 +261,8 @@ class BatchPane(Pane):
     # --- selection ----------------------------------------------------------------------------
     @property
     def ordered(self) -> list[BatchJobView]:
-        """Jobs in display order (active first, then the finished ones shown)."""
-        active, done, _hidden = shown_jobs(self.jobs)
+        """Jobs in display order (active first, then the finished ones)."""
+        active, done = order_jobs(self.jobs)
         return active + done
 
     @property
@@ -227,10 +282,9 @@ class BatchPane(Pane):
             self.select_job(self.ordered[0].job_arn)
 
     def move_selection(self, step: int) -> None:
-        ordered = self.ordered
-        if not ordered:
+        arns = list(self.body.rows)  # display order
+        if not arns:
             return
-        arns = [j.job_arn for j in ordered]
         if self.selected_arn not in arns:
             self.select_job(arns[0])
             return
@@ -244,4 +298,4 @@ class BatchPane(Pane):
         row = self.body.rows.get(self.selected_arn or "")
         if row is not None:
             start, n = row
-            self.query_one(BatchScroll).scroll_to_region(Region(0, start, 1, n), animate=False, immediate=True)
+            self.body.scroll_to_region(Region(0, start, 1, n), animate=False, immediate=True)

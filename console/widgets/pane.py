@@ -1,17 +1,22 @@
 """The frame every dashboard pane shares: a titled border, a stale banner, and change detection."""
 from __future__ import annotations
 
-from typing import Any, ClassVar, Hashable
+from typing import TYPE_CHECKING, Any, ClassVar, Hashable
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Region, Size
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
 from ..domain import format as fmt
 from ..domain.views import PaneStatus
-from .render import COMPONENT_CLASSES, Lines, Palette
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+from .render import COMPONENT_CLASSES, Palette, to_strips
 
 
 class StaleBanner(Static):
@@ -31,7 +36,11 @@ class StaleBanner(Static):
 class Body(Widget):
     """A pane body drawn from data held in ``self.data``; redraws only when that data changes.
 
-    Subclasses implement ``build(width, palette)`` returning lines of Rich Text.
+    Subclasses implement ``build(width, palette)`` returning lines of Rich Text. The body is a
+    Line API widget: the lines are built once and kept as strips until something changes (the
+    data, the width, a reactive such as ``warn_at``, the theme), and a new refresh lays the screen
+    out again only when the number of lines changed. Over SSH every refresh then costs one build
+    of one pane, not a relayout of all four.
     """
 
     COMPONENT_CLASSES = COMPONENT_CLASSES
@@ -41,7 +50,9 @@ class Body(Widget):
         super().__init__(**kwargs)
         self.data: Any = None
         self._key: Hashable | object = object()
-        self.renders = 0  # how many times the body was laid out (tests check redraws are skipped)
+        self._strips: list[Strip] | None = None
+        self._strips_width = -1
+        self.renders = 0  # how many times the lines were built (tests check redraws are skipped)
 
     def set_data(self, data: Any, key: Any = None) -> bool:
         """Store ``data`` and redraw if ``key`` (default: the data itself) differs from last time."""
@@ -50,19 +61,45 @@ class Body(Widget):
             return False
         self._key = key
         self.data = data
-        self.refresh(layout=True)
+        before = len(self._strips) if self._strips is not None else None
+        self._strips = None
+        width = self.size.width
+        same_height = before is not None and width > 0 and len(self.strips(width)) == before
+        Widget.refresh(self, layout=not same_height)  # not our refresh(): it would drop the lines just built
         return True
 
-    def render(self) -> Lines:
-        palette = Palette(self)
+    # Anything that repaints the widget (a reactive changing, a style or theme update) may change
+    # what build() draws, so it drops the built lines.
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Self:
+        if repaint:
+            self._strips = None
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
-        def build(width: int):
+    def notify_style_update(self) -> None:
+        self._strips = None
+        super().notify_style_update()
+
+    def strips(self, width: int) -> list[Strip]:
+        """The body's lines at ``width`` cells, built on first use and kept until something changes."""
+        if self._strips is None or self._strips_width != width:
             self.renders += 1
+            palette = Palette(self)
             if self.data is None:
-                return [Text("waiting for data…", style=palette["muted"])]
-            return self.build(width, palette)
+                lines = [Text("waiting for data…", style=palette["muted"])]
+            else:
+                lines = self.build(width, palette)
+            self._strips = to_strips(lines, width, self.rich_style, self.app.console)
+            self._strips_width = width
+        return self._strips
 
-        return Lines(build)
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.strips(width)) if width else 0
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        lines = self.strips(width)
+        return lines[y] if 0 <= y < len(lines) else Strip.blank(width, self.rich_style)
 
     def build(self, width: int, palette: Palette) -> list[Text]:
         raise NotImplementedError

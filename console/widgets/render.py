@@ -5,13 +5,13 @@ Colours come from component classes (``tc--warn``, ``tc--priority`` ...) styled 
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.measure import Measurement
+from rich.console import Console
 from rich.style import Style
 from rich.segment import Segment
 from rich.text import Text
+from textual.strip import Strip
 from textual.widget import Widget
 
 STYLE_NAMES = (
@@ -40,23 +40,19 @@ class Palette:
         return "crit" if fraction >= crit else "warn" if fraction >= warn else "ok"
 
 
-class Lines:
-    """A renderable that builds its lines for the width it is given (so bars fill the pane)."""
+def to_strips(lines: Iterable[Text], width: int, base: Style, console: Console) -> list[Strip]:
+    """Each line exactly ``width`` cells (cut with an ellipsis, padded) on the widget's ``base`` style.
 
-    def __init__(self, build: Callable[[int], Iterable[Text]]) -> None:
-        self.build = build
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        lines = self.build(options.max_width)
-        for line in lines:
-            line.no_wrap = True
-            line.overflow = "ellipsis"
-            line.end = "\n"
-        # Merge neighbouring segments of the same style: fewer escape codes per frame over SSH.
-        yield from Segment.simplify(seg for line in lines for seg in console.render(line, options))
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement(1, options.max_width)
+    Neighbouring segments of the same style are merged: fewer escape codes per frame over SSH.
+    """
+    strips = []
+    for line in lines:
+        if line.cell_len > width:
+            line = line.copy()
+            line.truncate(width, overflow="ellipsis")
+        segments = Segment.apply_style(line.render(console), base)
+        strips.append(Strip(Segment.simplify(segments)).crop_extend(0, width, base))
+    return strips
 
 
 def fit(text: str | Text, width: int, style: Style | str = "", align: str = "left") -> Text:
