@@ -136,10 +136,10 @@ async def test_filter_narrows_the_throttle_list():
         screen = await started(pilot)
         rows = app.query_one(ThrottleList)
         field = app.query_one("#throttle-filter", Input)
-        assert not field.display
+        assert field.display and not field.has_focus and field.value == ""  # the hint line, closed
         await pilot.press("slash")
         await pilot.pause()
-        assert field.display and field.has_focus and screen.current == "throttles"
+        assert field.has_focus and screen.current == "throttles"
         await pilot.press(*"flex")
         await pilot.pause()
         assert rows.row_count == 60  # not applied until enter
@@ -147,7 +147,7 @@ async def test_filter_narrows_the_throttle_list():
         await pilot.pause()
         expected = [e for e in sample_dashboard().throttle_events if "flex" in e.search_key]
         assert 0 < rows.row_count == len(expected) < 60
-        assert not field.display and rows.has_focus
+        assert not field.has_focus and rows.has_focus and field.value == "flex"  # shows what is applied
         visible = rows.visible_rows
         assert 0 < len(visible) <= rows.size.height - 1
         assert all(e.tier == "flex" or "flex" in e.search_key for e in visible)
@@ -157,10 +157,10 @@ async def test_filter_narrows_the_throttle_list():
         # Esc in the box closes it and keeps the applied filter; esc on the list clears it.
         await pilot.press("slash", "x", "escape")
         await pilot.pause()
-        assert not field.display and rows.filter_text == "flex"
+        assert not field.has_focus and rows.filter_text == "flex" and field.value == "flex"  # "flexx" dropped
         await pilot.press("escape")
         await pilot.pause()
-        assert rows.filter_text == "" and rows.row_count == 60
+        assert rows.filter_text == "" and rows.row_count == 60 and field.value == ""
 
 
 async def test_filter_with_no_match_says_so():

@@ -6,7 +6,10 @@ from :attr:`DashboardData.time`.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import attrgetter
 from typing import Literal, Mapping, Sequence
 
 from .format import short_error, tier_label
@@ -96,7 +99,8 @@ class ThrottleEvent:
 
     def __post_init__(self) -> None:
         key = " ".join((self.model_id, self.tier, tier_label(self.tier), self.error, self.message, self.source))
-        object.__setattr__(self, "search_key", key.lower())
+        # Interned: 100k events share a few hundred keys (memory), and a key's hash is computed once.
+        object.__setattr__(self, "search_key", sys.intern(key.lower()))
 
     @property
     def short_error(self) -> str:
@@ -112,14 +116,14 @@ def filter_events(events: Sequence[ThrottleEvent], query: str) -> Sequence[Throt
     exclude = [t[1:] for t in terms if t.startswith("!") and len(t) > 1]
     if not include and not exclude:
         return events
-    # One plain substring scan per term, each over what the previous kept: several times faster on
-    # 100k events than one pass with all()/any() generators per event (bench/scale.py).
-    rows: Sequence[ThrottleEvent] = events
-    for term in include:
-        rows = [e for e in rows if term in e.search_key]
-    for term in exclude:
-        rows = [e for e in rows if term not in e.search_key]
-    return rows
+    # 100k events share a few hundred (interned) search keys: models × tiers × errors × sources.
+    # Match each distinct key once, then keep events by a dict lookup, the loop in C (bench/scale.py).
+    keys = list(map(_SEARCH_KEY, events))
+    verdict = {key: all(t in key for t in include) and not any(t in key for t in exclude) for key in set(keys)}
+    return list(compress(events, map(verdict.__getitem__, keys)))
+
+
+_SEARCH_KEY = attrgetter("search_key")
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import ModalScreen
-from textual.widgets import Button, DirectoryTree, Footer, Input, Label, Select, Static
+from textual.widgets import Button, DirectoryTree, Input, Label, Select, Static
 
 from ..domain import format as fmt
 from ..widgets.header import ContextBar, ContextInfo
+from ..widgets.keybar import KeyBar
 from ..widgets.render import COMPONENT_CLASSES, Palette
 from .messages import RefreshRequested
 
@@ -108,7 +109,7 @@ class BatchSubmitScreen(ModalScreen[None]):
                 yield Button("Close", id="batch-close", compact=True)
             with VerticalScroll(id="batch-result-box"):
                 yield Static("", id="batch-result", markup=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         from ..operator import model_choices  # noqa: PLC0415

@@ -12,10 +12,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..domain.planning import CapacityPlan
 from ..plan_tables import assumptions_table, costs_table, notes_text, recommendation_table, stats_table
+from ..widgets.keybar import KeyBar
 
 SECTIONS = ("stats", "recommendation", "costs", "notes", "assumptions")
 
@@ -43,7 +44,7 @@ class PlanScreen(Screen[None]):
             yield Static(id="plan-spend", classes="plan-section")  # the cost view, when the app has it
             for name in SECTIONS:
                 yield Static(id=f"plan-{name}", classes="plan-section")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._draw()

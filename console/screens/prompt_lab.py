@@ -20,11 +20,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
 from ..domain import format as fmt
 from ..widgets.header import ContextBar, ContextInfo
+from ..widgets.keybar import KeyBar
 from ..widgets.render import COMPONENT_CLASSES, Palette
 from .help import HelpScreen
 from .messages import RefreshRequested
@@ -235,7 +236,7 @@ class PromptLabScreen(Screen):
             table.add_column(label, key=key)
         yield table
         yield Horizontal(id="lab-outputs")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.refresh_context()

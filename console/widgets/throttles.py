@@ -14,7 +14,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -87,6 +87,7 @@ class ThrottleList(ScrollView, can_focus=True):
         self.filter_text = ""
         self.cursor = 0  # index into rows of the selected event (drawn while the list has focus)
         self.renders = 0  # render_line calls, for tests that check only visible rows are drawn
+        self._palette: Palette | None = None
 
     @property
     def selected(self) -> ThrottleEvent | None:
@@ -95,24 +96,49 @@ class ThrottleList(ScrollView, can_focus=True):
     def action_move(self, step: int) -> None:
         if not self.rows:
             return
+        before = self.cursor
         self.cursor = max(0, min(len(self.rows) - 1, self.cursor + step))
         top, height = round(self.scroll_y), max(1, self.size.height - 1)
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False, immediate=True)
         elif self.cursor >= top + height:
             self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
-        self.refresh()
+        else:  # the view stays: repaint the two rows the cursor left and reached
+            for row in (before, self.cursor):
+                self.refresh(Region(0, row - top + 1, self.size.width, 1))
 
     def action_open(self) -> None:
         event = self.selected
         if event is not None:
             self.post_message(self.Selected(event))
 
+    # Focus shows or hides the cursor row: repaint that row, not the list.
     def on_focus(self) -> None:
-        self.refresh()
+        self._refresh_cursor_row()
 
     def on_blur(self) -> None:
-        self.refresh()
+        self._refresh_cursor_row()
+
+    def _refresh_cursor_row(self) -> None:
+        y = self.cursor - round(self.scroll_y) + 1
+        if 1 <= y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False):
+        if repaint and not regions:
+            self._palette = None  # a whole repaint may follow a theme or style change
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def notify_style_update(self) -> None:
+        self._palette = None
+        super().notify_style_update()
+
+    @property
+    def palette(self) -> Palette:
+        if self._palette is None:
+            self._palette = Palette(self)
+        return self._palette
 
     # --- data -------------------------------------------------------------------------------
     def set_events(self, events: Sequence[ThrottleEvent]) -> bool:
@@ -136,7 +162,7 @@ class ThrottleList(ScrollView, can_focus=True):
         chosen = old[self.cursor] if 0 <= self.cursor < len(old) else None
         self.rows = filter_events(self.events, self.filter_text)
         self.cursor = self._find(chosen, self.cursor) if keep_view and chosen is not None else 0
-        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        self._set_height(len(self.rows) + 1)
         if not keep_view:
             self.scroll_to(y=0, animate=False, immediate=True)
         elif 0 < top < len(old):
@@ -170,7 +196,27 @@ class ThrottleList(ScrollView, can_focus=True):
         return self.rows[start : start + max(0, self.size.height - 1)]
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        self._set_height(len(self.rows) + 1)
+
+    def _set_height(self, height: int) -> None:
+        """Set the scrollable height without a screen relayout when the list's own size is unaffected.
+
+        Assigning ``virtual_size`` lays the whole screen out again, which with four panes costs more
+        than filtering 100k events. The list is ``height: 1fr``: its box never depends on its rows,
+        only whether the scrollbar shows does. So unless that flips, this does what Textual does for
+        a size change without layout (``Widget._size_updated(layout=False)``): set the value, update
+        the scrollbar, repaint.
+        """
+        size = Size(self.size.width, height)
+        if size == self.virtual_size:
+            return
+        fits = self.size.height
+        if not self.is_mounted or not fits or (self.virtual_size.height > fits) != (height > fits):
+            self.virtual_size = size
+            return
+        self.set_reactive(ThrottleList.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
 
     # --- drawing ----------------------------------------------------------------------------
     @staticmethod
@@ -199,7 +245,7 @@ class ThrottleList(ScrollView, can_focus=True):
         self.renders += 1
         width = self.size.width
         base = self.rich_style
-        palette = Palette(self)
+        palette = self.palette
         cols = self.columns(width)
         if y == 0:
             names = ("TIME", "MODEL", "TIER", "CNT", "ERROR", "MESSAGE")
@@ -251,7 +297,7 @@ class ThrottlesPane(Pane):
 
     def compose_body(self) -> ComposeResult:
         yield ThrottleRates(classes="throttle-rates")
-        yield Input(placeholder="filter: model, tier, error or text · !word excludes · enter applies",
+        yield Input(placeholder="/ filter: model, tier, error or text · !word excludes · enter applies",
                     id="throttle-filter", classes="filter-input")
         yield ThrottleList(classes="pane-focus")
 
@@ -281,26 +327,31 @@ class ThrottlesPane(Pane):
             self.set_subtitle(f"{total:,} events")
 
     # --- filter -----------------------------------------------------------------------------
+    # The filter line is always shown (the applied filter, or a hint) and "opening" it is focusing
+    # it: showing and hiding a widget lays the whole screen out again, twice (the list's scrollbar
+    # resizes), which cost more than filtering 100k events (bench/scale.py).
     @property
     def filter_open(self) -> bool:
-        return self.filter_input.display
+        return self.filter_input.has_focus
 
     def open_filter(self) -> None:
         field = self.filter_input
         field.value = self.list.filter_text
-        field.display = True
         field.focus()
         self.refresh_bindings()
 
     def close_filter(self) -> None:
-        self.filter_input.display = False
+        """Leave the filter line; what was typed and not applied is dropped."""
+        self.filter_input.value = self.list.filter_text
         self.list.focus()
         self.refresh_bindings()
 
     def apply_filter(self, text: str, *, refresh_bindings: bool = True) -> None:
         self.list.set_filter(text)
+        if not self.filter_input.has_focus:
+            self.filter_input.value = self.list.filter_text
         self._update_subtitle()
-        if refresh_bindings:  # each refresh rebuilds the footer: once per key is enough
+        if refresh_bindings:  # each refresh redraws the key bar: once per key is enough
             self.refresh_bindings()
 
     @on(Input.Submitted, "#throttle-filter")
