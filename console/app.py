@@ -25,22 +25,24 @@ from textual.worker import Worker, WorkerState
 
 from .domain.views import BatchJobView, DashboardData
 from .operator import OperatorSession
-from .screens.batch_submit import BatchSubmitScreen, ConfirmCancelScreen
 from .screens.dashboard import DashboardScreen
 from .screens.messages import PauseToggled, RefreshRequested
-from .screens.profile_switcher import ProfileSwitcher
-from .screens.prompt_lab import PromptLabScreen
 from .theming import DEFAULT_THEME, VARIABLE_DEFAULTS, builtin_themes, stylesheet_paths
 
 if TYPE_CHECKING:  # pragma: no cover
     from .domain.profile import Profile
     from .live import LiveSource
+    from .screens.prompt_lab import PromptLabScreen
+
+# The action screens (prompt lab, batch submit, profile switcher, incident, plan) are imported when
+# first opened: together they were ~25 ms of the time to the first frame.
 
 MAX_BACKOFF_S = 30.0
 #: Worker groups that belong to one profile session: cancelled when it is switched away from.
 SESSION_GROUPS = frozenset({"poll", "prompt", "batch-submit", "batch-cancel", "plan"})
-#: Screens whose key table is offered in the command palette (the footer and help read the same table).
-PALETTE_SCREENS = (DashboardScreen, PromptLabScreen, BatchSubmitScreen)
+#: Screens whose key table is offered in the command palette (the footer and help read the same
+#: table), by class name: the dashboard, the prompt lab and the batch submit form.
+PALETTE_SCREENS = frozenset({"DashboardScreen", "PromptLabScreen", "BatchSubmitScreen"})
 
 
 class TierConsoleApp(App[None]):
@@ -59,11 +61,28 @@ class TierConsoleApp(App[None]):
         self.polls = 0
         for builtin in builtin_themes().values():
             self.register_theme(builtin)
-        self.theme = theme or DEFAULT_THEME
+        self._set_initial_theme(theme or DEFAULT_THEME)
         self.paused = False
         self.dashboard = DashboardScreen()
         if data is not None:
             self.dashboard.show(data)
+
+    def _set_initial_theme(self, name: str) -> None:
+        """Start in ``name`` without restyling: assigning ``App.theme`` re-parses every stylesheet
+        and restyles the app once it runs (~15 ms before the first frame), but nothing is parsed
+        or styled yet here. So set the value and the classes Textual's theme watcher would set."""
+        if name not in self.available_themes:
+            self.theme = name  # Textual's own error naming the theme
+            return
+        self.set_reactive(App.theme, name)
+        dark = self.current_theme.dark
+        for cls in [c for c in self.classes if c.startswith("-theme-")]:
+            self.set_class(False, cls, update=False)
+        self.set_class(True, f"-theme-{name}", update=False)
+        self.set_class(dark, "-dark-mode", update=False)
+        self.set_class(not dark, "-light-mode", update=False)
+        self._refresh_truecolor_filter(self.ansi_theme)  # ANSI colours mapped for a light or dark theme
+        self.stylesheet.set_variables(self.get_css_variables())  # the theme's colours, before the first parse
 
     @property
     def source(self) -> "LiveSource | None":
@@ -167,6 +186,8 @@ class TierConsoleApp(App[None]):
     # --- operator actions -----------------------------------------------------------------------
     def action_prompt_lab(self) -> None:
         """``t``: the prompt lab of the current profile (kept while the profile is, with its last results)."""
+        from .screens.prompt_lab import PromptLabScreen  # noqa: PLC0415
+
         if isinstance(self.screen, PromptLabScreen):
             return
         if self._prompt_lab is None or self._prompt_lab.session is not self.session:
@@ -244,6 +265,8 @@ class TierConsoleApp(App[None]):
 
     def action_batch_submit(self) -> None:
         """``b``: the batch submit form for the current profile."""
+        from .screens.batch_submit import BatchSubmitScreen  # noqa: PLC0415
+
         if not isinstance(self.screen, BatchSubmitScreen):
             self.push_screen(BatchSubmitScreen(self.session))
 
@@ -263,6 +286,7 @@ class TierConsoleApp(App[None]):
         from .actions.guard import ReadOnlyError  # noqa: PLC0415
         from .aws.session import describe_error  # noqa: PLC0415
         from .operator import SessionClosed, SourceFailed  # noqa: PLC0415
+        from .screens.batch_submit import ConfirmCancelScreen  # noqa: PLC0415
 
         title = f"Cancel batch job · {session.profile.name}"
         if not job.active:
@@ -305,6 +329,8 @@ class TierConsoleApp(App[None]):
 
     def action_switch_profile(self) -> None:
         """``a``: pick a console profile or an AWS config profile and switch to it."""
+        from .screens.profile_switcher import ProfileSwitcher  # noqa: PLC0415
+
         if isinstance(self.screen, ProfileSwitcher):
             return
         current = self.session.profile.name if self.session is not None else None
@@ -355,7 +381,7 @@ class TierConsoleApp(App[None]):
     # --- command palette: one command per binding of the screen's key table ----------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        if isinstance(screen, PALETTE_SCREENS):
+        if any(cls.__name__ in PALETTE_SCREENS for cls in type(screen).__mro__):
             for binding in type(screen).BINDINGS:
                 title = binding.tooltip or binding.description
                 yield SystemCommand(title, f"key: {self.get_key_display(binding)}",

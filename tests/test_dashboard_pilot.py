@@ -400,6 +400,58 @@ async def test_themes_are_registered_and_render(theme):
         assert "85%" in text_of(app.query_one(QuotaBody))
 
 
+def segment_with(widget, text: str):
+    """The first drawn segment of ``widget`` containing ``text``."""
+    for y in range(widget.size.height):
+        for segment in widget.render_line(y):
+            if text in segment.text:
+                return segment
+    raise AssertionError(f"{text!r} not drawn")
+
+
+async def test_switching_theme_redraws_the_kept_lines_in_the_new_colours():
+    app = TierConsoleApp(theme="dark")
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        from tierconsole.widgets.render import PaletteHost
+
+        body, host = app.query_one(QuotaBody), app.screen.query_one(PaletteHost)
+
+        def theme_warning():
+            return host.get_component_rich_style("tc--warn", partial=True).color
+
+        warn_dark = segment_with(body, "▲").style.color
+        assert warn_dark is not None and warn_dark == theme_warning()
+        app.theme = "light"
+        await pilot.pause()
+        warn_light = segment_with(body, "▲").style.color
+        assert warn_light == theme_warning() != warn_dark
+
+
+async def test_the_key_bar_shows_the_focused_keys_and_a_click_presses_one():
+    from tierconsole.widgets.keybar import KeyBar
+
+    app = TierConsoleApp(data=sample_dashboard())
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        bar = app.screen.query_one(KeyBar)
+        line = text_of(bar)
+        assert line.startswith(" 1-4 Panes  / Filter  ? Help") and line.rstrip().endswith("^p palette")
+        assert len(line) == NARROW[0]  # cut short of the palette key, which stays at the right edge
+        # The filter's esc binding shows only while the filter line has focus.
+        await pilot.press("slash")
+        await pilot.pause()
+        assert "esc Close filter" in text_of(bar)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "Close filter" not in text_of(bar)
+        # A click on "? Help" presses ?.
+        x = text_of(bar).index("? Help")
+        await pilot.click(KeyBar, offset=(x + 1, 0))
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+
+
 def chromatic_colours(svg: str) -> set[str]:
     """Non-grey colours in a screenshot, ignoring the window decoration Textual draws around it."""
     chrome = {"28c840", "febc2e", "ff5f57", "c5c8c6"}

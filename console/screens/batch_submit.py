@@ -24,7 +24,7 @@ from textual.widgets import Button, DirectoryTree, Input, Label, Select, Static
 from ..domain import format as fmt
 from ..widgets.header import ContextBar, ContextInfo
 from ..widgets.keybar import KeyBar
-from ..widgets.render import COMPONENT_CLASSES, Palette
+from ..widgets.render import COMPONENT_CLASSES, Palette, PaletteHost
 from .messages import RefreshRequested
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -90,6 +90,7 @@ class BatchSubmitScreen(ModalScreen[None]):
         self._path_ok = False
 
     def compose(self) -> ComposeResult:
+        yield PaletteHost()
         with Vertical(id="batch-box"):
             yield ContextBar(id="batch-context")
             yield Static("", id="batch-dest", markup=False)

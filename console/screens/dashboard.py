@@ -24,7 +24,7 @@ from ..widgets.header import HeaderBar
 from ..widgets.keybar import KeyBar
 from ..widgets.pane import Body, Pane
 from ..widgets.quota import QuotaPane
-from ..widgets.render import Palette
+from ..widgets.render import Palette, PaletteHost
 from ..widgets.reservations import ReservationsPane
 from ..widgets.throttles import ThrottlesPane
 from .help import HelpScreen
@@ -107,6 +107,7 @@ class DashboardScreen(Screen):
         self.shown: DashboardData | None = None  # the data on screen (older than latest while paused)
 
     def compose(self) -> ComposeResult:
+        yield PaletteHost()
         yield HeaderBar(id="header")
         yield PaneTabs(id="pane-tabs")
         with Container(id="panes"):

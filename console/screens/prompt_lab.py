@@ -26,7 +26,7 @@ from textual.widgets.option_list import Option
 from ..domain import format as fmt
 from ..widgets.header import ContextBar, ContextInfo
 from ..widgets.keybar import KeyBar
-from ..widgets.render import COMPONENT_CLASSES, Palette
+from ..widgets.render import COMPONENT_CLASSES, Palette, PaletteHost
 from .help import HelpScreen
 from .messages import RefreshRequested
 
@@ -205,6 +205,7 @@ class PromptLabScreen(Screen):
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
+        yield PaletteHost()
         yield ContextBar(id="lab-context")
         with Horizontal(id="lab-form", classes="lab-row"):
             with Vertical(id="lab-model-field", classes="lab-field"):

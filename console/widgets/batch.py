@@ -14,7 +14,7 @@ from textual.strip import Strip
 from ..domain import format as fmt
 from ..domain.views import BatchJobView, PaneStatus, eta_seconds
 from .pane import Pane
-from .render import COMPONENT_CLASSES, Palette, bar, fit, join, to_strips
+from .render import Palette, bar, fit, join, to_strips
 
 #: Display order of active jobs: running work first, then the queue.
 _ACTIVE_ORDER = {"InProgress": 0, "Stopping": 1, "Scheduled": 2, "Validating": 3, "Submitted": 4}
@@ -51,7 +51,6 @@ class BatchList(ScrollView, can_focus=True):
     each shown job's ARN to its (first line, line count) for scrolling and clicks.
     """
 
-    COMPONENT_CLASSES = COMPONENT_CLASSES
     ALLOW_MAXIMIZE = False  # the dashboard maximises whole panes (keys 1-4)
     DEFAULT_CSS = "BatchList { overflow-x: hidden; }"
     BINDINGS = [

@@ -16,7 +16,7 @@ from ..domain.views import PaneStatus
 
 if TYPE_CHECKING:
     from typing_extensions import Self
-from .render import COMPONENT_CLASSES, Palette, to_strips
+from .render import Palette, to_strips
 
 
 class StaleBanner(Static):
@@ -43,7 +43,6 @@ class Body(Widget):
     of one pane, not a relayout of all four.
     """
 
-    COMPONENT_CLASSES = COMPONENT_CLASSES
     DEFAULT_CSS = "Body { height: auto; }"
 
     def __init__(self, **kwargs: Any) -> None:

@@ -23,7 +23,7 @@ from textual.widgets import Input
 from ..domain import format as fmt
 from ..domain.views import PaneStatus, ThrottleEvent, filter_events
 from .pane import Body, Pane
-from .render import COMPONENT_CLASSES, Palette, fit, spark
+from .render import Palette, fit, spark
 
 TIER_ORDER = ("priority", "default", "flex", "reserved")
 RATE_WIDTH = 15
@@ -57,7 +57,7 @@ class ThrottleRates(Body):
 class ThrottleList(ScrollView, can_focus=True):
     """Virtual table of throttle events, newest first. Row 0 is a fixed column header."""
 
-    COMPONENT_CLASSES = COMPONENT_CLASSES | {"throttle-list--header", "throttle-list--cursor"}
+    COMPONENT_CLASSES = {"throttle-list--header", "throttle-list--cursor"}
     ALLOW_MAXIMIZE = False  # the dashboard maximises whole panes (keys 1-4)
     DEFAULT_CSS = """
     ThrottleList { overflow-x: hidden; }
