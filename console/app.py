@@ -103,7 +103,9 @@ class TierConsoleApp(App[None]):
     def on_mount(self) -> None:
         if self.session is not None:
             self.show_data(self.starting_data(self.session.profile))
-            self.poll()
+            # Only once the first frame is on the terminal: starting the source imports the AWS stack
+            # (and the sandbox) in a thread, which would otherwise hold the GIL against the first frame.
+            self.call_after_refresh(self.poll)
 
     @staticmethod
     def starting_data(profile: "Profile") -> DashboardData:

@@ -26,14 +26,15 @@ def run_tui(args) -> int:
               f"choose from {', '.join(sorted(builtin_themes()))}", file=sys.stderr)
         return 2
     source = LiveSource(profile, endpoint_url=args.endpoint_url, region=args.region, read_only=args.read_only)
-    from .record_cli import recording_source  # noqa: PLC0415
-    from .recording import RecordingError  # noqa: PLC0415
+    if getattr(args, "record", None):  # --record FILE (its modules load only when asked for)
+        from .record_cli import recording_source  # noqa: PLC0415
+        from .recording import RecordingError  # noqa: PLC0415
 
-    try:
-        source = recording_source(source, args)  # --record FILE
-    except RecordingError as err:
-        print(f"tierconsole: error: --record: {err}", file=sys.stderr)
-        return 2
+        try:
+            source = recording_source(source, args)
+        except RecordingError as err:
+            print(f"tierconsole: error: --record: {err}", file=sys.stderr)
+            return 2
     app = TierConsoleApp(theme=args.theme, source=source)
     try:
         app.run()
