@@ -174,6 +174,32 @@ async def test_filter_with_no_match_says_so():
         assert "No events match" in rows.render_line(1).text
 
 
+async def test_the_scroll_range_follows_the_rows_with_and_without_a_scrollbar():
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        rows = app.query_one(ThrottleList)
+        assert rows.row_count == 60 and rows.show_vertical_scrollbar
+        assert rows.max_scroll_y == 61 - rows.scrollable_content_region.height
+        # Fewer rows that still overflow: the range shrinks, the scrollbar stays (no relayout needed).
+        rows.set_filter("nova")
+        await pilot.pause()
+        assert rows.show_vertical_scrollbar and rows.max_scroll_y == rows.row_count + 1 - rows.size.height
+        assert rows.vertical_scrollbar.window_virtual_size == rows.row_count + 1  # the thumb is sized to the rows
+        rows.focus()
+        await pilot.press("end")
+        await pilot.pause()
+        assert rows.render_line(rows.size.height - 1).text.strip()  # the last matching event is drawn
+        # One row: the scrollbar goes, and the list takes its column back.
+        rows.set_filter("nosuchmodel")
+        await pilot.pause()
+        assert not rows.show_vertical_scrollbar and rows.max_scroll_y == 0
+        rows.set_filter("")
+        await pilot.pause()
+        assert rows.show_vertical_scrollbar and rows.row_count == 60 and rows.scroll_y == 0
+        assert rows.vertical_scrollbar.window_virtual_size == 61
+
+
 async def test_keys_typed_in_the_filter_do_not_trigger_bindings():
     app = RecordingApp()
     async with app.run_test(size=WIDE) as pilot:
