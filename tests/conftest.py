@@ -65,3 +65,14 @@ def aio_client(service: str, endpoint: str, **config):
 
 def user(text: str) -> list[dict]:
     return [{"role": "user", "content": [{"text": text}]}]
+
+
+def clear_of_minute_end(margin: float = 12.0) -> None:
+    """Sleep into the next wall-clock minute if fewer than ``margin`` seconds are left of this one.
+
+    Tests that read per-minute CloudWatch sums a few seconds after a burst call this first, so the
+    burst and the read fall in one minute (the trailing-minute estimate is exact only then)."""
+    import time
+    left = 60.0 - time.time() % 60.0
+    if left < margin:
+        time.sleep(left + 0.2)

@@ -13,7 +13,7 @@ import pytest
 
 from tierconsole.domain import incident as inc
 from tierconsole.domain.metricsplan import Answers
-from tests.conftest import NOVA
+from tests.conftest import NOVA, clear_of_minute_end
 from tests.test_status import burst
 
 M = 1_800_000_000.0
@@ -54,6 +54,27 @@ def test_holds_not_usage_exhausted_the_quota():
     assert "maxTokens holds, not real usage, exhausted the quota" in diagnosis(a)
 
 
+def test_burst_across_a_minute_boundary_is_judged_on_the_window():
+    # usage is counted at completion, throttles after the 2 s queue wait: a burst at hh:mm:59 puts its usage in one
+    # minute and its throttles in the next, and the sliding window at those throttles still held the first minute
+    a = answers(**{"EstimatedTPMQuotaUsage/default": {M - 60: 110_000, M: 4_000},
+                   "Invocations/default": {M - 60: 17, M: 1}, "InvocationThrottles/default": {M: 13}})
+    line = diagnosis(a, tpm_quota=120_000)
+    assert line.startswith(f"Standard drew 92% of the shared TPM quota on Model M at {inc._clock(M - 60)} UTC")
+    assert line.endswith(f"(throttled at {inc._clock(M)} UTC).")
+    rpm = answers(**{"EstimatedTPMQuotaUsage/default": {M: 3_000}, "Invocations/default": {M - 60: 99, M: 2},
+                     "InvocationThrottles/default": {M: 6}})
+    assert "RPM quota hit (99/100 requests per minute)" in diagnosis(rpm)
+
+
+def test_steady_use_below_quota_is_not_summed_across_minutes():
+    # 60% in each of two minutes is 60% of a sliding window, not 120%: still holds, not usage
+    a = answers(**{"EstimatedTPMQuotaUsage/default": {M - 60: 60_000, M: 60_000},
+                   "Invocations/default": {M - 60: 40, M: 40}, "InvocationThrottles/default": {M: 3}})
+    line = diagnosis(a)
+    assert "with only 60% of TPM and 40% of RPM used: maxTokens holds" in line
+
+
 def test_quiet_window_and_overflow_finding():
     a = answers(**{"ReservedOverflowInvocations/total": {M: 6}})
     i = inc.build(a, "m", "Model M", {"default"}, 1, 1, M - 60, M, has_reservation=True)
@@ -65,6 +86,7 @@ def test_quiet_window_and_overflow_finding():
 @pytest.fixture
 def spiked(make_sandbox):
     sb = make_sandbox(speed=1.0)
+    clear_of_minute_end()  # a burst across a minute boundary is diagnosed too: see the test above
     results = asyncio.run(burst(sb.endpoint))
     assert "ThrottlingException" in results
     asyncio.run(asyncio.sleep(1.5))

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import NOVA, aio_client, user
+from tests.conftest import NOVA, aio_client, clear_of_minute_end, user
 
 CLI = [sys.executable, "-m", "tierconsole.cli"]
 
@@ -31,6 +31,7 @@ async def burst(endpoint: str) -> list[str]:
 
 async def test_status_reports_use_and_throttles_and_fail_over(make_sandbox, tmp_path):
     sb = make_sandbox(speed=1.0)  # metrics on the wall clock, as a separate status process reads them
+    clear_of_minute_end()
     results = await burst(sb.endpoint)
     assert "ThrottlingException" in results and "default" in results
     await asyncio.sleep(1.5)  # the metrics publisher flushes once a second

@@ -10,6 +10,12 @@ quotas, and returns rows and plain words. The rules, in order:
 3. throttles while both TPM and RPM were well below the quota: admission holds
    (``input + maxTokens``) exhausted the quota, not real usage — lower ``maxTokens``;
 4. a reservation overflowing to Standard is reported beside the above.
+
+The quotas are sliding 60-second windows and throttles are counted when they are raised
+(after the tier's queue wait), while usage is counted when requests complete. A burst that
+crosses a minute boundary therefore puts its usage in one minute and its throttles in the
+next; the window in force at a throttle in minute ``t`` also covers part of minute ``t-1``.
+Rules 1 and 2 so judge the busier of the throttle peak's minute and the minute before it.
 """
 from __future__ import annotations
 
@@ -122,11 +128,16 @@ def diagnose(model_name: str, rows: Sequence[Minute]) -> tuple[str, list[str]]:
     total = sum(r.throttles for r in hot)
     findings.append(f"{total} throttles in {len(hot)} minute(s); the worst minute was {_clock(peak.time)} UTC "
                     f"with {peak.throttles}")
-    if peak.tpm_quota and peak.tpm_fraction >= SATURATED:
-        shares = sorted(((v, k) for k, v in peak.tpm_by_tier.items() if v > 0), reverse=True)
-        drew = [k for v, k in shares if v >= 0.1 * peak.tpm]
-        line = (f"{_tier_names(drew)} drew {peak.tpm_fraction:.0%} of the shared TPM quota on {model_name} "
-                f"at {_clock(peak.time)} UTC")
+    before = next((r for r in rows if r.time == peak.time - PERIOD), None)
+    window = [peak] if before is None else [peak, before]
+    busy = max(window, key=lambda r: r.tpm_fraction)  # the peak on ties
+    if busy.tpm_quota and busy.tpm_fraction >= SATURATED:
+        shares = sorted(((v, k) for k, v in busy.tpm_by_tier.items() if v > 0), reverse=True)
+        drew = [k for v, k in shares if v >= 0.1 * busy.tpm]
+        line = (f"{_tier_names(drew)} drew {busy.tpm_fraction:.0%} of the shared TPM quota on {model_name} "
+                f"at {_clock(busy.time)} UTC")
+        if busy is not peak:
+            line += f" (throttled at {_clock(peak.time)} UTC)"
         pri_traffic = sum(r.tpm_by_tier.get("priority", 0) for r in hot)
         pri_throttled = sum(r.throttles_by_tier.get("priority", 0) for r in hot)
         if "priority" not in drew and pri_traffic > 0 and pri_throttled == 0:
@@ -136,12 +147,13 @@ def diagnose(model_name: str, rows: Sequence[Minute]) -> tuple[str, list[str]]:
         return line + ".", findings
     throttled = _tier_names([k for k, v in sorted(peak.throttles_by_tier.items(), key=lambda kv: -kv[1])
                              if v and k != "all"]) or "Requests"
-    if peak.rpm_quota and peak.rpm_fraction >= SATURATED:
+    busy_rpm = max(window, key=lambda r: r.rpm_fraction)
+    if busy_rpm.rpm_quota and busy_rpm.rpm_fraction >= SATURATED:
         return (f"{throttled} throttled on {model_name} at {_clock(peak.time)} UTC while under TPM "
-                f"({peak.tpm_fraction:.0%}): RPM quota hit ({peak.rpm:.0f}/{peak.rpm_quota:.0f} requests per minute).",
-                findings)
-    return (f"{throttled} throttled on {model_name} at {_clock(peak.time)} UTC with only {peak.tpm_fraction:.0%} of TPM and "
-            f"{peak.rpm_fraction:.0%} of RPM used: maxTokens holds, not real usage, exhausted the quota "
+                f"({busy.tpm_fraction:.0%}): RPM quota hit ({busy_rpm.rpm:.0f}/{busy_rpm.rpm_quota:.0f} requests "
+                "per minute).", findings)
+    return (f"{throttled} throttled on {model_name} at {_clock(peak.time)} UTC with only {busy.tpm_fraction:.0%} of TPM and "
+            f"{busy_rpm.rpm_fraction:.0%} of RPM used: maxTokens holds, not real usage, exhausted the quota "
             "(lower maxTokens or set it explicitly).", findings)
 
 
