@@ -395,8 +395,10 @@ def test_batch_metrics_reach_cloudwatch(clients):
 def test_timeout_expiry_and_clean_shutdown():
     """At speed 100,000 a day is 0.86 real seconds, and one record per sandbox minute is slow.
 
-    The hog (48-hour timeout, 3,000 records) holds the model's lane until it times out; the job
-    queued behind it with a 24-hour timeout never starts and expires.
+    The hog (168-hour timeout, 12,000 records) holds the model's lane until it times out, about
+    six real seconds; the job queued behind it with a 24-hour timeout never starts and expires.
+    The job stopped while queued has a 168-hour timeout too, so a loaded machine has seconds,
+    not the 0.86 s of a 24-hour timeout, to stop it before it expires.
     """
     sb = Sandbox(make_config(batch_records_per_minute=1), speed=100_000)
     thread = SandboxThread(sb)
@@ -404,10 +406,11 @@ def test_timeout_expiry_and_clean_shutdown():
     try:
         kw = dict(endpoint_url=sb.endpoint, config=NO_RETRIES, **CREDS)
         br, s3 = boto3.client("bedrock", **kw), boto3.client("s3", **kw)
-        uri = upload(s3, sb.config.bucket, "in/timeout/records.jsonl", records("nova", 3000))
-        hog = create(br, sb, "hog", FAST, uri, out_prefix="out/timeout", timeoutDurationInHours=48)
+        uri = upload(s3, sb.config.bucket, "in/timeout/records.jsonl", records("nova", 12_000))
+        hog = create(br, sb, "hog", FAST, uri, out_prefix="out/timeout", timeoutDurationInHours=168)
         queued = create(br, sb, "queued", FAST, uri, out_prefix="out/timeout", timeoutDurationInHours=24)
-        stopped = create(br, sb, "stopped-while-queued", FAST, uri, out_prefix="out/timeout")
+        stopped = create(br, sb, "stopped-while-queued", FAST, uri, out_prefix="out/timeout",
+                         timeoutDurationInHours=168)
         wait(br, stopped, statuses=("Scheduled",), timeout=10)
         br.stop_model_invocation_job(jobIdentifier=stopped)
         job = wait(br, stopped, timeout=10)
@@ -416,9 +419,9 @@ def test_timeout_expiry_and_clean_shutdown():
         late = wait(br, queued, timeout=10)
         assert late["status"] == "Expired" and "did not start before its timeout of 24 hours" in late["message"]
         assert late["processedRecordCount"] == 0
-        job = wait(br, hog, timeout=10)
-        assert job["status"] == "PartiallyCompleted" and "timed out after 48 hours" in job["message"]
-        assert job["processedRecordCount"] < 3000
+        job = wait(br, hog, timeout=20)
+        assert job["status"] == "PartiallyCompleted" and "timed out after 168 hours" in job["message"]
+        assert 0 < job["processedRecordCount"] < 12_000
         lines = read_output(s3, sb.config.bucket, "out/timeout", job_id(hog), "records.jsonl.out")
         assert len(lines) == job["processedRecordCount"]
 
