@@ -50,7 +50,7 @@ def test_sliding_window_equals_direct_sum(events, probe):
     for t, amount in events:
         w.add(T0 + t, amount)
     now = T0 + max([probe] + [t for t, _ in events])
-    expected = sum(a for t, a in events if T0 + t > now - 60.0)
+    expected = sum(a for t, a in events if T0 + t + 60.0 > now)
     assert w.total(now) == pytest.approx(expected)
 
 
@@ -173,6 +173,44 @@ def test_under_contention_success_orders_priority_default_flex():
                 e.complete(t, 300, now)
                 live.remove((done_at, t))
     assert ok["priority"] > ok["default"] > ok["flex"]
+
+
+def test_a_late_advance_decides_each_event_at_its_own_time():
+    # The window frees at T0+60, a second before the Standard request's deadline: it is admitted then, ahead
+    # of Flex. An advance that comes late (a loaded host; 10 ms of lag is 2 s at --speed 200) must not
+    # throttle it and hand its capacity to the Flex request behind it.
+    e = engine(model(tpm=1000))
+    e.submit("m", "default", 0, 1000, T0)
+    flex = e.submit("m", "flex", 0, 1000, T0 + 50)
+    std = e.submit("m", "default", 0, 1000, T0 + 59)  # Standard waits 2 s: deadline T0+61
+    admitted, throttled = e.advance(T0 + 65)
+    assert admitted == [std] and throttled == [] and std.admitted_at == pytest.approx(T0 + 60)
+    assert flex.state == "queued"
+
+
+@given(st.lists(st.tuples(st.floats(0, 0.5), st.sampled_from(["priority", "default", "flex"]),
+                          st.integers(1, 1000)), min_size=1, max_size=40), st.floats(0, 200))
+@settings(max_examples=300, deadline=None)
+def test_one_late_advance_equals_advancing_at_every_wakeup(arrivals, tail):
+    """However late the calls, every ticket ends as it would had the engine been woken on time."""
+    policies = {Tier.PRIORITY: TierPolicy(30.0, 1.25), Tier.STANDARD: TierPolicy(2.0, 1.0),
+                Tier.FLEX: TierPolicy(90.0, 0.6)}
+    prompt, late = engine(model(tpm=2000, rpm=5), policies=policies), engine(model(tpm=2000, rpm=5), policies=policies)
+    now, tickets = T0, ([], [])
+    for gap, tier, size in arrivals:
+        now += gap * 60
+        while (w := prompt.next_wakeup()) is not None and w < now:
+            prompt.advance(w)
+        for e, got in zip((prompt, late), tickets):
+            e.advance(now)
+            got.append(e.submit("m", tier, 0, size, now))
+    end = now + tail
+    while (w := prompt.next_wakeup()) is not None and w < end:
+        prompt.advance(w)
+    prompt.advance(end)
+    late.advance(end)
+    for a, b in zip(*tickets):
+        assert (a.state, a.admitted_at, a.deadline) == (b.state, b.admitted_at, b.deadline)
 
 
 # ------------------------------------------------------------------ reservations

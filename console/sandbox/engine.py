@@ -74,8 +74,8 @@ class SlidingWindow:
         self.adjust(entry, 0.0)
 
     def total(self, now: float) -> float:
-        entries, horizon = self._entries, now - self.span
-        while entries and entries[0][0] <= horizon:
+        entries, span = self._entries, self.span
+        while entries and entries[0][0] + span <= now:  # the same sum as next_expiry: no float gap between them
             e = entries.popleft()
             e[2] = False
             self._total -= e[1]
@@ -245,15 +245,29 @@ class TierEngine:
 
     # ------------------------------------------------------------------ time passes
     def advance(self, now: float) -> tuple[list[Ticket], list[Ticket]]:
-        """Throttle queued tickets past their deadline, then admit what now fits.
+        """Play every deadline and window expiry up to ``now`` in time order. Returns ``(admitted, throttled)``.
 
-        Returns ``(admitted, throttled)``.
+        A late call (a loaded host, or a high ``--speed`` where 10 ms of lag is seconds of sandbox
+        time) decides each event at its own time, as an unhurried run would: a Standard request
+        whose window freed up before its deadline is admitted then, not throttled now with its
+        capacity handed to Flex.
         """
         admitted: list[Ticket] = []
         throttled: list[Ticket] = []
+        last = float("-inf")
+        while (t := self.next_wakeup()) is not None and last < t < now:  # each step consumes the event at t
+            self._step(t, admitted, throttled)
+            last = t
+        self._step(now, admitted, throttled)
+        return admitted, throttled
+
+    def _step(self, now: float, admitted: list[Ticket], throttled: list[Ticket]) -> None:
+        """Throttle queued tickets past their deadline, then admit what fits, at one instant."""
         for pool in self._pools.values():
             if not any(pool.queues.values()):
                 continue
+            pool.tokens.total(now)  # expire both windows up to now, whichever one blocks
+            pool.requests.total(now)
             for q in pool.queues.values():  # one max_wait per tier: deadlines follow arrival order
                 while q and q[0].deadline <= now:
                     t = q.popleft()
@@ -268,7 +282,6 @@ class TierEngine:
                         admitted.append(t)
                     else:
                         blocked = True
-        return admitted, throttled
 
     def next_wakeup(self) -> float | None:
         """The earliest sandbox time at which :meth:`advance` could change anything."""

@@ -46,6 +46,8 @@ class AsyncEngine:
         self._timer_at: float | None = None
 
     async def acquire(self, model_id: str, tier: str | None, input_tokens: int, max_tokens: int | None) -> Ticket:
+        if self._waiting:
+            self._advance()  # events due before this arrival (a late timer) are decided first, as they happened
         ticket = self.engine.submit(model_id, tier, input_tokens, max_tokens, self.clock.now())
         if ticket.state == "throttled":
             raise Throttled(ticket)
