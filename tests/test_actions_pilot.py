@@ -250,6 +250,25 @@ async def test_streaming_text_appears_before_the_answer_completes(isolated):
         await app.close_source()
 
 
+async def test_a_stream_cut_mid_answer_keeps_its_text_names_the_failure_and_the_lab_goes_on(isolated):
+    from tierconsole.sandbox.faults import parse_faults
+    app = live_app(speed=5.0)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        app.source.sandbox_thread.sandbox.faults.rules = parse_faults("cut#1:bedrock/model/")  # runtime calls only
+        lab = await open_lab(pilot)
+        await fill_lab(pilot, lab, "Stream an answer", tier="priority", stream=True, max_tokens="200")
+        await send_and_wait(pilot, lab)
+        r = lab.results["priority"]
+        assert not r.ok and r.error == "StreamCut" and r.text and f"after {len(r.text)} characters" in r.message
+        shown = lab.outputs["priority"].text
+        assert shown.startswith(r.text) and "StreamCut: the connection closed mid-answer" in shown
+        assert row_text(lab, "priority")[2] == "StreamCut" and "incomplete" in row_text(lab, "priority")[9]
+        await send_and_wait(pilot, lab)  # the fault was once: the next send streams the whole answer
+        assert lab.results["priority"].ok and lab.results["priority"].text.startswith(r.text)
+        await app.close_source()
+
+
 async def test_esc_cancels_a_prompt_in_flight(isolated):
     app = live_app(speed=0.2)
     async with app.run_test(size=WIDE) as pilot:

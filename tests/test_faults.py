@@ -87,3 +87,36 @@ async def test_batch_submit_whose_answer_is_lost_is_retried_into_exactly_one_job
     assert sb.sandbox.faults.injected == {"lost": 1}
     jobs = boto3_client("bedrock", sb.endpoint).list_model_invocation_jobs(nameContains="lost-once")
     assert [j["jobArn"] for j in jobs["invocationJobSummaries"]] == [job["jobArn"]]
+
+
+@pytest.mark.parametrize("spec, error, partial", [
+    ("badframe#1", "CorruptEventStream", False),  # the first text frame fails its checksum: no text decoded
+    ("cut#1", "StreamCut", True),  # the connection drops after the first text frame: that text arrived
+])
+async def test_a_broken_stream_is_a_named_incomplete_answer_and_the_next_one_works(make_sandbox, spec, error, partial):
+    from tierconsole.actions.prompt import PromptRequest, send_prompt
+    from tierconsole.domain.pricing import PriceTable
+    from tests.conftest import aio_client
+
+    sb = make_sandbox(speed=50.0)
+    sb.sandbox.faults.rules = parse_faults(spec)
+    req = PromptRequest(model_id=NOVA, text="Stream something long", tier="priority", max_tokens=200, stream=True)
+    async with aio_client("bedrock-runtime", sb.endpoint) as c:
+        [broken] = await send_prompt(c, req, PriceTable.from_profile())
+        [whole] = await send_prompt(c, req, PriceTable.from_profile())
+    assert not broken.ok and broken.error == error and "incomplete" in broken.message
+    assert bool(broken.text) is partial and whole.text.startswith(broken.text)
+    assert broken.cost_usd is None
+    assert whole.ok and whole.output_tokens > 0 and sb.sandbox.faults.injected == {spec.split("#")[0]: 1}
+    if spec.startswith("cut"):  # the sandbox charged what it sent, and says why the stream ended
+        cut = next(o for o in sb.sandbox.outcomes.recent if o.error == "InjectedStreamCut")
+        assert 0 < cut.output_tokens < whole.output_tokens
+
+
+def test_stream_faults_leave_other_requests_alone(make_sandbox):
+    from tests.conftest import user
+    sb = make_sandbox(speed=50.0)
+    sb.sandbox.faults.rules = parse_faults("badframe,cut")
+    r = boto3_client("bedrock-runtime", sb.endpoint).converse(modelId=NOVA, messages=user("hi"),
+                                                              inferenceConfig={"maxTokens": 20})
+    assert r["output"]["message"]["content"][0]["text"] and r["usage"]["outputTokens"] > 0

@@ -72,6 +72,8 @@ OnResult = Callable[["PromptResult"], None]  # one tier's result, as soon as tha
 
 
 async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_text: OnText | None) -> PromptResult:
+    import aiohttp  # noqa: PLC0415
+    import botocore.eventstream as bes  # noqa: PLC0415
     import botocore.exceptions as bx  # noqa: PLC0415
 
     kwargs: dict = {"modelId": req.model_id, "messages": [{"role": "user", "content": [{"text": req.text}]}],
@@ -87,11 +89,11 @@ async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_tex
         kwargs["inferenceConfig"] = cfg
     result = PromptResult(tier=tier)
     t0 = time.perf_counter()
+    parts: list[str] = []  # streamed text so far
     try:
         if req.stream:
             resp = await client.converse_stream(**kwargs)
             result.request_id = resp["ResponseMetadata"].get("RequestId")
-            parts = []
             async for event in resp["stream"]:
                 if "contentBlockDelta" in event:
                     chunk = event["contentBlockDelta"]["delta"].get("text", "")
@@ -124,9 +126,18 @@ async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_tex
         code = err.get("Code", "Error")
         result.error = code[0].upper() + code[1:] if code else code  # throttlingException -> ThrottlingException
         result.message = err.get("Message")
-    except (bx.BotoCoreError, OSError, asyncio.TimeoutError) as e:
+    except bes.ParserError as e:  # a frame botocore cannot decode: the answer so far is all there is
+        result.error = "CorruptEventStream"
+        result.message = f"the endpoint sent a corrupt event-stream frame ({e}); the answer is incomplete"
+    except aiohttp.ClientPayloadError as e:
+        result.error = "StreamCut"
+        result.message = (f"the connection closed mid-answer, after {sum(map(len, parts)):,} characters; "
+                          "the answer is incomplete")
+    except (bx.BotoCoreError, OSError, asyncio.TimeoutError, aiohttp.ClientError) as e:
         result.error = type(e).__name__
         result.message = str(e)
+    if not result.ok and parts:
+        result.text = "".join(parts)  # what arrived before the failure, shown as such
     result.latency_ms = (time.perf_counter() - t0) * 1000
     if result.ok:
         gen_ms = result.latency_ms - (result.ttft_ms or 0.0)

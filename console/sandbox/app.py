@@ -147,7 +147,8 @@ class Sandbox:
             return response
         if "x-amzn-RequestId" not in response.headers and not response.prepared:
             response.headers["x-amzn-RequestId"] = call.request_id
-        self._log(call, response.status, t0, None)
+        injected = {"badframe": "InjectedBadFrame", "cut": "InjectedStreamCut"}.get(call.stream_fault or "")
+        self._log(call, response.status, t0, injected if response.prepared else None)
         return response
 
     async def _inject(self, fault, call: Call) -> None:
@@ -155,6 +156,8 @@ class Sandbox:
 
         if fault.kind == "slow":
             await asyncio.sleep(fault.delay_s)
+        elif fault.kind in ("badframe", "cut"):
+            call.stream_fault = fault.kind  # the streaming handler acts on it
         elif fault.kind != "lost":
             code, message, status = error_for(fault.kind, call.service)
             raise AwsError(code, message, status)

@@ -35,3 +35,8 @@ def exception(exception_type: str, message: str) -> bytes:
     return frame({":exception-type": exception_type, ":content-type": "application/json",
                   ":message-type": "exception"},
                  json.dumps({"message": message}).encode())
+
+
+def corrupt(message: bytes) -> bytes:
+    """The same frame with its message CRC flipped: a decoder must refuse it (fault ``badframe``)."""
+    return message[:-4] + bytes(b ^ 0xFF for b in message[-4:])

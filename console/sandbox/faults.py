@@ -14,7 +14,12 @@ KIND           effect on a matching request
 ``expired``    ``ExpiredTokenException`` (403)
 ``denied``     ``AccessDeniedException`` (403)
 ``down=D/P``   the endpoint drops every connection for D out of every P (e.g. ``down=10s/60s``)
+``badframe``   a streamed answer's first text frame has a bad checksum (a corrupt event stream)
+``cut``        a streamed answer's connection is dropped after its first text frame
 =============  ======================================================================
+
+``badframe`` and ``cut`` act on event-stream answers (ConverseStream,
+InvokeModelWithResponseStream); other requests they match are answered as usual.
 
 ``@P`` applies a rule to a fraction P of matching requests (default 1); ``#N`` to the first N
 only; ``:SERVICE`` to one SigV4 service name (``bedrock``, ``monitoring``, ``s3``, ``sts``,
@@ -29,7 +34,8 @@ import re
 import time
 from dataclasses import dataclass
 
-KINDS = ("503", "500", "throttle", "slow", "reset", "lost", "expired", "denied", "down")
+KINDS = ("503", "500", "throttle", "slow", "reset", "lost", "expired", "denied", "down", "badframe", "cut")
+STREAM_KINDS = ("badframe", "cut")  # act on a streamed answer, not on the request
 _RULE = re.compile(r"^(?P<kind>[a-z0-9]+)(?:=(?P<arg>[^@#:]+))?(?:@(?P<p>[0-9.]+))?(?:#(?P<n>\d+))?(?::(?P<svc>[a-z0-9-]+)(?P<path>/[^,]*)?)?$")
 
 

@@ -31,6 +31,7 @@ class Call:
     model_id: str | None = None
     asked_tier: str | None = None
     served_tier: str | None = None
+    stream_fault: str | None = None  # "badframe" or "cut": what to do to a streamed answer
 
     def json(self) -> dict:
         """The body as a JSON object, or a ValidationException naming what is wrong."""

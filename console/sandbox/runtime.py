@@ -340,20 +340,29 @@ class Runtime:
             ttft_ms = (self.clock.now() - started) * 1000.0
             per_chunk_s = TOKENS_PER_CHUNK / gen.tps
             for text in wire.split_pieces(gen.pieces, TOKENS_PER_CHUNK):
-                await resp.write(delta(text))
+                frame = delta(text)
+                if call.stream_fault == "badframe" and not sent:
+                    frame = eventstream.corrupt(frame)
+                await resp.write(frame)
                 sent += min(TOKENS_PER_CHUNK, gen.output_tokens - sent)
+                if call.stream_fault == "cut":
+                    if call.request.transport is not None:
+                        call.request.transport.abort()
+                    raise ConnectionResetError("sandbox fault: stream cut")
                 await sleep_sandbox(self.clock, per_chunk_s)
             latency_ms = (self.clock.now() - started) * 1000.0
             for frame in end(ticket, gen, input_tokens, latency_ms, ttft_ms):
                 await resp.write(frame)
             await resp.write_eof()
-        except (asyncio.CancelledError, ConnectionResetError):
+        except (asyncio.CancelledError, ConnectionResetError) as e:
             # The client went away mid-stream: what was generated is what is charged.
             counted = self.admission.release(ticket, sent)
             self.record(call, operation, model_id, tier, started, ticket=ticket, status=499,
-                        error="ClientClosedRequest", output_tokens=sent, quota_tokens=counted,
-                        input_tokens=input_tokens, ttft_ms=ttft_ms or None)
-            raise
+                        error="InjectedStreamCut" if call.stream_fault == "cut" else "ClientClosedRequest",
+                        output_tokens=sent, quota_tokens=counted, input_tokens=input_tokens, ttft_ms=ttft_ms or None)
+            if isinstance(e, asyncio.CancelledError):
+                raise
+            return resp  # already prepared: nothing more to send on a closed connection, and no traceback to log
         counted = self.admission.release(ticket, gen.output_tokens)
         self.record(call, operation, model_id, tier, started, ticket=ticket, output_tokens=gen.output_tokens,
                     quota_tokens=counted, input_tokens=input_tokens, ttft_ms=ttft_ms)
