@@ -15,8 +15,8 @@ def number(kind: type = float, *, above: float | None = None, at_least: float | 
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
-        if value != value:  # NaN
-            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}")
+        if value != value or value in (float("inf"), float("-inf")):  # NaN and infinities are not settings
+            raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
         if above is not None and not value > above:
             raise argparse.ArgumentTypeError(f"must be greater than {above:g}, got {text}")
         if at_least is not None and value < at_least:

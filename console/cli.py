@@ -10,6 +10,7 @@ import sys
 from typing import Sequence
 
 from . import __version__
+from .argtypes import number
 from .argtypes import positive_float as _positive_float
 from .argtypes import positive_int as _positive_int
 
@@ -57,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "all", "escalate"), help="tier (default: standard)")
     pp.add_argument("--stream", action="store_true", help="use ConverseStream (measures time to first token)")
     pp.add_argument("--max-tokens", type=_positive_int, metavar="N", help="maxTokens (default: the model's maximum)")
-    pp.add_argument("--temperature", type=float, metavar="T", help="temperature, 0 to 1")
+    pp.add_argument("--temperature", type=number(float, at_least=0, at_most=1), metavar="T", help="temperature, 0 to 1")
     pp.add_argument("--system", metavar="TEXT", help="system prompt")
     pp.add_argument("--json", action="store_true", help="print one JSON object per tier")
     _add_profile_options(pp)
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "quota use by tier, throttles over 5 and 60 minutes, and batch jobs. "
                                     "Exit 3 when --fail-over is reached.")
     st.add_argument("--json", action="store_true")
-    st.add_argument("--fail-over", type=float, metavar="FRACTION",
+    st.add_argument("--fail-over", type=number(float, above=0, at_most=10), metavar="FRACTION",
                     help="exit 3 when any quota or reservation use is at or above FRACTION (e.g. 0.8)")
     _add_profile_options(st)
 
@@ -130,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="require SigV4-signed requests from the access keys in FILE (YAML: access_keys: {ID: SECRET})")
     sb.add_argument("--faults", metavar="SPEC",
                     help="inject faults, e.g. '503@0.3:bedrock,slow=15s@0.2:monitoring,down=10s/60s' "
-                         "(kinds: 503, 500, throttle, slow=D, reset, lost, expired, denied, down=D/P)")
+                         "(kinds: 503, 500, throttle, slow=D, reset, lost, expired, denied, down=D/P, badframe, cut)")
     return parser
 
 

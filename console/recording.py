@@ -464,6 +464,8 @@ def parse_duration(text: str) -> float:
         pos = m.end()
     if not parts or pos != len(s):
         raise ValueError(f"not a duration: {text!r} ({DURATION_HELP})")
+    if not math.isfinite(total):
+        raise ValueError(f"not a finite duration: {text!r} ({DURATION_HELP})")
     return total
 
 
@@ -473,7 +475,10 @@ def parse_size(text: str) -> int:
     if not m:
         raise ValueError(f"not a size: {text!r} ({SIZE_HELP})")
     scale = 1024 ** " kmgt".index(m.group(2).lower() or " ")
-    return int(float(m.group(1)) * scale)
+    value = float(m.group(1)) * scale
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite size: {text!r} ({SIZE_HELP})")
+    return int(value)
 
 
 def stamp(epoch: float) -> str:

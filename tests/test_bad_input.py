@@ -96,6 +96,32 @@ def test_fixed_bad_requests(sandbox, path, body, ctype, code):
     assert json.loads(payload)["message"]
 
 
+ES = "application/vnd.amazon.eventstream"
+
+
+def test_event_stream_bodies_are_refused_with_the_bad_frame_named(sandbox):
+    from tierconsole.sandbox.eventstream import corrupt, event
+    good = event("messageStart", {"role": "user"})
+    cases = {
+        good + good: "takes a JSON body, not an event stream",  # sound frames, wrong operation
+        good + corrupt(good): f"bad event-stream frame 2 at byte {len(good)}: Checksum mismatch",
+        good[:5] + b"\xff" + good[6:]: "frame 1 at byte 0: Checksum mismatch",  # the prelude CRC
+        good + good[:20]: f"frame 2 at byte {len(good)}: truncated (20 bytes",
+    }
+    for body, needle in cases.items():
+        status, headers, payload = raw(sandbox.endpoint, CONVERSE, body, content_type=ES)
+        assert status == 400 and headers["x-amzn-ErrorType"] == "ValidationException", payload
+        assert needle in json.loads(payload)["message"], payload
+
+
+@given(st.binary(max_size=400))
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_event_stream_body_gets_an_aws_shaped_400(sandbox, body):
+    status, headers, payload = raw(sandbox.endpoint, CONVERSE, body, content_type=ES)
+    assert status == 400 and headers["x-amzn-ErrorType"] == "ValidationException"
+    assert json.loads(payload)["message"].startswith("Malformed input request: ")
+
+
 def test_no_auth_header_and_unknown_service_are_named(sandbox):
     status, headers, payload = raw(sandbox.endpoint, "/", b"Action=Foo", auth=None, content_type="application/x-www-form-urlencoded")
     assert status == 400 and "unknown" in json.loads(payload)["message"]
@@ -135,3 +161,72 @@ def test_empty_and_huge_prompts_are_refused_before_sending():
     for text, needle in (("", "empty"), ("   ", "empty"), ("a" * 1_000_001, "over the limit")):
         with pytest.raises(ValueError, match=needle):
             PromptRequest(model_id=NOVA, text=text).validate()
+
+
+# ------------------------------------------------------------------ command-line arguments
+
+def _parser_options():
+    """(command path, option, action) for every option of every subcommand of the real parser."""
+    import argparse
+    from tierconsole.cli import build_parser
+
+    out = []
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, path + (name,))
+            elif action.option_strings and action.nargs != 0 and not isinstance(action, argparse._HelpAction):
+                out.append((path, action.option_strings[-1], action))
+    walk(build_parser(), ())
+    return out
+
+
+OPTIONS = _parser_options()
+WORDS = sorted({f for _, f, _ in OPTIONS} | {"sandbox", "prompt", "batch", "submit", "status", "incident", "export",
+                                             "plan", "--json", "-h"})
+REQUIRED = {("record",): ["out.tcrec"], ("replay",): ["in.tcrec"], ("prompt",): ["--model", NOVA, "text"],
+            ("batch", "submit"): ["in.jsonl", "--model", NOVA], ("batch", "show"): ["job"],
+            ("batch", "cancel"): ["job"], ("plan",): ["--model", NOVA]}  # so the option under test is what fails
+values = st.one_of(st.text(max_size=12), st.sampled_from(["0", "-1", "1e999", "inf", "-inf", "nan", "1.5", "65536",
+                                                         "30s", "2h", "0s", "500M", "1K", "15d", "16d", "", " ",
+                                                         "9" * 400, "9" * 400 + "M", "1e-400", "0x10"]))
+
+
+def _parse(argv):
+    """(namespace or None, exit code or None, stdout, stderr) of the real parser on ``argv``."""
+    import contextlib
+    import io
+    from tierconsole.cli import build_parser
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            return build_parser().parse_args(argv), None, out.getvalue(), err.getvalue()
+        except SystemExit as e:
+            return None, e.code, out.getvalue(), err.getvalue()
+
+
+@given(st.sampled_from(OPTIONS), values)
+@settings(max_examples=400, deadline=None)
+def test_any_option_value_is_parsed_or_named_as_a_usage_error(option, value):
+    """Every option either takes the value (a finite number when it is one) or exits 2 naming the option."""
+    import math
+
+    path, flag, action = option
+    args, code, _, err = _parse([*path, f"{flag}={value}", *REQUIRED.get(path, ())])
+    if args is None:
+        assert code == 2 and "error:" in err and "Traceback" not in err, err
+        assert flag in err or "required" in err, err
+        return
+    got = getattr(args, action.dest)
+    if isinstance(got, float):
+        assert math.isfinite(got), (flag, value, got)
+
+
+@given(st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=8)), max_size=6))
+@settings(max_examples=300, deadline=None)
+def test_any_argument_list_parses_or_exits_2_with_a_message(argv):
+    args, code, out, err = _parse(argv)
+    assert args is not None or (code == 0 and out) or (code == 2 and "error:" in err), (argv, code, err)

@@ -1,6 +1,7 @@
 """AWS event-stream framing (application/vnd.amazon.eventstream), the encoder side.
 
-botocore ships the decoder (``botocore.eventstream``); the sandbox needs to write frames.
+botocore ships the decoder (``botocore.eventstream``); the sandbox needs to write frames,
+and uses botocore's decoder to name what is wrong with frames a client sends it.
 Frame: total length (u32) | headers length (u32) | prelude CRC32 | headers | payload | message CRC32.
 Header: name length (u8) | name | type (u8, 7 = string) | value length (u16) | value.
 """
@@ -40,3 +41,24 @@ def exception(exception_type: str, message: str) -> bytes:
 def corrupt(message: bytes) -> bytes:
     """The same frame with its message CRC flipped: a decoder must refuse it (fault ``badframe``)."""
     return message[:-4] + bytes(b ^ 0xFF for b in message[-4:])
+
+
+CONTENT_TYPE = "application/vnd.amazon.eventstream"
+
+
+def frame_problem(body: bytes) -> str | None:
+    """What is wrong with an event-stream ``body`` (which frame, which byte), or None if every frame is sound."""
+    from botocore.eventstream import EventStreamBuffer, ParserError  # noqa: PLC0415
+
+    buf = EventStreamBuffer()
+    buf.add_data(body)
+    offset = n = 0
+    try:
+        for message in buf:
+            n += 1
+            offset += message.prelude.total_length
+    except ParserError as e:
+        return f"frame {n + 1} at byte {offset}: {e}"
+    if offset < len(body):
+        return f"frame {n + 1} at byte {offset}: truncated ({len(body) - offset} bytes, not a whole frame)"
+    return None

@@ -10,6 +10,8 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from . import eventstream
+
 if TYPE_CHECKING:  # pragma: no cover
     from .app import Sandbox
 
@@ -35,6 +37,12 @@ class Call:
 
     def json(self) -> dict:
         """The body as a JSON object, or a ValidationException naming what is wrong."""
+        if self.request.content_type == eventstream.CONTENT_TYPE:
+            problem = eventstream.frame_problem(self.body)
+            raise AwsError("ValidationException", "Malformed input request: " + (
+                f"bad event-stream {problem}" if problem else
+                "this operation takes a JSON body, not an event stream (event-stream input is for "
+                "InvokeModelWithBidirectionalStream, which needs HTTP/2 and which the sandbox does not serve)"), 400)
         if not self.body:
             return {}
         try:
