@@ -120,3 +120,25 @@ def test_stream_faults_leave_other_requests_alone(make_sandbox):
     r = boto3_client("bedrock-runtime", sb.endpoint).converse(modelId=NOVA, messages=user("hi"),
                                                               inferenceConfig={"maxTokens": 20})
     assert r["output"]["message"]["content"][0]["text"] and r["usage"]["outputTokens"] > 0
+
+
+@pytest.mark.parametrize("spec", ["lost#1:bedrock/model-invocation-job/", "reset#1:bedrock/model-invocation-job/"])
+async def test_batch_cancel_through_a_lost_or_reset_connection_stops_the_job_and_says_ok(make_sandbox, tmp_path, spec):
+    from tierconsole.actions.batch import cancel_batch
+    sb = make_sandbox(speed=1.0)
+    f = tmp_path / "in.jsonl"
+    f.write_text("\n".join(json.dumps({"recordId": str(i), "modelInput": {"messages": []}}) for i in range(100)))
+    audit = tmp_path / "audit.jsonl"
+    ctx = AwsContext(Target(profile(), sb.endpoint, sandbox=True))
+    try:
+        guard = Guard(profile(), audit)
+        job = await submit_batch(ctx, guard, str(f), NOVA, "cancel-me")
+        # lost: the stop is handled, its answer dropped; reset: the stop never arrives. Either way one retry.
+        sb.sandbox.faults.rules = parse_faults(spec)
+        after = await cancel_batch(ctx, guard, job["jobArn"])
+    finally:
+        await ctx.close()
+    assert sum(sb.sandbox.faults.injected.values()) == 1
+    assert after["status"] in ("Stopping", "Stopped")
+    entries = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [(e["action"], e["outcome"]) for e in entries if e["action"] == "batch-cancel"] == [("batch-cancel", "ok")]

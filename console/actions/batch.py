@@ -163,12 +163,10 @@ async def _create_job(ctx, guard: Guard, dest: Destination, input_uri: str, cont
 
 
 async def _create_with_retry(bedrock, request: dict) -> str:
-    import botocore.exceptions as bx  # noqa: PLC0415
-
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
             return (await bedrock.create_model_invocation_job(**request))["jobArn"]
-        except (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.ReadTimeoutError, ConnectionError) :
+        except _transient():
             if attempt == CREATE_ATTEMPTS:
                 raise
             await asyncio.sleep(0.2 * attempt)  # same clientRequestToken: at most one job results
@@ -176,15 +174,41 @@ async def _create_with_retry(bedrock, request: dict) -> str:
 
 
 async def cancel_batch(ctx, guard: Guard, job: str) -> dict[str, Any]:
+    """Stop a job. A connection lost on the way is retried; a stop whose answer was lost (the job is
+    already Stopping or Stopped when we look again) counts as done, not as a failure."""
     guard.require_mutation("batch-cancel", job)
     bedrock = await ctx.client("bedrock")
     try:
-        await bedrock.stop_model_invocation_job(jobIdentifier=job)
+        await _stop_with_retry(bedrock, job)
     except Exception as e:
         guard.audit("batch-cancel", job, f"failed: {type(e).__name__}")
         raise
     guard.audit("batch-cancel", job, "ok")
     return await bedrock.get_model_invocation_job(jobIdentifier=job)
+
+
+async def _stop_with_retry(bedrock, job: str) -> None:
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            await bedrock.stop_model_invocation_job(jobIdentifier=job)
+            return
+        except _transient():
+            if attempt == CREATE_ATTEMPTS:
+                raise
+            await asyncio.sleep(0.2 * attempt)
+            try:  # the stop may have been handled and only its answer lost
+                status = (await bedrock.get_model_invocation_job(jobIdentifier=job)).get("status")
+            except _transient():
+                continue
+            if status in ("Stopping", "Stopped"):
+                return
+
+
+def _transient() -> tuple[type[BaseException], ...]:
+    """Errors after which a request may or may not have been handled: retried with care, never blindly."""
+    import botocore.exceptions as bx  # noqa: PLC0415
+
+    return (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.ReadTimeoutError, ConnectionError)
 
 
 async def list_batches(ctx, status: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
