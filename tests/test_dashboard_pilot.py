@@ -284,6 +284,41 @@ async def test_tab_cycles_focus_through_the_panes():
         assert screen.current == "reservations"
 
 
+async def test_the_highlighted_pane_is_the_one_holding_focus():
+    """The highlight (class -has-focus) matches :focus-within: it follows focus between panes, stays
+    while focus moves inside one, and stays under a screen pushed on top, as the pane keeps its focus."""
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await started(pilot)
+
+        def lit():
+            return [p.id for p in screen.panes if p.has_class("-has-focus")]
+        for _ in PANES:
+            await pilot.press("tab")
+            await pilot.pause()
+            holder = next(n for n in app.focused.ancestors_with_self if isinstance(n, Pane))
+            assert lit() == [holder.id]
+            colours = {p.id: p.styles.border.top[1] for p in screen.panes}  # the CSS rule applied, not just the class
+            assert [i for i, c in colours.items() if c != colours[holder.id]] == [i for i in colours if i != holder.id]
+        screen.select("throttles")
+        await pilot.pause()
+        await pilot.press("slash")  # focus moves to the filter line, inside the same pane
+        await pilot.pause()
+        assert isinstance(app.focused, Input) and lit() == ["throttles"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.focused, ThrottleList) and lit() == ["throttles"]
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen) and lit() == ["throttles"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert lit() == ["throttles"]
+        screen.set_focus(None)
+        await pilot.pause()
+        assert lit() == []
+
+
 async def test_small_terminal_shows_one_pane_at_a_time():
     app = RecordingApp()
     async with app.run_test(size=NARROW) as pilot:
