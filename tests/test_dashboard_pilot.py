@@ -163,6 +163,23 @@ async def test_filter_narrows_the_throttle_list():
         assert rows.filter_text == "" and rows.row_count == 60 and field.value == ""
 
 
+async def test_a_large_feed_is_indexed_after_its_frame_and_the_filter_uses_the_index():
+    from tierconsole.widgets.throttles import INDEX_AFTER
+    events = tuple(sample_throttle_events(INDEX_AFTER + 1000))
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot, dataclasses.replace(sample_dashboard(), throttle_events=events))
+        rows = app.query_one(ThrottleList)
+        index = rows._index
+        assert index is not None and index.events is rows.events and len(index.keys) == len(events)
+        rows.set_filter("nova !flex")
+        assert rows._index is index  # not rebuilt for the filter
+        assert list(rows.rows) == [e for e in events if "nova" in e.search_key and "flex" not in e.search_key]
+        rows.set_events(events[:-1])  # new events: a new index, never a stale one
+        assert rows._index is not index and rows._index.events is rows.events
+        assert list(rows.rows) == [e for e in events[:-1] if "nova" in e.search_key and "flex" not in e.search_key]
+
+
 async def test_filter_with_no_match_says_so():
     app = RecordingApp()
     async with app.run_test(size=WIDE) as pilot:

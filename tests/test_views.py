@@ -13,6 +13,7 @@ from tierconsole.domain.views import (
     ModelQuotaView,
     PaneStatus,
     ReservationView,
+    SearchIndex,
     ThrottleEvent,
     eta_seconds,
     filter_events,
@@ -108,6 +109,27 @@ def test_filter_events_terms_and_negation():
     both = filter_events(events, "nova standard !request")
     assert both and all(e.tier == "default" and "nova" in e.model_id and "request" not in e.message for e in both)
     assert list(filter_events(events, "zzz-nothing")) == []
+
+
+_EVENTS = tuple(sample_throttle_events(600))
+_WORDS = ["nova", "flex", "standard", "priority", "token", "request", "console", "cloudwatch", "sonnet", "zzz", "a"]
+
+
+@given(st.lists(st.sampled_from(_WORDS + ["!" + w for w in _WORDS]), max_size=3))
+def test_filter_with_an_index_is_the_filter_without_one(words):
+    query = " ".join(words)
+    plain = list(filter_events(_EVENTS, query))
+    assert list(filter_events(_EVENTS, query, SearchIndex(_EVENTS))) == plain
+    include = [w for w in words if not w.startswith("!")]
+    exclude = [w[1:] for w in words if w.startswith("!")]
+    assert plain == [e for e in _EVENTS if all(w in e.search_key for w in include)
+                     and not any(w in e.search_key for w in exclude)]
+
+
+def test_an_index_over_other_events_is_not_used():
+    other = SearchIndex(_EVENTS[:10])
+    assert list(filter_events(_EVENTS, "flex", other)) == list(filter_events(_EVENTS, "flex"))
+    assert filter_events(_EVENTS, "!zzz", SearchIndex(_EVENTS)) is _EVENTS  # nothing filtered out: no copy
 
 
 def test_sample_is_deterministic_and_realistic():

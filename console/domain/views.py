@@ -107,20 +107,42 @@ class ThrottleEvent:
         return short_error(self.error)
 
 
-def filter_events(events: Sequence[ThrottleEvent], query: str) -> Sequence[ThrottleEvent]:
+class SearchIndex:
+    """The search keys of one sequence of events, gathered once.
+
+    100k events share a few hundred (interned) keys: models × tiers × errors × sources. With the
+    keys gathered, a filter matches each distinct key once and keeps events in one C-level pass
+    (~4 ms for 100k instead of ~11 ms; bench/scale.py). Build it when the events arrive, off the
+    keystroke's path.
+    """
+
+    __slots__ = ("events", "keys", "distinct")
+
+    def __init__(self, events: Sequence[ThrottleEvent]):
+        self.events = events
+        self.keys = [e.search_key for e in events]
+        self.distinct = frozenset(self.keys)
+
+
+def filter_events(events: Sequence[ThrottleEvent], query: str,
+                  index: SearchIndex | None = None) -> Sequence[ThrottleEvent]:
     """Events whose model, tier (wire value or label), error, message or source contain every
     whitespace-separated term of ``query`` (case-insensitive); a ``!term`` excludes. Order is kept.
-    An empty query returns ``events`` itself (no copy)."""
+    ``events`` itself (no copy) when nothing is filtered out. ``index`` is used if it was built
+    over these very ``events``."""
     terms = query.lower().split()
     include = [t for t in terms if not t.startswith("!")]
     exclude = [t[1:] for t in terms if t.startswith("!") and len(t) > 1]
     if not include and not exclude:
         return events
-    # 100k events share a few hundred (interned) search keys: models × tiers × errors × sources.
-    # Match each distinct key once, then keep events by a dict lookup, the loop in C (bench/scale.py).
-    keys = list(map(_SEARCH_KEY, events))
-    verdict = {key: all(t in key for t in include) and not any(t in key for t in exclude) for key in set(keys)}
-    return list(compress(events, map(verdict.__getitem__, keys)))
+    if index is None or index.events is not events:
+        index = SearchIndex(events)
+    verdict = {key: all(t in key for t in include) and not any(t in key for t in exclude) for key in index.distinct}
+    if all(verdict.values()):
+        return events
+    if not any(verdict.values()):
+        return []
+    return list(compress(events, map(verdict.__getitem__, index.keys)))
 
 
 _SEARCH_KEY = attrgetter("search_key")

@@ -21,9 +21,11 @@ from textual.strip import Strip
 from textual.widgets import Input
 
 from ..domain import format as fmt
-from ..domain.views import PaneStatus, ThrottleEvent, filter_events
+from ..domain.views import PaneStatus, SearchIndex, ThrottleEvent, filter_events
 from .pane import Body, Pane
 from .render import Palette, fit, spark
+
+INDEX_AFTER = 5_000  # events: from here the filter's index is built ahead, after the frame is drawn
 
 TIER_ORDER = ("priority", "default", "flex", "reserved")
 RATE_WIDTH = 15
@@ -84,6 +86,7 @@ class ThrottleList(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self.events: Sequence[ThrottleEvent] = ()
         self.rows: Sequence[ThrottleEvent] = ()
+        self._index: SearchIndex | None = None  # search keys of self.events, for the filter
         self.filter_text = ""
         self.cursor = 0  # index into rows of the selected event (drawn while the list has focus)
         self.renders = 0  # render_line calls, for tests that check only visible rows are drawn
@@ -147,8 +150,16 @@ class ThrottleList(ScrollView, can_focus=True):
         if events is self.events or (len(events) == len(self.events) and events == self.events):
             return False
         self.events = events
+        self._index = None
         self._refilter(keep_view=True)
+        if not self.filter_text and len(events) >= INDEX_AFTER:
+            self.call_after_refresh(self._build_index)  # after this frame is drawn, before a filter needs it
         return True
+
+    def _build_index(self) -> SearchIndex:
+        if self._index is None or self._index.events is not self.events:
+            self._index = SearchIndex(self.events)
+        return self._index
 
     def set_filter(self, text: str) -> None:
         text = text.strip()
@@ -160,7 +171,7 @@ class ThrottleList(ScrollView, can_focus=True):
     def _refilter(self, keep_view: bool) -> None:
         old, top = self.rows, round(self.scroll_y)
         chosen = old[self.cursor] if 0 <= self.cursor < len(old) else None
-        self.rows = filter_events(self.events, self.filter_text)
+        self.rows = filter_events(self.events, self.filter_text, self._build_index() if self.filter_text else None)
         self.cursor = self._find(chosen, self.cursor) if keep_view and chosen is not None else 0
         self._set_height(len(self.rows) + 1)
         if not keep_view:
