@@ -173,19 +173,19 @@ class Collector:
         last = self._last
         errors: dict[str, str] = {}
 
-        async def guarded(name: str, coro):
-            try:
-                return await coro
+        async def guarded(name: str, step, *args):
+            try:  # the coroutine is made here: a task cancelled before it starts leaves none un-awaited
+                return await step(*args)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure becomes a stale pane, never a crash
                 errors[name] = describe_error(exc)
                 return None
 
-        await guarded("identity", self._identity())
-        await guarded("quotas", self._quotas(now))
-        await guarded("discovery", self._discover_tiers(now))
-        answers, jobs = await asyncio.gather(guarded("metrics", self._metrics(now)), guarded("batch", self._batch()))
+        await guarded("identity", self._identity)
+        await guarded("quotas", self._quotas, now)
+        await guarded("discovery", self._discover_tiers, now)
+        answers, jobs = await asyncio.gather(guarded("metrics", self._metrics, now), guarded("batch", self._batch))
 
         reservations, quotas = last.reservations, last.quotas
         events, rates = last.throttle_events, last.throttle_rates
