@@ -192,7 +192,7 @@ def list_profiles(args) -> int:
         print(json.dumps([{"name": e.name, "origin": e.origin, "source": e.source, "default": e.is_default,
                            "error": str(e.error) if e.error else None} for e in entries.values()], indent=2))
     else:
-        width = max((len(n) for n in entries), default=4)
+        width = max((len(e.name) for e in entries.values()), default=4)
         for e in entries.values():
             mark = " (default)" if e.is_default else ""
             status = f"  ERROR: {e.error}" if e.error else ""

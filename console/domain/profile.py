@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .catalog import ConfigError, ReservationSpec, _check_keys, _get, parse_reservation
+from .catalog import ConfigError, ReservationSpec, _check_keys, _get, field_name, parse_reservation, show
 
 _KEYS = {"name", "description", "aws_profile", "region", "regions", "endpoint_url", "models", "reservations",
          "prices", "tier_price_multipliers", "refresh_seconds", "quota_refresh_seconds", "alert_threshold",
@@ -56,13 +56,13 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
     if "regions" in d:
         regions = d["regions"]
         if not isinstance(regions, list) or not regions or not all(isinstance(r, str) and r for r in regions):
-            raise ConfigError("regions", f"must be a non-empty list of region names, got {regions!r}")
+            raise ConfigError("regions", f"must be a non-empty list of region names, got {show(regions)}")
         regions = tuple(regions)
     else:
         regions = (_get(d, "region", "", str, default="us-east-1"),)
     models = d.get("models") or []
     if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
-        raise ConfigError("models", f"must be a list of model ids, got {models!r}")
+        raise ConfigError("models", f"must be a list of model ids, got {show(models)}")
     res = d.get("reservations") or []
     if not isinstance(res, list):
         raise ConfigError("reservations", "must be a list")
@@ -70,9 +70,10 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
     if not isinstance(prices, Mapping):
         raise ConfigError("prices", "must be a mapping of model id to {input, output} per 1K tokens")
     for model_id, p in prices.items():
-        p = _check_keys(p, {"input", "output"}, f"prices.{model_id}")
+        where = f"prices.{field_name(model_id)}"
+        p = _check_keys(p, {"input", "output"}, where)
         for k in ("input", "output"):
-            _get(p, k, f"prices.{model_id}", float, minimum=0)
+            _get(p, k, where, float, minimum=0)
     mults = d.get("tier_price_multipliers") or {}
     mults = _check_keys(mults, {"priority", "default", "standard", "flex", "batch", "reserved"}, "tier_price_multipliers")
     for k in mults:
@@ -85,7 +86,7 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
         raise ConfigError("alert_threshold", f"must be a fraction between 0 and 1, got {threshold}")
     endpoint = _get(d, "endpoint_url", "", str, default=None)
     if endpoint is not None and not endpoint.startswith(("http://", "https://")):
-        raise ConfigError("endpoint_url", f"must start with http:// or https://, got {endpoint!r}")
+        raise ConfigError("endpoint_url", f"must start with http:// or https://, got {show(endpoint)}")
     return Profile(
         name=_get(d, "name", "", str, default=default_name),
         description=_get(d, "description", "", str, default=""),
