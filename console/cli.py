@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = bsub.add_parser("submit", help="validate, upload and create a job")
     b.add_argument("file", help="local JSONL file of {recordId, modelInput} lines, or an s3:// URI already in S3")
     b.add_argument("--model", required=True, metavar="ID")
-    b.add_argument("--name", metavar="NAME", help="job name (default: file name and time)")
+    b.add_argument("--name", metavar="NAME", help="job name (default: the file's name and a hash of its content and the model, so a retry is the same job)")
     b.add_argument("--json", action="store_true")
     _add_profile_options(b)
     b = bsub.add_parser("list", help="list jobs, newest first")
@@ -144,9 +144,36 @@ def _add_profile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--read-only", action="store_true", help="refuse every mutating action (batch submit, cancel)")
 
 
+#: Arguments that are file paths: any bytes the file system allows (Python carries the ones that are
+#: not UTF-8 as surrogate escapes, and open() gives them back). Every other argument is text.
+PATH_ARGUMENTS = frozenset({"file", "output", "record", "config", "access_log", "auth", "scenario"})
+_POSITIONALS = frozenset({"text", "job"})
+
+
+def undecodable_argument(args: argparse.Namespace) -> tuple[str, str] | None:
+    """(argument, what is wrong) for the first text argument holding bytes that are not UTF-8 (a
+    lone surrogate in ``str``), else None. Such text cannot be sent to AWS, logged or shown."""
+    import re  # noqa: PLC0415
+
+    for dest, value in vars(args).items():
+        if not isinstance(value, str) or dest in PATH_ARGUMENTS:
+            continue
+        m = re.search("[\ud800-\udfff]", value)
+        if m:
+            name = dest if dest in _POSITIONALS else "--" + dest.replace("_", "-")
+            ch = ord(m.group())
+            what = f"byte 0x{ch - 0xDC00:02x}" if 0xDC80 <= ch <= 0xDCFF else f"U+{ch:04X}"
+            return name, f"not UTF-8 text ({what} at character {m.start() + 1}); give text in UTF-8"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    bad = undecodable_argument(args)
+    if bad is not None:
+        print(f"tierconsole: error: argument {bad[0]}: {bad[1]}", file=sys.stderr)
+        return EXIT_USAGE
     if args.command == "sandbox":
         from .sandbox.serve import serve  # noqa: PLC0415
 
