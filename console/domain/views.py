@@ -6,6 +6,7 @@ from :attr:`DashboardData.time`.
 """
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field
 from itertools import compress
@@ -192,9 +193,10 @@ def eta_seconds(job: BatchJobView, now: float) -> float | None:
     if remaining <= 0:
         return 0.0
     elapsed = now - job.submit_time
-    if elapsed <= 0:
+    if not 0 < elapsed < math.inf:  # also NaN: a time no clock shows
         return None
-    return remaining / (job.processed / elapsed)
+    rate = job.processed / elapsed
+    return remaining / rate if rate > 0 and math.isfinite(rate) else None
 
 
 @dataclass(frozen=True)
