@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import os
 import re
 import sqlite3
@@ -377,8 +378,9 @@ def _maker(cls: type, stored: Sequence[str] | None, path: str) -> Callable[[list
 
 
 _NUMBER = frozenset({int, float})
+_STEPS = frozenset({int, float, dict})  # increments that add numbers to numbers, or raise
 _FIRST_TIME, _LAST_TIME = -62135596800.0, 253402300799.0  # the epoch times a clock can show (years 1-9999)
-Check = Callable[[Any], None]  # raises ValueError naming what is wrong
+Check = Callable[[Any], None]  # raises ValueError naming what is wrong (a _RowCheck)
 
 
 def _accepts(tp: Any) -> Callable[[Any], bool]:
@@ -405,22 +407,30 @@ def _accepts(tp: Any) -> Callable[[Any], bool]:
     return lambda v: True
 
 
-def _row_checker(cls: type, stored: Sequence[str] | None) -> Check:
-    """A check that a stored row (in ``stored`` field order) holds values ``cls`` can be drawn with."""
-    names = tuple(stored) if stored is not None else _ITEM_NAMES[cls]
-    hints = typing.get_type_hints(cls)
-    tests = [(i, name, _accepts(hints[name])) for i, name in enumerate(names)
-             if name in hints and name in _ITEM_NAMES[cls]]
-    width = len(names)
+class _RowCheck:
+    """A check that a stored row (in the recorded field order) holds values its class can be drawn
+    with: called on a whole row, or with :meth:`field` on one value a patch changed."""
 
-    def check(row: Any) -> None:
-        if type(row) is not list or len(row) != width:
+    def __init__(self, cls: type, stored: Sequence[str] | None) -> None:
+        names = tuple(stored) if stored is not None else _ITEM_NAMES[cls]
+        hints = typing.get_type_hints(cls)
+        self.cls, self.width = cls.__name__, len(names)
+        self.tests = [(i, name, _accepts(hints[name])) for i, name in enumerate(names)
+                      if name in hints and name in _ITEM_NAMES[cls]]
+        self.by_index = {i: (name, ok) for i, name, ok in self.tests}
+
+    def __call__(self, row: Any) -> None:
+        if type(row) is not list or len(row) != self.width:
             got = f"{len(row)} fields" if type(row) is list else show(row)
-            raise ValueError(f"a {cls.__name__} row of {got}, not {width} fields")
-        for i, name, ok in tests:
+            raise ValueError(f"a {self.cls} row of {got}, not {self.width} fields")
+        for i, name, ok in self.tests:
             if not ok(row[i]):
-                raise ValueError(f"{cls.__name__}.{name} is {show(row[i])}")
-    return check
+                raise ValueError(f"{self.cls}.{name} is {show(row[i])}")
+
+    def field(self, i: int, value: Any) -> None:
+        test = self.by_index.get(i)
+        if test is not None and not test[1](value):
+            raise ValueError(f"{self.cls}.{test[0]} is {show(value)}")
 
 
 _SCALAR_TESTS = {name: _accepts(tp) for name, tp in typing.get_type_hints(DashboardData).items() if name in SCALARS}
@@ -436,7 +446,7 @@ def _is_index(value: Any, size: int) -> bool:
     return type(value) is int and 0 <= value < size
 
 
-def _apply_ops(old: tuple, ops: list, make: Callable[[list], Any], check: Check | None = None) -> tuple:
+def _apply_ops(old: tuple, ops: list, make: Callable[[list], Any], check: _RowCheck | None = None) -> tuple:
     """Apply sequence operations to a decoded sequence ``(rows, objects)``. Objects are carried along
     when the old ones are built (copies share them: stepping through frames builds only what
     changed); otherwise (decoding on the way to a frame) only the rows are. Operations that do not
@@ -471,12 +481,17 @@ def _apply_ops(old: tuple, ops: list, make: Callable[[list], Any], check: Check 
                 f = op[p]
                 if type(f) is not int or not -len(row) <= f < len(row):
                     raise ValueError(f"patch of field {show(f)} of a {len(row)}-field row")
-                if f < 0:  # an increment
-                    row[~f] = _add(row[~f], op[p + 1])
+                value = op[p + 1]
+                if f < 0:  # an increment: a number (or numbers) added to checked numbers stays numbers
+                    f = ~f
+                    was = row[f]
+                    row[f] = _add(was, value)
+                    if check is not None and (type(value) not in _STEPS or type(was) is bool):
+                        check.field(f, row[f])
                 else:
-                    row[f] = op[p + 1]
-            if check is not None:
-                check(row)
+                    row[f] = value
+                    if check is not None:  # the other fields come from a row checked before
+                        check.field(f, value)
             rows.append(row)
             if objs is not None:
                 objs.append(make(row))
@@ -902,7 +917,7 @@ class Recording:
             self._index(rows)
             schema = _schema(self.meta, self.path)
             self._make = {cls: _maker(cls, schema.get(cls.__name__), str(self.path)) for cls in ROW_TYPES[1:]}
-            self._check = {cls: _row_checker(cls, schema.get(cls.__name__)) for cls in ROW_TYPES[1:]}
+            self._check = {cls: _RowCheck(cls, schema.get(cls.__name__)) for cls in ROW_TYPES[1:]}
         except sqlite3.Error as e:
             self.close()
             raise RecordingError(self.path, f"damaged or unreadable: {e}") from None
@@ -912,12 +927,27 @@ class Recording:
         self._cursor: tuple[int, dict, bytes] | None = None  # (position, state, JSON) of the last decode
 
     def _index(self, rows: list[tuple]) -> None:
-        """The frame index. A row whose time is not a number, and deltas before the first keyframe, are
-        damaged frames (see :attr:`bad_index`); times never go backwards, as the recorder wrote them."""
-        if any(type(r[0]) is not int for r in rows):
-            raise RecordingError(self.path, "damaged: the frame index has rows without a sequence number")
+        """The frame index. A row whose time no clock can show, and deltas before the first keyframe,
+        are damaged frames (see :attr:`bad_index`); times never go backwards, as the recorder wrote them."""
+        try:
+            self._seqs = array("q", (r[0] for r in rows))
+        except (TypeError, OverflowError):
+            raise RecordingError(self.path, "damaged: the frame index has rows without a sequence number") from None
         #: Positions whose index row is damaged, with why (decoding them raises DamagedFrameError).
         self.bad_index: dict[int, str] = {}
+        self._times = self._index_times(rows)
+        self._keys = array("q", (p for p, r in enumerate(rows) if r[2]))  # positions of keyframes
+        for p in range(self._keys[0] if self._keys else len(rows)):
+            self.bad_index.setdefault(p, "a delta with no keyframe before it")
+
+    def _index_times(self, rows: list[tuple]) -> array:
+        try:  # the common case, at C speed: every time a number in range, never going back
+            fast = array("d", (r[1] for r in rows))
+            if not fast or (_FIRST_TIME <= min(fast) and max(fast) <= _LAST_TIME and math.isfinite(math.fsum(fast))
+                            and all(map(operator.le, fast, fast[1:]))):
+                return fast
+        except TypeError:  # a time that is not a number
+            pass
         times, last = [], None
         for p, (_, t, _) in enumerate(rows):
             if type(t) not in _NUMBER or not _FIRST_TIME <= t <= _LAST_TIME:  # also NaN
@@ -928,12 +958,7 @@ class Recording:
             times.append(t)
             last = t if t is not None else last
         first = next((t for t in times if t is not None), 0.0)
-        times = [first if t is None else t for t in times]
-        self._seqs = array("q", (r[0] for r in rows))
-        self._times = array("d", times)
-        self._keys = array("q", (p for p, r in enumerate(rows) if r[2]))  # positions of keyframes
-        for p in range(self._keys[0] if self._keys else len(rows)):
-            self.bad_index.setdefault(p, "a delta with no keyframe before it")
+        return array("d", (first if t is None else t for t in times))
 
     # --- index ----------------------------------------------------------------------------------
     def __len__(self) -> int:
