@@ -6,8 +6,10 @@ need them, so ``--help`` and ``--version`` answer at once.
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import sys
-from typing import Sequence
+from typing import Callable, Sequence
 
 from . import __version__
 from .argtypes import number
@@ -167,10 +169,38 @@ def undecodable_argument(args: argparse.Namespace) -> tuple[str, str] | None:
     return None
 
 
+EXIT_PIPE = 141  # as a program killed by SIGPIPE: `tierconsole status | head -1`
+
+
+def _quiet_when_the_reader_goes(main: Callable[..., int]) -> Callable[..., int]:
+    """Output into a pipe whose reader has gone (``| head -1``) ends the command quietly, with no
+    traceback and no "Exception ignored" at exit: what is left to print goes nowhere."""
+    @functools.wraps(main)
+    def run(*args, **kwargs) -> int:
+        try:
+            code = main(*args, **kwargs)
+            sys.stdout.flush()  # here, not at exit, so that a closed pipe is noticed here
+            return code
+        except BrokenPipeError:
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):  # no real stdout (an embedding, a test's capture)
+                pass
+            return EXIT_PIPE
+    return run
+
+
+@_quiet_when_the_reader_goes
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     bad = undecodable_argument(args)
+    if bad is None and getattr(args, "endpoint_url", None):
+        from .domain.catalog import show  # noqa: PLC0415
+        from .domain.profile import endpoint_problem  # noqa: PLC0415
+
+        problem = endpoint_problem(args.endpoint_url)
+        bad = None if problem is None else ("--endpoint-url", f"{problem}, got {show(args.endpoint_url)}")
     if bad is not None:
         print(f"tierconsole: error: argument {bad[0]}: {bad[1]}", file=sys.stderr)
         return EXIT_USAGE

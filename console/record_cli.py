@@ -18,6 +18,7 @@ import logging
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from .recording import DEFAULT_MAX_BYTES, DURATION_HELP, SIZE_HELP, RecordingError, parse_duration, parse_size
@@ -262,6 +263,12 @@ def cmd_record(args: argparse.Namespace) -> int:
                               "read_only": getattr(args, "read_only", False), "speed": args.speed}
     if args.scenario:
         kwargs["scenario"] = args.scenario
+    from .files import output_path_problem  # noqa: PLC0415
+
+    problem = None if Path(args.file).is_file() else output_path_problem(args.file)
+    if problem:
+        err(f"{args.file}: {problem}")
+        return EXIT_USAGE
     source = LiveSource(profile, **kwargs)
     try:
         recorder = Recorder(args.file, source.profile, max_bytes=args.max_size)

@@ -756,6 +756,15 @@ class Recorder:
         existing = self.path.exists() and self.path.stat().st_size > 0
         if existing:
             _check_header(self.path)
+        try:  # private (it holds the account id and what the account does), and so its -wal/-shm files
+            if self.path.exists():
+                os.chmod(self.path, 0o600)
+            else:
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass  # created meanwhile: SQLite checks it next
+        except OSError as e:
+            raise RecordingError(self.path, f"cannot write a recording here: {e.strerror or e}") from None
         try:
             # check_same_thread=False: the app opens it in one thread and writes from its event loop.
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)

@@ -5,8 +5,11 @@ path, and the loader adds file and line.
 """
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from .catalog import ConfigError, ReservationSpec, _check_keys, _get, field_name, parse_reservation, show
 
@@ -85,8 +88,9 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
     if threshold > 1:
         raise ConfigError("alert_threshold", f"must be a fraction between 0 and 1, got {threshold}")
     endpoint = _get(d, "endpoint_url", "", str, default=None)
-    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
-        raise ConfigError("endpoint_url", f"must start with http:// or https://, got {show(endpoint)}")
+    problem = None if endpoint is None else endpoint_problem(endpoint)
+    if problem:
+        raise ConfigError("endpoint_url", f"{problem}, got {show(endpoint)}")
     return Profile(
         name=_get(d, "name", "", str, default=default_name),
         description=_get(d, "description", "", str, default=""),
@@ -110,3 +114,33 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
         origin=origin,
         raw=d,
     )
+
+
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def endpoint_problem(url: str) -> str | None:
+    """What is wrong with an endpoint URL (``--endpoint-url``, a profile's ``endpoint_url``), or None
+    for one every AWS SDK call can be sent to: http(s), a host name or IP address, a port in range."""
+    if not url.startswith(("http://", "https://")):
+        return "must start with http:// or https://"
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "must not hold spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port out of range or not a number
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    host = parts.hostname
+    if not host:
+        return "names no host"
+    if parts.netloc.startswith("["):
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return "names an IPv6 address that is not valid"
+        return None
+    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
+    if len(host) > 255 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        return "names a host that is not valid (letters, digits, '-' and '.' only)"
+    return None
