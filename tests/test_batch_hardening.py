@@ -16,6 +16,7 @@ from tierconsole.actions.batch import job_name_for
 from tierconsole.cli import build_parser, undecodable_argument
 from tierconsole.domain.batchfile import validate_batch
 from tests.conftest import NOVA, SONNET, boto3_client
+from tests.test_headless import cli, env  # noqa: F401 - fixtures: the CLI as a process against the sandbox
 
 CLI = [sys.executable, "-m", "tierconsole.cli"]
 
@@ -98,23 +99,6 @@ def test_whatever_the_bytes_accepted_records_encode_as_utf8(data):
 
 
 # --- end to end against the sandbox ------------------------------------------------------------------
-@pytest.fixture
-def env(tmp_path):
-    e = dict(os.environ)
-    e.update(XDG_CONFIG_HOME=str(tmp_path / "cfg"), XDG_STATE_HOME=str(tmp_path / "state"),
-             XDG_DATA_HOME=str(tmp_path / "data"))
-    e.pop("TIERCONSOLE_PROFILE", None)
-    return e
-
-
-@pytest.fixture
-def cli(sandbox, env, tmp_path):
-    def run(*args):
-        return subprocess.run([*CLI, *args, "--endpoint-url", sandbox.endpoint], capture_output=True, text=True,
-                              timeout=90, env=env, cwd=tmp_path)
-    return run
-
-
 def audit_of(tmp_path) -> list[dict]:
     path = tmp_path / "state" / "tierconsole" / "audit.jsonl"
     return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []

@@ -2,7 +2,6 @@
 a pipe that closed early (``| head -1``) ends quietly."""
 from __future__ import annotations
 
-import json
 import os
 import stat
 import subprocess
@@ -19,6 +18,7 @@ from tierconsole.domain.catalog import ConfigError
 from tierconsole.domain.profile import endpoint_problem, parse_profile
 from tierconsole.recording import Recorder
 from tests.conftest import NOVA
+from tests.test_headless import env  # noqa: F401 - fixture: an isolated XDG environment
 from tests.recording_corpus import FRAMES, write_good
 
 CLI = [sys.executable, "-m", "tierconsole.cli"]
@@ -26,15 +26,6 @@ CLI = [sys.executable, "-m", "tierconsole.cli"]
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.fixture
-def env(tmp_path):
-    e = dict(os.environ)
-    e.update(XDG_CONFIG_HOME=str(tmp_path / "cfg"), XDG_STATE_HOME=str(tmp_path / "state"),
-             XDG_DATA_HOME=str(tmp_path / "data"))
-    e.pop("TIERCONSOLE_PROFILE", None)
-    return e
 
 
 @pytest.fixture

@@ -23,19 +23,12 @@ from hypothesis import strategies as st
 from tierconsole.cli import main
 from tierconsole.recording import DamagedFrameError, Recording, RecordingError
 from tierconsole.replay import ReplayApp, ReplaySource
-from tests.recording_corpus import CORPUS, FRAMES, KEY_EVERY, N, STEP_S, make, write_good
+from tests.test_replay_pilot import _isolated  # noqa: F401 - autouse: isolated XDG dirs, colours on
+from tests.recording_corpus import CORPUS, FRAMES, KEY_EVERY, N, make, write_good
 
 FRAME_DAMAGE = [d for d in CORPUS if d.frame is not None]
 FILE_DAMAGE = [d for d in CORPUS if d.frame is None]
 CLI = [sys.executable, "-m", "tierconsole.cli"]
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch, tmp_path):
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
 
 
 def run_of(first: int) -> range:
