@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from .actions.guard import Guard, ReadOnlyError, append_history, text_fingerprint
 from .domain.catalog import ConfigError
 from .domain.pricing import PriceTable
-from .profile_loader import load_profile, user_data_dir, user_state_dir
+from .profile_loader import user_data_dir, user_state_dir
 
 EXIT_FAIL = 1
 EXIT_USAGE = 2
@@ -25,9 +25,7 @@ async def session(args):
     """The profile's AWS context (starting a quiet embedded sandbox when the profile is the sandbox)."""
     from .live import LiveSource  # noqa: PLC0415
 
-    profile = load_profile(args.profile)
-    source = LiveSource(profile, endpoint_url=args.endpoint_url, region=args.region, read_only=args.read_only,
-                        scenario="none")
+    source = LiveSource.from_args(args, scenario="none")
     await asyncio.to_thread(source.start)
     try:
         yield source

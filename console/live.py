@@ -29,6 +29,15 @@ class LiveSource:
         self.ctx = None
         self.collector = None
 
+    @classmethod
+    def from_args(cls, args, **kwargs) -> "LiveSource":
+        """The source for a parsed command line: its --profile, --endpoint-url, --region and --read-only
+        (the shared options, which mean the same wherever they were typed). Raises ConfigError."""
+        from .profile_loader import load_profile  # noqa: PLC0415
+
+        return cls(load_profile(args.profile), endpoint_url=args.endpoint_url, region=args.region,
+                   read_only=args.read_only, **kwargs)
+
     @property
     def scenario(self) -> str:
         return self._scenario
