@@ -142,9 +142,23 @@ def _add_sandbox_parser(sub) -> None:
         help="run the embedded Bedrock sandbox (foreground, or start|stop|status in the background)",
         description="Run the embedded Bedrock sandbox: one loopback endpoint speaking bedrock-runtime, "
                     "bedrock, S3, STS, CloudWatch and Service Quotas with tier semantics. "
-                    "Aim any AWS client at it with AWS_ENDPOINT_URL. It runs in the foreground until Ctrl-C.",
+                    "Aim any AWS client at it with AWS_ENDPOINT_URL. With no ACTION it runs in the foreground "
+                    "until Ctrl-C; `start` runs one in the background (one per user) that the sandbox profile "
+                    "and every later command attach to, `stop` stops it, `status` tells whether it runs.",
     )
     options.add_group(sb, SANDBOX_GROUP, "sandbox")
+    ssub = sb.add_subparsers(dest="sandbox_command", metavar="ACTION")
+    start = ssub.add_parser("start", help="start the background sandbox (returns once it answers)",
+                            description="Start the sandbox in the background, detached from this terminal, and "
+                                        "return once its endpoint answers. Its endpoint and pid go in a state file "
+                                        "(0600) under $XDG_RUNTIME_DIR/tierconsole/ (else $XDG_STATE_HOME/"
+                                        "tierconsole/). A second start says where the running one is.")
+    options.add_group(start, SANDBOX_GROUP, "sandbox start")
+    ssub.add_parser("stop", help="stop the background sandbox", description="Stop the background sandbox "
+                    "(SIGTERM, then wait for it to exit).")
+    st = ssub.add_parser("status", help="whether the background sandbox runs, and where",
+                         description="Print the background sandbox's endpoint and pid; exit 3 when none runs.")
+    st.add_argument("--json", action="store_true", help="print JSON")
 
 
 _NO_TARGET = {
@@ -155,19 +169,24 @@ _NO_TARGET = {
 
 def _check_applicable(parser: argparse.ArgumentParser, args: argparse.Namespace, given: options.Given) -> None:
     """Refuse, as a usage error, an option typed where the chosen command cannot honour it."""
-    groups = (options.SHARED, SANDBOX_GROUP, RECORD_GROUP)
     command = args.command
     if command is None:
         return
-    refuse = lambda names, what, why: options.refuse(parser, given, names, what, why, groups)  # noqa: E731
-    refuse(("record", "record_max_size"), command,
-           "it records the live console; `tierconsole record FILE` records without a UI")
+    action = getattr(args, "sandbox_command", None)
+    path = f"{command} {action}" if action else command
+
+    def refuse(names, why: str) -> None:
+        options.refuse(parser, given, names, path, why, (options.SHARED, SANDBOX_GROUP, RECORD_GROUP))
+
+    refuse(("record", "record_max_size"), "it records the live console; `tierconsole record FILE` records without a UI")
     if command in _NO_TARGET:
-        refuse(options.TARGET_OPTIONS, command, _NO_TARGET[command])
+        refuse(options.TARGET_OPTIONS, _NO_TARGET[command])
     if command == "sandbox":
-        refuse(("endpoint_url", "region"), "sandbox",
-               "the sandbox serves an endpoint; its region is its config's")
-        if "profile" in given and "config" in given:
+        refuse(("endpoint_url", "region"), "the sandbox serves an endpoint; its region is its config's")
+        if action in ("stop", "status"):
+            refuse(("profile",) + tuple(o.name for o in SANDBOX_GROUP.options),
+                   f"`sandbox {action}` acts on the one background sandbox")
+        elif "profile" in given and "config" in given:
             parser.error("sandbox: give either --profile NAME or --config FILE, not both")
 
 
@@ -175,9 +194,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "sandbox":
+        from .sandbox import daemon  # noqa: PLC0415 - stdlib only
+
+        if args.sandbox_command in ("stop", "status"):
+            return daemon.cmd_stop(args) if args.sandbox_command == "stop" else daemon.cmd_status(args)
+        failed = _sandbox_profile(args)
+        if failed is not None:
+            return failed
+        if args.sandbox_command == "start":
+            return daemon.cmd_start(args)
         from .sandbox.serve import serve  # noqa: PLC0415
 
-        return _sandbox_profile(args) or serve(args)
+        return serve(args)
     if args.command == "prompt":
         from .headless import cmd_prompt  # noqa: PLC0415
 

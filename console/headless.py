@@ -22,11 +22,17 @@ def err(msg: str) -> None:
 
 @asynccontextmanager
 async def session(args):
-    """The profile's AWS context (starting a quiet embedded sandbox when the profile is the sandbox)."""
+    """The profile's AWS context. A sandbox profile attaches to its background sandbox
+    (``tierconsole sandbox start``); with none running it gets a quiet throwaway one in-process, and
+    says so on stderr (its jobs, objects and metrics are gone when the command exits)."""
     from .live import LiveSource  # noqa: PLC0415
 
     source = LiveSource.from_args(args, scenario="none")
     await asyncio.to_thread(source.start)
+    if source.sandbox_thread is not None:
+        from .sandbox.daemon import throwaway_note  # noqa: PLC0415
+
+        print(throwaway_note(source.profile), file=sys.stderr)
     try:
         yield source
     finally:

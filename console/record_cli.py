@@ -244,6 +244,8 @@ def cmd_record(args: argparse.Namespace) -> int:
     kwargs: dict[str, Any] = {"speed": args.speed}
     if args.scenario:
         kwargs["scenario"] = args.scenario
+    if args.scenario or args.speed != 1:  # a sandbox of its own: not the background one, whatever it runs
+        kwargs["sandbox"] = "embedded"
     try:
         source = LiveSource.from_args(args, **kwargs)
     except ConfigError as e:

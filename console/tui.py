@@ -13,7 +13,7 @@ def run_tui(args) -> int:
     from .live import LiveSource  # noqa: PLC0415
 
     try:
-        source = LiveSource.from_args(args)
+        source = LiveSource.from_args(args, sandbox="keep")
     except ConfigError as err:
         print(f"tierconsole: error: {err}", file=sys.stderr)
         return 2
@@ -34,4 +34,16 @@ def run_tui(args) -> int:
     finally:
         if app.source is not None and app.source.sandbox_thread is not None:
             app.source.sandbox_thread.stop()
+        _say_kept_sandboxes()
     return 0
+
+
+def _say_kept_sandboxes() -> None:
+    """The console started a background sandbox and leaves it for later commands: say where, and how to stop it."""
+    from .sandbox import daemon  # noqa: PLC0415 - stdlib only
+
+    for state in daemon.started_here:
+        running = daemon.read_state()
+        if running is not None and running.pid == state.pid:
+            print(f"tierconsole: the sandbox keeps running at {state.describe()} for later commands "
+                  "(tierconsole status, batch, prompt…); `tierconsole sandbox stop` stops it", file=sys.stderr)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -13,6 +14,11 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "sandbox")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+# Nor the developer's own state: no test may attach to (or stop) their background sandbox, or write their
+# audit log. Tests that need their own directories set them per test.
+_PRIVATE = tempfile.mkdtemp(prefix="tierconsole-tests-")
+os.environ["XDG_RUNTIME_DIR"] = os.path.join(_PRIVATE, "run")
+os.environ["XDG_STATE_HOME"] = os.path.join(_PRIVATE, "state")
 
 NO_RETRY = {"retries": {"total_max_attempts": 1, "mode": "standard"}}
 REGION = "us-east-1"

@@ -277,3 +277,18 @@ def test_conflicting_targets_are_refused_before_anything_runs(make_sandbox, env,
             "'http://127.0.0.1:9' (after `batch submit`)") in out.stderr
     assert json.loads(tc(env, tmp_path, "--endpoint-url", sandbox.endpoint, "batch", "list", "--json").stdout) == []
     assert not (tmp_path / "state" / "tierconsole" / "audit.jsonl").exists()
+
+
+@pytest.mark.parametrize("flag, value, attr, expected", [
+    ("--port", "0", "port", 0), ("--scenario", "none", "scenario", "none"), ("--speed", "5", "speed", 5.0),
+    ("--config", "x.yaml", "config", "x.yaml"), ("--auth", "k.yaml", "auth", "k.yaml"),
+    ("--host", "::1", "host", "::1"), ("--faults", "503@0.1", "faults", "503@0.1"),
+])
+def test_the_sandbox_options_mean_the_same_before_and_after_start(flag, value, attr, expected):
+    """``sandbox --port 0 start`` is ``sandbox start --port 0`` (the same sub-parser trap as the shared options)."""
+    before, after = parse(["sandbox", flag, value, "start"]), parse(["sandbox", "start", flag, value])
+    assert vars(before) == vars(after) and getattr(before, attr) == expected
+    assert getattr(parse(["sandbox", "start"]), attr) != expected  # the default differs: the value was kept
+    message = usage_error(["sandbox", flag, value, "start", flag, value + "1"])
+    assert f"{flag} given twice with different values" in message
+    assert f"{flag} does not apply to `tierconsole sandbox stop`" in usage_error(["sandbox", flag, value, "stop"])

@@ -24,6 +24,12 @@ class Target:
     profile: Profile
     endpoint_url: str | None = None  # None: botocore decides (env vars, then AWS)
     sandbox: bool = False
+    credentials: tuple[str, str] | None = None  # a sandbox's --auth key; None: SANDBOX_CREDENTIALS
+
+    def __repr__(self) -> str:  # never the secret
+        key = self.credentials[0] if self.credentials else None
+        return f"Target(profile={self.profile.name!r}, endpoint_url={self.endpoint_url!r}, sandbox={self.sandbox}, " \
+               f"access_key_id={key!r})"
 
     @property
     def label(self) -> str:
@@ -71,7 +77,8 @@ class AwsContext:
             if self.target.endpoint_url:
                 kwargs["endpoint_url"] = self.target.endpoint_url
             if self.target.sandbox:
-                kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = SANDBOX_CREDENTIALS
+                kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = \
+                    self.target.credentials or SANDBOX_CREDENTIALS
             creator = self._get_session().create_client(service, **kwargs)
             self._clients[key] = await self._stack.enter_async_context(creator)
         return self._clients[key]
