@@ -190,7 +190,20 @@ def _check_applicable(parser: argparse.ArgumentParser, args: argparse.Namespace,
             parser.error("sandbox: give either --profile NAME or --config FILE, not both")
 
 
+EXIT_PIPE = 141  # 128 + SIGPIPE, as a Unix tool whose reader went away
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `tierconsole batch list | head -1`: the reader left, nothing went wrong
+        import os  # noqa: PLC0415
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return EXIT_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "sandbox":

@@ -95,7 +95,7 @@ async def _prompt(args, req) -> int:
                 sys.stdout.write(chunk)
                 sys.stdout.flush()
 
-        results = await send_prompt(client, req, prices, on_text=on_text)
+        results = await send_prompt(client, req, prices, on_text=on_text, timeouts=source.profile.timeouts)
         if single_stream:
             sys.stdout.write("\n")
         ok = any(r.ok for r in results)
