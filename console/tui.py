@@ -34,6 +34,9 @@ def run_tui(args) -> int:
     finally:
         if app.source is not None and app.source.sandbox_thread is not None:
             app.source.sandbox_thread.stop()
+        notice = getattr(app.source, "notice", None) if app.source is not None else None
+        if notice:
+            print(f"tierconsole: {notice}", file=sys.stderr)
         _say_kept_sandboxes()
     return 0
 

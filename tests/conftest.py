@@ -28,6 +28,33 @@ SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 
 @pytest.fixture
+def xdg_env(tmp_path):
+    """The environment of a user with private XDG directories under ``tmp_path`` (no profile chosen, no
+    endpoint exported). At the end, the background sandbox started there, if any, is stopped (killed if it
+    will not stop): no test leaves a process behind or touches the developer's own state."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "cfg"), XDG_STATE_HOME=str(tmp_path / "state"),
+               XDG_DATA_HOME=str(tmp_path / "data"), XDG_RUNTIME_DIR=str(tmp_path / "run"))
+    for var in ("TIERCONSOLE_PROFILE", "AWS_ENDPOINT_URL"):
+        env.pop(var, None)
+    yield env
+    state = tmp_path / "run" / "tierconsole" / "sandbox.json"
+    pid = json.loads(state.read_text()).get("pid") if state.exists() else None
+    subprocess.run([sys.executable, "-m", "tierconsole.cli", "sandbox", "stop"], env=env, capture_output=True,
+                   timeout=60)
+    if isinstance(pid, int):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+@pytest.fixture
 def make_sandbox():
     """Start sandboxes in their own threads; all are stopped at the end of the test."""
     from tierconsole.sandbox.app import Sandbox, SandboxThread

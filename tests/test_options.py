@@ -185,7 +185,9 @@ def test_read_only_in_any_position_refuses_every_mutating_action_in_the_core(com
     leaf = dict(COMMANDS)[command]
     pos = data.draw(st.integers(0, len(command)), label="position")
     args = parse(_argv(command, leaf, {"read_only": (pos, True)}))
-    with tempfile.TemporaryDirectory() as state, _env(XDG_STATE_HOME=state, TIERCONSOLE_PROFILE=None):
+    with tempfile.TemporaryDirectory() as state, pytest.MonkeyPatch.context() as env:
+        env.setenv("XDG_STATE_HOME", state)
+        env.delenv("TIERCONSOLE_PROFILE", raising=False)
         guard = guard_for(LiveSource.from_args(args))
         with pytest.raises(ReadOnlyError):
             guard.require_mutation(f"batch-{command[1]}", "JOB")
@@ -193,33 +195,11 @@ def test_read_only_in_any_position_refuses_every_mutating_action_in_the_core(com
     assert '"outcome": "refused: read-only"' in audit
 
 
-@contextlib.contextmanager
-def _env(**values):
-    saved = {k: os.environ.get(k) for k in values}
-    try:
-        for k, v in values.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 # ------------------------------------------------------------------ end to end: real processes, real sandbox
 
 @pytest.fixture
-def env(tmp_path):
-    e = dict(os.environ)
-    e.update(XDG_CONFIG_HOME=str(tmp_path / "cfg"), XDG_STATE_HOME=str(tmp_path / "state"),
-             XDG_DATA_HOME=str(tmp_path / "data"), XDG_RUNTIME_DIR=str(tmp_path / "run"))
-    e.pop("TIERCONSOLE_PROFILE", None)
-    return e
+def env(xdg_env):
+    return xdg_env
 
 
 def tc(env, cwd, *args):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import stat
 import subprocess
@@ -22,23 +21,8 @@ NOTE = "throwaway in-process sandbox"
 
 
 @pytest.fixture
-def env(tmp_path):
-    """Private XDG directories; at the end, whatever background sandbox runs there is stopped (and killed
-    if it will not stop), so no test leaves a process behind or touches the developer's own state."""
-    e = dict(os.environ)
-    e.update(XDG_CONFIG_HOME=str(tmp_path / "cfg"), XDG_STATE_HOME=str(tmp_path / "state"),
-             XDG_DATA_HOME=str(tmp_path / "data"), XDG_RUNTIME_DIR=str(tmp_path / "run"))
-    for var in ("TIERCONSOLE_PROFILE", "AWS_ENDPOINT_URL"):
-        e.pop(var, None)
-    yield e
-    state = tmp_path / "run" / "tierconsole" / "sandbox.json"
-    pid = json.loads(state.read_text())["pid"] if state.exists() else None
-    subprocess.run([*CLI, "sandbox", "stop"], env=e, capture_output=True, timeout=60)
-    if pid is not None:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+def env(xdg_env):
+    return xdg_env
 
 
 def tc(env, cwd, *args, timeout=90):

@@ -23,14 +23,8 @@ LONG = "a long answer please 13"  # the sandbox answers it with 471 tokens: a st
 
 
 @pytest.fixture
-def env(tmp_path):
-    e = dict(os.environ)
-    e.update(XDG_CONFIG_HOME=str(tmp_path / "cfg"), XDG_STATE_HOME=str(tmp_path / "state"),
-             XDG_DATA_HOME=str(tmp_path / "data"), XDG_RUNTIME_DIR=str(tmp_path / "run"))
-    for var in ("TIERCONSOLE_PROFILE", "AWS_ENDPOINT_URL"):
-        e.pop(var, None)
-    yield e
-    subprocess.run([*CLI, "sandbox", "stop"], env=e, capture_output=True, timeout=60)
+def env(xdg_env):
+    return xdg_env
 
 
 def quiet(stderr: str) -> bool:
@@ -75,8 +69,9 @@ def test_timeouts_and_stalls_end_quietly(env, tmp_path):
     from importlib import resources
 
     text = resources.files("tierconsole.profiles").joinpath("sandbox.yaml").read_text()
-    (profiles / "tight.yaml").write_text(text.replace("name: sandbox", "name: tight")
-                                         + "timeouts:\n  prompt: {default: 1}\n")
+    tight = re.sub(r"(?m)^  prompt: .*$", "  prompt: {default: 1}", text.replace("name: sandbox", "name: tight"))
+    assert "prompt: {default: 1}" in tight
+    (profiles / "tight.yaml").write_text(tight)
     assert subprocess.run([*CLI, "--profile", "tight", "sandbox", "start", "--port", "0", "--scenario", "none",
                            "--faults", "slow=3s:bedrock/model"], env=env, capture_output=True,
                           timeout=90).returncode == 0

@@ -4,9 +4,6 @@ Real aiobotocore clients against the sandbox (and, for a stalled stream, a serve
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
 import sys
 import time
 
