@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from .actions.guard import Guard, ReadOnlyError, append_history, text_fingerprint
 from .domain.catalog import ConfigError
 from .domain.pricing import PriceTable
-from .profile_loader import load_profile, user_data_dir, user_state_dir
+from .profile_loader import user_data_dir, user_state_dir
 
 EXIT_FAIL = 1
 EXIT_USAGE = 2
@@ -22,13 +22,17 @@ def err(msg: str) -> None:
 
 @asynccontextmanager
 async def session(args):
-    """The profile's AWS context (starting a quiet embedded sandbox when the profile is the sandbox)."""
+    """The profile's AWS context. A sandbox profile attaches to its background sandbox
+    (``tierconsole sandbox start``); with none running it gets a quiet throwaway one in-process, and
+    says so on stderr (its jobs, objects and metrics are gone when the command exits)."""
     from .live import LiveSource  # noqa: PLC0415
 
-    profile = load_profile(args.profile)
-    source = LiveSource(profile, endpoint_url=args.endpoint_url, region=args.region, read_only=args.read_only,
-                        scenario="none")
+    source = LiveSource.from_args(args, scenario="none")
     await asyncio.to_thread(source.start)
+    if source.sandbox_thread is not None:
+        from .sandbox.daemon import throwaway_note  # noqa: PLC0415
+
+        print(throwaway_note(source.profile), file=sys.stderr)
     try:
         yield source
     finally:
@@ -91,7 +95,7 @@ async def _prompt(args, req) -> int:
                 sys.stdout.write(chunk)
                 sys.stdout.flush()
 
-        results = await send_prompt(client, req, prices, on_text=on_text)
+        results = await send_prompt(client, req, prices, on_text=on_text, timeouts=source.profile.timeouts)
         if single_stream:
             sys.stdout.write("\n")
         ok = any(r.ok for r in results)

@@ -13,7 +13,52 @@ from .catalog import ConfigError, ReservationSpec, _check_keys, _get, parse_rese
 _KEYS = {"name", "description", "aws_profile", "region", "regions", "endpoint_url", "models", "reservations",
          "prices", "tier_price_multipliers", "refresh_seconds", "quota_refresh_seconds", "alert_threshold",
          "read_only", "allow_prompts_in_read_only", "sandbox", "default", "s3_input_prefix", "s3_output_prefix",
-         "batch_role_arn"}
+         "batch_role_arn", "timeouts"}
+_TIMEOUT_KEYS = {"connect", "calls", "prompt", "stream_event"}
+PROMPT_TIERS = ("reserved", "priority", "default", "flex")
+MAX_TIMEOUT_S = 86_400.0  # a day: a larger figure is a unit mistake (milliseconds), not a wait
+
+#: How long a prompt may wait for its answer (streamed: for its first event), per tier. The answer of a
+#: non-streamed prompt comes whole at the end: queueing plus generating the longest answer a catalog model
+#: gives (8,192 tokens at 70 tokens/s is about two minutes) must fit. Flex waits behind every other tier:
+#: "minutes rather than seconds", with a one-hour timeout quoted by AWS (the sandbox's Flex max_wait_s).
+DEFAULT_PROMPT_TIMEOUTS = {"reserved": 300.0, "priority": 300.0, "default": 300.0, "flex": 3900.0}
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds the console waits. ``calls`` is the read timeout of every call but a prompt's answer
+    (CloudWatch, Service Quotas, batch, S3, STS): short, so that a stale pane shows quickly.
+    ``prompt`` is per tier; ``stream_event`` is the longest gap between two events of a streamed answer
+    once its first event has come (a stream is not timed in total)."""
+
+    connect: float = 3.0
+    calls: float = 10.0
+    prompt: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PROMPT_TIMEOUTS))
+    stream_event: float = 60.0
+
+    def for_prompt(self, tier: str | None) -> float:
+        tier = "default" if tier in (None, "", "standard") else tier
+        return self.prompt.get(tier, self.prompt["default"])
+
+
+def parse_timeouts(d: Any) -> Timeouts:
+    d = _check_keys(d if d is not None else {}, _TIMEOUT_KEYS, "timeouts")
+
+    def seconds(doc, key: str, path: str, default: float) -> float:
+        value = _get(doc, key, path, float, default=default, minimum=0.1)
+        if value > MAX_TIMEOUT_S:
+            raise ConfigError(f"{path}.{key}", f"must be at most {MAX_TIMEOUT_S:g} seconds, got {value!r}")
+        return value
+
+    prompt = _check_keys(d.get("prompt") or {}, set(PROMPT_TIERS) | {"standard"}, "timeouts.prompt")
+    if "standard" in prompt and "default" in prompt:
+        raise ConfigError("timeouts.prompt", "give either 'standard' or 'default' (the same tier), not both")
+    per_tier = dict(DEFAULT_PROMPT_TIMEOUTS)
+    for key in prompt:
+        per_tier["default" if key == "standard" else key] = seconds(prompt, key, "timeouts.prompt", 0.0)
+    return Timeouts(connect=seconds(d, "connect", "timeouts", 3.0), calls=seconds(d, "calls", "timeouts", 10.0),
+                    prompt=per_tier, stream_event=seconds(d, "stream_event", "timeouts", 60.0))
 
 
 @dataclass(frozen=True)
@@ -36,6 +81,7 @@ class Profile:
     s3_input_prefix: str | None = None
     s3_output_prefix: str | None = None
     batch_role_arn: str | None = None
+    timeouts: Timeouts = field(default_factory=Timeouts)
     source: str = "<built-in>"
     origin: str = "built-in"  # built-in | project | user
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)  # the parsed document
@@ -105,6 +151,7 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
         s3_input_prefix=_get(d, "s3_input_prefix", "", str, default=None),
         s3_output_prefix=_get(d, "s3_output_prefix", "", str, default=None),
         batch_role_arn=_get(d, "batch_role_arn", "", str, default=None),
+        timeouts=parse_timeouts(d.get("timeouts")),
         source=source,
         origin=origin,
         raw=d,

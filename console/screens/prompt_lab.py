@@ -637,7 +637,8 @@ class PromptLabScreen(Screen):
                 self.on_result(run, result)
 
             sent = True
-            results[:] = await send_prompt(client, req, session.prices, on_text=on_text, on_result=on_result)
+            results[:] = await send_prompt(client, req, session.prices, on_text=on_text, on_result=on_result,
+                                           timeouts=session.profile.timeouts)
         except asyncio.CancelledError:
             if sent:
                 self._audit(session, req, "cancelled", results)
