@@ -61,7 +61,17 @@ def check_path(value: str) -> tuple[bool, str]:
 
 
 class JsonlTree(DirectoryTree):
-    """The file picker: folders and .jsonl files, hidden entries left out."""
+    """The file picker: folders and .jsonl files, hidden entries left out. ``esc`` closes the picker
+    (not the form it is in) and puts the cursor back in the path field."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "close_browser", "Close browser", key_display="esc", id="batch-browser-close",
+                tooltip="Close the file browser (the form stays)"),
+    ]
+
+    def action_close_browser(self) -> None:
+        self.display = False
+        self.screen.query_one("#batch-path", Input).focus()
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         return [p for p in paths if not p.name.startswith(".") and (p.is_dir() or p.suffix.lower() == ".jsonl")]
