@@ -176,3 +176,19 @@ async def test_a_notification_never_covers_a_dialogs_buttons(size, dialog):
         for button in app.screen.query(Button):
             for toast in toasts:
                 assert not button.region.overlaps(toast), (button.id, button.region, toast)
+
+
+async def test_the_profile_switcher_counts_in_words(tmp_path, monkeypatch):
+    from textual.widgets import Static
+
+    from tierconsole.screens.profile_switcher import ProfileSwitcher
+
+    for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / var))
+    monkeypatch.chdir(tmp_path)
+    app = TierConsoleApp(data=sample_dashboard())
+    async with app.run_test(size=WIDE) as pilot:
+        await app.push_screen(ProfileSwitcher("sandbox"))
+        await pilot.pause(0.5)
+        note = str(app.screen.query_one("#switcher-note", Static).render())
+        assert note == "2 profiles", note  # the built-in sandbox and aws-template

@@ -296,7 +296,7 @@ class BatchSubmitScreen(ModalScreen[None]):
             text = (f"✓ Created {job.get('jobName')} ({job.get('status')})\n{job.get('jobArn')}\n"
                     f"model {job.get('modelId')} · input "
                     f"{job.get('inputDataConfig', {}).get('s3InputDataConfig', {}).get('s3Uri', path)}"
-                    + (f" · {total} records" if total else "")
+                    + (f" · {fmt.plural(total, 'record')}" if total else "")
                     + "\nIt appears in the batch pane at the next refresh.")
         if not session.alive:
             return  # the profile was switched meanwhile: nothing from it is shown

@@ -92,7 +92,7 @@ class DashboardScreen(Screen):
                 tooltip="Switch profile (console or AWS config)"),
         Binding("c", "app.capacity_plan", "Plan", id="capacity-plan",
                 tooltip="Capacity plan and cost view of a model (reservation sizing, spend per tier)"),
-        Binding("r", "refresh", "Refresh", id="refresh", tooltip="Refresh now"),
+        Binding("r", "refresh", "Refresh", id="refresh", tooltip="Refresh now (while paused: one refresh, still paused)"),
         Binding("p", "pause", "Pause", id="pause", tooltip="Pause or resume live updates"),
         Binding("escape", "restore", "Restore", show=False, id="restore", tooltip="Restore the pane grid"),
         Binding("q", "app.quit", "Quit", id="quit", tooltip="Quit tierconsole"),
