@@ -15,6 +15,7 @@ from tierconsole.domain.sample import sample_dashboard
 from tierconsole.screens.batch_submit import BatchSubmitScreen, ConfirmCancelScreen, JsonlTree
 from tierconsole.screens.help import HelpScreen
 from tierconsole.screens.prompt_lab import HistoryPicker, PromptLabScreen, sample_run
+from tests.test_actions_pilot import wait_for
 
 WIDE = (120, 40)
 NARROW = (80, 24)
@@ -35,27 +36,29 @@ async def open_lab_with_sample_run(pilot) -> PromptLabScreen:
     return lab
 
 
-@pytest.mark.parametrize("size", [NARROW, WIDE], ids=lambda s: f"{s[0]}x{s[1]}")
-async def test_every_tiers_row_and_cost_is_on_screen(size):
+async def lab_lines(size) -> list[str]:
+    """The terminal's lines with the lab showing the sample all-tiers run at ``size``."""
     app = TierConsoleApp(data=sample_dashboard())
     async with app.run_test(size=size) as pilot:
         await open_lab_with_sample_run(pilot)
-        lines = screen_lines(app)
-        expected = {"Reserved": "in reservation", "Priority": "$0.002893", "Standard": "Throttling",
-                    "Flex": "$0.000766"}
-        for tier, cost in expected.items():
-            row = [line for line in lines if re.search(rf"^\W*{tier}\s+(—|{tier})\s", line)]
-            assert row and cost in row[0], (tier, cost, "\n".join(lines))
-        assert not any("$0.000000" in line for line in lines)
+        return screen_lines(app)
+
+
+@pytest.mark.parametrize("size", [NARROW, WIDE], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_every_tiers_row_and_cost_is_on_screen(size):
+    lines = await lab_lines(size)
+    expected = {"Reserved": "in reservation", "Priority": "$0.002893", "Standard": "Throttling",
+                "Flex": "$0.000766"}
+    for tier, cost in expected.items():
+        row = [line for line in lines if re.search(rf"^\W*{tier}\s+(—|{tier})\s", line)]
+        assert row and cost in row[0], (tier, cost, "\n".join(lines))
+    assert not any("$0.000000" in line for line in lines)
 
 
 @pytest.mark.parametrize("size", [NARROW, WIDE], ids=lambda s: f"{s[0]}x{s[1]}")
 async def test_the_whole_error_is_shown_on_one_line(size):
-    app = TierConsoleApp(data=sample_dashboard())
-    async with app.run_test(size=size) as pilot:
-        await open_lab_with_sample_run(pilot)
-        lines = screen_lines(app)
-        assert any(THROTTLE_MESSAGE in line and "Standard" in line for line in lines), "\n".join(lines)
+    lines = await lab_lines(size)
+    assert any(THROTTLE_MESSAGE in line and "Standard" in line for line in lines), "\n".join(lines)
 
 
 @pytest.mark.parametrize("size", [NARROW, WIDE, (100, 30)], ids=lambda s: f"{s[0]}x{s[1]}")
@@ -104,28 +107,24 @@ async def test_the_lab_says_standard_never_default():
         assert "Standard" in shown and not re.search(r"\bdefault\b", shown)
 
 
-def _help_keys(app) -> list[str]:
-    assert isinstance(app.screen, HelpScreen)
-    return [keys for keys, _ in app.screen.rows()]
+async def help_keys(pilot, *keys: str) -> list[str]:
+    """Press ``keys`` (the last one opens help); the keys help lists, each checked spelled out."""
+    for key in keys:
+        await pilot.press(key)
+        await pilot.pause()
+    assert isinstance(pilot.app.screen, HelpScreen)
+    names = [name for name, _ in pilot.app.screen.rows()]
+    assert not any("^" in k or "," in k for k in names), names
+    return names
 
 
 async def test_help_shows_real_key_names():
     app = TierConsoleApp(data=sample_dashboard())
     async with app.run_test(size=WIDE) as pilot:
-        await pilot.press("t")
-        await pilot.pause()
-        await pilot.press("f1")
-        await pilot.pause()
-        keys = _help_keys(app)
+        keys = await help_keys(pilot, "t", "f1")
         assert "ctrl+enter / ctrl+s" in keys and "ctrl+r" in keys and "ctrl+p" in keys and "esc" in keys
-        assert not any("^" in k or "," in k for k in keys), keys
-        await pilot.press("escape", "escape")
-        await pilot.pause()
-        await pilot.press("question_mark")
-        await pilot.pause()
-        keys = _help_keys(app)
+        keys = await help_keys(pilot, "escape", "escape", "question_mark")
         assert "?" in keys and "enter" in keys and "tab" in keys and "shift+tab" in keys
-        assert not any("^" in k or "," in k for k in keys), keys
 
 
 async def test_esc_in_the_file_browser_closes_only_the_browser(tmp_path, monkeypatch):
@@ -189,6 +188,9 @@ async def test_the_profile_switcher_counts_in_words(tmp_path, monkeypatch):
     app = TierConsoleApp(data=sample_dashboard())
     async with app.run_test(size=WIDE) as pilot:
         await app.push_screen(ProfileSwitcher("sandbox"))
-        await pilot.pause(0.5)
-        note = str(app.screen.query_one("#switcher-note", Static).render())
+
+        def note() -> str:
+            return str(app.screen.query_one("#switcher-note", Static).render())
+        assert await wait_for(pilot, lambda: note()[:1].isdigit())  # discovered in a worker thread
+        note = note()
         assert note == "2 profiles", note  # the built-in sandbox and aws-template

@@ -5,7 +5,6 @@ Pilot tests of the real app; the live ones run the real poller against an embedd
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 import time
 
@@ -27,6 +26,7 @@ from tierconsole.widgets.quota import QuotaBody, QuotaPane
 from tierconsole.widgets.reservations import ReservationsBody
 from tierconsole.widgets.throttles import ThrottleList, ThrottlesPane
 from tests.conftest import NOVA
+from tests.test_actions_pilot import isolated, wait_for  # noqa: F401 - fixture
 from tests.test_dashboard_pilot import text_of
 
 WIDE = (120, 40)
@@ -200,23 +200,6 @@ async def test_the_plan_key_is_in_the_footer():
 # ------------------------------------------------------------------ ages, retries, pause (live)
 
 
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    for var, sub in (("XDG_CONFIG_HOME", "cfg"), ("XDG_STATE_HOME", "state"), ("XDG_DATA_HOME", "data")):
-        monkeypatch.setenv(var, str(tmp_path / sub))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-async def wait_for(pilot, predicate, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await pilot.pause(0.1)
-    return predicate()
-
-
 def _seconds(text: str, pattern: str) -> int:
     """Seconds in the first match of ``pattern`` (a duration such as 42s or 2m05s as group 1)."""
     m = re.search(pattern, text)
@@ -226,12 +209,22 @@ def _seconds(text: str, pattern: str) -> int:
     return int(minutes.group(1)) * 60 + int(minutes.group(2)) if minutes else int(value.rstrip("s"))
 
 
+def watching(sandbox, refresh_seconds: float) -> TierConsoleApp:
+    """The console polling ``sandbox`` (a quiet one, in its own thread) every ``refresh_seconds``."""
+    profile = dataclasses.replace(load_profile("sandbox"), refresh_seconds=refresh_seconds)
+    return TierConsoleApp(source=LiveSource(profile, endpoint_url=sandbox.endpoint))
+
+
+async def polled(pilot) -> None:
+    app = pilot.app
+    assert await wait_for(pilot, lambda: app.polls > 0 and app.dashboard.shown.quotas, timeout=20)
+
+
 async def test_stale_ages_tick_every_second_and_the_header_says_when_it_retries(isolated, make_sandbox):
     sb = make_sandbox(scenario="none")
-    profile = dataclasses.replace(load_profile("sandbox"), refresh_seconds=1.0)
-    app = TierConsoleApp(source=LiveSource(profile, endpoint_url=sb.endpoint))
+    app = watching(sb, 1.0)
     async with app.run_test(size=(160, 40)) as pilot:
-        assert await wait_for(pilot, lambda: app.polls > 0 and app.dashboard.shown.quotas)
+        await polled(pilot)
         sb.stop()  # the endpoint goes away: every pane turns stale and the poller backs off
         assert await wait_for(pilot, lambda: app.failures >= 3, timeout=30)  # next retry 8 s away
         await pilot.pause(0.2)
@@ -248,11 +241,9 @@ async def test_stale_ages_tick_every_second_and_the_header_says_when_it_retries(
 
 
 async def test_paused_says_for_how_long_and_r_refreshes_once(isolated, make_sandbox):
-    sb = make_sandbox(scenario="none")
-    profile = dataclasses.replace(load_profile("sandbox"), refresh_seconds=0.5)
-    app = TierConsoleApp(source=LiveSource(profile, endpoint_url=sb.endpoint))
+    app = watching(make_sandbox(scenario="none"), 0.5)
     async with app.run_test(size=(160, 40)) as pilot:
-        assert await wait_for(pilot, lambda: app.polls > 0 and app.dashboard.shown.quotas)
+        await polled(pilot)
         await pilot.press("p")
         await pilot.pause(0.3)
         header = app.screen.query_one(HeaderBar)
