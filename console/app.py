@@ -189,7 +189,7 @@ class TierConsoleApp(App[None]):
         """The operator pressed ``r`` (or an action changed something): poll now, cutting a back-off
         short. While paused, ``r`` polls once (the dashboard shows that one refresh and stays paused)."""
         self.failures = 0
-        if self.paused and isinstance(self.screen, DashboardScreen):
+        if self.paused and message.while_paused:
             self._poll_once = True
         self._refresh_now.set()
 

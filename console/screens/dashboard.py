@@ -320,9 +320,8 @@ class DashboardScreen(Screen):
 
     def action_refresh(self) -> None:
         """``r``: refresh now; while paused, one refresh is shown and the dashboard stays paused."""
-        if self.paused:
-            self._show_next = True
-        self.post_message(RefreshRequested())
+        self._show_next = self.paused
+        self.post_message(RefreshRequested(while_paused=self.paused))
 
     def action_pause(self) -> None:
         self.paused = not self.paused

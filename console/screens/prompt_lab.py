@@ -630,7 +630,7 @@ class PromptLabScreen(Screen):
             self._show_text(tier)
         self.in_flight = False
         answered = len(self.results)
-        kept = (f"; the {fmt.plural(answered, 'tier')} that had answered keep their results" if answered > 1 else
+        kept = (f"; the {answered} tiers that had answered keep their results" if answered > 1 else
                 "; the tier that had answered keeps its result" if answered else "")
         self.say(f"Cancelled after {elapsed:.1f} s{kept}.", "warn")
 

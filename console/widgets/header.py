@@ -63,9 +63,6 @@ class HeaderBar(Body):
     def on_mount(self) -> None:
         self.set_data(HeaderInfo.from_data(None))
 
-    def update_data(self, data: DashboardData | None, paused: bool = False) -> bool:
-        return self.set_data(HeaderInfo.from_data(data, paused))
-
     def build(self, width: int, palette: Palette) -> list[Text]:
         info: HeaderInfo = self.data
         # Drop the endpoint first, then the labels, then fields from the least important.
