@@ -13,6 +13,7 @@ from . import __version__, options
 from .argtypes import number
 from .argtypes import positive_float as _positive_float
 from .argtypes import positive_int as _positive_int
+from .domain.alerts import PROFILE_THRESHOLD
 from .record_cli import RECORD_GROUP, add_record_parser, add_replay_parser  # stdlib only
 
 EXIT_USAGE = 2
@@ -87,10 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="collect once and print the four panes' data (for cron and health checks)",
                         description="Collect once with the same collectors as the panes and print reservations, "
                                     "quota use by tier, throttles over 5 and 60 minutes, and batch jobs. "
-                                    "Exit 3 when --fail-over is reached.")
+                                    "Exit 3 when --fail-over is reached; without --fail-over the exit code "
+                                    "never depends on use.")
     st.add_argument("--json", action="store_true")
-    st.add_argument("--fail-over", type=number(float, above=0, at_most=10), metavar="FRACTION",
-                    help="exit 3 when any quota or reservation use is at or above FRACTION (e.g. 0.8)")
+    st.add_argument("--fail-over", type=number(float, above=0, at_most=10), metavar="FRACTION", nargs="?",
+                    const=PROFILE_THRESHOLD,
+                    help="exit 3 when any quota or reservation use is at or above FRACTION (e.g. 0.8); "
+                         "given alone, FRACTION is the profile's alert_threshold")
 
     ip = sub.add_parser("incident", help="incident triage: export the timeline and diagnosis around throttles")
     isub = ip.add_subparsers(dest="incident_command", metavar="ACTION", required=True)

@@ -6,6 +6,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
+from ..domain.format import tier_label
 from ..domain.pricing import PriceTable
 
 TIER_CHOICES = ("reserved", "priority", "standard", "default", "flex", "all", "escalate")
@@ -58,8 +59,15 @@ class PromptResult:
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
+        """Wire values as Bedrock says them (``tier: "default"``), each with its label (``"Standard"``);
+        times and rates to 0.1."""
         d = asdict(self)
         d.pop("extra")
+        for key in ("latency_ms", "ttft_ms", "output_tps"):
+            if d[key] is not None:
+                d[key] = round(d[key], 1)
+        d["tier_label"] = tier_label(self.tier)
+        d["served_tier_label"] = tier_label(self.served_tier) if self.served_tier else None
         return d
 
 

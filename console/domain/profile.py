@@ -12,7 +12,7 @@ from .catalog import ConfigError, ReservationSpec, _check_keys, _get, parse_rese
 
 _KEYS = {"name", "description", "aws_profile", "region", "regions", "endpoint_url", "models", "reservations",
          "prices", "tier_price_multipliers", "refresh_seconds", "quota_refresh_seconds", "alert_threshold",
-         "read_only", "allow_prompts_in_read_only", "sandbox", "default", "s3_input_prefix", "s3_output_prefix",
+         "alert_bell", "read_only", "allow_prompts_in_read_only", "sandbox", "default", "s3_input_prefix", "s3_output_prefix",
          "batch_role_arn", "timeouts"}
 _TIMEOUT_KEYS = {"connect", "calls", "prompt", "stream_event"}
 PROMPT_TIERS = ("reserved", "priority", "default", "flex")
@@ -74,7 +74,8 @@ class Profile:
     tier_price_multipliers: Mapping[str, float] = field(default_factory=dict)
     refresh_seconds: float = 5.0
     quota_refresh_seconds: float = 900.0
-    alert_threshold: float = 0.8
+    alert_threshold: float = 0.8  # quotas at or over this fraction are marked, counted and alerted on
+    alert_bell: bool = True  # ring the terminal bell once when a quota crosses alert_threshold
     read_only: bool = False
     allow_prompts_in_read_only: bool = True
     sandbox: Mapping[str, Any] | None = None  # present: run on the embedded sandbox with this section
@@ -145,6 +146,7 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
         refresh_seconds=_get(d, "refresh_seconds", "", float, default=1.0 if sandbox is not None else 5.0, minimum=0.2),
         quota_refresh_seconds=_get(d, "quota_refresh_seconds", "", float, default=900.0, minimum=10),
         alert_threshold=threshold,
+        alert_bell=_get(d, "alert_bell", "", bool, default=True),
         read_only=_get(d, "read_only", "", bool, default=False),
         allow_prompts_in_read_only=_get(d, "allow_prompts_in_read_only", "", bool, default=True),
         sandbox=sandbox,
