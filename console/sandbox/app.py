@@ -19,7 +19,7 @@ from aiohttp import web
 from .clock import SandboxClock
 from .config import SandboxConfig, load_sandbox_config
 from .engine import EngineError, TierEngine
-from .http import AwsError, Call, error_response, parse_scope
+from .http import AwsError, Call, clean_text, error_response, parse_scope
 from .outcomes import OutcomeLog
 from .runtime import Runtime
 
@@ -28,6 +28,7 @@ log = logging.getLogger("tierconsole.sandbox")
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
 
 MAX_BODY = 64 * 1024 * 1024
+LOGGED_CHARS = 256  # the longest string an access-log field keeps
 RUNTIME_ACTIONS = ("converse", "converse-stream", "invoke", "invoke-with-response-stream", "count-tokens")
 _TARGET_PREFIXES = {"ServiceQuotasV20190624": "servicequotas", "GraniteServiceVersion20100801": "monitoring",
                     "AWSSecurityTokenServiceV20110615": "sts"}
@@ -204,6 +205,9 @@ class Sandbox:
                  "tier_asked": call.asked_tier, "tier_served": call.served_tier, "status": status,
                  "error": error, "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
                  "request_id": call.request_id}
+        for key, value in entry.items():  # what a client sent is logged clipped: a line never grows with it
+            if isinstance(value, str):
+                entry[key] = clean_text(value, LOGGED_CHARS)
         self._access_log.write(json.dumps(entry) + "\n")
 
     # ------------------------------------------------------------------ lifecycle
