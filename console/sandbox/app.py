@@ -138,7 +138,8 @@ class Sandbox:
             self._log(call, response.status, t0, e.code)
             return response
         except (asyncio.CancelledError, ConnectionResetError):
-            self._log(call, 499, t0, "ClientClosedRequest")
+            status, error = call.ended or (499, "ClientClosedRequest")
+            self._log(call, status, t0, error)
             raise
         except Exception:  # never a traceback to the client: log it, answer AWS-shaped
             log.exception("sandbox handler failed: %s %s", request.method, request.path)
@@ -148,6 +149,9 @@ class Sandbox:
             return response
         if "x-amzn-RequestId" not in response.headers and not response.prepared:
             response.headers["x-amzn-RequestId"] = call.request_id
+        if call.ended is not None:  # a stream cut after its 200: logged as the outcome (and metrics) have it
+            self._log(call, call.ended[0], t0, call.ended[1])
+            return response
         injected = {"badframe": "InjectedBadFrame", "cut": "InjectedStreamCut"}.get(call.stream_fault or "")
         self._log(call, response.status, t0, injected if response.prepared else None)
         return response

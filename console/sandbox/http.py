@@ -35,6 +35,7 @@ class Call:
     asked_tier: str | None = None
     served_tier: str | None = None
     stream_fault: str | None = None  # "badframe" or "cut": what to do to a streamed answer
+    ended: tuple[int, str] | None = None  # (status, error) of a stream cut after its 200 header was sent
 
     @property
     def validation_error(self) -> str:

@@ -371,8 +371,9 @@ class Runtime:
         except (asyncio.CancelledError, ConnectionResetError) as e:
             # The client went away mid-stream: what was generated is what is charged.
             counted = self.admission.release(ticket, sent)
-            self.record(call, operation, model_id, tier, started, ticket=ticket, status=499,
-                        error="InjectedStreamCut" if call.stream_fault == "cut" else "ClientClosedRequest",
+            error = "InjectedStreamCut" if call.stream_fault == "cut" else "ClientClosedRequest"
+            call.ended = (499, error)  # the access log says what the metrics count (a client error)
+            self.record(call, operation, model_id, tier, started, ticket=ticket, status=499, error=error,
                         output_tokens=sent, quota_tokens=counted, input_tokens=input_tokens, ttft_ms=ttft_ms or None)
             if isinstance(e, asyncio.CancelledError):
                 raise
