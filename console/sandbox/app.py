@@ -105,6 +105,7 @@ class Sandbox:
         call = Call(request=request, body=b"", service=service, region=region or self.config.region,
                     access_key=akid, sandbox=self)
         cbor = request.headers.get("smithy-protocol") == "rpc-v2-cbor"
+        query = request.content_type == "application/x-www-form-urlencoded"
         fault = self.faults.pick(service, request.path) if self.faults.rules else None
         try:
             try:
@@ -128,13 +129,13 @@ class Sandbox:
                 return response
         except AwsError as e:
             response = error_response(e.code, e.message, e.status, service=service, request_id=call.request_id,
-                                      cbor=cbor)
+                                      cbor=cbor, query=query)
             call.served_tier = None
             self._log(call, response.status, t0, e.code)
             return response
         except EngineError as e:
             response = error_response(e.code, e.message, e.status, service=service, request_id=call.request_id,
-                                      cbor=cbor)
+                                      cbor=cbor, query=query)
             self._log(call, response.status, t0, e.code)
             return response
         except (asyncio.CancelledError, ConnectionResetError):
@@ -144,7 +145,7 @@ class Sandbox:
         except Exception:  # never a traceback to the client: log it, answer AWS-shaped
             log.exception("sandbox handler failed: %s %s", request.method, request.path)
             response = error_response("InternalServerException", "The sandbox hit an internal error; see its log.",
-                                      500, service=service, request_id=call.request_id, cbor=cbor)
+                                      500, service=service, request_id=call.request_id, cbor=cbor, query=query)
             self._log(call, 500, t0, "InternalServerException")
             return response
         if "x-amzn-RequestId" not in response.headers and not response.prepared:

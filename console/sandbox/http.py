@@ -205,7 +205,8 @@ def cbor_error(code: str, message: str) -> bytes:
 
 
 def error_response(code: str, message: str, status: int, *, service: str | None, request_id: str,
-                   cbor: bool = False) -> web.Response:
+                   cbor: bool = False, query: bool = False) -> web.Response:
+    """The error as the request's protocol carries it (``query``: a form-encoded query-protocol request)."""
     message = clean_text(message, MAX_ERROR_MESSAGE)
     headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": code}
     if service == "monitoring":  # awsQueryCompatible (CBOR and JSON): botocore takes the code from this header
@@ -214,7 +215,7 @@ def error_response(code: str, message: str, status: int, *, service: str | None,
         headers["smithy-protocol"] = "rpc-v2-cbor"
         return web.Response(status=status, body=cbor_error(code, message), content_type="application/cbor",
                             headers=headers)
-    if service in _XML_SERVICES:
+    if service in _XML_SERVICES or query and service == "monitoring":  # CloudWatch also speaks query
         if service == "s3":
             body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{escape(code)}</Code>"
                     f"<Message>{escape(message)}</Message><RequestId>{request_id}</RequestId></Error>")

@@ -65,6 +65,7 @@ class _Violations:
     def __init__(self) -> None:
         self.listed: list[str] = []
         self.count = 0
+        self.missing = 0  # of which "Member must not be null"
 
     def add(self, text: str) -> None:
         self.count += 1
@@ -100,6 +101,7 @@ def _conform(shape, value: Any, path: str, bad: _Violations, names: Iterable[str
                 out[name] = _conform(members[name], item, _join(path, name), bad)
         for name in shape.required_members:
             if name in allowed and value.get(name) is None:
+                bad.missing += 1
                 bad.add(f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null")
         if meta.get("union") and len(out) != 1:
             bad.value(value, path, "Member must have exactly one member set", sensitive)
@@ -177,15 +179,17 @@ def body_members(shape) -> list[str]:
     return [n for n, m in shape.members.items() if "location" not in m.serialization]
 
 
-def conform(shape, value: Any, *, code: str = "ValidationException", names: Iterable[str] | None = None) -> Any:
+def conform(shape, value: Any, *, code: str = "ValidationException", names: Iterable[str] | None = None,
+            missing_code: str | None = None) -> Any:
     """``value`` keeping only what ``shape`` declares, or :class:`AwsError` ``code`` (400) listing every
-    violation. ``names`` limits a top-level structure to those members (default: the body members)."""
+    violation (``missing_code`` instead when every violation is a missing required member). ``names``
+    limits a top-level structure to those members (default: the body members)."""
     bad = _Violations()
     if names is None and shape.type_name == "structure":
         names = body_members(shape)
     out = _conform(shape, value, "", bad, set(names) if names is not None else None)
     if bad.count:
-        raise AwsError(code, bad.message(), 400)
+        raise AwsError(missing_code if missing_code and bad.missing == bad.count else code, bad.message(), 400)
     return out
 
 
