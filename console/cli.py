@@ -13,6 +13,7 @@ from . import __version__
 from .argtypes import number
 from .argtypes import positive_float as _positive_float
 from .argtypes import positive_int as _positive_int
+from .argtypes import sandbox_speed
 
 EXIT_USAGE = 2
 
@@ -124,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--scenario", metavar="NAME", default=None,
                     help="background traffic: none, steady, spike, flex-backlog, reserved-overflow, outage, "
                          "or a scenario YAML file (default: the config's, else none)")
-    sb.add_argument("--speed", type=_positive_float, default=1.0, metavar="FACTOR",
+    sb.add_argument("--speed", type=sandbox_speed, default=1.0, metavar="FACTOR",
                     help="run the sandbox clock FACTOR times faster (pacing, quota windows, waits, jobs)")
     sb.add_argument("--access-log", metavar="FILE", help="append one JSON line per request to FILE")
     sb.add_argument("--auth", metavar="FILE",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from .argtypes import positive_float as _positive_float
+from .argtypes import sandbox_speed
 import asyncio
 import atexit
 import json
@@ -101,7 +102,7 @@ def add_record_parser(subparsers: Any, profile_options: Callable[[argparse.Argum
     p.add_argument("--scenario", metavar="NAME",
                    help="embedded sandbox only: background traffic (none, steady, spike, flex-backlog, "
                         "reserved-overflow, outage or a scenario YAML file)")
-    p.add_argument("--speed", type=_positive_float, default=1.0, metavar="FACTOR",
+    p.add_argument("--speed", type=sandbox_speed, default=1.0, metavar="FACTOR",
                    help="embedded sandbox only: run its clock FACTOR times faster (its timeline, and so the "
                         "recording's, then covers FACTOR × D)")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
