@@ -17,7 +17,8 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from .clock import SandboxClock
-from .config import SandboxConfig, load_sandbox_config
+from ..domain.catalog import ConfigError
+from .config import SandboxConfig, load_sandbox_config, log_path_problem
 from .engine import EngineError, TierEngine
 from .http import AwsError, Call, clean_text, error_response, parse_scope
 from .outcomes import OutcomeLog
@@ -62,6 +63,10 @@ class Sandbox:
             self.verifier = Verifier(auth_keys)
         self.services: dict[str, Handler] = {}
         self.bedrock_control: Handler | None = None
+        if access_log:  # the flag (the config's own is checked when it is parsed, naming file and line)
+            problem = log_path_problem(access_log)
+            if problem:
+                raise ConfigError("--access-log", problem)
         access_log = access_log or self.config.access_log
         self._access_log_path = Path(access_log).expanduser() if access_log else None
         self._access_log = None
@@ -218,7 +223,10 @@ class Sandbox:
     # ------------------------------------------------------------------ lifecycle
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         if self._access_log_path:
-            self._access_log = open(self._access_log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+            try:
+                self._access_log = open(self._access_log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+            except OSError as exc:  # removed or made read-only since it was checked
+                raise ConfigError("access log", f"{self._access_log_path}: {exc.strerror or exc}") from None
         self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, reuse_address=True, backlog=1024)
