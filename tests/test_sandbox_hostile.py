@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from functools import lru_cache
 
@@ -380,3 +381,40 @@ def test_access_log_fields_are_bounded(make_sandbox, tmp_path):
                                            "Content-Type": "application/x-amz-json-1.0"}, "monitoring")
     lines = log.read_text().splitlines()
     assert len(lines) == 2 and all(len(line) < 2000 for line in lines), [len(x) for x in lines]
+
+
+# ---------------------------------------------------------------------- the whole endpoint: never a 5xx
+
+PATHS = ["/", f"/model/{NOVA_PATH}/converse", f"/model/{NOVA_PATH}/converse-stream", f"/model/{NOVA_PATH}/invoke",
+         f"/model/{NOVA_PATH}/invoke-with-response-stream", "/model/x/count-tokens", "/model-invocation-job",
+         "/model-invocation-job/abc", "/model-invocation-job/abc/stop", "/model-invocation-jobs",
+         "/foundation-models", f"/foundation-models/{NOVA_PATH}", "/inference-profiles", "/tierconsole-sandbox",
+         "/tierconsole-sandbox/k", "/service/GraniteServiceVersion20100801/operation/GetMetricData"]
+segment = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12).map(
+    lambda t: urllib.request.quote(t, safe=""))
+
+
+@given(method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"]),
+       path=st.one_of(st.sampled_from(PATHS), st.lists(segment, min_size=1, max_size=4).map(lambda p: "/" + "/".join(p))),
+       query=st.one_of(st.just(""), st.dictionaries(st.sampled_from(["nextToken", "maxResults", "statusEquals",
+                                                                     "sortOrder", "submitTimeAfter", "byProvider",
+                                                                     "Action", "max-keys", "policy", "x"]),
+                                                    st.text(max_size=10), max_size=3).map(urllib.parse.urlencode)),
+       service=st.sampled_from(["bedrock", "servicequotas", "monitoring", "sts", "s3", "nope", "bedrock-runtime"]),
+       target=st.one_of(st.none(), st.sampled_from(["ServiceQuotasV20190624.ListServiceQuotas",
+                                                    "GraniteServiceVersion20100801.ListMetrics",
+                                                    "ServiceQuotasV20190624.Nope", "Bogus.X"])),
+       ctype=st.sampled_from(["application/json", "application/x-amz-json-1.1", "application/x-www-form-urlencoded",
+                              "application/cbor", "application/vnd.amazon.eventstream", "text/plain"]),
+       tier=st.one_of(st.none(), st.text(st.characters(codec="latin-1", exclude_characters="\r\n\x00"), max_size=20)),
+       body=st.one_of(st.binary(max_size=200), hazards.map(str.encode), json_values.map(lambda v: json.dumps(v).encode())))
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+def test_any_request_to_the_endpoint_is_never_a_5xx(quiet, method, path, query, service, target, ctype, tier, body):
+    headers = {"Content-Type": ctype}
+    if target:
+        headers["X-Amz-Target"] = target
+    if tier is not None:
+        headers["X-Amzn-Bedrock-Service-Tier"] = tier
+    status, _h, payload = send(quiet.endpoint, method, path + (f"?{query}" if query else ""), body, headers, service)
+    assert status < 500, (status, payload[:300])
