@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import NOVA
-from tierconsole.sandbox.app import Sandbox, SandboxThread
+from tierconsole.sandbox.app import Sandbox
 
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 CREDS = {"region_name": "us-east-1", "aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
@@ -131,12 +131,8 @@ def assert_declared_4xx(op: str, status: int, headers: dict, payload: bytes, cod
 
 
 @pytest.fixture(scope="module")
-def quiet():
-    sb = Sandbox(speed=50.0)
-    thread = SandboxThread(sb)
-    thread.start()
-    yield sb
-    thread.stop()
+def quiet(module_sandbox):
+    return module_sandbox
 
 
 DEEP_ARRAY = "[" * 5000 + "]" * 5000

@@ -17,7 +17,6 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tierconsole.sandbox.app import Sandbox, SandboxThread
 
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 CREDS = {"region_name": "us-east-1", "aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
@@ -76,12 +75,18 @@ def assert_4xx(status: int, headers: dict, payload: bytes, allowed: set[str] | N
 
 
 @pytest.fixture(scope="module")
-def sb():
-    sandbox = Sandbox(speed=50.0)
-    thread = SandboxThread(sandbox)
-    thread.start()
-    yield sandbox
-    thread.stop()
+def sb(module_sandbox):
+    return module_sandbox
+
+
+def s3_with_bucket(sb, bucket: str):
+    """A boto3 S3 client and ``bucket``, created if a previous example deleted it."""
+    s3 = boto3.client("s3", endpoint_url=sb.endpoint, config=NO_RETRY, **CREDS)
+    try:
+        s3.create_bucket(Bucket=bucket)
+    except ClientError:
+        pass
+    return s3
 
 
 def cw_json(endpoint: str, op: str, body: bytes):
@@ -256,12 +261,8 @@ S3_QUERY = sorted({m.serialization["name"] for op in model("s3").operation_names
        body=st.one_of(st.just(b""), st.binary(max_size=30), json_values.map(lambda v: json.dumps(v).encode())))
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_s3_request_is_never_a_5xx_and_the_bucket_keeps_working(sb, method, key, query, body):
-    s3 = boto3.client("s3", endpoint_url=sb.endpoint, config=NO_RETRY, **CREDS)
     bucket = "prop-bucket"
-    try:
-        s3.create_bucket(Bucket=bucket)
-    except ClientError:
-        pass
+    s3 = s3_with_bucket(sb, bucket)
     path = f"/{bucket}" + (f"/{key}" if key is not None else "")
     qs = "&".join(k if v == "" else f"{k}={urllib.parse.quote(v)}" for k, v in query.items())
     status, headers, payload = send(sb.endpoint, method, path, body, {"Content-Type": "application/octet-stream"},
@@ -293,12 +294,8 @@ policies = st.one_of(
 @given(policy=policies)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_bucket_policy_is_stored_or_refused_and_never_breaks_the_bucket(sb, policy):
-    s3 = boto3.client("s3", endpoint_url=sb.endpoint, config=NO_RETRY, **CREDS)
     bucket = "policy-prop"
-    try:
-        s3.create_bucket(Bucket=bucket)
-    except ClientError:
-        pass
+    s3 = s3_with_bucket(sb, bucket)
     status, headers, payload = send(sb.endpoint, "PUT", f"/{bucket}", policy.encode("utf-8", "surrogatepass"),
                                     query="policy")
     if status >= 300:

@@ -22,8 +22,9 @@ KIND           effect on a matching request
 InvokeModelWithResponseStream); other requests they match are answered as usual.
 
 ``@P`` applies a rule to a fraction P of matching requests (default 1); ``#N`` to the first N
-only (N at most 1,000,000,000); durations D and P are at most a day; ``:SERVICE`` to one SigV4 service name (``bedrock``, ``monitoring``, ``s3``, ``sts``,
-``servicequotas``; default all), and ``:SERVICE/PATH`` to request paths starting with PATH.
+only (N at most 1,000,000,000); ``:SERVICE`` to one SigV4 service name (``bedrock``,
+``monitoring``, ``s3``, ``sts``, ``servicequotas``; default all), and ``:SERVICE/PATH`` to
+request paths starting with PATH. Durations (``slow=D``, ``down=D/P``) are at most a day.
 Example: ``503@0.3:bedrock,slow=15s@0.2:monitoring,lost#1:bedrock/model-invocation-job``.
 Faults can also be changed while the sandbox runs (``sandbox.faults.rules``), for tests.
 """

@@ -143,9 +143,9 @@ def parse_json(data: bytes | str, *, max_depth: int = MAX_JSON_DEPTH):
                 raise BadJson(f"{_where(trail)}: a member name holds a lone UTF-16 surrogate, which is not "
                               "valid Unicode")
             if isinstance(child, str):
-                if _SURROGATE.search(child):
-                    raise BadJson(f"{_where(here)}: a lone UTF-16 surrogate ({child[_SURROGATE.search(child).start()]!a})"
-                                  " is not valid Unicode")
+                lone = _SURROGATE.search(child)
+                if lone:
+                    raise BadJson(f"{_where(here)}: a lone UTF-16 surrogate ({lone.group()!a}) is not valid Unicode")
             elif isinstance(child, (dict, list)):
                 stack.append((child, depth + 1, here))
     return value
