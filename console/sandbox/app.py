@@ -16,8 +16,8 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from .clock import SandboxClock
 from ..domain.catalog import ConfigError
+from .clock import SandboxClock
 from .config import SandboxConfig, load_sandbox_config, log_path_problem
 from .engine import EngineError, TierEngine
 from .http import AwsError, Call, clean_text, error_response, parse_scope
