@@ -11,8 +11,8 @@ from typing import Sequence
 
 from . import __version__, options
 from .argtypes import number
-from .argtypes import positive_float as _positive_float
 from .argtypes import positive_int as _positive_int
+from .argtypes import sandbox_speed
 from .domain.alerts import PROFILE_THRESHOLD
 from .record_cli import RECORD_GROUP, add_record_parser, add_replay_parser  # stdlib only
 
@@ -126,7 +126,7 @@ SANDBOX_GROUP = options.Group("sandbox", (
         metavar="NAME", help="background traffic: none, steady, spike, flex-backlog, reserved-overflow, outage, "
                              "or a scenario YAML file (default: the config's, else none)")),
     options.Option(("--speed",), "speed", 1.0, dict(
-        type=_positive_float, metavar="FACTOR",
+        type=sandbox_speed, metavar="FACTOR",
         help="run the sandbox clock FACTOR times faster (pacing, quota windows, waits, jobs)")),
     options.Option(("--access-log",), "access_log", None, dict(
         metavar="FILE", help="append one JSON line per request to FILE")),

@@ -90,6 +90,8 @@ def load_yaml(path: str | Path, text: str | None = None) -> Any:
         raise ConfigError("", f"YAML syntax error: {what}", source=source, line=line) from None
     except yaml.YAMLError as exc:
         raise ConfigError("", f"YAML error: {exc}", source=source) from None
+    except ValueError as exc:  # a scalar Python will not convert, e.g. an integer of more than 4,300 digits
+        raise ConfigError("", f"a value cannot be read: {str(exc)[:160]}", source=source) from None
 
 
 def locate(error: ConfigError, root: Any, source: str) -> ConfigError:

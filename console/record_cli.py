@@ -19,6 +19,7 @@ import time
 from typing import Any, Callable
 
 from .argtypes import positive_float as _positive_float
+from .argtypes import sandbox_speed
 from .options import Group, Option
 from .recording import DEFAULT_MAX_BYTES, DURATION_HELP, SIZE_HELP, RecordingError, parse_duration, parse_size
 
@@ -94,7 +95,7 @@ def add_record_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--scenario", metavar="NAME",
                    help="embedded sandbox only: background traffic (none, steady, spike, flex-backlog, "
                         "reserved-overflow, outage or a scenario YAML file)")
-    p.add_argument("--speed", type=_positive_float, default=1.0, metavar="FACTOR",
+    p.add_argument("--speed", type=sandbox_speed, default=1.0, metavar="FACTOR",
                    help="embedded sandbox only: run its clock FACTOR times faster (its timeline, and so the "
                         "recording's, then covers FACTOR × D)")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")

@@ -72,6 +72,17 @@ def make_sandbox():
         thread.stop()
 
 
+@pytest.fixture(scope="module")
+def module_sandbox():
+    """One quiet sandbox (speed 50) shared by the tests of a module (hypothesis tests send thousands of requests)."""
+    from tierconsole.sandbox.app import Sandbox, SandboxThread
+
+    thread = SandboxThread(Sandbox(speed=50.0))
+    thread.start()
+    yield thread.sandbox
+    thread.stop()
+
+
 @pytest.fixture
 def sandbox(make_sandbox):
     """A quiet sandbox (no background traffic) running 50x faster than real time."""
