@@ -67,7 +67,7 @@ async def test_every_pane_shows_its_numbers():
         for expected in ("prod-ops", "123456789012", "us-east-1", "14:30:00 UTC", "data age 14s"):
             assert expected in header
         reservations = text_of(app.query_one(ReservationsBody))
-        for expected in ("claude-sonnet-4-5", "sonnet-prod-1", "70%", "70.4k/100k", "6.8k/10.0k", "overflow 8.2k TPM"):
+        for expected in ("claude-sonnet-4-5", "sonnet-prod-1", "70%", "70.4k/100k", "6.8k/10.0k", "not published"):
             assert expected in reservations
         quota = text_of(app.query_one(QuotaBody))
         for expected in ("Amazon Nova Lite", "▲ 85%", "341k/400k", "642/1.0k", "hold 52.4k", "P 61.3k"):
@@ -590,3 +590,23 @@ async def test_a_thousand_jobs_are_all_listed_and_only_those_in_view_drawn():
         await pilot.pause()
         assert pane.selected_job.job_name == "old-0000"
         assert "old-0000" in text_of(body) and "live-one" not in text_of(body)
+
+
+@pytest.mark.parametrize("size", [WIDE, NARROW])
+async def test_reservation_overflow_says_where_it_comes_from(size):
+    """Overflow is a sandbox figure (tokens per minute, labelled); on AWS, where no metric counts it, the pane
+    says so instead of showing a number."""
+    from tierconsole.widgets.reservations import ReservationsPane
+    app = TierConsoleApp()
+    async with app.run_test(size=size) as pilot:
+        await started(pilot, sample_dashboard(sandbox=True))
+        await pilot.press("1")  # the reservations pane, maximised (one pane at a time at 80x24)
+        await pilot.pause()
+        shown = text_of(app.query_one(ReservationsBody))
+        assert "overflow 8.2k TPM (sandbox)" in shown, shown
+        pane = app.query_one(ReservationsPane)
+        assert "overflow 8.2k TPM (sandbox)" in str(pane.border_subtitle)
+        await started(pilot, sample_dashboard(sandbox=False))
+        shown = text_of(app.query_one(ReservationsBody))
+        assert "not published" in shown and "sonnet-prod-1" in shown and "8.2k" not in shown, shown
+        assert "overflow not published by AWS" in str(pane.border_subtitle)

@@ -75,12 +75,27 @@ def test_steady_use_below_quota_is_not_summed_across_minutes():
     assert "with only 60% of TPM and 40% of RPM used: maxTokens holds" in line
 
 
-def test_quiet_window_and_overflow_finding():
-    a = answers(**{"ReservedOverflowInvocations/total": {M: 6}})
+def test_quiet_window_and_overflow_finding_from_the_sandbox():
+    a = answers(**{"ReservedOverflowInvocations/total": {M: 6}, "ReservedOverflowInputTokenCount/total": {M: 30_000},
+                   "ReservedOverflowOutputTokenCount/total": {M: 1_200}})
+    a.sandbox = True
     i = inc.build(a, "m", "Model M", {"default"}, 1, 1, M - 60, M, has_reservation=True)
     assert i.diagnosis == "No throttles on Model M in this window."
-    assert i.findings == ["the reservation on Model M overflowed to Standard 6 times"]
+    assert i.findings == ["the reservation on Model M overflowed to Standard: 6 requests, 31,200 tokens "
+                          "(sandbox figures; AWS publishes no overflow metric)"]
     assert [m.time for m in i.minutes] == [M - 60, M]
+    assert [m.overflow_tokens for m in i.minutes] == [0, 31_200]
+    assert "31,200" in inc.to_markdown([i]) and "overflow tokens (sandbox)" in inc.to_markdown([i])
+
+
+def test_overflow_on_aws_is_said_to_be_unknown_never_zero():
+    a = answers(**{"ReservedOverflowInvocations/total": {M: 6}})  # (whatever a namespace might hold: not asked)
+    i = inc.build(a, "m", "Model M", {"default"}, 1, 1, M - 60, M, has_reservation=True)
+    assert i.findings == ["reservation overflow is not published by AWS: not shown"]
+    assert [m.overflow_tokens for m in i.minutes] == [None, None]
+    rows = list(csv.DictReader(io.StringIO(inc.to_csv([i]))))
+    assert [r["overflow_tokens"] for r in rows] == ["", ""]
+    assert "| — |" in inc.to_markdown([i])
 
 
 @pytest.fixture

@@ -141,7 +141,7 @@ class Collector:
     # ------------------------------------------------------------------ per refresh
     async def _metrics(self, now: float) -> mp.Answers:
         p = mp.plan(self.models, self._tiers, [r.model_id for r in self.profile.reservations], now,
-                    self.history_minutes)
+                    self.history_minutes, sandbox=self.ctx.target.sandbox)
         cw = await self.ctx.client("cloudwatch", self.region)
         from datetime import datetime, timezone  # noqa: PLC0415
 

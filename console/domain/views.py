@@ -37,9 +37,14 @@ class ReservationView:
     input_tpm_reserved: float
     output_tpm_used: float
     output_tpm_reserved: float
-    overflow_tpm: float = 0.0  # tokens/min that spilled over to Standard
+    #: Tokens/min (input + cache write + output) that overflowed to Standard; None when not known:
+    #: no AWS metric counts overflow, so only the sandbox's own series (``overflow_source``
+    #: "sandbox") gives it.
+    overflow_tpm: float | None = None
     input_history: tuple[float, ...] = ()  # last 15 one-minute input TPM values, oldest first
     output_history: tuple[float, ...] = ()
+    overflow_rpm: float | None = None  # requests/min that overflowed (same source)
+    overflow_source: str = ""  # "sandbox": the sandbox's own metrics; "": not published by AWS (unknown)
 
     @property
     def input_fraction(self) -> float:

@@ -82,6 +82,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from ..domain.metricsplan import SANDBOX_NAMESPACE
 from .outcomes import Outcome
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,7 +90,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .clock import SandboxClock
 
 NAMESPACE = "AWS/Bedrock"
-SANDBOX_NAMESPACE = "TierConsole/Sandbox"  # what no AWS metric tells: never under an AWS/ namespace
 DEFAULT_RETENTION_S = 3 * 3600.0
 FLUSH_EVERY_S = 1.0  # real seconds
 PRUNE_EVERY_S = 30.0  # real seconds

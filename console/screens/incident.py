@@ -45,8 +45,9 @@ class IncidentScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
+        sandbox = any(m.overflow_tokens is not None for m in self.incident.minutes)
         table.add_columns("UTC", "TPM Pri", "TPM Std", "TPM Flex", "TPM / quota", "RPM / quota",
-                          "Thr P/S/F", "Res in/out", "Overflow")
+                          "Thr P/S/F", "Res in/out", "Overflow tok (sandbox)" if sandbox else "Overflow tok")
         highlight_row = None
         for i, m in enumerate(self.incident.minutes):
             thr = (str(m.throttles_by_tier["all"]) if "all" in m.throttles_by_tier
@@ -58,7 +59,7 @@ class IncidentScreen(ModalScreen[None]):
                           fmt.human_count(m.tpm_by_tier.get("priority", 0)), fmt.human_count(m.tpm_by_tier.get("default", 0)),
                           fmt.human_count(m.tpm_by_tier.get("flex", 0)), pct,
                           f"{m.rpm:.0f}/{m.rpm_quota:.0f}", Text(thr, style="bold" if m.throttles else "dim"),
-                          res, f"{m.overflow:.0f}")
+                          res, fmt.human_count(m.overflow_tokens))
             if self.highlight is not None and m.time <= self.highlight < m.time + 60:
                 highlight_row = i
         if highlight_row is not None:
