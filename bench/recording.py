@@ -93,8 +93,7 @@ class Dashboard:
             submit = self.t - rng.uniform(3_600, 86_400)
             return BatchJobView(f"arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/j{i:05d}",
                                 f"job-{i:05d}", model, rng.choice(["Completed", "Completed", "Failed", "Stopped"]),
-                                submit, submit + rng.uniform(600, 3_000), total, total, total - 3, 3,
-                                total * 400, total * 120)
+                                submit, submit + rng.uniform(600, 3_000), total, total, total - 3, 3)
         return BatchJobView(f"arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/j{i:05d}",
                             f"job-{i:05d}", model, "InProgress", self.t - rng.uniform(0, 3_600), None, total,
                             rng.randint(0, total // 2))
@@ -154,8 +153,12 @@ class Dashboard:
         for job in self.jobs:
             if job.active and job.total_records:
                 done = min(job.total_records, job.processed + rng.randint(0, 12))
-                job = replace(job, processed=done, success=done - job.errors, input_tokens=done * 400,
-                              output_tokens=done * 120)
+                job = replace(job, processed=done, success=done - job.errors, observed_at=t,
+                              progress_since=job.progress_since if job.progress_since is not None else t,
+                              processed_since=job.processed if job.progress_since is None else job.processed_since)
+                if new_minute:  # AWS/Bedrock/Batch: the model's throughput, a new figure each minute
+                    job = replace(job, model_input_tpm=float(rng.randint(0, 12) * 60 * 400),
+                                  model_output_tpm=float(rng.randint(0, 12) * 60 * 120))
                 if done == job.total_records:
                     job = replace(job, status="Completed", end_time=t)
             jobs.append(job)

@@ -140,7 +140,8 @@ events = st.builds(ThrottleEvent, st.sampled_from([0.0, 60.0, 1772461800.5]) | n
                    st.sampled_from(["cloudwatch", "console"]))
 jobs = st.builds(BatchJobView, ids, texts, ids, st.sampled_from(["InProgress", "Completed", "Failed"]), numbers,
                  maybe(numbers), maybe(st.integers(0, 10**9)), st.integers(0, 10**9), st.integers(0, 10**9),
-                 st.integers(0, 10**9), st.integers(0, 10**15), st.integers(0, 10**15))
+                 st.integers(0, 10**9), maybe(numbers), maybe(numbers), maybe(numbers), maybe(numbers),
+                 st.integers(0, 10**9), maybe(numbers))
 statuses = st.dictionaries(st.sampled_from([*PANES, "other"]),
                            st.builds(PaneStatus, st.booleans(), maybe(numbers), maybe(texts)), max_size=5)
 rates = st.dictionaries(st.sampled_from(["priority", "default", "flex", "x"]),

@@ -20,6 +20,12 @@ NAMESPACE = "AWS/Bedrock"
 #: The sandbox's own metrics: what no AWS metric tells (reservation overflow). Asked only of a sandbox,
 #: and every figure from it is labelled as the sandbox's.
 SANDBOX_NAMESPACE = "TierConsole/Sandbox"
+#: AWS's batch inference metrics: per model (dimension ``modelId``, lower-case m), per minute.
+BATCH_NAMESPACE = "AWS/Bedrock/Batch"
+BATCH_METRICS = {"NumberOfInputTokensProcessedPerMinute": "bi", "NumberOfOutputTokensProcessedPerMinute": "bo",
+                 "NumberOfRecordsPendingProcessing": "bp"}
+#: A batch figure older than this is not shown as the model's current throughput.
+BATCH_FRESH_MINUTES = 5
 PERIOD = 60
 HISTORY_MINUTES = 15
 MAX_QUERIES = 500  # GetMetricData's limit per call
@@ -54,14 +60,15 @@ class Query:
     model_id: str
     tier: str | None  # None: the model total
     namespace: str = NAMESPACE
+    stat: str = "Sum"
 
     def to_api(self) -> dict:
-        dims = [{"Name": "ModelId", "Value": self.model_id}]
+        dims = [{"Name": "modelId" if self.namespace == BATCH_NAMESPACE else "ModelId", "Value": self.model_id}]
         if self.tier is not None:
             dims.append({"Name": "ServiceTier", "Value": self.tier})
         return {"Id": self.id, "ReturnData": True,
                 "MetricStat": {"Metric": {"Namespace": self.namespace, "MetricName": self.metric, "Dimensions": dims},
-                               "Period": PERIOD, "Stat": "Sum"}}
+                               "Period": PERIOD, "Stat": self.stat}}
 
 
 @dataclass(frozen=True)
@@ -81,11 +88,13 @@ def window(now: float, minutes: int = HISTORY_MINUTES) -> tuple[float, float]:
 
 
 def plan(models: Sequence[str], tiers_by_model: Mapping[str, Iterable[str]], reserved_models: Iterable[str],
-         now: float, minutes: int = HISTORY_MINUTES, *, sandbox: bool = False) -> Plan:
+         now: float, minutes: int = HISTORY_MINUTES, *, sandbox: bool = False,
+         batch_models: Iterable[str] = ()) -> Plan:
     """The queries for every model, tier and metric the panes show, for one call.
 
     ``sandbox``: the console watches a sandbox, so the sandbox's own overflow series are asked too
-    (never of AWS, where that namespace holds nothing of Bedrock's)."""
+    (never of AWS, where that namespace holds nothing of Bedrock's). ``batch_models``: models with
+    active batch jobs, whose ``AWS/Bedrock/Batch`` throughput is asked (in the same call)."""
     reserved_models = set(reserved_models)
     queries: list[Query] = []
     for mi, model in enumerate(models):
@@ -100,6 +109,9 @@ def plan(models: Sequence[str], tiers_by_model: Mapping[str, Iterable[str]], res
             if tier == "reserved" and model in reserved_models:
                 for metric in RESERVED:
                     queries.append(Query(f"m{mi}_{tier}_{METRICS[metric]}", metric, model, tier))
+    for bi, model in enumerate(sorted(set(batch_models))):
+        for metric, key in BATCH_METRICS.items():
+            queries.append(Query(f"b{bi}_{key}", metric, model, None, BATCH_NAMESPACE, "Average"))
     if len(queries) > MAX_QUERIES:
         raise ValueError(f"{len(queries)} metric queries exceed GetMetricData's {MAX_QUERIES}; watch fewer models")
     start, end = window(now, minutes)
@@ -170,6 +182,33 @@ def reservation_views(a: Answers, reservations: Sequence[ReservationSpec], now: 
             overflow_tpm=overflow_tpm, overflow_rpm=overflow_rpm, overflow_source="sandbox" if a.sandbox else "",
             input_history=history(inp, now), output_history=history(outp, now)))
     return out
+
+
+@dataclass(frozen=True)
+class BatchRates:
+    """A model's batch throughput as ``AWS/Bedrock/Batch`` last published it (each None when not)."""
+
+    input_tpm: float | None
+    output_tpm: float | None
+    pending_records: float | None
+
+
+def batch_metric_model(model_id: str) -> str:
+    """The ``modelId`` dimension value for a job's model (a foundation-model ARN names the model at its end)."""
+    return model_id.rsplit("foundation-model/", 1)[-1]
+
+
+def batch_rates(a: Answers, model_id: str, now: float) -> BatchRates:
+    """The newest minute of each batch metric of the model within :data:`BATCH_FRESH_MINUTES`."""
+    since = (math.floor(now / PERIOD) - BATCH_FRESH_MINUTES) * PERIOD
+    model = batch_metric_model(model_id)
+
+    def latest(metric: str) -> float | None:
+        series = a.get(metric, model)
+        fresh = [t for t in series if t >= since]
+        return series[max(fresh)] if fresh else None
+
+    return BatchRates(*(latest(metric) for metric in BATCH_METRICS))
 
 
 def overflow_tokens(a: Answers, model: str) -> Series:

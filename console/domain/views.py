@@ -155,7 +155,13 @@ _SEARCH_KEY = attrgetter("search_key")
 
 @dataclass(frozen=True)
 class BatchJobView:
-    """A batch inference job as ``GetModelInvocationJob``/``ListModelInvocationJobs`` describe it."""
+    """A batch inference job as ``GetModelInvocationJob``/``ListModelInvocationJobs`` describe it, with what
+    the console adds: its model's batch throughput and the progress it has seen.
+
+    Record counts are the job's own. ``ListModelInvocationJobs`` carries no token counts; AWS publishes
+    batch tokens per *model* (``AWS/Bedrock/Batch``, dimension ``modelId``), so ``model_*`` figures are
+    the model's, shared by its jobs, and None when not published (never a made-up 0).
+    """
 
     job_arn: str
     job_name: str
@@ -167,8 +173,16 @@ class BatchJobView:
     processed: int = 0
     success: int = 0
     errors: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
+    #: ``NumberOf{Input,Output}TokensProcessedPerMinute`` and ``NumberOfRecordsPendingProcessing`` of the
+    #: model (``AWS/Bedrock/Batch``): the latest minute published, None when none was.
+    model_input_tpm: float | None = None
+    model_output_tpm: float | None = None
+    model_pending_records: float | None = None
+    #: The console's own observations, for the ETA: when it first saw the job InProgress and how many
+    #: records were processed then, and when ``processed`` was read.
+    progress_since: float | None = None
+    processed_since: int = 0
+    observed_at: float | None = None
 
     @property
     def active(self) -> bool:
@@ -186,20 +200,23 @@ class BatchJobView:
 
 
 def eta_seconds(job: BatchJobView, now: float) -> float | None:
-    """Seconds until an active job finishes at its average processing rate since submission.
+    """Seconds until an InProgress job finishes at the processing rate the console has seen since the
+    job went InProgress (time queued before it does not count), less the time since that was read.
 
-    ``None`` when unknown: the job is not active, the total is unknown, or nothing is processed yet.
-    The rate includes queueing time before processing started, so early estimates run long.
+    ``None`` when unknown: the job is not processing, its total is unknown, or no progress has been
+    seen yet (a rate needs two observations).
     """
-    if not job.active or not job.total_records or job.processed <= 0:
+    if job.status != "InProgress" or not job.total_records:
         return None
     remaining = job.total_records - job.processed
     if remaining <= 0:
         return 0.0
-    elapsed = now - job.submit_time
-    if elapsed <= 0:
+    if job.progress_since is None or job.observed_at is None:
         return None
-    return remaining / (job.processed / elapsed)
+    done, span = job.processed - job.processed_since, job.observed_at - job.progress_since
+    if done <= 0 or span <= 0:
+        return None
+    return max(0.0, remaining * span / done - max(0.0, now - job.observed_at))
 
 
 @dataclass(frozen=True)

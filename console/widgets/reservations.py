@@ -39,7 +39,8 @@ class ReservationsBody(Body):
                 notes = [Text(f"↪ {overflow_text(r)}", style=palette["warn"]),
                          Text(f"↪ {fmt.human_count(r.overflow_tpm)} TPM ({r.overflow_source})", style=palette["warn"])]
             else:
-                notes = [Text(f"no overflow ({r.overflow_source})", style=palette["muted"])]
+                notes = [Text(f"no overflow ({r.overflow_source})", style=palette["muted"]),
+                         Text("no overflow", style=palette["muted"])]  # the subtitle names the source
             title.stylize(palette["strong"], 0, len(fmt.short_model(r.model_id)))
             room = max(width - title.cell_len - 1, 12)  # the whole title first, when it can be
             note = next((n for n in notes if n.cell_len <= room), notes[-1])
@@ -88,14 +89,16 @@ class ReservationsPane(Pane):
         if changed:
             count = f"{len(reservations)} reservation{'s' if len(reservations) != 1 else ''}"
             known = [r for r in reservations if r.overflow_tpm is not None]
+            sources = " + ".join(sorted({r.overflow_source for r in known}))
             overflow = sum(r.overflow_tpm for r in known)
-            if overflow:
-                sources = " + ".join(sorted({r.overflow_source for r in known}))
-                self.set_subtitle(f"{count} · overflow {fmt.human_count(overflow)} TPM ({sources})")
-            elif reservations and not known:
-                self.set_subtitle(f"{count} · {NOT_PUBLISHED}")
-            else:
+            if not reservations:
                 self.set_subtitle(count)
+            elif not known:
+                self.set_subtitle(f"{count} · {NOT_PUBLISHED}")
+            elif overflow:
+                self.set_subtitle(f"{count} · overflow {fmt.human_count(overflow)} TPM ({sources})")
+            else:
+                self.set_subtitle(f"{count} · no overflow ({sources})")
         return changed
 
 
