@@ -340,6 +340,9 @@ def test_overflow_is_published_in_tokens_in_the_sandbox_namespace_never_in_aws_b
     assert own == {"ReservedOverflowInvocations": 2, "ReservedOverflowInputTokenCount": 450,
                    "ReservedOverflowOutputTokenCount": 60}
     assert SANDBOX_NAMESPACE != "AWS/Bedrock" and not SANDBOX_NAMESPACE.startswith("AWS/")
-    # retention covers the sandbox's own namespace too
+    # retention covers the sandbox's own namespace, and the batch runner's AWS/Bedrock/Batch datapoints
+    pub.backend.put_metric_data("AWS/Bedrock/Batch", [{
+        "MetricName": "NumberOfRecordsPendingProcessing", "Dimensions": [{"Name": "modelId", "Value": NOVA}],
+        "Timestamp": datetime.fromtimestamp(base, timezone.utc).replace(tzinfo=None), "Value": 5.0}])
     assert pub.prune(now=base + 10 + pub.retention_s) > 0
-    assert not [md for md in pub.backend.metric_data if md.namespace == SANDBOX_NAMESPACE]
+    assert not [md for md in pub.backend.metric_data if md.namespace in (SANDBOX_NAMESPACE, "AWS/Bedrock/Batch")]

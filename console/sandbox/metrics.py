@@ -82,7 +82,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..domain.metricsplan import SANDBOX_NAMESPACE
+from ..domain.metricsplan import BATCH_NAMESPACE, SANDBOX_NAMESPACE
 from .outcomes import Outcome
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -216,8 +216,9 @@ class MetricsPublisher:
         return n
 
     @property
-    def namespaces(self) -> tuple[str, str]:
-        return self.namespace, self.sandbox_namespace
+    def namespaces(self) -> tuple[str, ...]:
+        """What this publisher prunes and purges: its namespaces, and the batch runner's (which only appends)."""
+        return self.namespace, self.sandbox_namespace, BATCH_NAMESPACE
 
     def prune(self, now: float | None = None) -> int:
         """Drop this publisher's datapoints older than the retention horizon. Returns how many."""
