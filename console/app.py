@@ -243,27 +243,21 @@ class TierConsoleApp(App[None]):
     async def _fetch_plan(self, session: OperatorSession, screen, model_id: str) -> None:
         from .aws.history import fetch_history  # noqa: PLC0415
         from .aws.session import describe_error  # noqa: PLC0415
-        from .domain.planning import current_rates, plan_from_profile, spend_per_hour, tier_move_saving  # noqa: PLC0415
-        from .domain.pricing import PriceTable  # noqa: PLC0415
+        from .domain.planning import cost_view, plan_from_profile  # noqa: PLC0415
 
         try:
             source = session.source
             cw = await source.ctx.client("cloudwatch")
             hist = await fetch_history(cw, model_id, days=14, now=source.collector.clock())
             plan = await asyncio.to_thread(plan_from_profile, hist.frame, session.profile, model_id)
-            prices = PriceTable.from_profile(session.profile.prices, session.profile.tier_price_multipliers)
-            rates = current_rates(hist.frame)
-            spends = spend_per_hour(model_id, rates, prices)
-            std = rates.get("default") or rates.get("total")
-            moves = [tier_move_saving(model_id, std[0], std[1], "standard", to, prices)
-                     for to in ("flex", "batch")] if std else []
+            view = cost_view(hist.frame, model_id, session.prices)
         except Exception as e:  # noqa: BLE001 - shown on the screen; the console keeps running
             if session.alive:
                 screen.show_error(str(e) if isinstance(e, ValueError) else describe_error(e))
             return
         if session.alive:
             screen.show_plan(plan)
-            screen.show_spend(spends, moves)
+            screen.show_spend(view)
 
     def action_batch_submit(self) -> None:
         """``b``: the batch submit form for the current profile."""

@@ -60,5 +60,6 @@ async def test_throttle_event_opens_incident_and_c_opens_plan(isolated):
         from rich.console import Console
         console = Console(width=120, record=True)
         console.print(plan_screen.query_one("#plan-spend", Static).content)
-        assert "move default → flex" in console.export_text()
+        shown = console.export_text()
+        assert "Standard → Flex" in shown and "Spend now ($ per hour" in shown
         await app.close_source()
