@@ -30,6 +30,7 @@ from .screens.messages import PauseToggled, RefreshRequested
 from .theming import DEFAULT_THEME, VARIABLE_DEFAULTS, builtin_themes, stylesheet_paths
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .domain.incident import Incident
     from .domain.profile import Profile
     from .live import LiveSource
     from .screens.prompt_lab import PromptLabScreen
@@ -199,24 +200,38 @@ class TierConsoleApp(App[None]):
 
     # --- triage and planning ----------------------------------------------------------------------
     def on_throttle_list_selected(self, message) -> None:
-        """``enter`` on a throttle event: the incident view around it, from the last collected answers."""
-        from .domain import incident as inc  # noqa: PLC0415
+        """``enter`` on a throttle event: the incident view of that event's window."""
         from .screens.incident import IncidentScreen  # noqa: PLC0415
+
+        event = message.event
+        incident = self.incident_for(event)
+        if isinstance(incident, str):
+            self.notify(incident, severity="warning", timeout=8)
+            return
+        self.push_screen(IncidentScreen(incident, highlight=event.time))
+
+    def incident_for(self, event) -> "Incident | str":
+        """The incident around ``event`` from the last collected answers (its minute, some before and
+        after, the diagnosis about it), or why there is none."""
+        from .domain import incident as inc  # noqa: PLC0415
+        from .domain.format import clock  # noqa: PLC0415
 
         session = self.session
         collector = session.source.collector if session is not None and session.source is not None else None
         answers = collector.answers if collector is not None else None
         if answers is None:
-            self.notify("No metrics collected yet for an incident view.", severity="warning")
-            return
-        event = message.event
+            return "No metrics collected yet for an incident view."
         now = collector.clock()
+        if answers.start is not None and event.time < answers.start:
+            return (f"{clock(event.time)} UTC is older than the metrics the console keeps (the last "
+                    f"{collector.history_minutes} minutes): `tierconsole incident export --since 1h --model "
+                    f"{event.model_id}` reports it.")
+        start, end = inc.event_window(event.time, answers.start if answers.start is not None else now - 15 * 60, now)
         tpm_q, rpm_q = collector.quota(event.model_id)
         reserved = {r.model_id for r in session.profile.reservations}
-        incident = inc.build(answers, event.model_id, collector.names.get(event.model_id, event.model_id),
-                             collector.tiers.get(event.model_id, ()), tpm_q, rpm_q, now - 15 * 60, now,
-                             event.model_id in reserved)
-        self.push_screen(IncidentScreen(incident, highlight=event.time))
+        return inc.build(answers, event.model_id, collector.names.get(event.model_id, event.model_id),
+                         collector.tiers.get(event.model_id, ()), tpm_q, rpm_q, start, end,
+                         event.model_id in reserved, focus=event.time)
 
     def action_capacity_plan(self) -> None:
         """``c``: choose a model, then its capacity plan and cost view."""

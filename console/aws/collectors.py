@@ -8,11 +8,13 @@ pane's last good data and marks it stale with the reason; the caller backs off.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+from ..domain import incident as inc
 from ..domain import metricsplan as mp
 from ..domain.views import BatchJobView, DashboardData, PaneStatus, ThrottleEvent
 from .session import AwsContext, describe_error
@@ -189,6 +191,15 @@ class Collector:
         self._progress = progress
         return jobs
 
+    def _usage_minutes(self, answers: mp.Answers, now: float) -> tuple:
+        """Each model's last complete minute, as the incident view's timeline has it (a recording of the
+        dashboard so holds every minute, and a replay can open incident views)."""
+        minute = (math.floor(now / mp.PERIOD) - 1) * mp.PERIOD
+        reserved = {r.model_id for r in self.profile.reservations}
+        return tuple(row for model in self.models
+                     for row in inc.timeline(answers, model, self._tiers.get(model, ()), *self.quota(model),
+                                             minute, minute, model in reserved))
+
     async def refresh(self) -> DashboardData:
         """Collect once. Never raises for an AWS error: failed panes keep their data, marked stale."""
         now = self.clock()
@@ -211,7 +222,7 @@ class Collector:
                                                   guarded("batch", self._batch))
 
         reservations, quotas = last.reservations, last.quotas
-        events, rates = last.throttle_events, last.throttle_rates
+        events, rates, usage = last.throttle_events, last.throttle_rates, last.usage_minutes
         if answers is not None:
             self.answers = answers
             reservations = mp.reservation_views(answers, self.profile.reservations, now)
@@ -223,6 +234,7 @@ class Collector:
                 self._events_key, self._events = key, merge_events(cw_events, self.console_events)
             events = self._events
             rates = mp.throttle_rates(answers, self.models, self._tiers, now)
+            usage = self._usage_minutes(answers, now)
         batch = self._job_views(summaries, answers, now) if summaries is not None else last.batch_jobs
         metric_err = errors.get("metrics")
         quota_err = errors.get("quotas") or metric_err
@@ -233,7 +245,7 @@ class Collector:
                 PaneStatus(ok=True, updated_at=now)
         self._last = replace(last, time=now, account_id=self._account, reservations=tuple(reservations),
                              quotas=tuple(quotas), throttle_events=events, throttle_rates=rates,
-                             batch_jobs=tuple(batch), status=dict(self._status))
+                             batch_jobs=tuple(batch), status=dict(self._status), usage_minutes=usage)
         self.errors = errors
         return self._last
 

@@ -13,6 +13,12 @@ quotas, and returns rows and plain words. The rules, in order:
    from the sandbox's own metrics; on AWS, which publishes no overflow metric, the report says it
    cannot be shown (never a zero).
 
+With a selected event (the incident view opened from the throttle feed), the window is the
+event's minute with :data:`BEFORE_MINUTES` before and :data:`AFTER_MINUTES` after it (as far as the
+data go), and the rules judge the event's minute (or a minute next to it with throttles: a
+throttle is counted when it is raised), not the window's worst minute. Without one (the export),
+the window's worst minute is judged.
+
 The quotas are sliding 60-second windows and throttles are counted when they are raised
 (after the tier's queue wait), while usage is counted when requests complete. A burst that
 crosses a minute boundary therefore puts its usage in one minute and its throttles in the
@@ -30,42 +36,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 from .metricsplan import PERIOD, Answers, overflow_tokens
+from .views import UsageMinute
 from .tiers import Tier
 
 SATURATED = 0.9
 TIERS = ("priority", "default", "flex")
+BEFORE_MINUTES = 10  # an event's window: minutes before its minute ...
+AFTER_MINUTES = 4  # ... and after it
 
 
-@dataclass(frozen=True)
-class Minute:
-    time: float
-    model_id: str
-    tpm_by_tier: Mapping[str, float]
-    tpm_quota: float
-    rpm: float
-    rpm_quota: float
-    throttles_by_tier: Mapping[str, int]
-    reserved_input_tpm: float | None = None
-    reserved_output_tpm: float | None = None
-    overflow_tokens: float | None = None  # sandbox-only (no AWS metric counts overflow); None: not known
-    overflow_requests: float | None = None
-    hold_tokens: float | None = None  # not published by CloudWatch; known only from the console's own calls
-
-    @property
-    def tpm(self) -> float:
-        return sum(self.tpm_by_tier.values())
-
-    @property
-    def throttles(self) -> int:
-        return sum(self.throttles_by_tier.values())
-
-    @property
-    def tpm_fraction(self) -> float:
-        return self.tpm / self.tpm_quota if self.tpm_quota else 0.0
-
-    @property
-    def rpm_fraction(self) -> float:
-        return self.rpm / self.rpm_quota if self.rpm_quota else 0.0
+Minute = UsageMinute  # one row of an incident's timeline (see views.UsageMinute)
 
 
 @dataclass
@@ -76,10 +56,11 @@ class Incident:
     minutes: list[Minute] = field(default_factory=list)
     diagnosis: str = ""
     findings: list[str] = field(default_factory=list)
+    focus: float | None = None  # the selected event's time, when the view was opened from one
 
     def to_json(self) -> dict:
-        return {"model_id": self.model_id, "start": self.start, "end": self.end, "diagnosis": self.diagnosis,
-                "findings": self.findings,
+        return {"model_id": self.model_id, "start": self.start, "end": self.end, "focus": self.focus,
+                "diagnosis": self.diagnosis, "findings": self.findings,
                 "timeline": [{**asdict(m), "tpm": m.tpm, "throttles": m.throttles} for m in self.minutes]}
 
 
@@ -122,16 +103,32 @@ def _tier_names(keys: Sequence[str]) -> str:
     return " + ".join(Tier(k).label if k in ("priority", "default", "flex", "reserved") else k for k in keys)
 
 
-def diagnose(model_name: str, rows: Sequence[Minute]) -> tuple[str, list[str]]:
-    """(one-line diagnosis, supporting findings) for the rows of one model."""
+def event_window(event_time: float, start: float, end: float) -> tuple[float, float]:
+    """The window of an event at ``event_time``: its minute, :data:`BEFORE_MINUTES` before and
+    :data:`AFTER_MINUTES` after, within the data's own ``start``-``end``."""
+    minute = math.floor(event_time / PERIOD) * PERIOD
+    return max(float(start), minute - BEFORE_MINUTES * PERIOD), min(float(end), minute + AFTER_MINUTES * PERIOD)
+
+
+def diagnose(model_name: str, rows: Sequence[Minute], focus: float | None = None) -> tuple[str, list[str]]:
+    """(one-line diagnosis, supporting findings) for the rows of one model: about the minute of the event
+    at ``focus`` when given, else about the worst minute."""
     findings = overflow_findings(model_name, rows)
     hot = [r for r in rows if r.throttles]
-    if not hot:
+    if hot:
+        worst = max(hot, key=lambda r: (r.throttles, r.tpm))
+        findings.append(f"{sum(r.throttles for r in hot)} throttles in {len(hot)} minute(s); the worst minute was "
+                        f"{_clock(worst.time)} UTC with {worst.throttles}")
+    if focus is not None:
+        minute = math.floor(focus / PERIOD) * PERIOD
+        near = [r for r in hot if abs(r.time - minute) <= PERIOD]
+        if not near:
+            return (f"CloudWatch counted no throttles on {model_name} at {_clock(focus)} UTC (±1 minute).", findings)
+        peak = min(near, key=lambda r: (abs(r.time - minute), -r.throttles))
+    elif not hot:
         return (f"No throttles on {model_name} in this window.", findings)
-    peak = max(hot, key=lambda r: (r.throttles, r.tpm))
-    total = sum(r.throttles for r in hot)
-    findings.append(f"{total} throttles in {len(hot)} minute(s); the worst minute was {_clock(peak.time)} UTC "
-                    f"with {peak.throttles}")
+    else:
+        peak = worst
     before = next((r for r in rows if r.time == peak.time - PERIOD), None)
     window = [peak] if before is None else [peak, before]
     busy = max(window, key=lambda r: r.tpm_fraction)  # the peak on ties
@@ -178,10 +175,18 @@ def overflow_findings(model_name: str, rows: Sequence[Minute]) -> list[str]:
 
 
 def build(a: Answers, model_id: str, model_name: str, tiers: Iterable[str], tpm_quota: float, rpm_quota: float,
-          start: float, end: float, has_reservation: bool = False) -> Incident:
+          start: float, end: float, has_reservation: bool = False, focus: float | None = None) -> Incident:
     rows = timeline(a, model_id, tiers, tpm_quota, rpm_quota, start, end, has_reservation)
-    line, findings = diagnose(model_name, rows)
-    return Incident(model_id, start, end, rows, line, findings)
+    return from_minutes(model_id, model_name, rows, start, end, focus)
+
+
+def from_minutes(model_id: str, model_name: str, rows: Sequence[Minute], start: float, end: float,
+                 focus: float | None = None) -> Incident:
+    """An incident from per-minute rows (from live answers, or gathered from a recording)."""
+    rows = sorted((r for r in rows if r.model_id == model_id and start - PERIOD < r.time <= end),
+                  key=lambda r: r.time)
+    line, findings = diagnose(model_name, rows, focus)
+    return Incident(model_id, start, end, list(rows), line, findings, focus)
 
 
 # ------------------------------------------------------------------ export formats

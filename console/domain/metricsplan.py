@@ -129,11 +129,13 @@ class Answers:
 
     series: dict[tuple[str, str, str | None], Series] = field(default_factory=dict)
     sandbox: bool = False  # the sandbox's own series were asked for (see :data:`SANDBOX_NAMESPACE`)
+    start: float | None = None  # the window asked for (None: not known)
+    end: float | None = None
 
     @classmethod
     def from_results(cls, p: Plan, results: Iterable[Mapping]) -> "Answers":
         by_id = {q.id: q for q in p.queries}
-        out = cls(sandbox=p.sandbox)
+        out = cls(sandbox=p.sandbox, start=p.start, end=p.end)
         for r in results:
             q = by_id.get(r.get("Id"))
             if q is None:

@@ -220,6 +220,41 @@ def eta_seconds(job: BatchJobView, now: float) -> float | None:
 
 
 @dataclass(frozen=True)
+class UsageMinute:
+    """One model's use of its quota in one minute, from CloudWatch's per-minute sums: a row of the
+    incident view's timeline. :attr:`DashboardData.usage_minutes` carries the last complete minute of
+    each model, so a recording holds every minute and a replay can open an incident view."""
+
+    time: float  # the minute's start (epoch)
+    model_id: str
+    tpm_by_tier: Mapping[str, float]  # EstimatedTPMQuotaUsage by tier ({"default": total} without a split)
+    tpm_quota: float
+    rpm: float
+    rpm_quota: float
+    throttles_by_tier: Mapping[str, int]  # {"all": n} without a split
+    reserved_input_tpm: float | None = None  # None: the model has no reservation
+    reserved_output_tpm: float | None = None
+    overflow_tokens: float | None = None  # sandbox-only (no AWS metric counts overflow); None: not known
+    overflow_requests: float | None = None
+
+    @property
+    def tpm(self) -> float:
+        return sum(self.tpm_by_tier.values())
+
+    @property
+    def throttles(self) -> int:
+        return sum(self.throttles_by_tier.values())
+
+    @property
+    def tpm_fraction(self) -> float:
+        return self.tpm / self.tpm_quota if self.tpm_quota else 0.0
+
+    @property
+    def rpm_fraction(self) -> float:
+        return self.rpm / self.rpm_quota if self.rpm_quota else 0.0
+
+
+@dataclass(frozen=True)
 class PaneStatus:
     """Whether a pane's last collection worked. Not ok: the pane keeps its last good data and says
     how old it is and why."""
@@ -252,6 +287,7 @@ class DashboardData:
     throttle_rates: Mapping[str, tuple[float, ...]] = field(default_factory=dict)  # tier -> per-minute counts, oldest first
     batch_jobs: Sequence[BatchJobView] = ()
     status: Mapping[str, PaneStatus] = field(default_factory=dict)  # pane name (see PANES) -> status
+    usage_minutes: Sequence[UsageMinute] = ()  # each model's last complete minute (for incident views)
 
     def pane_status(self, pane: str) -> PaneStatus:
         """The pane's status; a pane with no entry is ok."""

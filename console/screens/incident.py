@@ -1,7 +1,7 @@
 """The incident view: the minute-by-minute timeline around a throttle event, with a diagnosis.
 
-It is given an :class:`~tierconsole.domain.incident.Incident` (built by the app from the
-collector's last answers); it fetches nothing. ``e`` writes the same report an engineer can paste
+It is given an :class:`~tierconsole.domain.incident.Incident` (built by the app around the selected
+event, from the collector's last answers or, in a replay, from the recording); it fetches nothing. ``e`` writes the same report an engineer can paste
 into a ticket (``tierconsole incident export`` writes it headless).
 """
 from __future__ import annotations
@@ -36,7 +36,9 @@ class IncidentScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         inc = self.incident
         with Vertical(id="incident-box") as box:
-            box.border_title = f"Incident · {inc.model_id}"
+            window = (f" · {time.strftime('%H:%M', time.gmtime(inc.minutes[0].time))}–"
+                      f"{time.strftime('%H:%M', time.gmtime(inc.minutes[-1].time))} UTC") if inc.minutes else ""
+            box.border_title = f"Incident · {inc.model_id}{window}"
             box.border_subtitle = "e export · esc close"
             yield Static(Text(inc.diagnosis, style="bold"), id="incident-diagnosis")
             if inc.findings:
