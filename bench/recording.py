@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tierconsole.domain.views import (  # noqa: E402
-    BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent,
+    BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent, UsageMinute,
 )
 from tierconsole.recording import DEFAULT_KEYFRAME_EVERY, Recorder, Recording  # noqa: E402
 
@@ -78,6 +78,7 @@ class Dashboard:
         self.console: list[ThrottleEvent] = []  # newest first
         self.cw: dict[tuple[float, str, str], int] = {}  # (minute, model, tier) -> count
         self.rates = {tier: [0.0] * 16 for tier in TIERS}
+        self.usage: tuple[UsageMinute, ...] = ()  # each model's last complete minute (changes once a minute)
         if prefill:  # start with a full event list (a long-running console)
             self.console = [ThrottleEvent(round(self.t - k * 2.5, 3), self.models[k % len(self.models)][0],
                                           TIERS[k % 3], 1, *MESSAGES[k % 2][:2], "console")
@@ -115,6 +116,15 @@ class Dashboard:
             quotas.append(ModelQuotaView(m, name, float(tpm_q), float(rpm_q), by_tier,
                                          rpm_used=float(round(rpm_q * used / tpm_q * 0.8)),
                                          hold_tokens=float(round(used * rng.uniform(0.05, 0.2)))))
+        # The incident view's minutes: each model's last complete minute, a new row per model each minute.
+        if new_minute:
+            reserved = {model: (in_r, out_r) for _, model, in_r, out_r in self.res}
+            self.usage = tuple(
+                UsageMinute(minute - 60, q.model_id, dict(q.tpm_by_tier), q.tpm_quota, q.rpm_used, q.rpm_quota,
+                            {tier: self.cw.get((minute - 60, q.model_id, tier), 0) for tier in TIERS},
+                            *((float(round(reserved[q.model_id][0] * 0.7)), float(round(reserved[q.model_id][1] * 0.6)))
+                              if q.model_id in reserved else (None, None)))
+                for q in quotas)
         # Reservations: used moves every second; the history shifts every minute.
         reservations = []
         for k, (rid, model, in_r, out_r) in enumerate(self.res):
@@ -175,7 +185,7 @@ class Dashboard:
                              endpoint="https://bedrock-runtime.us-east-1.amazonaws.com", is_sandbox=False,
                              reservations=tuple(reservations), quotas=tuple(quotas), throttle_events=tuple(events),
                              throttle_rates={tier: tuple(v) for tier, v in self.rates.items()},
-                             batch_jobs=tuple(jobs), status=status)
+                             batch_jobs=tuple(jobs), status=status, usage_minutes=self.usage)
         self.t += 1.0
         return data
 
