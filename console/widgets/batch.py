@@ -201,28 +201,28 @@ class BatchList(ScrollView, can_focus=True):
             fit(fmt.percent(job.fraction), 4, palette["strong"], "right"),
             fit(f"{fmt.grouped(job.processed)}/{total}", 16, align="right"),
         )
-        counts = join(
-            "  ", ("✓ ", palette["ok"]), fmt.human_count(job.success),
-            ("  ✗ ", palette["crit"] if job.errors else palette["muted"]), fmt.human_count(job.errors),
-        )
+        ok, bad = fmt.human_count(job.success), fmt.human_count(job.errors)
+        bad_style = palette["crit"] if job.errors else palette["muted"]
+        counts = join("  ", ("✓ ", palette["ok"]), ok, ("  ✗ ", bad_style), bad)
+        compact = join("  ", ("✓", palette["ok"]), ok, (" ✗", bad_style), bad)
         timing = Text.assemble(("elapsed ", palette["muted"]), elapsed)
         eta = eta_seconds(job, now)
         if eta is not None:
             timing.append("  ETA ", palette["muted"])
             timing.append(fmt.duration(eta), palette["strong"])
+        # AWS publishes batch tokens per model (AWS/Bedrock/Batch), not per job: labelled as the model's,
+        # left out when not published; the words shrink before the figures do.
+        candidates = [counts]
         if job.model_input_tpm is not None or job.model_output_tpm is not None:
-            # AWS publishes batch tokens per model (AWS/Bedrock/Batch), not per job: labelled as the model's.
             tokens_in, tokens_out = fmt.human_count(job.model_input_tpm), fmt.human_count(job.model_output_tpm)
             muted = palette["muted"]
-            for tokens in (Text.assemble(("  model batch ", muted), tokens_in, (" in / ", muted), tokens_out,
-                                         (" out TPM", muted)),
-                           Text.assemble(("  model ", muted), f"{tokens_in}/{tokens_out}", (" TPM", muted)),
-                           Text.assemble((" model ", muted), f"{tokens_in}/{tokens_out}", (" TPM", muted))):
-                if counts.cell_len + tokens.cell_len + 1 + timing.cell_len <= width:
-                    break
-            counts.append_text(tokens)
+            long = Text.assemble(("  model batch ", muted), tokens_in, (" in / ", muted), tokens_out,
+                                 (" out TPM", muted))
+            short = Text.assemble(("  model ", muted), f"{tokens_in}/{tokens_out}", (" TPM", muted))
+            candidates = [join(counts, long), join(counts, short), join(compact, short), counts]
+        line = next((c for c in candidates if c.cell_len + 1 + timing.cell_len <= width), candidates[-1])
         timing_w = min(timing.cell_len, width)
-        return [head, progress, join(fit(counts, width - timing_w), fit(timing, timing_w, align="right"))]
+        return [head, progress, join(fit(line, width - timing_w), fit(timing, timing_w, align="right"))]
 
     def _finished(self, job: BatchJobView, width: int, palette: Palette) -> Text:
         glyph, style = _LOOK.get(job.status, ("·", "muted"))
