@@ -64,9 +64,17 @@ class TierConsoleApp(App[None]):
             self.register_theme(builtin)
         self._set_initial_theme(theme or DEFAULT_THEME)
         self.paused = False
+        self._poll_once = False  # ``r`` while paused: one poll
         self.dashboard = DashboardScreen()
+        if self.session is not None:
+            self._watch_profile(self.session.profile)
         if data is not None:
             self.dashboard.show(data)
+
+    def _watch_profile(self, profile: "Profile") -> None:
+        """The dashboard shows live data of ``profile``, alerting at its threshold."""
+        self.dashboard.live = True
+        self.dashboard.set_alerts(profile.alert_threshold, profile.alert_bell)
 
     def _set_initial_theme(self, name: str) -> None:
         """Start in ``name`` without restyling: assigning ``App.theme`` re-parses every stylesheet
@@ -130,7 +138,8 @@ class TierConsoleApp(App[None]):
                             severity="error", timeout=30)
             return
         while session.alive:
-            if not self.paused:
+            if not self.paused or self._poll_once:
+                self._poll_once = False
                 data = await source.refresh()
                 if not session.alive:
                     return  # switched away while this poll ran: its data belongs to the old profile
@@ -139,10 +148,12 @@ class TierConsoleApp(App[None]):
                 self.failures = self.failures + 1 if stale else 0
                 session.observe(data)
                 self.show_data(data)
-            delay = source.refresh_seconds * (2 ** min(self.failures, 5)) if self.failures else source.refresh_seconds
+            delay = min(MAX_BACKOFF_S, source.refresh_seconds * (2 ** min(self.failures, 5))) if self.failures \
+                else source.refresh_seconds
+            self.dashboard.set_retry(time.monotonic() + delay if self.failures else None)
             self._refresh_now.clear()
             try:
-                await asyncio.wait_for(self._refresh_now.wait(), timeout=min(delay, MAX_BACKOFF_S))
+                await asyncio.wait_for(self._refresh_now.wait(), timeout=delay)
             except asyncio.TimeoutError:
                 pass
 
@@ -176,8 +187,11 @@ class TierConsoleApp(App[None]):
 
     # --- hooks for the collectors ---------------------------------------------------------------
     def on_refresh_requested(self, message: RefreshRequested) -> None:
-        """The operator pressed ``r`` (or an action changed something): poll now, cutting a back-off short."""
+        """The operator pressed ``r`` (or an action changed something): poll now, cutting a back-off
+        short. While paused, ``r`` polls once (the dashboard shows that one refresh and stays paused)."""
         self.failures = 0
+        if self.paused and message.while_paused:
+            self._poll_once = True
         self._refresh_now.set()
 
     def on_pause_toggled(self, message: PauseToggled) -> None:
@@ -379,6 +393,7 @@ class TierConsoleApp(App[None]):
         self.session = OperatorSession(source, self.generation)
         self.failures = 0
         self.dashboard.reset_for_profile()
+        self._watch_profile(source.profile)
         self.dashboard.paused = False
         self.paused = False
         self.show_data(self.starting_data(source.profile))

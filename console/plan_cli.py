@@ -3,10 +3,8 @@
 Prints per-tier TPM percentiles, a reservation recommendation, the monthly cost of the same
 traffic on each tier and every assumption behind the figures; ``--json`` prints one document.
 Exit 0 on success, 1 on an AWS error, 2 on bad arguments (or an unknown profile).
-
-Wiring (``cli.py``): ``add_plan_parser(sub)`` in ``build_parser`` and, in ``main``,
-``if args.command == "plan": return cmd_plan(args)``. Until then ``python -m tierconsole.plan_cli
-plan ...`` runs the same command.
+``cli.build_parser`` adds the subcommand with :func:`add_plan_parser` (and the shared --profile,
+--endpoint-url, --region, --read-only and --theme, as to every subcommand).
 """
 from __future__ import annotations
 
@@ -35,8 +33,6 @@ def _days(text: str) -> int:
 
 
 def add_plan_parser(subparsers) -> argparse.ArgumentParser:
-    from .cli import _add_profile_options  # noqa: PLC0415 - cli imports this module lazily
-
     p = subparsers.add_parser(
         "plan", help="size a reservation and compare monthly costs from a model's CloudWatch history",
         description="Fetch one model's 1-minute CloudWatch history, show per-tier P50/P90/P99/max input TPM "
@@ -55,7 +51,6 @@ def add_plan_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--month", choices=("730h", "30d"), default="730h",
                    help="month length for monthly figures: 730h = 43,800 minutes (default), 30d = 43,200")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    _add_profile_options(p)
     return p
 
 
@@ -123,11 +118,10 @@ async def _plan(args) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m tierconsole.plan_cli plan ...``: the command before ``cli.py`` wires it."""
-    parser = argparse.ArgumentParser(prog="tierconsole")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    add_plan_parser(sub)
-    return cmd_plan(parser.parse_args(argv))
+    """``python -m tierconsole.plan_cli plan ...``: the same as ``tierconsole plan ...``."""
+    from .cli import main as cli_main  # noqa: PLC0415 - cli imports this module, not the other way round
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -64,7 +64,7 @@ async def test_every_pane_shows_its_numbers():
     async with app.run_test(size=WIDE) as pilot:
         screen = await started(pilot)
         header = text_of(app.query_one(HeaderBar))
-        for expected in ("prod-ops", "123456789012", "us-east-1", "14:30:00 UTC", "data age 14s"):
+        for expected in ("prod-ops", "123456789012", "us-east-1", "14:30:00 UTC", "age 14s", "▲ 1 quota over 80%"):
             assert expected in header
         reservations = text_of(app.query_one(ReservationsBody))
         for expected in ("claude-sonnet-4-5", "sonnet-prod-1", "70%", "70.4k/100k", "6.8k/10.0k", "not published"):

@@ -1,7 +1,6 @@
 """``tierconsole plan`` end to end: history written into a sandbox's CloudWatch, the command as a process."""
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -257,16 +256,12 @@ def test_aws_error_exits_1_with_a_clear_message(env, tmp_path):
     assert "CloudWatch" in out.stderr and "endpoint down" in out.stderr
 
 
-def test_add_plan_parser_wires_with_two_lines():
-    from tierconsole.plan_cli import add_plan_parser, cmd_plan
+def test_plan_arguments_and_the_shared_options():
+    from tierconsole.cli import build_parser
 
-    parser = argparse.ArgumentParser(prog="tierconsole")
-    sub = parser.add_subparsers(dest="command")
-    add_plan_parser(sub)
-    args = parser.parse_args(["plan", "--model", NOVA, "--read-only", "--region", "us-west-2"])
+    args = build_parser().parse_args(["--read-only", "plan", "--model", NOVA, "--region", "us-west-2"])
     assert (args.command, args.days, args.percentile, args.month, args.json) == ("plan", 14, 90.0, "730h", False)
     assert args.read_only and args.region == "us-west-2" and args.profile is None and args.endpoint_url is None
-    assert callable(cmd_plan)
 
 
 # ---------------------------------------------------------------------- history fetching

@@ -66,6 +66,7 @@ class Sandbox:
         self._access_log = None
         self._runner: web.AppRunner | None = None
         self._background: list[asyncio.Task] = []
+        self._stopping = False
         self._closers: list[Callable[[], Awaitable[None] | None]] = []
         self.host = "127.0.0.1"
         self.port = 0
@@ -86,6 +87,8 @@ class Sandbox:
         """Run a coroutine for the sandbox's lifetime (scenarios, metric publishing, batch jobs)."""
         task = asyncio.get_running_loop().create_task(coro)
         self._background.append(task)
+        if self._stopping:
+            task.cancel()
         return task
 
     def on_close(self, fn: Callable[[], Awaitable[None] | None]) -> None:
@@ -222,22 +225,25 @@ class Sandbox:
             self.scenario_run = ScenarioRun(self, self._scenario).start()
         return self.endpoint
 
+    async def _cancel_background(self) -> None:
+        # Until none is left: a task ending (or a request cancelled by the cleanup) may start another one.
+        while self._background:
+            tasks, self._background = self._background, []
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
     async def stop(self) -> None:
-        for task in self._background:
-            task.cancel()
-        for task in self._background:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
-                pass
-        self._background.clear()
+        self._stopping = True  # background work started from now on is cancelled at once
+        await self._cancel_background()
         for fn in reversed(self._closers):
             result = fn()
             if asyncio.iscoroutine(result):
                 await result
         if self._runner is not None:
-            await self._runner.cleanup()
+            await self._runner.cleanup()  # cancels the requests in flight; they record their outcomes
             self._runner = None
+        await self._cancel_background()  # e.g. the metrics flusher, woken by those outcomes
         if self._access_log is not None:
             self._access_log.close()
             self._access_log = None
@@ -277,6 +283,12 @@ class SandboxThread:
         try:
             self._loop.run_until_complete(self._main())
         finally:
+            # As asyncio.run does: nothing is left pending when the loop closes ("Task was destroyed").
+            left = asyncio.all_tasks(self._loop)
+            for task in left:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
 
     async def _main(self) -> None:
