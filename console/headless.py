@@ -290,7 +290,12 @@ def status_document(data, answers, models, tiers, now) -> dict:
                           "input_tpm_used": round(r.input_tpm_used), "input_tpm_reserved": r.input_tpm_reserved,
                           "input_fraction": round(r.input_fraction, 4),
                           "output_tpm_used": round(r.output_tpm_used), "output_tpm_reserved": r.output_tpm_reserved,
-                          "output_fraction": round(r.output_fraction, 4), "overflow_per_min": round(r.overflow_tpm, 2)}
+                          "output_fraction": round(r.output_fraction, 4),
+                          # tokens/min and requests/min that overflowed to Standard: known only from the
+                          # sandbox's own metrics (no AWS metric counts overflow); null when not known
+                          "overflow_tpm": None if r.overflow_tpm is None else round(r.overflow_tpm),
+                          "overflow_requests_per_min": None if r.overflow_rpm is None else round(r.overflow_rpm, 2),
+                          "overflow_source": r.overflow_source or None}
                          for r in data.reservations],
         "quotas": [{"model_id": q.model_id, "name": q.name, "tpm_quota": q.tpm_quota, "rpm_quota": q.rpm_quota,
                     "tpm_by_tier": {k: round(v) for k, v in q.tpm_by_tier.items()}, "tpm_used": round(q.tpm_used),
@@ -362,6 +367,12 @@ async def _status(args) -> int:
     return 0
 
 
+def _overflow_text(r: dict) -> str:
+    if r["overflow_tpm"] is None:
+        return "overflow not published by AWS"
+    return f"overflow {r['overflow_tpm']:,} TPM ({r['overflow_source']})"
+
+
 def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
     """The status document for people: tiers by name, and ``▲`` on what is at or over the profile's
     ``alert_threshold`` (the same threshold the dashboard colours by)."""
@@ -380,7 +391,7 @@ def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
         out.append(f"{mark(r['input_fraction'], r['output_fraction'])}{r['reservation_id']:<24} {r['model_id']:<44} "
                    f"in {r['input_tpm_used']:>9,}/{r['input_tpm_reserved']:<9,}"
                    f" {r['input_fraction']:>5.0%}  out {r['output_tpm_used']:>8,}/{r['output_tpm_reserved']:<8,}"
-                   f" {r['output_fraction']:>5.0%}  overflow {r['overflow_per_min']}/min")
+                   f" {r['output_fraction']:>5.0%}  {_overflow_text(r)}")
     out.append("ON-DEMAND QUOTA (TPM by tier vs quota, burndown included)")
     for q in doc["quotas"]:
         tiers = "  ".join(f"{tier_label(k)} {v:,}" for k, v in q["tpm_by_tier"].items())

@@ -70,7 +70,10 @@ async def _plan(args) -> int:
 
     from .aws.history import HistoryError, fetch_history  # noqa: PLC0415
     from .aws.session import describe_error  # noqa: PLC0415
-    from .domain.planning import MINUTES_PER_MONTH, plan_from_profile  # noqa: PLC0415
+    from dataclasses import asdict  # noqa: PLC0415
+
+    from .domain.planning import MINUTES_PER_MONTH, cost_view, plan_from_profile  # noqa: PLC0415
+    from .domain.pricing import PriceTable  # noqa: PLC0415
     from .headless import err, session  # noqa: PLC0415
 
     async with session(args) as source:
@@ -91,18 +94,24 @@ async def _plan(args) -> int:
     plan = plan_from_profile(history.frame, profile, args.model, percentile=args.percentile,
                              minutes_per_month=MINUTES_PER_MONTH[args.month],
                              reservation_price=args.reservation_price)
+    # Spend now and what moving Standard traffic saves: the plan screen's cost view, the same use case.
+    now = cost_view(history.frame, args.model, PriceTable.from_profile(profile.prices, profile.tier_price_multipliers),
+                    minutes_per_month=MINUTES_PER_MONTH[args.month])
     if args.json:
         doc = plan.to_json()
+        doc["spend_now"] = asdict(now)
         doc["history"] = history.to_json()
         doc["profile"] = {"name": profile.name, "region": profile.region}
         print(json.dumps(doc, indent=2))
     else:
         from rich.console import Console  # noqa: PLC0415
+        from rich.text import Text  # noqa: PLC0415
 
-        from .plan_tables import plan_renderables  # noqa: PLC0415
+        from .plan_tables import cost_view_renderables, plan_renderables  # noqa: PLC0415
 
         console = Console(width=None if sys.stdout.isatty() else 160)
         console.print(plan_renderables(plan))
+        console.print(Text(""), cost_view_renderables(now))
         console.print(f"history: {history.to_json()['source']}, {history.calls} GetMetricData call(s); "
                       f"profile {profile.name} ({profile.region})", style="dim")
     return 0
