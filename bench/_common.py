@@ -5,6 +5,7 @@ Every benchmark script prints its figures and a MET/MISSED line per target, and 
 """
 from __future__ import annotations
 
+import atexit
 import fcntl
 import json
 import os
@@ -41,6 +42,16 @@ signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 PY = sys.executable
 CONSOLE = [PY, "-m", "tierconsole.cli"]
 PYCACHE = os.path.join(tempfile.gettempdir(), "tierconsole-bench-pycache")
+# The consoles a benchmark launches keep their background sandbox in a directory of this run's own (never
+# the user's), and it is stopped when the benchmark ends.
+_PRIVATE = tempfile.mkdtemp(prefix="tierconsole-bench-")
+PRIVATE_XDG = {"XDG_RUNTIME_DIR": os.path.join(_PRIVATE, "run"), "XDG_STATE_HOME": os.path.join(_PRIVATE, "state")}
+
+
+@atexit.register
+def _stop_background_sandbox() -> None:
+    subprocess.run([*CONSOLE, "sandbox", "stop"], env={**os.environ, **PRIVATE_XDG}, capture_output=True,
+                   timeout=60, check=False)
 
 
 # ------------------------------------------------------------------ result rows
@@ -97,6 +108,7 @@ def clean_env(**extra: str) -> dict[str, str]:
     env["PYTHONPYCACHEPREFIX"] = PYCACHE
     env.setdefault("LANG", "C.UTF-8")
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.update(PRIVATE_XDG)
     env.update(extra)
     return env
 

@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tierconsole.domain.views import (  # noqa: E402
-    BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent,
+    BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent, UsageMinute,
 )
 from tierconsole.recording import DEFAULT_KEYFRAME_EVERY, Recorder, Recording  # noqa: E402
 
@@ -78,6 +78,7 @@ class Dashboard:
         self.console: list[ThrottleEvent] = []  # newest first
         self.cw: dict[tuple[float, str, str], int] = {}  # (minute, model, tier) -> count
         self.rates = {tier: [0.0] * 16 for tier in TIERS}
+        self.usage: tuple[UsageMinute, ...] = ()  # each model's last complete minute (changes once a minute)
         if prefill:  # start with a full event list (a long-running console)
             self.console = [ThrottleEvent(round(self.t - k * 2.5, 3), self.models[k % len(self.models)][0],
                                           TIERS[k % 3], 1, *MESSAGES[k % 2][:2], "console")
@@ -93,8 +94,7 @@ class Dashboard:
             submit = self.t - rng.uniform(3_600, 86_400)
             return BatchJobView(f"arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/j{i:05d}",
                                 f"job-{i:05d}", model, rng.choice(["Completed", "Completed", "Failed", "Stopped"]),
-                                submit, submit + rng.uniform(600, 3_000), total, total, total - 3, 3,
-                                total * 400, total * 120)
+                                submit, submit + rng.uniform(600, 3_000), total, total, total - 3, 3)
         return BatchJobView(f"arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/j{i:05d}",
                             f"job-{i:05d}", model, "InProgress", self.t - rng.uniform(0, 3_600), None, total,
                             rng.randint(0, total // 2))
@@ -116,6 +116,15 @@ class Dashboard:
             quotas.append(ModelQuotaView(m, name, float(tpm_q), float(rpm_q), by_tier,
                                          rpm_used=float(round(rpm_q * used / tpm_q * 0.8)),
                                          hold_tokens=float(round(used * rng.uniform(0.05, 0.2)))))
+        # The incident view's minutes: each model's last complete minute, a new row per model each minute.
+        if new_minute:
+            reserved = {model: (in_r, out_r) for _, model, in_r, out_r in self.res}
+            self.usage = tuple(
+                UsageMinute(minute - 60, q.model_id, dict(q.tpm_by_tier), q.tpm_quota, q.rpm_used, q.rpm_quota,
+                            {tier: self.cw.get((minute - 60, q.model_id, tier), 0) for tier in TIERS},
+                            *((float(round(reserved[q.model_id][0] * 0.7)), float(round(reserved[q.model_id][1] * 0.6)))
+                              if q.model_id in reserved else (None, None)))
+                for q in quotas)
         # Reservations: used moves every second; the history shifts every minute.
         reservations = []
         for k, (rid, model, in_r, out_r) in enumerate(self.res):
@@ -154,8 +163,12 @@ class Dashboard:
         for job in self.jobs:
             if job.active and job.total_records:
                 done = min(job.total_records, job.processed + rng.randint(0, 12))
-                job = replace(job, processed=done, success=done - job.errors, input_tokens=done * 400,
-                              output_tokens=done * 120)
+                job = replace(job, processed=done, success=done - job.errors, observed_at=t,
+                              progress_since=job.progress_since if job.progress_since is not None else t,
+                              processed_since=job.processed if job.progress_since is None else job.processed_since)
+                if new_minute:  # AWS/Bedrock/Batch: the model's throughput, a new figure each minute
+                    job = replace(job, model_input_tpm=float(rng.randint(0, 12) * 60 * 400),
+                                  model_output_tpm=float(rng.randint(0, 12) * 60 * 120))
                 if done == job.total_records:
                     job = replace(job, status="Completed", end_time=t)
             jobs.append(job)
@@ -172,7 +185,7 @@ class Dashboard:
                              endpoint="https://bedrock-runtime.us-east-1.amazonaws.com", is_sandbox=False,
                              reservations=tuple(reservations), quotas=tuple(quotas), throttle_events=tuple(events),
                              throttle_rates={tier: tuple(v) for tier, v in self.rates.items()},
-                             batch_jobs=tuple(jobs), status=status)
+                             batch_jobs=tuple(jobs), status=status, usage_minutes=self.usage)
         self.t += 1.0
         return data
 

@@ -82,7 +82,8 @@ def make_data(models: list[str], n_events: int, n_jobs: int, now: float, seed: i
                                  f"job-{i:05d}", rng.choice(models), status, submit_time=submit,
                                  end_time=submit + rng.uniform(60, 3600) if done else None, total_records=total,
                                  processed=processed, success=processed, errors=0,
-                                 input_tokens=processed * 500, output_tokens=processed * 200))
+                                 model_input_tpm=50_000.0 if status == "InProgress" else None,
+                                 model_output_tpm=20_000.0 if status == "InProgress" else None))
     rates = {t: tuple(float(rng.randint(0, 40)) for _ in range(16)) for t in TIERS}
     status = {p: PaneStatus(True, now) for p in ("reservations", "quota", "throttles", "batch")}
     return DashboardData(time=now, profile="scale", account_id="123456789012", region="us-east-1",

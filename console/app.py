@@ -30,6 +30,7 @@ from .screens.messages import PauseToggled, RefreshRequested
 from .theming import DEFAULT_THEME, VARIABLE_DEFAULTS, builtin_themes, stylesheet_paths
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .domain.incident import Incident
     from .domain.profile import Profile
     from .live import LiveSource
     from .screens.prompt_lab import PromptLabScreen
@@ -63,9 +64,17 @@ class TierConsoleApp(App[None]):
             self.register_theme(builtin)
         self._set_initial_theme(theme or DEFAULT_THEME)
         self.paused = False
+        self._poll_once = False  # ``r`` while paused: one poll
         self.dashboard = DashboardScreen()
+        if self.session is not None:
+            self._watch_profile(self.session.profile)
         if data is not None:
             self.dashboard.show(data)
+
+    def _watch_profile(self, profile: "Profile") -> None:
+        """The dashboard shows live data of ``profile``, alerting at its threshold."""
+        self.dashboard.live = True
+        self.dashboard.set_alerts(profile.alert_threshold, profile.alert_bell)
 
     def _set_initial_theme(self, name: str) -> None:
         """Start in ``name`` without restyling: assigning ``App.theme`` re-parses every stylesheet
@@ -129,7 +138,8 @@ class TierConsoleApp(App[None]):
                             severity="error", timeout=30)
             return
         while session.alive:
-            if not self.paused:
+            if not self.paused or self._poll_once:
+                self._poll_once = False
                 data = await source.refresh()
                 if not session.alive:
                     return  # switched away while this poll ran: its data belongs to the old profile
@@ -138,10 +148,12 @@ class TierConsoleApp(App[None]):
                 self.failures = self.failures + 1 if stale else 0
                 session.observe(data)
                 self.show_data(data)
-            delay = source.refresh_seconds * (2 ** min(self.failures, 5)) if self.failures else source.refresh_seconds
+            delay = min(MAX_BACKOFF_S, source.refresh_seconds * (2 ** min(self.failures, 5))) if self.failures \
+                else source.refresh_seconds
+            self.dashboard.set_retry(time.monotonic() + delay if self.failures else None)
             self._refresh_now.clear()
             try:
-                await asyncio.wait_for(self._refresh_now.wait(), timeout=min(delay, MAX_BACKOFF_S))
+                await asyncio.wait_for(self._refresh_now.wait(), timeout=delay)
             except asyncio.TimeoutError:
                 pass
 
@@ -175,8 +187,11 @@ class TierConsoleApp(App[None]):
 
     # --- hooks for the collectors ---------------------------------------------------------------
     def on_refresh_requested(self, message: RefreshRequested) -> None:
-        """The operator pressed ``r`` (or an action changed something): poll now, cutting a back-off short."""
+        """The operator pressed ``r`` (or an action changed something): poll now, cutting a back-off
+        short. While paused, ``r`` polls once (the dashboard shows that one refresh and stays paused)."""
         self.failures = 0
+        if self.paused and message.while_paused:
+            self._poll_once = True
         self._refresh_now.set()
 
     def on_pause_toggled(self, message: PauseToggled) -> None:
@@ -199,24 +214,38 @@ class TierConsoleApp(App[None]):
 
     # --- triage and planning ----------------------------------------------------------------------
     def on_throttle_list_selected(self, message) -> None:
-        """``enter`` on a throttle event: the incident view around it, from the last collected answers."""
-        from .domain import incident as inc  # noqa: PLC0415
+        """``enter`` on a throttle event: the incident view of that event's window."""
         from .screens.incident import IncidentScreen  # noqa: PLC0415
+
+        event = message.event
+        incident = self.incident_for(event)
+        if isinstance(incident, str):
+            self.notify(incident, severity="warning", timeout=8)
+            return
+        self.push_screen(IncidentScreen(incident, highlight=event.time))
+
+    def incident_for(self, event) -> "Incident | str":
+        """The incident around ``event`` from the last collected answers (its minute, some before and
+        after, the diagnosis about it), or why there is none."""
+        from .domain import incident as inc  # noqa: PLC0415
+        from .domain.format import clock  # noqa: PLC0415
 
         session = self.session
         collector = session.source.collector if session is not None and session.source is not None else None
         answers = collector.answers if collector is not None else None
         if answers is None:
-            self.notify("No metrics collected yet for an incident view.", severity="warning")
-            return
-        event = message.event
+            return "No metrics collected yet for an incident view."
         now = collector.clock()
+        if answers.start is not None and event.time < answers.start:
+            return (f"{clock(event.time)} UTC is older than the metrics the console keeps (the last "
+                    f"{collector.history_minutes} minutes): `tierconsole incident export --since 1h --model "
+                    f"{event.model_id}` reports it.")
+        start, end = inc.event_window(event.time, answers.start if answers.start is not None else now - 15 * 60, now)
         tpm_q, rpm_q = collector.quota(event.model_id)
         reserved = {r.model_id for r in session.profile.reservations}
-        incident = inc.build(answers, event.model_id, collector.names.get(event.model_id, event.model_id),
-                             collector.tiers.get(event.model_id, ()), tpm_q, rpm_q, now - 15 * 60, now,
-                             event.model_id in reserved)
-        self.push_screen(IncidentScreen(incident, highlight=event.time))
+        return inc.build(answers, event.model_id, collector.names.get(event.model_id, event.model_id),
+                         collector.tiers.get(event.model_id, ()), tpm_q, rpm_q, start, end,
+                         event.model_id in reserved, focus=event.time)
 
     def action_capacity_plan(self) -> None:
         """``c``: choose a model, then its capacity plan and cost view."""
@@ -243,27 +272,21 @@ class TierConsoleApp(App[None]):
     async def _fetch_plan(self, session: OperatorSession, screen, model_id: str) -> None:
         from .aws.history import fetch_history  # noqa: PLC0415
         from .aws.session import describe_error  # noqa: PLC0415
-        from .domain.planning import current_rates, plan_from_profile, spend_per_hour, tier_move_saving  # noqa: PLC0415
-        from .domain.pricing import PriceTable  # noqa: PLC0415
+        from .domain.planning import cost_view, plan_from_profile  # noqa: PLC0415
 
         try:
             source = session.source
             cw = await source.ctx.client("cloudwatch")
             hist = await fetch_history(cw, model_id, days=14, now=source.collector.clock())
             plan = await asyncio.to_thread(plan_from_profile, hist.frame, session.profile, model_id)
-            prices = PriceTable.from_profile(session.profile.prices, session.profile.tier_price_multipliers)
-            rates = current_rates(hist.frame)
-            spends = spend_per_hour(model_id, rates, prices)
-            std = rates.get("default") or rates.get("total")
-            moves = [tier_move_saving(model_id, std[0], std[1], "standard", to, prices)
-                     for to in ("flex", "batch")] if std else []
+            view = cost_view(hist.frame, model_id, session.prices)
         except Exception as e:  # noqa: BLE001 - shown on the screen; the console keeps running
             if session.alive:
                 screen.show_error(str(e) if isinstance(e, ValueError) else describe_error(e))
             return
         if session.alive:
             screen.show_plan(plan)
-            screen.show_spend(spends, moves)
+            screen.show_spend(view)
 
     def action_batch_submit(self) -> None:
         """``b``: the batch submit form for the current profile."""
@@ -370,6 +393,7 @@ class TierConsoleApp(App[None]):
         self.session = OperatorSession(source, self.generation)
         self.failures = 0
         self.dashboard.reset_for_profile()
+        self._watch_profile(source.profile)
         self.dashboard.paused = False
         self.paused = False
         self.show_data(self.starting_data(source.profile))

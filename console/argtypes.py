@@ -30,3 +30,10 @@ def number(kind: type = float, *, above: float | None = None, at_least: float | 
 
 positive_float = number(float, above=0)
 positive_int = number(int, at_least=1)
+
+
+def sandbox_speed(text: str) -> float:
+    """``--speed`` of the embedded sandbox, wherever it is typed (``sandbox``, ``record``)."""
+    from .sandbox.clock import MAX_SPEED  # noqa: PLC0415 - a constant of a stdlib-only module
+
+    return number(float, above=0, at_most=MAX_SPEED)(text)

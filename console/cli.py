@@ -6,15 +6,16 @@ need them, so ``--help`` and ``--version`` answer at once.
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import sys
-from typing import Callable, Sequence
+from typing import Sequence
 
-from . import __version__
+from . import __version__, options
 from .argtypes import number
-from .argtypes import positive_float as _positive_float
 from .argtypes import positive_int as _positive_int
+from .argtypes import sandbox_speed
+from .domain.alerts import PROFILE_THRESHOLD
+from .record_cli import RECORD_GROUP, add_record_parser, add_replay_parser  # stdlib only
 
 EXIT_USAGE = 2
 
@@ -30,20 +31,21 @@ def _port(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """The whole command line. The shared options (``--profile``, ``--endpoint-url``, ``--region``,
+    ``--read-only``, ``--theme``) are added last, to every parser of the tree (:mod:`.options`)."""
+    parser = options.RootParser(
         prog="tierconsole",
         description="Terminal operations console for Amazon Bedrock service tiers "
                     "(Reserved, Priority, Standard, Flex, Batch). With no command it opens the live "
                     "console; with no profile configured it runs on the embedded sandbox.",
+        epilog="--profile, --endpoint-url, --region, --read-only and --theme mean the same before or after "
+               "the command; given twice with different values they are a usage error.",
+        groups=(options.SHARED, RECORD_GROUP, SANDBOX_GROUP), check=_check_applicable,
     )
     parser.add_argument("--version", action="version", version=f"tierconsole {__version__}")
-    _add_profile_options(parser)
-    parser.add_argument("--theme", metavar="NAME", help="colour theme: dark, light, high-contrast (NO_COLOR is respected)")
-    from .record_cli import add_record_args, add_record_parser, add_replay_parser  # noqa: PLC0415 - stdlib only
-
-    add_record_args(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    add_record_parser(sub, _add_profile_options)
+    options.add_group(parser, RECORD_GROUP, "")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=argparse.ArgumentParser)
+    add_record_parser(sub)
     add_replay_parser(sub)
 
     pr = sub.add_parser("profiles", help="list the console profiles and where each comes from",
@@ -63,7 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--temperature", type=number(float, at_least=0, at_most=1), metavar="T", help="temperature, 0 to 1")
     pp.add_argument("--system", metavar="TEXT", help="system prompt")
     pp.add_argument("--json", action="store_true", help="print one JSON object per tier")
-    _add_profile_options(pp)
 
     bp = sub.add_parser("batch", help="submit, list, show and cancel batch inference jobs",
                         description="Batch inference jobs. Submit validates the JSONL file locally first: "
@@ -74,29 +75,27 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--model", required=True, metavar="ID")
     b.add_argument("--name", metavar="NAME", help="job name (default: the file's name and a hash of its content and the model, so a retry is the same job)")
     b.add_argument("--json", action="store_true")
-    _add_profile_options(b)
     b = bsub.add_parser("list", help="list jobs, newest first")
     b.add_argument("--status", choices=("Submitted", "InProgress", "Completed", "Failed", "Stopping", "Stopped",
                                         "PartiallyCompleted", "Expired", "Validating", "Scheduled"))
     b.add_argument("--json", action="store_true")
-    _add_profile_options(b)
     b = bsub.add_parser("show", help="show one job")
     b.add_argument("job", help="job ARN or id")
     b.add_argument("--json", action="store_true")
-    _add_profile_options(b)
     b = bsub.add_parser("cancel", help="stop a job (asks for confirmation unless --yes)")
     b.add_argument("job", help="job ARN or id")
     b.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    _add_profile_options(b)
 
     st = sub.add_parser("status", help="collect once and print the four panes' data (for cron and health checks)",
                         description="Collect once with the same collectors as the panes and print reservations, "
                                     "quota use by tier, throttles over 5 and 60 minutes, and batch jobs. "
-                                    "Exit 3 when --fail-over is reached.")
+                                    "Exit 3 when --fail-over is reached; without --fail-over the exit code "
+                                    "never depends on use.")
     st.add_argument("--json", action="store_true")
-    st.add_argument("--fail-over", type=number(float, above=0, at_most=10), metavar="FRACTION",
-                    help="exit 3 when any quota or reservation use is at or above FRACTION (e.g. 0.8)")
-    _add_profile_options(st)
+    st.add_argument("--fail-over", type=number(float, above=0, at_most=10), metavar="FRACTION", nargs="?",
+                    const=PROFILE_THRESHOLD,
+                    help="exit 3 when any quota or reservation use is at or above FRACTION (e.g. 0.8); "
+                         "given alone, FRACTION is the profile's alert_threshold")
 
     ip = sub.add_parser("incident", help="incident triage: export the timeline and diagnosis around throttles")
     isub = ip.add_subparsers(dest="incident_command", metavar="ACTION", required=True)
@@ -107,43 +106,96 @@ def build_parser() -> argparse.ArgumentParser:
     ie.add_argument("--model", metavar="ID", help="only this model (default: every watched model)")
     ie.add_argument("--format", choices=("md", "csv", "json"), default="md")
     ie.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default: standard output)")
-    _add_profile_options(ie)
 
     from .plan_cli import add_plan_parser  # noqa: PLC0415 - light: argparse only
 
     add_plan_parser(sub)
-
-    sb = sub.add_parser(
-        "sandbox",
-        help="run the embedded Bedrock sandbox in the foreground",
-        description="Run the embedded Bedrock sandbox: one loopback endpoint speaking bedrock-runtime, "
-                    "bedrock, S3, STS, CloudWatch and Service Quotas with tier semantics. "
-                    "Aim any AWS client at it with AWS_ENDPOINT_URL.",
-    )
-    sb.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
-    sb.add_argument("--port", type=_port, default=4599, help="port to bind (default: 4599; 0 picks a free one)")
-    sb.add_argument("--config", metavar="FILE", help="profile YAML with a 'sandbox' section (default: built-in profiles/sandbox.yaml)")
-    sb.add_argument("--scenario", metavar="NAME", default=None,
-                    help="background traffic: none, steady, spike, flex-backlog, reserved-overflow, outage, "
-                         "or a scenario YAML file (default: the config's, else none)")
-    sb.add_argument("--speed", type=_positive_float, default=1.0, metavar="FACTOR",
-                    help="run the sandbox clock FACTOR times faster (pacing, quota windows, waits, jobs)")
-    sb.add_argument("--access-log", metavar="FILE", help="append one JSON line per request to FILE")
-    sb.add_argument("--auth", metavar="FILE",
-                    help="require SigV4-signed requests from the access keys in FILE (YAML: access_keys: {ID: SECRET})")
-    sb.add_argument("--faults", metavar="SPEC",
-                    help="inject faults, e.g. '503@0.3:bedrock,slow=15s@0.2:monitoring,down=10s/60s' "
-                         "(kinds: 503, 500, throttle, slow=D, reset, lost, expired, denied, down=D/P, badframe, cut)")
+    _add_sandbox_parser(sub)
+    options.attach(parser, options.SHARED)  # last: every parser of the tree, the ones above and any added later
     return parser
 
 
-def _add_profile_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", metavar="NAME",
-                   help="console profile (default: $TIERCONSOLE_PROFILE, then the profile marked default, then sandbox)")
-    p.add_argument("--endpoint-url", metavar="URL",
-                   help="send every AWS call to this endpoint (e.g. a running `tierconsole sandbox`)")
-    p.add_argument("--region", metavar="REGION", help="override the profile's region")
-    p.add_argument("--read-only", action="store_true", help="refuse every mutating action (batch submit, cancel)")
+SANDBOX_GROUP = options.Group("sandbox", (
+    options.Option(("--host",), "host", "127.0.0.1", dict(
+        metavar="ADDRESS", help="address to bind (default: 127.0.0.1, loopback only)")),
+    options.Option(("--port",), "port", 4599, dict(
+        type=_port, metavar="PORT", help="port to bind (default: 4599; 0 picks a free one)")),
+    options.Option(("--config",), "config", None, dict(
+        metavar="FILE", help="profile YAML with a 'sandbox' section (default: built-in profiles/sandbox.yaml; "
+                             "--profile NAME uses that console profile's file)")),
+    options.Option(("--scenario",), "scenario", None, dict(
+        metavar="NAME", help="background traffic: none, steady, spike, flex-backlog, reserved-overflow, outage, "
+                             "or a scenario YAML file (default: the config's, else none)")),
+    options.Option(("--speed",), "speed", 1.0, dict(
+        type=sandbox_speed, metavar="FACTOR",
+        help="run the sandbox clock FACTOR times faster (pacing, quota windows, waits, jobs)")),
+    options.Option(("--access-log",), "access_log", None, dict(
+        metavar="FILE", help="append one JSON line per request to FILE")),
+    options.Option(("--auth",), "auth", None, dict(
+        metavar="FILE",
+        help="require SigV4-signed requests from the access keys in FILE (YAML: access_keys: {ID: SECRET})")),
+    options.Option(("--faults",), "faults", None, dict(
+        metavar="SPEC", help="inject faults, e.g. '503@0.3:bedrock,slow=15s@0.2:monitoring,down=10s/60s' "
+                             "(kinds: 503, 500, throttle, slow=D, reset, lost, expired, denied, down=D/P, "
+                             "badframe, cut)")),
+))
+
+
+def _add_sandbox_parser(sub) -> None:
+    sb = sub.add_parser(
+        "sandbox",
+        help="run the embedded Bedrock sandbox (foreground, or start|stop|status in the background)",
+        description="Run the embedded Bedrock sandbox: one loopback endpoint speaking bedrock-runtime, "
+                    "bedrock, S3, STS, CloudWatch and Service Quotas with tier semantics. "
+                    "Aim any AWS client at it with AWS_ENDPOINT_URL. With no ACTION it runs in the foreground "
+                    "until Ctrl-C; `start` runs one in the background (one per user) that the sandbox profile "
+                    "and every later command attach to, `stop` stops it, `status` tells whether it runs.",
+    )
+    options.add_group(sb, SANDBOX_GROUP, "sandbox")
+    ssub = sb.add_subparsers(dest="sandbox_command", metavar="ACTION")
+    start = ssub.add_parser("start", help="start the background sandbox (returns once it answers)",
+                            description="Start the sandbox in the background, detached from this terminal, and "
+                                        "return once its endpoint answers. Its endpoint and pid go in a state file "
+                                        "(0600) under $XDG_RUNTIME_DIR/tierconsole/ (else $XDG_STATE_HOME/"
+                                        "tierconsole/). A second start says where the running one is.")
+    options.add_group(start, SANDBOX_GROUP, "sandbox start")
+    ssub.add_parser("stop", help="stop the background sandbox", description="Stop the background sandbox "
+                    "(SIGTERM, then wait for it to exit).")
+    st = ssub.add_parser("status", help="whether the background sandbox runs, and where",
+                         description="Print the background sandbox's endpoint and pid; exit 3 when none runs.")
+    st.add_argument("--json", action="store_true", help="print JSON")
+
+
+_NO_TARGET = {
+    "profiles": "it lists profiles and calls no AWS endpoint",
+    "replay": "a replay shows only the recording and calls no AWS endpoint",
+}
+
+
+def _check_applicable(parser: argparse.ArgumentParser, args: argparse.Namespace, given: options.Given) -> None:
+    """Refuse, as a usage error, an option typed where the chosen command cannot honour it."""
+    command = args.command
+    if command is None:
+        return
+    action = getattr(args, "sandbox_command", None)
+    path = f"{command} {action}" if action else command
+
+    def refuse(names, why: str) -> None:
+        options.refuse(parser, given, names, path, why, (options.SHARED, SANDBOX_GROUP, RECORD_GROUP))
+
+    refuse(("record", "record_max_size"), "it records the live console; `tierconsole record FILE` records without a UI")
+    if command in _NO_TARGET:
+        refuse(options.TARGET_OPTIONS, _NO_TARGET[command])
+    if command == "sandbox":
+        refuse(("endpoint_url", "region"), "the sandbox serves an endpoint; its region is its config's")
+        if action in ("stop", "status"):
+            refuse(("profile",) + tuple(o.name for o in SANDBOX_GROUP.options),
+                   f"`sandbox {action}` acts on the one background sandbox")
+        elif "profile" in given and "config" in given:
+            parser.error("sandbox: give either --profile NAME or --config FILE, not both")
+
+
+EXIT_PIPE = 141  # 128 + SIGPIPE, as a Unix tool whose reader went away
 
 
 #: Arguments that are file paths: any bytes the file system allows (Python carries the ones that are
@@ -169,42 +221,36 @@ def undecodable_argument(args: argparse.Namespace) -> tuple[str, str] | None:
     return None
 
 
-EXIT_PIPE = 141  # as a program killed by SIGPIPE: `tierconsole status | head -1`
-
-
-def _quiet_when_the_reader_goes(main: Callable[..., int]) -> Callable[..., int]:
-    """Output into a pipe whose reader has gone (``| head -1``) ends the command quietly, with no
-    traceback and no "Exception ignored" at exit: what is left to print goes nowhere."""
-    @functools.wraps(main)
-    def run(*args, **kwargs) -> int:
-        try:
-            code = main(*args, **kwargs)
-            sys.stdout.flush()  # here, not at exit, so that a closed pipe is noticed here
-            return code
-        except BrokenPipeError:
-            try:
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            except (OSError, ValueError):  # no real stdout (an embedding, a test's capture)
-                pass
-            return EXIT_PIPE
-    return run
-
-
-@_quiet_when_the_reader_goes
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at exit, so that a reader gone early is noticed here too
+        return code
+    except BrokenPipeError:  # `tierconsole batch list | head -1`: the reader left, nothing went wrong
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        except (OSError, ValueError):  # no real stdout (an embedding, a test's capture)
+            pass
+        return EXIT_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     bad = undecodable_argument(args)
-    if bad is None and getattr(args, "endpoint_url", None):
-        from .domain.catalog import show  # noqa: PLC0415
-        from .domain.profile import endpoint_problem  # noqa: PLC0415
-
-        problem = endpoint_problem(args.endpoint_url)
-        bad = None if problem is None else ("--endpoint-url", f"{problem}, got {show(args.endpoint_url)}")
     if bad is not None:
         print(f"tierconsole: error: argument {bad[0]}: {bad[1]}", file=sys.stderr)
         return EXIT_USAGE
     if args.command == "sandbox":
+        from .sandbox import daemon  # noqa: PLC0415 - stdlib only
+
+        if args.sandbox_command in ("stop", "status"):
+            return daemon.cmd_stop(args) if args.sandbox_command == "stop" else daemon.cmd_status(args)
+        failed = _sandbox_profile(args)
+        if failed is not None:
+            return failed
+        if args.sandbox_command == "start":
+            return daemon.cmd_start(args)
         from .sandbox.serve import serve  # noqa: PLC0415
 
         return serve(args)
@@ -237,6 +283,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .tui import run_tui  # noqa: PLC0415
 
     return run_tui(args)
+
+
+def _sandbox_profile(args) -> int | None:
+    """``sandbox --profile NAME``: that console profile's file (its ``sandbox:`` section) is the config.
+    Returns an exit code when the profile cannot configure a sandbox, else None."""
+    if args.profile is None:
+        return None
+    from .domain.catalog import ConfigError  # noqa: PLC0415
+    from .profile_loader import load_profile  # noqa: PLC0415
+
+    try:
+        profile = load_profile(args.profile)
+    except ConfigError as e:
+        print(f"tierconsole sandbox: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    if not profile.is_sandbox:
+        print(f"tierconsole sandbox: error: --profile: profile {profile.name!r} ({profile.source}) has no "
+              "'sandbox' section to configure a sandbox with", file=sys.stderr)
+        return EXIT_USAGE
+    if profile.origin != "built-in":  # the built-in sandbox profile is the sandbox's default config
+        args.config = profile.source
+    return None
 
 
 def list_profiles(args) -> int:

@@ -121,6 +121,8 @@ def load_yaml(path: str | Path, text: str | None = None) -> Any:
         raise ConfigError("", f"{kind}: {what}", source=source, line=line) from None
     except yaml.YAMLError as exc:
         raise ConfigError("", f"YAML error: {str(exc)[:200]}", source=source) from None
+    except ValueError as exc:  # a scalar Python will not convert (the loader names most with their line)
+        raise ConfigError("", f"a value cannot be read: {str(exc)[:160]}", source=source) from None
     finally:
         loader.dispose()
 

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from .actions.guard import Guard, ReadOnlyError, append_history, text_fingerprint
 from .domain.catalog import ConfigError
 from .domain.pricing import PriceTable
-from .profile_loader import load_profile, user_data_dir, user_state_dir
+from .profile_loader import user_data_dir, user_state_dir
 
 EXIT_FAIL = 1
 EXIT_USAGE = 2
@@ -22,13 +22,17 @@ def err(msg: str) -> None:
 
 @asynccontextmanager
 async def session(args):
-    """The profile's AWS context (starting a quiet embedded sandbox when the profile is the sandbox)."""
+    """The profile's AWS context. A sandbox profile attaches to its background sandbox
+    (``tierconsole sandbox start``); with none running it gets a quiet throwaway one in-process, and
+    says so on stderr (its jobs, objects and metrics are gone when the command exits)."""
     from .live import LiveSource  # noqa: PLC0415
 
-    profile = load_profile(args.profile)
-    source = LiveSource(profile, endpoint_url=args.endpoint_url, region=args.region, read_only=args.read_only,
-                        scenario="none")
+    source = LiveSource.from_args(args, scenario="none")
     await asyncio.to_thread(source.start)
+    if source.sandbox_thread is not None:
+        from .sandbox.daemon import throwaway_note  # noqa: PLC0415
+
+        print(throwaway_note(source.profile), file=sys.stderr)
     try:
         yield source
     finally:
@@ -91,7 +95,7 @@ async def _prompt(args, req) -> int:
                 sys.stdout.write(chunk)
                 sys.stdout.flush()
 
-        results = await send_prompt(client, req, prices, on_text=on_text)
+        results = await send_prompt(client, req, prices, on_text=on_text, timeouts=source.profile.timeouts)
         if single_stream:
             sys.stdout.write("\n")
         ok = any(r.ok for r in results)
@@ -112,15 +116,21 @@ async def _prompt(args, req) -> int:
 
 
 def format_results(results) -> str:
+    """The human table of a prompt's results: tiers by name (Standard, not ``default``), costs as
+    :func:`~tierconsole.domain.format.usd` says them (``unknown``, ``in reservation``, never 0.000000)."""
+    from .domain.format import tier_label, usd  # noqa: PLC0415
+
     head = f"{'tier':<9} {'served':<9} {'status':<22} {'ttft ms':>8} {'latency ms':>10} {'out tok/s':>9} " \
-           f"{'in':>6} {'out':>6} {'cost $':>10}"
+           f"{'in':>6} {'out':>6} {'cost $':>14}"
     lines = [head]
     for r in results:
         status = "ok" if r.ok else (r.error or "error")
         fmt = lambda v, spec: format(v, spec) if v is not None else "-"  # noqa: E731
-        lines.append(f"{r.tier:<9} {r.served_tier or '-':<9} {status:<22} {fmt(r.ttft_ms, '8.0f'):>8} "
+        served = tier_label(r.served_tier) if r.served_tier else "-"
+        cost = usd(r.cost_usd, r.served_tier, sign="") if r.ok else "-"
+        lines.append(f"{tier_label(r.tier):<9} {served:<9} {status:<22} {fmt(r.ttft_ms, '8.0f'):>8} "
                      f"{fmt(r.latency_ms, '10.0f'):>10} {fmt(r.output_tps, '9.1f'):>9} {r.input_tokens:>6} "
-                     f"{r.output_tokens:>6} {fmt(r.cost_usd, '10.6f'):>10}")
+                     f"{r.output_tokens:>6} {cost:>14}")
         if not r.ok and r.message:
             lines.append(f"          {r.message}")
     return "\n".join(lines)
@@ -155,6 +165,56 @@ def _print_jobs(jobs: list[dict], as_json: bool) -> None:
         print(_job_line(j))
 
 
+_JOB_ROWS = (  # (label, GetModelInvocationJob field path), in the order an operator reads them
+    ("name", "jobName"), ("job", "jobArn"), ("status", "status"), ("message", "message"), ("model", "modelId"),
+    ("input", "inputDataConfig.s3InputDataConfig.s3Uri"), ("output", "outputDataConfig.s3OutputDataConfig.s3Uri"),
+    ("submitted", "submitTime"), ("last change", "lastModifiedTime"), ("ended", "endTime"),
+    ("expires", "jobExpirationTime"), ("timeout", "timeoutDurationInHours"), ("role", "roleArn"),
+    ("request token", "clientRequestToken"),
+)
+_RECORD_FIELDS = ("totalRecordCount", "processedRecordCount", "successRecordCount", "errorRecordCount")
+
+
+def _utc(value) -> str:
+    from datetime import datetime, timezone  # noqa: PLC0415
+
+    if isinstance(value, datetime):
+        return (value.astimezone(timezone.utc) if value.tzinfo else value).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(value)
+
+
+def _flat(prefix: str, value) -> list[tuple[str, str]]:
+    """Nested fields as ``a.b`` rows; lists joined with commas."""
+    if isinstance(value, dict):
+        return [row for k, v in value.items() for row in _flat(f"{prefix}.{k}" if prefix else k, v)]
+    if isinstance(value, (list, tuple)):
+        return [(prefix, ", ".join(str(v) for v in value))]
+    return [(prefix, _utc(value))]
+
+
+def format_job(job: dict) -> str:
+    """One batch job as a two-column table (``batch show`` without ``--json``)."""
+    from .domain.format import grouped, plural  # noqa: PLC0415
+
+    fields = dict(_flat("", _job_json(job)))
+    rows: list[tuple[str, str]] = []
+    for label, path in _JOB_ROWS:
+        value = fields.pop(path, None)
+        if value not in (None, ""):
+            rows.append((label, f"{value} h" if label == "timeout" else value))
+        if label == "model":
+            total, done, ok, bad = (job.get(k) for k in _RECORD_FIELDS)
+            if any(v is not None for v in (total, done, ok, bad)):
+                head = f"{grouped(done or 0)} of {grouped(total)} processed" if total else \
+                    f"{grouped(done or 0)} processed (total not known yet)"
+                rows.append(("records", f"{head} · {grouped(ok or 0)} ok · {plural(bad or 0, 'error')}"))
+    for key in _RECORD_FIELDS:
+        fields.pop(key, None)
+    rows += [(k, v) for k, v in fields.items() if v not in (None, "")]  # anything else the service returned
+    width = max(len(label) for label, _ in rows) + 2
+    return "\n".join(f"{label:<{width}}{value}" for label, value in rows)
+
+
 def cmd_batch(args) -> int:
     return run(_batch(args))
 
@@ -183,8 +243,7 @@ async def _batch(args) -> int:
                 if args.json:
                     print(json.dumps(_job_json(job), default=_json_default, indent=2))
                 else:
-                    for k, v in _job_json(job).items():
-                        print(f"{k:<24} {_json_default(v) if not isinstance(v, (str, int, float)) else v}")
+                    print(format_job(job))
             elif args.batch_command == "cancel":
                 guard.account_id = await _account(source)
                 guard.require_mutation("batch-cancel", args.job)
@@ -231,7 +290,12 @@ def status_document(data, answers, models, tiers, now) -> dict:
                           "input_tpm_used": round(r.input_tpm_used), "input_tpm_reserved": r.input_tpm_reserved,
                           "input_fraction": round(r.input_fraction, 4),
                           "output_tpm_used": round(r.output_tpm_used), "output_tpm_reserved": r.output_tpm_reserved,
-                          "output_fraction": round(r.output_fraction, 4), "overflow_per_min": round(r.overflow_tpm, 2)}
+                          "output_fraction": round(r.output_fraction, 4),
+                          # tokens/min and requests/min that overflowed to Standard: known only from the
+                          # sandbox's own metrics (no AWS metric counts overflow); null when not known
+                          "overflow_tpm": None if r.overflow_tpm is None else round(r.overflow_tpm),
+                          "overflow_requests_per_min": None if r.overflow_rpm is None else round(r.overflow_rpm, 2),
+                          "overflow_source": r.overflow_source or None}
                          for r in data.reservations],
         "quotas": [{"model_id": q.model_id, "name": q.name, "tpm_quota": q.tpm_quota, "rpm_quota": q.rpm_quota,
                     "tpm_by_tier": {k: round(v) for k, v in q.tpm_by_tier.items()}, "tpm_used": round(q.tpm_used),
@@ -263,7 +327,9 @@ def highest_use(doc: dict) -> tuple[float, str]:
 
 
 def cmd_status(args) -> int:
-    if args.fail_over is not None and not 0 < args.fail_over <= 10:
+    from .domain.alerts import PROFILE_THRESHOLD  # noqa: PLC0415
+
+    if args.fail_over not in (None, PROFILE_THRESHOLD) and not 0 < args.fail_over <= 10:
         err(f"--fail-over: must be a fraction such as 0.8, got {args.fail_over}")
         return EXIT_USAGE
     return run(_status(args))
@@ -279,38 +345,63 @@ async def _status(args) -> int:
         doc = status_document(data, collector.answers, collector.models, collector.tiers, now)
     if collector.errors:
         doc["errors"] = collector.errors
+    threshold = source.profile.alert_threshold
+    doc["alert_threshold"] = threshold
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
-        print(format_status(doc))
+        print(format_status(doc, threshold))
     if collector.errors.get("metrics") and collector.answers is None:
         err(f"could not read metrics: {collector.errors['metrics']}")
         return EXIT_FAIL
-    if args.fail_over is not None:
-        level, what = highest_use(doc)
-        if level >= args.fail_over:
-            print(f"tierconsole: over {args.fail_over:.0%}: {what}", file=sys.stderr)
-            return EXIT_OVER
+    from .domain.alerts import PROFILE_THRESHOLD  # noqa: PLC0415
+
+    if args.fail_over is None:
+        return 0  # without --fail-over the exit code never depends on use
+    limit, whose = (threshold, f" (profile {source.profile.name!r} alert_threshold)") \
+        if args.fail_over is PROFILE_THRESHOLD else (args.fail_over, "")
+    level, what = highest_use(doc)
+    if level >= limit:
+        print(f"tierconsole: over {limit:.0%}{whose}: {what}", file=sys.stderr)
+        return EXIT_OVER
     return 0
 
 
-def format_status(doc: dict) -> str:
+def _overflow_text(r: dict) -> str:
+    if r["overflow_tpm"] is None:
+        return "overflow not published by AWS"
+    return f"overflow {r['overflow_tpm']:,} TPM ({r['overflow_source']})"
+
+
+def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
+    """The status document for people: tiers by name, and ``▲`` on what is at or over the profile's
+    ``alert_threshold`` (the same threshold the dashboard colours by)."""
+    from .domain.alerts import is_over, over_text  # noqa: PLC0415
+    from .domain.format import tier_label  # noqa: PLC0415
+
+    def mark(*fractions: float) -> str:
+        return "▲ " if max(fractions) >= alert_threshold else "  "
+
+    over = sum(1 for q in doc["quotas"] if is_over(q["tpm_fraction"], q["rpm_fraction"], alert_threshold))
     out = [f"profile {doc['profile']}  account {doc['account_id'] or '?'}  region {doc['region']}"
-           f"  endpoint {doc['endpoint'] or 'AWS'}", ""]
+           f"  endpoint {doc['endpoint'] or 'AWS'}",
+           f"alert threshold {alert_threshold:.0%}: {over_text(over, alert_threshold)}", ""]
     out.append("RESERVED TPM")
     for r in doc["reservations"]:
-        out.append(f"  {r['reservation_id']:<24} {r['model_id']:<44} in {r['input_tpm_used']:>9,}/{r['input_tpm_reserved']:<9,}"
+        out.append(f"{mark(r['input_fraction'], r['output_fraction'])}{r['reservation_id']:<24} {r['model_id']:<44} "
+                   f"in {r['input_tpm_used']:>9,}/{r['input_tpm_reserved']:<9,}"
                    f" {r['input_fraction']:>5.0%}  out {r['output_tpm_used']:>8,}/{r['output_tpm_reserved']:<8,}"
-                   f" {r['output_fraction']:>5.0%}  overflow {r['overflow_per_min']}/min")
+                   f" {r['output_fraction']:>5.0%}  {_overflow_text(r)}")
     out.append("ON-DEMAND QUOTA (TPM by tier vs quota, burndown included)")
     for q in doc["quotas"]:
-        tiers = "  ".join(f"{k} {v:,}" for k, v in q["tpm_by_tier"].items())
-        out.append(f"  {q['model_id']:<44} {q['tpm_used']:>9,}/{q['tpm_quota']:<9,.0f} {q['tpm_fraction']:>5.0%}"
+        tiers = "  ".join(f"{tier_label(k)} {v:,}" for k, v in q["tpm_by_tier"].items())
+        out.append(f"{mark(q['tpm_fraction'], q['rpm_fraction'])}{q['model_id']:<44} "
+                   f"{q['tpm_used']:>9,}/{q['tpm_quota']:<9,.0f} {q['tpm_fraction']:>5.0%}"
                    f"  RPM {q['rpm_used']}/{q['rpm_quota']:.0f}  [{tiers}]")
     out.append("THROTTLES (5 min / 60 min)")
     for model, per in doc["throttles"]["last_60m"].items():
         five = doc["throttles"]["last_5m"].get(model, {})
-        cells = "  ".join(f"{t} {five.get(t, 0)}/{n}" for t, n in per.items())
+        cells = "  ".join(f"{tier_label(t)} {five.get(t, 0)}/{n}" for t, n in per.items())
         out.append(f"  {model:<44} {cells}")
     out.append("BATCH JOBS")
     for j in doc["batch_jobs"]:

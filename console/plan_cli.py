@@ -3,10 +3,8 @@
 Prints per-tier TPM percentiles, a reservation recommendation, the monthly cost of the same
 traffic on each tier and every assumption behind the figures; ``--json`` prints one document.
 Exit 0 on success, 1 on an AWS error, 2 on bad arguments (or an unknown profile).
-
-Wiring (``cli.py``): ``add_plan_parser(sub)`` in ``build_parser`` and, in ``main``,
-``if args.command == "plan": return cmd_plan(args)``. Until then ``python -m tierconsole.plan_cli
-plan ...`` runs the same command.
+``cli.build_parser`` adds the subcommand with :func:`add_plan_parser` (and the shared --profile,
+--endpoint-url, --region, --read-only and --theme, as to every subcommand).
 """
 from __future__ import annotations
 
@@ -35,8 +33,6 @@ def _days(text: str) -> int:
 
 
 def add_plan_parser(subparsers) -> argparse.ArgumentParser:
-    from .cli import _add_profile_options  # noqa: PLC0415 - cli imports this module lazily
-
     p = subparsers.add_parser(
         "plan", help="size a reservation and compare monthly costs from a model's CloudWatch history",
         description="Fetch one model's 1-minute CloudWatch history, show per-tier P50/P90/P99/max input TPM "
@@ -55,7 +51,6 @@ def add_plan_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--month", choices=("730h", "30d"), default="730h",
                    help="month length for monthly figures: 730h = 43,800 minutes (default), 30d = 43,200")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    _add_profile_options(p)
     return p
 
 
@@ -75,7 +70,10 @@ async def _plan(args) -> int:
 
     from .aws.history import HistoryError, fetch_history  # noqa: PLC0415
     from .aws.session import describe_error  # noqa: PLC0415
-    from .domain.planning import MINUTES_PER_MONTH, plan_from_profile  # noqa: PLC0415
+    from dataclasses import asdict  # noqa: PLC0415
+
+    from .domain.planning import MINUTES_PER_MONTH, cost_view, plan_from_profile  # noqa: PLC0415
+    from .domain.pricing import PriceTable  # noqa: PLC0415
     from .headless import err, session  # noqa: PLC0415
 
     async with session(args) as source:
@@ -96,29 +94,34 @@ async def _plan(args) -> int:
     plan = plan_from_profile(history.frame, profile, args.model, percentile=args.percentile,
                              minutes_per_month=MINUTES_PER_MONTH[args.month],
                              reservation_price=args.reservation_price)
+    # Spend now and what moving Standard traffic saves: the plan screen's cost view, the same use case.
+    now = cost_view(history.frame, args.model, PriceTable.from_profile(profile.prices, profile.tier_price_multipliers),
+                    minutes_per_month=MINUTES_PER_MONTH[args.month])
     if args.json:
         doc = plan.to_json()
+        doc["spend_now"] = asdict(now)
         doc["history"] = history.to_json()
         doc["profile"] = {"name": profile.name, "region": profile.region}
         print(json.dumps(doc, indent=2))
     else:
         from rich.console import Console  # noqa: PLC0415
+        from rich.text import Text  # noqa: PLC0415
 
-        from .plan_tables import plan_renderables  # noqa: PLC0415
+        from .plan_tables import cost_view_renderables, plan_renderables  # noqa: PLC0415
 
         console = Console(width=None if sys.stdout.isatty() else 160)
         console.print(plan_renderables(plan))
+        console.print(Text(""), cost_view_renderables(now))
         console.print(f"history: {history.to_json()['source']}, {history.calls} GetMetricData call(s); "
                       f"profile {profile.name} ({profile.region})", style="dim")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m tierconsole.plan_cli plan ...``: the command before ``cli.py`` wires it."""
-    parser = argparse.ArgumentParser(prog="tierconsole")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    add_plan_parser(sub)
-    return cmd_plan(parser.parse_args(argv))
+    """``python -m tierconsole.plan_cli plan ...``: the same as ``tierconsole plan ...``."""
+    from .cli import main as cli_main  # noqa: PLC0415 - cli imports this module, not the other way round
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

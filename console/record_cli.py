@@ -1,7 +1,7 @@
 """Command-line glue for recording and replay: ``tierconsole --record FILE``, ``tierconsole record
 FILE [--duration D]`` (no UI) and ``tierconsole replay FILE``.
 
-:func:`add_record_args`, :func:`add_record_parser` and :func:`add_replay_parser` add the options
+:data:`RECORD_GROUP`, :func:`add_record_parser` and :func:`add_replay_parser` are the options
 and subcommands to ``tierconsole``'s parser; :func:`cmd_record` and :func:`cmd_replay` run the
 subcommands; :func:`recording_source` wraps the live console's source when ``--record`` is given.
 Only the standard library is imported here: the heavy modules load inside the commands.
@@ -9,8 +9,6 @@ Only the standard library is imported here: the heavy modules load inside the co
 from __future__ import annotations
 
 import argparse
-
-from .argtypes import positive_float as _positive_float
 import asyncio
 import atexit
 import json
@@ -21,6 +19,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from .argtypes import positive_float as _positive_float
+from .argtypes import sandbox_speed
+from .options import Group, Option
 from .recording import DEFAULT_MAX_BYTES, DURATION_HELP, SIZE_HELP, RecordingError, parse_duration, parse_size
 
 log = logging.getLogger("tierconsole.recording")
@@ -67,26 +68,19 @@ _MAX_SIZE_HELP = (f"keep the file under SIZE by dropping the oldest minutes ({SI
                   f"default {DEFAULT_MAX_BYTES // 2**20}M, about a week of a busy dashboard at 1 s)")
 
 
-def add_record_args(parser: argparse.ArgumentParser) -> None:
-    """``--record FILE`` and ``--record-max-size SIZE`` for the live console (the main parser)."""
-    parser.add_argument("--record", metavar="FILE",
-                        help="record every refresh to FILE while the console runs (compressed SQLite; an existing "
-                             "recording is appended to); watch it later with `tierconsole replay FILE`")
-    parser.add_argument("--record-max-size", type=size_arg, default=DEFAULT_MAX_BYTES, metavar="SIZE",
-                        help=_MAX_SIZE_HELP)
+#: ``--record FILE`` and ``--record-max-size SIZE``: options of the live console (the main parser) only.
+RECORD_GROUP = Group("record", (
+    Option(("--record",), "record", None, dict(
+        metavar="FILE", help="record every refresh to FILE while the console runs (compressed SQLite; an existing "
+                             "recording is appended to); watch it later with `tierconsole replay FILE`")),
+    Option(("--record-max-size",), "record_max_size", DEFAULT_MAX_BYTES, dict(
+        type=size_arg, metavar="SIZE", help=_MAX_SIZE_HELP)),
+))
 
 
-def _own_profile_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", metavar="NAME", help="console profile (default: as for the console)")
-    p.add_argument("--endpoint-url", metavar="URL", help="send every AWS call to this endpoint")
-    p.add_argument("--region", metavar="REGION", help="override the profile's region")
-    p.add_argument("--read-only", action="store_true", help="mark the profile read-only")
-
-
-def add_record_parser(subparsers: Any, profile_options: Callable[[argparse.ArgumentParser], None] | None = None
-                      ) -> argparse.ArgumentParser:
-    """The ``record`` subcommand. ``profile_options`` adds --profile/--endpoint-url/--region/--read-only
-    (pass cli.py's own helper so that every command has the same ones)."""
+def add_record_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """The ``record`` subcommand (the shared --profile/--endpoint-url/--region/--read-only are added to
+    every subcommand by ``cli.build_parser``)."""
     p = subparsers.add_parser(
         "record", help="record the dashboard's data to a file, with no UI",
         description="Poll the profile at its refresh cadence and record every refresh to FILE, with no UI, "
@@ -102,16 +96,15 @@ def add_record_parser(subparsers: Any, profile_options: Callable[[argparse.Argum
     p.add_argument("--scenario", metavar="NAME",
                    help="embedded sandbox only: background traffic (none, steady, spike, flex-backlog, "
                         "reserved-overflow, outage or a scenario YAML file)")
-    p.add_argument("--speed", type=_positive_float, default=1.0, metavar="FACTOR",
+    p.add_argument("--speed", type=sandbox_speed, default=1.0, metavar="FACTOR",
                    help="embedded sandbox only: run its clock FACTOR times faster (its timeline, and so the "
                         "recording's, then covers FACTOR × D)")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
-    (profile_options or _own_profile_options)(p)
     return p
 
 
 def add_replay_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """The ``replay`` subcommand (the colour theme is the main parser's ``--theme``)."""
+    """The ``replay`` subcommand (the colour theme is the shared ``--theme``, checked by the parser)."""
     p = subparsers.add_parser(
         "replay", help="replay a recording in the console",
         description="Show a recording made with --record or `tierconsole record` in the console, frame by frame. "
@@ -248,28 +241,26 @@ def cmd_record(args: argparse.Namespace) -> int:
 
     from .domain.catalog import ConfigError  # noqa: PLC0415
     from .live import LiveSource  # noqa: PLC0415
-    from .profile_loader import load_profile  # noqa: PLC0415
     from .recording import Recorder, Recording  # noqa: PLC0415
 
+    kwargs: dict[str, Any] = {"speed": args.speed}
+    if args.scenario:
+        kwargs["scenario"] = args.scenario
+    if args.scenario or args.speed != 1:  # a sandbox of its own: not the background one, whatever it runs
+        kwargs["sandbox"] = "embedded"
     try:
-        profile = load_profile(getattr(args, "profile", None))
+        source = LiveSource.from_args(args, **kwargs)
     except ConfigError as e:
         err(str(e))
         return EXIT_USAGE
     if args.interval:
-        profile = replace(profile, refresh_seconds=args.interval)
-    kwargs: dict[str, Any] = {"endpoint_url": getattr(args, "endpoint_url", None),
-                              "region": getattr(args, "region", None),
-                              "read_only": getattr(args, "read_only", False), "speed": args.speed}
-    if args.scenario:
-        kwargs["scenario"] = args.scenario
+        source.profile = replace(source.profile, refresh_seconds=args.interval)
     from .files import output_path_problem  # noqa: PLC0415
 
     problem = None if Path(args.file).is_file() else output_path_problem(args.file)
     if problem:
         err(f"{args.file}: {problem}")
         return EXIT_USAGE
-    source = LiveSource(profile, **kwargs)
     try:
         recorder = Recorder(args.file, source.profile, max_bytes=args.max_size)
     except RecordingError as e:
@@ -357,14 +348,9 @@ def _replay(recording, args: argparse.Namespace) -> int:
         except ValueError as e:
             err(f"--at: {e}")
             return EXIT_USAGE
-    theme = getattr(args, "theme", None)
     from .replay import ReplayApp  # noqa: PLC0415
-    from .theming import builtin_themes  # noqa: PLC0415
 
-    if theme and theme not in builtin_themes():
-        err(f"--theme: unknown theme {theme!r}; choose from {', '.join(sorted(builtin_themes()))}")
-        return EXIT_USAGE
-    app = ReplayApp(recording, theme=theme, at=at, speed=args.speed, play=args.play)
+    app = ReplayApp(recording, theme=getattr(args, "theme", None), at=at, speed=args.speed, play=args.play)
     if app.replay.notice:  # also said on screen; this stays in the terminal after the replay
         err(f"{app.replay.notice}")
     app.run()

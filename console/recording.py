@@ -22,7 +22,7 @@ previous frame's time; the data keeps its own). ``key`` is 1 for a keyframe, 0 f
 ``data`` is one codec byte followed by zlib data of compact JSON:
 
 * ``b"k"`` + ``zlib(json)`` -- a **keyframe**, the whole snapshot: ``DashboardData`` fields by name;
-  sequences of dataclasses (reservations, quotas, throttle_events, batch_jobs) as lists of *rows*
+  sequences of dataclasses (reservations, quotas, throttle_events, batch_jobs, usage_minutes) as lists of *rows*
   (a row is the list of the dataclass's ``__init__`` fields in ``schema`` order); ``status`` as a
   mapping of pane to PaneStatus row; ``throttle_rates`` as a mapping of tier to list.
 * ``b"d"`` + ``zlib(json, zdict=previous frame's JSON)`` -- a **delta** against the previous frame:
@@ -74,7 +74,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from .domain.catalog import show
-from .domain.views import BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent
+from .domain.views import (BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent,
+                           UsageMinute)
 
 FORMAT = "tierconsole-recording"
 FORMAT_VERSION = 1
@@ -92,11 +93,12 @@ SEQUENCES: dict[str, type] = {
     "quotas": ModelQuotaView,
     "throttle_events": ThrottleEvent,
     "batch_jobs": BatchJobView,
+    "usage_minutes": UsageMinute,
 }
 #: DashboardData fields holding mappings, and the value dataclass (None: plain values).
 MAPPINGS: dict[str, type | None] = {"throttle_rates": None, "status": PaneStatus}
 ROW_TYPES: tuple[type, ...] = (DashboardData, ReservationView, ModelQuotaView, ThrottleEvent, BatchJobView,
-                               PaneStatus)
+                               PaneStatus, UsageMinute)
 
 
 class RecordingError(Exception):
@@ -207,6 +209,7 @@ ENTITY_KEYS: dict[type, tuple[str, ...]] = {
     ModelQuotaView: ("model_id",),
     BatchJobView: ("job_arn",),
     ThrottleEvent: ("time", "model_id", "tier", "source"),  # CloudWatch's current minute keeps counting
+    UsageMinute: ("time", "model_id"),
 }
 
 

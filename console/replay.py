@@ -15,6 +15,7 @@ wall clock, so a replayed frame draws exactly as it did live.
 """
 from __future__ import annotations
 
+import math
 import re
 import time
 from functools import partial
@@ -101,6 +102,36 @@ def parse_jump(text: str, *, current: float, start: float, end: float) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return when.timestamp()
+
+
+# --------------------------------------------------------------------------------------- incident
+def incident_from_recording(recording: Recording, event):
+    """The incident around ``event`` as the live console would have diagnosed it once its window had
+    passed, from the recording's frames (or why it cannot be).
+
+    Every frame holds each model's last complete minute (:attr:`DashboardData.usage_minutes`); minute
+    ``m`` is read from the last frame before minute ``m + 2`` starts (the most complete figures for it).
+    Minutes the recording did not cover are left out of the timeline, never shown as zeros.
+    """
+    from .domain import incident as inc  # noqa: PLC0415
+
+    minute = math.floor(event.time / 60) * 60
+    start, end = minute - inc.BEFORE_MINUTES * 60, minute + inc.AFTER_MINUTES * 60
+    rows, name = [], event.model_id
+    for m in range(int(start), int(end) + 1, 60):
+        position = recording.index_at(m + 120 - 0.001)
+        if position < 0:
+            continue
+        frame = recording.frame(position)
+        if frame.time < m + 60:  # the recording stops before minute m was complete
+            break
+        rows += [r for r in frame.usage_minutes if r.model_id == event.model_id and r.time == m]
+        name = next((q.name for q in frame.quotas if q.model_id == event.model_id), name)
+    if not rows:
+        return (f"This recording holds no per-minute figures for {event.model_id} around {stamp(event.time)} UTC "
+                "(made by an older tierconsole, or the minute was not complete when it stopped).")
+    return inc.from_minutes(event.model_id, name.split(" · ")[0], rows, max(start, rows[0].time),
+                            min(end, rows[-1].time), focus=event.time)
 
 
 # --------------------------------------------------------------------------------------- source
@@ -519,6 +550,10 @@ class ReplayApp(TierConsoleApp):
     async def close_source(self) -> None:
         self.replay.pause()
         self.replay.recording.close()
+
+    def incident_for(self, event):
+        """The incident view of a replayed event, from the per-minute usage the recording holds."""
+        return incident_from_recording(self.replay.recording, event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in LIVE_APP_ACTIONS:  # a replay has no AWS: no prompts, batch jobs or profile switch

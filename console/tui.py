@@ -10,22 +10,15 @@ import sys
 
 def run_tui(args) -> int:
     from .domain.catalog import ConfigError  # noqa: PLC0415
-    from .profile_loader import load_profile  # noqa: PLC0415
+    from .live import LiveSource  # noqa: PLC0415
 
     try:
-        profile = load_profile(args.profile)
+        source = LiveSource.from_args(args, sandbox="keep")
     except ConfigError as err:
         print(f"tierconsole: error: {err}", file=sys.stderr)
         return 2
     from .app import TierConsoleApp  # noqa: PLC0415
-    from .live import LiveSource  # noqa: PLC0415
-    from .theming import builtin_themes  # noqa: PLC0415
 
-    if args.theme and args.theme not in builtin_themes():
-        print(f"tierconsole: error: --theme: unknown theme {args.theme!r}; "
-              f"choose from {', '.join(sorted(builtin_themes()))}", file=sys.stderr)
-        return 2
-    source = LiveSource(profile, endpoint_url=args.endpoint_url, region=args.region, read_only=args.read_only)
     if getattr(args, "record", None):  # --record FILE (its modules load only when asked for)
         from .record_cli import recording_source  # noqa: PLC0415
         from .recording import RecordingError  # noqa: PLC0415
@@ -41,4 +34,19 @@ def run_tui(args) -> int:
     finally:
         if app.source is not None and app.source.sandbox_thread is not None:
             app.source.sandbox_thread.stop()
+        notice = getattr(app.source, "notice", None) if app.source is not None else None
+        if notice:
+            print(f"tierconsole: {notice}", file=sys.stderr)
+        _say_kept_sandboxes()
     return 0
+
+
+def _say_kept_sandboxes() -> None:
+    """The console started a background sandbox and leaves it for later commands: say where, and how to stop it."""
+    from .sandbox import daemon  # noqa: PLC0415 - stdlib only
+
+    for state in daemon.started_here:
+        running = daemon.read_state()
+        if running is not None and running.pid == state.pid:
+            print(f"tierconsole: the sandbox keeps running at {state.describe()} for later commands "
+                  "(tierconsole status, batch, prompt…); `tierconsole sandbox stop` stops it", file=sys.stderr)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tierconsole.record_cli import add_record_parser, cmd_record  # noqa: E402
+from tierconsole.cli import build_parser  # noqa: E402
+from tierconsole.record_cli import cmd_record  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,9 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{out}{suffix}").unlink(missing_ok=True)
     wall = args.seconds / args.speed
-    record = argparse.ArgumentParser(prog="tierconsole")
-    add_record_parser(record.add_subparsers(dest="command"))
-    record_args = record.parse_args([
+    record_args = build_parser().parse_args([
         "record", str(out), "--profile", "sandbox", "--scenario", args.scenario, "--speed", str(args.speed),
         "--duration", f"{wall}s", "--interval", str(1.0 / args.speed),
     ])

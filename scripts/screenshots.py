@@ -48,6 +48,7 @@ SHOTS = [
     ("dashboard-120x40-high-contrast.svg", "high-contrast", (120, 40), (), None),
     ("prompt-lab-120x40-dark.svg", "dark", (120, 40), (), prompt_lab),
     ("prompt-lab-120x40-light.svg", "light", (120, 40), (), prompt_lab),
+    ("prompt-lab-80x24-dark.svg", "dark", (80, 24), (), prompt_lab),
     ("cancel-confirm-120x40-dark.svg", "dark", (120, 40), (), cancel_confirmation),
 ]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -13,12 +14,44 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "sandbox")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+# Nor the developer's own state: no test may attach to (or stop) their background sandbox, or write their
+# audit log. Tests that need their own directories set them per test.
+_PRIVATE = tempfile.mkdtemp(prefix="tierconsole-tests-")
+os.environ["XDG_RUNTIME_DIR"] = os.path.join(_PRIVATE, "run")
+os.environ["XDG_STATE_HOME"] = os.path.join(_PRIVATE, "state")
 
 NO_RETRY = {"retries": {"total_max_attempts": 1, "mode": "standard"}}
 REGION = "us-east-1"
 NOVA = "amazon.nova-lite-v1:0"
 GPT = "openai.gpt-oss-20b-1:0"
 SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
+@pytest.fixture
+def xdg_env(tmp_path):
+    """The environment of a user with private XDG directories under ``tmp_path`` (no profile chosen, no
+    endpoint exported). At the end, the background sandbox started there, if any, is stopped (killed if it
+    will not stop): no test leaves a process behind or touches the developer's own state."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "cfg"), XDG_STATE_HOME=str(tmp_path / "state"),
+               XDG_DATA_HOME=str(tmp_path / "data"), XDG_RUNTIME_DIR=str(tmp_path / "run"))
+    for var in ("TIERCONSOLE_PROFILE", "AWS_ENDPOINT_URL"):
+        env.pop(var, None)
+    yield env
+    state = tmp_path / "run" / "tierconsole" / "sandbox.json"
+    pid = json.loads(state.read_text()).get("pid") if state.exists() else None
+    subprocess.run([sys.executable, "-m", "tierconsole.cli", "sandbox", "stop"], env=env, capture_output=True,
+                   timeout=60)
+    if isinstance(pid, int):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 @pytest.fixture
@@ -37,6 +70,17 @@ def make_sandbox():
     yield start
     for thread in started:
         thread.stop()
+
+
+@pytest.fixture(scope="module")
+def module_sandbox():
+    """One quiet sandbox (speed 50) shared by the tests of a module (hypothesis tests send thousands of requests)."""
+    from tierconsole.sandbox.app import Sandbox, SandboxThread
+
+    thread = SandboxThread(Sandbox(speed=50.0))
+    thread.start()
+    yield thread.sandbox
+    thread.stop()
 
 
 @pytest.fixture

@@ -153,12 +153,12 @@ async def test_prompt_at_each_tier_shows_served_tier_status_and_cost(isolated):
             assert r.ok and r.served_tier == wire and r.cost_usd > 0 and r.output_tokens > 0
             cells = row_text(lab, wire)
             assert cells[1] == {"default": "Standard", "priority": "Priority", "flex": "Flex"}[wire]
-            assert cells[2] == "ok" and cells[8] == f"${r.cost_usd:.6f}" and cells[4].endswith(" ms")
+            assert cells[2] == "ok" and cells[3] == f"${r.cost_usd:.6f}" and cells[4].endswith(" ms")
             assert lab.outputs[wire].text.startswith("SANDBOX")  # the answer, shown in its tier's area
         # Reserved: served from the reservation (no marginal cost) on Sonnet; the exact AWS error on Nova.
         await fill_lab(pilot, lab, "Reserved please", model=SONNET, tier="reserved", max_tokens="100")
         await send_and_wait(pilot, lab)
-        assert lab.results["reserved"].served_tier == "reserved" and row_text(lab, "reserved")[8] == "$0.000000"
+        assert lab.results["reserved"].served_tier == "reserved" and row_text(lab, "reserved")[3] == "in reservation"
         await fill_lab(pilot, lab, "Reserved please", model=NOVA, tier="reserved", max_tokens="100")
         await send_and_wait(pilot, lab)
         cells = row_text(lab, "reserved")
@@ -246,7 +246,7 @@ async def test_streaming_text_appears_before_the_answer_completes(isolated):
         r = lab.results["priority"]
         assert r.ok and r.ttft_ms is not None and r.served_tier == "priority"
         assert lab.outputs["priority"].text == r.text and len(r.text) > len(partial) and r.text.startswith(partial)
-        assert row_text(lab, "priority")[3].endswith(" ms")  # TTFT is measured when streaming
+        assert row_text(lab, "priority")[5].endswith(" ms")  # TTFT is measured when streaming
         await app.close_source()
 
 

@@ -220,7 +220,9 @@ def test_any_option_value_is_parsed_or_named_as_a_usage_error(option, value):
         assert code == 2 and "error:" in err and "Traceback" not in err, err
         assert flag in err or "required" in err, err
         return
-    got = getattr(args, action.dest)
+    from tierconsole.options import dest_name
+
+    got = getattr(args, dest_name(action.dest))
     if isinstance(got, float):
         assert math.isfinite(got), (flag, value, got)
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tierconsole.actions.batch import job_name_for
-from tierconsole.cli import build_parser, undecodable_argument
+from tierconsole.cli import PATH_ARGUMENTS, build_parser, undecodable_argument
 from tierconsole.domain.batchfile import validate_batch
 from tests.conftest import NOVA, SONNET, boto3_client
 from tests.test_headless import cli, env  # noqa: F401 - fixtures: the CLI as a process against the sandbox
@@ -154,8 +154,10 @@ def test_prompt_with_bytes_that_are_not_utf8_is_a_usage_error_and_sends_nothing(
 # --- the class: every text argument of every command --------------------------------------------------
 def _text_options() -> list[tuple[tuple[str, ...], str, list[tuple[str, list[str]]]]]:
     """(command path, option, the arguments the command needs as (dest, tokens)) for every option
-    taking text that is not a file path, found by walking the real parser."""
+    taking a value that is not a file path, found by walking the real parser."""
     import argparse
+
+    from tierconsole.options import dest_name
 
     out = []
 
@@ -163,19 +165,18 @@ def _text_options() -> list[tuple[tuple[str, ...], str, list[tuple[str, list[str
         needed = []
         for action in parser._actions:
             if action.required and action.option_strings:
-                needed.append((action.dest, [action.option_strings[0], "x"]))
+                needed.append((dest_name(action.dest), [action.option_strings[0], "x"]))
             elif not action.option_strings and not isinstance(action, argparse._SubParsersAction):
-                needed.append((action.dest, ["x"]))
+                needed.append((dest_name(action.dest), ["x"]))
         for action in parser._actions:
+            name = dest_name(action.dest)
             if isinstance(action, argparse._SubParsersAction):
-                for name, sub in action.choices.items():
-                    walk(sub, (*path, name))
-            elif action.nargs == 0 or action.type not in (None, str) or action.choices:
-                continue
-            elif action.dest in ("file", "output", "record", "config", "access_log", "auth", "scenario", "help"):
-                continue  # file paths: any bytes the file system allows
+                for sub_name, sub in action.choices.items():
+                    walk(sub, (*path, sub_name))
+            elif action.nargs == 0 or action.choices or name == "help" or name in PATH_ARGUMENTS:
+                continue  # flags, fixed choices, and file paths (any bytes the file system allows)
             else:
-                out.append((path, action.option_strings[0] if action.option_strings else action.dest, needed))
+                out.append((path, action.option_strings[0] if action.option_strings else name, needed))
     walk(build_parser(), ())
     return out
 
@@ -186,15 +187,17 @@ TEXT_OPTIONS = _text_options()
 def test_the_parser_has_text_options_to_check():
     names = {(p, o) for p, o, _ in TEXT_OPTIONS}
     assert {(("prompt",), "text"), (("prompt",), "--system"), (("prompt",), "--model"),
-            (("batch", "submit"), "--name"), (("batch", "cancel"), "job"), ((), "--profile")} <= names
+            (("batch", "submit"), "--name"), (("batch", "cancel"), "job"), ((), "--profile"),
+            (("status",), "--endpoint-url"), (("sandbox",), "--faults")} <= names
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(TEXT_OPTIONS), st.binary(min_size=1, max_size=6).filter(lambda b: b"\x00" not in b),
        st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=4))
-def test_every_text_argument_with_bytes_that_are_not_utf8_is_named(option, raw, prefix):
-    """The class: whatever option of whatever command gets bytes that are not UTF-8, the check after
-    parsing names that option (and only then)."""
+def test_every_argument_with_bytes_that_are_not_utf8_is_refused_naming_it(option, raw, prefix):
+    """The class: whatever option of whatever command gets bytes that are not UTF-8, either the parser
+    refuses the value (a usage error naming the option) or the check after parsing names it; a
+    value that is UTF-8 is never taken for one that is not."""
     path, name, needed = option
     value = "a" + prefix + raw.decode("utf-8", "surrogateescape")  # what Python makes of such argv bytes
     argv = [*path]
@@ -202,7 +205,12 @@ def test_every_text_argument_with_bytes_that_are_not_utf8_is_named(option, raw, 
         argv += [value] if dest == name else tokens
     if name.startswith("-"):
         argv += [name, value]
-    found = undecodable_argument(build_parser().parse_args(argv))
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # the option's own type refused it (or the value made the line unparsable)
+        assert e.code == 2
+        return
+    found = undecodable_argument(args)
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -129,9 +129,11 @@ BAD_URLS = ["http://[::1", "http://127.0.0.1:99999", "ftp://x", "http://", "http
 @pytest.mark.parametrize("url", BAD_URLS)
 def test_a_bad_endpoint_url_is_a_usage_error_for_every_command(tmp_path, monkeypatch, capsys, command, url):
     monkeypatch.chdir(tmp_path)
-    assert main([*command, "--endpoint-url", url]) == 2
+    with pytest.raises(SystemExit) as info:  # refused by the parser, before anything runs
+        main([*command, "--endpoint-url", url])
+    assert info.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith("tierconsole: error: argument --endpoint-url: ") and "Traceback" not in err
+    assert "error: argument --endpoint-url: " in err and "Traceback" not in err, err
     assert not (tmp_path / "x.tcrec").exists()
 
 

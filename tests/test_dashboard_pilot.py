@@ -64,10 +64,10 @@ async def test_every_pane_shows_its_numbers():
     async with app.run_test(size=WIDE) as pilot:
         screen = await started(pilot)
         header = text_of(app.query_one(HeaderBar))
-        for expected in ("prod-ops", "123456789012", "us-east-1", "14:30:00 UTC", "data age 14s"):
+        for expected in ("prod-ops", "123456789012", "us-east-1", "14:30:00 UTC", "age 14s", "▲ 1 quota over 80%"):
             assert expected in header
         reservations = text_of(app.query_one(ReservationsBody))
-        for expected in ("claude-sonnet-4-5", "sonnet-prod-1", "70%", "70.4k/100k", "6.8k/10.0k", "overflow 8.2k TPM"):
+        for expected in ("claude-sonnet-4-5", "sonnet-prod-1", "70%", "70.4k/100k", "6.8k/10.0k", "not published"):
             assert expected in reservations
         quota = text_of(app.query_one(QuotaBody))
         for expected in ("Amazon Nova Lite", "▲ 85%", "341k/400k", "642/1.0k", "hold 52.4k", "P 61.3k"):
@@ -79,8 +79,9 @@ async def test_every_pane_shows_its_numbers():
         first = rows.render_line(1).text
         assert first.startswith("14:29:00") and "nova-lite" in first and "Throttling" in first
         batch = text_of(app.query_one(BatchList))
-        for expected in ("nightly-ticket-summaries", "InProgress", "64%", "6,420/10,000", "ETA 23m", "Partial"):
-            assert expected in batch
+        for expected in ("nightly-ticket-summaries", "InProgress", "64%", "6,420/10,000", "ETA 17m", "Partial",
+                         "model 76.4k/25.3k TPM"):
+            assert expected in batch, batch
         # Active jobs are listed before finished ones.
         assert batch.index("rag-eval-sonnet-v3") < batch.index("finished") < batch.index("weekly-churn-notes")
         assert screen.pane("quota").border_subtitle == "5 models · 1 over 80%"
@@ -590,3 +591,68 @@ async def test_a_thousand_jobs_are_all_listed_and_only_those_in_view_drawn():
         await pilot.pause()
         assert pane.selected_job.job_name == "old-0000"
         assert "old-0000" in text_of(body) and "live-one" not in text_of(body)
+
+
+@pytest.mark.parametrize("size", [WIDE, NARROW])
+async def test_reservation_overflow_says_where_it_comes_from(size):
+    """Overflow is a sandbox figure (tokens per minute, labelled); on AWS, where no metric counts it, the pane
+    says so instead of showing a number."""
+    from tierconsole.widgets.reservations import ReservationsPane
+    app = TierConsoleApp()
+    async with app.run_test(size=size) as pilot:
+        await started(pilot, sample_dashboard(sandbox=True))
+        await pilot.press("1")  # the reservations pane, maximised (one pane at a time at 80x24)
+        await pilot.pause()
+        shown = text_of(app.query_one(ReservationsBody))
+        assert "overflow 8.2k TPM (sandbox)" in shown, shown
+        pane = app.query_one(ReservationsPane)
+        assert "overflow 8.2k TPM (sandbox)" in str(pane.border_subtitle)
+        await started(pilot, sample_dashboard(sandbox=False))
+        shown = text_of(app.query_one(ReservationsBody))
+        assert "not published" in shown and "sonnet-prod-1" in shown and "8.2k" not in shown, shown
+        assert "overflow not published by AWS" in str(pane.border_subtitle)
+
+
+async def test_batch_list_keeps_its_order_and_selection_between_refreshes():
+    """A refresh may list jobs in another order (ties in submission time, another region's jobs, a new job on top):
+    the pane keeps each job where it was and the same job selected, in view."""
+    from tierconsole.domain.views import BatchJobView
+    from tierconsole.widgets.batch import BatchPane
+
+    def queued(i, t=5000.0):
+        return BatchJobView(job_arn=f"arn:job/q{i:02d}", job_name=f"queued-{i:02d}", model_id="m", status="Scheduled",
+                            submit_time=t, total_records=100)
+
+    def done(i):  # finished together (one end time)
+        return BatchJobView(job_arn=f"arn:job/d{i:02d}", job_name=f"done-{i:02d}", model_id="m", status="Completed",
+                            submit_time=1000.0, end_time=2000.0, total_records=10, processed=10, success=10)
+
+    jobs = tuple(queued(i) for i in range(8)) + tuple(done(i) for i in range(12))  # same submit/end times: ties
+    data = dataclasses.replace(sample_dashboard(), batch_jobs=jobs)
+    app = TierConsoleApp(data=data)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("4")
+        await pilot.pause()
+        pane = app.screen.query_one(BatchPane)
+        body = pane.body
+        order = [j.job_arn for j in pane.ordered]
+        pane.select_job("arn:job/d04")
+        await pilot.pause()
+        assert "done-04" in text_of(body)
+
+        for refreshed in (tuple(reversed(jobs)),  # the API answered in another order
+                          jobs[10:] + jobs[:10],
+                          (queued(99, t=6000.0),) + tuple(reversed(jobs))):  # and a new job on top
+            app.show_data(dataclasses.replace(data, time=data.time + 5, batch_jobs=refreshed))
+            await pilot.pause()
+            assert [a for a in (j.job_arn for j in pane.ordered) if a in order] == order
+            assert pane.selected_arn == "arn:job/d04"
+            shown = text_of(body)
+            assert "done-04" in shown, shown
+            lines = {body.render_line(y).text.split()[1]: body.render_line(y) for y in range(body.size.height)
+                     if body.render_line(y).text.startswith("✓ done-")}
+
+            def background(name):
+                return {seg.style.bgcolor for seg in lines[name] if seg.style and seg.text.strip()}
+            assert background("done-04") != background("done-03"), "the selected job is drawn highlighted"

@@ -75,12 +75,27 @@ def test_steady_use_below_quota_is_not_summed_across_minutes():
     assert "with only 60% of TPM and 40% of RPM used: maxTokens holds" in line
 
 
-def test_quiet_window_and_overflow_finding():
-    a = answers(**{"ReservedOverflowInvocations/total": {M: 6}})
+def test_quiet_window_and_overflow_finding_from_the_sandbox():
+    a = answers(**{"ReservedOverflowInvocations/total": {M: 6}, "ReservedOverflowInputTokenCount/total": {M: 30_000},
+                   "ReservedOverflowOutputTokenCount/total": {M: 1_200}})
+    a.sandbox = True
     i = inc.build(a, "m", "Model M", {"default"}, 1, 1, M - 60, M, has_reservation=True)
     assert i.diagnosis == "No throttles on Model M in this window."
-    assert i.findings == ["the reservation on Model M overflowed to Standard 6 times"]
+    assert i.findings == ["the reservation on Model M overflowed to Standard: 6 requests, 31,200 tokens "
+                          "(sandbox figures; AWS publishes no overflow metric)"]
     assert [m.time for m in i.minutes] == [M - 60, M]
+    assert [m.overflow_tokens for m in i.minutes] == [0, 31_200]
+    assert "31,200" in inc.to_markdown([i]) and "overflow tokens (sandbox)" in inc.to_markdown([i])
+
+
+def test_overflow_on_aws_is_said_to_be_unknown_never_zero():
+    a = answers(**{"ReservedOverflowInvocations/total": {M: 6}})  # (whatever a namespace might hold: not asked)
+    i = inc.build(a, "m", "Model M", {"default"}, 1, 1, M - 60, M, has_reservation=True)
+    assert i.findings == ["reservation overflow is not published by AWS: not shown"]
+    assert [m.overflow_tokens for m in i.minutes] == [None, None]
+    rows = list(csv.DictReader(io.StringIO(inc.to_csv([i]))))
+    assert [r["overflow_tokens"] for r in rows] == ["", ""]
+    assert "| — |" in inc.to_markdown([i])
 
 
 @pytest.fixture
@@ -124,3 +139,36 @@ def test_export_bad_arguments(args, needle, tmp_path):
     out = subprocess.run([sys.executable, "-m", "tierconsole.cli", "incident", "export", *args],
                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert out.returncode == 2 and needle in out.stderr
+
+
+def two_incidents() -> Answers:
+    """Ten minutes apart: a small RPM-bound throttle, then a big TPM saturation (the window's worst minute)."""
+    return answers(**{"EstimatedTPMQuotaUsage/default": {M - 600: 10_000, M: 98_000},
+                      "Invocations/default": {M - 600: 97, M: 30},
+                      "InvocationThrottles/default": {M - 600: 2, M: 40}})
+
+
+def test_the_diagnosis_is_about_the_selected_event_and_its_window():
+    a = two_incidents()
+    tiers = {"priority", "default", "flex"}
+    event = M - 600 + 20  # the earlier, smaller event is the one selected
+    start, end = inc.event_window(event, M - 900, M + 30)
+    assert (start, end) == (M - 900, M - 600 + 4 * 60)  # 10 minutes before (as far as the data go), 4 after
+    i = inc.build(a, "m", "Model M", tiers, 100_000, 100, start, end, focus=event)
+    assert i.focus == event
+    assert i.diagnosis.startswith(f"Standard throttled on Model M at {inc._clock(M - 600)} UTC while under TPM")
+    assert "RPM quota hit (97/100" in i.diagnosis and "drew" not in i.diagnosis
+    assert [m.time for m in i.minutes][0] == M - 900 and i.minutes[-1].time == M - 360
+    # the later minute is another event: outside this window, never in this diagnosis
+    assert all(m.time < M for m in i.minutes)
+    # without a selected event (the export), the window's worst minute is diagnosed, as before
+    worst = inc.build(a, "m", "Model M", tiers, 100_000, 100, M - 900, M)
+    assert worst.diagnosis.startswith("Standard drew 98% of the shared TPM quota on Model M")
+
+
+def test_a_selected_minute_without_counted_throttles_says_so():
+    a = two_incidents()
+    event = M - 300  # a console event in a minute CloudWatch counted no throttle in (nor next to it)
+    i = inc.build(a, "m", "Model M", {"default"}, 100_000, 100, *inc.event_window(event, M - 900, M), focus=event)
+    assert i.diagnosis == f"CloudWatch counted no throttles on Model M at {inc._clock(event)} UTC (±1 minute)."
+    assert any(f.startswith("2 throttles in 1 minute(s)") for f in i.findings)  # the later burst is outside

@@ -35,7 +35,7 @@ def test_trailing_minute_blends_the_previous_minute():
 
 
 def test_answers_to_views():
-    p = mp.plan(["m"], {"m": {"default", "priority", "reserved"}}, ["m"], NOW)
+    p = mp.plan(["m"], {"m": {"default", "priority", "reserved"}}, ["m"], NOW, sandbox=True)
     ts = [datetime.fromtimestamp(MIN, timezone.utc), datetime.fromtimestamp(MIN - 120, timezone.utc)]
     by = {(q.metric, q.tier): q.id for q in p.queries}
     results = [
@@ -45,13 +45,18 @@ def test_answers_to_views():
         {"Id": by[("InputTokenCount", "reserved")], "Timestamps": ts[:1], "Values": [40_000.0]},
         {"Id": by[("OutputTokenCount", "reserved")], "Timestamps": ts[:1], "Values": [5_000.0]},
         {"Id": by[("ReservedOverflowInvocations", None)], "Timestamps": ts[:1], "Values": [4.0]},
+        {"Id": by[("ReservedOverflowInputTokenCount", None)], "Timestamps": ts[:1], "Values": [9_000.0]},
+        {"Id": by[("ReservedOverflowOutputTokenCount", None)], "Timestamps": ts[:1], "Values": [600.0]},
     ]
     a = mp.Answers.from_results(p, results)
     q = mp.quota_views(a, ["m"], {"m": "Model M"}, {"m": 10_000}, {"m": 100}, {"m": {"default", "priority"}}, NOW)[0]
     assert q.tpm_by_tier == {"priority": 100.0, "default": 900.0, "flex": 0.0}
     assert q.tpm_fraction == pytest.approx(0.1)
     r = mp.reservation_views(a, [ReservationSpec("r", "m", 100_000, 10_000)], NOW)[0]
-    assert (r.input_tpm_used, r.output_tpm_used, r.overflow_tpm) == (40_000.0, 5_000.0, 4.0)
+    assert (r.input_tpm_used, r.output_tpm_used) == (40_000.0, 5_000.0)
+    assert (r.overflow_tpm, r.overflow_rpm, r.overflow_source) == (9_600.0, 4.0, "sandbox")  # tokens, not requests
+    aws = mp.reservation_views(mp.Answers(series=a.series), [ReservationSpec("r", "m", 100_000, 10_000)], NOW)[0]
+    assert (aws.overflow_tpm, aws.overflow_rpm, aws.overflow_source) == (None, None, "")
     events = mp.throttle_events(a, ["m"], {"m": {"default"}})
     assert [(e.time, e.tier, e.count) for e in events] == [(MIN, "default", 3), (MIN - 120, "default", 2)]
     rates = mp.throttle_rates(a, ["m"], {"m": {"default"}}, NOW)

@@ -1,7 +1,6 @@
 """``tierconsole plan`` end to end: history written into a sandbox's CloudWatch, the command as a process."""
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -108,17 +107,18 @@ def test_plan_json_field_by_field(sandbox, env, tmp_path):
     assert datetime.fromisoformat(doc["end"]) - datetime.fromisoformat(doc["start"]) == \
         datetime.fromtimestamp(86_400) - datetime.fromtimestamp(0)
 
-    # stats, per tier and all, against numpy on the same minutes (idle minutes are zeros)
+    # stats, per tier and all, against numpy over the minutes with traffic (the rule: idle minutes left out)
     by = {s["tier"]: s for s in doc["tiers"]}
     assert list(by) == list(TIERS)
     all_in = sum(padded(v["input"] + v["cache_write"], n) for v in vals.values())
     all_out = sum(padded(v["output"], n) for v in vals.values())
+    busy_in, busy_out = all_in[:ACTIVE], all_out[:ACTIVE]  # every generated minute has invocations
     for tier, v in vals.items():
         s = by[tier]
         inp, outp = padded(v["input"] + v["cache_write"], n), padded(v["output"], n)
         for q in (50, 90, 99):
-            assert s["input_tpm"][f"p{q}"] == pytest.approx(np.percentile(inp, q, method="linear"))
-            assert s["output_tpm"][f"p{q}"] == pytest.approx(np.percentile(outp, q, method="linear"))
+            assert s["input_tpm"][f"p{q}"] == pytest.approx(np.percentile(inp[:ACTIVE], q, method="linear"))
+            assert s["output_tpm"][f"p{q}"] == pytest.approx(np.percentile(outp[:ACTIVE], q, method="linear"))
         assert s["input_tpm"]["max"] == inp.max() and s["output_tpm"]["max"] == outp.max()
         assert s["input_tokens"] == v["input"].sum() and s["cache_write_tokens"] == v["cache_write"].sum()
         assert s["output_tokens"] == v["output"].sum() and s["invocations"] == v["invocations"].sum()
@@ -127,16 +127,17 @@ def test_plan_json_field_by_field(sandbox, env, tmp_path):
         assert s["token_share"] == pytest.approx((inp.sum() + outp.sum()) / (all_in.sum() + all_out.sum()))
     a = doc["all"]
     for q in (50, 90, 99):
-        assert a["input_tpm"][f"p{q}"] == pytest.approx(np.percentile(all_in, q, method="linear"))
-        assert a["output_tpm"][f"p{q}"] == pytest.approx(np.percentile(all_out, q, method="linear"))
-    assert a["input_tpm"]["max"] == all_in.max()
+        assert a["input_tpm"][f"p{q}"] == pytest.approx(np.percentile(busy_in, q, method="linear"))
+        assert a["output_tpm"][f"p{q}"] == pytest.approx(np.percentile(busy_out, q, method="linear"))
+    assert a["input_tpm"]["max"] == all_in.max() and a["active_minutes"] == ACTIVE
 
-    # recommendation: P90 over a window that is mostly idle → the minimums
+    # recommendation: P90 of the busy minutes (over the whole mostly idle day it would be 0)
     r = doc["recommendation"]
-    assert r["percentile"] == 90 and r["input_tpm_at_percentile"] == pytest.approx(np.percentile(all_in, 90))
-    assert (r["input_tpm"], r["output_tpm"]) == (100_000, 10_000)
-    assert r["input_raised_to_minimum"] and r["output_raised_to_minimum"]
-    assert r["minutes_over_input"] == int((all_in > 100_000).sum())
+    assert r["percentile"] == 90 and r["input_tpm_at_percentile"] == pytest.approx(np.percentile(busy_in, 90))
+    assert np.percentile(all_in, 90) == 0
+    assert r["input_tpm"] == max(100_000, math.ceil(np.percentile(busy_in, 90) / 10_000) * 10_000)
+    assert r["output_tpm"] == max(10_000, math.ceil(np.percentile(busy_out, 90) / 1_000) * 1_000)
+    assert r["minutes_over_input"] == int((all_in > r["input_tpm"]).sum())
     assert r["current_input_tpm"] is None  # the sandbox profile reserves Sonnet, not Nova
 
     # costs by hand from the built-in Nova Lite price, scaled by 43,800 / 1,440
@@ -151,8 +152,8 @@ def test_plan_json_field_by_field(sandbox, env, tmp_path):
     cur = sum((padded(v["input"] + v["cache_write"], n).sum() * NOVA_PRICE[0] + v["output"].sum() * NOVA_PRICE[1])
               / 1000 * {"priority": 1.75, "default": 1.0, "flex": 0.5}[t] for t, v in vals.items()) * scale
     assert costs["current"]["monthly_usd"] == pytest.approx(cur)
-    over = (np.maximum(all_in - 100_000, 0).sum() * NOVA_PRICE[0]
-            + np.maximum(all_out - 10_000, 0).sum() * NOVA_PRICE[1]) / 1000 * scale
+    over = (np.maximum(all_in - r["input_tpm"], 0).sum() * NOVA_PRICE[0]
+            + np.maximum(all_out - r["output_tpm"], 0).sum() * NOVA_PRICE[1]) / 1000 * scale
     assert costs["reserved"]["components"]["overflow_usd"] == pytest.approx(over)
     # no reservation price anywhere: said, not invented
     assert costs["reserved"]["monthly_usd"] is None
@@ -171,6 +172,15 @@ def test_plan_json_field_by_field(sandbox, env, tmp_path):
     assert assumptions["reservation_price"]["value"] is None
     assert any("throttle" in note for note in doc["notes"])
 
+    # spend now (the last hour's rates) and the what-ifs: the same use case as the plan screen, adding up
+    now = doc["spend_now"]
+    spends = {x["tier"]: x for x in now["spends"]}
+    assert list(spends) == list(TIERS) and now["minutes"] == 60
+    assert now["total_per_hour"] == pytest.approx(sum(x["usd_per_hour"] for x in spends.values()))
+    for move in now["moves"]:
+        assert move["usd_per_hour_before"] == pytest.approx(spends["default"]["usd_per_hour"])
+        assert move["usd_per_hour_after"] == pytest.approx(move["usd_per_hour_before"] - move["saving_per_hour"])
+
 
 def test_plan_with_contract_price_p99_and_30_day_month(sandbox, env, tmp_path):
     vals = generated(2)
@@ -183,7 +193,7 @@ def test_plan_with_contract_price_p99_and_30_day_month(sandbox, env, tmp_path):
     all_in = sum(padded(v["input"] + v["cache_write"], n) for v in vals.values())
     all_out = sum(padded(v["output"], n) for v in vals.values())
     r = doc["recommendation"]
-    p_in, p_out = np.percentile(all_in, 99.5), np.percentile(all_out, 99.5)
+    p_in, p_out = np.percentile(all_in[:ACTIVE], 99.5), np.percentile(all_out[:ACTIVE], 99.5)
     assert r["input_tpm_at_percentile"] == pytest.approx(p_in)
     assert r["input_tpm"] == max(100_000, math.ceil(p_in / 10_000) * 10_000)
     assert r["output_tpm"] == max(10_000, math.ceil(p_out / 1_000) * 1_000)
@@ -217,8 +227,11 @@ def test_plan_falls_back_to_model_totals_and_prints_a_table(sandbox, env, tmp_pa
     assert out.returncode == 0, out.stderr
     for heading in ("Per-minute TPM", "Reservation recommendation", "Monthly cost of the same traffic",
                     "Assumptions", "All Standard", "reservation price unknown", "percentile_method",
-                    "model totals only"):
+                    "model totals only", f"over the {ACTIVE} minutes with traffic (of 1,440)",
+                    "Spend now", "$ per hour", "What if", "no per-tier split"):
         assert heading in out.stdout, heading
+    # one money unit per table, with $: the monthly table in $ per month, spend now and what-ifs in $ per hour
+    assert "$ per month" in out.stdout and "/h" not in out.stdout and "USD / hour" not in out.stdout
 
 
 @pytest.mark.parametrize("args", [
@@ -243,16 +256,12 @@ def test_aws_error_exits_1_with_a_clear_message(env, tmp_path):
     assert "CloudWatch" in out.stderr and "endpoint down" in out.stderr
 
 
-def test_add_plan_parser_wires_with_two_lines():
-    from tierconsole.plan_cli import add_plan_parser, cmd_plan
+def test_plan_arguments_and_the_shared_options():
+    from tierconsole.cli import build_parser
 
-    parser = argparse.ArgumentParser(prog="tierconsole")
-    sub = parser.add_subparsers(dest="command")
-    add_plan_parser(sub)
-    args = parser.parse_args(["plan", "--model", NOVA, "--read-only", "--region", "us-west-2"])
+    args = build_parser().parse_args(["--read-only", "plan", "--model", NOVA, "--region", "us-west-2"])
     assert (args.command, args.days, args.percentile, args.month, args.json) == ("plan", 14, 90.0, "730h", False)
     assert args.read_only and args.region == "us-west-2" and args.profile is None and args.endpoint_url is None
-    assert callable(cmd_plan)
 
 
 # ---------------------------------------------------------------------- history fetching

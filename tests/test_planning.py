@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tierconsole.domain.catalog import ReservationSpec
 from tierconsole.domain.planning import (
     MIN_INPUT_TPM, MIN_OUTPUT_TPM, RESERVATION_PRICE_UNKNOWN, TOTAL_TIER, Pricing, ReservationTerms, build_plan,
-    empty_history, plan_from_profile, pricing_from_profile, reservation_terms, round_up, spend_per_hour,
+    cost_view, empty_history, plan_from_profile, pricing_from_profile, reservation_terms, round_up, spend_per_hour,
     tier_move_saving)
 from tierconsole.domain.pricing import PriceTable
 from tierconsole.domain.profile import Profile
@@ -65,8 +65,10 @@ def test_percentiles_match_numpy_pandas_and_type7_by_hand():
     plan = build_plan(h, model_id=NOVA, pricing=PRICING, reservation=UNKNOWN)
     for s in (*plan.tiers, plan.all):
         f = h.T.groupby(level="field").sum().T if s.tier == "all" else h[s.tier]
-        inp = (f["input"] + f["cache_write"]).to_numpy()
-        out = f["output"].to_numpy()
+        traffic = (f[["input", "cache_write", "output", "invocations"]] > 0).any(axis=1).to_numpy()
+        assert s.active_minutes == traffic.sum() < len(h)
+        inp = (f["input"] + f["cache_write"]).to_numpy()[traffic]  # percentiles over the minutes with traffic
+        out = f["output"].to_numpy()[traffic]
         for q in (50, 90, 99):
             assert s.input_tpm[f"p{q}"] == pytest.approx(np.percentile(inp, q, method="linear"), rel=1e-12)
             assert s.input_tpm[f"p{q}"] == pytest.approx(pd.Series(inp).quantile(q / 100), rel=1e-12)
@@ -95,9 +97,14 @@ def test_hypothesis_stats_and_recommendation_over_random_series(data, percentile
                  "invocations": [0] * n, "throttles": [0] * n} for t in ("default", "flex")}
     h = history(tiers)
     plan = build_plan(h, model_id=NOVA, pricing=PRICING, reservation=UNKNOWN, percentile=percentile)
-    inp = np.array(tiers["default"]["input"]) + tiers["default"]["cache_write"] + tiers["flex"]["input"] \
+    all_inp = np.array(tiers["default"]["input"]) + tiers["default"]["cache_write"] + tiers["flex"]["input"] \
         + tiers["flex"]["cache_write"]
-    out = np.array(tiers["default"]["output"]) + tiers["flex"]["output"]
+    all_out = np.array(tiers["default"]["output"]) + tiers["flex"]["output"]
+    traffic = (all_inp > 0) | (all_out > 0)
+    if not traffic.any():
+        assert plan.all.input_tpm["p90"] == 0 and plan.recommendation.input_tpm == MIN_INPUT_TPM
+        return
+    inp, out = all_inp[traffic], all_out[traffic]  # the rule: minutes with traffic
     for q in (50, 90, 99):
         assert plan.all.input_tpm[f"p{q}"] == pytest.approx(type7(inp, q), rel=1e-9, abs=1e-6)
         assert plan.all.output_tpm[f"p{q}"] == pytest.approx(type7(out, q), rel=1e-9, abs=1e-6)
@@ -110,10 +117,10 @@ def test_hypothesis_stats_and_recommendation_over_random_series(data, percentile
     assert r.input_tpm >= r.input_tpm_at_percentile - 1e-6 and r.output_tpm >= r.output_tpm_at_percentile - 1e-6
     if not r.input_raised_to_minimum:
         assert r.input_tpm < r.input_tpm_at_percentile + 10_000
-    assert r.minutes_over_input == int((inp > r.input_tpm).sum())
+    assert r.minutes_over_input == int((all_inp > r.input_tpm).sum())
     # costs: all-Standard is every token at list price, scaled to the month
     std = plan.cost("standard").monthly_usd
-    assert std == pytest.approx((inp.sum() * 0.001 + out.sum() * 0.002) / 1000 * 43_800 / n)
+    assert std == pytest.approx((all_inp.sum() * 0.001 + all_out.sum() * 0.002) / 1000 * 43_800 / n)
     assert plan.cost("flex").monthly_usd == pytest.approx(std * 0.5)
 
 
@@ -157,8 +164,9 @@ def test_costs_computed_by_hand_small_example():
     plan = build_plan(history(SMALL), model_id=NOVA, pricing=PRICING, reservation=ReservationTerms(3.0, "contract"),
                       percentile=50, minutes_per_month=40)
     r = plan.recommendation
-    # input TPM [100k, 220k, 0, 50k]: P50 = 75k → 80k → minimum 100k; output [10k, 30k, 0, 5k]: P50 7.5k → 10k
-    assert r.input_tpm_at_percentile == 75_000 and r.output_tpm_at_percentile == 7_500
+    # minutes with traffic: input TPM [100k, 220k, 50k]: P50 = 100k; output [10k, 30k, 5k]: P50 10k (the idle
+    # third minute is left out)
+    assert r.input_tpm_at_percentile == 100_000 and r.output_tpm_at_percentile == 10_000
     assert (r.input_tpm, r.output_tpm) == (100_000, 10_000)
     assert r.minutes_over_input == 1 and r.minutes_over_output == 1
     assert r.overflow_input_share == pytest.approx(120_000 / 370_000)
@@ -184,7 +192,7 @@ def test_costs_computed_by_hand_small_example():
     plan = build_plan(history(SMALL), model_id=NOVA, pricing=PRICING, reservation=ReservationTerms(3.0, "contract"),
                       percentile=99, minutes_per_month=40)
     r = plan.recommendation
-    assert r.input_tpm_at_percentile == pytest.approx(216_400) and r.output_tpm_at_percentile == pytest.approx(29_400)
+    assert r.input_tpm_at_percentile == pytest.approx(217_600) and r.output_tpm_at_percentile == pytest.approx(29_600)
     assert (r.input_tpm, r.output_tpm) == (220_000, 30_000)
     assert plan.cost("reserved").components["overflow_usd"] == 0
     assert plan.cost("reserved").monthly_usd == pytest.approx((220 + 30) * 3.0)
@@ -269,8 +277,10 @@ def test_every_assumption_is_returned_next_to_the_figures():
     assert plan.assumption("minimums").value == {"input_tpm": 100_000, "output_tpm": 10_000}
     assert all(a.text and a.source for a in plan.assumptions)
     assert all(c.basis for c in plan.costs)
-    # P95 of input TPM [0, 50k, 100k, 220k]: 100k + 0.85 × 120k = 202k → 210k
-    assert plan.recommendation.input_tpm_at_percentile == pytest.approx(202_000)
+    # P95 of input TPM over the minutes with traffic [50k, 100k, 220k]: 100k + 0.9 × 120k = 208k → 210k
+    assert plan.recommendation.input_tpm_at_percentile == pytest.approx(208_000)
+    assert plan.assumption("idle_minutes").value == "excluded"
+    assert "3 minutes with traffic" in plan.assumption("idle_minutes").text
     doc = json.loads(json.dumps(plan.to_json()))
     assert doc["recommendation"]["input_tpm"] == 210_000 and len(doc["assumptions"]) == len(plan.assumptions)
 
@@ -327,3 +337,64 @@ def test_spend_per_hour_and_moving_a_workload():
         tier_move_saving(NOVA, 1, 1, "reserved", "flex", prices)
     with pytest.raises(ValueError):
         tier_move_saving(NOVA, 1, 1, "default", "turbo", prices)
+
+
+def test_bursty_model_percentiles_count_only_minutes_with_traffic():
+    """Traffic in 30 of 1,000 minutes: over every minute P90 would be 0 and say nothing; the rule is minutes
+    with traffic, stated next to the figures."""
+    n = 1_000
+    inp, out = np.zeros(n), np.zeros(n)
+    burst = np.arange(0, n, 33)[:30]
+    inp[burst] = np.linspace(150_000, 300_000, 30)
+    out[burst] = 20_000
+    h = history({"default": {"input": inp, "cache_write": np.zeros(n), "output": out,
+                             "invocations": (inp > 0) * 50.0, "throttles": np.zeros(n)}})
+    plan = build_plan(h, model_id=NOVA, pricing=PRICING, reservation=UNKNOWN)
+    assert plan.all.active_minutes == 30
+    assert plan.all.input_tpm["p90"] == pytest.approx(type7(inp[burst], 90)) and plan.all.input_tpm["p90"] > 250_000
+    assert plan.tiers[0].input_tpm["p50"] == pytest.approx(type7(inp[burst], 50))
+    assert plan.recommendation.input_tpm == round_up(type7(inp[burst], 90), 10_000)
+    assert plan.assumption("idle_minutes").text.startswith("percentiles, max and mean over the 30 minutes with traffic")
+    assert any("30 of 1,000 minutes" in note for note in plan.notes)
+    quiet = build_plan(history({"default": {f: [0] * 5 for f in ("input", "cache_write", "output", "invocations",
+                                                                  "throttles")}}),
+                       model_id=NOVA, pricing=PRICING, reservation=UNKNOWN)
+    assert quiet.all.active_minutes == 0 and quiet.all.input_tpm["p90"] == 0 and quiet.all.output_tpm["max"] == 0
+
+
+def test_spend_now_and_the_what_ifs_add_up():
+    """The cost view: each tier's $/hour at the last hour's rates, their total, and moving Standard to Flex or
+    Batch: the what-if starts from the Standard row, and after = before - saving."""
+    prices = PriceTable.from_profile()
+    n = 120
+    h = history({t: {"input": [v * 1_000.0] * n, "cache_write": [0.0] * n, "output": [v * 100.0] * n,
+                     "invocations": [1.0] * n, "throttles": [0.0] * n}
+                 for t, v in (("reserved", 80), ("priority", 5), ("default", 100), ("flex", 30))})
+    view = cost_view(h, NOVA, prices)
+    rows = {s.tier: s for s in view.spends}
+    assert list(rows) == ["reserved", "priority", "default", "flex"]
+    assert view.total_per_hour == pytest.approx(sum(s.usd_per_hour for s in view.spends))
+    std = rows["default"].usd_per_hour
+    assert std == pytest.approx((100 * 0.00006 + 10 * 0.00024) * 60)
+    for move in view.moves:
+        assert move.from_tier == "default" and move.usd_per_hour_before == pytest.approx(std)
+        assert move.usd_per_hour_after == pytest.approx(move.usd_per_hour_before - move.saving_per_hour)
+        assert move.saving_per_month == pytest.approx(move.saving_per_hour * 730)
+    assert [m.to_tier for m in view.moves] == ["flex", "batch"]
+    # what the total would be after the move: the spend now less the saving
+    flex = view.moves[0]
+    assert view.total_per_hour - flex.saving_per_hour == pytest.approx(
+        sum(s.usd_per_hour for s in view.spends if s.tier != "default") + flex.usd_per_hour_after)
+
+
+def test_cost_view_of_model_totals_only_does_not_fail():
+    """Without a per-tier split (AWS today) the history has one 'total' tier: it is costed at Standard prices and
+    said to be, instead of failing the whole plan screen."""
+    h = history({TOTAL_TIER: {"input": [100_000.0] * 60, "cache_write": [0.0] * 60, "output": [10_000.0] * 60,
+                              "invocations": [1.0] * 60, "throttles": [0.0] * 60}})
+    view = cost_view(h, NOVA, PriceTable.from_profile())
+    [row] = view.spends
+    assert row.tier == TOTAL_TIER and row.usd_per_hour == pytest.approx((100 * 0.00006 + 10 * 0.00024) * 60)
+    assert "no per-tier split" in row.basis and "Standard" in row.basis
+    assert [m.from_tier for m in view.moves] == [TOTAL_TIER, TOTAL_TIER]
+    assert view.moves[0].usd_per_hour_before == pytest.approx(row.usd_per_hour)

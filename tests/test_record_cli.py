@@ -20,7 +20,7 @@ import pytest
 
 from tierconsole.domain.sample import SAMPLE_NOW, sample_dashboard
 from tierconsole.record_cli import (
-    RecordingSource, add_record_args, add_record_parser, add_replay_parser, cmd_record, cmd_replay, record_loop,
+    RecordingSource, cmd_record, cmd_replay, record_loop,
     recording_source,
 )
 from tierconsole.recording import DEFAULT_MAX_BYTES, Recorder, Recording, RecordingError, parse_duration, parse_size
@@ -29,14 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def parser() -> argparse.ArgumentParser:
-    """The parser as cli.py wires it: --record on the main parser, record and replay subcommands."""
-    p = argparse.ArgumentParser(prog="tierconsole")
-    p.add_argument("--theme")
-    add_record_args(p)
-    sub = p.add_subparsers(dest="command")
-    add_record_parser(sub)
-    add_replay_parser(sub)
-    return p
+    """The real parser: --record on the main parser, record and replay subcommands, the shared options."""
+    from tierconsole.cli import build_parser
+
+    return build_parser()
 
 
 @pytest.fixture
@@ -79,9 +75,10 @@ def test_bad_arguments_say_what_is_wrong(argv, message, capsys):
 
 
 def test_arguments_and_defaults():
-    args = parser().parse_args(["--record", "live.rec", "replay", "x.rec", "--at", "+5m", "--play"])
-    assert (args.record, args.record_max_size, args.at, args.play, args.speed) == \
-        ("live.rec", DEFAULT_MAX_BYTES, "+5m", True, 1.0)
+    args = parser().parse_args(["--record", "live.rec"])
+    assert (args.record, args.record_max_size) == ("live.rec", DEFAULT_MAX_BYTES)
+    args = parser().parse_args(["replay", "x.rec", "--at", "+5m", "--play"])
+    assert (args.at, args.play, args.speed) == ("+5m", True, 1.0)
     args = parser().parse_args(["record", "r.rec", "--duration", "2h", "--profile", "prod", "--interval", "5"])
     assert (args.duration, args.profile, args.interval, args.max_size) == (7200, "prod", 5.0, DEFAULT_MAX_BYTES)
     assert recording_source("SOURCE", parser().parse_args([])) == "SOURCE"  # no --record: unchanged

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from tierconsole.domain.sample import SAMPLE_NOW, sample_dashboard
 from tierconsole.domain.views import (
-    PANES, BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent,
+    PANES, BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent, UsageMinute,
 )
 from tierconsole.recording import (
     FORMAT_VERSION, Recorder, Recording, RecordingError, _apply_ops, _dumps, _maker, _row, _seq_ops,
@@ -140,12 +140,18 @@ events = st.builds(ThrottleEvent, st.sampled_from([0.0, 60.0, 1772461800.5]) | n
                    st.sampled_from(["cloudwatch", "console"]))
 jobs = st.builds(BatchJobView, ids, texts, ids, st.sampled_from(["InProgress", "Completed", "Failed"]), numbers,
                  maybe(numbers), maybe(st.integers(0, 10**9)), st.integers(0, 10**9), st.integers(0, 10**9),
-                 st.integers(0, 10**9), st.integers(0, 10**15), st.integers(0, 10**15))
+                 st.integers(0, 10**9), maybe(numbers), maybe(numbers), maybe(numbers), maybe(numbers),
+                 st.integers(0, 10**9), maybe(numbers))
 statuses = st.dictionaries(st.sampled_from([*PANES, "other"]),
                            st.builds(PaneStatus, st.booleans(), maybe(numbers), maybe(texts)), max_size=5)
 rates = st.dictionaries(st.sampled_from(["priority", "default", "flex", "x"]),
                         st.lists(numbers, max_size=4).map(tuple), max_size=4)
-ITEMS = {"reservations": reservations, "quotas": quotas, "throttle_events": events, "batch_jobs": jobs}
+tier_counts = st.dictionaries(st.sampled_from(["priority", "default", "flex", "all"]), st.integers(0, 10**6), max_size=3)
+minutes = st.builds(UsageMinute, st.sampled_from([0.0, 60.0, 1772461800.0]) | numbers, ids,
+                    st.dictionaries(st.sampled_from(["priority", "default", "flex"]), numbers, max_size=3), numbers,
+                    numbers, numbers, tier_counts, maybe(numbers), maybe(numbers), maybe(numbers), maybe(numbers))
+ITEMS = {"reservations": reservations, "quotas": quotas, "throttle_events": events, "batch_jobs": jobs,
+         "usage_minutes": minutes}
 
 
 def _variants(item):

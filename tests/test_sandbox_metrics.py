@@ -238,7 +238,7 @@ def test_throttles_and_errors_are_not_invocations_and_quiet_seconds_publish_noth
     assert ("Invocations", nova + (("ServiceTier", "flex"),), int(base)) not in got
     assert got[("InvocationServerErrors", nova + (("ServiceTier", "priority"),), int(base) + 3)] == 1
     assert got[("InvocationClientErrors", nova, int(base) + 3)] == 1
-    assert got[("ReservedOverflowInvocations", (("ModelId", SONNET),), int(base) + 3)] == 1
+    assert not any(name.startswith("ReservedOverflow") for name, _, _ in got), "not an AWS metric"
     assert got[("EstimatedTPMQuotaUsage", (("ModelId", SONNET),), int(base) + 3)] == 200
     assert got[("InputTokenCount", nova, int(base))] == 10, "throttled input is not consumed; batch is not runtime"
     assert all(md.sum != 0 for md in points)
@@ -305,3 +305,44 @@ def test_series_index_agrees_with_moto_through_appends_and_prunes():
         same()
     finally:
         _remove(backend, lambda md: md.namespace == ns)
+
+
+#: The metrics AWS documents in ``AWS/Bedrock`` (shared/reference/bedrock-tiers.md, "CloudWatch").
+DOCUMENTED_AWS_BEDROCK = {"Invocations", "InvocationLatency", "InvocationClientErrors", "InvocationServerErrors",
+                          "InvocationThrottles", "InputTokenCount", "OutputTokenCount", "CacheReadInputTokenCount",
+                          "CacheWriteInputTokenCount", "TimeToFirstToken", "EstimatedTPMQuotaUsage"}
+
+
+def test_overflow_is_published_in_tokens_in_the_sandbox_namespace_never_in_aws_bedrock():
+    """No AWS metric counts reservation overflow: the sandbox's own series lives in its own namespace,
+    in tokens (what a TPM figure needs) as well as requests."""
+    from tierconsole.sandbox.metrics import SANDBOX_NAMESPACE
+
+    sb = Sandbox()
+    pub = sb.metrics
+    base = 1_900_000_100.0
+    for i, (inp, cw, out) in enumerate([(100, 0, 20), (300, 50, 40)]):
+        sb.outcomes.record(Outcome(time=base + i * 0.3, request_id=f"o{i}", operation="Converse", model_id=SONNET,
+                                   asked_tier="reserved", served_tier="default", status=200, input_tokens=inp,
+                                   cache_write_tokens=cw, output_tokens=out, quota_tokens=inp + cw + 5 * out,
+                                   latency_ms=900, overflowed=True))
+    sb.outcomes.record(Outcome(time=base + 0.5, request_id="r", operation="Converse", model_id=SONNET,
+                               asked_tier="reserved", served_tier="reserved", status=200, input_tokens=999,
+                               output_tokens=99, quota_tokens=1098, latency_ms=900))
+    assert pub.flush() > 0
+    aws = {md.name for md in pub.backend.metric_data if md.namespace == "AWS/Bedrock"}
+    assert aws and aws <= DOCUMENTED_AWS_BEDROCK, aws - DOCUMENTED_AWS_BEDROCK
+    own = defaultdict(float)
+    for md in pub.backend.metric_data:
+        if md.namespace == SANDBOX_NAMESPACE:
+            assert [(d.name, d.value) for d in md.dimensions] == [("ModelId", SONNET)]
+            own[md.name] += md.sum
+    assert own == {"ReservedOverflowInvocations": 2, "ReservedOverflowInputTokenCount": 450,
+                   "ReservedOverflowOutputTokenCount": 60}
+    assert SANDBOX_NAMESPACE != "AWS/Bedrock" and not SANDBOX_NAMESPACE.startswith("AWS/")
+    # retention covers the sandbox's own namespace, and the batch runner's AWS/Bedrock/Batch datapoints
+    pub.backend.put_metric_data("AWS/Bedrock/Batch", [{
+        "MetricName": "NumberOfRecordsPendingProcessing", "Dimensions": [{"Name": "modelId", "Value": NOVA}],
+        "Timestamp": datetime.fromtimestamp(base, timezone.utc).replace(tzinfo=None), "Value": 5.0}])
+    assert pub.prune(now=base + 10 + pub.retention_s) > 0
+    assert not [md for md in pub.backend.metric_data if md.namespace in (SANDBOX_NAMESPACE, "AWS/Bedrock/Batch")]

@@ -45,18 +45,19 @@ class Run:
         pytest.fail(f"{self.sb.scenario_name}: no {what} within {TIMEOUT_S}s real "
                     f"({self.sb.clock.now() - self.t0:.0f}s sandbox, {len(self.outcomes())} outcomes)")
 
-    def cw_sum(self, metric: str, model: str, tier: str | None = None, stat: str = "Sum") -> float:
+    def cw_sum(self, metric: str, model: str, tier: str | None = None, stat: str = "Sum",
+               namespace: str = "AWS/Bedrock") -> float:
         dims = [{"Name": "ModelId", "Value": model}] + ([{"Name": "ServiceTier", "Value": tier}] if tier else [])
         result = self.cw.get_metric_data(
-            MetricDataQueries=[{"Id": "m", "MetricStat": {"Metric": {"Namespace": "AWS/Bedrock", "MetricName": metric,
+            MetricDataQueries=[{"Id": "m", "MetricStat": {"Metric": {"Namespace": namespace, "MetricName": metric,
                                                                      "Dimensions": dims}, "Period": 60, "Stat": stat}}],
             StartTime=datetime.fromtimestamp(int(self.t0) - 60, timezone.utc),
             EndTime=datetime.fromtimestamp(int(self.sb.clock.now()) + 60, timezone.utc))["MetricDataResults"][0]
         return sum(result["Values"])
 
-    def wait_cw(self, metric: str, model: str, tier: str | None = None) -> float:
+    def wait_cw(self, metric: str, model: str, tier: str | None = None, namespace: str = "AWS/Bedrock") -> float:
         deadline = time.monotonic() + 4
-        while (value := self.cw_sum(metric, model, tier)) <= 0 and time.monotonic() < deadline:
+        while (value := self.cw_sum(metric, model, tier, namespace=namespace)) <= 0 and time.monotonic() < deadline:
             time.sleep(0.2)  # published once per real second
         return value
 
@@ -124,7 +125,9 @@ def test_reserved_overflow(run):
                                         and o.status == 200], "overflow")
     assert all(o.served_tier == "default" for o in overflowed)
     assert any(o.served_tier == "reserved" for o in r.outcomes()), "the reservation served first"
-    assert r.wait_cw("ReservedOverflowInvocations", SONNET) >= 1
+    assert r.wait_cw("ReservedOverflowInvocations", SONNET, namespace="TierConsole/Sandbox") >= 1
+    assert r.wait_cw("ReservedOverflowInputTokenCount", SONNET, namespace="TierConsole/Sandbox") > 0
+    assert r.cw_sum("ReservedOverflowInvocations", SONNET) == 0, "not in AWS/Bedrock: AWS publishes no such metric"
     assert r.wait_cw("Invocations", SONNET, "default") >= 1
     assert r.wait_cw("Invocations", SONNET, "reserved") >= 1
 

@@ -98,3 +98,15 @@ async def ask_to_cancel(pilot) -> None:
 def test_cancel_confirmation(snap_compare):
     app = TierConsoleApp(data=sample_dashboard())
     assert snap_compare(app, terminal_size=(120, 40), run_before=ask_to_cancel)
+
+
+def test_prompt_lab_at_80x24(snap_compare):
+    """Short terminal: the form compacts so every tier's row, its cost and the whole error are on screen."""
+    app = TierConsoleApp(data=sample_dashboard())
+    assert snap_compare(app, terminal_size=(80, 24), run_before=show_sample_prompt_run)
+
+
+def test_dashboard_without_colour(snap_compare, monkeypatch):
+    """NO_COLOR: tiers as patterns (█ ▓ ▒), empty bar parts as ─, alerts in bold reverse video."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(TierConsoleApp(data=sample_dashboard()), terminal_size=(120, 40))

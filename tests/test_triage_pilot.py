@@ -34,7 +34,7 @@ async def test_throttle_event_opens_incident_and_c_opens_plan(isolated):
         # the real usage, filled the quota -- or, once settled, Standard drew it. Either way: named, with a cause.
         assert "Amazon Nova Lite" in diagnosis
         assert "maxTokens holds, not real usage" in diagnosis or "Standard drew" in diagnosis, diagnosis
-        assert app.screen.query_one(DataTable).row_count >= 15
+        assert app.screen.query_one(DataTable).row_count >= 11  # the event's minute and the 10 before it
         await pilot.press("escape")
         await pilot.pause()
 
@@ -60,5 +60,104 @@ async def test_throttle_event_opens_incident_and_c_opens_plan(isolated):
         from rich.console import Console
         console = Console(width=120, record=True)
         console.print(plan_screen.query_one("#plan-spend", Static).content)
-        assert "move default → flex" in console.export_text()
+        shown = console.export_text()
+        assert "Standard → Flex" in shown and "Spend now ($ per hour" in shown
         await app.close_source()
+
+
+async def burst_at_minute_start(clock, endpoint: str, rounds: int = 1) -> float:
+    """A throttling burst on Nova Lite early in a sandbox minute (so it does not cross into the next); its minute."""
+    import asyncio
+
+    from tests.test_live_pilot import throttle_burst
+
+    while clock() % 60 > 15:
+        await asyncio.sleep(0.1)
+    minute = clock() // 60 * 60
+    throttled = sum(await asyncio.gather(*(throttle_burst(endpoint) for _ in range(rounds))))
+    assert throttled > 0
+    return minute
+
+
+async def test_the_incident_view_is_about_the_selected_event(isolated):
+    """Two bursts two minutes apart, the later one worse: opening the earlier event diagnoses the earlier minute,
+    in a window around it, not the worst minute of the last quarter hour."""
+    from tierconsole.domain import incident as inc
+
+    profile = dataclasses.replace(load_profile("sandbox"), refresh_seconds=0.5)
+    source = LiveSource(profile, scenario="none", speed=20.0)  # a sandbox minute is 3 real seconds
+    app = TierConsoleApp(source=source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_for(pilot, lambda: source.ctx is not None and app.polls > 0)
+        clock, endpoint = source.collector.clock, source.ctx.target.endpoint_url
+        first = await burst_at_minute_start(clock, endpoint)
+        assert await wait_for(pilot, lambda: clock() >= first + 120, timeout=15)
+        second = await burst_at_minute_start(clock, endpoint, rounds=3)
+        lst = app.screen.query_one(ThrottleList)
+
+        def cloudwatch_rows():
+            return {e.time: i for i, e in enumerate(lst.rows) if e.source == "cloudwatch" and e.model_id == NOVA}
+        assert await wait_for(pilot, lambda: {first, second} <= set(cloudwatch_rows()), timeout=15)
+        assert lst.rows[cloudwatch_rows()[second]].count > lst.rows[cloudwatch_rows()[first]].count
+        lst.focus()
+        lst.cursor = cloudwatch_rows()[first]
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, IncidentScreen), timeout=5)
+        incident = app.screen.incident
+        assert incident.focus == first
+        assert inc._clock(first) in incident.diagnosis and inc._clock(second) not in incident.diagnosis, \
+            incident.diagnosis
+        times = [m.time for m in incident.minutes]
+        assert first in times and min(times) >= first - 600 and max(times) <= first + 240
+        diagnosis = str(app.screen.query_one("#incident-diagnosis", Static).render())
+        assert diagnosis == incident.diagnosis
+        await app.close_source()
+
+
+async def test_a_replayed_dashboard_opens_the_incident_view_from_the_recording(isolated, tmp_path):
+    """Recorded live (real collector, real sandbox), replayed: enter on the recorded throttle event opens the same
+    diagnosis the live console gives, from the per-minute figures in the recording."""
+    import asyncio
+
+    from tierconsole.domain import incident as inc
+    from tierconsole.recording import Recorder
+    from tierconsole.replay import ReplayApp
+
+    profile = dataclasses.replace(load_profile("sandbox"), refresh_seconds=0.25)
+    source = LiveSource(profile, scenario="none", speed=20.0)
+    await asyncio.to_thread(source.start)
+    path = tmp_path / "incident.tcrec"
+    try:
+        with Recorder(path, profile.name) as recorder:
+            clock = source.collector.clock
+            recorder.write(await source.refresh())
+            burst = asyncio.ensure_future(burst_at_minute_start(clock, source.ctx.target.endpoint_url))
+            while not burst.done() or clock() < (await burst) + 180:  # until the minutes around it are complete
+                recorder.write(await source.refresh())
+                await asyncio.sleep(0.25)
+            minute = await burst
+        c = source.collector
+        live = inc.build(c.answers, NOVA, c.names[NOVA], c.tiers.get(NOVA, ()), *c.quota(NOVA),
+                         *inc.event_window(minute, c.answers.start, clock()), focus=minute)
+    finally:
+        await source.close()
+    assert sum(m.throttles for m in live.minutes if m.time == minute) > 0
+
+    app = ReplayApp(path)
+    app.replay.seek(len(app.replay) - 1)
+    app.dashboard.show(app.replay.current())
+    async with app.run_test(size=(120, 41)) as pilot:
+        await pilot.pause()
+        lst = app.screen.query_one(ThrottleList)
+        index = next(i for i, e in enumerate(lst.rows) if e.source == "cloudwatch" and e.model_id == NOVA
+                     and e.time == minute)
+        lst.focus()
+        lst.cursor = index
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, IncidentScreen), timeout=5)
+        replayed = app.screen.incident
+        assert replayed.diagnosis == live.diagnosis
+        [row] = [m for m in replayed.minutes if m.time == minute]
+        [live_row] = [m for m in live.minutes if m.time == minute]
+        assert row == live_row
+        assert app.screen.query_one(DataTable).row_count == len(replayed.minutes) >= 3

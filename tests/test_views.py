@@ -1,6 +1,8 @@
 """Pure unit tests of the dashboard's data contract and formatting (no Textual)."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -55,23 +57,27 @@ def test_batch_active_statuses(status, active):
     assert job(status=status).active is active
 
 
-def test_eta_from_processing_rate():
-    # 250 of 1000 in 100 s: 2.5 records/s, 750 left -> 300 s.
-    assert eta_seconds(job(), now=1100.0) == pytest.approx(300.0)
-    assert eta_seconds(job(processed=1000), now=1100.0) == 0.0
+def test_eta_from_the_processing_rate_since_the_job_went_in_progress():
+    # Queued for an hour (submitted at 1000), seen InProgress at 4600 with 100 done; at 4700, 350 done:
+    # 2.5 records/s while processing, 650 left -> 260 s. (Counting from submission would say ~2 hours.)
+    running = job(submit_time=1000.0, processed=350, progress_since=4600.0, processed_since=100, observed_at=4700.0)
+    assert eta_seconds(running, now=4700.0) == pytest.approx(260.0)
+    assert eta_seconds(running, now=4760.0) == pytest.approx(200.0)  # counts down between refreshes
+    assert eta_seconds(running, now=9999.0) == 0.0
+    assert eta_seconds(dataclasses.replace(running, processed=1000), now=4700.0) == 0.0
 
 
 @pytest.mark.parametrize("changes", [
     {"status": "Completed"},  # not active
+    {"status": "Scheduled"},  # not processing
     {"total_records": None},  # total unknown
-    {"processed": 0},  # no rate yet
+    {"processed": 100},  # no progress seen since InProgress: no rate yet
+    {"progress_since": None},  # never seen InProgress
+    {"observed_at": 4600.0},  # one observation only
 ])
 def test_eta_unknown(changes):
-    assert eta_seconds(job(**changes), now=1100.0) is None
-
-
-def test_eta_unknown_when_clock_is_behind_submission():
-    assert eta_seconds(job(), now=900.0) is None
+    base = dict(processed=350, progress_since=4600.0, processed_since=100, observed_at=4700.0)
+    assert eta_seconds(job(**{**base, **changes}), now=4700.0) is None
 
 
 def test_job_fraction_and_elapsed():
@@ -136,7 +142,8 @@ def test_sample_is_deterministic_and_realistic():
     a, b = sample_dashboard(), sample_dashboard()
     assert a == b and a.time == SAMPLE_NOW
     sonnet = a.reservations[0]
-    assert 0.65 < sonnet.input_fraction < 0.75 and sonnet.overflow_tpm > 0
+    assert 0.65 < sonnet.input_fraction < 0.75 and sonnet.overflow_tpm is None, "AWS publishes no overflow"
+    assert sample_dashboard(sandbox=True).reservations[0].overflow_tpm > 0
     assert len(sonnet.input_history) == 15
     nova = next(q for q in a.quotas if q.model_id.startswith("amazon.nova-lite"))
     assert 0.8 <= nova.tpm_fraction < 0.9

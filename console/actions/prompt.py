@@ -6,6 +6,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
+from ..domain.format import tier_label
 from ..domain.pricing import PriceTable
 
 TIER_CHOICES = ("reserved", "priority", "standard", "default", "flex", "all", "escalate")
@@ -58,8 +59,15 @@ class PromptResult:
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
+        """Wire values as Bedrock says them (``tier: "default"``), each with its label (``"Standard"``);
+        times and rates to 0.1."""
         d = asdict(self)
         d.pop("extra")
+        for key in ("latency_ms", "ttft_ms", "output_tps"):
+            if d[key] is not None:
+                d[key] = round(d[key], 1)
+        d["tier_label"] = tier_label(self.tier)
+        d["served_tier_label"] = tier_label(self.served_tier) if self.served_tier else None
         return d
 
 
@@ -71,7 +79,36 @@ OnText = Callable[[str, str], None]  # (tier, text chunk)
 OnResult = Callable[["PromptResult"], None]  # one tier's result, as soon as that tier finishes
 
 
-async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_text: OnText | None) -> PromptResult:
+class StreamStalled(Exception):
+    """A streamed answer sent no event for longer than the profile's ``timeouts.stream_event``."""
+
+
+async def _events(stream, gap: float | None):
+    """The events of a streamed answer. The first may take as long as the tier's read timeout (queueing
+    comes before it); after it, each must come within ``gap`` seconds of the one before (the stream is
+    not timed in total: a long answer whose events keep coming is fine)."""
+    events = stream.__aiter__()
+    first = True
+    try:
+        while True:
+            try:
+                if first or gap is None:
+                    event = await events.__anext__()
+                else:
+                    async with asyncio.timeout(gap):
+                        event = await events.__anext__()
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise StreamStalled(gap) from None
+            first = False
+            yield event
+    finally:
+        await events.aclose()
+
+
+async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_text: OnText | None,
+               timeouts=None) -> PromptResult:
     import aiohttp  # noqa: PLC0415
     import botocore.eventstream as bes  # noqa: PLC0415
     import botocore.exceptions as bx  # noqa: PLC0415
@@ -90,11 +127,12 @@ async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_tex
     result = PromptResult(tier=tier)
     t0 = time.perf_counter()
     parts: list[str] = []  # streamed text so far
+    resp = None
     try:
         if req.stream:
             resp = await client.converse_stream(**kwargs)
             result.request_id = resp["ResponseMetadata"].get("RequestId")
-            async for event in resp["stream"]:
+            async for event in _events(resp["stream"], timeouts.stream_event if timeouts else None):
                 if "contentBlockDelta" in event:
                     chunk = event["contentBlockDelta"]["delta"].get("text", "")
                     if result.ttft_ms is None:
@@ -133,9 +171,20 @@ async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_tex
         result.error = "StreamCut"
         result.message = (f"the connection closed mid-answer, after {sum(map(len, parts)):,} characters; "
                           "the answer is incomplete")
+    except StreamStalled as e:
+        result.error = "StreamStalled"
+        result.message = (f"no event for {e.args[0]:g} s after {sum(map(len, parts)):,} characters "
+                          "(the profile's timeouts.stream_event); the answer is incomplete")
+    except bx.ReadTimeoutError as e:
+        result.error = type(e).__name__
+        waited = f" within {timeouts.for_prompt(tier):g} s (the profile's timeouts.prompt.{tier})" if timeouts else ""
+        result.message = f"no answer{waited}: {e}"
     except (bx.BotoCoreError, OSError, asyncio.TimeoutError, aiohttp.ClientError) as e:
         result.error = type(e).__name__
         result.message = str(e)
+    finally:
+        if req.stream and resp is not None and not result.ok:
+            resp["stream"].close()  # a stream given up on: its connection is closed, not left half-read
     if not result.ok and parts:
         result.text = "".join(parts)  # what arrived before the failure, shown as such
     result.latency_ms = (time.perf_counter() - t0) * 1000
@@ -147,9 +196,12 @@ async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_tex
 
 
 async def send_prompt(client, req: PromptRequest, prices: PriceTable, *, on_text: OnText | None = None,
-                      on_result: OnResult | None = None) -> list[PromptResult]:
+                      on_result: OnResult | None = None, timeouts=None) -> list[PromptResult]:
     """Send ``req`` with a bedrock-runtime client; one result per tier tried.
 
+    ``timeouts`` (the profile's :class:`~tierconsole.domain.profile.Timeouts`) times a streamed answer
+    between events and names the tier's read timeout when an answer does not come; the read timeout
+    itself is set per request by :class:`~tierconsole.aws.session.AwsContext`.
     ``all`` sends every tier concurrently; ``escalate`` sends Standard and, on a throttle, Priority.
     ``on_result`` is called with each tier's result as soon as that tier finishes (a UI shows a fast
     tier while a slow one is still queued); the returned list holds the same objects.
@@ -158,7 +210,7 @@ async def send_prompt(client, req: PromptRequest, prices: PriceTable, *, on_text
     tier = _wire(req.tier)
 
     async def one(t: str, escalated_from: str | None = None) -> PromptResult:
-        result = await _one(client, req, t, prices, on_text)
+        result = await _one(client, req, t, prices, on_text, timeouts)
         result.escalated_from = escalated_from
         if on_result:
             on_result(result)

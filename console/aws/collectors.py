@@ -1,18 +1,20 @@
 """Collectors: poll AWS (or the sandbox) and turn the answers into the dashboard's plain data.
 
-Per refresh, per region: one ``GetMetricData`` for every model, tier and metric on screen and
-one ``ListModelInvocationJobs``. Service Quotas, ``ListFoundationModels`` and the ``ListMetrics``
+Per refresh, per region: one ``GetMetricData`` for every model, tier and metric on screen (the
+batch throughput of models with active jobs included) and one ``ListModelInvocationJobs``. Service Quotas, ``ListFoundationModels`` and the ``ListMetrics``
 discovery of per-tier dimensions are cached and refreshed rarely. A failed call keeps the
 pane's last good data and marks it stale with the reason; the caller backs off.
 """
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+from ..domain import incident as inc
 from ..domain import metricsplan as mp
 from ..domain.views import BatchJobView, DashboardData, PaneStatus, ThrottleEvent
 from .session import AwsContext, describe_error
@@ -57,6 +59,7 @@ class Collector:
                                    read_only=self.profile.read_only)
         self._status: dict[str, PaneStatus] = {}
         self.console_events: list[ThrottleEvent] = []  # throttles from the console's own calls, newest last
+        self._progress: dict[str, tuple[float, int]] = {}  # job ARN -> (first seen InProgress, processed then)
 
     # ------------------------------------------------------------------ models
     @property
@@ -140,8 +143,11 @@ class Collector:
 
     # ------------------------------------------------------------------ per refresh
     async def _metrics(self, now: float) -> mp.Answers:
+        # Batch throughput is asked for the models with active jobs at the last refresh (the job list
+        # is fetched beside this call, not before it).
+        batch_models = {mp.batch_metric_model(j.model_id) for j in self._last.batch_jobs if j.active}
         p = mp.plan(self.models, self._tiers, [r.model_id for r in self.profile.reservations], now,
-                    self.history_minutes)
+                    self.history_minutes, sandbox=self.ctx.target.sandbox, batch_models=batch_models)
         cw = await self.ctx.client("cloudwatch", self.region)
         from datetime import datetime, timezone  # noqa: PLC0415
 
@@ -161,11 +167,38 @@ class Collector:
                 break
         return mp.Answers.from_results(p, results)
 
-    async def _batch(self) -> list[BatchJobView]:
+    async def _batch(self) -> list[dict]:
         bedrock = await self.ctx.client("bedrock", self.region)
         self.calls.add("ListModelInvocationJobs")
         page = await bedrock.list_model_invocation_jobs(maxResults=100, sortBy="CreationTime", sortOrder="Descending")
-        return [job_view(j) for j in page.get("invocationJobSummaries", [])]
+        return page.get("invocationJobSummaries", [])
+
+    def _job_views(self, summaries: list[dict], answers: mp.Answers | None, now: float) -> list[BatchJobView]:
+        """Job views with the model's batch throughput and the progress this console has seen."""
+        progress: dict[str, tuple[float, int]] = {}
+        jobs = []
+        for summary in summaries:
+            job = job_view(summary)
+            if job.status == "InProgress":
+                progress[job.job_arn] = self._progress.get(job.job_arn) or (now, job.processed)
+                since, done = progress[job.job_arn]
+                job = replace(job, progress_since=since, processed_since=done, observed_at=now)
+            if job.active and answers is not None:
+                rates = mp.batch_rates(answers, job.model_id, now)
+                job = replace(job, model_input_tpm=rates.input_tpm, model_output_tpm=rates.output_tpm,
+                              model_pending_records=rates.pending_records)
+            jobs.append(job)
+        self._progress = progress
+        return jobs
+
+    def _usage_minutes(self, answers: mp.Answers, now: float) -> tuple:
+        """Each model's last complete minute, as the incident view's timeline has it (a recording of the
+        dashboard so holds every minute, and a replay can open incident views)."""
+        minute = (math.floor(now / mp.PERIOD) - 1) * mp.PERIOD
+        reserved = {r.model_id for r in self.profile.reservations}
+        return tuple(row for model in self.models
+                     for row in inc.timeline(answers, model, self._tiers.get(model, ()), *self.quota(model),
+                                             minute, minute, model in reserved))
 
     async def refresh(self) -> DashboardData:
         """Collect once. Never raises for an AWS error: failed panes keep their data, marked stale."""
@@ -185,10 +218,11 @@ class Collector:
         await guarded("identity", self._identity)
         await guarded("quotas", self._quotas, now)
         await guarded("discovery", self._discover_tiers, now)
-        answers, jobs = await asyncio.gather(guarded("metrics", self._metrics, now), guarded("batch", self._batch))
+        answers, summaries = await asyncio.gather(guarded("metrics", self._metrics, now),
+                                                  guarded("batch", self._batch))
 
         reservations, quotas = last.reservations, last.quotas
-        events, rates = last.throttle_events, last.throttle_rates
+        events, rates, usage = last.throttle_events, last.throttle_rates, last.usage_minutes
         if answers is not None:
             self.answers = answers
             reservations = mp.reservation_views(answers, self.profile.reservations, now)
@@ -200,7 +234,8 @@ class Collector:
                 self._events_key, self._events = key, merge_events(cw_events, self.console_events)
             events = self._events
             rates = mp.throttle_rates(answers, self.models, self._tiers, now)
-        batch = jobs if jobs is not None else last.batch_jobs
+            usage = self._usage_minutes(answers, now)
+        batch = self._job_views(summaries, answers, now) if summaries is not None else last.batch_jobs
         metric_err = errors.get("metrics")
         quota_err = errors.get("quotas") or metric_err
         for pane, err in (("reservations", metric_err), ("quota", quota_err), ("throttles", metric_err),
@@ -210,7 +245,7 @@ class Collector:
                 PaneStatus(ok=True, updated_at=now)
         self._last = replace(last, time=now, account_id=self._account, reservations=tuple(reservations),
                              quotas=tuple(quotas), throttle_events=events, throttle_rates=rates,
-                             batch_jobs=tuple(batch), status=dict(self._status))
+                             batch_jobs=tuple(batch), status=dict(self._status), usage_minutes=usage)
         self.errors = errors
         return self._last
 
@@ -270,5 +305,4 @@ def job_view(j: dict) -> BatchJobView:
                         status=j.get("status", ""), submit_time=ts(j.get("submitTime")) or 0.0,
                         end_time=ts(j.get("endTime")), total_records=j.get("totalRecordCount"),
                         processed=j.get("processedRecordCount", 0) or 0, success=j.get("successRecordCount", 0) or 0,
-                        errors=j.get("errorRecordCount", 0) or 0,
-                        input_tokens=j.get("inputTokenCount", 0) or 0, output_tokens=j.get("outputTokenCount", 0) or 0)
+                        errors=j.get("errorRecordCount", 0) or 0)

@@ -1,7 +1,9 @@
 """AWS sessions and clients for one console profile (aiobotocore; long-lived clients).
 
 The console's own calls never retry: a throttle must be seen, not hidden
-(``total_max_attempts: 1``). Endpoint precedence: ``--endpoint-url`` > the profile's
+(``total_max_attempts: 1``). Read timeouts come from the profile (``timeouts:``): every call is
+short (``calls``, 10 s) except a prompt's answer, whose read timeout is its tier's (``prompt``: Flex may
+wait an hour), set per request from the request's own ``serviceTier``. Endpoint precedence: ``--endpoint-url`` > the profile's
 ``endpoint_url`` > the embedded sandbox > ``AWS_ENDPOINT_URL[_<SERVICE>]`` (honoured by botocore
 itself) > AWS.
 """
@@ -24,6 +26,12 @@ class Target:
     profile: Profile
     endpoint_url: str | None = None  # None: botocore decides (env vars, then AWS)
     sandbox: bool = False
+    credentials: tuple[str, str] | None = None  # a sandbox's --auth key; None: SANDBOX_CREDENTIALS
+
+    def __repr__(self) -> str:  # never the secret
+        key = self.credentials[0] if self.credentials else None
+        return f"Target(profile={self.profile.name!r}, endpoint_url={self.endpoint_url!r}, sandbox={self.sandbox}, " \
+               f"access_key_id={key!r})"
 
     @property
     def label(self) -> str:
@@ -37,9 +45,10 @@ class AwsContext:
     context, so nothing started under one profile can finish under another.
     """
 
-    def __init__(self, target: Target, *, connect_timeout: float = 3.0, read_timeout: float = 10.0):
+    def __init__(self, target: Target, *, connect_timeout: float | None = None, read_timeout: float | None = None):
         self.target = target
-        self._timeouts = (connect_timeout, read_timeout)
+        timeouts = target.profile.timeouts
+        self._timeouts = (connect_timeout or timeouts.connect, read_timeout or timeouts.calls)
         self._stack = contextlib.AsyncExitStack()
         self._clients: dict[tuple[str, str], Any] = {}
         self._session = None
@@ -71,10 +80,21 @@ class AwsContext:
             if self.target.endpoint_url:
                 kwargs["endpoint_url"] = self.target.endpoint_url
             if self.target.sandbox:
-                kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = SANDBOX_CREDENTIALS
+                kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = \
+                    self.target.credentials or SANDBOX_CREDENTIALS
             creator = self._get_session().create_client(service, **kwargs)
-            self._clients[key] = await self._stack.enter_async_context(creator)
+            client = await self._stack.enter_async_context(creator)
+            if service == "bedrock-runtime":
+                client.meta.events.register("before-parameter-build.bedrock-runtime", self._prompt_read_timeout)
+            self._clients[key] = client
         return self._clients[key]
+
+    def _prompt_read_timeout(self, params, context, **_) -> None:
+        """A prompt waits for its answer as long as its tier may (botocore reads ``read_timeout`` from the
+        request context): Converse's ``serviceTier: {type}``, InvokeModel's ``serviceTier`` header."""
+        tier = params.get("serviceTier")
+        tier = tier.get("type") if isinstance(tier, dict) else tier
+        context["read_timeout"] = self.profile.timeouts.for_prompt(tier)
 
     async def close(self) -> None:
         self.closed = True

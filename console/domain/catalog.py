@@ -13,6 +13,8 @@ from typing import Any, Mapping
 from .tiers import Tier
 
 FAMILIES = ("anthropic", "nova", "openai", "generic")
+MAX_TTFT_MS = 3_600_000.0  # a model's time to first token: at most an hour
+MAX_WAIT_S = 366 * 86_400.0  # a tier's queue wait: at most a year of sandbox time
 
 
 class ConfigError(ValueError):
@@ -106,6 +108,9 @@ class Catalog:
 
 # ---------------------------------------------------------------- parsing helpers
 
+MAX_NUMBER = 1e15  # no setting is larger; beyond it numbers overflow floats or time arithmetic
+
+
 class _Shown(reprlib.Repr):
     """A bounded rendering of any value: long strings and containers clipped, shallow, in a
     few hundred characters whatever the input (an alias bomb of 10^9 items shows as its first few)."""
@@ -152,22 +157,32 @@ def field_name(key: Any) -> str:
     return key if isinstance(key, str) and len(key) <= 60 else show(key)
 
 
-def _get(d: Mapping[str, Any], key: str, path: str, kind: type | tuple, default: Any = ..., *, minimum: float | None = None):
+def _get(d: Mapping[str, Any], key: str, path: str, kind: type | tuple, default: Any = ..., *,
+         minimum: float | None = None, maximum: float | None = None):
+    """``d[key]`` as ``kind``: finite, at least ``minimum`` and at most ``maximum`` (and never beyond
+    :data:`MAX_NUMBER`), or :class:`ConfigError` naming the field."""
+    where = f"{path}.{key}" if path else key
     if key not in d or d[key] is None:
         if default is ...:
-            raise ConfigError(f"{path}.{key}" if path else key, "is required")
+            raise ConfigError(where, "is required")
         return default
     value = d[key]
     kinds = kind if isinstance(kind, tuple) else (kind,)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if number and abs(value) > MAX_NUMBER and (float in kinds or int in kinds):
+        raise ConfigError(where, f"is out of range: {show(value)} (no setting here goes beyond "
+                                 f"{maximum if maximum is not None else MAX_NUMBER:g})")
     if float in kinds and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
         names = " or ".join(k.__name__ for k in kinds)
-        raise ConfigError(f"{path}.{key}" if path else key, f"must be {names}, got {show(value)}")
+        raise ConfigError(where, f"must be {names}, got {show(value)}")
     if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{path}.{key}" if path else key, f"must be a finite number, got {show(value)}")
+        raise ConfigError(where, f"must be a finite number, got {show(value)}")
     if minimum is not None and value < minimum:
-        raise ConfigError(f"{path}.{key}" if path else key, f"must be at least {minimum:g}, got {show(value)}")
+        raise ConfigError(where, f"must be at least {minimum:g}, got {show(value)}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(where, f"must be at most {maximum:g}, got {show(value)}")
     return value
 
 
@@ -196,7 +211,7 @@ def parse_model(d: Any, path: str) -> ModelSpec:
     if family not in FAMILIES:
         raise ConfigError(f"{path}.family", f"must be one of {', '.join(FAMILIES)}, got {show(family)}")
     tpm = _get(d, "tpm", path, int, minimum=1)
-    return ModelSpec(
+    spec = ModelSpec(
         model_id=model_id,
         name=_get(d, "name", path, str, default=model_id),
         family=family,
@@ -206,12 +221,16 @@ def parse_model(d: Any, path: str) -> ModelSpec:
         burndown=_get(d, "burndown", path, float, default=1.0, minimum=1),
         max_output_tokens=_get(d, "max_output_tokens", path, int, minimum=1),
         output_tps=_get(d, "output_tps", path, float, default=100.0, minimum=0.001),
-        ttft_ms=_get(d, "ttft_ms", path, float, default=300.0, minimum=0),
+        ttft_ms=_get(d, "ttft_ms", path, float, default=300.0, minimum=0, maximum=MAX_TTFT_MS),
         tokens_per_day=_get(d, "tokens_per_day", path, int, default=tpm * 1440, minimum=1),
         batch_min_records=_get(d, "batch_min_records", path, int, default=100, minimum=1),
         batch_max_records=_get(d, "batch_max_records", path, int, default=50_000, minimum=1),
         batch_records_per_minute=_get(d, "batch_records_per_minute", path, int, default=600, minimum=1),
     )
+    if spec.batch_min_records > spec.batch_max_records:
+        raise ConfigError(f"{path}.batch_min_records", f"{spec.batch_min_records} is above batch_max_records "
+                          f"({spec.batch_max_records})")
+    return spec
 
 
 def parse_reservation(d: Any, path: str, index: int) -> ReservationSpec:
@@ -239,9 +258,10 @@ def parse_settings(d: Any, path: str) -> EngineSettings:
         raw = _check_keys(raw or {}, _POLICY_KEYS, p)
         base = policies[tier]
         policies[tier] = TierPolicy(
-            max_wait_s=_get(raw, "max_wait_s", p, float, default=base.max_wait_s, minimum=0),
+            max_wait_s=_get(raw, "max_wait_s", p, float, default=base.max_wait_s, minimum=0, maximum=MAX_WAIT_S),
             speed_factor=_get(raw, "speed_factor", p, float, default=base.speed_factor, minimum=0.001),
-            spurious_throttle_rate=_get(raw, "spurious_throttle_rate", p, float, default=base.spurious_throttle_rate, minimum=0),
+            spurious_throttle_rate=_get(raw, "spurious_throttle_rate", p, float, default=base.spurious_throttle_rate,
+                                        minimum=0, maximum=1),
         )
     overflow = _get(d, "overflow_reported_as", path, str, default="default")
     if overflow not in ("default", "reserved"):

@@ -83,6 +83,26 @@ _TIER_LABELS = {t.value: t.label for t in Tier}
 _TIER_LABELS["standard"] = Tier.STANDARD.label
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 event``, ``2 events``, ``1,204 events`` (``many`` for irregular plurals)."""
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
+def usd(cost: float | None, served_tier: str | None = None, *, sign: str = "$") -> str:
+    """A call's cost as people read it. ``None`` (no price for the model or tier) is ``unknown``; a
+    Reserved call is ``in reservation`` (paid by the reservation's fixed monthly price, not per call);
+    a cost too small for six decimals is ``<$0.000001``; nothing is ever shown as ``$0.000000``."""
+    if cost is None:
+        return "unknown"
+    if served_tier == Tier.RESERVED.value and cost == 0:
+        return "in reservation"
+    if cost == 0:
+        return f"{sign}0"
+    if cost < 0.0000005:
+        return f"<{sign}0.000001"
+    return f"{sign}{cost:.6f}"
+
+
 def tier_label(wire: str | None) -> str:
     """``default`` → ``Standard``; unknown or empty tiers pass through (``""`` → ``all``)."""
     if not wire:

@@ -9,7 +9,15 @@ quotas, and returns rows and plain words. The rules, in order:
 2. throttles while RPM was at or above ``SATURATED`` of its quota: the RPM quota was hit;
 3. throttles while both TPM and RPM were well below the quota: admission holds
    (``input + maxTokens``) exhausted the quota, not real usage — lower ``maxTokens``;
-4. a reservation overflowing to Standard is reported beside the above.
+4. a reservation overflowing to Standard is reported beside the above: in requests and tokens
+   from the sandbox's own metrics; on AWS, which publishes no overflow metric, the report says it
+   cannot be shown (never a zero).
+
+With a selected event (the incident view opened from the throttle feed), the window is the
+event's minute with :data:`BEFORE_MINUTES` before and :data:`AFTER_MINUTES` after it (as far as the
+data go), and the rules judge the event's minute (or a minute next to it with throttles: a
+throttle is counted when it is raised), not the window's worst minute. Without one (the export),
+the window's worst minute is judged.
 
 The quotas are sliding 60-second windows and throttles are counted when they are raised
 (after the tier's queue wait), while usage is counted when requests complete. A burst that
@@ -27,42 +35,17 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping, Sequence
 
-from .metricsplan import PERIOD, Answers
+from .metricsplan import PERIOD, Answers, overflow_tokens
+from .views import UsageMinute
 from .tiers import Tier
 
 SATURATED = 0.9
 TIERS = ("priority", "default", "flex")
+BEFORE_MINUTES = 10  # an event's window: minutes before its minute ...
+AFTER_MINUTES = 4  # ... and after it
 
 
-@dataclass(frozen=True)
-class Minute:
-    time: float
-    model_id: str
-    tpm_by_tier: Mapping[str, float]
-    tpm_quota: float
-    rpm: float
-    rpm_quota: float
-    throttles_by_tier: Mapping[str, int]
-    reserved_input_tpm: float | None = None
-    reserved_output_tpm: float | None = None
-    overflow: float = 0.0
-    hold_tokens: float | None = None  # not published by CloudWatch; known only from the console's own calls
-
-    @property
-    def tpm(self) -> float:
-        return sum(self.tpm_by_tier.values())
-
-    @property
-    def throttles(self) -> int:
-        return sum(self.throttles_by_tier.values())
-
-    @property
-    def tpm_fraction(self) -> float:
-        return self.tpm / self.tpm_quota if self.tpm_quota else 0.0
-
-    @property
-    def rpm_fraction(self) -> float:
-        return self.rpm / self.rpm_quota if self.rpm_quota else 0.0
+Minute = UsageMinute  # one row of an incident's timeline (see views.UsageMinute)
 
 
 @dataclass
@@ -73,10 +56,11 @@ class Incident:
     minutes: list[Minute] = field(default_factory=list)
     diagnosis: str = ""
     findings: list[str] = field(default_factory=list)
+    focus: float | None = None  # the selected event's time, when the view was opened from one
 
     def to_json(self) -> dict:
-        return {"model_id": self.model_id, "start": self.start, "end": self.end, "diagnosis": self.diagnosis,
-                "findings": self.findings,
+        return {"model_id": self.model_id, "start": self.start, "end": self.end, "focus": self.focus,
+                "diagnosis": self.diagnosis, "findings": self.findings,
                 "timeline": [{**asdict(m), "tpm": m.tpm, "throttles": m.throttles} for m in self.minutes]}
 
 
@@ -84,6 +68,7 @@ def timeline(a: Answers, model_id: str, tiers: Iterable[str], tpm_quota: float, 
              start: float, end: float, has_reservation: bool = False) -> list[Minute]:
     tiers = set(tiers)
     split = bool(tiers & set(TIERS))
+    overflow = overflow_tokens(a, model_id) if has_reservation and a.sandbox else {}
     rows = []
     t = math.floor(start / PERIOD) * PERIOD
     while t <= end:
@@ -96,13 +81,16 @@ def timeline(a: Answers, model_id: str, tiers: Iterable[str], tpm_quota: float, 
             tpm = {"default": a.get("EstimatedTPMQuotaUsage", model_id).get(t, 0.0)}
             rpm = a.get("Invocations", model_id).get(t, 0.0)
             thr = {"all": int(round(a.get("InvocationThrottles", model_id).get(t, 0.0)))}
-        res_in = res_out = None
+        res_in = res_out = over_tokens = over_requests = None
         if has_reservation:
             res_in = (a.get("InputTokenCount", model_id, "reserved").get(t, 0.0)
                       + a.get("CacheWriteInputTokenCount", model_id, "reserved").get(t, 0.0))
             res_out = a.get("OutputTokenCount", model_id, "reserved").get(t, 0.0)
+            if a.sandbox:
+                over_tokens = overflow.get(t, 0.0)
+                over_requests = a.get("ReservedOverflowInvocations", model_id).get(t, 0.0)
         rows.append(Minute(t, model_id, tpm, tpm_quota, rpm, rpm_quota, thr, res_in, res_out,
-                           a.get("ReservedOverflowInvocations", model_id).get(t, 0.0)))
+                           over_tokens, over_requests))
         t += PERIOD
     return rows
 
@@ -115,19 +103,32 @@ def _tier_names(keys: Sequence[str]) -> str:
     return " + ".join(Tier(k).label if k in ("priority", "default", "flex", "reserved") else k for k in keys)
 
 
-def diagnose(model_name: str, rows: Sequence[Minute]) -> tuple[str, list[str]]:
-    """(one-line diagnosis, supporting findings) for the rows of one model."""
-    findings: list[str] = []
-    overflow = sum(r.overflow for r in rows)
-    if overflow:
-        findings.append(f"the reservation on {model_name} overflowed to Standard {overflow:.0f} times")
+def event_window(event_time: float, start: float, end: float) -> tuple[float, float]:
+    """The window of an event at ``event_time``: its minute, :data:`BEFORE_MINUTES` before and
+    :data:`AFTER_MINUTES` after, within the data's own ``start``-``end``."""
+    minute = math.floor(event_time / PERIOD) * PERIOD
+    return max(float(start), minute - BEFORE_MINUTES * PERIOD), min(float(end), minute + AFTER_MINUTES * PERIOD)
+
+
+def diagnose(model_name: str, rows: Sequence[Minute], focus: float | None = None) -> tuple[str, list[str]]:
+    """(one-line diagnosis, supporting findings) for the rows of one model: about the minute of the event
+    at ``focus`` when given, else about the worst minute."""
+    findings = overflow_findings(model_name, rows)
     hot = [r for r in rows if r.throttles]
-    if not hot:
+    if hot:
+        worst = max(hot, key=lambda r: (r.throttles, r.tpm))
+        findings.append(f"{sum(r.throttles for r in hot)} throttles in {len(hot)} minute(s); the worst minute was "
+                        f"{_clock(worst.time)} UTC with {worst.throttles}")
+    if focus is not None:
+        minute = math.floor(focus / PERIOD) * PERIOD
+        near = [r for r in hot if abs(r.time - minute) <= PERIOD]
+        if not near:
+            return (f"CloudWatch counted no throttles on {model_name} at {_clock(focus)} UTC (±1 minute).", findings)
+        peak = min(near, key=lambda r: (abs(r.time - minute), -r.throttles))
+    elif not hot:
         return (f"No throttles on {model_name} in this window.", findings)
-    peak = max(hot, key=lambda r: (r.throttles, r.tpm))
-    total = sum(r.throttles for r in hot)
-    findings.append(f"{total} throttles in {len(hot)} minute(s); the worst minute was {_clock(peak.time)} UTC "
-                    f"with {peak.throttles}")
+    else:
+        peak = worst
     before = next((r for r in rows if r.time == peak.time - PERIOD), None)
     window = [peak] if before is None else [peak, before]
     busy = max(window, key=lambda r: r.tpm_fraction)  # the peak on ties
@@ -157,11 +158,35 @@ def diagnose(model_name: str, rows: Sequence[Minute]) -> tuple[str, list[str]]:
             "(lower maxTokens or set it explicitly).", findings)
 
 
+def overflow_findings(model_name: str, rows: Sequence[Minute]) -> list[str]:
+    """What the rows tell of the reservation's overflow: sandbox figures, or that AWS does not publish it."""
+    reserved = [r for r in rows if r.reserved_input_tpm is not None]
+    if not reserved:
+        return []
+    known = [r for r in reserved if r.overflow_tokens is not None]
+    if not known:
+        return ["reservation overflow is not published by AWS: not shown"]
+    requests = sum(r.overflow_requests or 0 for r in known)
+    tokens = sum(r.overflow_tokens for r in known)
+    if not (requests or tokens):
+        return []
+    return [f"the reservation on {model_name} overflowed to Standard: {requests:,.0f} requests, {tokens:,.0f} tokens "
+            "(sandbox figures; AWS publishes no overflow metric)"]
+
+
 def build(a: Answers, model_id: str, model_name: str, tiers: Iterable[str], tpm_quota: float, rpm_quota: float,
-          start: float, end: float, has_reservation: bool = False) -> Incident:
+          start: float, end: float, has_reservation: bool = False, focus: float | None = None) -> Incident:
     rows = timeline(a, model_id, tiers, tpm_quota, rpm_quota, start, end, has_reservation)
-    line, findings = diagnose(model_name, rows)
-    return Incident(model_id, start, end, rows, line, findings)
+    return from_minutes(model_id, model_name, rows, start, end, focus)
+
+
+def from_minutes(model_id: str, model_name: str, rows: Sequence[Minute], start: float, end: float,
+                 focus: float | None = None) -> Incident:
+    """An incident from per-minute rows (from live answers, or gathered from a recording)."""
+    rows = sorted((r for r in rows if r.model_id == model_id and start - PERIOD < r.time <= end),
+                  key=lambda r: r.time)
+    line, findings = diagnose(model_name, rows, focus)
+    return Incident(model_id, start, end, list(rows), line, findings, focus)
 
 
 # ------------------------------------------------------------------ export formats
@@ -171,8 +196,9 @@ def to_markdown(incidents: Sequence[Incident]) -> str:
     for inc in incidents:
         out += [f"## {inc.model_id}", "", f"**Diagnosis:** {inc.diagnosis}", ""]
         out += [f"- {f}" for f in inc.findings] + ([""] if inc.findings else [])
+        sandbox = any(m.overflow_tokens is not None for m in inc.minutes)
         out.append("| minute (UTC) | TPM Priority | TPM Standard | TPM Flex | TPM / quota | RPM / quota | "
-                   "throttles P/S/F | reserved in/out TPM | overflow |")
+                   f"throttles P/S/F | reserved in/out TPM | overflow tokens{' (sandbox)' if sandbox else ''} |")
         out.append("|---|---:|---:|---:|---:|---:|---|---:|---:|")
         for m in inc.minutes:
             thr = "/".join(str(m.throttles_by_tier.get(k, 0)) for k in TIERS) if "all" not in m.throttles_by_tier \
@@ -181,14 +207,24 @@ def to_markdown(incidents: Sequence[Incident]) -> str:
             out.append(f"| {_clock(m.time)} | {m.tpm_by_tier.get('priority', 0):,.0f} | "
                        f"{m.tpm_by_tier.get('default', 0):,.0f} | {m.tpm_by_tier.get('flex', 0):,.0f} | "
                        f"{m.tpm:,.0f} / {m.tpm_quota:,.0f} ({m.tpm_fraction:.0%}) | {m.rpm:,.0f} / {m.rpm_quota:,.0f} | "
-                       f"{thr} | {res} | {m.overflow:,.0f} |")
+                       f"{thr} | {res} | {_or_dash(m.overflow_tokens)} |")
         out.append("")
     return "\n".join(out)
 
 
+def _or_dash(v: float | None) -> str:
+    return "—" if v is None else f"{v:,.0f}"
+
+
+def _or_blank(v: float | None) -> int | str:
+    return "" if v is None else round(v)
+
+
+#: ``overflow_tokens`` / ``overflow_requests``: sandbox figures (AWS publishes no overflow metric), blank when
+#: not known.
 CSV_FIELDS = ["model_id", "minute_utc", "epoch", "tpm_priority", "tpm_standard", "tpm_flex", "tpm", "tpm_quota",
               "rpm", "rpm_quota", "throttles_priority", "throttles_standard", "throttles_flex", "throttles",
-              "reserved_input_tpm", "reserved_output_tpm", "overflow", "diagnosis"]
+              "reserved_input_tpm", "reserved_output_tpm", "overflow_tokens", "overflow_requests", "diagnosis"]
 
 
 def to_csv(incidents: Sequence[Incident]) -> str:
@@ -205,9 +241,10 @@ def to_csv(incidents: Sequence[Incident]) -> str:
                         "throttles_priority": m.throttles_by_tier.get("priority", 0),
                         "throttles_standard": m.throttles_by_tier.get("default", 0),
                         "throttles_flex": m.throttles_by_tier.get("flex", 0), "throttles": m.throttles,
-                        "reserved_input_tpm": "" if m.reserved_input_tpm is None else round(m.reserved_input_tpm),
-                        "reserved_output_tpm": "" if m.reserved_output_tpm is None else round(m.reserved_output_tpm),
-                        "overflow": round(m.overflow), "diagnosis": inc.diagnosis})
+                        "reserved_input_tpm": _or_blank(m.reserved_input_tpm),
+                        "reserved_output_tpm": _or_blank(m.reserved_output_tpm),
+                        "overflow_tokens": _or_blank(m.overflow_tokens),
+                        "overflow_requests": _or_blank(m.overflow_requests), "diagnosis": inc.diagnosis})
     return buf.getvalue()
 
 

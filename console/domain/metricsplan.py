@@ -17,6 +17,15 @@ from .catalog import ReservationSpec
 from .views import QUOTA_TIERS, ModelQuotaView, ReservationView, ThrottleEvent
 
 NAMESPACE = "AWS/Bedrock"
+#: The sandbox's own metrics: what no AWS metric tells (reservation overflow). Asked only of a sandbox,
+#: and every figure from it is labelled as the sandbox's.
+SANDBOX_NAMESPACE = "TierConsole/Sandbox"
+#: AWS's batch inference metrics: per model (dimension ``modelId``, lower-case m), per minute.
+BATCH_NAMESPACE = "AWS/Bedrock/Batch"
+BATCH_METRICS = {"NumberOfInputTokensProcessedPerMinute": "bi", "NumberOfOutputTokensProcessedPerMinute": "bo",
+                 "NumberOfRecordsPendingProcessing": "bp"}
+#: A batch figure older than this is not shown as the model's current throughput.
+BATCH_FRESH_MINUTES = 5
 PERIOD = 60
 HISTORY_MINUTES = 15
 MAX_QUERIES = 500  # GetMetricData's limit per call
@@ -30,13 +39,18 @@ METRICS = {
     "OutputTokenCount": "o",
     "CacheWriteInputTokenCount": "w",
     "ReservedOverflowInvocations": "v",
+    "ReservedOverflowInputTokenCount": "vi",
+    "ReservedOverflowOutputTokenCount": "vo",
 }
 #: metrics asked per (model, tier) when the ServiceTier dimension exists
 PER_TIER = ("EstimatedTPMQuotaUsage", "Invocations", "InvocationThrottles")
 #: extra metrics asked for the reserved tier of a model with a reservation
 RESERVED = ("InputTokenCount", "OutputTokenCount", "CacheWriteInputTokenCount")
 #: metrics asked per model (totals; the only ones real Bedrock is known to publish)
-PER_MODEL = ("EstimatedTPMQuotaUsage", "Invocations", "InvocationThrottles", "ReservedOverflowInvocations")
+PER_MODEL = ("EstimatedTPMQuotaUsage", "Invocations", "InvocationThrottles")
+#: the sandbox's own overflow series, per model with a reservation, in :data:`SANDBOX_NAMESPACE`
+SANDBOX_OVERFLOW = ("ReservedOverflowInputTokenCount", "ReservedOverflowOutputTokenCount",
+                    "ReservedOverflowInvocations")
 
 
 @dataclass(frozen=True)
@@ -45,14 +59,16 @@ class Query:
     metric: str
     model_id: str
     tier: str | None  # None: the model total
+    namespace: str = NAMESPACE
+    stat: str = "Sum"
 
     def to_api(self) -> dict:
-        dims = [{"Name": "ModelId", "Value": self.model_id}]
+        dims = [{"Name": "modelId" if self.namespace == BATCH_NAMESPACE else "ModelId", "Value": self.model_id}]
         if self.tier is not None:
             dims.append({"Name": "ServiceTier", "Value": self.tier})
         return {"Id": self.id, "ReturnData": True,
-                "MetricStat": {"Metric": {"Namespace": NAMESPACE, "MetricName": self.metric, "Dimensions": dims},
-                               "Period": PERIOD, "Stat": "Sum"}}
+                "MetricStat": {"Metric": {"Namespace": self.namespace, "MetricName": self.metric, "Dimensions": dims},
+                               "Period": PERIOD, "Stat": self.stat}}
 
 
 @dataclass(frozen=True)
@@ -60,6 +76,7 @@ class Plan:
     queries: tuple[Query, ...]
     start: float
     end: float
+    sandbox: bool = False  # the sandbox's own namespace was asked too
 
     def api_queries(self) -> list[dict]:
         return [q.to_api() for q in self.queries]
@@ -71,23 +88,34 @@ def window(now: float, minutes: int = HISTORY_MINUTES) -> tuple[float, float]:
 
 
 def plan(models: Sequence[str], tiers_by_model: Mapping[str, Iterable[str]], reserved_models: Iterable[str],
-         now: float, minutes: int = HISTORY_MINUTES) -> Plan:
-    """The queries for every model, tier and metric the panes show, for one call."""
+         now: float, minutes: int = HISTORY_MINUTES, *, sandbox: bool = False,
+         batch_models: Iterable[str] = ()) -> Plan:
+    """The queries for every model, tier and metric the panes show, for one call.
+
+    ``sandbox``: the console watches a sandbox, so the sandbox's own overflow series are asked too
+    (never of AWS, where that namespace holds nothing of Bedrock's). ``batch_models``: models with
+    active batch jobs, whose ``AWS/Bedrock/Batch`` throughput is asked (in the same call)."""
     reserved_models = set(reserved_models)
     queries: list[Query] = []
     for mi, model in enumerate(models):
         for metric in PER_MODEL:
             queries.append(Query(f"m{mi}_{METRICS[metric]}", metric, model, None))
+        if sandbox and model in reserved_models:
+            for metric in SANDBOX_OVERFLOW:
+                queries.append(Query(f"m{mi}_{METRICS[metric]}", metric, model, None, SANDBOX_NAMESPACE))
         for tier in sorted(tiers_by_model.get(model, ())):
             for metric in PER_TIER:
                 queries.append(Query(f"m{mi}_{tier}_{METRICS[metric]}", metric, model, tier))
             if tier == "reserved" and model in reserved_models:
                 for metric in RESERVED:
                     queries.append(Query(f"m{mi}_{tier}_{METRICS[metric]}", metric, model, tier))
+    for bi, model in enumerate(sorted(set(batch_models))):
+        for metric, key in BATCH_METRICS.items():
+            queries.append(Query(f"b{bi}_{key}", metric, model, None, BATCH_NAMESPACE, "Average"))
     if len(queries) > MAX_QUERIES:
         raise ValueError(f"{len(queries)} metric queries exceed GetMetricData's {MAX_QUERIES}; watch fewer models")
     start, end = window(now, minutes)
-    return Plan(tuple(queries), start, end)
+    return Plan(tuple(queries), start, end, sandbox)
 
 
 # ------------------------------------------------------------------ answers
@@ -100,11 +128,14 @@ class Answers:
     """The returned series, by (metric, model, tier)."""
 
     series: dict[tuple[str, str, str | None], Series] = field(default_factory=dict)
+    sandbox: bool = False  # the sandbox's own series were asked for (see :data:`SANDBOX_NAMESPACE`)
+    start: float | None = None  # the window asked for (None: not known)
+    end: float | None = None
 
     @classmethod
     def from_results(cls, p: Plan, results: Iterable[Mapping]) -> "Answers":
         by_id = {q.id: q for q in p.queries}
-        out = cls()
+        out = cls(sandbox=p.sandbox, start=p.start, end=p.end)
         for r in results:
             q = by_id.get(r.get("Id"))
             if q is None:
@@ -142,14 +173,50 @@ def reservation_views(a: Answers, reservations: Sequence[ReservationSpec], now: 
     for r in reservations:
         inp = _add(a.get("InputTokenCount", r.model_id, "reserved"), a.get("CacheWriteInputTokenCount", r.model_id, "reserved"))
         outp = a.get("OutputTokenCount", r.model_id, "reserved")
-        overflow = a.get("ReservedOverflowInvocations", r.model_id)
+        overflow_tpm = overflow_rpm = None
+        if a.sandbox:  # no AWS metric counts overflow: only the sandbox's own series tell it
+            overflow_tpm = trailing_minute(overflow_tokens(a, r.model_id), now)
+            overflow_rpm = trailing_minute(a.get("ReservedOverflowInvocations", r.model_id), now)
         out.append(ReservationView(
             reservation_id=r.reservation_id, model_id=r.model_id,
             input_tpm_used=trailing_minute(inp, now), input_tpm_reserved=r.input_tpm,
             output_tpm_used=trailing_minute(outp, now), output_tpm_reserved=r.output_tpm,
-            overflow_tpm=trailing_minute(overflow, now),
+            overflow_tpm=overflow_tpm, overflow_rpm=overflow_rpm, overflow_source="sandbox" if a.sandbox else "",
             input_history=history(inp, now), output_history=history(outp, now)))
     return out
+
+
+@dataclass(frozen=True)
+class BatchRates:
+    """A model's batch throughput as ``AWS/Bedrock/Batch`` last published it (each None when not)."""
+
+    input_tpm: float | None
+    output_tpm: float | None
+    pending_records: float | None
+
+
+def batch_metric_model(model_id: str) -> str:
+    """The ``modelId`` dimension value for a job's model (a foundation-model ARN names the model at its end)."""
+    return model_id.rsplit("foundation-model/", 1)[-1]
+
+
+def batch_rates(a: Answers, model_id: str, now: float) -> BatchRates:
+    """The newest minute of each batch metric of the model within :data:`BATCH_FRESH_MINUTES`."""
+    since = (math.floor(now / PERIOD) - BATCH_FRESH_MINUTES) * PERIOD
+    model = batch_metric_model(model_id)
+
+    def latest(metric: str) -> float | None:
+        series = a.get(metric, model)
+        fresh = [t for t in series if t >= since]
+        return series[max(fresh)] if fresh else None
+
+    return BatchRates(*(latest(metric) for metric in BATCH_METRICS))
+
+
+def overflow_tokens(a: Answers, model: str) -> Series:
+    """Per minute, the tokens (input + cache write + output) of reserved requests that overflowed to
+    Standard: the sandbox's own series (empty unless ``a.sandbox``)."""
+    return _add(a.get("ReservedOverflowInputTokenCount", model), a.get("ReservedOverflowOutputTokenCount", model))
 
 
 def quota_views(a: Answers, models: Sequence[str], names: Mapping[str, str], tpm_quota: Mapping[str, float],

@@ -12,8 +12,11 @@ Definitions (every one is also returned as an :class:`Assumption` next to the fi
 
 * input TPM of a minute = input tokens + cache-write tokens (what reserved input TPM counts);
   output TPM = output tokens. Cache reads are left out (they count against neither).
-* Percentiles: :func:`numpy.percentile` with ``method="linear"`` (Hyndman & Fan type 7, the
-  default of numpy and of :meth:`pandas.Series.quantile`) over every minute of the window.
+* Percentiles (and max and mean): :func:`numpy.percentile` with ``method="linear"`` (Hyndman &
+  Fan type 7, the default of numpy and of :meth:`pandas.Series.quantile`) over the minutes *with
+  traffic* (any tokens or invocations; of the tier, or of the model for "all tiers" and the
+  recommendation). Idle minutes are left out, so a bursty model's P90 is the size of its bursts,
+  not 0; how many minutes had traffic is returned with the figures.
 * Monthly = cost over the window × minutes per month / minutes in the window.
 * Reserved = reserved TPM × price per 1K TPM per month (one price for input and output TPM), plus
   the tokens above the reservation in each minute billed at Standard.
@@ -233,13 +236,20 @@ def reservation_terms(profile, model_id: str, price_override: float | None = Non
 # ---------------------------------------------------------------------- statistics
 
 def tpm_percentiles(values: np.ndarray | pd.Series, percentiles: Iterable[float] = PERCENTILES) -> dict[str, float]:
-    """``p<q>`` for each percentile, plus ``max`` and ``mean``, of per-minute values."""
+    """``p<q>`` for each percentile, plus ``max`` and ``mean``, of per-minute values (all 0 when there are none)."""
     arr = np.asarray(values, dtype=float)
     qs = list(percentiles)
+    if arr.size == 0:
+        return {**{_pkey(q): 0.0 for q in qs}, "max": 0.0, "mean": 0.0}
     out = {_pkey(q): float(v) for q, v in zip(qs, np.percentile(arr, qs, method=PERCENTILE_METHOD))}
     out["max"] = float(arr.max())
     out["mean"] = float(arr.mean())
     return out
+
+
+def with_traffic(f: pd.DataFrame) -> np.ndarray:
+    """Per minute: whether it had traffic (any tokens or invocations). Percentiles are taken over these."""
+    return (f[["input", "cache_write", "output", "invocations"]].to_numpy() > 0).any(axis=1)
 
 
 def _pkey(q: float) -> str:
@@ -254,9 +264,10 @@ def _frame_of(history: pd.DataFrame, tiers: Sequence[str]) -> pd.DataFrame:
 def _stats(tier: str, f: pd.DataFrame, all_tokens: float, all_calls: float) -> TierStats:
     input_tpm = (f["input"] + f["cache_write"]).to_numpy(float)
     tokens = float(input_tpm.sum() + f["output"].sum())
-    active = (f[["input", "cache_write", "output", "invocations"]].to_numpy() > 0).any(axis=1)
+    active = with_traffic(f)
     return TierStats(
-        tier=tier, input_tpm=tpm_percentiles(input_tpm), output_tpm=tpm_percentiles(f["output"]),
+        tier=tier, input_tpm=tpm_percentiles(input_tpm[active]),
+        output_tpm=tpm_percentiles(f["output"].to_numpy(float)[active]),
         input_tokens=float(f["input"].sum()), cache_write_tokens=float(f["cache_write"].sum()),
         output_tokens=float(f["output"].sum()), invocations=float(f["invocations"].sum()),
         throttles=float(f["throttles"].sum()), throttled_minutes=int((f["throttles"] > 0).sum()),
@@ -290,16 +301,16 @@ def build_plan(history: pd.DataFrame, *, model_id: str, pricing: Pricing | None,
 
     in_m = (total["input"] + total["cache_write"]).to_numpy(float)
     out_m = total["output"].to_numpy(float)
-    rec = _recommend(in_m, out_m, percentile, input_step, output_step, reservation)
+    rec = _recommend(in_m, out_m, with_traffic(total), percentile, input_step, output_step, reservation)
     scale = minutes_per_month / n
     costs = _costs(history, tiers, split, in_m, out_m, rec, pricing, reservation, scale)
 
     notes = []
     if all_tokens == 0:
         notes.append("no traffic in the window: every figure is zero and the recommendation is the minimum")
-    if 0 < all_stats.active_minutes < n / 2:
-        notes.append(f"traffic in only {all_stats.active_minutes:,} of {n:,} minutes: percentiles count the idle "
-                     "minutes as 0 TPM")
+    if 0 < all_stats.active_minutes < n:
+        notes.append(f"traffic in {all_stats.active_minutes:,} of {n:,} minutes: percentiles are of those minutes "
+                     "(idle minutes left out)")
     if all_stats.throttled_minutes:
         notes.append(f"{all_stats.throttled_minutes} minute(s) had throttles: throttled requests carry no tokens, "
                      "so demand in those minutes is understated")
@@ -313,15 +324,15 @@ def build_plan(history: pd.DataFrame, *, model_id: str, pricing: Pricing | None,
     start = history.index[0].to_pydatetime()
     end = (history.index[-1] + pd.Timedelta(minutes=1)).to_pydatetime()
     return CapacityPlan(model_id, start, end, n, split, tier_stats, all_stats, rec, costs,
-                        _assumptions(percentile, minutes_per_month, n, tiers, split, input_step, output_step,
-                                     pricing, reservation),
+                        _assumptions(percentile, minutes_per_month, n, all_stats.active_minutes, tiers, split,
+                                     input_step, output_step, pricing, reservation),
                         tuple(notes))
 
 
-def _recommend(in_m: np.ndarray, out_m: np.ndarray, percentile: float, input_step: int, output_step: int,
-               reservation: ReservationTerms) -> Recommendation:
-    p_in = float(np.percentile(in_m, percentile, method=PERCENTILE_METHOD))
-    p_out = float(np.percentile(out_m, percentile, method=PERCENTILE_METHOD))
+def _recommend(in_m: np.ndarray, out_m: np.ndarray, traffic: np.ndarray, percentile: float, input_step: int,
+               output_step: int, reservation: ReservationTerms) -> Recommendation:
+    p_in = float(np.percentile(in_m[traffic], percentile, method=PERCENTILE_METHOD)) if traffic.any() else 0.0
+    p_out = float(np.percentile(out_m[traffic], percentile, method=PERCENTILE_METHOD)) if traffic.any() else 0.0
     r_in = max(round_up(p_in, input_step), MIN_INPUT_TPM)
     r_out = max(round_up(p_out, output_step), MIN_OUTPUT_TPM)
     over_in, over_out = np.maximum(in_m - r_in, 0), np.maximum(out_m - r_out, 0)
@@ -336,7 +347,8 @@ def _recommend(in_m: np.ndarray, out_m: np.ndarray, percentile: float, input_ste
         overflow_output_share=float(over_out.sum() / out_m.sum()) if out_m.sum() else None,
         current_input_tpm=reservation.current_input_tpm, current_output_tpm=reservation.current_output_tpm,
         basis=f"P{percentile:g} of per-minute input TPM (input + cache write) and output TPM over all tiers, "
-              f"rounded up to {input_step:,} / {output_step:,}, never below {MIN_INPUT_TPM:,} / {MIN_OUTPUT_TPM:,}")
+              f"in the minutes with traffic, rounded up to {input_step:,} / {output_step:,}, never below "
+              f"{MIN_INPUT_TPM:,} / {MIN_OUTPUT_TPM:,}")
 
 
 def _costs(history, tiers, split, in_m, out_m, rec: Recommendation, pricing: Pricing | None,
@@ -414,7 +426,7 @@ def _add(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a + b
 
 
-def _assumptions(percentile, minutes_per_month, n, tiers, split, input_step, output_step,
+def _assumptions(percentile, minutes_per_month, n, active, tiers, split, input_step, output_step,
                  pricing: Pricing | None, reservation: ReservationTerms) -> tuple[Assumption, ...]:
     month_name = {v: k for k, v in MINUTES_PER_MONTH.items()}.get(minutes_per_month, "custom")
     out = [
@@ -422,8 +434,11 @@ def _assumptions(percentile, minutes_per_month, n, tiers, split, input_step, out
                    "parameter"),
         Assumption("percentile_method", PERCENTILE_METHOD,
                    "numpy.percentile(method='linear'), Hyndman & Fan type 7 (pandas quantile default), over "
-                   "every minute of the window", "fixed"),
-        Assumption("idle_minutes", 0, "minutes without datapoints count as 0 TPM", "fixed"),
+                   "the minutes with traffic", "fixed"),
+        Assumption("idle_minutes", "excluded",
+                   f"percentiles, max and mean over the {active:,} minutes with traffic (tokens or invocations) of "
+                   f"the {n:,} in the window; each tier over its own such minutes; costs count every minute",
+                   "fixed"),
         Assumption("input_tpm", "InputTokenCount + CacheWriteInputTokenCount",
                    "input TPM counts input and cache-write tokens, as reserved sizing does; cache reads are "
                    "excluded from TPM and from costs", "reference: reserved sizing"),
@@ -498,7 +513,13 @@ class TierMove:
 
 
 def _tier_key(tier: str) -> str:
-    return "batch" if tier.strip().lower() == "batch" else Tier.parse(tier).value
+    key = tier.strip().lower()
+    return key if key in ("batch", TOTAL_TIER) else Tier.parse(tier).value
+
+
+def _multiplier(prices: PriceTable, tier: str) -> float:
+    """The tier's price multiplier; model totals (no per-tier split) are priced at Standard."""
+    return prices.multipliers.get("default" if tier == TOTAL_TIER else tier, 1.0)
 
 
 def _per_hour(prices: PriceTable, model_id: str, tier: str, input_tpm: float, output_tpm: float) -> float | None:
@@ -507,7 +528,7 @@ def _per_hour(prices: PriceTable, model_id: str, tier: str, input_tpm: float, ou
         return None
     if tier == "reserved":
         return 0.0
-    return (input_tpm * base[0] + output_tpm * base[1]) / 1000.0 * prices.multipliers.get(tier, 1.0) * 60.0
+    return (input_tpm * base[0] + output_tpm * base[1]) / 1000.0 * _multiplier(prices, tier) * 60.0
 
 
 def spend_per_hour(model_id: str, rates: Mapping[str, tuple[float, float]],
@@ -518,7 +539,10 @@ def spend_per_hour(model_id: str, rates: Mapping[str, tuple[float, float]],
         key = _tier_key(tier)
         basis = ("reserved: a fixed monthly fee, no per-token cost" if key == "reserved" else
                  f"(input TPM × input price + output TPM × output price) / 1000 × {key} multiplier "
-                 f"{prices.multipliers.get(key, 1.0):g} × 60")
+                 f"{_multiplier(prices, key):g} × 60")
+        if key == TOTAL_TIER:
+            basis = ("no per-tier split: every token at Standard prices (Flex, Priority or Reserved traffic in it "
+                     "would cost less, more or nothing per token); " + basis)
         out.append(TierSpend(key, float(i), float(o), _per_hour(prices, model_id, key, i, o), basis))
     return tuple(out)
 
@@ -533,14 +557,46 @@ def tier_move_saving(model_id: str, input_tpm: float, output_tpm: float, from_ti
     after = _per_hour(prices, model_id, dst, input_tpm, output_tpm)
     saving = before - after if before is not None and after is not None else None
     notes = {"flex": "Flex is only for work that can wait minutes", "batch": "Batch results take 24 h to 7 days",
-             "priority": None, "default": None}
+             "priority": None, "default": None, TOTAL_TIER: None}
     note = "no price for this model" if before is None else notes.get(dst)
     return TierMove(model_id, src, dst, float(input_tpm), float(output_tpm), before, after, saving,
                     saving * minutes_per_month / 60.0 if saving is not None else None, note,
-                    {"multipliers": {src: prices.multipliers.get(src, 1.0), dst: prices.multipliers.get(dst, 1.0)},
+                    {"multipliers": {src: _multiplier(prices, src), dst: _multiplier(prices, dst)},
                      "minutes_per_month": minutes_per_month,
                      "prices_per_1k": prices.base(model_id),
                      "rates": "current rates held for the whole hour / month"})
+
+
+@dataclass(frozen=True)
+class CostView:
+    """Spend now and what moving Standard traffic would save: one use case for the plan screen and ``plan``.
+
+    ``spends``: each tier's $/hour at its mean rate over the last ``minutes`` of history (tier order);
+    ``total_per_hour`` their sum (None when the model has no price). ``moves``: Standard (or the model
+    totals, without a split) to Flex and to Batch, each starting from the Standard row of ``spends``:
+    ``usd_per_hour_after = usd_per_hour_before - saving_per_hour``, and per month × ``minutes_per_month`` / 60.
+    """
+
+    model_id: str
+    minutes: int
+    minutes_per_month: int
+    spends: tuple[TierSpend, ...]
+    total_per_hour: float | None
+    moves: tuple[TierMove, ...]
+
+
+def cost_view(history: pd.DataFrame, model_id: str, prices: PriceTable, *, minutes: int = 60,
+              minutes_per_month: int = DEFAULT_MINUTES_PER_MONTH) -> CostView:
+    rates = current_rates(history, minutes)
+    order = {t: i for i, t in enumerate((*TIER_ORDER, TOTAL_TIER))}
+    rates = dict(sorted(rates.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+    spends = spend_per_hour(model_id, rates, prices)
+    src = "default" if "default" in rates else (TOTAL_TIER if TOTAL_TIER in rates else None)
+    moves = tuple(tier_move_saving(model_id, *rates[src], src, to, prices, minutes_per_month)
+                  for to in ("flex", "batch")) if src else ()
+    costs = [sp.usd_per_hour for sp in spends]
+    total = sum(costs) if costs and None not in costs else (0.0 if not costs else None)
+    return CostView(model_id, minutes, minutes_per_month, spends, total, moves)
 
 
 __all__ = [
@@ -548,7 +604,7 @@ __all__ = [
     "MINUTES_PER_MONTH", "DEFAULT_MINUTES_PER_MONTH", "RESERVATION_PRICE_UNKNOWN", "Assumption", "TierStats",
     "Recommendation", "CostOption", "CapacityPlan", "Pricing", "ReservationTerms", "empty_history", "build_plan",
     "plan_from_profile", "pricing_from_profile", "reservation_terms", "tpm_percentiles", "round_up", "TierSpend",
-    "TierMove", "spend_per_hour", "tier_move_saving",
+    "TierMove", "spend_per_hour", "tier_move_saving", "CostView", "cost_view", "current_rates",
 ]
 
 

@@ -49,11 +49,12 @@ class PriceTable:
 
     def cost(self, model_id: str, tier: str | None, input_tokens: int, output_tokens: int,
              cache_read_tokens: int = 0) -> float | None:
-        """USD for one call at the tier that served it (reserved: 0 marginal cost). None if unpriced."""
+        """USD for one call at the tier that served it (reserved: 0 marginal cost). None if unpriced:
+        no price for the model, or no multiplier for the tier (never guessed as Standard's)."""
         base = self.base(model_id)
-        if base is None:
+        mult = self.multipliers.get(tier or "default")
+        if base is None or mult is None:
             return None
-        mult = self.multipliers.get(tier or "default", 1.0)
         provider = model_id.split(".")[0]
         cache_discount = CACHE_READ_DISCOUNT.get(provider, 0.0)
         tokens_in = input_tokens + cache_read_tokens * (1.0 - cache_discount)

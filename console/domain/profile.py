@@ -15,8 +15,53 @@ from .catalog import ConfigError, ReservationSpec, _check_keys, _get, field_name
 
 _KEYS = {"name", "description", "aws_profile", "region", "regions", "endpoint_url", "models", "reservations",
          "prices", "tier_price_multipliers", "refresh_seconds", "quota_refresh_seconds", "alert_threshold",
-         "read_only", "allow_prompts_in_read_only", "sandbox", "default", "s3_input_prefix", "s3_output_prefix",
-         "batch_role_arn"}
+         "alert_bell", "read_only", "allow_prompts_in_read_only", "sandbox", "default", "s3_input_prefix", "s3_output_prefix",
+         "batch_role_arn", "timeouts"}
+_TIMEOUT_KEYS = {"connect", "calls", "prompt", "stream_event"}
+PROMPT_TIERS = ("reserved", "priority", "default", "flex")
+MAX_TIMEOUT_S = 86_400.0  # a day: a larger figure is a unit mistake (milliseconds), not a wait
+
+#: How long a prompt may wait for its answer (streamed: for its first event), per tier. The answer of a
+#: non-streamed prompt comes whole at the end: queueing plus generating the longest answer a catalog model
+#: gives (8,192 tokens at 70 tokens/s is about two minutes) must fit. Flex waits behind every other tier:
+#: "minutes rather than seconds", with a one-hour timeout quoted by AWS (the sandbox's Flex max_wait_s).
+DEFAULT_PROMPT_TIMEOUTS = {"reserved": 300.0, "priority": 300.0, "default": 300.0, "flex": 3900.0}
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds the console waits. ``calls`` is the read timeout of every call but a prompt's answer
+    (CloudWatch, Service Quotas, batch, S3, STS): short, so that a stale pane shows quickly.
+    ``prompt`` is per tier; ``stream_event`` is the longest gap between two events of a streamed answer
+    once its first event has come (a stream is not timed in total)."""
+
+    connect: float = 3.0
+    calls: float = 10.0
+    prompt: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PROMPT_TIMEOUTS))
+    stream_event: float = 60.0
+
+    def for_prompt(self, tier: str | None) -> float:
+        tier = "default" if tier in (None, "", "standard") else tier
+        return self.prompt.get(tier, self.prompt["default"])
+
+
+def parse_timeouts(d: Any) -> Timeouts:
+    d = _check_keys(d if d is not None else {}, _TIMEOUT_KEYS, "timeouts")
+
+    def seconds(doc, key: str, path: str, default: float) -> float:
+        value = _get(doc, key, path, float, default=default, minimum=0.1)
+        if value > MAX_TIMEOUT_S:
+            raise ConfigError(f"{path}.{key}", f"must be at most {MAX_TIMEOUT_S:g} seconds, got {value!r}")
+        return value
+
+    prompt = _check_keys(d.get("prompt") or {}, set(PROMPT_TIERS) | {"standard"}, "timeouts.prompt")
+    if "standard" in prompt and "default" in prompt:
+        raise ConfigError("timeouts.prompt", "give either 'standard' or 'default' (the same tier), not both")
+    per_tier = dict(DEFAULT_PROMPT_TIMEOUTS)
+    for key in prompt:
+        per_tier["default" if key == "standard" else key] = seconds(prompt, key, "timeouts.prompt", 0.0)
+    return Timeouts(connect=seconds(d, "connect", "timeouts", 3.0), calls=seconds(d, "calls", "timeouts", 10.0),
+                    prompt=per_tier, stream_event=seconds(d, "stream_event", "timeouts", 60.0))
 
 
 @dataclass(frozen=True)
@@ -32,13 +77,15 @@ class Profile:
     tier_price_multipliers: Mapping[str, float] = field(default_factory=dict)
     refresh_seconds: float = 5.0
     quota_refresh_seconds: float = 900.0
-    alert_threshold: float = 0.8
+    alert_threshold: float = 0.8  # quotas at or over this fraction are marked, counted and alerted on
+    alert_bell: bool = True  # ring the terminal bell once when a quota crosses alert_threshold
     read_only: bool = False
     allow_prompts_in_read_only: bool = True
     sandbox: Mapping[str, Any] | None = None  # present: run on the embedded sandbox with this section
     s3_input_prefix: str | None = None
     s3_output_prefix: str | None = None
     batch_role_arn: str | None = None
+    timeouts: Timeouts = field(default_factory=Timeouts)
     source: str = "<built-in>"
     origin: str = "built-in"  # built-in | project | user
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)  # the parsed document
@@ -104,12 +151,14 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
         refresh_seconds=_get(d, "refresh_seconds", "", float, default=1.0 if sandbox is not None else 5.0, minimum=0.2),
         quota_refresh_seconds=_get(d, "quota_refresh_seconds", "", float, default=900.0, minimum=10),
         alert_threshold=threshold,
+        alert_bell=_get(d, "alert_bell", "", bool, default=True),
         read_only=_get(d, "read_only", "", bool, default=False),
         allow_prompts_in_read_only=_get(d, "allow_prompts_in_read_only", "", bool, default=True),
         sandbox=sandbox,
         s3_input_prefix=_get(d, "s3_input_prefix", "", str, default=None),
         s3_output_prefix=_get(d, "s3_output_prefix", "", str, default=None),
         batch_role_arn=_get(d, "batch_role_arn", "", str, default=None),
+        timeouts=parse_timeouts(d.get("timeouts")),
         source=source,
         origin=origin,
         raw=d,

@@ -38,9 +38,14 @@ class ReservationView:
     input_tpm_reserved: float
     output_tpm_used: float
     output_tpm_reserved: float
-    overflow_tpm: float = 0.0  # tokens/min that spilled over to Standard
+    #: Tokens/min (input + cache write + output) that overflowed to Standard; None when not known:
+    #: no AWS metric counts overflow, so only the sandbox's own series (``overflow_source``
+    #: "sandbox") gives it.
+    overflow_tpm: float | None = None
     input_history: tuple[float, ...] = ()  # last 15 one-minute input TPM values, oldest first
     output_history: tuple[float, ...] = ()
+    overflow_rpm: float | None = None  # requests/min that overflowed (same source)
+    overflow_source: str = ""  # "sandbox": the sandbox's own metrics; "": not published by AWS (unknown)
 
     @property
     def input_fraction(self) -> float:
@@ -151,7 +156,13 @@ _SEARCH_KEY = attrgetter("search_key")
 
 @dataclass(frozen=True)
 class BatchJobView:
-    """A batch inference job as ``GetModelInvocationJob``/``ListModelInvocationJobs`` describe it."""
+    """A batch inference job as ``GetModelInvocationJob``/``ListModelInvocationJobs`` describe it, with what
+    the console adds: its model's batch throughput and the progress it has seen.
+
+    Record counts are the job's own. ``ListModelInvocationJobs`` carries no token counts; AWS publishes
+    batch tokens per *model* (``AWS/Bedrock/Batch``, dimension ``modelId``), so ``model_*`` figures are
+    the model's, shared by its jobs, and None when not published (never a made-up 0).
+    """
 
     job_arn: str
     job_name: str
@@ -163,8 +174,16 @@ class BatchJobView:
     processed: int = 0
     success: int = 0
     errors: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
+    #: ``NumberOf{Input,Output}TokensProcessedPerMinute`` and ``NumberOfRecordsPendingProcessing`` of the
+    #: model (``AWS/Bedrock/Batch``): the latest minute published, None when none was.
+    model_input_tpm: float | None = None
+    model_output_tpm: float | None = None
+    model_pending_records: float | None = None
+    #: The console's own observations, for the ETA: when it first saw the job InProgress and how many
+    #: records were processed then, and when ``processed`` was read.
+    progress_since: float | None = None
+    processed_since: int = 0
+    observed_at: float | None = None
 
     @property
     def active(self) -> bool:
@@ -182,21 +201,59 @@ class BatchJobView:
 
 
 def eta_seconds(job: BatchJobView, now: float) -> float | None:
-    """Seconds until an active job finishes at its average processing rate since submission.
+    """Seconds until an InProgress job finishes at the processing rate the console has seen since the
+    job went InProgress (time queued before it does not count), less the time since that was read.
 
-    ``None`` when unknown: the job is not active, the total is unknown, or nothing is processed yet.
-    The rate includes queueing time before processing started, so early estimates run long.
+    ``None`` when unknown: the job is not processing, its total is unknown, or no progress has been
+    seen yet (a rate needs two observations).
     """
-    if not job.active or not job.total_records or job.processed <= 0:
+    if job.status != "InProgress" or not job.total_records:
         return None
     remaining = job.total_records - job.processed
     if remaining <= 0:
         return 0.0
-    elapsed = now - job.submit_time
-    if not 0 < elapsed < math.inf:  # also NaN: a time no clock shows
+    if job.progress_since is None or job.observed_at is None:
         return None
-    rate = job.processed / elapsed
-    return remaining / rate if rate > 0 and math.isfinite(rate) else None
+    done, span = job.processed - job.processed_since, job.observed_at - job.progress_since
+    if not (done > 0 and 0 < span < math.inf):  # also NaN and infinities: a time no clock shows
+        return None
+    eta = max(0.0, remaining * span / done - max(0.0, now - job.observed_at))
+    return eta if math.isfinite(eta) else None
+
+
+@dataclass(frozen=True)
+class UsageMinute:
+    """One model's use of its quota in one minute, from CloudWatch's per-minute sums: a row of the
+    incident view's timeline. :attr:`DashboardData.usage_minutes` carries the last complete minute of
+    each model, so a recording holds every minute and a replay can open an incident view."""
+
+    time: float  # the minute's start (epoch)
+    model_id: str
+    tpm_by_tier: Mapping[str, float]  # EstimatedTPMQuotaUsage by tier ({"default": total} without a split)
+    tpm_quota: float
+    rpm: float
+    rpm_quota: float
+    throttles_by_tier: Mapping[str, int]  # {"all": n} without a split
+    reserved_input_tpm: float | None = None  # None: the model has no reservation
+    reserved_output_tpm: float | None = None
+    overflow_tokens: float | None = None  # sandbox-only (no AWS metric counts overflow); None: not known
+    overflow_requests: float | None = None
+
+    @property
+    def tpm(self) -> float:
+        return sum(self.tpm_by_tier.values())
+
+    @property
+    def throttles(self) -> int:
+        return sum(self.throttles_by_tier.values())
+
+    @property
+    def tpm_fraction(self) -> float:
+        return self.tpm / self.tpm_quota if self.tpm_quota else 0.0
+
+    @property
+    def rpm_fraction(self) -> float:
+        return self.rpm / self.rpm_quota if self.rpm_quota else 0.0
 
 
 @dataclass(frozen=True)
@@ -232,6 +289,7 @@ class DashboardData:
     throttle_rates: Mapping[str, tuple[float, ...]] = field(default_factory=dict)  # tier -> per-minute counts, oldest first
     batch_jobs: Sequence[BatchJobView] = ()
     status: Mapping[str, PaneStatus] = field(default_factory=dict)  # pane name (see PANES) -> status
+    usage_minutes: Sequence[UsageMinute] = ()  # each model's last complete minute (for incident views)
 
     def pane_status(self, pane: str) -> PaneStatus:
         """The pane's status; a pane with no entry is ok."""

@@ -16,10 +16,11 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
+from ..domain.catalog import ConfigError
 from .clock import SandboxClock
-from .config import SandboxConfig, load_sandbox_config
+from .config import SandboxConfig, load_sandbox_config, log_path_problem
 from .engine import EngineError, TierEngine
-from .http import AwsError, Call, error_response, parse_scope
+from .http import AwsError, Call, clean_text, error_response, parse_scope
 from .outcomes import OutcomeLog
 from .runtime import Runtime
 
@@ -28,6 +29,7 @@ log = logging.getLogger("tierconsole.sandbox")
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
 
 MAX_BODY = 64 * 1024 * 1024
+LOGGED_CHARS = 256  # the longest string an access-log field keeps
 RUNTIME_ACTIONS = ("converse", "converse-stream", "invoke", "invoke-with-response-stream", "count-tokens")
 _TARGET_PREFIXES = {"ServiceQuotasV20190624": "servicequotas", "GraniteServiceVersion20100801": "monitoring",
                     "AWSSecurityTokenServiceV20110615": "sts"}
@@ -61,11 +63,16 @@ class Sandbox:
             self.verifier = Verifier(auth_keys)
         self.services: dict[str, Handler] = {}
         self.bedrock_control: Handler | None = None
+        if access_log:  # the flag (the config's own is checked when it is parsed, naming file and line)
+            problem = log_path_problem(access_log)
+            if problem:
+                raise ConfigError("--access-log", problem)
         access_log = access_log or self.config.access_log
         self._access_log_path = Path(access_log).expanduser() if access_log else None
         self._access_log = None
         self._runner: web.AppRunner | None = None
         self._background: list[asyncio.Task] = []
+        self._stopping = False
         self._closers: list[Callable[[], Awaitable[None] | None]] = []
         self.host = "127.0.0.1"
         self.port = 0
@@ -86,6 +93,8 @@ class Sandbox:
         """Run a coroutine for the sandbox's lifetime (scenarios, metric publishing, batch jobs)."""
         task = asyncio.get_running_loop().create_task(coro)
         self._background.append(task)
+        if self._stopping:
+            task.cancel()
         return task
 
     def on_close(self, fn: Callable[[], Awaitable[None] | None]) -> None:
@@ -104,6 +113,7 @@ class Sandbox:
         call = Call(request=request, body=b"", service=service, region=region or self.config.region,
                     access_key=akid, sandbox=self)
         cbor = request.headers.get("smithy-protocol") == "rpc-v2-cbor"
+        query = request.content_type == "application/x-www-form-urlencoded"
         fault = self.faults.pick(service, request.path) if self.faults.rules else None
         try:
             try:
@@ -127,26 +137,30 @@ class Sandbox:
                 return response
         except AwsError as e:
             response = error_response(e.code, e.message, e.status, service=service, request_id=call.request_id,
-                                      cbor=cbor)
+                                      cbor=cbor, query=query)
             call.served_tier = None
             self._log(call, response.status, t0, e.code)
             return response
         except EngineError as e:
             response = error_response(e.code, e.message, e.status, service=service, request_id=call.request_id,
-                                      cbor=cbor)
+                                      cbor=cbor, query=query)
             self._log(call, response.status, t0, e.code)
             return response
         except (asyncio.CancelledError, ConnectionResetError):
-            self._log(call, 499, t0, "ClientClosedRequest")
+            status, error = call.ended or (499, "ClientClosedRequest")
+            self._log(call, status, t0, error)
             raise
         except Exception:  # never a traceback to the client: log it, answer AWS-shaped
             log.exception("sandbox handler failed: %s %s", request.method, request.path)
             response = error_response("InternalServerException", "The sandbox hit an internal error; see its log.",
-                                      500, service=service, request_id=call.request_id, cbor=cbor)
+                                      500, service=service, request_id=call.request_id, cbor=cbor, query=query)
             self._log(call, 500, t0, "InternalServerException")
             return response
         if "x-amzn-RequestId" not in response.headers and not response.prepared:
             response.headers["x-amzn-RequestId"] = call.request_id
+        if call.ended is not None:  # a stream cut after its 200: logged as the outcome (and metrics) have it
+            self._log(call, call.ended[0], t0, call.ended[1])
+            return response
         injected = {"badframe": "InjectedBadFrame", "cut": "InjectedStreamCut"}.get(call.stream_fault or "")
         self._log(call, response.status, t0, injected if response.prepared else None)
         return response
@@ -204,12 +218,18 @@ class Sandbox:
                  "tier_asked": call.asked_tier, "tier_served": call.served_tier, "status": status,
                  "error": error, "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
                  "request_id": call.request_id}
+        for key, value in entry.items():  # what a client sent is logged clipped: a line never grows with it
+            if isinstance(value, str):
+                entry[key] = clean_text(value, LOGGED_CHARS)
         self._access_log.write(json.dumps(entry) + "\n")
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         if self._access_log_path:
-            self._access_log = open(self._access_log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+            try:
+                self._access_log = open(self._access_log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+            except OSError as exc:  # removed or made read-only since it was checked
+                raise ConfigError("access log", f"{self._access_log_path}: {exc.strerror or exc}") from None
         self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, reuse_address=True, backlog=1024)
@@ -222,22 +242,25 @@ class Sandbox:
             self.scenario_run = ScenarioRun(self, self._scenario).start()
         return self.endpoint
 
+    async def _cancel_background(self) -> None:
+        # Until none is left: a task ending (or a request cancelled by the cleanup) may start another one.
+        while self._background:
+            tasks, self._background = self._background, []
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
     async def stop(self) -> None:
-        for task in self._background:
-            task.cancel()
-        for task in self._background:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
-                pass
-        self._background.clear()
+        self._stopping = True  # background work started from now on is cancelled at once
+        await self._cancel_background()
         for fn in reversed(self._closers):
             result = fn()
             if asyncio.iscoroutine(result):
                 await result
         if self._runner is not None:
-            await self._runner.cleanup()
+            await self._runner.cleanup()  # cancels the requests in flight; they record their outcomes
             self._runner = None
+        await self._cancel_background()  # e.g. the metrics flusher, woken by those outcomes
         if self._access_log is not None:
             self._access_log.close()
             self._access_log = None
@@ -277,6 +300,12 @@ class SandboxThread:
         try:
             self._loop.run_until_complete(self._main())
         finally:
+            # As asyncio.run does: nothing is left pending when the loop closes ("Task was destroyed").
+            left = asyncio.all_tasks(self._loop)
+            for task in left:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
 
     async def _main(self) -> None:

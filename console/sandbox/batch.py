@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from ..domain.batchfile import BatchFileReport, BatchRecord, check_count, validate_batch
 from ..domain.catalog import ModelSpec
+from ..domain.metricsplan import BATCH_NAMESPACE
 from ..domain.tokens import output_length, prompt_digest, sandbox_text
 from . import moto_bridge, wire
 from .http import AwsError
@@ -37,7 +38,7 @@ log = logging.getLogger("tierconsole.sandbox.batch")
 
 ACTIVE = ("Submitted", "Validating", "Scheduled", "InProgress")
 TERMINAL = ("Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired")
-METRICS_NAMESPACE = "AWS/Bedrock/Batch"
+METRICS_NAMESPACE = BATCH_NAMESPACE  # pruned with the other metrics (see metrics.MetricsPublisher.namespaces)
 MIN_TICK_S = 0.01  # real seconds: the runner never wakes more often than this
 MAX_RECORDS_PER_TICK = 200  # about 25 ms of work; then the loop serves requests again
 

@@ -1,6 +1,7 @@
 """The sandbox's configuration: catalog, reservations and engine settings from a profile file."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -28,6 +29,19 @@ class SandboxConfig:
 _SANDBOX_KEYS = {"account_id", "scenario", "bucket", "engine", "models", "region", "access_log"}
 
 
+def log_path_problem(path: str | Path) -> str | None:
+    """Why a file cannot be appended to as a log (a directory, a missing or read-only directory), or None."""
+    target = Path(path).expanduser()
+    if target.is_dir():
+        return f"{target} is a directory; give a file name"
+    parent = target.parent
+    if not parent.is_dir():
+        return f"the directory {parent} does not exist (create it, or choose another file)"
+    if target.exists() and not os.access(target, os.W_OK) or not target.exists() and not os.access(parent, os.W_OK):
+        return f"{target} cannot be written"
+    return None
+
+
 def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
     try:
         if not isinstance(doc, dict):
@@ -44,6 +58,10 @@ def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
         for key in ("bucket", "scenario", "region", "access_log"):
             if key in sb and not isinstance(sb[key], str):
                 raise ConfigError(f"sandbox.{key}", f"must be a string, got {show(sb[key])}")
+        if sb.get("access_log"):
+            problem = log_path_problem(sb["access_log"])
+            if problem:
+                raise ConfigError("sandbox.access_log", problem)
         return SandboxConfig(catalog=catalog, account_id=account,
                              region=sb.get("region") or doc.get("region") or DEFAULT_REGION,
                              bucket=sb.get("bucket", DEFAULT_BUCKET), scenario=sb.get("scenario", "none"),

@@ -9,25 +9,26 @@ Operations (URIs from botocore's ``bedrock`` 2023-04-20 model):
 - ``GET  /foundation-models`` and ``/foundation-models/{modelIdentifier}`` ListFoundationModels, GetFoundationModel
 - ``GET  /inference-profiles`` ListInferenceProfiles (the sandbox defines none)
 
-Request members are checked against botocore's own shapes (required, type, length, range,
-pattern, enum) and rejected the way AWS does: ``ValidationException`` with
+Request members are checked against botocore's own shapes (:mod:`.shapes`: required, type,
+length, range, pattern, enum) and rejected the way AWS does: ``ValidationException`` with
 "N validation error(s) detected: Value ... at 'field' failed to satisfy constraint: ...".
+Members the model does not declare are dropped when the request is parsed: a job stores and
+echoes only what botocore can parse back.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-import re
 from datetime import datetime, timezone
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from aiohttp import web
 
 from .batch import BatchJobs, Job
-from .http import AwsError, Call
+from .http import AwsError, BadJson, Call, parse_json
+from .shapes import conform, conform_params, input_shape
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..domain.catalog import ModelSpec
@@ -37,9 +38,6 @@ DEFAULT_PAGE = 100
 PROVIDER_NAMES = {"amazon": "Amazon", "anthropic": "Anthropic", "openai": "OpenAI", "meta": "Meta",
                   "mistral": "Mistral AI", "cohere": "Cohere", "ai21": "AI21 Labs", "deepseek": "DeepSeek",
                   "qwen": "Qwen", "writer": "Writer", "stability": "Stability AI"}
-# botocore's ModelInvocationJobName pattern backtracks exponentially on inputs like "a-----!";
-# for names within its 63-character limit this pattern accepts exactly the same strings.
-_SAFE_PATTERNS = {"ModelInvocationJobName": r"[a-zA-Z0-9][a-zA-Z0-9+\-.]*"}
 
 
 def iso(ts: float | None) -> str | None:
@@ -62,78 +60,6 @@ def parse_time(value: str, where: str) -> float:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.timestamp()
-
-
-# ---------------------------------------------------------------------- validation against botocore shapes
-
-@lru_cache(maxsize=1)
-def service_model():
-    import botocore.session  # noqa: PLC0415 - only the control plane needs it
-
-    return botocore.session.get_session().get_service_model("bedrock")
-
-
-@lru_cache(maxsize=64)
-def _pattern(shape_name: str, pattern: str) -> re.Pattern:
-    return re.compile(_SAFE_PATTERNS.get(shape_name, pattern))
-
-
-def _shown(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value)
-    return f"'{text[:200]}'"
-
-
-def _check(shape, value: Any, path: str, errors: list[str]) -> None:
-    kind, meta = shape.type_name, shape.metadata
-    fail = lambda why: errors.append(f"Value {_shown(value)} at '{path}' failed to satisfy constraint: {why}")  # noqa: E731
-    if kind == "structure":
-        if not isinstance(value, dict):
-            return fail("Member must be a structure")
-        for name in shape.required_members:
-            if value.get(name) is None:
-                errors.append(f"Value null at '{path + '.' if path else ''}{name}' failed to satisfy constraint: "
-                              "Member must not be null")
-        for name, member in shape.members.items():
-            if value.get(name) is not None:
-                _check(member, value[name], f"{path + '.' if path else ''}{name}", errors)
-    elif kind == "list":
-        if not isinstance(value, list):
-            return fail("Member must be a list")
-        if "min" in meta and len(value) < meta["min"]:
-            fail(f"Member must have length greater than or equal to {meta['min']}")
-        if "max" in meta and len(value) > meta["max"]:
-            fail(f"Member must have length less than or equal to {meta['max']}")
-        for i, item in enumerate(value):
-            _check(shape.member, item, f"{path}.{i + 1}.member", errors)
-    elif kind == "string":
-        if not isinstance(value, str):
-            return fail("Member must be a string")
-        if "min" in meta and len(value) < meta["min"]:
-            return fail(f"Member must have length greater than or equal to {meta['min']}")
-        if "max" in meta and len(value) > meta["max"]:
-            return fail(f"Member must have length less than or equal to {meta['max']}")
-        if shape.enum and value not in shape.enum:
-            return fail(f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
-        if "pattern" in meta and not _pattern(shape.name, meta["pattern"]).fullmatch(value):
-            fail(f"Member must satisfy regular expression pattern: {meta['pattern']}")
-    elif kind in ("integer", "long"):
-        if not isinstance(value, int) or isinstance(value, bool):
-            return fail("Member must be an integer")
-        if "min" in meta and value < meta["min"]:
-            fail(f"Member must have value greater than or equal to {meta['min']}")
-        if "max" in meta and value > meta["max"]:
-            fail(f"Member must have value less than or equal to {meta['max']}")
-    elif kind == "boolean" and not isinstance(value, bool):
-        fail("Member must be a boolean")
-
-
-def validate_members(shape, values: dict) -> None:
-    errors: list[str] = []
-    _check(shape, values, "", errors)
-    if errors:
-        n = len(errors)
-        raise AwsError("ValidationException",
-                       f"{n} validation error{'s' if n != 1 else ''} detected: " + "; ".join(errors), 400)
 
 
 # ---------------------------------------------------------------------- the handler
@@ -182,10 +108,10 @@ class BedrockControl:
         return web.Response(text=json.dumps(body, separators=(",", ":")), content_type="application/json",
                             headers={"x-amzn-RequestId": call.request_id})
 
-    def _query(self, call: Call, operation: str) -> dict[str, str]:
+    def _query(self, call: Call, operation: str) -> dict[str, Any]:
         """The query string by member name, validated against the operation's input shape."""
         call.operation = operation
-        shape = service_model().operation_model(operation).input_shape
+        shape = input_shape("bedrock", operation)
         by_wire = {m.serialization.get("name", n): (n, m) for n, m in shape.members.items()
                    if m.serialization.get("location") == "querystring"}
         values: dict[str, Any] = {}
@@ -197,18 +123,17 @@ class BedrockControl:
                 try:
                     value = int(value)
                 except ValueError:
-                    raise AwsError("ValidationException", f"{name}: {value!r} is not an integer", 400) from None
+                    raise AwsError("ValidationException", f"{name}: {value[:100]!r} is not an integer", 400) from None
             elif member.type_name == "timestamp":
                 value = parse_time(value, name)
             values[name] = value
-        validate_members(shape, {k: v for k, v in values.items() if not isinstance(v, float)})
+        conform_params(shape, values, "querystring")
         return values
 
     # ------------------------------------------------------------------ jobs
     def create_job(self, call: Call) -> dict:
         call.operation = "CreateModelInvocationJob"
-        body = call.json()
-        validate_members(service_model().operation_model("CreateModelInvocationJob").input_shape, body)
+        body = conform(input_shape("bedrock", "CreateModelInvocationJob"), call.json())
         if body["inputDataConfig"].get("s3InputDataConfig") is None:
             raise AwsError("ValidationException", "inputDataConfig.s3InputDataConfig is required", 400)
         if body["outputDataConfig"].get("s3OutputDataConfig") is None:
@@ -219,8 +144,7 @@ class BedrockControl:
         return {"jobArn": job.arn}
 
     def _job(self, identifier: str) -> Job:
-        validate_members(service_model().operation_model("GetModelInvocationJob").input_shape,
-                         {"jobIdentifier": identifier})
+        conform_params(input_shape("bedrock", "GetModelInvocationJob"), {"jobIdentifier": identifier}, "uri")
         job = self.jobs.find(identifier)
         if job is None:
             raise AwsError("ResourceNotFoundException", f"Could not find model invocation job {identifier!r}", 404)
@@ -311,10 +235,11 @@ def _encode_token(key: tuple[float, str]) -> str:
 
 
 def _decode_token(token: str) -> tuple[float, str]:
+    """A nextToken this API returned (base64 of ``[submit time, job id]``), read with the bounded JSON parser."""
     try:
-        t, job_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+        t, job_id = parse_json(base64.urlsafe_b64decode(token.encode()))
         return float(t), str(job_id)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+    except (binascii.Error, BadJson, ValueError, TypeError, OverflowError):
         raise AwsError("ValidationException", f"nextToken {token[:64]!r} is not a token this API returned", 400) \
             from None
 

@@ -202,7 +202,7 @@ class TierEngine:
         try:
             return Tier(tier)
         except ValueError:
-            raise validation(f"serviceTier.type: {tier!r} is not a valid service tier; "
+            raise validation(f"serviceTier.type: {tier[:100]!r} is not a valid service tier; "
                              "valid values are priority, default, flex, reserved") from None
 
     # ------------------------------------------------------------------ reserved

@@ -22,8 +22,9 @@ KIND           effect on a matching request
 InvokeModelWithResponseStream); other requests they match are answered as usual.
 
 ``@P`` applies a rule to a fraction P of matching requests (default 1); ``#N`` to the first N
-only; ``:SERVICE`` to one SigV4 service name (``bedrock``, ``monitoring``, ``s3``, ``sts``,
-``servicequotas``; default all), and ``:SERVICE/PATH`` to request paths starting with PATH.
+only (N at most 1,000,000,000); ``:SERVICE`` to one SigV4 service name (``bedrock``,
+``monitoring``, ``s3``, ``sts``, ``servicequotas``; default all), and ``:SERVICE/PATH`` to
+request paths starting with PATH. Durations (``slow=D``, ``down=D/P``) are at most a day.
 Example: ``503@0.3:bedrock,slow=15s@0.2:monitoring,lost#1:bedrock/model-invocation-job``.
 Faults can also be changed while the sandbox runs (``sandbox.faults.rules``), for tests.
 """
@@ -39,15 +40,23 @@ STREAM_KINDS = ("badframe", "cut")  # act on a streamed answer, not on the reque
 _RULE = re.compile(r"^(?P<kind>[a-z0-9]+)(?:=(?P<arg>[^@#:]+))?(?:@(?P<p>[0-9.]+))?(?:#(?P<n>\d+))?(?::(?P<svc>[a-z0-9-]+)(?P<path>/[^,]*)?)?$")
 
 
+MAX_DELAY_S = 86_400.0  # slow=D, down=D/P: at most a day
+MAX_COUNT = 1_000_000_000  # #N
+
+
 class FaultSpecError(ValueError):
     pass
 
 
 def _seconds(text: str, rule: str) -> float:
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)?", text.strip())
+    m = re.fullmatch(r"(\d{1,12}(?:\.\d{1,9})?)(ms|s|m)?", text.strip())
     if not m:
-        raise FaultSpecError(f"fault {rule!r}: {text!r} is not a duration like 500ms, 15s or 2m")
-    return float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[m.group(2)]
+        raise FaultSpecError(f"fault {rule!r}: {text[:40]!r} is not a duration like 500ms, 15s or 2m")
+    value = float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[m.group(2)]
+    if value > MAX_DELAY_S:
+        raise FaultSpecError(f"fault {rule!r}: {text!r} is longer than a day ({MAX_DELAY_S:g}s), the longest "
+                             "a fault lasts")
+    return value
 
 
 @dataclass
@@ -82,11 +91,15 @@ def parse_faults(spec: str | None) -> list[Rule]:
         kind, arg = m.group("kind"), m.group("arg")
         rule = Rule(kind=kind, service=m.group("svc"), path=m.group("path"), text=text)
         if m.group("p") is not None:
-            rule.probability = float(m.group("p"))
+            p = m.group("p")
+            rule.probability = float(p) if re.fullmatch(r"\d{1,3}(?:\.\d{1,12})?|\.\d{1,12}", p) else -1.0
             if not 0 < rule.probability <= 1:
-                raise FaultSpecError(f"fault {text!r}: probability must be in (0, 1], got {m.group('p')}")
+                raise FaultSpecError(f"fault {text!r}: probability must be a number in (0, 1], got {p[:40]!r}")
         if m.group("n") is not None:
-            rule.remaining = int(m.group("n"))
+            n = m.group("n")
+            if len(n) > len(str(MAX_COUNT)) or int(n) > MAX_COUNT:
+                raise FaultSpecError(f"fault {text!r}: #N counts at most {MAX_COUNT:,} requests, got {n[:40]}")
+            rule.remaining = int(n)
         if kind == "slow":
             if not arg:
                 raise FaultSpecError(f"fault {text!r}: slow needs a delay, e.g. slow=15s")

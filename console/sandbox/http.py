@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -34,24 +35,120 @@ class Call:
     asked_tier: str | None = None
     served_tier: str | None = None
     stream_fault: str | None = None  # "badframe" or "cut": what to do to a streamed answer
+    ended: tuple[int, str] | None = None  # (status, error) of a stream cut after its 200 header was sent
+
+    @property
+    def validation_error(self) -> str:
+        """The error code this service declares for a malformed or invalid request."""
+        return VALIDATION_ERRORS.get(self.service, "ValidationException")
 
     def json(self) -> dict:
-        """The body as a JSON object, or a ValidationException naming what is wrong."""
+        """The body as a JSON object (through :func:`parse_json`), or the service's validation error."""
         if self.request.content_type == eventstream.CONTENT_TYPE:
             problem = eventstream.frame_problem(self.body)
-            raise AwsError("ValidationException", "Malformed input request: " + (
+            raise AwsError(self.validation_error, "Malformed input request: " + (
                 f"bad event-stream {problem}" if problem else
                 "this operation takes a JSON body, not an event stream (event-stream input is for "
                 "InvokeModelWithBidirectionalStream, which needs HTTP/2 and which the sandbox does not serve)"), 400)
         if not self.body:
             return {}
         try:
-            value = json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise AwsError("ValidationException", f"Malformed input request: body is not valid JSON ({exc})", 400)
+            value = parse_json(self.body)
+        except BadJson as exc:
+            raise AwsError(self.validation_error, f"Malformed input request: {exc}", 400) from None
         if not isinstance(value, dict):
-            raise AwsError("ValidationException", "Malformed input request: body must be a JSON object", 400)
+            raise AwsError(self.validation_error, "Malformed input request: body must be a JSON object", 400)
         return value
+
+
+# ---------------------------------------------------------------------- the one JSON parser
+
+MAX_JSON_DEPTH = 100  # arrays and objects nested deeper are refused (far below Python's recursion limit)
+MAX_INT_DIGITS = 100  # integer literals longer than this are refused (AWS integers are at most 64-bit)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+# Services whose models declare another name for "the request is invalid".
+VALIDATION_ERRORS = {"servicequotas": "IllegalArgumentException", "monitoring": "InvalidParameterValue",
+                     "sts": "ValidationError", "s3": "InvalidArgument"}
+
+
+class BadJson(ValueError):
+    """A request body (or a token inside one) that is not JSON the sandbox accepts; says why."""
+
+
+def _int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise BadJson(f"an integer literal of {digits} digits (the limit is {MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise BadJson(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _constant(name: str):
+    raise BadJson(f"{name} is not a JSON value")
+
+
+_DECODER = json.JSONDecoder(parse_int=_int, parse_float=_float, parse_constant=_constant)
+
+
+def _where(trail) -> str:
+    parts = []
+    while trail is not None:
+        trail, key = trail
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+    return "".join(reversed(parts)).lstrip(".") or "the body"
+
+
+def parse_json(data: bytes | str, *, max_depth: int = MAX_JSON_DEPTH):
+    """JSON as every sandbox handler reads it: UTF-8, at most ``max_depth`` levels deep, integer
+    literals of at most :data:`MAX_INT_DIGITS` digits, finite numbers, no NaN/Infinity and no lone
+    UTF-16 surrogates in strings or keys. Raises :class:`BadJson` naming the problem (and the
+    member, where it is known); never RecursionError or a bare ValueError."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadJson(f"not UTF-8 (byte {exc.start})") from None
+    try:
+        value = _DECODER.decode(data)
+    except BadJson:
+        raise
+    except RecursionError:
+        raise BadJson(f"JSON nested deeper than {max_depth} levels") from None
+    except json.JSONDecodeError as exc:
+        raise BadJson(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except ValueError as exc:  # e.g. a number Python will not convert
+        raise BadJson(f"not valid JSON ({str(exc)[:120]})") from None
+    # One iterative walk: depth and surrogates (json has no hook for either).
+    stack = [(value, 1, None)]
+    while stack:
+        node, depth, trail = stack.pop()
+        if isinstance(node, dict):
+            items = node.items()
+        elif isinstance(node, list):
+            items = enumerate(node)
+        else:
+            continue
+        if depth > max_depth:
+            raise BadJson(f"JSON nested deeper than {max_depth} levels at {_where(trail)}")
+        for key, child in items:
+            here = (trail, key)
+            if isinstance(key, str) and _SURROGATE.search(key):
+                raise BadJson(f"{_where(trail)}: a member name holds a lone UTF-16 surrogate, which is not "
+                              "valid Unicode")
+            if isinstance(child, str):
+                lone = _SURROGATE.search(child)
+                if lone:
+                    raise BadJson(f"{_where(here)}: a lone UTF-16 surrogate ({lone.group()!a}) is not valid Unicode")
+            elif isinstance(child, (dict, list)):
+                stack.append((child, depth + 1, here))
+    return value
 
 
 def parse_scope(authorization: str | None) -> tuple[str | None, str | None, str | None]:
@@ -72,6 +169,18 @@ class AwsError(Exception):
         self.code = code
         self.message = message
         self.status = status
+
+
+MAX_ERROR_MESSAGE = 4000  # characters: an error message never grows with what the client sent
+# Characters XML 1.0 cannot carry, and lone surrogates (no encoding can carry them).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(text: str, limit: int) -> str:
+    """``text`` safe in any response or log line: at most ``limit`` characters, nothing unencodable."""
+    if len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return _UNPRINTABLE.sub("\ufffd", text)
 
 
 # Services that speak XML errors (query and rest-xml protocols).
@@ -96,21 +205,27 @@ def cbor_error(code: str, message: str) -> bytes:
 
 
 def error_response(code: str, message: str, status: int, *, service: str | None, request_id: str,
-                   cbor: bool = False) -> web.Response:
+                   cbor: bool = False, query: bool = False) -> web.Response:
+    """The error as the request's protocol carries it (``query``: a form-encoded query-protocol request)."""
+    message = clean_text(message, MAX_ERROR_MESSAGE)
     headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": code}
+    if service == "monitoring":  # awsQueryCompatible (CBOR and JSON): botocore takes the code from this header
+        headers["x-amzn-query-error"] = f"{code};{'Receiver' if status >= 500 else 'Sender'}"
     if cbor:  # CloudWatch as current botocore speaks it
         headers["smithy-protocol"] = "rpc-v2-cbor"
         return web.Response(status=status, body=cbor_error(code, message), content_type="application/cbor",
                             headers=headers)
-    if service in _XML_SERVICES:
+    if service in _XML_SERVICES or query and service == "monitoring":  # CloudWatch also speaks query
         if service == "s3":
             body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{escape(code)}</Code>"
                     f"<Message>{escape(message)}</Message><RequestId>{request_id}</RequestId></Error>")
         else:
-            body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{escape(code)}</Code>"
+            fault = "Receiver" if status >= 500 else "Sender"
+            body = (f"<ErrorResponse><Error><Type>{fault}</Type><Code>{escape(code)}</Code>"
                     f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>")
         return web.Response(status=status, text=body, content_type="text/xml", headers=headers)
-    payload = {"message": message}
+    # The message member is named as the service's error shapes name it (Service Quotas: "Message").
+    payload = {"Message" if service == "servicequotas" else "message": message}
     if service in ("servicequotas", "monitoring"):
         payload["__type"] = code  # awsJson protocols carry the code in the body
     return web.Response(status=status, text=json.dumps(payload), content_type="application/json", headers=headers)

@@ -24,9 +24,21 @@ CacheWriteInputTokenCount   Count        served request: cache-write tokens (whe
 TimeToFirstToken            Milliseconds served streaming request: time to first token
 EstimatedTPMQuotaUsage      Count        served request: tokens counted against the quota,
                                          burndown included (``Outcome.quota_tokens``)
-ReservedOverflowInvocations Count        sandbox-only: a ``reserved`` request served from the
-                                         on-demand pool (overflow); ``{ModelId}`` only
 =========================== ============ ===================================================
+
+These are the metrics AWS documents for ``AWS/Bedrock``; the sandbox publishes nothing else there.
+What no AWS metric tells goes to the sandbox's own namespace ``TierConsole/Sandbox``
+(:data:`SANDBOX_NAMESPACE`, dimension ``{ModelId}`` only), so nothing invented can pass for an
+AWS figure. The console reads it only when it watches a sandbox, and labels what it shows from it:
+
+================================ ===== ==============================================================
+metric                           unit  one sample per overflowed ``reserved`` request (served from
+                                       the on-demand pool as Standard)
+================================ ===== ==============================================================
+ReservedOverflowInvocations      Count value 1
+ReservedOverflowInputTokenCount  Count input + cache-write tokens (what reserved input TPM counts)
+ReservedOverflowOutputTokenCount Count output tokens
+================================ ===== ==============================================================
 
 Batch records (``source == "batch"``) are left out: the batch module publishes them to
 ``AWS/Bedrock/Batch``. "Served" means the request was admitted (it has a served tier), whatever its final status:
@@ -70,6 +82,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from ..domain.metricsplan import BATCH_NAMESPACE, SANDBOX_NAMESPACE
 from .outcomes import Outcome
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -85,9 +98,12 @@ UNITS = {
     "Invocations": "Count", "InvocationLatency": "Milliseconds", "InvocationThrottles": "Count",
     "InvocationClientErrors": "Count", "InvocationServerErrors": "Count", "InputTokenCount": "Count",
     "OutputTokenCount": "Count", "CacheReadInputTokenCount": "Count", "CacheWriteInputTokenCount": "Count",
-    "TimeToFirstToken": "Milliseconds", "EstimatedTPMQuotaUsage": "Count", "ReservedOverflowInvocations": "Count",
+    "TimeToFirstToken": "Milliseconds", "EstimatedTPMQuotaUsage": "Count",
 }
-METRICS = tuple(UNITS)
+METRICS = tuple(UNITS)  # AWS/Bedrock: exactly the documented metrics
+SANDBOX_UNITS = {"ReservedOverflowInvocations": "Count", "ReservedOverflowInputTokenCount": "Count",
+                 "ReservedOverflowOutputTokenCount": "Count"}
+SANDBOX_METRICS = tuple(SANDBOX_UNITS)
 
 Dims = tuple[tuple[str, str], ...]
 
@@ -124,7 +140,8 @@ class MetricsPublisher:
         self.clock = clock
         self.namespace = namespace
         self.retention_s = retention_s
-        self._pending: dict[tuple[int, str, Dims], _Agg] = {}
+        self.sandbox_namespace = SANDBOX_NAMESPACE
+        self._pending: dict[tuple[int, str, str, Dims], _Agg] = {}
         self._task: asyncio.Task | None = None
         self._start_task = None  # callable(coro) -> Task; set by install()
         self._last_prune = time.monotonic()
@@ -141,9 +158,9 @@ class MetricsPublisher:
         tier: Dims = model + (("ServiceTier", o.served_tier if served else (o.asked_tier or "default")),)
         both = (model, tier)
 
-        def add(name: str, value: float, dims: tuple[Dims, ...] = both) -> None:
+        def add(name: str, value: float, dims: tuple[Dims, ...] = both, namespace: str = self.namespace) -> None:
             for d in dims:
-                key = (sec, name, d)
+                key = (sec, namespace, name, d)
                 agg = self._pending.get(key)
                 if agg is None:
                     agg = self._pending[key] = _Agg()
@@ -169,34 +186,51 @@ class MetricsPublisher:
             if o.quota_tokens > 0:
                 on_demand = o.overflowed or o.served_tier != "reserved"
                 add("EstimatedTPMQuotaUsage", o.quota_tokens, both if on_demand else (tier,))
-            if o.overflowed:
-                add("ReservedOverflowInvocations", 1, (model,))
+            if o.overflowed:  # no AWS metric counts overflow: the sandbox's own namespace
+                own = self.sandbox_namespace
+                add("ReservedOverflowInvocations", 1, (model,), own)
+                if o.input_tokens + o.cache_write_tokens > 0:
+                    add("ReservedOverflowInputTokenCount", o.input_tokens + o.cache_write_tokens, (model,), own)
+                if o.output_tokens > 0:
+                    add("ReservedOverflowOutputTokenCount", o.output_tokens, (model,), own)
         self._ensure_task()
 
     # ------------------------------------------------------------------ publishing
     def flush(self) -> int:
         """Write every pending aggregate to the backend. Returns the number of datapoints."""
         pending, self._pending = self._pending, {}
-        data = [{"MetricName": name, "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
-                 "Timestamp": _utc(sec), "Unit": UNITS[name], "StorageResolution": 1,
-                 "StatisticValues": {"Sum": a.sum, "SampleCount": float(a.count), "Minimum": a.min, "Maximum": a.max}}
-                for (sec, name, dims), a in sorted(pending.items()) if a.count and (a.sum or a.max)]
-        if data:
-            self.backend.put_metric_data(self.namespace, data)
+        by_namespace: dict[str, list[dict]] = {}
+        for (sec, namespace, name, dims), a in sorted(pending.items()):
+            if a.count and (a.sum or a.max):
+                by_namespace.setdefault(namespace, []).append({
+                    "MetricName": name, "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
+                    "Timestamp": _utc(sec), "Unit": UNITS.get(name) or SANDBOX_UNITS[name], "StorageResolution": 1,
+                    "StatisticValues": {"Sum": a.sum, "SampleCount": float(a.count), "Minimum": a.min,
+                                        "Maximum": a.max}})
+        for namespace, data in by_namespace.items():
+            self.backend.put_metric_data(namespace, data)
             self.published += len(data)
+        n = sum(map(len, by_namespace.values()))
         if time.monotonic() - self._last_prune >= PRUNE_EVERY_S:
             self.prune()
-        return len(data)
+        return n
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        """What this publisher prunes and purges: its namespaces, and the batch runner's (which only appends)."""
+        return self.namespace, self.sandbox_namespace, BATCH_NAMESPACE
 
     def prune(self, now: float | None = None) -> int:
-        """Drop this namespace's datapoints older than the retention horizon. Returns how many."""
+        """Drop this publisher's datapoints older than the retention horizon. Returns how many."""
         self._last_prune = time.monotonic()
         cutoff = _utc(math.floor((self.clock.now() if now is None else now) - self.retention_s))
-        return _remove(self.backend, lambda md: md.namespace == self.namespace and md.timestamp < cutoff)
+        mine = self.namespaces
+        return _remove(self.backend, lambda md: md.namespace in mine and md.timestamp < cutoff)
 
     def purge(self) -> None:
-        """Forget this namespace's datapoints (a new sandbox is a fresh region)."""
-        _remove(self.backend, lambda md: md.namespace == self.namespace)
+        """Forget this publisher's datapoints (a new sandbox is a fresh region)."""
+        mine = self.namespaces
+        _remove(self.backend, lambda md: md.namespace in mine)
 
     async def run(self) -> None:
         """Flush once per real second, for the sandbox's lifetime."""

@@ -1,23 +1,29 @@
 """S3, STS and CloudWatch on the sandbox endpoint, served by moto.
 
 moto already speaks these protocols (rest-xml S3, query STS, CloudWatch in smithy-rpc-v2-cbor
-as current botocore sends it), so the sandbox does not re-implement them: it hands the HTTP
-request to moto's WSGI dispatcher on a worker thread and returns moto's answer as it is.
+as current botocore sends it), so the sandbox does not re-implement them: it checks the request
+the way the AWS service would (:mod:`.moto_checks`), hands it to moto's WSGI dispatcher on a
+worker thread and returns moto's answer as it is — or, if moto raises or answers 5xx, a 4xx
+naming the failure, never a 500.
 The sandbox's own code (metrics publisher, batch jobs) reaches the same moto backends
 in-process through :func:`s3_backend` and :func:`cloudwatch_backend`.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from . import moto_checks
 from .http import Call
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app import Sandbox
+
+log = logging.getLogger("tierconsole.sandbox.moto")
 
 MOTO_SERVICES = ("s3", "sts", "monitoring")
 ACCOUNT_HEADER = "x-moto-account-id"
@@ -60,29 +66,26 @@ class MotoBridge:
 
     async def handle(self, call: Call) -> web.Response:
         req = call.request
-        call.operation = (req.headers.get("X-Amz-Target", "").split(".")[-1] or _query_action(req, call.body)
-                          or req.path.rsplit("/", 1)[-1] or req.method)
+        call.operation = req.headers.get("X-Amz-Target", "").split(".")[-1] or req.path.rsplit("/", 1)[-1] or req.method
+        call.operation = moto_checks.check(call)  # raises the AWS error for input moto would choke on
         loop = asyncio.get_running_loop()
         headers = [(k, v) for k, v in req.headers.items() if k.lower() != ACCOUNT_HEADER]
         headers.append((ACCOUNT_HEADER, self.account_id))
-        status, headers, payload = await loop.run_in_executor(
-            self._pool, self._wsgi, req.method, req.path, req.query_string, headers, call.body)
+        try:
+            status, headers, payload = await loop.run_in_executor(
+                self._pool, self._wsgi, req.method, req.path, req.query_string, headers, call.body)
+        except Exception as exc:  # noqa: BLE001 - moto raised: the request was one it cannot process
+            log.warning("moto failed on %s %s: %s: %s", req.method, req.path[:200], type(exc).__name__, exc)
+            raise moto_checks.moto_failure(call, call.operation, exc) from None
+        if status >= 500:
+            log.warning("moto answered %s to %s %s: %s", status, req.method, req.path[:200], payload[:200])
+            raise moto_checks.moto_failure(call, call.operation, None, status)
         out = {k: v for k, v in headers if k.lower() not in _HOP_BY_HOP}
         out.setdefault("x-amzn-RequestId", call.request_id)
         return web.Response(status=status, body=payload, headers=out)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _query_action(req, body: bytes) -> str:
-    """The ``Action`` of a query-protocol call (STS, for one), from the query string or the form body."""
-    action = req.query.get("Action", "")
-    if not action and body and req.content_type == "application/x-www-form-urlencoded":
-        from urllib.parse import parse_qs  # noqa: PLC0415
-
-        action = (parse_qs(body.decode("utf-8", "replace")).get("Action") or [""])[0]
-    return action
 
 
 def s3_backend(account_id: str):

@@ -20,6 +20,7 @@ from . import eventstream, wire
 from .engine import EngineError, Ticket, TierEngine
 from .http import AwsError, Call
 from .outcomes import Outcome
+from .shapes import conform, conform_params, input_shape
 
 if TYPE_CHECKING:  # pragma: no cover
     from .clock import SandboxClock
@@ -230,12 +231,25 @@ class Runtime:
                            f"Model {model_id!r} is not available in this sandbox. List models with ListFoundationModels.", 404)
         return model
 
+    @staticmethod
+    def _converse_body(call: Call, operation: str) -> tuple[wire.Prompt, str | None]:
+        """The Converse body checked against botocore's input shape (unknown members dropped), then read."""
+        return wire.parse_converse(conform(input_shape("bedrock-runtime", operation), call.json()))
+
+    @staticmethod
+    def _tier_header(call: Call, operation: str) -> str | None:
+        """InvokeModel's header members (the tier among them) checked against the input shape."""
+        shape = input_shape("bedrock-runtime", operation)
+        values = {name: call.request.headers[m.serialization["name"]] for name, m in shape.members.items()
+                  if m.serialization.get("location") == "header" and m.serialization["name"] in call.request.headers}
+        return conform_params(shape, values, "header").get("serviceTier")
+
     def _headers(self, call: Call, **extra: str) -> dict[str, str]:
         return {"x-amzn-RequestId": call.request_id, **extra}
 
     async def converse(self, call: Call, model_id: str) -> web.Response:
         self._model(model_id)
-        prompt, tier = wire.parse_converse(call.json())
+        prompt, tier = self._converse_body(call, "Converse")
         call.asked_tier = tier
         ticket, gen, outcome = await self.generate(model_id, tier, prompt, operation="Converse", call=call)
         body = wire.converse_response("".join(gen.pieces), gen.stop_reason, outcome.input_tokens,
@@ -245,9 +259,9 @@ class Runtime:
 
     async def invoke(self, call: Call, model_id: str) -> web.Response:
         model = self._model(model_id)
-        tier = call.request.headers.get("X-Amzn-Bedrock-Service-Tier")
-        call.asked_tier = tier
+        tier = self._tier_header(call, "InvokeModel")
         prompt = wire.parse_native(model.family, call.json())
+        call.asked_tier = tier
         ticket, gen, outcome = await self.generate(model_id, tier, prompt, operation="InvokeModel", call=call)
         body = wire.native_response(model.family, model_id, call.request_id, "".join(gen.pieces), gen.stop_reason,
                                     outcome.input_tokens, gen.output_tokens)
@@ -259,7 +273,7 @@ class Runtime:
 
     async def converse_stream(self, call: Call, model_id: str) -> web.StreamResponse:
         self._model(model_id)
-        prompt, tier = wire.parse_converse(call.json())
+        prompt, tier = self._converse_body(call, "ConverseStream")
         call.asked_tier = tier
 
         def start(ticket: Ticket) -> list[bytes]:
@@ -278,9 +292,9 @@ class Runtime:
 
     async def invoke_stream(self, call: Call, model_id: str) -> web.StreamResponse:
         model = self._model(model_id)
-        tier = call.request.headers.get("X-Amzn-Bedrock-Service-Tier")
-        call.asked_tier = tier
+        tier = self._tier_header(call, "InvokeModelWithResponseStream")
         prompt = wire.parse_native(model.family, call.json())
+        call.asked_tier = tier
         fam, rid = model.family, call.request_id
 
         def chunk(native: dict) -> bytes:
@@ -357,8 +371,9 @@ class Runtime:
         except (asyncio.CancelledError, ConnectionResetError) as e:
             # The client went away mid-stream: what was generated is what is charged.
             counted = self.admission.release(ticket, sent)
-            self.record(call, operation, model_id, tier, started, ticket=ticket, status=499,
-                        error="InjectedStreamCut" if call.stream_fault == "cut" else "ClientClosedRequest",
+            error = "InjectedStreamCut" if call.stream_fault == "cut" else "ClientClosedRequest"
+            call.ended = (499, error)  # the access log says what the metrics count (a client error)
+            self.record(call, operation, model_id, tier, started, ticket=ticket, status=499, error=error,
                         output_tokens=sent, quota_tokens=counted, input_tokens=input_tokens, ttft_ms=ttft_ms or None)
             if isinstance(e, asyncio.CancelledError):
                 raise

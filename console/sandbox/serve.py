@@ -3,13 +3,34 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
+import re
 import signal
+import socket
 import sys
 
 from ..domain.catalog import ConfigError
 
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?")
 
-def _print_banner(sandbox, out=sys.stdout) -> None:
+
+def check_host(host: str) -> tuple[str | None, bool]:
+    """(what is wrong with ``--host``, or None; whether every address it names is loopback)."""
+    try:
+        return None, ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    if re.fullmatch(r"[0-9.]*", host) or not _HOSTNAME.fullmatch(host):  # 999.1.1.1 is no name either
+        return f"--host {host!r} is not an IP address or a host name", False
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        return f"--host {host!r} does not resolve to an address ({getattr(exc, 'strerror', None) or exc})", False
+    return None, all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+
+
+def _print_banner(sandbox, out=sys.stdout, auth_file: str | None = None) -> None:
     cfg = sandbox.config
     models = ", ".join(m.model_id for m in cfg.catalog.models)
     print(f"tierconsole sandbox — config {cfg.source}, scenario {sandbox.scenario_name}, "
@@ -19,14 +40,34 @@ def _print_banner(sandbox, out=sys.stdout) -> None:
     print("# paste these to aim any AWS client (CLI, boto3, aiobotocore, SDKs) at the sandbox:", file=out)
     print(f"export AWS_ENDPOINT_URL={sandbox.endpoint}", file=out)
     print(f"export AWS_REGION={cfg.region} AWS_DEFAULT_REGION={cfg.region}", file=out)
-    print("export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox", file=out)
+    if sandbox.verifier is not None:  # --auth: only the configured keys are accepted; secrets are never shown
+        first, *others = sandbox.verifier.key_ids
+        print(f"export AWS_ACCESS_KEY_ID={first}", file=out)
+        print(f"# and AWS_SECRET_ACCESS_KEY: the secret of {first} in {auth_file or 'the --auth file'} (not shown)",
+              file=out)
+        if others:
+            print(f"# --auth also accepts: {', '.join(others)}", file=out)
+    else:
+        print("export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox", file=out)
     print("# Ctrl-C stops the sandbox.", file=out, flush=True)
+
+
+def _warn_if_exposed(sandbox, host: str, loopback: bool) -> None:
+    if loopback or sandbox.verifier is not None:
+        return
+    print(f"tierconsole sandbox: warning: --host {host} is not loopback and --auth is off: anyone who can reach "
+          f"port {sandbox.port} can call this sandbox with any credentials (read and write its S3 buckets, submit "
+          "batch jobs, use its quotas). Add --auth FILE, or use --host 127.0.0.1.", file=sys.stderr, flush=True)
 
 
 def serve(args) -> int:
     from .app import Sandbox  # noqa: PLC0415
     from .config import load_sandbox_config  # noqa: PLC0415
 
+    host_problem, loopback = check_host(args.host)
+    if host_problem:
+        print(f"tierconsole sandbox: error: {host_problem}", file=sys.stderr)
+        return 2
     try:
         config = load_sandbox_config(args.config)
         keys = None
@@ -53,13 +94,17 @@ def serve(args) -> int:
                           errno.EADDRNOTAVAIL: "is not an address of this machine"}[err.errno]
                 print(f"tierconsole sandbox: error: {args.host}:{args.port} {reason} "
                       f"(choose another with --port, or --port 0 for a free one)", file=sys.stderr)
-                return 2
-            raise
+            else:
+                print(f"tierconsole sandbox: error: cannot listen on --host {args.host} --port {args.port}: "
+                      f"{err.strerror or err}", file=sys.stderr)
+            await sandbox.stop()
+            return 2
         except (ValueError, ConfigError) as err:
             print(f"tierconsole sandbox: error: {err}", file=sys.stderr)
             await sandbox.stop()
             return 2
-        _print_banner(sandbox)
+        _print_banner(sandbox, auth_file=args.auth)
+        _warn_if_exposed(sandbox, args.host, loopback)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -34,12 +34,14 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ..domain.catalog import Catalog
-from .http import AwsError, Call
+from .http import AwsError, BadJson, Call, parse_json
+from .shapes import conform, input_shape
 
 TARGET_PREFIX = "ServiceQuotasV20190624"
 SERVICE_CODE = "bedrock"
 SERVICE_NAME = "Amazon Bedrock"
 MAX_RESULTS = 100
+MAX_TOKEN_CHARS = 2048  # the model's NextToken limit
 CONTENT_TYPE = "application/x-amz-json-1.1"
 
 
@@ -96,15 +98,19 @@ def bedrock_quotas(catalog: Catalog) -> list[Quota]:
 
 
 def _page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+    # standard base64: the model's pattern for NextToken is ^[a-zA-Z0-9/+]*={0,2}$
+    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
 
 
 def _page_offset(token: str | None, total: int) -> int:
+    """The offset a NextToken of ours carries (read with the bounded JSON parser), or the declared error."""
     if not token:
         return 0
+    if len(token) > MAX_TOKEN_CHARS:
+        raise AwsError("InvalidPaginationTokenException", "Invalid pagination token.", 400)
     try:
-        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
-    except (ValueError, KeyError, TypeError, binascii.Error):
+        offset = parse_json(base64.b64decode(token.encode(), validate=True))["offset"]
+    except (BadJson, KeyError, TypeError, ValueError, binascii.Error):
         offset = None
     if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= total:
         raise AwsError("InvalidPaginationTokenException", "Invalid pagination token.", 400)
@@ -128,7 +134,13 @@ class ServiceQuotas:
             raise AwsError("UnknownOperationException",
                            f"The sandbox does not serve Service Quotas operation {target or call.request.path!r}", 400)
         call.operation = op
-        body = handler(call.json(), call.region, op)
+        raw = call.json()
+        # A string NextToken is judged as a token (ours or InvalidPaginationTokenException), not by its pattern.
+        token = raw.pop("NextToken") if isinstance(raw.get("NextToken"), str) else None
+        params = conform(input_shape("service-quotas", op), raw, code=call.validation_error)
+        if token is not None and "NextToken" in input_shape("service-quotas", op).members:
+            params["NextToken"] = token
+        body = handler(params, call.region, op)
         return web.Response(body=json.dumps(body), content_type=CONTENT_TYPE,
                             headers={"x-amzn-RequestId": call.request_id})
 

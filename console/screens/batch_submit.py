@@ -61,7 +61,17 @@ def check_path(value: str) -> tuple[bool, str]:
 
 
 class JsonlTree(DirectoryTree):
-    """The file picker: folders and .jsonl files, hidden entries left out."""
+    """The file picker: folders and .jsonl files, hidden entries left out. ``esc`` closes the picker
+    (not the form it is in) and puts the cursor back in the path field."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "close_browser", "Close browser", key_display="esc", id="batch-browser-close",
+                tooltip="Close the file browser (the form stays)"),
+    ]
+
+    def action_close_browser(self) -> None:
+        self.display = False
+        self.screen.query_one("#batch-path", Input).focus()
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         return [p for p in paths if not p.name.startswith(".") and (p.is_dir() or p.suffix.lower() == ".jsonl")]
@@ -286,7 +296,7 @@ class BatchSubmitScreen(ModalScreen[None]):
             text = (f"✓ Created {job.get('jobName')} ({job.get('status')})\n{job.get('jobArn')}\n"
                     f"model {job.get('modelId')} · input "
                     f"{job.get('inputDataConfig', {}).get('s3InputDataConfig', {}).get('s3Uri', path)}"
-                    + (f" · {total} records" if total else "")
+                    + (f" · {fmt.plural(total, 'record')}" if total else "")
                     + "\nIt appears in the batch pane at the next refresh.")
         if not session.alive:
             return  # the profile was switched meanwhile: nothing from it is shown

@@ -6,6 +6,7 @@ in the grid maximise a pane; pressing the same key again restores the grid.
 """
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from rich.style import Style
@@ -18,15 +19,16 @@ from textual.reactive import Reactive, reactive
 from textual.screen import Screen
 from textual.widget import Widget
 
+from ..domain.alerts import DEFAULT_THRESHOLD, Crossings, quotas_over
 from ..domain.views import PANES, DashboardData
 from ..widgets.batch import BatchPane
-from ..widgets.header import HeaderBar
+from ..widgets.header import HeaderBar, HeaderInfo
 from ..widgets.keybar import KeyBar
 from ..widgets.pane import Body, Pane
 from ..widgets.quota import QuotaPane
 from ..widgets.render import Palette, PaletteHost
-from ..widgets.reservations import ReservationsPane
-from ..widgets.throttles import ThrottlesPane
+from ..widgets.reservations import ReservationsBody, ReservationsPane
+from ..widgets.throttles import ThrottleList, ThrottlesPane
 from .help import HelpScreen
 from .messages import PauseToggled, RefreshRequested
 
@@ -88,13 +90,19 @@ class DashboardScreen(Screen):
                 tooltip="Cancel the selected batch job (asks first)"),
         Binding("a", "app.switch_profile", "Profile", id="switch-profile",
                 tooltip="Switch profile (console or AWS config)"),
-        Binding("c", "app.capacity_plan", "Plan", show=False, id="capacity-plan",
+        Binding("c", "app.capacity_plan", "Plan", id="capacity-plan",
                 tooltip="Capacity plan and cost view of a model (reservation sizing, spend per tier)"),
-        Binding("r", "refresh", "Refresh", id="refresh", tooltip="Refresh now"),
+        Binding("r", "refresh", "Refresh", id="refresh", tooltip="Refresh now (while paused: one refresh, still paused)"),
         Binding("p", "pause", "Pause", id="pause", tooltip="Pause or resume live updates"),
         Binding("escape", "restore", "Restore", show=False, id="restore", tooltip="Restore the pane grid"),
         Binding("q", "app.quit", "Quit", id="quit", tooltip="Quit tierconsole"),
     ]
+
+    #: The keys the footer keeps for each pane when it is short of room (besides quit and help).
+    PANE_KEYS: ClassVar[dict[str, frozenset[str]]] = {
+        "reservations": frozenset({"capacity-plan"}), "quota": frozenset({"capacity-plan"}),
+        "throttles": frozenset({"filter"}), "batch": frozenset({"cancel-job", "batch-submit"}),
+    }
 
     paused: reactive[bool] = reactive(False)
     current: reactive[str] = reactive("reservations")  # the selected pane
@@ -105,6 +113,17 @@ class DashboardScreen(Screen):
         super().__init__(**kwargs)
         self.latest: DashboardData | None = None  # the newest data received
         self.shown: DashboardData | None = None  # the data on screen (older than latest while paused)
+        #: The profile's alert_threshold and alert_bell (the app sets them from the profile).
+        self.alert_threshold = DEFAULT_THRESHOLD
+        self.alert_bell = True
+        self.crossings = Crossings()
+        #: Live data (set by the app when a live source feeds this screen): ages then grow with the
+        #: wall clock between refreshes, and the header says how long it has been paused. Fixed data
+        #: (tests, snapshots, replay) is shown as of its own ``time``.
+        self.live = False
+        self.retry_at: float | None = None  # monotonic time of the poller's next try while panes are stale
+        self._latest_at = self._shown_at = self._paused_at = 0.0  # monotonic times
+        self._show_next = False  # ``r`` while paused: show the one refresh it asked for
 
     def compose(self) -> ComposeResult:
         yield PaletteHost()
@@ -119,26 +138,82 @@ class DashboardScreen(Screen):
 
     def on_mount(self) -> None:
         self._layout()
+        self._apply_alerts()
         if self.latest is not None:
             self._show(self.latest)
+        # One cheap tick a second: only the header (and stale panes' banners) follow the clock, and
+        # they redraw only when the text they show changes.
+        self.set_interval(1.0, self.tick, name="age-tick")
 
     # --- data -------------------------------------------------------------------------------
     def show(self, data: DashboardData) -> None:
         """Display ``data`` (or keep it for later while paused). Panes redraw only what changed."""
         self.latest = data
-        if self.is_mounted and not self.paused:
+        self._latest_at = time.monotonic()
+        if self.is_mounted and (not self.paused or self._show_next):
+            self._show_next = False
             self._show(data)
 
     def _show(self, data: DashboardData) -> None:
         self.shown = data
+        self._shown_at = self._latest_at if data is self.latest else time.monotonic()
         now = data.time
-        self.query_one(HeaderBar).update_data(data, self.paused)
+        self._update_header()
+        if data.quotas and self.crossings.observe(quotas_over(data.quotas, self.alert_threshold)) \
+                and self.alert_bell:
+            self.app.bell()  # once per crossing: a quota that stays over rings no more
         self.query_one(ReservationsPane).update_data(data.reservations, data.pane_status("reservations"), now)
         self.query_one(QuotaPane).update_data(data.quotas, data.pane_status("quota"), now)
         self.query_one(ThrottlesPane).update_data(data.throttle_events, data.throttle_rates,
                                                   data.pane_status("throttles"), now)
         self.query_one(BatchPane).update_data(data.batch_jobs, data.pane_status("batch"), now)
         self._update_tabs()
+
+    # --- alerts, ages and the header ------------------------------------------------------------
+    def set_alerts(self, threshold: float, bell: bool = True) -> None:
+        """The profile's ``alert_threshold`` (marker, colours, header count) and ``alert_bell``."""
+        self.alert_threshold, self.alert_bell = threshold, bell
+        self.crossings.reset()  # a new threshold is not a crossing
+        self._apply_alerts()
+
+    def _apply_alerts(self) -> None:
+        if not self.children:  # not composed yet: on_mount applies them
+            return
+        self.query_one(QuotaPane).warn_at = self.alert_threshold
+        self.query_one(ReservationsBody).warn_at = self.alert_threshold
+        self._update_header()
+
+    def set_retry(self, at: float | None) -> None:
+        """When (monotonic) the poller tries again after a failed refresh; None once it succeeds."""
+        self.retry_at = at
+        self._update_header()
+
+    def _elapsed(self) -> float:
+        """Seconds the shown data has aged since it arrived (0 for fixed data)."""
+        return max(0.0, time.monotonic() - self._shown_at) if self.live and self.shown is not None else 0.0
+
+    def _update_header(self) -> None:
+        if not self.children:  # not composed yet
+            return
+        now = time.monotonic()
+        retry_in = paused_for = None
+        if self.live and self.retry_at is not None:
+            retry_in = max(0, round(self.retry_at - now))
+        if self.live and self.paused:
+            paused_for = int(now - self._paused_at)
+        self.query_one(HeaderBar).set_data(HeaderInfo.from_data(
+            self.shown, self.paused, elapsed=self._elapsed(), threshold=self.alert_threshold,
+            retry_in=retry_in, paused_for=paused_for))
+
+    def tick(self) -> None:
+        """Once a second on a live dashboard: the header's ages and countdowns, stale panes' ages."""
+        if not self.live or self.shown is None:
+            return
+        self._update_header()
+        now = self.shown.time + self._elapsed()
+        for pane in self.panes:
+            if pane.stale:
+                pane.set_status(pane.status, now)
 
     def pane(self, name: str) -> Pane:
         return self.query_one(f"#{name}", Pane)
@@ -244,12 +319,16 @@ class DashboardScreen(Screen):
         self.call_after_refresh(self.query_one(ThrottlesPane).open_filter)
 
     def action_refresh(self) -> None:
-        self.post_message(RefreshRequested())
+        """``r``: refresh now; while paused, one refresh is shown and the dashboard stays paused."""
+        self._show_next = self.paused
+        self.post_message(RefreshRequested(while_paused=self.paused))
 
     def action_pause(self) -> None:
         self.paused = not self.paused
 
     def watch_paused(self, paused: bool) -> None:
+        self._paused_at = time.monotonic()
+        self._show_next = False
         if not self.is_mounted:
             return
         self.post_message(PauseToggled(paused))
@@ -257,10 +336,15 @@ class DashboardScreen(Screen):
         if not paused and self.latest is not None and self.latest is not self.shown:
             self._show(self.latest)
         else:
-            self.query_one(HeaderBar).update_data(self.shown, paused)
+            self._update_header()
+
+    def footer_keep(self) -> frozenset[str]:
+        """Binding ids the footer keeps however narrow the terminal: the current pane's keys."""
+        return self.PANE_KEYS.get(self.current, frozenset())
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen([*self.BINDINGS, *ThrottlesPane.BINDINGS, *BatchPane.BINDINGS]))
+        pane_keys = [b for b in ThrottleList.BINDINGS if b.id]  # enter: incident view
+        self.app.push_screen(HelpScreen([*self.BINDINGS, *ThrottlesPane.BINDINGS, *pane_keys, *BatchPane.BINDINGS]))
 
     def action_cancel_job(self) -> None:
         """``x``: cancel the job selected in the batch pane; with none selected, go and select one."""
@@ -280,5 +364,7 @@ class DashboardScreen(Screen):
     def reset_for_profile(self) -> None:
         """Forget what belongs to the previous profile (the selected job); keep view preferences."""
         self.latest = self.shown = None
+        self.retry_at = None
+        self.crossings.reset()
         if self.is_mounted:
             self.query_one(BatchPane).clear_selection()

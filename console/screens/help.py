@@ -1,15 +1,30 @@
 """Key help, drawn from the same binding table as the footer and the command palette."""
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Iterable
 
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.keys import format_key
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+
+#: How help names a key: as it is printed on the keyboard, spelled out (the footer uses ``^s``, ``⏎``).
+_KEY_NAMES = {"escape": "esc", "enter": "enter", "question_mark": "?", "slash": "/", "space": "space",
+              "up": "↑", "down": "↓", "left": "←", "right": "→", "pageup": "page up", "pagedown": "page down",
+              "minus": "-", "plus": "+", "equals_sign": "="}
+
+
+def key_names(keys: str) -> str:
+    """A binding's keys as typed: ``ctrl+enter,ctrl+s`` → ``ctrl+enter / ctrl+s``, ``question_mark`` → ``?``."""
+    names = []
+    for key in keys.split(","):
+        *modifiers, name = key.strip().split("+")
+        names.append("+".join([*modifiers, _KEY_NAMES.get(name, format_key(name))]))
+    return " / ".join(names)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -23,10 +38,8 @@ class HelpScreen(ModalScreen[None]):
 
     def rows(self) -> list[tuple[str, str]]:
         """(keys, what they do) for every binding, plus the app's command palette."""
-        # The real key, not the footer's shorthand ("1-4").
-        rows = [(self.app.get_key_display(replace(b, key_display=None)), b.tooltip or b.description)
-                for b in self.bindings]
-        rows.append((self.app.get_key_display(Binding(self.app.COMMAND_PALETTE_BINDING, "")), "Command palette"))
+        rows = [(key_names(b.key), b.tooltip or b.description) for b in self.bindings]
+        rows.append((key_names(self.app.COMMAND_PALETTE_BINDING), "Command palette"))
         return rows
 
     def compose(self) -> ComposeResult:

@@ -1,7 +1,7 @@
 """The incident view: the minute-by-minute timeline around a throttle event, with a diagnosis.
 
-It is given an :class:`~tierconsole.domain.incident.Incident` (built by the app from the
-collector's last answers); it fetches nothing. ``e`` writes the same report an engineer can paste
+It is given an :class:`~tierconsole.domain.incident.Incident` (built by the app around the selected
+event, from the collector's last answers or, in a replay, from the recording); it fetches nothing. ``e`` writes the same report an engineer can paste
 into a ticket (``tierconsole incident export`` writes it headless).
 """
 from __future__ import annotations
@@ -36,7 +36,9 @@ class IncidentScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         inc = self.incident
         with Vertical(id="incident-box") as box:
-            box.border_title = f"Incident · {inc.model_id}"
+            window = (f" · {time.strftime('%H:%M', time.gmtime(inc.minutes[0].time))}–"
+                      f"{time.strftime('%H:%M', time.gmtime(inc.minutes[-1].time))} UTC") if inc.minutes else ""
+            box.border_title = f"Incident · {inc.model_id}{window}"
             box.border_subtitle = "e export · esc close"
             yield Static(Text(inc.diagnosis, style="bold"), id="incident-diagnosis")
             if inc.findings:
@@ -45,8 +47,9 @@ class IncidentScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
+        sandbox = any(m.overflow_tokens is not None for m in self.incident.minutes)
         table.add_columns("UTC", "TPM Pri", "TPM Std", "TPM Flex", "TPM / quota", "RPM / quota",
-                          "Thr P/S/F", "Res in/out", "Overflow")
+                          "Thr P/S/F", "Res in/out", "Overflow tok (sandbox)" if sandbox else "Overflow tok")
         highlight_row = None
         for i, m in enumerate(self.incident.minutes):
             thr = (str(m.throttles_by_tier["all"]) if "all" in m.throttles_by_tier
@@ -58,7 +61,7 @@ class IncidentScreen(ModalScreen[None]):
                           fmt.human_count(m.tpm_by_tier.get("priority", 0)), fmt.human_count(m.tpm_by_tier.get("default", 0)),
                           fmt.human_count(m.tpm_by_tier.get("flex", 0)), pct,
                           f"{m.rpm:.0f}/{m.rpm_quota:.0f}", Text(thr, style="bold" if m.throttles else "dim"),
-                          res, f"{m.overflow:.0f}")
+                          res, fmt.human_count(m.overflow_tokens))
             if self.highlight is not None and m.time <= self.highlight < m.time + 60:
                 highlight_row = i
         if highlight_row is not None:

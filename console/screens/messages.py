@@ -5,7 +5,12 @@ from textual.message import Message
 
 
 class RefreshRequested(Message):
-    """The operator asked for a refresh now (``r``)."""
+    """The operator asked for a refresh now (``r``). ``while_paused``: asked on a paused dashboard,
+    which shows that one refresh and stays paused."""
+
+    def __init__(self, while_paused: bool = False) -> None:
+        super().__init__()
+        self.while_paused = while_paused
 
 
 class PauseToggled(Message):

@@ -1,9 +1,10 @@
 """The capacity plan of one model: TPM stats, reservation recommendation, monthly costs, assumptions.
 
 The screen only draws. The app fetches (``tierconsole.aws.history.fetch_history`` in a worker,
-then ``tierconsole.domain.planning.plan_from_profile``) and hands the result over with
-:meth:`PlanScreen.show_plan`, or :meth:`PlanScreen.show_error` when the fetch failed. Built with
-``plan=None`` the screen says it is fetching.
+then ``tierconsole.domain.planning.plan_from_profile`` and ``cost_view``) and hands the results over
+with :meth:`PlanScreen.show_plan` and :meth:`PlanScreen.show_spend`, or :meth:`PlanScreen.show_error`
+when the fetch failed. Built with ``plan=None`` the screen says it is fetching. The tables are the
+ones ``tierconsole plan`` prints (:mod:`tierconsole.plan_tables`), each in one money unit.
 """
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from ..domain.planning import CapacityPlan
-from ..plan_tables import assumptions_table, costs_table, notes_text, recommendation_table, stats_table
+from ..domain.planning import CapacityPlan, CostView
+from ..plan_tables import (assumptions_table, cost_view_renderables, costs_table, notes_text, recommendation_table,
+                           stats_section, traffic_table)
 from ..widgets.keybar import KeyBar
 
-SECTIONS = ("stats", "recommendation", "costs", "notes", "assumptions")
+SECTIONS = ("traffic", "stats", "recommendation", "costs", "notes", "assumptions")
 
 
 class PlanScreen(Screen[None]):
@@ -33,9 +35,7 @@ class PlanScreen(Screen[None]):
         self.model_id = model_id
         self.plan = plan
         self.error: str | None = None
-        self.spends: tuple = ()
-        self.moves: tuple = ()
-        self._spend_shown = False
+        self.cost_view: CostView | None = None
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="plan-box") as box:
@@ -49,29 +49,21 @@ class PlanScreen(Screen[None]):
     def on_mount(self) -> None:
         self._draw()
 
-    def show_spend(self, spends, moves) -> None:
-        """The cost view: spend per tier per hour at the last hour's rates, and what moving tiers saves."""
-        from rich.table import Table  # noqa: PLC0415
+    @property
+    def spends(self) -> tuple:
+        return self.cost_view.spends if self.cost_view is not None else ()
 
-        self.spends, self.moves = tuple(spends), tuple(moves)
-        self._spend_shown = True
-        self.query_one("#plan-spend", Static).display = self.plan is not None
-        table = Table(title="Spend now (last 60 min rates)", title_justify="left", box=None, padding=(0, 2))
-        for col, just in (("tier", "left"), ("input TPM", "right"), ("output TPM", "right"), ("USD / hour", "right")):
-            table.add_column(col, justify=just)
-        for sp in spends:
-            usd = "—" if sp.usd_per_hour is None else f"{sp.usd_per_hour:,.4f}"
-            table.add_row(sp.tier, f"{sp.input_tpm:,.0f}", f"{sp.output_tpm:,.0f}", usd)
-        for mv in moves:
-            if mv.saving_per_hour is None:
-                continue
-            table.add_row(Text(f"move {mv.from_tier} → {mv.to_tier}", style="italic"), "", "",
-                          Text(f"saves {mv.saving_per_hour:,.4f}/h · {mv.saving_per_month:,.2f}/month"
-                               + (f" ({mv.note})" if mv.note else ""), style="bold"))
-        if not spends:
-            self.query_one("#plan-spend", Static).update("No traffic in the last hour: nothing is being spent.")
-        else:
-            self.query_one("#plan-spend", Static).update(table)
+    @property
+    def moves(self) -> tuple:
+        return self.cost_view.moves if self.cost_view is not None else ()
+
+    def show_spend(self, view: CostView) -> None:
+        """The cost view: spend per tier in $ per hour at the last hour's rates, and what moving the Standard
+        traffic to Flex or Batch saves (from the same Standard figure)."""
+        self.cost_view = view
+        spend = self.query_one("#plan-spend", Static)
+        spend.display = self.plan is not None
+        spend.update(cost_view_renderables(view))
 
     def show_plan(self, plan: CapacityPlan) -> None:
         self.plan, self.error = plan, None
@@ -92,9 +84,9 @@ class PlanScreen(Screen[None]):
             status.update(Text.assemble(
                 (plan.model_id, "bold"), f"  {plan.start:%Y-%m-%d %H:%M} → {plan.end:%Y-%m-%d %H:%M} UTC, "
                 f"{plan.minutes:,} minutes" + ("" if plan.tier_split else "  (model totals only: no per-tier split)")))
-        builders = {"stats": stats_table, "recommendation": recommendation_table, "costs": costs_table,
-                    "notes": notes_text, "assumptions": assumptions_table}
-        self.query_one("#plan-spend", Static).display = plan is not None and self._spend_shown
+        builders = {"traffic": traffic_table, "stats": stats_section, "recommendation": recommendation_table,
+                    "costs": costs_table, "notes": notes_text, "assumptions": assumptions_table}
+        self.query_one("#plan-spend", Static).display = plan is not None and self.cost_view is not None
         for name, build in builders.items():
             widget = self.query_one(f"#plan-{name}", Static)
             widget.display = plan is not None

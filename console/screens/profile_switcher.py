@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..domain import format as fmt
 from ..widgets.render import COMPONENT_CLASSES, Palette
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -133,7 +134,7 @@ class ProfileSwitcher(ModalScreen["Profile | None"]):
         first = next((i for i, c in enumerate(options) if c and not c.disabled), None)
         lst.highlighted = current if current is not None else first
         broken = sum(1 for c in choices if c.error)
-        note = f"{len(choices) - broken} profile(s)" + (f", {broken} broken (shown with their error)" if broken else "")
+        note = fmt.plural(len(choices) - broken, "profile") + (f", {broken} broken (shown with their error)" if broken else "")
         self.query_one("#switcher-note", Static).update(Text(note))
 
     def _line(self, c: ProfileChoice, palette: Palette) -> Text:

@@ -41,10 +41,14 @@ TIER_OPTIONS: list[tuple[str, str]] = [
 ]
 #: The tiers "all" sends, in display order (the same set as the core's ``ALL_TIERS``).
 ALL_TIERS_ORDER = ("reserved", "priority", "default", "flex")
-COLUMNS = (("tier", "Tier"), ("served", "Served"), ("status", "Status"), ("ttft", "TTFT"),
-           ("latency", "Latency"), ("tps", "Out tok/s"), ("in", "In tok"), ("out", "Out tok"),
-           ("cost", "Cost"), ("detail", "Detail"))
+#: Cost and latency come right after the status, so that they are on screen at 80 columns.
+COLUMNS = (("tier", "Tier"), ("served", "Served"), ("status", "Status"), ("cost", "Cost"),
+           ("latency", "Latency"), ("ttft", "TTFT"), ("tps", "Out tok/s"), ("in", "In tok"), ("out", "Out tok"),
+           ("detail", "Detail"))
+#: Below this height the lab compacts its form (one-line fields) so every tier's row stays on screen.
+COMPACT_BELOW = 36
 HISTORY_LIMIT = 500
+PROMPT_HINT = "↑ on the first line recalls history, ctrl+r lists it"
 
 
 def wire_tier(tier: str) -> str:
@@ -64,8 +68,19 @@ def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} ms"
 
 
-def _cost(value: float | None) -> str:
-    return "—" if value is None else f"${value:.6f}"
+def choice_label(tier: str | None) -> str:
+    """A tier choice as the picker says it: ``default``/``standard`` → Standard, ``all`` → all tiers."""
+    return {"all": "all tiers", "escalate": "escalate"}.get(tier or "", fmt.tier_label(tier or "?"))
+
+
+class TickBox(Checkbox):
+    """A checkbox that shows a tick only when ticked (Textual's draws its ``X`` either way, dimmed
+    when off, which reads as ticked on many terminals and without colour)."""
+
+    @property
+    def _button(self):
+        self.BUTTON_INNER = "✓" if self.value else " "
+        return super()._button
 
 
 class PromptArea(TextArea):
@@ -150,7 +165,7 @@ class HistoryPicker(ModalScreen[dict | None]):
             when = fmt.clock(e.get("time") or 0.0) if e.get("time") else "--:--:--"
             first = (e.get("text") or "").strip().splitlines()[0:1]
             line = Text.assemble((f"{when} ", "dim"), (f"{e.get('profile', '?')} ", "bold"),
-                                 f"{fmt.short_model(e.get('model') or '?')} · {e.get('tier', '?')} · ",
+                                 f"{fmt.short_model(e.get('model') or '?')} · {choice_label(e.get('tier'))} · ",
                                  (first[0][:120] if first else "(empty)"))
             options.append(Option(line, id=str(i)))
         with Vertical(id="history-box") as box:
@@ -220,14 +235,14 @@ class PromptLabScreen(Screen):
                 yield Input(id="lab-max-tokens", placeholder="model max")
             with Vertical(id="lab-temp-field", classes="lab-field"):
                 yield Label("Temperature", classes="lab-label")
-                yield Input(id="lab-temperature", placeholder="default")
+                yield Input(id="lab-temperature", placeholder="model's")
             with Vertical(id="lab-stream-field", classes="lab-field"):
                 yield Label("Streaming", classes="lab-label")
-                yield Checkbox("Stream", id="lab-stream")
+                yield TickBox("Stream", id="lab-stream")
             with Vertical(id="lab-system-field", classes="lab-field"):
                 yield Label("System prompt (optional)", classes="lab-label")
                 yield Input(id="lab-system", placeholder="e.g. Answer in one sentence.")
-        yield Label("Prompt  ·  ↑ on the first line recalls history, ctrl+r lists it", classes="lab-label")
+        yield Label(f"Prompt  ·  {PROMPT_HINT}", classes="lab-label", id="lab-prompt-label")
         yield PromptArea(id="lab-prompt", soft_wrap=True, placeholder="Type a prompt, then ctrl+s (or ctrl+enter)")
         with Horizontal(id="lab-bar"):
             yield Static("", id="lab-message", markup=False)
@@ -236,6 +251,7 @@ class PromptLabScreen(Screen):
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         yield table
+        yield Static("", id="lab-detail", markup=False)
         yield Horizontal(id="lab-outputs")
         yield KeyBar()
 
@@ -250,6 +266,17 @@ class PromptLabScreen(Screen):
                      "warn")
         elif self.session is None:
             self.say("No live source (sample data): prompts cannot be sent from this console.", "warn")
+
+    def on_resize(self, event) -> None:
+        """Below ``COMPACT_BELOW`` rows the form's fields are one line each (no borders), the prompt
+        is shorter and its hint moves onto its border: every tier's row and the answers keep room."""
+        compact = event.size.height < COMPACT_BELOW
+        if compact == self.has_class("-compact"):
+            return
+        self.set_class(compact, "-compact")
+        for field in self.query("#lab-form Select, #lab-options Input, #lab-options Checkbox"):
+            field.compact = compact
+        self.query_one(PromptArea).border_subtitle = PROMPT_HINT if compact else None
 
     def on_screen_resume(self) -> None:
         self.refresh_context()
@@ -471,6 +498,7 @@ class PromptLabScreen(Screen):
         self.started = time.monotonic()
         table = self.query_one(ResultsTable)
         table.clear()
+        self._show_details()
         outputs = self.query_one("#lab-outputs", Horizontal)
         await outputs.remove_children()
         self.outputs = {}
@@ -497,7 +525,7 @@ class PromptLabScreen(Screen):
             detail = ""
             if status == "cancelled":
                 detail = f"cancelled after {time.monotonic() - self.started:.1f} s"
-            return (label, "—", Text(status, style=style), "—", "—", "—", "—", "—", "—", detail)
+            return (label, "—", Text(status, style=style), "—", "—", "—", "—", "—", "—", detail)  # as COLUMNS
         if r.escalated_from:
             label.append(" ↑", palette["warn"])
         served = Text(fmt.tier_label(r.served_tier), style=palette[r.served_tier]) if r.served_tier in (
@@ -511,9 +539,10 @@ class PromptLabScreen(Screen):
         if r.escalated_from:
             detail = f"escalated from {fmt.tier_label(r.escalated_from)} after a throttle" + (f"; {detail}" if detail else "")
         tps = "—" if r.output_tps is None else f"{r.output_tps:,.1f}"
-        return (label, served, status, _ms(r.ttft_ms), _ms(r.latency_ms), tps,
+        cost = fmt.usd(r.cost_usd, r.served_tier) if r.ok else "—"  # a failed call is not charged
+        return (label, served, status, cost, _ms(r.latency_ms), _ms(r.ttft_ms), tps,
                 fmt.grouped(r.input_tokens) if r.ok else "—", fmt.grouped(r.output_tokens) if r.ok else "—",
-                _cost(r.cost_usd), detail)
+                detail)
 
     def _update_row(self, tier: str) -> None:
         table = self.query_one(ResultsTable)
@@ -521,6 +550,25 @@ class PromptLabScreen(Screen):
             return
         for (key, _), value in zip(COLUMNS, self._cells(tier)):
             table.update_cell(tier, key, value, update_width=True)
+        self._show_details()
+
+    def _show_details(self) -> None:
+        """Each failed tier's whole error under the table (the Detail column is cut at the screen's edge)."""
+        palette = Palette(self.query_one(ResultsTable))
+        text = Text()
+        for tier in self.query_one(ResultsTable).rows:
+            r = self.results.get(tier.value)
+            if r is None or r.ok:
+                continue
+            if text:
+                text.append("\n")
+            text.append(fmt.tier_label(r.tier), palette[r.tier] if r.tier in ALL_TIERS_ORDER else palette["strong"])
+            text.append(" · ")
+            text.append(r.message or r.error or "error",
+                        palette["warn"] if r.error == "ThrottlingException" else palette["crit"])
+        detail = self.query_one("#lab-detail", Static)
+        detail.update(text)
+        detail.display = bool(text)
 
     def _show_text(self, tier: str) -> None:
         output = self.outputs.get(tier)
@@ -582,7 +630,8 @@ class PromptLabScreen(Screen):
             self._show_text(tier)
         self.in_flight = False
         answered = len(self.results)
-        kept = f"; {answered} tier(s) that had answered keep their results" if answered else ""
+        kept = (f"; the {answered} tiers that had answered keep their results" if answered > 1 else
+                "; the tier that had answered keeps its result" if answered else "")
         self.say(f"Cancelled after {elapsed:.1f} s{kept}.", "warn")
 
     @staticmethod
@@ -637,7 +686,8 @@ class PromptLabScreen(Screen):
                 self.on_result(run, result)
 
             sent = True
-            results[:] = await send_prompt(client, req, session.prices, on_text=on_text, on_result=on_result)
+            results[:] = await send_prompt(client, req, session.prices, on_text=on_text, on_result=on_result,
+                                           timeouts=session.profile.timeouts)
         except asyncio.CancelledError:
             if sent:
                 self._audit(session, req, "cancelled", results)

@@ -1,4 +1,5 @@
-"""Batch inference jobs: active jobs first with progress, counts, tokens, elapsed and ETA; finished below."""
+"""Batch inference jobs: active jobs first with progress, record counts, the model's batch throughput
+(``AWS/Bedrock/Batch``), elapsed and ETA; finished below."""
 from __future__ import annotations
 
 import math
@@ -33,9 +34,14 @@ _SEPARATOR, _EMPTY = 0, 1
 
 
 def order_jobs(jobs: Sequence[BatchJobView]) -> tuple[list[BatchJobView], list[BatchJobView]]:
-    """(active, finished): active by stage then newest submission; finished newest end first."""
-    active = sorted((j for j in jobs if j.active), key=lambda j: (_ACTIVE_ORDER.get(j.status, 9), -j.submit_time))
-    done = sorted((j for j in jobs if not j.active), key=lambda j: -(j.end_time or j.submit_time))
+    """(active, finished): active by stage then newest submission; finished newest end first.
+
+    Ties (jobs submitted or ended together) are broken by ARN, so the order never depends on the
+    order the API listed them in: a refresh leaves every job where it was."""
+    active = sorted((j for j in jobs if j.active),
+                    key=lambda j: (_ACTIVE_ORDER.get(j.status, 9), -j.submit_time, j.job_arn))
+    done = sorted((j for j in jobs if not j.active),
+                  key=lambda j: (-(j.end_time or j.submit_time), -j.submit_time, j.job_arn))
     return active, done
 
 
@@ -79,7 +85,8 @@ class BatchList(ScrollView, can_focus=True):
         if key == self._key:
             return False
         self._key, self.data = key, data
-        jobs = data[0]
+        jobs, _now, selected = data
+        before = self.rows.get(selected) if selected is not None else None
         active, done = order_jobs(jobs)
         lines: list[tuple[BatchJobView | None, int]] = []
         self.rows = {}
@@ -95,6 +102,10 @@ class BatchList(ScrollView, can_focus=True):
         self._lines = lines or [(None, _EMPTY)]
         self._drawn.clear()
         self._set_height(len(self._lines))
+        after = self.rows.get(selected) if selected is not None else None
+        if before is not None and after is not None and after[0] != before[0]:
+            # Jobs above the selected one came or went: scroll with it, so it stays where the operator saw it.
+            self.scroll_to(y=max(0, round(self.scroll_y) + after[0] - before[0]), animate=False, immediate=True)
         self.refresh()
         return True
 
@@ -192,23 +203,28 @@ class BatchList(ScrollView, can_focus=True):
             fit(fmt.percent(job.fraction), 4, palette["strong"], "right"),
             fit(f"{fmt.grouped(job.processed)}/{total}", 16, align="right"),
         )
-        counts = join(
-            "  ", ("✓ ", palette["ok"]), fmt.human_count(job.success),
-            ("  ✗ ", palette["crit"] if job.errors else palette["muted"]), fmt.human_count(job.errors),
-        )
-        tokens_in, tokens_out = fmt.human_count(job.input_tokens), fmt.human_count(job.output_tokens)
-        if width >= 70:
-            counts.append_text(Text.assemble(("  tokens ", palette["muted"]), tokens_in, (" in / ", palette["muted"]),
-                                             tokens_out, (" out", palette["muted"])))
-        else:
-            counts.append_text(Text.assemble(("  tok ", palette["muted"]), f"{tokens_in}/{tokens_out}"))
+        ok, bad = fmt.human_count(job.success), fmt.human_count(job.errors)
+        bad_style = palette["crit"] if job.errors else palette["muted"]
+        counts = join("  ", ("✓ ", palette["ok"]), ok, ("  ✗ ", bad_style), bad)
+        compact = join("  ", ("✓", palette["ok"]), ok, (" ✗", bad_style), bad)
         timing = Text.assemble(("elapsed ", palette["muted"]), elapsed)
         eta = eta_seconds(job, now)
         if eta is not None:
             timing.append("  ETA ", palette["muted"])
             timing.append(fmt.duration(eta), palette["strong"])
+        # AWS publishes batch tokens per model (AWS/Bedrock/Batch), not per job: labelled as the model's,
+        # left out when not published; the words shrink before the figures do.
+        candidates = [counts]
+        if job.model_input_tpm is not None or job.model_output_tpm is not None:
+            tokens_in, tokens_out = fmt.human_count(job.model_input_tpm), fmt.human_count(job.model_output_tpm)
+            muted = palette["muted"]
+            long = Text.assemble(("  model batch ", muted), tokens_in, (" in / ", muted), tokens_out,
+                                 (" out TPM", muted))
+            short = Text.assemble(("  model ", muted), f"{tokens_in}/{tokens_out}", (" TPM", muted))
+            candidates = [join(counts, long), join(counts, short), join(compact, short), counts]
+        line = next((c for c in candidates if c.cell_len + 1 + timing.cell_len <= width), candidates[-1])
         timing_w = min(timing.cell_len, width)
-        return [head, progress, join(fit(counts, width - timing_w), fit(timing, timing_w, align="right"))]
+        return [head, progress, join(fit(line, width - timing_w), fit(timing, timing_w, align="right"))]
 
     def _finished(self, job: BatchJobView, width: int, palette: Palette) -> Text:
         glyph, style = _LOOK.get(job.status, ("·", "muted"))

@@ -1,12 +1,15 @@
 """The one-line header: where we are looking (profile, account, region, endpoint), and how fresh it is."""
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Tuple
 
 from rich.text import Text
 
 from ..domain import format as fmt
+from ..domain.alerts import DEFAULT_THRESHOLD, over_text, quotas_over
 from ..domain.views import PANES, DashboardData
 from .pane import Body
 from .render import Palette
@@ -14,27 +17,41 @@ from .render import Palette
 
 @dataclass(frozen=True)
 class HeaderInfo:
+    """What the header shows. Ages are whole seconds, so an unchanged header is an equal value
+    (the dashboard's one-second tick then redraws nothing)."""
+
     profile: str
     account_id: str | None
     region: str
     endpoint: str | None
     is_sandbox: bool
     time: float | None  # when the shown data was collected
-    data_age: float | None  # seconds between the oldest pane update and ``time``
+    data_age: int | None  # seconds between the oldest pane update and now
     stale: tuple[str, ...]  # names of stale panes
     paused: bool
     read_only: bool = False
+    over: int = 0  # quotas at or over the alert threshold
+    threshold: float = DEFAULT_THRESHOLD
+    retry_in: int | None = None  # seconds until the poller tries again (panes stale, backing off)
+    paused_for: int | None = None  # seconds since live updates were paused
 
     @classmethod
-    def from_data(cls, data: DashboardData | None, paused: bool = False) -> "HeaderInfo":
+    def from_data(cls, data: DashboardData | None, paused: bool = False, *, elapsed: float = 0.0,
+                  threshold: float = DEFAULT_THRESHOLD, retry_in: int | None = None,
+                  paused_for: int | None = None) -> "HeaderInfo":
+        """``elapsed``: seconds since ``data`` arrived (a live dashboard's ages keep growing)."""
         if data is None:
-            return cls("", None, "", None, False, None, None, (), paused)
+            return cls("", None, "", None, False, None, None, (), paused, threshold=threshold, paused_for=paused_for)
         oldest = data.oldest_update
+        age = None if oldest is None else max(0.0, data.time - oldest) + elapsed
+        stale = tuple(p for p in PANES if not data.pane_status(p).ok)
         return cls(
             profile=data.profile, account_id=data.account_id, region=data.region, endpoint=data.endpoint,
             is_sandbox=data.is_sandbox, time=data.time,
-            data_age=None if oldest is None else max(0.0, data.time - oldest),
-            stale=tuple(p for p in PANES if not data.pane_status(p).ok), paused=paused, read_only=data.read_only,
+            data_age=int(age) if age is not None and math.isfinite(age) else None,  # NaN/inf: a recording's
+            stale=stale, paused=paused, read_only=data.read_only,
+            over=len(quotas_over(data.quotas, threshold)), threshold=threshold,
+            retry_in=retry_in if stale and not paused else None, paused_for=paused_for if paused else None,
         )
 
 
@@ -48,9 +65,6 @@ class HeaderBar(Body):
 
     def on_mount(self) -> None:
         self.set_data(HeaderInfo.from_data(None))
-
-    def update_data(self, data: DashboardData | None, paused: bool = False) -> bool:
-        return self.set_data(HeaderInfo.from_data(data, paused))
 
     def build(self, width: int, palette: Palette) -> list[Text]:
         info: HeaderInfo = self.data
@@ -100,10 +114,15 @@ class HeaderBar(Body):
             if info.data_age is not None:
                 right.append((4, Text.assemble(("data age " if labelled else "age ", muted),
                                                (fmt.duration(info.data_age), strong)), False))
+        if info.over:
+            right.append((8, Text(f"▲ {over_text(info.over, info.threshold)}", style=palette["warn"]), False))
         if info.stale:
-            right.append((8, Text(f"⚠ {len(info.stale)} stale", style=palette["warn"]), False))
+            retry = "" if info.retry_in is None else " · retrying now" if info.retry_in == 0 else \
+                f" · retrying in {info.retry_in} s"
+            right.append((8, Text(f"⚠ {len(info.stale)} stale{retry}", style=palette["warn"]), False))
         if info.paused:
-            right.append((10, Text(" PAUSED ", style=palette["badge-crit"]), True))
+            since = f"{fmt.duration(info.paused_for)} " if info.paused_for is not None else ""
+            right.append((10, Text(f" PAUSED {since}", style=palette["badge-crit"]), True))
         return left, right
 
 

@@ -27,6 +27,11 @@ class KeyItem(NamedTuple):
     description: str
     enabled: bool
     tooltip: str
+    keep: bool = False  # kept when the bar is short of room (quit, help, the focused pane's keys)
+
+
+#: Actions the bar keeps on any screen, however narrow: leaving, and finding every other key.
+KEEP_ACTIONS = frozenset({"quit", "app.quit", "help", "app.help"})
 
 
 class KeyBar(Widget):
@@ -76,15 +81,21 @@ class KeyBar(Widget):
     def update_items(self) -> bool:
         """Read the screen's active bindings; repaint only if what the bar shows changed."""
         app = self.app
-        active = self.screen.active_bindings
+        screen = self.screen
+        active = screen.active_bindings
+        # A screen may name the binding ids that matter most where the focus is (the dashboard: the
+        # current pane's keys); bindings of the focused widgets themselves are kept too.
+        keep_ids = screen.footer_keep() if hasattr(screen, "footer_keep") else set()
         seen: set[str] = set()
         items = []
-        for _node, binding, enabled, tooltip in active.values():
+        for node, binding, enabled, tooltip in active.values():
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
+            keep = node is not screen and node is not app or binding.action in KEEP_ACTIONS \
+                or binding.id in keep_ids
             items.append(KeyItem(binding.key, app.get_key_display(binding), binding.description, enabled,
-                                 tooltip or binding.tooltip or binding.description))
+                                 tooltip or binding.tooltip or binding.description, keep))
         palette = None
         if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
             _node, binding, enabled, tooltip = active[app.COMMAND_PALETTE_BINDING]
@@ -135,7 +146,7 @@ class KeyBar(Widget):
         room = max(0, width - right.cell_len)
         line = Text(no_wrap=True, overflow="crop", end="")
         spans = []
-        for item in self.items:
+        for item in self._fitting(room, key_style, description_style):
             start = line.cell_len
             if start >= room:
                 break
@@ -149,6 +160,22 @@ class KeyBar(Widget):
             line.append_text(right)
         self._spans = spans
         return line
+
+    def _fitting(self, room: int, key_style: Style, description_style: Style) -> list[KeyItem]:
+        """The items to show in ``room`` cells: all of them if they fit; else the kept ones and, in
+        order, as many others as fit (the rest are in help). Order is kept."""
+        widths = [self._pair(item, key_style, description_style).cell_len for item in self.items]
+        if sum(widths) <= room:
+            return list(self.items)
+        left = room - sum(w for item, w in zip(self.items, widths) if item.keep)
+        shown = []
+        for item, w in zip(self.items, widths):
+            if not item.keep:
+                if w > left:
+                    continue
+                left -= w
+            shown.append(item)
+        return shown
 
     def item_at(self, x: int) -> KeyItem | None:
         return next((item for start, end, item in self._spans if start <= x < end), None)

@@ -35,7 +35,7 @@ class QuotaBody(Body):
         bar_w = max(4, width - name_w - 1 - right_w)
         legend = Text("TPM by tier  ", style=palette["muted"])
         for tier in QUOTA_TIERS:
-            legend.append("━ ", palette[tier])
+            legend.append(f"{palette.fill(tier)} ", palette[tier])
             legend.append(f"{fmt.tier_label(tier)}  ", palette["muted"])
         legend.append("┊ ", palette["warn"])
         legend.append(f"{fmt.percent(self.warn_at)}", palette["muted"])
@@ -44,7 +44,7 @@ class QuotaBody(Body):
             known = q.tpm_quota > 0
             tpm_level = palette.level(q.tpm_fraction, self.warn_at)
             rpm_level = palette.level(q.rpm_fraction, self.warn_at)
-            segments = [(q.tpm_by_tier.get(t, 0.0), palette[t]) for t in QUOTA_TIERS]
+            segments = [(q.tpm_by_tier.get(t, 0.0), palette[t], palette.fill(t)) for t in QUOTA_TIERS]
             lines.append(join(
                 fit(name, name_w, palette["strong"] if tpm_level == "ok" else palette[tpm_level]), " ",
                 stacked_bar(segments, q.tpm_quota, bar_w, palette, mark=self.warn_at), " ",
@@ -113,7 +113,7 @@ class QuotaPane(Pane):
     def _update_subtitle(self) -> None:
         quotas = self.body.data or ()
         hot = sum(1 for q in quotas if max(q.tpm_fraction, q.rpm_fraction) >= self.warn_at)
-        count = f"{len(quotas)} models"
+        count = fmt.plural(len(quotas), "model")
         self.set_subtitle(f"{count} · {hot} over {fmt.percent(self.warn_at)}" if hot else count)
 
     def update_data(self, quotas: Sequence[ModelQuotaView], status: PaneStatus | None = None,

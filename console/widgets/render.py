@@ -27,6 +27,10 @@ FILL = "━"
 EMPTY = "━"
 MARK = "┊"
 SPARKS = "▁▂▃▄▅▆▇█"
+#: Without colour (NO_COLOR) a tier is told apart by its pattern, and a bar's empty part by a thin line.
+TIER_PATTERN = {"priority": "█", "default": "▓", "flex": "▒", "reserved": "█"}
+MONO_FILL = "█"
+MONO_EMPTY = "─"
 
 
 class PaletteHost(Widget):
@@ -67,6 +71,18 @@ class Palette:
     def __init__(self, widget: Widget) -> None:
         self._widget = palette_source(widget)
         self._styles: dict[str, Style] = {}
+        try:
+            self.mono = bool(widget.app.no_color)  # NO_COLOR: every colour is drawn as a grey
+        except Exception:  # no app (not mounted)
+            self.mono = False
+
+    def fill(self, name: str = "") -> str:
+        """The glyph a bar segment in style ``name`` is drawn with: the tier's pattern without colour."""
+        return TIER_PATTERN.get(name, MONO_FILL) if self.mono else FILL
+
+    @property
+    def empty(self) -> str:
+        return MONO_EMPTY if self.mono else EMPTY
 
     def __getitem__(self, name: str) -> Style:
         # Looked up once per palette: a pane draws with one palette per build, and a style lookup
@@ -120,38 +136,43 @@ def _cells(fraction: float, width: int) -> int:
 
 
 def stacked_bar(
-    segments: Sequence[tuple[float, Style]],
+    segments: Sequence[tuple[float, Style] | tuple[float, Style, str]],
     total: float,
     width: int,
     palette: Palette,
     *,
     mark: float | None = None,
 ) -> Text:
-    """A bar ``width`` cells wide: each (value, style) segment in turn, the rest empty.
+    """A bar ``width`` cells wide: each (value, style[, glyph]) segment in turn, the rest empty.
 
     Cell boundaries come from cumulative sums, so the segments add up exactly. A value over
     ``total`` is clipped. ``mark`` (a fraction) draws a tick in the empty part, e.g. a warning line.
+    A segment's glyph (default :meth:`Palette.fill`) tells it apart where colour cannot (NO_COLOR).
     """
     text = Text()
     if width <= 0:
         return text
+    # Without colour an alert style is reverse video (themes/dashboard.tcss), which would turn a
+    # block glyph into an empty-looking cell: bars keep their glyphs upright.
+    upright = Style(reverse=False) if palette.mono else Style()
     done = 0
     running = 0.0
-    for value, style in segments:
+    for value, style, *glyph in segments:
         running += max(0.0, value)
         edge = _cells(running / total, width) if total > 0 else 0
         if edge > done:
-            text.append(FILL * (edge - done), style)
+            text.append((glyph[0] if glyph else palette.fill()) * (edge - done), style + upright)
             done = edge
     empty = width - done
+    blank = palette.empty
     if empty:
         mark_at = _cells(mark, width) if mark is not None else -1
         if done <= mark_at < width:
-            text.append(EMPTY * (mark_at - done), palette["empty"])
-            text.append(MARK, palette["warn"])
-            text.append(EMPTY * (width - mark_at - 1), palette["empty"])
+            text.append(blank * (mark_at - done), palette["empty"])
+            text.append(MARK, palette["warn"] + upright)
+            text.append(blank * (width - mark_at - 1), palette["empty"])
         else:
-            text.append(EMPTY * empty, palette["empty"])
+            text.append(blank * empty, palette["empty"])
     return text
 
 

@@ -13,6 +13,7 @@ from .pane import Body, Pane, ScrollBody
 from .render import Palette, bar, fit, join, spark
 
 SPARK_WIDTH = 15
+NOT_PUBLISHED = "overflow not published by AWS"
 
 
 class ReservationsBody(Body):
@@ -32,11 +33,17 @@ class ReservationsBody(Body):
         lines = [head]
         for r in reservations:
             title = join(fmt.short_model(r.model_id), " ", (r.reservation_id, palette["muted"]))
-            if r.overflow_tpm > 0:
-                note = Text(f"↪ overflow {fmt.human_count(r.overflow_tpm)} TPM", style=palette["warn"])
+            if r.overflow_tpm is None:  # no AWS metric counts overflow (the subtitle says it in full)
+                notes = [Text(t, style=palette["muted"]) for t in (NOT_PUBLISHED, "overflow: not published")]
+            elif r.overflow_tpm > 0:
+                notes = [Text(f"↪ {overflow_text(r)}", style=palette["warn"]),
+                         Text(f"↪ {fmt.human_count(r.overflow_tpm)} TPM ({r.overflow_source})", style=palette["warn"])]
             else:
-                note = Text("no overflow", style=palette["muted"])
+                notes = [Text(f"no overflow ({r.overflow_source})", style=palette["muted"]),
+                         Text("no overflow", style=palette["muted"])]  # the subtitle names the source
             title.stylize(palette["strong"], 0, len(fmt.short_model(r.model_id)))
+            room = max(width - title.cell_len - 1, 12)  # the whole title first, when it can be
+            note = next((n for n in notes if n.cell_len <= room), notes[-1])
             note_w = min(note.cell_len, max(0, width - 20))
             lines.append(join(fit(title, width - note_w - 1), " ", fit(note, note_w, align="right")))
             for label, used, reserved, history in (
@@ -80,7 +87,21 @@ class ReservationsPane(Pane):
         self.set_status(status, now)
         changed = self.body.set_data(reservations)
         if changed:
-            overflow = sum(r.overflow_tpm for r in reservations)
             count = f"{len(reservations)} reservation{'s' if len(reservations) != 1 else ''}"
-            self.set_subtitle(f"{count} · overflow {fmt.human_count(overflow)} TPM" if overflow else count)
+            known = [r for r in reservations if r.overflow_tpm is not None]
+            sources = " + ".join(sorted({r.overflow_source for r in known}))
+            overflow = sum(r.overflow_tpm for r in known)
+            if not reservations:
+                self.set_subtitle(count)
+            elif not known:
+                self.set_subtitle(f"{count} · {NOT_PUBLISHED}")
+            elif overflow:
+                self.set_subtitle(f"{count} · overflow {fmt.human_count(overflow)} TPM ({sources})")
+            else:
+                self.set_subtitle(f"{count} · no overflow ({sources})")
         return changed
+
+
+def overflow_text(r: ReservationView) -> str:
+    """``overflow 8.2k TPM (sandbox)``: tokens per minute, and whose figure it is."""
+    return f"overflow {fmt.human_count(r.overflow_tpm)} TPM ({r.overflow_source})"

@@ -335,7 +335,7 @@ class ThrottlesPane(Pane):
         if lst.filter_text:
             self.set_subtitle(f"/{lst.filter_text}  {lst.row_count:,} of {total:,}")
         else:
-            self.set_subtitle(f"{total:,} events")
+            self.set_subtitle(fmt.plural(total, "event"))
 
     # --- filter -----------------------------------------------------------------------------
     # The filter line is always shown (the applied filter, or a hint) and "opening" it is focusing

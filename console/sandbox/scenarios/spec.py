@@ -35,6 +35,8 @@ A scenario is a YAML file::
           latency: 3.0            # optional: sandbox seconds added to every answer (all models)
 
 Faults apply to every caller of the sandbox while active (clients too), as a real incident would.
+Numbers must be finite: times and durations at most a year of sandbox time (:data:`MAX_SECONDS`),
+rates and multipliers at most 1,000,000, concurrency and max_in_flight at most 100,000.
 Errors are :class:`~tierconsole.domain.catalog.ConfigError` naming the file, the line and the field.
 """
 from __future__ import annotations
@@ -48,6 +50,9 @@ from ...config import load_yaml, locate
 from ...domain.catalog import Catalog, ConfigError, _check_keys, _get, show
 from ...domain.tiers import Tier
 
+MAX_SECONDS = 366 * 86_400.0  # any time or duration in a scenario: at most a year of sandbox time
+MAX_RATE = 1_000_000.0  # requests per sandbox second (and phase multipliers)
+MAX_WORKERS = 100_000  # concurrency and max_in_flight: each is a task
 FAULT_ERRORS = {"ServiceUnavailableException": (503, "Bedrock is unable to process your request."),
                 "InternalServerException": (500, "The server encountered an internal error."),
                 "ModelTimeoutException": (408, "The model took too long to respond.")}
@@ -57,6 +62,7 @@ _TENANT_KEYS = {"name", "model", "tier", "rate", "concurrency", "prompt_tokens",
 _PHASE_KEYS = {"name", "start", "duration", "multiplier", "tenants", "models", "fault"}
 _FAULT_KEYS = {"probability", "error", "latency"}
 _POLICY_KEYS = {"max_wait_s", "speed_factor", "spurious_throttle_rate"}
+_POLICY_MAX = {"max_wait_s": MAX_SECONDS, "spurious_throttle_rate": 1.0}
 
 
 @dataclass(frozen=True)
@@ -159,8 +165,8 @@ def _tier(value: Any, path: str) -> str | None:
 
 def _tenant(d: Any, path: str, catalog: Catalog | None) -> TenantSpec:
     d = _check_keys(d, _TENANT_KEYS, path)
-    rate = _get(d, "rate", path, float, default=None, minimum=0)
-    concurrency = _get(d, "concurrency", path, int, default=None, minimum=1)
+    rate = _get(d, "rate", path, float, default=None, minimum=0, maximum=MAX_RATE)
+    concurrency = _get(d, "concurrency", path, int, default=None, minimum=1, maximum=MAX_WORKERS)
     if (rate is None) == (concurrency is None):
         raise ConfigError(f"{path}.rate", "give exactly one of 'rate' (requests per second) or 'concurrency'")
     t = TenantSpec(
@@ -168,9 +174,9 @@ def _tenant(d: Any, path: str, catalog: Catalog | None) -> TenantSpec:
         rate=rate, concurrency=concurrency, prompt_tokens=_get(d, "prompt_tokens", path, int, minimum=1),
         max_tokens=_get(d, "max_tokens", path, int, default=None, minimum=1),
         streaming=_get(d, "streaming", path, bool, default=False),
-        start=_get(d, "start", path, float, default=0.0, minimum=0),
-        max_in_flight=_get(d, "max_in_flight", path, int, default=64, minimum=1),
-        backoff=_get(d, "backoff", path, float, default=1.0, minimum=0))
+        start=_get(d, "start", path, float, default=0.0, minimum=0, maximum=MAX_SECONDS),
+        max_in_flight=_get(d, "max_in_flight", path, int, default=64, minimum=1, maximum=MAX_WORKERS),
+        backoff=_get(d, "backoff", path, float, default=1.0, minimum=0, maximum=MAX_SECONDS))
     if catalog is not None:
         model = catalog.model(t.model)
         if model is None:
@@ -197,10 +203,12 @@ def _phase(d: Any, path: str, tenants: set[str], repeat: float | None) -> PhaseS
         error = _get(f, "error", fp, str, default="ServiceUnavailableException")
         if error not in FAULT_ERRORS:
             raise ConfigError(f"{fp}.error", f"must be one of {', '.join(FAULT_ERRORS)}, got {show(error)}")
-        fault = FaultSpec(probability, error, _get(f, "latency", fp, float, default=0.0, minimum=0))
-    p = PhaseSpec(name=_get(d, "name", path, str, default=path), start=_get(d, "start", path, float, minimum=0),
-                  duration=_get(d, "duration", path, float, minimum=0.001),
-                  multiplier=_get(d, "multiplier", path, float, default=1.0, minimum=0),
+        fault = FaultSpec(probability, error, _get(f, "latency", fp, float, default=0.0, minimum=0,
+                                                   maximum=MAX_SECONDS))
+    p = PhaseSpec(name=_get(d, "name", path, str, default=path),
+                  start=_get(d, "start", path, float, minimum=0, maximum=MAX_SECONDS),
+                  duration=_get(d, "duration", path, float, minimum=0.001, maximum=MAX_SECONDS),
+                  multiplier=_get(d, "multiplier", path, float, default=1.0, minimum=0, maximum=MAX_RATE),
                   tenants=_names(d.get("tenants"), f"{path}.tenants"), models=_names(d.get("models"), f"{path}.models"),
                   fault=fault)
     for name in p.tenants:
@@ -216,13 +224,13 @@ def parse_scenario(doc: Any, source: str, catalog: Catalog | None = None) -> Sce
     """Validate a loaded scenario document. ``catalog`` (optional) checks models and reservations."""
     try:
         d = _check_keys(doc if doc is not None else {}, _TOP_KEYS, "")
-        repeat = _get(d, "repeat", "", float, default=None, minimum=1)
+        repeat = _get(d, "repeat", "", float, default=None, minimum=1, maximum=MAX_SECONDS)
         tiers: dict[str, dict[str, float]] = {}
         for key, raw in _check_keys(d.get("tiers") or {}, {"priority", "default", "standard", "flex"}, "tiers").items():
             p = f"tiers.{key}"
             raw = _check_keys(raw or {}, _POLICY_KEYS, p)
-            tiers[Tier.parse(key).value] = {k: _get(raw, k, p, float, minimum=0.001 if k == "speed_factor" else 0)
-                                            for k in raw}
+            tiers[Tier.parse(key).value] = {k: _get(raw, k, p, float, minimum=0.001 if k == "speed_factor" else 0,
+                                                    maximum=_POLICY_MAX.get(k)) for k in raw}
         raw_tenants = d.get("tenants")
         if not isinstance(raw_tenants, list) or not raw_tenants:
             raise ConfigError("tenants", "must be a non-empty list of tenants")
