@@ -112,10 +112,12 @@ class _Step:
         self.name = "prepare"
 
 
+#: The steps of a submit that act on the account: a failure in one of them is audited (as refusals are).
+_ACCOUNT_STEPS = frozenset({"upload", "head", "create"})
+
+
 def _failure(step: str, e: BaseException) -> str:
     """An audit outcome for a failed submit: ``failed: upload: ServiceUnavailable``."""
-    if isinstance(e, BatchInputError):
-        return f"failed: {'invalid input' if e.report else 'cannot read the file'}: {e.message.splitlines()[0][:200]}"
     response = getattr(e, "response", None)
     code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
     return f"failed: {step}: {code or type(e).__name__}"
@@ -127,8 +129,8 @@ async def submit_batch(ctx, guard: Guard, path: str, model_id: str, name: str | 
 
     The ``clientRequestToken`` is derived from the profile, file content, model and name (by default
     a name derived from the file's name, content and model), so a retry after a dropped connection
-    (here, or by the operator) returns the same job instead of a second one. Every failure after the
-    read-only check (a bad file, the upload, the create) is audited, as refusals are.
+    (here, or by the operator) returns the same job instead of a second one. A failed upload or create
+    is audited, as refusals are (a bad local file is not: nothing reached the account).
     """
     guard.require_mutation("batch-submit", name or Path(path).name)
     step = _Step()
@@ -150,7 +152,7 @@ async def submit_batch(ctx, guard: Guard, path: str, model_id: str, name: str | 
         return await _create_job(ctx, guard, dest, f"s3://{bucket}/{key}", digest, model_id, name,
                                  records=report.record_count, step=step)
     except Exception as e:
-        if step.name != "created":
+        if step.name in _ACCOUNT_STEPS:  # a bad local file is only the operator's: nothing reached the account
             guard.audit("batch-submit", target or Path(path).name, _failure(step.name, e), model=model_id,
                         file=path)
         raise
@@ -193,7 +195,7 @@ async def submit_batch_s3(ctx, guard: Guard, s3_uri: str, model_id: str, name: s
         step.name = "create"
         return await _create_job(ctx, guard, dest, s3_uri, f"etag:{etag}", model_id, name, records=None, step=step)
     except Exception as e:
-        if step.name != "created":
+        if step.name in _ACCOUNT_STEPS:
             guard.audit("batch-submit", target or s3_uri, _failure(step.name, e), model=model_id, input=s3_uri)
         raise
 

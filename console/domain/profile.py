@@ -172,7 +172,7 @@ def endpoint_problem(url: str) -> str | None:
     """What is wrong with an endpoint URL (``--endpoint-url``, a profile's ``endpoint_url``), or None
     for one every AWS SDK call can be sent to: http(s), a host name or IP address, a port in range."""
     if not url.startswith(("http://", "https://")):
-        return "must start with http:// or https://"
+        return "must be an http:// or https:// URL"
     if any(c.isspace() or not c.isprintable() for c in url):
         return "must not hold spaces or control characters"
     try:
