@@ -6,6 +6,7 @@ need them, so ``--help`` and ``--version`` answer at once.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Sequence
 
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = bsub.add_parser("submit", help="validate, upload and create a job")
     b.add_argument("file", help="local JSONL file of {recordId, modelInput} lines, or an s3:// URI already in S3")
     b.add_argument("--model", required=True, metavar="ID")
-    b.add_argument("--name", metavar="NAME", help="job name (default: file name and time)")
+    b.add_argument("--name", metavar="NAME", help="job name (default: the file's name and a hash of its content and the model, so a retry is the same job)")
     b.add_argument("--json", action="store_true")
     b = bsub.add_parser("list", help="list jobs, newest first")
     b.add_argument("--status", choices=("Submitted", "InProgress", "Completed", "Failed", "Stopping", "Stopped",
@@ -197,19 +198,49 @@ def _check_applicable(parser: argparse.ArgumentParser, args: argparse.Namespace,
 EXIT_PIPE = 141  # 128 + SIGPIPE, as a Unix tool whose reader went away
 
 
+#: Arguments that are file paths: any bytes the file system allows (Python carries the ones that are
+#: not UTF-8 as surrogate escapes, and open() gives them back). Every other argument is text.
+PATH_ARGUMENTS = frozenset({"file", "output", "record", "config", "access_log", "auth", "scenario"})
+_POSITIONALS = frozenset({"text", "job"})
+
+
+def undecodable_argument(args: argparse.Namespace) -> tuple[str, str] | None:
+    """(argument, what is wrong) for the first text argument holding bytes that are not UTF-8 (a
+    lone surrogate in ``str``), else None. Such text cannot be sent to AWS, logged or shown."""
+    import re  # noqa: PLC0415
+
+    for dest, value in vars(args).items():
+        if not isinstance(value, str) or dest in PATH_ARGUMENTS:
+            continue
+        m = re.search("[\ud800-\udfff]", value)
+        if m:
+            name = dest if dest in _POSITIONALS else "--" + dest.replace("_", "-")
+            ch = ord(m.group())
+            what = f"byte 0x{ch - 0xDC00:02x}" if 0xDC80 <= ch <= 0xDCFF else f"U+{ch:04X}"
+            return name, f"not UTF-8 text ({what} at character {m.start() + 1}); give text in UTF-8"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        return _main(argv)
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at exit, so that a reader gone early is noticed here too
+        return code
     except BrokenPipeError:  # `tierconsole batch list | head -1`: the reader left, nothing went wrong
-        import os  # noqa: PLC0415
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        except (OSError, ValueError):  # no real stdout (an embedding, a test's capture)
+            pass
         return EXIT_PIPE
 
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    bad = undecodable_argument(args)
+    if bad is not None:
+        print(f"tierconsole: error: argument {bad[0]}: {bad[1]}", file=sys.stderr)
+        return EXIT_USAGE
     if args.command == "sandbox":
         from .sandbox import daemon  # noqa: PLC0415 - stdlib only
 
@@ -286,7 +317,7 @@ def list_profiles(args) -> int:
         print(json.dumps([{"name": e.name, "origin": e.origin, "source": e.source, "default": e.is_default,
                            "error": str(e.error) if e.error else None} for e in entries.values()], indent=2))
     else:
-        width = max((len(n) for n in entries), default=4)
+        width = max((len(e.name) for e in entries.values()), default=4)
         for e in entries.values():
             mark = " (default)" if e.is_default else ""
             status = f"  ERROR: {e.error}" if e.error else ""

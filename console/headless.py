@@ -436,12 +436,18 @@ def cmd_incident(args) -> int:
     if since > 15 * 86400:
         err("--since: at most 15d (CloudWatch keeps 1-minute data for 15 days)")
         return EXIT_USAGE
+    if args.output:
+        from .files import output_path_problem  # noqa: PLC0415
+
+        problem = output_path_problem(args.output)
+        if problem:  # before anything is collected
+            err(f"argument --output: {args.output}: {problem}")
+            return EXIT_USAGE
     return run(_incident(args, since))
 
 
 async def _incident(args, since: float) -> int:
     import math  # noqa: PLC0415
-    import os  # noqa: PLC0415
 
     from .aws.collectors import Collector  # noqa: PLC0415
     from .domain import incident as inc  # noqa: PLC0415
@@ -469,10 +475,13 @@ async def _incident(args, since: float) -> int:
                                        model in reserved))
     text = {"md": inc.to_markdown, "csv": inc.to_csv, "json": inc.to_json}[args.format](incidents)
     if args.output:
-        tmp = f"{args.output}.tmp-{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, args.output)  # never a half-written report
+        from .files import write_private  # noqa: PLC0415
+
+        try:
+            write_private(args.output, text)  # 0600 (it names the account's models and figures), never half-written
+        except OSError as e:
+            err(f"argument --output: {args.output}: cannot write: {e.strerror or e}")
+            return EXIT_FAIL
         print(f"wrote {args.output} ({len(incidents)} model(s)): " + " | ".join(i.diagnosis for i in incidents))
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")

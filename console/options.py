@@ -53,8 +53,11 @@ class Group:
 
 # ------------------------------------------------------------------------------ value types
 def endpoint_url(text: str) -> str:
-    if not re.match(r"https?://[^/\s]+", text or ""):
-        raise argparse.ArgumentTypeError(f"must be an http:// or https:// URL, got {text!r}")
+    from .domain.profile import endpoint_problem  # noqa: PLC0415 - pure, light; only when the option is typed
+
+    problem = endpoint_problem(text or "")
+    if problem:  # e.g. "http://[::1" or a port out of range, which the SDKs would raise on at the first call
+        raise argparse.ArgumentTypeError(f"{problem}, got {text[:200]!r}")
     return text
 
 

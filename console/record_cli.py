@@ -16,6 +16,7 @@ import logging
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from .argtypes import positive_float as _positive_float
@@ -254,6 +255,12 @@ def cmd_record(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.interval:
         source.profile = replace(source.profile, refresh_seconds=args.interval)
+    from .files import output_path_problem  # noqa: PLC0415
+
+    problem = None if Path(args.file).is_file() else output_path_problem(args.file)
+    if problem:
+        err(f"{args.file}: {problem}")
+        return EXIT_USAGE
     try:
         recorder = Recorder(args.file, source.profile, max_bytes=args.max_size)
     except RecordingError as e:
@@ -299,7 +306,8 @@ def _start_time(text: str, start: float, end: float) -> float:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    """``tierconsole replay FILE``: the console on a recording (or ``--info``: a summary)."""
+    """``tierconsole replay FILE``: the console on a recording (or ``--info``: a summary). A damaged
+    frame is named and played or jumped around; ``--info`` on a damaged recording exits 1."""
     from .recording import Recording  # noqa: PLC0415
 
     try:
@@ -307,17 +315,31 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except RecordingError as e:
         err(str(e))
         return EXIT_USAGE
+    try:
+        return _replay(recording, args)
+    except RecordingError as e:  # no frame of the file can be read
+        err(str(e))
+        return EXIT_FAIL
+    finally:
+        recording.close()
+
+
+def _replay(recording, args: argparse.Namespace) -> int:
     if args.info:
         info = recording.info()
-        recording.close()
+        runs = recording.damage()
+        info["damaged"] = [{"first": a + 1, "last": b + 1, "frames": b - a + 1, "reason": m} for a, b, m in runs]
+        info["readable_frames"] = info["frames"] - sum(b - a + 1 for a, b, _ in runs)
         if args.json:
             print(json.dumps(info, indent=2))
         else:
             _print_info(info)
-        return EXIT_OK
+        if runs:
+            more = f" (and {len(runs) - 1} more damaged run(s) of frames)" if len(runs) > 1 else ""
+            err(f"{recording.path}: {runs[0][2]}{more}")
+        return EXIT_FAIL if runs else EXIT_OK
     if not len(recording):
         err(f"{args.file}: the recording has no frames")
-        recording.close()
         return EXIT_USAGE
     at = None
     if args.at:
@@ -325,15 +347,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
             at = _start_time(args.at, recording.start, recording.end)
         except ValueError as e:
             err(f"--at: {e}")
-            recording.close()
             return EXIT_USAGE
     from .replay import ReplayApp  # noqa: PLC0415
 
     app = ReplayApp(recording, theme=getattr(args, "theme", None), at=at, speed=args.speed, play=args.play)
-    try:
-        app.run()
-    finally:
-        recording.close()
+    if app.replay.notice:  # also said on screen; this stays in the terminal after the replay
+        err(f"{app.replay.notice}")
+    app.run()
+    if app.return_code:  # the app ended on an error (Textual has shown it): never exit 0 then
+        return EXIT_FAIL
     return EXIT_OK
 
 
@@ -350,3 +372,8 @@ def _print_info(info: dict) -> None:
     if info.get("dropped_frames"):
         print(f"dropped:   {info['dropped_frames']:,} oldest frames to stay under "
               f"{(info.get('max_bytes') or 0) / 2**20:.0f} MiB")
+    for run in info.get("damaged", ()):
+        frames = f"frame {run['first']:,}" if run["frames"] == 1 else f"frames {run['first']:,}-{run['last']:,}"
+        print(f"damaged:   {frames} cannot be read: {run['reason']}")
+    if info.get("damaged"):
+        print(f"readable:  {info['readable_frames']:,} of {info['frames']:,} frames")

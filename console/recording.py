@@ -56,10 +56,14 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import os
 import re
 import sqlite3
+import stat
 import time
+import types
+import typing
 import zlib
 from array import array
 from bisect import bisect_right
@@ -69,6 +73,7 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from .domain.catalog import show
 from .domain.views import (BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent,
                            UsageMinute)
 
@@ -103,6 +108,19 @@ class RecordingError(Exception):
         super().__init__(f"{os.fspath(path)}: {reason}")
         self.path = os.fspath(path)
         self.reason = reason
+
+
+class DamagedFrameError(RecordingError):
+    """A frame cannot be read. ``position`` (0-based) is the first damaged frame on the way to the one
+    asked for (a delta needs every frame since its keyframe), so the frames before it in the segment
+    are fine and the next readable one is at the next keyframe. The message counts frames from 1, as
+    the replay's status line does."""
+
+    def __init__(self, path: str | os.PathLike, position: int, seq: int | None, detail: str) -> None:
+        where = f"damaged frame {position + 1:,}" + (f" (seq {seq})" if seq is not None else "")
+        super().__init__(path, f"{where}: {detail}")
+        self.position = position
+        self.detail = detail
 
 
 # --------------------------------------------------------------------------------------- encoding
@@ -362,60 +380,189 @@ def _maker(cls: type, stored: Sequence[str] | None, path: str) -> Callable[[list
     return make_mapped
 
 
-def _apply_ops(old: tuple, ops: list, make: Callable[[list], Any]) -> tuple:
+_NUMBER = frozenset({int, float})
+_STEPS = frozenset({int, float, dict})  # increments that add numbers to numbers, or raise
+_FIRST_TIME, _LAST_TIME = -62135596800.0, 253402300799.0  # the epoch times a clock can show (years 1-9999)
+Check = Callable[[Any], None]  # raises ValueError naming what is wrong (a _RowCheck)
+
+
+def _accepts(tp: Any) -> Callable[[Any], bool]:
+    """A test that a decoded JSON value can stand for a field annotated ``tp`` (numbers are lenient:
+    an int where a float is declared, or the reverse, draws the same)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp in (int, float):
+        return lambda v: type(v) in _NUMBER
+    if tp is str or origin is typing.Literal:
+        return lambda v: type(v) is str
+    if tp is bool:
+        return lambda v: type(v) is bool
+    if tp is type(None):
+        return lambda v: v is None
+    if origin in (typing.Union, types.UnionType):
+        tests = [_accepts(a) for a in args]
+        return lambda v: any(t(v) for t in tests)
+    if origin is tuple:
+        item = _accepts(args[0]) if args else (lambda v: True)
+        return lambda v: type(v) is list and all(item(x) for x in v)
+    if origin in (Mapping, dict):
+        value = _accepts(args[1]) if len(args) == 2 else (lambda v: True)
+        return lambda v: type(v) is dict and all(value(x) for x in v.values())
+    return lambda v: True
+
+
+class _RowCheck:
+    """A check that a stored row (in the recorded field order) holds values its class can be drawn
+    with: called on a whole row, or with :meth:`field` on one value a patch changed."""
+
+    def __init__(self, cls: type, stored: Sequence[str] | None) -> None:
+        names = tuple(stored) if stored is not None else _ITEM_NAMES[cls]
+        hints = typing.get_type_hints(cls)
+        self.cls, self.width = cls.__name__, len(names)
+        self.tests = [(i, name, _accepts(hints[name])) for i, name in enumerate(names)
+                      if name in hints and name in _ITEM_NAMES[cls]]
+        self.by_index = {i: (name, ok) for i, name, ok in self.tests}
+
+    def __call__(self, row: Any) -> None:
+        if type(row) is not list or len(row) != self.width:
+            got = f"{len(row)} fields" if type(row) is list else show(row)
+            raise ValueError(f"a {self.cls} row of {got}, not {self.width} fields")
+        for i, name, ok in self.tests:
+            if not ok(row[i]):
+                raise ValueError(f"{self.cls}.{name} is {show(row[i])}")
+
+    def field(self, i: int, value: Any) -> None:
+        test = self.by_index.get(i)
+        if test is not None and not test[1](value):
+            raise ValueError(f"{self.cls}.{test[0]} is {show(value)}")
+
+
+_SCALAR_TESTS = {name: _accepts(tp) for name, tp in typing.get_type_hints(DashboardData).items() if name in SCALARS}
+
+
+def _check_scalar(name: str, value: Any) -> None:
+    ok = _SCALAR_TESTS.get(name)
+    if ok is not None and not ok(value):
+        raise ValueError(f"{name} is {show(value)}")
+
+
+def _is_index(value: Any, size: int) -> bool:
+    return type(value) is int and 0 <= value < size
+
+
+def _apply_ops(old: tuple, ops: list, make: Callable[[list], Any], check: _RowCheck | None = None) -> tuple:
     """Apply sequence operations to a decoded sequence ``(rows, objects)``. Objects are carried along
     when the old ones are built (copies share them: stepping through frames builds only what
-    changed); otherwise (decoding on the way to a frame) only the rows are."""
+    changed); otherwise (decoding on the way to a frame) only the rows are. Operations that do not
+    fit the old rows, and (with ``check``) rows that do not fit their type, raise ValueError."""
     old_rows, old_objs = old
+    if type(ops) is not list:
+        raise ValueError(f"sequence operations are {show(ops)}, not a list")
+    size = len(old_rows)
     rows: list = []
     objs: list | None = None if old_objs is None else []
     for op in ops:
-        tag = op[0]
+        tag = op[0] if type(op) is list and op else None
         if tag == "c":
+            if len(op) != 3 or type(op[1]) is not int or type(op[2]) is not int or not 0 <= op[1] <= op[2] <= size:
+                raise ValueError(f"copy {show(op)} does not fit the {size} rows before it")
             rows.extend(old_rows[op[1]:op[2]])
             if objs is not None:
                 objs.extend(old_objs[op[1]:op[2]])
         elif tag == "n":
             new = op[1:]
+            if check is not None:
+                for row in new:
+                    check(row)
             rows.extend(new)
             if objs is not None:
                 objs.extend(make(row) for row in new)
         elif tag == "p":
+            if len(op) % 2 or not _is_index(op[1], size):
+                raise ValueError(f"patch {show(op)} does not fit the {size} rows before it")
             row = list(old_rows[op[1]])
             for p in range(2, len(op), 2):
                 f = op[p]
-                if f < 0:  # an increment
-                    row[~f] = _add(row[~f], op[p + 1])
+                if type(f) is not int or not -len(row) <= f < len(row):
+                    raise ValueError(f"patch of field {show(f)} of a {len(row)}-field row")
+                value = op[p + 1]
+                if f < 0:  # an increment: a number (or numbers) added to checked numbers stays numbers
+                    f = ~f
+                    was = row[f]
+                    row[f] = _add(was, value)
+                    if check is not None and (type(value) not in _STEPS or type(was) is bool):
+                        check.field(f, row[f])
                 else:
-                    row[f] = op[p + 1]
+                    row[f] = value
+                    if check is not None:  # the other fields come from a row checked before
+                        check.field(f, value)
             rows.append(row)
             if objs is not None:
                 objs.append(make(row))
         else:
-            raise ValueError(f"unknown operation {tag!r}")
+            raise ValueError(f"unknown operation {show(op)}")
     return rows, (None if objs is None else tuple(objs))
 
 
-def _keyframe_state(doc: dict) -> dict:
+def _check_mapping(name: str, value: Any, checks: Mapping[type, Check] | None) -> None:
+    if type(value) is not dict:
+        raise ValueError(f"{name} is {show(value)}, not a mapping")
+    if checks is None:
+        return
+    cls = MAPPINGS[name]
+    for item in value.values():
+        if cls is not None:
+            checks[cls](item)
+        elif type(item) is not list or not all(type(x) in _NUMBER for x in item):
+            raise ValueError(f"{name} holds {show(item)}, not a list of numbers")
+
+
+def _keyframe_state(doc: Any, checks: Mapping[type, Check] | None = None) -> dict:
     """A decoded keyframe as reader state: sequences as ``(rows, None)`` (objects not built yet)."""
+    if type(doc) is not dict:
+        raise ValueError("frame is not an object")
+    if "time" not in doc:
+        raise ValueError("a keyframe without a time")
     state = dict(doc)
+    for name, value in doc.items():
+        if name in SEQUENCES:
+            if type(value) is not list:
+                raise ValueError(f"{name} is {show(value)}, not a list of rows")
+            if checks is not None:
+                check = checks[SEQUENCES[name]]
+                for row in value:
+                    check(row)
+        elif name in MAPPINGS:
+            _check_mapping(name, value, checks)
+        else:
+            _check_scalar(name, value)
     for name in SEQUENCES:
         state[name] = (doc.get(name, []), None)
     return state
 
 
-def _apply_delta(state: dict, delta: dict, makers: Mapping[type, Callable[[list], Any]]) -> dict:
+def _apply_delta(state: dict, delta: Any, makers: Mapping[type, Callable[[list], Any]],
+                 checks: Mapping[type, Check] | None = None) -> dict:
+    if type(delta) is not dict:
+        raise ValueError("frame is not an object")
     state = dict(state)
     for name, value in delta.items():
         if name in SEQUENCES:
-            state[name] = _apply_ops(state[name], value, makers[SEQUENCES[name]])
+            cls = SEQUENCES[name]
+            state[name] = _apply_ops(state[name], value, makers[cls], None if checks is None else checks[cls])
         elif name in MAPPINGS:
-            mapping = dict(state[name])
-            mapping.update(value.get("set", {}))
-            for key in value.get("del", ()):
-                mapping.pop(key, None)
+            _check_mapping(name, value, None)
+            changed, removed = value.get("set", {}), value.get("del", [])
+            _check_mapping(name, changed, checks)
+            if type(removed) is not list:
+                raise ValueError(f"{name}: del is {show(removed)}, not a list")
+            mapping = dict(state.get(name, {}))
+            mapping.update(changed)
+            for key in removed:
+                if type(key) is str:
+                    mapping.pop(key, None)
             state[name] = mapping
         else:
+            _check_scalar(name, value)
             state[name] = value
     return state
 
@@ -486,7 +633,10 @@ def parse_size(text: str) -> int:
 
 def stamp(epoch: float) -> str:
     """``2026-03-02 14:30:05``: a frame time as replay shows it (UTC, like the dashboard's header)."""
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    except (ValueError, OverflowError, OSError):  # NaN, infinite, or beyond the year 9999
+        return "????-??-?? ??:??:??"
 
 
 # --------------------------------------------------------------------------------------- files
@@ -501,7 +651,12 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 def _check_header(path: Path) -> None:
     """Reject what is plainly not a (whole) SQLite file before SQLite sees it."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the open; a device is no recording
+            raise RecordingError(path, "not a regular file (a FIFO, a device or a socket), not a recording")
+        size = info.st_size
         with path.open("rb") as f:
             header = f.read(100)
     except FileNotFoundError:
@@ -525,7 +680,19 @@ def _check_header(path: Path) -> None:
 
 
 def _read_meta(conn: sqlite3.Connection) -> dict[str, Any]:
-    return {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+    try:
+        return {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+    except (TypeError, RecursionError) as e:  # a value that is not text, or nested too deeply
+        raise ValueError(str(e)[:200]) from None
+
+
+def _schema(meta: Mapping[str, Any], path: Path) -> dict[str, list[str]]:
+    """The recorded field names of each row type, checked to be what a recorder writes."""
+    schema = meta.get("schema") or {}
+    if type(schema) is not dict or not all(type(names) is list and all(type(n) is str for n in names)
+                                           for names in schema.values()):
+        raise RecordingError(path, "damaged: the schema in its meta table is not readable")
+    return schema
 
 
 def _check_identity(conn: sqlite3.Connection, path: Path) -> dict[str, Any]:
@@ -587,9 +754,20 @@ class Recorder:
         self._last_commit = clock()
         self._keyframes: list[int] = []  # seqs of the keyframes in the file, oldest first
         self._conn: sqlite3.Connection | None = None
+        if self.path.exists() and not self.path.is_file():
+            raise RecordingError(self.path, "not a regular file: cannot record here")
         existing = self.path.exists() and self.path.stat().st_size > 0
         if existing:
             _check_header(self.path)
+        try:  # private (it holds the account id and what the account does), and so its -wal/-shm files
+            if self.path.exists():
+                os.chmod(self.path, 0o600)
+            else:
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass  # created meanwhile: SQLite checks it next
+        except OSError as e:
+            raise RecordingError(self.path, f"cannot write a recording here: {e.strerror or e}") from None
         try:
             # check_same_thread=False: the app opens it in one thread and writes from its event loop.
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -654,7 +832,7 @@ class Recorder:
             raise RecordingError(self.path, f"cannot record this snapshot: {e}") from None
         t = float(data.time)
         index_time = t if t >= self._last_time else self._last_time  # never back (nor NaN)
-        if not math.isfinite(index_time):
+        if not _FIRST_TIME <= index_time <= _LAST_TIME:  # nor a time no clock shows (the data keeps its own)
             index_time = self._last_time if math.isfinite(self._last_time) else 0.0
         try:
             if not self._in_tx:
@@ -748,25 +926,51 @@ class Recording:
             self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
             self.meta = _check_identity(self._conn, self.path)
             rows = self._conn.execute("SELECT seq, time, key FROM frames ORDER BY seq").fetchall()
+            self._index(rows)
+            schema = _schema(self.meta, self.path)
+            self._make = {cls: _maker(cls, schema.get(cls.__name__), str(self.path)) for cls in ROW_TYPES[1:]}
+            self._check = {cls: _RowCheck(cls, schema.get(cls.__name__)) for cls in ROW_TYPES[1:]}
         except sqlite3.Error as e:
             self.close()
             raise RecordingError(self.path, f"damaged or unreadable: {e}") from None
         except RecordingError:
             self.close()
             raise
-        self._seqs = array("q", (r[0] for r in rows))
-        self._times = array("d", (r[1] for r in rows))
-        self._keys = array("q", (p for p, r in enumerate(rows) if r[2]))  # positions of keyframes
-        if rows and not rows[0][2]:
-            self.close()
-            raise RecordingError(self.path, "damaged: the first frame is not a keyframe")
-        schema = self.meta.get("schema") or {}
-        try:
-            self._make = {cls: _maker(cls, schema.get(cls.__name__), str(self.path)) for cls in ROW_TYPES[1:]}
-        except RecordingError:
-            self.close()
-            raise
         self._cursor: tuple[int, dict, bytes] | None = None  # (position, state, JSON) of the last decode
+
+    def _index(self, rows: list[tuple]) -> None:
+        """The frame index. A row whose time no clock can show, and deltas before the first keyframe,
+        are damaged frames (see :attr:`bad_index`); times never go backwards, as the recorder wrote them."""
+        try:
+            self._seqs = array("q", (r[0] for r in rows))
+        except (TypeError, OverflowError):
+            raise RecordingError(self.path, "damaged: the frame index has rows without a sequence number") from None
+        #: Positions whose index row is damaged, with why (decoding them raises DamagedFrameError).
+        self.bad_index: dict[int, str] = {}
+        self._times = self._index_times(rows)
+        self._keys = array("q", (p for p, r in enumerate(rows) if r[2]))  # positions of keyframes
+        for p in range(self._keys[0] if self._keys else len(rows)):
+            self.bad_index.setdefault(p, "a delta with no keyframe before it")
+
+    def _index_times(self, rows: list[tuple]) -> array:
+        try:  # the common case, at C speed: every time a number in range, never going back
+            fast = array("d", (r[1] for r in rows))
+            if not fast or (_FIRST_TIME <= min(fast) and max(fast) <= _LAST_TIME and math.isfinite(math.fsum(fast))
+                            and all(map(operator.le, fast, fast[1:]))):
+                return fast
+        except TypeError:  # a time that is not a number
+            pass
+        times, last = [], None
+        for p, (_, t, _) in enumerate(rows):
+            if type(t) not in _NUMBER or not _FIRST_TIME <= t <= _LAST_TIME:  # also NaN
+                self.bad_index[p] = f"its time in the index is {show(t)}"
+                t = last
+            elif last is not None and t < last:
+                t = last
+            times.append(t)
+            last = t if t is not None else last
+        first = next((t for t in times if t is not None), 0.0)
+        return array("d", (first if t is None else t for t in times))
 
     # --- index ----------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -812,49 +1016,87 @@ class Recording:
         return self.frame(position)
 
     def keyframe_of(self, position: int) -> int:
-        """Position of the keyframe that ``position`` is decoded from."""
-        return self._keys[bisect_right(self._keys, position) - 1]
+        """Position of the keyframe that ``position`` is decoded from (-1: none, the frame is damaged)."""
+        i = bisect_right(self._keys, position) - 1
+        return self._keys[i] if i >= 0 else -1
+
+    def next_keyframe(self, position: int) -> int | None:
+        """Position of the first keyframe after ``position``, or None."""
+        i = bisect_right(self._keys, position)
+        return self._keys[i] if i < len(self._keys) else None
 
     # --- decoding -------------------------------------------------------------------------------
     def frame(self, position: int) -> DashboardData:
-        """The frame at ``position`` (0-based; negative counts from the end)."""
+        """The frame at ``position`` (0-based; negative counts from the end). A frame that cannot be
+        read raises :class:`DamagedFrameError` naming the first damaged frame on the way to it."""
         n = len(self._seqs)
         if position < 0:
             position += n
         if not 0 <= position < n:
             raise IndexError(f"frame {position} out of range (0-{n - 1})")
         key = self.keyframe_of(position)
+        if key < 0:
+            raise self._damaged(0, self.bad_index.get(0, "a delta with no keyframe before it"))
         cursor = self._cursor
         if cursor is not None and key <= cursor[0] <= position:
             start, state, prev = cursor  # continue forward from the last decode in this segment
         else:
             start, state, prev = key - 1, {}, None
         if start < position:
-            lo, hi = self._seqs[start + 1], self._seqs[position]
-            try:
-                blobs = self._conn.execute("SELECT data FROM frames WHERE seq BETWEEN ? AND ? ORDER BY seq",
-                                           (lo, hi)).fetchall()
-            except sqlite3.Error as e:
-                raise RecordingError(self.path, f"damaged or unreadable: {e}") from None
-            if len(blobs) != position - start:
-                raise RecordingError(self.path, "frames changed while reading (was it trimmed by a recorder?)")
-            for offset, (blob,) in enumerate(blobs):
-                state, prev = self._decode(start + 1 + offset, bytes(blob), state, prev)
+            for p, blob in self._blobs(start + 1, position):
+                try:
+                    state, prev = self._decode(p, blob, state, prev)
+                except DamagedFrameError:
+                    if p > key:  # the frames before it decode: keep them for stepping back
+                        self._cursor = (p - 1, state, prev)
+                    raise
             self._cursor = (position, state, prev)
-        return self._build(state)
+        return self._build(state, position)
 
-    def _decode(self, position: int, blob: bytes, state: dict, prev: bytes | None) -> tuple[dict, bytes]:
+    def _damaged(self, position: int, detail: str) -> DamagedFrameError:
+        seq = self._seqs[position] if 0 <= position < len(self._seqs) else None
+        return DamagedFrameError(self.path, position, seq, detail)
+
+    def _blobs(self, first: int, last: int) -> Iterator[tuple[int, Any]]:
+        """(position, data) of frames ``first``..``last``; data is an exception for a frame SQLite
+        cannot read (then each frame is fetched alone, so the others still come)."""
+        lo, hi = self._seqs[first], self._seqs[last]
+        try:
+            rows = self._conn.execute("SELECT seq, data FROM frames WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                                      (lo, hi)).fetchall()
+        except sqlite3.Error:
+            rows = None
+        if rows is not None and len(rows) == last - first + 1:
+            yield from zip(range(first, last + 1), (r[1] for r in rows))
+            return
+        for p in range(first, last + 1):
+            try:
+                row = self._conn.execute("SELECT data FROM frames WHERE seq = ?", (self._seqs[p],)).fetchone()
+            except sqlite3.Error as e:
+                yield p, e
+                continue
+            yield p, row[0] if row is not None else LookupError("the frame is gone (trimmed by a recorder?)")
+
+    def _decode(self, position: int, blob: Any, state: dict, prev: bytes | None) -> tuple[dict, bytes]:
+        if position in self.bad_index:
+            raise self._damaged(position, self.bad_index[position])
+        if isinstance(blob, Exception):
+            raise self._damaged(position, f"unreadable: {blob}")
+        if type(blob) is not bytes:
+            raise self._damaged(position, f"its data is {type(blob).__name__}, not compressed bytes")
         try:
             is_key = blob[:1] == KEYFRAME
             raw = _decompress(blob, None if is_key else prev)
             doc = json.loads(raw)
-            if not isinstance(doc, dict):
-                raise ValueError("frame is not an object")
-            return (_keyframe_state(doc) if is_key else _apply_delta(state, doc, self._make)), raw
-        except (zlib.error, ValueError, KeyError, IndexError, TypeError) as e:
-            raise RecordingError(self.path, f"damaged frame {position} (seq {self._seqs[position]}): {e}") from None
+            if is_key:
+                return _keyframe_state(doc, self._check), raw
+            return _apply_delta(state, doc, self._make, self._check), raw
+        except (zlib.error, ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError,
+                OverflowError) as e:
+            what = "nested too deeply" if isinstance(e, RecursionError) else str(e) or type(e).__name__
+            raise self._damaged(position, what[:300]) from None
 
-    def _build(self, state: dict) -> DashboardData:
+    def _build(self, state: dict, position: int) -> DashboardData:
         """The DashboardData of a decoded state; builds (once) the objects of its sequences."""
         try:
             kwargs: dict[str, Any] = {name: _thaw(state[name]) for name in SCALARS if name in state}
@@ -869,20 +1111,62 @@ class Recording:
             kwargs["status"] = {k: make_status(v) for k, v in state.get("status", {}).items()}
             kwargs["throttle_rates"] = {k: _thaw(v) for k, v in state.get("throttle_rates", {}).items()}
             return DashboardData(**kwargs)
-        except (TypeError, ValueError, KeyError, IndexError) as e:
-            raise RecordingError(self.path, f"damaged frame: {e}") from None
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError) as e:
+            raise self._damaged(position, str(e)[:300] or type(e).__name__) from None
 
     def __iter__(self) -> Iterator[DashboardData]:
-        """Every frame in order, decoding each delta once."""
+        """Every frame in order, decoding each delta once. Stops with :class:`DamagedFrameError` at the
+        first damaged frame (:meth:`damage` reads past them)."""
         state: dict = {}
         prev: bytes | None = None
-        try:
-            cur = self._conn.execute("SELECT data FROM frames ORDER BY seq")
-            for position, (blob,) in enumerate(cur):
-                state, prev = self._decode(position, bytes(blob), state, prev)
-                yield self._build(state)
-        except sqlite3.Error as e:
-            raise RecordingError(self.path, f"damaged or unreadable: {e}") from None
+        if len(self._seqs):
+            for position, blob in self._blobs(0, len(self._seqs) - 1):
+                state, prev = self._decode(position, blob, state, prev)
+                yield self._build(state, position)
+
+    def damage(self) -> list[tuple[int, int, str]]:
+        """Every run of frames that cannot be read, as ``(first, last, reason)`` (0-based positions) in
+        order: decodes the whole recording (about 0.1 ms a frame), resuming at the next keyframe after
+        each damage."""
+        runs: list[tuple[int, int, str]] = []
+        n = len(self._seqs)
+        position = 0
+        while position < n:
+            key = self.keyframe_of(position)
+            end = (self.next_keyframe(position) or n) - 1  # the segment's last frame
+            state: dict = {}
+            prev: bytes | None = None
+            try:
+                if key < 0:
+                    raise self._damaged(position, self.bad_index.get(position, "a delta with no keyframe before it"))
+                for p, blob in self._blobs(position, end):
+                    state, prev = self._decode(p, blob, state, prev)
+                self._build(state, end)
+            except DamagedFrameError as e:
+                runs.append((e.position, end, e.reason))
+            position = end + 1
+        return runs
+
+    def readable(self, position: int, forward: bool = True) -> int | None:
+        """The readable frame nearest ``position`` in the direction asked (``position`` itself when it
+        reads), else the nearest the other way, else None when no frame can be read."""
+        n = len(self._seqs)
+        position = max(0, min(position, n - 1))
+        for direction in ((True, False) if forward else (False, True)):
+            p = position
+            while 0 <= p < n:
+                try:
+                    self.frame(p)
+                    return p
+                except DamagedFrameError as e:
+                    if direction:  # the damage spoils the rest of its segment: on to the next keyframe
+                        nxt = self.next_keyframe(max(p, e.position))
+                        if nxt is None:
+                            break
+                        p = nxt
+                    else:  # the frames before the damaged one read (back to the previous segment)
+                        p = min(p, e.position) - 1
+        return None
 
     def info(self) -> dict[str, Any]:
         """A summary for ``tierconsole replay --info``: frames, span, size, profile, drops."""

@@ -36,7 +36,7 @@ from .app import TierConsoleApp
 from .domain import format as fmt
 from .domain.profile import Profile
 from .domain.views import DashboardData
-from .recording import Recording, parse_duration, stamp
+from .recording import DamagedFrameError, Recording, RecordingError, parse_duration, stamp
 from .screens.dashboard import DashboardScreen
 from .screens.help import HelpScreen
 from .widgets.pane import Body
@@ -151,6 +151,11 @@ class ReplaySource:
             raise LookupError(f"{self.recording.path}: the recording has no frames")
         self.times = self.recording.times()
         self.position = max(0, min(position, len(self.recording) - 1))
+        #: The last damaged frame played or jumped around (a message), and how many so far: the screen
+        #: shows each once. A recording with no readable frame at all raises RecordingError here.
+        self.notice: str | None = None
+        self.notices = 0
+        self._settle(forward=True)
         self.speed = min(SPEEDS, key=lambda s: abs(s - speed))
         self.playing = False
         self.clock = clock
@@ -182,12 +187,34 @@ class ReplaySource:
         return self.position >= len(self) - 1
 
     def current(self) -> DashboardData:
-        return self.recording.frame(self.position)
+        try:
+            return self.recording.frame(self.position)
+        except DamagedFrameError:  # not settled yet (moved by hand): around the damage, forward
+            self._settle(forward=True)
+            return self.recording.frame(self.position)
+
+    def _settle(self, forward: bool) -> None:
+        """Stay on the current frame if it reads, else move to the nearest one that does (in the
+        direction of travel first), noting the damage for the screen."""
+        try:
+            self.recording.frame(self.position)
+            return
+        except DamagedFrameError as e:
+            damage = e
+        found = self.recording.readable(self.position, forward)
+        if found is None:
+            raise RecordingError(self.recording.path, f"no frame can be read ({damage.reason})")
+        self.position = found
+        self.notice = f"{damage.reason}; showing frame {found + 1:,} instead"
+        self.notices += 1
 
     # --- moving ---------------------------------------------------------------------------------
     def seek(self, position: int) -> int:
-        """Go to a frame position (clamped to the recording). Returns the new position."""
+        """Go to a frame position (clamped to the recording; a damaged frame is skipped in the
+        direction of travel). Returns the new position."""
+        before = self.position
         self.position = max(0, min(position, len(self) - 1))
+        self._settle(forward=self.position >= before)
         self._anchor()
         return self.position
 
@@ -231,6 +258,7 @@ class ReplaySource:
             return False
         now = self.clock()
         due = self.recording.index_at(self._anchor_time + (now - self._anchor_wall) * self.speed)
+        before = self.position
         if due > self.position:
             self.position = min(due, len(self) - 1)
             self._moved_wall = now
@@ -239,6 +267,13 @@ class ReplaySource:
             self._anchor()
         else:
             return False
+        self._settle(forward=True)
+        if self.position <= before:  # nothing readable ahead: stop on the last frame that reads
+            self.position = before
+            self.playing = False
+            return True
+        if self.position > due:  # jumped over damage: play on from there
+            self._anchor()
         if self.at_end:
             self.playing = False
         return True
@@ -273,7 +308,11 @@ class ReplaySource:
     async def refresh(self) -> DashboardData:
         """The next frame each call (the first call gives the current one); the last one repeats."""
         if self._started and not self.at_end:
+            before = self.position
             self.position += 1
+            self._settle(forward=True)
+            if self.position < before:
+                self.position = before
         self._started = True
         return self.current()
 
@@ -391,6 +430,7 @@ class ReplayScreen(DashboardScreen, inherit_bindings=False):
         super().__init__(**kwargs)
         self.source = source
         self._timer: Timer | None = None
+        self._told = 0
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
@@ -398,6 +438,7 @@ class ReplayScreen(DashboardScreen, inherit_bindings=False):
 
     def on_mount(self) -> None:  # (Textual then runs DashboardScreen.on_mount too)
         self._update_bar()
+        self._tell_damage()
         if self.source.playing:
             self._schedule()
 
@@ -405,6 +446,14 @@ class ReplayScreen(DashboardScreen, inherit_bindings=False):
     def show_current(self) -> None:
         self.show(self.source.current())
         self._update_bar()
+        self._tell_damage()
+
+    def _tell_damage(self) -> None:
+        """A damaged frame played or jumped around is said once, as a warning."""
+        if self.source.notices > self._told:
+            self._told = self.source.notices
+            self.notify(self.source.notice or "damaged frame skipped", title="Damaged recording",
+                        severity="warning", timeout=8)
 
     def _update_bar(self) -> None:
         try:

@@ -40,12 +40,12 @@ def theme_from_mapping(data: dict) -> Theme:
 @lru_cache(maxsize=1)
 def builtin_themes() -> dict[str, Theme]:
     """The themes shipped in ``themes/*.yaml``, by name."""
-    import yaml  # deferred: keep app import light
+    from .config import load_yaml  # deferred: keep app import light; the one safe YAML loader
 
     themes = {}
     for entry in sorted(files(THEME_PACKAGE).iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
-            theme = theme_from_mapping(yaml.safe_load(entry.read_text(encoding="utf-8")))
+            theme = theme_from_mapping(load_yaml(f"themes/{entry.name}", entry.read_text(encoding="utf-8")))
             themes[theme.name] = theme
     return themes
 

@@ -365,7 +365,7 @@ def test_a_damaged_frame_is_named_with_the_file(tmp_path):
         db.execute("UPDATE frames SET data = X'64deadbeef' WHERE seq = 15")
     with Recording(path) as rec:
         assert rec.frame(9) == noisy(9)
-        with pytest.raises(RecordingError, match=rf"^{path}: damaged frame 14"):
+        with pytest.raises(RecordingError, match=rf"^{path}: damaged frame 15 \(seq 15\)"):  # counted from 1
             rec.frame(16)
         with pytest.raises(RecordingError, match=f"^{path}: damaged"):
             list(rec)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,11 +49,23 @@ def destination(guard: Guard, sandbox_bucket: str | None) -> Destination:
     return Destination(p.s3_input_prefix, p.s3_output_prefix, p.batch_role_arn)
 
 
-def job_name_for(path: str, now: float | None = None) -> str:
+def job_name_for(path: str, content_id: bytes | str, model_id: str) -> str:
+    """The default job name: the file's name and a short hash of its content (or an S3 object's ETag)
+    and the model. The same file, model and profile always give the same name, and so the same
+    ``clientRequestToken``: a retried submit is the same job, never a second one (a name from the
+    clock made one per retry)."""
     stem = re.sub(r"[^a-zA-Z0-9]+", "-", Path(path).stem).strip("-")[:40] or "batch"
     if not stem[0].isalnum():
         stem = "b" + stem
-    return f"{stem}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(now or time.time()))}"
+    content = content_id if isinstance(content_id, bytes) else content_id.encode("utf-8", "surrogateescape")
+    digest = hashlib.sha256(hashlib.sha256(content).digest() + model_id.encode("utf-8", "surrogateescape"))
+    return f"{stem}-{digest.hexdigest()[:12]}"
+
+
+def _key_name(path: str) -> str:
+    """A file's name as the last part of its S3 key, in the characters CreateModelInvocationJob's
+    ``s3Uri`` allows (``[-!_*'().a-zA-Z0-9]``: no spaces, no accents, whatever the file system took)."""
+    return re.sub(r"[^-!_*'().a-zA-Z0-9]+", "-", Path(path).name).strip("-") or "input.jsonl"
 
 
 def split_s3(uri: str) -> tuple[str, str]:
@@ -94,25 +105,57 @@ def read_and_validate(path: str, min_records: int, max_records: int) -> tuple[by
     return data, report
 
 
+class _Step:
+    """Which step of a submit is running, for the audit entry of a failure (``failed: upload: ...``)."""
+
+    def __init__(self) -> None:
+        self.name = "prepare"
+
+
+#: The steps of a submit that act on the account: a failure in one of them is audited (as refusals are).
+_ACCOUNT_STEPS = frozenset({"upload", "head", "create"})
+
+
+def _failure(step: str, e: BaseException) -> str:
+    """An audit outcome for a failed submit: ``failed: upload: ServiceUnavailable``."""
+    response = getattr(e, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return f"failed: {step}: {code or type(e).__name__}"
+
+
 async def submit_batch(ctx, guard: Guard, path: str, model_id: str, name: str | None = None, *,
                        sandbox_bucket: str | None = None) -> dict[str, Any]:
     """Validate ``path`` locally, upload it, and create the job. Returns GetModelInvocationJob's answer.
 
-    The ``clientRequestToken`` is derived from the profile, file content, model and name, so a retry
-    after a dropped connection (here, or by the operator) returns the same job instead of a second one.
+    The ``clientRequestToken`` is derived from the profile, file content, model and name (by default
+    a name derived from the file's name, content and model), so a retry after a dropped connection
+    (here, or by the operator) returns the same job instead of a second one. A failed upload or create
+    is audited, as refusals are (a bad local file is not: nothing reached the account).
     """
-    name = name or job_name_for(path)
-    guard.require_mutation("batch-submit", name)
-    lo, hi = await batch_limits(ctx, model_id)
-    data, report = await asyncio.to_thread(read_and_validate, path, lo, hi)
-    dest = destination(guard, sandbox_bucket)
-    digest = hashlib.sha256(data).hexdigest()
-    bucket, prefix = split_s3(dest.input_prefix)
-    key = f"{prefix}{name}/{Path(path).name}"
-    s3 = await ctx.client("s3")
-    await s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/jsonl")
-    return await _create_job(ctx, guard, dest, f"s3://{bucket}/{key}", digest, model_id, name,
-                             records=report.record_count)
+    guard.require_mutation("batch-submit", name or Path(path).name)
+    step = _Step()
+    target = name
+    try:
+        step.name = "read"
+        lo, hi = await batch_limits(ctx, model_id)
+        data, report = await asyncio.to_thread(read_and_validate, path, lo, hi)
+        target = name = name or job_name_for(path, data, model_id)
+        step.name = "prepare"
+        dest = destination(guard, sandbox_bucket)
+        digest = hashlib.sha256(data).hexdigest()
+        bucket, prefix = split_s3(dest.input_prefix)
+        key = f"{prefix}{name}/{_key_name(path)}"
+        step.name = "upload"
+        s3 = await ctx.client("s3")
+        await s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/jsonl")
+        step.name = "create"
+        return await _create_job(ctx, guard, dest, f"s3://{bucket}/{key}", digest, model_id, name,
+                                 records=report.record_count, step=step)
+    except Exception as e:
+        if step.name in _ACCOUNT_STEPS:  # a bad local file is only the operator's: nothing reached the account
+            guard.audit("batch-submit", target or Path(path).name, _failure(step.name, e), model=model_id,
+                        file=path)
+        raise
 
 
 async def submit_batch_s3(ctx, guard: Guard, s3_uri: str, model_id: str, name: str | None = None, *,
@@ -126,39 +169,52 @@ async def submit_batch_s3(ctx, guard: Guard, s3_uri: str, model_id: str, name: s
     bucket, key = split_s3(s3_uri)
     if not bucket or not key or key.endswith("/"):
         raise ValueError(f"{s3_uri}: give the URI of one JSONL object, s3://bucket/path/file.jsonl")
-    name = name or job_name_for(key)
-    guard.require_mutation("batch-submit", name)
-    dest = destination(guard, sandbox_bucket)
-    s3 = await ctx.client("s3")
-    import botocore.exceptions as bx  # noqa: PLC0415
-
     try:
-        head = await s3.head_object(Bucket=bucket, Key=key)
-    except bx.ClientError as e:
-        code = e.response.get("Error", {}).get("Code", "Error")
-        if code in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
-            raise ValueError(f"{s3_uri}: no such object (nothing submitted)") from None
+        s3_uri.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{s3_uri.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')}: "
+                         "an S3 URI must be UTF-8 text") from None
+    guard.require_mutation("batch-submit", name or s3_uri)
+    step = _Step()
+    target = name
+    try:
+        dest = destination(guard, sandbox_bucket)
+        s3 = await ctx.client("s3")
+        import botocore.exceptions as bx  # noqa: PLC0415
+
+        step.name = "head"
+        try:
+            head = await s3.head_object(Bucket=bucket, Key=key)
+        except bx.ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "Error")
+            if code in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
+                raise ValueError(f"{s3_uri}: no such object (nothing submitted)") from None
+            raise
+        etag = str(head.get("ETag", "")).strip('"')
+        target = name = name or job_name_for(key, f"etag:{etag}", model_id)
+        step.name = "create"
+        return await _create_job(ctx, guard, dest, s3_uri, f"etag:{etag}", model_id, name, records=None, step=step)
+    except Exception as e:
+        if step.name in _ACCOUNT_STEPS:
+            guard.audit("batch-submit", target or s3_uri, _failure(step.name, e), model=model_id, input=s3_uri)
         raise
-    etag = str(head.get("ETag", "")).strip('"')
-    return await _create_job(ctx, guard, dest, s3_uri, f"etag:{etag}", model_id, name, records=None)
 
 
 async def _create_job(ctx, guard: Guard, dest: Destination, input_uri: str, content_id: str, model_id: str,
-                      name: str, *, records: int | None) -> dict[str, Any]:
+                      name: str, *, records: int | None, step: _Step) -> dict[str, Any]:
+    """Create the job (retrying a lost connection with the same token) and audit it. A failure is
+    audited by the caller, which knows the step (``created`` once this one is audited)."""
     token = hashlib.sha256(f"{guard.profile.name}|{guard.account_id}|{content_id}|{model_id}|{name}".encode()).hexdigest()[:64]
     bedrock = await ctx.client("bedrock")
     request = dict(jobName=name, roleArn=dest.role_arn, modelId=model_id, clientRequestToken=token,
                    inputDataConfig={"s3InputDataConfig": {"s3Uri": input_uri, "s3InputFormat": "JSONL"}},
                    outputDataConfig={"s3OutputDataConfig": {"s3Uri": dest.output_prefix}})
-    try:
-        arn = await _create_with_retry(bedrock, request)
-    except Exception as e:
-        guard.audit("batch-submit", name, f"failed: {type(e).__name__}", model=model_id, input=input_uri)
-        raise
+    arn = await _create_with_retry(bedrock, request)
     detail = {"name": name, "model": model_id, "input": input_uri}
     if records is not None:
         detail["records"] = records
     guard.audit("batch-submit", arn, "ok", **detail)
+    step.name = "created"  # reading the job back may still fail: the job exists, and is audited
     return await bedrock.get_model_invocation_job(jobIdentifier=arn)
 
 

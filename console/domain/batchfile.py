@@ -18,6 +18,7 @@ Blank lines are ignored but still counted, so line numbers match an editor's. Er
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -95,6 +96,11 @@ def _check_line(raw: bytes, lineno: int, seen_ids: dict[str, int], check_input: 
         return None, f"not valid JSON: {exc}"
     if not isinstance(value, dict):
         return None, f"must be a JSON object like {{\"recordId\": ..., \"modelInput\": {{...}}}}, got {_kind(value)}"
+    if _MAYBE_SURROGATE.search(text):  # cheap: only lines with a \uD800-\uDFFF escape are walked
+        where = _surrogate_in(value)
+        if where is not None:
+            return None, (f"{where}: not valid Unicode text, Bedrock cannot read it "
+                          "(a pair like \\ud83d\\ude00 is fine)")
     record_id = value.get("recordId")
     if "recordId" in value:
         if not isinstance(record_id, str):
@@ -119,6 +125,41 @@ def _check_line(raw: bytes, lineno: int, seen_ids: dict[str, int], check_input: 
         if problem:
             return None, f"modelInput: {problem}"
     return BatchRecord(lineno, record_id, model_input), None
+
+
+_MAYBE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_PLAIN = re.compile(r"[A-Za-z0-9_\-]{1,40}")
+
+
+def _surrogate_in(value: Any) -> str | None:
+    """What holds the first lone surrogate (a field path, or a key of one), if any. Iterative: a line
+    nested thousands deep is walked without recursion."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, str):
+            m = _SURROGATE.search(node)
+            if m:
+                return f"{_tail(where)} holds a lone surrogate (\\u{ord(m.group()):04x})"
+        elif isinstance(node, dict):
+            for key, child in reversed(list(node.items())):
+                m = _SURROGATE.search(key)
+                if m:
+                    return f"a key of {_tail(where) or 'the record'} holds a lone surrogate (\\u{ord(m.group()):04x})"
+                stack.append((child, f"{where}.{_field(key)}" if where else _field(key)))
+        elif isinstance(node, list):
+            stack.extend((child, f"{where}[{i}]") for i, child in reversed(list(enumerate(node))))
+    return None
+
+
+def _tail(path: str, limit: int = 100) -> str:
+    return path if len(path) <= limit else "..." + path[-limit:]
+
+
+def _field(key: str) -> str:
+    """A key in a field path: as is when it is a short plain name, else quoted and clipped."""
+    return key if _PLAIN.fullmatch(key) else _clip(json.dumps(key), 32)
 
 
 def _kind(value: Any) -> str:

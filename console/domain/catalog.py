@@ -6,6 +6,7 @@ path (``sandbox.models[2].tpm``); the loader in :mod:`tierconsole.config` adds f
 from __future__ import annotations
 
 import math
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -110,11 +111,50 @@ class Catalog:
 MAX_NUMBER = 1e15  # no setting is larger; beyond it numbers overflow floats or time arithmetic
 
 
-def _shown(value: Any) -> str:
-    """A number as an error message shows it: never thousands of digits."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 70:
-        return f"a {int(value.bit_length() * 0.30103) + 1}-digit number"
-    return repr(value)
+class _Shown(reprlib.Repr):
+    """A bounded rendering of any value: long strings and containers clipped, shallow, in a
+    few hundred characters whatever the input (an alias bomb of 10^9 items shows as its first few)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother = 2, 60, 40
+        self.maxdict = self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = 4
+
+    def repr1(self, x: Any, level: int) -> str:
+        if isinstance(x, dict) and type(x) is not dict:  # the loader's line-tracking subclasses
+            return self.repr_dict(x, level)
+        if isinstance(x, list) and type(x) is not list:
+            return self.repr_list(x, level)
+        return super().repr1(x, level)
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 128:  # repr() of a 5,000-digit integer raises, and no one reads it
+            return f"<an integer of about {int(x.bit_length() * 0.30103) + 1:,} digits>"
+        return super().repr_int(x, level)
+
+    def repr_bytes(self, x: bytes, level: int) -> str:
+        return f"<{len(x):,} bytes of binary data>"
+
+    def repr_bool(self, x: bool, level: int) -> str:
+        return "true" if x else "false"
+
+
+_shown = _Shown()
+
+
+def show(value: Any) -> str:
+    """``value`` for an error message: bounded in length, never the raw input in full."""
+    if value is None:
+        return "null"
+    try:
+        return _shown.repr(value)
+    except Exception:  # noqa: BLE001 - an error message must never fail
+        return f"a {type(value).__name__}"
+
+
+def field_name(key: Any) -> str:
+    """A mapping key as it appears in a field path: itself when it is a short string, else bounded."""
+    return key if isinstance(key, str) and len(key) <= 60 else show(key)
 
 
 def _get(d: Mapping[str, Any], key: str, path: str, kind: type | tuple, default: Any = ..., *,
@@ -130,28 +170,29 @@ def _get(d: Mapping[str, Any], key: str, path: str, kind: type | tuple, default:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if number and abs(value) > MAX_NUMBER and (float in kinds or int in kinds):
-        raise ConfigError(where, f"is out of range: {_shown(value)} (no setting here goes beyond "
+        raise ConfigError(where, f"is out of range: {show(value)} (no setting here goes beyond "
                                  f"{maximum if maximum is not None else MAX_NUMBER:g})")
     if float in kinds and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
         names = " or ".join(k.__name__ for k in kinds)
-        raise ConfigError(where, f"must be {names}, got {_shown(value)}")
+        raise ConfigError(where, f"must be {names}, got {show(value)}")
     if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(where, f"must be a finite number, got {value!r}")
+        raise ConfigError(where, f"must be a finite number, got {show(value)}")
     if minimum is not None and value < minimum:
-        raise ConfigError(where, f"must be at least {minimum:g}, got {value!r}")
+        raise ConfigError(where, f"must be at least {minimum:g}, got {show(value)}")
     if maximum is not None and value > maximum:
-        raise ConfigError(where, f"must be at most {maximum:g}, got {value!r}")
+        raise ConfigError(where, f"must be at most {maximum:g}, got {show(value)}")
     return value
 
 
 def _check_keys(d: Any, allowed: set[str], path: str) -> Mapping[str, Any]:
     if not isinstance(d, Mapping):
         raise ConfigError(path, f"must be a mapping, got {type(d).__name__}")
-    unknown = sorted(set(d) - allowed)
+    unknown = sorted((k for k in d if k not in allowed), key=lambda k: (not isinstance(k, str), field_name(k)))
     if unknown:
-        raise ConfigError(f"{path}.{unknown[0]}" if path else str(unknown[0]),
+        key = field_name(unknown[0])
+        raise ConfigError(f"{path}.{key}" if path else key,
                           f"unknown key (expected one of: {', '.join(sorted(allowed))})")
     return d
 
@@ -168,7 +209,7 @@ def parse_model(d: Any, path: str) -> ModelSpec:
     model_id = _get(d, "id", path, str)
     family = _get(d, "family", path, str, default=_guess_family(model_id))
     if family not in FAMILIES:
-        raise ConfigError(f"{path}.family", f"must be one of {', '.join(FAMILIES)}, got {family!r}")
+        raise ConfigError(f"{path}.family", f"must be one of {', '.join(FAMILIES)}, got {show(family)}")
     tpm = _get(d, "tpm", path, int, minimum=1)
     spec = ModelSpec(
         model_id=model_id,
@@ -224,7 +265,7 @@ def parse_settings(d: Any, path: str) -> EngineSettings:
         )
     overflow = _get(d, "overflow_reported_as", path, str, default="default")
     if overflow not in ("default", "reserved"):
-        raise ConfigError(f"{path}.overflow_reported_as", f"must be 'default' or 'reserved', got {overflow!r}")
+        raise ConfigError(f"{path}.overflow_reported_as", f"must be 'default' or 'reserved', got {show(overflow)}")
     return EngineSettings(
         hold_applies_burndown=_get(d, "hold_applies_burndown", path, bool, default=False),
         overflow_reported_as=overflow,
@@ -241,7 +282,7 @@ def parse_catalog(models: Any, reservations: Any, settings: Any, *, path: str = 
     seen: set[str] = set()
     for i, m in enumerate(parsed):
         if m.model_id in seen:
-            raise ConfigError(f"{path}.models[{i}].id", f"duplicate model id {m.model_id!r}")
+            raise ConfigError(f"{path}.models[{i}].id", f"duplicate model id {show(m.model_id)}")
         seen.add(m.model_id)
     res_list = reservations or []
     if not isinstance(res_list, list):
@@ -249,7 +290,7 @@ def parse_catalog(models: Any, reservations: Any, settings: Any, *, path: str = 
     res = tuple(parse_reservation(r, f"reservations[{i}]", i) for i, r in enumerate(res_list))
     for i, r in enumerate(res):
         if r.model_id not in seen:
-            raise ConfigError(f"reservations[{i}].model", f"model {r.model_id!r} is not in {path}.models")
+            raise ConfigError(f"reservations[{i}].model", f"model {show(r.model_id)} is not in {path}.models")
     return Catalog(models=parsed, reservations=res, settings=parse_settings(settings, f"{path}.engine"))
 
 

@@ -4,6 +4,8 @@ Nothing here reads a clock: callers pass ``now`` so that renders are reproducibl
 """
 from __future__ import annotations
 
+import math
+
 import re
 from datetime import datetime, timezone, tzinfo
 
@@ -45,7 +47,7 @@ def percent(fraction: float | None) -> str:
 
 def duration(seconds: float | None) -> str:
     """Compact duration: ``0s``, ``42s``, ``4m05s``, ``42m``, ``2h03m``, ``3d04h``."""
-    if seconds is None:
+    if seconds is None or not math.isfinite(seconds):
         return "—"
     s = max(0, int(seconds))
     if s < 60:
@@ -70,8 +72,11 @@ def age(seconds: float | None) -> str:
 
 
 def clock(epoch: float, tz: tzinfo = timezone.utc) -> str:
-    """``HH:MM:SS`` of an epoch time (UTC unless told)."""
-    return datetime.fromtimestamp(epoch, tz).strftime("%H:%M:%S")
+    """``HH:MM:SS`` of an epoch time (UTC unless told); ``--:--:--`` for a time no clock shows."""
+    try:
+        return datetime.fromtimestamp(epoch, tz).strftime("%H:%M:%S")
+    except (ValueError, OverflowError, OSError):  # NaN, infinite, or beyond the year 9999
+        return "--:--:--"
 
 
 _TIER_LABELS = {t.value: t.label for t in Tier}

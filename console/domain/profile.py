@@ -5,10 +5,13 @@ path, and the loader adds file and line.
 """
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
-from .catalog import ConfigError, ReservationSpec, _check_keys, _get, parse_reservation
+from .catalog import ConfigError, ReservationSpec, _check_keys, _get, field_name, parse_reservation, show
 
 _KEYS = {"name", "description", "aws_profile", "region", "regions", "endpoint_url", "models", "reservations",
          "prices", "tier_price_multipliers", "refresh_seconds", "quota_refresh_seconds", "alert_threshold",
@@ -103,13 +106,13 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
     if "regions" in d:
         regions = d["regions"]
         if not isinstance(regions, list) or not regions or not all(isinstance(r, str) and r for r in regions):
-            raise ConfigError("regions", f"must be a non-empty list of region names, got {regions!r}")
+            raise ConfigError("regions", f"must be a non-empty list of region names, got {show(regions)}")
         regions = tuple(regions)
     else:
         regions = (_get(d, "region", "", str, default="us-east-1"),)
     models = d.get("models") or []
     if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
-        raise ConfigError("models", f"must be a list of model ids, got {models!r}")
+        raise ConfigError("models", f"must be a list of model ids, got {show(models)}")
     res = d.get("reservations") or []
     if not isinstance(res, list):
         raise ConfigError("reservations", "must be a list")
@@ -117,9 +120,10 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
     if not isinstance(prices, Mapping):
         raise ConfigError("prices", "must be a mapping of model id to {input, output} per 1K tokens")
     for model_id, p in prices.items():
-        p = _check_keys(p, {"input", "output"}, f"prices.{model_id}")
+        where = f"prices.{field_name(model_id)}"
+        p = _check_keys(p, {"input", "output"}, where)
         for k in ("input", "output"):
-            _get(p, k, f"prices.{model_id}", float, minimum=0)
+            _get(p, k, where, float, minimum=0)
     mults = d.get("tier_price_multipliers") or {}
     mults = _check_keys(mults, {"priority", "default", "standard", "flex", "batch", "reserved"}, "tier_price_multipliers")
     for k in mults:
@@ -131,8 +135,9 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
     if threshold > 1:
         raise ConfigError("alert_threshold", f"must be a fraction between 0 and 1, got {threshold}")
     endpoint = _get(d, "endpoint_url", "", str, default=None)
-    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
-        raise ConfigError("endpoint_url", f"must start with http:// or https://, got {endpoint!r}")
+    problem = None if endpoint is None else endpoint_problem(endpoint)
+    if problem:
+        raise ConfigError("endpoint_url", f"{problem}, got {show(endpoint)}")
     return Profile(
         name=_get(d, "name", "", str, default=default_name),
         description=_get(d, "description", "", str, default=""),
@@ -158,3 +163,33 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
         origin=origin,
         raw=d,
     )
+
+
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def endpoint_problem(url: str) -> str | None:
+    """What is wrong with an endpoint URL (``--endpoint-url``, a profile's ``endpoint_url``), or None
+    for one every AWS SDK call can be sent to: http(s), a host name or IP address, a port in range."""
+    if not url.startswith(("http://", "https://")):
+        return "must be an http:// or https:// URL"
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "must not hold spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port out of range or not a number
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    host = parts.hostname
+    if not host:
+        return "names no host"
+    if parts.netloc.startswith("["):
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return "names an IPv6 address that is not valid"
+        return None
+    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
+    if len(host) > 255 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        return "names a host that is not valid (letters, digits, '-' and '.' only)"
+    return None

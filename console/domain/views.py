@@ -6,6 +6,7 @@ from :attr:`DashboardData.time`.
 """
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field
 from itertools import compress
@@ -214,9 +215,10 @@ def eta_seconds(job: BatchJobView, now: float) -> float | None:
     if job.progress_since is None or job.observed_at is None:
         return None
     done, span = job.processed - job.processed_since, job.observed_at - job.progress_since
-    if done <= 0 or span <= 0:
+    if not (done > 0 and 0 < span < math.inf):  # also NaN and infinities: a time no clock shows
         return None
-    return max(0.0, remaining * span / done - max(0.0, now - job.observed_at))
+    eta = max(0.0, remaining * span / done - max(0.0, now - job.observed_at))
+    return eta if math.isfinite(eta) else None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import load_yaml, locate
-from ..domain.catalog import Catalog, ConfigError, parse_catalog
+from ..domain.catalog import Catalog, ConfigError, _check_keys, parse_catalog, show
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -49,16 +49,15 @@ def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
         sb = doc.get("sandbox")
         if not isinstance(sb, dict):
             raise ConfigError("sandbox", "section is required (with 'models')")
-        unknown = sorted(set(sb) - _SANDBOX_KEYS)
-        if unknown:
-            raise ConfigError(f"sandbox.{unknown[0]}", f"unknown key (expected one of: {', '.join(sorted(_SANDBOX_KEYS))})")
+        _check_keys(sb, _SANDBOX_KEYS, "sandbox")
         catalog = parse_catalog(sb.get("models"), doc.get("reservations"), sb.get("engine"))
-        account = str(sb.get("account_id", DEFAULT_ACCOUNT))
+        raw_account = sb.get("account_id", DEFAULT_ACCOUNT)
+        account = str(raw_account) if type(raw_account) in (str, int) else ""
         if not (account.isdigit() and len(account) == 12):
-            raise ConfigError("sandbox.account_id", f"must be 12 digits, got {account!r}")
+            raise ConfigError("sandbox.account_id", f"must be 12 digits, got {show(raw_account)}")
         for key in ("bucket", "scenario", "region", "access_log"):
             if key in sb and not isinstance(sb[key], str):
-                raise ConfigError(f"sandbox.{key}", f"must be a string, got {sb[key]!r}")
+                raise ConfigError(f"sandbox.{key}", f"must be a string, got {show(sb[key])}")
         if sb.get("access_log"):
             problem = log_path_problem(sb["access_log"])
             if problem:

@@ -114,7 +114,7 @@ class BatchSubmitScreen(ModalScreen[None]):
                     yield Select([], id="batch-model", prompt="choose a model")
                 with Vertical(classes="lab-field", id="batch-name-field"):
                     yield Label("Job name", classes="lab-label")
-                    yield Input(id="batch-name", placeholder="from the file name and time")
+                    yield Input(id="batch-name", placeholder="from the file name and content")
             with Horizontal(id="batch-buttons"):
                 yield Button("Submit", id="batch-submit", variant="primary", compact=True)
                 yield Button("Close", id="batch-close", compact=True)

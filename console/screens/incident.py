@@ -76,6 +76,8 @@ class IncidentScreen(ModalScreen[None]):
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.incident.end))
         name = self.incident.model_id.replace(":", "_").replace("/", "_")
         path = folder / f"incident-{name}-{stamp}.md"
-        path.write_text(to_markdown([self.incident]), encoding="utf-8")
+        from ..files import write_private  # noqa: PLC0415
+
+        write_private(path, to_markdown([self.incident]))  # 0600: it names the account's models and figures
         self.exported = str(path)
         self.notify(f"Incident report written to {path}", title="Exported")

@@ -2,6 +2,8 @@
 (``AWS/Bedrock/Batch``), elapsed and ETA; finished below."""
 from __future__ import annotations
 
+import math
+
 from typing import Sequence
 
 from rich.text import Text
@@ -268,7 +270,8 @@ class BatchPane(Pane):
         active = sum(1 for j in jobs if j.active)
         # Elapsed and ETA move with time only while a job is active.
         changed = self.body.set_data((jobs, now, self.selected_arn),
-                                     key=(jobs, int(now) if active else None, self.selected_arn))
+                                     key=(jobs, int(now) if active and math.isfinite(now) else None,
+                                          self.selected_arn))
         if changed:
             self.set_subtitle(f"{active} active · {len(jobs) - active} finished")
         return changed

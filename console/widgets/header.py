@@ -1,6 +1,8 @@
 """The one-line header: where we are looking (profile, account, region, endpoint), and how fresh it is."""
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Tuple
 
@@ -41,11 +43,12 @@ class HeaderInfo:
         if data is None:
             return cls("", None, "", None, False, None, None, (), paused, threshold=threshold, paused_for=paused_for)
         oldest = data.oldest_update
+        age = None if oldest is None else max(0.0, data.time - oldest) + elapsed
         stale = tuple(p for p in PANES if not data.pane_status(p).ok)
         return cls(
             profile=data.profile, account_id=data.account_id, region=data.region, endpoint=data.endpoint,
             is_sandbox=data.is_sandbox, time=data.time,
-            data_age=None if oldest is None else int(max(0.0, data.time - oldest) + elapsed),
+            data_age=int(age) if age is not None and math.isfinite(age) else None,  # NaN/inf: a recording's
             stale=stale, paused=paused, read_only=data.read_only,
             over=len(quotas_over(data.quotas, threshold)), threshold=threshold,
             retry_in=retry_in if stale and not paused else None, paused_for=paused_for if paused else None,

@@ -5,6 +5,8 @@ Colours come from component classes (``tc--warn``, ``tc--priority`` ...) styled 
 """
 from __future__ import annotations
 
+import math
+
 from typing import Iterable, Sequence
 from weakref import WeakKeyDictionary
 
@@ -128,6 +130,8 @@ def join(*parts: Text | str) -> Text:
 
 
 def _cells(fraction: float, width: int) -> int:
+    if not math.isfinite(fraction * width):  # infinite: full; NaN: empty
+        return width if fraction > 0 else 0
     return max(0, min(width, round(fraction * width)))
 
 
@@ -187,11 +191,12 @@ def spark(values: Sequence[float], top: float, style: Style, palette: Palette, w
     text = Text()
     if width is not None and len(values) < width:
         text.append(" " * (width - len(values)))
-    top = top or max(values, default=0) or 1
+    values = [v if math.isfinite(v) else 0.0 for v in values]  # a NaN or infinite figure draws as none
+    top = top if top and math.isfinite(top) else max(values, default=0) or 1
     for value in values:
         if value <= 0:
             text.append(SPARKS[0], palette["empty"])
         else:
-            level = min(len(SPARKS) - 1, max(0, round(value / top * (len(SPARKS) - 1))))
+            level = _cells(value / top, len(SPARKS) - 1)
             text.append(SPARKS[level], style)
     return text

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from ...config import load_yaml, locate
-from ...domain.catalog import Catalog, ConfigError, _check_keys, _get
+from ...domain.catalog import Catalog, ConfigError, _check_keys, _get, show
 from ...domain.tiers import Tier
 
 MAX_SECONDS = 366 * 86_400.0  # any time or duration in a scenario: at most a year of sandbox time
@@ -148,7 +148,7 @@ def _names(value: Any, path: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(path, f"must be a list of names, got {value!r}")
+        raise ConfigError(path, f"must be a list of names, got {show(value)}")
     return tuple(value)
 
 
@@ -156,7 +156,7 @@ def _tier(value: Any, path: str) -> str | None:
     if value is None or value == "none":
         return None
     if not isinstance(value, str):
-        raise ConfigError(path, f"must be a tier name, got {value!r}")
+        raise ConfigError(path, f"must be a tier name, got {show(value)}")
     try:
         return Tier.parse(value).value
     except ValueError as exc:
@@ -181,7 +181,7 @@ def _tenant(d: Any, path: str, catalog: Catalog | None) -> TenantSpec:
         model = catalog.model(t.model)
         if model is None:
             known = ", ".join(m.model_id for m in catalog.models)
-            raise ConfigError(f"{path}.model", f"model {t.model!r} is not in the sandbox catalog ({known})")
+            raise ConfigError(f"{path}.model", f"model {show(t.model)} is not in the sandbox catalog ({known})")
         if t.tier == "reserved" and catalog.reservation_for(t.model) is None:
             raise ConfigError(f"{path}.tier",
                               f"tier 'reserved' needs a reservation for {t.model}; the profile has none")
@@ -199,10 +199,10 @@ def _phase(d: Any, path: str, tenants: set[str], repeat: float | None) -> PhaseS
         f = _check_keys(d["fault"], _FAULT_KEYS, fp)
         probability = _get(f, "probability", fp, float, default=0.0, minimum=0)
         if probability > 1:
-            raise ConfigError(f"{fp}.probability", f"must be between 0 and 1, got {probability!r}")
+            raise ConfigError(f"{fp}.probability", f"must be between 0 and 1, got {show(probability)}")
         error = _get(f, "error", fp, str, default="ServiceUnavailableException")
         if error not in FAULT_ERRORS:
-            raise ConfigError(f"{fp}.error", f"must be one of {', '.join(FAULT_ERRORS)}, got {error!r}")
+            raise ConfigError(f"{fp}.error", f"must be one of {', '.join(FAULT_ERRORS)}, got {show(error)}")
         fault = FaultSpec(probability, error, _get(f, "latency", fp, float, default=0.0, minimum=0,
                                                    maximum=MAX_SECONDS))
     p = PhaseSpec(name=_get(d, "name", path, str, default=path),
@@ -213,7 +213,7 @@ def _phase(d: Any, path: str, tenants: set[str], repeat: float | None) -> PhaseS
                   fault=fault)
     for name in p.tenants:
         if name not in tenants:
-            raise ConfigError(f"{path}.tenants", f"no tenant named {name!r} (tenants: {', '.join(sorted(tenants))})")
+            raise ConfigError(f"{path}.tenants", f"no tenant named {show(name)} (tenants: {', '.join(sorted(tenants))})")
     if repeat is not None and p.start + p.duration > repeat:
         raise ConfigError(f"{path}.duration", f"the phase ends at {p.start + p.duration:g}s, after the "
                           f"{repeat:g}s repeat period")
@@ -238,7 +238,7 @@ def parse_scenario(doc: Any, source: str, catalog: Catalog | None = None) -> Sce
         seen: set[str] = set()
         for i, t in enumerate(tenants):
             if t.name in seen:
-                raise ConfigError(f"tenants[{i}].name", f"duplicate tenant name {t.name!r}")
+                raise ConfigError(f"tenants[{i}].name", f"duplicate tenant name {show(t.name)}")
             seen.add(t.name)
         raw_phases = d.get("phases") or []
         if not isinstance(raw_phases, list):
