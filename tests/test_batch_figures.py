@@ -15,7 +15,7 @@ from tierconsole.aws.session import AwsContext, Target
 from tierconsole.domain.views import eta_seconds
 from tierconsole.profile_loader import load_profile
 from tierconsole.sandbox.app import Sandbox, SandboxThread
-from tierconsole.sandbox.batch import BatchSettings
+from tierconsole.sandbox.services.batch import BatchSettings
 from tierconsole.sandbox.config import parse_sandbox_config
 from tests.conftest import boto3_client
 

@@ -53,7 +53,7 @@ def run(env, cwd, *args):
 
 
 def backend_of(sandbox):
-    from tierconsole.sandbox.moto_bridge import cloudwatch_backend
+    from tierconsole.sandbox.services.moto_bridge import cloudwatch_backend
 
     return cloudwatch_backend(sandbox.sandbox.config.account_id, sandbox.sandbox.config.region)
 

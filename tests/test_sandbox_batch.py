@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from tierconsole.domain.tokens import estimate_tokens
 from tierconsole.sandbox.app import Sandbox, SandboxThread
-from tierconsole.sandbox.batch import TERMINAL, BatchSettings
+from tierconsole.sandbox.services.batch import TERMINAL, BatchSettings
 from tierconsole.sandbox.config import parse_sandbox_config
 
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})

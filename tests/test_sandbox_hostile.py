@@ -56,7 +56,7 @@ def declared_errors(service: str, operation: str) -> set[str]:
 @lru_cache(maxsize=1)
 def _quota_code() -> str:
     from tierconsole.sandbox.config import load_sandbox_config
-    from tierconsole.sandbox.servicequotas import bedrock_quotas
+    from tierconsole.sandbox.services.servicequotas import bedrock_quotas
     return bedrock_quotas(load_sandbox_config().catalog)[0].code
 
 

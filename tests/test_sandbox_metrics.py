@@ -260,7 +260,7 @@ def test_series_index_agrees_with_moto_through_appends_and_prunes():
 
     from moto.cloudwatch.models import CloudWatchBackend
 
-    from tierconsole.sandbox.metrics import _remove, _utc
+    from tierconsole.sandbox.services.metrics import _remove, _utc
 
     backend = Sandbox().metrics.backend
     index = backend.sandbox_series_index
@@ -316,7 +316,7 @@ DOCUMENTED_AWS_BEDROCK = {"Invocations", "InvocationLatency", "InvocationClientE
 def test_overflow_is_published_in_tokens_in_the_sandbox_namespace_never_in_aws_bedrock():
     """No AWS metric counts reservation overflow: the sandbox's own series lives in its own namespace,
     in tokens (what a TPM figure needs) as well as requests."""
-    from tierconsole.sandbox.metrics import SANDBOX_NAMESPACE
+    from tierconsole.sandbox.services.metrics import SANDBOX_NAMESPACE
 
     sb = Sandbox()
     pub = sb.metrics

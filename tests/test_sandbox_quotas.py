@@ -8,7 +8,7 @@ import pytest
 from botocore.config import Config
 
 from tierconsole.sandbox.app import Sandbox, SandboxThread
-from tierconsole.sandbox.servicequotas import quota_code
+from tierconsole.sandbox.services.servicequotas import quota_code
 
 CREDS = {"region_name": "us-east-1", "aws_access_key_id": "AKIDSANDBOXTEST", "aws_secret_access_key": "sandbox"}
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})

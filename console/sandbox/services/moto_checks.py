@@ -31,8 +31,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .http import AwsError, BadJson, Call, parse_json
-from .shapes import conform, service_model
+from ..http import AwsError, BadJson, Call, parse_json
+from ..shapes import conform, service_model
 
 BOTOCORE_NAMES = {"s3": "s3", "sts": "sts", "monitoring": "cloudwatch"}
 S3_INT_MAX = 2**31 - 1

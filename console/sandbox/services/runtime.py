@@ -15,16 +15,16 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from ..domain.tokens import output_length, prompt_digest, sandbox_text_pieces
-from . import eventstream, wire
-from .engine import EngineError, Ticket, TierEngine
-from .http import AwsError, Call
-from .outcomes import Outcome
-from .shapes import conform, conform_params, input_shape
+from ...domain.tokens import output_length, prompt_digest, sandbox_text_pieces
+from .. import eventstream, wire
+from ..engine import EngineError, Ticket, TierEngine
+from ..http import AwsError, Call
+from ..outcomes import Outcome
+from ..shapes import conform, conform_params, input_shape
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .clock import SandboxClock
-    from .outcomes import OutcomeLog
+    from ..clock import SandboxClock
+    from ..outcomes import OutcomeLog
 
 MIN_SLEEP_S = 0.001  # below this a real sleep costs more than it models
 TOKENS_PER_CHUNK = 8  # stream deltas carry a few tokens each, as real models do

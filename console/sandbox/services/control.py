@@ -27,12 +27,12 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from .batch import BatchJobs, Job
-from .http import AwsError, BadJson, Call, parse_json
-from .shapes import conform, conform_params, input_shape
+from ..http import AwsError, BadJson, Call, parse_json
+from ..shapes import conform, conform_params, input_shape
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..domain.catalog import ModelSpec
-    from .app import Sandbox
+    from ...domain.catalog import ModelSpec
+    from ..host import SandboxHost
 
 DEFAULT_PAGE = 100
 PROVIDER_NAMES = {"amazon": "Amazon", "anthropic": "Anthropic", "openai": "OpenAI", "meta": "Meta",
@@ -65,9 +65,9 @@ def parse_time(value: str, where: str) -> float:
 # ---------------------------------------------------------------------- the handler
 
 class BedrockControl:
-    """``sandbox.bedrock_control``: every bedrock path that is not a runtime action comes here."""
+    """``Sandbox.bedrock_control``: every bedrock path that is not a runtime action comes here."""
 
-    def __init__(self, sandbox: "Sandbox", jobs: BatchJobs):
+    def __init__(self, sandbox: "SandboxHost", jobs: BatchJobs):
         self.sandbox = sandbox
         self.jobs = jobs
         self.catalog = sandbox.config.catalog
@@ -242,11 +242,3 @@ def _decode_token(token: str) -> tuple[float, str]:
     except (binascii.Error, BadJson, ValueError, TypeError, OverflowError):
         raise AwsError("ValidationException", f"nextToken {token[:64]!r} is not a token this API returned", 400) \
             from None
-
-
-def install(sandbox: "Sandbox") -> BedrockControl:
-    jobs = BatchJobs(sandbox)
-    control = BedrockControl(sandbox, jobs)
-    sandbox.batch = jobs
-    sandbox.bedrock_control = control.handle
-    return control

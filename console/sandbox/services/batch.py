@@ -19,88 +19,24 @@ import logging
 import random
 import string
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from ..domain.batchfile import BatchFileReport, BatchRecord, check_count, validate_batch
-from ..domain.catalog import ModelSpec
-from ..domain.metricsplan import BATCH_NAMESPACE
-from ..domain.tokens import output_length, prompt_digest, sandbox_text
-from . import moto_bridge, wire
-from .http import AwsError
-from .outcomes import Outcome
+from ...domain.batchfile import BatchFileReport, BatchRecord
+from ...domain.catalog import ModelSpec
+from ...domain.tokens import output_length, prompt_digest, sandbox_text
+from . import batch_io
+from .batch_io import ACTIVE, TERMINAL, BatchSettings, Job, Window, parse_s3_uri
+from .. import wire
+from ..http import AwsError
+from ..outcomes import Outcome
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .app import Sandbox
+    from ..host import SandboxHost
 
 log = logging.getLogger("tierconsole.sandbox.batch")
 
-ACTIVE = ("Submitted", "Validating", "Scheduled", "InProgress")
-TERMINAL = ("Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired")
-METRICS_NAMESPACE = BATCH_NAMESPACE  # pruned with the other metrics (see metrics.MetricsPublisher.namespaces)
 MIN_TICK_S = 0.01  # real seconds: the runner never wakes more often than this
 MAX_RECORDS_PER_TICK = 200  # about 25 ms of work; then the loop serves requests again
-
-
-@dataclass
-class BatchSettings:
-    """Phase durations (sandbox seconds) and the behaviours the public docs leave open."""
-
-    submitted_s: float = 5.0
-    validating_s: float = 20.0
-    scheduled_s: float = 30.0  # the least time a job waits in the queue before it may start
-    stopping_s: float = 5.0
-    metrics_period_s: float = 60.0
-    default_timeout_hours: int = 24  # when the request has no timeoutDurationInHours (unconfirmed)
-    # Status of a job that processed every record but some failed. The docs describe
-    # PartiallyCompleted as "not all of your records could be processed in time"; whether
-    # record errors alone also give it is unconfirmed.
-    status_with_record_errors: str = "PartiallyCompleted"
-
-
-@dataclass
-class Job:
-    job_id: str
-    arn: str
-    name: str
-    role_arn: str
-    model_id: str  # as the caller gave it
-    model: ModelSpec
-    input_uri: str
-    output_uri: str
-    region: str
-    submit_time: float
-    timeout_hours: int
-    invocation_type: str  # InvokeModel | Converse
-    request: dict  # the CreateModelInvocationJob body as sent (echoed by Get/List)
-    client_token: str | None = None
-    status: str = "Submitted"
-    message: str | None = None
-    last_modified_time: float = 0.0
-    end_time: float | None = None
-    total: int | None = None
-    processed: int = 0
-    success: int = 0
-    errors: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task | None = None
-
-    @property
-    def expiration_time(self) -> float:
-        return self.submit_time + self.timeout_hours * 3600.0
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    rest = uri[len("s3://"):] if uri.startswith("s3://") else uri
-    bucket, _, key = rest.partition("/")
-    return bucket, key
 
 
 def _job_id() -> str:
@@ -110,7 +46,7 @@ def _job_id() -> str:
 class BatchJobs:
     """Every batch job of one sandbox, and the runner that moves them along."""
 
-    def __init__(self, sandbox: "Sandbox", settings: BatchSettings | None = None):
+    def __init__(self, sandbox: "SandboxHost", settings: BatchSettings | None = None):
         self.sandbox = sandbox
         self.clock = sandbox.clock
         self.settings = settings or BatchSettings()
@@ -190,7 +126,7 @@ class BatchJobs:
             self._set(job, "Validating")
             if await self._pause(job, s.validating_s):
                 return await self._stopped(job)
-            files, problem = await asyncio.to_thread(self._load_input, job)
+            files, problem = await asyncio.to_thread(batch_io.load_input, self.sandbox.config.account_id, job)
             if job.stop_requested.is_set():
                 return await self._stopped(job)
             if problem is not None:
@@ -240,40 +176,6 @@ class BatchJobs:
                 return "expired"
             await _first_of(lane.changed, job.stop_requested, timeout=self.clock.real_delay(remaining))
 
-    # ------------------------------------------------------------------ input
-    def _load_input(self, job: Job) -> tuple[list[tuple[str, BatchFileReport]], str | None]:
-        """The input files, validated, as (name for the output file, report); or a failure message."""
-        backend = moto_bridge.s3_backend(self.sandbox.config.account_id)
-        in_bucket, key = parse_s3_uri(job.input_uri)
-        out_bucket, _ = parse_s3_uri(job.output_uri)
-        for bucket, uri in ((in_bucket, job.input_uri), (out_bucket, job.output_uri)):
-            if bucket not in backend.buckets:
-                return [], f"S3 bucket {bucket!r} of {uri} does not exist"
-        # An object key, or a folder of .jsonl files; each output is named after its input.
-        if key and not key.endswith("/") and backend.get_object(in_bucket, key) is not None:
-            if not key.endswith(".jsonl"):
-                return [], f"Input file {job.input_uri} must have the .jsonl extension"
-            names = [(key, key.rsplit("/", 1)[-1])]
-        else:
-            prefix = key.rstrip("/") + "/" if key else ""
-            names = [(name, name[len(prefix):]) for name in sorted(backend.buckets[in_bucket].keys.keys())
-                     if name.startswith(prefix) and name.endswith(".jsonl")
-                     and backend.get_object(in_bucket, name) is not None]
-            if not names:
-                return [], f"No input found at {job.input_uri}: no object with that key and no .jsonl files under it"
-        files = []
-        for s3_key, out_name in names:
-            data = backend.get_object(in_bucket, s3_key).value
-            report = validate_batch(data, require_records=False)
-            if not report.ok:
-                return [], f"Invalid record in s3://{in_bucket}/{s3_key}: {report.first_error()}"
-            files.append((out_name, report))
-        total = sum(report.record_count for _, report in files)
-        problem = check_count(total, job.model.batch_min_records, job.model.batch_max_records)
-        if problem:
-            return [], f"The job's input has {problem} for model {job.model.model_id}"
-        return files, None
-
     # ------------------------------------------------------------------ processing
     async def _process(self, job: Job, files: list[tuple[str, BatchFileReport]]) -> None:
         interval = 60.0 / job.model.batch_records_per_minute  # sandbox seconds per record
@@ -281,7 +183,7 @@ class BatchJobs:
         outputs: dict[str, list[str]] = {name: [] for name, _ in files}
         ids = _assign_ids(queue)
         started = self.clock.now()
-        window = _Window(started)
+        window = Window(started)
         index, timed_out = 0, False
         while index < len(queue):
             now = self.clock.now()
@@ -296,14 +198,17 @@ class BatchJobs:
                 window.add(in_tok, out_tok)
                 index += 1
             if now - window.start >= self.settings.metrics_period_s:
-                self._publish(job, window, now)
-                window = _Window(now)
+                batch_io.publish_metrics(self.sandbox.config.account_id, job, window, now,
+                                         self.settings.metrics_period_s)
+                window = Window(now)
             if index < len(queue):
                 wake = min(started + (index + 1) * interval, job.expiration_time)
                 if await self._pause(job, wake - self.clock.now()):
                     break
-        await asyncio.to_thread(self._write_output, job, outputs)  # a large output is a large S3 put
-        self._publish(job, window, self.clock.now())
+        # a large output is a large S3 put
+        await asyncio.to_thread(batch_io.write_output, self.sandbox.config.account_id, job, outputs)
+        batch_io.publish_metrics(self.sandbox.config.account_id, job, window, self.clock.now(),
+                                  self.settings.metrics_period_s)
         if job.stop_requested.is_set():
             return await self._stopped(job)
         if timed_out:
@@ -358,37 +263,6 @@ class BatchJobs:
         line = {"recordId": record_id, "modelInput": record.model_input, "modelOutput": output}
         return json.dumps(line, separators=(",", ":")), in_tok, n
 
-    # ------------------------------------------------------------------ output and metrics
-    def _write_output(self, job: Job, outputs: dict[str, list[str]]) -> None:
-        backend = moto_bridge.s3_backend(self.sandbox.config.account_id)
-        bucket, prefix = parse_s3_uri(job.output_uri)
-        base = f"{prefix.rstrip('/')}/{job.job_id}/" if prefix.strip("/") else f"{job.job_id}/"
-        for name, lines in outputs.items():
-            body = "".join(line + "\n" for line in lines).encode()
-            backend.put_object(bucket, f"{base}{name}.out", body)
-        manifest = {"totalRecordCount": job.total, "processedRecordCount": job.processed,
-                    "successRecordCount": job.success, "errorRecordCount": job.errors,
-                    "inputTokenCount": job.input_tokens, "outputTokenCount": job.output_tokens}
-        backend.put_object(bucket, f"{base}manifest.json.out", json.dumps(manifest).encode())
-
-    def _publish(self, job: Job, window: "_Window", now: float) -> None:
-        # A full window gives its rate; the last, partial one counts as a whole period.
-        minutes = max(now - window.start, self.settings.metrics_period_s) / 60.0
-        stamp = datetime.fromtimestamp(now, timezone.utc).replace(tzinfo=None)  # moto keeps naive UTC
-        dims = [{"Name": "modelId", "Value": job.model.model_id}]
-        data = [{"MetricName": "NumberOfRecordsPendingProcessing", "Dimensions": dims, "Timestamp": stamp,
-                 "Value": float((job.total or 0) - job.processed), "Unit": "Count"},
-                {"MetricName": "NumberOfInputTokensProcessedPerMinute", "Dimensions": dims, "Timestamp": stamp,
-                 "Value": window.input_tokens / minutes, "Unit": "Count"},
-                {"MetricName": "NumberOfOutputTokensProcessedPerMinute", "Dimensions": dims, "Timestamp": stamp,
-                 "Value": window.output_tokens / minutes, "Unit": "Count"}]
-        try:
-            moto_bridge.cloudwatch_backend(self.sandbox.config.account_id, job.region).put_metric_data(
-                METRICS_NAMESPACE, data)
-        except Exception:  # noqa: BLE001 - metrics are best effort; the job goes on
-            log.exception("could not publish batch metrics for job %s", job.job_id)
-
-
 class _Lane:
     """One model's batch capacity: one job at a time. ``changed`` fires on any status change."""
 
@@ -413,19 +287,6 @@ async def _first_of(*events: asyncio.Event, timeout: float) -> None:
     finally:
         for w in waiters:
             w.cancel()
-
-
-@dataclass
-class _Window:
-    """Tokens processed since ``start`` (sandbox seconds), for the per-minute metrics."""
-
-    start: float
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-    def add(self, input_tokens: int, output_tokens: int) -> None:
-        self.input_tokens += input_tokens
-        self.output_tokens += output_tokens
 
 
 def _assign_ids(queue: list[tuple[str, BatchRecord]]) -> list[str]:

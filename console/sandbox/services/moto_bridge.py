@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from . import moto_checks
-from .http import Call
+from ..http import Call
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .app import Sandbox
+    from ..host import SandboxHost
 
 log = logging.getLogger("tierconsole.sandbox.moto")
 
@@ -100,10 +100,10 @@ def cloudwatch_backend(account_id: str, region: str):
     return cloudwatch_backends[account_id][region]
 
 
-def install(sandbox: "Sandbox") -> MotoBridge:
+def install(sandbox: "SandboxHost") -> MotoBridge:
+    """The bridge for :data:`MOTO_SERVICES` (the sandbox routes them to ``bridge.handle``), closed with the
+    sandbox, and the default bucket for batch input and output."""
     bridge = MotoBridge(sandbox.config.account_id)
-    for name in MOTO_SERVICES:
-        sandbox.services[name] = bridge.handle
     sandbox.on_close(bridge.close)
     # The default bucket for batch input and output exists from the start.
     backend = s3_backend(sandbox.config.account_id)

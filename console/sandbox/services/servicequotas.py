@@ -33,9 +33,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from ..domain.catalog import Catalog
-from .http import AwsError, BadJson, Call, parse_json
-from .shapes import conform, input_shape
+from ...domain.catalog import Catalog
+from ..http import AwsError, BadJson, Call, parse_json
+from ..shapes import conform, input_shape
 
 TARGET_PREFIX = "ServiceQuotasV20190624"
 SERVICE_CODE = "bedrock"
@@ -118,7 +118,7 @@ def _page_offset(token: str | None, total: int) -> int:
 
 
 class ServiceQuotas:
-    """The awsJson1_1 handler: ``sandbox.services["servicequotas"] = ServiceQuotas(sandbox.config).handle``."""
+    """The awsJson1_1 handler: ``Sandbox.services["servicequotas"]`` is ``ServiceQuotas(config).handle``."""
 
     def __init__(self, config):
         self.config = config
