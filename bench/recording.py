@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tierconsole.domain.views import (  # noqa: E402
+from tierconsole.core.domain.views import (
     BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent, UsageMinute,
 )
 from tierconsole.recording import DEFAULT_KEYFRAME_EVERY, Recorder, Recording  # noqa: E402

@@ -23,16 +23,16 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from .domain.views import BatchJobView, DashboardData
-from .operator import OperatorSession
+from .core.domain.views import BatchJobView, DashboardData
+from .core.session import OperatorSession
 from .screens.dashboard import DashboardScreen
 from .screens.messages import PauseToggled, RefreshRequested
 from .theming import DEFAULT_THEME, VARIABLE_DEFAULTS, builtin_themes, stylesheet_paths
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .domain.incident import Incident
-    from .domain.profile import Profile
-    from .live import LiveSource
+    from .core.domain.incident import Incident
+    from .core.domain.profile import Profile
+    from .core.source import LiveSource
     from .screens.prompt_lab import PromptLabScreen
 
 # The action screens (prompt lab, batch submit, profile switcher, incident, plan) are imported when
@@ -227,8 +227,8 @@ class TierConsoleApp(App[None]):
     def incident_for(self, event) -> "Incident | str":
         """The incident around ``event`` from the last collected answers (its minute, some before and
         after, the diagnosis about it), or why there is none."""
-        from .domain import incident as inc  # noqa: PLC0415
-        from .domain.format import clock  # noqa: PLC0415
+        from .core.domain import incident as inc  # noqa: PLC0415
+        from .core.domain.format import clock  # noqa: PLC0415
 
         session = self.session
         collector = session.source.collector if session is not None and session.source is not None else None
@@ -270,9 +270,9 @@ class TierConsoleApp(App[None]):
 
     @work(exclusive=True, group="plan", exit_on_error=False)
     async def _fetch_plan(self, session: OperatorSession, screen, model_id: str) -> None:
-        from .aws.history import fetch_history  # noqa: PLC0415
-        from .aws.session import describe_error  # noqa: PLC0415
-        from .domain.planning import cost_view, plan_from_profile  # noqa: PLC0415
+        from .core.aws.history import fetch_history  # noqa: PLC0415
+        from .core.aws.session import describe_error  # noqa: PLC0415
+        from .core.domain.planning import cost_view, plan_from_profile  # noqa: PLC0415
 
         try:
             source = session.source
@@ -307,10 +307,10 @@ class TierConsoleApp(App[None]):
     async def _cancel_job(self, session: OperatorSession, job: BatchJobView) -> None:
         import botocore.exceptions as bx  # noqa: PLC0415
 
-        from .actions.batch import cancel_batch  # noqa: PLC0415
-        from .actions.guard import ReadOnlyError  # noqa: PLC0415
-        from .aws.session import describe_error  # noqa: PLC0415
-        from .operator import SessionClosed, SourceFailed  # noqa: PLC0415
+        from .core.ops.batch import cancel_batch  # noqa: PLC0415
+        from .core.ops.guard import ReadOnlyError  # noqa: PLC0415
+        from .core.aws.session import describe_error  # noqa: PLC0415
+        from .core.session import SessionClosed, SourceFailed  # noqa: PLC0415
         from .screens.batch_submit import ConfirmCancelScreen  # noqa: PLC0415
 
         title = f"Cancel batch job · {session.profile.name}"
@@ -375,7 +375,7 @@ class TierConsoleApp(App[None]):
         new profile's empty data; a new source and poll start. The old source is closed in the
         background once batch calls already sent have finished (they are never cut in half).
         """
-        from .live import LiveSource  # noqa: PLC0415
+        from .core.source import LiveSource  # noqa: PLC0415
 
         old = self.session
         self.generation += 1

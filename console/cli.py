@@ -14,7 +14,7 @@ from . import __version__, options
 from .argtypes import number
 from .argtypes import positive_int as _positive_int
 from .argtypes import sandbox_speed
-from .domain.alerts import PROFILE_THRESHOLD
+from .core.domain.alerts import PROFILE_THRESHOLD
 from .record_cli import RECORD_GROUP, add_record_parser, add_replay_parser  # stdlib only
 
 EXIT_USAGE = 2
@@ -290,8 +290,8 @@ def _sandbox_profile(args) -> int | None:
     Returns an exit code when the profile cannot configure a sandbox, else None."""
     if args.profile is None:
         return None
-    from .domain.catalog import ConfigError  # noqa: PLC0415
-    from .profile_loader import load_profile  # noqa: PLC0415
+    from .core.domain.catalog import ConfigError  # noqa: PLC0415
+    from .core.config.profiles import load_profile  # noqa: PLC0415
 
     try:
         profile = load_profile(args.profile)
@@ -310,7 +310,8 @@ def _sandbox_profile(args) -> int | None:
 def list_profiles(args) -> int:
     import json  # noqa: PLC0415
 
-    from .profile_loader import discover, user_config_dir  # noqa: PLC0415
+    from .core.config.profiles import discover
+    from .core.config.paths import user_config_dir  # noqa: PLC0415
 
     entries = discover()
     if args.json:

@@ -7,10 +7,10 @@ import sys
 import time
 from contextlib import asynccontextmanager
 
-from .actions.guard import Guard, ReadOnlyError, append_history, text_fingerprint
-from .domain.catalog import ConfigError
-from .domain.pricing import PriceTable
-from .profile_loader import user_data_dir, user_state_dir
+from .core.ops.guard import Guard, ReadOnlyError, append_history, text_fingerprint
+from .core.domain.catalog import ConfigError
+from .core.domain.pricing import PriceTable
+from .core.config.paths import user_data_dir, user_state_dir
 
 EXIT_FAIL = 1
 EXIT_USAGE = 2
@@ -25,7 +25,7 @@ async def session(args):
     """The profile's AWS context. A sandbox profile attaches to its background sandbox
     (``tierconsole sandbox start``); with none running it gets a quiet throwaway one in-process, and
     says so on stderr (its jobs, objects and metrics are gone when the command exits)."""
-    from .live import LiveSource  # noqa: PLC0415
+    from .core.source import LiveSource  # noqa: PLC0415
 
     source = LiveSource.from_args(args, scenario="none")
     await asyncio.to_thread(source.start)
@@ -67,7 +67,7 @@ def run(coro) -> int:
 # ------------------------------------------------------------------ prompt
 
 def cmd_prompt(args) -> int:
-    from .actions.prompt import PromptRequest  # noqa: PLC0415
+    from .core.ops.prompt import PromptRequest  # noqa: PLC0415
 
     req = PromptRequest(model_id=args.model, text=args.text, tier=args.tier, system=args.system,
                         max_tokens=args.max_tokens, temperature=args.temperature, stream=args.stream)
@@ -80,7 +80,7 @@ def cmd_prompt(args) -> int:
 
 
 async def _prompt(args, req) -> int:
-    from .actions.prompt import send_prompt  # noqa: PLC0415
+    from .core.ops.prompt import send_prompt  # noqa: PLC0415
 
     async with session(args) as source:
         guard = guard_for(source)
@@ -118,7 +118,7 @@ async def _prompt(args, req) -> int:
 def format_results(results) -> str:
     """The human table of a prompt's results: tiers by name (Standard, not ``default``), costs as
     :func:`~tierconsole.domain.format.usd` says them (``unknown``, ``in reservation``, never 0.000000)."""
-    from .domain.format import tier_label, usd  # noqa: PLC0415
+    from .core.domain.format import tier_label, usd  # noqa: PLC0415
 
     head = f"{'tier':<9} {'served':<9} {'status':<22} {'ttft ms':>8} {'latency ms':>10} {'out tok/s':>9} " \
            f"{'in':>6} {'out':>6} {'cost $':>14}"
@@ -194,7 +194,7 @@ def _flat(prefix: str, value) -> list[tuple[str, str]]:
 
 def format_job(job: dict) -> str:
     """One batch job as a two-column table (``batch show`` without ``--json``)."""
-    from .domain.format import grouped, plural  # noqa: PLC0415
+    from .core.domain.format import grouped, plural  # noqa: PLC0415
 
     fields = dict(_flat("", _job_json(job)))
     rows: list[tuple[str, str]] = []
@@ -222,7 +222,7 @@ def cmd_batch(args) -> int:
 async def _batch(args) -> int:
     import botocore.exceptions as bx  # noqa: PLC0415
 
-    from .actions import batch as actions  # noqa: PLC0415
+    from .core.ops import batch as actions  # noqa: PLC0415
 
     async with session(args) as source:
         guard = guard_for(source)
@@ -281,7 +281,7 @@ EXIT_OVER = 3
 
 def status_document(data, answers, models, tiers, now) -> dict:
     """The four panes' data as one JSON-able document."""
-    from .domain import metricsplan as mp  # noqa: PLC0415
+    from .core.domain import metricsplan as mp  # noqa: PLC0415
 
     doc = {
         "time": now, "profile": data.profile, "account_id": data.account_id, "region": data.region,
@@ -327,7 +327,7 @@ def highest_use(doc: dict) -> tuple[float, str]:
 
 
 def cmd_status(args) -> int:
-    from .domain.alerts import PROFILE_THRESHOLD  # noqa: PLC0415
+    from .core.domain.alerts import PROFILE_THRESHOLD  # noqa: PLC0415
 
     if args.fail_over not in (None, PROFILE_THRESHOLD) and not 0 < args.fail_over <= 10:
         err(f"--fail-over: must be a fraction such as 0.8, got {args.fail_over}")
@@ -336,7 +336,7 @@ def cmd_status(args) -> int:
 
 
 async def _status(args) -> int:
-    from .aws.collectors import Collector  # noqa: PLC0415
+    from .core.aws.collectors import Collector  # noqa: PLC0415
 
     async with session(args) as source:
         collector = Collector(source.ctx, clock=source.collector.clock, history_minutes=60)
@@ -354,7 +354,7 @@ async def _status(args) -> int:
     if collector.errors.get("metrics") and collector.answers is None:
         err(f"could not read metrics: {collector.errors['metrics']}")
         return EXIT_FAIL
-    from .domain.alerts import PROFILE_THRESHOLD  # noqa: PLC0415
+    from .core.domain.alerts import PROFILE_THRESHOLD  # noqa: PLC0415
 
     if args.fail_over is None:
         return 0  # without --fail-over the exit code never depends on use
@@ -376,8 +376,8 @@ def _overflow_text(r: dict) -> str:
 def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
     """The status document for people: tiers by name, and ``▲`` on what is at or over the profile's
     ``alert_threshold`` (the same threshold the dashboard colours by)."""
-    from .domain.alerts import is_over, over_text  # noqa: PLC0415
-    from .domain.format import tier_label  # noqa: PLC0415
+    from .core.domain.alerts import is_over, over_text  # noqa: PLC0415
+    from .core.domain.format import tier_label  # noqa: PLC0415
 
     def mark(*fractions: float) -> str:
         return "▲ " if max(fractions) >= alert_threshold else "  "
@@ -437,7 +437,7 @@ def cmd_incident(args) -> int:
         err("--since: at most 15d (CloudWatch keeps 1-minute data for 15 days)")
         return EXIT_USAGE
     if args.output:
-        from .files import output_path_problem  # noqa: PLC0415
+        from .core.files import output_path_problem  # noqa: PLC0415
 
         problem = output_path_problem(args.output)
         if problem:  # before anything is collected
@@ -449,8 +449,8 @@ def cmd_incident(args) -> int:
 async def _incident(args, since: float) -> int:
     import math  # noqa: PLC0415
 
-    from .aws.collectors import Collector  # noqa: PLC0415
-    from .domain import incident as inc  # noqa: PLC0415
+    from .core.aws.collectors import Collector  # noqa: PLC0415
+    from .core.domain import incident as inc  # noqa: PLC0415
 
     async with session(args) as source:
         minutes = max(1, math.ceil(since / 60))
@@ -475,7 +475,7 @@ async def _incident(args, since: float) -> int:
                                        model in reserved))
     text = {"md": inc.to_markdown, "csv": inc.to_csv, "json": inc.to_json}[args.format](incidents)
     if args.output:
-        from .files import write_private  # noqa: PLC0415
+        from .core.files import write_private  # noqa: PLC0415
 
         try:
             write_private(args.output, text)  # 0600 (it names the account's models and figures), never half-written

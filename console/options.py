@@ -53,7 +53,7 @@ class Group:
 
 # ------------------------------------------------------------------------------ value types
 def endpoint_url(text: str) -> str:
-    from .domain.profile import endpoint_problem  # noqa: PLC0415 - pure, light; only when the option is typed
+    from .core.domain.profile import endpoint_problem  # noqa: PLC0415 - pure, light; only when the option is typed
 
     problem = endpoint_problem(text or "")
     if problem:  # e.g. "http://[::1" or a port out of range, which the SDKs would raise on at the first call

@@ -68,12 +68,12 @@ def cmd_plan(args) -> int:
 async def _plan(args) -> int:
     import botocore.exceptions as bx  # noqa: PLC0415
 
-    from .aws.history import HistoryError, fetch_history  # noqa: PLC0415
-    from .aws.session import describe_error  # noqa: PLC0415
+    from .core.aws.history import HistoryError, fetch_history  # noqa: PLC0415
+    from .core.aws.session import describe_error  # noqa: PLC0415
     from dataclasses import asdict  # noqa: PLC0415
 
-    from .domain.planning import MINUTES_PER_MONTH, cost_view, plan_from_profile  # noqa: PLC0415
-    from .domain.pricing import PriceTable  # noqa: PLC0415
+    from .core.domain.planning import MINUTES_PER_MONTH, cost_view, plan_from_profile  # noqa: PLC0415
+    from .core.domain.pricing import PriceTable  # noqa: PLC0415
     from .headless import err, session  # noqa: PLC0415
 
     async with session(args) as source:

@@ -11,8 +11,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from .domain.format import percent, tier_label
-from .domain.planning import TOTAL_TIER, CapacityPlan, CostView, TierStats
+from .core.domain.format import percent, tier_label
+from .core.domain.planning import TOTAL_TIER, CapacityPlan, CostView, TierStats
 
 
 def _n(v: float | None) -> str:

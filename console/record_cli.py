@@ -239,8 +239,8 @@ def cmd_record(args: argparse.Namespace) -> int:
     """``tierconsole record FILE``: record with no UI. Exit 0 when the duration ends or on Ctrl-C."""
     from dataclasses import replace  # noqa: PLC0415
 
-    from .domain.catalog import ConfigError  # noqa: PLC0415
-    from .live import LiveSource  # noqa: PLC0415
+    from .core.domain.catalog import ConfigError  # noqa: PLC0415
+    from .core.source import LiveSource  # noqa: PLC0415
     from .recording import Recorder, Recording  # noqa: PLC0415
 
     kwargs: dict[str, Any] = {"speed": args.speed}
@@ -255,7 +255,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.interval:
         source.profile = replace(source.profile, refresh_seconds=args.interval)
-    from .files import output_path_problem  # noqa: PLC0415
+    from .core.files import output_path_problem  # noqa: PLC0415
 
     problem = None if Path(args.file).is_file() else output_path_problem(args.file)
     if problem:

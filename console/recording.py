@@ -73,9 +73,10 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from .domain.catalog import show
-from .domain.views import (BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent,
-                           UsageMinute)
+from .core.domain.catalog import show
+from .core.domain.views import (
+    BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent, UsageMinute,
+)
 
 FORMAT = "tierconsole-recording"
 FORMAT_VERSION = 1

@@ -33,9 +33,9 @@ from textual.timer import Timer
 from textual.widgets import Input, Label
 
 from .app import TierConsoleApp
-from .domain import format as fmt
-from .domain.profile import Profile
-from .domain.views import DashboardData
+from .core.domain import format as fmt
+from .core.domain.profile import Profile
+from .core.domain.views import DashboardData
 from .recording import DamagedFrameError, Recording, RecordingError, parse_duration, stamp
 from .screens.dashboard import DashboardScreen
 from .screens.help import HelpScreen
@@ -113,7 +113,7 @@ def incident_from_recording(recording: Recording, event):
     ``m`` is read from the last frame before minute ``m + 2`` starts (the most complete figures for it).
     Minutes the recording did not cover are left out of the timeline, never shown as zeros.
     """
-    from .domain import incident as inc  # noqa: PLC0415
+    from .core.domain import incident as inc  # noqa: PLC0415
 
     minute = math.floor(event.time / 60) * 60
     start, end = minute - inc.BEFORE_MINUTES * 60, minute + inc.AFTER_MINUTES * 60

@@ -9,8 +9,8 @@ import sys
 
 
 def run_tui(args) -> int:
-    from .domain.catalog import ConfigError  # noqa: PLC0415
-    from .live import LiveSource  # noqa: PLC0415
+    from .core.domain.catalog import ConfigError  # noqa: PLC0415
+    from .core.source import LiveSource  # noqa: PLC0415
 
     try:
         source = LiveSource.from_args(args, sandbox="keep")

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from tierconsole.app import TierConsoleApp
-from tierconsole.domain.sample import sample_dashboard
+from tierconsole.core.domain.sample import sample_dashboard
 
 
 async def prompt_lab(pilot) -> None:

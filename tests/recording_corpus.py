@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from tierconsole.domain.sample import SAMPLE_NOW, sample_dashboard
-from tierconsole.domain.views import DashboardData
+from tierconsole.core.domain.sample import SAMPLE_NOW, sample_dashboard
+from tierconsole.core.domain.views import DashboardData
 from tierconsole.recording import Recorder
 
 N = 60

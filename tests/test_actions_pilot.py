@@ -17,14 +17,14 @@ import pytest
 import yaml
 from textual.widgets import Checkbox, Input, OptionList, Select
 
-from tierconsole.actions.batch import submit_batch
-from tierconsole.actions.guard import Guard
+from tierconsole.core.ops.batch import submit_batch
+from tierconsole.core.ops.guard import Guard
 from tierconsole.app import TierConsoleApp
-from tierconsole.domain.profile import parse_profile
-from tierconsole.live import LiveSource
-from tierconsole.profile_loader import load_profile
+from tierconsole.core.domain.profile import parse_profile
+from tierconsole.core.source import LiveSource
+from tierconsole.core.config.profiles import load_profile
 from tierconsole.screens.batch_submit import BatchSubmitScreen, ConfirmCancelScreen, JsonlTree
-from tierconsole.domain.sample import sample_dashboard
+from tierconsole.core.domain.sample import sample_dashboard
 from tierconsole.screens.dashboard import DashboardScreen
 from tierconsole.screens.help import HelpScreen
 from tierconsole.screens.profile_switcher import ProfileSwitcher

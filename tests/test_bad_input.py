@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tierconsole.config import load_yaml
-from tierconsole.domain.catalog import ConfigError
-from tierconsole.domain.profile import parse_profile
+from tierconsole.core.config.loader import load_yaml
+from tierconsole.core.domain.catalog import ConfigError
+from tierconsole.core.domain.profile import parse_profile
 from tierconsole.sandbox.config import parse_sandbox_config
 from tests.conftest import NOVA, aio_client, boto3_client
 
@@ -137,8 +137,8 @@ def test_oversize_body_is_refused_cleanly(sandbox):
     "\x00\x01\x1b[31mred\x1b[0m\r\n\t", "مرحبا بالعالم שלום", "漢字とかなの混じった文章🙂🙂", "a" * 100_000,
 ], ids=["control", "rtl", "wide", "100k"])
 async def test_odd_prompt_text_round_trips(sandbox, text):
-    from tierconsole.actions.prompt import PromptRequest, send_prompt
-    from tierconsole.domain.pricing import PriceTable
+    from tierconsole.core.ops.prompt import PromptRequest, send_prompt
+    from tierconsole.core.domain.pricing import PriceTable
     async with aio_client("bedrock-runtime", sandbox.endpoint) as c:
         req = PromptRequest(model_id="anthropic.claude-sonnet-4-5-20250929-v1:0", text=text, tier="priority",
                             max_tokens=16)
@@ -147,8 +147,8 @@ async def test_odd_prompt_text_round_trips(sandbox, text):
 
 
 async def test_a_megabyte_prompt_gets_a_clear_error_not_a_crash(sandbox):
-    from tierconsole.actions.prompt import PromptRequest, send_prompt
-    from tierconsole.domain.pricing import PriceTable
+    from tierconsole.core.ops.prompt import PromptRequest, send_prompt
+    from tierconsole.core.domain.pricing import PriceTable
     async with aio_client("bedrock-runtime", sandbox.endpoint) as c:
         [r] = await send_prompt(c, PromptRequest(model_id=NOVA, text="a" * 1_000_000, max_tokens=16),
                                 PriceTable.from_profile())
@@ -157,7 +157,7 @@ async def test_a_megabyte_prompt_gets_a_clear_error_not_a_crash(sandbox):
 
 
 def test_empty_and_huge_prompts_are_refused_before_sending():
-    from tierconsole.actions.prompt import PromptRequest
+    from tierconsole.core.ops.prompt import PromptRequest
     for text, needle in (("", "empty"), ("   ", "empty"), ("a" * 1_000_001, "over the limit")):
         with pytest.raises(ValueError, match=needle):
             PromptRequest(model_id=NOVA, text=text).validate()

@@ -10,10 +10,10 @@ import json
 
 import pytest
 
-from tierconsole.aws.collectors import Collector
-from tierconsole.aws.session import AwsContext, Target
-from tierconsole.domain.views import eta_seconds
-from tierconsole.profile_loader import load_profile
+from tierconsole.core.aws.collectors import Collector
+from tierconsole.core.aws.session import AwsContext, Target
+from tierconsole.core.domain.views import eta_seconds
+from tierconsole.core.config.profiles import load_profile
 from tierconsole.sandbox.app import Sandbox, SandboxThread
 from tierconsole.sandbox.services.batch import BatchSettings
 from tierconsole.sandbox.config import parse_sandbox_config

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tierconsole.actions.batch import job_name_for
+from tierconsole.core.ops.batch import job_name_for
 from tierconsole.cli import PATH_ARGUMENTS, build_parser, undecodable_argument
-from tierconsole.domain.batchfile import validate_batch
+from tierconsole.core.domain.batchfile import validate_batch
 from tests.conftest import NOVA, SONNET, boto3_client
 from tests.test_headless import cli, env  # noqa: F401 - fixtures: the CLI as a process against the sandbox
 

@@ -6,7 +6,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tierconsole.domain.batchfile import MAX_ERRORS, check_count, validate_batch
+from tierconsole.core.domain.batchfile import MAX_ERRORS, check_count, validate_batch
 from tierconsole.sandbox import wire
 
 

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tierconsole.cli import main
-from tierconsole.domain.catalog import ConfigError
-from tierconsole.domain.profile import endpoint_problem, parse_profile
+from tierconsole.core.domain.catalog import ConfigError
+from tierconsole.core.domain.profile import endpoint_problem, parse_profile
 from tierconsole.recording import Recorder
 from tests.conftest import NOVA
 from tests.test_headless import env  # noqa: F401 - fixture: an isolated XDG environment

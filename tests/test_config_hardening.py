@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tierconsole.config import MAX_ALIAS_NODES, load_yaml
-from tierconsole.domain.catalog import ConfigError, show
-from tierconsole.domain.profile import parse_profile
-from tierconsole.profile_loader import _load, discover, load_profile
+from tierconsole.core.config.loader import MAX_ALIAS_NODES, load_yaml
+from tierconsole.core.domain.catalog import ConfigError, show
+from tierconsole.core.domain.profile import parse_profile
+from tierconsole.core.config.profiles import _load, discover, load_profile
 from tierconsole.sandbox.config import parse_sandbox_config
 from tierconsole.sandbox.scenarios.spec import parse_scenario
 

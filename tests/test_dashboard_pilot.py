@@ -11,8 +11,8 @@ import pytest
 from textual.widgets import Input
 
 from tierconsole.app import TierConsoleApp
-from tierconsole.domain.sample import SAMPLE_NOW, sample_dashboard, sample_throttle_events
-from tierconsole.domain.views import PANES, PaneStatus, ThrottleEvent, filter_events
+from tierconsole.core.domain.sample import SAMPLE_NOW, sample_dashboard, sample_throttle_events
+from tierconsole.core.domain.views import PANES, PaneStatus, ThrottleEvent, filter_events
 from tierconsole.screens.dashboard import DashboardScreen
 from tierconsole.screens.help import HelpScreen
 from tierconsole.screens.messages import PauseToggled, RefreshRequested
@@ -562,7 +562,7 @@ def test_importing_the_app_loads_no_aws_or_data_libraries():
 
 
 async def test_a_thousand_jobs_are_all_listed_and_only_those_in_view_drawn():
-    from tierconsole.domain.views import BatchJobView
+    from tierconsole.core.domain.views import BatchJobView
     from tierconsole.widgets.batch import BatchPane
     jobs = tuple(BatchJobView(job_arn=f"arn:job/{i}", job_name=f"old-{i:04d}", model_id="m", status="Completed",
                               submit_time=1000.0 + i, end_time=2000.0 + i, total_records=10, processed=10,
@@ -616,7 +616,7 @@ async def test_reservation_overflow_says_where_it_comes_from(size):
 async def test_batch_list_keeps_its_order_and_selection_between_refreshes():
     """A refresh may list jobs in another order (ties in submission time, another region's jobs, a new job on top):
     the pane keeps each job where it was and the same job selected, in view."""
-    from tierconsole.domain.views import BatchJobView
+    from tierconsole.core.domain.views import BatchJobView
     from tierconsole.widgets.batch import BatchPane
 
     def queued(i, t=5000.0):

@@ -5,10 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tierconsole.domain.burndown import hold_tokens, settled_tokens
-from tierconsole.domain.catalog import DEFAULT_POLICIES, Catalog, EngineSettings, ModelSpec, ReservationSpec, TierPolicy
-from tierconsole.domain.tiers import Tier
-from tierconsole.domain.tokens import estimate_tokens, prompt_digest, sandbox_text
+from tierconsole.core.domain.burndown import hold_tokens, settled_tokens
+from tierconsole.core.domain.catalog import (
+    DEFAULT_POLICIES, Catalog, EngineSettings, ModelSpec, ReservationSpec, TierPolicy,
+)
+from tierconsole.core.domain.tiers import Tier
+from tierconsole.core.domain.tokens import estimate_tokens, prompt_digest, sandbox_text
 from tierconsole.sandbox.engine import THROTTLE_REQUESTS, THROTTLE_TOKENS, EngineError, SlidingWindow, TierEngine
 
 T0 = 1_000.0

@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
-from tierconsole.actions.batch import submit_batch
-from tierconsole.actions.guard import Guard
-from tierconsole.aws.collectors import Collector
-from tierconsole.aws.session import AwsContext, Target
-from tierconsole.profile_loader import load_profile
+from tierconsole.core.ops.batch import submit_batch
+from tierconsole.core.ops.guard import Guard
+from tierconsole.core.aws.collectors import Collector
+from tierconsole.core.aws.session import AwsContext, Target
+from tierconsole.core.config.profiles import load_profile
 from tierconsole.sandbox.faults import FaultSpecError, parse_faults
 from tests.conftest import NOVA, boto3_client
 
@@ -94,8 +94,8 @@ async def test_batch_submit_whose_answer_is_lost_is_retried_into_exactly_one_job
     ("cut#1", "StreamCut", True),  # the connection drops after the first text frame: that text arrived
 ])
 async def test_a_broken_stream_is_a_named_incomplete_answer_and_the_next_one_works(make_sandbox, spec, error, partial):
-    from tierconsole.actions.prompt import PromptRequest, send_prompt
-    from tierconsole.domain.pricing import PriceTable
+    from tierconsole.core.ops.prompt import PromptRequest, send_prompt
+    from tierconsole.core.domain.pricing import PriceTable
     from tests.conftest import aio_client
 
     sb = make_sandbox(speed=50.0)
@@ -124,7 +124,7 @@ def test_stream_faults_leave_other_requests_alone(make_sandbox):
 
 @pytest.mark.parametrize("spec", ["lost#1:bedrock/model-invocation-job/", "reset#1:bedrock/model-invocation-job/"])
 async def test_batch_cancel_through_a_lost_or_reset_connection_stops_the_job_and_says_ok(make_sandbox, tmp_path, spec):
-    from tierconsole.actions.batch import cancel_batch
+    from tierconsole.core.ops.batch import cancel_batch
     sb = make_sandbox(speed=1.0)
     f = tmp_path / "in.jsonl"
     f.write_text("\n".join(json.dumps({"recordId": str(i), "modelInput": {"messages": []}}) for i in range(100)))

@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from tierconsole.domain import incident as inc
-from tierconsole.domain.metricsplan import Answers
+from tierconsole.core.domain import incident as inc
+from tierconsole.core.domain.metricsplan import Answers
 from tests.conftest import NOVA, clear_of_minute_end
 from tests.test_status import burst
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from textual.app import App
 
-from tierconsole.domain import incident as inc
-from tierconsole.domain.metricsplan import Answers
+from tierconsole.core.domain import incident as inc
+from tierconsole.core.domain.metricsplan import Answers
 from tierconsole.screens.incident import IncidentScreen
 from tierconsole.theming import builtin_themes
 

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from tierconsole.actions.batch import submit_batch
-from tierconsole.actions.guard import Guard
+from tierconsole.core.ops.batch import submit_batch
+from tierconsole.core.ops.guard import Guard
 from tierconsole.app import TierConsoleApp
-from tierconsole.live import LiveSource
-from tierconsole.profile_loader import load_profile
+from tierconsole.core.source import LiveSource
+from tierconsole.core.config.profiles import load_profile
 from tierconsole.sandbox.app import Sandbox, SandboxThread
 from tierconsole.widgets.pane import StaleBanner
 from tierconsole.widgets.quota import QuotaBody

@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tierconsole.domain import metricsplan as mp
-from tierconsole.domain.catalog import ReservationSpec
+from tierconsole.core.domain import metricsplan as mp
+from tierconsole.core.domain.catalog import ReservationSpec
 
 NOW = 1_800_000_030.0  # 30 s into a minute
 MIN = 1_800_000_000.0

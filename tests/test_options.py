@@ -178,9 +178,9 @@ def test_theme_names_are_the_themes_textual_loads():
 @given(command=st.sampled_from([("batch", "submit"), ("batch", "cancel")]), data=st.data())
 def test_read_only_in_any_position_refuses_every_mutating_action_in_the_core(command, data):
     """--read-only before, between or after, through the same source and guard the commands use."""
-    from tierconsole.actions.guard import ReadOnlyError
+    from tierconsole.core.ops.guard import ReadOnlyError
     from tierconsole.headless import guard_for
-    from tierconsole.live import LiveSource
+    from tierconsole.core.source import LiveSource
 
     leaf = dict(COMMANDS)[command]
     pos = data.draw(st.integers(0, len(command)), label="position")

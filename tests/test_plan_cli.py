@@ -267,7 +267,7 @@ def test_plan_arguments_and_the_shared_options():
 # ---------------------------------------------------------------------- history fetching
 
 async def test_fetch_history_chunks_under_the_datapoint_limit(sandbox):
-    from tierconsole.aws.history import fetch_history
+    from tierconsole.core.aws.history import fetch_history
 
     vals = generated(4)
     first = recent_first_minute()
@@ -316,7 +316,7 @@ class FakeCloudWatch:
 
 
 async def test_fetch_history_follows_next_token_and_aligns_minutes():
-    from tierconsole.aws.history import fetch_history
+    from tierconsole.core.aws.history import fetch_history
 
     now = 1_800_000_030.0  # half a minute into a minute: that minute is left out
     end = 1_800_000_000
@@ -335,7 +335,7 @@ async def test_fetch_history_follows_next_token_and_aligns_minutes():
 
 
 def test_history_window_and_chunks():
-    from tierconsole.aws.history import chunks, window
+    from tierconsole.core.aws.history import chunks, window
 
     start, end = window(1_800_000_030.0, 14)
     assert end == 1_800_000_000 and end - start == 14 * 86_400
@@ -346,14 +346,14 @@ def test_history_window_and_chunks():
     with pytest.raises(ValueError):
         window(0, 15)
     from tierconsole import plan_cli
-    from tierconsole.aws import history
+    from tierconsole.core.aws import history
     assert plan_cli.MAX_DAYS == history.MAX_DAYS
 
 
 def test_client_error_exits_1_naming_the_call(sandbox, monkeypatch, tmp_path, capsys):
     import botocore.exceptions as bx
 
-    from tierconsole.aws import history
+    from tierconsole.core.aws import history
     from tierconsole.plan_cli import main
 
     async def denied(*args, **kwargs):

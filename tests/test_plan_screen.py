@@ -6,10 +6,11 @@ import pytest
 from textual.app import App
 from textual.widgets import Static
 
-from tierconsole.domain.planning import RESERVATION_PRICE_UNKNOWN, ReservationTerms, build_plan, cost_view, \
-    empty_history, pricing_from_profile
-from tierconsole.domain.pricing import PriceTable
-from tierconsole.domain.profile import Profile
+from tierconsole.core.domain.planning import (
+    RESERVATION_PRICE_UNKNOWN, ReservationTerms, build_plan, cost_view, empty_history, pricing_from_profile,
+)
+from tierconsole.core.domain.pricing import PriceTable
+from tierconsole.core.domain.profile import Profile
 from tierconsole.screens.plan import SECTIONS, PlanScreen
 
 NOVA = "amazon.nova-lite-v1:0"

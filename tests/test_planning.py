@@ -10,13 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tierconsole.domain.catalog import ReservationSpec
-from tierconsole.domain.planning import (
+from tierconsole.core.domain.catalog import ReservationSpec
+from tierconsole.core.domain.planning import (
     MIN_INPUT_TPM, MIN_OUTPUT_TPM, RESERVATION_PRICE_UNKNOWN, TOTAL_TIER, Pricing, ReservationTerms, build_plan,
     cost_view, empty_history, plan_from_profile, pricing_from_profile, reservation_terms, round_up, spend_per_hour,
-    tier_move_saving)
-from tierconsole.domain.pricing import PriceTable
-from tierconsole.domain.profile import Profile
+    tier_move_saving,
+)
+from tierconsole.core.domain.pricing import PriceTable
+from tierconsole.core.domain.profile import Profile
 
 NOVA = "amazon.nova-lite-v1:0"
 SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"

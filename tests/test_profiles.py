@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from tierconsole.domain.catalog import ConfigError
-from tierconsole.profile_loader import discover, load_profile
+from tierconsole.core.domain.catalog import ConfigError
+from tierconsole.core.config.profiles import discover, load_profile
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tierconsole.domain.sample import SAMPLE_NOW, sample_dashboard
+from tierconsole.core.domain.sample import SAMPLE_NOW, sample_dashboard
 from tierconsole.record_cli import (
     RecordingSource, cmd_record, cmd_replay, record_loop,
     recording_source,
@@ -226,8 +226,8 @@ def test_replay_info_and_errors(tmp_path, capsys):
 # --- --record in the live console -------------------------------------------------------------
 async def test_recording_source_records_what_the_console_shows(isolated):
     from tierconsole.app import TierConsoleApp
-    from tierconsole.live import LiveSource
-    from tierconsole.profile_loader import load_profile
+    from tierconsole.core.source import LiveSource
+    from tierconsole.core.config.profiles import load_profile
     from tests.test_live_pilot import wait_for
 
     path = isolated / "live.rec"

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tierconsole.domain.sample import SAMPLE_NOW, sample_dashboard
-from tierconsole.domain.views import (
+from tierconsole.core.domain.sample import SAMPLE_NOW, sample_dashboard
+from tierconsole.core.domain.views import (
     PANES, BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent, UsageMinute,
 )
 from tierconsole.recording import (

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from tierconsole.aws.collectors import RegionsCollector
-from tierconsole.aws.session import AwsContext, Target
-from tierconsole.profile_loader import load_profile
+from tierconsole.core.aws.collectors import RegionsCollector
+from tierconsole.core.aws.session import AwsContext, Target
+from tierconsole.core.config.profiles import load_profile
 
 
 async def test_each_region_is_polled_once_per_refresh_and_merged(sandbox):

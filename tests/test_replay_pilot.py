@@ -13,8 +13,8 @@ import pytest
 from textual.widgets import Input, Label
 
 from tierconsole.app import TierConsoleApp
-from tierconsole.domain.sample import SAMPLE_NOW, sample_dashboard, sample_throttle_events
-from tierconsole.domain.views import PaneStatus
+from tierconsole.core.domain.sample import SAMPLE_NOW, sample_dashboard, sample_throttle_events
+from tierconsole.core.domain.views import PaneStatus
 from tierconsole.recording import Recorder, Recording
 from tierconsole.replay import (
     MAX_WAIT_S, SPEEDS, JumpScreen, ReplayApp, ReplayBar, ReplayScreen, ReplaySource, parse_jump,

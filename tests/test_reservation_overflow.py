@@ -10,11 +10,11 @@ import dataclasses
 
 import pytest
 
-from tierconsole.aws.collectors import Collector
-from tierconsole.aws.session import AwsContext, Target
-from tierconsole.domain import metricsplan as mp
-from tierconsole.domain.views import ReservationView
-from tierconsole.profile_loader import load_profile
+from tierconsole.core.aws.collectors import Collector
+from tierconsole.core.aws.session import AwsContext, Target
+from tierconsole.core.domain import metricsplan as mp
+from tierconsole.core.domain.views import ReservationView
+from tierconsole.core.config.profiles import load_profile
 from tests.conftest import SONNET, aio_client, clear_of_minute_end, user
 
 # The sandbox profile reserves 100,000 input TPM of Sonnet 4.5. Six concurrent reserved requests of 30,000 input
@@ -80,7 +80,7 @@ def test_the_sandbox_namespace_is_asked_only_of_a_sandbox_in_the_same_call():
 
 
 def test_status_document_carries_the_unit_and_the_source():
-    from tierconsole.domain.views import DashboardData
+    from tierconsole.core.domain.views import DashboardData
     from tierconsole.headless import format_status, status_document
 
     sandbox = ReservationView("r", SONNET, 50_000, 100_000, 2_000, 10_000, overflow_tpm=24_000.0, overflow_rpm=3.0,

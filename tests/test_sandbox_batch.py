@@ -13,7 +13,7 @@ from aiobotocore.session import get_session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tierconsole.domain.tokens import estimate_tokens
+from tierconsole.core.domain.tokens import estimate_tokens
 from tierconsole.sandbox.app import Sandbox, SandboxThread
 from tierconsole.sandbox.services.batch import TERMINAL, BatchSettings
 from tierconsole.sandbox.config import parse_sandbox_config

@@ -13,8 +13,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tierconsole.config import load_yaml
-from tierconsole.domain.catalog import ConfigError
+from tierconsole.core.config.loader import load_yaml
+from tierconsole.core.domain.catalog import ConfigError
 from tierconsole.sandbox.clock import MAX_SPEED, SandboxClock
 from tierconsole.sandbox.config import parse_sandbox_config
 from tierconsole.sandbox.faults import MAX_COUNT, MAX_DELAY_S, FaultSpecError, parse_faults

@@ -7,7 +7,7 @@ import json
 import botocore.exceptions
 import pytest
 
-from tierconsole.domain.tokens import estimate_tokens
+from tierconsole.core.domain.tokens import estimate_tokens
 from tests.conftest import GPT, NOVA, SONNET, aio_client, boto3_client, user
 
 TIERS = ("priority", "default", "flex")

@@ -11,8 +11,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tierconsole.domain.catalog import ConfigError
-from tierconsole.domain.tiers import Tier
+from tierconsole.core.domain.catalog import ConfigError
+from tierconsole.core.domain.tiers import Tier
 from tierconsole.sandbox.app import Sandbox, SandboxThread
 from tierconsole.sandbox.scenarios import BUILT_IN, load_scenario, start_scenario
 

@@ -58,8 +58,8 @@ async def test_screen_never_shows_credentials(aws_env, monkeypatch, tmp_path):
     for k, v in aws_env.items():
         monkeypatch.setenv(k, v)
     from tierconsole.app import TierConsoleApp
-    from tierconsole.live import LiveSource
-    from tierconsole.profile_loader import load_profile
+    from tierconsole.core.source import LiveSource
+    from tierconsole.core.config.profiles import load_profile
     source = LiveSource(load_profile("realish"))
     app = TierConsoleApp(source=source)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -11,8 +11,8 @@ import pytest
 from textual.widgets import Input
 
 from tierconsole.app import TierConsoleApp
-from tierconsole.domain.sample import SAMPLE_NOW, sample_dashboard
-from tierconsole.domain.views import PaneStatus
+from tierconsole.core.domain.sample import SAMPLE_NOW, sample_dashboard
+from tierconsole.core.domain.views import PaneStatus
 from tierconsole.screens.batch_submit import ConfirmCancelScreen
 from tierconsole.screens.prompt_lab import PromptArea, PromptLabScreen, sample_run
 

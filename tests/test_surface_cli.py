@@ -16,7 +16,7 @@ import yaml
 
 from tests.conftest import NOVA, SONNET, aio_client, clear_of_minute_end, user
 from tests.test_headless import batch_file, cli, cli_for, env  # noqa: F401 - fixtures
-from tierconsole.actions.prompt import PromptResult
+from tierconsole.core.ops.prompt import PromptResult
 from tierconsole.headless import format_results, format_status
 
 CLI = [sys.executable, "-m", "tierconsole.cli"]
@@ -139,7 +139,7 @@ def test_batch_show_prints_a_readable_table_and_json_with_json(cli, tmp_path):
 
 
 def test_a_tier_with_no_multiplier_has_no_price_rather_than_standards():
-    from tierconsole.domain.pricing import PriceTable
+    from tierconsole.core.domain.pricing import PriceTable
 
     prices = PriceTable.from_profile()
     assert prices.cost(NOVA, "default", 1000, 1000) > 0

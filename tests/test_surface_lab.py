@@ -11,7 +11,7 @@ from textual.widgets._select import SelectCurrent
 from textual.widgets._toast import Toast
 
 from tierconsole.app import TierConsoleApp
-from tierconsole.domain.sample import sample_dashboard
+from tierconsole.core.domain.sample import sample_dashboard
 from tierconsole.screens.batch_submit import BatchSubmitScreen, ConfirmCancelScreen, JsonlTree
 from tierconsole.screens.help import HelpScreen
 from tierconsole.screens.prompt_lab import HistoryPicker, PromptLabScreen, sample_run

@@ -14,10 +14,10 @@ from textual.color import Color
 from textual.filter import Monochrome
 
 from tierconsole.app import TierConsoleApp
-from tierconsole.domain.sample import SAMPLE_NOW, sample_dashboard
-from tierconsole.domain.views import ModelQuotaView, PaneStatus, ThrottleEvent
-from tierconsole.live import LiveSource
-from tierconsole.profile_loader import load_profile
+from tierconsole.core.domain.sample import SAMPLE_NOW, sample_dashboard
+from tierconsole.core.domain.views import ModelQuotaView, PaneStatus, ThrottleEvent
+from tierconsole.core.source import LiveSource
+from tierconsole.core.config.profiles import load_profile
 from tierconsole.screens.dashboard import DashboardScreen
 from tierconsole.widgets.header import HeaderBar
 from tierconsole.widgets.keybar import KeyBar

@@ -11,11 +11,11 @@ import pytest
 
 from tests.conftest import NOVA
 
-from tierconsole.actions.prompt import PromptRequest, send_prompt
-from tierconsole.aws.session import AwsContext, Target
-from tierconsole.domain.catalog import ConfigError
-from tierconsole.domain.pricing import PriceTable
-from tierconsole.domain.profile import DEFAULT_PROMPT_TIMEOUTS, parse_profile
+from tierconsole.core.ops.prompt import PromptRequest, send_prompt
+from tierconsole.core.aws.session import AwsContext, Target
+from tierconsole.core.domain.catalog import ConfigError
+from tierconsole.core.domain.pricing import PriceTable
+from tierconsole.core.domain.profile import DEFAULT_PROMPT_TIMEOUTS, parse_profile
 
 CLI = [sys.executable, "-m", "tierconsole.cli"]
 
@@ -48,7 +48,7 @@ def test_profile_timeouts_defaults_overrides_and_errors():
 
 
 def test_the_shipped_profiles_document_the_timeouts():
-    from tierconsole.profile_loader import load_profile
+    from tierconsole.core.config.profiles import load_profile
 
     for name in ("sandbox", "aws-template"):
         assert load_profile(name).timeouts == profile().timeouts  # the documented figures are the defaults
@@ -76,7 +76,7 @@ async def test_a_flex_prompt_may_wait_longer_than_ten_seconds_while_other_calls_
 
 
 async def test_a_stream_longer_than_the_event_timeout_is_fine_while_events_keep_coming(make_sandbox):
-    from tierconsole.domain.tokens import output_length, prompt_digest
+    from tierconsole.core.domain.tokens import output_length, prompt_digest
 
     text = "a long answer please 13"  # the sandbox's answer to it is long: 471 tokens
     sandbox = make_sandbox()  # speed 1: Nova at 180 tokens/s, 8 tokens an event (one every 44 ms)

@@ -8,8 +8,8 @@ import pytest
 from textual.widgets import DataTable, OptionList, Static
 
 from tierconsole.app import TierConsoleApp
-from tierconsole.live import LiveSource
-from tierconsole.profile_loader import load_profile
+from tierconsole.core.source import LiveSource
+from tierconsole.core.config.profiles import load_profile
 from tierconsole.screens.incident import IncidentScreen
 from tierconsole.screens.plan import PlanScreen
 from tierconsole.widgets.throttles import ThrottleList
@@ -82,7 +82,7 @@ async def burst_at_minute_start(clock, endpoint: str, rounds: int = 1) -> float:
 async def test_the_incident_view_is_about_the_selected_event(isolated):
     """Two bursts two minutes apart, the later one worse: opening the earlier event diagnoses the earlier minute,
     in a window around it, not the worst minute of the last quarter hour."""
-    from tierconsole.domain import incident as inc
+    from tierconsole.core.domain import incident as inc
 
     profile = dataclasses.replace(load_profile("sandbox"), refresh_seconds=0.5)
     source = LiveSource(profile, scenario="none", speed=20.0)  # a sandbox minute is 3 real seconds
@@ -119,7 +119,7 @@ async def test_a_replayed_dashboard_opens_the_incident_view_from_the_recording(i
     diagnosis the live console gives, from the per-minute figures in the recording."""
     import asyncio
 
-    from tierconsole.domain import incident as inc
+    from tierconsole.core.domain import incident as inc
     from tierconsole.recording import Recorder
     from tierconsole.replay import ReplayApp
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from tierconsole.domain import incident as inc
-from tierconsole.live import LiveSource
-from tierconsole.profile_loader import load_profile
+from tierconsole.core.domain import incident as inc
+from tierconsole.core.source import LiveSource
+from tierconsole.core.config.profiles import load_profile
 from tests.test_live_pilot import isolated  # noqa: F401 - fixture
 
 GPT = "openai.gpt-oss-20b-1:0"

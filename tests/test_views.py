@@ -7,18 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tierconsole.domain import format as fmt
-from tierconsole.domain.sample import SAMPLE_NOW, sample_dashboard, sample_throttle_events
-from tierconsole.domain.views import (
-    BatchJobView,
-    DashboardData,
-    ModelQuotaView,
-    PaneStatus,
-    ReservationView,
-    SearchIndex,
-    ThrottleEvent,
-    eta_seconds,
-    filter_events,
+from tierconsole.core.domain import format as fmt
+from tierconsole.core.domain.sample import SAMPLE_NOW, sample_dashboard, sample_throttle_events
+from tierconsole.core.domain.views import (
+    BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, SearchIndex, ThrottleEvent,
+    eta_seconds, filter_events,
 )
 
 

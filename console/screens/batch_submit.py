@@ -21,15 +21,15 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, Select, Static
 
-from ..domain import format as fmt
+from ..core.domain import format as fmt
 from ..widgets.header import ContextBar, ContextInfo
 from ..widgets.keybar import KeyBar
 from ..widgets.render import COMPONENT_CLASSES, Palette, PaletteHost
 from .messages import RefreshRequested
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..domain.views import BatchJobView
-    from ..operator import OperatorSession
+    from ..core.domain.views import BatchJobView
+    from ..core.session import OperatorSession
 
 #: CreateModelInvocationJob's jobName pattern (botocore's bedrock model), anchored.
 JOB_NAME = re.compile(r"^[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}$")
@@ -123,7 +123,7 @@ class BatchSubmitScreen(ModalScreen[None]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        from ..operator import model_choices  # noqa: PLC0415
+        from ..core.session import model_choices  # noqa: PLC0415
 
         box = self.query_one("#batch-box")
         box.border_title = "Submit batch job"
@@ -155,7 +155,7 @@ class BatchSubmitScreen(ModalScreen[None]):
         self.query_one("#batch-path", Input).focus()
 
     def _destination_text(self) -> Text:
-        from ..actions.batch import destination  # noqa: PLC0415
+        from ..core.ops.batch import destination  # noqa: PLC0415
 
         if self.session is None:
             return Text("No live source (sample data): nothing can be submitted.", style="italic")
@@ -264,10 +264,10 @@ class BatchSubmitScreen(ModalScreen[None]):
     async def submit(self, session: "OperatorSession", path: str, model: str, name: str | None) -> None:
         import botocore.exceptions as bx  # noqa: PLC0415
 
-        from ..actions.batch import BatchInputError, submit_batch, submit_batch_s3  # noqa: PLC0415
-        from ..actions.guard import ReadOnlyError  # noqa: PLC0415
-        from ..aws.session import describe_error  # noqa: PLC0415
-        from ..operator import SessionClosed, SourceFailed  # noqa: PLC0415
+        from ..core.ops.batch import BatchInputError, submit_batch, submit_batch_s3  # noqa: PLC0415
+        from ..core.ops.guard import ReadOnlyError  # noqa: PLC0415
+        from ..core.aws.session import describe_error  # noqa: PLC0415
+        from ..core.session import SessionClosed, SourceFailed  # noqa: PLC0415
 
         level, text = "crit", ""
         try:

@@ -19,8 +19,8 @@ from textual.reactive import Reactive, reactive
 from textual.screen import Screen
 from textual.widget import Widget
 
-from ..domain.alerts import DEFAULT_THRESHOLD, Crossings, quotas_over
-from ..domain.views import PANES, DashboardData
+from ..core.domain.alerts import DEFAULT_THRESHOLD, Crossings, quotas_over
+from ..core.domain.views import PANES, DashboardData
 from ..widgets.batch import BatchPane
 from ..widgets.header import HeaderBar, HeaderInfo
 from ..widgets.keybar import KeyBar

@@ -15,8 +15,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from ..domain import format as fmt
-from ..domain.incident import TIERS, Incident, to_markdown
+from ..core.domain import format as fmt
+from ..core.domain.incident import TIERS, Incident, to_markdown
 
 
 class IncidentScreen(ModalScreen[None]):
@@ -69,14 +69,14 @@ class IncidentScreen(ModalScreen[None]):
         table.focus()
 
     def action_export(self) -> None:
-        from ..profile_loader import user_data_dir  # noqa: PLC0415
+        from ..core.config.paths import user_data_dir  # noqa: PLC0415
 
         folder = self.export_dir or (user_data_dir() / "incidents")
         folder.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.incident.end))
         name = self.incident.model_id.replace(":", "_").replace("/", "_")
         path = folder / f"incident-{name}-{stamp}.md"
-        from ..files import write_private  # noqa: PLC0415
+        from ..core.files import write_private  # noqa: PLC0415
 
         write_private(path, to_markdown([self.incident]))  # 0600: it names the account's models and figures
         self.exported = str(path)

@@ -15,7 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from ..domain.planning import CapacityPlan, CostView
+from ..core.domain.planning import CapacityPlan, CostView
 from ..plan_tables import (assumptions_table, cost_view_renderables, costs_table, notes_text, recommendation_table,
                            stats_section, traffic_table)
 from ..widgets.keybar import KeyBar

@@ -18,11 +18,11 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..domain import format as fmt
+from ..core.domain import format as fmt
 from ..widgets.render import COMPONENT_CLASSES, Palette
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..domain.profile import Profile
+    from ..core.domain.profile import Profile
 
 ADHOC_REGION = "us-east-1"
 
@@ -42,7 +42,7 @@ class ProfileChoice:
 
 def adhoc_profile(aws_name: str, region: str | None) -> "Profile":
     """A console profile for a profile of ~/.aws/config that has no console profile of its own."""
-    from ..domain.profile import Profile  # noqa: PLC0415
+    from ..core.domain.profile import Profile  # noqa: PLC0415
 
     return Profile(name=f"aws:{aws_name}", description=f"ad-hoc from the AWS config profile {aws_name!r}",
                    aws_profile=aws_name, regions=(region or ADHOC_REGION,), read_only=True,
@@ -51,8 +51,8 @@ def adhoc_profile(aws_name: str, region: str | None) -> "Profile":
 
 def list_choices() -> list[ProfileChoice]:
     """Every console profile (broken ones with their error), then every AWS config profile."""
-    from ..domain.catalog import ConfigError  # noqa: PLC0415
-    from ..profile_loader import discover, load_profile  # noqa: PLC0415
+    from ..core.domain.catalog import ConfigError  # noqa: PLC0415
+    from ..core.config.profiles import discover, load_profile  # noqa: PLC0415
 
     out: list[ProfileChoice] = []
     for name, entry in sorted(discover().items()):

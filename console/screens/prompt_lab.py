@@ -23,7 +23,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
-from ..domain import format as fmt
+from ..core.domain import format as fmt
 from ..widgets.header import ContextBar, ContextInfo
 from ..widgets.keybar import KeyBar
 from ..widgets.render import COMPONENT_CLASSES, Palette, PaletteHost
@@ -31,8 +31,8 @@ from .help import HelpScreen
 from .messages import RefreshRequested
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..actions.prompt import PromptRequest, PromptResult
-    from ..operator import OperatorSession
+    from ..core.ops.prompt import PromptRequest, PromptResult
+    from ..core.session import OperatorSession
 
 #: (label, value) of the tier picker; values are what :class:`PromptRequest` takes.
 TIER_OPTIONS: list[tuple[str, str]] = [
@@ -302,7 +302,7 @@ class PromptLabScreen(Screen):
         return list(self._model_ids)
 
     def refresh_models(self) -> None:
-        from ..operator import model_choices  # noqa: PLC0415
+        from ..core.session import model_choices  # noqa: PLC0415
 
         if self.session is not None:
             choices = self.session.models()
@@ -336,7 +336,7 @@ class PromptLabScreen(Screen):
     # ------------------------------------------------------------------ building the request
     def build_request(self) -> "PromptRequest":
         """The request from the form. Raises ValueError naming the field that is wrong."""
-        from ..actions.prompt import PromptRequest  # noqa: PLC0415
+        from ..core.ops.prompt import PromptRequest  # noqa: PLC0415
 
         model = self.query_one("#lab-model", Select).value
         if model is Select.BLANK or not model:
@@ -436,7 +436,7 @@ class PromptLabScreen(Screen):
     # ------------------------------------------------------------------ history
     @work(thread=True, group="prompt-history", exclusive=True)
     def load_history(self) -> None:
-        from ..actions.guard import read_history  # noqa: PLC0415
+        from ..core.ops.guard import read_history  # noqa: PLC0415
 
         if self.session is None:
             return
@@ -647,9 +647,9 @@ class PromptLabScreen(Screen):
     @work(exclusive=True, group="prompt", exit_on_error=False)
     async def run_prompt(self, session: "OperatorSession", req: "PromptRequest", run: int) -> None:
         """Send one request under ``session``; nothing is shown if the session closes meanwhile."""
-        from ..actions.guard import ReadOnlyError, append_history  # noqa: PLC0415
-        from ..actions.prompt import send_prompt  # noqa: PLC0415
-        from ..operator import SessionClosed, SourceFailed, stamp  # noqa: PLC0415
+        from ..core.ops.guard import ReadOnlyError, append_history  # noqa: PLC0415
+        from ..core.ops.prompt import send_prompt  # noqa: PLC0415
+        from ..core.session import SessionClosed, SourceFailed, stamp  # noqa: PLC0415
 
         await self.begin_run(req)
         tier_text = "all tiers" if req.tier == "all" else fmt.tier_label(wire_tier(req.tier)) \
@@ -726,7 +726,7 @@ class PromptLabScreen(Screen):
 
     @staticmethod
     def _audit(session: "OperatorSession", req: "PromptRequest", outcome: str, results: list) -> None:
-        from ..actions.guard import text_fingerprint  # noqa: PLC0415
+        from ..core.ops.guard import text_fingerprint  # noqa: PLC0415
 
         session.guard.audit("prompt", req.model_id, outcome, via="console", tier=req.tier,
                             tiers=[r.tier for r in results], served=[r.served_tier for r in results],
@@ -736,9 +736,9 @@ class PromptLabScreen(Screen):
 def sample_run() -> tuple["PromptRequest", list["PromptResult"]]:
     """A fixed all-tiers run on Claude Sonnet 4.5 (for snapshots, screenshots and demos): Reserved
     and Priority answer, Standard throttles, Flex answers slowly and cheaply. Nothing reads a clock."""
-    from ..actions.prompt import PromptRequest, PromptResult  # noqa: PLC0415
-    from ..domain.pricing import PriceTable  # noqa: PLC0415
-    from ..domain.sample import SONNET  # noqa: PLC0415
+    from ..core.ops.prompt import PromptRequest, PromptResult  # noqa: PLC0415
+    from ..core.domain.pricing import PriceTable  # noqa: PLC0415
+    from ..core.domain.sample import SONNET  # noqa: PLC0415
 
     req = PromptRequest(model_id=SONNET, tier="all", stream=True, max_tokens=400, system="Answer in two sentences.",
                         text="Why is Flex cheaper than Standard, and when is Priority worth its premium?")

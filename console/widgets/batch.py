@@ -14,8 +14,8 @@ from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..domain import format as fmt
-from ..domain.views import BatchJobView, PaneStatus, eta_seconds
+from ..core.domain import format as fmt
+from ..core.domain.views import BatchJobView, PaneStatus, eta_seconds
 from .pane import Pane
 from .render import Palette, bar, fit, join, to_strips
 

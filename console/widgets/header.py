@@ -8,9 +8,9 @@ from typing import Tuple
 
 from rich.text import Text
 
-from ..domain import format as fmt
-from ..domain.alerts import DEFAULT_THRESHOLD, over_text, quotas_over
-from ..domain.views import PANES, DashboardData
+from ..core.domain import format as fmt
+from ..core.domain.alerts import DEFAULT_THRESHOLD, over_text, quotas_over
+from ..core.domain.views import PANES, DashboardData
 from .pane import Body
 from .render import Palette
 

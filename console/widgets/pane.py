@@ -11,8 +11,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ..domain import format as fmt
-from ..domain.views import PaneStatus
+from ..core.domain import format as fmt
+from ..core.domain.views import PaneStatus
 
 if TYPE_CHECKING:
     from typing_extensions import Self

@@ -7,8 +7,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.reactive import reactive
 
-from ..domain import format as fmt
-from ..domain.views import QUOTA_TIERS, ModelQuotaView, PaneStatus
+from ..core.domain import format as fmt
+from ..core.domain.views import QUOTA_TIERS, ModelQuotaView, PaneStatus
 from .pane import Body, Pane, ScrollBody
 from .render import Palette, fit, join, stacked_bar
 

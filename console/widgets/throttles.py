@@ -20,8 +20,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input
 
-from ..domain import format as fmt
-from ..domain.views import PaneStatus, SearchIndex, ThrottleEvent, filter_events
+from ..core.domain import format as fmt
+from ..core.domain.views import PaneStatus, SearchIndex, ThrottleEvent, filter_events
 from .pane import Body, Pane
 from .render import Palette, fit, spark
 

@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ...domain.catalog import Catalog, ConfigError
+from ...core.domain.catalog import Catalog, ConfigError
 from .runner import ScenarioRun
 from .spec import FaultSpec, PhaseSpec, Scenario, TenantSpec, load_scenario_file, parse_scenario
 

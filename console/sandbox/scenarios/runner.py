@@ -21,7 +21,7 @@ import math
 import random
 from typing import TYPE_CHECKING
 
-from ...domain.tiers import Tier
+from ...core.domain.tiers import Tier
 from ..engine import EngineError
 from ..http import AwsError
 from ..wire import Prompt

@@ -21,9 +21,9 @@ import string
 import uuid
 from typing import TYPE_CHECKING
 
-from ...domain.batchfile import BatchFileReport, BatchRecord
-from ...domain.catalog import ModelSpec
-from ...domain.tokens import output_length, prompt_digest, sandbox_text
+from ...core.domain.batchfile import BatchFileReport, BatchRecord
+from ...core.domain.catalog import ModelSpec
+from ...core.domain.tokens import output_length, prompt_digest, sandbox_text
 from . import batch_io
 from .batch_io import ACTIVE, TERMINAL, BatchSettings, Job, Window, parse_s3_uri
 from .. import wire

@@ -10,9 +10,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from ...domain.batchfile import BatchFileReport, check_count, validate_batch
-from ...domain.catalog import ModelSpec
-from ...domain.metricsplan import BATCH_NAMESPACE
+from ...core.domain.batchfile import BatchFileReport, check_count, validate_batch
+from ...core.domain.catalog import ModelSpec
+from ...core.domain.metricsplan import BATCH_NAMESPACE
 from . import moto_bridge
 
 log = logging.getLogger("tierconsole.sandbox.batch")

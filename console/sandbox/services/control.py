@@ -31,7 +31,7 @@ from ..http import AwsError, BadJson, Call, parse_json
 from ..shapes import conform, conform_params, input_shape
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ...domain.catalog import ModelSpec
+    from ...core.domain.catalog import ModelSpec
     from ..host import SandboxHost
 
 DEFAULT_PAGE = 100

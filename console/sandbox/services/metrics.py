@@ -71,7 +71,7 @@ import math
 import time
 from typing import TYPE_CHECKING
 
-from ...domain.metricsplan import BATCH_NAMESPACE, SANDBOX_NAMESPACE
+from ...core.domain.metricsplan import BATCH_NAMESPACE, SANDBOX_NAMESPACE
 from ..outcomes import Outcome
 from .metrics_index import SeriesIndex, _utc
 

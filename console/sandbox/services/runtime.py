@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from ...domain.tokens import output_length, prompt_digest, sandbox_text_pieces
+from ...core.domain.tokens import output_length, prompt_digest, sandbox_text_pieces
 from .. import eventstream, wire
 from ..engine import EngineError, Ticket, TierEngine
 from ..http import AwsError, Call

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from ...domain.catalog import Catalog
+from ...core.domain.catalog import Catalog
 from ..http import AwsError, BadJson, Call, parse_json
 from ..shapes import conform, input_shape
 

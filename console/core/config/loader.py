@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from .domain.catalog import ConfigError, show
+from ..domain.catalog import ConfigError, show
 
 #: How many nodes aliases may add to a document beyond its own (an alias to a mapping of 10 keys
 #: adds 21: the mapping, its keys and its values). Sharing a block of settings a few times fits easily.

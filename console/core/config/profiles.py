@@ -20,28 +20,14 @@ from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
-from .config import load_yaml, locate
-from .domain.catalog import ConfigError, show
-from .domain.profile import Profile, parse_profile
+from .loader import load_yaml, locate
+from .paths import user_config_dir
+from ..domain.catalog import ConfigError, show
+from ..domain.profile import Profile, parse_profile
 
 FALLBACK = "sandbox"
 #: A profile is a page of YAML; anything this large is not one, and is not read whole.
 MAX_PROFILE_BYTES = 1024 * 1024
-
-
-def user_config_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "tierconsole"
-
-
-def user_state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "tierconsole"
-
-
-def user_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "tierconsole"
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ class LiveSource:
     def from_args(cls, args, **kwargs) -> "LiveSource":
         """The source for a parsed command line: its --profile, --endpoint-url, --region and --read-only
         (the shared options, which mean the same wherever they were typed). Raises ConfigError."""
-        from .profile_loader import load_profile  # noqa: PLC0415
+        from .config.profiles import load_profile  # noqa: PLC0415
 
         return cls(load_profile(args.profile), endpoint_url=args.endpoint_url, region=args.region,
                    read_only=args.read_only, **kwargs)
@@ -82,7 +82,7 @@ class LiveSource:
         # (named here so the header shows it; a sandbox profile then watches that endpoint).
         endpoint = self._endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         if self.profile.is_sandbox:
-            from .sandbox import daemon  # noqa: PLC0415
+            from ..sandbox import daemon  # noqa: PLC0415
 
             sandbox = True  # dummy (or the sandbox's --auth) credentials, sandbox badge
             if endpoint is None:
@@ -99,8 +99,8 @@ class LiveSource:
                 endpoint, clock = self.background.endpoint, self.background.clock()
                 credentials = self.background.credentials()
             elif endpoint is None:
-                from .sandbox.app import Sandbox, SandboxThread  # noqa: PLC0415
-                from .sandbox.config import parse_sandbox_config  # noqa: PLC0415
+                from ..sandbox.app import Sandbox, SandboxThread  # noqa: PLC0415
+                from ..sandbox.config import parse_sandbox_config  # noqa: PLC0415
 
                 config = parse_sandbox_config(self.profile.raw, self.profile.source)
                 self.sandbox_thread = SandboxThread(Sandbox(config, scenario=self._scenario, speed=self._speed))

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, Awaitable
 from .domain.views import DashboardData, ThrottleEvent
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .actions.guard import Guard
+    from .ops.guard import Guard
     from .domain.pricing import PriceTable
     from .domain.profile import Profile
-    from .live import LiveSource
+    from .source import LiveSource
 
 #: Errors of the console's own calls that go to the throttle pane: the service saying "not now".
 #: (Validation and access errors are the caller's problem and stay in the screen that made the call.)
@@ -44,8 +44,8 @@ class ModelChoice:
 
 class OperatorSession:
     def __init__(self, source: "LiveSource", generation: int):
-        from .actions.guard import Guard  # noqa: PLC0415
-        from .profile_loader import user_data_dir, user_state_dir  # noqa: PLC0415
+        from .ops.guard import Guard  # noqa: PLC0415
+        from .config.paths import user_data_dir, user_state_dir  # noqa: PLC0415
 
         self.source = source
         self.generation = generation
