@@ -31,7 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tierconsole.core.domain.views import (
     BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent, UsageMinute,
 )
-from tierconsole.recording import DEFAULT_KEYFRAME_EVERY, Recorder, Recording  # noqa: E402
+from tierconsole.recording.format import DEFAULT_KEYFRAME_EVERY  # noqa: E402
+from tierconsole.recording.reader import Recording  # noqa: E402
+from tierconsole.recording.recorder import Recorder  # noqa: E402
 
 START = 1772409600.0  # 2026-03-02 00:00:00 UTC
 FAMILIES = [("amazon.nova-lite-v1:0", "Amazon Nova Lite"), ("amazon.nova-pro-v1:0", "Amazon Nova Pro"),

@@ -144,9 +144,9 @@ def stats(xs: list[float]) -> tuple[float, float]:
 
 
 async def scenario(n_models: int, n_events: int, n_jobs: int, repeat: int) -> tuple[dict, dict]:
-    from tierconsole.app import TierConsoleApp
+    from tierconsole.tui.app import TierConsoleApp
     from tierconsole.core.aws.collectors import merge_events
-    from tierconsole.widgets.throttles import ThrottleList, ThrottlesPane
+    from tierconsole.tui.widgets.throttles import ThrottleList, ThrottlesPane
 
     now = time.time()
     models = model_ids(n_models)

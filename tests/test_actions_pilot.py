@@ -19,19 +19,19 @@ from textual.widgets import Checkbox, Input, OptionList, Select
 
 from tierconsole.core.ops.batch import submit_batch
 from tierconsole.core.ops.guard import Guard
-from tierconsole.app import TierConsoleApp
+from tierconsole.tui.app import TierConsoleApp
 from tierconsole.core.domain.profile import parse_profile
 from tierconsole.core.source import LiveSource
 from tierconsole.core.config.profiles import load_profile
-from tierconsole.screens.batch_submit import BatchSubmitScreen, ConfirmCancelScreen, JsonlTree
+from tierconsole.tui.screens.batch_submit import BatchSubmitScreen, ConfirmCancelScreen, JsonlTree
 from tierconsole.core.domain.sample import sample_dashboard
-from tierconsole.screens.dashboard import DashboardScreen
-from tierconsole.screens.help import HelpScreen
-from tierconsole.screens.profile_switcher import ProfileSwitcher
-from tierconsole.screens.prompt_lab import HistoryPicker, PromptArea, PromptLabScreen, ResultsTable
-from tierconsole.widgets.batch import BatchList, BatchPane
-from tierconsole.widgets.header import HeaderBar
-from tierconsole.widgets.quota import QuotaBody
+from tierconsole.tui.screens.dashboard import DashboardScreen
+from tierconsole.tui.screens.help import HelpScreen
+from tierconsole.tui.screens.profile_switcher import ProfileSwitcher
+from tierconsole.tui.screens.prompt_lab import HistoryPicker, PromptArea, PromptLabScreen, ResultsTable
+from tierconsole.tui.widgets.batch import BatchList, BatchPane
+from tierconsole.tui.widgets.header import HeaderBar
+from tierconsole.tui.widgets.quota import QuotaBody
 from tests.conftest import GPT, NOVA, SONNET, aio_client, boto3_client, user
 from tests.test_dashboard_pilot import text_of
 

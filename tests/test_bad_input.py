@@ -168,7 +168,7 @@ def test_empty_and_huge_prompts_are_refused_before_sending():
 def _parser_options():
     """(command path, option, action) for every option of every subcommand of the real parser."""
     import argparse
-    from tierconsole.cli import build_parser
+    from tierconsole.cli.main import build_parser
 
     out = []
 
@@ -198,7 +198,7 @@ def _parse(argv):
     """(namespace or None, exit code or None, stdout, stderr) of the real parser on ``argv``."""
     import contextlib
     import io
-    from tierconsole.cli import build_parser
+    from tierconsole.cli.main import build_parser
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -220,7 +220,7 @@ def test_any_option_value_is_parsed_or_named_as_a_usage_error(option, value):
         assert code == 2 and "error:" in err and "Traceback" not in err, err
         assert flag in err or "required" in err, err
         return
-    from tierconsole.options import dest_name
+    from tierconsole.cli.options import dest_name
 
     got = getattr(args, dest_name(action.dest))
     if isinstance(got, float):

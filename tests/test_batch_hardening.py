@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tierconsole.core.ops.batch import job_name_for
-from tierconsole.cli import PATH_ARGUMENTS, build_parser, undecodable_argument
+from tierconsole.cli.main import PATH_ARGUMENTS, build_parser, undecodable_argument
 from tierconsole.core.domain.batchfile import validate_batch
 from tests.conftest import NOVA, SONNET, boto3_client
 from tests.test_headless import cli, env  # noqa: F401 - fixtures: the CLI as a process against the sandbox
@@ -157,7 +157,7 @@ def _text_options() -> list[tuple[tuple[str, ...], str, list[tuple[str, list[str
     taking a value that is not a file path, found by walking the real parser."""
     import argparse
 
-    from tierconsole.options import dest_name
+    from tierconsole.cli.options import dest_name
 
     out = []
 

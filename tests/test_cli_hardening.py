@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tierconsole.cli import main
+from tierconsole.cli.main import main
 from tierconsole.core.domain.catalog import ConfigError
 from tierconsole.core.domain.profile import endpoint_problem, parse_profile
-from tierconsole.recording import Recorder
+from tierconsole.recording.recorder import Recorder
 from tests.conftest import NOVA
 from tests.test_headless import env  # noqa: F401 - fixture: an isolated XDG environment
 from tests.recording_corpus import FRAMES, write_good
@@ -81,10 +81,10 @@ async def test_the_incident_view_export_is_private(tmp_path, umask_022):
     from textual.app import App
 
     from tests.test_incident_view import M, incident
-    from tierconsole.screens.incident import IncidentScreen
+    from tierconsole.tui.screens.incident import IncidentScreen
 
     class Host(App):
-        CSS_PATH = ["../themes/incident.tcss"]
+        CSS_PATH = ["../console/tui/styles/incident.tcss"]
 
     app = Host()
     async with app.run_test(size=(120, 40)) as pilot:

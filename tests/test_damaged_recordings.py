@@ -20,9 +20,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tierconsole.cli import main
-from tierconsole.recording import DamagedFrameError, Recording, RecordingError
-from tierconsole.replay import ReplayApp, ReplaySource
+from tierconsole.cli.main import main
+from tierconsole.recording.format import DamagedFrameError, RecordingError
+from tierconsole.recording.reader import Recording
+from tierconsole.tui.replay import ReplayApp
+from tierconsole.recording.replay import ReplaySource
 from tests.test_replay_pilot import _isolated  # noqa: F401 - autouse: isolated XDG dirs, colours on
 from tests.recording_corpus import CORPUS, FRAMES, KEY_EVERY, N, make, write_good
 
@@ -357,7 +359,7 @@ def test_any_recorded_figures_and_texts_draw_without_a_crash(frames):
     """Live figures are never NaN, infinite or years away, but a recording can hold anything of the
     right type: the replay draws every frame of it (a figure no bar or clock can show draws empty)."""
     import asyncio
-    from tierconsole.recording import Recorder
+    from tierconsole.recording.recorder import Recorder
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "wild.tcrec"

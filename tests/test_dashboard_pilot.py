@@ -10,18 +10,18 @@ import time
 import pytest
 from textual.widgets import Input
 
-from tierconsole.app import TierConsoleApp
+from tierconsole.tui.app import TierConsoleApp
 from tierconsole.core.domain.sample import SAMPLE_NOW, sample_dashboard, sample_throttle_events
 from tierconsole.core.domain.views import PANES, PaneStatus, ThrottleEvent, filter_events
-from tierconsole.screens.dashboard import DashboardScreen
-from tierconsole.screens.help import HelpScreen
-from tierconsole.screens.messages import PauseToggled, RefreshRequested
-from tierconsole.widgets.batch import BatchList
-from tierconsole.widgets.header import HeaderBar
-from tierconsole.widgets.pane import Body, Pane, StaleBanner
-from tierconsole.widgets.quota import QuotaBody, QuotaPane
-from tierconsole.widgets.reservations import ReservationsBody
-from tierconsole.widgets.throttles import ThrottleList, ThrottleRates, ThrottlesPane
+from tierconsole.tui.screens.dashboard import DashboardScreen
+from tierconsole.tui.screens.help import HelpScreen
+from tierconsole.tui.messages import PauseToggled, RefreshRequested
+from tierconsole.tui.widgets.batch import BatchList
+from tierconsole.tui.widgets.header import HeaderBar
+from tierconsole.tui.widgets.pane import Body, Pane, StaleBanner
+from tierconsole.tui.widgets.quota import QuotaBody, QuotaPane
+from tierconsole.tui.widgets.reservations import ReservationsBody
+from tierconsole.tui.widgets.throttles import ThrottleList, ThrottleRates, ThrottlesPane
 
 WIDE = (120, 40)
 NARROW = (80, 24)
@@ -165,7 +165,7 @@ async def test_filter_narrows_the_throttle_list():
 
 
 async def test_a_large_feed_is_indexed_after_its_frame_and_the_filter_uses_the_index():
-    from tierconsole.widgets.throttles import INDEX_AFTER
+    from tierconsole.tui.widgets.throttles import INDEX_AFTER
     events = tuple(sample_throttle_events(INDEX_AFTER + 1000))
     app = RecordingApp()
     async with app.run_test(size=WIDE) as pilot:
@@ -492,7 +492,7 @@ async def test_switching_theme_redraws_the_kept_lines_in_the_new_colours():
     app = TierConsoleApp(theme="dark")
     async with app.run_test(size=WIDE) as pilot:
         await started(pilot)
-        from tierconsole.widgets.render import PaletteHost
+        from tierconsole.tui.widgets.render import PaletteHost
 
         body, host = app.query_one(QuotaBody), app.screen.query_one(PaletteHost)
 
@@ -508,7 +508,7 @@ async def test_switching_theme_redraws_the_kept_lines_in_the_new_colours():
 
 
 async def test_the_key_bar_shows_the_focused_keys_and_a_click_presses_one():
-    from tierconsole.widgets.keybar import KeyBar
+    from tierconsole.tui.widgets.keybar import KeyBar
 
     app = TierConsoleApp(data=sample_dashboard())
     async with app.run_test(size=NARROW) as pilot:
@@ -554,7 +554,7 @@ async def test_no_color_is_respected(monkeypatch, no_color):
 
 
 def test_importing_the_app_loads_no_aws_or_data_libraries():
-    code = ("import sys, tierconsole.app; "
+    code = ("import sys, tierconsole.tui.app; "
             "heavy = [m for m in ('boto3', 'botocore', 'aiobotocore', 'pandas', 'moto') if m in sys.modules]; "
             "print(heavy); sys.exit(1 if heavy else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -563,7 +563,7 @@ def test_importing_the_app_loads_no_aws_or_data_libraries():
 
 async def test_a_thousand_jobs_are_all_listed_and_only_those_in_view_drawn():
     from tierconsole.core.domain.views import BatchJobView
-    from tierconsole.widgets.batch import BatchPane
+    from tierconsole.tui.widgets.batch import BatchPane
     jobs = tuple(BatchJobView(job_arn=f"arn:job/{i}", job_name=f"old-{i:04d}", model_id="m", status="Completed",
                               submit_time=1000.0 + i, end_time=2000.0 + i, total_records=10, processed=10,
                               success=10) for i in range(1000))
@@ -597,7 +597,7 @@ async def test_a_thousand_jobs_are_all_listed_and_only_those_in_view_drawn():
 async def test_reservation_overflow_says_where_it_comes_from(size):
     """Overflow is a sandbox figure (tokens per minute, labelled); on AWS, where no metric counts it, the pane
     says so instead of showing a number."""
-    from tierconsole.widgets.reservations import ReservationsPane
+    from tierconsole.tui.widgets.reservations import ReservationsPane
     app = TierConsoleApp()
     async with app.run_test(size=size) as pilot:
         await started(pilot, sample_dashboard(sandbox=True))
@@ -617,7 +617,7 @@ async def test_batch_list_keeps_its_order_and_selection_between_refreshes():
     """A refresh may list jobs in another order (ties in submission time, another region's jobs, a new job on top):
     the pane keeps each job where it was and the same job selected, in view."""
     from tierconsole.core.domain.views import BatchJobView
-    from tierconsole.widgets.batch import BatchPane
+    from tierconsole.tui.widgets.batch import BatchPane
 
     def queued(i, t=5000.0):
         return BatchJobView(job_arn=f"arn:job/q{i:02d}", job_name=f"queued-{i:02d}", model_id="m", status="Scheduled",

@@ -5,8 +5,8 @@ from textual.app import App
 
 from tierconsole.core.domain import incident as inc
 from tierconsole.core.domain.metricsplan import Answers
-from tierconsole.screens.incident import IncidentScreen
-from tierconsole.theming import builtin_themes
+from tierconsole.tui.screens.incident import IncidentScreen
+from tierconsole.tui.theming import builtin_themes
 
 M = 1_800_000_000.0
 
@@ -20,7 +20,7 @@ def incident() -> inc.Incident:
 
 
 class Host(App):
-    CSS_PATH = ["../themes/incident.tcss"]
+    CSS_PATH = ["../console/tui/styles/incident.tcss"]
 
 
 async def test_incident_view_shows_diagnosis_timeline_and_exports(tmp_path):

@@ -10,13 +10,13 @@ import pytest
 
 from tierconsole.core.ops.batch import submit_batch
 from tierconsole.core.ops.guard import Guard
-from tierconsole.app import TierConsoleApp
+from tierconsole.tui.app import TierConsoleApp
 from tierconsole.core.source import LiveSource
 from tierconsole.core.config.profiles import load_profile
 from tierconsole.sandbox.app import Sandbox, SandboxThread
-from tierconsole.widgets.pane import StaleBanner
-from tierconsole.widgets.quota import QuotaBody
-from tierconsole.widgets.reservations import ReservationsBody
+from tierconsole.tui.widgets.pane import StaleBanner
+from tierconsole.tui.widgets.quota import QuotaBody
+from tierconsole.tui.widgets.reservations import ReservationsBody
 from tests.conftest import NOVA, aio_client, user
 from tests.test_dashboard_pilot import text_of
 
@@ -134,6 +134,6 @@ async def test_aws_endpoint_url_is_honoured_and_shown(isolated, sandbox, monkeyp
         assert await wait_for(pilot, lambda: app.polls > 0)
         assert source.sandbox_thread is None  # no embedded sandbox: the endpoint from the environment is used
         assert shown(app).endpoint == sandbox.endpoint and shown(app).quotas
-        from tierconsole.widgets.header import HeaderBar
+        from tierconsole.tui.widgets.header import HeaderBar
         assert sandbox.endpoint.split("//")[1] in text_of(app.screen.query_one(HeaderBar))
         await app.close_source()

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from tests.conftest import NOVA
 from tests.test_headless import batch_file, cli_for
 
-from tierconsole import options
-from tierconsole.cli import build_parser
+from tierconsole.cli import options
+from tierconsole.cli.main import build_parser
 
 CLI = [sys.executable, "-m", "tierconsole.cli"]
 PARSER = build_parser()
@@ -169,7 +169,7 @@ def test_bad_shared_options_are_the_same_usage_error_everywhere(argv, needle):
 
 
 def test_theme_names_are_the_themes_textual_loads():
-    from tierconsole.theming import builtin_themes
+    from tierconsole.tui.theming import builtin_themes
 
     assert options.theme_names() == sorted(builtin_themes())
 
@@ -179,7 +179,7 @@ def test_theme_names_are_the_themes_textual_loads():
 def test_read_only_in_any_position_refuses_every_mutating_action_in_the_core(command, data):
     """--read-only before, between or after, through the same source and guard the commands use."""
     from tierconsole.core.ops.guard import ReadOnlyError
-    from tierconsole.headless import guard_for
+    from tierconsole.core.ops.guard import guard_for
     from tierconsole.core.source import LiveSource
 
     leaf = dict(COMMANDS)[command]

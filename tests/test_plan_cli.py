@@ -26,14 +26,14 @@ ACTIVE = 120  # minutes of traffic written
 
 def _entry() -> list[str]:
     """``tierconsole.cli`` once it has the plan subcommand, else the module's own entry point."""
-    from tierconsole.cli import build_parser
+    from tierconsole.cli.main import build_parser
 
     with contextlib.redirect_stderr(io.StringIO()):
         try:
             build_parser().parse_args(["plan", "--model", "x"])
             return [sys.executable, "-m", "tierconsole.cli"]
         except SystemExit:
-            return [sys.executable, "-m", "tierconsole.plan_cli"]
+            return [sys.executable, "-m", "tierconsole.cli"]
 
 
 CLI = _entry()
@@ -257,7 +257,7 @@ def test_aws_error_exits_1_with_a_clear_message(env, tmp_path):
 
 
 def test_plan_arguments_and_the_shared_options():
-    from tierconsole.cli import build_parser
+    from tierconsole.cli.main import build_parser
 
     args = build_parser().parse_args(["--read-only", "plan", "--model", NOVA, "--region", "us-west-2"])
     assert (args.command, args.days, args.percentile, args.month, args.json) == ("plan", 14, 90.0, "730h", False)
@@ -345,7 +345,7 @@ def test_history_window_and_chunks():
     assert all((b - a) // 60 * 20 <= 100_800 and (a - start) % 60 == 0 for a, b in parts)
     with pytest.raises(ValueError):
         window(0, 15)
-    from tierconsole import plan_cli
+    from tierconsole.cli import plan as plan_cli
     from tierconsole.core.aws import history
     assert plan_cli.MAX_DAYS == history.MAX_DAYS
 
@@ -354,7 +354,7 @@ def test_client_error_exits_1_naming_the_call(sandbox, monkeypatch, tmp_path, ca
     import botocore.exceptions as bx
 
     from tierconsole.core.aws import history
-    from tierconsole.plan_cli import main
+    from tierconsole.cli.main import main
 
     async def denied(*args, **kwargs):
         raise bx.ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized to perform "

@@ -11,7 +11,7 @@ from tierconsole.core.domain.planning import (
 )
 from tierconsole.core.domain.pricing import PriceTable
 from tierconsole.core.domain.profile import Profile
-from tierconsole.screens.plan import SECTIONS, PlanScreen
+from tierconsole.tui.screens.plan import SECTIONS, PlanScreen
 
 NOVA = "amazon.nova-lite-v1:0"
 

@@ -19,18 +19,20 @@ from pathlib import Path
 import pytest
 
 from tierconsole.core.domain.sample import SAMPLE_NOW, sample_dashboard
-from tierconsole.record_cli import (
-    RecordingSource, cmd_record, cmd_replay, record_loop,
-    recording_source,
-)
-from tierconsole.recording import DEFAULT_MAX_BYTES, Recorder, Recording, RecordingError, parse_duration, parse_size
+from tierconsole.recording.capture import RecordingSource, record_loop, recording_source
+from tierconsole.cli.record import cmd_record
+from tierconsole.cli.replay import cmd_replay
+from tierconsole.recording.format import DEFAULT_MAX_BYTES, RecordingError
+from tierconsole.recording.recorder import Recorder
+from tierconsole.recording.reader import Recording
+from tierconsole.core.units import parse_duration, parse_size
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def parser() -> argparse.ArgumentParser:
     """The real parser: --record on the main parser, record and replay subcommands, the shared options."""
-    from tierconsole.cli import build_parser
+    from tierconsole.cli.main import build_parser
 
     return build_parser()
 
@@ -136,7 +138,7 @@ def test_record_command_stops_cleanly_on_ctrl_c(isolated):
         import sys
         sys.path.insert(0, {str(ROOT)!r})
         from tests.test_record_cli import parser
-        from tierconsole.record_cli import cmd_record
+        from tierconsole.cli.record import cmd_record
         sys.exit(cmd_record(parser().parse_args(sys.argv[1:])))
     """)
     proc = subprocess.Popen([sys.executable, "-c", script, "record", str(path), "--profile", "sandbox",
@@ -225,7 +227,7 @@ def test_replay_info_and_errors(tmp_path, capsys):
 
 # --- --record in the live console -------------------------------------------------------------
 async def test_recording_source_records_what_the_console_shows(isolated):
-    from tierconsole.app import TierConsoleApp
+    from tierconsole.tui.app import TierConsoleApp
     from tierconsole.core.source import LiveSource
     from tierconsole.core.config.profiles import load_profile
     from tests.test_live_pilot import wait_for

@@ -20,9 +20,11 @@ from tierconsole.core.domain.sample import SAMPLE_NOW, sample_dashboard
 from tierconsole.core.domain.views import (
     PANES, BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent, UsageMinute,
 )
-from tierconsole.recording import (
-    FORMAT_VERSION, Recorder, Recording, RecordingError, _apply_ops, _dumps, _maker, _row, _seq_ops,
-)
+from tierconsole.recording.format import FORMAT_VERSION, RecordingError
+from tierconsole.recording.recorder import Recorder
+from tierconsole.recording.reader import Recording
+from tierconsole.recording.decode import _apply_ops, _maker
+from tierconsole.recording.encode import _dumps, _row, _seq_ops
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -284,7 +286,7 @@ def test_a_killed_recorder_leaves_every_committed_frame(tmp_path):
         import sys
         sys.path.insert(0, {str(ROOT)!r})
         from tests.test_recording import frame
-        from tierconsole.recording import Recorder
+        from tierconsole.recording.recorder import Recorder
         rec = Recorder({str(path)!r}, "p", commit_seconds=0, keyframe_every=7)
         i = 0
         while True:

@@ -12,13 +12,13 @@ from datetime import datetime, timezone
 import pytest
 from textual.widgets import Input, Label
 
-from tierconsole.app import TierConsoleApp
+from tierconsole.tui.app import TierConsoleApp
 from tierconsole.core.domain.sample import SAMPLE_NOW, sample_dashboard, sample_throttle_events
 from tierconsole.core.domain.views import PaneStatus
-from tierconsole.recording import Recorder, Recording
-from tierconsole.replay import (
-    MAX_WAIT_S, SPEEDS, JumpScreen, ReplayApp, ReplayBar, ReplayScreen, ReplaySource, parse_jump,
-)
+from tierconsole.recording.recorder import Recorder
+from tierconsole.recording.reader import Recording
+from tierconsole.recording.replay import MAX_WAIT_S, SPEEDS, ReplaySource, parse_jump
+from tierconsole.tui.replay import JumpScreen, ReplayApp, ReplayBar, ReplayScreen
 from tests.test_dashboard_pilot import text_of
 
 STEP_S = 5.0

@@ -81,7 +81,8 @@ def test_the_sandbox_namespace_is_asked_only_of_a_sandbox_in_the_same_call():
 
 def test_status_document_carries_the_unit_and_the_source():
     from tierconsole.core.domain.views import DashboardData
-    from tierconsole.headless import format_status, status_document
+    from tierconsole.present.status import format_status
+    from tierconsole.core.ops.status import status_document
 
     sandbox = ReservationView("r", SONNET, 50_000, 100_000, 2_000, 10_000, overflow_tpm=24_000.0, overflow_rpm=3.0,
                               overflow_source="sandbox")

@@ -25,7 +25,7 @@ HOSTILE = [".inf", "-.inf", ".nan", "1e308", "9" * 400, "-" + "9" * 400, "1.0e+4
 
 
 def _parse_cli(argv):
-    from tierconsole.cli import build_parser
+    from tierconsole.cli.main import build_parser
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:

@@ -57,7 +57,7 @@ def test_headless_commands_never_show_credentials(aws_env, tmp_path):
 async def test_screen_never_shows_credentials(aws_env, monkeypatch, tmp_path):
     for k, v in aws_env.items():
         monkeypatch.setenv(k, v)
-    from tierconsole.app import TierConsoleApp
+    from tierconsole.tui.app import TierConsoleApp
     from tierconsole.core.source import LiveSource
     from tierconsole.core.config.profiles import load_profile
     source = LiveSource(load_profile("realish"))

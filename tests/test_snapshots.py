@@ -10,11 +10,11 @@ import dataclasses
 import pytest
 from textual.widgets import Input
 
-from tierconsole.app import TierConsoleApp
+from tierconsole.tui.app import TierConsoleApp
 from tierconsole.core.domain.sample import SAMPLE_NOW, sample_dashboard
 from tierconsole.core.domain.views import PaneStatus
-from tierconsole.screens.batch_submit import ConfirmCancelScreen
-from tierconsole.screens.prompt_lab import PromptArea, PromptLabScreen, sample_run
+from tierconsole.tui.screens.batch_submit import ConfirmCancelScreen
+from tierconsole.tui.screens.prompt_lab import PromptArea, PromptLabScreen, sample_run
 
 THEMES = ["dark", "light", "high-contrast"]
 SIZES = [(80, 24), (120, 40)]

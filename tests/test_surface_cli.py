@@ -17,7 +17,8 @@ import yaml
 from tests.conftest import NOVA, SONNET, aio_client, clear_of_minute_end, user
 from tests.test_headless import batch_file, cli, cli_for, env  # noqa: F401 - fixtures
 from tierconsole.core.ops.prompt import PromptResult
-from tierconsole.headless import format_results, format_status
+from tierconsole.present.prompt import format_results
+from tierconsole.present.status import format_status
 
 CLI = [sys.executable, "-m", "tierconsole.cli"]
 WORD_DEFAULT = re.compile(r"\bdefault\b")

@@ -10,11 +10,11 @@ from textual.widgets import Button, Checkbox, Input, Select
 from textual.widgets._select import SelectCurrent
 from textual.widgets._toast import Toast
 
-from tierconsole.app import TierConsoleApp
+from tierconsole.tui.app import TierConsoleApp
 from tierconsole.core.domain.sample import sample_dashboard
-from tierconsole.screens.batch_submit import BatchSubmitScreen, ConfirmCancelScreen, JsonlTree
-from tierconsole.screens.help import HelpScreen
-from tierconsole.screens.prompt_lab import HistoryPicker, PromptLabScreen, sample_run
+from tierconsole.tui.screens.batch_submit import BatchSubmitScreen, ConfirmCancelScreen, JsonlTree
+from tierconsole.tui.screens.help import HelpScreen
+from tierconsole.tui.screens.prompt_lab import HistoryPicker, PromptLabScreen, sample_run
 from tests.test_actions_pilot import wait_for
 
 WIDE = (120, 40)
@@ -180,7 +180,7 @@ async def test_a_notification_never_covers_a_dialogs_buttons(size, dialog):
 async def test_the_profile_switcher_counts_in_words(tmp_path, monkeypatch):
     from textual.widgets import Static
 
-    from tierconsole.screens.profile_switcher import ProfileSwitcher
+    from tierconsole.tui.screens.profile_switcher import ProfileSwitcher
 
     for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
         monkeypatch.setenv(var, str(tmp_path / var))

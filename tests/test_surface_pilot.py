@@ -13,18 +13,18 @@ from rich.segment import Segment
 from textual.color import Color
 from textual.filter import Monochrome
 
-from tierconsole.app import TierConsoleApp
+from tierconsole.tui.app import TierConsoleApp
 from tierconsole.core.domain.sample import SAMPLE_NOW, sample_dashboard
 from tierconsole.core.domain.views import ModelQuotaView, PaneStatus, ThrottleEvent
 from tierconsole.core.source import LiveSource
 from tierconsole.core.config.profiles import load_profile
-from tierconsole.screens.dashboard import DashboardScreen
-from tierconsole.widgets.header import HeaderBar
-from tierconsole.widgets.keybar import KeyBar
-from tierconsole.widgets.pane import StaleBanner
-from tierconsole.widgets.quota import QuotaBody, QuotaPane
-from tierconsole.widgets.reservations import ReservationsBody
-from tierconsole.widgets.throttles import ThrottleList, ThrottlesPane
+from tierconsole.tui.screens.dashboard import DashboardScreen
+from tierconsole.tui.widgets.header import HeaderBar
+from tierconsole.tui.widgets.keybar import KeyBar
+from tierconsole.tui.widgets.pane import StaleBanner
+from tierconsole.tui.widgets.quota import QuotaBody, QuotaPane
+from tierconsole.tui.widgets.reservations import ReservationsBody
+from tierconsole.tui.widgets.throttles import ThrottleList, ThrottlesPane
 from tests.conftest import NOVA
 from tests.test_actions_pilot import isolated, wait_for  # noqa: F401 - fixture
 from tests.test_dashboard_pilot import text_of

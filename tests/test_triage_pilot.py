@@ -7,12 +7,12 @@ import pytest
 
 from textual.widgets import DataTable, OptionList, Static
 
-from tierconsole.app import TierConsoleApp
+from tierconsole.tui.app import TierConsoleApp
 from tierconsole.core.source import LiveSource
 from tierconsole.core.config.profiles import load_profile
-from tierconsole.screens.incident import IncidentScreen
-from tierconsole.screens.plan import PlanScreen
-from tierconsole.widgets.throttles import ThrottleList
+from tierconsole.tui.screens.incident import IncidentScreen
+from tierconsole.tui.screens.plan import PlanScreen
+from tierconsole.tui.widgets.throttles import ThrottleList
 from tests.conftest import NOVA
 from tests.test_live_pilot import isolated, throttle_burst, wait_for  # noqa: F401 - fixture
 
@@ -120,8 +120,8 @@ async def test_a_replayed_dashboard_opens_the_incident_view_from_the_recording(i
     import asyncio
 
     from tierconsole.core.domain import incident as inc
-    from tierconsole.recording import Recorder
-    from tierconsole.replay import ReplayApp
+    from tierconsole.recording.recorder import Recorder
+    from tierconsole.tui.replay import ReplayApp
 
     profile = dataclasses.replace(load_profile("sandbox"), refresh_seconds=0.25)
     source = LiveSource(profile, scenario="none", speed=20.0)

@@ -1,16 +1,20 @@
-"""One profile's operator session: the live source, its guard, and what the action screens need.
+"""Operator sessions: one profile's live source, its guard, and what the actions need.
 
-The app makes a new :class:`OperatorSession` for every profile it watches (the first one and each
+:class:`OperatorSession` is the TUI's: the app makes a new :class:`OperatorSession` for every profile it watches (the first one and each
 switch). Action screens and workers hold the session they were started with and check
 :attr:`OperatorSession.alive` before showing anything, so a call started under one profile is never
 shown under, or attributed to, another: switching closes the old session first.
+
+:func:`command_source` is a headless command's: the profile's source, started for one command and
+closed after it. (Two session concepts: phase 2 of issue 13 makes them one, here.)
 """
 from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable
 
 from .domain.views import DashboardData, ThrottleEvent
 
@@ -202,3 +206,23 @@ def model_choices(profile: "Profile | None", data: DashboardData | None) -> list
 
 def stamp() -> float:
     return round(time.time(), 3)
+
+
+@asynccontextmanager
+async def command_source(args, *, on_throwaway: Callable[[str], None] | None = None) -> AsyncIterator["LiveSource"]:
+    """The started source of a command's profile (its --profile, --endpoint-url, --region, --read-only),
+    closed when the command is done. A sandbox profile attaches to its background sandbox
+    (``tierconsole sandbox start``); with none running it gets a quiet throwaway one in-process, and
+    ``on_throwaway`` is told so (its jobs, objects and metrics are gone when the command exits)."""
+    from .source import LiveSource  # noqa: PLC0415
+
+    source = LiveSource.from_args(args, scenario="none")
+    await asyncio.to_thread(source.start)
+    if source.sandbox_thread is not None and on_throwaway is not None:
+        from ..sandbox.daemon import throwaway_note  # noqa: PLC0415
+
+        on_throwaway(throwaway_note(source.profile))
+    try:
+        yield source
+    finally:
+        await source.close()

@@ -224,3 +224,26 @@ async def send_prompt(client, req: PromptRequest, prices: PriceTable, *, on_text
             return [first]
         return [first, await one("priority", escalated_from="default")]
     return [await one(tier)]
+
+
+async def prompt_from_command(source, req: PromptRequest, *, on_text: OnText | None = None) -> list[PromptResult]:
+    """A command's prompt over a started live source: refused in read-only mode (unless the profile
+    allows prompts), sent, audited (the text as length and hash only) and added to the prompt history.
+    The prompt lab has its own flow today (``tui.screens.prompt_lab``); phase 2 of issue 13 makes them one."""
+    from ..config.paths import user_data_dir  # noqa: PLC0415
+    from .guard import account_id, append_history, guard_for, text_fingerprint  # noqa: PLC0415
+
+    guard = guard_for(source)
+    guard.require_prompt()
+    guard.account_id = await account_id(source)
+    client = await source.ctx.client("bedrock-runtime")
+    prices = PriceTable.from_profile(source.profile.prices, source.profile.tier_price_multipliers)
+    results = await send_prompt(client, req, prices, on_text=on_text, timeouts=source.profile.timeouts)
+    ok = any(r.ok for r in results)
+    guard.audit("prompt", req.model_id, "ok" if ok else "failed",
+                tiers=[r.tier for r in results], served=[r.served_tier for r in results],
+                errors=[r.error for r in results if r.error], prompt=text_fingerprint(req.text))
+    append_history(user_data_dir() / "history.jsonl",
+                   {"time": round(time.time(), 3), "profile": source.profile.name, "model": req.model_id,
+                    "tier": req.tier, "system": req.system, "text": req.text, "max_tokens": req.max_tokens})
+    return results
