@@ -7,8 +7,9 @@ from textual.app import App
 from textual.widgets import Static
 
 from tierconsole.core.domain.planning import (
-    RESERVATION_PRICE_UNKNOWN, ReservationTerms, build_plan, cost_view, empty_history, pricing_from_profile,
+    RESERVATION_PRICE_UNKNOWN, ReservationTerms, build_plan, empty_history, pricing_from_profile,
 )
+from tierconsole.core.domain.costview import cost_view
 from tierconsole.core.domain.pricing import PriceTable
 from tierconsole.core.domain.profile import Profile
 from tierconsole.tui.screens.plan import SECTIONS, PlanScreen

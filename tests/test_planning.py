@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from tierconsole.core.domain.catalog import ReservationSpec
 from tierconsole.core.domain.planning import (
     MIN_INPUT_TPM, MIN_OUTPUT_TPM, RESERVATION_PRICE_UNKNOWN, TOTAL_TIER, Pricing, ReservationTerms, build_plan,
-    cost_view, empty_history, plan_from_profile, pricing_from_profile, reservation_terms, round_up, spend_per_hour,
-    tier_move_saving,
+    empty_history, plan_from_profile, pricing_from_profile, reservation_terms, round_up,
 )
+from tierconsole.core.domain.costview import cost_view, spend_per_hour, tier_move_saving
 from tierconsole.core.domain.pricing import PriceTable
 from tierconsole.core.domain.profile import Profile
 

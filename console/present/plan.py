@@ -12,7 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ..core.domain.format import percent, tier_label
-from ..core.domain.planning import TOTAL_TIER, CapacityPlan, CostView, TierStats
+from ..core.domain.planning import TOTAL_TIER
+from ..core.domain.plan_results import CapacityPlan, TierStats
+from ..core.domain.costview import CostView
 
 
 def _n(v: float | None) -> str:

@@ -15,7 +15,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from ...core.domain.planning import CapacityPlan, CostView
+from ...core.domain.plan_results import CapacityPlan
+from ...core.domain.costview import CostView
 from ...present.plan import (
     assumptions_table, cost_view_renderables, costs_table, notes_text, recommendation_table, stats_section,
     traffic_table,
