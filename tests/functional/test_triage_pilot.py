@@ -14,7 +14,7 @@ from tierconsole.tui.screens.incident import IncidentScreen
 from tierconsole.tui.screens.plan import PlanScreen
 from tierconsole.tui.widgets.throttles import ThrottleList
 from tests.conftest import NOVA
-from tests.test_live_pilot import isolated, throttle_burst, wait_for  # noqa: F401 - fixture
+from tests.functional.test_live_pilot import isolated, throttle_burst, wait_for  # noqa: F401 - fixture
 
 
 async def test_throttle_event_opens_incident_and_c_opens_plan(isolated):
@@ -69,7 +69,7 @@ async def burst_at_minute_start(clock, endpoint: str, rounds: int = 1) -> float:
     """A throttling burst on Nova Lite early in a sandbox minute (so it does not cross into the next); its minute."""
     import asyncio
 
-    from tests.test_live_pilot import throttle_burst
+    from tests.functional.test_live_pilot import throttle_burst
 
     while clock() % 60 > 15:
         await asyncio.sleep(0.1)

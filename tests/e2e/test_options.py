@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import NOVA
-from tests.test_headless import batch_file, cli_for
+from tests.e2e.test_headless import batch_file, cli_for
 
 from tierconsole.cli import options
 from tierconsole.cli.main import build_parser

@@ -7,7 +7,7 @@ import dataclasses
 from tierconsole.core.domain import incident as inc
 from tierconsole.core.source import LiveSource
 from tierconsole.core.config.profiles import load_profile
-from tests.test_live_pilot import isolated  # noqa: F401 - fixture
+from tests.functional.test_live_pilot import isolated  # noqa: F401 - fixture
 
 GPT = "openai.gpt-oss-20b-1:0"
 SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"

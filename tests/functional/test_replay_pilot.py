@@ -19,7 +19,7 @@ from tierconsole.recording.recorder import Recorder
 from tierconsole.recording.reader import Recording
 from tierconsole.recording.replay import MAX_WAIT_S, SPEEDS, ReplaySource, parse_jump
 from tierconsole.tui.replay import JumpScreen, ReplayApp, ReplayBar, ReplayScreen
-from tests.test_dashboard_pilot import text_of
+from tests.functional.test_dashboard_pilot import text_of
 
 STEP_S = 5.0
 N = 40
@@ -97,14 +97,6 @@ async def test_header_ages_come_from_the_frame_not_the_clock(recording):
         await pilot.pause()
         header = "".join(t for t, _ in lines(app)[0])
         assert "14:31:25 UTC" in header and "age 2m05s" in header
-
-
-def test_replay_at_a_fixed_frame_snapshot(snap_compare, recording):
-    assert snap_compare(ReplayApp(recording, at=FRAMES[STALE_AT].time), terminal_size=(120, 41))
-
-
-def test_replay_narrow_snapshot(snap_compare, recording):
-    assert snap_compare(ReplayApp(recording, theme="light", at=FRAMES[5].time, speed=8), terminal_size=(80, 25))
 
 
 # --- keys ---------------------------------------------------------------------------------------

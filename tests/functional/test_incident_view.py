@@ -20,7 +20,7 @@ def incident() -> inc.Incident:
 
 
 class Host(App):
-    CSS_PATH = ["../console/tui/styles/incident.tcss"]
+    CSS_PATH = ["../../console/tui/styles/incident.tcss"]
 
 
 async def test_incident_view_shows_diagnosis_timeline_and_exports(tmp_path):

@@ -33,7 +33,7 @@ from tierconsole.tui.widgets.batch import BatchList, BatchPane
 from tierconsole.tui.widgets.header import HeaderBar
 from tierconsole.tui.widgets.quota import QuotaBody
 from tests.conftest import GPT, NOVA, SONNET, aio_client, boto3_client, user
-from tests.test_dashboard_pilot import text_of
+from tests.functional.test_dashboard_pilot import text_of
 
 WIDE = (120, 40)
 ACCOUNT = "123456789012"
@@ -88,7 +88,7 @@ def sandbox_profile(**changes):
 
 
 def sandbox_doc() -> dict:
-    return yaml.safe_load((Path(__file__).resolve().parent.parent / "profiles" / "sandbox.yaml").read_text())
+    return yaml.safe_load((Path(__file__).resolve().parents[2] / "profiles" / "sandbox.yaml").read_text())
 
 
 def live_app(profile=None, *, speed: float = 5.0, read_only: bool = False) -> TierConsoleApp:

@@ -16,7 +16,7 @@ from tierconsole.core.ops.batch import job_name_for
 from tierconsole.cli.main import PATH_ARGUMENTS, build_parser, undecodable_argument
 from tierconsole.core.domain.batchfile import validate_batch
 from tests.conftest import NOVA, SONNET, boto3_client
-from tests.test_headless import cli, env  # noqa: F401 - fixtures: the CLI as a process against the sandbox
+from tests.e2e.test_headless import cli, env  # noqa: F401 - fixtures: the CLI as a process against the sandbox
 
 CLI = [sys.executable, "-m", "tierconsole.cli"]
 

@@ -15,7 +15,7 @@ from tierconsole.core.domain.sample import sample_dashboard
 from tierconsole.tui.screens.batch_submit import BatchSubmitScreen, ConfirmCancelScreen, JsonlTree
 from tierconsole.tui.screens.help import HelpScreen
 from tierconsole.tui.screens.prompt_lab import HistoryPicker, PromptLabScreen, sample_run
-from tests.test_actions_pilot import wait_for
+from tests.functional.test_actions_pilot import wait_for
 
 WIDE = (120, 40)
 NARROW = (80, 24)

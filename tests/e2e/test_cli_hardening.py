@@ -18,7 +18,7 @@ from tierconsole.core.domain.catalog import ConfigError
 from tierconsole.core.domain.profile import endpoint_problem, parse_profile
 from tierconsole.recording.recorder import Recorder
 from tests.conftest import NOVA
-from tests.test_headless import env  # noqa: F401 - fixture: an isolated XDG environment
+from tests.e2e.test_headless import env  # noqa: F401 - fixture: an isolated XDG environment
 from tests.recording_corpus import FRAMES, write_good
 
 CLI = [sys.executable, "-m", "tierconsole.cli"]
@@ -80,11 +80,11 @@ def test_incident_export_is_private_and_leaves_no_temporary_file(sandbox, tmp_pa
 async def test_the_incident_view_export_is_private(tmp_path, umask_022):
     from textual.app import App
 
-    from tests.test_incident_view import M, incident
+    from tests.functional.test_incident_view import M, incident
     from tierconsole.tui.screens.incident import IncidentScreen
 
     class Host(App):
-        CSS_PATH = ["../console/tui/styles/incident.tcss"]
+        CSS_PATH = ["../../console/tui/styles/incident.tcss"]
 
     app = Host()
     async with app.run_test(size=(120, 40)) as pilot:

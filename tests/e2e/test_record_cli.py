@@ -27,7 +27,7 @@ from tierconsole.recording.recorder import Recorder
 from tierconsole.recording.reader import Recording
 from tierconsole.core.units import parse_duration, parse_size
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -137,7 +137,7 @@ def test_record_command_stops_cleanly_on_ctrl_c(isolated):
     script = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(ROOT)!r})
-        from tests.test_record_cli import parser
+        from tests.e2e.test_record_cli import parser
         from tierconsole.cli.record import cmd_record
         sys.exit(cmd_record(parser().parse_args(sys.argv[1:])))
     """)
@@ -230,7 +230,7 @@ async def test_recording_source_records_what_the_console_shows(isolated):
     from tierconsole.tui.app import TierConsoleApp
     from tierconsole.core.source import LiveSource
     from tierconsole.core.config.profiles import load_profile
-    from tests.test_live_pilot import wait_for
+    from tests.functional.test_live_pilot import wait_for
 
     path = isolated / "live.rec"
     profile = dataclasses.replace(load_profile("sandbox"), refresh_seconds=0.25)

@@ -25,7 +25,7 @@ from tierconsole.recording.format import DamagedFrameError, RecordingError
 from tierconsole.recording.reader import Recording
 from tierconsole.tui.replay import ReplayApp
 from tierconsole.recording.replay import ReplaySource
-from tests.test_replay_pilot import _isolated  # noqa: F401 - autouse: isolated XDG dirs, colours on
+from tests.functional.test_replay_pilot import _isolated  # noqa: F401 - autouse: isolated XDG dirs, colours on
 from tests.recording_corpus import CORPUS, FRAMES, KEY_EVERY, N, make, write_good
 
 FRAME_DAMAGE = [d for d in CORPUS if d.frame is not None]

@@ -18,7 +18,7 @@ from tierconsole.tui.widgets.pane import StaleBanner
 from tierconsole.tui.widgets.quota import QuotaBody
 from tierconsole.tui.widgets.reservations import ReservationsBody
 from tests.conftest import NOVA, aio_client, user
-from tests.test_dashboard_pilot import text_of
+from tests.functional.test_dashboard_pilot import text_of
 
 WIDE = (120, 40)
 

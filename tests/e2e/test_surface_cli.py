@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from tests.conftest import NOVA, SONNET, aio_client, clear_of_minute_end, user
-from tests.test_headless import batch_file, cli, cli_for, env  # noqa: F401 - fixtures
+from tests.e2e.test_headless import batch_file, cli, cli_for, env  # noqa: F401 - fixtures
 from tierconsole.core.ops.prompt import PromptResult
 from tierconsole.present.prompt import format_results
 from tierconsole.present.status import format_status
@@ -93,7 +93,7 @@ def status(endpoint, tmp_path, *args):
 
 
 def write_profile(tmp_path: Path, name: str, threshold: float) -> None:
-    doc = yaml.safe_load((Path(__file__).resolve().parent.parent / "profiles" / "sandbox.yaml").read_text())
+    doc = yaml.safe_load((Path(__file__).resolve().parents[2] / "profiles" / "sandbox.yaml").read_text())
     doc.update(name=name, alert_threshold=threshold)
     folder = tmp_path / "cfg" / "tierconsole" / "profiles"
     folder.mkdir(parents=True, exist_ok=True)

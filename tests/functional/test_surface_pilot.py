@@ -26,8 +26,8 @@ from tierconsole.tui.widgets.quota import QuotaBody, QuotaPane
 from tierconsole.tui.widgets.reservations import ReservationsBody
 from tierconsole.tui.widgets.throttles import ThrottleList, ThrottlesPane
 from tests.conftest import NOVA
-from tests.test_actions_pilot import isolated, wait_for  # noqa: F401 - fixture
-from tests.test_dashboard_pilot import text_of
+from tests.functional.test_actions_pilot import isolated, wait_for  # noqa: F401 - fixture
+from tests.functional.test_dashboard_pilot import text_of
 
 WIDE = (120, 40)
 NARROW = (80, 24)

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.conftest import NOVA, SONNET
-from tests.test_headless import batch_file
+from tests.e2e.test_headless import batch_file
 
 CLI = [sys.executable, "-m", "tierconsole.cli"]
 NOISE = re.compile(r"Task was destroyed|[Uu]nclosed|Traceback|Exception ignored|never awaited|RuntimeWarning|"

@@ -26,7 +26,7 @@ from tierconsole.recording.reader import Recording
 from tierconsole.recording.decode import _apply_ops, _maker
 from tierconsole.recording.encode import _dumps, _row, _seq_ops
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def frame(i: int) -> DashboardData:
@@ -285,7 +285,7 @@ def test_a_killed_recorder_leaves_every_committed_frame(tmp_path):
     script = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(ROOT)!r})
-        from tests.test_recording import frame
+        from tests.unit.test_recording import frame
         from tierconsole.recording.recorder import Recorder
         rec = Recorder({str(path)!r}, "p", commit_seconds=0, keyframe_every=7)
         i = 0

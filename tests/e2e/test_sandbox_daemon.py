@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.conftest import NOVA, boto3_client
-from tests.test_headless import batch_file
+from tests.e2e.test_headless import batch_file
 
 CLI = [sys.executable, "-m", "tierconsole.cli"]
 NOTE = "throwaway in-process sandbox"
