@@ -8,7 +8,7 @@ refresh; no Service Quotas call on most refreshes.
 
 Cost, at CloudWatch list price (no free tier): GetMetricData $0.01 per 1,000 metrics requested
 (the number of MetricDataQueries per call comes from the console's own plan,
-`tierconsole.domain.metricsplan.plan`, for the models and tiers the collector discovered);
+`tierconsole.core.domain.metricsplan.plan`, for the models and tiers the collector discovered);
 ListMetrics $0.01 per 1,000 requests (tier discovery, every 15 s at most). STS, Service Quotas
 and the Bedrock control plane are free.
 

@@ -3,7 +3,7 @@
 Synthesizes snapshots with realistic change rates -- every quota, reservation and pane time moves
 every second, throttle events arrive in bursts (console events appended, CloudWatch per-minute
 events whose current minute keeps counting, old ones falling out of the window), batch jobs
-progress, finish and are replaced -- writes them with :class:`~tierconsole.recording.Recorder`,
+progress, finish and are replaced -- writes them with :class:`~tierconsole.recording.recorder.Recorder`,
 then reports: file size, write time per snapshot, open time, jump-to-time latency (p50/max over
 random jumps, each decoded from its keyframe, as a replay's ``g`` does) and memory.
 

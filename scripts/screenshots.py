@@ -4,7 +4,7 @@
     python scripts/screenshots.py            # all of them
     python scripts/screenshots.py --out DIR  # somewhere else
 
-The data and "now" are fixed (``tierconsole.domain.sample``), so the SVGs only change when the
+The data and "now" are fixed (``tierconsole.core.domain.sample``), so the SVGs only change when the
 drawing does.
 """
 from __future__ import annotations

@@ -6,7 +6,7 @@ from ..core.domain.format import tier_label, usd
 
 def format_results(results) -> str:
     """The human table of a prompt's results: tiers by name (Standard, not ``default``), costs as
-    :func:`~tierconsole.domain.format.usd` says them (``unknown``, ``in reservation``, never 0.000000)."""
+    :func:`~tierconsole.core.domain.format.usd` says them (``unknown``, ``in reservation``, never 0.000000)."""
     head = f"{'tier':<9} {'served':<9} {'status':<22} {'ttft ms':>8} {'latency ms':>10} {'out tok/s':>9} " \
            f"{'in':>6} {'out':>6} {'cost $':>14}"
     lines = [head]

@@ -30,7 +30,7 @@ from .store import _SCHEMA_SQL, _check_header, _check_identity, _profile_meta
 class Recorder:
     """Append :class:`DashboardData` snapshots to a recording file, keeping it under ``max_bytes``.
 
-    ``profile`` (a :class:`~tierconsole.domain.profile.Profile` or a name) only labels the file.
+    ``profile`` (a :class:`~tierconsole.core.domain.profile.Profile` or a name) only labels the file.
     An existing recording is appended to (starting with a keyframe); any other existing file is
     refused. Use as a context manager or call :meth:`close`; a recorder that is never closed still
     leaves a valid file holding everything up to its last commit.

@@ -1,14 +1,14 @@
 """The tierconsole Textual app: screens, bindings and wiring. It makes no AWS calls itself.
 
-Given a live source (:class:`~tierconsole.live.LiveSource`), a worker polls it every
+Given a live source (:class:`~tierconsole.core.source.LiveSource`), a worker polls it every
 ``refresh_seconds`` — the source's collectors make the calls and return plain
-:class:`~tierconsole.domain.views.DashboardData` — and the app shows what comes back. A failed
+:class:`~tierconsole.core.domain.views.DashboardData` — and the app shows what comes back. A failed
 poll still returns data (the failed panes marked stale); the worker then backs off and recovers
 by itself. Without a source the app shows whatever :meth:`show_data` is given (tests, replay).
 
 Operator actions (prompt lab ``t``, batch submit ``b``, cancel ``x``, profile switch ``a``) run
-over the shared core in :mod:`tierconsole.actions`, each in a worker, each holding the
-:class:`~tierconsole.operator.OperatorSession` it started under. Switching profile closes that
+over the shared core in :mod:`tierconsole.core.ops`, each in a worker, each holding the
+:class:`~tierconsole.core.session.OperatorSession` it started under. Switching profile closes that
 session first, so nothing started under one profile is shown under, or attributed to, another.
 """
 from __future__ import annotations

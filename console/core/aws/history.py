@@ -1,4 +1,4 @@
-"""One model's 1-minute history from CloudWatch, in the shape :mod:`tierconsole.domain.planning` takes.
+"""One model's 1-minute history from CloudWatch, in the shape :mod:`tierconsole.core.domain.planning` takes.
 
 * The window is the last ``days`` whole minutes-aligned days, ending at the start of the current
   minute (the minute in progress is left out: it would read low).

@@ -29,7 +29,7 @@ def is_over(tpm_fraction: float, rpm_fraction: float, threshold: float) -> bool:
 
 
 def quotas_over(quotas: Iterable, threshold: float) -> frozenset[str]:
-    """Model ids of the quotas (:class:`~tierconsole.domain.views.ModelQuotaView`) at or over ``threshold``."""
+    """Model ids of the quotas (:class:`~tierconsole.core.domain.views.ModelQuotaView`) at or over ``threshold``."""
     return frozenset(q.model_id for q in quotas if is_over(q.tpm_fraction, q.rpm_fraction, threshold))
 
 

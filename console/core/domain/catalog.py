@@ -1,7 +1,7 @@
 """The sandbox's model catalog, reservations and tier policies as plain, validated data.
 
 Parsing takes plain dicts (from YAML) and raises :class:`ConfigError` naming the field
-path (``sandbox.models[2].tpm``); the loader in :mod:`tierconsole.config` adds file and line.
+path (``sandbox.models[2].tpm``); the loader in :mod:`tierconsole.core.config.loader` adds file and line.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Capacity and cost planning from one model's per-minute history (pure: pandas/numpy, no I/O).
 
-History format (what :mod:`tierconsole.aws.history` returns, and what :func:`build_plan` takes):
+History format (what :mod:`tierconsole.core.aws.history` returns, and what :func:`build_plan` takes):
 a DataFrame indexed by minute (a UTC ``DatetimeIndex`` at exactly 1-minute spacing, every minute
 of the window present: quiet minutes are rows of zeros) with two-level columns ``(tier, field)``.
 ``tier`` is a ``ServiceTier`` wire value (``reserved``, ``priority``, ``default``, ``flex``), or

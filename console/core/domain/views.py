@@ -1,6 +1,6 @@
 """What the dashboard shows: plain, frozen data posted by collectors and drawn by widgets.
 
-This module is the contract between ``tierconsole.aws`` (which polls) and ``tierconsole.widgets``
+This module is the contract between ``tierconsole.core.aws`` (which polls) and ``tierconsole.tui.widgets``
 (which only draw). It imports nothing from Textual and reads no clock: every age is computed
 from :attr:`DashboardData.time`.
 """

@@ -199,9 +199,9 @@ async def send_prompt(client, req: PromptRequest, prices: PriceTable, *, on_text
                       on_result: OnResult | None = None, timeouts=None) -> list[PromptResult]:
     """Send ``req`` with a bedrock-runtime client; one result per tier tried.
 
-    ``timeouts`` (the profile's :class:`~tierconsole.domain.profile.Timeouts`) times a streamed answer
+    ``timeouts`` (the profile's :class:`~tierconsole.core.domain.profile.Timeouts`) times a streamed answer
     between events and names the tier's read timeout when an answer does not come; the read timeout
-    itself is set per request by :class:`~tierconsole.aws.session.AwsContext`.
+    itself is set per request by :class:`~tierconsole.core.aws.session.AwsContext`.
     ``all`` sends every tier concurrently; ``escalate`` sends Standard and, on a throttle, Priority.
     ``on_result`` is called with each tier's result as soon as that tier finishes (a UI shows a fast
     tier while a slow one is still queued); the returned list holds the same objects.

@@ -37,7 +37,7 @@ A scenario is a YAML file::
 Faults apply to every caller of the sandbox while active (clients too), as a real incident would.
 Numbers must be finite: times and durations at most a year of sandbox time (:data:`MAX_SECONDS`),
 rates and multipliers at most 1,000,000, concurrency and max_in_flight at most 100,000.
-Errors are :class:`~tierconsole.domain.catalog.ConfigError` naming the file, the line and the field.
+Errors are :class:`~tierconsole.core.domain.catalog.ConfigError` naming the file, the line and the field.
 """
 from __future__ import annotations
 

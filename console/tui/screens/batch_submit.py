@@ -2,7 +2,7 @@
 
 Submit takes a local JSONL file (validated locally first: a bad file shows its problems with line
 numbers and nothing is uploaded) or an ``s3://`` URI of an object already in S3 (nothing uploaded,
-the job is created over it). Read-only profiles are refused by the :class:`~tierconsole.actions.guard.Guard`
+the job is created over it). Read-only profiles are refused by the :class:`~tierconsole.core.ops.guard.Guard`
 (and the refusal is audited), not merely hidden.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The incident view: the minute-by-minute timeline around a throttle event, with a diagnosis.
 
-It is given an :class:`~tierconsole.domain.incident.Incident` (built by the app around the selected
+It is given an :class:`~tierconsole.core.domain.incident.Incident` (built by the app around the selected
 event, from the collector's last answers or, in a replay, from the recording); it fetches nothing. ``e`` writes the same report an engineer can paste
 into a ticket (``tierconsole incident export`` writes it headless).
 """

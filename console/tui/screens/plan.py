@@ -1,10 +1,10 @@
 """The capacity plan of one model: TPM stats, reservation recommendation, monthly costs, assumptions.
 
-The screen only draws. The app fetches (``tierconsole.aws.history.fetch_history`` in a worker,
-then ``tierconsole.domain.planning.plan_from_profile`` and ``cost_view``) and hands the results over
+The screen only draws. The app fetches (``tierconsole.core.aws.history.fetch_history`` in a worker,
+then ``tierconsole.core.domain.planning.plan_from_profile`` and ``cost_view``) and hands the results over
 with :meth:`PlanScreen.show_plan` and :meth:`PlanScreen.show_spend`, or :meth:`PlanScreen.show_error`
 when the fetch failed. Built with ``plan=None`` the screen says it is fetching. The tables are the
-ones ``tierconsole plan`` prints (:mod:`tierconsole.plan_tables`), each in one money unit.
+ones ``tierconsole plan`` prints (:mod:`tierconsole.present.plan`), each in one money unit.
 """
 from __future__ import annotations
 

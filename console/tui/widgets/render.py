@@ -1,7 +1,7 @@
 """Drawing primitives shared by the panes: fixed-width cells, bars, stacked bars, sparklines.
 
 Colours come from component classes (``tc--warn``, ``tc--priority`` ...) styled in
-``themes/dashboard.tcss``, so every theme (and NO_COLOR's monochrome) applies to them.
+``tui/styles/dashboard.tcss``, so every theme (and NO_COLOR's monochrome) applies to them.
 """
 from __future__ import annotations
 
@@ -152,7 +152,7 @@ def stacked_bar(
     text = Text()
     if width <= 0:
         return text
-    # Without colour an alert style is reverse video (themes/dashboard.tcss), which would turn a
+    # Without colour an alert style is reverse video (tui/styles/dashboard.tcss), which would turn a
     # block glyph into an empty-looking cell: bars keep their glyphs upright.
     upright = Style(reverse=False) if palette.mono else Style()
     done = 0
