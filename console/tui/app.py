@@ -272,7 +272,7 @@ class TierConsoleApp(App[None]):
     async def _fetch_plan(self, session: OperatorSession, screen, model_id: str) -> None:
         from ..core.aws.history import fetch_history  # noqa: PLC0415
         from ..core.aws.session import describe_error  # noqa: PLC0415
-        from ..core.domain.costview import cost_view
+        from ..core.domain.costview import cost_view  # noqa: PLC0415
         from ..core.domain.planning import plan_from_profile  # noqa: PLC0415
 
         try:

@@ -32,7 +32,7 @@ def plan_and_spend(history, profile, model_id: str, *, percentile: float, month:
                    reservation_price: float | None):
     """The capacity plan, and the spend now with what moving Standard traffic saves (the plan screen's
     cost view, the same use case)."""
-    from ..domain.planning import MINUTES_PER_MONTH, plan_from_profile
+    from ..domain.planning import MINUTES_PER_MONTH, plan_from_profile  # noqa: PLC0415
     from ..domain.costview import cost_view  # noqa: PLC0415
     from ..domain.pricing import PriceTable  # noqa: PLC0415
 
