@@ -156,6 +156,21 @@ def test_s3_bad_input_is_a_4xx(sb, method, path, query, body, code, status):
     assert b"<Message>" in payload
 
 
+@pytest.mark.parametrize("param", ["response-cache-control", "response-content-type", "response-expires"])
+@pytest.mark.parametrize("value", ["\x1f", "a\r\nX-Injected: 1", "\x7f"])
+def test_a_control_character_in_a_response_override_is_an_invalid_argument(sb, param, value):
+    """GetObject echoes response-* overrides as headers; one with a control character once made the sandbox
+    drop the connection (aiohttp refuses such a header) instead of answering."""
+    s3 = s3_with_bucket(sb, "override-bucket")
+    s3.put_object(Bucket="override-bucket", Key="k", Body=b"ok")
+    status, headers, payload = send(sb.endpoint, "GET", "/override-bucket/k",
+                                    query=f"{param}={urllib.parse.quote(value)}")
+    assert_4xx(status, headers, payload, code="InvalidArgument")
+    assert param.encode() in payload
+    status, headers, payload = send(sb.endpoint, "GET", "/override-bucket/k", query="response-cache-control=no-store")
+    assert (status, headers.get("Cache-Control"), payload) == (200, "no-store", b"ok")
+
+
 def test_a_malformed_bucket_policy_is_refused_and_the_bucket_keeps_working(sb):
     s3 = boto3.client("s3", endpoint_url=sb.endpoint, config=NO_RETRY, **CREDS)
     s3.create_bucket(Bucket="policy-victim")

@@ -21,7 +21,10 @@ GPT = "openai.gpt-oss-20b-1:0"
 SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 CREDS = {"region_name": "us-east-1", "aws_access_key_id": "AKIDSANDBOXTEST", "aws_secret_access_key": "sandbox"}
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
-TIMEOUT_S = 8.0  # real seconds any one scenario may take to show its signature
+# Real seconds any one scenario may take to show its signature. Idle, each shows within ~6 s; the bound is
+# generous because on a loaded 2-core CI machine the traffic generator and the engine share the CPU with
+# the rest of the suite (flex-backlog once needed more than 8 s there). A pass returns as soon as it shows.
+TIMEOUT_S = 25.0
 
 
 class Run:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from . import moto_checks
-from ..http import Call
+from ..http import AwsError, Call
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..host import SandboxHost
@@ -81,6 +81,12 @@ class MotoBridge:
             log.warning("moto answered %s to %s %s: %s", status, req.method, req.path[:200], payload[:200])
             raise moto_checks.moto_failure(call, call.operation, None, status)
         out = {k: v for k, v in headers if k.lower() not in _HOP_BY_HOP}
+        bad = next((k for k, v in out.items() if moto_checks.CONTROL_CHARS.search(v)), None)
+        if bad is not None:  # an answer aiohttp would refuse to send (the client would see a dropped connection)
+            log.warning("moto answered %s to %s %s with a control character in header %s",
+                        status, req.method, req.path[:200], bad)
+            raise AwsError("InvalidArgument", f"The request would make header {bad} carry a control "
+                                       "character, which HTTP does not allow.", 400)
         out.setdefault("x-amzn-RequestId", call.request_id)
         return web.Response(status=status, body=payload, headers=out)
 

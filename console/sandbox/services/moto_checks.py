@@ -163,6 +163,9 @@ def _s3_rules() -> tuple[dict[str, tuple[int, int]], frozenset[str]]:
     return ints, frozenset(markers)
 
 
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _s3_error(code: str, message: str, status: int = 400) -> AwsError:
     return AwsError(code, message, status)
 
@@ -176,6 +179,10 @@ def _check_s3(call: Call) -> None:
             if not re.fullmatch(r"-?\d{1,12}", value) or not lo <= int(value) <= hi:
                 raise _s3_error("InvalidArgument", f"Provided {name} not an integer or within integer range "
                                 f"({lo} to {hi}): {value[:40]!r}")
+        if name.startswith("response-") and CONTROL_CHARS.search(value):
+            # GetObject echoes response-* overrides as response headers; a control character cannot be one.
+            raise _s3_error("InvalidArgument", f"Query parameter {name} holds a control character, which an "
+                            f"HTTP header cannot carry: {value[:40]!r}")
     segments = req.path.lstrip("/").split("/", 1)
     bucket, key = segments[0], (segments[1] if len(segments) > 1 else "")
     if req.method == "POST" and bucket and key and not markers.intersection(req.query):
