@@ -29,6 +29,10 @@ def add_parser(sub) -> None:
     b.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
 
+class _NeedsYes(Exception):
+    """``batch cancel`` without ``--yes`` and with no terminal to ask on."""
+
+
 def cmd_batch(args) -> int:
     return run(_batch(args))
 
@@ -37,17 +41,13 @@ async def _batch(args) -> int:
     import botocore.exceptions as bx  # noqa: PLC0415
 
     from ..core.ops import batch as actions  # noqa: PLC0415
-    from ..core.ops.guard import account_id, guard_for  # noqa: PLC0415
     from ..present.batch import format_job, format_jobs, job_json, json_default  # noqa: PLC0415
 
-    async with session(args) as source:
-        guard = guard_for(source)
+    async with session(args) as operator:
+        source = operator.source
         try:
             if args.batch_command == "submit":
-                guard.account_id = await account_id(source)
-                bucket = (source.profile.sandbox or {}).get("bucket") if source.profile.is_sandbox else None
-                submit = actions.submit_batch_s3 if args.file.startswith("s3://") else actions.submit_batch
-                job = await submit(source.ctx, guard, args.file, args.model, args.name, sandbox_bucket=bucket)
+                job = await actions.submit(operator, args.file, args.model, args.name)
                 if args.json:
                     print(json.dumps(job_json(job), default=json_default, indent=2))
                 else:
@@ -61,18 +61,23 @@ async def _batch(args) -> int:
                 else:
                     print(format_job(job))
             elif args.batch_command == "cancel":
-                guard.account_id = await account_id(source)
-                guard.require_mutation("batch-cancel", args.job)
-                if not args.yes:
+                async def confirm(account: str | None) -> bool:
+                    if args.yes:
+                        return True
                     if not sys.stdin.isatty():
-                        err("batch cancel: confirmation needed; pass --yes to cancel without a prompt")
-                        return EXIT_USAGE
-                    answer = input(f"Cancel batch job {args.job} in account {guard.account_id or '?'} "
+                        raise _NeedsYes
+                    answer = input(f"Cancel batch job {args.job} in account {account or '?'} "
                                    f"({source.profile.name}, {source.profile.region})? [y/N] ")
-                    if answer.strip().lower() not in ("y", "yes"):
-                        print("not cancelled")
-                        return EXIT_FAIL
-                job = await actions.cancel_batch(source.ctx, guard, args.job)
+                    return answer.strip().lower() in ("y", "yes")
+
+                try:
+                    job = await actions.cancel_confirmed(operator, args.job, confirm)
+                except _NeedsYes:
+                    err("batch cancel: confirmation needed; pass --yes to cancel without a prompt")
+                    return EXIT_USAGE
+                if job is None:
+                    print("not cancelled")
+                    return EXIT_FAIL
                 print(f"{job['jobName']}: {job['status']}")
         except actions.BatchInputError as e:
             err(e.message)

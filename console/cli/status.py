@@ -36,7 +36,8 @@ async def _status(args) -> int:
     from ..core.ops.status import collect_status, highest_use  # noqa: PLC0415
     from ..present.status import format_status  # noqa: PLC0415
 
-    async with session(args) as source:
+    async with session(args) as operator:
+        source = operator.source
         doc, collector = await collect_status(source)
     if collector.errors:
         doc["errors"] = collector.errors

@@ -1,12 +1,11 @@
-"""Operator sessions: one profile's live source, its guard, and what the actions need.
+"""The operator session: one profile's live source, its guard (read-only refusals, the audit log),
+the account it acts in, its prices and prompt history: what every use case of :mod:`.ops` needs.
 
-:class:`OperatorSession` is the TUI's: the app makes a new :class:`OperatorSession` for every profile it watches (the first one and each
-switch). Action screens and workers hold the session they were started with and check
-:attr:`OperatorSession.alive` before showing anything, so a call started under one profile is never
-shown under, or attributed to, another: switching closes the old session first.
-
-:func:`command_source` is a headless command's: the profile's source, started for one command and
-closed after it. (Two session concepts: phase 2 of issue 13 makes them one, here.)
+One concept for both front ends. The TUI makes a new :class:`OperatorSession` for every profile it
+watches (the first one and each switch); action screens and workers hold the session they were started
+with and check :attr:`OperatorSession.alive` before showing anything, so a call started under one
+profile is never shown under, or attributed to, another: switching closes the old session first.
+A headless command opens one with :func:`command_session`, started for the command and closed after it.
 """
 from __future__ import annotations
 
@@ -47,7 +46,7 @@ class ModelChoice:
 
 
 class OperatorSession:
-    def __init__(self, source: "LiveSource", generation: int):
+    def __init__(self, source: "LiveSource", generation: int = 0):
         from .ops.guard import Guard  # noqa: PLC0415
         from .config.paths import user_data_dir, user_state_dir  # noqa: PLC0415
 
@@ -209,20 +208,25 @@ def stamp() -> float:
 
 
 @asynccontextmanager
-async def command_source(args, *, on_throwaway: Callable[[str], None] | None = None) -> AsyncIterator["LiveSource"]:
-    """The started source of a command's profile (its --profile, --endpoint-url, --region, --read-only),
+async def command_session(args: Any, *, on_throwaway: Callable[[str], None] | None = None
+                          ) -> AsyncIterator[OperatorSession]:
+    """The started session of a command's profile (its --profile, --endpoint-url, --region, --read-only),
     closed when the command is done. A sandbox profile attaches to its background sandbox
     (``tierconsole sandbox start``); with none running it gets a quiet throwaway one in-process, and
     ``on_throwaway`` is told so (its jobs, objects and metrics are gone when the command exits)."""
     from .source import LiveSource  # noqa: PLC0415
 
-    source = LiveSource.from_args(args, scenario="none")
-    await asyncio.to_thread(source.start)
-    if source.sandbox_thread is not None and on_throwaway is not None:
+    session = OperatorSession(LiveSource.from_args(args, scenario="none"))
+    try:
+        await session.start()
+    except SourceFailed as exc:  # a command reports the cause itself (a bad sandbox config is a usage error)
+        await session.close()
+        raise (exc.__cause__ or exc) from None
+    if session.source.sandbox_thread is not None and on_throwaway is not None:
         from ..sandbox.daemon import throwaway_note  # noqa: PLC0415
 
-        on_throwaway(throwaway_note(source.profile))
+        on_throwaway(throwaway_note(session.profile))
     try:
-        yield source
+        yield session
     finally:
-        await source.close()
+        await session.close()

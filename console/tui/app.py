@@ -18,7 +18,7 @@ import time
 from functools import partial
 from typing import TYPE_CHECKING, Iterable
 
-from textual import work
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -26,13 +26,15 @@ from textual.worker import Worker, WorkerState
 from ..core.domain.views import BatchJobView, DashboardData
 from ..core.session import OperatorSession
 from .screens.dashboard import DashboardScreen
-from .messages import PauseToggled, RefreshRequested
+from .messages import CancelJobRequested, Notice, PauseToggled, PlanFailed, PlanReady, RefreshRequested
 from .theming import DEFAULT_THEME, VARIABLE_DEFAULTS, builtin_themes, stylesheet_paths
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.domain.incident import Incident
     from ..core.domain.profile import Profile
+    from ..core.domain.views import ThrottleEvent
     from ..core.source import LiveSource
+    from .screens.plan import PlanScreen
     from .screens.prompt_lab import PromptLabScreen
 
 # The action screens (prompt lab, batch submit, profile switcher, incident, plan) are imported when
@@ -208,7 +210,7 @@ class TierConsoleApp(App[None]):
         if isinstance(self.screen, PromptLabScreen):
             return
         if self._prompt_lab is None or self._prompt_lab.session is not self.session:
-            self._prompt_lab = PromptLabScreen(self.session)
+            self._prompt_lab = PromptLabScreen(self.session, latest=lambda: self.dashboard.latest)
             self.install_screen(self._prompt_lab, f"prompt-lab-{self.generation}")
         self.push_screen(self._prompt_lab)
 
@@ -224,28 +226,12 @@ class TierConsoleApp(App[None]):
             return
         self.push_screen(IncidentScreen(incident, highlight=event.time))
 
-    def incident_for(self, event) -> "Incident | str":
-        """The incident around ``event`` from the last collected answers (its minute, some before and
-        after, the diagnosis about it), or why there is none."""
-        from ..core.domain import incident as inc  # noqa: PLC0415
-        from ..core.domain.format import clock  # noqa: PLC0415
+    def incident_for(self, event: "ThrottleEvent") -> "Incident | str":
+        """The incident around ``event`` (:func:`~tierconsole.core.ops.incident.incident_around`), or why
+        there is none. A replay builds it from its recording instead."""
+        from ..core.ops.incident import incident_around  # noqa: PLC0415
 
-        session = self.session
-        collector = session.source.collector if session is not None and session.source is not None else None
-        answers = collector.answers if collector is not None else None
-        if answers is None:
-            return "No metrics collected yet for an incident view."
-        now = collector.clock()
-        if answers.start is not None and event.time < answers.start:
-            return (f"{clock(event.time)} UTC is older than the metrics the console keeps (the last "
-                    f"{collector.history_minutes} minutes): `tierconsole incident export --since 1h --model "
-                    f"{event.model_id}` reports it.")
-        start, end = inc.event_window(event.time, answers.start if answers.start is not None else now - 15 * 60, now)
-        tpm_q, rpm_q = collector.quota(event.model_id)
-        reserved = {r.model_id for r in session.profile.reservations}
-        return inc.build(answers, event.model_id, collector.names.get(event.model_id, event.model_id),
-                         collector.tiers.get(event.model_id, ()), tpm_q, rpm_q, start, end,
-                         event.model_id in reserved, focus=event.time)
+        return incident_around(self.session, event)
 
     def action_capacity_plan(self) -> None:
         """``c``: choose a model, then its capacity plan and cost view."""
@@ -269,89 +255,79 @@ class TierConsoleApp(App[None]):
         self.push_screen(Picker("Capacity plan and cost: which model?", models), chosen)
 
     @work(exclusive=True, group="plan", exit_on_error=False)
-    async def _fetch_plan(self, session: OperatorSession, screen, model_id: str) -> None:
-        from ..core.aws.history import fetch_history  # noqa: PLC0415
+    async def _fetch_plan(self, session: OperatorSession, screen: "PlanScreen", model_id: str) -> None:
+        """The plan screen's figures (:func:`~tierconsole.core.ops.plan.plan_view`), posted to it."""
         from ..core.aws.session import describe_error  # noqa: PLC0415
-        from ..core.domain.costview import cost_view  # noqa: PLC0415
-        from ..core.domain.planning import plan_from_profile  # noqa: PLC0415
+        from ..core.ops.plan import PlanError, plan_view  # noqa: PLC0415
 
         try:
-            source = session.source
-            cw = await source.ctx.client("cloudwatch")
-            hist = await fetch_history(cw, model_id, days=14, now=source.collector.clock())
-            plan = await asyncio.to_thread(plan_from_profile, hist.frame, session.profile, model_id)
-            view = cost_view(hist.frame, model_id, session.prices)
+            plan, view = await plan_view(session, model_id)
         except Exception as e:  # noqa: BLE001 - shown on the screen; the console keeps running
             if session.alive:
-                screen.show_error(str(e) if isinstance(e, ValueError) else describe_error(e))
+                screen.post_message(PlanFailed(str(e) if isinstance(e, (PlanError, ValueError)) else describe_error(e)))
             return
         if session.alive:
-            screen.show_plan(plan)
-            screen.show_spend(view)
+            screen.post_message(PlanReady(plan, view))
 
     def action_batch_submit(self) -> None:
         """``b``: the batch submit form for the current profile."""
         from .screens.batch_submit import BatchSubmitScreen  # noqa: PLC0415
 
         if not isinstance(self.screen, BatchSubmitScreen):
-            self.push_screen(BatchSubmitScreen(self.session))
+            self.push_screen(BatchSubmitScreen(self.session, latest=self.dashboard.latest))
 
-    def cancel_job(self, job: BatchJobView) -> None:
+    @on(CancelJobRequested)
+    def cancel_job(self, message: CancelJobRequested) -> None:
         """``x`` on a job of the batch pane: check, confirm (naming job, account, profile), cancel."""
+        job = message.job
         if self.session is None:
             self.notify("No live source: this console shows sample data.", title="Cancel batch job",
                         severity="warning")
-            return
-        self._cancel_job(self.session, job)
+        elif not job.active:
+            self.notify(f"{job.job_name} is {job.status}: only a Submitted, Validating, Scheduled or InProgress "
+                        "job can be cancelled.", title=f"Cancel batch job · {self.session.profile.name}",
+                        severity="warning")
+        else:
+            self._cancel_job(self.session, job)
 
     @work(exclusive=True, group="batch-cancel", exit_on_error=False)
     async def _cancel_job(self, session: OperatorSession, job: BatchJobView) -> None:
+        """:func:`~tierconsole.core.ops.batch.cancel_confirmed`, confirmed on a modal; the outcome is
+        posted to the dashboard as a :class:`~.messages.Notice`."""
         import botocore.exceptions as bx  # noqa: PLC0415
 
-        from ..core.ops.batch import cancel_batch  # noqa: PLC0415
-        from ..core.ops.guard import ReadOnlyError  # noqa: PLC0415
         from ..core.aws.session import describe_error  # noqa: PLC0415
+        from ..core.ops.batch import cancel_confirmed  # noqa: PLC0415
+        from ..core.ops.guard import ReadOnlyError  # noqa: PLC0415
         from ..core.session import SessionClosed, SourceFailed  # noqa: PLC0415
         from .screens.batch_submit import ConfirmCancelScreen  # noqa: PLC0415
 
-        title = f"Cancel batch job · {session.profile.name}"
-        if not job.active:
-            self.notify(f"{job.job_name} is {job.status}: only a Submitted, Validating, Scheduled or InProgress "
-                        "job can be cancelled.", title=title, severity="warning")
-            return
-        try:
-            await asyncio.to_thread(session.guard.require_mutation, "batch-cancel", job.job_arn)
-        except ReadOnlyError as e:
-            self.notify(str(e), title=title, severity="error", timeout=10)
-            return
-        try:
-            ctx = await session.context()
-            account = await session.ensure_account()
-        except (SessionClosed, SourceFailed) as e:
-            self.notify(str(e), title=title, severity="error")
-            return
         p = session.profile
-        confirmed = await self.push_screen_wait(ConfirmCancelScreen(job, account, p.name, p.region))
-        if not session.alive:
-            return
-        if not confirmed:
-            self.notify(f"Not cancelled: {job.job_name} keeps running.", title=title)
-            return
+        title = f"Cancel batch job · {p.name}"
+
+        async def confirm(account: str | None) -> bool:
+            return bool(await self.push_screen_wait(ConfirmCancelScreen(job, account, p.name, p.region))) \
+                and session.alive
+
+        notice: Notice
         try:
-            result = await session.mutation(cancel_batch(ctx, session.guard, job.job_arn))
-        except ReadOnlyError as e:
-            message, severity = str(e), "error"
+            result = await cancel_confirmed(session, job.job_arn, confirm)
+        except (ReadOnlyError, SessionClosed, SourceFailed) as e:
+            notice = Notice(str(e), title=title, severity="error", timeout=10 if isinstance(e, ReadOnlyError) else None)
         except bx.ClientError as e:
             err = e.response.get("Error", {})
-            message, severity = f"{err.get('Code', 'Error')}: {err.get('Message', '')}", "error"
+            notice = Notice(f"{err.get('Code', 'Error')}: {err.get('Message', '')}", title=title, severity="error",
+                            timeout=8, refresh=True)
         except (bx.BotoCoreError, OSError) as e:
-            message, severity = describe_error(e), "error"
+            notice = Notice(describe_error(e), title=title, severity="error", timeout=8, refresh=True)
         else:
-            message, severity = f"{result.get('jobName', job.job_name)}: {result.get('status')}", "information"
-        if not session.alive:
-            return
-        self.notify(message, title=title, severity=severity, timeout=8)
-        self.post_message(RefreshRequested())
+            if result is None:
+                notice = Notice(f"Not cancelled: {job.job_name} keeps running.", title=title)
+            else:
+                notice = Notice(f"{result.get('jobName', job.job_name)}: {result.get('status')}", title=title,
+                                timeout=8, refresh=True)
+        if session.alive:
+            self.dashboard.post_message(notice)
 
     def action_switch_profile(self) -> None:
         """``a``: pick a console profile or an AWS config profile and switch to it."""

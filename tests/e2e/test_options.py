@@ -179,7 +179,7 @@ def test_theme_names_are_the_themes_textual_loads():
 def test_read_only_in_any_position_refuses_every_mutating_action_in_the_core(command, data):
     """--read-only before, between or after, through the same source and guard the commands use."""
     from tierconsole.core.ops.guard import ReadOnlyError
-    from tierconsole.core.ops.guard import guard_for
+    from tierconsole.core.session import OperatorSession
     from tierconsole.core.source import LiveSource
 
     leaf = dict(COMMANDS)[command]
@@ -188,7 +188,7 @@ def test_read_only_in_any_position_refuses_every_mutating_action_in_the_core(com
     with tempfile.TemporaryDirectory() as state, pytest.MonkeyPatch.context() as env:
         env.setenv("XDG_STATE_HOME", state)
         env.delenv("TIERCONSOLE_PROFILE", raising=False)
-        guard = guard_for(LiveSource.from_args(args))
+        guard = OperatorSession(LiveSource.from_args(args)).guard
         with pytest.raises(ReadOnlyError):
             guard.require_mutation(f"batch-{command[1]}", "JOB")
         audit = open(os.path.join(state, "tierconsole", "audit.jsonl")).read()

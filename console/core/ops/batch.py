@@ -6,10 +6,13 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from ..domain.batchfile import BatchFileReport, validate_batch
 from .guard import Guard
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..session import OperatorSession
 
 QUOTA_MIN = re.compile(r"^Minimum number of records per batch inference job for (.+)$")
 QUOTA_MAX = re.compile(r"^Records per batch inference job for (.+)$")
@@ -241,6 +244,32 @@ async def cancel_batch(ctx, guard: Guard, job: str) -> dict[str, Any]:
         raise
     guard.audit("batch-cancel", job, "ok")
     return await bedrock.get_model_invocation_job(jobIdentifier=job)
+
+
+async def cancel_confirmed(session: OperatorSession, job: str,
+                           confirm: Callable[[str | None], Awaitable[bool]]) -> dict[str, Any] | None:
+    """The cancel use case, for ``batch cancel`` and the console's ``x``: the account looked up (it is named
+    in the confirmation and the audit), refused in read-only mode (:class:`~.guard.ReadOnlyError`, audited),
+    ``confirm(account)`` asked, then :func:`cancel_batch` run so that cancelling the caller (or switching
+    profile) does not cut it in half. Returns the job as GetModelInvocationJob answers, or None when the
+    operator said no."""
+    ctx = await session.context()
+    await session.ensure_account()
+    await asyncio.to_thread(session.guard.require_mutation, "batch-cancel", job)
+    if not await confirm(session.account_id):
+        return None
+    return await session.mutation(cancel_batch(ctx, session.guard, job))
+
+
+async def submit(session: OperatorSession, source: str, model_id: str, name: str | None = None) -> dict[str, Any]:
+    """The submit use case, for ``batch submit`` and the console's ``b``: a local file (validated first) or
+    an ``s3://`` URI (used in place), under the session's guard and account, run so that cancelling the
+    caller does not cut it in half. Returns GetModelInvocationJob's answer."""
+    ctx = await session.context()
+    await session.ensure_account()
+    create = submit_batch_s3 if source.startswith("s3://") else submit_batch
+    return await session.mutation(create(ctx, session.guard, source, model_id, name,
+                                         sandbox_bucket=session.sandbox_bucket))
 
 
 async def _stop_with_retry(bedrock, job: str) -> None:

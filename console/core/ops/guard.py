@@ -75,19 +75,3 @@ def read_history(path: Path, limit: int = 200) -> list[dict]:
         except json.JSONDecodeError:
             continue  # a torn line from a crash: skip it, keep the rest
     return out
-
-
-def guard_for(source) -> Guard:
-    """The guard of a started live source: its profile, the user's audit log."""
-    from ..config.paths import user_state_dir  # noqa: PLC0415
-
-    return Guard(source.profile, user_state_dir() / "audit.jsonl")
-
-
-async def account_id(source) -> str | None:
-    """The account the source's credentials act in (STS GetCallerIdentity), for the audit; None when unknown."""
-    try:
-        sts = await source.ctx.client("sts")
-        return (await sts.get_caller_identity())["Account"]
-    except Exception:  # noqa: BLE001 - the audit entry still goes in, without the account
-        return None

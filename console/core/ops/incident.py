@@ -3,6 +3,12 @@ collection with the panes' collectors."""
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..domain.incident import Incident
+    from ..domain.views import ThrottleEvent
+    from ..session import OperatorSession
 
 
 class MetricsUnavailable(RuntimeError):
@@ -41,3 +47,26 @@ async def build_incidents(source, since: float, model: str | None = None) -> lis
                                    collector.tiers.get(model_id, ()), tpm_q, rpm_q, now - since, now,
                                    model_id in reserved))
     return incidents
+
+
+def incident_around(session: OperatorSession | None, event: ThrottleEvent) -> Incident | str:
+    """The console's incident view of one throttle event, from the live collector's last answers (its
+    minute, some before and after, the diagnosis about it), or why there is none."""
+    from ..domain import incident as inc  # noqa: PLC0415
+    from ..domain.format import clock  # noqa: PLC0415
+
+    collector: Any = session.source.collector if session is not None and session.source is not None else None
+    answers = collector.answers if collector is not None else None
+    if session is None or answers is None:
+        return "No metrics collected yet for an incident view."
+    now = collector.clock()
+    if answers.start is not None and event.time < answers.start:
+        return (f"{clock(event.time)} UTC is older than the metrics the console keeps (the last "
+                f"{collector.history_minutes} minutes): `tierconsole incident export --since 1h --model "
+                f"{event.model_id}` reports it.")
+    start, end = inc.event_window(event.time, answers.start if answers.start is not None else now - 15 * 60, now)
+    tpm_q, rpm_q = collector.quota(event.model_id)
+    reserved = {r.model_id for r in session.profile.reservations}
+    return inc.build(answers, event.model_id, collector.names.get(event.model_id, event.model_id),
+                     collector.tiers.get(event.model_id, ()), tpm_q, rpm_q, start, end,
+                     event.model_id in reserved, focus=event.time)

@@ -1,35 +1,53 @@
-"""``plan``: one model's CloudWatch history, the capacity plan sized from it and the spend now (the
-same cost view as the plan screen's)."""
+"""The capacity plan use case, for ``tierconsole plan`` and the console's ``c``: one model's CloudWatch
+history, the capacity plan sized from it and the spend now (the cost view)."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..aws.history import History
+    from ..domain.costview import CostView
+    from ..domain.plan_results import CapacityPlan
+    from ..domain.profile import Profile
+    from ..session import OperatorSession
 
 
 class PlanError(RuntimeError):
     """The history could not be read; the message names the call and the error."""
 
 
-async def load_history(source, model_id: str, days: int):
-    """``days`` of 1-minute history of ``model_id`` over a started live source. Raises :class:`PlanError`."""
+async def load_history(session: OperatorSession, model_id: str, days: int) -> History:
+    """``days`` of 1-minute history of ``model_id`` up to the source's clock (a sandbox's timeline, else
+    now). Raises :class:`PlanError`."""
     import botocore.exceptions as bx  # noqa: PLC0415
 
     from ..aws.history import HistoryError, fetch_history  # noqa: PLC0415
     from ..aws.session import describe_error  # noqa: PLC0415
 
+    ctx = await session.context()
     try:
-        cw = await source.ctx.client("cloudwatch")
-        return await fetch_history(cw, model_id, days=days)
+        cw = await ctx.client("cloudwatch")
+        return await fetch_history(cw, model_id, days=days, now=session.source.collector.clock())
     except bx.ClientError as e:
         error = e.response.get("Error", {})
         raise PlanError(f"CloudWatch {e.operation_name} failed: {error.get('Code')}: {error.get('Message')}") from None
     except HistoryError as e:
         raise PlanError(f"CloudWatch: {e}") from None
     except (bx.BotoCoreError, OSError) as e:
-        raise PlanError(f"CloudWatch at {source.ctx.target.label}: {describe_error(e)}") from None
+        raise PlanError(f"CloudWatch at {ctx.target.label}: {describe_error(e)}") from None
 
 
-def plan_and_spend(history, profile, model_id: str, *, percentile: float, month: str,
-                   reservation_price: float | None):
+async def plan_view(session: OperatorSession, model_id: str, days: int = 14) -> tuple[CapacityPlan, CostView]:
+    """The plan screen's figures: 14 days of history, the plan at the profile's defaults (sized off the
+    event loop: pandas) and the spend now. Raises :class:`PlanError` (or ValueError from the planner)."""
+    history = await load_history(session, model_id, days)
+    return await asyncio.to_thread(plan_and_spend, history, session.profile, model_id)
+
+
+def plan_and_spend(history: History, profile: Profile, model_id: str, *, percentile: float = 90.0,
+                   month: str = "730h", reservation_price: float | None = None) -> tuple[CapacityPlan, CostView]:
     """The capacity plan, and the spend now with what moving Standard traffic saves (the plan screen's
     cost view, the same use case)."""
     from ..domain.planning import MINUTES_PER_MONTH, plan_from_profile  # noqa: PLC0415
@@ -43,7 +61,7 @@ def plan_and_spend(history, profile, model_id: str, *, percentile: float, month:
     return plan, now
 
 
-def plan_document(plan, now, history, profile) -> dict:
+def plan_document(plan: CapacityPlan, now: CostView, history: History, profile: Profile) -> dict[str, Any]:
     """``plan --json``: the plan, the spend now, where the history came from and the profile."""
     doc = plan.to_json()
     doc["spend_now"] = asdict(now)

@@ -28,7 +28,7 @@ from ..widgets.render import COMPONENT_CLASSES, Palette, PaletteHost
 from ..messages import RefreshRequested
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ...core.domain.views import BatchJobView
+    from ...core.domain.views import BatchJobView, DashboardData
     from ...core.session import OperatorSession
 
 #: CreateModelInvocationJob's jobName pattern (botocore's bedrock model), anchored.
@@ -92,9 +92,12 @@ class BatchSubmitScreen(ModalScreen[None]):
 
     busy: reactive[bool] = reactive(False)
 
-    def __init__(self, session: "OperatorSession | None") -> None:
+    def __init__(self, session: "OperatorSession | None", *, latest: "DashboardData | None" = None) -> None:
+        """``latest``: the data the dashboard shows, for the context and the models offered when there is
+        no live session (sample data, tests)."""
         super().__init__()
         self.session = session
+        self.latest = latest
         self.result_text = ""
         self.job: dict | None = None
         self._path_ok = False
@@ -135,7 +138,7 @@ class BatchSubmitScreen(ModalScreen[None]):
             info = ContextInfo("BATCH SUBMIT", p.name, session.account_id, p.region, p.is_sandbox, p.read_only)
             choices = session.models()
         else:
-            data = self.app.dashboard.latest if hasattr(self.app, "dashboard") else None
+            data = self.latest
             info = ContextInfo("BATCH SUBMIT", *(
                 (data.profile, data.account_id, data.region, data.is_sandbox, data.read_only) if data else ()))
             choices = model_choices(None, data)
@@ -264,18 +267,14 @@ class BatchSubmitScreen(ModalScreen[None]):
     async def submit(self, session: "OperatorSession", path: str, model: str, name: str | None) -> None:
         import botocore.exceptions as bx  # noqa: PLC0415
 
-        from ...core.ops.batch import BatchInputError, submit_batch, submit_batch_s3  # noqa: PLC0415
+        from ...core.ops.batch import BatchInputError, submit as submit_job  # noqa: PLC0415
         from ...core.ops.guard import ReadOnlyError  # noqa: PLC0415
         from ...core.aws.session import describe_error  # noqa: PLC0415
         from ...core.session import SessionClosed, SourceFailed  # noqa: PLC0415
 
         level, text = "crit", ""
         try:
-            ctx = await session.context()
-            await session.ensure_account()
-            core = submit_batch_s3 if path.startswith("s3://") else submit_batch
-            job = await session.mutation(core(ctx, session.guard, path, model, name,
-                                              sandbox_bucket=session.sandbox_bucket))
+            job = await submit_job(session, path, model, name)
         except ReadOnlyError as e:
             text = f"✖ {e}"
         except BatchInputError as e:
