@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from functools import partial
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState
 from ..core.domain.views import BatchJobView, DashboardData
 from ..core.session import OperatorSession
 from .screens.dashboard import DashboardScreen
+from .keymap import remapped
 from .messages import CancelJobRequested, Notice, PauseToggled, PlanFailed, PlanReady, RefreshRequested
 from .theming import DEFAULT_THEME, VARIABLE_DEFAULTS, builtin_themes, stylesheet_paths
 
@@ -53,8 +54,12 @@ class TierConsoleApp(App[None]):
     CSS_PATH = stylesheet_paths()
 
     def __init__(self, theme: str | None = None, *, data: DashboardData | None = None,
-                 source: "LiveSource | None" = None, **kwargs) -> None:
+                 source: "LiveSource | None" = None, keymap: Mapping[str, str] | None = None, **kwargs) -> None:
+        """``keymap``: binding id → keys, the operator's remapping (checked: :func:`.keymap.load_keymap`)."""
         super().__init__(**kwargs)
+        self.keymap: Mapping[str, str] = dict(keymap or {})
+        if self.keymap:
+            self.set_keymap(dict(self.keymap))
         self.generation = 0  # bumped by every profile switch
         self.session: OperatorSession | None = OperatorSession(source, 0) if source is not None else None
         self._refresh_now = asyncio.Event()
@@ -385,7 +390,7 @@ class TierConsoleApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if any(cls.__name__ in PALETTE_SCREENS for cls in type(screen).__mro__):
-            for binding in type(screen).BINDINGS:
+            for binding in remapped(type(screen).BINDINGS, self.keymap):
                 title = binding.tooltip or binding.description
                 yield SystemCommand(title, f"key: {self.get_key_display(binding)}",
                                     partial(self.call_later, screen.run_action, binding.action))

@@ -12,8 +12,11 @@ def run_tui(args) -> int:
     from ..core.domain.catalog import ConfigError  # noqa: PLC0415
     from ..core.source import LiveSource  # noqa: PLC0415
 
+    from .keymap import load_keymap  # noqa: PLC0415
+
     try:
         source = LiveSource.from_args(args, sandbox="keep")
+        keymap = load_keymap()
     except ConfigError as err:
         print(f"tierconsole: error: {err}", file=sys.stderr)
         return 2
@@ -28,7 +31,7 @@ def run_tui(args) -> int:
         except RecordingError as err:
             print(f"tierconsole: error: --record: {err}", file=sys.stderr)
             return 2
-    app = TierConsoleApp(theme=args.theme, source=source)
+    app = TierConsoleApp(theme=args.theme, source=source, keymap=keymap)
     try:
         app.run()
     finally:
