@@ -86,7 +86,7 @@ class OperatorSession:
             await asyncio.shield(self._start)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - reported to whoever waits on the session
+        except Exception as exc:
             self.start_error = f"{type(exc).__name__}: {exc}"
             self._ready.set()
             raise SourceFailed(self.start_error) from exc

@@ -120,7 +120,7 @@ class Sandbox:
                 call.body = await request.read()
             except web.HTTPRequestEntityTooLarge:
                 raise AwsError("ValidationException",
-                               f"Request body exceeds the sandbox's limit of {MAX_BODY // (1024 * 1024)} MiB", 413)
+                               f"Request body exceeds the sandbox's limit of {MAX_BODY // (1024 * 1024)} MiB", 413) from None
             if self.verifier is not None:
                 self.verifier.verify(request.method, request.raw_path, request.headers, call.body)
             if fault is not None:
@@ -224,7 +224,7 @@ class Sandbox:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         if self._access_log_path:
             try:
-                self._access_log = open(self._access_log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+                self._access_log = open(self._access_log_path, "a", buffering=1, encoding="utf-8")
             except OSError as exc:  # removed or made read-only since it was checked
                 raise ConfigError("access log", f"{self._access_log_path}: {exc.strerror or exc}") from None
         self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)

@@ -164,7 +164,7 @@ def _answers(endpoint: str, timeout: float = 0.5) -> bool:
     import urllib.request  # noqa: PLC0415
 
     try:
-        with urllib.request.urlopen(f"{endpoint}/", timeout=timeout):  # noqa: S310 - our own loopback URL
+        with urllib.request.urlopen(f"{endpoint}/", timeout=timeout):
             return True
     except urllib.error.HTTPError:
         return True

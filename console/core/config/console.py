@@ -73,7 +73,8 @@ def load_console_config(path: Path | None = None) -> ConsoleConfig:
     for binding_id, keys in raw.items():
         line = raw.lines.get(binding_id) if hasattr(raw, "lines") else None
         if not isinstance(binding_id, str):
-            raise ConfigError(f"keymap.{binding_id}", "a binding id is text, e.g. prompt-send", source=source, line=line)
+            raise ConfigError(f"keymap.{binding_id}", "a binding id is text, e.g. prompt-send", source=source,
+                              line=line)
         if not isinstance(keys, str) or not keys.strip():
             raise ConfigError(f"keymap.{binding_id}", f"give the key(s) as text, e.g. ctrl+j or \"f5,ctrl+j\"; "
                                                       f"got {show(keys)}", source=source, line=line)

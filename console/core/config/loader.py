@@ -44,7 +44,8 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool =
         try:
             hash(key)
         except TypeError:
-            raise yaml.constructor.ConstructorError(None, None, f"a key cannot be {show(key)}", key_node.start_mark)
+            raise yaml.constructor.ConstructorError(None, None, f"a key cannot be {show(key)}",
+                                                    key_node.start_mark) from None
         if key in mapping:
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {show(key)}", key_node.start_mark)
         mapping[key] = loader.construct_object(value_node, deep=deep)

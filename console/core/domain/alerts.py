@@ -6,9 +6,12 @@ same thing everywhere (a quota's TPM *or* RPM use at or above the threshold).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from .format import percent, plural
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .views import ModelQuotaView
 
 DEFAULT_THRESHOLD = 0.8
 
@@ -28,7 +31,7 @@ def is_over(tpm_fraction: float, rpm_fraction: float, threshold: float) -> bool:
     return max(tpm_fraction, rpm_fraction) >= threshold
 
 
-def quotas_over(quotas: Iterable, threshold: float) -> frozenset[str]:
+def quotas_over(quotas: Iterable[ModelQuotaView], threshold: float) -> frozenset[str]:
     """Model ids of the quotas (:class:`~tierconsole.core.domain.views.ModelQuotaView`) at or over ``threshold``."""
     return frozenset(q.model_id for q in quotas if is_over(q.tpm_fraction, q.rpm_fraction, threshold))
 

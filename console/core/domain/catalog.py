@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import reprlib
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
 from .tiers import Tier
 
@@ -157,8 +157,8 @@ def field_name(key: Any) -> str:
     return key if isinstance(key, str) and len(key) <= 60 else show(key)
 
 
-def _get(d: Mapping[str, Any], key: str, path: str, kind: type | tuple, default: Any = ..., *,
-         minimum: float | None = None, maximum: float | None = None):
+def _get(d: Mapping[str, Any], key: str, path: str, kind: type | tuple[type, ...], default: Any = ..., *,
+         minimum: float | None = None, maximum: float | None = None) -> Any:
     """``d[key]`` as ``kind``: finite, at least ``minimum`` and at most ``maximum`` (and never beyond
     :data:`MAX_NUMBER`), or :class:`ConfigError` naming the field."""
     where = f"{path}.{key}" if path else key
@@ -166,7 +166,7 @@ def _get(d: Mapping[str, Any], key: str, path: str, kind: type | tuple, default:
         if default is ...:
             raise ConfigError(where, "is required")
         return default
-    value = d[key]
+    value: Any = d[key]
     kinds = kind if isinstance(kind, tuple) else (kind,)
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if number and abs(value) > MAX_NUMBER and (float in kinds or int in kinds):
@@ -179,9 +179,9 @@ def _get(d: Mapping[str, Any], key: str, path: str, kind: type | tuple, default:
         raise ConfigError(where, f"must be {names}, got {show(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(where, f"must be a finite number, got {show(value)}")
-    if minimum is not None and value < minimum:
+    if minimum is not None and cast(float, value) < minimum:
         raise ConfigError(where, f"must be at least {minimum:g}, got {show(value)}")
-    if maximum is not None and value > maximum:
+    if maximum is not None and cast(float, value) > maximum:
         raise ConfigError(where, f"must be at most {maximum:g}, got {show(value)}")
     return value
 

@@ -33,7 +33,7 @@ import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Sequence
 
 from .metricsplan import PERIOD, Answers, overflow_tokens
 from .views import UsageMinute
@@ -58,7 +58,7 @@ class Incident:
     findings: list[str] = field(default_factory=list)
     focus: float | None = None  # the selected event's time, when the view was opened from one
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"model_id": self.model_id, "start": self.start, "end": self.end, "focus": self.focus,
                 "diagnosis": self.diagnosis, "findings": self.findings,
                 "timeline": [{**asdict(m), "tpm": m.tpm, "throttles": m.throttles} for m in self.minutes]}
@@ -70,9 +70,8 @@ def timeline(a: Answers, model_id: str, tiers: Iterable[str], tpm_quota: float, 
     split = bool(tiers & set(TIERS))
     overflow = overflow_tokens(a, model_id) if has_reservation and a.sandbox else {}
     rows = []
-    t = math.floor(start / PERIOD) * PERIOD
+    t = float(math.floor(start / PERIOD) * PERIOD)
     while t <= end:
-        t = float(t)
         if split:
             tpm = {k: a.get("EstimatedTPMQuotaUsage", model_id, k).get(t, 0.0) for k in TIERS}
             rpm = sum(a.get("Invocations", model_id, k).get(t, 0.0) for k in TIERS)
@@ -167,7 +166,7 @@ def overflow_findings(model_name: str, rows: Sequence[Minute]) -> list[str]:
     if not known:
         return ["reservation overflow is not published by AWS: not shown"]
     requests = sum(r.overflow_requests or 0 for r in known)
-    tokens = sum(r.overflow_tokens for r in known)
+    tokens = sum(r.overflow_tokens or 0.0 for r in known)
     if not (requests or tokens):
         return []
     return [f"the reservation on {model_name} overflowed to Standard: {requests:,.0f} requests, {tokens:,.0f} tokens "

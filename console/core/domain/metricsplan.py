@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from .catalog import ReservationSpec
 from .views import QUOTA_TIERS, ModelQuotaView, ReservationView, ThrottleEvent
@@ -62,7 +62,7 @@ class Query:
     namespace: str = NAMESPACE
     stat: str = "Sum"
 
-    def to_api(self) -> dict:
+    def to_api(self) -> dict[str, Any]:
         dims = [{"Name": "modelId" if self.namespace == BATCH_NAMESPACE else "ModelId", "Value": self.model_id}]
         if self.tier is not None:
             dims.append({"Name": "ServiceTier", "Value": self.tier})
@@ -78,7 +78,7 @@ class Plan:
     end: float
     sandbox: bool = False  # the sandbox's own namespace was asked too
 
-    def api_queries(self) -> list[dict]:
+    def api_queries(self) -> list[dict[str, Any]]:
         return [q.to_api() for q in self.queries]
 
 
@@ -133,11 +133,11 @@ class Answers:
     end: float | None = None
 
     @classmethod
-    def from_results(cls, p: Plan, results: Iterable[Mapping]) -> "Answers":
+    def from_results(cls, p: Plan, results: Iterable[Mapping[str, Any]]) -> "Answers":
         by_id = {q.id: q for q in p.queries}
         out = cls(sandbox=p.sandbox, start=p.start, end=p.end)
         for r in results:
-            q = by_id.get(r.get("Id"))
+            q = by_id.get(str(r.get("Id")))
             if q is None:
                 continue
             s: Series = {}
@@ -261,7 +261,7 @@ def throttle_counts(a: Answers, models: Sequence[str], tiers_by_model: Mapping[s
     since = current - PERIOD * (minutes - 1)
     out: dict[str, dict[str, int]] = {}
     for model in models:
-        tiers = sorted(tiers_by_model.get(model, ())) or [None]
+        tiers: list[str | None] = [*sorted(tiers_by_model.get(model, ()))] or [None]
         per = {}
         for tier in tiers:
             s = a.get("InvocationThrottles", model, tier)

@@ -48,8 +48,8 @@ class Timeouts:
 def parse_timeouts(d: Any) -> Timeouts:
     d = _check_keys(d if d is not None else {}, _TIMEOUT_KEYS, "timeouts")
 
-    def seconds(doc, key: str, path: str, default: float) -> float:
-        value = _get(doc, key, path, float, default=default, minimum=0.1)
+    def seconds(doc: Mapping[str, Any], key: str, path: str, default: float) -> float:
+        value: float = _get(doc, key, path, float, default=default, minimum=0.1)
         if value > MAX_TIMEOUT_S:
             raise ConfigError(f"{path}.{key}", f"must be at most {MAX_TIMEOUT_S:g} seconds, got {value!r}")
         return value

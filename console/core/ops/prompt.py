@@ -174,7 +174,7 @@ async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_tex
     except bes.ParserError as e:  # a frame botocore cannot decode: the answer so far is all there is
         result.error = "CorruptEventStream"
         result.message = f"the endpoint sent a corrupt event-stream frame ({e}); the answer is incomplete"
-    except aiohttp.ClientPayloadError as e:
+    except aiohttp.ClientPayloadError:
         result.error = "StreamCut"
         result.message = (f"the connection closed mid-answer, after {sum(map(len, parts)):,} characters; "
                           "the answer is incomplete")

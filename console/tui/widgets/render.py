@@ -54,7 +54,7 @@ def palette_source(widget: Widget) -> Widget:
     """The screen's :class:`PaletteHost`, or ``widget`` itself when its screen has none."""
     try:
         screen = widget.screen
-    except Exception:  # not mounted yet: NoScreen
+    except Exception:  # noqa: BLE001 - not mounted yet: NoScreen
         return widget
     host = _HOSTS.get(screen)
     if host is None:
@@ -73,7 +73,7 @@ class Palette:
         self._styles: dict[str, Style] = {}
         try:
             self.mono = bool(widget.app.no_color)  # NO_COLOR: every colour is drawn as a grey
-        except Exception:  # no app (not mounted)
+        except Exception:  # noqa: BLE001 - no app (not mounted)
             self.mono = False
 
     def fill(self, name: str = "") -> str:

@@ -3,7 +3,6 @@ prompt), sending in a cancellable worker, and its keys. Its results and history 
 :mod:`.results` and :mod:`.history`."""
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Callable, ClassVar
 
 from rich.text import Text
