@@ -44,7 +44,7 @@ async def _incident(args, since: float) -> int:
 
     async with session(args) as operator:
         try:
-            incidents = await build_incidents(operator.source, since, args.model)
+            incidents = await build_incidents(operator, since, args.model)
         except MetricsUnavailable as e:
             err(f"could not read metrics: {e}")
             return EXIT_FAIL

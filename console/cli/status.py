@@ -38,7 +38,7 @@ async def _status(args) -> int:
 
     async with session(args) as operator:
         source = operator.source
-        doc, collector = await collect_status(source)
+        doc, collector = await collect_status(operator)
     if collector.errors:
         doc["errors"] = collector.errors
     threshold = source.profile.alert_threshold

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable
 from .domain.views import DashboardData, ThrottleEvent
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .aws.session import AwsContext
     from .ops.guard import Guard
     from .domain.pricing import PriceTable
     from .domain.profile import Profile
@@ -59,8 +60,8 @@ class OperatorSession:
         self.guard: "Guard" = Guard(source.profile, user_state_dir() / "audit.jsonl")
         self.history_path = user_data_dir() / "history.jsonl"
         self._ready = asyncio.Event()
-        self._start: asyncio.Future | None = None
-        self._mutations: set[asyncio.Task] = set()
+        self._start: asyncio.Future[None] | None = None
+        self._mutations: set[asyncio.Future[Any]] = set()
         self._prices: "PriceTable | None" = None
         # Remembered between openings of the batch form (per profile, so never carried across a switch).
         self.last_batch: dict[str, str] = {}
@@ -92,7 +93,7 @@ class OperatorSession:
             raise SourceFailed(self.start_error) from exc
         self._ready.set()
 
-    async def context(self):
+    async def context(self) -> "AwsContext":
         """The AWS context, once the source has started. Raises if the session closed or the source failed."""
         if self.closed:
             raise SessionClosed(f"profile {self.profile.name!r} is no longer the active profile")
@@ -143,6 +144,12 @@ class OperatorSession:
             except Exception:  # noqa: BLE001 - audit entries still go in, without the account
                 return None
         return self.account_id
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """Now on the source's timeline: a sandbox's own clock (it may run faster), else the wall clock."""
+        collector = self.source.collector
+        return collector.clock if collector is not None else time.time
 
     @property
     def prices(self) -> "PriceTable":

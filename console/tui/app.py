@@ -6,10 +6,11 @@ Given a live source (:class:`~tierconsole.core.source.LiveSource`), a worker pol
 poll still returns data (the failed panes marked stale); the worker then backs off and recovers
 by itself. Without a source the app shows whatever :meth:`show_data` is given (tests, replay).
 
-Operator actions (prompt lab ``t``, batch submit ``b``, cancel ``x``, profile switch ``a``) run
-over the shared core in :mod:`tierconsole.core.ops`, each in a worker, each holding the
-:class:`~tierconsole.core.session.OperatorSession` it started under. Switching profile closes that
-session first, so nothing started under one profile is shown under, or attributed to, another.
+Operator actions (prompt lab ``t``, batch submit ``b``, cancel ``x``, plan ``c``, incident ``enter``:
+:mod:`.actions`) run over the shared core in :mod:`tierconsole.core.ops`, each in a worker that posts
+typed messages (:mod:`.messages`), each holding the :class:`~tierconsole.core.session.OperatorSession`
+it started under. Switching profile (``a``, here) closes that session first, so nothing started under
+one profile is shown under, or attributed to, another.
 """
 from __future__ import annotations
 
@@ -18,24 +19,22 @@ import time
 from functools import partial
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from textual import on, work
+from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from ..core.domain.views import BatchJobView, DashboardData
+from ..core.domain.views import DashboardData
 from ..core.session import OperatorSession
-from .screens.dashboard import DashboardScreen
+from .actions import OperatorActions
 from .keymap import remapped
-from .messages import CancelJobRequested, Notice, PauseToggled, PlanFailed, PlanReady, RefreshRequested
+from .messages import PauseToggled, RefreshRequested
+from .screens.dashboard import DashboardScreen
 from .theming import DEFAULT_THEME, VARIABLE_DEFAULTS, builtin_themes, stylesheet_paths
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.domain.incident import Incident
     from ..core.domain.profile import Profile
-    from ..core.domain.views import ThrottleEvent
     from ..core.source import LiveSource
-    from .screens.plan import PlanScreen
     from .screens.prompt_lab import PromptLabScreen
 
 # The action screens (prompt lab, batch submit, profile switcher, incident, plan) are imported when
@@ -49,7 +48,7 @@ SESSION_GROUPS = frozenset({"poll", "prompt", "batch-submit", "batch-cancel", "p
 PALETTE_SCREENS = frozenset({"DashboardScreen", "PromptLabScreen", "BatchSubmitScreen"})
 
 
-class TierConsoleApp(App[None]):
+class TierConsoleApp(OperatorActions, App[None]):
     TITLE = "tierconsole"
     CSS_PATH = stylesheet_paths()
 
@@ -97,7 +96,11 @@ class TierConsoleApp(App[None]):
         self.set_class(True, f"-theme-{name}", update=False)
         self.set_class(dark, "-dark-mode", update=False)
         self.set_class(not dark, "-light-mode", update=False)
-        self._refresh_truecolor_filter(self.ansi_theme)  # ANSI colours mapped for a light or dark theme
+        # ANSI colours mapped for a light or dark theme, as Textual's theme watcher does. Private Textual API:
+        # no public way starts an app in a theme without a restyle before the first frame (assigning
+        # App.theme in __init__ refreshes the CSS at startup: Textualize/textual#6360; the filter is
+        # Textualize/textual#4192's). tests/functional/test_textual_internals.py pins the result.
+        self._refresh_truecolor_filter(self.ansi_theme)
         self.stylesheet.set_variables(self.get_css_variables())  # the theme's colours, before the first parse
 
     @property
@@ -206,133 +209,6 @@ class TierConsoleApp(App[None]):
         self.paused = message.paused
         if not message.paused:
             self._refresh_now.set()
-
-    # --- operator actions -----------------------------------------------------------------------
-    def action_prompt_lab(self) -> None:
-        """``t``: the prompt lab of the current profile (kept while the profile is, with its last results)."""
-        from .screens.prompt_lab import PromptLabScreen  # noqa: PLC0415
-
-        if isinstance(self.screen, PromptLabScreen):
-            return
-        if self._prompt_lab is None or self._prompt_lab.session is not self.session:
-            self._prompt_lab = PromptLabScreen(self.session, latest=lambda: self.dashboard.latest)
-            self.install_screen(self._prompt_lab, f"prompt-lab-{self.generation}")
-        self.push_screen(self._prompt_lab)
-
-    # --- triage and planning ----------------------------------------------------------------------
-    def on_throttle_list_selected(self, message) -> None:
-        """``enter`` on a throttle event: the incident view of that event's window."""
-        from .screens.incident import IncidentScreen  # noqa: PLC0415
-
-        event = message.event
-        incident = self.incident_for(event)
-        if isinstance(incident, str):
-            self.notify(incident, severity="warning", timeout=8)
-            return
-        self.push_screen(IncidentScreen(incident, highlight=event.time))
-
-    def incident_for(self, event: "ThrottleEvent") -> "Incident | str":
-        """The incident around ``event`` (:func:`~tierconsole.core.ops.incident.incident_around`), or why
-        there is none. A replay builds it from its recording instead."""
-        from ..core.ops.incident import incident_around  # noqa: PLC0415
-
-        return incident_around(self.session, event)
-
-    def action_capacity_plan(self) -> None:
-        """``c``: choose a model, then its capacity plan and cost view."""
-        from .screens.pickers import Picker  # noqa: PLC0415
-
-        session = self.session
-        latest = session.latest if session is not None else None
-        models = [(q.model_id, f"{q.name}  ({q.model_id})") for q in (latest.quotas if latest else ())]
-        if session is None or not models:
-            self.notify("No models collected yet: wait for the first refresh.", severity="warning")
-            return
-
-        def chosen(model_id: str | None) -> None:
-            if model_id:
-                from .screens.plan import PlanScreen  # noqa: PLC0415
-
-                screen = PlanScreen(model_id)
-                self.push_screen(screen)
-                self._fetch_plan(session, screen, model_id)
-
-        self.push_screen(Picker("Capacity plan and cost: which model?", models), chosen)
-
-    @work(exclusive=True, group="plan", exit_on_error=False)
-    async def _fetch_plan(self, session: OperatorSession, screen: "PlanScreen", model_id: str) -> None:
-        """The plan screen's figures (:func:`~tierconsole.core.ops.plan.plan_view`), posted to it."""
-        from ..core.aws.session import describe_error  # noqa: PLC0415
-        from ..core.ops.plan import PlanError, plan_view  # noqa: PLC0415
-
-        try:
-            plan, view = await plan_view(session, model_id)
-        except Exception as e:  # noqa: BLE001 - shown on the screen; the console keeps running
-            if session.alive:
-                screen.post_message(PlanFailed(str(e) if isinstance(e, (PlanError, ValueError)) else describe_error(e)))
-            return
-        if session.alive:
-            screen.post_message(PlanReady(plan, view))
-
-    def action_batch_submit(self) -> None:
-        """``b``: the batch submit form for the current profile."""
-        from .screens.batch_submit import BatchSubmitScreen  # noqa: PLC0415
-
-        if not isinstance(self.screen, BatchSubmitScreen):
-            self.push_screen(BatchSubmitScreen(self.session, latest=self.dashboard.latest))
-
-    @on(CancelJobRequested)
-    def cancel_job(self, message: CancelJobRequested) -> None:
-        """``x`` on a job of the batch pane: check, confirm (naming job, account, profile), cancel."""
-        job = message.job
-        if self.session is None:
-            self.notify("No live source: this console shows sample data.", title="Cancel batch job",
-                        severity="warning")
-        elif not job.active:
-            self.notify(f"{job.job_name} is {job.status}: only a Submitted, Validating, Scheduled or InProgress "
-                        "job can be cancelled.", title=f"Cancel batch job · {self.session.profile.name}",
-                        severity="warning")
-        else:
-            self._cancel_job(self.session, job)
-
-    @work(exclusive=True, group="batch-cancel", exit_on_error=False)
-    async def _cancel_job(self, session: OperatorSession, job: BatchJobView) -> None:
-        """:func:`~tierconsole.core.ops.batch.cancel_confirmed`, confirmed on a modal; the outcome is
-        posted to the dashboard as a :class:`~.messages.Notice`."""
-        import botocore.exceptions as bx  # noqa: PLC0415
-
-        from ..core.aws.session import describe_error  # noqa: PLC0415
-        from ..core.ops.batch import cancel_confirmed  # noqa: PLC0415
-        from ..core.ops.guard import ReadOnlyError  # noqa: PLC0415
-        from ..core.session import SessionClosed, SourceFailed  # noqa: PLC0415
-        from .screens.batch_submit import ConfirmCancelScreen  # noqa: PLC0415
-
-        p = session.profile
-        title = f"Cancel batch job · {p.name}"
-
-        async def confirm(account: str | None) -> bool:
-            return bool(await self.push_screen_wait(ConfirmCancelScreen(job, account, p.name, p.region))) \
-                and session.alive
-
-        notice: Notice
-        try:
-            result = await cancel_confirmed(session, job.job_arn, confirm)
-        except (ReadOnlyError, SessionClosed, SourceFailed) as e:
-            notice = Notice(str(e), title=title, severity="error", timeout=10 if isinstance(e, ReadOnlyError) else None)
-        except bx.ClientError as e:
-            err = e.response.get("Error", {})
-            notice = Notice(f"{err.get('Code', 'Error')}: {err.get('Message', '')}", title=title, severity="error",
-                            timeout=8, refresh=True)
-        except (bx.BotoCoreError, OSError) as e:
-            notice = Notice(describe_error(e), title=title, severity="error", timeout=8, refresh=True)
-        else:
-            if result is None:
-                notice = Notice(f"Not cancelled: {job.job_name} keeps running.", title=title)
-            else:
-                notice = Notice(f"{result.get('jobName', job.job_name)}: {result.get('status')}", title=title,
-                                timeout=8, refresh=True)
-        if session.alive:
-            self.dashboard.post_message(notice)
 
     def action_switch_profile(self) -> None:
         """``a``: pick a console profile or an AWS config profile and switch to it."""

@@ -12,7 +12,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Any, Awaitable, Callable
 
 from ..domain import incident as inc
 from ..domain import metricsplan as mp
@@ -52,7 +52,7 @@ class Collector:
         self._quotas_at = -1e18
         self._tiers: dict[str, set[str]] = {}
         self._tiers_at = -1e18
-        self._events_key: tuple = ()
+        self._events_key: tuple[Any, ...] = ()
         self._events: tuple[ThrottleEvent, ...] = ()
         self._last = DashboardData(time=clock(), profile=self.profile.name, region=self.region,
                                    endpoint=ctx.target.endpoint_url, is_sandbox=ctx.target.sandbox,
@@ -167,13 +167,14 @@ class Collector:
                 break
         return mp.Answers.from_results(p, results)
 
-    async def _batch(self) -> list[dict]:
+    async def _batch(self) -> list[dict[str, Any]]:
         bedrock = await self.ctx.client("bedrock", self.region)
         self.calls.add("ListModelInvocationJobs")
         page = await bedrock.list_model_invocation_jobs(maxResults=100, sortBy="CreationTime", sortOrder="Descending")
-        return page.get("invocationJobSummaries", [])
+        jobs: list[dict[str, Any]] = page.get("invocationJobSummaries", [])
+        return jobs
 
-    def _job_views(self, summaries: list[dict], answers: mp.Answers | None, now: float) -> list[BatchJobView]:
+    def _job_views(self, summaries: list[dict[str, Any]], answers: mp.Answers | None, now: float) -> list[BatchJobView]:
         """Job views with the model's batch throughput and the progress this console has seen."""
         progress: dict[str, tuple[float, int]] = {}
         jobs = []
@@ -191,7 +192,7 @@ class Collector:
         self._progress = progress
         return jobs
 
-    def _usage_minutes(self, answers: mp.Answers, now: float) -> tuple:
+    def _usage_minutes(self, answers: mp.Answers, now: float) -> tuple[inc.Minute, ...]:
         """Each model's last complete minute, as the incident view's timeline has it (a recording of the
         dashboard so holds every minute, and a replay can open incident views)."""
         minute = (math.floor(now / mp.PERIOD) - 1) * mp.PERIOD
@@ -206,7 +207,7 @@ class Collector:
         last = self._last
         errors: dict[str, str] = {}
 
-        async def guarded(name: str, step, *args):
+        async def guarded(name: str, step: Callable[..., Awaitable[Any]], *args: Any) -> Any:
             try:  # the coroutine is made here: a task cancelled before it starts leaves none un-awaited
                 return await step(*args)
             except asyncio.CancelledError:
@@ -264,7 +265,7 @@ class RegionsCollector:
     def primary(self) -> Collector:
         return self.collectors[0]
 
-    def __getattr__(self, name):  # answers, quota(), names, tiers, clock, calls, ... of the primary region
+    def __getattr__(self, name: str) -> Any:  # answers, quota(), names, tiers, clock, calls, ... of the primary region
         return getattr(self.collectors[0], name)
 
     async def refresh(self) -> DashboardData:
@@ -297,8 +298,8 @@ def merge_events(cloudwatch: list[ThrottleEvent], console: list[ThrottleEvent]) 
     return tuple(merged)
 
 
-def job_view(j: dict) -> BatchJobView:
-    def ts(v):
+def job_view(j: dict[str, Any]) -> BatchJobView:
+    def ts(v: Any) -> float | None:
         return v.timestamp() if hasattr(v, "timestamp") else (float(v) if v is not None else None)
 
     return BatchJobView(job_arn=j.get("jobArn", ""), job_name=j.get("jobName", ""), model_id=j.get("modelId", ""),

@@ -17,6 +17,7 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,7 @@ class History:
     end: datetime  # exclusive
     calls: int  # GetMetricData calls made
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"model_id": self.model_id, "start": self.start.isoformat(), "end": self.end.isoformat(),
                 "minutes": len(self.frame), "tiers": list(self.tiers), "tier_split": self.tier_split,
                 "source": "ServiceTier dimension" if self.tier_split else "model totals (no ServiceTier split)",
@@ -72,10 +73,12 @@ def chunks(start: int, end: int, n_queries: int, max_points: int = MAX_DATAPOINT
     return [(t, min(t + step, end)) for t in range(start, end, step)]
 
 
-def queries(model_id: str, tiers: list[str] | None) -> tuple[list[dict], dict[str, tuple[str, str]]]:
+def queries(model_id: str, tiers: list[str] | None) -> tuple[list[dict[str, Any]], dict[str, tuple[str, str]]]:
     """GetMetricData queries for every field of every tier (``None``: the model totals)."""
-    out, ids = [], {}
-    for ti, tier in enumerate(tiers or [None]):
+    out: list[dict[str, Any]] = []
+    ids: dict[str, tuple[str, str]] = {}
+    asked: list[str | None] = [*tiers] if tiers else [None]
+    for ti, tier in enumerate(asked):
         dims = [{"Name": "ModelId", "Value": model_id}]
         if tier is not None:
             dims.append({"Name": "ServiceTier", "Value": tier})
@@ -88,12 +91,12 @@ def queries(model_id: str, tiers: list[str] | None) -> tuple[list[dict], dict[st
     return out, ids
 
 
-async def discover_tiers(cw, model_id: str) -> list[str]:
+async def discover_tiers(cw: Any, model_id: str) -> list[str]:
     """``ServiceTier`` values CloudWatch has any series for, for this model, in display order."""
     found: set[str] = set()
     token = None
     while True:
-        kwargs = {"Namespace": NAMESPACE,
+        kwargs: dict[str, Any] = {"Namespace": NAMESPACE,
                   "Dimensions": [{"Name": "ModelId", "Value": model_id}, {"Name": "ServiceTier"}]}
         if token:
             kwargs["NextToken"] = token
@@ -108,13 +111,13 @@ async def discover_tiers(cw, model_id: str) -> list[str]:
     return [t for t in TIER_ORDER if t in found] + sorted(found - set(TIER_ORDER))
 
 
-def _epoch(ts) -> float:
+def _epoch(ts: Any) -> float:
     if isinstance(ts, datetime):
         return (ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)).timestamp()
     return float(ts)
 
 
-async def fetch_history(cw, model_id: str, *, days: int = 14, now: float | None = None,
+async def fetch_history(cw: Any, model_id: str, *, days: int = 14, now: float | None = None,
                         max_points: int = MAX_DATAPOINTS) -> History:
     """The model's last ``days`` of 1-minute history (see the module docstring)."""
     start, end = window(time.time() if now is None else now, days)

@@ -6,12 +6,13 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, cast
 
 from ..domain.batchfile import BatchFileReport, validate_batch
 from .guard import Guard
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..aws.session import AwsContext
     from ..session import OperatorSession
 
 QUOTA_MIN = re.compile(r"^Minimum number of records per batch inference job for (.+)$")
@@ -26,8 +27,9 @@ class BatchInputError(ValueError):
     def __init__(self, path: str, report: BatchFileReport | None = None, message: str | None = None):
         self.path = path
         self.report = report
-        self.message = message or f"{path}: {len(report.errors)} problem(s), nothing uploaded:\n" + "\n".join(
-            f"  {path}:{line}: {msg}" if line else f"  {path}: {msg}" for line, msg in report.errors[:50])
+        errors = report.errors if report is not None else []
+        self.message = message or f"{path}: {len(errors)} problem(s), nothing uploaded:\n" + "\n".join(
+            f"  {path}:{line}: {msg}" if line else f"  {path}: {msg}" for line, msg in errors[:50])
         super().__init__(self.message)
 
 
@@ -47,7 +49,7 @@ def destination(guard: Guard, sandbox_bucket: str | None) -> Destination:
                            p.s3_output_prefix or f"s3://{bucket}/output/",
                            p.batch_role_arn or f"arn:aws:iam::{account}:role/tierconsole-sandbox-batch")
     missing = [k for k in ("s3_input_prefix", "s3_output_prefix", "batch_role_arn") if not getattr(p, k)]
-    if missing:
+    if missing or p.s3_input_prefix is None or p.s3_output_prefix is None or p.batch_role_arn is None:
         raise ValueError(f"profile {p.name!r} ({p.source}) needs {', '.join(missing)} to submit batch jobs")
     return Destination(p.s3_input_prefix, p.s3_output_prefix, p.batch_role_arn)
 
@@ -78,7 +80,7 @@ def split_s3(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-async def batch_limits(ctx, model_id: str) -> tuple[int, int]:
+async def batch_limits(ctx: AwsContext, model_id: str) -> tuple[int, int]:
     """The model's per-job record minimum and maximum from Service Quotas (defaults if not listed)."""
     lo, hi = DEFAULT_LIMITS
     try:
@@ -126,7 +128,7 @@ def _failure(step: str, e: BaseException) -> str:
     return f"failed: {step}: {code or type(e).__name__}"
 
 
-async def submit_batch(ctx, guard: Guard, path: str, model_id: str, name: str | None = None, *,
+async def submit_batch(ctx: AwsContext, guard: Guard, path: str, model_id: str, name: str | None = None, *,
                        sandbox_bucket: str | None = None) -> dict[str, Any]:
     """Validate ``path`` locally, upload it, and create the job. Returns GetModelInvocationJob's answer.
 
@@ -161,7 +163,7 @@ async def submit_batch(ctx, guard: Guard, path: str, model_id: str, name: str | 
         raise
 
 
-async def submit_batch_s3(ctx, guard: Guard, s3_uri: str, model_id: str, name: str | None = None, *,
+async def submit_batch_s3(ctx: AwsContext, guard: Guard, s3_uri: str, model_id: str, name: str | None = None, *,
                           sandbox_bucket: str | None = None) -> dict[str, Any]:
     """Create a job over an input already in S3 (nothing is uploaded). Returns GetModelInvocationJob's answer.
 
@@ -203,7 +205,7 @@ async def submit_batch_s3(ctx, guard: Guard, s3_uri: str, model_id: str, name: s
         raise
 
 
-async def _create_job(ctx, guard: Guard, dest: Destination, input_uri: str, content_id: str, model_id: str,
+async def _create_job(ctx: AwsContext, guard: Guard, dest: Destination, input_uri: str, content_id: str, model_id: str,
                       name: str, *, records: int | None, step: _Step) -> dict[str, Any]:
     """Create the job (retrying a lost connection with the same token) and audit it. A failure is
     audited by the caller, which knows the step (``created`` once this one is audited)."""
@@ -213,18 +215,18 @@ async def _create_job(ctx, guard: Guard, dest: Destination, input_uri: str, cont
                    inputDataConfig={"s3InputDataConfig": {"s3Uri": input_uri, "s3InputFormat": "JSONL"}},
                    outputDataConfig={"s3OutputDataConfig": {"s3Uri": dest.output_prefix}})
     arn = await _create_with_retry(bedrock, request)
-    detail = {"name": name, "model": model_id, "input": input_uri}
+    detail: dict[str, Any] = {"name": name, "model": model_id, "input": input_uri}
     if records is not None:
         detail["records"] = records
     guard.audit("batch-submit", arn, "ok", **detail)
     step.name = "created"  # reading the job back may still fail: the job exists, and is audited
-    return await bedrock.get_model_invocation_job(jobIdentifier=arn)
+    return _job(await bedrock.get_model_invocation_job(jobIdentifier=arn))
 
 
-async def _create_with_retry(bedrock, request: dict) -> str:
+async def _create_with_retry(bedrock: Any, request: dict[str, Any]) -> str:
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
-            return (await bedrock.create_model_invocation_job(**request))["jobArn"]
+            return str((await bedrock.create_model_invocation_job(**request))["jobArn"])
         except _transient():
             if attempt == CREATE_ATTEMPTS:
                 raise
@@ -232,7 +234,7 @@ async def _create_with_retry(bedrock, request: dict) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def cancel_batch(ctx, guard: Guard, job: str) -> dict[str, Any]:
+async def cancel_batch(ctx: AwsContext, guard: Guard, job: str) -> dict[str, Any]:
     """Stop a job. A connection lost on the way is retried; a stop whose answer was lost (the job is
     already Stopping or Stopped when we look again) counts as done, not as a failure."""
     guard.require_mutation("batch-cancel", job)
@@ -243,7 +245,7 @@ async def cancel_batch(ctx, guard: Guard, job: str) -> dict[str, Any]:
         guard.audit("batch-cancel", job, f"failed: {type(e).__name__}")
         raise
     guard.audit("batch-cancel", job, "ok")
-    return await bedrock.get_model_invocation_job(jobIdentifier=job)
+    return _job(await bedrock.get_model_invocation_job(jobIdentifier=job))
 
 
 async def cancel_confirmed(session: OperatorSession, job: str,
@@ -258,7 +260,7 @@ async def cancel_confirmed(session: OperatorSession, job: str,
     await asyncio.to_thread(session.guard.require_mutation, "batch-cancel", job)
     if not await confirm(session.account_id):
         return None
-    return await session.mutation(cancel_batch(ctx, session.guard, job))
+    return _job(await session.mutation(cancel_batch(ctx, session.guard, job)))
 
 
 async def submit(session: OperatorSession, source: str, model_id: str, name: str | None = None) -> dict[str, Any]:
@@ -268,11 +270,11 @@ async def submit(session: OperatorSession, source: str, model_id: str, name: str
     ctx = await session.context()
     await session.ensure_account()
     create = submit_batch_s3 if source.startswith("s3://") else submit_batch
-    return await session.mutation(create(ctx, session.guard, source, model_id, name,
-                                         sandbox_bucket=session.sandbox_bucket))
+    return _job(await session.mutation(create(ctx, session.guard, source, model_id, name,
+                                              sandbox_bucket=session.sandbox_bucket)))
 
 
-async def _stop_with_retry(bedrock, job: str) -> None:
+async def _stop_with_retry(bedrock: Any, job: str) -> None:
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
             await bedrock.stop_model_invocation_job(jobIdentifier=job)
@@ -296,12 +298,12 @@ def _transient() -> tuple[type[BaseException], ...]:
     return (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.ReadTimeoutError, ConnectionError)
 
 
-async def list_batches(ctx, status: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+async def list_batches(ctx: AwsContext, status: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
     bedrock = await ctx.client("bedrock")
     kwargs: dict[str, Any] = {"sortBy": "CreationTime", "sortOrder": "Descending"}
     if status:
         kwargs["statusEquals"] = status
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     async for page in bedrock.get_paginator("list_model_invocation_jobs").paginate(**kwargs):
         out += page.get("invocationJobSummaries", [])
         if len(out) >= limit:
@@ -309,6 +311,11 @@ async def list_batches(ctx, status: str | None = None, limit: int = 1000) -> lis
     return out[:limit]
 
 
-async def show_batch(ctx, job: str) -> dict[str, Any]:
+async def show_batch(ctx: AwsContext, job: str) -> dict[str, Any]:
     bedrock = await ctx.client("bedrock")
-    return await bedrock.get_model_invocation_job(jobIdentifier=job)
+    return _job(await bedrock.get_model_invocation_job(jobIdentifier=job))
+
+
+def _job(answer: Any) -> dict[str, Any]:
+    """GetModelInvocationJob's answer, as the dictionary botocore returns."""
+    return cast("dict[str, Any]", answer)

@@ -7,6 +7,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..domain.profile import Profile
 
@@ -26,7 +27,7 @@ def _secure_append(path: Path, line: str) -> None:
         os.close(fd)
 
 
-def text_fingerprint(text: str) -> dict:
+def text_fingerprint(text: str) -> dict[str, Any]:
     """What the audit log keeps of a prompt: its length and hash, never the text."""
     return {"length": len(text), "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()}
 
@@ -53,19 +54,19 @@ class Guard:
             raise ReadOnlyError(f"test prompts refused: profile {self.profile.name!r} is read-only and "
                                 "allow_prompts_in_read_only is false")
 
-    def audit(self, action: str, target: str, outcome: str, **detail) -> None:
-        entry = {"time": round(time.time(), 3), "profile": self.profile.name, "account": self.account_id,
+    def audit(self, action: str, target: str, outcome: str, **detail: Any) -> None:
+        entry: dict[str, Any] = {"time": round(time.time(), 3), "profile": self.profile.name, "account": self.account_id,
                  "region": self.profile.region, "action": action, "target": target, "outcome": outcome}
         if detail:
             entry["detail"] = detail
         _secure_append(self.audit_path, json.dumps(entry, sort_keys=True) + "\n")
 
 
-def append_history(path: Path, entry: dict) -> None:
+def append_history(path: Path, entry: dict[str, Any]) -> None:
     _secure_append(path, json.dumps(entry) + "\n")
 
 
-def read_history(path: Path, limit: int = 200) -> list[dict]:
+def read_history(path: Path, limit: int = 200) -> list[Any]:
     if not path.exists():
         return []
     out = []

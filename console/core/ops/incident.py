@@ -3,7 +3,7 @@ collection with the panes' collectors."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..domain.incident import Incident
@@ -18,19 +18,19 @@ class MetricsUnavailable(RuntimeError):
 class UnknownModel(ValueError):
     """The model asked for is not one of the account's (``known``)."""
 
-    def __init__(self, model: str, known):
+    def __init__(self, model: str, known: Iterable[str]):
         super().__init__(model)
         self.model, self.known = model, known
 
 
-async def build_incidents(source, since: float, model: str | None = None) -> list:
-    """The incidents of the last ``since`` seconds over a started live source: of ``model``, or of every
-    model the collector found."""
+async def build_incidents(session: OperatorSession, since: float, model: str | None = None) -> list[Incident]:
+    """The incidents of the last ``since`` seconds, from one collection with the panes' collector: of
+    ``model``, or of every model the collector found."""
     from ..aws.collectors import Collector  # noqa: PLC0415
     from ..domain import incident as inc  # noqa: PLC0415
 
     minutes = max(1, math.ceil(since / 60))
-    collector = Collector(source.ctx, clock=source.collector.clock, history_minutes=minutes)
+    collector = Collector(await session.context(), clock=session.clock, history_minutes=minutes)
     await collector.refresh()
     if collector.answers is None:
         raise MetricsUnavailable(collector.errors.get("metrics", "unknown error"))
@@ -39,7 +39,7 @@ async def build_incidents(source, since: float, model: str | None = None) -> lis
     unknown = [m for m in models if model and m not in collector.names and m not in collector.models]
     if unknown:
         raise UnknownModel(unknown[0], collector.names)
-    reserved = {r.model_id for r in source.profile.reservations}
+    reserved = {r.model_id for r in session.profile.reservations}
     incidents = []
     for model_id in models:
         tpm_q, rpm_q = collector.quota(model_id)

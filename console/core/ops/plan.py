@@ -29,7 +29,7 @@ async def load_history(session: OperatorSession, model_id: str, days: int) -> Hi
     ctx = await session.context()
     try:
         cw = await ctx.client("cloudwatch")
-        return await fetch_history(cw, model_id, days=days, now=session.source.collector.clock())
+        return await fetch_history(cw, model_id, days=days, now=session.clock())
     except bx.ClientError as e:
         error = e.response.get("Error", {})
         raise PlanError(f"CloudWatch {e.operation_name} failed: {error.get('Code')}: {error.get('Message')}") from None

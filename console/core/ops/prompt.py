@@ -8,12 +8,13 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from ..domain.format import tier_label
 from ..domain.pricing import PriceTable
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..domain.profile import Timeouts
     from ..session import OperatorSession
 
 TIER_CHOICES = ("reserved", "priority", "standard", "default", "flex", "all", "escalate")
@@ -63,9 +64,9 @@ class PromptResult:
     stop_reason: str | None = None
     escalated_from: str | None = None
     request_id: str | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """Wire values as Bedrock says them (``tier: "default"``), each with its label (``"Standard"``);
         times and rates to 0.1."""
         d = asdict(self)
@@ -90,7 +91,7 @@ class StreamStalled(Exception):
     """A streamed answer sent no event for longer than the profile's ``timeouts.stream_event``."""
 
 
-async def _events(stream, gap: float | None):
+async def _events(stream: Any, gap: float | None) -> AsyncIterator[dict[str, Any]]:
     """The events of a streamed answer. The first may take as long as the tier's read timeout (queueing
     comes before it); after it, each must come within ``gap`` seconds of the one before (the stream is
     not timed in total: a long answer whose events keep coming is fine)."""
@@ -114,17 +115,17 @@ async def _events(stream, gap: float | None):
         await events.aclose()
 
 
-async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_text: OnText | None,
-               timeouts=None) -> PromptResult:
+async def _one(client: Any, req: PromptRequest, tier: str, prices: PriceTable, on_text: OnText | None,
+               timeouts: Timeouts | None = None) -> PromptResult:
     import aiohttp  # noqa: PLC0415
     import botocore.eventstream as bes  # noqa: PLC0415
     import botocore.exceptions as bx  # noqa: PLC0415
 
-    kwargs: dict = {"modelId": req.model_id, "messages": [{"role": "user", "content": [{"text": req.text}]}],
+    kwargs: dict[str, Any] = {"modelId": req.model_id, "messages": [{"role": "user", "content": [{"text": req.text}]}],
                     "serviceTier": {"type": tier}}
     if req.system:
         kwargs["system"] = [{"text": req.system}]
-    cfg = {}
+    cfg: dict[str, float] = {}
     if req.max_tokens is not None:
         cfg["maxTokens"] = req.max_tokens
     if req.temperature is not None:
@@ -202,8 +203,8 @@ async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_tex
     return result
 
 
-async def send_prompt(client, req: PromptRequest, prices: PriceTable, *, on_text: OnText | None = None,
-                      on_result: OnResult | None = None, timeouts=None) -> list[PromptResult]:
+async def send_prompt(client: Any, req: PromptRequest, prices: PriceTable, *, on_text: OnText | None = None,
+                      on_result: OnResult | None = None, timeouts: Timeouts | None = None) -> list[PromptResult]:
     """Send ``req`` with a bedrock-runtime client; one result per tier tried.
 
     ``timeouts`` (the profile's :class:`~tierconsole.core.domain.profile.Timeouts`) times a streamed answer

@@ -215,8 +215,9 @@ class ThrottleList(ScrollView, can_focus=True):
         Assigning ``virtual_size`` lays the whole screen out again, which with four panes costs more
         than filtering 100k events. The list is ``height: 1fr``: its box never depends on its rows,
         only whether the scrollbar shows does. So unless that flips, this does what Textual does for
-        a size change without layout (``Widget._size_updated(layout=False)``): set the value, update
-        the scrollbar, repaint.
+        a size change without layout (``Widget._size_updated(layout=False)``), with public API only:
+        set the value without its layout, tell the vertical scrollbar the new extent, keep the scroll
+        position in range, repaint. (tests/functional/test_textual_internals.py pins it.)
         """
         size = Size(self.size.width, height)
         if size == self.virtual_size:
@@ -226,7 +227,11 @@ class ThrottleList(ScrollView, can_focus=True):
             self.virtual_size = size
             return
         self.set_reactive(ThrottleList.virtual_size, size)
-        self._scroll_update(size)
+        if self.show_vertical_scrollbar:
+            bar = self.vertical_scrollbar
+            bar.window_virtual_size = height
+            bar.window_size = self.container_size.height - self.scrollbar_size_horizontal
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
         self.refresh()
 
     # --- drawing ----------------------------------------------------------------------------
