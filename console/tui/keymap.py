@@ -9,14 +9,13 @@ the screen's active bindings); help and the command palette apply the same map (
 """
 from __future__ import annotations
 
-import difflib
-from typing import Iterable, Mapping, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Iterable, Mapping, Protocol, runtime_checkable
 
 from textual.binding import Binding
 from textual.keys import Keys, key_to_character
 
-from ..core.config.console import ConsoleConfig, load_console_config
-from ..core.domain.catalog import show
+if TYPE_CHECKING:  # pragma: no cover
+    from ..core.config.console import ConsoleConfig
 
 #: Every binding id of the console's key tables (dashboard, panes, prompt lab, batch forms, incident,
 #: profile switcher, replay). tests/functional/test_keymap.py checks it against the tables.
@@ -57,8 +56,12 @@ def key_problem(key: str) -> str | None:
 def checked_keymap(config: ConsoleConfig) -> dict[str, str]:
     """The config's keymap once every binding id and key is known. Raises ConfigError naming the file,
     the line, ``keymap.<id>`` and the value."""
+    from ..core.domain.catalog import show  # noqa: PLC0415 - only when there is a keymap to check
+
     for binding_id, keys in config.keymap.items():
         if binding_id not in BINDING_IDS:
+            import difflib  # noqa: PLC0415 - only for a mistyped id
+
             near = difflib.get_close_matches(binding_id, sorted(BINDING_IDS), n=1)
             hint = f" (did you mean {near[0]}?)" if near else " (`?` in the console lists keys; README lists ids)"
             raise config.error(binding_id, f"{show(binding_id)} is not a binding id{hint}")
@@ -71,6 +74,8 @@ def checked_keymap(config: ConsoleConfig) -> dict[str, str]:
 
 def load_keymap() -> dict[str, str]:
     """The operator's checked keymap from the console config (empty without one). Raises ConfigError."""
+    from ..core.config.console import load_console_config  # noqa: PLC0415 - the YAML loader, at start only
+
     return checked_keymap(load_console_config())
 
 
