@@ -78,11 +78,24 @@ def something_foreign_on_the_default_port(tmp_path):
             free = True
         except OSError:
             free = False
+    url = f"http://127.0.0.1:{DEFAULT_PORT}"
     if not free:
-        yield f"http://127.0.0.1:{DEFAULT_PORT}"
-        return
-    with foreign_http_server(tmp_path, DEFAULT_PORT) as url:
         yield url
+        return
+    root = tmp_path / "www4599"
+    root.mkdir(exist_ok=True)
+    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(DEFAULT_PORT), "--bind", "127.0.0.1"],
+                            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        # Ours answering, or (if someone took the port meanwhile and ours exited) theirs: foreign either way.
+        while not _answers(url + "/") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _answers(url + "/") or proc.poll() is not None, "nothing holds port 4599"
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def impostor_process() -> subprocess.Popen:
