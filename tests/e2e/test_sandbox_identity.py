@@ -69,33 +69,32 @@ def foreign_http_server(tmp_path, port: int | None = None):
 
 
 @contextlib.contextmanager
-def something_foreign_on_the_default_port(tmp_path):
-    """Port 4599 held by a process that is not this test user's sandbox: an http.server we start when the
-    port is free, else whatever already listens there (on a shared machine: somebody else's)."""
-    with socket.socket() as s:
+def foreign_http_server_on_the_default_port(tmp_path):
+    """An HTTP server (as ``python3 -m http.server 4599``) holding port 4599, run in a thread of this
+    process so that holding the port is one atomic bind; on a shared machine, waits for the port to be free."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    deadline = time.monotonic() + 90
+    while True:
         try:
-            s.bind(("127.0.0.1", DEFAULT_PORT))
-            free = True
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", DEFAULT_PORT), handler)
+            break
         except OSError:
-            free = False
-    url = f"http://127.0.0.1:{DEFAULT_PORT}"
-    if not free:
-        yield url
-        return
-    root = tmp_path / "www4599"
-    root.mkdir(exist_ok=True)
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(DEFAULT_PORT), "--bind", "127.0.0.1"],
-                            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if time.monotonic() > deadline:
+                pytest.skip("port 4599 stayed taken by another process for 90 s")
+            time.sleep(0.2)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     try:
-        deadline = time.monotonic() + 20
-        # Ours answering, or (if someone took the port meanwhile and ours exited) theirs: foreign either way.
-        while not _answers(url + "/") and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert _answers(url + "/") or proc.poll() is not None, "nothing holds port 4599"
+        url = f"http://127.0.0.1:{DEFAULT_PORT}"
+        assert _answers(url + "/")
         yield url
     finally:
-        proc.terminate()
-        proc.wait(10)
+        server.shutdown()
+        server.server_close()
 
 
 def impostor_process() -> subprocess.Popen:
@@ -127,7 +126,7 @@ def test_the_console_start_path_falls_back_to_a_free_port_past_a_foreign_server(
     from tierconsole.core.config.profiles import load_profile
     from tierconsole.core.source import LiveSource
 
-    with something_foreign_on_the_default_port(tmp_path) as foreign:
+    with foreign_http_server_on_the_default_port(tmp_path) as foreign:
         source = LiveSource(load_profile("sandbox"), sandbox="keep")
         try:
             source.start()
