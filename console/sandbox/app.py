@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from ..core.domain.catalog import ConfigError
+from . import identity
 from .clock import SandboxClock
 from .config import SandboxConfig, load_sandbox_config, log_path_problem
 from .engine import EngineError, TierEngine
@@ -40,8 +42,9 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig | None = None, *, speed: float = 1.0, scenario: str | None = None,
                  clock: SandboxClock | None = None, access_log: str | Path | None = None,
-                 faults: str | None = None, auth_keys: dict[str, str] | None = None):
+                 faults: str | None = None, auth_keys: dict[str, str] | None = None, instance: str | None = None):
         self.config = config or load_sandbox_config()
+        self.instance = instance or identity.new_instance()  # who answers: see .identity
         self.clock = clock or SandboxClock(speed)
         self.outcomes = OutcomeLog()
         self.engine = TierEngine(self.config.catalog)
@@ -103,8 +106,18 @@ class Sandbox:
     # ------------------------------------------------------------------ HTTP
     def make_app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY, handler_args={"max_field_size": 65536})
+        app.router.add_get(identity.PATH, self._identity)
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        app.on_response_prepare.append(self._common_headers)
         return app
+
+    async def _common_headers(self, request: web.Request, response: web.StreamResponse) -> None:
+        """Headers every response carries, streams and errors included (aiohttp's on_response_prepare)."""
+        response.headers[identity.HEADER] = self.instance
+
+    async def _identity(self, request: web.Request) -> web.Response:
+        """Which sandbox this is (for the console's check that an endpoint is the sandbox it recorded)."""
+        return web.json_response({"instance": self.instance, "pid": os.getpid()})
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         t0 = time.perf_counter()
@@ -224,7 +237,9 @@ class Sandbox:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         if self._access_log_path:
             try:
-                self._access_log = open(self._access_log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+                # 0600 when created: it names the account's models, buckets and job ARNs.
+                fd = os.open(self._access_log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                self._access_log = os.fdopen(fd, "a", buffering=1, encoding="utf-8")
             except OSError as exc:  # removed or made read-only since it was checked
                 raise ConfigError("access log", f"{self._access_log_path}: {exc.strerror or exc}") from None
         self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)

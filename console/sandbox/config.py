@@ -72,7 +72,28 @@ def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
 
 def load_sandbox_config(path: str | Path | None = None) -> SandboxConfig:
     """From a file, or the built-in ``profiles/sandbox.yaml`` shipped with the package."""
+    return parse_sandbox_config(config_document(path), "profiles/sandbox.yaml" if path is None else str(path))
+
+
+def config_digest(doc: Any) -> str:
+    """A digest of what a config document makes a sandbox serve: its ``sandbox`` section, the
+    reservations and the effective region (not the console's own settings, not the file's path or name).
+    Two files saying the same have the same digest, so a profile attaches to a sandbox started from
+    another copy of its file (the project's ``./profiles/sandbox.yaml`` and the built-in one)."""
+    import hashlib  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    doc = doc if isinstance(doc, dict) else {}
+    sb = doc.get("sandbox") if isinstance(doc.get("sandbox"), dict) else {}
+    effective = {"sandbox": sb, "reservations": doc.get("reservations"),
+                 "region": sb.get("region") or doc.get("region") or DEFAULT_REGION}
+    text = json.dumps(effective, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def config_document(path: str | Path | None = None) -> Any:
+    """The parsed document of a config file, or of the built-in ``profiles/sandbox.yaml``."""
     if path is None:
         ref = resources.files("tierconsole.profiles").joinpath("sandbox.yaml")
-        return parse_sandbox_config(load_yaml("profiles/sandbox.yaml", ref.read_text()), "profiles/sandbox.yaml")
-    return parse_sandbox_config(load_yaml(path), str(path))
+        return load_yaml("profiles/sandbox.yaml", ref.read_text())
+    return load_yaml(path)

@@ -84,10 +84,10 @@ class BedrockControl:
                 return self._reply(call, "CreateModelInvocationJob", self.create_job(call))
             if method == "GET" and label:
                 call.operation = "GetModelInvocationJob"
-                return self._reply(call, "GetModelInvocationJob", job_shape(self._job(label)))
+                return self._reply(call, "GetModelInvocationJob", job_shape(self._job(label, call.region)))
             if method == "POST" and len(parts) > 2 and parts[-1] == "stop":
                 call.operation = "StopModelInvocationJob"
-                self.jobs.stop(self._job("/".join(parts[1:-1])))
+                self.jobs.stop(self._job("/".join(parts[1:-1]), call.region))
                 return self._reply(call, "StopModelInvocationJob", {})
         if (method, head, label) == ("GET", "model-invocation-jobs", ""):
             return self._reply(call, "ListModelInvocationJobs", self.list_jobs(call))
@@ -143,16 +143,18 @@ class BedrockControl:
         job, _created = self.jobs.create(request=body, model=model, region=call.region)
         return {"jobArn": job.arn}
 
-    def _job(self, identifier: str) -> Job:
+    def _job(self, identifier: str, region: str) -> Job:
+        """A job of the request's region: as on AWS, where Bedrock is regional, another region's endpoint
+        does not know it (by id or by ARN)."""
         conform_params(input_shape("bedrock", "GetModelInvocationJob"), {"jobIdentifier": identifier}, "uri")
         job = self.jobs.find(identifier)
-        if job is None:
+        if job is None or job.region != region:
             raise AwsError("ResourceNotFoundException", f"Could not find model invocation job {identifier!r}", 404)
         return job
 
     def list_jobs(self, call: Call) -> dict:
         q = self._query(call, "ListModelInvocationJobs")
-        jobs = list(self.jobs.jobs.values())
+        jobs = [j for j in self.jobs.jobs.values() if j.region == call.region]  # jobs are regional, as on AWS
         if "statusEquals" in q:
             jobs = [j for j in jobs if j.status == q["statusEquals"]]
         if "nameContains" in q:
