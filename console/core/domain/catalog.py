@@ -6,6 +6,7 @@ path (``sandbox.models[2].tpm``); the loader in :mod:`tierconsole.core.config.lo
 from __future__ import annotations
 
 import math
+import re
 import reprlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -13,6 +14,17 @@ from typing import Any, Mapping
 from .tiers import Tier
 
 FAMILIES = ("anthropic", "nova", "openai", "generic")
+# Destination regions of the system-defined inference profiles, per geography (AWS's docs; a setting,
+# ``sandbox.geographies``, since the set changes over time). A profile's ``models`` lists at most 5.
+DEFAULT_GEOGRAPHIES: Mapping[str, tuple[str, ...]] = {
+    "us": ("us-east-1", "us-east-2", "us-west-2"),
+    "eu": ("eu-central-1", "eu-north-1", "eu-west-1", "eu-west-3"),
+    "apac": ("ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2"),
+    "global": ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "ap-northeast-1"),
+}
+_GEOGRAPHY = re.compile(r"[a-z][a-z0-9-]{0,15}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+MAX_PROFILE_REGIONS = 5  # botocore: InferenceProfileModels has at most 5 members
 MAX_TTFT_MS = 3_600_000.0  # a model's time to first token: at most an hour
 MAX_WAIT_S = 366 * 86_400.0  # a tier's queue wait: at most a year of sandbox time
 
@@ -50,6 +62,8 @@ class ModelSpec:
     batch_min_records: int = 100
     batch_max_records: int = 50_000
     batch_records_per_minute: int = 600
+    on_demand: bool = True  # False: profile-only; a direct call (bare id or FM ARN) is a ValidationException
+    profiles: tuple[str, ...] = ()  # the geographies (keys of Catalog.geographies) with a system profile for it
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,7 @@ class Catalog:
     models: tuple[ModelSpec, ...]
     reservations: tuple[ReservationSpec, ...] = ()
     settings: EngineSettings = field(default_factory=EngineSettings)
+    geographies: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_GEOGRAPHIES))
 
     def model(self, model_id: str) -> ModelSpec | None:
         for m in self.models:
@@ -198,7 +213,8 @@ def _check_keys(d: Any, allowed: set[str], path: str) -> Mapping[str, Any]:
 
 
 _MODEL_KEYS = {"id", "name", "family", "provider", "tpm", "rpm", "burndown", "max_output_tokens", "output_tps",
-               "ttft_ms", "tokens_per_day", "batch_min_records", "batch_max_records", "batch_records_per_minute"}
+               "ttft_ms", "tokens_per_day", "batch_min_records", "batch_max_records", "batch_records_per_minute",
+               "on_demand", "profiles"}
 _RES_KEYS = {"id", "model", "input_tpm", "output_tpm", "term_months", "price_per_1k_tpm_month"}
 _POLICY_KEYS = {"max_wait_s", "speed_factor", "spurious_throttle_rate"}
 _SETTINGS_KEYS = {"hold_applies_burndown", "overflow_reported_as", "reserved_output_burndown", "seed", "tiers"}
@@ -226,6 +242,8 @@ def parse_model(d: Any, path: str) -> ModelSpec:
         batch_min_records=_get(d, "batch_min_records", path, int, default=100, minimum=1),
         batch_max_records=_get(d, "batch_max_records", path, int, default=50_000, minimum=1),
         batch_records_per_minute=_get(d, "batch_records_per_minute", path, int, default=600, minimum=1),
+        on_demand=_get(d, "on_demand", path, bool, default=True),
+        profiles=_names(d, "profiles", path),
     )
     if spec.batch_min_records > spec.batch_max_records:
         raise ConfigError(f"{path}.batch_min_records", f"{spec.batch_min_records} is above batch_max_records "
@@ -275,15 +293,59 @@ def parse_settings(d: Any, path: str) -> EngineSettings:
     )
 
 
-def parse_catalog(models: Any, reservations: Any, settings: Any, *, path: str = "sandbox") -> Catalog:
+def _names(d: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+    """``d[key]`` as a list of distinct non-empty strings (empty when absent)."""
+    raw = _get(d, key, path, list, default=[])
+    for i, item in enumerate(raw):
+        if not isinstance(item, str) or not item:
+            raise ConfigError(f"{path}.{key}[{i}]", f"must be a non-empty string, got {show(item)}")
+        if item in raw[:i]:
+            raise ConfigError(f"{path}.{key}[{i}]", f"{show(item)} is listed twice")
+    return tuple(raw)
+
+
+def parse_geographies(d: Any, path: str) -> dict[str, tuple[str, ...]]:
+    """``{geography: [destination regions]}``; absent keeps :data:`DEFAULT_GEOGRAPHIES`, entries given
+    replace or add to them."""
+    out = dict(DEFAULT_GEOGRAPHIES)
+    if d is None:
+        return out
+    if not isinstance(d, Mapping):
+        raise ConfigError(path, f"must be a mapping of geography to regions, got {show(d)}")
+    for geo in d:
+        if not isinstance(geo, str) or not _GEOGRAPHY.fullmatch(geo):
+            raise ConfigError(f"{path}.{field_name(geo)}", "a geography is a lower-case word such as us, eu, "
+                                                           "apac, us-gov or global (it prefixes profile ids)")
+        regions = _names(d, geo, path)
+        for i, region in enumerate(regions):
+            if not _REGION.fullmatch(region):
+                raise ConfigError(f"{path}.{geo}[{i}]", f"{show(region)} is not an AWS region name (e.g. us-east-1)")
+        if not 1 <= len(regions) <= MAX_PROFILE_REGIONS:
+            raise ConfigError(f"{path}.{geo}", f"must list 1 to {MAX_PROFILE_REGIONS} destination regions "
+                                               f"(a profile's models list holds at most {MAX_PROFILE_REGIONS}), "
+                                               f"got {len(regions)}")
+        out[geo] = regions
+    return out
+
+
+def parse_catalog(models: Any, reservations: Any, settings: Any, *, path: str = "sandbox",
+                  geographies: Any = None) -> Catalog:
     if not isinstance(models, list) or not models:
         raise ConfigError(f"{path}.models", "must be a non-empty list of models")
     parsed = tuple(parse_model(m, f"{path}.models[{i}]") for i, m in enumerate(models))
+    geos = parse_geographies(geographies, f"{path}.geographies")
     seen: set[str] = set()
     for i, m in enumerate(parsed):
         if m.model_id in seen:
             raise ConfigError(f"{path}.models[{i}].id", f"duplicate model id {show(m.model_id)}")
         seen.add(m.model_id)
+        for j, geo in enumerate(m.profiles):
+            if geo not in geos:
+                raise ConfigError(f"{path}.models[{i}].profiles[{j}]", f"unknown geography {show(geo)} "
+                                  f"(expected one of: {', '.join(sorted(geos))}; add it under {path}.geographies)")
+        if not m.on_demand and not m.profiles:
+            raise ConfigError(f"{path}.models[{i}].on_demand", "a profile-only model (on_demand: false) needs at "
+                                                               "least one geography in profiles")
     res_list = reservations or []
     if not isinstance(res_list, list):
         raise ConfigError("reservations", "must be a list")
@@ -291,7 +353,8 @@ def parse_catalog(models: Any, reservations: Any, settings: Any, *, path: str = 
     for i, r in enumerate(res):
         if r.model_id not in seen:
             raise ConfigError(f"reservations[{i}].model", f"model {show(r.model_id)} is not in {path}.models")
-    return Catalog(models=parsed, reservations=res, settings=parse_settings(settings, f"{path}.engine"))
+    return Catalog(models=parsed, reservations=res, settings=parse_settings(settings, f"{path}.engine"),
+                   geographies=geos)
 
 
 def _guess_family(model_id: str) -> str:
