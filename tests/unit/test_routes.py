@@ -146,3 +146,42 @@ def test_bad_profile_settings_name_the_field(models, geos, path):
     with pytest.raises(ConfigError) as e:
         parse_catalog(models, None, None, geographies=geos)
     assert e.value.path == path
+
+
+SANDBOX_YAML = """sandbox:
+  geographies:
+    us: [us-east-1]
+  max_application_profiles: {limit}
+  models:
+    - id: amazon.nova-lite-v1:0
+      tpm: 1000
+      rpm: 10
+      max_output_tokens: 100
+      profiles: [{profiles}]
+"""
+
+
+@pytest.mark.parametrize("limit, profiles, where", [
+    ("-1", "us", "s.yaml:4: sandbox.max_application_profiles"),
+    ("lots", "us", "s.yaml:4: sandbox.max_application_profiles"),
+    ("1000", "us, mars", "s.yaml:10: sandbox.models[0].profiles[1]"),
+])
+def test_a_bad_profile_setting_in_a_file_names_file_line_and_field(limit, profiles, where):
+    from tierconsole.core.config.loader import load_yaml
+    from tierconsole.sandbox.config import parse_sandbox_config
+
+    with pytest.raises(ConfigError) as e:
+        parse_sandbox_config(load_yaml("s.yaml", SANDBOX_YAML.format(limit=limit, profiles=profiles)), "s.yaml")
+    assert str(e.value).startswith(where), str(e.value)
+
+
+def test_the_settings_reach_the_sandbox_config():
+    from tierconsole.core.config.loader import load_yaml
+    from tierconsole.sandbox.config import load_sandbox_config, parse_sandbox_config
+
+    cfg = parse_sandbox_config(load_yaml("s.yaml", SANDBOX_YAML.format(limit=7, profiles="us")), "s.yaml")
+    assert cfg.max_application_profiles == 7 and cfg.catalog.geographies["us"] == ("us-east-1",)
+    assert cfg.catalog.geographies["eu"]  # the defaults stay for the geographies not given
+    built_in = load_sandbox_config()
+    assert {m.model_id: m.profiles for m in built_in.catalog.models} == {
+        NOVA: ("us", "eu", "apac"), GPT: (), SONNET: ("us", "eu", "global")}

@@ -54,6 +54,22 @@ def not_found(identifier: str, why: str) -> RouteError:
                       "ListFoundationModels and inference profiles with ListInferenceProfiles.", 404)
 
 
+# Geography prefixes of AWS's system-defined profile ids, for reading ids the console meets in traffic (the
+# sandbox's own geographies are catalog data).
+KNOWN_GEOS = ("us", "eu", "apac", "jp", "au", "ca", "us-gov", "global")
+
+
+def model_named_by(identifier: str) -> str:
+    """The foundation model a model id, foundation-model ARN or system profile id/ARN names, read from the
+    identifier alone (``global.anthropic.claude-…`` → ``anthropic.claude-…``); anything else (an application
+    profile, whose model only GetInferenceProfile tells) is returned unchanged."""
+    arn = parse_arn(identifier)
+    if arn is not None and arn[0] != "application-inference-profile":
+        identifier = arn[3]
+    geo, _, rest = identifier.partition(".")
+    return rest if geo in KNOWN_GEOS and "." in rest else identifier
+
+
 def route_kind(geo: str) -> RouteKind:
     return RouteKind.GLOBAL if geo == GLOBAL_GEO else RouteKind.CROSS_REGION
 
