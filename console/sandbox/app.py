@@ -191,7 +191,8 @@ class Sandbox:
             return _TARGET_PREFIXES[prefix]
         if request.path.startswith("/service/GraniteServiceVersion20100801"):
             return "monitoring"
-        if request.path.startswith(("/model/", "/model-invocation-job", "/foundation-model", "/inference-profile")):
+        if request.path.startswith(("/model/", "/model-invocation-job", "/foundation-model", "/inference-profile",
+                                    "/tagResource", "/untagResource", "/listTagsForResource")):
             return "bedrock"
         return "unknown"
 

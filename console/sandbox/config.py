@@ -16,7 +16,7 @@ DEFAULT_BUCKET = "tierconsole-sandbox"
 # Application inference profiles an account may hold (AWS: a Service Quotas quota; the sandbox's default is
 # a setting). Beyond it CreateInferenceProfile answers ServiceQuotaExceededException.
 DEFAULT_MAX_APPLICATION_PROFILES = 1000
-MAX_APPLICATION_PROFILES = 100_000  # the setting's own ceiling: nothing a client sends is kept without bound
+MAX_APPLICATION_PROFILES = 10_000  # the setting's ceiling: with 200 tags each, what clients send stays bounded
 
 
 @dataclass(frozen=True)

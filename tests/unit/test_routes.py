@@ -185,3 +185,25 @@ def test_the_settings_reach_the_sandbox_config():
     built_in = load_sandbox_config()
     assert {m.model_id: m.profiles for m in built_in.catalog.models} == {
         NOVA: ("us", "eu", "apac"), GPT: (), SONNET: ("us", "eu", "global")}
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = st.sampled_from(["arn:aws:bedrock:", "us-east-1", ":", "123456789012", "::", "foundation-model/",
+                           "inference-profile/", "application-inference-profile/", "us.", "global.", "eu.", NOVA,
+                           SONNET, "/", ".", "abc123def456", "arn:aws-cn:bedrock:", ""])
+
+
+@settings(max_examples=300, deadline=None)
+@given(ident=st.one_of(st.text(max_size=80), st.lists(_PIECES, max_size=8).map("".join)))
+def test_any_identifier_is_a_route_or_an_aws_error(ident):
+    cat = parse_catalog([model(NOVA, profiles=["us", "eu", "apac"]),
+                         model(SONNET, profiles=["us", "eu", "global"], on_demand=False), model(GPT)], None, None)
+    try:
+        route = go(ident, cat)
+    except RouteError as e:
+        assert e.code in ("ResourceNotFoundException", "ValidationException") and e.status in (400, 404)
+    else:
+        assert cat.model(route.model_id) is not None and route.series
+        assert (route.kind is RouteKind.ON_DEMAND) == (route.geo is None)
