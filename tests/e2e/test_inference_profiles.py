@@ -4,6 +4,7 @@ application profiles through the control plane, and every model identifier form 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import botocore.exceptions
@@ -49,6 +50,14 @@ def error(fn, **kwargs) -> tuple[str, str, int]:
         fn(**kwargs)
     err = e.value.response
     return err["Error"]["Code"], err["Error"]["Message"], err["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def recorded(sb, n: int, timeout: float = 5.0) -> list:
+    """The sandbox's last ``n`` outcomes, once it has recorded ``n``."""
+    deadline = time.monotonic() + timeout
+    while len(sb.sandbox.outcomes.recent) < n and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return list(sb.sandbox.outcomes.recent)[-n:]
 
 
 def create(bedrock, name: str, source: str, **extra) -> str:
@@ -106,8 +115,8 @@ def test_streams_and_invoke_accept_profiles_and_url_encoded_arns(sb, identifier)
     r = rt.invoke_model_with_response_stream(modelId=identifier, body=body)
     chunks = [json.loads(e["chunk"]["bytes"]) for e in r["body"] if "chunk" in e]
     assert chunks[0]["type"] == "message_start" and chunks[-1]["type"] == "message_stop"
-    assert [o.identifier for o in list(sb.sandbox.outcomes.recent)[-3:]] == [identifier] * 3
-    assert {o.model_id for o in list(sb.sandbox.outcomes.recent)[-3:]} == {SONNET}
+    last = recorded(sb, 3)  # a stream's outcome is recorded just after its last event is sent
+    assert [o.identifier for o in last] == [identifier] * 3 and {o.model_id for o in last} == {SONNET}
 
 
 def test_an_arn_with_a_literal_slash_reaches_the_runtime_too(sb):
