@@ -328,3 +328,43 @@ def test_the_built_in_sandbox_serves_profile_ids_and_arns(sandbox, identifier):
     r = boto3_client("bedrock-runtime", sandbox.endpoint).converse(modelId=identifier, messages=user("hi"),
                                                                    inferenceConfig={"maxTokens": 10})
     assert r["output"]["message"]["content"][0]["text"].startswith("SANDBOX ")
+
+
+def test_every_profile_response_fits_botocores_output_shapes(sb):
+    """Required members, types, lengths, enums, patterns; no unknown members. The one allowed deviation:
+    a system profile's name and description are worded as AWS words them ("US Anthropic Claude Sonnet 4.5",
+    "Routes requests to … in us-east-1, us-east-2 and us-west-2."), which botocore's patterns do not allow:
+    those two are checked for length only."""
+    from tierconsole.sandbox.shapes import conform, service_model
+
+    bedrock = boto3_client("bedrock", sb.endpoint)
+    raw: list[tuple[str, dict]] = []
+    bedrock.meta.events.register("after-call.bedrock.*", lambda http_response, model, **_: raw.append(
+        (model.name, json.loads(http_response.content or b"{}"))))
+    arn = create(bedrock, "shaped", ip_arn(f"us.{SONNET}"), description="Shaped by the model",
+                 tags=[{"key": "a", "value": "b"}])
+    bedrock.get_inference_profile(inferenceProfileIdentifier=arn)
+    bedrock.get_inference_profile(inferenceProfileIdentifier=f"global.{SONNET}")
+    bedrock.list_inference_profiles(maxResults=4)
+    bedrock.tag_resource(resourceARN=arn, tags=[{"key": "c", "value": "d"}])
+    bedrock.untag_resource(resourceARN=arn, tagKeys=["c"])
+    bedrock.list_tags_for_resource(resourceARN=arn)
+    bedrock.delete_inference_profile(inferenceProfileIdentifier=arn)
+
+    def as_aws_words_it(profile: dict) -> dict:
+        if profile.get("type") != "SYSTEM_DEFINED":
+            return profile
+        assert 1 <= len(profile["inferenceProfileName"]) <= 64 and 1 <= len(profile["description"]) <= 200
+        return {**profile, "inferenceProfileName": "checked apart", "description": "checked apart"}
+
+    model = service_model("bedrock")
+    assert [name for name, _ in raw] == ["CreateInferenceProfile", "GetInferenceProfile", "GetInferenceProfile",
+                                         "ListInferenceProfiles", "TagResource", "UntagResource",
+                                         "ListTagsForResource", "DeleteInferenceProfile"]
+    for name, body in raw:
+        if "inferenceProfileSummaries" in body:
+            body = {**body, "inferenceProfileSummaries": [as_aws_words_it(p) for p in
+                                                          body["inferenceProfileSummaries"]]}
+        body = as_aws_words_it(body)
+        shape = model.operation_model(name).output_shape
+        assert conform(shape, body, names=list(shape.members)) == body, name  # nothing unknown was dropped

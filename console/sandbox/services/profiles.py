@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ...core.domain.routes import (
-    Route, RouteError, RouteKind, SystemProfile, application_profile_arn, foundation_model_arn, parse_arn, resolve,
-    system_profile, system_profiles)
+    APPLICATION_ID_LENGTH, Route, RouteError, RouteKind, SystemProfile, application_profile_arn, foundation_model_arn,
+    parse_arn, resolve, system_profile, system_profiles)
 from ..http import AwsError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -162,7 +162,7 @@ class ProfileStore:
 
     def _new_id(self) -> str:
         while True:
-            candidate = "".join(secrets.choice(_ID_CHARS) for _ in range(12))
+            candidate = "".join(secrets.choice(_ID_CHARS) for _ in range(APPLICATION_ID_LENGTH))
             if candidate not in self.applications:
                 return candidate
 
