@@ -368,3 +368,32 @@ def test_every_profile_response_fits_botocores_output_shapes(sb):
         body = as_aws_words_it(body)
         shape = model.operation_model(name).output_shape
         assert conform(shape, body, names=list(shape.members)) == body, name  # nothing unknown was dropped
+
+
+def test_the_consoles_prompt_command_takes_profile_ids_and_arns(sb, tmp_path):
+    """The console (aiobotocore) prompting through profiles: served, priced as the model for a system
+    profile, unpriced (null, not guessed) for an application profile."""
+    import os
+    import subprocess
+    import sys
+
+    app = create(boto3_client("bedrock", sb.endpoint), "console", ip_arn(f"global.{SONNET}"))
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "cfg"), XDG_STATE_HOME=str(tmp_path / "st"),
+               XDG_DATA_HOME=str(tmp_path / "data"))
+    env.pop("TIERCONSOLE_PROFILE", None)
+    rows = {}
+    for identifier in (f"global.{SONNET}", ip_arn(f"us.{SONNET}"), app):
+        out = subprocess.run([sys.executable, "-m", "tierconsole.cli", "prompt", "hello", "--model", identifier,
+                              "--tier", "priority", "--max-tokens", "20", "--json", "--endpoint-url", sb.endpoint],
+                             capture_output=True, text=True, timeout=90, env=env, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        rows[identifier] = json.loads(out.stdout)
+        assert rows[identifier]["ok"] and rows[identifier]["served_tier"] == "priority"
+    assert rows[f"global.{SONNET}"]["cost_usd"] == rows[ip_arn(f"us.{SONNET}")]["cost_usd"] > 0
+    assert rows[app]["cost_usd"] is None
+    out = subprocess.run([sys.executable, "-m", "tierconsole.cli", "prompt", "hello", "--model", SONNET, "--json",
+                          "--endpoint-url", sb.endpoint], capture_output=True, text=True, timeout=90, env=env,
+                         cwd=tmp_path)
+    row = json.loads(out.stdout)
+    assert out.returncode == 1 and row["error"] == "ValidationException"
+    assert row["message"] == PROFILE_ONLY.format(id=SONNET)
