@@ -31,6 +31,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from ...core.domain.routes import foundation_model_arn, system_profile_arn
 from .batch import BatchJobs, Job
 from .profiles import APPLICATION, SYSTEM, ApplicationProfile, ProfileStore, profile_description, profile_name
 from ..http import AwsError, BadJson, Call, parse_json
@@ -230,13 +231,12 @@ class BedrockControl:
         # description); the sandbox words them as AWS does (botocore does not validate output). No
         # createdAt/updatedAt: the sandbox has no date for a system profile, and the members are optional.
         return {"inferenceProfileName": profile_name(p, display), "description": profile_description(p, display),
-                "inferenceProfileArn": f"arn:aws:bedrock:{region}:{self.profiles.account}:inference-profile/"
-                                       f"{p.profile_id}",
-                "models": [{"modelArn": f"arn:aws:bedrock:{r}::foundation-model/{p.model.model_id}"}
-                           for r in p.regions],
+                "inferenceProfileArn": system_profile_arn(region, self.profiles.account, p.profile_id),
+                "models": [{"modelArn": foundation_model_arn(r, p.model.model_id)} for r in p.regions],
                 "inferenceProfileId": p.profile_id, "status": "ACTIVE", "type": SYSTEM}
 
     def tags(self, call: Call, operation: str) -> dict:
+        call.operation = operation
         body = conform(input_shape("bedrock", operation), call.json())
         arn, now = body["resourceARN"], self.sandbox.clock.now()
         if operation == "TagResource":

@@ -237,8 +237,8 @@ class Runtime:
             raise AwsError("UnknownOperationException",
                            f"The sandbox does not serve bedrock-runtime operation {call.request.method} /model/{{modelId}}/{action}", 404)
         call.operation = op[0]
-        conform_params(input_shape("bedrock-runtime", op[0]), {"modelId": label}, "uri")
         call.identifier = label  # as called: a model id, a foundation-model ARN, a profile id or ARN
+        conform_params(input_shape("bedrock-runtime", op[0]), {"modelId": label}, "uri")
         call.route = self.profiles.resolve(label, call.region)
         call.model_id = call.route.model_id  # the model it runs on
         return await op[1](call, call.route.model_id)
