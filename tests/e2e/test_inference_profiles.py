@@ -397,3 +397,23 @@ def test_the_consoles_prompt_command_takes_profile_ids_and_arns(sb, tmp_path):
     row = json.loads(out.stdout)
     assert out.returncode == 1 and row["error"] == "ValidationException"
     assert row["message"] == PROFILE_ONLY.format(id=SONNET)
+
+
+def test_signed_calls_on_profile_arns_pass_a_sandbox_that_checks_signatures(make_sandbox):
+    """SigV4 signs the path as sent (an ARN's %2F included): the checking sandbox must agree on it."""
+    import boto3
+    from botocore.config import Config
+
+    sb = make_sandbox(speed=50.0, auth_keys={"AKIDPROFILES": "profiles-secret"})
+
+    def client(service):
+        return boto3.client(service, endpoint_url=sb.endpoint, region_name=REGION, aws_access_key_id="AKIDPROFILES",
+                            aws_secret_access_key="profiles-secret",
+                            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+
+    bedrock, rt = client("bedrock"), client("bedrock-runtime")
+    app = create(bedrock, "signed", ip_arn(f"us.{SONNET}"), tags=[{"key": "k", "value": "v"}])
+    assert bedrock.get_inference_profile(inferenceProfileIdentifier=app)["type"] == "APPLICATION"
+    for identifier in (app, ip_arn(f"global.{SONNET}"), fm_arn(NOVA)):
+        assert rt.converse(modelId=identifier, messages=user("signed"))["output"]["message"]["content"]
+    bedrock.delete_inference_profile(inferenceProfileIdentifier=app)
