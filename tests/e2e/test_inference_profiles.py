@@ -296,10 +296,14 @@ def test_create_checks_the_request_against_the_model(sb):
     code, message, _ = error(bedrock.create_inference_profile, inferenceProfileName="bad name!",
                              modelSource={"copyFrom": fm_arn(NOVA)})
     assert code == "ValidationException" and "inferenceProfileName" in message
+    code, message, status = error(bedrock.create_inference_profile, inferenceProfileName="ok",
+                                  modelSource={"copyFrom": fm_arn(NOVA)},
+                                  tags=[{"key": f"k{i}", "value": "v"} for i in range(201)])
+    assert (code, status) == ("TooManyTagsException", 400) and "200" in message
+    assert bedrock.list_inference_profiles(typeEquals="APPLICATION")["inferenceProfileSummaries"] == []
     code, message, _ = error(bedrock.create_inference_profile, inferenceProfileName="ok",
-                             modelSource={"copyFrom": fm_arn(NOVA)},
-                             tags=[{"key": f"k{i}", "value": "v"} for i in range(201)])
-    assert code == "ValidationException" and "tags" in message
+                             modelSource={"copyFrom": fm_arn(NOVA)}, tags=[{"key": "bad!key", "value": "v"}])
+    assert code == "ValidationException" and "tags.1.member.key" in message
 
 
 def test_tags_on_an_application_profile(sb):
@@ -315,6 +319,8 @@ def test_tags_on_an_application_profile(sb):
                                   tags=[{"key": "one-too-many", "value": "v"}])
     assert (code, status) == ("TooManyTagsException", 400)
     assert len(bedrock.list_tags_for_resource(resourceARN=arn)["tags"]) == 200  # nothing half-done
+    code, _, _ = error(bedrock.tag_resource, resourceARN=arn, tags=[{"key": f"n{i}", "value": "v"} for i in range(201)])
+    assert code == "TooManyTagsException"
     for op, extra in ((bedrock.list_tags_for_resource, {}), (bedrock.tag_resource, {"tags": []}),
                       (bedrock.untag_resource, {"tagKeys": ["b"]})):
         assert error(op, resourceARN=ip_arn(f"us.{NOVA}"), **extra)[0] == "ResourceNotFoundException"

@@ -33,7 +33,7 @@ from aiohttp import web
 
 from ...core.domain.routes import foundation_model_arn, system_profile_arn
 from .batch import BatchJobs, Job
-from .profiles import APPLICATION, SYSTEM, ApplicationProfile, ProfileStore, profile_description, profile_name
+from .profiles import APPLICATION, MAX_TAGS, SYSTEM, ApplicationProfile, ProfileStore, profile_description, profile_name
 from ..http import AwsError, BadJson, Call, parse_json
 from ..shapes import conform, conform_params, input_shape
 
@@ -190,7 +190,7 @@ class BedrockControl:
             return self._reply(call, "ListInferenceProfiles", self.list_profiles(call))
         if method == "POST" and not label:
             call.operation = "CreateInferenceProfile"
-            body = conform(input_shape("bedrock", "CreateInferenceProfile"), call.json())
+            body = conform(input_shape("bedrock", "CreateInferenceProfile"), tag_count_checked(call.json()))
             app, _created = self.profiles.create(body, call.region, self.sandbox.clock.now())
             call.model_id = app.route.model_id
             return self._reply(call, "CreateInferenceProfile", {"inferenceProfileArn": app.arn, "status": "ACTIVE"},
@@ -237,7 +237,7 @@ class BedrockControl:
 
     def tags(self, call: Call, operation: str) -> dict:
         call.operation = operation
-        body = conform(input_shape("bedrock", operation), call.json())
+        body = conform(input_shape("bedrock", operation), tag_count_checked(call.json()))
         arn, now = body["resourceARN"], self.sandbox.clock.now()
         if operation == "TagResource":
             self.profiles.tag(arn, body["tags"], call.region, now)
@@ -284,6 +284,16 @@ class BedrockControl:
 
 TAG_OPERATIONS = {"tagResource": "TagResource", "untagResource": "UntagResource",
                   "listTagsForResource": "ListTagsForResource"}
+
+
+def tag_count_checked(body: dict) -> dict:
+    """``body``, or TooManyTagsException when it carries more tags than a resource may have (the operation
+    declares that error for it; the count is checked before the list's length constraint would be)."""
+    tags = body.get("tags")
+    if isinstance(tags, list) and len(tags) > MAX_TAGS:
+        raise AwsError("TooManyTagsException", f"The request has {len(tags)} tags; a resource can have at most "
+                                               f"{MAX_TAGS}.", 400)
+    return body
 
 
 def _display_name(m: "ModelSpec") -> str:
