@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.config.loader import load_yaml, locate
-from ..core.domain.catalog import Catalog, ConfigError, _check_keys, _get, parse_catalog, show
+from ..core.domain.catalog import Catalog, ConfigError, _check_keys, _get, parse_catalog, parse_profiles, show
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -56,10 +56,7 @@ def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
         if not isinstance(sb, dict):
             raise ConfigError("sandbox", "section is required (with 'models')")
         _check_keys(sb, _SANDBOX_KEYS, "sandbox")
-        catalog = parse_catalog(sb.get("models"), doc.get("reservations"), sb.get("engine"),
-                                geographies=sb.get("geographies"))
-        max_profiles = _get(sb, "max_application_profiles", "sandbox", int,
-                            default=DEFAULT_MAX_APPLICATION_PROFILES, minimum=0, maximum=MAX_APPLICATION_PROFILES)
+        catalog = parse_catalog(sb.get("models"), doc.get("reservations"), sb.get("engine"))
         raw_account = sb.get("account_id", DEFAULT_ACCOUNT)
         account = str(raw_account) if type(raw_account) in (str, int) else ""
         if not (account.isdigit() and len(account) == 12):
@@ -71,6 +68,9 @@ def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
             problem = log_path_problem(sb["access_log"])
             if problem:
                 raise ConfigError("sandbox.access_log", problem)
+        catalog = parse_profiles(catalog, sb.get("geographies"))
+        max_profiles = _get(sb, "max_application_profiles", "sandbox", int,
+                            default=DEFAULT_MAX_APPLICATION_PROFILES, minimum=0, maximum=MAX_APPLICATION_PROFILES)
         return SandboxConfig(catalog=catalog, account_id=account,
                              region=sb.get("region") or doc.get("region") or DEFAULT_REGION,
                              bucket=sb.get("bucket", DEFAULT_BUCKET), scenario=sb.get("scenario", "none"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tierconsole.core.domain.catalog import ConfigError, parse_catalog
+from tierconsole.core.domain.catalog import ConfigError, parse_catalog, parse_profiles
 from tierconsole.core.domain.routes import (
     Route, RouteError, RouteKind, application_profile_arn, resolve, system_profile, system_profiles)
 
@@ -18,11 +18,14 @@ def model(model_id, **extra):
     return {"id": model_id, "tpm": 1000, "rpm": 10, "max_output_tokens": 100, **extra}
 
 
+def catalog_of(models, geographies=None):
+    return parse_profiles(parse_catalog(models, None, None), geographies)
+
+
 @pytest.fixture
 def catalog():
-    return parse_catalog([model(NOVA, profiles=["us", "eu", "apac"]),
-                          model(SONNET, profiles=["us", "eu", "global"], on_demand=False),
-                          model(GPT)], None, None)
+    return catalog_of([model(NOVA, profiles=["us", "eu", "apac"]),
+                       model(SONNET, profiles=["us", "eu", "global"], on_demand=False), model(GPT)])
 
 
 def go(identifier, catalog, region=REGION, applications=None):
@@ -122,8 +125,7 @@ def test_system_profiles_seen_from_a_region(catalog):
 
 
 def test_geographies_are_data():
-    cat = parse_catalog([model(NOVA, profiles=["jp"])], None, None,
-                        geographies={"jp": ["ap-northeast-1", "ap-northeast-3"]})
+    cat = catalog_of([model(NOVA, profiles=["jp"])], {"jp": ["ap-northeast-1", "ap-northeast-3"]})
     assert go(f"jp.{NOVA}", cat, "ap-northeast-3").geo == "jp"
     with pytest.raises(RouteError):
         go(f"jp.{NOVA}", cat, "us-east-1")
@@ -144,7 +146,7 @@ def test_geographies_are_data():
 ])
 def test_bad_profile_settings_name_the_field(models, geos, path):
     with pytest.raises(ConfigError) as e:
-        parse_catalog(models, None, None, geographies=geos)
+        catalog_of(models, geos)
     assert e.value.path == path
 
 
@@ -198,8 +200,8 @@ _PIECES = st.sampled_from(["arn:aws:bedrock:", "us-east-1", ":", "123456789012",
 @settings(max_examples=300, deadline=None)
 @given(ident=st.one_of(st.text(max_size=80), st.lists(_PIECES, max_size=8).map("".join)))
 def test_any_identifier_is_a_route_or_an_aws_error(ident):
-    cat = parse_catalog([model(NOVA, profiles=["us", "eu", "apac"]),
-                         model(SONNET, profiles=["us", "eu", "global"], on_demand=False), model(GPT)], None, None)
+    cat = catalog_of([model(NOVA, profiles=["us", "eu", "apac"]),
+                      model(SONNET, profiles=["us", "eu", "global"], on_demand=False), model(GPT)])
     try:
         route = go(ident, cat)
     except RouteError as e:

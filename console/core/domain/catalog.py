@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 import reprlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from .tiers import Tier
@@ -25,6 +25,7 @@ DEFAULT_GEOGRAPHIES: Mapping[str, tuple[str, ...]] = {
 _GEOGRAPHY = re.compile(r"[a-z][a-z0-9-]{0,15}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 MAX_PROFILE_REGIONS = 5  # botocore: InferenceProfileModels has at most 5 members
+_PROFILE_KEYS = {"on_demand", "profiles"}  # a model's inference profiles (checked by parse_profiles)
 MAX_TTFT_MS = 3_600_000.0  # a model's time to first token: at most an hour
 MAX_WAIT_S = 366 * 86_400.0  # a tier's queue wait: at most a year of sandbox time
 
@@ -59,11 +60,11 @@ class ModelSpec:
     output_tps: float  # Standard output tokens per second
     ttft_ms: float  # Standard time to first token
     tokens_per_day: int
+    on_demand: bool = True  # False: profile-only; a direct call (bare id or FM ARN) is a ValidationException
+    profiles: tuple[str, ...] = ()  # the geographies (keys of Catalog.geographies) with a system profile for it
     batch_min_records: int = 100
     batch_max_records: int = 50_000
     batch_records_per_minute: int = 600
-    on_demand: bool = True  # False: profile-only; a direct call (bare id or FM ARN) is a ValidationException
-    profiles: tuple[str, ...] = ()  # the geographies (keys of Catalog.geographies) with a system profile for it
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,9 @@ class EngineSettings:
 class Catalog:
     models: tuple[ModelSpec, ...]
     reservations: tuple[ReservationSpec, ...] = ()
-    settings: EngineSettings = field(default_factory=EngineSettings)
+    # system-defined inference profiles: geography → destination regions (see parse_profiles)
     geographies: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_GEOGRAPHIES))
+    settings: EngineSettings = field(default_factory=EngineSettings)
 
     def model(self, model_id: str) -> ModelSpec | None:
         for m in self.models:
@@ -213,15 +215,14 @@ def _check_keys(d: Any, allowed: set[str], path: str) -> Mapping[str, Any]:
 
 
 _MODEL_KEYS = {"id", "name", "family", "provider", "tpm", "rpm", "burndown", "max_output_tokens", "output_tps",
-               "ttft_ms", "tokens_per_day", "batch_min_records", "batch_max_records", "batch_records_per_minute",
-               "on_demand", "profiles"}
+               "ttft_ms", "tokens_per_day", "batch_min_records", "batch_max_records", "batch_records_per_minute"}
 _RES_KEYS = {"id", "model", "input_tpm", "output_tpm", "term_months", "price_per_1k_tpm_month"}
 _POLICY_KEYS = {"max_wait_s", "speed_factor", "spurious_throttle_rate"}
 _SETTINGS_KEYS = {"hold_applies_burndown", "overflow_reported_as", "reserved_output_burndown", "seed", "tiers"}
 
 
 def parse_model(d: Any, path: str) -> ModelSpec:
-    d = _check_keys(d, _MODEL_KEYS, path)
+    d = _check_keys(d, _MODEL_KEYS | _PROFILE_KEYS, path)
     model_id = _get(d, "id", path, str)
     family = _get(d, "family", path, str, default=_guess_family(model_id))
     if family not in FAMILIES:
@@ -235,6 +236,8 @@ def parse_model(d: Any, path: str) -> ModelSpec:
         tpm=tpm,
         rpm=_get(d, "rpm", path, int, minimum=1),
         burndown=_get(d, "burndown", path, float, default=1.0, minimum=1),
+        on_demand=_get(d, "on_demand", path, bool, default=True),
+        profiles=_names(d, "profiles", path),
         max_output_tokens=_get(d, "max_output_tokens", path, int, minimum=1),
         output_tps=_get(d, "output_tps", path, float, default=100.0, minimum=0.001),
         ttft_ms=_get(d, "ttft_ms", path, float, default=300.0, minimum=0, maximum=MAX_TTFT_MS),
@@ -242,8 +245,6 @@ def parse_model(d: Any, path: str) -> ModelSpec:
         batch_min_records=_get(d, "batch_min_records", path, int, default=100, minimum=1),
         batch_max_records=_get(d, "batch_max_records", path, int, default=50_000, minimum=1),
         batch_records_per_minute=_get(d, "batch_records_per_minute", path, int, default=600, minimum=1),
-        on_demand=_get(d, "on_demand", path, bool, default=True),
-        profiles=_names(d, "profiles", path),
     )
     if spec.batch_min_records > spec.batch_max_records:
         raise ConfigError(f"{path}.batch_min_records", f"{spec.batch_min_records} is above batch_max_records "
@@ -293,6 +294,25 @@ def parse_settings(d: Any, path: str) -> EngineSettings:
     )
 
 
+def parse_catalog(models: Any, reservations: Any, settings: Any, *, path: str = "sandbox") -> Catalog:
+    if not isinstance(models, list) or not models:
+        raise ConfigError(f"{path}.models", "must be a non-empty list of models")
+    parsed = tuple(parse_model(m, f"{path}.models[{i}]") for i, m in enumerate(models))
+    seen: set[str] = set()
+    for i, m in enumerate(parsed):
+        if m.model_id in seen:
+            raise ConfigError(f"{path}.models[{i}].id", f"duplicate model id {show(m.model_id)}")
+        seen.add(m.model_id)
+    res_list = reservations or []
+    if not isinstance(res_list, list):
+        raise ConfigError("reservations", "must be a list")
+    res = tuple(parse_reservation(r, f"reservations[{i}]", i) for i, r in enumerate(res_list))
+    for i, r in enumerate(res):
+        if r.model_id not in seen:
+            raise ConfigError(f"reservations[{i}].model", f"model {show(r.model_id)} is not in {path}.models")
+    return Catalog(models=parsed, reservations=res, settings=parse_settings(settings, f"{path}.engine"))
+
+
 def _names(d: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
     """``d[key]`` as a list of distinct non-empty strings (empty when absent)."""
     raw = _get(d, key, path, list, default=[])
@@ -328,17 +348,12 @@ def parse_geographies(d: Any, path: str) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def parse_catalog(models: Any, reservations: Any, settings: Any, *, path: str = "sandbox",
-                  geographies: Any = None) -> Catalog:
-    if not isinstance(models, list) or not models:
-        raise ConfigError(f"{path}.models", "must be a non-empty list of models")
-    parsed = tuple(parse_model(m, f"{path}.models[{i}]") for i, m in enumerate(models))
+def parse_profiles(catalog: Catalog, geographies: Any, *, path: str = "sandbox") -> Catalog:
+    """``catalog`` with the system-defined inference profiles of ``sandbox.geographies`` (geography →
+    destination regions), each model's ``profiles`` checked against them (and a profile-only model,
+    ``on_demand: false``, given at least one)."""
     geos = parse_geographies(geographies, f"{path}.geographies")
-    seen: set[str] = set()
-    for i, m in enumerate(parsed):
-        if m.model_id in seen:
-            raise ConfigError(f"{path}.models[{i}].id", f"duplicate model id {show(m.model_id)}")
-        seen.add(m.model_id)
+    for i, m in enumerate(catalog.models):
         for j, geo in enumerate(m.profiles):
             if geo not in geos:
                 raise ConfigError(f"{path}.models[{i}].profiles[{j}]", f"unknown geography {show(geo)} "
@@ -346,15 +361,7 @@ def parse_catalog(models: Any, reservations: Any, settings: Any, *, path: str = 
         if not m.on_demand and not m.profiles:
             raise ConfigError(f"{path}.models[{i}].on_demand", "a profile-only model (on_demand: false) needs at "
                                                                "least one geography in profiles")
-    res_list = reservations or []
-    if not isinstance(res_list, list):
-        raise ConfigError("reservations", "must be a list")
-    res = tuple(parse_reservation(r, f"reservations[{i}]", i) for i, r in enumerate(res_list))
-    for i, r in enumerate(res):
-        if r.model_id not in seen:
-            raise ConfigError(f"reservations[{i}].model", f"model {show(r.model_id)} is not in {path}.models")
-    return Catalog(models=parsed, reservations=res, settings=parse_settings(settings, f"{path}.engine"),
-                   geographies=geos)
+    return replace(catalog, geographies=geos)
 
 
 def _guess_family(model_id: str) -> str:
