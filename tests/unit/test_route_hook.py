@@ -40,8 +40,21 @@ def test_an_engine_that_takes_a_route_is_given_it():
     assert ticket.state == "admitted" and engine.routes == [ROUTE]
 
 
-def test_todays_engine_is_called_with_the_model_id_alone():
-    engine = TierEngine(catalog())
-    admission = AsyncEngine(engine, FakeClock())
+class ModelIdOnlyEngine(TierEngine):
+    """An engine whose submit() takes no route (the engine before multi-quota routing)."""
+
+    def submit(self, model_id, tier, input_tokens, max_tokens, now, *, cache_write_tokens=0):
+        return super().submit(model_id, tier, input_tokens, max_tokens, now, cache_write_tokens=cache_write_tokens)
+
+
+def test_an_engine_without_routes_is_called_with_the_model_id_alone():
+    admission = AsyncEngine(ModelIdOnlyEngine(catalog()), FakeClock())
     assert not admission.engine_takes_route
     assert asyncio.run(admission.acquire(NOVA, None, 10, 20, ROUTE)).state == "admitted"
+
+
+def test_the_sandbox_engine_is_given_the_route_when_it_takes_one():
+    import inspect
+
+    admission = AsyncEngine(TierEngine(catalog()), FakeClock())
+    assert admission.engine_takes_route == ("route" in inspect.signature(TierEngine.submit).parameters)
