@@ -423,3 +423,18 @@ def test_signed_calls_on_profile_arns_pass_a_sandbox_that_checks_signatures(make
     for identifier in (app, ip_arn(f"global.{SONNET}"), fm_arn(NOVA)):
         assert rt.converse(modelId=identifier, messages=user("signed"))["output"]["message"]["content"]
     bedrock.delete_inference_profile(inferenceProfileIdentifier=app)
+
+
+def test_count_tokens_takes_a_foundation_model_not_a_profile(sb):
+    """AWS's API reference: CountTokens' modelId is "the unique identifier or ARN of the foundation model"."""
+    from tierconsole.sandbox.services.runtime import Runtime
+
+    if not hasattr(Runtime, "count_tokens"):
+        pytest.skip("CountTokens is served by the wire branch; this runs once both are merged")
+    rt = boto3_client("bedrock-runtime", sb.endpoint)
+    converse = {"converse": {"messages": user("count me")}}
+    for identifier in (NOVA, fm_arn(NOVA), SONNET):  # a profile-only model is counted: nothing is invoked
+        assert rt.count_tokens(modelId=identifier, input=converse)["inputTokens"] > 0
+    for identifier in (f"us.{SONNET}", ip_arn(f"global.{SONNET}")):
+        code, message, status = error(rt.count_tokens, modelId=identifier, input=converse)
+        assert (code, status) == ("ValidationException", 400) and "foundation model" in message

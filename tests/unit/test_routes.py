@@ -5,7 +5,8 @@ import pytest
 
 from tierconsole.core.domain.catalog import ConfigError, parse_catalog, parse_profiles
 from tierconsole.core.domain.routes import (
-    Route, RouteError, RouteKind, application_profile_arn, resolve, system_profile, system_profiles)
+    Route, RouteError, RouteKind, application_profile_arn, resolve, resolve_foundation_model, system_profile,
+    system_profiles)
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -209,3 +210,19 @@ def test_any_identifier_is_a_route_or_an_aws_error(ident):
     else:
         assert cat.model(route.model_id) is not None and route.series
         assert (route.kind is RouteKind.ON_DEMAND) == (route.geo is None)
+
+
+def test_an_operation_on_foundation_models_takes_ids_and_arns_not_profiles(catalog):
+    """CountTokens names "the foundation model": a profile-only model's id counts (nothing is invoked)."""
+    for ident in (NOVA, SONNET, f"arn:aws:bedrock:{REGION}::foundation-model/{SONNET}"):
+        route = resolve_foundation_model(ident, catalog, region=REGION)
+        assert route.kind is RouteKind.ON_DEMAND and route.model_id in (NOVA, SONNET)
+    for ident in (f"us.{SONNET}", f"global.{SONNET}", f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/us.{NOVA}",
+                  application_profile_arn(REGION, ACCOUNT, "abc123def456")):
+        with pytest.raises(RouteError) as e:
+            resolve_foundation_model(ident, catalog, region=REGION)
+        assert (e.value.code, e.value.status) == ("ValidationException", 400) and "inference profile" in e.value.message
+    for ident in ("amazon.nova-pro-v1:0", f"arn:aws:bedrock:eu-west-1::foundation-model/{NOVA}"):
+        with pytest.raises(RouteError) as e:
+            resolve_foundation_model(ident, catalog, region=REGION)
+        assert e.value.code == "ResourceNotFoundException"

@@ -163,6 +163,29 @@ def resolve(identifier: str, catalog: "Catalog", *, region: str, account: str,
     return _on_demand(identifier, identifier, catalog)
 
 
+def resolve_foundation_model(identifier: str, catalog: "Catalog", *, region: str) -> Route:
+    """The route of an operation that names a foundation model only (CountTokens: "the unique identifier
+    or ARN of the foundation model", AWS's API reference): a model id or a foundation-model ARN of this
+    region, profile-only models included (nothing is invoked; whether AWS counts for every profile-only
+    model is unconfirmed). An inference profile id or ARN is a ValidationException."""
+    arn = parse_arn(identifier)
+    kind = arn[0] if arn is not None else None
+    if kind in ("inference-profile", "application-inference-profile") or (
+            arn is None and identifier.partition(".")[0] in catalog.geographies
+            and catalog.model(identifier.partition(".")[2]) is not None):
+        raise RouteError("ValidationException", f"{identifier} is an inference profile; this operation takes the "
+                                                "id or ARN of a foundation model.", 400)
+    model_id = identifier
+    if arn is not None:
+        if arn[1] != region or arn[2]:
+            raise not_found(identifier, f"is not a foundation-model ARN of {region}")
+        model_id = arn[3]
+    model = catalog.model(model_id)
+    if model is None:
+        raise not_found(identifier, "is not available in this sandbox")
+    return Route(RouteKind.ON_DEMAND, model.model_id, model.model_id)
+
+
 def _on_demand(identifier: str, model_id: str, catalog: "Catalog") -> Route:
     model = catalog.model(model_id)
     if model is None:

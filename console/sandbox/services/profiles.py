@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ...core.domain.routes import (
     APPLICATION_ID_LENGTH, Route, RouteError, RouteKind, SystemProfile, application_profile_arn, foundation_model_arn,
-    parse_arn, resolve, system_profile, system_profiles)
+    parse_arn, resolve, resolve_foundation_model, system_profile, system_profiles)
 from ..http import AwsError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,9 +63,12 @@ class ProfileStore:
         self._seq = 0
 
     # ------------------------------------------------------------------ runtime
-    def resolve(self, identifier: str, region: str) -> Route:
-        """The route of a runtime call, or the AWS error for the identifier (:class:`AwsError`)."""
+    def resolve(self, identifier: str, region: str, *, foundation_model: bool = False) -> Route:
+        """The route of a runtime call, or the AWS error for the identifier (:class:`AwsError`).
+        ``foundation_model``: the operation names a foundation model only (CountTokens)."""
         try:
+            if foundation_model:
+                return resolve_foundation_model(identifier, self.catalog, region=region)
             return resolve(identifier, self.catalog, region=region, account=self.account,
                            applications=self._routes.get(region, {}))
         except RouteError as err:

@@ -239,7 +239,8 @@ class Runtime:
         call.operation = op[0]
         call.identifier = label  # as called: a model id, a foundation-model ARN, a profile id or ARN
         conform_params(input_shape("bedrock-runtime", op[0]), {"modelId": label}, "uri")
-        call.route = self.profiles.resolve(label, call.region)
+        # CountTokens takes "the identifier or ARN of the foundation model" (AWS's API reference), not a profile
+        call.route = self.profiles.resolve(label, call.region, foundation_model=op[0] in FOUNDATION_MODEL_ONLY)
         call.model_id = call.route.model_id  # the model it runs on
         return await op[1](call, call.route.model_id)
 
@@ -419,4 +420,5 @@ def runtime_target(raw_path: str) -> tuple[str | None, str]:
     return unquote("/".join(parts[2:-1])), parts[-1]
 
 
+FOUNDATION_MODEL_ONLY = ("CountTokens",)  # operations whose modelId names a foundation model, never a profile
 RUNTIME_ACTIONS = ("converse", "converse-stream", "invoke", "invoke-with-response-stream", "count-tokens")
