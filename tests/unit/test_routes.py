@@ -16,7 +16,7 @@ GPT = "openai.gpt-oss-20b-1:0"
 
 
 def model(model_id, **extra):
-    return {"id": model_id, "tpm": 1000, "rpm": 10, "max_output_tokens": 100, **extra}
+    return {"id": model_id, "name": model_id[:20], "tpm": 1000, "rpm": 10, "max_output_tokens": 100, **extra}
 
 
 def catalog_of(models, geographies=None):
@@ -157,6 +157,7 @@ SANDBOX_YAML = """sandbox:
   max_application_profiles: {limit}
   models:
     - id: amazon.nova-lite-v1:0
+      name: Nova Lite
       tpm: 1000
       rpm: 10
       max_output_tokens: 100
@@ -167,7 +168,7 @@ SANDBOX_YAML = """sandbox:
 @pytest.mark.parametrize("limit, profiles, where", [
     ("-1", "us", "s.yaml:4: sandbox.max_application_profiles"),
     ("lots", "us", "s.yaml:4: sandbox.max_application_profiles"),
-    ("1000", "us, mars", "s.yaml:10: sandbox.models[0].profiles[1]"),
+    ("1000", "us, mars", "s.yaml:11: sandbox.models[0].profiles[1]"),
 ])
 def test_a_bad_profile_setting_in_a_file_names_file_line_and_field(limit, profiles, where):
     from tierconsole.core.config.loader import load_yaml
