@@ -216,6 +216,7 @@ class Sandbox:
         entry = {"time": round(time.time(), 3), "service": call.service, "operation": call.operation or None,
                  "method": call.request.method, "path": call.request.path, "model": call.model_id,
                  "identifier": call.identifier,  # the model identifier as called (profile id or ARN, ...)
+                 "route": call.route.kind.value if call.route is not None else None,  # on_demand, cross_region, global
                  "tier_asked": call.asked_tier, "tier_served": call.served_tier, "status": status,
                  "error": error, "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
                  "request_id": call.request_id}

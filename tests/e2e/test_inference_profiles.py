@@ -95,8 +95,9 @@ def test_converse_accepts_every_identifier_form_and_logs_it_as_called(sb, tmp_pa
         assert (o.model_id, o.identifier, o.status) == (model, identifier, 200)
         assert (o.route.kind, o.route.model_id, o.route.series, o.route.geo) == (kind, model, series, geo), identifier
     lines = [json.loads(line) for line in (tmp_path / "access.jsonl").read_text().splitlines()]
-    runtime = [(e["operation"], e["identifier"], e["model"], e["status"]) for e in lines if e["operation"] == "Converse"]
-    assert runtime == [("Converse", ident, model, 200) for ident, model, *_ in forms]
+    runtime = [(e["operation"], e["identifier"], e["model"], e["route"], e["status"]) for e in lines
+               if e["operation"] == "Converse"]
+    assert runtime == [("Converse", ident, model, kind.value, 200) for ident, model, kind, *_ in forms]
 
 
 @pytest.mark.parametrize("identifier", [f"us.{SONNET}", ip_arn(f"global.{SONNET}"), "application"])
