@@ -24,7 +24,8 @@ from .config import SandboxConfig, load_sandbox_config, log_path_problem
 from .engine import EngineError, TierEngine
 from .http import AwsError, Call, clean_text, error_response, parse_scope
 from .outcomes import OutcomeLog
-from .services.runtime import Runtime
+from .services.profiles import ProfileStore
+from .services.runtime import Runtime, runtime_target
 
 log = logging.getLogger("tierconsole.sandbox")
 
@@ -32,7 +33,6 @@ Handler = Callable[[Call], Awaitable[web.StreamResponse]]
 
 MAX_BODY = 64 * 1024 * 1024
 LOGGED_CHARS = 256  # the longest string an access-log field keeps
-RUNTIME_ACTIONS = ("converse", "converse-stream", "invoke", "invoke-with-response-stream", "count-tokens")
 _TARGET_PREFIXES = {"ServiceQuotasV20190624": "servicequotas", "GraniteServiceVersion20100801": "monitoring",
                     "AWSSecurityTokenServiceV20110615": "sts"}
 
@@ -48,7 +48,9 @@ class Sandbox:
         self.clock = clock or SandboxClock(speed)
         self.outcomes = OutcomeLog()
         self.engine = TierEngine(self.config.catalog)
-        self.runtime = Runtime(self.engine, self.clock, self.outcomes, seed=self.config.catalog.settings.seed)
+        self.runtime = Runtime(self.engine, self.clock, self.outcomes, seed=self.config.catalog.settings.seed,
+                               profiles=ProfileStore(self.config.catalog, self.config.account_id,
+                                                     self.config.max_application_profiles))
         self.scenario_name = scenario if scenario is not None else "none"
         self.scenario_run = None
         # Load (and so validate) the scenario now: a bad one fails before any port is bound.
@@ -202,14 +204,15 @@ class Sandbox:
             return _TARGET_PREFIXES[prefix]
         if request.path.startswith("/service/GraniteServiceVersion20100801"):
             return "monitoring"
-        if request.path.startswith(("/model/", "/model-invocation-job", "/foundation-model", "/inference-profile")):
+        if request.path.startswith(("/model/", "/model-invocation-job", "/foundation-model", "/inference-profile",
+                                    "/tagResource", "/untagResource", "/listTagsForResource")):
             return "bedrock"
         return "unknown"
 
     def _route(self, call: Call) -> Handler:
         if call.service == "bedrock":
-            parts = call.request.path.split("/")
-            if len(parts) == 4 and parts[1] == "model" and parts[3] in RUNTIME_ACTIONS:
+            # On the raw path: an ARN's "/" arrives as %2F (decoded, it would split the label).
+            if runtime_target(call.request.raw_path)[0] is not None:
                 return self.runtime.handle
             return self.bedrock_control
         handler = self.services.get(call.service)
@@ -225,6 +228,8 @@ class Sandbox:
             return
         entry = {"time": round(time.time(), 3), "service": call.service, "operation": call.operation or None,
                  "method": call.request.method, "path": call.request.path, "model": call.model_id,
+                 "identifier": call.identifier,  # the model identifier as called (profile id or ARN, ...)
+                 "route": call.route.kind.value if call.route is not None else None,  # on_demand, cross_region, global
                  "tier_asked": call.asked_tier, "tier_served": call.served_tier, "status": status,
                  "error": error, "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
                  "request_id": call.request_id}

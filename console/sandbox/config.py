@@ -8,11 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from ..core.config.loader import load_yaml, locate
-from ..core.domain.catalog import Catalog, ConfigError, _check_keys, parse_catalog, show
+from ..core.domain.catalog import Catalog, ConfigError, _check_keys, _get, parse_catalog, parse_profiles, show
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_BUCKET = "tierconsole-sandbox"
+# Application inference profiles an account may hold (AWS: a Service Quotas quota; the sandbox's default is
+# a setting). Beyond it CreateInferenceProfile answers ServiceQuotaExceededException.
+DEFAULT_MAX_APPLICATION_PROFILES = 1000
+MAX_APPLICATION_PROFILES = 10_000  # the setting's ceiling: with 200 tags each, what clients send stays bounded
 
 
 @dataclass(frozen=True)
@@ -24,9 +28,11 @@ class SandboxConfig:
     scenario: str = "none"
     source: str = "<built-in>"
     access_log: str | None = None  # one JSON line per request, also for the console's in-process sandbox
+    max_application_profiles: int = DEFAULT_MAX_APPLICATION_PROFILES  # CreateInferenceProfile beyond it: refused
 
 
-_SANDBOX_KEYS = {"account_id", "scenario", "bucket", "engine", "models", "region", "access_log"}
+_SANDBOX_KEYS = {"account_id", "scenario", "bucket", "engine", "models", "region", "access_log", "geographies",
+                 "max_application_profiles"}
 
 
 def log_path_problem(path: str | Path) -> str | None:
@@ -62,10 +68,14 @@ def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
             problem = log_path_problem(sb["access_log"])
             if problem:
                 raise ConfigError("sandbox.access_log", problem)
+        catalog = parse_profiles(catalog, sb.get("geographies"))
+        max_profiles = _get(sb, "max_application_profiles", "sandbox", int,
+                            default=DEFAULT_MAX_APPLICATION_PROFILES, minimum=0, maximum=MAX_APPLICATION_PROFILES)
         return SandboxConfig(catalog=catalog, account_id=account,
                              region=sb.get("region") or doc.get("region") or DEFAULT_REGION,
                              bucket=sb.get("bucket", DEFAULT_BUCKET), scenario=sb.get("scenario", "none"),
-                             source=source, access_log=sb.get("access_log"))
+                             source=source, access_log=sb.get("access_log"),
+                             max_application_profiles=max_profiles)
     except ConfigError as err:
         raise locate(err, doc, source) from None
 
