@@ -230,7 +230,7 @@ async def command_session(args: Any, *, on_throwaway: Callable[[str], None] | No
         await session.close()
         raise (exc.__cause__ or exc) from None
     if session.source.sandbox_thread is not None and on_throwaway is not None:
-        from ..sandbox.daemon import throwaway_note  # noqa: PLC0415
+        from ..sandbox.attach import throwaway_note  # noqa: PLC0415
 
         on_throwaway(throwaway_note(session.profile))
     try:

@@ -90,19 +90,19 @@ class LiveSource:
         # (named here so the header shows it; a sandbox profile then watches that endpoint).
         endpoint = self._endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         if self.profile.is_sandbox:
-            from ..sandbox import daemon  # noqa: PLC0415
+            from ..sandbox import attach, daemon  # noqa: PLC0415
 
             sandbox = True  # dummy (or the sandbox's --auth) credentials, sandbox badge
             if endpoint is None:
-                self.background = None if self.sandbox_mode == "embedded" else daemon.for_profile(self.profile)
+                self.background = None if self.sandbox_mode == "embedded" else attach.for_profile(self.profile)
                 if self.background is None and self.sandbox_mode == "keep":
                     try:
-                        self.background = daemon.start_for(self.profile, scenario=self._scenario)
+                        self.background = attach.start_for(self.profile, scenario=self._scenario)
                     except daemon.StartError as e:
                         self.notice = f"could not start a background sandbox ({e}); running one in-process"
                         log.warning("%s", self.notice)
             else:
-                self.background = daemon.for_endpoint(endpoint)  # a URL of the background sandbox: its keys
+                self.background = attach.for_endpoint(endpoint)  # a URL of the background sandbox: its keys
             if self.background is not None:
                 endpoint, clock = self.background.endpoint, self.background.clock()
                 credentials = self.background.credentials()
