@@ -323,7 +323,9 @@ async def test_bad_input_is_named_and_nothing_is_sent(isolated):
 
 
 async def test_read_only_without_prompt_permission_refuses_prompts(isolated):
-    app = live_app(sandbox_profile(allow_prompts_in_read_only=False), read_only=True)
+    """--read-only on a profile that does not set allow_prompts_in_read_only (the default: refused), below
+    the UI, with a message saying why and how to allow them."""
+    app = live_app(sandbox_profile(), read_only=True)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
         assert "READ-ONLY" in text_of(app.query_one(HeaderBar))
@@ -332,6 +334,7 @@ async def test_read_only_without_prompt_permission_refuses_prompts(isolated):
         await fill_lab(pilot, lab, "Hello")
         await send_and_wait(pilot, lab)
         assert "test prompts refused" in lab.message and "allow_prompts_in_read_only is false" in lab.message
+        assert "allow_prompts_in_read_only: true" in lab.message
         assert lab.results == {} and row_text(lab, "default")[2] == "refused"
         await app.close_source()
     assert [(a["action"], a["outcome"]) for a in audit_entries(isolated)] == [("prompt", "refused: read-only")]
