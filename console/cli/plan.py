@@ -75,12 +75,11 @@ async def _plan(args) -> int:
     if args.json:
         print(json.dumps(plan_document(plan, now, history, profile), indent=2))
     else:
-        from rich.console import Console  # noqa: PLC0415
         from rich.text import Text  # noqa: PLC0415
 
-        from ..present.plan import cost_view_renderables, plan_renderables  # noqa: PLC0415
+        from ..present.plan import StdoutConsole, cost_view_renderables, plan_renderables  # noqa: PLC0415
 
-        console = Console(width=None if sys.stdout.isatty() else 160)
+        console = StdoutConsole(width=None if sys.stdout.isatty() else 160)
         console.print(plan_renderables(plan))
         console.print(Text(""), cost_view_renderables(now))
         console.print(f"history: {history.to_json()['source']}, {history.calls} GetMetricData call(s); "

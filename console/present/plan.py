@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from rich import box
-from rich.console import Group
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
@@ -15,6 +15,15 @@ from ..core.domain.format import percent, tier_label
 from ..core.domain.planning import TOTAL_TIER
 from ..core.domain.plan_results import CapacityPlan, TierStats
 from ..core.domain.costview import CostView
+
+
+class StdoutConsole(Console):
+    """A Rich console on stdout whose reader going away (``plan | head -2``) is a ``BrokenPipeError`` for
+    the command line to end quietly with 141, as every other command does (Rich's own answer is exit 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
 
 
 def _n(v: float | None) -> str:

@@ -63,3 +63,17 @@ def test_read_only_help_says_it_refuses_prompts_too():
         out = subprocess.run([*CLI, *argv], capture_output=True, text=True, timeout=60)
         help_text = " ".join(out.stdout.split())
         assert "--read-only refuse every mutating action (batch submit, cancel) and test prompts" in help_text, argv
+
+
+# ------------------------------------------------------------------ 7. plan into a closed pipe
+def test_plan_into_a_pipe_closed_early_ends_quietly_with_141(sandbox, env, tmp_path):
+    """``plan ... | head -2`` exited 1 silently (Rich's own broken-pipe exit); every other command gives 141."""
+    from tests.e2e.test_cli_hardening import _into_a_closed_pipe
+    from tests.e2e.test_plan_cli import generated, recent_first_minute, write
+
+    write(sandbox, NOVA, recent_first_minute(), generated(1))
+    for extra in ([], ["--json"]):
+        code, err = _into_a_closed_pipe([*CLI, "plan", "--model", NOVA, "--days", "1", *extra,
+                                         "--endpoint-url", sandbox.endpoint], env, tmp_path)
+        assert "Traceback" not in err and "Exception ignored" not in err, err
+        assert (code, err) == (141, ""), extra
