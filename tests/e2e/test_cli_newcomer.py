@@ -77,3 +77,40 @@ def test_plan_into_a_pipe_closed_early_ends_quietly_with_141(sandbox, env, tmp_p
                                          "--endpoint-url", sandbox.endpoint], env, tmp_path)
         assert "Traceback" not in err and "Exception ignored" not in err, err
         assert (code, err) == (141, ""), extra
+
+
+# ------------------------------------------------------------------ 14. status --fail-over
+def _status(endpoint, env, tmp_path, *args):
+    return subprocess.run([*CLI, "status", "--endpoint-url", endpoint, *args], capture_output=True, text=True,
+                          timeout=90, env=env, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("value", ["1.5", "80", "0", "-0.2", "nan"])
+def test_fail_over_outside_0_to_1_is_a_usage_error_naming_the_value(env, tmp_path, value):
+    out = _status("http://127.0.0.1:9", env, tmp_path, "--fail-over", value)
+    assert out.returncode == 2, (value, out.stderr)
+    assert "--fail-over" in out.stderr and value in out.stderr and out.stdout == ""
+    if value in ("1.5", "80"):
+        assert "a fraction" in out.stderr and "0.8" in out.stderr  # how to say 80%
+
+
+async def test_fail_over_names_every_quota_and_reservation_over_like_the_marks(make_sandbox, env, tmp_path):
+    from tests.conftest import SONNET, aio_client, clear_of_minute_end, user
+
+    sb = make_sandbox(speed=1.0)  # metrics on the wall clock, as a separate status process reads them
+    clear_of_minute_end()
+    async with aio_client("bedrock-runtime", sb.endpoint) as c:
+        await c.converse(modelId=NOVA, messages=user("y" * 20_000), inferenceConfig={"maxTokens": 200})
+        await c.converse(modelId=SONNET, messages=user("z" * 20_000), inferenceConfig={"maxTokens": 200},
+                         serviceTier={"type": "reserved"})
+        await c.converse(modelId=SONNET, messages=user("w" * 20_000), inferenceConfig={"maxTokens": 200})
+    import asyncio
+
+    await asyncio.sleep(1.5)  # the metrics publisher flushes once a second
+    out = _status(sb.endpoint, env, tmp_path, "--fail-over", "0.001")
+    assert out.returncode == 3, out.stderr
+    marked = [line for line in out.stdout.splitlines() if line.startswith("▲")]
+    assert len(marked) == 3, out.stdout  # Nova's quota, Sonnet's quota, Sonnet's reservation
+    assert "2 quotas and 1 reservation over 0.1%" in out.stdout, out.stdout
+    assert "3 over 0.1%" in out.stderr, out.stderr
+    assert NOVA in out.stderr and SONNET in out.stderr and "reservation sonnet-reserved-1" in out.stderr
