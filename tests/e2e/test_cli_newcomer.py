@@ -114,3 +114,88 @@ async def test_fail_over_names_every_quota_and_reservation_over_like_the_marks(m
     assert "2 quotas and 1 reservation over 0.1%" in out.stdout, out.stdout
     assert "3 over 0.1%" in out.stderr, out.stderr
     assert NOVA in out.stderr and SONNET in out.stderr and "reservation sonnet-reserved-1" in out.stderr
+
+
+# ------------------------------------------------------------------ 4. job ids in the list; names accepted
+def test_batch_list_shows_ids_and_show_and_cancel_take_a_unique_name(make_sandbox, env, tmp_path):
+    sandbox = make_sandbox(speed=2.0)  # the jobs are still running when cancelled
+    cli = cli_for(sandbox, env, tmp_path)
+    out = cli("batch", "submit", str(batch_file(tmp_path / "a.jsonl", n=150)), "--model", NOVA, "--name", "authjob",
+              "--json")
+    assert out.returncode == 0, out.stderr
+    arn = json.loads(out.stdout)["jobArn"]
+    job_id = arn.rsplit("/", 1)[1]
+    listed = cli("batch", "list")
+    assert listed.returncode == 0, listed.stderr
+    head, row = listed.stdout.splitlines()[:2]
+    assert head.split()[:2] == ["name", "id"] and row.split()[:2] == ["authjob", job_id], listed.stdout
+    assert [j["jobId"] for j in json.loads(cli("batch", "list", "--json").stdout)] == [job_id]
+
+    for ref in ("authjob", job_id, arn):  # a name, an id or an ARN: the same job
+        shown = cli("batch", "show", ref, "--json")
+        assert shown.returncode == 0, (ref, shown.stderr)
+        assert json.loads(shown.stdout)["jobArn"] == arn
+    assert "authjob" in cli("batch", "show", "authjob").stdout
+
+    missing = cli("batch", "show", "auth")  # a part of a name is not a name
+    assert missing.returncode == 1 and "no batch job named or with id 'auth'" in missing.stderr, missing.stderr
+
+    # a second job of the same name (another file): the name no longer says which, and nothing is cancelled
+    out = cli("batch", "submit", str(batch_file(tmp_path / "b.jsonl", n=160)), "--model", NOVA, "--name", "authjob",
+              "--json")
+    other = json.loads(out.stdout)["jobArn"].rsplit("/", 1)[1]
+    for argv in (("batch", "show", "authjob"), ("batch", "cancel", "authjob", "--yes")):
+        amb = cli(*argv)
+        assert amb.returncode == 2, (argv, amb.stderr)
+        assert "2 jobs are named 'authjob'" in amb.stderr and job_id in amb.stderr and other in amb.stderr
+        assert "give the id" in amb.stderr
+    assert all(j["status"] not in ("Stopping", "Stopped") for j in json.loads(cli("batch", "list", "--json").stdout))
+    assert [(a["action"], a["target"], a["outcome"]) for a in audit_of(tmp_path) if a["action"] == "batch-cancel"] \
+        == [("batch-cancel", "authjob", "refused: ambiguous job name")]
+
+
+@pytest.mark.parametrize("action", ["show", "cancel"])
+@pytest.mark.parametrize("ref, needle", [("", "empty"), ("  ", "empty"), ("a b", "not a job id, ARN or name")])
+def test_an_empty_or_malformed_job_is_a_usage_error(sandbox, env, tmp_path, action, ref, needle):
+    extra = ["--yes"] if action == "cancel" else []
+    out = cli_for(sandbox, env, tmp_path)("batch", action, ref, *extra)
+    assert out.returncode == 2, out.stderr
+    assert "argument job:" in out.stderr and needle in out.stderr and "Traceback" not in out.stderr
+    assert "UnknownOperation" not in out.stderr and "ValidationException" not in out.stderr
+
+
+# ------------------------------------------------------------------ 5. retried submit and cancel
+def test_a_retried_cancel_is_idempotent_and_a_resubmit_says_it_is_the_old_job(make_sandbox, env, tmp_path):
+    sandbox = make_sandbox(speed=2.0)
+    cli = cli_for(sandbox, env, tmp_path)
+    f = batch_file(tmp_path / "in.jsonl", n=150)
+    first = cli("batch", "submit", str(f), "--model", NOVA, "--name", "stopme")
+    assert first.returncode == 0 and first.stdout.startswith("submitted stopme: "), first.stdout
+    assert "existing" not in first.stdout
+    # the same submit while it runs: the same job, said so, still exit 0
+    again = cli("batch", "submit", str(f), "--model", NOVA, "--name", "stopme")
+    assert again.returncode == 0, again.stderr
+    assert "existing job stopme" in again.stdout and "earlier identical submit" in again.stdout, again.stdout
+
+    cancel = cli("batch", "cancel", "stopme", "--yes")
+    assert cancel.returncode == 0, cancel.stderr
+    assert "cancelled stopme" in cancel.stdout, cancel.stdout
+    retried = cli("batch", "cancel", "stopme", "--yes")
+    assert retried.returncode == 0, retried.stderr
+    assert retried.stdout.startswith("stopme (") and "): already stopp" in retried.stdout, retried.stdout
+
+    resubmit = cli("batch", "submit", str(f), "--model", NOVA, "--name", "stopme")
+    assert resubmit.returncode == 1, (resubmit.stdout, resubmit.stderr)
+    said = resubmit.stdout + resubmit.stderr
+    assert "existing job stopme" in said and "earlier identical submit" in said
+    assert "(Stopping)" in said or "(Stopped)" in said
+    assert "nothing new was submitted" in said and "give a new --name" in said
+    as_json = cli("batch", "submit", str(f), "--model", NOVA, "--name", "stopme", "--json")
+    assert as_json.returncode == 1 and json.loads(as_json.stdout)["existingJob"] is True
+
+    audit = [(a["action"], a["outcome"]) for a in audit_of(tmp_path) if a["action"].startswith("batch")]
+    assert audit[:2] == [("batch-submit", "ok"), ("batch-submit", "existing job (InProgress)")] or \
+        audit[1][1].startswith("existing job (")
+    assert audit[2] == ("batch-cancel", "ok")
+    assert audit[3][0] == "batch-cancel" and audit[3][1] in ("already stopping", "already stopped")
+    assert audit[4][0] == "batch-submit" and audit[4][1] in ("existing job (Stopping)", "existing job (Stopped)")

@@ -480,6 +480,10 @@ async def test_submit_from_an_s3_uri_uploads_nothing_more(isolated):
         job = bedrock.get_model_invocation_job(jobIdentifier=jobs[0]["jobArn"])
         assert job["inputDataConfig"]["s3InputDataConfig"]["s3Uri"] == "s3://tierconsole-sandbox/staged/ready.jsonl"
         assert s3.list_objects_v2(Bucket="tierconsole-sandbox", Prefix="input/tui-s3")["KeyCount"] == 0  # no upload
+        # The same submit again is the same job, and the screen says so (not "Created")
+        await submit_form(pilot, screen, "s3://tierconsole-sandbox/staged/ready.jsonl", "tui-s3", model=GPT)
+        assert "existing job tui-s3" in screen.result_text and "Created" not in screen.result_text, screen.result_text
+        assert len(bedrock.list_model_invocation_jobs()["invocationJobSummaries"]) == 1
         await app.close_source()
 
 
