@@ -2,7 +2,8 @@
 
 Prints per-tier TPM percentiles, a reservation recommendation, the monthly cost of the same
 traffic on each tier and every assumption behind the figures; ``--json`` prints one document.
-Exit 0 on success, 1 on an AWS error, 2 on bad arguments (or an unknown profile).
+Exit 0 on success, 1 on an AWS error or when the model has no traffic in the window (said so, no zero
+report), 2 on bad arguments (an unknown profile, an unknown model: the known ones are named).
 ``cli.main.build_parser`` adds the subcommand with :func:`add_plan_parser` (and the shared --profile,
 --endpoint-url, --region, --read-only and --theme, as to every subcommand).
 """
@@ -61,13 +62,16 @@ def cmd_plan(args) -> int:
 
 
 async def _plan(args) -> int:
-    from ..core.ops.plan import PlanError, load_history, plan_and_spend, plan_document  # noqa: PLC0415
+    from ..core.ops.plan import PlanError, UnknownModel, load_history, plan_and_spend, plan_document  # noqa: PLC0415
 
     async with session(args) as source:
         try:
             history = await load_history(source, args.model, args.days)
+        except UnknownModel as e:
+            err(f"plan: {e}")
+            return EXIT_USAGE
         except PlanError as e:
-            err(str(e))
+            err(f"plan: {e}" if not str(e).startswith("CloudWatch") else str(e))
             return EXIT_FAIL
         profile = source.profile
     plan, now = plan_and_spend(history, profile, args.model, percentile=args.percentile, month=args.month,

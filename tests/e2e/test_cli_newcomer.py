@@ -199,3 +199,27 @@ def test_a_retried_cancel_is_idempotent_and_a_resubmit_says_it_is_the_old_job(ma
     assert audit[2] == ("batch-cancel", "ok")
     assert audit[3][0] == "batch-cancel" and audit[3][1] in ("already stopping", "already stopped")
     assert audit[4][0] == "batch-submit" and audit[4][1] in ("existing job (Stopping)", "existing job (Stopped)")
+
+
+# ------------------------------------------------------------------ 8. plan of an unknown model, or of no traffic
+def _plan(sandbox, env, tmp_path, *args):
+    return subprocess.run([*CLI, "plan", *args, "--days", "1", "--endpoint-url", sandbox.endpoint],
+                          capture_output=True, text=True, timeout=90, env=env, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_plan_of_an_unknown_model_is_a_usage_error_naming_the_known_ones(sandbox, env, tmp_path, extra):
+    from tests.conftest import GPT, SONNET
+
+    out = _plan(sandbox, env, tmp_path, "--model", "nope", *extra)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert out.stdout == "" and "unknown model 'nope'" in out.stderr
+    assert NOVA in out.stderr and GPT in out.stderr and SONNET in out.stderr  # the known ones
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_plan_of_a_model_with_no_traffic_says_so_rather_than_a_zero_report(sandbox, env, tmp_path, extra):
+    out = _plan(sandbox, env, tmp_path, "--model", NOVA, *extra)
+    assert out.returncode == 1, (out.stdout, out.stderr)
+    assert f"no traffic or metrics for {NOVA} in the window" in out.stderr, out.stderr
+    assert "Monthly cost" not in out.stdout and out.stdout == ""

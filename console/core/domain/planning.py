@@ -51,6 +51,12 @@ BUILT_IN_PRICES = "built-in list price table (us-east-1 Standard)"
 
 # ---------------------------------------------------------------------- history frames
 
+def has_traffic(frame: pd.DataFrame) -> bool:
+    """Whether a history holds any datapoint at all (tokens, invocations or throttles): CloudWatch publishes
+    nothing for a quiet minute, so a model never used in the window is all zeros."""
+    return bool(len(frame)) and bool((frame.to_numpy() != 0).any())
+
+
 def empty_history(start: datetime | pd.Timestamp, minutes: int, tiers: Sequence[str]) -> pd.DataFrame:
     """A zero history of ``minutes`` rows from ``start`` (UTC) with every field of every tier."""
     ts = pd.Timestamp(start)
