@@ -223,3 +223,21 @@ def test_plan_of_a_model_with_no_traffic_says_so_rather_than_a_zero_report(sandb
     assert out.returncode == 1, (out.stdout, out.stderr)
     assert f"no traffic or metrics for {NOVA} in the window" in out.stderr, out.stderr
     assert "Monthly cost" not in out.stdout and out.stdout == ""
+
+
+# ------------------------------------------------------------------ 16. profiles validated at listing as at use
+@pytest.mark.parametrize("value", ["1e308", "1.0e+308", ".inf", "-5"])
+def test_profiles_lists_a_profile_with_a_bad_sandbox_number_as_broken_as_its_use_does(env, tmp_path, value):
+    text = (ROOT / "profiles" / "sandbox.yaml").read_text().replace("name: sandbox", "name: big", 1)
+    assert "      tpm: 120000\n" in text
+    write_profile(tmp_path, "big", text.replace("      tpm: 120000\n", f"      tpm: {value}\n", 1))
+    line = text[:text.index("      tpm: 120000\n")].count("\n") + 1
+    listed = subprocess.run([*CLI, "profiles"], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+    assert listed.returncode == 1, listed.stdout
+    row = next(r for r in listed.stdout.splitlines() if r.startswith("big "))
+    assert "ERROR" in row and f"big.yaml:{line}" in row and "sandbox.models[0].tpm" in row, row
+    used = subprocess.run([*CLI, "--profile", "big", "status"], capture_output=True, text=True, timeout=60, env=env,
+                          cwd=tmp_path)
+    assert used.returncode == 2 and f"big.yaml:{line}: sandbox.models[0].tpm" in used.stderr, used.stderr
+    # the same words in both places
+    assert row.split("ERROR: ", 1)[1].strip() == used.stderr.split("error: ", 1)[1].strip()
