@@ -241,3 +241,30 @@ def test_profiles_lists_a_profile_with_a_bad_sandbox_number_as_broken_as_its_use
     assert used.returncode == 2 and f"big.yaml:{line}: sandbox.models[0].tpm" in used.stderr, used.stderr
     # the same words in both places
     assert row.split("ERROR: ", 1)[1].strip() == used.stderr.split("error: ", 1)[1].strip()
+
+
+# ------------------------------------------------------------------ 16. a hung CloudWatch: the bound holds
+def test_a_hung_cloudwatch_ends_status_within_timeouts_calls_and_names_the_setting(make_sandbox, env, tmp_path):
+    """A ``slow=`` CloudWatch made ``status`` take two read timeouts (ListMetrics, then GetMetricData, one
+    after the other) and say only "timed out". One refresh is bounded by ``timeouts.calls`` in total."""
+    import time
+
+    healthy = make_sandbox(speed=1.0)
+    hung = make_sandbox(speed=1.0, faults="slow=60s:monitoring")
+    for name, sb in (("healthy", healthy), ("hung", hung)):
+        write_profile(tmp_path, name, f"name: {name}\nendpoint_url: {sb.endpoint}\ntimeouts: {{calls: 3}}\n")
+
+    def timed(name):
+        t0 = time.monotonic()
+        out = subprocess.run([*CLI, "--profile", name, "status"], capture_output=True, text=True, timeout=120,
+                             env=env, cwd=tmp_path)
+        return out, time.monotonic() - t0
+
+    ok, base = timed("healthy")
+    assert ok.returncode == 0, ok.stderr
+    out, took = timed("hung")
+    assert out.returncode == 1, out.stderr
+    assert "no answer within 3 s (the profile's timeouts.calls)" in out.stderr, out.stderr
+    assert "STALE:" in out.stdout and "timeouts.calls" in out.stdout
+    # one bound of 3 s for the whole collection (two 3 s timeouts in a row before), beside the healthy run
+    assert took - base < 4.5, (took, base)
