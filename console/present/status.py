@@ -43,7 +43,9 @@ def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
         out.append(f"  {model:<44} {cells}")
     out.append("BATCH JOBS")
     for j in doc["batch_jobs"]:
-        out.append(f"  {j['job_name']:<36} {j['status']:<19} {j['processed']}/{j['total'] if j['total'] is not None else '?'}"
+        job_id = (j.get("job_arn") or "").rsplit("/", 1)[-1]  # what `batch show` and `batch cancel` take
+        out.append(f"  {j['job_name']:<36} {job_id:<12} {j['status']:<19} "
+                   f"{j['processed']}/{j['total'] if j['total'] is not None else '?'}"
                    f"  errors {j['errors']}")
     if doc["stale"]:
         out.append("STALE: " + "; ".join(f"{k}: {v}" for k, v in doc["stale"].items()))

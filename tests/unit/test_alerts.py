@@ -50,3 +50,12 @@ def test_over_text_plurals():
     assert over_text(0, 0.8) == "0 quotas over 80%"
     assert over_text(2, 0.8, reservations=1) == "2 quotas and 1 reservation over 80%"
     assert over_text(0, 0.5, reservations=2) == "0 quotas and 2 reservations over 50%"
+
+
+def test_status_text_shows_each_batch_jobs_id():
+    d = doc()
+    d["batch_jobs"] = [{"job_name": "nightly", "job_arn": "arn:aws:bedrock:us-east-1:123456789012:"
+                        "model-invocation-job/abcdef123456", "model_id": "m", "status": "InProgress",
+                        "processed": 5, "total": 10, "success": 5, "errors": 0}]
+    line = next(x for x in format_status(d, 0.8).splitlines() if "nightly" in x)
+    assert line.split()[:3] == ["nightly", "abcdef123456", "InProgress"], line
