@@ -216,7 +216,7 @@ def _word(v) -> str:
     if isinstance(v, bool) or v is None:
         return json.dumps(v)
     if isinstance(v, (int, float)):
-        return f"{v:,}" if isinstance(v, int) or float(v).is_integer() and abs(v) >= 1000 else f"{v:g}"
+        return f"{int(v):,}" if float(v).is_integer() else f"{v:g}"
     return json.dumps(v)
 
 
