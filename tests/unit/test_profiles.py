@@ -89,3 +89,12 @@ def test_read_only_refuses_prompts_unless_the_profile_allows_them():
     assert "allow_prompts_in_read_only: true" in text
     line = next(x for x in text.splitlines() if x.startswith("allow_prompts_in_read_only"))
     assert "#" in line and "quota" in line  # the comment says what it allows
+
+
+def test_an_ad_hoc_profile_from_the_aws_config_is_read_only_and_refuses_prompts():
+    """A profile picked from ~/.aws/config may be production: read-only, and no test prompt drawing on its quota
+    unless a real profile says allow_prompts_in_read_only: true."""
+    from tierconsole.tui.screens.profile_switcher import adhoc_profile
+
+    p = adhoc_profile("prod", "us-west-2")
+    assert (p.read_only, p.allow_prompts_in_read_only, p.regions) == (True, False, ("us-west-2",))
