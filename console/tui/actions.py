@@ -130,7 +130,7 @@ class OperatorActions(_Base):
         import botocore.exceptions as bx  # noqa: PLC0415
 
         from ..core.aws.session import describe_error  # noqa: PLC0415
-        from ..core.ops.batch import cancel_confirmed  # noqa: PLC0415
+        from ..core.ops.batch import cancel_confirmed, cancel_text  # noqa: PLC0415
         from ..core.ops.guard import ReadOnlyError  # noqa: PLC0415
         from ..core.session import SessionClosed, SourceFailed  # noqa: PLC0415
         from .screens.batch_submit import ConfirmCancelScreen  # noqa: PLC0415
@@ -138,9 +138,9 @@ class OperatorActions(_Base):
         p = session.profile
         title = f"Cancel batch job · {p.name}"
 
-        async def confirm(account: str | None) -> bool:
-            return bool(await self.push_screen_wait(ConfirmCancelScreen(job, account, p.name, p.region))) \
-                and session.alive
+        async def confirm(account: str | None) -> str | None:
+            yes = await self.push_screen_wait(ConfirmCancelScreen(job, account, p.name, p.region))
+            return job.job_arn if yes and session.alive else None
 
         notice: Notice
         try:
@@ -157,7 +157,7 @@ class OperatorActions(_Base):
             if result is None:
                 notice = Notice(f"Not cancelled: {job.job_name} keeps running.", title=title)
             else:
-                notice = Notice(f"{result.get('jobName', job.job_name)}: {result.get('status')}", title=title,
+                notice = Notice(cancel_text(result), title=title,
                                 timeout=8, refresh=True)
         if session.alive:
             self.dashboard.post_message(notice)
