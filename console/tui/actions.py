@@ -130,7 +130,7 @@ class OperatorActions(_Base):
         import botocore.exceptions as bx  # noqa: PLC0415
 
         from ..core.aws.session import describe_error  # noqa: PLC0415
-        from ..core.ops.batch import cancel_confirmed, cancel_text  # noqa: PLC0415
+        from ..core.ops.batch import cancel_confirmed  # noqa: PLC0415
         from ..core.ops.guard import ReadOnlyError  # noqa: PLC0415
         from ..core.session import SessionClosed, SourceFailed  # noqa: PLC0415
         from .screens.batch_submit import ConfirmCancelScreen  # noqa: PLC0415
@@ -157,7 +157,7 @@ class OperatorActions(_Base):
             if result is None:
                 notice = Notice(f"Not cancelled: {job.job_name} keeps running.", title=title)
             else:
-                notice = Notice(cancel_text(result), title=title,
+                notice = Notice(f"{result.get('jobName', job.job_name)}: {result.get('status')}", title=title,
                                 timeout=8, refresh=True)
         if session.alive:
             self.dashboard.post_message(notice)
