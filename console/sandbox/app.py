@@ -83,7 +83,7 @@ class Sandbox:
         self.batch = batch.BatchJobs(self)  # batch inference jobs
         self.bedrock_control: Handler = control.BedrockControl(self, self.batch).handle  # the bedrock control plane
         self.metrics: metrics.MetricsPublisher = metrics.install(self)  # AWS/Bedrock and the sandbox's own namespace
-        self.services["servicequotas"] = servicequotas.ServiceQuotas(self.config).handle
+        self.services["servicequotas"] = servicequotas.ServiceQuotas(self).handle
 
     @property
     def endpoint(self) -> str:
