@@ -213,7 +213,7 @@ class Sandbox:
         entry = {"time": round(time.time(), 3), "service": call.service, "operation": call.operation or None,
                  "method": call.request.method, "path": call.request.path, "model": call.model_id,
                  "tier_asked": call.asked_tier, "tier_served": call.served_tier, "status": status,
-                 "error": error, "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
+                 "error": error, "quota": call.quota, "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
                  "request_id": call.request_id}
         for key, value in entry.items():  # what a client sent is logged clipped: a line never grows with it
             if isinstance(value, str):

@@ -28,6 +28,7 @@ class Outcome:
     overflowed: bool = False  # a reserved request served from the on-demand pool
     source: str = "client"  # client | background | batch
     tenant: str | None = None
+    quota: str | None = None  # the Service Quotas name of the quota that throttled it (None: not a quota throttle)
 
     @property
     def throttled(self) -> bool:

@@ -180,3 +180,29 @@ def test_model_not_ready_is_a_429_client_error_not_a_throttle():
         assert sums == {"q0": 4, "q1": 0, "q2": 0}
     finally:
         thread.stop()
+
+
+def test_a_throttle_names_the_quota_that_blocked_it_in_the_access_log_and_outcome(tmp_path):
+    import json
+
+    doc = json.loads(json.dumps(DOC))
+    doc["sandbox"]["models"][0]["rpm"] = 2
+    doc["sandbox"]["engine"] = {"tiers": {"default": {"max_wait_s": 0}}}
+    log = tmp_path / "access.jsonl"
+    doc["sandbox"]["access_log"] = str(log)
+    sb = Sandbox(parse_sandbox_config(doc, "test"), speed=20)
+    thread = SandboxThread(sb)
+    thread.start()
+    try:
+        runtime = _client(sb, "bedrock-runtime")
+        _converse(runtime, NOVA)
+        _converse(runtime, NOVA)
+        with pytest.raises(runtime.exceptions.ThrottlingException) as err:
+            _converse(runtime, NOVA)
+        assert err.value.response["Error"]["Message"] == "Too many requests, please wait before trying again."
+    finally:
+        thread.stop()
+    rpm_name = "On-demand model inference requests per minute for Amazon Nova Lite"
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(e["status"], e["quota"]) for e in entries] == [(200, None), (200, None), (429, rpm_name)]
+    assert [o.quota for o in sb.outcomes.recent] == [None, None, rpm_name]

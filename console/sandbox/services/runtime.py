@@ -166,9 +166,11 @@ class Runtime:
             input_tokens=input_tokens, output_tokens=output_tokens, quota_tokens=quota_tokens,
             latency_ms=(now - started) * 1000.0, ttft_ms=ttft_ms,
             queue_ms=(ticket.wait_s * 1000.0) if ticket is not None else 0.0,
-            overflowed=bool(ticket and ticket.overflowed), source=source, tenant=tenant)
+            overflowed=bool(ticket and ticket.overflowed), source=source, tenant=tenant,
+            quota=ticket.blocked_by.name if ticket is not None and ticket.blocked_by is not None else None)
         if call is not None:
             call.served_tier = served
+            call.quota = outcome.quota
         self.outcomes.record(outcome)
         return outcome
 
