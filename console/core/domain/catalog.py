@@ -44,8 +44,8 @@ class ModelSpec:
     name: str
     family: str
     provider: str
-    tpm: int  # on-demand tokens per minute, shared by priority/default/flex
-    rpm: int  # on-demand requests per minute
+    tpm: int  # on-demand tokens per minute, shared by priority/default/flex (input TPM of a split shape)
+    rpm: int  # on-demand requests per minute (0: a split shape has no RPM quota)
     burndown: float
     max_output_tokens: int
     output_tps: float  # Standard output tokens per second
@@ -64,7 +64,7 @@ class ModelSpec:
         if not self.quota_name:
             object.__setattr__(self, "quota_name", self.name)
         if not self.quotas:
-            shape = {"tpm": self.tpm, "rpm": self.rpm}
+            shape = {"tpm": self.tpm, "rpm": self.rpm} if self.rpm else {"tpm": self.tpm}
             specs = [s for kind in (QuotaKind.ON_DEMAND, QuotaKind.CROSS_REGION, QuotaKind.GLOBAL)
                      for s in minute_specs(kind, self.model_id, self.quota_name, shape)]
             specs.append(daily_spec(QuotaKind.MODEL_DAILY, self.tokens_per_day, self.quota_name, self.model_id))
