@@ -508,11 +508,6 @@ class TierEngine:
         return tuple(QuotaUse(b.spec, b.window.total(now), "sandbox") for b in self._buckets.values()
                      if model_id is None or b.spec.model_id in (model_id, None))
 
-    def queued_by_route(self) -> dict[tuple[str, str], dict[str, int]]:
-        """``{(model id, route kind): {tier: queued}}`` for lanes with a queue."""
-        return {(m, k.value): {t.value: len(q) for t, q in lane.queues.items()}
-                for (m, k), lane in self._lanes.items() if any(lane.queues.values())}
-
     def generation_timing(self, ticket: Ticket) -> tuple[float, float]:
         """(time to first token in s, output tokens per second) for an admitted ticket."""
         m = ticket.model
