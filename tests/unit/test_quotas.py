@@ -231,3 +231,14 @@ def test_override_names_read_back_and_shared_quota_names_are_refused():
     with pytest.raises(ConfigError) as err:
         parse_catalog([model, twin], None, None)
     assert err.value.path == "sandbox.models[1].quota_name"
+
+
+def test_two_models_with_one_name_are_refused_at_the_field():
+    """Their batch quota names ("... for <name>") would collide in Service Quotas."""
+    twins = [{"id": NOVA, "name": "Nova", "quota_name": "Amazon Nova Lite", "tpm": 10, "rpm": 1,
+              "max_output_tokens": 10},
+             {"id": "amazon.nova-micro-v1:0", "name": "Nova", "quota_name": "Amazon Nova Micro", "tpm": 10, "rpm": 1,
+              "max_output_tokens": 10}]
+    with pytest.raises(ConfigError) as err:
+        parse_catalog(twins, None, None)
+    assert err.value.path == "sandbox.models[1].name" and "Nova" in err.value.message

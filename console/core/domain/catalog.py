@@ -429,6 +429,12 @@ def parse_catalog(models: Any, reservations: Any, settings: Any, *, path: str = 
             raise ConfigError(f"{path}.models[{i}].id", f"duplicate model id {show(m.model_id)}")
         seen.add(m.model_id)
     accounts = parse_account_quotas(account_quotas, f"{path}.account_quotas", parsed)
+    model_names: dict[str, str] = {}
+    for i, m in enumerate(parsed):  # the batch quotas are named "... for <name>": one name, one model
+        if m.name in model_names:
+            raise ConfigError(f"{path}.models[{i}].name", f"{show(m.name)} is also {model_names[m.name]}'s name: "
+                                                          "give each model its own")
+        model_names[m.name] = m.model_id
     names: dict[str, str] = {}
     for i, m in enumerate(parsed):
         for q in m.quotas:
