@@ -22,9 +22,22 @@ import hashlib
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Protocol
 
-from .routes import Route, RouteKind
+# Route kinds by value (``routes.RouteKind`` is a StrEnum with these values, so its members work as these
+# keys). Not imported: the resolver in ``routes`` reads the catalog, and the catalog reads this module.
+ON_DEMAND_ROUTE, CROSS_REGION_ROUTE, GLOBAL_ROUTE = "on_demand", "cross_region", "global"
+ROUTE_KINDS = (ON_DEMAND_ROUTE, CROSS_REGION_ROUTE, GLOBAL_ROUTE)
+
+
+class RouteLike(Protocol):
+    """What :func:`route_quotas` reads of a :class:`~tierconsole.core.domain.routes.Route`."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def model_id(self) -> str: ...
 
 MINUTE_S = 60
 DAY_S = 86_400
@@ -46,9 +59,9 @@ class Measure(StrEnum):
     OUTPUT_TOKENS = "output_tokens"
 
 
-#: The minute quota kind of each route.
-ROUTE_KIND = {RouteKind.ON_DEMAND: QuotaKind.ON_DEMAND, RouteKind.CROSS_REGION: QuotaKind.CROSS_REGION,
-              RouteKind.GLOBAL: QuotaKind.GLOBAL}
+#: The minute quota kind of each route kind.
+ROUTE_KIND = {ON_DEMAND_ROUTE: QuotaKind.ON_DEMAND, CROSS_REGION_ROUTE: QuotaKind.CROSS_REGION,
+              GLOBAL_ROUTE: QuotaKind.GLOBAL}
 MINUTE_KINDS = frozenset(ROUTE_KIND.values())
 DAILY_KINDS = frozenset({QuotaKind.MODEL_DAILY, QuotaKind.GLOBAL_DAILY, QuotaKind.CROSS_MODEL_DAILY})
 
@@ -116,7 +129,7 @@ class QuotaRules:
     ``daily_applies_burndown``: output counts × burndown against a daily quota [true].
     """
 
-    daily_counts: frozenset[RouteKind] = frozenset(RouteKind)
+    daily_counts: frozenset[str] = frozenset(ROUTE_KINDS)
     daily_window: str = "rolling"
     daily_applies_burndown: bool = True
 
@@ -141,7 +154,8 @@ def daily_spec(kind: QuotaKind, value: int, subject: str | None, model_id: str |
     return QuotaSpec(kind, Measure.TOKENS, DAY_S, int(value), name, model_id)
 
 
-def route_quotas(route: Route, specs: Iterable[QuotaSpec], rules: QuotaRules = QuotaRules()) -> tuple[QuotaSpec, ...]:
+def route_quotas(route: RouteLike, specs: Iterable[QuotaSpec], rules: QuotaRules = QuotaRules()
+                 ) -> tuple[QuotaSpec, ...]:
     """The quotas a request on ``route`` draws on: its route's minute quotas for the model, the model's
     daily quota and the account's cross-model daily quota (when ``rules.daily_counts`` has the route),
     and a global daily quota for a global route when the data has one. Never another route's pool."""
@@ -155,7 +169,7 @@ def route_quotas(route: Route, specs: Iterable[QuotaSpec], rules: QuotaRules = Q
             out.append(s)
         elif s.kind is QuotaKind.CROSS_MODEL_DAILY and counts_daily:
             out.append(s)
-        elif s.kind is QuotaKind.GLOBAL_DAILY and s.model_id == route.model_id and route.kind is RouteKind.GLOBAL:
+        elif s.kind is QuotaKind.GLOBAL_DAILY and s.model_id == route.model_id and route.kind == GLOBAL_ROUTE:
             out.append(s)
     return tuple(out)
 
