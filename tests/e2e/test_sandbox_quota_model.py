@@ -23,9 +23,10 @@ SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 DOC = {"sandbox": {
     "models": [
         {"id": NOVA, "name": "Nova Lite", "quota_name": "Amazon Nova Lite", "tpm": 120_000, "rpm": 300,
-         "max_output_tokens": 5000, "output_tps": 10_000, "ttft_ms": 1},
+         "max_output_tokens": 5000, "output_tps": 10_000, "ttft_ms": 1, "profiles": ["us", "eu"]},
         {"id": SONNET, "name": "Claude Sonnet 4.5", "quota_name": "Anthropic Claude Sonnet 4.5", "burndown": 5,
          "max_output_tokens": 8192, "output_tps": 10_000, "ttft_ms": 1, "not_ready_rate": 1.0,
+         "profiles": ["us", "global"],
          "quotas": {"on_demand": {"tpm": 200_000, "rpm": 200}, "cross_region": {"tpm": 400_000, "rpm": 400},
                     "global": {"tpm": 800_000, "rpm": 800}, "tokens_per_day": 144_000_000}},
         {"id": GPT120, "name": "gpt-oss-120b", "quota_name": "OpenAI GPT OSS 120B", "max_output_tokens": 4000,
@@ -69,7 +70,7 @@ def test_list_service_quotas_shows_every_kind(fake):
         "On-demand model inference tokens per minute for Amazon Nova Lite": (120_000, "MINUTE"),
         "On-demand model inference requests per minute for Amazon Nova Lite": (300, "MINUTE"),
         "Cross-region model inference tokens per minute for Amazon Nova Lite": (120_000, "MINUTE"),
-        "Global cross-Region model inference requests per minute for Amazon Nova Lite": (300, "MINUTE"),
+        "Cross-region model inference requests per minute for Amazon Nova Lite": (300, "MINUTE"),
         "Model invocation max tokens per day for Amazon Nova Lite": (120_000 * 1440, "DAY"),
         "Cross-region model inference tokens per minute for Anthropic Claude Sonnet 4.5": (400_000, "MINUTE"),
         "Cross-region model inference requests per minute for Anthropic Claude Sonnet 4.5": (400, "MINUTE"),
@@ -84,6 +85,9 @@ def test_list_service_quotas_shows_every_kind(fake):
         assert by_name[name]["Value"] == value
         assert by_name[name]["Period"] == {"PeriodValue": 1, "PeriodUnit": period}
     assert "On-demand model inference requests per minute for OpenAI GPT OSS 120B" not in by_name  # split: no RPM
+    # a pool only where the model has that kind of profile (or the data gives one)
+    assert "Global cross-Region model inference tokens per minute for Amazon Nova Lite" not in by_name
+    assert not any(n.startswith(("Cross-region", "Global")) and n.endswith("GPT OSS 120B") for n in by_name)
     kinds = {classify(q["QuotaName"]).kind for q in listed if classify(q["QuotaName"])}
     assert kinds == {QuotaKind.ON_DEMAND, QuotaKind.CROSS_REGION, QuotaKind.GLOBAL, QuotaKind.MODEL_DAILY,
                      QuotaKind.CROSS_MODEL_DAILY}
@@ -206,3 +210,43 @@ def test_a_throttle_names_the_quota_that_blocked_it_in_the_access_log_and_outcom
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(e["status"], e["quota"]) for e in entries] == [(200, None), (200, None), (429, rpm_name)]
     assert [o.quota for o in sb.outcomes.recent] == [None, None, rpm_name]
+
+
+def test_a_profile_call_draws_on_its_route_quota_and_a_throttle_there_leaves_direct_calls_alone():
+    import json
+
+    doc = json.loads(json.dumps(DOC))
+    nova = doc["sandbox"]["models"][0]
+    nova["profiles"] = ["us", "global"]
+    nova["quotas"] = {"cross_region": {"tpm": 120_000, "rpm": 2}, "global": {"tpm": 240_000, "rpm": 600}}
+    doc["sandbox"]["engine"] = {"tiers": {"default": {"max_wait_s": 0}}}
+    clock = FakeClock(speed=1000.0)
+    sb = Sandbox(parse_sandbox_config(doc, "test"), clock=clock)
+    thread = SandboxThread(sb)
+    thread.start()
+    try:
+        runtime = _client(sb, "bedrock-runtime")
+
+        def use(kind, measure="tokens"):
+            return next(u.used for u in sb.engine.quota_uses(clock.now(), NOVA)
+                        if u.spec.kind == kind and u.spec.measure == measure and u.spec.model_id == NOVA)
+
+        _converse(runtime, "us." + NOVA)
+        _converse(runtime, f"arn:aws:bedrock:us-east-1:{sb.config.account_id}:inference-profile/us.{NOVA}")
+        assert use("cross_region", "requests") == 2 and use("cross_region") > 0
+        assert use("on_demand") == use("on_demand", "requests") == 0
+        assert use("model_daily") == use("cross_region")  # the day counts profile traffic (the default rule)
+        with pytest.raises(runtime.exceptions.ThrottlingException) as err:
+            _converse(runtime, "us." + NOVA)
+        assert err.value.response["Error"]["Message"] == "Too many requests, please wait before trying again."
+        assert sb.outcomes.recent[-1].quota == "Cross-region model inference requests per minute for Amazon Nova Lite"
+        _converse(runtime, NOVA)  # the direct route has its own pool
+        _converse(runtime, "global." + NOVA)
+        assert use("on_demand", "requests") == 1 and use("global", "requests") == 1
+        sq = _client(sb, "service-quotas")
+        rid = sq.start_quota_utilization_report()["ReportId"]
+        clock.advance(2)
+        rows = {r["QuotaName"]: r["Utilization"] for r in sq.get_quota_utilization_report(ReportId=rid)["Quotas"]}
+        assert rows["Cross-region model inference requests per minute for Amazon Nova Lite"] == 100.0
+    finally:
+        thread.stop()

@@ -121,7 +121,7 @@ def test_flex_waits_for_the_daily_quota_and_wakes_at_its_expiry():
 
 
 def test_the_account_day_is_shared_by_every_model():
-    models = [{"id": A, "name": "Nova Lite", "tpm": 10_000, "rpm": 100, "max_output_tokens": 1000},
+    models = [{"id": A, "name": "Nova Lite", "tpm": 10_000, "rpm": 100, "max_output_tokens": 1000, "profiles": ["us"]},
               {"id": B, "name": "Nova Micro", "tpm": 10_000, "rpm": 100, "max_output_tokens": 1000}]
     e = engine(models, account={"cross_model_tokens_per_day": 3000})
     assert e.submit(A, "default", 0, 1000, T0).state == "admitted"
@@ -135,7 +135,7 @@ def test_the_account_day_is_shared_by_every_model():
 
 def test_daily_counts_setting_keeps_profile_traffic_off_the_day():
     models = [{"id": A, "name": "Nova Lite", "tpm": 10_000, "rpm": 100, "max_output_tokens": 1000,
-               "tokens_per_day": 1000}]
+               "tokens_per_day": 1000, "profiles": ["us"]}]
     e = engine(models, rules={"daily_counts": ["on_demand"]})
     for i in range(5):
         assert e.submit(A, "default", 0, 1000, T0 + i, route=cross()).state == "admitted"
@@ -203,13 +203,22 @@ def test_model_not_ready_is_a_429_that_draws_no_quota():
 
 
 def test_reserved_overflow_takes_the_route_it_was_called_with():
-    cat = parse_catalog([{"id": A, "name": "Nova Lite", "tpm": 10_000, "rpm": 100, "max_output_tokens": 1000}],
+    cat = parse_catalog([{"id": A, "name": "Nova Lite", "tpm": 10_000, "rpm": 100, "max_output_tokens": 1000,
+                          "profiles": ["us"]}],
                         [{"model": A, "input_tpm": 100, "output_tpm": 100}], None)
     e = TierEngine(cat)
     t = e.submit(A, "reserved", 50, 500, T0, route=cross())
     assert t.overflowed and t.state == "admitted"
     assert used(e, QuotaKind.CROSS_REGION, Measure.TOKENS, T0) == 550
     assert used(e, QuotaKind.ON_DEMAND, Measure.TOKENS, T0) == 0
+
+
+def test_a_route_the_model_has_no_pool_for_is_refused():
+    e = engine([{"id": A, "name": "Nova Lite", "tpm": 10_000, "rpm": 100, "max_output_tokens": 1000}])
+    with pytest.raises(EngineError) as err:
+        e.submit(A, "default", 1, 1, T0, route=cross())
+    assert (err.value.code, err.value.status) == ("ValidationException", 400)
+    assert all(u.used == 0 for u in e.quota_uses(T0))
 
 
 def test_quota_uses_list_every_bucket_once():

@@ -90,6 +90,10 @@ def _catalog(**extra):
     return parse_catalog(models, None, None, **extra)
 
 
+def nova_has_profile_pools(cat) -> bool:
+    return any(q.kind in (QuotaKind.CROSS_REGION, QuotaKind.GLOBAL) for q in cat.model(NOVA).quotas)
+
+
 def _kinds(specs):
     return sorted((s.kind.value, s.measure.value, s.model_id) for s in specs)
 
@@ -160,17 +164,38 @@ def test_catalog_quotas_from_data_with_aws_names_and_stable_codes():
     (account,) = cat.account_quotas
     assert account.name == "Cross-Model Max Tokens Per Day"
     assert account.value == 100_000_000 + 120_000 * 1440  # default: the models' daily quotas added up
+    assert not nova_has_profile_pools(cat)
     assert (sonnet.tpm, sonnet.rpm) == (200_000, 200)
 
 
 def test_old_flat_tpm_rpm_still_load_and_profile_pools_copy_them():
-    nova = _catalog().model(NOVA)
+    nova = _catalog().model(NOVA)  # no inference profiles: no profile pools
     got = {(q.kind.value, q.measure.value): q.value for q in nova.quotas}
+    assert got == {("on_demand", "tokens"): 120_000, ("on_demand", "requests"): 300,
+                   ("model_daily", "tokens"): 120_000 * 1440}
+    assert nova.quota_name == "Amazon Nova Lite" and nova.not_ready_rate == 0
+    with_profiles = parse_catalog([{"id": NOVA, "name": "Nova Lite", "tpm": 120_000, "rpm": 300,
+                                    "max_output_tokens": 5000, "profiles": ["us", "global"]}], None, None)
+    got = {(q.kind.value, q.measure.value): q.value for q in with_profiles.models[0].quotas}
     assert got == {("on_demand", "tokens"): 120_000, ("on_demand", "requests"): 300,
                    ("cross_region", "tokens"): 120_000, ("cross_region", "requests"): 300,
                    ("global", "tokens"): 120_000, ("global", "requests"): 300,
                    ("model_daily", "tokens"): 120_000 * 1440}
-    assert nova.quota_name == "Amazon Nova Lite" and nova.not_ready_rate == 0
+
+
+def test_a_profile_pool_exists_where_the_model_has_that_profile_or_the_data_gives_it():
+    def kinds(**extra):
+        model = {"id": NOVA, "name": "Nova Lite", "tpm": 1000, "rpm": 10, "max_output_tokens": 100, **extra}
+        return {q.kind.value for q in parse_catalog([model], None, None).models[0].quotas}
+
+    assert kinds(profiles=["eu", "apac"]) == {"on_demand", "cross_region", "model_daily"}
+    assert kinds(profiles=["global"]) == {"on_demand", "global", "model_daily"}
+    assert kinds(quotas={"global": {"tpm": 5, "rpm": 1}}) == {"on_demand", "global", "model_daily"}
+    with pytest.raises(ConfigError) as err:  # an override for a quota the model does not have
+        parse_catalog([{"id": NOVA, "name": "Nova Lite", "tpm": 1000, "rpm": 10, "max_output_tokens": 100,
+                        "quota_names": {"global_tpm": "Global cross-region model inference tokens per minute for N"}}],
+                      None, None)
+    assert err.value.path == "sandbox.models[0].quota_names.global_tpm"
 
 
 def test_split_input_output_shape_has_no_rpm():
@@ -200,7 +225,7 @@ def test_quota_rules_and_account_quota_parse():
     ({"quotas": {"cross_region": {"tpm": 10}}}, {}, "sandbox.models[0].quotas.cross_region.rpm", "required"),
     ({"quotas": {"hourly": 5}}, {}, "sandbox.models[0].quotas.hourly", "unknown key"),
     ({"quotas": {"tokens_per_day": 5}, "tokens_per_day": 6}, {}, "sandbox.models[0].tokens_per_day", "once"),
-    ({"quota_names": {"cross_region_tpm": "Tokens per minute for Nova"}}, {},
+    ({"profiles": ["us"], "quota_names": {"cross_region_tpm": "Tokens per minute for Nova"}}, {},
      "sandbox.models[0].quota_names.cross_region_tpm", "does not read as"),
     ({"quota_names": {"on_demand_input_tpm": "x"}}, {}, "sandbox.models[0].quota_names.on_demand_input_tpm",
      "not a quota of this model"),
@@ -221,7 +246,7 @@ def test_bad_quota_data_names_the_field(model_extra, quota_kw, path, words):
 
 def test_override_names_read_back_and_shared_quota_names_are_refused():
     model = {"id": SONNET, "name": "Claude Sonnet 4.5", "tpm": 1000, "rpm": 10, "max_output_tokens": 100,
-             "quota_names": {"global_tpm": "Global cross-region model inference tokens per minute for "
+             "profiles": ["global"], "quota_names": {"global_tpm": "Global cross-region model inference tokens per minute for "
                                            "Claude Sonnet 4.5 V1"}}
     m = parse_catalog([model], None, None).models[0]
     assert [q.name for q in m.quotas_of(QuotaKind.GLOBAL) if q.measure is Measure.TOKENS] == [

@@ -70,7 +70,8 @@ class ModelSpec:
     batch_records_per_minute: int = 600
     quota_name: str = ""  # the "for X" of its Service Quotas names (AWS: "Anthropic Claude Sonnet 4.5"); default name
     #: every quota of the model (on-demand, cross-region, global minute quotas, daily); derived from
-    #: tpm/rpm/tokens_per_day when not given (cross-region and global then copy the on-demand values)
+    #: tpm/rpm/tokens_per_day when not given (a cross-region or global pool, where the model has such a
+    #: profile, then copies the on-demand values)
     quotas: tuple[QuotaSpec, ...] = ()
     not_ready_rate: float = 0.0  # share of calls answered ModelNotReadyException (429); 0 = never
 
@@ -79,8 +80,8 @@ class ModelSpec:
             object.__setattr__(self, "quota_name", self.name)
         if not self.quotas:
             shape = {"tpm": self.tpm, "rpm": self.rpm} if self.rpm else {"tpm": self.tpm}
-            specs = [s for kind in (QuotaKind.ON_DEMAND, QuotaKind.CROSS_REGION, QuotaKind.GLOBAL)
-                     for s in minute_specs(kind, self.model_id, self.quota_name, shape)]
+            kinds = (QuotaKind.ON_DEMAND, *(QuotaKind(k) for k in profile_routes(self.profiles)))
+            specs = [s for kind in kinds for s in minute_specs(kind, self.model_id, self.quota_name, shape)]
             specs.append(daily_spec(QuotaKind.MODEL_DAILY, self.tokens_per_day, self.quota_name, self.model_id))
             object.__setattr__(self, "quotas", tuple(specs))
 
@@ -274,10 +275,18 @@ def _parse_shape(d: Any, path: str) -> dict[str, int]:
     return shape
 
 
-def _parse_model_quotas(d: Mapping[str, Any], path: str, model_id: str, subject: str
+def profile_routes(profiles: tuple[str, ...]) -> tuple[str, ...]:
+    """The profile routes a model's system profiles give it: cross-region for any geography but
+    ``global``, global for ``global``."""
+    return tuple(k for k, has in (("cross_region", any(g != "global" for g in profiles)),
+                                  ("global", "global" in profiles)) if has)
+
+
+def _parse_model_quotas(d: Mapping[str, Any], path: str, model_id: str, subject: str, profiles: tuple[str, ...]
                         ) -> tuple[tuple[QuotaSpec, ...], dict[str, int], int]:
     """The model's quotas from ``quotas:`` (and the flat ``tpm``/``rpm``/``tokens_per_day`` shorthand of
-    older files). Returns (specs, on-demand shape, tokens per day)."""
+    older files). A profile pool (cross-region, global) is the data's, or a copy of the on-demand shape
+    when the model has such a profile, or absent. Returns (specs, on-demand shape, tokens per day)."""
     q = _check_keys(d.get("quotas") or {}, _QUOTAS_KEYS, f"{path}.quotas")
     flat = [k for k in ("tpm", "rpm") if d.get(k) is not None]
     if flat and q.get("on_demand") is not None:
@@ -296,13 +305,17 @@ def _parse_model_quotas(d: Mapping[str, Any], path: str, model_id: str, subject:
     names_raw = d.get("quota_names") or {}
     if not isinstance(names_raw, Mapping):
         raise ConfigError(f"{path}.quota_names", f"must be a mapping, got {type(names_raw).__name__}")
-    shapes = {k: (_parse_shape(q[k], f"{path}.quotas.{k}") if q.get(k) is not None else on_demand)
-              for k in _ROUTE_QUOTA_KINDS if k != "on_demand"}
-    shapes["on_demand"] = on_demand
+    shapes = {"on_demand": on_demand}
+    for k in ("cross_region", "global"):
+        if q.get(k) is not None:
+            shapes[k] = _parse_shape(q[k], f"{path}.quotas.{k}")
+        elif k in profile_routes(profiles):
+            shapes[k] = on_demand
     names = {k: _get(names_raw, k, f"{path}.quota_names", str) for k in names_raw if isinstance(k, str)}
     specs: list[QuotaSpec] = []
     for key, kind in _ROUTE_QUOTA_KINDS.items():
-        specs.extend(minute_specs(kind, model_id, subject, shapes[key], names))
+        if key in shapes:
+            specs.extend(minute_specs(kind, model_id, subject, shapes[key], names))
     specs.append(daily_spec(QuotaKind.MODEL_DAILY, per_day, subject, model_id, names))
     if q.get("global_tokens_per_day") is not None:
         value = _get(q, "global_tokens_per_day", f"{path}.quotas", int, minimum=1)
@@ -331,7 +344,8 @@ def parse_model(d: Any, path: str) -> ModelSpec:
     quota_name = _get(d, "quota_name", path, str, default=name)
     if not quota_name.strip() or len(quota_name) > 200:
         raise ConfigError(f"{path}.quota_name", f"must be 1 to 200 characters, got {show(quota_name)}")
-    specs, on_demand, per_day = _parse_model_quotas(d, path, model_id, quota_name)
+    profiles = _names(d, "profiles", path)
+    specs, on_demand, per_day = _parse_model_quotas(d, path, model_id, quota_name, profiles)
     spec = ModelSpec(
         model_id=model_id,
         name=name,
@@ -341,7 +355,7 @@ def parse_model(d: Any, path: str) -> ModelSpec:
         rpm=on_demand.get("rpm", 0),
         burndown=_get(d, "burndown", path, float, default=1.0, minimum=1),
         on_demand=_get(d, "on_demand", path, bool, default=True),
-        profiles=_names(d, "profiles", path),
+        profiles=profiles,
         max_output_tokens=_get(d, "max_output_tokens", path, int, minimum=1),
         output_tps=_get(d, "output_tps", path, float, default=100.0, minimum=0.001),
         ttft_ms=_get(d, "ttft_ms", path, float, default=300.0, minimum=0, maximum=MAX_TTFT_MS),
