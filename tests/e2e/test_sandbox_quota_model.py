@@ -250,3 +250,25 @@ def test_a_profile_call_draws_on_its_route_quota_and_a_throttle_there_leaves_dir
         assert rows["Cross-region model inference requests per minute for Amazon Nova Lite"] == 100.0
     finally:
         thread.stop()
+
+
+@pytest.mark.parametrize("line, where, bad, message", [
+    (11, "sandbox.models[0].quotas.cross_region.tpm", "          tpm: 0", "must be at least 1, got 0"),
+    (14, "sandbox.quota_rules.daily_counts[1]", "    daily_counts: [on_demand, batch]", "got 'batch'"),
+])
+def test_bad_quota_data_is_refused_by_the_cli_naming_file_line_and_field(tmp_path, line, where, bad, message):
+    import subprocess
+    import sys
+
+    lines = ["sandbox:", "  models:", "    - id: amazon.nova-lite-v1:0", "      name: Nova Lite", "      tpm: 1000",
+             "      rpm: 10", "      max_output_tokens: 100", "      profiles: [us]", "      quotas:",
+             "        cross_region:", "          tpm: 10", "          rpm: 1", "  quota_rules:",
+             "    daily_counts: [on_demand]"]
+    lines[line - 1] = bad
+    path = tmp_path / "sandbox.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    out = subprocess.run([sys.executable, "-m", "tierconsole.cli", "sandbox", "--config", str(path), "--port", "0"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert f"{path}:{line}: {where}: " in out.stderr and message in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
