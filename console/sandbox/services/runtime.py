@@ -182,9 +182,11 @@ class Runtime:
             latency_ms=(now - started) * 1000.0, ttft_ms=ttft_ms,
             queue_ms=(ticket.wait_s * 1000.0) if ticket is not None else 0.0,
             overflowed=bool(ticket and ticket.overflowed), source=source, tenant=tenant,
-            identifier=call.identifier if call is not None else None, route=route)
+            identifier=call.identifier if call is not None else None, route=route,
+            quota=ticket.blocked_by.name if ticket is not None and ticket.blocked_by is not None else None)
         if call is not None:
             call.served_tier = served
+            call.quota = outcome.quota
         self.outcomes.record(outcome)
         return outcome
 
