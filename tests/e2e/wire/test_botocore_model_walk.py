@@ -21,6 +21,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
+from functools import lru_cache
 
 import boto3
 import pytest
@@ -52,6 +53,13 @@ COMMON_ERRORS = {
 
 
 # ---------------------------------------------------------------------- the checker
+
+@lru_cache(maxsize=None)
+def _model(service: str):
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model(service)
+
 
 def _family(protocol: str) -> str:
     return {"rest-json": "json", "json": "json", "smithy-rpc-v2-cbor": "json", "query": "query",
@@ -262,7 +270,7 @@ def check_event_stream(stream_shape, body: bytes, out: list[str]) -> list[str]:
 
 def check_answer(service: str, operation: str, answer: dict, out: list[str]) -> None:
     """The raw ``answer`` (status, headers, body) of ``operation`` against the model."""
-    model = boto3.session.Session().client(service, region_name="us-east-1").meta.service_model
+    model = _model(service)
     op = model.operation_model(operation)
     family = _family(model.protocol)
     status, headers, body = answer["status"], answer["headers"], answer["body"]
@@ -501,7 +509,7 @@ def test_every_answer_matches_the_model(walked):
         if expected == "ok" and not ok:
             out.append(f"expected success, got {answer['status']}: {answer['body'][:200]!r}")
         elif expected not in ("ok", "error"):
-            model = boto3.session.Session().client(service, region_name="us-east-1").meta.service_model
+            model = _model(service)
             code, _ = _error_code(_family(model.protocol), answer["headers"], answer["body"]) \
                 if not ok and answer["body"] else (None, 0)
             if code != expected:
