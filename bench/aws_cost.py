@@ -8,7 +8,7 @@ refresh; no Service Quotas call on most refreshes.
 
 Cost, at CloudWatch list price (no free tier): GetMetricData $0.01 per 1,000 metrics requested
 (the number of MetricDataQueries per call comes from the console's own plan,
-`tierconsole.domain.metricsplan.plan`, for the models and tiers the collector discovered);
+`tierconsole.core.domain.metricsplan.plan`, for the models and tiers the collector discovered);
 ListMetrics $0.01 per 1,000 requests (tier discovery, every 15 s at most). STS, Service Quotas
 and the Bedrock control plane are free.
 
@@ -67,10 +67,10 @@ def split_refreshes(entries: list[dict]) -> list[list[dict]]:
 
 async def console_plan(endpoint: str) -> tuple[int, list[str], dict[str, list[str]], float]:
     """The metrics per GetMetricData call in the console's plan, after one collection (as the console does)."""
-    from tierconsole.aws.collectors import Collector
-    from tierconsole.aws.session import AwsContext, Target
-    from tierconsole.domain import metricsplan as mp
-    from tierconsole.profile_loader import load_profile
+    from tierconsole.core.aws.collectors import Collector
+    from tierconsole.core.aws.session import AwsContext, Target
+    from tierconsole.core.domain import metricsplan as mp
+    from tierconsole.core.config.profiles import load_profile
 
     profile = load_profile("sandbox")
     ctx = AwsContext(Target(profile, endpoint, sandbox=True))
@@ -94,7 +94,7 @@ def discoveries_per_hour(cadence: float, every: float) -> float:
 
 
 def run(refreshes: int) -> list[Row]:
-    from tierconsole.aws.collectors import DISCOVERY_EVERY_S
+    from tierconsole.core.aws.collectors import DISCOVERY_EVERY_S
 
     log_path = os.path.join(tempfile.mkdtemp(prefix="tc-aws-cost-"), "access.jsonl")
     with SandboxProcess(scenario="steady", access_log=log_path) as sb:

@@ -31,16 +31,16 @@ FANOUT_SPEED = 8.0  # Sonnet: 600 ms to the first token and ~32 tokens at 70/s a
 
 
 async def _context(endpoint: str):
-    from tierconsole.aws.session import AwsContext, Target
-    from tierconsole.profile_loader import load_profile
+    from tierconsole.core.aws.session import AwsContext, Target
+    from tierconsole.core.config.profiles import load_profile
 
     ctx = AwsContext(Target(load_profile("sandbox"), endpoint, sandbox=True))
     return ctx, await ctx.client("bedrock-runtime")
 
 
 async def overhead(endpoint: str, calls: int) -> dict:
-    from tierconsole.actions.prompt import PromptRequest, send_prompt
-    from tierconsole.domain.pricing import PriceTable
+    from tierconsole.core.ops.prompt import PromptRequest, send_prompt
+    from tierconsole.core.domain.pricing import PriceTable
 
     ctx, client = await _context(endpoint)
     prices = PriceTable.from_profile()
@@ -68,8 +68,8 @@ async def overhead(endpoint: str, calls: int) -> dict:
 
 
 async def fanout(endpoint: str, rounds: int) -> dict:
-    from tierconsole.actions.prompt import ALL_TIERS, PromptRequest, send_prompt
-    from tierconsole.domain.pricing import PriceTable
+    from tierconsole.core.ops.prompt import ALL_TIERS, PromptRequest, send_prompt
+    from tierconsole.core.domain.pricing import PriceTable
 
     ctx, client = await _context(endpoint)
     prices = PriceTable.from_profile()

@@ -3,7 +3,7 @@
 Synthesizes snapshots with realistic change rates -- every quota, reservation and pane time moves
 every second, throttle events arrive in bursts (console events appended, CloudWatch per-minute
 events whose current minute keeps counting, old ones falling out of the window), batch jobs
-progress, finish and are replaced -- writes them with :class:`~tierconsole.recording.Recorder`,
+progress, finish and are replaced -- writes them with :class:`~tierconsole.recording.recorder.Recorder`,
 then reports: file size, write time per snapshot, open time, jump-to-time latency (p50/max over
 random jumps, each decoded from its keyframe, as a replay's ``g`` does) and memory.
 
@@ -28,10 +28,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tierconsole.domain.views import (  # noqa: E402
+from tierconsole.core.domain.views import (
     BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent, UsageMinute,
 )
-from tierconsole.recording import DEFAULT_KEYFRAME_EVERY, Recorder, Recording  # noqa: E402
+from tierconsole.recording.format import DEFAULT_KEYFRAME_EVERY  # noqa: E402
+from tierconsole.recording.reader import Recording  # noqa: E402
+from tierconsole.recording.recorder import Recorder  # noqa: E402
 
 START = 1772409600.0  # 2026-03-02 00:00:00 UTC
 FAMILIES = [("amazon.nova-lite-v1:0", "Amazon Nova Lite"), ("amazon.nova-pro-v1:0", "Amazon Nova Pro"),

@@ -43,7 +43,7 @@ def model_ids(n: int) -> list[str]:
 
 
 def make_events(n: int, models: list[str], now: float, seed: int = 1, start: float | None = None):
-    from tierconsole.domain.views import ThrottleEvent
+    from tierconsole.core.domain.views import ThrottleEvent
 
     rng = random.Random(seed)
     t = now - 1 if start is None else start
@@ -59,8 +59,7 @@ def make_events(n: int, models: list[str], now: float, seed: int = 1, start: flo
 
 
 def make_data(models: list[str], n_events: int, n_jobs: int, now: float, seed: int = 1):
-    from tierconsole.domain.views import (BatchJobView, DashboardData, ModelQuotaView, PaneStatus,
-                                          ReservationView)
+    from tierconsole.core.domain.views import BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView
 
     rng = random.Random(seed)
     quotas = tuple(ModelQuotaView(m, f"Model {i}", 400_000, 1_000,
@@ -145,9 +144,9 @@ def stats(xs: list[float]) -> tuple[float, float]:
 
 
 async def scenario(n_models: int, n_events: int, n_jobs: int, repeat: int) -> tuple[dict, dict]:
-    from tierconsole.app import TierConsoleApp
-    from tierconsole.aws.collectors import merge_events
-    from tierconsole.widgets.throttles import ThrottleList, ThrottlesPane
+    from tierconsole.tui.app import TierConsoleApp
+    from tierconsole.core.aws.collectors import merge_events
+    from tierconsole.tui.widgets.throttles import ThrottleList, ThrottlesPane
 
     now = time.time()
     models = model_ids(n_models)

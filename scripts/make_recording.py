@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tierconsole.cli import build_parser  # noqa: E402
-from tierconsole.record_cli import cmd_record  # noqa: E402
+from tierconsole.cli.main import build_parser  # noqa: E402
+from tierconsole.cli.record import cmd_record  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

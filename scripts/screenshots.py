@@ -4,7 +4,7 @@
     python scripts/screenshots.py            # all of them
     python scripts/screenshots.py --out DIR  # somewhere else
 
-The data and "now" are fixed (``tierconsole.domain.sample``), so the SVGs only change when the
+The data and "now" are fixed (``tierconsole.core.domain.sample``), so the SVGs only change when the
 drawing does.
 """
 from __future__ import annotations
@@ -14,15 +14,15 @@ import asyncio
 import os
 from pathlib import Path
 
-from tierconsole.app import TierConsoleApp
-from tierconsole.domain.sample import sample_dashboard
+from tierconsole.tui.app import TierConsoleApp
+from tierconsole.core.domain.sample import sample_dashboard
 
 
 async def prompt_lab(pilot) -> None:
     """The prompt lab (``t``) showing a fixed all-tiers run."""
     from textual.widgets import Input
 
-    from tierconsole.screens.prompt_lab import PromptArea, sample_run
+    from tierconsole.tui.screens.prompt_lab import PromptArea, sample_run
 
     await pilot.press("t")
     lab = pilot.app.screen
@@ -34,7 +34,7 @@ async def prompt_lab(pilot) -> None:
 
 async def cancel_confirmation(pilot) -> None:
     """The confirmation ``x`` asks before cancelling a batch job."""
-    from tierconsole.screens.batch_submit import ConfirmCancelScreen
+    from tierconsole.tui.screens.batch_submit import ConfirmCancelScreen
 
     job = next(j for j in sample_dashboard().batch_jobs if j.job_name == "rag-eval-sonnet-v3")
     await pilot.app.push_screen(ConfirmCancelScreen(job, "123456789012", "prod-ops", "us-east-1"))

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from tierconsole.domain.sample import SAMPLE_NOW, sample_dashboard
-from tierconsole.domain.views import DashboardData
-from tierconsole.recording import Recorder
+from tierconsole.core.domain.sample import SAMPLE_NOW, sample_dashboard
+from tierconsole.core.domain.views import DashboardData
+from tierconsole.recording.recorder import Recorder
 
 N = 60
 KEY_EVERY = 10
@@ -69,7 +69,7 @@ def _delta_json(position: int, doc) -> Callable[[Path], None]:
     """Replace frame ``position`` (a delta) with ``doc``, compressed as the recorder would (against
     the previous frame's JSON), so the damage is in the content, not the compression."""
     def run(path: Path) -> None:
-        from tierconsole.recording import _dumps, _keyframe, _delta  # noqa: PLC0415
+        from tierconsole.recording.encode import _dumps, _keyframe, _delta  # noqa: PLC0415
         prev = FRAMES[position - 1]
         key = position - position % KEY_EVERY
         prev_raw = _dumps(_keyframe(FRAMES[key])) if position - 1 == key else \

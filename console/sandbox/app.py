@@ -16,13 +16,13 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from ..domain.catalog import ConfigError
+from ..core.domain.catalog import ConfigError
 from .clock import SandboxClock
 from .config import SandboxConfig, load_sandbox_config, log_path_problem
 from .engine import EngineError, TierEngine
 from .http import AwsError, Call, clean_text, error_response, parse_scope
 from .outcomes import OutcomeLog
-from .runtime import Runtime
+from .services.runtime import Runtime
 
 log = logging.getLogger("tierconsole.sandbox")
 
@@ -61,8 +61,6 @@ class Sandbox:
             from .auth import Verifier  # noqa: PLC0415
 
             self.verifier = Verifier(auth_keys)
-        self.services: dict[str, Handler] = {}
-        self.bedrock_control: Handler | None = None
         if access_log:  # the flag (the config's own is checked when it is parsed, naming file and line)
             problem = log_path_problem(access_log)
             if problem:
@@ -76,14 +74,16 @@ class Sandbox:
         self._closers: list[Callable[[], Awaitable[None] | None]] = []
         self.host = "127.0.0.1"
         self.port = 0
-        self._install_services()
+        # The services beside the runtime, each given this sandbox as its host (.host.SandboxHost) and kept
+        # here; in this order, so that they close in the reverse one (metrics flushed before moto closes).
+        from .services import batch, control, metrics, moto_bridge, servicequotas  # noqa: PLC0415 - heavier (moto)
 
-    # ------------------------------------------------------------------ services
-    def _install_services(self) -> None:
-        """Attach the services that live beside the runtime. Each is optional so the runtime always works."""
-        from . import services  # noqa: PLC0415 - the control plane and moto are heavier; loaded once here
-
-        services.install(self)
+        self.moto: moto_bridge.MotoBridge = moto_bridge.install(self)  # S3, STS, CloudWatch
+        self.services: dict[str, Handler] = {name: self.moto.handle for name in moto_bridge.MOTO_SERVICES}
+        self.batch = batch.BatchJobs(self)  # batch inference jobs
+        self.bedrock_control: Handler = control.BedrockControl(self, self.batch).handle  # the bedrock control plane
+        self.metrics: metrics.MetricsPublisher = metrics.install(self)  # AWS/Bedrock and the sandbox's own namespace
+        self.services["servicequotas"] = servicequotas.ServiceQuotas(self.config).handle
 
     @property
     def endpoint(self) -> str:
@@ -111,7 +111,7 @@ class Sandbox:
         akid, region, service = parse_scope(request.headers.get("Authorization"))
         service = service or self._guess_service(request)
         call = Call(request=request, body=b"", service=service, region=region or self.config.region,
-                    access_key=akid, sandbox=self)
+                    access_key=akid)
         cbor = request.headers.get("smithy-protocol") == "rpc-v2-cbor"
         query = request.content_type == "application/x-www-form-urlencoded"
         fault = self.faults.pick(service, request.path) if self.faults.rules else None
@@ -198,10 +198,7 @@ class Sandbox:
             parts = call.request.path.split("/")
             if len(parts) == 4 and parts[1] == "model" and parts[3] in RUNTIME_ACTIONS:
                 return self.runtime.handle
-            if self.bedrock_control is not None:
-                return self.bedrock_control
-            raise AwsError("UnknownOperationException",
-                           f"The sandbox does not serve bedrock {call.request.method} {call.request.path}", 404)
+            return self.bedrock_control
         handler = self.services.get(call.service)
         if handler is None:
             served = ", ".join(sorted({"bedrock", "bedrock-runtime", *self.services}))

@@ -30,8 +30,8 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from ..config import load_yaml
-from ..domain.catalog import ConfigError
+from ..core.config.loader import load_yaml
+from ..core.domain.catalog import ConfigError
 from .http import AwsError
 
 _AUTH = re.compile(r"AWS4-HMAC-SHA256 Credential=(?P<akid>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)"

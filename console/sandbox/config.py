@@ -7,8 +7,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..config import load_yaml, locate
-from ..domain.catalog import Catalog, ConfigError, _check_keys, parse_catalog, show
+from ..core.config.loader import load_yaml, locate
+from ..core.domain.catalog import Catalog, ConfigError, _check_keys, parse_catalog, show
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"

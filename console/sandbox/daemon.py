@@ -323,7 +323,7 @@ def throwaway_note(profile: Any) -> str:
 # ------------------------------------------------------------------ the commands
 
 def _region(state: State) -> str:
-    from ..domain.catalog import ConfigError  # noqa: PLC0415
+    from ..core.domain.catalog import ConfigError  # noqa: PLC0415
     from .config import DEFAULT_REGION, load_sandbox_config  # noqa: PLC0415
 
     try:

@@ -25,9 +25,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from ..domain.burndown import hold_tokens, reserved_input_tokens, settled_tokens
-from ..domain.catalog import Catalog, ModelSpec, ReservationSpec
-from ..domain.tiers import QUEUE_RANK, Tier
+from ..core.domain.burndown import hold_tokens, reserved_input_tokens, settled_tokens
+from ..core.domain.catalog import Catalog, ModelSpec, ReservationSpec
+from ..core.domain.tiers import QUEUE_RANK, Tier
 
 WINDOW_S = 60.0
 

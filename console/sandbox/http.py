@@ -6,15 +6,11 @@ import math
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from aiohttp import web
 
 from . import eventstream
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .app import Sandbox
 
 _SCOPE = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
 
@@ -28,7 +24,6 @@ class Call:
     service: str  # SigV4 signing name: bedrock, s3, sts, monitoring, servicequotas, ...
     region: str
     access_key: str | None
-    sandbox: "Sandbox"
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     operation: str = ""  # set by the handler once it knows, for the access log
     model_id: str | None = None

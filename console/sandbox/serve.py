@@ -9,7 +9,7 @@ import signal
 import socket
 import sys
 
-from ..domain.catalog import ConfigError
+from ..core.domain.catalog import ConfigError
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?")

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from ..domain.tokens import estimate_many
+from ..core.domain.tokens import estimate_many
 from .http import AwsError
 
 STOP_REASON_OPENAI = {"end_turn": "stop", "max_tokens": "length", "stop_sequence": "stop"}

@@ -23,12 +23,12 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ...domain.catalog import Catalog, ConfigError
+from ...core.domain.catalog import Catalog, ConfigError
 from .runner import ScenarioRun
 from .spec import FaultSpec, PhaseSpec, Scenario, TenantSpec, load_scenario_file, parse_scenario
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..app import Sandbox
+    from ..host import SandboxHost
 
 BUILT_IN = ("none", "steady", "spike", "flex-backlog", "reserved-overflow", "outage")
 
@@ -49,10 +49,9 @@ def load_scenario(name: str | Path, catalog: Catalog | None = None) -> Scenario:
     return load_scenario_file(path, catalog)
 
 
-def start_scenario(sandbox: "Sandbox", name: str | Path | None) -> ScenarioRun | None:
-    """Start a scenario's load as background tasks of a started sandbox (on its loop)."""
+def start_scenario(sandbox: "SandboxHost", name: str | Path | None) -> ScenarioRun | None:
+    """Start a scenario's load as background tasks of a started sandbox (on its loop). The caller keeps
+    the run (a :class:`~..app.Sandbox` keeps the one it starts as ``scenario_run``)."""
     if name in (None, "", "none"):
         return None
-    run = ScenarioRun(sandbox, load_scenario(name, sandbox.config.catalog)).start()
-    sandbox.scenario_run = run  # for the console: active phases, requests sent
-    return run
+    return ScenarioRun(sandbox, load_scenario(name, sandbox.config.catalog)).start()

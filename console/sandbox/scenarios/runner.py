@@ -21,14 +21,14 @@ import math
 import random
 from typing import TYPE_CHECKING
 
-from ...domain.tiers import Tier
+from ...core.domain.tiers import Tier
 from ..engine import EngineError
 from ..http import AwsError
 from ..wire import Prompt
 from .spec import FAULT_ERRORS, Scenario, TenantSpec
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..app import Sandbox
+    from ..host import SandboxHost
 
 log = logging.getLogger("tierconsole.sandbox.scenarios")
 
@@ -41,7 +41,7 @@ _FILLER = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod
 class ScenarioRun:
     """One scenario running in one sandbox. ``stop()`` (on sandbox close) undoes its settings."""
 
-    def __init__(self, sandbox: "Sandbox", scenario: Scenario):
+    def __init__(self, sandbox: "SandboxHost", scenario: Scenario):
         self.sandbox = sandbox
         self.scenario = scenario
         self.clock = sandbox.clock

@@ -37,7 +37,7 @@ A scenario is a YAML file::
 Faults apply to every caller of the sandbox while active (clients too), as a real incident would.
 Numbers must be finite: times and durations at most a year of sandbox time (:data:`MAX_SECONDS`),
 rates and multipliers at most 1,000,000, concurrency and max_in_flight at most 100,000.
-Errors are :class:`~tierconsole.domain.catalog.ConfigError` naming the file, the line and the field.
+Errors are :class:`~tierconsole.core.domain.catalog.ConfigError` naming the file, the line and the field.
 """
 from __future__ import annotations
 
@@ -46,9 +46,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...config import load_yaml, locate
-from ...domain.catalog import Catalog, ConfigError, _check_keys, _get, show
-from ...domain.tiers import Tier
+from ...core.config.loader import load_yaml, locate
+from ...core.domain.catalog import Catalog, ConfigError, _check_keys, _get, show
+from ...core.domain.tiers import Tier
 
 MAX_SECONDS = 366 * 86_400.0  # any time or duration in a scenario: at most a year of sandbox time
 MAX_RATE = 1_000_000.0  # requests per sandbox second (and phase multipliers)

@@ -1,0 +1,90 @@
+"""``tierconsole batch submit|list|show|cancel``: batch inference jobs."""
+from __future__ import annotations
+
+import json
+import sys
+
+from .common import EXIT_FAIL, EXIT_USAGE, err, run, session
+
+
+def add_parser(sub) -> None:
+    bp = sub.add_parser("batch", help="submit, list, show and cancel batch inference jobs",
+                        description="Batch inference jobs. Submit validates the JSONL file locally first: "
+                                    "a malformed file uploads nothing.")
+    bsub = bp.add_subparsers(dest="batch_command", metavar="ACTION", required=True)
+    b = bsub.add_parser("submit", help="validate, upload and create a job")
+    b.add_argument("file", help="local JSONL file of {recordId, modelInput} lines, or an s3:// URI already in S3")
+    b.add_argument("--model", required=True, metavar="ID")
+    b.add_argument("--name", metavar="NAME", help="job name (default: the file's name and a hash of its content and the model, so a retry is the same job)")
+    b.add_argument("--json", action="store_true")
+    b = bsub.add_parser("list", help="list jobs, newest first")
+    b.add_argument("--status", choices=("Submitted", "InProgress", "Completed", "Failed", "Stopping", "Stopped",
+                                        "PartiallyCompleted", "Expired", "Validating", "Scheduled"))
+    b.add_argument("--json", action="store_true")
+    b = bsub.add_parser("show", help="show one job")
+    b.add_argument("job", help="job ARN or id")
+    b.add_argument("--json", action="store_true")
+    b = bsub.add_parser("cancel", help="stop a job (asks for confirmation unless --yes)")
+    b.add_argument("job", help="job ARN or id")
+    b.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+
+def cmd_batch(args) -> int:
+    return run(_batch(args))
+
+
+async def _batch(args) -> int:
+    import botocore.exceptions as bx  # noqa: PLC0415
+
+    from ..core.ops import batch as actions  # noqa: PLC0415
+    from ..core.ops.guard import account_id, guard_for  # noqa: PLC0415
+    from ..present.batch import format_job, format_jobs, job_json, json_default  # noqa: PLC0415
+
+    async with session(args) as source:
+        guard = guard_for(source)
+        try:
+            if args.batch_command == "submit":
+                guard.account_id = await account_id(source)
+                bucket = (source.profile.sandbox or {}).get("bucket") if source.profile.is_sandbox else None
+                submit = actions.submit_batch_s3 if args.file.startswith("s3://") else actions.submit_batch
+                job = await submit(source.ctx, guard, args.file, args.model, args.name, sandbox_bucket=bucket)
+                if args.json:
+                    print(json.dumps(job_json(job), default=json_default, indent=2))
+                else:
+                    print(f"submitted {job['jobName']}: {job['jobArn']} ({job['status']})")
+            elif args.batch_command == "list":
+                print(format_jobs(await actions.list_batches(source.ctx, args.status), args.json))
+            elif args.batch_command == "show":
+                job = await actions.show_batch(source.ctx, args.job)
+                if args.json:
+                    print(json.dumps(job_json(job), default=json_default, indent=2))
+                else:
+                    print(format_job(job))
+            elif args.batch_command == "cancel":
+                guard.account_id = await account_id(source)
+                guard.require_mutation("batch-cancel", args.job)
+                if not args.yes:
+                    if not sys.stdin.isatty():
+                        err("batch cancel: confirmation needed; pass --yes to cancel without a prompt")
+                        return EXIT_USAGE
+                    answer = input(f"Cancel batch job {args.job} in account {guard.account_id or '?'} "
+                                   f"({source.profile.name}, {source.profile.region})? [y/N] ")
+                    if answer.strip().lower() not in ("y", "yes"):
+                        print("not cancelled")
+                        return EXIT_FAIL
+                job = await actions.cancel_batch(source.ctx, guard, args.job)
+                print(f"{job['jobName']}: {job['status']}")
+        except actions.BatchInputError as e:
+            err(e.message)
+            return EXIT_FAIL
+        except ValueError as e:
+            err(str(e))
+            return EXIT_USAGE
+        except bx.ClientError as e:
+            error = e.response.get("Error", {})
+            err(f"{error.get('Code')}: {error.get('Message')}")
+            return EXIT_FAIL
+        except bx.BotoCoreError as e:
+            err(str(e))
+            return EXIT_FAIL
+    return 0

@@ -1,0 +1,42 @@
+"""What every command shares: exit codes, the error line, running a command's coroutine, and the
+profile's live source for one command (:func:`session`)."""
+from __future__ import annotations
+
+import asyncio
+import sys
+from contextlib import asynccontextmanager
+
+EXIT_OK = 0
+EXIT_FAIL = 1
+EXIT_USAGE = 2
+
+
+def err(msg: str) -> None:
+    print(f"tierconsole: error: {msg}", file=sys.stderr)
+
+
+@asynccontextmanager
+async def session(args):
+    """The profile's started live source (:func:`tierconsole.core.session.command_source`); a throwaway
+    in-process sandbox is said on stderr (what the command made is gone when it exits)."""
+    from ..core.session import command_source  # noqa: PLC0415
+
+    async with command_source(args, on_throwaway=lambda note: print(note, file=sys.stderr)) as source:
+        yield source
+
+
+def run(coro) -> int:
+    """Run a command's coroutine: a bad profile is a usage error, a read-only refusal a failure, Ctrl-C 130."""
+    from ..core.domain.catalog import ConfigError  # noqa: PLC0415
+    from ..core.ops.guard import ReadOnlyError  # noqa: PLC0415
+
+    try:
+        return asyncio.run(coro)
+    except ConfigError as e:
+        err(str(e))
+        return EXIT_USAGE
+    except ReadOnlyError as e:
+        err(str(e))
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return 130

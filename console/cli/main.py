@@ -1,0 +1,138 @@
+"""Command line: the console (TUI) by default, headless subcommands beside it.
+
+Heavy modules (textual, aiohttp, botocore, moto, pandas) are imported inside the commands that
+need them, so ``--help`` and ``--version`` answer at once.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+from .. import __version__
+from . import batch, incident, options, plan, profiles, prompt, record, replay, sandbox, status  # light: argparse only
+from .common import EXIT_USAGE
+from .record import RECORD_GROUP, add_record_parser
+from .replay import add_replay_parser
+from .sandbox import SANDBOX_GROUP
+
+#: What runs each command (each module imports its heavy modules inside it); no command: the console (TUI).
+COMMANDS = {
+    "sandbox": sandbox.cmd_sandbox, "prompt": prompt.cmd_prompt, "batch": batch.cmd_batch,
+    "status": status.cmd_status, "incident": incident.cmd_incident, "record": record.cmd_record,
+    "replay": replay.cmd_replay, "plan": plan.cmd_plan, "profiles": profiles.cmd_profiles,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line. The shared options (``--profile``, ``--endpoint-url``, ``--region``,
+    ``--read-only``, ``--theme``) are added last, to every parser of the tree (:mod:`.options`)."""
+    parser = options.RootParser(
+        prog="tierconsole",
+        description="Terminal operations console for Amazon Bedrock service tiers "
+                    "(Reserved, Priority, Standard, Flex, Batch). With no command it opens the live "
+                    "console; with no profile configured it runs on the embedded sandbox.",
+        epilog="--profile, --endpoint-url, --region, --read-only and --theme mean the same before or after "
+               "the command; given twice with different values they are a usage error.",
+        groups=(options.SHARED, RECORD_GROUP, SANDBOX_GROUP), check=_check_applicable,
+    )
+    parser.add_argument("--version", action="version", version=f"tierconsole {__version__}")
+    options.add_group(parser, RECORD_GROUP, "")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=argparse.ArgumentParser)
+    add_record_parser(sub)
+    add_replay_parser(sub)
+
+    for command in (profiles, prompt, batch, status, incident):  # light: argparse only
+        command.add_parser(sub)
+    plan.add_plan_parser(sub)
+    sandbox.add_parser(sub)
+    options.attach(parser, options.SHARED)  # last: every parser of the tree, the ones above and any added later
+    return parser
+
+
+_NO_TARGET = {
+    "profiles": "it lists profiles and calls no AWS endpoint",
+    "replay": "a replay shows only the recording and calls no AWS endpoint",
+}
+
+
+def _check_applicable(parser: argparse.ArgumentParser, args: argparse.Namespace, given: options.Given) -> None:
+    """Refuse, as a usage error, an option typed where the chosen command cannot honour it."""
+    command = args.command
+    if command is None:
+        return
+    action = getattr(args, "sandbox_command", None)
+    path = f"{command} {action}" if action else command
+
+    def refuse(names, why: str) -> None:
+        options.refuse(parser, given, names, path, why, (options.SHARED, SANDBOX_GROUP, RECORD_GROUP))
+
+    refuse(("record", "record_max_size"), "it records the live console; `tierconsole record FILE` records without a UI")
+    if command in _NO_TARGET:
+        refuse(options.TARGET_OPTIONS, _NO_TARGET[command])
+    if command == "sandbox":
+        refuse(("endpoint_url", "region"), "the sandbox serves an endpoint; its region is its config's")
+        if action in ("stop", "status"):
+            refuse(("profile",) + tuple(o.name for o in SANDBOX_GROUP.options),
+                   f"`sandbox {action}` acts on the one background sandbox")
+        elif "profile" in given and "config" in given:
+            parser.error("sandbox: give either --profile NAME or --config FILE, not both")
+
+
+EXIT_PIPE = 141  # 128 + SIGPIPE, as a Unix tool whose reader went away
+
+
+#: Arguments that are file paths: any bytes the file system allows (Python carries the ones that are
+#: not UTF-8 as surrogate escapes, and open() gives them back). Every other argument is text.
+PATH_ARGUMENTS = frozenset({"file", "output", "record", "config", "access_log", "auth", "scenario"})
+_POSITIONALS = frozenset({"text", "job"})
+
+
+def undecodable_argument(args: argparse.Namespace) -> tuple[str, str] | None:
+    """(argument, what is wrong) for the first text argument holding bytes that are not UTF-8 (a
+    lone surrogate in ``str``), else None. Such text cannot be sent to AWS, logged or shown."""
+    import re  # noqa: PLC0415
+
+    for dest, value in vars(args).items():
+        if not isinstance(value, str) or dest in PATH_ARGUMENTS:
+            continue
+        m = re.search("[\ud800-\udfff]", value)
+        if m:
+            name = dest if dest in _POSITIONALS else "--" + dest.replace("_", "-")
+            ch = ord(m.group())
+            what = f"byte 0x{ch - 0xDC00:02x}" if 0xDC80 <= ch <= 0xDCFF else f"U+{ch:04X}"
+            return name, f"not UTF-8 text ({what} at character {m.start() + 1}); give text in UTF-8"
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at exit, so that a reader gone early is noticed here too
+        return code
+    except BrokenPipeError:  # `tierconsole batch list | head -1`: the reader left, nothing went wrong
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        except (OSError, ValueError):  # no real stdout (an embedding, a test's capture)
+            pass
+        return EXIT_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    bad = undecodable_argument(args)
+    if bad is not None:
+        print(f"tierconsole: error: argument {bad[0]}: {bad[1]}", file=sys.stderr)
+        return EXIT_USAGE
+    command = COMMANDS.get(args.command)
+    if command is not None:
+        return command(args)
+    from ..tui.run import run_tui  # noqa: PLC0415
+
+    return run_tui(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""``tierconsole record FILE [--duration D]`` (record with no UI) and the live console's ``--record FILE``
+options (:data:`RECORD_GROUP`); the subcommand's parser (:func:`add_record_parser`) and its run
+(:func:`cmd_record`). Only the standard library is imported here: the heavy modules load inside the command.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..core.units import DURATION_HELP, SIZE_HELP, parse_duration, parse_size
+from ..recording.format import DEFAULT_MAX_BYTES, RecordingError
+from .argtypes import positive_float as _positive_float
+from .argtypes import sandbox_speed
+from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, err
+from .options import Group, Option
+
+
+# --------------------------------------------------------------------------------------- arguments
+def duration_arg(text: str) -> float:
+    """argparse type: a positive duration (``30s``, ``10m``, ``2h``, ``1h30m``)."""
+    try:
+        value = parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be longer than 0, got {text!r} ({DURATION_HELP})")
+    return value
+
+
+def size_arg(text: str) -> int:
+    """argparse type: a size of at least 1 MiB (``500M``, ``2G``)."""
+    try:
+        value = parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if value < 1024 * 1024:
+        raise argparse.ArgumentTypeError(f"must be at least 1M, got {text!r} ({SIZE_HELP})")
+    return value
+
+
+_MAX_SIZE_HELP = (f"keep the file under SIZE by dropping the oldest minutes ({SIZE_HELP}; "
+                  f"default {DEFAULT_MAX_BYTES // 2**20}M, about a week of a busy dashboard at 1 s)")
+
+
+#: ``--record FILE`` and ``--record-max-size SIZE``: options of the live console (the main parser) only.
+RECORD_GROUP = Group("record", (
+    Option(("--record",), "record", None, dict(
+        metavar="FILE", help="record every refresh to FILE while the console runs (compressed SQLite; an existing "
+                             "recording is appended to); watch it later with `tierconsole replay FILE`")),
+    Option(("--record-max-size",), "record_max_size", DEFAULT_MAX_BYTES, dict(
+        type=size_arg, metavar="SIZE", help=_MAX_SIZE_HELP)),
+))
+
+
+def add_record_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """The ``record`` subcommand (the shared --profile/--endpoint-url/--region/--read-only are added to
+    every subcommand by ``cli.build_parser``)."""
+    p = subparsers.add_parser(
+        "record", help="record the dashboard's data to a file, with no UI",
+        description="Poll the profile at its refresh cadence and record every refresh to FILE, with no UI, "
+                    "until --duration has passed (wall-clock time) or Ctrl-C / SIGTERM. The file is valid at any "
+                    "moment, even after a kill; an existing recording is appended to. "
+                    "Replay it with `tierconsole replay FILE`.")
+    p.add_argument("file", metavar="FILE", help="recording file to create or append to")
+    p.add_argument("--duration", type=duration_arg, metavar="D",
+                   help=f"stop after D ({DURATION_HELP}); default: until Ctrl-C")
+    p.add_argument("--max-size", type=size_arg, default=DEFAULT_MAX_BYTES, metavar="SIZE", help=_MAX_SIZE_HELP)
+    p.add_argument("--interval", type=_positive_float, metavar="SECONDS",
+                   help="seconds between refreshes (default: the profile's refresh_seconds)")
+    p.add_argument("--scenario", metavar="NAME",
+                   help="embedded sandbox only: background traffic (none, steady, spike, flex-backlog, "
+                        "reserved-overflow, outage or a scenario YAML file)")
+    p.add_argument("--speed", type=sandbox_speed, default=1.0, metavar="FACTOR",
+                   help="embedded sandbox only: run its clock FACTOR times faster (its timeline, and so the "
+                        "recording's, then covers FACTOR × D)")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    return p
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """``tierconsole record FILE``: record with no UI. Exit 0 when the duration ends or on Ctrl-C."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from ..core.domain.catalog import ConfigError  # noqa: PLC0415
+    from ..core.source import LiveSource  # noqa: PLC0415
+    from ..recording.capture import record_loop  # noqa: PLC0415
+    from ..recording.reader import Recording  # noqa: PLC0415
+    from ..recording.recorder import Recorder  # noqa: PLC0415
+
+    kwargs: dict[str, Any] = {"speed": args.speed}
+    if args.scenario:
+        kwargs["scenario"] = args.scenario
+    if args.scenario or args.speed != 1:  # a sandbox of its own: not the background one, whatever it runs
+        kwargs["sandbox"] = "embedded"
+    try:
+        source = LiveSource.from_args(args, **kwargs)
+    except ConfigError as e:
+        err(str(e))
+        return EXIT_USAGE
+    if args.interval:
+        source.profile = replace(source.profile, refresh_seconds=args.interval)
+    from ..core.files import output_path_problem  # noqa: PLC0415
+
+    problem = None if Path(args.file).is_file() else output_path_problem(args.file)
+    if problem:
+        err(f"{args.file}: {problem}")
+        return EXIT_USAGE
+    try:
+        recorder = Recorder(args.file, source.profile, max_bytes=args.max_size)
+    except RecordingError as e:
+        err(str(e))
+        return EXIT_FAIL
+    say = (lambda message: None) if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
+    p = source.profile
+    until = f"for {args.duration:g} s" if args.duration else "until Ctrl-C"
+    say(f"recording profile {p.name} ({p.region}) every {p.refresh_seconds:g} s to {args.file} {until}")
+    try:
+        reason = asyncio.run(record_loop(source, recorder, duration=args.duration))
+    except KeyboardInterrupt:  # a second Ctrl-C, or one before the loop ran: the file is still valid
+        recorder.close()
+        reason = "signal"
+    except RecordingError as e:
+        err(str(e))
+        return EXIT_FAIL
+    if not args.quiet:
+        try:
+            with Recording(args.file) as rec:
+                info = rec.info()
+        except RecordingError as e:
+            err(str(e))
+            return EXIT_FAIL
+        span = f", {info['seconds']:.0f} s of data" if info["frames"] else ""
+        why = "" if reason == "duration" else " (stopped)"
+        print(f"{args.file}: {recorder.frames_written:,} frames recorded{why}{span}; "
+              f"{info['frames']:,} in the file, {info['bytes'] / 1e6:.2f} MB")
+    return EXIT_OK

@@ -1,0 +1,305 @@
+"""The sandbox's model catalog, reservations and tier policies as plain, validated data.
+
+Parsing takes plain dicts (from YAML) and raises :class:`ConfigError` naming the field
+path (``sandbox.models[2].tpm``); the loader in :mod:`tierconsole.core.config.loader` adds file and line.
+"""
+from __future__ import annotations
+
+import math
+import reprlib
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .tiers import Tier
+
+FAMILIES = ("anthropic", "nova", "openai", "generic")
+MAX_TTFT_MS = 3_600_000.0  # a model's time to first token: at most an hour
+MAX_WAIT_S = 366 * 86_400.0  # a tier's queue wait: at most a year of sandbox time
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong. ``path`` is the field path, e.g. ``models[1].tpm``."""
+
+    def __init__(self, path: str, message: str, *, source: str | None = None, line: int | None = None):
+        self.path = path
+        self.message = message
+        self.source = source
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.source:
+            where = f"{self.source}:{self.line}: " if self.line else f"{self.source}: "
+        return f"{where}{self.path}: {self.message}" if self.path else f"{where}{self.message}"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    model_id: str
+    name: str
+    family: str
+    provider: str
+    tpm: int  # on-demand tokens per minute, shared by priority/default/flex
+    rpm: int  # on-demand requests per minute
+    burndown: float
+    max_output_tokens: int
+    output_tps: float  # Standard output tokens per second
+    ttft_ms: float  # Standard time to first token
+    tokens_per_day: int
+    batch_min_records: int = 100
+    batch_max_records: int = 50_000
+    batch_records_per_minute: int = 600
+
+
+@dataclass(frozen=True)
+class ReservationSpec:
+    reservation_id: str
+    model_id: str
+    input_tpm: int
+    output_tpm: int
+    term_months: int = 1
+    price_per_1k_tpm_month: float = 0.0
+
+
+@dataclass(frozen=True)
+class TierPolicy:
+    """How one on-demand tier behaves in the sandbox's queue."""
+
+    max_wait_s: float  # how long a request may queue for quota before a ThrottlingException
+    speed_factor: float  # output tokens/s relative to Standard
+    spurious_throttle_rate: float = 0.0  # "may throttle even within quota" (Standard); 0 = off
+
+
+DEFAULT_POLICIES = {
+    Tier.PRIORITY: TierPolicy(max_wait_s=20.0, speed_factor=1.25),
+    Tier.STANDARD: TierPolicy(max_wait_s=2.0, speed_factor=1.0),
+    Tier.FLEX: TierPolicy(max_wait_s=3600.0, speed_factor=0.6),
+}
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    hold_applies_burndown: bool = False
+    overflow_reported_as: str = "default"  # what a reserved request that overflowed reports as its tier
+    reserved_output_burndown: bool = False  # whether output counts × burndown against output TPM
+    seed: int = 0
+    policies: Mapping[Tier, TierPolicy] = field(default_factory=lambda: dict(DEFAULT_POLICIES))
+
+
+@dataclass(frozen=True)
+class Catalog:
+    models: tuple[ModelSpec, ...]
+    reservations: tuple[ReservationSpec, ...] = ()
+    settings: EngineSettings = field(default_factory=EngineSettings)
+
+    def model(self, model_id: str) -> ModelSpec | None:
+        for m in self.models:
+            if m.model_id == model_id:
+                return m
+        return None
+
+    def reservation_for(self, model_id: str) -> ReservationSpec | None:
+        for r in self.reservations:
+            if r.model_id == model_id:
+                return r
+        return None
+
+
+# ---------------------------------------------------------------- parsing helpers
+
+MAX_NUMBER = 1e15  # no setting is larger; beyond it numbers overflow floats or time arithmetic
+
+
+class _Shown(reprlib.Repr):
+    """A bounded rendering of any value: long strings and containers clipped, shallow, in a
+    few hundred characters whatever the input (an alias bomb of 10^9 items shows as its first few)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother = 2, 60, 40
+        self.maxdict = self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = 4
+
+    def repr1(self, x: Any, level: int) -> str:
+        if isinstance(x, dict) and type(x) is not dict:  # the loader's line-tracking subclasses
+            return self.repr_dict(x, level)
+        if isinstance(x, list) and type(x) is not list:
+            return self.repr_list(x, level)
+        return super().repr1(x, level)
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 128:  # repr() of a 5,000-digit integer raises, and no one reads it
+            return f"<an integer of about {int(x.bit_length() * 0.30103) + 1:,} digits>"
+        return super().repr_int(x, level)
+
+    def repr_bytes(self, x: bytes, level: int) -> str:
+        return f"<{len(x):,} bytes of binary data>"
+
+    def repr_bool(self, x: bool, level: int) -> str:
+        return "true" if x else "false"
+
+
+_shown = _Shown()
+
+
+def show(value: Any) -> str:
+    """``value`` for an error message: bounded in length, never the raw input in full."""
+    if value is None:
+        return "null"
+    try:
+        return _shown.repr(value)
+    except Exception:  # noqa: BLE001 - an error message must never fail
+        return f"a {type(value).__name__}"
+
+
+def field_name(key: Any) -> str:
+    """A mapping key as it appears in a field path: itself when it is a short string, else bounded."""
+    return key if isinstance(key, str) and len(key) <= 60 else show(key)
+
+
+def _get(d: Mapping[str, Any], key: str, path: str, kind: type | tuple, default: Any = ..., *,
+         minimum: float | None = None, maximum: float | None = None):
+    """``d[key]`` as ``kind``: finite, at least ``minimum`` and at most ``maximum`` (and never beyond
+    :data:`MAX_NUMBER`), or :class:`ConfigError` naming the field."""
+    where = f"{path}.{key}" if path else key
+    if key not in d or d[key] is None:
+        if default is ...:
+            raise ConfigError(where, "is required")
+        return default
+    value = d[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if number and abs(value) > MAX_NUMBER and (float in kinds or int in kinds):
+        raise ConfigError(where, f"is out of range: {show(value)} (no setting here goes beyond "
+                                 f"{maximum if maximum is not None else MAX_NUMBER:g})")
+    if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        names = " or ".join(k.__name__ for k in kinds)
+        raise ConfigError(where, f"must be {names}, got {show(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(where, f"must be a finite number, got {show(value)}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(where, f"must be at least {minimum:g}, got {show(value)}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(where, f"must be at most {maximum:g}, got {show(value)}")
+    return value
+
+
+def _check_keys(d: Any, allowed: set[str], path: str) -> Mapping[str, Any]:
+    if not isinstance(d, Mapping):
+        raise ConfigError(path, f"must be a mapping, got {type(d).__name__}")
+    unknown = sorted((k for k in d if k not in allowed), key=lambda k: (not isinstance(k, str), field_name(k)))
+    if unknown:
+        key = field_name(unknown[0])
+        raise ConfigError(f"{path}.{key}" if path else key,
+                          f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+    return d
+
+
+_MODEL_KEYS = {"id", "name", "family", "provider", "tpm", "rpm", "burndown", "max_output_tokens", "output_tps",
+               "ttft_ms", "tokens_per_day", "batch_min_records", "batch_max_records", "batch_records_per_minute"}
+_RES_KEYS = {"id", "model", "input_tpm", "output_tpm", "term_months", "price_per_1k_tpm_month"}
+_POLICY_KEYS = {"max_wait_s", "speed_factor", "spurious_throttle_rate"}
+_SETTINGS_KEYS = {"hold_applies_burndown", "overflow_reported_as", "reserved_output_burndown", "seed", "tiers"}
+
+
+def parse_model(d: Any, path: str) -> ModelSpec:
+    d = _check_keys(d, _MODEL_KEYS, path)
+    model_id = _get(d, "id", path, str)
+    family = _get(d, "family", path, str, default=_guess_family(model_id))
+    if family not in FAMILIES:
+        raise ConfigError(f"{path}.family", f"must be one of {', '.join(FAMILIES)}, got {show(family)}")
+    tpm = _get(d, "tpm", path, int, minimum=1)
+    spec = ModelSpec(
+        model_id=model_id,
+        name=_get(d, "name", path, str, default=model_id),
+        family=family,
+        provider=_get(d, "provider", path, str, default=model_id.split(".")[0]),
+        tpm=tpm,
+        rpm=_get(d, "rpm", path, int, minimum=1),
+        burndown=_get(d, "burndown", path, float, default=1.0, minimum=1),
+        max_output_tokens=_get(d, "max_output_tokens", path, int, minimum=1),
+        output_tps=_get(d, "output_tps", path, float, default=100.0, minimum=0.001),
+        ttft_ms=_get(d, "ttft_ms", path, float, default=300.0, minimum=0, maximum=MAX_TTFT_MS),
+        tokens_per_day=_get(d, "tokens_per_day", path, int, default=tpm * 1440, minimum=1),
+        batch_min_records=_get(d, "batch_min_records", path, int, default=100, minimum=1),
+        batch_max_records=_get(d, "batch_max_records", path, int, default=50_000, minimum=1),
+        batch_records_per_minute=_get(d, "batch_records_per_minute", path, int, default=600, minimum=1),
+    )
+    if spec.batch_min_records > spec.batch_max_records:
+        raise ConfigError(f"{path}.batch_min_records", f"{spec.batch_min_records} is above batch_max_records "
+                          f"({spec.batch_max_records})")
+    return spec
+
+
+def parse_reservation(d: Any, path: str, index: int) -> ReservationSpec:
+    d = _check_keys(d, _RES_KEYS, path)
+    return ReservationSpec(
+        reservation_id=_get(d, "id", path, str, default=f"reservation-{index + 1}"),
+        model_id=_get(d, "model", path, str),
+        input_tpm=_get(d, "input_tpm", path, int, minimum=1),
+        output_tpm=_get(d, "output_tpm", path, int, minimum=1),
+        term_months=_get(d, "term_months", path, int, default=1, minimum=1),
+        price_per_1k_tpm_month=_get(d, "price_per_1k_tpm_month", path, float, default=0.0, minimum=0),
+    )
+
+
+def parse_settings(d: Any, path: str) -> EngineSettings:
+    if d is None:
+        return EngineSettings()
+    d = _check_keys(d, _SETTINGS_KEYS, path)
+    policies = dict(DEFAULT_POLICIES)
+    tiers = d.get("tiers") or {}
+    tiers = _check_keys(tiers, {"priority", "default", "standard", "flex"}, f"{path}.tiers")
+    for name, raw in tiers.items():
+        tier = Tier.parse(name)
+        p = f"{path}.tiers.{name}"
+        raw = _check_keys(raw or {}, _POLICY_KEYS, p)
+        base = policies[tier]
+        policies[tier] = TierPolicy(
+            max_wait_s=_get(raw, "max_wait_s", p, float, default=base.max_wait_s, minimum=0, maximum=MAX_WAIT_S),
+            speed_factor=_get(raw, "speed_factor", p, float, default=base.speed_factor, minimum=0.001),
+            spurious_throttle_rate=_get(raw, "spurious_throttle_rate", p, float, default=base.spurious_throttle_rate,
+                                        minimum=0, maximum=1),
+        )
+    overflow = _get(d, "overflow_reported_as", path, str, default="default")
+    if overflow not in ("default", "reserved"):
+        raise ConfigError(f"{path}.overflow_reported_as", f"must be 'default' or 'reserved', got {show(overflow)}")
+    return EngineSettings(
+        hold_applies_burndown=_get(d, "hold_applies_burndown", path, bool, default=False),
+        overflow_reported_as=overflow,
+        reserved_output_burndown=_get(d, "reserved_output_burndown", path, bool, default=False),
+        seed=_get(d, "seed", path, int, default=0),
+        policies=policies,
+    )
+
+
+def parse_catalog(models: Any, reservations: Any, settings: Any, *, path: str = "sandbox") -> Catalog:
+    if not isinstance(models, list) or not models:
+        raise ConfigError(f"{path}.models", "must be a non-empty list of models")
+    parsed = tuple(parse_model(m, f"{path}.models[{i}]") for i, m in enumerate(models))
+    seen: set[str] = set()
+    for i, m in enumerate(parsed):
+        if m.model_id in seen:
+            raise ConfigError(f"{path}.models[{i}].id", f"duplicate model id {show(m.model_id)}")
+        seen.add(m.model_id)
+    res_list = reservations or []
+    if not isinstance(res_list, list):
+        raise ConfigError("reservations", "must be a list")
+    res = tuple(parse_reservation(r, f"reservations[{i}]", i) for i, r in enumerate(res_list))
+    for i, r in enumerate(res):
+        if r.model_id not in seen:
+            raise ConfigError(f"reservations[{i}].model", f"model {show(r.model_id)} is not in {path}.models")
+    return Catalog(models=parsed, reservations=res, settings=parse_settings(settings, f"{path}.engine"))
+
+
+def _guess_family(model_id: str) -> str:
+    provider = model_id.split(".")[-2] if model_id.count(".") >= 2 else model_id.split(".")[0]
+    if "anthropic" in model_id:
+        return "anthropic"
+    if "nova" in model_id:
+        return "nova"
+    if "openai" in model_id or provider == "openai":
+        return "openai"
+    return "generic"

@@ -1,0 +1,302 @@
+"""What the dashboard shows: plain, frozen data posted by collectors and drawn by widgets.
+
+This module is the contract between ``tierconsole.core.aws`` (which polls) and ``tierconsole.tui.widgets``
+(which only draw). It imports nothing from Textual and reads no clock: every age is computed
+from :attr:`DashboardData.time`.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from itertools import compress
+from operator import attrgetter
+from typing import Literal, Mapping, Sequence
+
+from .format import short_error, tier_label
+
+#: Pane names, as used for :attr:`DashboardData.status` keys and widget ids.
+PANES = ("reservations", "quota", "throttles", "batch")
+
+#: On-demand tier keys of :attr:`ModelQuotaView.tpm_by_tier` (wire values), in queue order.
+QUOTA_TIERS = ("priority", "default", "flex")
+
+ACTIVE_BATCH_STATUSES = frozenset({"Submitted", "Validating", "Scheduled", "InProgress", "Stopping"})
+
+
+def _fraction(used: float, limit: float | None) -> float:
+    return used / limit if limit else 0.0
+
+
+@dataclass(frozen=True)
+class ReservationView:
+    """One Reserved-tier reservation; TPM figures are tokens per minute over the last minute."""
+
+    reservation_id: str
+    model_id: str
+    input_tpm_used: float
+    input_tpm_reserved: float
+    output_tpm_used: float
+    output_tpm_reserved: float
+    #: Tokens/min (input + cache write + output) that overflowed to Standard; None when not known:
+    #: no AWS metric counts overflow, so only the sandbox's own series (``overflow_source``
+    #: "sandbox") gives it.
+    overflow_tpm: float | None = None
+    input_history: tuple[float, ...] = ()  # last 15 one-minute input TPM values, oldest first
+    output_history: tuple[float, ...] = ()
+    overflow_rpm: float | None = None  # requests/min that overflowed (same source)
+    overflow_source: str = ""  # "sandbox": the sandbox's own metrics; "": not published by AWS (unknown)
+
+    @property
+    def input_fraction(self) -> float:
+        return _fraction(self.input_tpm_used, self.input_tpm_reserved)
+
+    @property
+    def output_fraction(self) -> float:
+        return _fraction(self.output_tpm_used, self.output_tpm_reserved)
+
+
+@dataclass(frozen=True)
+class ModelQuotaView:
+    """A model's shared on-demand quota and what Priority/Standard/Flex draw from it.
+
+    ``tpm_by_tier`` is keyed by wire value: ``priority``, ``default``, ``flex``.
+    A quota of 0 means "not known" (fractions are then 0).
+    """
+
+    model_id: str
+    name: str
+    tpm_quota: float
+    rpm_quota: float
+    tpm_by_tier: Mapping[str, float] = field(default_factory=dict)
+    rpm_used: float = 0.0
+    hold_tokens: float | None = None  # tokens currently held by in-flight requests (input + maxTokens)
+
+    @property
+    def tpm_used(self) -> float:
+        return sum(self.tpm_by_tier.get(tier, 0.0) for tier in QUOTA_TIERS)
+
+    @property
+    def tpm_fraction(self) -> float:
+        return _fraction(self.tpm_used, self.tpm_quota)
+
+    @property
+    def rpm_fraction(self) -> float:
+        return _fraction(self.rpm_used, self.rpm_quota)
+
+
+@dataclass(frozen=True)
+class ThrottleEvent:
+    """A throttle (or other service error) seen by CloudWatch or by the console's own calls.
+
+    ``tier`` is the wire value (``priority``/``default``/``flex``/``reserved``; ``""`` when the
+    source does not split by tier). ``search_key`` is precomputed so that filtering 100k events is a
+    plain substring scan.
+    """
+
+    time: float  # epoch seconds
+    model_id: str
+    tier: str
+    count: int = 1
+    error: str = "ThrottlingException"
+    message: str = ""
+    source: Literal["cloudwatch", "console"] = "console"
+    search_key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = " ".join((self.model_id, self.tier, tier_label(self.tier), self.error, self.message, self.source))
+        # Interned: 100k events share a few hundred keys (memory), and a key's hash is computed once.
+        object.__setattr__(self, "search_key", sys.intern(key.lower()))
+
+    @property
+    def short_error(self) -> str:
+        return short_error(self.error)
+
+
+class SearchIndex:
+    """The search keys of one sequence of events, gathered once.
+
+    100k events share a few hundred (interned) keys: models × tiers × errors × sources. With the
+    keys gathered, a filter matches each distinct key once and keeps events in one C-level pass
+    (~4 ms for 100k instead of ~11 ms; bench/scale.py). Build it when the events arrive, off the
+    keystroke's path.
+    """
+
+    __slots__ = ("events", "keys", "distinct")
+
+    def __init__(self, events: Sequence[ThrottleEvent]):
+        self.events = events
+        self.keys = [e.search_key for e in events]
+        self.distinct = frozenset(self.keys)
+
+
+def filter_events(events: Sequence[ThrottleEvent], query: str,
+                  index: SearchIndex | None = None) -> Sequence[ThrottleEvent]:
+    """Events whose model, tier (wire value or label), error, message or source contain every
+    whitespace-separated term of ``query`` (case-insensitive); a ``!term`` excludes. Order is kept.
+    ``events`` itself (no copy) when nothing is filtered out. ``index`` is used if it was built
+    over these very ``events``."""
+    terms = query.lower().split()
+    include = [t for t in terms if not t.startswith("!")]
+    exclude = [t[1:] for t in terms if t.startswith("!") and len(t) > 1]
+    if not include and not exclude:
+        return events
+    if index is None or index.events is not events:
+        index = SearchIndex(events)
+    verdict = {key: all(t in key for t in include) and not any(t in key for t in exclude) for key in index.distinct}
+    if all(verdict.values()):
+        return events
+    if not any(verdict.values()):
+        return []
+    return list(compress(events, map(verdict.__getitem__, index.keys)))
+
+
+_SEARCH_KEY = attrgetter("search_key")
+
+
+@dataclass(frozen=True)
+class BatchJobView:
+    """A batch inference job as ``GetModelInvocationJob``/``ListModelInvocationJobs`` describe it, with what
+    the console adds: its model's batch throughput and the progress it has seen.
+
+    Record counts are the job's own. ``ListModelInvocationJobs`` carries no token counts; AWS publishes
+    batch tokens per *model* (``AWS/Bedrock/Batch``, dimension ``modelId``), so ``model_*`` figures are
+    the model's, shared by its jobs, and None when not published (never a made-up 0).
+    """
+
+    job_arn: str
+    job_name: str
+    model_id: str
+    status: str  # Submitted | Validating | Scheduled | InProgress | Completed | PartiallyCompleted | Failed | Stopping | Stopped | Expired
+    submit_time: float
+    end_time: float | None = None
+    total_records: int | None = None
+    processed: int = 0
+    success: int = 0
+    errors: int = 0
+    #: ``NumberOf{Input,Output}TokensProcessedPerMinute`` and ``NumberOfRecordsPendingProcessing`` of the
+    #: model (``AWS/Bedrock/Batch``): the latest minute published, None when none was.
+    model_input_tpm: float | None = None
+    model_output_tpm: float | None = None
+    model_pending_records: float | None = None
+    #: The console's own observations, for the ETA: when it first saw the job InProgress and how many
+    #: records were processed then, and when ``processed`` was read.
+    progress_since: float | None = None
+    processed_since: int = 0
+    observed_at: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_BATCH_STATUSES
+
+    @property
+    def fraction(self) -> float | None:
+        """Records processed out of the total, when the total is known."""
+        if not self.total_records:
+            return None
+        return min(1.0, self.processed / self.total_records)
+
+    def elapsed(self, now: float) -> float:
+        return max(0.0, (self.end_time if self.end_time is not None else now) - self.submit_time)
+
+
+def eta_seconds(job: BatchJobView, now: float) -> float | None:
+    """Seconds until an InProgress job finishes at the processing rate the console has seen since the
+    job went InProgress (time queued before it does not count), less the time since that was read.
+
+    ``None`` when unknown: the job is not processing, its total is unknown, or no progress has been
+    seen yet (a rate needs two observations).
+    """
+    if job.status != "InProgress" or not job.total_records:
+        return None
+    remaining = job.total_records - job.processed
+    if remaining <= 0:
+        return 0.0
+    if job.progress_since is None or job.observed_at is None:
+        return None
+    done, span = job.processed - job.processed_since, job.observed_at - job.progress_since
+    if not (done > 0 and 0 < span < math.inf):  # also NaN and infinities: a time no clock shows
+        return None
+    eta = max(0.0, remaining * span / done - max(0.0, now - job.observed_at))
+    return eta if math.isfinite(eta) else None
+
+
+@dataclass(frozen=True)
+class UsageMinute:
+    """One model's use of its quota in one minute, from CloudWatch's per-minute sums: a row of the
+    incident view's timeline. :attr:`DashboardData.usage_minutes` carries the last complete minute of
+    each model, so a recording holds every minute and a replay can open an incident view."""
+
+    time: float  # the minute's start (epoch)
+    model_id: str
+    tpm_by_tier: Mapping[str, float]  # EstimatedTPMQuotaUsage by tier ({"default": total} without a split)
+    tpm_quota: float
+    rpm: float
+    rpm_quota: float
+    throttles_by_tier: Mapping[str, int]  # {"all": n} without a split
+    reserved_input_tpm: float | None = None  # None: the model has no reservation
+    reserved_output_tpm: float | None = None
+    overflow_tokens: float | None = None  # sandbox-only (no AWS metric counts overflow); None: not known
+    overflow_requests: float | None = None
+
+    @property
+    def tpm(self) -> float:
+        return sum(self.tpm_by_tier.values())
+
+    @property
+    def throttles(self) -> int:
+        return sum(self.throttles_by_tier.values())
+
+    @property
+    def tpm_fraction(self) -> float:
+        return self.tpm / self.tpm_quota if self.tpm_quota else 0.0
+
+    @property
+    def rpm_fraction(self) -> float:
+        return self.rpm / self.rpm_quota if self.rpm_quota else 0.0
+
+
+@dataclass(frozen=True)
+class PaneStatus:
+    """Whether a pane's last collection worked. Not ok: the pane keeps its last good data and says
+    how old it is and why."""
+
+    ok: bool = True
+    updated_at: float | None = None  # epoch of the last good data
+    reason: str | None = None
+
+    def age(self, now: float) -> float | None:
+        return None if self.updated_at is None else max(0.0, now - self.updated_at)
+
+
+_OK = PaneStatus()
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    """One refresh of everything the dashboard shows. ``time`` is "now" for every age on screen."""
+
+    time: float
+    profile: str = ""
+    account_id: str | None = None
+    region: str = ""
+    endpoint: str | None = None
+    is_sandbox: bool = False
+    read_only: bool = False  # the profile (or --read-only) refuses batch submit/cancel
+    reservations: Sequence[ReservationView] = ()
+    quotas: Sequence[ModelQuotaView] = ()
+    throttle_events: Sequence[ThrottleEvent] = ()  # newest first
+    throttle_rates: Mapping[str, tuple[float, ...]] = field(default_factory=dict)  # tier -> per-minute counts, oldest first
+    batch_jobs: Sequence[BatchJobView] = ()
+    status: Mapping[str, PaneStatus] = field(default_factory=dict)  # pane name (see PANES) -> status
+    usage_minutes: Sequence[UsageMinute] = ()  # each model's last complete minute (for incident views)
+
+    def pane_status(self, pane: str) -> PaneStatus:
+        """The pane's status; a pane with no entry is ok."""
+        return self.status.get(pane, _OK)
+
+    @property
+    def oldest_update(self) -> float | None:
+        """The oldest ``updated_at`` among the panes: the age of the stalest thing on screen."""
+        times = [s.updated_at for s in self.status.values() if s.updated_at is not None]
+        return min(times) if times else None

@@ -1,0 +1,93 @@
+"""Read-only enforcement and the audit log, at the client layer (not just hidden in the UI)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..domain.profile import Profile
+
+
+class ReadOnlyError(PermissionError):
+    """A mutating action was refused because the profile (or --read-only) is read-only."""
+
+
+def _secure_append(path: Path, line: str) -> None:
+    """Append a line to a file that only its owner can read (created 0600, parents 0700)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, line.encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def text_fingerprint(text: str) -> dict:
+    """What the audit log keeps of a prompt: its length and hash, never the text."""
+    return {"length": len(text), "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()}
+
+
+@dataclass
+class Guard:
+    profile: Profile
+    audit_path: Path
+    account_id: str | None = None
+
+    @property
+    def read_only(self) -> bool:
+        return self.profile.read_only
+
+    def require_mutation(self, action: str, target: str) -> None:
+        if self.read_only:
+            self.audit(action, target, "refused: read-only")
+            raise ReadOnlyError(f"{action} refused: profile {self.profile.name!r} is read-only "
+                                "(read_only: true or --read-only)")
+
+    def require_prompt(self) -> None:
+        if self.read_only and not self.profile.allow_prompts_in_read_only:
+            self.audit("prompt", "-", "refused: read-only")
+            raise ReadOnlyError(f"test prompts refused: profile {self.profile.name!r} is read-only and "
+                                "allow_prompts_in_read_only is false")
+
+    def audit(self, action: str, target: str, outcome: str, **detail) -> None:
+        entry = {"time": round(time.time(), 3), "profile": self.profile.name, "account": self.account_id,
+                 "region": self.profile.region, "action": action, "target": target, "outcome": outcome}
+        if detail:
+            entry["detail"] = detail
+        _secure_append(self.audit_path, json.dumps(entry, sort_keys=True) + "\n")
+
+
+def append_history(path: Path, entry: dict) -> None:
+    _secure_append(path, json.dumps(entry) + "\n")
+
+
+def read_history(path: Path, limit: int = 200) -> list[dict]:
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines()[-limit:]:
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a torn line from a crash: skip it, keep the rest
+    return out
+
+
+def guard_for(source) -> Guard:
+    """The guard of a started live source: its profile, the user's audit log."""
+    from ..config.paths import user_state_dir  # noqa: PLC0415
+
+    return Guard(source.profile, user_state_dir() / "audit.jsonl")
+
+
+async def account_id(source) -> str | None:
+    """The account the source's credentials act in (STS GetCallerIdentity), for the audit; None when unknown."""
+    try:
+        sts = await source.ctx.client("sts")
+        return (await sts.get_caller_identity())["Account"]
+    except Exception:  # noqa: BLE001 - the audit entry still goes in, without the account
+        return None

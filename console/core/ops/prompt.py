@@ -1,0 +1,249 @@
+"""Send test prompts at any tier, at all tiers side by side, or escalating Standard → Priority."""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from ..domain.format import tier_label
+from ..domain.pricing import PriceTable
+
+TIER_CHOICES = ("reserved", "priority", "standard", "default", "flex", "all", "escalate")
+ALL_TIERS = ("reserved", "priority", "default", "flex")
+MAX_PROMPT_CHARS = 1_000_000
+
+
+@dataclass(frozen=True)
+class PromptRequest:
+    model_id: str
+    text: str
+    tier: str = "default"  # a wire tier, "all" or "escalate" ("standard" is accepted for "default")
+    system: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    stream: bool = False
+
+    def validate(self) -> None:
+        if not self.model_id:
+            raise ValueError("model: required")
+        if not self.text or not self.text.strip():
+            raise ValueError("prompt: empty; type something to send")
+        if len(self.text) > MAX_PROMPT_CHARS:
+            raise ValueError(f"prompt: {len(self.text):,} characters is over the limit of {MAX_PROMPT_CHARS:,}")
+        if self.tier not in TIER_CHOICES:
+            raise ValueError(f"tier: {self.tier!r} is not one of {', '.join(TIER_CHOICES)}")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise ValueError(f"max tokens: must be at least 1, got {self.max_tokens}")
+        if self.temperature is not None and not 0 <= self.temperature <= 1:
+            raise ValueError(f"temperature: must be between 0 and 1, got {self.temperature}")
+
+
+@dataclass
+class PromptResult:
+    tier: str  # asked
+    served_tier: str | None = None
+    ok: bool = False
+    error: str | None = None  # AWS error code
+    message: str | None = None
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    output_tps: float | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    text: str = ""
+    stop_reason: str | None = None
+    escalated_from: str | None = None
+    request_id: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """Wire values as Bedrock says them (``tier: "default"``), each with its label (``"Standard"``);
+        times and rates to 0.1."""
+        d = asdict(self)
+        d.pop("extra")
+        for key in ("latency_ms", "ttft_ms", "output_tps"):
+            if d[key] is not None:
+                d[key] = round(d[key], 1)
+        d["tier_label"] = tier_label(self.tier)
+        d["served_tier_label"] = tier_label(self.served_tier) if self.served_tier else None
+        return d
+
+
+def _wire(tier: str) -> str:
+    return "default" if tier == "standard" else tier
+
+
+OnText = Callable[[str, str], None]  # (tier, text chunk)
+OnResult = Callable[["PromptResult"], None]  # one tier's result, as soon as that tier finishes
+
+
+class StreamStalled(Exception):
+    """A streamed answer sent no event for longer than the profile's ``timeouts.stream_event``."""
+
+
+async def _events(stream, gap: float | None):
+    """The events of a streamed answer. The first may take as long as the tier's read timeout (queueing
+    comes before it); after it, each must come within ``gap`` seconds of the one before (the stream is
+    not timed in total: a long answer whose events keep coming is fine)."""
+    events = stream.__aiter__()
+    first = True
+    try:
+        while True:
+            try:
+                if first or gap is None:
+                    event = await events.__anext__()
+                else:
+                    async with asyncio.timeout(gap):
+                        event = await events.__anext__()
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise StreamStalled(gap) from None
+            first = False
+            yield event
+    finally:
+        await events.aclose()
+
+
+async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_text: OnText | None,
+               timeouts=None) -> PromptResult:
+    import aiohttp  # noqa: PLC0415
+    import botocore.eventstream as bes  # noqa: PLC0415
+    import botocore.exceptions as bx  # noqa: PLC0415
+
+    kwargs: dict = {"modelId": req.model_id, "messages": [{"role": "user", "content": [{"text": req.text}]}],
+                    "serviceTier": {"type": tier}}
+    if req.system:
+        kwargs["system"] = [{"text": req.system}]
+    cfg = {}
+    if req.max_tokens is not None:
+        cfg["maxTokens"] = req.max_tokens
+    if req.temperature is not None:
+        cfg["temperature"] = req.temperature
+    if cfg:
+        kwargs["inferenceConfig"] = cfg
+    result = PromptResult(tier=tier)
+    t0 = time.perf_counter()
+    parts: list[str] = []  # streamed text so far
+    resp = None
+    try:
+        if req.stream:
+            resp = await client.converse_stream(**kwargs)
+            result.request_id = resp["ResponseMetadata"].get("RequestId")
+            async for event in _events(resp["stream"], timeouts.stream_event if timeouts else None):
+                if "contentBlockDelta" in event:
+                    chunk = event["contentBlockDelta"]["delta"].get("text", "")
+                    if result.ttft_ms is None:
+                        result.ttft_ms = (time.perf_counter() - t0) * 1000
+                    parts.append(chunk)
+                    if on_text:
+                        on_text(tier, chunk)
+                elif "messageStop" in event:
+                    result.stop_reason = event["messageStop"].get("stopReason")
+                elif "metadata" in event:
+                    meta = event["metadata"]
+                    result.input_tokens = meta["usage"]["inputTokens"]
+                    result.output_tokens = meta["usage"]["outputTokens"]
+                    result.served_tier = (meta.get("serviceTier") or {}).get("type")
+            result.text = "".join(parts)
+        else:
+            resp = await client.converse(**kwargs)
+            result.request_id = resp["ResponseMetadata"].get("RequestId")
+            result.text = "".join(b.get("text", "") for b in resp["output"]["message"]["content"])
+            result.input_tokens = resp["usage"]["inputTokens"]
+            result.output_tokens = resp["usage"]["outputTokens"]
+            result.served_tier = (resp.get("serviceTier") or {}).get("type")
+            result.stop_reason = resp.get("stopReason")
+            if on_text:
+                on_text(tier, result.text)
+        result.ok = True
+    except bx.ClientError as e:  # includes EventStreamError (in-stream throttles)
+        err = e.response.get("Error", {})
+        code = err.get("Code", "Error")
+        result.error = code[0].upper() + code[1:] if code else code  # throttlingException -> ThrottlingException
+        result.message = err.get("Message")
+    except bes.ParserError as e:  # a frame botocore cannot decode: the answer so far is all there is
+        result.error = "CorruptEventStream"
+        result.message = f"the endpoint sent a corrupt event-stream frame ({e}); the answer is incomplete"
+    except aiohttp.ClientPayloadError as e:
+        result.error = "StreamCut"
+        result.message = (f"the connection closed mid-answer, after {sum(map(len, parts)):,} characters; "
+                          "the answer is incomplete")
+    except StreamStalled as e:
+        result.error = "StreamStalled"
+        result.message = (f"no event for {e.args[0]:g} s after {sum(map(len, parts)):,} characters "
+                          "(the profile's timeouts.stream_event); the answer is incomplete")
+    except bx.ReadTimeoutError as e:
+        result.error = type(e).__name__
+        waited = f" within {timeouts.for_prompt(tier):g} s (the profile's timeouts.prompt.{tier})" if timeouts else ""
+        result.message = f"no answer{waited}: {e}"
+    except (bx.BotoCoreError, OSError, asyncio.TimeoutError, aiohttp.ClientError) as e:
+        result.error = type(e).__name__
+        result.message = str(e)
+    finally:
+        if req.stream and resp is not None and not result.ok:
+            resp["stream"].close()  # a stream given up on: its connection is closed, not left half-read
+    if not result.ok and parts:
+        result.text = "".join(parts)  # what arrived before the failure, shown as such
+    result.latency_ms = (time.perf_counter() - t0) * 1000
+    if result.ok:
+        gen_ms = result.latency_ms - (result.ttft_ms or 0.0)
+        result.output_tps = result.output_tokens / (gen_ms / 1000) if gen_ms > 0 and result.output_tokens else None
+        result.cost_usd = prices.cost(req.model_id, result.served_tier, result.input_tokens, result.output_tokens)
+    return result
+
+
+async def send_prompt(client, req: PromptRequest, prices: PriceTable, *, on_text: OnText | None = None,
+                      on_result: OnResult | None = None, timeouts=None) -> list[PromptResult]:
+    """Send ``req`` with a bedrock-runtime client; one result per tier tried.
+
+    ``timeouts`` (the profile's :class:`~tierconsole.core.domain.profile.Timeouts`) times a streamed answer
+    between events and names the tier's read timeout when an answer does not come; the read timeout
+    itself is set per request by :class:`~tierconsole.core.aws.session.AwsContext`.
+    ``all`` sends every tier concurrently; ``escalate`` sends Standard and, on a throttle, Priority.
+    ``on_result`` is called with each tier's result as soon as that tier finishes (a UI shows a fast
+    tier while a slow one is still queued); the returned list holds the same objects.
+    """
+    req.validate()
+    tier = _wire(req.tier)
+
+    async def one(t: str, escalated_from: str | None = None) -> PromptResult:
+        result = await _one(client, req, t, prices, on_text, timeouts)
+        result.escalated_from = escalated_from
+        if on_result:
+            on_result(result)
+        return result
+
+    if tier == "all":
+        return list(await asyncio.gather(*(one(t) for t in ALL_TIERS)))
+    if tier == "escalate":
+        first = await one("default")
+        if first.ok or first.error != "ThrottlingException":
+            return [first]
+        return [first, await one("priority", escalated_from="default")]
+    return [await one(tier)]
+
+
+async def prompt_from_command(source, req: PromptRequest, *, on_text: OnText | None = None) -> list[PromptResult]:
+    """A command's prompt over a started live source: refused in read-only mode (unless the profile
+    allows prompts), sent, audited (the text as length and hash only) and added to the prompt history.
+    The prompt lab has its own flow today (``tui.screens.prompt_lab``); phase 2 of issue 13 makes them one."""
+    from ..config.paths import user_data_dir  # noqa: PLC0415
+    from .guard import account_id, append_history, guard_for, text_fingerprint  # noqa: PLC0415
+
+    guard = guard_for(source)
+    guard.require_prompt()
+    guard.account_id = await account_id(source)
+    client = await source.ctx.client("bedrock-runtime")
+    prices = PriceTable.from_profile(source.profile.prices, source.profile.tier_price_multipliers)
+    results = await send_prompt(client, req, prices, on_text=on_text, timeouts=source.profile.timeouts)
+    ok = any(r.ok for r in results)
+    guard.audit("prompt", req.model_id, "ok" if ok else "failed",
+                tiers=[r.tier for r in results], served=[r.served_tier for r in results],
+                errors=[r.error for r in results if r.error], prompt=text_fingerprint(req.text))
+    append_history(user_data_dir() / "history.jsonl",
+                   {"time": round(time.time(), 3), "profile": source.profile.name, "model": req.model_id,
+                    "tier": req.tier, "system": req.system, "text": req.text, "max_tokens": req.max_tokens})
+    return results

@@ -1,0 +1,60 @@
+"""``status``: one collection with the panes' collectors, as one JSON-able document, and its highest use."""
+from __future__ import annotations
+
+from ..domain import metricsplan as mp
+
+
+async def collect_status(source) -> tuple[dict, object]:
+    """Collect once over a started live source (an hour of throttle history): the status document and
+    the collector (its ``errors`` and ``answers`` say what could not be read)."""
+    from ..aws.collectors import Collector  # noqa: PLC0415
+
+    collector = Collector(source.ctx, clock=source.collector.clock, history_minutes=60)
+    data = await collector.refresh()
+    now = collector.clock()
+    return status_document(data, collector.answers, collector.models, collector.tiers, now), collector
+
+
+def status_document(data, answers, models, tiers, now) -> dict:
+    """The four panes' data as one JSON-able document."""
+    doc = {
+        "time": now, "profile": data.profile, "account_id": data.account_id, "region": data.region,
+        "endpoint": data.endpoint,
+        "reservations": [{"reservation_id": r.reservation_id, "model_id": r.model_id,
+                          "input_tpm_used": round(r.input_tpm_used), "input_tpm_reserved": r.input_tpm_reserved,
+                          "input_fraction": round(r.input_fraction, 4),
+                          "output_tpm_used": round(r.output_tpm_used), "output_tpm_reserved": r.output_tpm_reserved,
+                          "output_fraction": round(r.output_fraction, 4),
+                          # tokens/min and requests/min that overflowed to Standard: known only from the
+                          # sandbox's own metrics (no AWS metric counts overflow); null when not known
+                          "overflow_tpm": None if r.overflow_tpm is None else round(r.overflow_tpm),
+                          "overflow_requests_per_min": None if r.overflow_rpm is None else round(r.overflow_rpm, 2),
+                          "overflow_source": r.overflow_source or None}
+                         for r in data.reservations],
+        "quotas": [{"model_id": q.model_id, "name": q.name, "tpm_quota": q.tpm_quota, "rpm_quota": q.rpm_quota,
+                    "tpm_by_tier": {k: round(v) for k, v in q.tpm_by_tier.items()}, "tpm_used": round(q.tpm_used),
+                    "tpm_fraction": round(q.tpm_fraction, 4), "rpm_used": round(q.rpm_used),
+                    "rpm_fraction": round(q.rpm_fraction, 4)} for q in data.quotas],
+        "throttles": {
+            "last_5m": mp.throttle_counts(answers, models, tiers, now, 5) if answers else {},
+            "last_60m": mp.throttle_counts(answers, models, tiers, now, 60) if answers else {},
+        },
+        "batch_jobs": [{"job_name": j.job_name, "job_arn": j.job_arn, "model_id": j.model_id, "status": j.status,
+                        "processed": j.processed, "total": j.total_records, "success": j.success,
+                        "errors": j.errors} for j in data.batch_jobs],
+        "stale": {k: v.reason for k, v in data.status.items() if not v.ok},
+    }
+    return doc
+
+
+def highest_use(doc: dict) -> tuple[float, str]:
+    best = (0.0, "")
+    for q in doc["quotas"]:
+        for key in ("tpm_fraction", "rpm_fraction"):
+            if q[key] > best[0]:
+                best = (q[key], f"{q['model_id']} {key.split('_')[0].upper()} {q[key]:.1%} of quota")
+    for r in doc["reservations"]:
+        for key in ("input_fraction", "output_fraction"):
+            if r[key] > best[0]:
+                best = (r[key], f"reservation {r['reservation_id']} {key.split('_')[0]} TPM {r[key]:.1%}")
+    return best

@@ -1,0 +1,125 @@
+"""A live data source for one profile: the embedded sandbox when the profile asks for it, the AWS
+context and the collector. The app polls :meth:`LiveSource.refresh` from a worker and shows the result.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+
+from .domain.profile import Profile
+from .domain.views import DashboardData
+
+log = logging.getLogger("tierconsole.live")
+
+
+#: What a sandbox profile does with no endpoint given: ``attach`` to the background sandbox started from
+#: its file, else run a throwaway one in-process; ``keep``: attach, else start a background one and leave
+#: it running (the console); ``embedded``: always in-process (a scenario or speed of its own).
+SANDBOX_MODES = ("attach", "keep", "embedded")
+
+
+class LiveSource:
+    def __init__(self, profile: Profile, *, endpoint_url: str | None = None, region: str | None = None,
+                 read_only: bool = False, scenario: str = "steady", speed: float = 1.0, sandbox: str = "attach"):
+        if sandbox not in SANDBOX_MODES:
+            raise ValueError(f"sandbox: {sandbox!r} is not one of {', '.join(SANDBOX_MODES)}")
+        if region:
+            profile = replace(profile, regions=(region,) + tuple(r for r in profile.regions if r != region))
+        if read_only:
+            profile = replace(profile, read_only=True)
+        self.profile = profile
+        self.forced_read_only = read_only  # --read-only: carried over to every profile switched to
+        self._endpoint_url = endpoint_url or profile.endpoint_url
+        self._scenario = scenario
+        self._speed = speed
+        self.sandbox_mode = sandbox
+        self.sandbox_thread = None  # the throwaway in-process sandbox, when one runs
+        self.background = None  # the background sandbox attached to (sandbox.daemon.State)
+        self.notice: str | None = None  # why a background sandbox could not be started
+        self.ctx = None
+        self.collector = None
+
+    @classmethod
+    def from_args(cls, args, **kwargs) -> "LiveSource":
+        """The source for a parsed command line: its --profile, --endpoint-url, --region and --read-only
+        (the shared options, which mean the same wherever they were typed). Raises ConfigError."""
+        from .config.profiles import load_profile  # noqa: PLC0415
+
+        return cls(load_profile(args.profile), endpoint_url=args.endpoint_url, region=args.region,
+                   read_only=args.read_only, **kwargs)
+
+    @property
+    def scenario(self) -> str:
+        return self._scenario
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    def for_profile(self, profile: Profile) -> "LiveSource":
+        """A new (unstarted) source for another profile, keeping this one's --read-only, scenario, speed and
+        sandbox mode."""
+        return LiveSource(profile, read_only=self.forced_read_only, scenario=self._scenario, speed=self._speed,
+                          sandbox=self.sandbox_mode)
+
+    @property
+    def refresh_seconds(self) -> float:
+        return self.profile.refresh_seconds
+
+    def start(self) -> None:
+        """Start the embedded sandbox if needed and build the clients (heavy imports happen here)."""
+        import os  # noqa: PLC0415
+        import time  # noqa: PLC0415
+
+        from .aws.collectors import Collector  # noqa: PLC0415
+        from .aws.session import AwsContext, Target  # noqa: PLC0415
+
+        sandbox = False
+        clock = time.time
+        credentials = None
+        # --endpoint-url, then the profile's endpoint_url, then AWS_ENDPOINT_URL as the SDKs honour it
+        # (named here so the header shows it; a sandbox profile then watches that endpoint).
+        endpoint = self._endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        if self.profile.is_sandbox:
+            from ..sandbox import daemon  # noqa: PLC0415
+
+            sandbox = True  # dummy (or the sandbox's --auth) credentials, sandbox badge
+            if endpoint is None:
+                self.background = None if self.sandbox_mode == "embedded" else daemon.for_profile(self.profile)
+                if self.background is None and self.sandbox_mode == "keep":
+                    try:
+                        self.background = daemon.start_for(self.profile, scenario=self._scenario)
+                    except daemon.StartError as e:
+                        self.notice = f"could not start a background sandbox ({e}); running one in-process"
+                        log.warning("%s", self.notice)
+            else:
+                self.background = daemon.for_endpoint(endpoint)  # a URL of the background sandbox: its keys
+            if self.background is not None:
+                endpoint, clock = self.background.endpoint, self.background.clock()
+                credentials = self.background.credentials()
+            elif endpoint is None:
+                from ..sandbox.app import Sandbox, SandboxThread  # noqa: PLC0415
+                from ..sandbox.config import parse_sandbox_config  # noqa: PLC0415
+
+                config = parse_sandbox_config(self.profile.raw, self.profile.source)
+                self.sandbox_thread = SandboxThread(Sandbox(config, scenario=self._scenario, speed=self._speed))
+                endpoint = self.sandbox_thread.start()
+                clock = self.sandbox_thread.sandbox.clock.now  # metrics are stamped on the sandbox's timeline
+        self.ctx = AwsContext(Target(self.profile, endpoint, sandbox=sandbox, credentials=credentials))
+        if len(self.profile.regions) > 1:
+            from .aws.collectors import RegionsCollector  # noqa: PLC0415
+
+            self.collector = RegionsCollector(self.ctx, clock=clock)  # one GetMetricData per region per refresh
+        else:
+            self.collector = Collector(self.ctx, clock=clock)
+
+    async def refresh(self) -> DashboardData:
+        return await self.collector.refresh()
+
+    async def close(self) -> None:
+        if self.ctx is not None:
+            await self.ctx.close()
+        if self.sandbox_thread is not None:
+            thread, self.sandbox_thread = self.sandbox_thread, None
+            await asyncio.to_thread(thread.stop)  # joins the sandbox's thread: not on the caller's loop

@@ -1,0 +1,47 @@
+"""The status document (:mod:`tierconsole.core.ops.status`) for people."""
+from __future__ import annotations
+
+from ..core.domain.alerts import is_over, over_text
+from ..core.domain.format import tier_label
+
+
+def _overflow_text(r: dict) -> str:
+    if r["overflow_tpm"] is None:
+        return "overflow not published by AWS"
+    return f"overflow {r['overflow_tpm']:,} TPM ({r['overflow_source']})"
+
+
+def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
+    """The status document for people: tiers by name, and ``▲`` on what is at or over the profile's
+    ``alert_threshold`` (the same threshold the dashboard colours by)."""
+    def mark(*fractions: float) -> str:
+        return "▲ " if max(fractions) >= alert_threshold else "  "
+
+    over = sum(1 for q in doc["quotas"] if is_over(q["tpm_fraction"], q["rpm_fraction"], alert_threshold))
+    out = [f"profile {doc['profile']}  account {doc['account_id'] or '?'}  region {doc['region']}"
+           f"  endpoint {doc['endpoint'] or 'AWS'}",
+           f"alert threshold {alert_threshold:.0%}: {over_text(over, alert_threshold)}", ""]
+    out.append("RESERVED TPM")
+    for r in doc["reservations"]:
+        out.append(f"{mark(r['input_fraction'], r['output_fraction'])}{r['reservation_id']:<24} {r['model_id']:<44} "
+                   f"in {r['input_tpm_used']:>9,}/{r['input_tpm_reserved']:<9,}"
+                   f" {r['input_fraction']:>5.0%}  out {r['output_tpm_used']:>8,}/{r['output_tpm_reserved']:<8,}"
+                   f" {r['output_fraction']:>5.0%}  {_overflow_text(r)}")
+    out.append("ON-DEMAND QUOTA (TPM by tier vs quota, burndown included)")
+    for q in doc["quotas"]:
+        tiers = "  ".join(f"{tier_label(k)} {v:,}" for k, v in q["tpm_by_tier"].items())
+        out.append(f"{mark(q['tpm_fraction'], q['rpm_fraction'])}{q['model_id']:<44} "
+                   f"{q['tpm_used']:>9,}/{q['tpm_quota']:<9,.0f} {q['tpm_fraction']:>5.0%}"
+                   f"  RPM {q['rpm_used']}/{q['rpm_quota']:.0f}  [{tiers}]")
+    out.append("THROTTLES (5 min / 60 min)")
+    for model, per in doc["throttles"]["last_60m"].items():
+        five = doc["throttles"]["last_5m"].get(model, {})
+        cells = "  ".join(f"{tier_label(t)} {five.get(t, 0)}/{n}" for t, n in per.items())
+        out.append(f"  {model:<44} {cells}")
+    out.append("BATCH JOBS")
+    for j in doc["batch_jobs"]:
+        out.append(f"  {j['job_name']:<36} {j['status']:<19} {j['processed']}/{j['total'] if j['total'] is not None else '?'}"
+                   f"  errors {j['errors']}")
+    if doc["stale"]:
+        out.append("STALE: " + "; ".join(f"{k}: {v}" for k, v in doc["stale"].items()))
+    return "\n".join(out)

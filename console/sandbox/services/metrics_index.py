@@ -1,0 +1,249 @@
+"""Fast CloudWatch queries over the sandbox's moto backend (used by :mod:`.metrics`).
+
+moto's own ``GetMetricData`` rescans every stored datapoint for every query *and every
+period* (hours for 200 queries over an hour of traffic) and its ``ListMetrics`` does not
+de-duplicate series with two dimensions (and ``GetMetricStatistics`` sums every series that
+*contains* the dimensions asked for), so :class:`SeriesIndex` replaces the three on the
+sandbox's backend instance with an index from series to time-sorted datapoints, answering
+with CloudWatch's semantics (exact dimension set, any order). Metric math runs through moto's
+expression parser as before (moto evaluates a bare query id only); Metrics Insights
+(``SELECT``) queries fall back to moto. Percentile statistics are not available (the data are
+pre-aggregated, as ``StatisticValues`` data are in CloudWatch).
+"""
+from __future__ import annotations
+
+import bisect
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+
+def _utc(epoch_second: int) -> datetime:
+    """moto stores timestamps as naive UTC datetimes."""
+    return datetime.fromtimestamp(epoch_second, timezone.utc).replace(tzinfo=None)
+
+def _series_key(namespace: str, name: str, dims) -> tuple:
+    return namespace, name, frozenset((d.name, d.value) for d in dims)
+
+
+class SeriesIndex:
+    """Series → time-sorted datapoints over a moto CloudWatch backend's ``metric_data`` list.
+
+    The list stays the store (clients' ``PutMetricData`` appends to it over HTTP); the index
+    catches up with appended datapoints on every query. :meth:`remove` prunes list and index
+    together; if anything else shrinks the list, the index rebuilds.
+    """
+
+    def __init__(self, backend):
+        self.backend = backend
+        self._lock = threading.Lock()  # queries run on moto's worker threads
+        self._series: dict[tuple, _Series] = {}
+        self._upto = 0
+        self._last = None
+        self._moto_get_metric_data = backend.get_metric_data
+
+    def install(self) -> None:
+        self.backend.get_metric_data = self.get_metric_data
+        self.backend.get_filtered_metrics = self.get_filtered_metrics
+        self.backend.get_metric_statistics = self.get_metric_statistics
+        self.backend.sandbox_series_index = self
+
+    def _sync(self) -> None:
+        data = self.backend.metric_data
+        n = len(data)
+        if n < self._upto or (self._upto and data[self._upto - 1] is not self._last):
+            self._series, self._upto = {}, 0  # the list was pruned or replaced: rebuild
+        for md in data[self._upto:n]:
+            key = _series_key(md.namespace, md.name, md.dimensions)
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = _Series()
+            series.add(md)
+        self._upto = n
+        self._last = data[n - 1] if n else None
+
+    def remove(self, doomed) -> int:
+        with self._lock:
+            self._sync()
+            data, n = self.backend.metric_data, self._upto  # the index covers data[:n] exactly
+            kept = [md for md in data[:n] if not doomed(md)]
+            if len(kept) != n:
+                data[:n] = kept
+                for key, series in list(self._series.items()):
+                    series.keep(lambda md: not doomed(md))
+                    if not series.times:
+                        del self._series[key]
+                self._upto, self._last = len(kept), (kept[-1] if kept else None)
+            return n - len(kept)
+
+    def get_metric_data(self, queries: list[dict[str, Any]], start_time: datetime, end_time: datetime,
+                        scan_by: str = "TimestampAscending") -> list[dict[str, Any]]:
+        from moto.cloudwatch.exceptions import ValidationError  # noqa: PLC0415
+        from moto.cloudwatch.metric_data_expression_parser import parse_expression  # noqa: PLC0415
+
+        if any(q.get("Expression", "").startswith("SELECT") for q in queries):
+            return self._moto_get_metric_data(queries, start_time, end_time, scan_by)
+        start_time = start_time.replace(microsecond=0)
+        end_time = end_time.replace(microsecond=0)
+        if start_time >= end_time:
+            raise ValidationError("The parameter StartTime must not equal parameter EndTime." if start_time == end_time
+                                  else "The parameter EndTime must be greater than StartTime.")
+        t0, t1 = _epoch(start_time), _epoch(end_time)
+        results, returned = [], []
+        with self._lock:
+            self._sync()
+            for q in queries:
+                if "MetricStat" not in q:
+                    continue
+                ms = q["MetricStat"]
+                metric = ms["Metric"]
+                values, stamps = self._stat(metric, int(ms["Period"]), ms["Stat"], ms.get("Unit"), t0, t1)
+                if scan_by == "TimestampDescending":
+                    values.reverse()
+                    stamps.reverse()
+                result = {"id": q["Id"], "label": q.get("Label") or f"{metric['MetricName']} {ms['Stat']}",
+                          "values": values, "timestamps": stamps, "status_code": "Complete"}
+                results.append(result)
+                if q.get("ReturnData", True):
+                    returned.append(result)
+        for q in queries:
+            if "Expression" in q:
+                values, stamps = parse_expression(q["Expression"], results)
+                returned.append({"id": q["Id"], "label": q.get("Label") or q["Id"], "values": values,
+                                 "timestamps": stamps, "status_code": "Complete"})
+        return returned
+
+    def _stat(self, metric: dict, period: int, stat: str, unit: str | None, t0: float, t1: float):
+        dims = frozenset((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
+        series = self._series.get((metric["Namespace"], metric["MetricName"], dims))
+        pick = _PICK.get(stat)
+        values: list[float] = []
+        stamps: list[datetime] = []
+        if series is None or period <= 0 or pick is None:  # pick None: percentiles cannot come from aggregates
+            return values, stamps
+        times = series.times
+        i, end = bisect.bisect_left(times, t0), bisect.bisect_left(times, t1)
+        start = _utc(int(t0))
+        while i < end:  # one step per non-empty period
+            k = int((times[i] - t0) // period)
+            j = bisect.bisect_left(times, t0 + (k + 1) * period, i, end)
+            v = pick(series, i, j, unit)
+            if v is not None:
+                values.append(v)
+                stamps.append(start + timedelta(seconds=k * period))
+            i = j
+        return values, stamps
+
+    def get_metric_statistics(self, namespace: str, metric_name: str, start_time: datetime, end_time: datetime,
+                              period: int, stats: list[str], dimensions: list[dict[str, str]],
+                              unit: str | None = None) -> list:
+        """GetMetricStatistics over the exact series, periods aligned on StartTime (moto matches any superset
+        of the dimensions, which would add the per-tier series to the model total)."""
+        from moto.cloudwatch.exceptions import InvalidParameterValue  # noqa: PLC0415
+        from moto.cloudwatch.models import Statistics  # noqa: PLC0415
+
+        start_time = start_time.replace(microsecond=0)
+        end_time = end_time.replace(microsecond=0)
+        if start_time >= end_time:
+            raise InvalidParameterValue("The parameter StartTime must be less than the parameter EndTime.")
+        t0, t1 = _epoch(start_time), _epoch(end_time)
+        dims = frozenset((d["Name"], d["Value"]) for d in dimensions or [])
+        out: list = []
+        with self._lock:
+            self._sync()
+            series = self._series.get((namespace, metric_name, dims))
+            if series is None or period <= 0:
+                return out
+            times = series.times
+            i, end = bisect.bisect_left(times, t0), bisect.bisect_left(times, t1)
+            while i < end:
+                k = int((times[i] - t0) // period)
+                j = bisect.bisect_left(times, t0 + (k + 1) * period, i, end)
+                points = [series.points[n] for n in series.rows(i, j, unit)]
+                if points:
+                    s = Statistics(stats, start_time + timedelta(seconds=k * period), points[-1].unit)
+                    s.metric_data = points
+                    out.append(s)
+                i = j
+        return out
+
+    def get_filtered_metrics(self, metric_name: str | None, namespace: str | None, dimensions) -> list:
+        """ListMetrics: one entry per distinct series (moto repeats two-dimension series per datapoint)."""
+        wanted = [(d["Name"], d.get("Value")) for d in dimensions or []]
+        out = []
+        with self._lock:
+            self._sync()
+            for (ns, name, dims), series in self._series.items():
+                if namespace and ns != namespace or metric_name and name != metric_name:
+                    continue
+                if any(not any(k == n and (v is None or v == val) for n, val in dims) for k, v in wanted):
+                    continue
+                out.append(series.points[-1])
+        return out
+
+
+class _Series:
+    """One series' datapoints sorted by time, with their statistics in parallel lists."""
+
+    __slots__ = ("times", "sums", "counts", "mins", "maxs", "points")
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.sums: list[float] = []
+        self.counts: list[float] = []
+        self.mins: list[float] = []
+        self.maxs: list[float] = []
+        self.points: list = []
+
+    def add(self, md) -> None:
+        ts = _epoch(md.timestamp)
+        if hasattr(md, "sample_count"):  # MetricAggregatedDatum (StatisticValues)
+            row = (ts, md.sum, md.sample_count, md.min, md.max, md)
+        else:
+            row = (ts, md.value, 1.0, md.value, md.value, md)
+        lists = (self.times, self.sums, self.counts, self.mins, self.maxs, self.points)
+        if not self.times or ts >= self.times[-1]:
+            for lst, v in zip(lists, row):
+                lst.append(v)
+        else:
+            i = bisect.bisect_right(self.times, ts)
+            for lst, v in zip(lists, row):
+                lst.insert(i, v)
+
+    def keep(self, pred) -> None:
+        rows = [k for k, md in enumerate(self.points) if pred(md)]
+        if len(rows) != len(self.points):
+            for name in self.__slots__:
+                lst = getattr(self, name)
+                setattr(self, name, [lst[k] for k in rows])
+
+    def rows(self, i: int, j: int, unit: str | None) -> range | list[int]:
+        return range(i, j) if not unit else [k for k in range(i, j) if self.points[k].unit == unit]
+
+
+def _sum(s: _Series, i: int, j: int, unit: str | None) -> float:
+    return sum(s.sums[i:j]) if not unit else sum(s.sums[k] for k in s.rows(i, j, unit))
+
+
+def _count(s: _Series, i: int, j: int, unit: str | None) -> float:
+    return sum(s.counts[i:j]) if not unit else sum(s.counts[k] for k in s.rows(i, j, unit))
+
+
+def _min(s: _Series, i: int, j: int, unit: str | None) -> float | None:
+    return min((s.mins[k] for k in s.rows(i, j, unit)), default=None)
+
+
+def _max(s: _Series, i: int, j: int, unit: str | None) -> float | None:
+    return max((s.maxs[k] for k in s.rows(i, j, unit)), default=None)
+
+
+def _average(s: _Series, i: int, j: int, unit: str | None) -> float | None:
+    n = _count(s, i, j, unit)
+    return _sum(s, i, j, unit) / n if n else None
+
+
+_PICK = {"Sum": _sum, "SampleCount": _count, "Minimum": _min, "Maximum": _max, "Average": _average}
+
+
+def _epoch(dt: datetime) -> float:
+    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp()

@@ -1,0 +1,118 @@
+"""S3, STS and CloudWatch on the sandbox endpoint, served by moto.
+
+moto already speaks these protocols (rest-xml S3, query STS, CloudWatch in smithy-rpc-v2-cbor
+as current botocore sends it), so the sandbox does not re-implement them: it checks the request
+the way the AWS service would (:mod:`.moto_checks`), hands it to moto's WSGI dispatcher on a
+worker thread and returns moto's answer as it is — or, if moto raises or answers 5xx, a 4xx
+naming the failure, never a 500.
+The sandbox's own code (metrics publisher, batch jobs) reaches the same moto backends
+in-process through :func:`s3_backend` and :func:`cloudwatch_backend`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from . import moto_checks
+from ..http import AwsError, Call
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..host import SandboxHost
+
+log = logging.getLogger("tierconsole.sandbox.moto")
+
+MOTO_SERVICES = ("s3", "sts", "monitoring")
+ACCOUNT_HEADER = "x-moto-account-id"
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
+
+
+class MotoBridge:
+    def __init__(self, account_id: str):
+        # moto takes the account of a request from its x-moto-account-id header (set on every request
+        # in handle()), so two sandboxes in one process (a profile switch) keep their own accounts.
+        # A MOTO_ACCOUNT_ID environment variable, if the user set one, still wins (moto's precedence).
+        self.account_id = account_id
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: PLC0415
+
+        self._app = DomainDispatcherApplication(create_backend_app)
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sandbox-moto")
+
+    def _wsgi(self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes):
+        from werkzeug.test import EnvironBuilder  # noqa: PLC0415
+
+        builder = EnvironBuilder(path=path, method=method, query_string=query, headers=headers, data=body)
+        try:
+            environ = builder.get_environ()
+        finally:
+            builder.close()
+        captured: dict = {}
+
+        def start_response(status, response_headers, exc_info=None):
+            captured["status"] = int(status.split(" ", 1)[0])
+            captured["headers"] = response_headers
+
+        chunks = self._app(environ, start_response)
+        try:
+            payload = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
+        return captured["status"], captured["headers"], payload
+
+    async def handle(self, call: Call) -> web.Response:
+        req = call.request
+        call.operation = req.headers.get("X-Amz-Target", "").split(".")[-1] or req.path.rsplit("/", 1)[-1] or req.method
+        call.operation = moto_checks.check(call)  # raises the AWS error for input moto would choke on
+        loop = asyncio.get_running_loop()
+        headers = [(k, v) for k, v in req.headers.items() if k.lower() != ACCOUNT_HEADER]
+        headers.append((ACCOUNT_HEADER, self.account_id))
+        try:
+            status, headers, payload = await loop.run_in_executor(
+                self._pool, self._wsgi, req.method, req.path, req.query_string, headers, call.body)
+        except Exception as exc:  # noqa: BLE001 - moto raised: the request was one it cannot process
+            log.warning("moto failed on %s %s: %s: %s", req.method, req.path[:200], type(exc).__name__, exc)
+            raise moto_checks.moto_failure(call, call.operation, exc) from None
+        if status >= 500:
+            log.warning("moto answered %s to %s %s: %s", status, req.method, req.path[:200], payload[:200])
+            raise moto_checks.moto_failure(call, call.operation, None, status)
+        out = {k: v for k, v in headers if k.lower() not in _HOP_BY_HOP}
+        bad = next((k for k, v in out.items() if moto_checks.CONTROL_CHARS.search(v)), None)
+        if bad is not None:  # an answer aiohttp would refuse to send (the client would see a dropped connection)
+            log.warning("moto answered %s to %s %s with a control character in header %s",
+                        status, req.method, req.path[:200], bad)
+            raise AwsError("InvalidArgument", f"The request would make header {bad} carry a control "
+                                       "character, which HTTP does not allow.", 400)
+        out.setdefault("x-amzn-RequestId", call.request_id)
+        return web.Response(status=status, body=payload, headers=out)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def s3_backend(account_id: str):
+    from moto.s3.models import s3_backends  # noqa: PLC0415
+
+    return s3_backends[account_id]["aws"]
+
+
+def cloudwatch_backend(account_id: str, region: str):
+    from moto.cloudwatch.models import cloudwatch_backends  # noqa: PLC0415
+
+    return cloudwatch_backends[account_id][region]
+
+
+def install(sandbox: "SandboxHost") -> MotoBridge:
+    """The bridge for :data:`MOTO_SERVICES` (the sandbox routes them to ``bridge.handle``), closed with the
+    sandbox, and the default bucket for batch input and output."""
+    bridge = MotoBridge(sandbox.config.account_id)
+    sandbox.on_close(bridge.close)
+    # The default bucket for batch input and output exists from the start.
+    backend = s3_backend(sandbox.config.account_id)
+    if sandbox.config.bucket not in backend.buckets:
+        backend.create_bucket(sandbox.config.bucket, sandbox.config.region)
+    return bridge

@@ -1,0 +1,268 @@
+"""What the sandbox checks before it hands a request to moto (S3, STS, CloudWatch).
+
+moto trusts its input: a CloudWatch JSON body without ``StartTime``, an STS ``Action`` it does not
+know, ``max-keys=abc`` or a POST to an S3 object key raise inside moto (a 500), and a bucket
+policy it cannot parse is stored and then breaks every later request to that bucket. So each
+request is first checked the way the AWS service checks it, driven by botocore's models:
+
+============ =====================================================================================
+protocol     checks (error codes are the ones the AWS service answers with)
+============ =====================================================================================
+JSON         CloudWatch awsJson1.0: known operation (``UnknownOperationException``), body read by
+             the bounded :func:`~.http.parse_json`, members conformed to the input shape
+             (``MissingParameter`` / ``InvalidParameterValue``)
+query        STS and CloudWatch form posts: ``Action`` present (``MissingAction``) and known
+             (``InvalidAction``), top-level members present and well-typed (STS ``ValidationError``,
+             CloudWatch ``MissingParameter`` / ``InvalidParameterValue``)
+S3 (REST)    integer query parameters (``InvalidArgument``), POST only where an operation takes it
+             (``MethodNotAllowed``, 405), bucket policies (``MalformedPolicy``: JSON, grammar by
+             moto's IAM policy validator, and a trial evaluation by moto's own evaluator, so that
+             a stored policy can never fail a later request)
+============ =====================================================================================
+
+Whatever still fails inside moto is answered by the bridge with a 4xx naming the failure
+(:func:`moto_failure`), never a 500.
+"""
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ..http import AwsError, BadJson, Call, parse_json
+from ..shapes import conform, service_model
+
+BOTOCORE_NAMES = {"s3": "s3", "sts": "sts", "monitoring": "cloudwatch"}
+S3_INT_MAX = 2**31 - 1
+_S3_OBJECT_ACTIONS = ("GetObject", "PutObject", "DeleteObject", "HeadObject", "PostObject")
+
+
+def protocol(call: Call) -> str:
+    """How the request is serialized: ``s3``, ``json``, ``cbor`` or ``query``."""
+    if call.service == "s3":
+        return "s3"
+    if call.request.headers.get("X-Amz-Target"):
+        return "json"
+    if call.request.path.startswith("/service/") or call.request.headers.get("smithy-protocol") == "rpc-v2-cbor":
+        return "cbor"
+    return "query"
+
+
+def check(call: Call) -> str:
+    """Check ``call`` before moto sees it; returns the operation name for the access log."""
+    kind = protocol(call)
+    if kind == "json":
+        return _check_json(call)
+    if kind == "query":
+        return _check_query(call)
+    if kind == "s3":
+        _check_s3(call)
+        return call.request.path.rsplit("/", 1)[-1] or call.request.method
+    return call.request.path.rsplit("/", 1)[-1]  # CBOR: moto decodes it; failures are mapped after
+
+
+# ---------------------------------------------------------------------- JSON (CloudWatch awsJson1.0)
+
+def _check_json(call: Call) -> str:
+    model = service_model(BOTOCORE_NAMES[call.service])
+    prefix, _, op = call.request.headers["X-Amz-Target"].partition(".")
+    if prefix != model.metadata.get("targetPrefix") or op not in model.operation_names:
+        raise AwsError("UnknownOperationException",
+                       f"The sandbox's {model.metadata['serviceId']} does not know operation "
+                       f"{call.request.headers['X-Amz-Target'][:100]!r}", 400)
+    body = call.json()  # the bounded parser; InvalidParameterValue for monitoring
+    conform(model.operation_model(op).input_shape, body, code="InvalidParameterValue",
+            missing_code="MissingParameter")
+    return op
+
+
+# ---------------------------------------------------------------------- query (STS, CloudWatch)
+
+def query_params(call: Call) -> dict[str, str]:
+    """The parameters of a query-protocol request: the query string, then the form body."""
+    params = dict(call.request.query)
+    if call.body and call.request.content_type == "application/x-www-form-urlencoded":
+        params.update(parse_qsl(call.body.decode("utf-8", "replace"), keep_blank_values=True))
+    return params
+
+
+def _scalar(member, text: str) -> Any:
+    """A query-string value as the member's type, or the text itself when it does not convert
+    (the shape check then names it)."""
+    kind = member.type_name
+    try:
+        if kind in ("integer", "long"):
+            return int(text)
+        if kind in ("float", "double"):
+            value = float(text)
+            return value if value == value and abs(value) != float("inf") else text
+    except ValueError:
+        return text
+    if kind == "boolean":
+        return {"true": True, "false": False}.get(text, text)
+    return text
+
+
+def _check_query(call: Call) -> str:
+    model = service_model(BOTOCORE_NAMES[call.service])
+    params = query_params(call)
+    action = params.get("Action")
+    if not action:
+        raise AwsError("MissingAction", "The request must contain the parameter Action.", 400)
+    if action not in model.operation_names:
+        raise AwsError("InvalidAction", f"Could not find operation {action[:100]!r} for version "
+                       f"{params.get('Version', model.api_version)[:40]}", 400)
+    shape = model.operation_model(action).input_shape
+    if shape is None:
+        return action
+    values: dict[str, Any] = {}
+    for name, member in shape.members.items():
+        wire = member.serialization.get("name", name)
+        if wire in params and member.type_name not in ("structure", "list", "map"):
+            values[name] = _scalar(member, params[wire])
+        elif any(key.startswith(wire + ".") for key in params):
+            values[name] = _PRESENT  # a flattened list/map/structure: moto reads it; present is enough here
+    missing = [n for n in shape.required_members if n not in values]
+    for name in missing:
+        values[name] = None
+    scalars = {n: v for n, v in values.items() if v is not _PRESENT}
+    code = "ValidationError" if call.service == "sts" else "InvalidParameterValue"
+    conform(shape, scalars, code=code, missing_code=None if call.service == "sts" else "MissingParameter",
+            names=[n for n in scalars])
+    return action
+
+
+_PRESENT = object()
+
+
+# ---------------------------------------------------------------------- S3 (rest-xml)
+
+@lru_cache(maxsize=1)
+def _s3_rules() -> tuple[dict[str, tuple[int, int]], frozenset[str]]:
+    """(integer query parameters with their ranges, query markers that make a POST to an object key valid)."""
+    model = service_model("s3")
+    ints: dict[str, tuple[int, int]] = {}
+    markers: set[str] = set()
+    for op in model.operation_names:
+        om = model.operation_model(op)
+        shape = om.input_shape
+        members = shape.members.values() if shape is not None else ()
+        for m in members:
+            if m.serialization.get("location") == "querystring" and m.type_name in ("integer", "long"):
+                ints[m.serialization["name"]] = (max(0, m.metadata.get("min", 0)),
+                                                 min(S3_INT_MAX, m.metadata.get("max", S3_INT_MAX)))
+        uri = om.http.get("requestUri", "")
+        if om.http.get("method") == "POST" and "{Key+}" in uri:
+            query = uri.partition("?")[2]
+            markers.update(part.partition("=")[0] for part in query.split("&") if part)
+            if shape is not None:
+                markers.update(shape.members[n].serialization["name"] for n in shape.required_members
+                               if shape.members[n].serialization.get("location") == "querystring")
+    return ints, frozenset(markers)
+
+
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _s3_error(code: str, message: str, status: int = 400) -> AwsError:
+    return AwsError(code, message, status)
+
+
+def _check_s3(call: Call) -> None:
+    req = call.request
+    ints, markers = _s3_rules()
+    for name, value in req.query.items():
+        if name in ints:
+            lo, hi = ints[name]
+            if not re.fullmatch(r"-?\d{1,12}", value) or not lo <= int(value) <= hi:
+                raise _s3_error("InvalidArgument", f"Provided {name} not an integer or within integer range "
+                                f"({lo} to {hi}): {value[:40]!r}")
+        if name.startswith("response-") and CONTROL_CHARS.search(value):
+            # GetObject echoes response-* overrides as response headers; a control character cannot be one.
+            raise _s3_error("InvalidArgument", f"Query parameter {name} holds a control character, which an "
+                            f"HTTP header cannot carry: {value[:40]!r}")
+    segments = req.path.lstrip("/").split("/", 1)
+    bucket, key = segments[0], (segments[1] if len(segments) > 1 else "")
+    if req.method == "POST" and bucket and key and not markers.intersection(req.query):
+        raise _s3_error("MethodNotAllowed", "The specified method is not allowed against this resource.", 405)
+    if req.method == "PUT" and bucket and not key and "policy" in req.query:
+        check_bucket_policy(call.body, bucket)
+
+
+def check_bucket_policy(body: bytes, bucket: str) -> None:
+    """Raise S3's ``MalformedPolicy`` unless moto can store the policy *and* evaluate it later."""
+    def malformed(why: str) -> AwsError:
+        return _s3_error("MalformedPolicy", why)
+
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise malformed("Policies must be valid JSON and the first byte must be '{'") from None
+    if not text.lstrip().startswith("{"):
+        raise malformed("Policies must be valid JSON and the first byte must be '{'")
+    try:
+        doc = parse_json(text)
+    except BadJson as exc:
+        raise malformed(f"Policies must be valid JSON and the first byte must be '{{' ({exc})") from None
+    if "Statement" not in doc:
+        raise malformed("Missing required field Statement")
+    from moto.iam.access_control import IAMPolicy  # noqa: PLC0415 - moto is loaded with the bridge anyway
+    from moto.iam.exceptions import MalformedPolicyDocument  # noqa: PLC0415
+    from moto.iam.policy_validation import IAMPolicyDocumentValidator  # noqa: PLC0415
+    from moto.s3.utils import bucket_policy_is_public  # noqa: PLC0415
+
+    # AWS takes bucket policies without a Version (2008-10-17 semantics); moto's validator wants 2012-10-17.
+    normalized = dict(doc, Version="2012-10-17") if doc.get("Version") in (None, "2008-10-17") else doc
+    try:
+        IAMPolicyDocumentValidator(json.dumps(normalized)).validate()
+    except MalformedPolicyDocument as exc:
+        raise malformed(getattr(exc, "message", None) or str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - the validator's own failure is a malformed policy too
+        raise malformed(f"Policy could not be read ({type(exc).__name__})") from None
+    statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+    for st in statements:  # moto's validator is for identity policies: a bucket policy names its principal
+        if not isinstance(st, dict) or ("Principal" not in st and "NotPrincipal" not in st):
+            raise malformed("Missing required field Principal")
+        if not all(_principal_ok(st[k]) for k in ("Principal", "NotPrincipal") if k in st):
+            raise malformed("Invalid principal in policy")
+    # A trial of what moto does with a stored policy on later requests, with every action it names.
+    actions = {f"s3:{a}" for a in _S3_OBJECT_ACTIONS}
+    for st in statements:
+        for key in ("Action", "NotAction"):
+            named = st.get(key) if isinstance(st, dict) else None
+            actions.update(a for a in (named if isinstance(named, list) else [named]) if isinstance(a, str))
+    try:
+        policy = IAMPolicy(text)
+        for action in sorted(actions):
+            policy.is_action_permitted(action, f"arn:aws:s3:::{bucket}/probe")
+            policy.is_action_permitted(action, f"arn:aws:s3:::{bucket}")
+        bucket_policy_is_public(text)
+    except Exception as exc:  # noqa: BLE001 - anything moto cannot evaluate later must not be stored
+        raise malformed(f"Policy has an element the sandbox cannot evaluate ({type(exc).__name__})") from None
+
+
+def _principal_ok(principal: Any) -> bool:
+    """``"*"`` or ``{"AWS"|"Service"|"Federated"|"CanonicalUser": name or [names]}``, as the policy grammar has it."""
+    if principal == "*":
+        return True
+    return isinstance(principal, dict) and bool(principal) and all(
+        key in ("AWS", "Service", "Federated", "CanonicalUser")
+        and (isinstance(v, str) or isinstance(v, list) and v and all(isinstance(x, str) for x in v))
+        for key, v in principal.items())
+
+
+# ---------------------------------------------------------------------- what moto still fails on
+
+def moto_failure(call: Call, operation: str, exc: BaseException | None, status: int | None = None) -> AwsError:
+    """A 4xx for a request moto could not process (it raised, or answered 5xx), named as the service does."""
+    service = {"s3": "S3", "sts": "STS", "monitoring": "CloudWatch"}.get(call.service, call.service)
+    if isinstance(exc, NotImplementedError):
+        code = "InvalidAction" if protocol(call) == "query" else (
+            "NotImplemented" if call.service == "s3" else "UnknownOperationException")
+        return AwsError(code, f"The sandbox's {service} (moto) does not implement {operation[:100]}", 400)
+    code = {"s3": "InvalidRequest", "sts": "ValidationError"}.get(call.service, "InvalidParameterValue")
+    what = f"{type(exc).__name__}: {str(exc)[:200]}" if exc is not None else f"moto answered {status}"
+    return AwsError(code, f"The sandbox's {service} could not process this {operation[:100]} request; check its "
+                          f"parameters against the API reference ({what})", 400)

@@ -1,0 +1,83 @@
+"""The incident view: the minute-by-minute timeline around a throttle event, with a diagnosis.
+
+It is given an :class:`~tierconsole.core.domain.incident.Incident` (built by the app around the selected
+event, from the collector's last answers or, in a replay, from the recording); it fetches nothing. ``e`` writes the same report an engineer can paste
+into a ticket (``tierconsole incident export`` writes it headless).
+"""
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from ...core.domain import format as fmt
+from ...core.domain.incident import TIERS, Incident, to_markdown
+
+
+class IncidentScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q", "dismiss", "Close", id="incident-close"),
+        Binding("e", "export", "Export report", id="incident-export",
+                tooltip="Write this incident as Markdown to the tierconsole data folder"),
+    ]
+
+    def __init__(self, incident: Incident, *, highlight: float | None = None, export_dir=None) -> None:
+        super().__init__()
+        self.incident = incident
+        self.highlight = highlight
+        self.export_dir = export_dir
+        self.exported: str | None = None
+
+    def compose(self) -> ComposeResult:
+        inc = self.incident
+        with Vertical(id="incident-box") as box:
+            window = (f" · {time.strftime('%H:%M', time.gmtime(inc.minutes[0].time))}–"
+                      f"{time.strftime('%H:%M', time.gmtime(inc.minutes[-1].time))} UTC") if inc.minutes else ""
+            box.border_title = f"Incident · {inc.model_id}{window}"
+            box.border_subtitle = "e export · esc close"
+            yield Static(Text(inc.diagnosis, style="bold"), id="incident-diagnosis")
+            if inc.findings:
+                yield Static("\n".join(f"• {f}" for f in inc.findings), id="incident-findings")
+            yield DataTable(id="incident-timeline", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        sandbox = any(m.overflow_tokens is not None for m in self.incident.minutes)
+        table.add_columns("UTC", "TPM Pri", "TPM Std", "TPM Flex", "TPM / quota", "RPM / quota",
+                          "Thr P/S/F", "Res in/out", "Overflow tok (sandbox)" if sandbox else "Overflow tok")
+        highlight_row = None
+        for i, m in enumerate(self.incident.minutes):
+            thr = (str(m.throttles_by_tier["all"]) if "all" in m.throttles_by_tier
+                   else "/".join(str(m.throttles_by_tier.get(t, 0)) for t in TIERS))
+            pct = Text(f"{fmt.human_count(m.tpm)}/{fmt.human_count(m.tpm_quota)} {m.tpm_fraction:4.0%}",
+                       style="bold red" if m.tpm_fraction >= 0.9 else "")
+            res = "—" if m.reserved_input_tpm is None else f"{fmt.human_count(m.reserved_input_tpm)}/{fmt.human_count(m.reserved_output_tpm)}"
+            table.add_row(time.strftime("%H:%M", time.gmtime(m.time)),
+                          fmt.human_count(m.tpm_by_tier.get("priority", 0)), fmt.human_count(m.tpm_by_tier.get("default", 0)),
+                          fmt.human_count(m.tpm_by_tier.get("flex", 0)), pct,
+                          f"{m.rpm:.0f}/{m.rpm_quota:.0f}", Text(thr, style="bold" if m.throttles else "dim"),
+                          res, fmt.human_count(m.overflow_tokens))
+            if self.highlight is not None and m.time <= self.highlight < m.time + 60:
+                highlight_row = i
+        if highlight_row is not None:
+            table.move_cursor(row=highlight_row)
+        table.focus()
+
+    def action_export(self) -> None:
+        from ...core.config.paths import user_data_dir  # noqa: PLC0415
+
+        folder = self.export_dir or (user_data_dir() / "incidents")
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.incident.end))
+        name = self.incident.model_id.replace(":", "_").replace("/", "_")
+        path = folder / f"incident-{name}-{stamp}.md"
+        from ...core.files import write_private  # noqa: PLC0415
+
+        write_private(path, to_markdown([self.incident]))  # 0600: it names the account's models and figures
+        self.exported = str(path)
+        self.notify(f"Incident report written to {path}", title="Exported")

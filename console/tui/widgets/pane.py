@@ -1,0 +1,156 @@
+"""The frame every dashboard pane shares: a titled border, a stale banner, and change detection."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Hashable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Static
+
+from ...core.domain import format as fmt
+from ...core.domain.views import PaneStatus
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+from .render import Palette, to_strips
+
+
+class StaleBanner(Static):
+    """One line (wrapping if needed) saying the pane's data is old, how old, and why."""
+
+    def show_status(self, status: PaneStatus, now: float) -> None:
+        self.display = not status.ok
+        if status.ok:
+            return
+        when = "no data yet" if status.updated_at is None else f"last good data {fmt.age(status.age(now))}"
+        text = Text.assemble(("STALE", "bold"), f" · {when}")
+        if status.reason:
+            text.append(f" · {status.reason}")
+        self.update(text)
+
+
+class Body(Widget):
+    """A pane body drawn from data held in ``self.data``; redraws only when that data changes.
+
+    Subclasses implement ``build(width, palette)`` returning lines of Rich Text. The body is a
+    Line API widget: the lines are built once and kept as strips until something changes (the
+    data, the width, a reactive such as ``warn_at``, the theme), and a new refresh lays the screen
+    out again only when the number of lines changed. Over SSH every refresh then costs one build
+    of one pane, not a relayout of all four.
+    """
+
+    DEFAULT_CSS = "Body { height: auto; }"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.data: Any = None
+        self._key: Hashable | object = object()
+        self._strips: list[Strip] | None = None
+        self._strips_width = -1
+        self.renders = 0  # how many times the lines were built (tests check redraws are skipped)
+
+    def set_data(self, data: Any, key: Any = None) -> bool:
+        """Store ``data`` and redraw if ``key`` (default: the data itself) differs from last time."""
+        key = data if key is None else key
+        if key == self._key:
+            return False
+        self._key = key
+        self.data = data
+        before = len(self._strips) if self._strips is not None else None
+        self._strips = None
+        width = self.size.width
+        same_height = before is not None and width > 0 and len(self.strips(width)) == before
+        Widget.refresh(self, layout=not same_height)  # not our refresh(): it would drop the lines just built
+        return True
+
+    # Anything that repaints the widget (a reactive changing, a style or theme update) may change
+    # what build() draws, so it drops the built lines.
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Self:
+        if repaint:
+            self._strips = None
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def notify_style_update(self) -> None:
+        self._strips = None
+        super().notify_style_update()
+
+    def strips(self, width: int) -> list[Strip]:
+        """The body's lines at ``width`` cells, built on first use and kept until something changes."""
+        if self._strips is None or self._strips_width != width:
+            self.renders += 1
+            palette = Palette(self)
+            if self.data is None:
+                lines = [Text("waiting for data…", style=palette["muted"])]
+            else:
+                lines = self.build(width, palette)
+            self._strips = to_strips(lines, width, self.rich_style, self.app.console)
+            self._strips_width = width
+        return self._strips
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.strips(width)) if width else 0
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        lines = self.strips(width)
+        return lines[y] if 0 <= y < len(lines) else Strip.blank(width, self.rich_style)
+
+    def build(self, width: int, palette: Palette) -> list[Text]:
+        raise NotImplementedError
+
+
+class Pane(Vertical):
+    """A titled, focusable-within dashboard pane. ``PANE`` is its name in ``DashboardData.status``."""
+
+    PANE: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+    KEY: ClassVar[str] = ""
+    ALLOW_MAXIMIZE = False
+
+    def __init__(self) -> None:
+        super().__init__(id=self.PANE, classes="pane")
+        self.border_title = f"[{self.KEY}] {self.TITLE}" if self.KEY else self.TITLE
+        self.status = PaneStatus()
+        self._status_key: tuple | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StaleBanner(classes="stale-banner")
+        yield from self.compose_body()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    @property
+    def focus_target(self) -> Widget:
+        """The widget that takes focus when the pane is selected."""
+        return self.query_one(".pane-focus")
+
+    @property
+    def stale(self) -> bool:
+        return not self.status.ok
+
+    def set_status(self, status: PaneStatus | None, now: float) -> None:
+        status = status or PaneStatus()
+        # An ok pane needs no redraw as time passes; a stale one shows a growing age.
+        key = (status, None if status.ok else int(now))
+        if key == self._status_key:
+            return
+        self._status_key = key
+        self.status = status
+        self.set_class(not status.ok, "-stale")
+        self.query_one(StaleBanner).show_status(status, now)
+
+    def set_subtitle(self, text: str) -> None:
+        if self.border_subtitle != text:
+            self.border_subtitle = text
+
+
+class ScrollBody(VerticalScroll, can_focus=True):
+    """The focusable scroller that holds a pane's :class:`Body`."""
+
+    ALLOW_MAXIMIZE = False

@@ -1,0 +1,126 @@
+"""On-demand quota per model: one stacked bar of Priority / Standard / Flex TPM against the shared quota."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.reactive import reactive
+
+from ...core.domain import format as fmt
+from ...core.domain.views import QUOTA_TIERS, ModelQuotaView, PaneStatus
+from .pane import Body, Pane, ScrollBody
+from .render import Palette, fit, join, stacked_bar
+
+LEVEL_GLYPH = {"ok": " ", "warn": "▲", "crit": "✖"}
+_TIER_LETTER = {"priority": "P", "default": "S", "flex": "F"}
+
+
+class QuotaBody(Body):
+    warn_at: reactive[float] = reactive(0.8)
+
+    def build(self, width: int, palette: Palette) -> list[Text]:
+        """Two lines per model::
+
+            Amazon Nova Lite   ━━━━━━━━━━━━━━━━━━┊━━━━━━  ▲ 85%  341k/400k
+             RPM 642/1.0k 64%  P 61.3k S 249k F 30.9k        hold 52.4k
+        """
+        quotas: Sequence[ModelQuotaView] = self.data
+        if not quotas:
+            return [Text("No on-demand quotas found.", style=palette["muted"])]
+        names = [q.name or fmt.short_model(q.model_id) for q in quotas]
+        name_w = max(8, min(18, width // 3))  # also holds "RPM 1.2k/1.5k  80%" on the second line
+        right_w = 1 + 1 + 4 + 12  # gap, level glyph, percent, used/quota
+        tail_w = 12  # the used/quota column; on the second line it holds the hold
+        bar_w = max(4, width - name_w - 1 - right_w)
+        legend = Text("TPM by tier  ", style=palette["muted"])
+        for tier in QUOTA_TIERS:
+            legend.append(f"{palette.fill(tier)} ", palette[tier])
+            legend.append(f"{fmt.tier_label(tier)}  ", palette["muted"])
+        legend.append("┊ ", palette["warn"])
+        legend.append(f"{fmt.percent(self.warn_at)}", palette["muted"])
+        lines = [legend]
+        for q, name in zip(quotas, names):
+            known = q.tpm_quota > 0
+            tpm_level = palette.level(q.tpm_fraction, self.warn_at)
+            rpm_level = palette.level(q.rpm_fraction, self.warn_at)
+            segments = [(q.tpm_by_tier.get(t, 0.0), palette[t], palette.fill(t)) for t in QUOTA_TIERS]
+            lines.append(join(
+                fit(name, name_w, palette["strong"] if tpm_level == "ok" else palette[tpm_level]), " ",
+                stacked_bar(segments, q.tpm_quota, bar_w, palette, mark=self.warn_at), " ",
+                (LEVEL_GLYPH[tpm_level], palette[tpm_level]),
+                fit(fmt.percent(q.tpm_fraction) if known else "—", 4,
+                    palette["strong"] if tpm_level == "ok" else palette[tpm_level], "right"),
+                fit(f"{fmt.human_count(q.tpm_used)}/{fmt.human_count(q.tpm_quota) if known else '?'}", 12,
+                    align="right"),
+            ))
+            rpm = join(
+                fit("RPM ", 4, palette["muted"]),
+                fit(f"{fmt.human_count(q.rpm_used)}/{fmt.human_count(q.rpm_quota) if q.rpm_quota else '?'}",
+                    name_w - 4 - 5, align="right"),
+                fit(f"{LEVEL_GLYPH[rpm_level].strip()}{fmt.percent(q.rpm_fraction)}", 5,
+                    palette["strong"] if rpm_level == "ok" else palette[rpm_level], "right"),
+            )
+            hold = Text()
+            if q.hold_tokens is not None:
+                hold = Text.assemble(("hold ", palette["muted"]), fmt.human_count(q.hold_tokens))
+            breakdown_w = bar_w + right_w - tail_w  # under the bar and the percentage
+            lines.append(join(
+                fit(rpm, name_w), " ",
+                fit(self._breakdown(q, breakdown_w - 1, palette), breakdown_w),
+                fit(hold, tail_w, align="right"),
+            ))
+        return lines
+
+    @staticmethod
+    def _breakdown(q: ModelQuotaView, width: int, palette: Palette) -> Text:
+        """``P 61.3k  S 249k  F 30.9k``, tightened to ``P61.3k S249k F30.9k`` when short of room."""
+        for gap, sep in (("  ", " "), (" ", " "), (" ", "")):
+            text = Text()
+            for i, tier in enumerate(QUOTA_TIERS):
+                if i:
+                    text.append(gap)
+                text.append(_TIER_LETTER[tier], palette[tier])
+                text.append(f"{sep}{fmt.human_count(q.tpm_by_tier.get(tier, 0.0))}")
+            if text.cell_len <= width:
+                break
+        return text
+
+
+class QuotaPane(Pane):
+    PANE = "quota"
+    TITLE = "On-demand quota"
+    KEY = "2"
+
+    def compose_body(self) -> ComposeResult:
+        with ScrollBody(classes="pane-focus"):
+            yield QuotaBody()
+
+    @property
+    def body(self) -> QuotaBody:
+        return self.query_one(QuotaBody)
+
+    @property
+    def warn_at(self) -> float:
+        """Fraction of a quota at which usage shows in the warning colour (default 0.8)."""
+        return self.body.warn_at
+
+    @warn_at.setter
+    def warn_at(self, value: float) -> None:
+        self.body.warn_at = value
+        self._update_subtitle()
+
+    def _update_subtitle(self) -> None:
+        quotas = self.body.data or ()
+        hot = sum(1 for q in quotas if max(q.tpm_fraction, q.rpm_fraction) >= self.warn_at)
+        count = fmt.plural(len(quotas), "model")
+        self.set_subtitle(f"{count} · {hot} over {fmt.percent(self.warn_at)}" if hot else count)
+
+    def update_data(self, quotas: Sequence[ModelQuotaView], status: PaneStatus | None = None,
+                    now: float = 0.0) -> bool:
+        quotas = tuple(quotas)
+        self.set_status(status, now)
+        changed = self.body.set_data(quotas)
+        if changed:
+            self._update_subtitle()
+        return changed

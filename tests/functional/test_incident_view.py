@@ -1,0 +1,44 @@
+"""The incident view opened from a throttle event: timeline and diagnosis drawn, export written."""
+from __future__ import annotations
+
+from textual.app import App
+
+from tierconsole.core.domain import incident as inc
+from tierconsole.core.domain.metricsplan import Answers
+from tierconsole.tui.screens.incident import IncidentScreen
+from tierconsole.tui.theming import builtin_themes
+
+M = 1_800_000_000.0
+
+
+def incident() -> inc.Incident:
+    a = Answers()
+    a.series[("EstimatedTPMQuotaUsage", "m", "default")] = {M - 60: 50_000, M: 97_000}
+    a.series[("InvocationThrottles", "m", "default")] = {M: 12}
+    a.series[("EstimatedTPMQuotaUsage", "m", "priority")] = {M: 1_000}
+    return inc.build(a, "m", "Model M", {"priority", "default", "flex"}, 100_000, 100, M - 300, M)
+
+
+class Host(App):
+    CSS_PATH = ["../../console/tui/styles/incident.tcss"]
+
+
+async def test_incident_view_shows_diagnosis_timeline_and_exports(tmp_path):
+    app = Host()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = IncidentScreen(incident(), highlight=M + 5, export_dir=tmp_path)
+        await app.push_screen(screen)
+        await pilot.pause()
+        from textual.widgets import DataTable, Static
+        diag = str(screen.query_one("#incident-diagnosis", Static).render())
+        assert "Standard drew 98% of the shared TPM quota on Model M" in diag and "Priority was unaffected" in diag
+        table = screen.query_one(DataTable)
+        assert table.row_count == 6 and table.cursor_row == 5  # the highlighted minute is selected
+        assert "0/12/0" in [str(c) for c in table.get_row_at(5)]  # throttles P/S/F
+        await pilot.press("e")
+        await pilot.pause()
+        written = list(tmp_path.glob("incident-m-*.md"))
+        assert len(written) == 1 and "**Diagnosis:** Standard drew 98%" in written[0].read_text()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, IncidentScreen)

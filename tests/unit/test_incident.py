@@ -1,0 +1,123 @@
+"""Incident triage: diagnosis rules on constructed minutes (the export end to end: e2e/test_incident_export.py)."""
+from __future__ import annotations
+
+import csv
+import io
+
+
+from tierconsole.core.domain import incident as inc
+from tierconsole.core.domain.metricsplan import Answers
+
+M = 1_800_000_000.0
+
+
+def answers(**series) -> Answers:
+    """series keys like 'EstimatedTPMQuotaUsage/default' -> {minute: value}."""
+    a = Answers()
+    for key, values in series.items():
+        metric, tier = key.split("/")
+        a.series[(metric, "m", None if tier == "total" else tier)] = values
+    return a
+
+
+def diagnosis(a: Answers, tpm_quota=100_000, rpm_quota=100) -> str:
+    return inc.build(a, "m", "Model M", {"priority", "default", "flex"}, tpm_quota, rpm_quota, M - 120, M).diagnosis
+
+
+def test_saturating_tiers_are_named_and_priority_unaffected():
+    a = answers(**{"EstimatedTPMQuotaUsage/default": {M - 60: 60_000}, "EstimatedTPMQuotaUsage/flex": {M - 60: 36_000},
+                   "EstimatedTPMQuotaUsage/priority": {M - 60: 2_000},
+                   "InvocationThrottles/default": {M - 60: 7}, "InvocationThrottles/flex": {M - 60: 3},
+                   "Invocations/priority": {M - 60: 4}})
+    line = diagnosis(a)
+    assert line.startswith("Standard + Flex drew 98% of the shared TPM quota on Model M at ")
+    assert line.endswith("; Priority was unaffected.")
+
+
+def test_rpm_quota_hit_while_under_tpm():
+    a = answers(**{"EstimatedTPMQuotaUsage/default": {M: 20_000}, "Invocations/default": {M: 97},
+                   "InvocationThrottles/default": {M: 5}})
+    assert "RPM quota hit (97/100 requests per minute)" in diagnosis(a)
+
+
+def test_holds_not_usage_exhausted_the_quota():
+    a = answers(**{"EstimatedTPMQuotaUsage/default": {M: 15_000}, "Invocations/default": {M: 10},
+                   "InvocationThrottles/default": {M: 4}})
+    assert "maxTokens holds, not real usage, exhausted the quota" in diagnosis(a)
+
+
+def test_burst_across_a_minute_boundary_is_judged_on_the_window():
+    # usage is counted at completion, throttles after the 2 s queue wait: a burst at hh:mm:59 puts its usage in one
+    # minute and its throttles in the next, and the sliding window at those throttles still held the first minute
+    a = answers(**{"EstimatedTPMQuotaUsage/default": {M - 60: 110_000, M: 4_000},
+                   "Invocations/default": {M - 60: 17, M: 1}, "InvocationThrottles/default": {M: 13}})
+    line = diagnosis(a, tpm_quota=120_000)
+    assert line.startswith(f"Standard drew 92% of the shared TPM quota on Model M at {inc._clock(M - 60)} UTC")
+    assert line.endswith(f"(throttled at {inc._clock(M)} UTC).")
+    rpm = answers(**{"EstimatedTPMQuotaUsage/default": {M: 3_000}, "Invocations/default": {M - 60: 99, M: 2},
+                     "InvocationThrottles/default": {M: 6}})
+    assert "RPM quota hit (99/100 requests per minute)" in diagnosis(rpm)
+
+
+def test_steady_use_below_quota_is_not_summed_across_minutes():
+    # 60% in each of two minutes is 60% of a sliding window, not 120%: still holds, not usage
+    a = answers(**{"EstimatedTPMQuotaUsage/default": {M - 60: 60_000, M: 60_000},
+                   "Invocations/default": {M - 60: 40, M: 40}, "InvocationThrottles/default": {M: 3}})
+    line = diagnosis(a)
+    assert "with only 60% of TPM and 40% of RPM used: maxTokens holds" in line
+
+
+def test_quiet_window_and_overflow_finding_from_the_sandbox():
+    a = answers(**{"ReservedOverflowInvocations/total": {M: 6}, "ReservedOverflowInputTokenCount/total": {M: 30_000},
+                   "ReservedOverflowOutputTokenCount/total": {M: 1_200}})
+    a.sandbox = True
+    i = inc.build(a, "m", "Model M", {"default"}, 1, 1, M - 60, M, has_reservation=True)
+    assert i.diagnosis == "No throttles on Model M in this window."
+    assert i.findings == ["the reservation on Model M overflowed to Standard: 6 requests, 31,200 tokens "
+                          "(sandbox figures; AWS publishes no overflow metric)"]
+    assert [m.time for m in i.minutes] == [M - 60, M]
+    assert [m.overflow_tokens for m in i.minutes] == [0, 31_200]
+    assert "31,200" in inc.to_markdown([i]) and "overflow tokens (sandbox)" in inc.to_markdown([i])
+
+
+def test_overflow_on_aws_is_said_to_be_unknown_never_zero():
+    a = answers(**{"ReservedOverflowInvocations/total": {M: 6}})  # (whatever a namespace might hold: not asked)
+    i = inc.build(a, "m", "Model M", {"default"}, 1, 1, M - 60, M, has_reservation=True)
+    assert i.findings == ["reservation overflow is not published by AWS: not shown"]
+    assert [m.overflow_tokens for m in i.minutes] == [None, None]
+    rows = list(csv.DictReader(io.StringIO(inc.to_csv([i]))))
+    assert [r["overflow_tokens"] for r in rows] == ["", ""]
+    assert "| — |" in inc.to_markdown([i])
+
+
+def two_incidents() -> Answers:
+    """Ten minutes apart: a small RPM-bound throttle, then a big TPM saturation (the window's worst minute)."""
+    return answers(**{"EstimatedTPMQuotaUsage/default": {M - 600: 10_000, M: 98_000},
+                      "Invocations/default": {M - 600: 97, M: 30},
+                      "InvocationThrottles/default": {M - 600: 2, M: 40}})
+
+
+def test_the_diagnosis_is_about_the_selected_event_and_its_window():
+    a = two_incidents()
+    tiers = {"priority", "default", "flex"}
+    event = M - 600 + 20  # the earlier, smaller event is the one selected
+    start, end = inc.event_window(event, M - 900, M + 30)
+    assert (start, end) == (M - 900, M - 600 + 4 * 60)  # 10 minutes before (as far as the data go), 4 after
+    i = inc.build(a, "m", "Model M", tiers, 100_000, 100, start, end, focus=event)
+    assert i.focus == event
+    assert i.diagnosis.startswith(f"Standard throttled on Model M at {inc._clock(M - 600)} UTC while under TPM")
+    assert "RPM quota hit (97/100" in i.diagnosis and "drew" not in i.diagnosis
+    assert [m.time for m in i.minutes][0] == M - 900 and i.minutes[-1].time == M - 360
+    # the later minute is another event: outside this window, never in this diagnosis
+    assert all(m.time < M for m in i.minutes)
+    # without a selected event (the export), the window's worst minute is diagnosed, as before
+    worst = inc.build(a, "m", "Model M", tiers, 100_000, 100, M - 900, M)
+    assert worst.diagnosis.startswith("Standard drew 98% of the shared TPM quota on Model M")
+
+
+def test_a_selected_minute_without_counted_throttles_says_so():
+    a = two_incidents()
+    event = M - 300  # a console event in a minute CloudWatch counted no throttle in (nor next to it)
+    i = inc.build(a, "m", "Model M", {"default"}, 100_000, 100, *inc.event_window(event, M - 900, M), focus=event)
+    assert i.diagnosis == f"CloudWatch counted no throttles on Model M at {inc._clock(event)} UTC (±1 minute)."
+    assert any(f.startswith("2 throttles in 1 minute(s)") for f in i.findings)  # the later burst is outside

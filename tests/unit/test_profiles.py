@@ -1,0 +1,74 @@
+"""Profiles: discovery, precedence, and errors that name file, line and field."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tierconsole.core.domain.catalog import ConfigError
+from tierconsole.core.config.profiles import discover, load_profile
+
+
+@pytest.fixture
+def xdg(tmp_path, monkeypatch):
+    cfg = tmp_path / "config"
+    (cfg / "tierconsole" / "profiles").mkdir(parents=True)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(cfg))
+    monkeypatch.delenv("TIERCONSOLE_PROFILE", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./profiles here
+    return cfg / "tierconsole" / "profiles"
+
+
+def test_builtin_sandbox_is_the_fallback(xdg):
+    p = load_profile()
+    assert p.name == "sandbox" and p.is_sandbox and p.origin == "built-in"
+    assert p.reservations[0].input_tpm == 100_000 and p.reservations[0].output_tpm == 10_000
+    assert "aws-template" in discover()
+
+
+def test_precedence_flag_env_default(xdg, monkeypatch):
+    (xdg / "prod.yaml").write_text("region: eu-west-1\ndefault: true\n")
+    (xdg / "staging.yaml").write_text("region: us-west-2\n")
+    assert load_profile().name == "prod"
+    monkeypatch.setenv("TIERCONSOLE_PROFILE", "staging")
+    assert load_profile().region == "us-west-2"
+    assert load_profile("sandbox").name == "sandbox"
+    with pytest.raises(ConfigError, match="no profile named 'nope'"):
+        load_profile("nope")
+
+
+def test_user_profile_overrides_builtin_of_same_name(xdg):
+    (xdg / "sandbox.yaml").write_text("sandbox: {}\nregion: ap-south-1\n")
+    p = load_profile("sandbox")
+    assert p.origin == "user" and p.region == "ap-south-1"
+
+
+@pytest.mark.parametrize("text, where", [
+    ("region: [1, 2\n", ":2: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence started at line 1)"),
+    ("region: us-east-1\nrefresh_seconds: soon\n", ":2: refresh_seconds: must be float"),
+    ("region: us-east-1\nreservations:\n  - model: m\n    input_tpm: 5\n", ":3: reservations[0].output_tpm: is required"),
+    ("regoin: us-east-1\n", ":1: regoin: unknown key"),
+    ("alert_threshold: 5\n", ":1: alert_threshold: must be a fraction"),
+    ("- just\n- a list\n", "must be a mapping"),
+])
+def test_broken_profiles_name_file_line_and_field(xdg, text, where):
+    path = xdg / "broken.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_profile("broken")
+    assert str(err.value).startswith(str(path)) and where in str(err.value), str(err.value)
+    assert discover()["broken"].error is not None
+
+
+def test_profiles_command_lists_origins_and_fails_on_broken(xdg):
+    (xdg / "mine.yaml").write_text("region: us-east-1\n")
+    env_run = lambda: subprocess.run([sys.executable, "-m", "tierconsole.cli", "profiles"], capture_output=True,
+                                     text=True, timeout=60)
+    out = env_run()
+    assert out.returncode == 0
+    assert any(line.startswith("mine") and "user" in line for line in out.stdout.splitlines())
+    assert any(line.startswith("sandbox") and "built-in" in line for line in out.stdout.splitlines())
+    (xdg / "bad.yaml").write_text("refresh_seconds: x\n")
+    out = env_run()
+    assert out.returncode == 1 and "bad.yaml:1: refresh_seconds" in out.stdout
