@@ -173,8 +173,20 @@ class Sandbox:
         elif fault.kind in ("badframe", "cut"):
             call.stream_fault = fault.kind  # the streaming handler acts on it
         elif fault.kind != "lost":
-            code, message, status = error_for(fault.kind, call.service)
+            code, message, status = error_for(fault.kind, call.service, self._operation_hint(call))
             raise AwsError(code, message, status)
+
+    @staticmethod
+    def _operation_hint(call: Call) -> str | None:
+        """The operation a request is for, told from its path, target or Action before it is handled."""
+        from urllib.parse import parse_qsl  # noqa: PLC0415
+
+        from .botomodel import operation_for  # noqa: PLC0415
+
+        form: dict[str, str] = dict(call.request.query)
+        if call.request.content_type == "application/x-www-form-urlencoded":
+            form.update(parse_qsl(call.body.decode("utf-8", "replace")[:65536]))
+        return operation_for(call.service, call.request.method, call.request.raw_path, call.request.headers, form)
 
     @staticmethod
     def _drop(request: web.Request) -> None:

@@ -194,21 +194,24 @@ def _cbor_text(text: str) -> bytes:
     return head + data
 
 
-def cbor_error(code: str, message: str) -> bytes:
-    """``{"__type": code, "message": message}`` in CBOR, as smithy-rpc-v2-cbor errors are."""
-    return bytes([0xA2]) + _cbor_text("__type") + _cbor_text(code) + _cbor_text("message") + _cbor_text(message[:60000])
+def cbor_error(code: str, message: str, member: str = "message") -> bytes:
+    """``{"__type": code, member: message}`` in CBOR, as smithy-rpc-v2-cbor errors are."""
+    return bytes([0xA2]) + _cbor_text("__type") + _cbor_text(code) + _cbor_text(member) + _cbor_text(message[:60000])
 
 
 def error_response(code: str, message: str, status: int, *, service: str | None, request_id: str,
                    cbor: bool = False, query: bool = False) -> web.Response:
     """The error as the request's protocol carries it (``query``: a form-encoded query-protocol request)."""
     message = clean_text(message, MAX_ERROR_MESSAGE)
+    from .botomodel import error_message_member  # noqa: PLC0415 - botocore's models, loaded with the first error
+
+    member = error_message_member(service, code)  # as the model's error shape names it ("Message", "message")
     headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": code}
     if service == "monitoring":  # awsQueryCompatible (CBOR and JSON): botocore takes the code from this header
         headers["x-amzn-query-error"] = f"{code};{'Receiver' if status >= 500 else 'Sender'}"
     if cbor:  # CloudWatch as current botocore speaks it
         headers["smithy-protocol"] = "rpc-v2-cbor"
-        return web.Response(status=status, body=cbor_error(code, message), content_type="application/cbor",
+        return web.Response(status=status, body=cbor_error(code, message, member), content_type="application/cbor",
                             headers=headers)
     if service in _XML_SERVICES or query and service == "monitoring":  # CloudWatch also speaks query
         if service == "s3":
@@ -219,8 +222,7 @@ def error_response(code: str, message: str, status: int, *, service: str | None,
             body = (f"<ErrorResponse><Error><Type>{fault}</Type><Code>{escape(code)}</Code>"
                     f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>")
         return web.Response(status=status, text=body, content_type="text/xml", headers=headers)
-    # The message member is named as the service's error shapes name it (Service Quotas: "Message").
-    payload = {"Message" if service == "servicequotas" else "message": message}
+    payload = {member: message}
     if service in ("servicequotas", "monitoring"):
         payload["__type"] = code  # awsJson protocols carry the code in the body
     return web.Response(status=status, text=json.dumps(payload), content_type="application/json", headers=headers)

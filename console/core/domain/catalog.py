@@ -50,6 +50,15 @@ class ModelSpec:
     batch_min_records: int = 100
     batch_max_records: int = 50_000
     batch_records_per_minute: int = 600
+    # As ListFoundationModels names the model (AWS's BrandedName: at most 20 characters, "Claude Sonnet 4.5")
+    # and what it takes and gives, as its model card says (the enum of botocore's model: TEXT, IMAGE, EMBEDDING).
+    model_name: str = ""
+    input_modalities: tuple[str, ...] = ("TEXT",)
+    output_modalities: tuple[str, ...] = ("TEXT",)
+
+
+MODEL_NAME_MAX = 20  # ListFoundationModels' modelName (BrandedName in botocore's model)
+MODALITIES = ("TEXT", "IMAGE", "EMBEDDING")
 
 
 @dataclass(frozen=True)
@@ -198,10 +207,19 @@ def _check_keys(d: Any, allowed: set[str], path: str) -> Mapping[str, Any]:
 
 
 _MODEL_KEYS = {"id", "name", "family", "provider", "tpm", "rpm", "burndown", "max_output_tokens", "output_tps",
-               "ttft_ms", "tokens_per_day", "batch_min_records", "batch_max_records", "batch_records_per_minute"}
+               "ttft_ms", "tokens_per_day", "batch_min_records", "batch_max_records", "batch_records_per_minute",
+               "model_name", "input_modalities", "output_modalities"}
 _RES_KEYS = {"id", "model", "input_tpm", "output_tpm", "term_months", "price_per_1k_tpm_month"}
 _POLICY_KEYS = {"max_wait_s", "speed_factor", "spurious_throttle_rate"}
 _SETTINGS_KEYS = {"hold_applies_burndown", "overflow_reported_as", "reserved_output_burndown", "seed", "tiers"}
+
+
+def _modalities(d: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+    value = _get(d, key, path, list, default=["TEXT"])
+    if not value or any(v not in MODALITIES for v in value) or len(set(value)) != len(value):
+        raise ConfigError(f"{path}.{key}", f"must be a list of distinct modalities among {', '.join(MODALITIES)}, "
+                          f"got {show(value)}")
+    return tuple(value)
 
 
 def parse_model(d: Any, path: str) -> ModelSpec:
@@ -226,7 +244,14 @@ def parse_model(d: Any, path: str) -> ModelSpec:
         batch_min_records=_get(d, "batch_min_records", path, int, default=100, minimum=1),
         batch_max_records=_get(d, "batch_max_records", path, int, default=50_000, minimum=1),
         batch_records_per_minute=_get(d, "batch_records_per_minute", path, int, default=600, minimum=1),
+        model_name=_get(d, "model_name", path, str, default=_get(d, "name", path, str, default=model_id)),
+        input_modalities=_modalities(d, "input_modalities", path),
+        output_modalities=_modalities(d, "output_modalities", path),
     )
+    if not 1 <= len(spec.model_name) <= MODEL_NAME_MAX:
+        key = "model_name" if "model_name" in d else "name"
+        raise ConfigError(f"{path}.{key}", f"{show(spec.model_name)} is {len(spec.model_name)} characters; AWS names "
+                          f"a foundation model in 1 to {MODEL_NAME_MAX} (set model_name, e.g. 'Claude Sonnet 4.5')")
     if spec.batch_min_records > spec.batch_max_records:
         raise ConfigError(f"{path}.batch_min_records", f"{spec.batch_min_records} is above batch_max_records "
                           f"({spec.batch_max_records})")

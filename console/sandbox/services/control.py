@@ -185,8 +185,9 @@ class BedrockControl:
 
     def _model_summary(self, m: "ModelSpec", region: str) -> dict:
         return {"modelArn": f"arn:aws:bedrock:{region}::foundation-model/{m.model_id}", "modelId": m.model_id,
-                "modelName": m.name, "providerName": PROVIDER_NAMES.get(m.provider.lower(), m.provider),
-                "inputModalities": ["TEXT"], "outputModalities": ["TEXT"], "responseStreamingSupported": True,
+                "modelName": m.model_name, "providerName": PROVIDER_NAMES.get(m.provider.lower(), m.provider),
+                "inputModalities": list(m.input_modalities), "outputModalities": list(m.output_modalities),
+                "responseStreamingSupported": True,
                 "customizationsSupported": [], "inferenceTypesSupported": ["ON_DEMAND"],
                 "modelLifecycle": {"status": "ACTIVE"}}
 

@@ -7,6 +7,8 @@ deterministic sandbox text paced by the tier's speed → settle → record an :c
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 import time
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from aiohttp import web
 from ...core.domain.tokens import output_length, prompt_digest, sandbox_text_pieces
 from .. import eventstream, wire
 from ..engine import EngineError, Ticket, TierEngine
-from ..http import AwsError, Call
+from ..http import AwsError, BadJson, Call, parse_json
 from ..outcomes import Outcome
 from ..shapes import conform, conform_params, input_shape
 
@@ -217,7 +219,8 @@ class Runtime:
         call.model_id = model_id
         op = {"converse": ("Converse", self.converse), "converse-stream": ("ConverseStream", self.converse_stream),
               "invoke": ("InvokeModel", self.invoke), "invoke-with-response-stream":
-                  ("InvokeModelWithResponseStream", self.invoke_stream)}.get(action)
+                  ("InvokeModelWithResponseStream", self.invoke_stream),
+              "count-tokens": ("CountTokens", self.count_tokens)}.get(action)
         if op is None or call.request.method != "POST":
             raise AwsError("UnknownOperationException",
                            f"The sandbox does not serve bedrock-runtime operation {call.request.method} /model/{{modelId}}/{action}", 404)
@@ -271,6 +274,29 @@ class Runtime:
                                                             "X-Amzn-Bedrock-Output-Token-Count": str(gen.output_tokens),
                                                             "X-Amzn-Bedrock-Invocation-Latency": str(int(outcome.latency_ms))}))
 
+    async def count_tokens(self, call: Call, model_id: str) -> web.Response:
+        """CountTokens: the input tokens the same request would be charged for by Converse or InvokeModel;
+        nothing is admitted, generated or drawn from a quota."""
+        model = self._model(model_id)
+        body = conform(input_shape("bedrock-runtime", "CountTokens"), call.json())
+        given = body["input"]
+        if "converse" in given:
+            prompt, _ = wire.parse_converse(given["converse"])
+        else:
+            try:
+                raw = base64.b64decode(given["invokeModel"]["body"], validate=True)
+            except (binascii.Error, ValueError):
+                raise AwsError("ValidationException", "input.invokeModel.body: not base64-encoded", 400) from None
+            try:
+                native = parse_json(raw)
+            except BadJson as exc:
+                raise AwsError("ValidationException", f"input.invokeModel.body: {exc}", 400) from None
+            if not isinstance(native, dict):
+                raise AwsError("ValidationException", "input.invokeModel.body: must be a JSON object", 400)
+            prompt = wire.parse_native(model.family, native)
+        return web.Response(body=json.dumps({"inputTokens": prompt.input_tokens}), content_type="application/json",
+                            headers=self._headers(call))
+
     async def converse_stream(self, call: Call, model_id: str) -> web.StreamResponse:
         self._model(model_id)
         prompt, tier = self._converse_body(call, "ConverseStream")
@@ -319,8 +345,9 @@ class Runtime:
                       end: Callable[..., list[bytes]], tier_header: str | None) -> web.StreamResponse:
         """Admission, then an event stream paced at the tier's speed.
 
-        A throttle on a stream arrives in-stream as a ``throttlingException`` event, as Bedrock
-        sends it (botocore raises ``EventStreamError`` while iterating).
+        A request throttled at admission is an HTTP 429 ``ThrottlingException`` before the stream starts,
+        as Bedrock answers it (SDKs retry it as they retry any throttle); only a stream already under way
+        carries errors in-stream.
         """
         started = self.clock.now()
         input_tokens = prompt.input_tokens
@@ -333,17 +360,15 @@ class Runtime:
         except Throttled as t:
             self.record(call, operation, model_id, tier, started, ticket=t.ticket, status=429,
                         error="ThrottlingException", message=t.ticket.throttle_message, input_tokens=input_tokens)
-            await resp.prepare(call.request)
-            await resp.write(eventstream.exception("throttlingException", t.ticket.throttle_message))
-            await resp.write_eof()
-            return resp
+            raise AwsError("ThrottlingException", t.ticket.throttle_message, 429) from None
         except (AwsError, EngineError) as e:
             self.record(call, operation, model_id, tier, started, status=e.status, error=e.code,
                         message=e.message, input_tokens=input_tokens)
             raise
         gen = self.plan(prompt, ticket)
-        if tier_header:
+        if tier_header:  # InvokeModelWithResponseStream's header members (contentType is required)
             resp.headers["X-Amzn-Bedrock-Service-Tier"] = ticket.reported_tier
+            resp.headers["X-Amzn-Bedrock-Content-Type"] = "application/json"
         sent = 0
         ttft_ms = 0.0
         try:
