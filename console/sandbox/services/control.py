@@ -24,10 +24,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from aiohttp import web
 
 from .batch import BatchJobs, Job
-from ..http import AwsError, BadJson, Call, parse_json
+from ..http import AwsError, BadJson, Call, Response, parse_json
 from ..shapes import conform, conform_params, input_shape
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,7 +71,7 @@ class BedrockControl:
         self.jobs = jobs
         self.catalog = sandbox.config.catalog
 
-    async def handle(self, call: Call) -> web.Response:
+    async def handle(self, call: Call) -> Response:
         method = call.request.method
         raw = call.request.raw_path.split("?", 1)[0]
         # SDKs send an ARN label with "/" as %2F; split first, then unquote, and rejoin a label
@@ -103,9 +102,9 @@ class BedrockControl:
         raise AwsError("UnknownOperationException",
                        f"The sandbox's bedrock control plane does not serve {method} {call.request.path}", 404)
 
-    def _reply(self, call: Call, operation: str, body: dict) -> web.Response:
+    def _reply(self, call: Call, operation: str, body: dict) -> Response:
         call.operation = operation
-        return web.Response(text=json.dumps(body, separators=(",", ":")), content_type="application/json",
+        return Response(text=json.dumps(body, separators=(",", ":")), content_type="application/json",
                             headers={"x-amzn-RequestId": call.request_id})
 
     def _query(self, call: Call, operation: str) -> dict[str, Any]:

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Awaitable, Callable
 from urllib.parse import unquote
 
-from aiohttp import web
 
 from ...core.domain.tokens import output_length, prompt_digest, sandbox_text_pieces
 from .. import eventstream, wire
 from ..engine import EngineError, Ticket, TierEngine
-from ..http import AwsError, BadJson, Call, parse_json
+from ..http import AwsError, BadJson, Call, Response, StreamResponse, parse_json
 from ..outcomes import Outcome
 from ..shapes import conform, conform_params, input_shape
 
@@ -209,7 +208,7 @@ class Runtime:
         return ticket, gen, outcome
 
     # ------------------------------------------------------------------ HTTP handlers
-    async def handle(self, call: Call) -> web.StreamResponse:
+    async def handle(self, call: Call) -> StreamResponse:
         parts = call.request.path.split("/")
         # /model/{modelId}/{action}; the model id arrives URL-encoded (":" as %3A)
         if len(parts) != 4 or parts[1] != "model":
@@ -250,17 +249,17 @@ class Runtime:
     def _headers(self, call: Call, **extra: str) -> dict[str, str]:
         return {"x-amzn-RequestId": call.request_id, **extra}
 
-    async def converse(self, call: Call, model_id: str) -> web.Response:
+    async def converse(self, call: Call, model_id: str) -> Response:
         self._model(model_id)
         prompt, tier = self._converse_body(call, "Converse")
         call.asked_tier = tier
         ticket, gen, outcome = await self.generate(model_id, tier, prompt, operation="Converse", call=call)
         body = wire.converse_response("".join(gen.pieces), gen.stop_reason, outcome.input_tokens,
                                       gen.output_tokens, outcome.latency_ms, ticket.reported_tier)
-        return web.Response(body=json.dumps(body, separators=(",", ":")), content_type="application/json",
+        return Response(body=json.dumps(body, separators=(",", ":")), content_type="application/json",
                             headers=self._headers(call))
 
-    async def invoke(self, call: Call, model_id: str) -> web.Response:
+    async def invoke(self, call: Call, model_id: str) -> Response:
         model = self._model(model_id)
         tier = self._tier_header(call, "InvokeModel")
         prompt = wire.parse_native(model.family, call.json())
@@ -268,13 +267,13 @@ class Runtime:
         ticket, gen, outcome = await self.generate(model_id, tier, prompt, operation="InvokeModel", call=call)
         body = wire.native_response(model.family, model_id, call.request_id, "".join(gen.pieces), gen.stop_reason,
                                     outcome.input_tokens, gen.output_tokens)
-        return web.Response(body=json.dumps(body, separators=(",", ":")), content_type="application/json",
+        return Response(body=json.dumps(body, separators=(",", ":")), content_type="application/json",
                             headers=self._headers(call, **{"X-Amzn-Bedrock-Service-Tier": ticket.reported_tier,
                                                             "X-Amzn-Bedrock-Input-Token-Count": str(outcome.input_tokens),
                                                             "X-Amzn-Bedrock-Output-Token-Count": str(gen.output_tokens),
                                                             "X-Amzn-Bedrock-Invocation-Latency": str(int(outcome.latency_ms))}))
 
-    async def count_tokens(self, call: Call, model_id: str) -> web.Response:
+    async def count_tokens(self, call: Call, model_id: str) -> Response:
         """CountTokens: the input tokens the same request would be charged for by Converse or InvokeModel;
         nothing is admitted, generated or drawn from a quota."""
         model = self._model(model_id)
@@ -294,10 +293,10 @@ class Runtime:
             if not isinstance(native, dict):
                 raise AwsError("ValidationException", "input.invokeModel.body: must be a JSON object", 400)
             prompt = wire.parse_native(model.family, native)
-        return web.Response(body=json.dumps({"inputTokens": prompt.input_tokens}), content_type="application/json",
+        return Response(body=json.dumps({"inputTokens": prompt.input_tokens}), content_type="application/json",
                             headers=self._headers(call))
 
-    async def converse_stream(self, call: Call, model_id: str) -> web.StreamResponse:
+    async def converse_stream(self, call: Call, model_id: str) -> StreamResponse:
         self._model(model_id)
         prompt, tier = self._converse_body(call, "ConverseStream")
         call.asked_tier = tier
@@ -316,7 +315,7 @@ class Runtime:
 
         return await self._stream(call, model_id, tier, prompt, "ConverseStream", start, delta, end, None)
 
-    async def invoke_stream(self, call: Call, model_id: str) -> web.StreamResponse:
+    async def invoke_stream(self, call: Call, model_id: str) -> StreamResponse:
         model = self._model(model_id)
         tier = self._tier_header(call, "InvokeModelWithResponseStream")
         prompt = wire.parse_native(model.family, call.json())
@@ -342,7 +341,7 @@ class Runtime:
 
     async def _stream(self, call: Call, model_id: str, tier: str | None, prompt: wire.Prompt, operation: str,
                       start: Callable[[Ticket], list[bytes]], delta: Callable[[str], bytes],
-                      end: Callable[..., list[bytes]], tier_header: str | None) -> web.StreamResponse:
+                      end: Callable[..., list[bytes]], tier_header: str | None) -> StreamResponse:
         """Admission, then an event stream paced at the tier's speed.
 
         A request throttled at admission is an HTTP 429 ``ThrottlingException`` before the stream starts,
@@ -351,7 +350,7 @@ class Runtime:
         """
         started = self.clock.now()
         input_tokens = prompt.input_tokens
-        resp = web.StreamResponse(status=200, headers=self._headers(call, **{
+        resp = StreamResponse(status=200, headers=self._headers(call, **{
             "Content-Type": "application/vnd.amazon.eventstream"}))
         ticket: Ticket | None = None
         try:
@@ -385,8 +384,7 @@ class Runtime:
                 await resp.write(frame)
                 sent += min(TOKENS_PER_CHUNK, gen.output_tokens - sent)
                 if call.stream_fault == "cut":
-                    if call.request.transport is not None:
-                        call.request.transport.abort()
+                    call.request.abort()
                     raise ConnectionResetError("sandbox fault: stream cut")
                 await sleep_sandbox(self.clock, per_chunk_s)
             latency_ms = (self.clock.now() - started) * 1000.0

@@ -31,10 +31,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from aiohttp import web
 
 from ...core.domain.catalog import Catalog
-from ..http import AwsError, BadJson, Call, parse_json
+from ..http import AwsError, BadJson, Call, Response, parse_json
 from ..shapes import conform, input_shape
 
 TARGET_PREFIX = "ServiceQuotasV20190624"
@@ -125,7 +124,7 @@ class ServiceQuotas:
         self.quotas = bedrock_quotas(config.catalog)
         self.by_code = {q.code: q for q in self.quotas}
 
-    async def handle(self, call: Call) -> web.Response:
+    async def handle(self, call: Call) -> Response:
         target = call.request.headers.get("X-Amz-Target", "")
         prefix, _, op = target.partition(".")
         handler = {"ListServiceQuotas": self.list_quotas, "ListAWSDefaultServiceQuotas": self.list_quotas,
@@ -141,7 +140,7 @@ class ServiceQuotas:
         if token is not None and "NextToken" in input_shape("service-quotas", op).members:
             params["NextToken"] = token
         body = handler(params, call.region, op)
-        return web.Response(body=json.dumps(body), content_type=CONTENT_TYPE,
+        return Response(body=json.dumps(body), content_type=CONTENT_TYPE,
                             headers={"x-amzn-RequestId": call.request_id})
 
     def _service(self, params: dict) -> None:

@@ -275,3 +275,79 @@ def test_a_body_over_the_limit_gets_a_400_and_is_not_kept(quiet):
     status, headers, body = _post(quiet.endpoint, "bedrock", JSON_OPERATIONS[0][1], {}, huge)
     assert status == 400, (status, body[:300])
     assert headers.get("x-amzn-errortype") == "ValidationException" and "limit" in json.loads(body)["message"]
+
+
+# ---------------------------------------------------------------------- one request id; S3's own answers
+
+def _raw_exchange(endpoint: str, request: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+    """One raw HTTP/1.1 exchange (Connection: close): status, every header line as sent, body."""
+    host, port = endpoint.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = [tuple(part.strip() for part in line.split(":", 1)) for line in lines[1:]]
+    return int(lines[0].split()[1]), headers, body
+
+
+def _auth(service: str) -> str:
+    return (f"Authorization: AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/{service}/aws4_request, "
+            "SignedHeaders=host, Signature=0\r\n")
+
+
+@pytest.mark.parametrize(("service", "request_line", "extra", "body"), [
+    ("bedrock", "GET /foundation-models", "", b""),
+    ("bedrock", f"POST /model/{NOVA.replace(':', '%3A')}/converse", "Content-Type: application/json\r\n",
+     json.dumps({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}).encode()),
+    ("s3", "GET /tierconsole-sandbox?list-type=2", "", b""),
+    ("s3", "GET /tierconsole-sandbox/no-such-key", "", b""),
+    ("sts", "POST /", "Content-Type: application/x-www-form-urlencoded\r\n", b"Action=GetCallerIdentity&Version=2011-06-15"),
+    ("servicequotas", "POST /", "Content-Type: application/x-amz-json-1.1\r\nX-Amz-Target: "
+     "ServiceQuotasV20190624.ListServiceQuotas\r\n", b'{"ServiceCode": "bedrock"}'),
+])
+def test_one_request_id_header_per_answer(quiet, service, request_line, extra, body):
+    status, headers, _ = _raw_exchange(quiet.endpoint, (
+        f"{request_line} HTTP/1.1\r\nHost: x\r\n{_auth(service)}{extra}Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n").encode() + body)
+    ids = [v for k, v in headers if k.lower() == "x-amzn-requestid"]
+    assert len(ids) == 1, (status, headers)
+
+
+def test_s3_put_with_a_bad_content_md5_is_refused_as_s3_does(quiet):
+    import base64
+    import hashlib
+
+    s3 = boto3_client("s3", quiet.endpoint)
+    bucket = quiet.config.bucket
+    wrong = base64.b64encode(hashlib.md5(b"something else").digest()).decode()
+    with pytest.raises(ClientError) as err:
+        s3.put_object(Bucket=bucket, Key="md5/bad", Body=b"payload", ContentMD5=wrong)
+    assert (err.value.response["Error"]["Code"], err.value.response["ResponseMetadata"]["HTTPStatusCode"]) \
+        == ("BadDigest", 400)
+    with pytest.raises(ClientError) as err:
+        s3.put_object(Bucket=bucket, Key="md5/invalid", Body=b"payload", ContentMD5="not-base64-md5")
+    assert (err.value.response["Error"]["Code"], err.value.response["ResponseMetadata"]["HTTPStatusCode"]) \
+        == ("InvalidDigest", 400)
+    for key in ("md5/bad", "md5/invalid"):  # nothing was stored
+        with pytest.raises(ClientError):
+            s3.head_object(Bucket=bucket, Key=key)
+    right = base64.b64encode(hashlib.md5(b"payload").digest()).decode()
+    s3.put_object(Bucket=bucket, Key="md5/good", Body=b"payload", ContentMD5=right)
+    assert s3.get_object(Bucket=bucket, Key="md5/good")["Body"].read() == b"payload"
+
+
+def test_s3_put_without_a_length_gets_an_s3_xml_error(quiet):
+    import xml.etree.ElementTree as ET
+
+    # Unsigned, no body and no Content-Length: S3 answers MissingContentLength (411) in its XML error shape.
+    status, headers, body = _raw_exchange(quiet.endpoint, (
+        f"PUT /{quiet.config.bucket}/empty-put HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").encode())
+    assert status == 411, (status, headers, body)
+    assert dict((k.lower(), v) for k, v in headers).get("content-type", "").startswith(("application/xml",
+                                                                                       "text/xml")), headers
+    error = ET.fromstring(body)
+    assert error.tag == "Error" and error.findtext("Code") == "MissingContentLength", body
+    assert error.findtext("Message") and error.findtext("RequestId"), body
