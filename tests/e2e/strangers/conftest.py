@@ -1,10 +1,16 @@
 """Client stacks other than boto3/aiobotocore ("strangers"), installed on demand and aimed at a sandbox.
 
-- The AWS CLI (``awscli`` v1, which vendors its own botocore) and ``langchain-aws`` come with the ``[test]``
-  extra: ``pip install -e '.[test]'`` installs them into the project's venv (neither moves our boto3/botocore).
+- ``langchain-aws`` comes with the ``[test]`` extra (it uses our boto3).
+- The AWS CLI (``awscli`` v1, pinned below) gets a venv of its own: the first test that needs it makes
+  ``.cache/strangers/awscli-<version>/`` and pip-installs it there from PyPI (about 15 s; later runs reuse
+  it). It stays out of the project's venv so that its pins (docutils, rsa, colorama, PyYAML, its own
+  botocore) never meet ours.
 - The AWS SDK for JavaScript v3 comes from the npm registry: the first test that needs it runs ``npm ci`` with
-  the versions pinned in ``js/package-lock.json`` into ``.cache/strangers/node-<hash of the lock>/`` (ignored
-  by git; about 5 s) and later runs reuse it. Node.js 20 or later and npm must be on the PATH.
+  the versions pinned in ``js/package-lock.json`` into ``.cache/strangers/node-<hash of the lock>/`` (about
+  5 s; later runs reuse it). Node.js 20 or later and npm must be on the PATH (the machine's own).
+
+A failed install fails the tests that need it, naming the step; only a tool the machine does not have at all
+(no Node.js) skips them, with the reason. The seconds each install took are printed at the end of the run.
 
 Every stranger is run as a user runs it: a subprocess whose environment holds only the endpoint, region and
 credentials (``AWS_ENDPOINT_URL`` …), with the client's default settings.
@@ -28,6 +34,8 @@ CACHE = ROOT / ".cache" / "strangers"
 JS_DIR = Path(__file__).resolve().parent / "js"
 ROLE_ARN = "arn:aws:iam::123456789012:role/StrangerBatchRole"
 MIN_NODE = 20
+AWSCLI_VERSION = "1.46.3"
+INSTALLED: dict[str, float] = {}  # stranger -> seconds its install took in this run (0: reused from the cache)
 
 
 def stranger_env(endpoint: str) -> dict[str, str]:
@@ -51,7 +59,8 @@ def install_js_sdk() -> tuple[Path, float]:
     """node_modules holding the pinned AWS SDK for JavaScript v3: (its directory, seconds spent installing)."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
-        pytest.fail(f"the JavaScript end-to-end tests need Node.js {MIN_NODE}+ and npm on the PATH", pytrace=False)
+        pytest.skip(f"Node.js {MIN_NODE}+ and npm are not on this machine's PATH: the AWS SDK for JavaScript "
+                    "cannot run here (install Node.js to run these tests)")
     major = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
     if int(major.lstrip("v").split(".")[0]) < MIN_NODE:
         pytest.fail(f"the JavaScript end-to-end tests need Node.js {MIN_NODE}+, found {major}", pytrace=False)
@@ -61,6 +70,7 @@ def install_js_sdk() -> tuple[Path, float]:
     with open(CACHE / ".lock", "w") as lock:  # two pytest processes at once install once
         fcntl.flock(lock, fcntl.LOCK_EX)
         if done.exists():
+            INSTALLED.setdefault("AWS SDK for JavaScript v3 (npm ci)", 0.0)
             return target, 0.0
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
@@ -73,6 +83,7 @@ def install_js_sdk() -> tuple[Path, float]:
             pytest.fail(f"npm ci of the AWS SDK for JavaScript failed ({proc.returncode}):\n{proc.stderr[-3000:]}",
                         pytrace=False)
         done.write_text(json.dumps({"seconds": round(time.monotonic() - t0, 1)}))
+        INSTALLED["AWS SDK for JavaScript v3 (npm ci)"] = time.monotonic() - t0
         return target, time.monotonic() - t0
 
 
@@ -102,12 +113,39 @@ def js_sdk() -> JsSdk:
     return JsSdk(modules)
 
 
+def install_aws_cli() -> Path:
+    """The ``aws`` command of the AWS CLI v1, pip-installed into a venv of its own under .cache/strangers/."""
+    target = CACHE / f"awscli-{AWSCLI_VERSION}"
+    aws = target / "bin" / "aws"
+    done = target / ".installed"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.exists() and aws.exists():
+            INSTALLED.setdefault(f"AWS CLI {AWSCLI_VERSION} (venv + pip)", 0.0)
+            return aws
+        shutil.rmtree(target, ignore_errors=True)
+        t0 = time.monotonic()
+        steps = ([sys.executable, "-m", "venv", str(target)],
+                 [str(target / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                  f"awscli=={AWSCLI_VERSION}"])
+        for step in steps:
+            proc = subprocess.run(step, capture_output=True, text=True, timeout=600)
+            if proc.returncode != 0:
+                pytest.fail(f"installing the AWS CLI failed at `{' '.join(step)}` ({proc.returncode}):\n"
+                            f"{(proc.stderr or proc.stdout)[-3000:]}", pytrace=False)
+        done.write_text(json.dumps({"seconds": round(time.monotonic() - t0, 1)}))
+        INSTALLED[f"AWS CLI {AWSCLI_VERSION} (venv + pip)"] = time.monotonic() - t0
+        return aws
+
+
+_AWS: list[Path] = []
+
+
 def aws_cli() -> str:
-    """The ``aws`` command of the [test] extra (awscli v1 in this venv)."""
-    path = Path(sys.executable).with_name("aws")
-    if not path.exists():
-        pytest.fail("the AWS CLI is not installed in this venv: pip install -e '.[test]'", pytrace=False)
-    return str(path)
+    if not _AWS:
+        _AWS.append(install_aws_cli())
+    return str(_AWS[0])
 
 
 def run_aws(endpoint: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -172,6 +210,14 @@ def check_batch():
 
 @pytest.fixture
 def aws():
-    """``aws(endpoint, *args)``: the AWS CLI of the [test] extra as a user runs it."""
+    """``aws(endpoint, *args)``: the AWS CLI (its own venv) as a user runs it."""
     aws_cli()
     return run_aws
+
+
+def pytest_terminal_summary(terminalreporter):
+    if INSTALLED:
+        terminalreporter.write_sep("-", "stranger clients")
+        for name, seconds in INSTALLED.items():
+            how = f"installed in {seconds:.1f} s" if seconds else "reused from .cache/strangers"
+            terminalreporter.write_line(f"{name}: {how}")

@@ -1,4 +1,4 @@
-"""The AWS CLI (v1, from the [test] extra) against the sandbox, as a user types it with AWS_ENDPOINT_URL set.
+"""The AWS CLI (v1, in a venv of its own: see conftest.py) against the sandbox, as a user types it with AWS_ENDPOINT_URL set.
 
 The CLI v1 has no event-stream commands (no ``converse-stream``): streaming is covered by the JavaScript SDK
 and langchain-aws. Here: Converse at every tier, CountTokens, and a batch job whose input goes up with

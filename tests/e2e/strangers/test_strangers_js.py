@@ -82,11 +82,12 @@ def test_batch_job_with_s3_upload_and_download(js_sdk, stranger_sandbox, batch_j
 
 @pytest.fixture(scope="module")
 def one_request_per_minute():
-    """A sandbox whose Nova quota admits one request a minute: the second waits out Standard's 2 s and throttles."""
+    """A sandbox whose Nova quota admits one request a minute (30 s at speed 2, longer than the SDK's three
+    attempts and their back-off): the next ones wait out Standard's 2 s (1 s real) and throttle."""
     config = parse_sandbox_config({"sandbox": {"scenario": "none", "models": [
         {"id": NOVA, "name": "Nova Lite", "family": "nova", "tpm": 1_000_000, "rpm": 1, "max_output_tokens": 100}]}},
         "test")
-    thread = SandboxThread(Sandbox(config, speed=20.0))
+    thread = SandboxThread(Sandbox(config, speed=2.0))
     thread.start()
     yield thread.sandbox
     thread.stop()
