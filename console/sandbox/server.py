@@ -29,7 +29,7 @@ from hypercorn.app_wrappers import ASGIWrapper
 from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.asyncio.worker_context import WorkerContext
 from hypercorn.config import Config
-from hypercorn.events import Closed
+from hypercorn.events import Closed, RawData
 from hypercorn.protocol import h2 as hyper_h2
 from hypercorn.protocol.events import StreamClosed
 
@@ -37,6 +37,7 @@ log = logging.getLogger("tierconsole.sandbox.server")
 
 ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
 MAX_HEADER_BYTES = 65536  # request line and headers (HTTP/1.1), header list (HTTP/2)
+WRITE_HIGH_WATER = 64 * 1024  # bytes queued for a connection before its producer waits for the client
 
 
 class _GracefulH2(hyper_h2.H2Protocol):
@@ -62,6 +63,41 @@ class _GracefulH2(hyper_h2.H2Protocol):
             await self.send(Closed())
 
 
+class _CoalescingTCPServer(TCPServer):
+    """hypercorn's connection, except that what one turn of the event loop produces for it (a response's
+    headers and its body) leaves in one write: one system call and one TCP segment instead of two."""
+
+    _pending: list[bytes] | None = None
+
+    async def protocol_send(self, event) -> None:
+        if isinstance(event, RawData):
+            if self._pending is None:
+                self._pending = [event.data]
+                asyncio.get_running_loop().call_soon(self._flush)
+            else:
+                self._pending.append(event.data)
+            transport = self.writer.transport
+            if transport is not None and transport.get_write_buffer_size() > WRITE_HIGH_WATER:
+                self._flush()
+                try:
+                    await self.writer.drain()  # a slow reader holds the producer back, as hypercorn does
+                except (ConnectionError, RuntimeError):
+                    await self.protocol.handle(Closed())
+            return
+        if isinstance(event, Closed):
+            self._flush()
+        await super().protocol_send(event)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, None
+        if not pending:
+            return
+        try:
+            self.writer.write(b"".join(pending))
+        except (ConnectionError, RuntimeError):
+            asyncio.get_running_loop().create_task(self.protocol.handle(Closed()))
+
+
 def _install_graceful_h2() -> None:
     import hypercorn.protocol as protocol  # noqa: PLC0415 - the name ProtocolWrapper builds HTTP/2 from
 
@@ -85,7 +121,7 @@ class Server:
         self._app = ASGIWrapper(app)
         self._context = WorkerContext(None)
         self._server: asyncio.base_events.Server | None = None
-        self._connections: dict[tuple, tuple[asyncio.Task, asyncio.StreamWriter]] = {}
+        self._connections: dict[tuple, tuple[asyncio.Task, _CoalescingTCPServer]] = {}
         self.host = "127.0.0.1"
         self.port = 0
 
@@ -107,9 +143,11 @@ class Server:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         key = tuple(peer[:2]) if peer else ("?", id(writer))
-        self._connections[key] = (asyncio.current_task(), writer)
+        connection = _CoalescingTCPServer(self._app, asyncio.get_running_loop(), self.config, self._context, {},
+                                          reader, writer)
+        self._connections[key] = (asyncio.current_task(), connection)
         try:
-            await TCPServer(self._app, asyncio.get_running_loop(), self.config, self._context, {}, reader, writer)
+            await connection
         finally:
             self._connections.pop(key, None)
 
@@ -117,7 +155,9 @@ class Server:
         """Drop the connection of the ASGI scope's ``client`` (host, port) at once, as a reset."""
         entry = self._connections.get(tuple(client or ())[:2])
         if entry is not None:
-            transport = entry[1].transport
+            connection = entry[1]
+            connection._flush()  # what was written before the drop (a stream's first frame) still goes out
+            transport = connection.writer.transport
             if transport is not None:
                 transport.abort()
 

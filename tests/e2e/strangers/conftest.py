@@ -155,14 +155,9 @@ def run_aws(endpoint: str, *args: str, timeout: float = 120) -> subprocess.Compl
 
 
 @pytest.fixture(scope="module")
-def stranger_sandbox():
+def stranger_sandbox(module_sandbox):
     """The built-in sandbox (its models and reservation), quiet, at 50x so batch jobs finish in seconds."""
-    from tierconsole.sandbox.app import Sandbox, SandboxThread
-
-    thread = SandboxThread(Sandbox(speed=50.0))
-    thread.start()
-    yield thread.sandbox
-    thread.stop()
+    return module_sandbox
 
 
 NOVA = "amazon.nova-lite-v1:0"

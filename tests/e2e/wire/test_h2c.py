@@ -14,19 +14,14 @@ import h2.events
 import pytest
 from hyperframe.frame import GoAwayFrame
 
-from tierconsole.sandbox.app import Sandbox, SandboxThread
-
 NOVA = "amazon.nova-lite-v1:0"
 AUTH = ("AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/bedrock/aws4_request, SignedHeaders=host, "
         "Signature=0")
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    thread = SandboxThread(Sandbox(speed=20.0))
-    thread.start()
-    yield thread.sandbox
-    thread.stop()
+def sandbox(module_sandbox):
+    return module_sandbox
 
 
 def _connect(sandbox) -> socket.socket:
