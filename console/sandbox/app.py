@@ -13,18 +13,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
 import time
 from pathlib import Path
 from typing import Awaitable, Callable
 
 from ..core.domain.catalog import ConfigError
+from . import identity
 from .clock import SandboxClock
 from .config import SandboxConfig, load_sandbox_config, log_path_problem
 from .engine import EngineError, TierEngine
 from .http import AwsError, Call, Request, Response, StreamResponse, clean_text, error_response, parse_scope
 from .outcomes import OutcomeLog
-from .services.runtime import Runtime
+from .services.profiles import ProfileStore
+from .services.runtime import Runtime, runtime_target
 
 log = logging.getLogger("tierconsole.sandbox")
 
@@ -33,7 +36,6 @@ Handler = Callable[[Call], Awaitable[Response]]
 MAX_BODY = 64 * 1024 * 1024  # a request body beyond this is refused (read and dropped, never kept)
 STOP_GRACE_S = 1.0  # on stop, how long an answer under way may take to finish before its connection closes
 LOGGED_CHARS = 256  # the longest string an access-log field keeps
-RUNTIME_ACTIONS = ("converse", "converse-stream", "invoke", "invoke-with-response-stream", "count-tokens")
 _TARGET_PREFIXES = {"ServiceQuotasV20190624": "servicequotas", "GraniteServiceVersion20100801": "monitoring",
                     "AWSSecurityTokenServiceV20110615": "sts"}
 
@@ -43,12 +45,15 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig | None = None, *, speed: float = 1.0, scenario: str | None = None,
                  clock: SandboxClock | None = None, access_log: str | Path | None = None,
-                 faults: str | None = None, auth_keys: dict[str, str] | None = None):
+                 faults: str | None = None, auth_keys: dict[str, str] | None = None, instance: str | None = None):
         self.config = config or load_sandbox_config()
+        self.instance = instance or identity.new_instance()  # who answers: see .identity
         self.clock = clock or SandboxClock(speed)
         self.outcomes = OutcomeLog()
         self.engine = TierEngine(self.config.catalog)
-        self.runtime = Runtime(self.engine, self.clock, self.outcomes, seed=self.config.catalog.settings.seed)
+        self.runtime = Runtime(self.engine, self.clock, self.outcomes, seed=self.config.catalog.settings.seed,
+                               profiles=ProfileStore(self.config.catalog, self.config.account_id,
+                                                     self.config.max_application_profiles))
         self.scenario_name = scenario if scenario is not None else "none"
         self.scenario_run = None
         # Load (and so validate) the scenario now: a bad one fails before any port is bound.
@@ -108,8 +113,15 @@ class Sandbox:
     def common_headers(self, call: Call | None, response: Response) -> None:
         """The headers every answer of the sandbox carries, whatever served it: the one place to add one.
         One request id per answer (a service's own, e.g. moto's, is kept; none is added beside it)."""
+        response.headers[identity.HEADER] = self.instance  # which sandbox answers (see .identity)
         if call is not None and "x-amzn-RequestId" not in response.headers:
             response.headers["x-amzn-RequestId"] = call.request_id
+
+    def _identity(self) -> Response:
+        """Which sandbox this is (for the console's check that an endpoint is the sandbox it recorded):
+        unauthenticated, never faulted, never in the access log."""
+        return Response(text=json.dumps({"instance": self.instance, "pid": os.getpid()}),
+                        content_type="application/json")
 
     async def asgi(self, scope: dict, receive, send) -> None:
         """The ASGI application hypercorn runs: reads the body (bounded), dispatches, and cancels the handler
@@ -125,6 +137,9 @@ class Sandbox:
         request = Request(scope, send, abort=lambda: self._server.abort(scope.get("client")),
                           decorate=lambda response: self.common_headers(holder.get("call"), response))
         body, too_big = await self._read_body(request, receive)
+        if request.method == "GET" and request.path == identity.PATH:
+            await self._identity().send(request)
+            return
         handler = asyncio.current_task()
         gone = asyncio.get_running_loop().create_future()
 
@@ -257,7 +272,8 @@ class Sandbox:
             return _TARGET_PREFIXES[prefix]
         if request.path.startswith("/service/GraniteServiceVersion20100801"):
             return "monitoring"
-        if request.path.startswith(("/model/", "/model-invocation-job", "/foundation-model", "/inference-profile")):
+        if request.path.startswith(("/model/", "/model-invocation-job", "/foundation-model", "/inference-profile",
+                                    "/tagResource", "/untagResource", "/listTagsForResource")):
             return "bedrock"
         bucket = request.path.lstrip("/").split("/", 1)[0]
         if bucket and self.moto.has_bucket(bucket):  # an unsigned (anonymous) S3 request, as S3 takes them
@@ -266,8 +282,8 @@ class Sandbox:
 
     def _route(self, call: Call) -> Handler:
         if call.service == "bedrock":
-            parts = call.request.path.split("/")
-            if len(parts) == 4 and parts[1] == "model" and parts[3] in RUNTIME_ACTIONS:
+            # On the raw path: an ARN's "/" arrives as %2F (decoded, it would split the label).
+            if runtime_target(call.request.raw_path)[0] is not None:
                 return self.runtime.handle
             return self.bedrock_control
         handler = self.services.get(call.service)
@@ -283,6 +299,8 @@ class Sandbox:
             return
         entry = {"time": round(time.time(), 3), "service": call.service, "operation": call.operation or None,
                  "method": call.request.method, "path": call.request.path, "model": call.model_id,
+                 "identifier": call.identifier,  # the model identifier as called (profile id or ARN, ...)
+                 "route": call.route.kind.value if call.route is not None else None,  # on_demand, cross_region, global
                  "tier_asked": call.asked_tier, "tier_served": call.served_tier, "status": status,
                  "error": error, "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
                  "request_id": call.request_id}
@@ -295,7 +313,9 @@ class Sandbox:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         if self._access_log_path:
             try:
-                self._access_log = open(self._access_log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+                # 0600 when created: it names the account's models, buckets and job ARNs.
+                fd = os.open(self._access_log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                self._access_log = os.fdopen(fd, "a", buffering=1, encoding="utf-8")
             except OSError as exc:  # removed or made read-only since it was checked
                 raise ConfigError("access log", f"{self._access_log_path}: {exc.strerror or exc}") from None
         from .server import Server  # noqa: PLC0415 - hypercorn, loaded when a sandbox starts

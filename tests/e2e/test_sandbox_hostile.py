@@ -385,7 +385,11 @@ PATHS = ["/", f"/model/{NOVA_PATH}/converse", f"/model/{NOVA_PATH}/converse-stre
          f"/model/{NOVA_PATH}/invoke-with-response-stream", "/model/x/count-tokens", "/model-invocation-job",
          "/model-invocation-job/abc", "/model-invocation-job/abc/stop", "/model-invocation-jobs",
          "/foundation-models", f"/foundation-models/{NOVA_PATH}", "/inference-profiles", "/tierconsole-sandbox",
-         "/tierconsole-sandbox/k", "/service/GraniteServiceVersion20100801/operation/GetMetricData"]
+         "/tierconsole-sandbox/k", "/service/GraniteServiceVersion20100801/operation/GetMetricData",
+         f"/inference-profiles/us.{NOVA_PATH}", "/inference-profiles/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012"
+         "%3Aapplication-inference-profile%2Fabcdefabcdef", "/tagResource", "/untagResource", "/listTagsForResource",
+         f"/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.{NOVA_PATH}/converse",
+         f"/model/global.{NOVA_PATH}/invoke"]
 segment = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12).map(
     lambda t: urllib.request.quote(t, safe=""))
 
@@ -393,7 +397,7 @@ segment = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_s
 @given(method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"]),
        path=st.one_of(st.sampled_from(PATHS), st.lists(segment, min_size=1, max_size=4).map(lambda p: "/" + "/".join(p))),
        query=st.one_of(st.just(""), st.dictionaries(st.sampled_from(["nextToken", "maxResults", "statusEquals",
-                                                                     "sortOrder", "submitTimeAfter", "byProvider",
+                                                                     "sortOrder", "submitTimeAfter", "byProvider", "type",
                                                                      "Action", "max-keys", "policy", "x"]),
                                                     st.text(max_size=10), max_size=3).map(urllib.parse.urlencode)),
        service=st.sampled_from(["bedrock", "servicequotas", "monitoring", "sts", "s3", "nope", "bedrock-runtime"]),

@@ -6,13 +6,26 @@ path (``sandbox.models[2].tpm``); the loader in :mod:`tierconsole.core.config.lo
 from __future__ import annotations
 
 import math
+import re
 import reprlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from .tiers import Tier
 
 FAMILIES = ("anthropic", "nova", "openai", "generic")
+# Destination regions of the system-defined inference profiles, per geography (AWS's docs; a setting,
+# ``sandbox.geographies``, since the set changes over time). A profile's ``models`` lists at most 5.
+DEFAULT_GEOGRAPHIES: Mapping[str, tuple[str, ...]] = {
+    "us": ("us-east-1", "us-east-2", "us-west-2"),
+    "eu": ("eu-central-1", "eu-north-1", "eu-west-1", "eu-west-3"),
+    "apac": ("ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2"),
+    "global": ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "ap-northeast-1"),
+}
+_GEOGRAPHY = re.compile(r"[a-z][a-z0-9-]{0,15}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+MAX_PROFILE_REGIONS = 5  # botocore: InferenceProfileModels has at most 5 members
+_PROFILE_KEYS = {"on_demand", "profiles"}  # a model's inference profiles (checked by parse_profiles)
 MAX_TTFT_MS = 3_600_000.0  # a model's time to first token: at most an hour
 MAX_WAIT_S = 366 * 86_400.0  # a tier's queue wait: at most a year of sandbox time
 
@@ -47,6 +60,8 @@ class ModelSpec:
     output_tps: float  # Standard output tokens per second
     ttft_ms: float  # Standard time to first token
     tokens_per_day: int
+    on_demand: bool = True  # False: profile-only; a direct call (bare id or FM ARN) is a ValidationException
+    profiles: tuple[str, ...] = ()  # the geographies (keys of Catalog.geographies) with a system profile for it
     batch_min_records: int = 100
     batch_max_records: int = 50_000
     batch_records_per_minute: int = 600
@@ -100,6 +115,8 @@ class EngineSettings:
 class Catalog:
     models: tuple[ModelSpec, ...]
     reservations: tuple[ReservationSpec, ...] = ()
+    # system-defined inference profiles: geography → destination regions (see parse_profiles)
+    geographies: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_GEOGRAPHIES))
     settings: EngineSettings = field(default_factory=EngineSettings)
 
     def model(self, model_id: str) -> ModelSpec | None:
@@ -223,7 +240,7 @@ def _modalities(d: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
 
 
 def parse_model(d: Any, path: str) -> ModelSpec:
-    d = _check_keys(d, _MODEL_KEYS, path)
+    d = _check_keys(d, _MODEL_KEYS | _PROFILE_KEYS, path)
     model_id = _get(d, "id", path, str)
     family = _get(d, "family", path, str, default=_guess_family(model_id))
     if family not in FAMILIES:
@@ -237,6 +254,8 @@ def parse_model(d: Any, path: str) -> ModelSpec:
         tpm=tpm,
         rpm=_get(d, "rpm", path, int, minimum=1),
         burndown=_get(d, "burndown", path, float, default=1.0, minimum=1),
+        on_demand=_get(d, "on_demand", path, bool, default=True),
+        profiles=_names(d, "profiles", path),
         max_output_tokens=_get(d, "max_output_tokens", path, int, minimum=1),
         output_tps=_get(d, "output_tps", path, float, default=100.0, minimum=0.001),
         ttft_ms=_get(d, "ttft_ms", path, float, default=300.0, minimum=0, maximum=MAX_TTFT_MS),
@@ -317,6 +336,57 @@ def parse_catalog(models: Any, reservations: Any, settings: Any, *, path: str = 
         if r.model_id not in seen:
             raise ConfigError(f"reservations[{i}].model", f"model {show(r.model_id)} is not in {path}.models")
     return Catalog(models=parsed, reservations=res, settings=parse_settings(settings, f"{path}.engine"))
+
+
+def _names(d: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+    """``d[key]`` as a list of distinct non-empty strings (empty when absent)."""
+    raw = _get(d, key, path, list, default=[])
+    for i, item in enumerate(raw):
+        if not isinstance(item, str) or not item:
+            raise ConfigError(f"{path}.{key}[{i}]", f"must be a non-empty string, got {show(item)}")
+        if item in raw[:i]:
+            raise ConfigError(f"{path}.{key}[{i}]", f"{show(item)} is listed twice")
+    return tuple(raw)
+
+
+def parse_geographies(d: Any, path: str) -> dict[str, tuple[str, ...]]:
+    """``{geography: [destination regions]}``; absent keeps :data:`DEFAULT_GEOGRAPHIES`, entries given
+    replace or add to them."""
+    out = dict(DEFAULT_GEOGRAPHIES)
+    if d is None:
+        return out
+    if not isinstance(d, Mapping):
+        raise ConfigError(path, f"must be a mapping of geography to regions, got {show(d)}")
+    for geo in d:
+        if not isinstance(geo, str) or not _GEOGRAPHY.fullmatch(geo):
+            raise ConfigError(f"{path}.{field_name(geo)}", "a geography is a lower-case word such as us, eu, "
+                                                           "apac, us-gov or global (it prefixes profile ids)")
+        regions = _names(d, geo, path)
+        for i, region in enumerate(regions):
+            if not _REGION.fullmatch(region):
+                raise ConfigError(f"{path}.{geo}[{i}]", f"{show(region)} is not an AWS region name (e.g. us-east-1)")
+        if not 1 <= len(regions) <= MAX_PROFILE_REGIONS:
+            raise ConfigError(f"{path}.{geo}", f"must list 1 to {MAX_PROFILE_REGIONS} destination regions "
+                                               f"(a profile's models list holds at most {MAX_PROFILE_REGIONS}), "
+                                               f"got {len(regions)}")
+        out[geo] = regions
+    return out
+
+
+def parse_profiles(catalog: Catalog, geographies: Any, *, path: str = "sandbox") -> Catalog:
+    """``catalog`` with the system-defined inference profiles of ``sandbox.geographies`` (geography →
+    destination regions), each model's ``profiles`` checked against them (and a profile-only model,
+    ``on_demand: false``, given at least one)."""
+    geos = parse_geographies(geographies, f"{path}.geographies")
+    for i, m in enumerate(catalog.models):
+        for j, geo in enumerate(m.profiles):
+            if geo not in geos:
+                raise ConfigError(f"{path}.models[{i}].profiles[{j}]", f"unknown geography {show(geo)} "
+                                  f"(expected one of: {', '.join(sorted(geos))}; add it under {path}.geographies)")
+        if not m.on_demand and not m.profiles:
+            raise ConfigError(f"{path}.models[{i}].on_demand", "a profile-only model (on_demand: false) needs at "
+                                                               "least one geography in profiles")
+    return replace(catalog, geographies=geos)
 
 
 def _guess_family(model_id: str) -> str:

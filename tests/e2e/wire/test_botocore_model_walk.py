@@ -6,7 +6,7 @@ keeps the raw answer; the raw answer is then checked against the model, not agai
 forgiving parser makes of it:
 
 - a success body: every member the output shape requires is there, no member it does not declare, types,
-  enums, lengths and ranges as declared; header members likewise; each event of an event stream against
+  enums, lengths and ranges as declared (patterns are input constraints AWS's answers do not keep to); header members likewise; each event of an event stream against
   its event shape;
 - an error: its code is declared by the operation (or is one of AWS's common errors), its HTTP status is
   the one the model declares for it, and its body carries only the error shape's members (Service Quotas:
@@ -122,14 +122,8 @@ def check_scalar(shape, value, path: str, out: list[str]) -> None:
         if shape.enum and value not in shape.enum:
             out.append(f"{path}: {value!r} is not in {shape.name}'s enum {shape.enum}")
         _length(shape, value, path, out)
-        pattern = meta.get("pattern")
-        if pattern:
-            try:
-                compiled = re.compile(pattern)
-            except re.error:
-                compiled = None
-            if compiled is not None and not compiled.fullmatch(value):
-                out.append(f"{path}: {value!r:.80} does not match {shape.name}'s pattern {pattern}")
+        # Patterns are not checked: they constrain what a client sends, and AWS's own answers do not keep to
+        # them (a system inference profile is named "US Anthropic Claude 3.5 Sonnet", "." and all).
     elif kind in ("integer", "long"):
         if not isinstance(value, int) or isinstance(value, bool):
             out.append(f"{path}: {shape.name} must be an integer, got {value!r:.60}")
