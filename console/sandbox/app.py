@@ -24,7 +24,7 @@ from . import identity
 from .clock import SandboxClock
 from .config import SandboxConfig, load_sandbox_config, log_path_problem
 from .engine import EngineError, TierEngine
-from .http import AwsError, Call, Request, Response, StreamResponse, clean_text, error_response, parse_scope
+from .http import AwsError, Call, Request, Response, clean_text, error_response, parse_scope
 from .outcomes import OutcomeLog
 from .services.profiles import ProfileStore
 from .services.runtime import Runtime, runtime_target

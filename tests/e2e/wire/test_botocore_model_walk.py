@@ -18,7 +18,6 @@ import base64
 import binascii
 import io
 import json
-import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from functools import lru_cache

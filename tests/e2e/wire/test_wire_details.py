@@ -3,14 +3,12 @@ CountTokens, fault codes per service, a client gone while queued, SIGTERM with r
 no parser should choke on. Real boto3 (and raw sockets where a client must misbehave) on loopback."""
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
