@@ -5,14 +5,15 @@ SPEC is a comma-separated list of rules ``KIND[=ARG][@PROBABILITY][#COUNT][:SERV
 =============  ======================================================================
 KIND           effect on a matching request
 =============  ======================================================================
-``503``        ``ServiceUnavailableException`` (503)
-``500``        ``InternalServerException`` (500; ``InternalServiceError`` for CloudWatch)
-``throttle``   the service's own throttling error (429/400), e.g. CloudWatch ``Throttling``
+``503``        ``ServiceUnavailableException`` (503) where the operation declares it, else ``ServiceUnavailable``
+``500``        the operation's internal error (``InternalServerException``, Service Quotas ``ServiceException``,
+               CloudWatch ``InternalServiceError``), else ``InternalFailure`` (S3: ``InternalError``)
+``throttle``   the service's own throttling error (429/400), e.g. CloudWatch ``Throttling``, S3 ``SlowDown`` 503
 ``slow=D``     answered D later (e.g. ``slow=15s``): past a client's read timeout
 ``reset``      the connection is dropped before the request is handled
 ``lost``       the request IS handled, then the connection is dropped (the answer is lost)
-``expired``    ``ExpiredTokenException`` (403)
-``denied``     ``AccessDeniedException`` (403)
+``expired``    ``ExpiredTokenException`` (403; S3: ``ExpiredToken`` 400)
+``denied``     ``AccessDeniedException`` (403; ``AccessDenied`` for STS, CloudWatch and S3)
 ``down=D/P``   the endpoint drops every connection for D out of every P (e.g. ``down=10s/60s``)
 ``badframe``   a streamed answer's first text frame has a bad checksum (a corrupt event stream)
 ``cut``        a streamed answer's connection is dropped after its first text frame
@@ -147,19 +148,43 @@ class Faults:
         return Fault("reset" if rule.kind == "down" else rule.kind, rule.delay_s)
 
 
-#: (code, message, status) per service for the error kinds
-def error_for(kind: str, service: str) -> tuple[str, str, int]:
-    if kind == "503":
-        return "ServiceUnavailableException", "Service unavailable (sandbox fault injection).", 503
-    if kind == "500":
-        code = "InternalServiceError" if service == "monitoring" else "InternalServerException"
-        return code, "Internal error (sandbox fault injection).", 500
-    if kind == "throttle":
-        code = {"monitoring": "Throttling", "sts": "Throttling", "s3": "SlowDown",
-                "servicequotas": "TooManyRequestsException"}.get(service, "ThrottlingException")
-        return code, "Rate exceeded (sandbox fault injection).", 400 if service in ("monitoring", "sts") else 429
-    if kind == "expired":
-        return "ExpiredTokenException", "The security token included in the request is expired", 403
-    if kind == "denied":
-        return "AccessDeniedException", "User is not authorized to perform this action (sandbox fault injection)", 403
-    raise ValueError(kind)
+# The codes each kind answers with: the first of ``DECLARED`` that the operation's botocore model declares
+# (with the status the model gives it), else AWS's common error of the service's protocol family (``COMMON``).
+DECLARED = {
+    "503": ("ServiceUnavailableException",),
+    "500": ("InternalServerException", "ServiceException", "InternalServiceError"),
+    "throttle": ("ThrottlingException", "TooManyRequestsException", "Throttling"),
+    "denied": ("AccessDeniedException", "AccessDenied"),
+    "expired": ("ExpiredTokenException",),
+}
+COMMON = {  # family -> kind -> (code, status), from AWS's common errors (S3: its own error codes)
+    "json": {"503": ("ServiceUnavailable", 503), "500": ("InternalFailure", 500),
+             "throttle": ("ThrottlingException", 400), "denied": ("AccessDeniedException", 400),
+             "expired": ("ExpiredTokenException", 403)},
+    "query": {"503": ("ServiceUnavailable", 503), "500": ("InternalFailure", 500), "throttle": ("Throttling", 400),
+              "denied": ("AccessDenied", 403), "expired": ("ExpiredTokenException", 403)},
+    "s3": {"503": ("ServiceUnavailable", 503), "500": ("InternalError", 500), "throttle": ("SlowDown", 503),
+           "denied": ("AccessDenied", 403), "expired": ("ExpiredToken", 400)},
+}
+FAMILY = {"s3": "s3", "sts": "query", "monitoring": "query"}  # others (bedrock, servicequotas) speak JSON
+MESSAGES = {"503": "Service unavailable (sandbox fault injection).",
+            "500": "Internal error (sandbox fault injection).",
+            "throttle": "Rate exceeded (sandbox fault injection).",
+            "denied": "User is not authorized to perform this action (sandbox fault injection).",
+            "expired": "The security token included in the request is expired (sandbox fault injection)."}
+
+
+def error_for(kind: str, service: str, operation: str | None = None) -> tuple[str, str, int]:
+    """(code, message, status) of an injected error ``kind`` for ``operation`` of ``service`` (signing name)."""
+    from .botomodel import declared_errors  # noqa: PLC0415 - botocore's models, loaded with the first fault
+
+    declared = declared_errors(service, operation)
+    family = FAMILY.get(service, "json")
+    for code in DECLARED[kind]:
+        if code in declared:
+            status = declared[code][1] or COMMON[family][kind][1]
+            if kind == "500" and status < 500:
+                status = 500
+            return code, MESSAGES[kind], status
+    code, status = COMMON[family][kind]
+    return code, MESSAGES[kind], status

@@ -27,6 +27,25 @@ DISCOVERY_EVERY_S = 15.0  # new tiers appear as traffic arrives; ListMetrics is 
 MAX_CONSOLE_EVENTS = 100_000
 
 
+def _name_key(name: str) -> str:
+    return " ".join(name.lower().replace("-", " ").split())
+
+
+def _quota_model(quota_model: str, by_name: dict[str, str]) -> str | None:
+    """The model a quota name's "for <model>" part means: ListFoundationModels names a model briefly
+    ("Nova Lite", "gpt-oss-20b", at most 20 characters) where Service Quotas often puts the provider first
+    ("Amazon Nova Lite", "OpenAI GPT OSS 20B"); matched whole, else as the quota name's ending words."""
+    key = _name_key(quota_model)
+    if key in by_name:
+        return by_name[key]
+    words = key.split()
+    for start in range(1, len(words)):
+        found = by_name.get(" ".join(words[start:]))
+        if found is not None:
+            return found
+    return None
+
+
 @dataclass
 class CallCounter:
     """How many AWS calls of each operation the collectors made (for the cost-of-watching figures)."""
@@ -102,7 +121,7 @@ class Collector:
         self.calls.add("ListFoundationModels")
         fms = (await bedrock.list_foundation_models()).get("modelSummaries", [])
         names = {m["modelId"]: m.get("modelName", m["modelId"]) for m in fms}
-        by_name = {v: k for k, v in names.items()}
+        by_name = {_name_key(v): k for k, v in names.items()}
         sq = await self.ctx.client("service-quotas", self.region)
         tpm: dict[str, float] = {}
         rpm: dict[str, float] = {}
@@ -115,8 +134,10 @@ class Collector:
             page = await sq.list_service_quotas(**kwargs)
             for q in page.get("Quotas", []):
                 m = QUOTA_NAME.match(q.get("QuotaName", ""))
-                if m and m.group(2) in by_name:
-                    (tpm if m.group(1) == "tokens" else rpm)[by_name[m.group(2)]] = float(q["Value"])
+                model_id = _quota_model(m.group(2), by_name) if m else None
+                if model_id is not None:
+                    (tpm if m.group(1) == "tokens" else rpm)[model_id] = float(q["Value"])
+                    names[model_id] = m.group(2)  # shown as Service Quotas names it ("Amazon Nova Lite")
             token = page.get("NextToken")
             if not token:
                 break

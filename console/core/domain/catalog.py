@@ -54,10 +54,17 @@ class ModelSpec:
     #: profile, then copies the on-demand values)
     quotas: tuple[QuotaSpec, ...] = ()
     not_ready_rate: float = 0.0  # share of calls answered ModelNotReadyException (429); 0 = never
+    # As ListFoundationModels names the model (AWS's BrandedName: at most 20 characters, "Claude Sonnet 4.5")
+    # and what it takes and gives, as its model card says (the enum of botocore's model: TEXT, IMAGE, EMBEDDING).
+    model_name: str = ""
+    input_modalities: tuple[str, ...] = ("TEXT",)
+    output_modalities: tuple[str, ...] = ("TEXT",)
 
     def __post_init__(self) -> None:
         if not self.quota_name:
             object.__setattr__(self, "quota_name", self.name)
+        if not self.model_name:  # a spec built directly (parse_model checks the file's against the 20 characters)
+            object.__setattr__(self, "model_name", self.name)
         if not self.quotas:
             shape = {"tpm": self.tpm, "rpm": self.rpm} if self.rpm else {"tpm": self.tpm}
             kinds = (QuotaKind.ON_DEMAND, *(QuotaKind(k) for k in profile_routes(self.profiles)))
@@ -67,6 +74,10 @@ class ModelSpec:
 
     def quotas_of(self, kind: QuotaKind) -> tuple[QuotaSpec, ...]:
         return tuple(q for q in self.quotas if q.kind is kind)
+
+
+MODEL_NAME_MAX = 20  # ListFoundationModels' modelName (BrandedName in botocore's model)
+MODALITIES = ("TEXT", "IMAGE", "EMBEDDING")
 
 
 @dataclass(frozen=True)
@@ -141,7 +152,8 @@ class Catalog:
 
 _MODEL_KEYS = {"id", "name", "family", "provider", "tpm", "rpm", "burndown", "max_output_tokens", "output_tps",
                "ttft_ms", "tokens_per_day", "batch_min_records", "batch_max_records", "batch_records_per_minute",
-               "quota_name", "quotas", "quota_names", "not_ready_rate"}
+               "quota_name", "quotas", "quota_names", "not_ready_rate", "model_name", "input_modalities",
+               "output_modalities"}
 _RES_KEYS = {"id", "model", "input_tpm", "output_tpm", "term_months", "price_per_1k_tpm_month"}
 _POLICY_KEYS = {"max_wait_s", "speed_factor", "spurious_throttle_rate"}
 _SETTINGS_KEYS = {"hold_applies_burndown", "overflow_reported_as", "reserved_output_burndown", "seed", "tiers"}
@@ -223,6 +235,14 @@ def _parse_model_quotas(d: Mapping[str, Any], path: str, model_id: str, subject:
     return tuple(specs), on_demand, per_day
 
 
+def _modalities(d: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+    value = _get(d, key, path, list, default=["TEXT"])
+    if not value or any(v not in MODALITIES for v in value) or len(set(value)) != len(value):
+        raise ConfigError(f"{path}.{key}", f"must be a list of distinct modalities among {', '.join(MODALITIES)}, "
+                          f"got {show(value)}")
+    return tuple(value)
+
+
 def parse_model(d: Any, path: str) -> ModelSpec:
     d = _check_keys(d, _MODEL_KEYS | _PROFILE_KEYS, path)
     model_id = _get(d, "id", path, str)
@@ -255,7 +275,14 @@ def parse_model(d: Any, path: str) -> ModelSpec:
         quota_name=quota_name,
         quotas=specs,
         not_ready_rate=_get(d, "not_ready_rate", path, float, default=0.0, minimum=0, maximum=1),
+        model_name=_get(d, "model_name", path, str, default=_get(d, "name", path, str, default=model_id)),
+        input_modalities=_modalities(d, "input_modalities", path),
+        output_modalities=_modalities(d, "output_modalities", path),
     )
+    if not 1 <= len(spec.model_name) <= MODEL_NAME_MAX:
+        key = "model_name" if "model_name" in d else "name"
+        raise ConfigError(f"{path}.{key}", f"{show(spec.model_name)} is {len(spec.model_name)} characters; AWS names "
+                          f"a foundation model in 1 to {MODEL_NAME_MAX} (set model_name, e.g. 'Claude Sonnet 4.5')")
     if spec.batch_min_records > spec.batch_max_records:
         raise ConfigError(f"{path}.batch_min_records", f"{spec.batch_min_records} is above batch_max_records "
                           f"({spec.batch_max_records})")
