@@ -24,6 +24,7 @@ from textual.widgets import Button, DirectoryTree, Input, Label, Select, Static
 from ...core.domain import format as fmt
 from ..widgets.header import ContextBar, ContextInfo
 from ..widgets.keybar import KeyBar
+from ..widgets.marked import MarkedDirectoryTree
 from ..widgets.render import COMPONENT_CLASSES, Palette, PaletteHost
 from ..messages import RefreshRequested
 
@@ -60,7 +61,7 @@ def check_path(value: str) -> tuple[bool, str]:
     return True, f"Local file, {fmt.human_count(st.st_size)}B{note}: validated on submit; uploaded only if valid."
 
 
-class JsonlTree(DirectoryTree):
+class JsonlTree(MarkedDirectoryTree):
     """The file picker: folders and .jsonl files, hidden entries left out. ``esc`` closes the picker
     (not the form it is in) and puts the cursor back in the path field."""
 

@@ -19,6 +19,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...core.domain import format as fmt
+from ..widgets.marked import MarkedOptionList
 from ..widgets.render import COMPONENT_CLASSES, Palette
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -101,7 +102,7 @@ class ProfileSwitcher(ModalScreen["Profile | None"]):
     def compose(self) -> ComposeResult:
         with Vertical(id="switcher-box"):
             yield Static("Reading profiles…", id="switcher-note", markup=False)
-            yield OptionList(id="switcher-list")
+            yield MarkedOptionList(id="switcher-list")
 
     def on_mount(self) -> None:
         box = self.query_one("#switcher-box")
