@@ -137,7 +137,7 @@ def sample_dashboard(now: float = SAMPLE_NOW, *, sandbox: bool = False, seed: in
         profile="sandbox" if sandbox else "prod-ops",
         account_id="123456789012",
         region="us-east-1",
-        endpoint="http://127.0.0.1:48213" if sandbox else "https://bedrock-runtime.us-east-1.amazonaws.com",
+        endpoint="http://127.0.0.1:48213" if sandbox else None,  # None on AWS: the SDK picks the endpoint
         is_sandbox=sandbox,
         reservations=reservations,
         quotas=quotas,
