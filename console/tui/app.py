@@ -243,9 +243,12 @@ class TierConsoleApp(App[None]):
         start, end = inc.event_window(event.time, answers.start if answers.start is not None else now - 15 * 60, now)
         tpm_q, rpm_q = collector.quota(event.model_id)
         reserved = {r.model_id for r in session.profile.reservations}
-        return inc.build(answers, event.model_id, collector.names.get(event.model_id, event.model_id),
-                         collector.tiers.get(event.model_id, ()), tpm_q, rpm_q, start, end,
-                         event.model_id in reserved, focus=event.time)
+        incident = inc.build(answers, event.model_id, collector.names.get(event.model_id, event.model_id),
+                             collector.tiers.get(event.model_id, ()), tpm_q, rpm_q, start, end,
+                             event.model_id in reserved, focus=event.time)
+        if session.latest is not None:  # named by the view and its export
+            incident.context = inc.ReportContext.of(session.latest, inc.live_source(answers.sandbox))
+        return incident
 
     def action_capacity_plan(self) -> None:
         """``c``: choose a model, then its capacity plan and cost view."""

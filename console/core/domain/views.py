@@ -240,6 +240,13 @@ class UsageMinute:
     overflow_requests: float | None = None
 
     @property
+    def has_data(self) -> bool:
+        """False for a minute CloudWatch holds no data point of the model for (no requests, or before the
+        metrics began: a sandbox or recording just started); its figures are "no data", never zeros.
+        Such a row has empty ``tpm_by_tier`` and ``throttles_by_tier``."""
+        return bool(self.tpm_by_tier or self.throttles_by_tier)
+
+    @property
     def tpm(self) -> float:
         return sum(self.tpm_by_tier.values())
 

@@ -25,7 +25,7 @@ async def build_incidents(source, since: float, model: str | None = None) -> lis
 
     minutes = max(1, math.ceil(since / 60))
     collector = Collector(source.ctx, clock=source.collector.clock, history_minutes=minutes)
-    await collector.refresh()
+    data = await collector.refresh()
     if collector.answers is None:
         raise MetricsUnavailable(collector.errors.get("metrics", "unknown error"))
     now = collector.clock()
@@ -34,10 +34,12 @@ async def build_incidents(source, since: float, model: str | None = None) -> lis
     if unknown:
         raise UnknownModel(unknown[0], collector.names)
     reserved = {r.model_id for r in source.profile.reservations}
+    context = inc.ReportContext.of(data, inc.live_source(collector.answers.sandbox))  # named by every export
     incidents = []
     for model_id in models:
         tpm_q, rpm_q = collector.quota(model_id)
         incidents.append(inc.build(collector.answers, model_id, collector.names.get(model_id, model_id),
                                    collector.tiers.get(model_id, ()), tpm_q, rpm_q, now - since, now,
                                    model_id in reserved))
+        incidents[-1].context = context
     return incidents

@@ -61,9 +61,9 @@ _Part = Tuple[int, Text, bool]  # (importance, text, is_badge)
 #: The PAUSED badge's place: always kept free, so pausing (``p``) draws the badge there and moves nothing.
 #: " PAUSED 4m05s " (fmt.duration is at most five characters).
 PAUSE_SLOT = 14
-#: Room kept for the right-hand status when fitting where the console looks: labels on the left only with
-#: room for the labelled status, the ``tierconsole`` badge only with room for the clock, and at least
-#: "age 14s │ ▲ 1 over 80%" always.
+#: Room kept for the right-hand status when fitting where the console looks: labels and the ``tierconsole``
+#: badge on the left only with room for the labelled status, room for the clock (a replay's frame time)
+#: before the endpoint is cut, and at least "age 14s │ ▲ 1 over 80%" always.
 STATUS_ROOM = {"labelled": 58, "clock": 43, "least": 22}
 #: The shortest an endpoint is cut to before fields beside it are given up.
 ENDPOINT_MIN = 20
@@ -157,7 +157,7 @@ class HeaderBar(Body):
             return None
 
         for candidate, reserve in ((line(True, True), "labelled"), (line(True, False), "labelled"),
-                                   (line(False, True), "clock"), (line(False, False), "clock"),
+                                   (line(False, True), "labelled"), (line(False, False), "clock"),
                                    (line(False, False), "least")):
             if candidate.cell_len <= room - STATUS_ROOM[reserve]:
                 return candidate
