@@ -86,3 +86,11 @@ async def test_pausing_moves_nothing_but_adds_its_badge(kind, read_only, size):
     # Every column that changed is the badge's: what was there is blank, what is there says PAUSED.
     assert live[start:end].strip() == "", (live, paused)
     assert paused[start:end].strip().startswith("PAUSED"), (live, paused)
+
+
+@pytest.mark.parametrize("width", [80, 200])
+async def test_credentials_in_an_endpoint_url_are_never_shown(width):
+    data = dataclasses.replace(sample_dashboard(), endpoint="https://AKIDEXAMPLE:s3cret@gw.example.com:8443/")
+    live, _ = await headers(data, (width, 30))
+    assert "gw.example.com:8443" in live or "…" in live, live
+    assert "AKIDEXAMPLE" not in live and "s3cret" not in live, live

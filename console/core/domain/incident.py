@@ -35,6 +35,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping, Sequence
 
+from . import format as fmt
 from .metricsplan import PERIOD, Answers, overflow_tokens
 from .views import DashboardData, UsageMinute
 from .tiers import Tier
@@ -67,23 +68,12 @@ class ReportContext:
 
     @property
     def endpoint_text(self) -> str:
-        return safe_endpoint(self.endpoint) if self.endpoint else f"AWS (the SDK's endpoint for {self.region})"
+        return fmt.safe_endpoint(self.endpoint) if self.endpoint else f"AWS (the SDK's endpoint for {self.region})"
 
     def to_json(self) -> dict:
         return {"profile": self.profile, "account_id": self.account_id, "region": self.region,
-                "endpoint": safe_endpoint(self.endpoint) if self.endpoint else None, "sandbox": self.sandbox,
+                "endpoint": fmt.safe_endpoint(self.endpoint) if self.endpoint else None, "sandbox": self.sandbox,
                 "source": self.source}
-
-
-def safe_endpoint(url: str) -> str:
-    """``url`` without a user-info part (``https://key:secret@host`` -> ``https://host``) or a trailing ``/``."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "", url
-    host, slash, path = rest.partition("/")
-    host = host.rpartition("@")[2]
-    out = f"{scheme}{sep}{host}{slash}{path}"
-    return out.rstrip("/") if out.endswith("/") and path == "" else out
 
 
 def live_source(sandbox: bool) -> str:

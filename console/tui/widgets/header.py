@@ -74,7 +74,7 @@ def endpoint_text(endpoint: str | None) -> str:
     chooses it (no ``--endpoint-url``, ``AWS_ENDPOINT_URL`` or sandbox)."""
     if not endpoint:
         return "AWS"
-    host = endpoint.split("://", 1)[-1]
+    host = fmt.safe_endpoint(endpoint).split("://", 1)[-1]  # never a user-info part (credentials)
     return host.rstrip("/") or endpoint
 
 
