@@ -184,6 +184,9 @@ class BatchJobView:
     progress_since: float | None = None
     processed_since: int = 0
     observed_at: float | None = None
+    #: The start of the minute the ``model_*`` token figures were published for: only minutes since the job
+    #: was submitted and after any other job of its model ended, so never another job's figures.
+    model_tpm_minute: float | None = None
 
     @property
     def active(self) -> bool:
