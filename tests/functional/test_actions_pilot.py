@@ -797,3 +797,28 @@ async def test_file_picker_fills_the_path(isolated):
         assert await wait_for(pilot, lambda: str(screen.query_one("#batch-path-hint").render()).startswith("✓"))
         await pilot.press("ctrl+s")
         assert "No live source" in screen.result_text  # sample data: nothing to submit to
+
+
+async def test_switcher_count_matches_what_it_lists(isolated, monkeypatch):
+    """"3 profiles, 1 broken" over a list of four read as three in all: the note counts what is listed."""
+    import re
+
+    write_alt_profile(isolated)
+    aws_config = isolated / "aws-config"
+    aws_config.write_text("[default]\nregion = us-west-2\n\n[profile analytics]\nregion = eu-west-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
+    app = TierConsoleApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("a")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ProfileSwitcher) and app.screen.choices)
+        await pilot.pause()
+        options = app.screen.query_one(OptionList)
+        listed = [options.get_option_at_index(i) for i in range(options.option_count)]
+        listed = [o for o in listed if o.id and not o.id.startswith(("heading:", "none:"))]
+        console = [o for o in listed if o.id.startswith("console:")]
+        broken = [o for o in console if o.disabled]
+        note = str(app.screen.query_one("#switcher-note").render())
+        numbers = [int(n) for n in re.findall(r"\d+", note)]
+        assert broken and numbers[0] == len(listed), note
+        assert f"{len(console)} console" in note and f"{len(broken)} broken" in note, note
+        assert f"{len(listed) - len(console)} AWS config" in note, note

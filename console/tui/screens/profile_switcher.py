@@ -134,8 +134,12 @@ class ProfileSwitcher(ModalScreen["Profile | None"]):
         current = next((i for i, c in enumerate(options) if c and c.id == current_key), None)
         first = next((i for i, c in enumerate(options) if c and not c.disabled), None)
         lst.highlighted = current if current is not None else first
+        # Counts what is listed: every profile, broken ones included (they are listed, with their error).
+        console = sum(1 for c in choices if c.kind == "console")
         broken = sum(1 for c in choices if c.error)
-        note = fmt.plural(len(choices) - broken, "profile") + (f", {broken} broken (shown with their error)" if broken else "")
+        note = (f"{fmt.plural(len(choices), 'profile')}: {console} console"
+                + (f" ({broken} broken, shown with {'its' if broken == 1 else 'their'} error)" if broken else "")
+                + f", {len(choices) - console} AWS config")
         self.query_one("#switcher-note", Static).update(Text(note))
 
     def _line(self, c: ProfileChoice, palette: Palette) -> Text:
