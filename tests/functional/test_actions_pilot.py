@@ -822,3 +822,44 @@ async def test_switcher_count_matches_what_it_lists(isolated, monkeypatch):
         assert broken and numbers[0] == len(listed), note
         assert f"{len(console)} console" in note and f"{len(broken)} broken" in note, note
         assert f"{len(listed) - len(console)} AWS config" in note, note
+
+
+async def test_every_file_problem_can_be_seen_at_80x24(isolated):
+    """At 80×24 the dialog showed only the first of five problems: every one can be seen now, on screen or by
+    scrolling the result (tab reaches it), and the dialog says so when they do not all fit."""
+    import re
+
+    def visible(app) -> str:
+        svg = app.export_screenshot()
+        text = "\n".join(re.sub(r"<[^>]+>", "", m) for m in re.findall(r"<text[^>]*>(.*?)</text>", svg))
+        return text.replace("&#160;", " ").replace("\xa0", " ")
+
+    lines = batch_lines(120)
+    for i in (1, 3, 5, 7, 9):
+        lines[i] = "{not json"
+    (isolated / "bad.jsonl").write_text("\n".join(lines) + "\n")
+    app = live_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        screen = await open_submit(pilot)
+        await submit_form(pilot, screen, "bad.jsonl", "tui-bad")
+        assert "5 problem(s)" in screen.result_text
+        await pilot.pause()
+        seen = visible(app)
+        box = screen.query_one("#batch-result-box")
+        if box.max_scroll_y > 0:
+            assert "scroll" in str(screen.query_one("#batch-box").border_subtitle)
+            await pilot.press("tab")  # from the path field, on to the result
+            for _ in range(12):
+                if box.has_focus:
+                    break
+                await pilot.press("tab")
+            assert box.has_focus
+            for _ in range(10):
+                await pilot.press("pagedown")
+                await pilot.pause()
+                seen += visible(app)
+        for line in (2, 4, 6, 8, 10):
+            assert f"bad.jsonl:{line}: not valid JSON" in seen, (line, box.max_scroll_y, box.scroll_y, box.size,
+                                                                  seen[-1500:])
+        await app.close_source()
