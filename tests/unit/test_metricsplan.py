@@ -94,3 +94,13 @@ def test_a_new_jobs_row_never_shows_the_previous_jobs_tokens():
     # A job of another model never matters.
     other = BatchJobView("arn:c", "c", "anthropic.claude", "Completed", submit_time=T, end_time=T + 150)
     assert mp.job_minutes_from(b_job, [other, b_job]) == T + 60
+
+
+def test_the_trailing_minute_is_an_estimate_that_can_read_above_the_real_window():
+    """The quota pane's TPM is the minute in progress plus the unelapsed share of the previous minute, spread
+    evenly (CloudWatch gives per-minute sums): use that came early in the previous minute is counted though the
+    real sliding window has dropped it, so the figure can read a little above the quota."""
+    minute = 1_800_000_000.0 - 1_800_000_000.0 % 60
+    series = {minute - 60: 90_000.0, minute: 40_000.0}  # 90k at 09:59:05 (gone from the window by 10:00:20)
+    now = minute + 20
+    assert mp.trailing_minute(series, now) == pytest.approx(40_000 + 90_000 * 40 / 60)  # 100k: 100% of 100k
