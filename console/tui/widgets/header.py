@@ -110,15 +110,15 @@ class HeaderBar(Body):
 
     def build(self, width: int, palette: Palette) -> list[Text]:
         info: HeaderInfo = self.data
-        left = self._identity(info, palette, max(0, width - 1 - PAUSE_SLOT - 2))
+        left = self._identity(info, palette, max(0, width - 1 - PAUSE_SLOT - 1))
         slot = Text()
         if info.paused:
             since = f"{fmt.duration(info.paused_for)} " if info.paused_for is not None else ""
             slot = Text(f" PAUSED {since}", style=palette["badge-crit"])
         slot.pad_right(PAUSE_SLOT - slot.cell_len)
         head = Text.assemble(left, " ", slot)
-        tail = self._status(info, palette, max(0, width - head.cell_len - 2))
-        return [Text.assemble(head, " " * max(1, width - head.cell_len - tail.cell_len - 1), tail, " ")]
+        tail = self._status(info, palette, max(0, width - head.cell_len - 1))
+        return [Text.assemble(head, " " * max(1, width - head.cell_len - tail.cell_len), tail)]
 
     @staticmethod
     def _identity(info: HeaderInfo, palette: Palette, room: int) -> Text:
@@ -138,7 +138,7 @@ class HeaderBar(Body):
 
         def line(labelled: bool, brand: bool, drop: tuple[str, ...] = (), endpoint: str = host) -> Text:
             parts = [(9, Text(" tierconsole ", style=palette["badge-accent"]), True)] if brand else \
-                [(9, Text(" "), True)] if not badges else []
+                [(9, Text(""), True)] if not badges else []  # one space in front
             parts += badges
             for label, value in fields:
                 if label in drop or not value:
