@@ -115,3 +115,27 @@ async def test_file_browser_cursor_is_visible_without_colour(no_color, tmp_path,
         if no_color:
             assert marked(line), line.text
         assert not marked(tree.render_line(2))
+
+
+async def test_a_drop_down_choice_is_visible_without_colour(no_color):
+    """The prompt lab's tier select, opened: the option under the cursor is reverse video."""
+    from textual.widgets import Select
+    from textual.widgets._select import SelectOverlay
+
+    app = TierConsoleApp(data=sample_dashboard())
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        select = app.screen.query_one("#lab-tier", Select)
+        select.focus()
+        await pilot.press("enter")  # open the drop-down
+        await pilot.pause()
+        overlay = select.query_one(SelectOverlay)
+        assert overlay.display and overlay.highlighted is not None
+        lines = [overlay.render_line(y) for y in range(overlay.size.height)]
+        chosen = [line for line in lines if line.text.strip() and marked(line)]
+        if no_color:
+            assert len(chosen) == 1, [line.text for line in lines]
+        others = [line for line in lines if line.text.strip() and not marked(line)]
+        assert others

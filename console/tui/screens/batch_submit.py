@@ -24,7 +24,7 @@ from textual.widgets import Button, DirectoryTree, Input, Label, Select, Static
 from ...core.domain import format as fmt
 from ..widgets.header import ContextBar, ContextInfo
 from ..widgets.keybar import KeyBar
-from ..widgets.marked import MarkedDirectoryTree
+from ..widgets.marked import MarkedDirectoryTree, MarkedSelect
 from ..widgets.render import COMPONENT_CLASSES, Palette, PaletteHost
 from ..messages import RefreshRequested
 
@@ -112,7 +112,7 @@ class BatchSubmitScreen(ModalScreen[None]):
             with Horizontal(id="batch-row"):
                 with Vertical(classes="lab-field", id="batch-model-field"):
                     yield Label("Model", classes="lab-label")
-                    yield Select([], id="batch-model", prompt="choose a model")
+                    yield MarkedSelect([], id="batch-model", prompt="choose a model")
                 with Vertical(classes="lab-field", id="batch-name-field"):
                     yield Label("Job name", classes="lab-label")
                     yield Input(id="batch-name", placeholder="from the file name and content")

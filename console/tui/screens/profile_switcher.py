@@ -137,9 +137,11 @@ class ProfileSwitcher(ModalScreen["Profile | None"]):
         # Counts what is listed: every profile, broken ones included (they are listed, with their error).
         console = sum(1 for c in choices if c.kind == "console")
         broken = sum(1 for c in choices if c.error)
-        note = (f"{fmt.plural(len(choices), 'profile')}: {console} console"
-                + (f" ({broken} broken, shown with {'its' if broken == 1 else 'their'} error)" if broken else "")
-                + f", {len(choices) - console} AWS config")
+        note = fmt.plural(len(choices), "profile")
+        if broken or console < len(choices):  # more than one kind to tell apart
+            note += (f": {console} console"
+                     + (f" ({broken} broken, shown with {'its' if broken == 1 else 'their'} error)" if broken else "")
+                     + (f", {len(choices) - console} AWS config" if console < len(choices) else ""))
         self.query_one("#switcher-note", Static).update(Text(note))
 
     def _line(self, c: ProfileChoice, palette: Palette) -> Text:

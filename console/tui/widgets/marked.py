@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.app import ComposeResult
 from textual.strip import Strip
-from textual.widgets import DirectoryTree, OptionList
+from textual.widgets import DirectoryTree, OptionList, Select
+from textual.widgets._select import SelectCurrent, SelectOverlay
 
 _REVERSE = Style(reverse=True)
 
@@ -19,19 +21,36 @@ def reversed_strip(strip: Strip) -> Strip:
     return Strip(Segment.apply_style(iter(strip), post_style=_REVERSE), strip.cell_length)
 
 
-class MarkedOptionList(OptionList):
-    """An :class:`OptionList` whose highlighted option is reverse video under NO_COLOR."""
+class _ReversedHighlight:
+    """For an :class:`OptionList` (or a subclass): the highlighted option in reverse video under NO_COLOR."""
 
     def render_line(self, y: int) -> Strip:
-        strip = super().render_line(y)
-        if self.app.no_color and self.highlighted is not None:
+        strip = super().render_line(y)  # type: ignore[misc]
+        if self.app.no_color and self.highlighted is not None:  # type: ignore[attr-defined]
             try:
-                option_index = self._lines[self.scroll_offset.y + y][0]
+                option_index = self._lines[self.scroll_offset.y + y][0]  # type: ignore[attr-defined]
             except IndexError:
                 return strip
-            if option_index == self.highlighted:
+            if option_index == self.highlighted:  # type: ignore[attr-defined]
                 return reversed_strip(strip)
         return strip
+
+
+class MarkedOptionList(_ReversedHighlight, OptionList):
+    """An :class:`OptionList` whose highlighted option is reverse video under NO_COLOR."""
+
+
+class _MarkedSelectOverlay(_ReversedHighlight, SelectOverlay):
+    """A :class:`Select`'s drop-down list, its highlighted option reverse video under NO_COLOR."""
+
+
+class MarkedSelect(Select):
+    """A :class:`Select` whose drop-down marks its highlighted option without colour (as Textual's own
+    ``Select.compose``, with the marked overlay)."""
+
+    def compose(self) -> ComposeResult:
+        yield SelectCurrent(self.prompt)
+        yield _MarkedSelectOverlay(type_to_search=self._type_to_search).data_bind(compact=Select.compact)
 
 
 class MarkedDirectoryTree(DirectoryTree):
