@@ -6,13 +6,30 @@ import sys
 
 from .common import EXIT_FAIL, EXIT_USAGE, err, run, session
 
+JOB_HELP = "job id (from `batch list`), ARN, or a name that exactly one job has"
+
+
+def job_ref(text: str) -> str:
+    """``JOB`` of show and cancel: an id, an ARN or a name (an empty one is a usage error, not a call)."""
+    import argparse  # noqa: PLC0415
+
+    from ..core.ops.batch import job_ref_problem  # noqa: PLC0415 - re and dataclasses only at import
+
+    problem = job_ref_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
 
 def add_parser(sub) -> None:
     bp = sub.add_parser("batch", help="submit, list, show and cancel batch inference jobs",
                         description="Batch inference jobs. Submit validates the JSONL file locally first: "
                                     "a malformed file uploads nothing.")
     bsub = bp.add_subparsers(dest="batch_command", metavar="ACTION", required=True)
-    b = bsub.add_parser("submit", help="validate, upload and create a job")
+    b = bsub.add_parser("submit", help="validate, upload and create a job",
+                        description="Validate, upload and create a job. Submitting the same file, model and name "
+                                    "again is the same job (said so, never a second one); when that job is "
+                                    "Stopping, Stopped, Failed or Expired nothing runs: exit 1, give a new --name.")
     b.add_argument("file", help="local JSONL file of {recordId, modelInput} lines, or an s3:// URI already in S3")
     b.add_argument("--model", required=True, metavar="ID")
     b.add_argument("--name", metavar="NAME", help="job name (default: the file's name and a hash of its content and the model, so a retry is the same job)")
@@ -22,10 +39,11 @@ def add_parser(sub) -> None:
                                         "PartiallyCompleted", "Expired", "Validating", "Scheduled"))
     b.add_argument("--json", action="store_true")
     b = bsub.add_parser("show", help="show one job")
-    b.add_argument("job", help="job ARN or id")
+    b.add_argument("job", type=job_ref, help=JOB_HELP)
     b.add_argument("--json", action="store_true")
-    b = bsub.add_parser("cancel", help="stop a job (asks for confirmation unless --yes)")
-    b.add_argument("job", help="job ARN or id")
+    b = bsub.add_parser("cancel", help="stop a job (asks for confirmation unless --yes); a job already "
+                                       "Stopping or Stopped is reported so, exit 0")
+    b.add_argument("job", type=job_ref, help=JOB_HELP)
     b.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
 
@@ -48,10 +66,14 @@ async def _batch(args) -> int:
                 bucket = (source.profile.sandbox or {}).get("bucket") if source.profile.is_sandbox else None
                 submit = actions.submit_batch_s3 if args.file.startswith("s3://") else actions.submit_batch
                 job = await submit(source.ctx, guard, args.file, args.model, args.name, sandbox_bucket=bucket)
+                text, ran = actions.submit_text(job)
                 if args.json:
-                    print(json.dumps(job_json(job), default=json_default, indent=2))
+                    print(json.dumps({**job_json(job), "existingJob": job.existing}, default=json_default, indent=2))
+                    if not ran:
+                        err(text)
                 else:
-                    print(f"submitted {job['jobName']}: {job['jobArn']} ({job['status']})")
+                    print(text)
+                return 0 if ran else EXIT_FAIL
             elif args.batch_command == "list":
                 print(format_jobs(await actions.list_batches(source.ctx, args.status), args.json))
             elif args.batch_command == "show":
@@ -62,18 +84,29 @@ async def _batch(args) -> int:
                     print(format_job(job))
             elif args.batch_command == "cancel":
                 guard.account_id = await account_id(source)
-                guard.require_mutation("batch-cancel", args.job)
+                guard.require_mutation("batch-cancel", args.job)  # refused before anything is looked up
                 if not args.yes:
                     if not sys.stdin.isatty():
                         err("batch cancel: confirmation needed; pass --yes to cancel without a prompt")
                         return EXIT_USAGE
-                    answer = input(f"Cancel batch job {args.job} in account {guard.account_id or '?'} "
-                                   f"({source.profile.name}, {source.profile.region})? [y/N] ")
-                    if answer.strip().lower() not in ("y", "yes"):
-                        print("not cancelled")
-                        return EXIT_FAIL
+                    current = await actions.show_batch(source.ctx, args.job)
+                    if current.get("status") not in actions.STOPPED:
+                        answer = input(f"Cancel batch job {current.get('jobName')} "
+                                       f"({actions.job_id_of(current['jobArn'])}, {current.get('status')}) in account "
+                                       f"{guard.account_id or '?'} ({source.profile.name}, {source.profile.region})? "
+                                       "[y/N] ")
+                        if answer.strip().lower() not in ("y", "yes"):
+                            print("not cancelled")
+                            return EXIT_FAIL
+                    args.job = current["jobArn"]  # the job confirmed, whatever is created meanwhile
                 job = await actions.cancel_batch(source.ctx, guard, args.job)
-                print(f"{job['jobName']}: {job['status']}")
+                print(actions.cancel_text(job))
+        except actions.AmbiguousJob as e:
+            err(str(e))
+            return EXIT_USAGE
+        except actions.JobNotFound as e:
+            err(str(e))
+            return EXIT_FAIL
         except actions.BatchInputError as e:
             err(e.message)
             return EXIT_FAIL

@@ -72,11 +72,12 @@ def _check_applicable(parser: argparse.ArgumentParser, args: argparse.Namespace,
     if command in _NO_TARGET:
         refuse(options.TARGET_OPTIONS, _NO_TARGET[command])
     if command == "sandbox":
-        refuse(("endpoint_url", "region"), "the sandbox serves an endpoint; its region is its config's")
         if action in ("stop", "status"):
-            refuse(("profile",) + tuple(o.name for o in SANDBOX_GROUP.options),
-                   f"`sandbox {action}` acts on the one background sandbox")
-        elif "profile" in given and "config" in given:
+            refuse(("endpoint_url", "region", "profile") + tuple(o.name for o in SANDBOX_GROUP.options),
+                   f"`sandbox {action}` acts on the one background sandbox, at the endpoint it recorded")
+        refuse(("endpoint_url",), "the sandbox serves an endpoint of its own; choose it with --host and --port")
+        refuse(("region",), "the sandbox serves the region its config names in sandbox.region")
+        if "profile" in given and "config" in given:
             parser.error("sandbox: give either --profile NAME or --config FILE, not both")
 
 

@@ -98,7 +98,7 @@ SHARED = Group("shared", (
     Option(("--region",), "region", kwargs=dict(
         metavar="REGION", type=region_name, help="override the profile's region")),
     Option(("--read-only",), "read_only", default=False, kwargs=dict(
-        action="store_true", help="refuse every mutating action (batch submit, cancel)")),
+        action="store_true", help="refuse every mutating action (batch submit, cancel) and test prompts (unless the profile sets allow_prompts_in_read_only: true)")),
     Option(("--theme",), "theme", kwargs=dict(
         metavar="NAME", type=theme_name,
         help="colour theme of the console and replay: dark, light, high-contrast (NO_COLOR is respected)")),

@@ -2,7 +2,8 @@
 
 Prints per-tier TPM percentiles, a reservation recommendation, the monthly cost of the same
 traffic on each tier and every assumption behind the figures; ``--json`` prints one document.
-Exit 0 on success, 1 on an AWS error, 2 on bad arguments (or an unknown profile).
+Exit 0 on success, 1 on an AWS error or when the model has no traffic in the window (said so, no zero
+report), 2 on bad arguments (an unknown profile, an unknown model: the known ones are named).
 ``cli.main.build_parser`` adds the subcommand with :func:`add_plan_parser` (and the shared --profile,
 --endpoint-url, --region, --read-only and --theme, as to every subcommand).
 """
@@ -61,13 +62,16 @@ def cmd_plan(args) -> int:
 
 
 async def _plan(args) -> int:
-    from ..core.ops.plan import PlanError, load_history, plan_and_spend, plan_document  # noqa: PLC0415
+    from ..core.ops.plan import PlanError, UnknownModel, load_history, plan_and_spend, plan_document  # noqa: PLC0415
 
     async with session(args) as source:
         try:
             history = await load_history(source, args.model, args.days)
+        except UnknownModel as e:
+            err(f"plan: {e}")
+            return EXIT_USAGE
         except PlanError as e:
-            err(str(e))
+            err(f"plan: {e}" if not str(e).startswith("CloudWatch") else str(e))
             return EXIT_FAIL
         profile = source.profile
     plan, now = plan_and_spend(history, profile, args.model, percentile=args.percentile, month=args.month,
@@ -75,12 +79,11 @@ async def _plan(args) -> int:
     if args.json:
         print(json.dumps(plan_document(plan, now, history, profile), indent=2))
     else:
-        from rich.console import Console  # noqa: PLC0415
         from rich.text import Text  # noqa: PLC0415
 
-        from ..present.plan import cost_view_renderables, plan_renderables  # noqa: PLC0415
+        from ..present.plan import StdoutConsole, cost_view_renderables, plan_renderables  # noqa: PLC0415
 
-        console = Console(width=None if sys.stdout.isatty() else 160)
+        console = StdoutConsole(width=None if sys.stdout.isatty() else 160)
         console.print(plan_renderables(plan))
         console.print(Text(""), cost_view_renderables(now))
         console.print(f"history: {history.to_json()['source']}, {history.calls} GetMetricData call(s); "

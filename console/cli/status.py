@@ -1,12 +1,21 @@
 """``tierconsole status``: collect once and print the four panes' data (for cron and health checks)."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
 from ..core.domain.alerts import PROFILE_THRESHOLD
 from .argtypes import number
-from .common import EXIT_FAIL, EXIT_USAGE, err, run, session
+from .common import EXIT_FAIL, err, run, session
+
+
+def fraction(text: str) -> float:
+    """``--fail-over``'s value: a fraction above 0 and at most 1 (use can never pass 100%: 1.5 would never fire)."""
+    value = number(float)(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction above 0 and at most 1 (0.8 means 80%), got {text}")
+    return value
 
 
 def add_parser(sub) -> None:
@@ -16,32 +25,36 @@ def add_parser(sub) -> None:
                                     "Exit 3 when --fail-over is reached; without --fail-over the exit code "
                                     "never depends on use.")
     st.add_argument("--json", action="store_true")
-    st.add_argument("--fail-over", type=number(float, above=0, at_most=10), metavar="FRACTION", nargs="?",
-                    const=PROFILE_THRESHOLD,
-                    help="exit 3 when any quota or reservation use is at or above FRACTION (e.g. 0.8); "
-                         "given alone, FRACTION is the profile's alert_threshold")
+    st.add_argument("--fail-over", type=fraction, metavar="FRACTION", nargs="?", const=PROFILE_THRESHOLD,
+                    help="exit 3 when any quota (TPM or RPM) or reservation (input or output TPM) use is at or "
+                         "above FRACTION, 0 < FRACTION <= 1 (e.g. 0.8); given alone, FRACTION is the profile's "
+                         "alert_threshold. The ▲ marks and the header count use the same threshold")
 
 
 EXIT_OVER = 3
 
 
 def cmd_status(args) -> int:
-    if args.fail_over not in (None, PROFILE_THRESHOLD) and not 0 < args.fail_over <= 10:
-        err(f"--fail-over: must be a fraction such as 0.8, got {args.fail_over}")
-        return EXIT_USAGE
     return run(_status(args))
 
 
 async def _status(args) -> int:
-    from ..core.ops.status import collect_status, highest_use  # noqa: PLC0415
+    from ..core.domain.alerts import threshold_text, uses_over  # noqa: PLC0415
+    from ..core.ops.status import collect_status  # noqa: PLC0415
     from ..present.status import format_status  # noqa: PLC0415
 
     async with session(args) as source:
         doc, collector = await collect_status(source)
     if collector.errors:
         doc["errors"] = collector.errors
-    threshold = source.profile.alert_threshold
-    doc["alert_threshold"] = threshold
+    doc["alert_threshold"] = source.profile.alert_threshold
+    # One threshold for the marks, the header count and the exit code: --fail-over's when given.
+    threshold, whose = (source.profile.alert_threshold, f" (profile {source.profile.name!r} alert_threshold)") \
+        if args.fail_over in (None, PROFILE_THRESHOLD) else (args.fail_over, " (--fail-over)")
+    over = uses_over(doc["quotas"], doc["reservations"], threshold)
+    doc["over"] = {"threshold": threshold,
+                   "items": [{"kind": o.kind, "name": o.name, "measure": o.measure, "fraction": o.fraction}
+                             for o in over]}
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
@@ -51,10 +64,8 @@ async def _status(args) -> int:
         return EXIT_FAIL
     if args.fail_over is None:
         return 0  # without --fail-over the exit code never depends on use
-    limit, whose = (threshold, f" (profile {source.profile.name!r} alert_threshold)") \
-        if args.fail_over is PROFILE_THRESHOLD else (args.fail_over, "")
-    level, what = highest_use(doc)
-    if level >= limit:
-        print(f"tierconsole: over {limit:.0%}{whose}: {what}", file=sys.stderr)
+    if over:
+        print(f"tierconsole: {len(over)} over {threshold_text(threshold)}{whose}: "
+              + "; ".join(o.describe() for o in over), file=sys.stderr)
         return EXIT_OVER
     return 0

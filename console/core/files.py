@@ -35,3 +35,18 @@ def write_private(path: str | os.PathLike, text: str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def private_dir(path: str | os.PathLike) -> Path:
+    """Make ``path`` a directory, creating each missing folder 0700 (owner only: it holds account data);
+    folders that exist already are left as they are."""
+    path = Path(path)
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask
+    return path

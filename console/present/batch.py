@@ -16,26 +16,31 @@ def job_json(job: dict) -> dict:
     return {k: v for k, v in job.items() if k != "ResponseMetadata"}
 
 
+def _job_id(j: dict) -> str:
+    """The job's id: the last part of its ARN (what ``batch show`` and ``batch cancel`` take)."""
+    return str(j.get("jobArn", "")).rsplit("/", 1)[-1]
+
+
 def _job_line(j: dict) -> str:
     total = j.get("totalRecordCount")
     done = j.get("processedRecordCount", 0) or 0
     progress = f"{done}/{total}" if total else f"{done}/?"
     submitted = j.get("submitTime")
     when = submitted.strftime("%Y-%m-%d %H:%M:%S") if hasattr(submitted, "strftime") else str(submitted or "")
-    return (f"{j.get('jobName', ''):<36} {j.get('status', ''):<19} {progress:>13} "
+    return (f"{j.get('jobName', ''):<36} {_job_id(j):<12} {j.get('status', ''):<19} {progress:>13} "
             f"{j.get('errorRecordCount', 0) or 0:>6} {j.get('modelId', ''):<44} {when}")
 
 
 def format_jobs(jobs: list[dict], as_json: bool) -> str:
-    """``batch list``: JSON, or one line per job under a header."""
+    """``batch list``: JSON (each job with its ``jobId``), or one line per job under a header."""
     if as_json:
-        return json.dumps([job_json(j) for j in jobs], default=json_default, indent=2)
-    head = f"{'name':<36} {'status':<19} {'records':>13} {'errors':>6} {'model':<44} submitted (UTC)"
+        return json.dumps([{**job_json(j), "jobId": _job_id(j)} for j in jobs], default=json_default, indent=2)
+    head = f"{'name':<36} {'id':<12} {'status':<19} {'records':>13} {'errors':>6} {'model':<44} submitted (UTC)"
     return "\n".join([head, *(_job_line(j) for j in jobs)])
 
 
 _JOB_ROWS = (  # (label, GetModelInvocationJob field path), in the order an operator reads them
-    ("name", "jobName"), ("job", "jobArn"), ("status", "status"), ("message", "message"), ("model", "modelId"),
+    ("name", "jobName"), ("id", "jobId"), ("job", "jobArn"), ("status", "status"), ("message", "message"), ("model", "modelId"),
     ("input", "inputDataConfig.s3InputDataConfig.s3Uri"), ("output", "outputDataConfig.s3OutputDataConfig.s3Uri"),
     ("submitted", "submitTime"), ("last change", "lastModifiedTime"), ("ended", "endTime"),
     ("expires", "jobExpirationTime"), ("timeout", "timeoutDurationInHours"), ("role", "roleArn"),
@@ -61,7 +66,7 @@ def _flat(prefix: str, value) -> list[tuple[str, str]]:
 
 def format_job(job: dict) -> str:
     """One batch job as a two-column table (``batch show`` without ``--json``)."""
-    fields = dict(_flat("", job_json(job)))
+    fields = dict(_flat("", {**job_json(job), "jobId": _job_id(job)}))
     rows: list[tuple[str, str]] = []
     for label, path in _JOB_ROWS:
         value = fields.pop(path, None)

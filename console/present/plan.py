@@ -7,24 +7,39 @@ from __future__ import annotations
 import json
 
 from rich import box
-from rich.console import Group
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from ..core.domain.format import percent, tier_label
+from ..core.domain.format import percent, plural, tier_label
 from ..core.domain.planning import TOTAL_TIER
 from ..core.domain.plan_results import CapacityPlan, TierStats
 from ..core.domain.costview import CostView
+
+
+class StdoutConsole(Console):
+    """A Rich console on stdout whose reader going away (``plan | head -2``) is a ``BrokenPipeError`` for
+    the command line to end quietly with 141, as every other command does (Rich's own answer is exit 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
 
 
 def _n(v: float | None) -> str:
     return "—" if v is None else f"{v:,.0f}"
 
 
-def usd(v: float | None) -> str:
+def _money(v: float | None, places: int) -> str:
+    """``$1.50``, ``-$1.50``; what rounds to zero is ``$0.00``, never ``-$0.00``."""
     if v is None:
         return "unknown"
-    return f"-${-v:,.2f}" if v < 0 else f"${v:,.2f}"
+    r = round(v, places)
+    return f"-${-r:,.{places}f}" if r < 0 else f"${abs(r):,.{places}f}"
+
+
+def usd(v: float | None) -> str:
+    return _money(v, 2)
 
 
 def _tier(t: str) -> str:
@@ -50,7 +65,8 @@ def traffic_table(plan: CapacityPlan) -> Table:
 
 def percentile_rule(plan: CapacityPlan) -> Text:
     """The rule behind every percentile, stated next to them."""
-    return Text(f"Percentiles are over the {plan.all.active_minutes:,} minutes with traffic (of {plan.minutes:,}); "
+    return Text(f"Percentiles are over the {plural(plan.all.active_minutes, 'minute')} with traffic "
+                f"(of {plan.minutes:,}); "
                 "each tier over its own; idle minutes are left out. Input = input + cache write.", style="dim")
 
 
@@ -105,14 +121,15 @@ def costs_table(plan: CapacityPlan) -> Table:
         note = "; ".join(x for x in (extra, c.note or "") if x)
         t.add_row(c.label, usd(c.monthly_usd), usd(c.delta_vs_standard_usd) if c.key != "standard" else "",
                   note)
+    t.caption = (f"The window's traffic priced on each option: computed from the average of the window's "
+                 f"{plan.minutes:,} minutes, scaled to a month (Spend now below uses the last hour's rate instead)")
+    t.caption_justify = "left"
     return t
 
 
 def usd_hourly(v: float | None) -> str:
     """Dollars per hour: cents are too coarse for a small model's hourly spend, so four decimals."""
-    if v is None:
-        return "unknown"
-    return f"-${-v:,.4f}" if v < 0 else f"${v:,.4f}"
+    return _money(v, 4)
 
 
 def _spend_tier(tier: str) -> str:
@@ -157,9 +174,10 @@ def whatif_table(view: CostView) -> Table:
 def whatif_notes(view: CostView) -> Text:
     """The what-ifs over a month, and what each move asks of the work (outside the hourly table)."""
     hours = view.minutes_per_month / 60
-    lines = [f"over a {hours:,.0f}-hour month: " + "; ".join(
-        f"{_move_name(mv)} saves {usd(mv.saving_per_month)}"
-        for mv in view.moves if mv.saving_per_month is not None)] if view.moves else []
+    lines = [f"over a {hours:,.0f}-hour month at the rate of the last {view.minutes} minutes, not the window's "
+             "average (the monthly table): " + "; ".join(
+                 f"{_move_name(mv)} saves {usd(mv.saving_per_month)}"
+                 for mv in view.moves if mv.saving_per_month is not None)] if view.moves else []
     lines += [mv.note for mv in view.moves if mv.note]
     return Text("\n".join(lines), style="dim")
 
@@ -180,9 +198,49 @@ def assumptions_table(plan: CapacityPlan) -> Table:
     t.add_column("meaning", ratio=3, overflow="fold")
     t.add_column("source", ratio=2, overflow="fold")
     for a in plan.assumptions:
-        value = a.value if isinstance(a.value, str) else json.dumps(a.value)
-        t.add_row(a.key, value, a.text, a.source)
+        t.add_row(a.key, assumption_value(a.key, a.value), a.text, _tiers_named(a.source))
     return t
+
+
+_WIRE_TIERS = frozenset({"reserved", "priority", "default", "flex", "batch"})
+
+
+def _tier_word(t: str) -> str:
+    return "Batch" if t == "batch" else tier_label(t)
+
+
+def _word(v) -> str:
+    """One value in the operator's words: a wire tier by its label (``default`` is Standard), numbers grouped."""
+    if isinstance(v, str):
+        return _tier_word(v) if v in _WIRE_TIERS else v
+    if isinstance(v, bool) or v is None:
+        return json.dumps(v)
+    if isinstance(v, (int, float)):
+        return f"{int(v):,}" if float(v).is_integer() else f"{v:g}"
+    return json.dumps(v)
+
+
+def assumption_value(key: str, value) -> str:
+    """An assumption's value for people (``--json`` keeps the raw one): tiers by name (``Standard, Flex``),
+    multipliers as ``Standard 1×, Flex 0.5×``, mappings as ``input tpm 100,000, output tpm 10,000``."""
+    if value is None:
+        return "unknown"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_word(v) for v in value)
+    if isinstance(value, dict):
+        if key == "multipliers":
+            return ", ".join(f"{_word(k)} {v:g}×" for k, v in value.items())
+        if key == "prices":
+            return (f"${value.get('input_per_1k', 0):g} input, ${value.get('output_per_1k', 0):g} output "
+                    "per 1K tokens")
+        return ", ".join(f"{_word(k).replace('_', ' ')} {_word(v)}" for k, v in value.items())
+    return _word(value)
+
+
+def _tiers_named(text: str) -> str:
+    """``default: built-in; flex: profile`` (a multiplier's sources) with tiers by name."""
+    return "; ".join(f"{_tier_word(k)}: {rest}" if k in _WIRE_TIERS else part
+                     for part in text.split("; ") for k, _, rest in [part.partition(": ")]) if text else text
 
 
 def notes_text(plan: CapacityPlan) -> Text:

@@ -1,7 +1,7 @@
 """The status document (:mod:`tierconsole.core.ops.status`) for people."""
 from __future__ import annotations
 
-from ..core.domain.alerts import is_over, over_text
+from ..core.domain.alerts import is_over, over_text, quotas_over, reservations_over, threshold_text
 from ..core.domain.format import tier_label
 
 
@@ -12,15 +12,18 @@ def _overflow_text(r: dict) -> str:
 
 
 def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
-    """The status document for people: tiers by name, and ``▲`` on what is at or over the profile's
-    ``alert_threshold`` (the same threshold the dashboard colours by)."""
+    """The status document for people: tiers by name, and ``▲`` on what is at or over ``alert_threshold``
+    (the profile's, the same the dashboard colours by, or ``--fail-over``'s): the header counts exactly
+    the rows marked (:mod:`tierconsole.core.domain.alerts`, one definition)."""
     def mark(*fractions: float) -> str:
-        return "▲ " if max(fractions) >= alert_threshold else "  "
+        return "▲ " if is_over(*fractions, threshold=alert_threshold) else "  "
 
-    over = sum(1 for q in doc["quotas"] if is_over(q["tpm_fraction"], q["rpm_fraction"], alert_threshold))
+    quotas = len(quotas_over(doc["quotas"], alert_threshold))
+    reservations = len(reservations_over(doc["reservations"], alert_threshold))
     out = [f"profile {doc['profile']}  account {doc['account_id'] or '?'}  region {doc['region']}"
            f"  endpoint {doc['endpoint'] or 'AWS'}",
-           f"alert threshold {alert_threshold:.0%}: {over_text(over, alert_threshold)}", ""]
+           f"alert threshold {threshold_text(alert_threshold)}: "
+           f"{over_text(quotas, alert_threshold, reservations if doc['reservations'] else None)}", ""]
     out.append("RESERVED TPM")
     for r in doc["reservations"]:
         out.append(f"{mark(r['input_fraction'], r['output_fraction'])}{r['reservation_id']:<24} {r['model_id']:<44} "
@@ -40,7 +43,9 @@ def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
         out.append(f"  {model:<44} {cells}")
     out.append("BATCH JOBS")
     for j in doc["batch_jobs"]:
-        out.append(f"  {j['job_name']:<36} {j['status']:<19} {j['processed']}/{j['total'] if j['total'] is not None else '?'}"
+        job_id = (j.get("job_arn") or "").rsplit("/", 1)[-1]  # what `batch show` and `batch cancel` take
+        out.append(f"  {j['job_name']:<36} {job_id:<12} {j['status']:<19} "
+                   f"{j['processed']}/{j['total'] if j['total'] is not None else '?'}"
                    f"  errors {j['errors']}")
     if doc["stale"]:
         out.append("STALE: " + "; ".join(f"{k}: {v}" for k, v in doc["stale"].items()))

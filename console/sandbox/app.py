@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -17,12 +18,14 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from ..core.domain.catalog import ConfigError
+from . import identity
 from .clock import SandboxClock
 from .config import SandboxConfig, load_sandbox_config, log_path_problem
 from .engine import EngineError, TierEngine
 from .http import AwsError, Call, clean_text, error_response, parse_scope
 from .outcomes import OutcomeLog
-from .services.runtime import Runtime
+from .services.profiles import ProfileStore
+from .services.runtime import Runtime, runtime_target
 
 log = logging.getLogger("tierconsole.sandbox")
 
@@ -30,7 +33,6 @@ Handler = Callable[[Call], Awaitable[web.StreamResponse]]
 
 MAX_BODY = 64 * 1024 * 1024
 LOGGED_CHARS = 256  # the longest string an access-log field keeps
-RUNTIME_ACTIONS = ("converse", "converse-stream", "invoke", "invoke-with-response-stream", "count-tokens")
 _TARGET_PREFIXES = {"ServiceQuotasV20190624": "servicequotas", "GraniteServiceVersion20100801": "monitoring",
                     "AWSSecurityTokenServiceV20110615": "sts"}
 
@@ -40,12 +42,15 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig | None = None, *, speed: float = 1.0, scenario: str | None = None,
                  clock: SandboxClock | None = None, access_log: str | Path | None = None,
-                 faults: str | None = None, auth_keys: dict[str, str] | None = None):
+                 faults: str | None = None, auth_keys: dict[str, str] | None = None, instance: str | None = None):
         self.config = config or load_sandbox_config()
+        self.instance = instance or identity.new_instance()  # who answers: see .identity
         self.clock = clock or SandboxClock(speed)
         self.outcomes = OutcomeLog()
         self.engine = TierEngine(self.config.catalog)
-        self.runtime = Runtime(self.engine, self.clock, self.outcomes, seed=self.config.catalog.settings.seed)
+        self.runtime = Runtime(self.engine, self.clock, self.outcomes, seed=self.config.catalog.settings.seed,
+                               profiles=ProfileStore(self.config.catalog, self.config.account_id,
+                                                     self.config.max_application_profiles))
         self.scenario_name = scenario if scenario is not None else "none"
         self.scenario_run = None
         # Load (and so validate) the scenario now: a bad one fails before any port is bound.
@@ -83,7 +88,7 @@ class Sandbox:
         self.batch = batch.BatchJobs(self)  # batch inference jobs
         self.bedrock_control: Handler = control.BedrockControl(self, self.batch).handle  # the bedrock control plane
         self.metrics: metrics.MetricsPublisher = metrics.install(self)  # AWS/Bedrock and the sandbox's own namespace
-        self.services["servicequotas"] = servicequotas.ServiceQuotas(self.config).handle
+        self.services["servicequotas"] = servicequotas.ServiceQuotas(self).handle
 
     @property
     def endpoint(self) -> str:
@@ -103,8 +108,18 @@ class Sandbox:
     # ------------------------------------------------------------------ HTTP
     def make_app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY, handler_args={"max_field_size": 65536})
+        app.router.add_get(identity.PATH, self._identity)
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        app.on_response_prepare.append(self._common_headers)
         return app
+
+    async def _common_headers(self, request: web.Request, response: web.StreamResponse) -> None:
+        """Headers every response carries, streams and errors included (aiohttp's on_response_prepare)."""
+        response.headers[identity.HEADER] = self.instance
+
+    async def _identity(self, request: web.Request) -> web.Response:
+        """Which sandbox this is (for the console's check that an endpoint is the sandbox it recorded)."""
+        return web.json_response({"instance": self.instance, "pid": os.getpid()})
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         t0 = time.perf_counter()
@@ -189,14 +204,15 @@ class Sandbox:
             return _TARGET_PREFIXES[prefix]
         if request.path.startswith("/service/GraniteServiceVersion20100801"):
             return "monitoring"
-        if request.path.startswith(("/model/", "/model-invocation-job", "/foundation-model", "/inference-profile")):
+        if request.path.startswith(("/model/", "/model-invocation-job", "/foundation-model", "/inference-profile",
+                                    "/tagResource", "/untagResource", "/listTagsForResource")):
             return "bedrock"
         return "unknown"
 
     def _route(self, call: Call) -> Handler:
         if call.service == "bedrock":
-            parts = call.request.path.split("/")
-            if len(parts) == 4 and parts[1] == "model" and parts[3] in RUNTIME_ACTIONS:
+            # On the raw path: an ARN's "/" arrives as %2F (decoded, it would split the label).
+            if runtime_target(call.request.raw_path)[0] is not None:
                 return self.runtime.handle
             return self.bedrock_control
         handler = self.services.get(call.service)
@@ -212,8 +228,10 @@ class Sandbox:
             return
         entry = {"time": round(time.time(), 3), "service": call.service, "operation": call.operation or None,
                  "method": call.request.method, "path": call.request.path, "model": call.model_id,
+                 "identifier": call.identifier,  # the model identifier as called (profile id or ARN, ...)
+                 "route": call.route.kind.value if call.route is not None else None,  # on_demand, cross_region, global
                  "tier_asked": call.asked_tier, "tier_served": call.served_tier, "status": status,
-                 "error": error, "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
+                 "error": error, "quota": call.quota, "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
                  "request_id": call.request_id}
         for key, value in entry.items():  # what a client sent is logged clipped: a line never grows with it
             if isinstance(value, str):
@@ -224,7 +242,9 @@ class Sandbox:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         if self._access_log_path:
             try:
-                self._access_log = open(self._access_log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+                # 0600 when created: it names the account's models, buckets and job ARNs.
+                fd = os.open(self._access_log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                self._access_log = os.fdopen(fd, "a", buffering=1, encoding="utf-8")
             except OSError as exc:  # removed or made read-only since it was checked
                 raise ConfigError("access log", f"{self._access_log_path}: {exc.strerror or exc}") from None
         self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)

@@ -5,12 +5,20 @@ its own session, standard input closed, output to a log file — waits until its
 records its pid and endpoint in a state file (0600, in a 0700 directory):
 ``$XDG_RUNTIME_DIR/tierconsole/sandbox.json`` when ``XDG_RUNTIME_DIR`` is set, else
 ``$XDG_STATE_HOME/tierconsole/sandbox.json`` (default ``~/.local/state``). A lock file beside it makes
-two concurrent starts start one sandbox. A state file whose pid is gone (or is no longer a tierconsole
-process) is stale and removed by whoever reads it. ``stop`` sends SIGTERM and waits for the process to
-exit (SIGKILL after :data:`STOP_WAIT_S`).
+two concurrent starts start one sandbox. ``stop`` sends SIGTERM and waits for the process to exit
+(SIGKILL after :data:`STOP_WAIT_S`).
 
-Console profiles with a ``sandbox:`` section *attach* to the background sandbox started from their own
-file (the built-in ``sandbox`` profile to one started without ``--config``): their calls go to its
+**The right target, or none.** Each background sandbox gets a random instance id (:mod:`.identity`),
+passed to it in its environment and written in the state file. ``start`` returns only once *its own
+child* answers at the endpoint with that id (a foreign server on the port — an ``http.server``, another
+user's sandbox — is not an answer; the child, failing to bind, exits 2 with its own message). Whoever
+reads the state file checks the same: the pid must be a live process started with that id (its
+``/proc/PID/environ``), else the file is stale and removed, and nothing attaches to an endpoint, nor
+signals a pid, that does not prove to be the recorded sandbox.
+
+Console profiles with a ``sandbox:`` section *attach* to the background sandbox started from a config
+*saying the same* (a digest of the effective sandbox config, :func:`.config.config_digest`; not the file's
+path, so ``./profiles/sandbox.yaml`` of a checkout and the built-in file share one): their calls go to its
 endpoint, with the access keys of its ``--auth`` file when it has one. Only the standard library is
 imported at module level.
 """
@@ -28,13 +36,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from . import identity
+
 STATE_NAME = "sandbox.json"
 LOCK_NAME = "sandbox.lock"
 LOG_NAME = "sandbox.log"
 DEFAULT_PORT = 4599
 START_WAIT_S = 60.0  # a cold start imports moto and the AWS stack: seconds on a slow machine
 STOP_WAIT_S = 15.0
+PROBE_TIMEOUT_S = 3.0  # an idle sandbox answers in milliseconds; a loaded machine may take a while
 EXIT_NOT_RUNNING = 3  # `sandbox status` with nothing running (as `systemctl status`)
+EXIT_UNVERIFIED = 1  # `sandbox status`: a sandbox is recorded and alive but does not answer as itself
 
 #: Background sandboxes this process started (the console says on exit that they keep running).
 started_here: list["State"] = []
@@ -58,10 +70,13 @@ class State:
 
     pid: int
     endpoint: str
+    instance: str  # the sandbox's instance id: its identity answer and its environment carry it
     config: str | None  # absolute path of the config file; None: the built-in profiles/sandbox.yaml
-    scenario: str | None
+    config_digest: str  # what the config makes the sandbox serve (.config.config_digest)
+    scenario: str  # the scenario it runs (the config's when none was given)
     speed: float
     auth: str | None  # absolute path of the --auth keys file; None: any credentials are accepted
+    faults: str | None
     started: float  # epoch seconds, taken just before the process was started
     log: str
 
@@ -87,25 +102,30 @@ class State:
         return key_id, secret
 
 
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` is a live (not zombie) tierconsole process."""
+def config_label(config: str | None) -> str:
+    return config or "the built-in profiles/sandbox.yaml"
+
+
+def _pid_is(state: State) -> bool | None:
+    """Whether ``state.pid`` is a live (not zombie) process started with ``state.instance`` in its
+    environment: True, False, or None where this system cannot tell (no /proc)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        os.kill(state.pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone, or another user's: not our sandbox
         return False
-    except PermissionError:
-        return False  # another user's process: not our sandbox (a reused pid)
-    proc = Path(f"/proc/{pid}")
-    if proc.is_dir():
-        try:
-            stat = (proc / "stat").read_text()
-            if stat[stat.rindex(")") + 2:][:1] in ("Z", "X"):
-                return False
-            if b"tierconsole" not in (proc / "cmdline").read_bytes():
-                return False  # the pid was reused by something else
-        except (OSError, ValueError):
+    except (OverflowError, ValueError):
+        return False
+    proc = Path(f"/proc/{state.pid}")
+    if not proc.is_dir():
+        return None
+    try:
+        stat = (proc / "stat").read_text()
+        if stat[stat.rindex(")") + 2:][:1] in ("Z", "X"):
             return False
-    return True
+        environ = (proc / "environ").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return False
+    return f"{identity.ENV}={state.instance}".encode() in environ  # else: the pid was reused
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -125,23 +145,45 @@ def _ensure_dir() -> Path:
     return folder
 
 
-def read_state() -> State | None:
-    """The running background sandbox, or None. A stale or unreadable state file is removed."""
+def _remove_state() -> None:
+    with contextlib.suppress(OSError):
+        state_path().unlink()
+
+
+def recorded() -> tuple[State | None, bool]:
+    """The background sandbox the state file records, and whether it proved to be that sandbox (its
+    pid carries its instance id and its endpoint answers with it). A state file that is unreadable, or
+    whose pid is not that sandbox's, is stale and removed: (None, False). A recorded sandbox that is
+    alive but does not answer as itself is returned with False: never attached to, and left alone
+    (``stop`` stops it)."""
     path = state_path()
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
         state = State(**doc)
+        if not (isinstance(state.pid, int) and isinstance(state.endpoint, str) and isinstance(state.instance, str)):
+            raise TypeError("bad field types")
     except FileNotFoundError:
-        return None
-    except (OSError, ValueError, TypeError):
-        with contextlib.suppress(OSError):
-            path.unlink()
-        return None
-    if not _alive(state.pid):
-        with contextlib.suppress(OSError):
-            path.unlink()
-        return None
-    return state
+        return None, False
+    except (OSError, ValueError, TypeError):  # torn, foreign, or written by an older version
+        _remove_state()
+        return None, False
+    pid = _pid_is(state)
+    if pid is False:
+        _remove_state()
+        return None, False
+    answer = identity.probe(state.endpoint, PROBE_TIMEOUT_S)
+    if answer.is_(state.instance, state.pid):
+        return state, True
+    if pid is None:  # nothing else vouches for the pid here: a sandbox that is not there is stale
+        _remove_state()
+        return None, False
+    return state, False
+
+
+def read_state() -> State | None:
+    """The running background sandbox, proved to be the one recorded; else None."""
+    state, proved = recorded()
+    return state if proved else None
 
 
 @contextlib.contextmanager
@@ -156,20 +198,6 @@ def _locked():
         yield
     finally:
         os.close(fd)  # releases the lock
-
-
-def _answers(endpoint: str, timeout: float = 0.5) -> bool:
-    """Whether an HTTP server answers at ``endpoint`` (any status: an error is an answer)."""
-    import urllib.error  # noqa: PLC0415
-    import urllib.request  # noqa: PLC0415
-
-    try:
-        with urllib.request.urlopen(f"{endpoint}/", timeout=timeout):  # noqa: S310 - our own loopback URL
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except (OSError, ValueError):
-        return False
 
 
 def _free_port(host: str) -> int:
@@ -190,40 +218,96 @@ class StartError(Exception):
         self.code = code
 
 
-def start(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT, config: str | None = None,
+def _not_itself(state: State) -> str:
+    return (f"a background sandbox is recorded at {state.describe()}, but it does not answer there as itself; "
+            "`tierconsole sandbox stop` stops it")
+
+
+def _config(config: str | None) -> tuple[str, str]:
+    """(digest, the scenario it names) of a config file, or of the built-in one. Raises StartError."""
+    from ..core.domain.catalog import ConfigError  # noqa: PLC0415
+    from .config import config_digest, config_document  # noqa: PLC0415
+
+    try:
+        doc = config_document(config)
+    except ConfigError as e:
+        raise StartError(str(e), 2) from None
+    sb = doc.get("sandbox") if isinstance(doc, dict) else None
+    scenario = sb.get("scenario") if isinstance(sb, dict) else None
+    return config_digest(doc), scenario if isinstance(scenario, str) and scenario else "none"
+
+
+def _differences(running: State, asked: dict[str, Any]) -> list[str]:
+    """What a start asked that the running sandbox is not: its config (always compared, by content) and
+    each option given a value other than its default."""
+    said = []
+    if asked["config_digest"] != running.config_digest:
+        said.append(f"config {config_label(running.config)} (asked: {config_label(asked['config'])}, which "
+                    "says something else)")
+    if asked["scenario"] is not None and asked["scenario"] != running.scenario:
+        said.append(f"scenario {running.scenario} (asked: {asked['scenario']})")
+    if asked["speed"] != 1.0 and asked["speed"] != running.speed:
+        said.append(f"speed {running.speed:g}x (asked: {asked['speed']:g}x)")
+    if asked["auth"] is not None and asked["auth"] != running.auth:
+        said.append(f"--auth {running.auth or 'off'} (asked: {asked['auth']})")
+    if asked["faults"] is not None and asked["faults"] != running.faults:
+        said.append(f"--faults {running.faults or 'none'} (asked: {asked['faults']})")
+    port = running.endpoint.rsplit(":", 1)[-1]
+    if asked["port"] not in (0, DEFAULT_PORT) and str(asked["port"]) != port:
+        said.append(f"port {port} (asked: {asked['port']})")
+    return said
+
+
+def start(*, host: str = "127.0.0.1", port: int | None = None, config: str | None = None,
           scenario: str | None = None, speed: float = 1.0, access_log: str | None = None,
           auth: str | None = None, faults: str | None = None, wait: float = START_WAIT_S) -> tuple[State, bool]:
     """Start the background sandbox unless one runs. Returns (state, started): ``started`` is False
-    when one was already running. Raises :class:`StartError` (with the sandbox's own message)."""
+    when the one already running is what was asked (same config content; the options given, the same).
+    Raises :class:`StartError`: with the sandbox's own message when it fails (exit 2 for a port in use),
+    or naming what differs when another sandbox runs."""
+    port = DEFAULT_PORT if port is None else port
+    config = _absolute(config)
+    digest, config_scenario = _config(config)
+    scenario_arg = _absolute(scenario) if scenario and os.path.exists(scenario) else scenario
+    asked = dict(config=config, config_digest=digest, scenario=scenario_arg, speed=float(speed),
+                 auth=_absolute(auth), faults=faults, port=port)
     with _locked():
-        running = read_state()
+        running, proved = recorded()
         if running is not None:
+            if not proved:
+                raise StartError(_not_itself(running))
+            differs = _differences(running, asked)
+            if differs:
+                raise StartError(f"a background sandbox already runs at {running.describe()} with "
+                                 f"{'; '.join(differs)}. `tierconsole sandbox stop` stops it; then start again")
             return running, False
         if port == 0:
             port = _free_port(host)
-        scenario_arg = _absolute(scenario) if scenario and os.path.exists(scenario) else scenario
         cmd = [sys.executable, "-m", "tierconsole.cli", "sandbox", "--host", host, "--port", str(port),
                "--speed", repr(float(speed))]
-        for flag, value in (("--config", _absolute(config)), ("--scenario", scenario_arg),
-                            ("--access-log", _absolute(access_log)), ("--auth", _absolute(auth)),
+        for flag, value in (("--config", config), ("--scenario", scenario_arg),
+                            ("--access-log", _absolute(access_log)), ("--auth", asked["auth"]),
                             ("--faults", faults)):
             if value is not None:
                 cmd += [flag, value]
         log = state_dir() / LOG_NAME
         log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        instance = identity.new_instance()
         started = time.time()
         try:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd,
-                                    start_new_session=True, close_fds=True)
+                                    start_new_session=True, close_fds=True,
+                                    env={**os.environ, identity.ENV: instance})
         finally:
             os.close(log_fd)
         endpoint = f"http://{f'[{host}]' if ':' in host else host}:{port}"
         deadline = time.monotonic() + wait
         while True:
             code = proc.poll()
-            if code is not None:
+            if code is not None:  # e.g. the port is someone else's: the child says so and exits 2
                 raise StartError(_failure(log, code), code if code == 2 else 1)
-            if _answers(endpoint):
+            # Only our own child, answering with its instance id, is an answer: not whatever holds the port.
+            if identity.probe(endpoint, 0.5).is_(instance, proc.pid) and proc.poll() is None:
                 break
             if time.monotonic() > deadline:
                 proc.terminate()
@@ -231,8 +315,9 @@ def start(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT, config: str | No
                     proc.wait(STOP_WAIT_S)
                 raise StartError(f"the sandbox did not answer at {endpoint} within {wait:g} s (log: {log})")
             time.sleep(0.1)
-        state = State(pid=proc.pid, endpoint=endpoint, config=_absolute(config), scenario=scenario_arg,
-                      speed=float(speed), auth=_absolute(auth), started=started, log=str(log))
+        state = State(pid=proc.pid, endpoint=endpoint, instance=instance, config=config, config_digest=digest,
+                      scenario=scenario_arg or config_scenario, speed=float(speed), auth=asked["auth"],
+                      faults=faults, started=started, log=str(log))
         _write_private(state_path(), json.dumps(asdict(state), indent=2) + "\n")
         started_here.append(state)
         return state, True
@@ -249,21 +334,22 @@ def _failure(log: Path, code: int) -> str:
 
 
 def stop(wait: float = STOP_WAIT_S) -> State | None:
-    """Stop the background sandbox: SIGTERM, wait, SIGKILL if it will not go. Returns what was stopped."""
+    """Stop the background sandbox: SIGTERM, wait, SIGKILL if it will not go. Returns what was stopped.
+    Only a process proved to be the recorded sandbox is signalled (its pid carries its instance id, or,
+    where that cannot be told, its endpoint answers with it)."""
     with _locked():
-        state = read_state()
+        state, _proved = recorded()  # a stale file is removed here; a pid that is not ours, never signalled
         if state is None:
             return None
         for sig, limit in ((signal.SIGTERM, wait), (signal.SIGKILL, 5.0)):
+            if _pid_is(state) is False:
+                break
             with contextlib.suppress(ProcessLookupError):
                 os.kill(state.pid, sig)
             deadline = time.monotonic() + limit
-            while _alive(state.pid) and time.monotonic() < deadline:
+            while _pid_is(state) is not False and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if not _alive(state.pid):
-                break
-        with contextlib.suppress(OSError):
-            state_path().unlink()
+        _remove_state()
         return state
 
 
@@ -274,10 +360,18 @@ def _config_of(profile: Any) -> str | None:
     return None if profile.origin == "built-in" else _absolute(profile.source)
 
 
+def _digest_of(profile: Any) -> str:
+    from .config import config_digest  # noqa: PLC0415
+
+    return config_digest(profile.raw)
+
+
 def for_profile(profile: Any) -> State | None:
-    """The running background sandbox started from ``profile``'s file, if any."""
+    """The running background sandbox started from a config saying what ``profile``'s file says, if any."""
+    if not profile.is_sandbox:
+        return None
     state = read_state()
-    if state is None or not profile.is_sandbox or state.config != _config_of(profile):
+    if state is None or state.config_digest != _digest_of(profile):
         return None
     return state
 
@@ -292,13 +386,11 @@ def start_for(profile: Any, *, scenario: str | None) -> State:
     """Start (or find) the background sandbox for ``profile``: the default port when free, else any."""
     config = _config_of(profile)
     try:
-        state, _ = start(config=config, scenario=scenario)
+        state, _ = start(config=config, scenario=scenario, port=DEFAULT_PORT)
     except StartError as e:
         if e.code != 2:
             raise
         state, _ = start(config=config, scenario=scenario, port=0)  # 4599 taken: any free port
-    if state.config != config:
-        raise StartError(f"a background sandbox from another config runs at {state.describe()}")
     return state
 
 
@@ -310,14 +402,22 @@ def start_hint(profile: Any) -> str:
 
 
 def throwaway_note(profile: Any) -> str:
-    """The one line a headless command prints when it runs on a throwaway in-process sandbox."""
-    other = read_state()
-    why = (f"the background sandbox at {other.describe()} was started from "
-           f"{other.config or 'the built-in config'}, not from profile {profile.name!r}'s file"
-           if other is not None else "no background sandbox is running")
+    """The one line a headless command prints when it runs on a throwaway in-process sandbox; what it
+    suggests works as written (never a start that would find another sandbox running)."""
+    other, proved = recorded()
+    keep = f"Run {start_hint(profile)} to keep state between commands."
+    if other is None:
+        why = "no background sandbox is running"
+    elif not proved:
+        why = (f"the background sandbox recorded at {other.describe()} does not answer there as itself, so "
+               "nothing uses it")
+        keep = f"To keep state between commands: `tierconsole sandbox stop`, then {start_hint(profile)}."
+    else:
+        why = (f"the background sandbox at {other.describe()} runs {config_label(other.config)}, which says "
+               f"something else than the {profile.name} profile's file ({profile.source})")
+        keep = f"To keep state between commands: `tierconsole sandbox stop`, then {start_hint(profile)}."
     return (f"tierconsole: note: {why}; this command runs on a throwaway in-process sandbox and what it makes "
-            f"(jobs, objects, metrics) is gone when it exits. Run {start_hint(profile)} to keep state "
-            "between commands.")
+            f"(jobs, objects, metrics) is gone when it exits. {keep}")
 
 
 # ------------------------------------------------------------------ the commands
@@ -332,16 +432,24 @@ def _region(state: State) -> str:
         return DEFAULT_REGION
 
 
+def _key_ids(state: State) -> list[str]:
+    from ..core.domain.catalog import ConfigError  # noqa: PLC0415
+    from .auth import load_keys  # noqa: PLC0415
+
+    try:
+        return list(load_keys(state.auth)) if state.auth else []
+    except (ConfigError, OSError):
+        return []
+
+
 def _say_started(state: State, out=sys.stdout) -> None:
-    region = _region(state)
+    from .serve import client_exports  # noqa: PLC0415
+
     print(f"sandbox started at {state.describe()}; log: {state.log}", file=out)
     print("# the sandbox profile and every later command use it; aim other AWS clients at it with:", file=out)
-    print(f"export AWS_ENDPOINT_URL={state.endpoint}", file=out)
-    print(f"export AWS_REGION={region} AWS_DEFAULT_REGION={region}", file=out)
-    if not state.auth:
-        print("export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox", file=out)
-    else:
-        print(f"# requests must be signed with a key of {state.auth}", file=out)
+    for line in client_exports(state.endpoint, _region(state), _key_ids(state) if state.auth else None,
+                               state.auth):
+        print(line, file=out)
     print("# `tierconsole sandbox stop` stops it.", file=out, flush=True)
 
 
@@ -369,16 +477,22 @@ def cmd_stop(args) -> int:
 
 
 def cmd_status(args) -> int:
-    state = read_state()
+    state, proved = recorded()
+    code = 0 if proved else EXIT_UNVERIFIED if state is not None else EXIT_NOT_RUNNING
     if args.json:
-        print(json.dumps({"running": state is not None, **(asdict(state) if state else {}),
+        print(json.dumps({"running": state is not None, "answers": proved, **(asdict(state) if state else {}),
                           "state_file": str(state_path())}, indent=2))
-    elif state is None:
+        return code
+    if state is None:
         print(f"no background sandbox is running (state file: {state_path()})")
-    else:
-        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(state.started))
+        return code
+    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(state.started))
+    if proved:
         print(f"sandbox running at {state.describe()} since {since}")
-        print(f"config {state.config or 'built-in profiles/sandbox.yaml'}, scenario "
-              f"{state.scenario or 'the config`s'}, speed {state.speed:g}x, auth {state.auth or 'off'}")
-        print(f"log {state.log}; state file {state_path()}")
-    return 0 if state is not None else EXIT_NOT_RUNNING
+    else:
+        print(f"sandbox recorded at {state.describe()} since {since}, but it does not answer there as itself: "
+              "nothing attaches to it; `tierconsole sandbox stop` stops it")
+    print(f"config {config_label(state.config)}, scenario {state.scenario}, speed {state.speed:g}x, "
+          f"auth {state.auth or 'off'}{f', faults {state.faults}' if state.faults else ''}")
+    print(f"log {state.log}; state file {state_path()}")
+    return code

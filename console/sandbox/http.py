@@ -6,11 +6,15 @@ import math
 import re
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from aiohttp import web
 
 from . import eventstream
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..core.domain.routes import Route
 
 _SCOPE = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
 
@@ -26,11 +30,14 @@ class Call:
     access_key: str | None
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     operation: str = ""  # set by the handler once it knows, for the access log
-    model_id: str | None = None
+    model_id: str | None = None  # the model the call runs on (a runtime call's resolved route)
+    identifier: str | None = None  # a runtime call's model identifier as called (id, ARN, profile)
+    route: "Route | None" = None  # a runtime call's resolved route
     asked_tier: str | None = None
     served_tier: str | None = None
     stream_fault: str | None = None  # "badframe" or "cut": what to do to a streamed answer
     ended: tuple[int, str] | None = None  # (status, error) of a stream cut after its 200 header was sent
+    quota: str | None = None  # the name of the quota that throttled the call, for the access log
 
     @property
     def validation_error(self) -> str:

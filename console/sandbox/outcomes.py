@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import asdict, dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..core.domain.routes import Route
 
 
 @dataclass(slots=True)
@@ -28,6 +31,9 @@ class Outcome:
     overflowed: bool = False  # a reserved request served from the on-demand pool
     source: str = "client"  # client | background | batch
     tenant: str | None = None
+    quota: str | None = None  # the Service Quotas name of the quota that throttled it (None: not a quota throttle)
+    identifier: str | None = None  # a client call's model identifier as called (model id, ARN, profile id or ARN)
+    route: "Route | None" = None  # how the call reached model_id (on-demand, cross-region, global; its series)
 
     @property
     def throttled(self) -> bool:

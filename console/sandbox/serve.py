@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import ipaddress
+import os
 import re
 import signal
 import socket
@@ -30,6 +31,22 @@ def check_host(host: str) -> tuple[str | None, bool]:
     return None, all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
 
 
+def client_exports(endpoint: str, region: str, key_ids: list[str] | None, auth_file: str | None) -> list[str]:
+    """The lines that aim any AWS client at a sandbox (the foreground banner and ``sandbox start`` print
+    them). ``key_ids``: the ``--auth`` keys (None: auth off, any credentials); a secret is never shown."""
+    lines = [f"export AWS_ENDPOINT_URL={endpoint}", f"export AWS_REGION={region} AWS_DEFAULT_REGION={region}"]
+    if key_ids is None:
+        return lines + ["export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox"]
+    if not key_ids:  # the file changed since the sandbox read it
+        return lines + [f"# requests must be signed with a key of {auth_file or 'the --auth file'}"]
+    first, *others = key_ids
+    lines += [f"export AWS_ACCESS_KEY_ID={first}",
+              f"# and AWS_SECRET_ACCESS_KEY: the secret of {first} in {auth_file or 'the --auth file'} (not shown)"]
+    if others:
+        lines.append(f"# --auth also accepts: {', '.join(others)}")
+    return lines
+
+
 def _print_banner(sandbox, out=sys.stdout, auth_file: str | None = None) -> None:
     cfg = sandbox.config
     models = ", ".join(m.model_id for m in cfg.catalog.models)
@@ -38,17 +55,9 @@ def _print_banner(sandbox, out=sys.stdout, auth_file: str | None = None) -> None
     print(f"models: {models}", file=out)
     print(f"endpoint: {sandbox.endpoint}", file=out)
     print("# paste these to aim any AWS client (CLI, boto3, aiobotocore, SDKs) at the sandbox:", file=out)
-    print(f"export AWS_ENDPOINT_URL={sandbox.endpoint}", file=out)
-    print(f"export AWS_REGION={cfg.region} AWS_DEFAULT_REGION={cfg.region}", file=out)
-    if sandbox.verifier is not None:  # --auth: only the configured keys are accepted; secrets are never shown
-        first, *others = sandbox.verifier.key_ids
-        print(f"export AWS_ACCESS_KEY_ID={first}", file=out)
-        print(f"# and AWS_SECRET_ACCESS_KEY: the secret of {first} in {auth_file or 'the --auth file'} (not shown)",
-              file=out)
-        if others:
-            print(f"# --auth also accepts: {', '.join(others)}", file=out)
-    else:
-        print("export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox", file=out)
+    key_ids = list(sandbox.verifier.key_ids) if sandbox.verifier is not None else None
+    for line in client_exports(sandbox.endpoint, cfg.region, key_ids, auth_file):
+        print(line, file=out)
     print("# Ctrl-C stops the sandbox.", file=out, flush=True)
 
 
@@ -61,6 +70,7 @@ def _warn_if_exposed(sandbox, host: str, loopback: bool) -> None:
 
 
 def serve(args) -> int:
+    from . import identity  # noqa: PLC0415
     from .app import Sandbox  # noqa: PLC0415
     from .config import load_sandbox_config  # noqa: PLC0415
 
@@ -77,7 +87,7 @@ def serve(args) -> int:
             keys = load_keys(args.auth)
         scenario = args.scenario if args.scenario is not None else config.scenario
         sandbox = Sandbox(config, speed=args.speed, scenario=scenario, access_log=args.access_log,
-                          faults=args.faults, auth_keys=keys)
+                          faults=args.faults, auth_keys=keys, instance=os.environ.get(identity.ENV) or None)
     except ConfigError as err:
         print(f"tierconsole sandbox: error: {err}", file=sys.stderr)
         return 2
@@ -113,7 +123,8 @@ def serve(args) -> int:
             except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
                 pass
         await stop.wait()
-        print("stopping sandbox…", file=sys.stderr, flush=True)
+        # On a terminal, Ctrl-C echoes "^C" with no newline: start a line of our own.
+        print(f"{chr(10) if sys.stderr.isatty() else ''}stopping sandbox…", file=sys.stderr, flush=True)
         await sandbox.stop()
         return 0
 

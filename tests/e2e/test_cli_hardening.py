@@ -94,6 +94,7 @@ async def test_the_incident_view_export_is_private(tmp_path, umask_022):
         await pilot.pause()
     [written] = (tmp_path / "exports").glob("incident-*.md")
     assert mode(written) == 0o600 and "Diagnosis" in written.read_text()
+    assert mode(tmp_path / "exports") == 0o700  # the folder it made for them: private too
 
 
 # --- bad paths ------------------------------------------------------------------------------------

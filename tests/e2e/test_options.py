@@ -174,10 +174,11 @@ def test_theme_names_are_the_themes_textual_loads():
     assert options.theme_names() == sorted(builtin_themes())
 
 
-@settings(max_examples=60, deadline=None)
-@given(command=st.sampled_from([("batch", "submit"), ("batch", "cancel")]), data=st.data())
+@settings(max_examples=80, deadline=None)
+@given(command=st.sampled_from([("batch", "submit"), ("batch", "cancel"), ("prompt",)]), data=st.data())
 def test_read_only_in_any_position_refuses_every_mutating_action_in_the_core(command, data):
-    """--read-only before, between or after, through the same source and guard the commands use."""
+    """--read-only before, between or after, through the same source and guard the commands use. A test
+    prompt is refused too (it spends the shared production quota) unless the profile allows it."""
     from tierconsole.core.ops.guard import ReadOnlyError
     from tierconsole.core.ops.guard import guard_for
     from tierconsole.core.source import LiveSource
@@ -190,7 +191,10 @@ def test_read_only_in_any_position_refuses_every_mutating_action_in_the_core(com
         env.delenv("TIERCONSOLE_PROFILE", raising=False)
         guard = guard_for(LiveSource.from_args(args))
         with pytest.raises(ReadOnlyError):
-            guard.require_mutation(f"batch-{command[1]}", "JOB")
+            if command == ("prompt",):
+                guard.require_prompt()
+            else:
+                guard.require_mutation(f"batch-{command[1]}", "JOB")
         audit = open(os.path.join(state, "tierconsole", "audit.jsonl")).read()
     assert '"outcome": "refused: read-only"' in audit
 

@@ -119,7 +119,9 @@ def test_job_from_s3_object_completes_with_one_output_per_record(clients):
     assert job["status"] == "Completed", job.get("message")
     order = ["Submitted", "Validating", "Scheduled", "InProgress", "Completed"]
     positions = [order.index(s) for s, _ in seen]
-    assert positions == sorted(positions) and seen[0][0] == "Submitted", seen  # phases only move forward
+    # Phases only move forward. Polling may miss a short phase (Submitted lasts a fraction of a real second at
+    # speed 200, and a loaded CI machine once polled first in Validating), so only the order is asserted here.
+    assert positions == sorted(positions), seen
     assert (job["totalRecordCount"], job["processedRecordCount"], job["successRecordCount"],
             job["errorRecordCount"]) == (25, 25, 25, 0)
     assert job["endTime"] >= job["submitTime"] and job["jobExpirationTime"] > job["submitTime"]
@@ -432,3 +434,19 @@ def test_timeout_expiry_and_clean_shutdown():
         t0 = time.monotonic()
         thread.stop()
         assert not thread._thread.is_alive() and time.monotonic() - t0 < 5
+
+
+def test_a_new_job_is_submitted_first():
+    """At speed 1 a job stays Submitted for five real seconds: the first look after create sees it there."""
+    sb = Sandbox(make_config(), speed=1)
+    thread = SandboxThread(sb)
+    thread.start()
+    try:
+        kw = dict(endpoint_url=sb.endpoint, config=NO_RETRIES, **CREDS)
+        br, s3 = boto3.client("bedrock", **kw), boto3.client("s3", **kw)
+        arn = create(br, sb, "first-look", FAST, upload(s3, sb.config.bucket, "in/first/records.jsonl",
+                                                        records("nova", 2)))
+        job = br.get_model_invocation_job(jobIdentifier=arn)
+        assert (job["status"], job["submitTime"]) == ("Submitted", job["lastModifiedTime"])
+    finally:
+        thread.stop()

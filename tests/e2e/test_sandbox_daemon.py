@@ -183,13 +183,14 @@ def test_the_sandbox_profile_uses_the_keys_of_an_auth_sandbox(env, tmp_path):
     assert prompt.returncode == 0 and json.loads(prompt.stdout)["ok"], prompt.stderr
 
 
-def test_a_profile_attaches_only_to_the_sandbox_started_from_its_own_file(env, tmp_path):
+def test_a_profile_attaches_only_to_the_sandbox_started_from_a_config_saying_the_same(env, tmp_path):
     profiles = tmp_path / "cfg" / "tierconsole" / "profiles"
     profiles.mkdir(parents=True)
     from importlib import resources
 
     text = resources.files("tierconsole.profiles").joinpath("sandbox.yaml").read_text()
-    (profiles / "drill.yaml").write_text(text.replace("name: sandbox", "name: drill"))
+    (profiles / "drill.yaml").write_text(text.replace("name: sandbox", "name: drill")
+                                         .replace('account_id: "123456789012"', 'account_id: "210987654321"'))
     out = tc(env, tmp_path, "--profile", "drill", "sandbox", "start", "--port", "0", "--scenario", "none")
     assert out.returncode == 0, out.stderr
     state = json.loads(state_file(tmp_path).read_text())
@@ -198,7 +199,11 @@ def test_a_profile_attaches_only_to_the_sandbox_started_from_its_own_file(env, t
     assert json.loads(drill.stdout)["endpoint"] == state["endpoint"] and NOTE not in drill.stderr
     builtin = tc(env, tmp_path, "status", "--json")  # the built-in sandbox profile: another file
     assert json.loads(builtin.stdout)["endpoint"] != state["endpoint"]
-    assert NOTE in builtin.stderr and "not from profile 'sandbox'" in builtin.stderr
+    assert NOTE in builtin.stderr and "says something else than the sandbox profile's file" in builtin.stderr
+    # A copy saying the same as the drill file (another name, another place) shares its sandbox.
+    (profiles / "drill2.yaml").write_text((profiles / "drill.yaml").read_text().replace("name: drill", "name: drill2"))
+    drill2 = tc(env, tmp_path, "--profile", "drill2", "status", "--json")
+    assert json.loads(drill2.stdout)["endpoint"] == state["endpoint"] and NOTE not in drill2.stderr
     bad = tc(env, tmp_path, "--profile", "aws-template", "sandbox", "start")
     assert bad.returncode == 2 and "has no 'sandbox' section" in bad.stderr
 

@@ -93,6 +93,15 @@ OPERATIONS = {
                                    "Content-Type": "application/x-amz-json-1.1"},
                                   "servicequotas", {"ServiceCode": "bedrock", "QuotaCode": "@CODE@"},
                                   "IllegalArgumentException"),
+    "StartQuotaUtilizationReport": ("service-quotas", "POST", "/",
+                                    {"X-Amz-Target": f"{SQ_TARGET}.StartQuotaUtilizationReport",
+                                     "Content-Type": "application/x-amz-json-1.1"},
+                                    "servicequotas", {}, "IllegalArgumentException"),
+    "GetQuotaUtilizationReport": ("service-quotas", "POST", "/",
+                                  {"X-Amz-Target": f"{SQ_TARGET}.GetQuotaUtilizationReport",
+                                   "Content-Type": "application/x-amz-json-1.1"},
+                                  "servicequotas", {"ReportId": "report-1", "MaxResults": 10},
+                                  "IllegalArgumentException"),
 }
 HOLE = "\x00HOLE\x00"
 
@@ -180,6 +189,8 @@ def test_a_deep_next_token_within_its_length_limit_is_refused(quiet):
     ("ListServiceQuotas", "MaxResults", "10"), ("ListServiceQuotas", "QuotaAppliedAtLevel", "NOPE"),
     ("GetServiceQuota", "QuotaCode", [1]), ("GetServiceQuota", "QuotaCode", 7),
     ("GetAWSDefaultServiceQuota", "ServiceCode", {"x": 1}), ("ListAWSDefaultServiceQuotas", "NextToken", True),
+    ("GetQuotaUtilizationReport", "ReportId", [1]), ("GetQuotaUtilizationReport", "MaxResults", "10"),
+    ("GetQuotaUtilizationReport", "MaxResults", 0), ("GetQuotaUtilizationReport", "MaxResults", 1001),
 ])
 def test_service_quotas_members_of_the_wrong_type_are_illegal_arguments(quiet, op, member, value):
     doc = json.loads(body_with(op, "null", (member,)))
@@ -385,7 +396,11 @@ PATHS = ["/", f"/model/{NOVA_PATH}/converse", f"/model/{NOVA_PATH}/converse-stre
          f"/model/{NOVA_PATH}/invoke-with-response-stream", "/model/x/count-tokens", "/model-invocation-job",
          "/model-invocation-job/abc", "/model-invocation-job/abc/stop", "/model-invocation-jobs",
          "/foundation-models", f"/foundation-models/{NOVA_PATH}", "/inference-profiles", "/tierconsole-sandbox",
-         "/tierconsole-sandbox/k", "/service/GraniteServiceVersion20100801/operation/GetMetricData"]
+         "/tierconsole-sandbox/k", "/service/GraniteServiceVersion20100801/operation/GetMetricData",
+         f"/inference-profiles/us.{NOVA_PATH}", "/inference-profiles/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012"
+         "%3Aapplication-inference-profile%2Fabcdefabcdef", "/tagResource", "/untagResource", "/listTagsForResource",
+         f"/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.{NOVA_PATH}/converse",
+         f"/model/global.{NOVA_PATH}/invoke"]
 segment = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12).map(
     lambda t: urllib.request.quote(t, safe=""))
 
@@ -393,7 +408,7 @@ segment = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_s
 @given(method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"]),
        path=st.one_of(st.sampled_from(PATHS), st.lists(segment, min_size=1, max_size=4).map(lambda p: "/" + "/".join(p))),
        query=st.one_of(st.just(""), st.dictionaries(st.sampled_from(["nextToken", "maxResults", "statusEquals",
-                                                                     "sortOrder", "submitTimeAfter", "byProvider",
+                                                                     "sortOrder", "submitTimeAfter", "byProvider", "type",
                                                                      "Action", "max-keys", "policy", "x"]),
                                                     st.text(max_size=10), max_size=3).map(urllib.parse.urlencode)),
        service=st.sampled_from(["bedrock", "servicequotas", "monitoring", "sts", "s3", "nope", "bedrock-runtime"]),

@@ -323,7 +323,9 @@ async def test_bad_input_is_named_and_nothing_is_sent(isolated):
 
 
 async def test_read_only_without_prompt_permission_refuses_prompts(isolated):
-    app = live_app(sandbox_profile(allow_prompts_in_read_only=False), read_only=True)
+    """--read-only on a profile that does not set allow_prompts_in_read_only (the default: refused), below
+    the UI, with a message saying why and how to allow them."""
+    app = live_app(sandbox_profile(), read_only=True)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
         assert "READ-ONLY" in text_of(app.query_one(HeaderBar))
@@ -332,6 +334,7 @@ async def test_read_only_without_prompt_permission_refuses_prompts(isolated):
         await fill_lab(pilot, lab, "Hello")
         await send_and_wait(pilot, lab)
         assert "test prompts refused" in lab.message and "allow_prompts_in_read_only is false" in lab.message
+        assert "allow_prompts_in_read_only: true" in lab.message
         assert lab.results == {} and row_text(lab, "default")[2] == "refused"
         await app.close_source()
     assert [(a["action"], a["outcome"]) for a in audit_entries(isolated)] == [("prompt", "refused: read-only")]
@@ -477,6 +480,10 @@ async def test_submit_from_an_s3_uri_uploads_nothing_more(isolated):
         job = bedrock.get_model_invocation_job(jobIdentifier=jobs[0]["jobArn"])
         assert job["inputDataConfig"]["s3InputDataConfig"]["s3Uri"] == "s3://tierconsole-sandbox/staged/ready.jsonl"
         assert s3.list_objects_v2(Bucket="tierconsole-sandbox", Prefix="input/tui-s3")["KeyCount"] == 0  # no upload
+        # The same submit again is the same job, and the screen says so (not "Created")
+        await submit_form(pilot, screen, "s3://tierconsole-sandbox/staged/ready.jsonl", "tui-s3", model=GPT)
+        assert "existing job tui-s3" in screen.result_text and "Created" not in screen.result_text, screen.result_text
+        assert len(bedrock.list_model_invocation_jobs()["invocationJobSummaries"]) == 1
         await app.close_source()
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 import sys
 
 import pytest
@@ -72,3 +73,28 @@ def test_profiles_command_lists_origins_and_fails_on_broken(xdg):
     (xdg / "bad.yaml").write_text("refresh_seconds: x\n")
     out = env_run()
     assert out.returncode == 1 and "bad.yaml:1: refresh_seconds" in out.stdout
+
+
+def test_read_only_refuses_prompts_unless_the_profile_allows_them():
+    """Newcomer defect 3: a read-only profile refuses test prompts by default (they spend the shared
+    production quota); ``allow_prompts_in_read_only: true`` allows them, and the AWS template says so."""
+    from tierconsole.core.domain.profile import Profile, parse_profile
+
+    assert parse_profile({"read_only": True}, default_name="p").allow_prompts_in_read_only is False
+    assert Profile(name="p").allow_prompts_in_read_only is False
+    assert parse_profile({"read_only": True, "allow_prompts_in_read_only": True},
+                         default_name="p").allow_prompts_in_read_only is True
+    template = Path(__file__).resolve().parents[2] / "profiles" / "aws-template.yaml"
+    text = template.read_text()
+    assert "allow_prompts_in_read_only: true" in text
+    line = next(x for x in text.splitlines() if x.startswith("allow_prompts_in_read_only"))
+    assert "#" in line and "quota" in line  # the comment says what it allows
+
+
+def test_an_ad_hoc_profile_from_the_aws_config_is_read_only_and_refuses_prompts():
+    """A profile picked from ~/.aws/config may be production: read-only, and no test prompt drawing on its quota
+    unless a real profile says allow_prompts_in_read_only: true."""
+    from tierconsole.tui.screens.profile_switcher import adhoc_profile
+
+    p = adhoc_profile("prod", "us-west-2")
+    assert (p.read_only, p.allow_prompts_in_read_only, p.regions) == (True, False, ("us-west-2",))

@@ -201,18 +201,24 @@ class Collector:
                                              minute, minute, model in reserved))
 
     async def refresh(self) -> DashboardData:
-        """Collect once. Never raises for an AWS error: failed panes keep their data, marked stale."""
+        """Collect once. Never raises for an AWS error: failed panes keep their data, marked stale.
+
+        The whole refresh is bounded by the profile's ``timeouts.calls`` (its calls run one after another: a
+        hung endpoint must not cost one read timeout per call), and a timeout names that setting."""
         now = self.clock()
         last = self._last
         errors: dict[str, str] = {}
+        timeouts = self.ctx.profile.timeouts
+        deadline = asyncio.get_running_loop().time() + timeouts.calls
 
         async def guarded(name: str, step, *args):
             try:  # the coroutine is made here: a task cancelled before it starts leaves none un-awaited
-                return await step(*args)
+                async with asyncio.timeout_at(deadline):
+                    return await step(*args)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure becomes a stale pane, never a crash
-                errors[name] = describe_error(exc)
+                errors[name] = timeout_reason(exc, timeouts) or describe_error(exc)
                 return None
 
         await guarded("identity", self._identity)
@@ -289,6 +295,17 @@ def merge_regions(primary: DashboardData, others: list[tuple[str, DashboardData]
     events.sort(key=lambda e: e.time, reverse=True)
     return replace(primary, region=", ".join([primary.region] + [r for r, _ in others]), quotas=tuple(quotas),
                    throttle_events=tuple(events), batch_jobs=tuple(jobs), status=status)
+
+
+def timeout_reason(exc: BaseException, timeouts) -> str | None:
+    """A timed-out call, naming the setting that ended it (``timeouts.calls`` or ``timeouts.connect``)."""
+    import botocore.exceptions as bx  # noqa: PLC0415
+
+    if isinstance(exc, bx.ConnectTimeoutError):
+        return f"timed out: no connection within {timeouts.connect:g} s (the profile's timeouts.connect)"
+    if isinstance(exc, (bx.ReadTimeoutError, TimeoutError)):
+        return f"timed out: no answer within {timeouts.calls:g} s (the profile's timeouts.calls)"
+    return None
 
 
 def merge_events(cloudwatch: list[ThrottleEvent], console: list[ThrottleEvent]) -> tuple[ThrottleEvent, ...]:

@@ -115,11 +115,18 @@ def _candidates(cwd: Path | None = None) -> list[_Candidate]:
 
 
 def _load(name: str, source: str, origin: str, text: str | None, doc=None) -> Profile:
+    """Parse a profile, its ``sandbox:`` section included (checked as the sandbox checks it when it starts),
+    so that ``tierconsole profiles`` reports what would fail on use, in the same words."""
     doc = load_yaml(source, text) if doc is None else doc
     try:
-        return parse_profile(doc, default_name=name, source=source, origin=origin)
+        profile = parse_profile(doc, default_name=name, source=source, origin=origin)
     except ConfigError as err:
         raise locate(err, doc, source) from None
+    if profile.sandbox:  # a section with content (an empty one serves a profile aimed at a running sandbox)
+        from ...sandbox.config import parse_sandbox_config  # noqa: PLC0415 - light: the loader and the domain
+
+        parse_sandbox_config(doc, source)  # raises a ConfigError with file, line and field
+    return profile
 
 
 def discover(cwd: Path | None = None) -> dict[str, ProfileEntry]:

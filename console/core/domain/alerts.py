@@ -1,14 +1,15 @@
-"""The profile's ``alert_threshold``: which quotas are over it, how to say so, when to ring.
+"""The profile's ``alert_threshold``: which quotas and reservations are over it, how to say so, when to ring.
 
-Pure logic: the dashboard, the headless ``status`` and the bell all ask here, so "over" means the
-same thing everywhere (a quota's TPM *or* RPM use at or above the threshold).
+Pure logic: the dashboard, the headless ``status`` (its header count, its ``▲`` marks and ``--fail-over``)
+and the bell all ask here, so "over" means the same thing everywhere: a quota's TPM *or* RPM use, or a
+reservation's input *or* output TPM use, at or above the threshold (:func:`is_over`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
-from .format import percent, plural
+from .format import plural
 
 DEFAULT_THRESHOLD = 0.8
 
@@ -24,18 +25,75 @@ class _ProfileThreshold:
 PROFILE_THRESHOLD = _ProfileThreshold()
 
 
-def is_over(tpm_fraction: float, rpm_fraction: float, threshold: float) -> bool:
-    return max(tpm_fraction, rpm_fraction) >= threshold
+def is_over(*fractions: float, threshold: float | None = None) -> bool:
+    """The one definition: any of a row's fractions (TPM and RPM of a quota, input and output of a
+    reservation) at or above ``threshold``. ``is_over(tpm, rpm, threshold)`` is accepted too."""
+    if threshold is None:
+        *fractions, threshold = fractions
+    return max(fractions) >= threshold
+
+
+def _field(row: Any, key: str):
+    """A field of a status document's row (a dict) or of a view (an object with that attribute)."""
+    return row[key] if isinstance(row, dict) else getattr(row, key)
 
 
 def quotas_over(quotas: Iterable, threshold: float) -> frozenset[str]:
-    """Model ids of the quotas (:class:`~tierconsole.core.domain.views.ModelQuotaView`) at or over ``threshold``."""
-    return frozenset(q.model_id for q in quotas if is_over(q.tpm_fraction, q.rpm_fraction, threshold))
+    """Model ids of the quotas (:class:`~tierconsole.core.domain.views.ModelQuotaView` or a status
+    document's rows) at or over ``threshold``."""
+    return frozenset(_field(q, "model_id") for q in quotas
+                     if is_over(_field(q, "tpm_fraction"), _field(q, "rpm_fraction"), threshold=threshold))
 
 
-def over_text(count: int, threshold: float) -> str:
-    """``1 quota over 80%``, ``2 quotas over 80%``."""
-    return f"{plural(count, 'quota')} over {percent(threshold)}"
+def reservations_over(reservations: Iterable, threshold: float) -> frozenset[str]:
+    """Ids of the reservations (views or a status document's rows) whose input or output TPM use is at
+    or over ``threshold``."""
+    return frozenset(_field(r, "reservation_id") for r in reservations
+                     if is_over(_field(r, "input_fraction"), _field(r, "output_fraction"), threshold=threshold))
+
+
+@dataclass(frozen=True)
+class Over:
+    """One row over the threshold, at its highest use."""
+
+    kind: str  # "quota" | "reservation"
+    name: str  # the model id of a quota, the id of a reservation
+    measure: str  # "TPM" / "RPM" of a quota, "input" / "output" of a reservation
+    fraction: float
+
+    def describe(self) -> str:
+        """``amazon.nova-lite-v1:0 TPM 45.0% of quota``, ``reservation r1 output TPM 60.0%``."""
+        if self.kind == "reservation":
+            return f"reservation {self.name} {self.measure} TPM {self.fraction:.1%}"
+        return f"{self.name} {self.measure} {self.fraction:.1%} of quota"
+
+
+def uses_over(quotas: Iterable, reservations: Iterable, threshold: float) -> list[Over]:
+    """Every quota and reservation at or over ``threshold`` (each at its highest measure), highest first."""
+    out: list[Over] = []
+    for kind, rows, ident, measures in (
+            ("quota", quotas, "model_id", (("TPM", "tpm_fraction"), ("RPM", "rpm_fraction"))),
+            ("reservation", reservations, "reservation_id", (("input", "input_fraction"),
+                                                             ("output", "output_fraction")))):
+        for row in rows:
+            fraction, measure = max((_field(row, key), label) for label, key in reversed(measures))
+            if is_over(fraction, threshold=threshold):
+                out.append(Over(kind, _field(row, ident), measure, fraction))
+    return sorted(out, key=lambda o: -o.fraction)
+
+
+def threshold_text(threshold: float) -> str:
+    """A threshold as typed, in percent: ``80%``, ``30%``, ``0.1%``, ``33.3%`` (never rounded to ``<1%``)."""
+    return f"{round(threshold * 100, 4):g}%"
+
+
+def over_text(count: int, threshold: float, reservations: int | None = None) -> str:
+    """``1 quota over 80%``, ``2 quotas over 80%``; with reservations counted,
+    ``2 quotas and 1 reservation over 80%``."""
+    what = plural(count, "quota")
+    if reservations:
+        what += f" and {plural(reservations, 'reservation')}"
+    return f"{what} over {threshold_text(threshold)}"
 
 
 @dataclass

@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 from . import format as fmt
+from .format import plural
 from .metricsplan import PERIOD, Answers, overflow_tokens
 from .views import DashboardData, UsageMinute
 from .tiers import Tier
@@ -160,7 +161,8 @@ def diagnose(model_name: str, rows: Sequence[Minute], focus: float | None = None
     hot = [r for r in rows if r.throttles]
     if hot:
         worst = max(hot, key=lambda r: (r.throttles, r.tpm))
-        findings.append(f"{sum(r.throttles for r in hot)} throttles in {len(hot)} minute(s); the worst minute was "
+        findings.append(f"{plural(sum(r.throttles for r in hot), 'throttle')} in {plural(len(hot), 'minute')}; "
+                        "the worst minute was "
                         f"{_clock(worst.time)} UTC with {worst.throttles}")
     if focus is not None:
         minute = math.floor(focus / PERIOD) * PERIOD

@@ -31,6 +31,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .format import plural
 from .plan_results import Assumption, CapacityPlan, CostOption, Recommendation, TierStats
 from .pricing import DEFAULT_MULTIPLIERS, PriceTable
 
@@ -50,6 +51,12 @@ BUILT_IN_PRICES = "built-in list price table (us-east-1 Standard)"
 
 
 # ---------------------------------------------------------------------- history frames
+
+def has_traffic(frame: pd.DataFrame) -> bool:
+    """Whether a history holds any datapoint at all (tokens, invocations or throttles): CloudWatch publishes
+    nothing for a quiet minute, so a model never used in the window is all zeros."""
+    return bool(len(frame)) and bool((frame.to_numpy() != 0).any())
+
 
 def empty_history(start: datetime | pd.Timestamp, minutes: int, tiers: Sequence[str]) -> pd.DataFrame:
     """A zero history of ``minutes`` rows from ``start`` (UTC) with every field of every tier."""
@@ -225,8 +232,8 @@ def build_plan(history: pd.DataFrame, *, model_id: str, pricing: Pricing | None,
         notes.append(f"traffic in {all_stats.active_minutes:,} of {n:,} minutes: percentiles are of those minutes "
                      "(idle minutes left out)")
     if all_stats.throttled_minutes:
-        notes.append(f"{all_stats.throttled_minutes} minute(s) had throttles: throttled requests carry no tokens, "
-                     "so demand in those minutes is understated")
+        notes.append(f"{plural(all_stats.throttled_minutes, 'minute')} had throttles: throttled requests carry no "
+                     "tokens, so demand in those minutes is understated")
     if rec.input_raised_to_minimum or rec.output_raised_to_minimum:
         notes.append(f"P{percentile:g} traffic is below the reservation minimum "
                      f"({MIN_INPUT_TPM:,} input / {MIN_OUTPUT_TPM:,} output TPM): the recommendation is raised to it")
@@ -349,13 +356,13 @@ def _assumptions(percentile, minutes_per_month, n, active, tiers, split, input_s
                    "numpy.percentile(method='linear'), Hyndman & Fan type 7 (pandas quantile default), over "
                    "the minutes with traffic", "fixed"),
         Assumption("idle_minutes", "excluded",
-                   f"percentiles, max and mean over the {active:,} minutes with traffic (tokens or invocations) of "
+                   f"percentiles, max and mean over the {plural(active, 'minute')} with traffic (tokens or invocations) of "
                    f"the {n:,} in the window; each tier over its own such minutes; costs count every minute",
                    "fixed"),
         Assumption("input_tpm", "InputTokenCount + CacheWriteInputTokenCount",
                    "input TPM counts input and cache-write tokens, as reserved sizing does; cache reads are "
                    "excluded from TPM and from costs", "reference: reserved sizing"),
-        Assumption("window_minutes", n, f"{n:,} minutes of 1-minute history ({n / 1440:.3g} day(s))", "history"),
+        Assumption("window_minutes", n, f"{n:,} minutes of 1-minute history ({n / 1440:.3g} {'day' if n == 1440 else 'days'})", "history"),
         Assumption("tiers", list(tiers), "traffic of every tier of the model is planned for" if split else
                    "no ServiceTier series found for the model: model totals only "
                    "(no per-tier shares, no as-served cost)",
@@ -372,7 +379,7 @@ def _assumptions(percentile, minutes_per_month, n, active, tiers, split, input_s
                    "estimated per minute (requests overflow whole, over a rolling window)", "reference: Reserved tier"),
         Assumption("reservation_price", reservation.price_per_1k_tpm_month,
                    "USD per 1K TPM per month, the same for input and output TPM; term "
-                   f"{reservation.term_months} month(s)", reservation.price_source),
+                   f"{plural(reservation.term_months, 'month')}", reservation.price_source),
         Assumption("cache_write_price", "input",
                    "cache-write tokens billed at the input price (the price table has no cache-write rate)",
                    "assumption"),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+from .routes import model_named_by
+
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "amazon.nova-lite-v1:0": (0.00006, 0.00024),
     "amazon.nova-micro-v1:0": (0.000035, 0.00014),
@@ -35,16 +37,15 @@ class PriceTable:
         return cls(table, {**DEFAULT_MULTIPLIERS, **(multipliers or {})})
 
     def base(self, model_id: str) -> tuple[float, float] | None:
-        """(input, output) per 1K tokens for a model id; prefix match handles dated versions."""
+        """(input, output) per 1K tokens for a model id (or a system profile id or ARN: its model's price;
+        an application profile is unpriced); prefix match handles dated versions."""
+        model_id = model_named_by(model_id)
         if model_id in self.prices:
             return self.prices[model_id]
         bare = model_id.split(":")[0]
         for key in sorted(self.prices, key=len, reverse=True):
             if bare.startswith(key.split(":")[0]) or model_id.startswith(key):
                 return self.prices[key]
-        # cross-region inference profile ids: us.anthropic.claude-...
-        if model_id.count(".") >= 2 and len(model_id.split(".")[0]) <= 4:
-            return self.base(model_id.split(".", 1)[1])
         return None
 
     def cost(self, model_id: str, tier: str | None, input_tokens: int, output_tokens: int,
@@ -55,7 +56,7 @@ class PriceTable:
         mult = self.multipliers.get(tier or "default")
         if base is None or mult is None:
             return None
-        provider = model_id.split(".")[0]
+        provider = model_named_by(model_id).split(".")[0]
         cache_discount = CACHE_READ_DISCOUNT.get(provider, 0.0)
         tokens_in = input_tokens + cache_read_tokens * (1.0 - cache_discount)
         return (tokens_in * base[0] + output_tokens * base[1]) / 1000.0 * mult

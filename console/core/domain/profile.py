@@ -80,7 +80,8 @@ class Profile:
     alert_threshold: float = 0.8  # quotas at or over this fraction are marked, counted and alerted on
     alert_bell: bool = True  # ring the terminal bell once when a quota crosses alert_threshold
     read_only: bool = False
-    allow_prompts_in_read_only: bool = True
+    # read-only refuses test prompts too (they spend the shared production quota) unless this is true
+    allow_prompts_in_read_only: bool = False
     sandbox: Mapping[str, Any] | None = None  # present: run on the embedded sandbox with this section
     s3_input_prefix: str | None = None
     s3_output_prefix: str | None = None
@@ -153,7 +154,7 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
         alert_threshold=threshold,
         alert_bell=_get(d, "alert_bell", "", bool, default=True),
         read_only=_get(d, "read_only", "", bool, default=False),
-        allow_prompts_in_read_only=_get(d, "allow_prompts_in_read_only", "", bool, default=True),
+        allow_prompts_in_read_only=_get(d, "allow_prompts_in_read_only", "", bool, default=False),
         sandbox=sandbox,
         s3_input_prefix=_get(d, "s3_input_prefix", "", str, default=None),
         s3_output_prefix=_get(d, "s3_output_prefix", "", str, default=None),

@@ -1,4 +1,10 @@
-"""Batch inference jobs: validate locally, upload, create (idempotently), list, show, cancel."""
+"""Batch inference jobs: validate locally, upload, create (idempotently), list, show, cancel.
+
+A job is named by the operator as its ARN, its id (the ARN's last part) or its name (resolved with
+``ListModelInvocationJobs`` ``nameContains``, exact match; refused when two jobs share it): one use case,
+:func:`resolve_job`, for the command line and the console. A retried submit returns the job an earlier
+identical submit made (and says so: :attr:`JobAnswer.existing`); a retried cancel of a job already
+Stopping or Stopped is done, not an error (:attr:`JobAnswer.already`)."""
 from __future__ import annotations
 
 import asyncio
@@ -15,6 +21,88 @@ QUOTA_MIN = re.compile(r"^Minimum number of records per batch inference job for 
 QUOTA_MAX = re.compile(r"^Records per batch inference job for (.+)$")
 DEFAULT_LIMITS = (100, 50_000)
 CREATE_ATTEMPTS = 3
+
+
+#: botocore's patterns (ModelInvocationJobIdentifier, ModelInvocationJobName), whole-string.
+JOB_ARN = re.compile(r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:model-invocation-job/[a-z0-9]{12}")
+JOB_ID = re.compile(r"[a-z0-9]{12}")
+JOB_NAME = re.compile(r"[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9+\-.]){0,63}")
+#: Where a job ended without running to its end: submitting the same again runs nothing new.
+ENDED_UNRUN = frozenset({"Stopping", "Stopped", "Failed", "Expired"})
+STOPPED = frozenset({"Stopping", "Stopped"})
+
+
+class JobAnswer(dict):
+    """GetModelInvocationJob's answer, as returned by submit and cancel, with what the console knows
+    beside it (never mixed into the service's fields):
+
+    - ``existing``: a submit found the job an earlier identical submit made (same profile, file, model and
+      name: the same ``clientRequestToken``); nothing new was created.
+    - ``already``: a cancel found the job already ``"Stopping"`` or ``"Stopped"``; nothing was sent.
+    """
+
+    existing: bool = False
+    already: str | None = None
+
+
+def job_ref_problem(ref: str) -> str | None:
+    """What is wrong with a job as typed (``batch show JOB``), or None for an ARN, an id or a name."""
+    if not ref or not ref.strip():
+        return "empty; give a job id, ARN or name (`tierconsole batch list` shows them)"
+    if not (JOB_ARN.fullmatch(ref) or JOB_NAME.fullmatch(ref)):
+        return f"not a job id, ARN or name: {ref[:200]!r}"
+    return None
+
+
+class JobNotFound(LookupError):
+    """No job has this id, ARN or name."""
+
+
+class AmbiguousJob(ValueError):
+    """Several jobs share the name typed; the message names each (id, status, submitted)."""
+
+
+def job_id_of(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+async def jobs_named(bedrock, name: str) -> list[dict[str, Any]]:
+    """Every job whose name is exactly ``name`` (``nameContains`` narrows the listing; exact match here)."""
+    out = []
+    async for page in bedrock.get_paginator("list_model_invocation_jobs").paginate(
+            nameContains=name, sortBy="CreationTime", sortOrder="Descending"):
+        out += [j for j in page.get("invocationJobSummaries", []) if j.get("jobName") == name]
+    return out
+
+
+async def resolve_job(ctx, ref: str) -> str:
+    """The ARN of the job ``ref`` names: an ARN as it is; an id if a job has it; else a name that exactly
+    one job has. Raises ``ValueError`` (malformed), :class:`JobNotFound` or :class:`AmbiguousJob`."""
+    problem = job_ref_problem(ref)
+    if problem:
+        raise ValueError(f"job: {problem}")
+    if JOB_ARN.fullmatch(ref):
+        return ref
+    bedrock = await ctx.client("bedrock")
+    if JOB_ID.fullmatch(ref):  # an id (12 lower-case letters and digits), unless no job has it: then a name
+        import botocore.exceptions as bx  # noqa: PLC0415
+
+        try:
+            return (await bedrock.get_model_invocation_job(jobIdentifier=ref))["jobArn"]
+        except bx.ClientError as e:
+            if e.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+    named = await jobs_named(bedrock, ref)
+    if not named:
+        raise JobNotFound(f"no batch job named or with id {ref!r} (`tierconsole batch list` shows them)")
+    if len(named) > 1:
+        def when(j) -> str:
+            t = j.get("submitTime")
+            return f", submitted {t:%Y-%m-%d %H:%M:%S}" if hasattr(t, "strftime") else ""
+
+        listed = "; ".join(f"{job_id_of(j['jobArn'])} ({j.get('status')}{when(j)})" for j in named)
+        raise AmbiguousJob(f"{len(named)} jobs are named {ref!r}: {listed}; give the id")
+    return named[0]["jobArn"]
 
 
 class BatchInputError(ValueError):
@@ -209,13 +297,21 @@ async def _create_job(ctx, guard: Guard, dest: Destination, input_uri: str, cont
     request = dict(jobName=name, roleArn=dest.role_arn, modelId=model_id, clientRequestToken=token,
                    inputDataConfig={"s3InputDataConfig": {"s3Uri": input_uri, "s3InputFormat": "JSONL"}},
                    outputDataConfig={"s3OutputDataConfig": {"s3Uri": dest.output_prefix}})
+    before = {j["jobArn"] for j in await jobs_named(bedrock, name)}  # to tell a retry from a new job
     arn = await _create_with_retry(bedrock, request)
     detail = {"name": name, "model": model_id, "input": input_uri}
     if records is not None:
         detail["records"] = records
-    guard.audit("batch-submit", arn, "ok", **detail)
+    existing = arn in before
     step.name = "created"  # reading the job back may still fail: the job exists, and is audited
-    return await bedrock.get_model_invocation_job(jobIdentifier=arn)
+    try:
+        job = JobAnswer(await bedrock.get_model_invocation_job(jobIdentifier=arn))
+    except Exception:
+        guard.audit("batch-submit", arn, "existing job" if existing else "ok", **detail)
+        raise
+    job.existing = existing
+    guard.audit("batch-submit", arn, f"existing job ({job.get('status')})" if existing else "ok", **detail)
+    return job
 
 
 async def _create_with_retry(bedrock, request: dict) -> str:
@@ -229,18 +325,39 @@ async def _create_with_retry(bedrock, request: dict) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def cancel_batch(ctx, guard: Guard, job: str) -> dict[str, Any]:
-    """Stop a job. A connection lost on the way is retried; a stop whose answer was lost (the job is
-    already Stopping or Stopped when we look again) counts as done, not as a failure."""
+async def cancel_batch(ctx, guard: Guard, job: str) -> JobAnswer:
+    """Stop a job (an ARN, id or name: :func:`resolve_job`). Idempotent: a job already Stopping or
+    Stopped is reported so (``JobAnswer.already``, audited ``already stopping`` / ``already stopped``),
+    not refused; a connection lost on the way is retried, and a stop whose answer was lost counts as done."""
     guard.require_mutation("batch-cancel", job)
-    bedrock = await ctx.client("bedrock")
     try:
-        await _stop_with_retry(bedrock, job)
-    except Exception as e:
-        guard.audit("batch-cancel", job, f"failed: {type(e).__name__}")
+        arn = await resolve_job(ctx, job)
+    except AmbiguousJob:
+        guard.audit("batch-cancel", job, "refused: ambiguous job name")
         raise
-    guard.audit("batch-cancel", job, "ok")
-    return await bedrock.get_model_invocation_job(jobIdentifier=job)
+    except JobNotFound:
+        guard.audit("batch-cancel", job, "failed: no such job")
+        raise
+    bedrock = await ctx.client("bedrock")
+    detail = {} if arn == job else {"typed": job}
+    import botocore.exceptions as bx  # noqa: PLC0415
+
+    already = None
+    try:
+        try:
+            await _stop_with_retry(bedrock, arn)
+        except bx.ClientError as e:  # refused: a job already Stopping or Stopped is done, anything else is not
+            status = (await bedrock.get_model_invocation_job(jobIdentifier=arn)).get("status")
+            if e.response.get("Error", {}).get("Code") != "ValidationException" or status not in STOPPED:
+                raise e from None
+            already = status
+    except Exception as e:
+        guard.audit("batch-cancel", arn, f"failed: {type(e).__name__}", **detail)
+        raise
+    guard.audit("batch-cancel", arn, f"already {already.lower()}" if already else "ok", **detail)
+    answer = JobAnswer(await bedrock.get_model_invocation_job(jobIdentifier=arn))
+    answer.already = already
+    return answer
 
 
 async def _stop_with_retry(bedrock, job: str) -> None:
@@ -281,5 +398,31 @@ async def list_batches(ctx, status: str | None = None, limit: int = 1000) -> lis
 
 
 async def show_batch(ctx, job: str) -> dict[str, Any]:
+    """GetModelInvocationJob of a job named by ARN, id or name (:func:`resolve_job`)."""
+    arn = await resolve_job(ctx, job)
     bedrock = await ctx.client("bedrock")
-    return await bedrock.get_model_invocation_job(jobIdentifier=job)
+    return await bedrock.get_model_invocation_job(jobIdentifier=arn)
+
+
+def submit_text(job: dict) -> tuple[str, bool]:
+    """What a submit did, for people: ``(text, ran)``. ``ran`` is False when the submit found the job an
+    earlier identical submit made and that job ended without running to its end (Stopping, Stopped,
+    Failed, Expired): nothing runs, and a new name is needed to run the file again."""
+    name, arn, status = job.get("jobName"), job.get("jobArn"), job.get("status")
+    if not getattr(job, "existing", False):
+        return f"submitted {name}: {arn} ({status})", True
+    text = (f"existing job {name}: {arn} ({status}): an earlier identical submit (same profile, file, model and "
+            "name) made it; nothing new was submitted")
+    if status in ENDED_UNRUN:
+        return text + f". It is {status}: to run the file again, give a new --name", False
+    return text, True
+
+
+def cancel_text(job: dict) -> str:
+    """What a cancel did, for people: ``cancelled NAME (ID): Stopping`` or ``NAME (ID): already stopped``."""
+    name, status = job.get("jobName"), job.get("status")
+    ident = job_id_of(job.get("jobArn", ""))
+    already = getattr(job, "already", None)
+    if already:
+        return f"{name} ({ident}): already {already.lower()}; nothing sent (now {status})"
+    return f"cancelled {name} ({ident}): {status}"

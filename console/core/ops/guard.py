@@ -50,8 +50,10 @@ class Guard:
     def require_prompt(self) -> None:
         if self.read_only and not self.profile.allow_prompts_in_read_only:
             self.audit("prompt", "-", "refused: read-only")
-            raise ReadOnlyError(f"test prompts refused: profile {self.profile.name!r} is read-only and "
-                                "allow_prompts_in_read_only is false")
+            raise ReadOnlyError(f"test prompts refused: profile {self.profile.name!r} is read-only "
+                                "(read_only: true or --read-only) and allow_prompts_in_read_only is false; "
+                                "a prompt spends the shared quota (set allow_prompts_in_read_only: true in the "
+                                "profile to allow them)")
 
     def audit(self, action: str, target: str, outcome: str, **detail) -> None:
         entry = {"time": round(time.time(), 3), "profile": self.profile.name, "account": self.account_id,

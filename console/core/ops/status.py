@@ -1,4 +1,5 @@
-"""``status``: one collection with the panes' collectors, as one JSON-able document, and its highest use."""
+"""``status``: one collection with the panes' collectors, as one JSON-able document (what is over the alert
+threshold: :func:`tierconsole.core.domain.alerts.uses_over`)."""
 from __future__ import annotations
 
 from ..domain import metricsplan as mp
@@ -46,15 +47,3 @@ def status_document(data, answers, models, tiers, now) -> dict:
     }
     return doc
 
-
-def highest_use(doc: dict) -> tuple[float, str]:
-    best = (0.0, "")
-    for q in doc["quotas"]:
-        for key in ("tpm_fraction", "rpm_fraction"):
-            if q[key] > best[0]:
-                best = (q[key], f"{q['model_id']} {key.split('_')[0].upper()} {q[key]:.1%} of quota")
-    for r in doc["reservations"]:
-        for key in ("input_fraction", "output_fraction"):
-            if r[key] > best[0]:
-                best = (r[key], f"reservation {r['reservation_id']} {key.split('_')[0]} TPM {r[key]:.1%}")
-    return best

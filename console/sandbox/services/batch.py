@@ -52,7 +52,7 @@ class BatchJobs:
         self.settings = settings or BatchSettings()
         self.seed = sandbox.config.catalog.settings.seed
         self.jobs: dict[str, Job] = {}  # by job id, in submission order
-        self._by_token: dict[str, str] = {}
+        self._by_token: dict[str, str] = {}  # "region token" -> job id
         self._lanes: dict[str, _Lane] = {}
 
     # ------------------------------------------------------------------ API used by the control plane
@@ -63,8 +63,9 @@ class BatchJobs:
         the request, but does not return an error" (API reference): the other parameters are not compared.
         """
         token = request.get("clientRequestToken")
-        if token is not None and token in self._by_token:
-            return self.jobs[self._by_token[token]], False
+        key = f"{region} {token}"  # a token is the caller's in one region, as the job is
+        if token is not None and key in self._by_token:
+            return self.jobs[self._by_token[key]], False
         job_id = _job_id()
         while job_id in self.jobs:
             job_id = _job_id()
@@ -80,7 +81,7 @@ class BatchJobs:
                   request=request, client_token=token)
         self.jobs[job_id] = job
         if token is not None:
-            self._by_token[token] = job_id
+            self._by_token[key] = job_id
         job.task = self.sandbox.background(self._run(job))
         return job, True
 

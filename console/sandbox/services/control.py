@@ -7,7 +7,12 @@ Operations (URIs from botocore's ``bedrock`` 2023-04-20 model):
 - ``POST /model-invocation-job/{jobIdentifier}/stop`` StopModelInvocationJob
 - ``GET  /model-invocation-jobs`` ListModelInvocationJobs
 - ``GET  /foundation-models`` and ``/foundation-models/{modelIdentifier}`` ListFoundationModels, GetFoundationModel
-- ``GET  /inference-profiles`` ListInferenceProfiles (the sandbox defines none)
+- ``GET  /inference-profiles`` ListInferenceProfiles (paged, ``type``), ``GET /inference-profiles/{id}``
+  GetInferenceProfile: the catalog's system-defined profiles callable from the caller's region and the
+  account's application profiles (:mod:`.profiles`)
+- ``POST /inference-profiles`` CreateInferenceProfile (201; ``clientRequestToken`` idempotent),
+  ``DELETE /inference-profiles/{id}`` DeleteInferenceProfile
+- ``POST /tagResource``, ``/untagResource``, ``/listTagsForResource``: tags of application profiles
 
 Request members are checked against botocore's own shapes (:mod:`.shapes`: required, type,
 length, range, pattern, enum) and rejected the way AWS does: ``ValidationException`` with
@@ -26,12 +31,15 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from ...core.domain.routes import foundation_model_arn, system_profile_arn
 from .batch import BatchJobs, Job
+from .profiles import APPLICATION, MAX_TAGS, SYSTEM, ApplicationProfile, ProfileStore, profile_description, profile_name
 from ..http import AwsError, BadJson, Call, parse_json
 from ..shapes import conform, conform_params, input_shape
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...core.domain.catalog import ModelSpec
+    from ...core.domain.routes import SystemProfile
     from ..host import SandboxHost
 
 DEFAULT_PAGE = 100
@@ -71,6 +79,7 @@ class BedrockControl:
         self.sandbox = sandbox
         self.jobs = jobs
         self.catalog = sandbox.config.catalog
+        self.profiles: ProfileStore = sandbox.runtime.profiles
 
     async def handle(self, call: Call) -> web.Response:
         method = call.request.method
@@ -84,10 +93,10 @@ class BedrockControl:
                 return self._reply(call, "CreateModelInvocationJob", self.create_job(call))
             if method == "GET" and label:
                 call.operation = "GetModelInvocationJob"
-                return self._reply(call, "GetModelInvocationJob", job_shape(self._job(label)))
+                return self._reply(call, "GetModelInvocationJob", job_shape(self._job(label, call.region)))
             if method == "POST" and len(parts) > 2 and parts[-1] == "stop":
                 call.operation = "StopModelInvocationJob"
-                self.jobs.stop(self._job("/".join(parts[1:-1])))
+                self.jobs.stop(self._job("/".join(parts[1:-1]), call.region))
                 return self._reply(call, "StopModelInvocationJob", {})
         if (method, head, label) == ("GET", "model-invocation-jobs", ""):
             return self._reply(call, "ListModelInvocationJobs", self.list_jobs(call))
@@ -97,16 +106,19 @@ class BedrockControl:
             call.operation = "GetFoundationModel"
             return self._reply(call, "GetFoundationModel",
                                {"modelDetails": self._model_summary(self._foundation_model(label), call.region)})
-        if (method, head, label) == ("GET", "inference-profiles", ""):
-            self._query(call, "ListInferenceProfiles")
-            return self._reply(call, "ListInferenceProfiles", {"inferenceProfileSummaries": []})
+        if head == "inference-profiles":
+            reply = self.inference_profiles(call, method, label)
+            if reply is not None:
+                return reply
+        if method == "POST" and not label and head in TAG_OPERATIONS:
+            return self._reply(call, TAG_OPERATIONS[head], self.tags(call, TAG_OPERATIONS[head]))
         raise AwsError("UnknownOperationException",
                        f"The sandbox's bedrock control plane does not serve {method} {call.request.path}", 404)
 
-    def _reply(self, call: Call, operation: str, body: dict) -> web.Response:
+    def _reply(self, call: Call, operation: str, body: dict, status: int = 200) -> web.Response:
         call.operation = operation
-        return web.Response(text=json.dumps(body, separators=(",", ":")), content_type="application/json",
-                            headers={"x-amzn-RequestId": call.request_id})
+        return web.Response(status=status, text=json.dumps(body, separators=(",", ":")),
+                            content_type="application/json", headers={"x-amzn-RequestId": call.request_id})
 
     def _query(self, call: Call, operation: str) -> dict[str, Any]:
         """The query string by member name, validated against the operation's input shape."""
@@ -143,16 +155,18 @@ class BedrockControl:
         job, _created = self.jobs.create(request=body, model=model, region=call.region)
         return {"jobArn": job.arn}
 
-    def _job(self, identifier: str) -> Job:
+    def _job(self, identifier: str, region: str) -> Job:
+        """A job of the request's region: as on AWS, where Bedrock is regional, another region's endpoint
+        does not know it (by id or by ARN)."""
         conform_params(input_shape("bedrock", "GetModelInvocationJob"), {"jobIdentifier": identifier}, "uri")
         job = self.jobs.find(identifier)
-        if job is None:
+        if job is None or job.region != region:
             raise AwsError("ResourceNotFoundException", f"Could not find model invocation job {identifier!r}", 404)
         return job
 
     def list_jobs(self, call: Call) -> dict:
         q = self._query(call, "ListModelInvocationJobs")
-        jobs = list(self.jobs.jobs.values())
+        jobs = [j for j in self.jobs.jobs.values() if j.region == call.region]  # jobs are regional, as on AWS
         if "statusEquals" in q:
             jobs = [j for j in jobs if j.status == q["statusEquals"]]
         if "nameContains" in q:
@@ -172,6 +186,70 @@ class BedrockControl:
             out["nextToken"] = _encode_token(_cursor_key(page[-1]))
         return out
 
+    # ------------------------------------------------------------------ inference profiles
+    def inference_profiles(self, call: Call, method: str, label: str) -> web.Response | None:
+        if method == "GET" and not label:
+            return self._reply(call, "ListInferenceProfiles", self.list_profiles(call))
+        if method == "POST" and not label:
+            call.operation = "CreateInferenceProfile"
+            body = conform(input_shape("bedrock", "CreateInferenceProfile"), tag_count_checked(call.json()))
+            app, _created = self.profiles.create(body, call.region, self.sandbox.clock.now())
+            call.model_id = app.route.model_id
+            return self._reply(call, "CreateInferenceProfile", {"inferenceProfileArn": app.arn, "status": "ACTIVE"},
+                               201)
+        operation = {"GET": "GetInferenceProfile", "DELETE": "DeleteInferenceProfile"}.get(method)
+        if operation is None or not label:
+            return None
+        call.operation = operation
+        conform_params(input_shape("bedrock", operation), {"inferenceProfileIdentifier": label}, "uri")
+        if operation == "DeleteInferenceProfile":
+            self.profiles.delete(label, call.region)
+            return self._reply(call, operation, {})
+        return self._reply(call, operation, self._profile_shape(self.profiles.find(label, call.region), call.region))
+
+    def list_profiles(self, call: Call) -> dict:
+        q = self._query(call, "ListInferenceProfiles")
+        listing = self.profiles.listing(call.region, q.get("typeEquals"))
+        if "nextToken" in q:
+            after = _decode_profile_token(q["nextToken"])
+            listing = [(key, p) for key, p in listing if key > after]
+        page = listing[:q.get("maxResults", DEFAULT_PAGE)]
+        out: dict[str, Any] = {"inferenceProfileSummaries": [self._profile_shape(p, call.region) for _, p in page]}
+        if len(listing) > len(page):
+            out["nextToken"] = base64.urlsafe_b64encode(json.dumps(list(page[-1][0])).encode()).decode()
+        return out
+
+    def _profile_shape(self, p: "SystemProfile | ApplicationProfile", region: str) -> dict:
+        """A profile as GetInferenceProfile returns it (InferenceProfileSummary has the same members)."""
+        if isinstance(p, ApplicationProfile):
+            out = {"inferenceProfileName": p.name, "createdAt": iso(p.created_at), "updatedAt": iso(p.updated_at),
+                   "inferenceProfileArn": p.arn, "models": [{"modelArn": arn} for arn in p.models],
+                   "inferenceProfileId": p.profile_id, "status": "ACTIVE", "type": APPLICATION}
+            if p.description is not None:
+                out["description"] = p.description
+            return out
+        display = _display_name(p.model)
+        # AWS's own names and descriptions break botocore's declared patterns ("." in a name, "," in a
+        # description); the sandbox words them as AWS does (botocore does not validate output). No
+        # createdAt/updatedAt: the sandbox has no date for a system profile, and the members are optional.
+        return {"inferenceProfileName": profile_name(p, display), "description": profile_description(p, display),
+                "inferenceProfileArn": system_profile_arn(region, self.profiles.account, p.profile_id),
+                "models": [{"modelArn": foundation_model_arn(r, p.model.model_id)} for r in p.regions],
+                "inferenceProfileId": p.profile_id, "status": "ACTIVE", "type": SYSTEM}
+
+    def tags(self, call: Call, operation: str) -> dict:
+        call.operation = operation
+        body = conform(input_shape("bedrock", operation), tag_count_checked(call.json()))
+        arn, now = body["resourceARN"], self.sandbox.clock.now()
+        if operation == "TagResource":
+            self.profiles.tag(arn, body["tags"], call.region, now)
+        elif operation == "UntagResource":
+            self.profiles.untag(arn, body["tagKeys"], call.region, now)
+        else:
+            app = self.profiles.application(arn, call.region)
+            return {"tags": [{"key": k, "value": v} for k, v in app.tags.items()]}
+        return {}
+
     # ------------------------------------------------------------------ models
     def _foundation_model(self, identifier: str) -> "ModelSpec":
         model_id = identifier.split(":foundation-model/", 1)[-1] if identifier.startswith("arn:") else identifier
@@ -187,7 +265,9 @@ class BedrockControl:
         return {"modelArn": f"arn:aws:bedrock:{region}::foundation-model/{m.model_id}", "modelId": m.model_id,
                 "modelName": m.name, "providerName": PROVIDER_NAMES.get(m.provider.lower(), m.provider),
                 "inputModalities": ["TEXT"], "outputModalities": ["TEXT"], "responseStreamingSupported": True,
-                "customizationsSupported": [], "inferenceTypesSupported": ["ON_DEMAND"],
+                "customizationsSupported": [],
+                # A profile-only model: what AWS returns for one (not in botocore's enum, which it passes through).
+                "inferenceTypesSupported": ["ON_DEMAND"] if m.on_demand else ["INFERENCE_PROFILE"],
                 "modelLifecycle": {"status": "ACTIVE"}}
 
     def list_models(self, call: Call) -> dict:
@@ -199,7 +279,39 @@ class BedrockControl:
         if q.get("byOutputModality", "TEXT") != "TEXT" or q.get("byInferenceType", "ON_DEMAND") != "ON_DEMAND" \
                 or "byCustomizationType" in q:
             summaries = []
+        elif "byInferenceType" in q:  # ON_DEMAND: not the profile-only models
+            summaries = [s for s in summaries if "ON_DEMAND" in s["inferenceTypesSupported"]]
         return {"modelSummaries": summaries}
+
+
+TAG_OPERATIONS = {"tagResource": "TagResource", "untagResource": "UntagResource",
+                  "listTagsForResource": "ListTagsForResource"}
+
+
+def tag_count_checked(body: dict) -> dict:
+    """``body``, or TooManyTagsException when it carries more tags than a resource may have (the operation
+    declares that error for it; the count is checked before the list's length constraint would be)."""
+    tags = body.get("tags")
+    if isinstance(tags, list) and len(tags) > MAX_TAGS:
+        raise AwsError("TooManyTagsException", f"The request has {len(tags)} tags; a resource can have at most "
+                                               f"{MAX_TAGS}.", 400)
+    return body
+
+
+def _display_name(m: "ModelSpec") -> str:
+    """The model as AWS names it in profile names: provider and model name ("Anthropic Claude Sonnet 4.5")."""
+    provider = PROVIDER_NAMES.get(m.provider.lower(), m.provider)
+    return m.name if m.name.lower().startswith(provider.lower()) else f"{provider} {m.name}"
+
+
+def _decode_profile_token(token: str) -> tuple:
+    """A ListInferenceProfiles nextToken (base64 of the last paging key ``[rank, order, id]``)."""
+    try:
+        rank, order, ident = parse_json(base64.urlsafe_b64decode(token.encode()))
+        return int(rank), int(order), str(ident)
+    except (binascii.Error, BadJson, ValueError, TypeError, OverflowError):
+        raise AwsError("ValidationException", f"nextToken {token[:64]!r} is not a token this API returned", 400) \
+            from None
 
 
 def job_shape(job: Job) -> dict:

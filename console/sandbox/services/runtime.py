@@ -1,8 +1,10 @@
 """bedrock-runtime in the sandbox: the tier engine driven by a real clock, and the four operations.
 
 Converse, ConverseStream, InvokeModel and InvokeModelWithResponseStream share one path:
-parse → admit through the :class:`~.engine.TierEngine` (waiting in its queue) → generate
-deterministic sandbox text paced by the tier's speed → settle → record an :class:`Outcome`.
+resolve the model identifier to a :class:`~tierconsole.core.domain.routes.Route` (a model id, a
+foundation-model ARN, a system or application inference profile id or ARN) → parse → admit through
+the :class:`~.engine.TierEngine` (waiting in its queue) → generate deterministic sandbox text paced
+by the tier's speed → settle → record an :class:`Outcome` (with the identifier as called and its route).
 """
 from __future__ import annotations
 
@@ -21,8 +23,10 @@ from ..engine import EngineError, Ticket, TierEngine
 from ..http import AwsError, Call
 from ..outcomes import Outcome
 from ..shapes import conform, conform_params, input_shape
+from .profiles import ProfileStore
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ...core.domain.routes import Route
     from ..clock import SandboxClock
     from ..outcomes import OutcomeLog
 
@@ -46,10 +50,12 @@ class AsyncEngine:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
 
-    async def acquire(self, model_id: str, tier: str | None, input_tokens: int, max_tokens: int | None) -> Ticket:
+    async def acquire(self, model_id: str, tier: str | None, input_tokens: int, max_tokens: int | None,
+                      route: "Route | None" = None) -> Ticket:
         if self._waiting:
             self._advance()  # events due before this arrival (a late timer) are decided first, as they happened
-        ticket = self.engine.submit(model_id, tier, input_tokens, max_tokens, self.clock.now())
+        # The call's resolved Route decides which quota pools it draws on (None: the model's on-demand pool).
+        ticket = self.engine.submit(model_id, tier, input_tokens, max_tokens, self.clock.now(), route=route)
         if ticket.state == "throttled":
             raise Throttled(ticket)
         if ticket.state == "admitted":
@@ -129,8 +135,13 @@ async def sleep_sandbox(clock: "SandboxClock", sandbox_seconds: float) -> None:
 class Runtime:
     """The bedrock-runtime operations, bound to one sandbox's engine, clock and outcome log."""
 
-    def __init__(self, engine: TierEngine, clock: "SandboxClock", outcomes: "OutcomeLog", *, seed: int = 0):
+    def __init__(self, engine: TierEngine, clock: "SandboxClock", outcomes: "OutcomeLog", *, seed: int = 0,
+                 profiles: ProfileStore | None = None):
+        from ..config import DEFAULT_ACCOUNT, DEFAULT_MAX_APPLICATION_PROFILES  # noqa: PLC0415
+
         self.admission = AsyncEngine(engine, clock)
+        # Inference profiles (system and application) and the route of every identifier a call names.
+        self.profiles = profiles or ProfileStore(engine.catalog, DEFAULT_ACCOUNT, DEFAULT_MAX_APPLICATION_PROFILES)
         self.engine = engine
         self.clock = clock
         self.outcomes = outcomes
@@ -157,7 +168,7 @@ class Runtime:
                ticket: Ticket | None = None, status: int = 200, error: str | None = None,
                message: str | None = None, output_tokens: int = 0, quota_tokens: int = 0,
                ttft_ms: float | None = None, input_tokens: int = 0, source: str = "client",
-               tenant: str | None = None) -> Outcome:
+               tenant: str | None = None, route: "Route | None" = None) -> Outcome:
         now = self.clock.now()
         served = ticket.reported_tier if ticket is not None and ticket.state in ("done", "admitted") else None
         outcome = Outcome(
@@ -166,32 +177,37 @@ class Runtime:
             input_tokens=input_tokens, output_tokens=output_tokens, quota_tokens=quota_tokens,
             latency_ms=(now - started) * 1000.0, ttft_ms=ttft_ms,
             queue_ms=(ticket.wait_s * 1000.0) if ticket is not None else 0.0,
-            overflowed=bool(ticket and ticket.overflowed), source=source, tenant=tenant)
+            overflowed=bool(ticket and ticket.overflowed), source=source, tenant=tenant,
+            identifier=call.identifier if call is not None else None, route=route,
+            quota=ticket.blocked_by.name if ticket is not None and ticket.blocked_by is not None else None)
         if call is not None:
             call.served_tier = served
+            call.quota = outcome.quota
         self.outcomes.record(outcome)
         return outcome
 
     async def generate(self, model_id: str, tier: str | None, prompt: wire.Prompt, *, operation: str,
                        call: Call | None = None, source: str = "client", tenant: str | None = None,
-                       streaming: bool = False) -> tuple[Ticket, Generation, Outcome]:
+                       streaming: bool = False, route: "Route | None" = None) -> tuple[Ticket, Generation, Outcome]:
         """Non-streaming generation through the engine (used by Converse, InvokeModel and background load).
 
-        ``streaming`` (background load only) records the time to first token as a stream would.
+        ``streaming`` (background load only) records the time to first token as a stream would. ``route``
+        defaults to the call's (background load without one is a direct, on-demand call on ``model_id``).
         """
         started = self.clock.now()
         input_tokens = prompt.input_tokens
+        route = route or (call.route if call is not None else None)
         try:
             self._fault(operation, model_id)
-            ticket = await self.admission.acquire(model_id, tier, input_tokens, prompt.max_tokens)
+            ticket = await self.admission.acquire(model_id, tier, input_tokens, prompt.max_tokens, route)
         except Throttled as t:
             self.record(call, operation, model_id, tier, started, ticket=t.ticket, status=429,
                         error="ThrottlingException", message=t.ticket.throttle_message,
-                        input_tokens=input_tokens, source=source, tenant=tenant)
+                        input_tokens=input_tokens, source=source, tenant=tenant, route=route)
             raise AwsError("ThrottlingException", t.ticket.throttle_message, 429) from None
         except (AwsError, EngineError) as e:
             self.record(call, operation, model_id, tier, started, status=e.status, error=e.code,
-                        message=e.message, input_tokens=input_tokens, source=source, tenant=tenant)
+                        message=e.message, input_tokens=input_tokens, source=source, tenant=tenant, route=route)
             raise
         gen = self.plan(prompt, ticket)
         ttft_ms = (self.clock.now() - started + gen.ttft_s) * 1000.0 if streaming else None
@@ -203,18 +219,15 @@ class Runtime:
         counted = self.admission.release(ticket, gen.output_tokens)
         outcome = self.record(call, operation, model_id, tier, started, ticket=ticket,
                               output_tokens=gen.output_tokens, quota_tokens=counted, ttft_ms=ttft_ms,
-                              input_tokens=input_tokens, source=source, tenant=tenant)
+                              input_tokens=input_tokens, source=source, tenant=tenant, route=route)
         return ticket, gen, outcome
 
     # ------------------------------------------------------------------ HTTP handlers
     async def handle(self, call: Call) -> web.StreamResponse:
-        parts = call.request.path.split("/")
-        # /model/{modelId}/{action}; the model id arrives URL-encoded (":" as %3A)
-        if len(parts) != 4 or parts[1] != "model":
+        label, action = runtime_target(call.request.raw_path)
+        if label is None:
             raise AwsError("UnknownOperationException",
                            f"bedrock-runtime: no operation at {call.request.method} {call.request.path}", 404)
-        model_id, action = unquote(parts[2]), parts[3]
-        call.model_id = model_id
         op = {"converse": ("Converse", self.converse), "converse-stream": ("ConverseStream", self.converse_stream),
               "invoke": ("InvokeModel", self.invoke), "invoke-with-response-stream":
                   ("InvokeModelWithResponseStream", self.invoke_stream)}.get(action)
@@ -222,11 +235,16 @@ class Runtime:
             raise AwsError("UnknownOperationException",
                            f"The sandbox does not serve bedrock-runtime operation {call.request.method} /model/{{modelId}}/{action}", 404)
         call.operation = op[0]
-        return await op[1](call, model_id)
+        call.identifier = label  # as called: a model id, a foundation-model ARN, a profile id or ARN
+        conform_params(input_shape("bedrock-runtime", op[0]), {"modelId": label}, "uri")
+        # CountTokens takes "the identifier or ARN of the foundation model" (AWS's API reference), not a profile
+        call.route = self.profiles.resolve(label, call.region, foundation_model=op[0] in FOUNDATION_MODEL_ONLY)
+        call.model_id = call.route.model_id  # the model it runs on
+        return await op[1](call, call.route.model_id)
 
     def _model(self, model_id: str):
         model = self.engine.catalog.model(model_id)
-        if model is None:
+        if model is None:  # resolve() found it: only a model id given directly to a handler can miss
             raise AwsError("ResourceNotFoundException",
                            f"Model {model_id!r} is not available in this sandbox. List models with ListFoundationModels.", 404)
         return model
@@ -327,19 +345,21 @@ class Runtime:
         resp = web.StreamResponse(status=200, headers=self._headers(call, **{
             "Content-Type": "application/vnd.amazon.eventstream"}))
         ticket: Ticket | None = None
+        route = call.route
         try:
             self._fault(operation, model_id)
-            ticket = await self.admission.acquire(model_id, tier, input_tokens, prompt.max_tokens)
+            ticket = await self.admission.acquire(model_id, tier, input_tokens, prompt.max_tokens, route)
         except Throttled as t:
             self.record(call, operation, model_id, tier, started, ticket=t.ticket, status=429,
-                        error="ThrottlingException", message=t.ticket.throttle_message, input_tokens=input_tokens)
+                        error="ThrottlingException", message=t.ticket.throttle_message, input_tokens=input_tokens,
+                        route=route)
             await resp.prepare(call.request)
             await resp.write(eventstream.exception("throttlingException", t.ticket.throttle_message))
             await resp.write_eof()
             return resp
         except (AwsError, EngineError) as e:
             self.record(call, operation, model_id, tier, started, status=e.status, error=e.code,
-                        message=e.message, input_tokens=input_tokens)
+                        message=e.message, input_tokens=input_tokens, route=route)
             raise
         gen = self.plan(prompt, ticket)
         if tier_header:
@@ -374,11 +394,29 @@ class Runtime:
             error = "InjectedStreamCut" if call.stream_fault == "cut" else "ClientClosedRequest"
             call.ended = (499, error)  # the access log says what the metrics count (a client error)
             self.record(call, operation, model_id, tier, started, ticket=ticket, status=499, error=error,
-                        output_tokens=sent, quota_tokens=counted, input_tokens=input_tokens, ttft_ms=ttft_ms or None)
+                        output_tokens=sent, quota_tokens=counted, input_tokens=input_tokens, ttft_ms=ttft_ms or None,
+                        route=route)
             if isinstance(e, asyncio.CancelledError):
                 raise
             return resp  # already prepared: nothing more to send on a closed connection, and no traceback to log
         counted = self.admission.release(ticket, gen.output_tokens)
         self.record(call, operation, model_id, tier, started, ticket=ticket, output_tokens=gen.output_tokens,
-                    quota_tokens=counted, input_tokens=input_tokens, ttft_ms=ttft_ms)
+                    quota_tokens=counted, input_tokens=input_tokens, ttft_ms=ttft_ms, route=route)
         return resp
+
+
+def runtime_target(raw_path: str) -> tuple[str | None, str]:
+    """(model identifier, action) of ``/model/{modelId}/{action}`` from the raw (still encoded) path.
+
+    SDKs percent-encode the whole label (botocore: ``quote(label, safe='')``), so an ARN's ``/`` arrives
+    as ``%2F``: split the raw path first, then unquote the label once. A label sent with a literal ``/``
+    (a hand-made request) is rejoined. (None, "") when the path is not a runtime action's.
+    """
+    parts = raw_path.split("?", 1)[0].split("/")
+    if len(parts) < 4 or parts[0] or parts[1] != "model" or parts[-1] not in RUNTIME_ACTIONS:
+        return None, ""
+    return unquote("/".join(parts[2:-1])), parts[-1]
+
+
+FOUNDATION_MODEL_ONLY = ("CountTokens",)  # operations whose modelId names a foundation model, never a profile
+RUNTIME_ACTIONS = ("converse", "converse-stream", "invoke", "invoke-with-response-stream", "count-tokens")

@@ -310,10 +310,15 @@ class BatchSubmitScreen(ModalScreen[None]):
         except (SessionClosed, SourceFailed) as e:
             text = f"✖ {e}"
         else:
+            from ...core.ops.batch import submit_text  # noqa: PLC0415
+
             self.job = job
-            level = "ok"
+            said, ran = submit_text(job)  # an earlier identical submit's job is said so (core, as the CLI says it)
+            level = "ok" if ran else "warn"
             total = job.get("totalRecordCount")
-            text = (f"✓ Created {job.get('jobName')} ({job.get('status')})\n{job.get('jobArn')}\n"
+            head = f"✓ Created {job.get('jobName')} ({job.get('status')})" if not getattr(job, "existing", False) \
+                else ("✓ " if ran else "⚠ ") + said.replace(f": {job.get('jobArn')}", "")
+            text = (f"{head}\n{job.get('jobArn')}\n"
                     f"model {job.get('modelId')} · input "
                     f"{job.get('inputDataConfig', {}).get('s3InputDataConfig', {}).get('s3Uri', path)}"
                     + (f" · {fmt.plural(total, 'record')}" if total else "")
@@ -323,10 +328,11 @@ class BatchSubmitScreen(ModalScreen[None]):
         self.busy = False
         if self.is_attached:
             self.show_result(text, level)
-        if level == "ok":
+        if level in ("ok", "warn"):
             self.app.post_message(RefreshRequested())
-            self.app.notify(f"Created {self.job.get('jobName')} ({self.job.get('status')})",
-                            title=f"Batch submit · {session.profile.name}")
+            self.app.notify(text.splitlines()[0].removeprefix("✓ ").removeprefix("⚠ ")[:200],
+                            title=f"Batch submit · {session.profile.name}", severity="information" if level == "ok"
+                            else "warning")
         elif not self.is_attached or self.app.screen is not self:
             self.app.notify(text.splitlines()[0], title=f"Batch submit · {session.profile.name}", severity="error")
 

@@ -82,12 +82,12 @@ class IncidentScreen(ModalScreen[None]):
         from ...core.config.paths import user_data_dir  # noqa: PLC0415
 
         folder = self.export_dir or (user_data_dir() / "incidents")
-        folder.mkdir(parents=True, exist_ok=True)
+        from ...core.files import private_dir, write_private  # noqa: PLC0415
+
+        private_dir(folder)  # 0700 where it is made: incident reports name the account's models and figures
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.incident.end))
         name = self.incident.model_id.replace(":", "_").replace("/", "_")
         path = folder / f"incident-{name}-{stamp}.md"
-        from ...core.files import write_private  # noqa: PLC0415
-
         write_private(path, to_markdown([self.incident]))  # 0600: it names the account's models and figures
         self.exported = str(path)
         self.notify(f"Incident report written to {path}", title="Exported")

@@ -47,7 +47,7 @@ def adhoc_profile(aws_name: str, region: str | None) -> "Profile":
 
     return Profile(name=f"aws:{aws_name}", description=f"ad-hoc from the AWS config profile {aws_name!r}",
                    aws_profile=aws_name, regions=(region or ADHOC_REGION,), read_only=True,
-                   allow_prompts_in_read_only=True, refresh_seconds=60.0, source="~/.aws/config", origin="aws-config")
+                   refresh_seconds=60.0, source="~/.aws/config", origin="aws-config")
 
 
 def list_choices() -> list[ProfileChoice]:
