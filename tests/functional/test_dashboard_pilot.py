@@ -656,3 +656,25 @@ async def test_batch_list_keeps_its_order_and_selection_between_refreshes():
             def background(name):
                 return {seg.style.bgcolor for seg in lines[name] if seg.style and seg.text.strip()}
             assert background("done-04") != background("done-03"), "the selected job is drawn highlighted"
+
+
+@pytest.mark.parametrize("size", [WIDE, NARROW])
+async def test_batch_tokens_say_which_minute_they_are_from(size):
+    """The model's batch tokens (AWS/Bedrock/Batch) name the minute they were published for; a job with no figure
+    of its own yet shows none (never another job's)."""
+    from tierconsole.core.domain.views import BatchJobView
+    from tierconsole.tui.widgets.batch import BatchPane
+    data = sample_dashboard()
+    app = TierConsoleApp(data=data)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.press("4")
+        await pilot.pause()
+        shown = text_of(app.screen.query_one(BatchPane).body)
+        assert re.search(r"76\.4k.*25\.3k.*14:29", shown), shown
+        fresh = BatchJobView("arn:new", "fresh-job", "amazon.nova-lite-v1:0", "InProgress",
+                             submit_time=SAMPLE_NOW - 30, total_records=100, processed=3, success=3)
+        app.show_data(dataclasses.replace(data, batch_jobs=(fresh,)))
+        await pilot.pause()
+        shown = text_of(app.screen.query_one(BatchPane).body)
+        assert "fresh-job" in shown and "TPM" not in shown, shown

@@ -202,16 +202,16 @@ class Collector:
         """Job views with the model's batch throughput and the progress this console has seen."""
         progress: dict[str, tuple[float, int]] = {}
         jobs = []
-        for summary in summaries:
-            job = job_view(summary)
+        views = [job_view(summary) for summary in summaries]
+        for job in views:
             if job.status == "InProgress":
                 progress[job.job_arn] = self._progress.get(job.job_arn) or (now, job.processed)
                 since, done = progress[job.job_arn]
                 job = replace(job, progress_since=since, processed_since=done, observed_at=now)
             if job.active and answers is not None:
-                rates = mp.batch_rates(answers, job.model_id, now)
+                rates = mp.batch_rates(answers, job.model_id, now, since=mp.job_minutes_from(job, views))
                 job = replace(job, model_input_tpm=rates.input_tpm, model_output_tpm=rates.output_tpm,
-                              model_pending_records=rates.pending_records)
+                              model_pending_records=rates.pending_records, model_tpm_minute=rates.minute)
             jobs.append(job)
         self._progress = progress
         return jobs

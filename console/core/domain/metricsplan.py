@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from .catalog import ReservationSpec
-from .views import QUOTA_TIERS, ModelQuotaView, ReservationView, ThrottleEvent
+from .views import QUOTA_TIERS, BatchJobView, ModelQuotaView, ReservationView, ThrottleEvent
 
 NAMESPACE = "AWS/Bedrock"
 #: The sandbox's own metrics: what no AWS metric tells (reservation overflow). Asked only of a sandbox,
@@ -193,6 +193,7 @@ class BatchRates:
     input_tpm: float | None
     output_tpm: float | None
     pending_records: float | None
+    minute: float | None = None  # the start of the minute the token figures were published for
 
 
 def batch_metric_model(model_id: str) -> str:
@@ -200,17 +201,33 @@ def batch_metric_model(model_id: str) -> str:
     return model_id.rsplit("foundation-model/", 1)[-1]
 
 
-def batch_rates(a: Answers, model_id: str, now: float) -> BatchRates:
-    """The newest minute of each batch metric of the model within :data:`BATCH_FRESH_MINUTES`."""
-    since = (math.floor(now / PERIOD) - BATCH_FRESH_MINUTES) * PERIOD
+def batch_rates(a: Answers, model_id: str, now: float, since: float | None = None) -> BatchRates:
+    """The newest minute of each batch metric of the model within :data:`BATCH_FRESH_MINUTES`, and not
+    before ``since`` (the first minute that can be the job's own: :func:`job_minutes_from`)."""
+    first = (math.floor(now / PERIOD) - BATCH_FRESH_MINUTES) * PERIOD
+    if since is not None:
+        first = max(first, since)
     model = batch_metric_model(model_id)
 
-    def latest(metric: str) -> float | None:
-        series = a.get(metric, model)
-        fresh = [t for t in series if t >= since]
-        return series[max(fresh)] if fresh else None
+    def newest(metric: str) -> float | None:
+        return max((t for t in a.get(metric, model) if t >= first), default=None)
 
-    return BatchRates(*(latest(metric) for metric in BATCH_METRICS))
+    minutes = {metric: newest(metric) for metric in BATCH_METRICS}
+    values = [None if t is None else a.get(metric, model)[t] for metric, t in minutes.items()]
+    token_minutes = [t for metric, t in minutes.items() if t is not None and "Tokens" in metric]
+    return BatchRates(*values, minute=max(token_minutes, default=None))
+
+
+def job_minutes_from(job: BatchJobView, jobs: Iterable[BatchJobView]) -> float:
+    """The first minute whose ``AWS/Bedrock/Batch`` figures can be ``job``'s: AWS publishes them per model,
+    so not before the minute the job was submitted, and only after the minute in which another job of
+    its model ended since then (that minute's tokens are, at least partly, the other job's)."""
+    start = math.floor(job.submit_time / PERIOD) * PERIOD
+    model = batch_metric_model(job.model_id)
+    ends = [math.floor(other.end_time / PERIOD) * PERIOD + PERIOD for other in jobs
+            if other.job_arn != job.job_arn and other.end_time is not None and other.end_time >= start
+            and batch_metric_model(other.model_id) == model]
+    return float(max([start, *ends]))
 
 
 def overflow_tokens(a: Answers, model: str) -> Series:

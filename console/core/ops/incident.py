@@ -31,7 +31,7 @@ async def build_incidents(session: OperatorSession, since: float, model: str | N
 
     minutes = max(1, math.ceil(since / 60))
     collector = Collector(await session.context(), clock=session.clock, history_minutes=minutes)
-    await collector.refresh()
+    data = await collector.refresh()
     if collector.answers is None:
         raise MetricsUnavailable(collector.errors.get("metrics", "unknown error"))
     now = collector.clock()
@@ -40,12 +40,14 @@ async def build_incidents(session: OperatorSession, since: float, model: str | N
     if unknown:
         raise UnknownModel(unknown[0], collector.names)
     reserved = {r.model_id for r in session.profile.reservations}
+    context = inc.ReportContext.of(data, inc.live_source(collector.answers.sandbox))  # named by every export
     incidents = []
     for model_id in models:
         tpm_q, rpm_q = collector.quota(model_id)
         incidents.append(inc.build(collector.answers, model_id, collector.names.get(model_id, model_id),
                                    collector.tiers.get(model_id, ()), tpm_q, rpm_q, now - since, now,
                                    model_id in reserved))
+        incidents[-1].context = context
     return incidents
 
 
@@ -67,6 +69,9 @@ def incident_around(session: OperatorSession | None, event: ThrottleEvent) -> In
     start, end = inc.event_window(event.time, answers.start if answers.start is not None else now - 15 * 60, now)
     tpm_q, rpm_q = collector.quota(event.model_id)
     reserved = {r.model_id for r in session.profile.reservations}
-    return inc.build(answers, event.model_id, collector.names.get(event.model_id, event.model_id),
-                     collector.tiers.get(event.model_id, ()), tpm_q, rpm_q, start, end,
-                     event.model_id in reserved, focus=event.time)
+    incident = inc.build(answers, event.model_id, collector.names.get(event.model_id, event.model_id),
+                         collector.tiers.get(event.model_id, ()), tpm_q, rpm_q, start, end,
+                         event.model_id in reserved, focus=event.time)
+    if session.latest is not None:  # named by the view and its export
+        incident.context = inc.ReportContext.of(session.latest, inc.live_source(answers.sandbox))
+    return incident

@@ -24,6 +24,7 @@ from textual.widgets import Button, DirectoryTree, Input, Label, Select, Static
 from ...core.domain import format as fmt
 from ..widgets.header import ContextBar, ContextInfo
 from ..widgets.keybar import KeyBar
+from ..widgets.marked import MarkedDirectoryTree, MarkedSelect
 from ..widgets.render import COMPONENT_CLASSES, Palette, PaletteHost
 from ..messages import RefreshRequested
 
@@ -60,7 +61,7 @@ def check_path(value: str) -> tuple[bool, str]:
     return True, f"Local file, {fmt.human_count(st.st_size)}B{note}: validated on submit; uploaded only if valid."
 
 
-class JsonlTree(DirectoryTree):
+class JsonlTree(MarkedDirectoryTree):
     """The file picker: folders and .jsonl files, hidden entries left out. ``esc`` closes the picker
     (not the form it is in) and puts the cursor back in the path field."""
 
@@ -114,7 +115,7 @@ class BatchSubmitScreen(ModalScreen[None]):
             with Horizontal(id="batch-row"):
                 with Vertical(classes="lab-field", id="batch-model-field"):
                     yield Label("Model", classes="lab-label")
-                    yield Select([], id="batch-model", prompt="choose a model")
+                    yield MarkedSelect([], id="batch-model", prompt="choose a model")
                 with Vertical(classes="lab-field", id="batch-name-field"):
                     yield Label("Job name", classes="lab-label")
                     yield Input(id="batch-name", placeholder="from the file name and content")
@@ -125,12 +126,19 @@ class BatchSubmitScreen(ModalScreen[None]):
                 yield Static("", id="batch-result", markup=False)
         yield KeyBar()
 
+    KEYS_NOTE = "ctrl+s submits · ctrl+o browses · esc closes"
+    #: Below this many rows the form drops its spacing, so a result (a file's problems) gets the lines.
+    SHORT_ROWS = 32
+
     def on_mount(self) -> None:
         from ...core.session import model_choices  # noqa: PLC0415
 
         box = self.query_one("#batch-box")
         box.border_title = "Submit batch job"
-        box.border_subtitle = "ctrl+s submits · ctrl+o browses · esc closes"
+        box.border_subtitle = self.KEYS_NOTE
+        result_box = self.query_one("#batch-result-box")
+        for attribute in ("virtual_size", "size"):  # the result's length or its box's height changed
+            self.watch(result_box, attribute, lambda _value: self._note_overflow(), init=False)
         self.query_one("#batch-tree").display = False
         session = self.session
         if session is not None:
@@ -222,12 +230,24 @@ class BatchSubmitScreen(ModalScreen[None]):
         if self.is_mounted:
             self.query_one("#batch-submit", Button).disabled = busy
 
+    def on_resize(self) -> None:
+        self.set_class(self.size.height < self.SHORT_ROWS, "-short")
+
     def show_result(self, text: str, level: str = "muted") -> None:
         self.result_text = text
         result = self.query_one("#batch-result", Static)
         result.update(Text(text))
         for name in ("muted", "ok", "warn", "crit"):
             result.set_class(name == level, f"-{name}")
+        self.query_one("#batch-result-box").scroll_home(animate=False)
+
+    def _note_overflow(self) -> None:
+        """A result longer than its box (many problems in a short terminal) says how to read the rest."""
+        if not self.is_attached:
+            return
+        more = self.query_one("#batch-result-box").max_scroll_y > 0
+        self.query_one("#batch-box").border_subtitle = (
+            "result continues: tab to it, ↑/↓ or pgdn scroll · esc closes" if more else self.KEYS_NOTE)
 
     def form(self) -> tuple[str, str, str | None]:
         """(input, model, name) from the form. Raises ValueError naming what is wrong."""

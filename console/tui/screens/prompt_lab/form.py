@@ -18,6 +18,7 @@ from ....core.domain import format as fmt
 from ...messages import RefreshRequested
 from ...widgets.header import ContextBar, ContextInfo
 from ...widgets.keybar import KeyBar
+from ...widgets.marked import MarkedSelect
 from ...widgets.render import PaletteHost
 from ..help import HelpScreen
 from .history import HistoryView
@@ -83,10 +84,10 @@ class PromptLabScreen(ResultsView, HistoryView, Screen):
         with Horizontal(id="lab-form", classes="lab-row"):
             with Vertical(id="lab-model-field", classes="lab-field"):
                 yield Label("Model", classes="lab-label")
-                yield Select([], id="lab-model", prompt="choose a model")
+                yield MarkedSelect([], id="lab-model", prompt="choose a model")
             with Vertical(id="lab-tier-field", classes="lab-field"):
                 yield Label("Tier", classes="lab-label")
-                yield Select(TIER_OPTIONS, id="lab-tier", value="standard", allow_blank=False)
+                yield MarkedSelect(TIER_OPTIONS, id="lab-tier", value="standard", allow_blank=False)
         with Horizontal(id="lab-options", classes="lab-row"):
             with Vertical(id="lab-max-field", classes="lab-field"):
                 yield Label("Max tokens", classes="lab-label")

@@ -12,6 +12,7 @@ from textual.widgets.option_list import Option
 
 from ....core.domain import format as fmt
 from .tiers import TIER_OPTIONS, choice_label
+from ...widgets.marked import MarkedOptionList
 from .widgets import PromptArea
 
 HISTORY_LIMIT = 500
@@ -39,7 +40,7 @@ class HistoryPicker(ModalScreen[dict | None]):
             box.border_title = "Prompt history"
             box.border_subtitle = "enter recalls · esc closes"
             if options:
-                yield OptionList(*options, id="history-list")
+                yield MarkedOptionList(*options, id="history-list")
             else:
                 yield Static("No prompts sent yet.", id="history-empty")
 
