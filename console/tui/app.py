@@ -27,6 +27,7 @@ from ..core.domain.views import BatchJobView, DashboardData
 from ..core.session import OperatorSession
 from .screens.dashboard import DashboardScreen
 from .messages import PauseToggled, RefreshRequested
+from .terminal import install as install_partial_repaints
 from .theming import DEFAULT_THEME, VARIABLE_DEFAULTS, builtin_themes, stylesheet_paths
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,6 +54,7 @@ class TierConsoleApp(App[None]):
     def __init__(self, theme: str | None = None, *, data: DashboardData | None = None,
                  source: "LiveSource | None" = None, **kwargs) -> None:
         super().__init__(**kwargs)
+        install_partial_repaints()  # a changed figure sends that figure to the terminal (tui/terminal.py)
         self.generation = 0  # bumped by every profile switch
         self.session: OperatorSession | None = OperatorSession(source, 0) if source is not None else None
         self._refresh_now = asyncio.Event()

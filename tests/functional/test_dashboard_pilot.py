@@ -131,6 +131,28 @@ async def test_unchanged_data_is_not_redrawn():
         assert "990/1.0k" in text_of(app.query_one(QuotaBody))
 
 
+async def test_a_changed_figure_repaints_that_figure_not_the_pane():
+    """Over SSH a refresh must send what changed (bench/ssh_cost.py): one RPM figure of one model
+    repaints a few cells of one line of the quota body; a new clock repaints the header's clock."""
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        data = sample_dashboard()
+        body = app.query_one(QuotaBody)
+        line = next(y for y in range(body.size.height) if "RPM" in body.render_line(y).text)
+        quotas = list(data.quotas)
+        quotas[0] = dataclasses.replace(quotas[0], rpm_used=990)
+        app.show_data(dataclasses.replace(data, quotas=tuple(quotas)))
+        await pilot.pause()
+        assert "990/1.0k" in body.render_line(line).text
+        assert body.repainted and {r.y for r in body.repainted} == {line}
+        assert sum(r.width for r in body.repainted) <= 16 < body.size.width  # the figure and its percentage
+        header = app.query_one(HeaderBar)
+        app.show_data(dataclasses.replace(data, quotas=tuple(quotas), time=data.time + 1))
+        await pilot.pause()
+        assert header.repainted and sum(r.width for r in header.repainted) <= 4  # "…:01" of the clock, the age
+
+
 async def test_filter_narrows_the_throttle_list():
     app = RecordingApp()
     async with app.run_test(size=WIDE) as pilot:
