@@ -55,9 +55,9 @@ def measure(cmd: list[str], marker: bytes, warmup: float, seconds: float, captur
 
 
 def run(seconds: float, warmup: float, repeat: int, capture: str | None = None, sandbox_age: float = 60.0,
-        attribute: bool = False) -> list[Row]:
+        attribute: bool = False, scenario: str = "steady") -> list[Row]:
     console, base = [], []
-    with SandboxProcess(scenario="steady") as sb:
+    with SandboxProcess(scenario=scenario) as sb:
         born = time.monotonic()
         cmd = [*CONSOLE, "--profile", "sandbox", "--endpoint-url", sb.endpoint]
         for i in range(repeat):
@@ -66,7 +66,8 @@ def run(seconds: float, warmup: float, repeat: int, capture: str | None = None, 
                                    not_before=born + sandbox_age))
     cb, cc = median([m["bytes_s"] for m in console]), median([m["cpu_pct"] for m in console])
     bb, bc = median([m["bytes_s"] for m in base]), median([m["cpu_pct"] for m in base])
-    print(f"window={seconds:g}s warmup={warmup:g}s (sandbox at least {sandbox_age:g}s old) repeat={repeat}")
+    print(f"scenario={scenario} window={seconds:g}s warmup={warmup:g}s (sandbox at least {sandbox_age:g}s old) "
+          f"repeat={repeat}")
     for name, ms in (("console", console), ("baseline", base)):
         print(f"{name:8}: " + "  ".join(f"{m['bytes_s']:,.0f} B/s {m['cpu_pct']:.1f}% CPU" for m in ms))
     print(f"console  median: {cb:,.0f} B/s, {cc:.1f}% of one core")
@@ -148,6 +149,8 @@ def main() -> None:
     ap.add_argument("--sandbox-age", type=float, default=60.0,
                     help="measure the console only once the sandbox has run this long (its panes fill with "
                          "history and redraw more; default 60)")
+    ap.add_argument("--scenario", default="steady",
+                    help="the sandbox's scenario (default steady, which the targets are for)")
     ap.add_argument("--capture", metavar="FILE", help="save the console's terminal output of the window")
     ap.add_argument("--attribute", action="store_true",
                     help="say where the bytes went: escape codes vs text, bytes per widget")
@@ -159,7 +162,8 @@ def main() -> None:
         print_attribution(args.from_file, args.seconds)
         return
     capture = args.capture or ("/tmp/tierconsole-ssh-capture.bin" if args.attribute else None)
-    emit(run(args.seconds, args.warmup, args.repeat, capture, args.sandbox_age, args.attribute), args.rows_json)
+    emit(run(args.seconds, args.warmup, args.repeat, capture, args.sandbox_age, args.attribute, args.scenario),
+         args.rows_json)
 
 
 if __name__ == "__main__":

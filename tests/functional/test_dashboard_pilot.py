@@ -153,6 +153,45 @@ async def test_a_changed_figure_repaints_that_figure_not_the_pane():
         assert header.repainted and sum(r.width for r in header.repainted) <= 4  # "…:01" of the clock, the age
 
 
+async def test_a_new_throttle_repaints_the_cells_that_changed_and_the_subtitle_line(monkeypatch):
+    """A new event on top shifts the rows down, but columns that read the same (tier, error,
+    model) are not sent again; the pane's "N events" repaints the bottom border, not the pane."""
+    from textual.widget import Widget
+
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        data = sample_dashboard()
+        await started(pilot, data)
+        lst = app.query_one(ThrottleList)
+        pane = app.query_one(ThrottlesPane)
+        first = data.throttle_events[0]
+        new = dataclasses.replace(first, time=first.time + 5, count=first.count + 1)
+        calls = []
+        real = Widget.refresh
+
+        def spy(self, *regions, **kwargs):
+            if self is pane:
+                calls.append(regions)
+            return real(self, *regions, **kwargs)
+
+        monkeypatch.setattr(Widget, "refresh", spy)
+        app.show_data(dataclasses.replace(data, throttle_events=(new, *data.throttle_events)))
+        await pilot.pause()
+        assert lst.render_line(1).text.startswith(ThrottleList._cell(fmt_clock(new.time), 8))
+        cells = sum(r.width for r in lst.repainted)
+        assert lst.repainted and cells < 0.7 * lst.size.width * (lst.size.height - 1)
+        assert pane.border_subtitle == f"{len(data.throttle_events) + 1} events"
+        height = pane.outer_size.height
+        assert calls and all(len(regions) == 1 and regions[0].height == 1 and
+                             regions[0].y + pane.content_offset.y == height - 1 for regions in calls)
+
+
+def fmt_clock(t: float) -> str:
+    from tierconsole.core.domain import format as fmt
+
+    return fmt.clock(t)
+
+
 async def test_filter_narrows_the_throttle_list():
     app = RecordingApp()
     async with app.run_test(size=WIDE) as pilot:

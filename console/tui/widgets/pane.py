@@ -125,6 +125,7 @@ class Pane(Vertical):
     TITLE: ClassVar[str] = ""
     KEY: ClassVar[str] = ""
     ALLOW_MAXIMIZE = False
+    _subtitle_only = False  # set_subtitle is repainting: only the bottom border line changes
 
     def __init__(self) -> None:
         super().__init__(id=self.PANE, classes="pane")
@@ -161,7 +162,21 @@ class Pane(Vertical):
 
     def set_subtitle(self, text: str) -> None:
         if self.border_subtitle != text:
-            self.border_subtitle = text
+            self._subtitle_only = True
+            try:
+                self.border_subtitle = text  # Textual repaints the whole pane here: see refresh()
+            finally:
+                self._subtitle_only = False
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Self:
+        if self._subtitle_only and not regions and not layout and not recompose:
+            # The subtitle is drawn on the bottom border: repaint that line, not the pane and every
+            # widget in it (over SSH a new "12 events" would otherwise resend the whole pane).
+            width, height = self.outer_size
+            left, top = self.content_offset
+            regions = (Region(-left, height - 1 - top, width, 1),)
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
 
 class ScrollBody(VerticalScroll, can_focus=True):
