@@ -28,7 +28,7 @@ from ..core.session import OperatorSession
 from .screens.dashboard import DashboardScreen
 from .messages import PauseToggled, RefreshRequested
 from .terminal import install as install_partial_repaints
-from .theming import DEFAULT_THEME, VARIABLE_DEFAULTS, builtin_themes, stylesheet_paths
+from .theming import DEFAULT_THEME, VARIABLE_DEFAULTS, builtin_themes, stylesheet_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.domain.incident import Incident
@@ -49,7 +49,7 @@ PALETTE_SCREENS = frozenset({"DashboardScreen", "PromptLabScreen", "BatchSubmitS
 
 class TierConsoleApp(App[None]):
     TITLE = "tierconsole"
-    CSS_PATH = stylesheet_paths()
+    CSS_PATH = [stylesheet_path()]  # the action screens bring their own (theming.screen_stylesheet)
 
     def __init__(self, theme: str | None = None, *, data: DashboardData | None = None,
                  source: "LiveSource | None" = None, **kwargs) -> None:
