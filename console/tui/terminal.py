@@ -6,13 +6,16 @@ extents"; upstream https://github.com/Textualize/textual/issues/5625). So a chan
 right of a pane re-sent most of the pane's line, colour codes and all: over SSH the dashboard's
 1-second refresh cost ~3.6 KB/s where the figures that change are a few hundred bytes.
 
-:func:`install` replaces that one method with one that starts at the first segment reaching the
-region (widened by a cell where it would cut a wide character in two, which Textual's own end
-crop does). The replacement is used
-only where Textual writes to a real terminal (``App._display``); headless tests and screenshots
-render from the compositor, not from this. Remove it when Textual crops the start itself.
+:func:`install` replaces that one method with one that writes each span from its first cell to
+its last (widened by a cell where it would cut a wide character in two, which Textual's own end
+crop does). The replacement is used only where Textual writes to a real terminal
+(``App._display``); headless tests and screenshots render from the compositor, not from this.
+Remove it when Textual crops the start itself. ``bench/screen_check.py`` plays the console's
+output on a terminal emulator and compares it with a full repaint.
 """
 from __future__ import annotations
+
+import inspect
 
 from rich.cells import get_character_cell_size
 from rich.console import Console
@@ -21,6 +24,7 @@ from textual.strip import Strip
 
 #: Textual's own method, kept for comparison (tests/unit/test_partial_repaint.py).
 textual_render_segments = ChopsUpdate.render_segments
+
 
 def _boundaries(strip: Strip, start: int, end: int) -> tuple[int, int]:
     """The cells of ``strip`` to draw for ``start``..``end``, widened so no wide character is cut in two."""
@@ -64,6 +68,12 @@ def render_segments(self: ChopsUpdate, console: Console) -> str:
     return "".join(sequences)
 
 
-def install() -> None:
-    """Use :func:`render_segments` for every partial repaint of this process (idempotent)."""
+def install() -> bool:
+    """Use :func:`render_segments` for every partial repaint of this process (idempotent).
+
+    Only where ``ChopsUpdate`` is still built as this module expects (``chops``, ``spans``,
+    ``chop_ends``); another Textual keeps its own method. Returns whether it is installed."""
+    if list(inspect.signature(ChopsUpdate.__init__).parameters)[1:] != ["chops", "spans", "chop_ends"]:
+        return False
     ChopsUpdate.render_segments = render_segments  # type: ignore[method-assign]
+    return True

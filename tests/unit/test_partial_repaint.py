@@ -149,3 +149,13 @@ def test_a_figure_at_the_end_of_a_line_is_sent_alone():
     assert "39.6k" in ours and "Amazon" not in ours and "━" not in ours
     assert "Amazon" in theirs
     assert len(ours) * 3 < len(theirs)
+
+
+def test_installed_for_this_textual():
+    """The Textual in use builds ChopsUpdate as terminal.py expects, so the cropped output is used."""
+    original = ChopsUpdate.render_segments
+    try:
+        assert terminal.install()
+        assert ChopsUpdate.render_segments is terminal.render_segments
+    finally:
+        ChopsUpdate.render_segments = original
