@@ -30,7 +30,8 @@ from .actions import OperatorActions
 from .keymap import remapped
 from .messages import PauseToggled, RefreshRequested
 from .screens.dashboard import DashboardScreen
-from .theming import DEFAULT_THEME, VARIABLE_DEFAULTS, builtin_themes, stylesheet_paths
+from .terminal import install as install_partial_repaints
+from .theming import DEFAULT_THEME, VARIABLE_DEFAULTS, builtin_themes, stylesheet_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.domain.profile import Profile
@@ -50,12 +51,13 @@ PALETTE_SCREENS = frozenset({"DashboardScreen", "PromptLabScreen", "BatchSubmitS
 
 class TierConsoleApp(OperatorActions, App[None]):
     TITLE = "tierconsole"
-    CSS_PATH = stylesheet_paths()
+    CSS_PATH = [stylesheet_path()]  # the action screens bring their own (theming.screen_stylesheet)
 
     def __init__(self, theme: str | None = None, *, data: DashboardData | None = None,
                  source: "LiveSource | None" = None, keymap: Mapping[str, str] | None = None, **kwargs) -> None:
         """``keymap``: binding id → keys, the operator's remapping (checked: :func:`.keymap.load_keymap`)."""
         super().__init__(**kwargs)
+        install_partial_repaints()  # a changed figure sends that figure to the terminal (tui/terminal.py)
         self.keymap: Mapping[str, str] = dict(keymap or {})
         if self.keymap:
             self.set_keymap(dict(self.keymap))

@@ -22,6 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, Select, Static
 
 from ...core.domain import format as fmt
+from ..theming import screen_stylesheet
 from ..widgets.header import ContextBar, ContextInfo
 from ..widgets.keybar import KeyBar
 from ..widgets.marked import MarkedDirectoryTree, MarkedSelect
@@ -80,6 +81,8 @@ class JsonlTree(MarkedDirectoryTree):
 
 class BatchSubmitScreen(ModalScreen[None]):
     """Submit a batch inference job under the current profile."""
+
+    CSS_PATH = screen_stylesheet("actions.tcss")
 
     COMPONENT_CLASSES = COMPONENT_CLASSES
     BINDINGS: ClassVar[list[Binding]] = [
@@ -338,6 +341,8 @@ class BatchSubmitScreen(ModalScreen[None]):
 
 class ConfirmCancelScreen(ModalScreen[bool]):
     """Ask before cancelling a batch job, naming the job, the account and the profile."""
+
+    CSS_PATH = screen_stylesheet("actions.tcss")
 
     COMPONENT_CLASSES = COMPONENT_CLASSES
     BINDINGS: ClassVar[list[Binding]] = [

@@ -17,9 +17,11 @@ from textual.widgets import DataTable, Static
 
 from ...core.domain import format as fmt
 from ...core.domain.incident import NO_DATA_NOTE, TIERS, Incident, to_markdown
+from ..theming import screen_stylesheet
 
 
 class IncidentScreen(ModalScreen[None]):
+    CSS_PATH = screen_stylesheet("incident.tcss")
     BINDINGS = [
         Binding("escape,q", "dismiss", "Close", id="incident-close"),
         Binding("e", "export", "Export report", id="incident-export",

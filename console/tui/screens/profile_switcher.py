@@ -19,6 +19,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...core.domain import format as fmt
+from ..theming import screen_stylesheet
 from ..widgets.marked import MarkedOptionList
 from ..widgets.render import COMPONENT_CLASSES, Palette
 
@@ -87,6 +88,8 @@ def list_choices() -> list[ProfileChoice]:
 
 class ProfileSwitcher(ModalScreen["Profile | None"]):
     """Pick the profile to watch. Enter switches; esc keeps the current one."""
+
+    CSS_PATH = screen_stylesheet("actions.tcss")
 
     COMPONENT_CLASSES = COMPONENT_CLASSES
     BINDINGS: ClassVar[list[Binding]] = [

@@ -16,6 +16,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from ....core.domain import format as fmt
 from ...messages import RefreshRequested
+from ...theming import screen_stylesheet
 from ...widgets.header import ContextBar, ContextInfo
 from ...widgets.keybar import KeyBar
 from ...widgets.marked import MarkedSelect
@@ -40,6 +41,8 @@ PROMPT_HINT = "↑ on the first line recalls history, ctrl+r lists it"
 
 class PromptLabScreen(ResultsView, HistoryView, Screen):
     """Send test prompts and compare tiers. One lab per profile session (it keeps its last results)."""
+
+    CSS_PATH = screen_stylesheet("actions.tcss")
 
     #: The lab's key table: its footer, its help (f1) and the command palette all read it.
     BINDINGS: ClassVar[list[Binding]] = [

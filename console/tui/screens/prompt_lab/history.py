@@ -11,6 +11,7 @@ from textual.widgets import Checkbox, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from ....core.domain import format as fmt
+from ...theming import screen_stylesheet
 from .tiers import TIER_OPTIONS, choice_label
 from ...widgets.marked import MarkedOptionList
 from .widgets import PromptArea
@@ -20,6 +21,8 @@ HISTORY_LIMIT = 500
 
 class HistoryPicker(ModalScreen[dict | None]):
     """The prompt history, newest first: enter recalls one, esc closes."""
+
+    CSS_PATH = screen_stylesheet("actions.tcss")
 
     BINDINGS = [Binding("escape", "dismiss_none", "Close", show=False)]
 
