@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
-from .catalog import ReservationSpec
+from .catalog import ConfigError, ReservationSpec, _check_keys, _get, show
 from .views import QUOTA_TIERS, ModelQuotaView, ReservationView, ThrottleEvent
 
 NAMESPACE = "AWS/Bedrock"
@@ -73,6 +73,46 @@ def split_series(value: str) -> tuple[str, str | None]:
     if plus and base and tier in SUFFIX_TIERS:
         return base, tier
     return value, None
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """The ``metrics`` section: of the sandbox (how it publishes) or of a console profile (how to read).
+
+    ``tier_form``: ``suffix`` (AWS's documented ``ModelId=<series>+priority``), ``dimension`` (``{ModelId,
+    ServiceTier}``) or, for a console profile, ``auto`` (discover; totals until a form is seen).
+    ``reserved_suffix`` (sandbox): publish ``+reserved`` (unconfirmed for AWS). ``bare_model_id``: the bare
+    ``ModelId`` series of the suffix form is the model's ``total`` or ``standard`` only (unconfirmed for AWS).
+    ``profile_model_id`` (sandbox): a call through an inference profile is published under the ``profile`` id
+    or ARN as called, or under the ``model`` it ran on (unconfirmed for AWS)."""
+
+    tier_form: str = SUFFIX
+    reserved_suffix: bool = True
+    bare_model_id: str = "total"
+    profile_model_id: str = "profile"
+
+
+CONSOLE_METRICS = MetricsSettings(tier_form="auto")
+
+
+def parse_metrics_settings(d, path: str, *, console: bool) -> MetricsSettings:
+    """A ``metrics`` section (None: the defaults); :class:`ConfigError` naming the field otherwise."""
+    default = CONSOLE_METRICS if console else MetricsSettings()
+    if d is None:
+        return default
+    keys = {"tier_form", "bare_model_id"} | (set() if console else {"reserved_suffix", "profile_model_id"})
+    d = _check_keys(d, keys, path)
+
+    def choice(key: str, choices: tuple[str, ...]) -> str:
+        value = _get(d, key, path, str, default=getattr(default, key))
+        if value not in choices:
+            raise ConfigError(f"{path}.{key}", f"must be one of {', '.join(choices)}, got {show(value)}")
+        return value
+
+    return MetricsSettings(tier_form=choice("tier_form", (("auto",) if console else ()) + TIER_FORMS),
+                           reserved_suffix=_get(d, "reserved_suffix", path, bool, default=True),
+                           bare_model_id=choice("bare_model_id", BARE_MODES),
+                           profile_model_id=choice("profile_model_id", ("profile", "model")))
 
 
 @dataclass(frozen=True)
