@@ -16,6 +16,8 @@ KIND           effect on a matching request
 ``down=D/P``   the endpoint drops every connection for D out of every P (e.g. ``down=10s/60s``)
 ``badframe``   a streamed answer's first text frame has a bad checksum (a corrupt event stream)
 ``cut``        a streamed answer's connection is dropped after its first text frame
+``notready``   ``ModelNotReadyException`` (429, like a throttle but not one) on runtime calls
+               (``bedrock/model/`` unless a narrower path is given)
 =============  ======================================================================
 
 ``badframe`` and ``cut`` act on event-stream answers (ConverseStream,
@@ -35,7 +37,8 @@ import re
 import time
 from dataclasses import dataclass
 
-KINDS = ("503", "500", "throttle", "slow", "reset", "lost", "expired", "denied", "down", "badframe", "cut")
+KINDS = ("503", "500", "throttle", "slow", "reset", "lost", "expired", "denied", "down", "badframe", "cut",
+         "notready")
 STREAM_KINDS = ("badframe", "cut")  # act on a streamed answer, not on the request
 _RULE = re.compile(r"^(?P<kind>[a-z0-9]+)(?:=(?P<arg>[^@#:]+))?(?:@(?P<p>[0-9.]+))?(?:#(?P<n>\d+))?(?::(?P<svc>[a-z0-9-]+)(?P<path>/[^,]*)?)?$")
 
@@ -113,6 +116,10 @@ def parse_faults(spec: str | None) -> list[Rule]:
                 raise FaultSpecError(f"fault {text!r}: DOWN must be shorter than PERIOD")
         elif arg:
             raise FaultSpecError(f"fault {text!r}: {kind} takes no argument")
+        if kind == "notready":  # a bedrock-runtime error: no other operation declares it
+            if rule.service not in (None, "bedrock") or rule.path and not rule.path.startswith("/model/"):
+                raise FaultSpecError(f"fault {text!r}: notready applies to runtime calls only (:bedrock/model/)")
+            rule.service, rule.path = "bedrock", rule.path or "/model/"
         rules.append(rule)
     return rules
 
@@ -158,6 +165,8 @@ def error_for(kind: str, service: str) -> tuple[str, str, int]:
         code = {"monitoring": "Throttling", "sts": "Throttling", "s3": "SlowDown",
                 "servicequotas": "TooManyRequestsException"}.get(service, "ThrottlingException")
         return code, "Rate exceeded (sandbox fault injection).", 400 if service in ("monitoring", "sts") else 429
+    if kind == "notready":
+        return "ModelNotReadyException", "Model is not ready to serve inference requests (sandbox fault injection).", 429
     if kind == "expired":
         return "ExpiredTokenException", "The security token included in the request is expired", 403
     if kind == "denied":
