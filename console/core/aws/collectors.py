@@ -130,8 +130,7 @@ class Collector:
     async def _discover_tiers(self, now: float) -> None:
         """One ``ListMetrics`` of ``AWS/Bedrock`` ``Invocations`` active in the last 3 hours: which per-tier form the
         account publishes and the series of each model (more pages only beyond 500 series)."""
-        unseen = any(not self._published.get(m) for m in self.models)
-        if now - self._tiers_at < (DISCOVERY_UNSEEN_EVERY_S if unseen else DISCOVERY_EVERY_S):
+        if now - self._tiers_at < self.discovery_every:
             return
         cw = await self.ctx.client("cloudwatch", self.region)
         listed: list[dict] = []
@@ -157,16 +156,25 @@ class Collector:
         self._tiers = {m: set(d.tiers(m, m in reserved)) for m in models if d.tiers(m, m in reserved)}
         self._tiers_at = now
 
+    @property
+    def discovery_every(self) -> float:
+        """Seconds between two discoveries now: slow once every watched model's tiers are seen."""
+        return DISCOVERY_UNSEEN_EVERY_S if any(not self._published.get(m) for m in self.models) else DISCOVERY_EVERY_S
+
     # ------------------------------------------------------------------ per refresh
+    def metric_plan(self, now: float, batch_models=()) -> mp.Plan:
+        """This refresh's one GetMetricData: every watched model, its tiers in the discovered form."""
+        if not self._published and self.discovery.form is not None:  # discovery failed: the profile's form
+            self._apply_discovery(self.discovery, self._tiers_at)
+        return mp.plan(self.models, self._published, [r.model_id for r in self.profile.reservations], now,
+                       self.history_minutes, sandbox=self.ctx.target.sandbox, batch_models=batch_models,
+                       form=self.discovery.form or mp.DIMENSION, bare=self.discovery.bare)
+
     async def _metrics(self, now: float) -> mp.Answers:
         # Batch throughput is asked for the models with active jobs at the last refresh (the job list
         # is fetched beside this call, not before it).
         batch_models = {mp.batch_metric_model(j.model_id) for j in self._last.batch_jobs if j.active}
-        if not self._published and self.discovery.form is not None:  # discovery failed: the profile's form
-            self._apply_discovery(self.discovery, self._tiers_at)
-        p = mp.plan(self.models, self._published, [r.model_id for r in self.profile.reservations], now,
-                    self.history_minutes, sandbox=self.ctx.target.sandbox, batch_models=batch_models,
-                    form=self.discovery.form or mp.DIMENSION, bare=self.discovery.bare)
+        p = self.metric_plan(now, batch_models)
         cw = await self.ctx.client("cloudwatch", self.region)
         from datetime import datetime, timezone  # noqa: PLC0415
 
