@@ -278,7 +278,8 @@ class TierConsoleApp(App[None]):
         try:
             source = session.source
             cw = await source.ctx.client("cloudwatch")
-            hist = await fetch_history(cw, model_id, days=14, now=source.collector.clock())
+            hist = await fetch_history(cw, model_id, days=14, now=source.collector.clock(),
+                                       settings=session.profile.metrics)
             plan = await asyncio.to_thread(plan_from_profile, hist.frame, session.profile, model_id)
             view = cost_view(hist.frame, model_id, session.prices)
         except Exception as e:  # noqa: BLE001 - shown on the screen; the console keeps running

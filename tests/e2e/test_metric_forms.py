@@ -170,3 +170,21 @@ async def test_with_nothing_published_the_profile_form_is_asked_in_the_one_call(
     assert all(q.tpm_used == 0 for q in data.quotas)
     collector, _ = await collect(sb.endpoint)  # auto: totals until a form is seen
     assert collector.discovery.form is None and collector.tiers == {}
+
+
+@pytest.mark.parametrize("form", ["suffix", "dimension"])
+async def test_the_capacity_plan_history_reads_either_form(make_sandbox, form):
+    from tierconsole.core.aws.history import fetch_history
+    from tests.conftest import aio_client
+
+    sb = make_sandbox(config(tier_form=form), speed=50.0)
+    told = await asyncio.to_thread(send, sb.endpoint)
+    await asyncio.to_thread(wait_published, sb.sandbox, 1)
+    async with aio_client("cloudwatch", sb.endpoint) as cw:
+        h = await fetch_history(cw, NOVA, days=1, now=sb.sandbox.clock.now() + 120)
+    assert (h.form, h.tier_split, set(h.tiers)) == (form, True, {"priority", "default", "flex"})
+    invocations = h.frame.xs("invocations", level="field", axis=1).sum().to_dict()
+    assert invocations == {"priority": 2, "default": 3, "flex": 1}
+    inputs = h.frame.xs("input", level="field", axis=1).sum().to_dict()
+    assert inputs["default"] > 0 and inputs["priority"] > 0 and h.to_json()["source"] != "model totals (no per-tier series)"
+    assert sum(told[(NOVA, t)][1] for t in ("priority", "default", "flex")) == 6

@@ -61,7 +61,7 @@ async def _fetch(source, model_id: str, days: int):
 
     try:
         cw = await source.ctx.client("cloudwatch")
-        return await fetch_history(cw, model_id, days=days)
+        return await fetch_history(cw, model_id, days=days, settings=source.profile.metrics)
     except bx.ClientError as e:
         error = e.response.get("Error", {})
         raise PlanError(f"CloudWatch {e.operation_name} failed: {error.get('Code')}: {error.get('Message')}") from None
