@@ -168,8 +168,10 @@ async def test_with_nothing_published_the_profile_form_is_asked_in_the_one_call(
     assert collector.calls.counts["GetMetricData"] == 2 and collector.calls.counts["ListMetrics"] == 1
     assert collector.tiers[NOVA] == {"priority", "default", "flex"}
     assert all(q.tpm_used == 0 for q in data.quotas)
-    collector, _ = await collect(sb.endpoint)  # auto: totals until a form is seen
+    collector, _ = await collect(sb.endpoint, tier_form="auto")  # auto: totals until a form is seen
     assert collector.discovery.form is None and collector.tiers == {}
+    collector, _ = await collect(sb.endpoint)  # the sandbox profile: the form its own sandbox publishes
+    assert collector.discovery.form == "suffix" and not collector.discovery.seen
 
 
 @pytest.mark.parametrize("form", ["suffix", "dimension"])

@@ -66,8 +66,13 @@ def test_nothing_seen_falls_back_to_the_profile_setting(setting, expect):
 def test_a_seen_form_asks_only_the_tiers_seen():
     d = mp.discover(listed(NOVA, NOVA + "+flex", "other.model"), "dimension")
     assert d.form == "suffix"
-    assert d.published("other.model", reserved=True) == frozenset()  # seen without tiers: totals only
-    assert d.tiers("never.seen") == frozenset()
+    assert d.published("other.model", reserved=True) == frozenset()  # no per-tier series asked ...
+    assert d.tiers("other.model") == {"default"}  # ... its bare series is all Standard in a suffix account
+    dim = mp.discover(listed(NOVA, "other.model") + listed(NOVA, tier_dim="flex"))
+    assert dim.tiers("other.model") == frozenset(), "dimension form: no ServiceTier series, totals only"
+    p = mp.plan(["other.model"], {}, [], NOW, form="suffix")
+    a = mp.Answers.from_results(p, _results(p, {("Invocations", None): 4.0}))
+    assert a.get("Invocations", "other.model", "default") == {MIN: 4.0}
 
 
 def test_suffix_plan_names_series_as_aws_documents_them_in_one_call():
@@ -125,3 +130,21 @@ def test_a_derived_standard_never_goes_below_zero():
     p = mp.plan([NOVA], {NOVA: {"flex"}}, [], NOW, form="suffix")
     a = mp.Answers.from_results(p, _results(p, {("Invocations", None): 1.0, ("Invocations", "flex"): 3.0}))
     assert a.get("Invocations", NOVA, "default") == {}
+
+
+def test_profile_metrics_settings_and_their_errors():
+    from tierconsole.core.domain.catalog import ConfigError
+    from tierconsole.core.domain.profile import parse_profile
+
+    aws = parse_profile({"name": "a"}, default_name="a")
+    assert (aws.metrics.tier_form, aws.metrics.bare_model_id) == ("auto", "total")
+    own = parse_profile({"sandbox": {"metrics": {"tier_form": "dimension"}}}, default_name="s")
+    assert own.metrics.tier_form == "dimension", "a sandbox profile reads what its sandbox publishes"
+    assert parse_profile({"sandbox": {}}, default_name="s").metrics.tier_form == "suffix"
+    named = parse_profile({"metrics": {"tier_form": "auto"}, "sandbox": {"metrics": {"bare_model_id": "standard"}}},
+                          default_name="s")
+    assert (named.metrics.tier_form, named.metrics.bare_model_id) == ("auto", "total")
+    with pytest.raises(ConfigError, match=r"metrics\.tier_form.*auto, suffix, dimension.*'ServiceTier'"):
+        parse_profile({"metrics": {"tier_form": "ServiceTier"}}, default_name="a")
+    with pytest.raises(ConfigError, match=r"metrics\.reserved_suffix: unknown key"):
+        parse_profile({"metrics": {"reserved_suffix": True}}, default_name="a")  # a sandbox setting, not a console one

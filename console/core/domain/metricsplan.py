@@ -140,9 +140,10 @@ class Discovery:
 
     def tiers(self, model: str, reserved: bool = False) -> frozenset[str]:
         """The tiers the panes can show for ``model``: those published, plus Standard in the suffix form
-        (the bare series, or the bare series less the suffixed ones: see :attr:`bare`)."""
+        (the bare series, or the bare series less the suffixed ones: see :attr:`bare`; a model with no
+        suffixed series in an account that publishes them had Standard traffic only)."""
         tiers = self.published(model, reserved)
-        if self.form == SUFFIX and tiers:
+        if self.form == SUFFIX:
             tiers = tiers | {"default"}
         return tiers
 
@@ -247,7 +248,7 @@ def plan(models: Sequence[str], tiers_by_model: Mapping[str, Iterable[str]], res
             for metric in SANDBOX_OVERFLOW:
                 queries.append(Query(f"m{mi}_{METRICS[metric]}", metric, model, None, SANDBOX_NAMESPACE))
         tiers = sorted(tiers_by_model.get(model, ()))
-        if form == SUFFIX and tiers and "default" not in tiers:
+        if form == SUFFIX and "default" not in tiers:
             derive[model] = bare
         for tier in tiers:
             for metric in PER_TIER:

@@ -162,11 +162,23 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
         s3_output_prefix=_get(d, "s3_output_prefix", "", str, default=None),
         batch_role_arn=_get(d, "batch_role_arn", "", str, default=None),
         timeouts=parse_timeouts(d.get("timeouts")),
-        metrics=parse_metrics_settings(d.get("metrics"), "metrics", console=True),
+        metrics=console_metrics(d.get("metrics"), sandbox),
         source=source,
         origin=origin,
         raw=d,
     )
+
+
+def console_metrics(section: Any, sandbox: Mapping[str, Any] | None) -> MetricsSettings:
+    """The profile's ``metrics`` section. A profile that runs its own sandbox and names no ``tier_form``
+    reads the form its sandbox publishes (``sandbox.metrics``) until discovery has seen one."""
+    settings = parse_metrics_settings(section, "metrics", console=True)
+    named = isinstance(section, Mapping) and section.get("tier_form") is not None
+    if sandbox is None or named:
+        return settings
+    own = parse_metrics_settings(sandbox.get("metrics"), "sandbox.metrics", console=False)
+    bare = settings.bare_model_id if isinstance(section, Mapping) and "bare_model_id" in section else own.bare_model_id
+    return MetricsSettings(tier_form=own.tier_form, bare_model_id=bare)
 
 
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
