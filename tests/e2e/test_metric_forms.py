@@ -54,6 +54,18 @@ def listed(endpoint: str) -> set[tuple]:
             for m in cw.list_metrics(Namespace="AWS/Bedrock", MetricName="Invocations")["Metrics"]}
 
 
+def bare_invocations(sb) -> float:
+    """Nova's ``Invocations`` in its bare ``ModelId`` series over the last ten sandbox minutes."""
+    cw = boto3_client("cloudwatch", sb.endpoint)
+    now = sb.sandbox.clock.now()
+    points = cw.get_metric_statistics(Namespace="AWS/Bedrock", MetricName="Invocations",
+                                      Dimensions=[{"Name": "ModelId", "Value": NOVA}],
+                                      StartTime=datetime.fromtimestamp(now - 600, timezone.utc),
+                                      EndTime=datetime.fromtimestamp(now + 60, timezone.utc), Period=3600,
+                                      Statistics=["Sum"])["Datapoints"]
+    return sum(d["Sum"] for d in points)
+
+
 def wait_published(sb, n: int) -> None:
     deadline = time.monotonic() + 10
     while sb.metrics.published < n and time.monotonic() < deadline:
@@ -85,15 +97,7 @@ def test_the_sandbox_publishes_the_documented_suffix_form_by_default(make_sandbo
     assert (("ModelId", NOVA),) in series  # the bare series
     assert not any(v.endswith("+default") for s in series for _, v in s), "Standard has no suffix"
     assert not any(name == "ServiceTier" for s in series for name, _ in s), "no invented dimension in AWS/Bedrock"
-    # the bare series is the model total: every Nova call is in it
-    cw = boto3_client("cloudwatch", sb.endpoint)
-    now = sb.sandbox.clock.now()
-    total = cw.get_metric_statistics(Namespace="AWS/Bedrock", MetricName="Invocations",
-                                     Dimensions=[{"Name": "ModelId", "Value": NOVA}],
-                                     StartTime=datetime.fromtimestamp(now - 600, timezone.utc),
-                                     EndTime=datetime.fromtimestamp(now + 60, timezone.utc), Period=3600,
-                                     Statistics=["Sum"])["Datapoints"]
-    assert sum(d["Sum"] for d in total) == 6
+    assert bare_invocations(sb) == 6  # the bare series is the model total: every Nova call is in it
 
 
 def test_sandbox_metric_settings_reserved_suffix_bare_standard_and_profile_series(make_sandbox):
@@ -103,14 +107,7 @@ def test_sandbox_metric_settings_reserved_suffix_bare_standard_and_profile_serie
     series = listed(sb.endpoint)
     assert not any(v.endswith("+reserved") for s in series for _, v in s)
     assert (("ModelId", US_NOVA + "+flex"),) in series  # a profile call: under the profile id as called
-    cw = boto3_client("cloudwatch", sb.endpoint)
-    now = sb.sandbox.clock.now()
-    bare = cw.get_metric_statistics(Namespace="AWS/Bedrock", MetricName="Invocations",
-                                    Dimensions=[{"Name": "ModelId", "Value": NOVA}],
-                                    StartTime=datetime.fromtimestamp(now - 600, timezone.utc),
-                                    EndTime=datetime.fromtimestamp(now + 60, timezone.utc), Period=3600,
-                                    Statistics=["Sum"])["Datapoints"]
-    assert sum(d["Sum"] for d in bare) == 3  # Standard only: the two asked for it and the one that named no tier
+    assert bare_invocations(sb) == 3  # Standard only: the two asked for it and the one that named no tier
 
     sb = make_sandbox(config(profile_model_id="model"), speed=50.0)
     send(sb.endpoint, [(US_NOVA, "flex", 1)])
