@@ -13,9 +13,12 @@ Two readings, after one warm-up sandbox minute:
   their admission time (completion − latency + queue wait), summed over a sliding 60-second window.
 Target: never above the quota, and at least 98% of it used under saturation (the mean).
 
+`--route cross_region` sends the same load through the `us.` inference profile and reads the model's
+cross-region TPM quota instead (the on-demand pool stays empty).
+
 Also the sandbox's requests/s, with `bench/sandbox_throughput.py`'s client (target ≥ 1,000).
 
-    python bench/quota_accuracy.py [--minutes 5] [--speed 30] [--throughput-seconds 5]
+    python bench/quota_accuracy.py [--minutes 5] [--speed 30] [--throughput-seconds 5] [--route cross_region]
 """
 from __future__ import annotations
 
@@ -36,13 +39,14 @@ TIER = "flex"
 AUTH = ("AWS4-HMAC-SHA256 Credential=bench/20260101/us-east-1/bedrock/aws4_request, "
         "SignedHeaders=host;x-amz-date, Signature=0")
 WINDOW = 60.0
+ROUTES = {"on_demand": MODEL, "cross_region": "us." + MODEL}  # the identifier each route is called by
 
 
 # ------------------------------------------------------------------ the load (runs in another process)
-async def load(endpoint: str, seconds: float, concurrency: int) -> dict:
+async def load(endpoint: str, seconds: float, concurrency: int, identifier: str = MODEL) -> dict:
     import aiohttp
 
-    url = f"{endpoint}/model/{MODEL.replace(':', '%3A')}/converse"
+    url = f"{endpoint}/model/{identifier.replace(':', '%3A')}/converse"
     headers = {"Authorization": AUTH, "Content-Type": "application/json", "X-Amz-Date": "20260101T000000Z"}
     counts: dict[str, int] = {}
     import aiohttp  # noqa: F811 - imported before the clock starts
@@ -86,7 +90,7 @@ def sliding_sums(points: list[tuple[float, float]], start: float, end: float, st
     return out
 
 
-def enforcement(minutes: float, speed: float, concurrency: int) -> dict:
+def enforcement(minutes: float, speed: float, concurrency: int, route: str = "on_demand") -> dict:
     from tierconsole.sandbox.app import Sandbox, SandboxThread
     from tierconsole.sandbox.config import load_sandbox_config
 
@@ -94,11 +98,17 @@ def enforcement(minutes: float, speed: float, concurrency: int) -> dict:
     thread = SandboxThread(sandbox)
     endpoint = thread.start()
     engine, clock = sandbox.engine, sandbox.clock
-    quota = next(m.tpm for m in sandbox.config.catalog.models if m.model_id == MODEL)
-    rpm = next(m.rpm for m in sandbox.config.catalog.models if m.model_id == MODEL)
+    specs = {(q.kind.value, q.measure.value): q for q in sandbox.config.catalog.quota_specs if q.model_id == MODEL}
+    tpm_spec, rpm_spec = specs[(route, "tokens")], specs[(route, "requests")]
+    quota, rpm = tpm_spec.value, rpm_spec.value
+
+    def route_use(now: float) -> tuple[float, float, float]:
+        used = {u.code: u.used for u in engine.quota_uses(now, MODEL)}
+        return now, used[tpm_spec.code], used[rpm_spec.code]
+
     run_s = (1 + minutes) * WINDOW / speed  # a warm-up sandbox minute, then the measured ones
     client = subprocess.Popen([PY, __file__, "--load", endpoint, "--seconds", str(run_s),
-                               "--concurrency", str(concurrency)], stdout=subprocess.PIPE, text=True,
+                               "--concurrency", str(concurrency), "--route", route], stdout=subprocess.PIPE, text=True,
                               env=clean_env(), cwd=str(BENCH))
     samples: list[tuple[float, float, float]] = []
     try:
@@ -108,8 +118,7 @@ def enforcement(minutes: float, speed: float, concurrency: int) -> dict:
         t_measure = t_start + WINDOW  # after one warm-up sandbox minute
         t_stop = t_start + run_s * speed - 1.0  # before the client stops sending
         while client.poll() is None:
-            now, used = thread.call(lambda: (clock.now(), engine.usage(MODEL, clock.now())))
-            samples.append((now, used["tpm_used"], used["rpm_used"]))
+            samples.append(thread.call(lambda: route_use(clock.now())))
             time.sleep(0.01)
         counts = json.loads(client.stdout.read() or "{}")
         outcomes = thread.call(lambda: list(sandbox.outcomes.recent))
@@ -127,6 +136,7 @@ def enforcement(minutes: float, speed: float, concurrency: int) -> dict:
     ok = sum(1 for o in outcomes if o.model_id == MODEL and o.status == 200 and o.time >= t_start)
     throttled = sum(1 for o in outcomes if o.model_id == MODEL and o.status == 429)
     return {"quota": quota, "rpm": rpm, "samples": samples, "sums": sums, "ok": ok, "throttled": throttled,
+            "quota_name": tpm_spec.name,
             "counts": counts, "sandbox_minutes": (t_end - t_measure) / WINDOW}
 
 
@@ -148,11 +158,12 @@ def throughput(seconds: float) -> dict:
             "cpu": cpu / seconds * 100}
 
 
-def run(minutes: float, speed: float, concurrency: int, tp_seconds: float) -> list[Row]:
-    e = enforcement(minutes, speed, concurrency)
+def run(minutes: float, speed: float, concurrency: int, tp_seconds: float, route: str = "on_demand") -> list[Row]:
+    e = enforcement(minutes, speed, concurrency, route)
     q = e["quota"]
     used = [s[1] for s in e["samples"]]
     rpm_used = [s[2] for s in e["samples"]]
+    print(f"model {MODEL} called as {ROUTES[route]}: {e['quota_name']!r}")
     print(f"model {MODEL}: quota {q:,.0f} TPM, {e['rpm']:,.0f} RPM; speed {speed:g} "
           f"(a sandbox minute = {WINDOW / speed:.1f} s); {e['sandbox_minutes']:.1f} sandbox minutes measured")
     print(f"load: {concurrency} outstanding {TIER} requests (~{INPUT_CHARS // 4} input + maxTokens {MAX_TOKENS}); "
@@ -185,14 +196,16 @@ def main() -> None:
     ap.add_argument("--speed", type=float, default=30.0)
     ap.add_argument("--concurrency", type=int, default=48)
     ap.add_argument("--throughput-seconds", type=float, default=5.0)
+    ap.add_argument("--route", choices=sorted(ROUTES), default="on_demand",
+                    help="on_demand: call the model id; cross_region: call its us. inference profile")
     ap.add_argument("--load", metavar="ENDPOINT", help=argparse.SUPPRESS)  # internal: be the load client
     ap.add_argument("--seconds", type=float, default=10.0, help=argparse.SUPPRESS)
     add_common_args(ap)
     args = ap.parse_args()
     if args.load:
-        print(json.dumps(asyncio.run(load(args.load, args.seconds, args.concurrency))))
+        print(json.dumps(asyncio.run(load(args.load, args.seconds, args.concurrency, ROUTES[args.route]))))
         return
-    emit(run(args.minutes, args.speed, args.concurrency, args.throughput_seconds), args.rows_json)
+    emit(run(args.minutes, args.speed, args.concurrency, args.throughput_seconds, args.route), args.rows_json)
 
 
 if __name__ == "__main__":

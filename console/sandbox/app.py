@@ -88,7 +88,7 @@ class Sandbox:
         self.batch = batch.BatchJobs(self)  # batch inference jobs
         self.bedrock_control: Handler = control.BedrockControl(self, self.batch).handle  # the bedrock control plane
         self.metrics: metrics.MetricsPublisher = metrics.install(self)  # AWS/Bedrock and the sandbox's own namespace
-        self.services["servicequotas"] = servicequotas.ServiceQuotas(self.config).handle
+        self.services["servicequotas"] = servicequotas.ServiceQuotas(self).handle
 
     @property
     def endpoint(self) -> str:
@@ -231,7 +231,7 @@ class Sandbox:
                  "identifier": call.identifier,  # the model identifier as called (profile id or ARN, ...)
                  "route": call.route.kind.value if call.route is not None else None,  # on_demand, cross_region, global
                  "tier_asked": call.asked_tier, "tier_served": call.served_tier, "status": status,
-                 "error": error, "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
+                 "error": error, "quota": call.quota, "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
                  "request_id": call.request_id}
         for key, value in entry.items():  # what a client sent is logged clipped: a line never grows with it
             if isinstance(value, str):

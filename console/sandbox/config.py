@@ -34,7 +34,7 @@ class SandboxConfig:
 
 
 _SANDBOX_KEYS = {"account_id", "scenario", "bucket", "engine", "models", "region", "access_log", "geographies",
-                 "max_application_profiles", "metrics"}
+                 "max_application_profiles", "account_quotas", "quota_rules", "metrics"}
 
 
 def log_path_problem(path: str | Path) -> str | None:
@@ -58,7 +58,8 @@ def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
         if not isinstance(sb, dict):
             raise ConfigError("sandbox", "section is required (with 'models')")
         _check_keys(sb, _SANDBOX_KEYS, "sandbox")
-        catalog = parse_catalog(sb.get("models"), doc.get("reservations"), sb.get("engine"))
+        catalog = parse_catalog(sb.get("models"), doc.get("reservations"), sb.get("engine"),
+                                account_quotas=sb.get("account_quotas"), quota_rules=sb.get("quota_rules"))
         raw_account = sb.get("account_id", DEFAULT_ACCOUNT)
         account = str(raw_account) if type(raw_account) in (str, int) else ""
         if not (account.isdigit() and len(account) == 12):

@@ -37,6 +37,7 @@ class Call:
     served_tier: str | None = None
     stream_fault: str | None = None  # "badframe" or "cut": what to do to a streamed answer
     ended: tuple[int, str] | None = None  # (status, error) of a stream cut after its 200 header was sent
+    quota: str | None = None  # the name of the quota that throttled the call, for the access log
 
     @property
     def validation_error(self) -> str:

@@ -31,6 +31,7 @@ class Outcome:
     overflowed: bool = False  # a reserved request served from the on-demand pool
     source: str = "client"  # client | background | batch
     tenant: str | None = None
+    quota: str | None = None  # the Service Quotas name of the quota that throttled it (None: not a quota throttle)
     identifier: str | None = None  # a client call's model identifier as called (model id, ARN, profile id or ARN)
     route: "Route | None" = None  # how the call reached model_id (on-demand, cross-region, global; its series)
 

@@ -93,6 +93,15 @@ OPERATIONS = {
                                    "Content-Type": "application/x-amz-json-1.1"},
                                   "servicequotas", {"ServiceCode": "bedrock", "QuotaCode": "@CODE@"},
                                   "IllegalArgumentException"),
+    "StartQuotaUtilizationReport": ("service-quotas", "POST", "/",
+                                    {"X-Amz-Target": f"{SQ_TARGET}.StartQuotaUtilizationReport",
+                                     "Content-Type": "application/x-amz-json-1.1"},
+                                    "servicequotas", {}, "IllegalArgumentException"),
+    "GetQuotaUtilizationReport": ("service-quotas", "POST", "/",
+                                  {"X-Amz-Target": f"{SQ_TARGET}.GetQuotaUtilizationReport",
+                                   "Content-Type": "application/x-amz-json-1.1"},
+                                  "servicequotas", {"ReportId": "report-1", "MaxResults": 10},
+                                  "IllegalArgumentException"),
 }
 HOLE = "\x00HOLE\x00"
 
@@ -180,6 +189,8 @@ def test_a_deep_next_token_within_its_length_limit_is_refused(quiet):
     ("ListServiceQuotas", "MaxResults", "10"), ("ListServiceQuotas", "QuotaAppliedAtLevel", "NOPE"),
     ("GetServiceQuota", "QuotaCode", [1]), ("GetServiceQuota", "QuotaCode", 7),
     ("GetAWSDefaultServiceQuota", "ServiceCode", {"x": 1}), ("ListAWSDefaultServiceQuotas", "NextToken", True),
+    ("GetQuotaUtilizationReport", "ReportId", [1]), ("GetQuotaUtilizationReport", "MaxResults", "10"),
+    ("GetQuotaUtilizationReport", "MaxResults", 0), ("GetQuotaUtilizationReport", "MaxResults", 1001),
 ])
 def test_service_quotas_members_of_the_wrong_type_are_illegal_arguments(quiet, op, member, value):
     doc = json.loads(body_with(op, "null", (member,)))

@@ -37,11 +37,15 @@ def _all(client, op: str, page_size: int) -> list[dict]:
 def _expected(sb: Sandbox) -> dict[str, float]:
     out = {}
     for m in sb.config.catalog.models:
-        out[f"On-demand model inference tokens per minute for {m.name}"] = m.tpm
-        out[f"On-demand model inference requests per minute for {m.name}"] = m.rpm
+        prefixes = ["On-demand"] + (["Cross-region"] if set(m.profiles) - {"global"} else []) + (
+            ["Global cross-Region"] if "global" in m.profiles else [])
+        for prefix in prefixes:
+            out[f"{prefix} model inference tokens per minute for {m.name}"] = m.tpm
+            out[f"{prefix} model inference requests per minute for {m.name}"] = m.rpm
         out[f"Model invocation max tokens per day for {m.name}"] = m.tokens_per_day
         out[f"Minimum number of records per batch inference job for {m.name}"] = m.batch_min_records
         out[f"Records per batch inference job for {m.name}"] = m.batch_max_records
+    out["Cross-Model Max Tokens Per Day"] = sum(m.tokens_per_day for m in sb.config.catalog.models)
     return out
 
 
@@ -49,7 +53,8 @@ def test_quotas_are_the_catalog_values(quotas):
     sb, client = quotas
     listed = _all(client, "list_service_quotas", 100)
     assert {q["QuotaName"]: q["Value"] for q in listed} == _expected(sb)
-    assert len(listed) == 5 * len(sb.config.catalog.models)
+    assert len(listed) == len(_expected(sb))
+    assert any(q["QuotaName"].startswith("Global cross-Region") for q in listed)  # the built-in catalog has some
     for q in listed:
         assert re.fullmatch(r"L-[0-9A-F]{8}", q["QuotaCode"])
         assert q["QuotaCode"] == quota_code(q["QuotaName"])

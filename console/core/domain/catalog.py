@@ -11,6 +11,9 @@ import reprlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
+from .quotas import (
+    ROUTE_KINDS, QuotaKind, QuotaRules, QuotaSpec, classify, daily_spec, default_name, minute_specs, spec_key,
+)
 from .tiers import Tier
 
 FAMILIES = ("anthropic", "nova", "openai", "generic")
@@ -53,8 +56,8 @@ class ModelSpec:
     name: str
     family: str
     provider: str
-    tpm: int  # on-demand tokens per minute, shared by priority/default/flex
-    rpm: int  # on-demand requests per minute
+    tpm: int  # on-demand tokens per minute, shared by priority/default/flex (input TPM of a split shape)
+    rpm: int  # on-demand requests per minute (0: a split shape has no RPM quota)
     burndown: float
     max_output_tokens: int
     output_tps: float  # Standard output tokens per second
@@ -65,6 +68,25 @@ class ModelSpec:
     batch_min_records: int = 100
     batch_max_records: int = 50_000
     batch_records_per_minute: int = 600
+    quota_name: str = ""  # the "for X" of its Service Quotas names (AWS: "Anthropic Claude Sonnet 4.5"); default name
+    #: every quota of the model (on-demand, cross-region, global minute quotas, daily); derived from
+    #: tpm/rpm/tokens_per_day when not given (a cross-region or global pool, where the model has such a
+    #: profile, then copies the on-demand values)
+    quotas: tuple[QuotaSpec, ...] = ()
+    not_ready_rate: float = 0.0  # share of calls answered ModelNotReadyException (429); 0 = never
+
+    def __post_init__(self) -> None:
+        if not self.quota_name:
+            object.__setattr__(self, "quota_name", self.name)
+        if not self.quotas:
+            shape = {"tpm": self.tpm, "rpm": self.rpm} if self.rpm else {"tpm": self.tpm}
+            kinds = (QuotaKind.ON_DEMAND, *(QuotaKind(k) for k in profile_routes(self.profiles)))
+            specs = [s for kind in kinds for s in minute_specs(kind, self.model_id, self.quota_name, shape)]
+            specs.append(daily_spec(QuotaKind.MODEL_DAILY, self.tokens_per_day, self.quota_name, self.model_id))
+            object.__setattr__(self, "quotas", tuple(specs))
+
+    def quotas_of(self, kind: QuotaKind) -> tuple[QuotaSpec, ...]:
+        return tuple(q for q in self.quotas if q.kind is kind)
 
 
 @dataclass(frozen=True)
@@ -109,6 +131,20 @@ class Catalog:
     # system-defined inference profiles: geography → destination regions (see parse_profiles)
     geographies: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_GEOGRAPHIES))
     settings: EngineSettings = field(default_factory=EngineSettings)
+    #: account-level quotas ("Cross-Model Max Tokens Per Day"); default: the sum of the models' daily quotas
+    account_quotas: tuple[QuotaSpec, ...] = ()
+    rules: QuotaRules = field(default_factory=QuotaRules)
+
+    def __post_init__(self) -> None:
+        if not self.account_quotas:
+            total = sum(m.tokens_per_day for m in self.models)
+            object.__setattr__(self, "account_quotas",
+                               (daily_spec(QuotaKind.CROSS_MODEL_DAILY, max(1, total), None, None),))
+
+    @property
+    def quota_specs(self) -> tuple[QuotaSpec, ...]:
+        """Every quota: the models' in catalog order, then the account's."""
+        return tuple(q for m in self.models for q in m.quotas) + self.account_quotas
 
     def model(self, model_id: str) -> ModelSpec | None:
         for m in self.models:
@@ -215,10 +251,87 @@ def _check_keys(d: Any, allowed: set[str], path: str) -> Mapping[str, Any]:
 
 
 _MODEL_KEYS = {"id", "name", "family", "provider", "tpm", "rpm", "burndown", "max_output_tokens", "output_tps",
-               "ttft_ms", "tokens_per_day", "batch_min_records", "batch_max_records", "batch_records_per_minute"}
+               "ttft_ms", "tokens_per_day", "batch_min_records", "batch_max_records", "batch_records_per_minute",
+               "quota_name", "quotas", "quota_names", "not_ready_rate"}
 _RES_KEYS = {"id", "model", "input_tpm", "output_tpm", "term_months", "price_per_1k_tpm_month"}
 _POLICY_KEYS = {"max_wait_s", "speed_factor", "spurious_throttle_rate"}
 _SETTINGS_KEYS = {"hold_applies_burndown", "overflow_reported_as", "reserved_output_burndown", "seed", "tiers"}
+_QUOTAS_KEYS = {"on_demand", "cross_region", "global", "tokens_per_day", "global_tokens_per_day"}
+_SHAPE_KEYS = {"tpm", "rpm", "input_tpm", "output_tpm"}
+_ROUTE_QUOTA_KINDS = {"on_demand": QuotaKind.ON_DEMAND, "cross_region": QuotaKind.CROSS_REGION,
+                      "global": QuotaKind.GLOBAL}
+
+
+def _parse_shape(d: Any, path: str) -> dict[str, int]:
+    """A minute quota shape: ``{tpm, rpm}`` or the split ``{input_tpm, output_tpm}`` (``rpm`` optional)."""
+    d = _check_keys(d, _SHAPE_KEYS, path)
+    split = "input_tpm" in d or "output_tpm" in d
+    if split and "tpm" in d:
+        raise ConfigError(f"{path}.tpm", "give either tpm (with rpm) or the split input_tpm/output_tpm, not both")
+    keys = ("input_tpm", "output_tpm") if split else ("tpm", "rpm")
+    shape = {k: _get(d, k, path, int, minimum=1) for k in keys}
+    if split and d.get("rpm") is not None:
+        shape["rpm"] = _get(d, "rpm", path, int, minimum=1)
+    return shape
+
+
+def profile_routes(profiles: tuple[str, ...]) -> tuple[str, ...]:
+    """The profile routes a model's system profiles give it: cross-region for any geography but
+    ``global``, global for ``global``."""
+    return tuple(k for k, has in (("cross_region", any(g != "global" for g in profiles)),
+                                  ("global", "global" in profiles)) if has)
+
+
+def _parse_model_quotas(d: Mapping[str, Any], path: str, model_id: str, subject: str, profiles: tuple[str, ...]
+                        ) -> tuple[tuple[QuotaSpec, ...], dict[str, int], int]:
+    """The model's quotas from ``quotas:`` (and the flat ``tpm``/``rpm``/``tokens_per_day`` shorthand of
+    older files). A profile pool (cross-region, global) is the data's, or a copy of the on-demand shape
+    when the model has such a profile, or absent. Returns (specs, on-demand shape, tokens per day)."""
+    q = _check_keys(d.get("quotas") or {}, _QUOTAS_KEYS, f"{path}.quotas")
+    flat = [k for k in ("tpm", "rpm") if d.get(k) is not None]
+    if flat and q.get("on_demand") is not None:
+        raise ConfigError(f"{path}.{flat[0]}", "give the on-demand quota once: the flat tpm/rpm or "
+                                               "quotas.on_demand, not both")
+    if q.get("on_demand") is not None:
+        on_demand = _parse_shape(q["on_demand"], f"{path}.quotas.on_demand")
+    else:
+        on_demand = {"tpm": _get(d, "tpm", path, int, minimum=1), "rpm": _get(d, "rpm", path, int, minimum=1)}
+    if d.get("tokens_per_day") is not None and q.get("tokens_per_day") is not None:
+        raise ConfigError(f"{path}.tokens_per_day", "give it once: tokens_per_day or quotas.tokens_per_day")
+    minute_tokens = on_demand.get("tpm", on_demand.get("input_tpm", 0) + on_demand.get("output_tpm", 0))
+    where, src = (f"{path}.quotas", q) if q.get("tokens_per_day") is not None else (path, d)
+    per_day = _get(src, "tokens_per_day", where, int, default=minute_tokens * 1440, minimum=1)
+
+    names_raw = d.get("quota_names") or {}
+    if not isinstance(names_raw, Mapping):
+        raise ConfigError(f"{path}.quota_names", f"must be a mapping, got {type(names_raw).__name__}")
+    shapes = {"on_demand": on_demand}
+    for k in ("cross_region", "global"):
+        if q.get(k) is not None:
+            shapes[k] = _parse_shape(q[k], f"{path}.quotas.{k}")
+        elif k in profile_routes(profiles):
+            shapes[k] = on_demand
+    names = {k: _get(names_raw, k, f"{path}.quota_names", str) for k in names_raw if isinstance(k, str)}
+    specs: list[QuotaSpec] = []
+    for key, kind in _ROUTE_QUOTA_KINDS.items():
+        if key in shapes:
+            specs.extend(minute_specs(kind, model_id, subject, shapes[key], names))
+    specs.append(daily_spec(QuotaKind.MODEL_DAILY, per_day, subject, model_id, names))
+    if q.get("global_tokens_per_day") is not None:
+        value = _get(q, "global_tokens_per_day", f"{path}.quotas", int, minimum=1)
+        specs.append(daily_spec(QuotaKind.GLOBAL_DAILY, value, subject, model_id, names))
+    known = {spec_key(s.kind, s.measure): s for s in specs}
+    for key in names_raw:
+        where = f"{path}.quota_names.{field_name(key)}"
+        if key not in known:
+            raise ConfigError(where, f"is not a quota of this model (its quotas: {', '.join(sorted(known))})")
+        c = classify(names[key])
+        spec = known[key]
+        if c is None or (c.kind, c.measure) != (spec.kind, spec.measure):
+            example = default_name(spec.kind, spec.measure, "Model Name")
+            raise ConfigError(where, f"{show(names[key])} does not read as a {key.replace('_', ' ')} quota "
+                                     f"name (e.g. {example!r})")
+    return tuple(specs), on_demand, per_day
 
 
 def parse_model(d: Any, path: str) -> ModelSpec:
@@ -227,24 +340,32 @@ def parse_model(d: Any, path: str) -> ModelSpec:
     family = _get(d, "family", path, str, default=_guess_family(model_id))
     if family not in FAMILIES:
         raise ConfigError(f"{path}.family", f"must be one of {', '.join(FAMILIES)}, got {show(family)}")
-    tpm = _get(d, "tpm", path, int, minimum=1)
+    name = _get(d, "name", path, str, default=model_id)
+    quota_name = _get(d, "quota_name", path, str, default=name)
+    if not quota_name.strip() or len(quota_name) > 200:
+        raise ConfigError(f"{path}.quota_name", f"must be 1 to 200 characters, got {show(quota_name)}")
+    profiles = _names(d, "profiles", path)
+    specs, on_demand, per_day = _parse_model_quotas(d, path, model_id, quota_name, profiles)
     spec = ModelSpec(
         model_id=model_id,
-        name=_get(d, "name", path, str, default=model_id),
+        name=name,
         family=family,
         provider=_get(d, "provider", path, str, default=model_id.split(".")[0]),
-        tpm=tpm,
-        rpm=_get(d, "rpm", path, int, minimum=1),
+        tpm=on_demand.get("tpm", on_demand.get("input_tpm", 0)),
+        rpm=on_demand.get("rpm", 0),
         burndown=_get(d, "burndown", path, float, default=1.0, minimum=1),
         on_demand=_get(d, "on_demand", path, bool, default=True),
-        profiles=_names(d, "profiles", path),
+        profiles=profiles,
         max_output_tokens=_get(d, "max_output_tokens", path, int, minimum=1),
         output_tps=_get(d, "output_tps", path, float, default=100.0, minimum=0.001),
         ttft_ms=_get(d, "ttft_ms", path, float, default=300.0, minimum=0, maximum=MAX_TTFT_MS),
-        tokens_per_day=_get(d, "tokens_per_day", path, int, default=tpm * 1440, minimum=1),
+        tokens_per_day=per_day,
         batch_min_records=_get(d, "batch_min_records", path, int, default=100, minimum=1),
         batch_max_records=_get(d, "batch_max_records", path, int, default=50_000, minimum=1),
         batch_records_per_minute=_get(d, "batch_records_per_minute", path, int, default=600, minimum=1),
+        quota_name=quota_name,
+        quotas=specs,
+        not_ready_rate=_get(d, "not_ready_rate", path, float, default=0.0, minimum=0, maximum=1),
     )
     if spec.batch_min_records > spec.batch_max_records:
         raise ConfigError(f"{path}.batch_min_records", f"{spec.batch_min_records} is above batch_max_records "
@@ -294,7 +415,41 @@ def parse_settings(d: Any, path: str) -> EngineSettings:
     )
 
 
-def parse_catalog(models: Any, reservations: Any, settings: Any, *, path: str = "sandbox") -> Catalog:
+_ACCOUNT_QUOTA_KEYS = {"cross_model_tokens_per_day"}
+_RULES_KEYS = {"daily_counts", "daily_window", "daily_applies_burndown"}
+DAILY_WINDOWS = ("rolling", "utc_day")
+
+
+def parse_account_quotas(d: Any, path: str, models: tuple[ModelSpec, ...]) -> tuple[QuotaSpec, ...]:
+    """``account_quotas: {cross_model_tokens_per_day: N}``; default: the sum of the models' daily quotas."""
+    d = _check_keys(d or {}, _ACCOUNT_QUOTA_KEYS, path)
+    default = max(1, sum(m.tokens_per_day for m in models))
+    value = _get(d, "cross_model_tokens_per_day", path, int, default=default, minimum=1)
+    return (daily_spec(QuotaKind.CROSS_MODEL_DAILY, value, None, None),)
+
+
+def parse_quota_rules(d: Any, path: str) -> QuotaRules:
+    """``quota_rules:``: the unconfirmed parts of daily counting (see :class:`QuotaRules`)."""
+    d = _check_keys(d or {}, _RULES_KEYS, path)
+    counts = d.get("daily_counts")
+    kinds = frozenset(ROUTE_KINDS)
+    if counts is not None:
+        if not isinstance(counts, list):
+            raise ConfigError(f"{path}.daily_counts", f"must be a list of routes, got {show(counts)}")
+        for i, c in enumerate(counts):
+            if c not in ROUTE_KINDS:
+                raise ConfigError(f"{path}.daily_counts[{i}]", f"must be one of {', '.join(ROUTE_KINDS)}, "
+                                                               f"got {show(c)}")
+        kinds = frozenset(counts)
+    window = _get(d, "daily_window", path, str, default="rolling")
+    if window not in DAILY_WINDOWS:
+        raise ConfigError(f"{path}.daily_window", f"must be one of {', '.join(DAILY_WINDOWS)}, got {show(window)}")
+    return QuotaRules(daily_counts=kinds, daily_window=window,
+                      daily_applies_burndown=_get(d, "daily_applies_burndown", path, bool, default=True))
+
+
+def parse_catalog(models: Any, reservations: Any, settings: Any, *, path: str = "sandbox",
+                  account_quotas: Any = None, quota_rules: Any = None) -> Catalog:
     if not isinstance(models, list) or not models:
         raise ConfigError(f"{path}.models", "must be a non-empty list of models")
     parsed = tuple(parse_model(m, f"{path}.models[{i}]") for i, m in enumerate(models))
@@ -303,6 +458,20 @@ def parse_catalog(models: Any, reservations: Any, settings: Any, *, path: str = 
         if m.model_id in seen:
             raise ConfigError(f"{path}.models[{i}].id", f"duplicate model id {show(m.model_id)}")
         seen.add(m.model_id)
+    accounts = parse_account_quotas(account_quotas, f"{path}.account_quotas", parsed)
+    model_names: dict[str, str] = {}
+    for i, m in enumerate(parsed):  # the batch quotas are named "... for <name>": one name, one model
+        if m.name in model_names:
+            raise ConfigError(f"{path}.models[{i}].name", f"{show(m.name)} is also {model_names[m.name]}'s name: "
+                                                          "give each model its own")
+        model_names[m.name] = m.model_id
+    names: dict[str, str] = {}
+    for i, m in enumerate(parsed):
+        for q in m.quotas:
+            if q.name in names:
+                raise ConfigError(f"{path}.models[{i}].quota_name", f"quota name {show(q.name)} is also "
+                                  f"{names[q.name]}'s: give each model its own quota_name")
+            names[q.name] = m.model_id
     res_list = reservations or []
     if not isinstance(res_list, list):
         raise ConfigError("reservations", "must be a list")
@@ -310,7 +479,8 @@ def parse_catalog(models: Any, reservations: Any, settings: Any, *, path: str = 
     for i, r in enumerate(res):
         if r.model_id not in seen:
             raise ConfigError(f"reservations[{i}].model", f"model {show(r.model_id)} is not in {path}.models")
-    return Catalog(models=parsed, reservations=res, settings=parse_settings(settings, f"{path}.engine"))
+    return Catalog(models=parsed, reservations=res, settings=parse_settings(settings, f"{path}.engine"),
+                   account_quotas=accounts, rules=parse_quota_rules(quota_rules, f"{path}.quota_rules"))
 
 
 def _names(d: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:

@@ -9,7 +9,6 @@ by the tier's speed → settle → record an :class:`Outcome` (with the identifi
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import time
 from dataclasses import dataclass
@@ -47,9 +46,6 @@ class AsyncEngine:
     def __init__(self, engine: TierEngine, clock: "SandboxClock"):
         self.engine = engine
         self.clock = clock
-        # The hook for routing by quota: an engine whose submit() takes ``route=`` is given the call's
-        # resolved Route (which quota pools it draws on); today's engine is given the model id alone.
-        self.engine_takes_route = "route" in inspect.signature(engine.submit).parameters
         self._waiting: dict[Ticket, asyncio.Future] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -58,8 +54,8 @@ class AsyncEngine:
                       route: "Route | None" = None) -> Ticket:
         if self._waiting:
             self._advance()  # events due before this arrival (a late timer) are decided first, as they happened
-        extra = {"route": route} if route is not None and self.engine_takes_route else {}
-        ticket = self.engine.submit(model_id, tier, input_tokens, max_tokens, self.clock.now(), **extra)
+        # The call's resolved Route decides which quota pools it draws on (None: the model's on-demand pool).
+        ticket = self.engine.submit(model_id, tier, input_tokens, max_tokens, self.clock.now(), route=route)
         if ticket.state == "throttled":
             raise Throttled(ticket)
         if ticket.state == "admitted":
@@ -182,9 +178,11 @@ class Runtime:
             latency_ms=(now - started) * 1000.0, ttft_ms=ttft_ms,
             queue_ms=(ticket.wait_s * 1000.0) if ticket is not None else 0.0,
             overflowed=bool(ticket and ticket.overflowed), source=source, tenant=tenant,
-            identifier=call.identifier if call is not None else None, route=route)
+            identifier=call.identifier if call is not None else None, route=route,
+            quota=ticket.blocked_by.name if ticket is not None and ticket.blocked_by is not None else None)
         if call is not None:
             call.served_tier = served
+            call.quota = outcome.quota
         self.outcomes.record(outcome)
         return outcome
 

@@ -1,53 +1,76 @@
-"""Service Quotas for ``bedrock`` in the sandbox, from the model catalog.
+"""Service Quotas for ``bedrock`` in the sandbox, from the model catalog and the tier engine.
 
 Protocol: awsJson1_1 (``X-Amz-Target: ServiceQuotasV20190624.<Operation>``), SigV4 service
 name ``servicequotas``. Operations: ``ListServiceQuotas``, ``ListAWSDefaultServiceQuotas``
 (paginated with ``MaxResults`` 1-100, default 100, and an opaque ``NextToken``),
-``GetServiceQuota`` and ``GetAWSDefaultServiceQuota``. Applied and default values are the
-same: the sandbox has no quota increases. Any service code but ``bedrock`` answers
-``NoSuchResourceException``.
+``GetServiceQuota``, ``GetAWSDefaultServiceQuota``, ``StartQuotaUtilizationReport`` and
+``GetQuotaUtilizationReport``. Applied and default values are the same: the sandbox has no
+quota increases. Any service code but ``bedrock`` answers ``NoSuchResourceException``.
 
-Per model of the catalog, in catalog order (``<Model name>`` is ``ModelSpec.name``):
+Per model of the catalog, in catalog order (``X`` is the model's ``quota_name``, by default its
+``name``; a catalog's ``quota_names:`` overrides any one name), every quota the engine enforces
+(:mod:`tierconsole.core.domain.quotas`):
 
-======================================================================== ============================
-quota name                                                               value
-======================================================================== ============================
-On-demand model inference tokens per minute for <Model name>             ``tpm``
-On-demand model inference requests per minute for <Model name>           ``rpm``
-Model invocation max tokens per day for <Model name>                     ``tokens_per_day``
-Minimum number of records per batch inference job for <Model name>       ``batch_min_records``
-Records per batch inference job for <Model name>                         ``batch_max_records``
-======================================================================== ============================
+=========================================================================== ============================
+quota name                                                                  value
+=========================================================================== ============================
+On-demand model inference tokens per minute for X                           ``tpm`` / ``quotas.on_demand``
+On-demand model inference requests per minute for X                         ``rpm``
+On-demand model inference input|output tokens per minute for X              split shape (no RPM)
+Cross-region model inference tokens|requests per minute for X               ``quotas.cross_region``
+Global cross-Region model inference tokens|requests per minute for X        ``quotas.global``
+Model invocation max tokens per day for X                                   ``tokens_per_day``
+Global cross-Region model inference tokens per day for X                    ``quotas.global_tokens_per_day``
+Minimum number of records per batch inference job for X                     ``batch_min_records``
+Records per batch inference job for X                                       ``batch_max_records``
+=========================================================================== ============================
+
+then the account's ``Cross-Model Max Tokens Per Day`` (``sandbox.account_quotas``).
 
 Every quota has ``Unit`` ``None``, ``Adjustable`` true, ``GlobalQuota`` false,
 ``QuotaAppliedAtLevel`` ``ACCOUNT`` and a code ``L-XXXXXXXX`` taken from a hash of its name,
 so a code never changes between runs (see :func:`quota_code`).
+
+The utilization report: ``StartQuotaUtilizationReport`` answers ``PENDING`` and a report id;
+the report is ready :data:`REPORT_DELAY_S` sandbox seconds later (``IN_PROGRESS`` until then)
+with one row per quota the engine counts (batch record limits have no usage), Utilization =
+use / value × 100 from the engine's windows at generation, sorted by Utilization descending,
+pages of up to 1,000. A Start within :data:`REPORT_REUSE_S` of the last report returns that
+report; a report is deleted :data:`REPORT_TTL_S` after it was started (then, and for any id
+the sandbox does not hold, ``NoSuchResourceException``). One report is kept at a time.
 """
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
+import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from ...core.domain.catalog import Catalog
+from ...core.domain.quotas import DAY_S, QuotaKind, QuotaSpec, quota_code
 from ..http import AwsError, BadJson, Call, parse_json
 from ..shapes import conform, input_shape
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..host import SandboxHost
+
+__all__ = ["quota_code", "bedrock_quotas", "ServiceQuotas", "Quota"]
 
 TARGET_PREFIX = "ServiceQuotasV20190624"
 SERVICE_CODE = "bedrock"
 SERVICE_NAME = "Amazon Bedrock"
 MAX_RESULTS = 100
+MAX_REPORT_RESULTS = 1000
 MAX_TOKEN_CHARS = 2048  # the model's NextToken limit
+MAX_REPORT_VALUE = 10_000_000_000  # the model's DefaultValue/AppliedValue maximum in a report
 CONTENT_TYPE = "application/x-amz-json-1.1"
-
-
-def quota_code(name: str) -> str:
-    """``L-`` and 8 uppercase hex digits of the SHA-256 of the quota name: stable forever."""
-    return "L-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8].upper()
+REPORT_DELAY_S = 1.0  # sandbox seconds from Start to a completed report (AWS: "may take several seconds")
+REPORT_REUSE_S = 60.0  # a Start this soon after the last one returns it (AWS may reuse a recent report)
+REPORT_TTL_S = 15 * 60.0  # "Reports are automatically deleted after 15 minutes."
 
 
 @dataclass(frozen=True)
@@ -69,32 +92,55 @@ class Quota:
         return out
 
 
+_ROUTE_WORDS = {QuotaKind.ON_DEMAND: "direct (on-demand) calls", QuotaKind.CROSS_REGION:
+                "calls through a cross-region (geography) inference profile, counted in the source Region",
+                QuotaKind.GLOBAL: "calls through a global cross-Region inference profile"}
+
+
+def _description(spec: QuotaSpec, who: str) -> str:
+    if spec.kind is QuotaKind.CROSS_MODEL_DAILY:
+        return "The maximum number of tokens per day across all models in this account and Region."
+    if spec.period_s >= DAY_S:
+        return f"The maximum number of tokens per day for {who}."
+    what = spec.measure.value.replace("_", " ")
+    return (f"The maximum number of {what} per minute for {who} for {_ROUTE_WORDS[spec.kind]}, shared by the "
+            "priority, standard and flex tiers.")
+
+
+def _quota(spec: QuotaSpec, who: str) -> Quota:
+    return Quota(spec.code, spec.name, float(spec.value), "DAY" if spec.period_s >= DAY_S else "MINUTE",
+                 _description(spec, who))
+
+
 def bedrock_quotas(catalog: Catalog) -> list[Quota]:
-    """The ``bedrock`` quotas the catalog implies, in catalog order."""
+    """The ``bedrock`` quotas the catalog implies: per model (catalog order) every quota the engine
+    enforces and the two batch record limits, then the account's."""
     quotas: list[Quota] = []
     for m in catalog.models:
-        for template, value, unit, description in (
-            ("On-demand model inference tokens per minute for {}", m.tpm, "MINUTE",
-             "The maximum number of tokens (input + output × burndown) per minute for {}, "
-             "shared by the priority, standard and flex tiers."),
-            ("On-demand model inference requests per minute for {}", m.rpm, "MINUTE",
-             "The maximum number of on-demand requests per minute for {}, shared by the priority, "
-             "standard and flex tiers."),
-            ("Model invocation max tokens per day for {}", m.tokens_per_day, "DAY",
-             "The maximum number of tokens per day for {}."),
-            ("Minimum number of records per batch inference job for {}", m.batch_min_records, None,
+        who = f"{m.quota_name} ({m.model_id})"
+        quotas.extend(_quota(spec, who) for spec in m.quotas)
+        for template, value, description in (
+            ("Minimum number of records per batch inference job for {}", m.batch_min_records,
              "The minimum number of records in a batch inference job for {}."),
-            ("Records per batch inference job for {}", m.batch_max_records, None,
+            ("Records per batch inference job for {}", m.batch_max_records,
              "The maximum number of records in a batch inference job for {}."),
         ):
             name = template.format(m.name)
-            quotas.append(Quota(quota_code(name), name, float(value), unit,
-                                description.format(f"{m.name} ({m.model_id})")))
+            quotas.append(Quota(quota_code(name), name, float(value), None, description.format(who)))
+    quotas.extend(_quota(spec, "") for spec in catalog.account_quotas)
     codes = [q.code for q in quotas]
     if len(set(codes)) != len(codes):  # two models with the same name
         dup = next(q for q in quotas if codes.count(q.code) > 1)
         raise ValueError(f"two quotas share the name {dup.name!r}: give the models distinct names")
     return quotas
+
+
+@dataclass
+class _Report:
+    report_id: str
+    started: float
+    rows: list[dict] | None = None  # filled when generated
+    generated_at: float | None = None
 
 
 def _page_token(offset: int) -> str:
@@ -118,18 +164,23 @@ def _page_offset(token: str | None, total: int) -> int:
 
 
 class ServiceQuotas:
-    """The awsJson1_1 handler: ``Sandbox.services["servicequotas"]`` is ``ServiceQuotas(config).handle``."""
+    """The awsJson1_1 handler: ``Sandbox.services["servicequotas"]`` is ``ServiceQuotas(host).handle``."""
 
-    def __init__(self, config):
-        self.config = config
-        self.quotas = bedrock_quotas(config.catalog)
+    def __init__(self, host: "SandboxHost"):
+        self.config = host.config
+        self.clock = host.clock
+        self.engine = host.engine
+        self.quotas = bedrock_quotas(self.config.catalog)
         self.by_code = {q.code: q for q in self.quotas}
+        self._report: _Report | None = None  # one report at a time: nothing a client asks for is kept without bound
 
     async def handle(self, call: Call) -> web.Response:
         target = call.request.headers.get("X-Amz-Target", "")
         prefix, _, op = target.partition(".")
         handler = {"ListServiceQuotas": self.list_quotas, "ListAWSDefaultServiceQuotas": self.list_quotas,
-                   "GetServiceQuota": self.get_quota, "GetAWSDefaultServiceQuota": self.get_quota}.get(op)
+                   "GetServiceQuota": self.get_quota, "GetAWSDefaultServiceQuota": self.get_quota,
+                   "StartQuotaUtilizationReport": self.start_report,
+                   "GetQuotaUtilizationReport": self.get_report}.get(op)
         if prefix != TARGET_PREFIX or handler is None or call.request.method != "POST":
             raise AwsError("UnknownOperationException",
                            f"The sandbox does not serve Service Quotas operation {target or call.request.path!r}", 400)
@@ -153,22 +204,32 @@ class ServiceQuotas:
                            f"The request failed because the specified service does not exist: {code!r} "
                            f"(the sandbox serves quotas for {SERVICE_CODE!r} only).", 400)
 
+    @staticmethod
+    def _page_size(params: dict, maximum: int) -> int:
+        size = params.get("MaxResults", maximum)
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= maximum:
+            raise AwsError("IllegalArgumentException", f"MaxResults must be between 1 and {maximum}.", 400)
+        return size
+
+    @staticmethod
+    def _page(items: list, params: dict, size: int) -> tuple[list, str | None]:
+        start = _page_offset(params.get("NextToken"), len(items))
+        more = start + size < len(items)
+        return items[start:start + size], (_page_token(start + size) if more else None)
+
     def list_quotas(self, params: dict, region: str, op: str) -> dict:
         self._service(params)
-        size = params.get("MaxResults", MAX_RESULTS)
-        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_RESULTS:
-            raise AwsError("IllegalArgumentException", f"MaxResults must be between 1 and {MAX_RESULTS}.", 400)
+        size = self._page_size(params, MAX_RESULTS)
         quotas = self.quotas
         if op == "ListServiceQuotas":
             if params.get("QuotaCode"):
                 quotas = [q for q in quotas if q.code == params["QuotaCode"]]
             if params.get("QuotaAppliedAtLevel") == "RESOURCE":
                 quotas = []
-        start = _page_offset(params.get("NextToken"), len(quotas))
-        page = quotas[start:start + size]
+        page, token = self._page(quotas, params, size)
         out: dict = {"Quotas": [q.to_wire(region, self.config.account_id) for q in page]}
-        if start + size < len(quotas):
-            out["NextToken"] = _page_token(start + size)
+        if token:
+            out["NextToken"] = token
         return out
 
     def get_quota(self, params: dict, region: str, op: str) -> dict:
@@ -179,3 +240,61 @@ class ServiceQuotas:
                            f"The request failed because the specified quota does not exist: "
                            f"{params.get('QuotaCode')!r} for service {SERVICE_CODE!r}.", 400)
         return {"Quota": quota.to_wire(region, self.config.account_id)}
+
+    # ------------------------------------------------------------------ utilization report
+    def _live_report(self, now: float) -> _Report | None:
+        report = self._report
+        if report is not None and now - report.started >= REPORT_TTL_S:
+            self._report = report = None
+        return report
+
+    def start_report(self, params: dict, region: str, op: str) -> dict:
+        now = self.clock.now()
+        report = self._live_report(now)
+        if report is not None and now - report.started < REPORT_REUSE_S:
+            return {"ReportId": report.report_id, "Status": self._status(report, now),
+                    "Message": "A report started less than a minute ago is reused; get it with "
+                               "GetQuotaUtilizationReport."}
+        self._report = report = _Report(str(uuid.uuid4()), now)
+        return {"ReportId": report.report_id, "Status": "PENDING",
+                "Message": "Report generation started; get it with GetQuotaUtilizationReport in a few seconds."}
+
+    @staticmethod
+    def _status(report: _Report, now: float) -> str:
+        if report.rows is not None:
+            return "COMPLETED"
+        return "PENDING" if now - report.started < REPORT_DELAY_S / 2 else "IN_PROGRESS"
+
+    def _generate(self, report: _Report, now: float) -> None:
+        rows = []
+        for use in self.engine.quota_uses(now):
+            quota = self.by_code.get(use.code)
+            if quota is None or use.used is None:
+                continue
+            value = min(quota.value, MAX_REPORT_VALUE)
+            rows.append({"QuotaCode": quota.code, "ServiceCode": SERVICE_CODE, "QuotaName": quota.name,
+                         "Utilization": round(100.0 * use.used / quota.value, 2) if quota.value else 0.0,
+                         "DefaultValue": value, "AppliedValue": value, "ServiceName": SERVICE_NAME,
+                         "Adjustable": True})
+        rows.sort(key=lambda r: (-r["Utilization"], r["QuotaName"]))
+        report.rows, report.generated_at = rows, now
+
+    def get_report(self, params: dict, region: str, op: str) -> dict:
+        now = self.clock.now()
+        report = self._live_report(now)
+        rid = params.get("ReportId")
+        if report is None or rid != report.report_id:
+            raise AwsError("NoSuchResourceException",
+                           f"The quota utilization report {str(rid)[:128]!r} does not exist (reports are deleted "
+                           "15 minutes after they are started; start one with StartQuotaUtilizationReport).", 400)
+        size = self._page_size(params, MAX_REPORT_RESULTS)
+        if report.rows is None and now - report.started >= REPORT_DELAY_S:
+            self._generate(report, now)
+        out: dict = {"ReportId": report.report_id, "Status": self._status(report, now)}
+        if report.rows is None:
+            return out
+        page, token = self._page(report.rows, params, size)
+        out.update({"GeneratedAt": report.generated_at, "TotalCount": len(report.rows), "Quotas": page})
+        if token:
+            out["NextToken"] = token
+        return out
