@@ -55,3 +55,43 @@ async def test_escalate_goes_to_priority_on_a_throttle_only(make_sandbox):
 def test_notready_is_a_runtime_fault_only(spec):
     with pytest.raises(FaultSpecError, match="runtime calls only"):
         parse_faults(spec)
+
+
+async def test_the_engines_model_not_ready_is_a_client_error_in_cloudwatch_and_no_throttle_in_the_console(make_sandbox):
+    """The catalog's ``not_ready_rate`` (every call here): published as ``InvocationClientErrors``, never as
+    ``InvocationThrottles``; the console's throttle feed, rates and counts stay empty."""
+    import asyncio
+    import copy
+
+    from tierconsole.core.aws.collectors import Collector
+    from tierconsole.core.domain import metricsplan as mp
+    from tierconsole.sandbox.config import config_document, parse_sandbox_config
+
+    doc = copy.deepcopy(config_document())
+    for m in doc["sandbox"]["models"]:
+        if m["id"] == NOVA:
+            m["not_ready_rate"] = 1.0
+    sb = make_sandbox(parse_sandbox_config(doc, "test"), speed=1.0)
+    rt = boto3_client("bedrock-runtime", sb.endpoint)
+    for tier in ("default", "flex", "priority"):
+        with pytest.raises(ClientError) as err:
+            rt.converse(modelId=NOVA, messages=user("hi"), serviceTier={"type": tier})
+        assert err.value.response["Error"]["Code"] == "ModelNotReadyException"
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    await asyncio.sleep(1.5)  # the publisher flushes once a second
+
+    cw = boto3_client("cloudwatch", sb.endpoint)
+    names = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/Bedrock",
+                                                      Dimensions=[{"Name": "ModelId", "Value": NOVA}])["Metrics"]}
+    assert names == {"InvocationClientErrors"}
+
+    ctx = AwsContext(Target(load_profile("sandbox"), sb.endpoint, sandbox=True))
+    try:
+        collector = Collector(ctx)
+        data = await collector.refresh()
+    finally:
+        await ctx.close()
+    assert data.status["throttles"].ok
+    assert not data.throttle_events
+    assert sum(sum(v) for v in data.throttle_rates.values()) == 0
+    assert sum(mp.throttle_counts(collector.answers, [NOVA], collector.tiers, collector.clock(), 5)[NOVA].values()) == 0
