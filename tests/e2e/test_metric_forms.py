@@ -187,3 +187,19 @@ async def test_the_capacity_plan_history_reads_either_form(make_sandbox, form):
     inputs = h.frame.xs("input", level="field", axis=1).sum().to_dict()
     assert inputs["default"] > 0 and inputs["priority"] > 0 and h.to_json()["source"] != "model totals (no per-tier series)"
     assert sum(told[(NOVA, t)][1] for t in ("priority", "default", "flex")) == 6
+
+
+async def test_discovery_pages_only_beyond_500_series(make_sandbox):
+    """600 ``Invocations`` series (AWS's page is 500): one discovery is two ListMetrics, then none for a while."""
+    sb = make_sandbox(speed=1.0)
+    # uncompressed: the sandbox's aiohttp server inflates a gzip body and moto then fails to (reported separately)
+    cw = boto3_client("cloudwatch", sb.endpoint, disable_request_compression=True)
+    now = datetime.fromtimestamp(time.time(), timezone.utc)
+    names = [f"vendor.model-{i:03d}+flex" for i in range(300)] + [f"vendor.model-{i:03d}" for i in range(300)]
+    for i in range(0, len(names), 500):
+        cw.put_metric_data(Namespace="AWS/Bedrock", MetricData=[
+            {"MetricName": "Invocations", "Dimensions": [{"Name": "ModelId", "Value": v}], "Value": 1.0,
+             "Timestamp": now} for v in names[i:i + 500]])
+    collector, _ = await collect(sb.endpoint, tier_form="auto")
+    assert collector.calls.counts["ListMetrics"] == 2 and collector.calls.counts["GetMetricData"] == 2
+    assert collector.discovery.form == "suffix" and collector.discovery.series["vendor.model-007"] == {"flex"}
