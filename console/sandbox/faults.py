@@ -17,6 +17,8 @@ KIND           effect on a matching request
 ``down=D/P``   the endpoint drops every connection for D out of every P (e.g. ``down=10s/60s``)
 ``badframe``   a streamed answer's first text frame has a bad checksum (a corrupt event stream)
 ``cut``        a streamed answer's connection is dropped after its first text frame
+``notready``   ``ModelNotReadyException`` (429, like a throttle but not one) on runtime calls
+               (``bedrock/model/`` unless a narrower path is given)
 =============  ======================================================================
 
 ``badframe`` and ``cut`` act on event-stream answers (ConverseStream,
@@ -36,7 +38,8 @@ import re
 import time
 from dataclasses import dataclass
 
-KINDS = ("503", "500", "throttle", "slow", "reset", "lost", "expired", "denied", "down", "badframe", "cut")
+KINDS = ("503", "500", "throttle", "slow", "reset", "lost", "expired", "denied", "down", "badframe", "cut",
+         "notready")
 STREAM_KINDS = ("badframe", "cut")  # act on a streamed answer, not on the request
 _RULE = re.compile(r"^(?P<kind>[a-z0-9]+)(?:=(?P<arg>[^@#:]+))?(?:@(?P<p>[0-9.]+))?(?:#(?P<n>\d+))?(?::(?P<svc>[a-z0-9-]+)(?P<path>/[^,]*)?)?$")
 
@@ -114,6 +117,10 @@ def parse_faults(spec: str | None) -> list[Rule]:
                 raise FaultSpecError(f"fault {text!r}: DOWN must be shorter than PERIOD")
         elif arg:
             raise FaultSpecError(f"fault {text!r}: {kind} takes no argument")
+        if kind == "notready":  # a bedrock-runtime error: no other operation declares it
+            if rule.service not in (None, "bedrock") or rule.path and not rule.path.startswith("/model/"):
+                raise FaultSpecError(f"fault {text!r}: notready applies to runtime calls only (:bedrock/model/)")
+            rule.service, rule.path = "bedrock", rule.path or "/model/"
         rules.append(rule)
     return rules
 
@@ -156,11 +163,12 @@ DECLARED = {
     "throttle": ("ThrottlingException", "TooManyRequestsException", "Throttling"),
     "denied": ("AccessDeniedException", "AccessDenied"),
     "expired": ("ExpiredTokenException",),
+    "notready": ("ModelNotReadyException",),  # runtime operations only (checked when the rule is parsed)
 }
 COMMON = {  # family -> kind -> (code, status), from AWS's common errors (S3: its own error codes)
     "json": {"503": ("ServiceUnavailable", 503), "500": ("InternalFailure", 500),
              "throttle": ("ThrottlingException", 400), "denied": ("AccessDeniedException", 400),
-             "expired": ("ExpiredTokenException", 403)},
+             "expired": ("ExpiredTokenException", 403), "notready": ("ModelNotReadyException", 429)},
     "query": {"503": ("ServiceUnavailable", 503), "500": ("InternalFailure", 500), "throttle": ("Throttling", 400),
               "denied": ("AccessDenied", 403), "expired": ("ExpiredTokenException", 403)},
     "s3": {"503": ("ServiceUnavailable", 503), "500": ("InternalError", 500), "throttle": ("SlowDown", 503),
@@ -171,7 +179,8 @@ MESSAGES = {"503": "Service unavailable (sandbox fault injection).",
             "500": "Internal error (sandbox fault injection).",
             "throttle": "Rate exceeded (sandbox fault injection).",
             "denied": "User is not authorized to perform this action (sandbox fault injection).",
-            "expired": "The security token included in the request is expired (sandbox fault injection)."}
+            "expired": "The security token included in the request is expired (sandbox fault injection).",
+            "notready": "Model is not ready to serve inference requests (sandbox fault injection)."}
 
 
 def error_for(kind: str, service: str, operation: str | None = None) -> tuple[str, str, int]:

@@ -1,8 +1,10 @@
 """Collectors: poll AWS (or the sandbox) and turn the answers into the dashboard's plain data.
 
 Per refresh, per region: one ``GetMetricData`` for every model, tier and metric on screen (the
-batch throughput of models with active jobs included) and one ``ListModelInvocationJobs``. Service Quotas, ``ListFoundationModels`` and the ``ListMetrics``
-discovery of per-tier dimensions are cached and refreshed rarely. A failed call keeps the
+batch throughput of models with active jobs included) and one ``ListModelInvocationJobs``. Service Quotas,
+``ListFoundationModels`` and the ``ListMetrics`` discovery of the per-tier form (AWS's ``ModelId=<model>+priority``
+suffix or a ``ServiceTier`` dimension: one call, a second page only beyond 500 series) are cached and refreshed
+rarely. A failed call keeps the
 pane's last good data and marks it stale with the reason; the caller backs off.
 """
 from __future__ import annotations
@@ -23,7 +25,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..domain.profile import Timeouts
 
 QUOTA_NAME = re.compile(r"^On-demand (?:model inference|InvokeModel) (tokens|requests) per minute for (.+)$")
-DISCOVERY_EVERY_S = 15.0  # new tiers appear as traffic arrives; ListMetrics is cheap
+#: The per-tier form and series are listed again after this long (a slow cadence, not every refresh) ...
+DISCOVERY_EVERY_S = 300.0
+#: ... or after this long while a watched model has no per-tier series yet (new tiers appear as traffic arrives).
+DISCOVERY_UNSEEN_EVERY_S = 60.0
 MAX_CONSOLE_EVENTS = 100_000
 
 
@@ -72,7 +77,10 @@ class Collector:
         self._tpm: dict[str, float] = {}
         self._rpm: dict[str, float] = {}
         self._quotas_at = -1e18
-        self._tiers: dict[str, set[str]] = {}
+        self._tiers: dict[str, set[str]] = {}  # model -> tiers the panes can show (see metricsplan.Discovery.tiers)
+        self._published: dict[str, frozenset[str]] = {}  # model -> tiers asked, in the discovered form
+        self.discovery = mp.Discovery(form=None if self.profile.metrics.tier_form == "auto" else
+                                      self.profile.metrics.tier_form, bare=self.profile.metrics.bare_model_id)
         self._tiers_at = -1e18
         self._events_key: tuple[Any, ...] = ()
         self._events: tuple[ThrottleEvent, ...] = ()
@@ -144,34 +152,53 @@ class Collector:
         self._names, self._tpm, self._rpm, self._quotas_at = names, tpm, rpm, now
 
     async def _discover_tiers(self, now: float) -> None:
-        if now - self._tiers_at < DISCOVERY_EVERY_S:
+        """One ``ListMetrics`` of ``AWS/Bedrock`` ``Invocations`` active in the last 3 hours: which per-tier form the
+        account publishes and the series of each model (more pages only beyond 500 series)."""
+        if now - self._tiers_at < self.discovery_every:
             return
         cw = await self.ctx.client("cloudwatch", self.region)
-        tiers: dict[str, set[str]] = {}
+        listed: list[dict] = []
         token = None
         while True:
-            kwargs = {"Namespace": mp.NAMESPACE, "MetricName": "Invocations",
-                      "Dimensions": [{"Name": "ServiceTier"}]}
+            kwargs = {"Namespace": mp.NAMESPACE, "MetricName": "Invocations", "RecentlyActive": "PT3H"}
             if token:
                 kwargs["NextToken"] = token
             self.calls.add("ListMetrics")
             page = await cw.list_metrics(**kwargs)
-            for metric in page.get("Metrics", []):
-                dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
-                if "ModelId" in dims and "ServiceTier" in dims:
-                    tiers.setdefault(dims["ModelId"], set()).add(dims["ServiceTier"])
+            listed += page.get("Metrics", [])
             token = page.get("NextToken")
             if not token:
                 break
-        self._tiers, self._tiers_at = tiers, now
+        settings = self.profile.metrics
+        self._apply_discovery(mp.discover(listed, settings.tier_form, settings.bare_model_id), now)
+
+    def _apply_discovery(self, d: mp.Discovery, now: float) -> None:
+        reserved = {r.model_id for r in self.profile.reservations}
+        models = set(self.models) | set(d.series)
+        self.discovery = d
+        self._published = {m: d.published(m, m in reserved) for m in models}
+        self._tiers = {m: set(d.tiers(m, m in reserved)) for m in models if d.tiers(m, m in reserved)}
+        self._tiers_at = now
+
+    @property
+    def discovery_every(self) -> float:
+        """Seconds between two discoveries now: slow once every watched model's tiers are seen."""
+        return DISCOVERY_UNSEEN_EVERY_S if any(not self._published.get(m) for m in self.models) else DISCOVERY_EVERY_S
 
     # ------------------------------------------------------------------ per refresh
+    def metric_plan(self, now: float, batch_models=()) -> mp.Plan:
+        """This refresh's one GetMetricData: every watched model, its tiers in the discovered form."""
+        if not self._published and self.discovery.form is not None:  # discovery failed: the profile's form
+            self._apply_discovery(self.discovery, self._tiers_at)
+        return mp.plan(self.models, self._published, [r.model_id for r in self.profile.reservations], now,
+                       self.history_minutes, sandbox=self.ctx.target.sandbox, batch_models=batch_models,
+                       form=self.discovery.form or mp.DIMENSION, bare=self.discovery.bare)
+
     async def _metrics(self, now: float) -> mp.Answers:
         # Batch throughput is asked for the models with active jobs at the last refresh (the job list
         # is fetched beside this call, not before it).
         batch_models = {mp.batch_metric_model(j.model_id) for j in self._last.batch_jobs if j.active}
-        p = mp.plan(self.models, self._tiers, [r.model_id for r in self.profile.reservations], now,
-                    self.history_minutes, sandbox=self.ctx.target.sandbox, batch_models=batch_models)
+        p = self.metric_plan(now, batch_models)
         cw = await self.ctx.client("cloudwatch", self.region)
         from datetime import datetime, timezone  # noqa: PLC0415
 

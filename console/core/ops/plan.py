@@ -72,7 +72,7 @@ async def _fetch(session: OperatorSession, model_id: str, days: int) -> History:
     ctx = await session.context()
     try:
         cw = await ctx.client("cloudwatch")
-        return await fetch_history(cw, model_id, days=days, now=session.clock())
+        return await fetch_history(cw, model_id, days=days, now=session.clock(), settings=session.profile.metrics)
     except bx.ClientError as e:
         error = e.response.get("Error", {})
         raise PlanError(f"CloudWatch {e.operation_name} failed: {error.get('Code')}: {error.get('Message')}") from None
