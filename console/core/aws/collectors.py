@@ -14,7 +14,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
 from ..domain import incident as inc
 from ..domain import metricsplan as mp
@@ -143,7 +143,7 @@ class Collector:
             for q in page.get("Quotas", []):
                 m = QUOTA_NAME.match(q.get("QuotaName", ""))
                 model_id = _quota_model(m.group(2), by_name) if m else None
-                if model_id is not None:
+                if m is not None and model_id is not None:
                     (tpm if m.group(1) == "tokens" else rpm)[model_id] = float(q["Value"])
                     names[model_id] = m.group(2)  # shown as Service Quotas names it ("Amazon Nova Lite")
             token = page.get("NextToken")
@@ -157,7 +157,7 @@ class Collector:
         if now - self._tiers_at < self.discovery_every:
             return
         cw = await self.ctx.client("cloudwatch", self.region)
-        listed: list[dict] = []
+        listed: list[dict[str, Any]] = []
         token = None
         while True:
             kwargs = {"Namespace": mp.NAMESPACE, "MetricName": "Invocations", "RecentlyActive": "PT3H"}
@@ -186,7 +186,7 @@ class Collector:
         return DISCOVERY_UNSEEN_EVERY_S if any(not self._published.get(m) for m in self.models) else DISCOVERY_EVERY_S
 
     # ------------------------------------------------------------------ per refresh
-    def metric_plan(self, now: float, batch_models=()) -> mp.Plan:
+    def metric_plan(self, now: float, batch_models: Iterable[str] = ()) -> mp.Plan:
         """This refresh's one GetMetricData: every watched model, its tiers in the discovered form."""
         if not self._published and self.discovery.form is not None:  # discovery failed: the profile's form
             self._apply_discovery(self.discovery, self._tiers_at)

@@ -89,7 +89,8 @@ def queries(model_id: str, tiers: list[str] | None, form: str = mp.DIMENSION,
     ``bare``: the bare series too (the suffix form's Standard follows from it)."""
     out: list[dict[str, Any]] = []
     ids: dict[str, tuple[str, str]] = {}
-    for ti, tier in enumerate((tiers or [None]) + ([_BARE] if bare else [])):
+    asked: list[str | None] = [*(tiers if tiers else [None]), *([_BARE] if bare else [])]
+    for ti, tier in enumerate(asked):
         q = mp.Query("", "", model_id, None if tier in (None, _BARE) else tier, form=form)
         dims = q.to_api()["MetricStat"]["Metric"]["Dimensions"]
         for field in FIELDS:

@@ -71,7 +71,7 @@ class ReportContext:
     def endpoint_text(self) -> str:
         return fmt.safe_endpoint(self.endpoint) if self.endpoint else f"AWS (the SDK's endpoint for {self.region})"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"profile": self.profile, "account_id": self.account_id, "region": self.region,
                 "endpoint": fmt.safe_endpoint(self.endpoint) if self.endpoint else None, "sandbox": self.sandbox,
                 "source": self.source}

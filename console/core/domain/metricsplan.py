@@ -95,7 +95,7 @@ class MetricsSettings:
 CONSOLE_METRICS = MetricsSettings(tier_form="auto")
 
 
-def parse_metrics_settings(d, path: str, *, console: bool) -> MetricsSettings:
+def parse_metrics_settings(d: Any, path: str, *, console: bool) -> MetricsSettings:
     """A ``metrics`` section (None: the defaults); :class:`ConfigError` naming the field otherwise."""
     default = CONSOLE_METRICS if console else MetricsSettings()
     if d is None:
@@ -107,7 +107,7 @@ def parse_metrics_settings(d, path: str, *, console: bool) -> MetricsSettings:
         value = _get(d, key, path, str, default=getattr(default, key))
         if value not in choices:
             raise ConfigError(f"{path}.{key}", f"must be one of {', '.join(choices)}, got {show(value)}")
-        return value
+        return str(value)
 
     return MetricsSettings(tier_form=choice("tier_form", (("auto",) if console else ()) + TIER_FORMS),
                            reserved_suffix=_get(d, "reserved_suffix", path, bool, default=True),
@@ -148,7 +148,7 @@ class Discovery:
         return tiers
 
 
-def discover(metrics: Iterable[Mapping], tier_form: str = "auto", bare: str = "total") -> Discovery:
+def discover(metrics: Iterable[Mapping[str, Any]], tier_form: str = "auto", bare: str = "total") -> Discovery:
     """Parse a ``ListMetrics`` answer (its ``Metrics``): which per-tier form the account publishes, and
     the tiers of each series. ``tier_form``: the profile's ``metrics.tier_form`` (``auto``, ``suffix`` or
     ``dimension``), used only when neither form is seen."""
@@ -168,6 +168,7 @@ def discover(metrics: Iterable[Mapping], tier_form: str = "auto", bare: str = "t
         if tier is not None:
             forms.add(SUFFIX)
             tiers.add(tier)
+    form: str | None
     if DIMENSION in forms:
         form, seen = DIMENSION, True
     elif SUFFIX in forms:
@@ -303,7 +304,7 @@ class Answers:
         tiers = [t for (m, mod, t) in self.series if m == metric and mod == model and t not in (None, "default")]
         if metric in ON_DEMAND_TOTAL:
             tiers = [t for t in tiers if t != "reserved"]
-        others = {}
+        others: dict[float, float] = {}
         for t in tiers:
             others = _add(others, self.get(metric, model, t))
         base = self.get(metric, model)
@@ -372,7 +373,7 @@ def batch_metric_model(model_id: str) -> str:
 def batch_rates(a: Answers, model_id: str, now: float, since: float | None = None) -> BatchRates:
     """The newest minute of each batch metric of the model within :data:`BATCH_FRESH_MINUTES`, and not
     before ``since`` (the first minute that can be the job's own: :func:`job_minutes_from`)."""
-    first = (math.floor(now / PERIOD) - BATCH_FRESH_MINUTES) * PERIOD
+    first: float = (math.floor(now / PERIOD) - BATCH_FRESH_MINUTES) * PERIOD
     if since is not None:
         first = max(first, since)
     model = batch_metric_model(model_id)
@@ -383,7 +384,8 @@ def batch_rates(a: Answers, model_id: str, now: float, since: float | None = Non
     minutes = {metric: newest(metric) for metric in BATCH_METRICS}
     values = [None if t is None else a.get(metric, model)[t] for metric, t in minutes.items()]
     token_minutes = [t for metric, t in minutes.items() if t is not None and "Tokens" in metric]
-    return BatchRates(*values, minute=max(token_minutes, default=None))
+    input_tpm, output_tpm, pending = values  # in the order of BATCH_METRICS
+    return BatchRates(input_tpm, output_tpm, pending, minute=max(token_minutes, default=None))
 
 
 def job_minutes_from(job: BatchJobView, jobs: Iterable[BatchJobView]) -> float:

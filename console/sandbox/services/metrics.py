@@ -130,9 +130,9 @@ class MetricsPublisher:
     """Outcomes in, 1-second CloudWatch aggregates out (see the module docstring)."""
 
     def __init__(self, backend, clock: "SandboxClock", *, namespace: str = NAMESPACE,
-                 retention_s: float = DEFAULT_RETENTION_S, naming: MetricsSettings = MetricsSettings()):
+                 retention_s: float = DEFAULT_RETENTION_S, naming: MetricsSettings | None = None):
         self.backend = backend
-        self.naming = naming
+        self.naming = naming if naming is not None else MetricsSettings()
         self.clock = clock
         self.namespace = namespace
         self.retention_s = retention_s

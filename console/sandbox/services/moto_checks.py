@@ -210,7 +210,7 @@ def _check_content_md5(given: str, body: bytes) -> None:
         digest = b""
     if len(digest) != 16:
         raise _s3_error("InvalidDigest", "The Content-MD5 you specified was invalid.")
-    if hashlib.md5(body).digest() != digest:  # noqa: S324 - S3's integrity check, not security
+    if hashlib.md5(body).digest() != digest:  # S3's integrity check, not security
         raise _s3_error("BadDigest", "The Content-MD5 you specified did not match what we received.")
 
 
