@@ -13,7 +13,7 @@ from .domain.profile import Profile
 from .domain.views import DashboardData
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..sandbox.app import SandboxThread
+    from ..sandbox.app import Sandbox, SandboxThread
     from ..sandbox.daemon import State
     from .aws.collectors import Collector, RegionsCollector
     from .aws.session import AwsContext
@@ -42,7 +42,7 @@ class LiveSource:
         self._scenario = scenario
         self._speed = speed
         self.sandbox_mode = sandbox
-        self.sandbox_thread: SandboxThread | None = None  # the throwaway in-process sandbox, when one runs
+        self.sandbox_thread: SandboxThread[Sandbox] | None = None  # the throwaway in-process sandbox, when one runs
         self.background: State | None = None  # the background sandbox attached to
         self.notice: str | None = None  # why a background sandbox could not be started
         self.ctx: AwsContext | None = None  # set by start()

@@ -167,3 +167,28 @@ def test_the_data_the_console_reads_is_found_through_its_package(package, name):
     from importlib.resources import files
 
     assert files(package).joinpath(name).is_file()
+
+
+MAX_LINES = 400  # issue 13: a module a newcomer can read whole; split along a seam before passing it
+
+
+def _long_modules(root: Path, limit: int) -> list[tuple[str, int]]:
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        with path.open("rb") as f:
+            n = sum(1 for _ in f)
+        if n > limit:
+            found.append((str(path.relative_to(root.parent)), n))
+    return found
+
+
+def test_the_length_check_sees_a_long_module(tmp_path):
+    pkg = tmp_path / "console"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "sub" / "big.py").write_text("x = 1\n" * (MAX_LINES + 1))
+    (pkg / "small.py").write_text("x = 1\n" * MAX_LINES)
+    assert _long_modules(pkg, MAX_LINES) == [("console/sub/big.py", MAX_LINES + 1)]
+
+
+def test_no_module_is_over_400_lines():
+    assert _long_modules(ROOT / "console", MAX_LINES) == []

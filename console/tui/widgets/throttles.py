@@ -10,7 +10,6 @@ from typing import Mapping, Sequence
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,38 +21,14 @@ from textual.widgets import Input
 
 from ...core.domain import format as fmt
 from ...core.domain.views import PaneStatus, SearchIndex, ThrottleEvent, filter_events
-from .pane import Body, Pane
-from .render import Palette, changed_regions, fit, spark
+from .pane import Pane
+from .render import Palette, changed_regions
+from .throttle_rates import TIER_ORDER, ThrottleRates
 
 INDEX_AFTER = 5_000  # events: from here the filter's index is built ahead, after the frame is drawn
 
-TIER_ORDER = ("priority", "default", "flex", "reserved")
-RATE_WIDTH = 15
 #: Throttling is this pane's normal case and stays plain; other errors are coloured.
 _ERROR_STYLE = {"ThrottlingException": None, "ModelNotReadyException": "warn"}
-
-
-class ThrottleRates(Body):
-    """One line per tier: throttles per minute over the last 15 minutes, on a shared scale."""
-
-    def build(self, width: int, palette: Palette) -> list[Text]:
-        rates: Mapping[str, tuple[float, ...]] = dict(self.data)
-        tiers = [t for t in TIER_ORDER if t in rates or t != "reserved"]
-        tiers += sorted(t for t in rates if t not in TIER_ORDER)
-        top = max((max(v, default=0) for v in rates.values()), default=0) or 1
-        lines = []
-        for tier in tiers:
-            values = rates.get(tier, ())
-            last = values[-1] if values else 0
-            style = palette[tier] if tier in TIER_ORDER else palette["accent"]
-            line = Text.assemble(
-                fit(fmt.tier_label(tier), 9, palette["strong"]),
-                spark(values, top, style, palette, RATE_WIDTH),
-                fit(f"{last:.0f}/min", 9, palette["warn"] if last else palette["muted"], "right"),
-                fit(f"{sum(values):.0f} in 15m", 12, palette["muted"], "right"),
-            )
-            lines.append(line)
-        return lines
 
 
 class ThrottleList(ScrollView, can_focus=True):
