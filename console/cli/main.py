@@ -6,28 +6,51 @@ need them, so ``--help`` and ``--version`` answer at once.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from typing import Sequence
+from typing import Callable, Iterable, Sequence
 
 from .. import __version__
-from . import batch, incident, options, plan, profiles, prompt, record, replay, sandbox, status  # light: argparse only
+from . import options
 from .common import EXIT_USAGE
-from .record import RECORD_GROUP, add_record_parser
-from .replay import add_replay_parser
+from .record import RECORD_GROUP
 from .sandbox import SANDBOX_GROUP
 
-#: What runs each command (each module imports its heavy modules inside it); no command: the console (TUI).
-COMMANDS = {
-    "sandbox": sandbox.cmd_sandbox, "prompt": prompt.cmd_prompt, "batch": batch.cmd_batch,
-    "status": status.cmd_status, "incident": incident.cmd_incident, "record": record.cmd_record,
-    "replay": replay.cmd_replay, "plan": plan.cmd_plan, "profiles": profiles.cmd_profiles,
+#: The commands, in the order ``--help`` lists them: each is the module ``cli/<name>.py`` (imported only
+#: when its parser is built or it runs; it imports its heavy modules inside ``cmd_<name>``), its sub-parser
+#: added by the function named here. No command: the console (TUI).
+COMMAND_PARSERS = {
+    "record": "add_record_parser", "replay": "add_replay_parser", "profiles": "add_parser", "prompt": "add_parser",
+    "batch": "add_parser", "status": "add_parser", "incident": "add_parser", "plan": "add_plan_parser",
+    "sandbox": "add_parser",
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line. The shared options (``--profile``, ``--endpoint-url``, ``--region``,
-    ``--read-only``, ``--theme``) are added last, to every parser of the tree (:mod:`.options`)."""
+def _module(name: str):
+    return importlib.import_module(f".{name}", __package__)
+
+
+def command(name: str) -> Callable[[argparse.Namespace], int]:
+    """What runs command ``name``: ``cmd_<name>`` of its module."""
+    return getattr(_module(name), f"cmd_{name}")
+
+
+def commands_in(argv: Sequence[str]) -> frozenset[str] | None:
+    """The commands whose sub-parsers parsing ``argv`` can need: those named by a token of it (a command is
+    chosen only by its exact name). None, meaning all of them, when help is asked for (it lists every command
+    with its help text). The console started with no command parses its options with the other sub-parsers
+    only named, their modules not imported, in the same order: the same namespace and the same errors."""
+    if any(a.startswith("--h") or (a.startswith("-") and not a.startswith("--") and "h" in a) for a in argv):
+        return None
+    return frozenset(a for a in argv if a in COMMAND_PARSERS)
+
+
+def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line (``commands``: build only these commands' sub-parsers in full; the others
+    are named, for the choices an unknown command's error lists, and never chosen). The shared options
+    (``--profile``, ``--endpoint-url``, ``--region``, ``--read-only``, ``--theme``) are added last, to every
+    parser of the tree (:mod:`.options`)."""
     parser = options.RootParser(
         prog="tierconsole",
         description="Terminal operations console for Amazon Bedrock service tiers "
@@ -40,13 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tierconsole {__version__}")
     options.add_group(parser, RECORD_GROUP, "")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=argparse.ArgumentParser)
-    add_record_parser(sub)
-    add_replay_parser(sub)
-
-    for command in (profiles, prompt, batch, status, incident):  # light: argparse only
-        command.add_parser(sub)
-    plan.add_plan_parser(sub)
-    sandbox.add_parser(sub)
+    wanted = set(COMMAND_PARSERS if commands is None else commands)
+    for name, add in COMMAND_PARSERS.items():
+        if name in wanted:
+            getattr(_module(name), add)(sub)
+        else:
+            sub.add_parser(name)  # not on the command line, so never chosen: named for the choices only
     options.attach(parser, options.SHARED)  # last: every parser of the tree, the ones above and any added later
     return parser
 
@@ -121,15 +143,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(commands_in(argv))
     args = parser.parse_args(argv)
     bad = undecodable_argument(args)
     if bad is not None:
         print(f"tierconsole: error: argument {bad[0]}: {bad[1]}", file=sys.stderr)
         return EXIT_USAGE
-    command = COMMANDS.get(args.command)
-    if command is not None:
-        return command(args)
+    if args.command is not None:
+        return command(args.command)(args)
     from ..tui.run import run_tui  # noqa: PLC0415
 
     return run_tui(args)
