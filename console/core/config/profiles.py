@@ -137,7 +137,8 @@ def discover(cwd: Path | None = None) -> dict[str, ProfileEntry]:
     return _discover(_candidates(cwd))
 
 
-def _discover(candidates: list[_Candidate]) -> dict[str, ProfileEntry]:
+def _discover(candidates: list[_Candidate], loaded: dict[str, Profile] | None = None) -> dict[str, ProfileEntry]:
+    """The entries of ``candidates``; each profile parsed is also kept in ``loaded`` (by source), if given."""
     found: dict[str, ProfileEntry] = {}
     for c in candidates:
         if c.skipped is not None:
@@ -148,6 +149,8 @@ def _discover(candidates: list[_Candidate]) -> dict[str, ProfileEntry]:
                 raise c.error
             doc = load_yaml(c.source, c.text)  # parsed once, for the profile and its default flag
             prof = _load(c.name, c.source, c.origin, c.text, doc)
+            if loaded is not None:
+                loaded[c.source] = prof
             found[prof.name] = ProfileEntry(prof.name, c.source, c.origin,
                                             bool(doc.get("default")) if isinstance(doc, dict) else False)
         except ConfigError as err:
@@ -170,7 +173,8 @@ def load_profile(name: str | None = None, cwd: Path | None = None) -> Profile:
     """The profile to use, by the documented precedence. Raises :class:`ConfigError`."""
     wanted = name or os.environ.get("TIERCONSOLE_PROFILE") or None
     candidates = _candidates(cwd)
-    entries = _discover(candidates)
+    loaded: dict[str, Profile] = {}
+    entries = _discover(candidates, loaded)
     _warn_skipped(entries)
     entries = {k: e for k, e in entries.items() if not e.skipped}
     if wanted is None:
@@ -182,6 +186,8 @@ def load_profile(name: str | None = None, cwd: Path | None = None) -> Profile:
         raise ConfigError("", f"no profile named {show(wanted)} (known: {known}; see `tierconsole profiles`)")
     if entry.error is not None:
         raise entry.error
+    if entry.source in loaded:  # parsed by _discover from the text read once: not parsed a second time
+        return loaded[entry.source]
     for c in reversed(candidates):
         if c.source == entry.source and c.skipped is None and c.error is None:
             return _load(c.name, c.source, c.origin, c.text)
