@@ -217,7 +217,8 @@ def test_the_console_starts_a_background_sandbox_and_says_so_on_exit(env, tmp_pa
         while not state_file(tmp_path).exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         state = json.loads(state_file(tmp_path).read_text())
-        assert term.wait_for(state["endpoint"].encode(), 60), term.output[-2000:]  # in the header
+        shown = state["endpoint"].split("://", 1)[-1].encode()  # the header shows host:port, no scheme
+        assert term.wait_for(shown, 60), term.output[-2000:]  # in the header
         assert b"SANDBOX" in term.output
         term.send(b"q")
         assert term.wait(60) == 0
@@ -232,7 +233,7 @@ def test_the_console_starts_a_background_sandbox_and_says_so_on_exit(env, tmp_pa
     assert json.loads(out.stdout)["endpoint"] == state["endpoint"] and NOTE not in out.stderr
     term = Terminal(CLI, env=env, cwd=tmp_path, cols=200)  # wide enough for the endpoint in the header
     try:
-        assert term.wait_for(state["endpoint"].encode(), 60)
+        assert term.wait_for(shown, 60)
         term.send(b"q")
         assert term.wait(60) == 0
     finally:
