@@ -63,3 +63,52 @@ def test_unfollowed_list_metrics_tokens_are_bounded(sandbox):
     assert len(rest["Metrics"]) == 100
     with pytest.raises(cw.exceptions.InvalidParameterValueException):  # the oldest was dropped, as a stale token
         cw.list_metrics(Namespace="Mem/Test", NextToken=first)
+
+
+def test_finished_background_tasks_are_not_kept(sandbox):
+    """Each batch job runs as a background task: a finished one must not stay in the sandbox's list."""
+    import asyncio
+
+    async def burst():
+        async def nothing():
+            await asyncio.sleep(0)
+
+        await asyncio.gather(*(sandbox.sandbox.background(nothing()) for _ in range(200)))
+        await asyncio.sleep(0)
+        return len(sandbox.sandbox._background)
+
+    assert sandbox.call(burst) <= 5  # the metrics flusher and the like, not 200 finished tasks
+
+
+def test_batch_jobs_kept_are_bounded_oldest_finished_first():
+    """Each CreateModelInvocationJob adds a job record: beyond ``max_jobs`` the oldest finished one is
+    forgotten; when none has finished, a new one is refused (ServiceQuotaExceededException), never kept."""
+    from botocore.exceptions import ClientError
+
+    from tierconsole.sandbox.app import Sandbox, SandboxThread
+    from tierconsole.sandbox.services.batch import BatchSettings
+
+    from .test_sandbox_batch import FAST, NO_RETRIES, CREDS, create, make_config, records, upload, wait
+
+    sb = Sandbox(make_config(), speed=200)
+    sb.batch.settings = BatchSettings(submitted_s=2, validating_s=4, scheduled_s=4, stopping_s=2)
+    sb.batch.settings.max_jobs = 3
+    thread = SandboxThread(sb)
+    thread.start()
+    try:
+        kw = dict(endpoint_url=sb.endpoint, config=NO_RETRIES, **CREDS)
+        br, s3 = boto3.client("bedrock", **kw), boto3.client("s3", **kw)
+        uri = upload(s3, sb.config.bucket, "mem/in.jsonl", records("nova", 2))
+        arns = [create(br, sb, f"mem{i}", FAST, uri) for i in range(3)]
+        for arn in arns:
+            wait(br, arn)
+        later = [create(br, sb, f"later{i}", FAST, uri) for i in range(3)]
+        assert len(sb.batch.jobs) <= 3
+        listed = {j["jobArn"] for j in br.list_model_invocation_jobs()["invocationJobSummaries"]}
+        assert listed == set(later)  # the three finished ones made room, oldest first
+        with pytest.raises(ClientError) as e:  # three active jobs, none finished: no room
+            create(br, sb, "refused", FAST, uri)
+        assert e.value.response["Error"]["Code"] == "ServiceQuotaExceededException"
+        assert len(sb.batch.jobs) == 3
+    finally:
+        thread.stop()
