@@ -185,11 +185,15 @@ class MetricsPublisher:
         """Write every pending aggregate to the backend. Returns the number of datapoints."""
         pending, self._pending = self._pending, {}
         by_namespace: dict[str, list[dict]] = {}
+        stamps: dict[int, object] = {}  # one datetime per second, shared by its datapoints (moto keeps it)
         for (sec, namespace, name, dims), a in sorted(pending.items()):
             if a.count and (a.sum or a.max):
+                stamp = stamps.get(sec)
+                if stamp is None:
+                    stamp = stamps[sec] = _utc(sec)
                 by_namespace.setdefault(namespace, []).append({
                     "MetricName": name, "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
-                    "Timestamp": _utc(sec), "Unit": UNITS.get(name) or SANDBOX_UNITS[name], "StorageResolution": 1,
+                    "Timestamp": stamp, "Unit": UNITS.get(name) or SANDBOX_UNITS[name], "StorageResolution": 1,
                     "StatisticValues": {"Sum": a.sum, "SampleCount": float(a.count), "Minimum": a.min,
                                         "Maximum": a.max}})
         for namespace, data in by_namespace.items():
