@@ -76,7 +76,7 @@ def test_quiet_window_and_overflow_finding_from_the_sandbox():
     assert i.findings == ["the reservation on Model M overflowed to Standard: 6 requests, 31,200 tokens "
                           "(sandbox figures; AWS publishes no overflow metric)"]
     assert [m.time for m in i.minutes] == [M - 60, M]
-    assert [m.overflow_tokens for m in i.minutes] == [0, 31_200]
+    assert [m.overflow_tokens for m in i.minutes] == [None, 31_200]  # M - 60: no data point at all, not 0
     assert "31,200" in inc.to_markdown([i]) and "overflow tokens (sandbox)" in inc.to_markdown([i])
 
 
@@ -121,3 +121,48 @@ def test_a_selected_minute_without_counted_throttles_says_so():
     i = inc.build(a, "m", "Model M", {"default"}, 100_000, 100, *inc.event_window(event, M - 900, M), focus=event)
     assert i.diagnosis == f"CloudWatch counted no throttles on Model M at {inc._clock(event)} UTC (±1 minute)."
     assert any(f.startswith("2 throttles in 1 minute;") for f in i.findings), i.findings  # the later burst is outside
+
+
+# ------------------------------------------------------------------ no data is not zero; where figures come from
+
+def quiet_start() -> inc.Incident:
+    """Data from the last two minutes only (the metrics began then: a sandbox or recording just started)."""
+    a = answers(**{"EstimatedTPMQuotaUsage/default": {M - 60: 40_000, M: 97_000},
+                   "Invocations/default": {M - 60: 10, M: 30}, "InvocationThrottles/default": {M: 4}})
+    return inc.build(a, "m", "Model M", {"priority", "default", "flex"}, 100_000, 100, M - 240, M)
+
+
+def test_minutes_without_a_data_point_are_no_data_not_zero():
+    incident = quiet_start()
+    assert [r.has_data for r in incident.minutes] == [False, False, False, True, True]
+    md_rows = [line for line in inc.to_markdown([incident]).splitlines() if line.startswith("| ") and ":" in line[:8]]
+    assert len(md_rows) == 5
+    for line in md_rows[:3]:
+        cells = [c.strip() for c in line.strip("|").split("|")][1:]
+        assert cells and all(c == "—" for c in cells), line
+    assert "97,000" in md_rows[4] and "0/4/0" in md_rows[4]
+    rows = list(csv.DictReader(io.StringIO(inc.to_csv([incident]))))
+    assert [r["tpm"] for r in rows] == ["", "", "", "40000", "97000"]
+    assert rows[0]["throttles"] == "" and rows[0]["has_data"] == "false" and rows[4]["has_data"] == "true"
+    timeline = __import__("json").loads(inc.to_json([incident]))["incidents"][0]["timeline"]
+    assert timeline[0]["tpm"] is None and timeline[0]["throttles"] is None and timeline[0]["has_data"] is False
+    assert timeline[4]["tpm"] == 97_000
+    assert "no data" in inc.to_markdown([incident])  # the dash is explained
+
+
+def test_the_markdown_names_profile_account_region_endpoint_and_source_never_credentials():
+    incident = quiet_start()
+    incident.context = inc.ReportContext(profile="prod-ops", account_id="123456789012", region="eu-west-1",
+                                         endpoint="https://AKIDEXAMPLE:s3cret@vpce-1.example.com:8443/",
+                                         sandbox=False, source="CloudWatch GetMetricData (AWS/Bedrock)")
+    md = inc.to_markdown([incident])
+    head = md.split("## ")[0]
+    for expected in ("prod-ops", "123456789012", "eu-west-1", "https://vpce-1.example.com:8443",
+                     "CloudWatch GetMetricData (AWS/Bedrock)"):
+        assert expected in head, head
+    assert "AKIDEXAMPLE" not in md and "s3cret" not in md
+    incident.context = inc.ReportContext(profile="p", account_id=None, region="us-east-1", endpoint=None,
+                                         sandbox=False, source="CloudWatch")
+    head = inc.to_markdown([incident]).split("## ")[0]
+    assert "AWS" in head and "unknown" in head  # the SDK's endpoint; the account not read
+    assert __import__("json").loads(inc.to_json([incident]))["context"]["profile"] == "p"

@@ -11,6 +11,7 @@ from typing import Any, Iterable
 
 from .format import plural
 
+
 DEFAULT_THRESHOLD = 0.8
 
 
@@ -29,23 +30,24 @@ def is_over(*fractions: float, threshold: float | None = None) -> bool:
     """The one definition: any of a row's fractions (TPM and RPM of a quota, input and output of a
     reservation) at or above ``threshold``. ``is_over(tpm, rpm, threshold)`` is accepted too."""
     if threshold is None:
-        *fractions, threshold = fractions
+        *rest, threshold = fractions
+        return max(rest) >= threshold
     return max(fractions) >= threshold
 
 
-def _field(row: Any, key: str):
+def _field(row: Any, key: str) -> Any:
     """A field of a status document's row (a dict) or of a view (an object with that attribute)."""
     return row[key] if isinstance(row, dict) else getattr(row, key)
 
 
-def quotas_over(quotas: Iterable, threshold: float) -> frozenset[str]:
+def quotas_over(quotas: Iterable[Any], threshold: float) -> frozenset[str]:
     """Model ids of the quotas (:class:`~tierconsole.core.domain.views.ModelQuotaView` or a status
     document's rows) at or over ``threshold``."""
     return frozenset(_field(q, "model_id") for q in quotas
                      if is_over(_field(q, "tpm_fraction"), _field(q, "rpm_fraction"), threshold=threshold))
 
 
-def reservations_over(reservations: Iterable, threshold: float) -> frozenset[str]:
+def reservations_over(reservations: Iterable[Any], threshold: float) -> frozenset[str]:
     """Ids of the reservations (views or a status document's rows) whose input or output TPM use is at
     or over ``threshold``."""
     return frozenset(_field(r, "reservation_id") for r in reservations
@@ -68,7 +70,7 @@ class Over:
         return f"{self.name} {self.measure} {self.fraction:.1%} of quota"
 
 
-def uses_over(quotas: Iterable, reservations: Iterable, threshold: float) -> list[Over]:
+def uses_over(quotas: Iterable[Any], reservations: Iterable[Any], threshold: float) -> list[Over]:
     """Every quota and reservation at or over ``threshold`` (each at its highest measure), highest first."""
     out: list[Over] = []
     for kind, rows, ident, measures in (

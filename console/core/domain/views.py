@@ -184,6 +184,9 @@ class BatchJobView:
     progress_since: float | None = None
     processed_since: int = 0
     observed_at: float | None = None
+    #: The start of the minute the ``model_*`` token figures were published for: only minutes since the job
+    #: was submitted and after any other job of its model ended, so never another job's figures.
+    model_tpm_minute: float | None = None
 
     @property
     def active(self) -> bool:
@@ -238,6 +241,13 @@ class UsageMinute:
     reserved_output_tpm: float | None = None
     overflow_tokens: float | None = None  # sandbox-only (no AWS metric counts overflow); None: not known
     overflow_requests: float | None = None
+
+    @property
+    def has_data(self) -> bool:
+        """False for a minute CloudWatch holds no data point of the model for (no requests, or before the
+        metrics began: a sandbox or recording just started); its figures are "no data", never zeros.
+        Such a row has empty ``tpm_by_tier`` and ``throttles_by_tier``."""
+        return bool(self.tpm_by_tier or self.throttles_by_tier)
 
     @property
     def tpm(self) -> float:
