@@ -80,35 +80,28 @@ def test_finished_background_tasks_are_not_kept(sandbox):
     assert sandbox.call(burst) <= 5  # the metrics flusher and the like, not 200 finished tasks
 
 
-def test_batch_jobs_kept_are_bounded_oldest_finished_first():
+def test_batch_jobs_kept_are_bounded_oldest_finished_first(make_sandbox):
     """Each CreateModelInvocationJob adds a job record: beyond ``max_jobs`` the oldest finished one is
     forgotten; when none has finished, a new one is refused (ServiceQuotaExceededException), never kept."""
     from botocore.exceptions import ClientError
 
-    from tierconsole.sandbox.app import Sandbox, SandboxThread
     from tierconsole.sandbox.services.batch import BatchSettings
 
-    from .test_sandbox_batch import FAST, NO_RETRIES, CREDS, create, make_config, records, upload, wait
+    from .test_sandbox_batch import CREDS, FAST, NO_RETRIES, create, make_config, records, upload, wait
 
-    sb = Sandbox(make_config(), speed=200)
+    sb = make_sandbox(make_config(), speed=200).sandbox
     sb.batch.settings = BatchSettings(submitted_s=2, validating_s=4, scheduled_s=4, stopping_s=2)
     sb.batch.settings.max_jobs = 3
-    thread = SandboxThread(sb)
-    thread.start()
-    try:
-        kw = dict(endpoint_url=sb.endpoint, config=NO_RETRIES, **CREDS)
-        br, s3 = boto3.client("bedrock", **kw), boto3.client("s3", **kw)
-        uri = upload(s3, sb.config.bucket, "mem/in.jsonl", records("nova", 2))
-        arns = [create(br, sb, f"mem{i}", FAST, uri) for i in range(3)]
-        for arn in arns:
-            wait(br, arn)
-        later = [create(br, sb, f"later{i}", FAST, uri) for i in range(3)]
-        assert len(sb.batch.jobs) <= 3
-        listed = {j["jobArn"] for j in br.list_model_invocation_jobs()["invocationJobSummaries"]}
-        assert listed == set(later)  # the three finished ones made room, oldest first
-        with pytest.raises(ClientError) as e:  # three active jobs, none finished: no room
-            create(br, sb, "refused", FAST, uri)
-        assert e.value.response["Error"]["Code"] == "ServiceQuotaExceededException"
-        assert len(sb.batch.jobs) == 3
-    finally:
-        thread.stop()
+    kw = dict(endpoint_url=sb.endpoint, config=NO_RETRIES, **CREDS)
+    br, s3 = boto3.client("bedrock", **kw), boto3.client("s3", **kw)
+    uri = upload(s3, sb.config.bucket, "mem/in.jsonl", records("nova", 2))
+    for arn in [create(br, sb, f"mem{i}", FAST, uri) for i in range(3)]:
+        wait(br, arn)
+    later = [create(br, sb, f"later{i}", FAST, uri) for i in range(3)]
+    assert len(sb.batch.jobs) <= 3
+    listed = {j["jobArn"] for j in br.list_model_invocation_jobs()["invocationJobSummaries"]}
+    assert listed == set(later)  # the three finished ones made room, oldest first
+    with pytest.raises(ClientError) as e:  # three active jobs, none finished: no room
+        create(br, sb, "refused", FAST, uri)
+    assert e.value.response["Error"]["Code"] == "ServiceQuotaExceededException"
+    assert len(sb.batch.jobs) == 3
