@@ -101,9 +101,16 @@ class Sandbox:
         """Run a coroutine for the sandbox's lifetime (scenarios, metric publishing, batch jobs)."""
         task = asyncio.get_running_loop().create_task(coro)
         self._background.append(task)
+        task.add_done_callback(self._forget)  # a finished task is not kept (one per batch job, for ever)
         if self._stopping:
             task.cancel()
         return task
+
+    def _forget(self, task: asyncio.Task) -> None:
+        try:
+            self._background.remove(task)
+        except ValueError:  # already taken by _cancel_background
+            pass
 
     def on_close(self, fn: Callable[[], Awaitable[None] | None]) -> None:
         self._closers.append(fn)

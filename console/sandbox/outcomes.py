@@ -46,7 +46,9 @@ class Outcome:
 class OutcomeLog:
     """A bounded history of outcomes with synchronous listeners (called on the sandbox's loop)."""
 
-    def __init__(self, maxlen: int = 200_000):
+    # The recent outcomes are kept for tests and inspection only (listeners get each one as it happens):
+    # 200,000 of them were ~70 MB of a long-running sandbox's memory.
+    def __init__(self, maxlen: int = 20_000):
         self.recent: deque[Outcome] = deque(maxlen=maxlen)
         self._listeners: list[Callable[[Outcome], None]] = []
 

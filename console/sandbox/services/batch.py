@@ -66,6 +66,7 @@ class BatchJobs:
         key = f"{region} {token}"  # a token is the caller's in one region, as the job is
         if token is not None and key in self._by_token:
             return self.jobs[self._by_token[key]], False
+        self._make_room()
         job_id = _job_id()
         while job_id in self.jobs:
             job_id = _job_id()
@@ -84,6 +85,19 @@ class BatchJobs:
             self._by_token[key] = job_id
         job.task = self.sandbox.background(self._run(job))
         return job, True
+
+    def _make_room(self) -> None:
+        """Keep at most ``settings.max_jobs`` jobs: forget the oldest finished ones, or refuse a new one."""
+        while len(self.jobs) >= self.settings.max_jobs:
+            done = next((j for j in self.jobs.values() if j.status in TERMINAL), None)
+            if done is None:
+                raise AwsError("ServiceQuotaExceededException",
+                               f"The sandbox holds {len(self.jobs)} batch inference jobs (its limit, "
+                               "BatchSettings.max_jobs) and none has finished; stop one or wait for one to end.",
+                               400)
+            del self.jobs[done.job_id]
+            if done.client_token is not None:
+                self._by_token.pop(f"{done.region} {done.client_token}", None)
 
     def find(self, identifier: str) -> Job | None:
         return self.jobs.get(identifier.rsplit("/", 1)[-1])

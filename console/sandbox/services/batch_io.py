@@ -32,6 +32,9 @@ class BatchSettings:
     stopping_s: float = 5.0
     metrics_period_s: float = 60.0
     default_timeout_hours: int = 24  # when the request has no timeoutDurationInHours (unconfirmed)
+    # Jobs the sandbox keeps (AWS keeps a job's record for a time it does not document): beyond it the oldest
+    # finished job is forgotten, and when none has finished a new one is refused (ServiceQuotaExceeded).
+    max_jobs: int = 1000
     # Status of a job that processed every record but some failed. The docs describe
     # PartiallyCompleted as "not all of your records could be processed in time"; whether
     # record errors alone also give it is unconfirmed.

@@ -93,6 +93,9 @@ NAMESPACE = "AWS/Bedrock"
 DEFAULT_RETENTION_S = 3 * 3600.0
 FLUSH_EVERY_S = 1.0  # real seconds
 PRUNE_EVERY_S = 30.0  # real seconds
+# ... or sooner, once this much sandbox time has passed: a sped-up sandbox otherwise piles up (and frees at
+# once) PRUNE_EVERY_S x speed seconds of datapoints, and the allocator keeps the high-water mark.
+PRUNE_EVERY_SANDBOX_S = 600.0
 
 UNITS = {
     "Invocations": "Count", "InvocationLatency": "Milliseconds", "InvocationThrottles": "Count",
@@ -141,6 +144,7 @@ class MetricsPublisher:
         self._task: asyncio.Task | None = None
         self._start_task = None  # callable(coro) -> Task; set by install()
         self._last_prune = time.monotonic()
+        self._last_prune_at = clock.now()
         self.published = 0  # datapoints written so far (for tests and the status line)
 
     # ------------------------------------------------------------------ aggregation
@@ -210,18 +214,23 @@ class MetricsPublisher:
         """Write every pending aggregate to the backend. Returns the number of datapoints."""
         pending, self._pending = self._pending, {}
         by_namespace: dict[str, list[dict]] = {}
+        stamps: dict[int, object] = {}  # one datetime per second, shared by its datapoints (moto keeps it)
         for (sec, namespace, name, dims), a in sorted(pending.items()):
             if a.count and (a.sum or a.max):
+                stamp = stamps.get(sec)
+                if stamp is None:
+                    stamp = stamps[sec] = _utc(sec)
                 by_namespace.setdefault(namespace, []).append({
                     "MetricName": name, "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
-                    "Timestamp": _utc(sec), "Unit": UNITS.get(name) or SANDBOX_UNITS[name], "StorageResolution": 1,
+                    "Timestamp": stamp, "Unit": UNITS.get(name) or SANDBOX_UNITS[name], "StorageResolution": 1,
                     "StatisticValues": {"Sum": a.sum, "SampleCount": float(a.count), "Minimum": a.min,
                                         "Maximum": a.max}})
         for namespace, data in by_namespace.items():
             self.backend.put_metric_data(namespace, data)
             self.published += len(data)
         n = sum(map(len, by_namespace.values()))
-        if time.monotonic() - self._last_prune >= PRUNE_EVERY_S:
+        if (time.monotonic() - self._last_prune >= PRUNE_EVERY_S
+                or self.clock.now() - self._last_prune_at >= PRUNE_EVERY_SANDBOX_S):
             self.prune()
         return n
 
@@ -233,6 +242,7 @@ class MetricsPublisher:
     def prune(self, now: float | None = None) -> int:
         """Drop this publisher's datapoints older than the retention horizon. Returns how many."""
         self._last_prune = time.monotonic()
+        self._last_prune_at = self.clock.now()
         cutoff = _utc(math.floor((self.clock.now() if now is None else now) - self.retention_s))
         mine = self.namespaces
         return _remove(self.backend, lambda md: md.namespace in mine and md.timestamp < cutoff)

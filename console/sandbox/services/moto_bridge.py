@@ -7,6 +7,18 @@ worker thread and returns moto's answer as it is — or, if moto raises or answe
 naming the failure, never a 500.
 The sandbox's own code (metrics publisher, batch jobs) reaches the same moto backends
 in-process through :func:`s3_backend` and :func:`cloudwatch_backend`.
+
+Two stores of moto's would otherwise grow without bound (nothing a client sends, or the sandbox
+generates, is kept without bound):
+
+- every instance of a moto model (each CloudWatch datapoint, S3 key, ...) is appended to a class-level
+  ``instances_tracked`` list for moto's own dashboard (``/moto-api``, which the sandbox does not serve)
+  and is never dropped, so pruned datapoints stayed alive: :func:`untrack_moto_models` makes those
+  lists keep nothing (called on every request and by the metrics publisher, as moto imports a service's
+  models lazily);
+- CloudWatch ``ListMetrics`` keeps the rest of every answer longer than 500 metrics under a new
+  ``NextToken`` until it is followed: at most :data:`MAX_LIST_METRICS_PAGES` are kept, the oldest
+  dropped first (following a dropped token is ``InvalidParameterValue``, as for any unknown token).
 """
 from __future__ import annotations
 
@@ -28,6 +40,7 @@ log = logging.getLogger("tierconsole.sandbox.moto")
 
 MOTO_SERVICES = ("s3", "sts", "monitoring")
 ACCOUNT_HEADER = "x-moto-account-id"
+MAX_LIST_METRICS_PAGES = 100  # unfollowed ListMetrics NextTokens kept per backend
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
 
 
@@ -92,6 +105,9 @@ class MotoBridge:
                         status, req.method, req.path[:200], bad)
             raise AwsError("InvalidArgument", f"The request would make header {bad} carry a control "
                                        "character, which HTTP does not allow.", 400)
+        untrack_moto_models()
+        if call.service == "monitoring":
+            bound_list_metrics_pages(cloudwatch_backend(self.account_id, call.region))
         return Response(status=status, body=payload, headers=out)
 
     def has_bucket(self, name: str) -> bool:
@@ -101,15 +117,46 @@ class MotoBridge:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
+class _Untracked(list):
+    """An ``instances_tracked`` list that keeps nothing."""
+
+    __slots__ = ()
+
+    def append(self, _instance) -> None:
+        pass
+
+
+def untrack_moto_models() -> None:
+    """Stop moto from keeping every model instance it ever made (see the module docstring)."""
+    from moto.core.model_instances import model_data  # noqa: PLC0415
+
+    for models in list(model_data.values()):
+        for cls in list(models.values()):
+            if type(cls.__dict__.get("instances_tracked")) is not _Untracked:
+                cls.instances_tracked = _Untracked()
+
+
+def bound_list_metrics_pages(backend, limit: int = MAX_LIST_METRICS_PAGES) -> None:
+    """Keep the newest ``limit`` unfollowed ListMetrics pages of a CloudWatch backend."""
+    pages = backend.paged_metric_data
+    while len(pages) > limit:
+        try:
+            del pages[next(iter(pages))]  # dicts keep insertion order: the oldest token first
+        except (KeyError, StopIteration, RuntimeError):  # another thread followed or added one meanwhile
+            continue
+
+
 def s3_backend(account_id: str):
     from moto.s3.models import s3_backends  # noqa: PLC0415
 
+    untrack_moto_models()
     return s3_backends[account_id]["aws"]
 
 
 def cloudwatch_backend(account_id: str, region: str):
     from moto.cloudwatch.models import cloudwatch_backends  # noqa: PLC0415
 
+    untrack_moto_models()
     return cloudwatch_backends[account_id][region]
 
 
