@@ -56,6 +56,36 @@ class ReservationView:
         return _fraction(self.output_tpm_used, self.output_tpm_reserved)
 
 
+_SHORT = {"tokens": "TPM", "requests": "RPM", "input_tokens": "in TPM", "output_tokens": "out TPM"}
+
+
+@dataclass(frozen=True)
+class QuotaUseView:
+    """One quota a model's route draws on, and how much of it is used.
+
+    ``used`` and ``fraction`` are None when nothing publishes the use (never a made-up 0); ``source`` says
+    who published the figure ("AWS CloudWatch", "sandbox utilization report", ...; "" when none did)."""
+
+    code: str
+    name: str  # the Service Quotas name, as listed
+    kind: str  # QuotaKind value: on_demand, cross_region, global, model_daily, global_daily, cross_model_daily
+    measure: str  # Measure value: tokens, requests, input_tokens, output_tokens
+    period_s: int
+    value: float
+    used: float | None = None
+    fraction: float | None = None
+    source: str = ""
+
+    @property
+    def short(self) -> str:
+        """``TPM``, ``RPM``, ``in TPM``, ``day``, ``account day``: the pane's label."""
+        if self.kind == "cross_model_daily":
+            return "account day"
+        if self.period_s >= 86_400:
+            return "day"
+        return _SHORT.get(self.measure, self.measure)
+
+
 @dataclass(frozen=True)
 class ModelQuotaView:
     """A model's shared on-demand quota and what Priority/Standard/Flex draw from it.
@@ -71,6 +101,17 @@ class ModelQuotaView:
     tpm_by_tier: Mapping[str, float] = field(default_factory=dict)
     rpm_used: float = 0.0
     hold_tokens: float | None = None  # tokens currently held by in-flight requests (input + maxTokens)
+    #: The route this row's traffic takes: "on-demand" (direct calls), "cross-region" or "global" (profiles).
+    #: ``tpm_quota``/``rpm_quota`` are that route's minute quotas.
+    route: str = "on-demand"
+    quotas: tuple[QuotaUseView, ...] = ()  # every quota the route draws on (minute and daily)
+    binding: QuotaUseView | None = None  # the one closest to its limit (None: nothing used)
+    binding_text: str = ""  # "cross-region TPM quota of Amazon Nova Lite (us-east-1), 96% used"
+
+    @property
+    def key(self) -> str:
+        """The row's identity: the model id, with the route when it is not on-demand."""
+        return self.model_id if self.route == "on-demand" else f"{self.model_id} ({self.route})"
 
     @property
     def tpm_used(self) -> float:
