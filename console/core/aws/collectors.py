@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from ..domain import incident as inc
 from ..domain import metricsplan as mp
+from ..domain import quota_use as qu
+from ..domain.quotas import Measure, QuotaKind
 from ..domain.views import BatchJobView, DashboardData, PaneStatus, ThrottleEvent
 from .session import AwsContext, describe_error
 
-QUOTA_NAME = re.compile(r"^On-demand (?:model inference|InvokeModel) (tokens|requests) per minute for (.+)$")
+REPORT_TTL_S = 15 * 60.0  # "Reports are automatically deleted after 15 minutes."
 DISCOVERY_EVERY_S = 15.0  # new tiers appear as traffic arrives; ListMetrics is cheap
 MAX_CONSOLE_EVENTS = 100_000
 
@@ -49,6 +50,12 @@ class Collector:
         self._names: dict[str, str] = {}
         self._tpm: dict[str, float] = {}
         self._rpm: dict[str, float] = {}
+        self._listed = qu.Listed()
+        self._profiles: dict[str, dict[str, list[str]]] = {}
+        self._report: dict[str, float] | None = None  # quota name -> Utilization % (None: no report read yet)
+        self._report_id: str | None = None
+        self._report_started = -1e18
+        self._report_due = False
         self._quotas_at = -1e18
         self._tiers: dict[str, set[str]] = {}
         self._tiers_at = -1e18
@@ -93,31 +100,75 @@ class Collector:
             self._account = (await sts.get_caller_identity())["Account"]
 
     async def _quotas(self, now: float) -> None:
-        if now - self._quotas_at < self.profile.quota_refresh_seconds and self._tpm:
+        """The slow quota cadence (``quota_refresh_seconds``): models, every Bedrock quota, the inference
+        profiles, and the utilization report (started on one pass, read on the next while its id lives)."""
+        if now - self._quotas_at < self.profile.quota_refresh_seconds and self._listed.specs:
             return
         bedrock = await self.ctx.client("bedrock", self.region)
         self.calls.add("ListFoundationModels")
         fms = (await bedrock.list_foundation_models()).get("modelSummaries", [])
         names = {m["modelId"]: m.get("modelName", m["modelId"]) for m in fms}
-        by_name = {v: k for k, v in names.items()}
         sq = await self.ctx.client("service-quotas", self.region)
-        tpm: dict[str, float] = {}
-        rpm: dict[str, float] = {}
-        token = None
+        rows = await self._pages(sq.list_service_quotas, "ListServiceQuotas", "Quotas",
+                                 {"ServiceCode": "bedrock", "MaxResults": 100})
+        listed = qu.parse_quotas(rows, qu.model_candidates(fms, self.profile.quota_names))
+        profiles = await self._pages(bedrock.list_inference_profiles, "ListInferenceProfiles",
+                                     "inferenceProfileSummaries", {"maxResults": 1000, "typeEquals": "SYSTEM_DEFINED"})
+        self._names, self._listed, self._profiles = names, listed, qu.profile_series(profiles)
+        self._tpm = {m: v for m in names if (v := listed.minute(m, QuotaKind.ON_DEMAND, Measure.TOKENS))}
+        self._rpm = {m: v for m in names if (v := listed.minute(m, QuotaKind.ON_DEMAND, Measure.REQUESTS))}
+        self._quotas_at, self._report_due = now, True
+
+    async def _pages(self, call, op: str, key: str, kwargs: dict) -> list[dict]:
+        """Every item of a paged listing (``NextToken``/``nextToken`` as the operation names it)."""
+        token_key = "NextToken" if "MaxResults" in kwargs else "nextToken"
+        items: list[dict] = []
         while True:
-            kwargs = {"ServiceCode": "bedrock", "MaxResults": 100}
-            if token:
-                kwargs["NextToken"] = token
-            self.calls.add("ListServiceQuotas")
-            page = await sq.list_service_quotas(**kwargs)
-            for q in page.get("Quotas", []):
-                m = QUOTA_NAME.match(q.get("QuotaName", ""))
-                if m and m.group(2) in by_name:
-                    (tpm if m.group(1) == "tokens" else rpm)[by_name[m.group(2)]] = float(q["Value"])
-            token = page.get("NextToken")
+            self.calls.add(op)
+            page = await call(**kwargs)
+            items += page.get(key, [])
+            token = page.get(token_key)
             if not token:
+                return items
+            kwargs = {**kwargs, token_key: token}
+
+    async def _start_report(self, now: float) -> None:
+        """Start a utilization report on the quota cadence; :meth:`_read_report` reads it after the metrics
+        (or on a later refresh while it is being made). Its failure never marks the quota pane stale."""
+        if not self._report_due:
+            return
+        self._report_due = False
+        sq = await self.ctx.client("service-quotas", self.region)
+        self.calls.add("StartQuotaUtilizationReport")
+        started = await sq.start_quota_utilization_report()
+        self._report_id, self._report_started = started["ReportId"], now
+
+    async def _read_report(self, now: float) -> None:
+        """Get the started report until it is COMPLETED (one call a refresh), then keep its figures until the
+        next one: a day's use of a quota has no metric, only this report. A report AWS deleted (15 minutes)
+        or that failed is dropped; the figures read before stay (they carry no clock: at most one quota
+        period old)."""
+        if self._report_id is None:
+            return
+        if now - self._report_started >= REPORT_TTL_S:
+            self._report_id = None
+            return
+        sq = await self.ctx.client("service-quotas", self.region)
+        kwargs = {"ReportId": self._report_id, "MaxResults": 1000}
+        rows: list[dict] = []
+        while True:
+            self.calls.add("GetQuotaUtilizationReport")
+            page = await sq.get_quota_utilization_report(**kwargs)
+            status = page.get("Status")
+            if status != "COMPLETED":
+                if status == "FAILED":
+                    self._report_id = None
+                return
+            rows += page.get("Quotas", [])
+            if not page.get("NextToken"):
                 break
-        self._names, self._tpm, self._rpm, self._quotas_at = names, tpm, rpm, now
+            kwargs = {**kwargs, "NextToken": page["NextToken"]}
+        self._report, self._report_id = qu.report_use(rows), None
 
     async def _discover_tiers(self, now: float) -> None:
         if now - self._tiers_at < DISCOVERY_EVERY_S:
@@ -141,6 +192,10 @@ class Collector:
                 break
         self._tiers, self._tiers_at = tiers, now
 
+    def _route_series(self) -> list[str]:
+        """The profile series of the watched models (their cross-region and global routes)."""
+        return [s for m in self.models for kind, series in self._profiles.get(m, {}).items() for s in series]
+
     # ------------------------------------------------------------------ per refresh
     async def _metrics(self, now: float) -> mp.Answers:
         # Batch throughput is asked for the models with active jobs at the last refresh (the job list
@@ -148,6 +203,7 @@ class Collector:
         batch_models = {mp.batch_metric_model(j.model_id) for j in self._last.batch_jobs if j.active}
         p = mp.plan(self.models, self._tiers, [r.model_id for r in self.profile.reservations], now,
                     self.history_minutes, sandbox=self.ctx.target.sandbox, batch_models=batch_models)
+        p = qu.with_route_queries(p, self._route_series())  # profile series: the same one call
         cw = await self.ctx.client("cloudwatch", self.region)
         from datetime import datetime, timezone  # noqa: PLC0415
 
@@ -224,15 +280,20 @@ class Collector:
         await guarded("identity", self._identity)
         await guarded("quotas", self._quotas, now)
         await guarded("discovery", self._discover_tiers, now)
+        await guarded("report", self._start_report, now)
         answers, summaries = await asyncio.gather(guarded("metrics", self._metrics, now),
                                                   guarded("batch", self._batch))
+        await guarded("report", self._read_report, now)
 
         reservations, quotas = last.reservations, last.quotas
         events, rates, usage = last.throttle_events, last.throttle_rates, last.usage_minutes
         if answers is not None:
             self.answers = answers
             reservations = mp.reservation_views(answers, self.profile.reservations, now)
-            quotas = mp.quota_views(answers, self.models, self._names, self._tpm, self._rpm, self._tiers, now)
+            quotas = qu.quota_views(
+                answers, mp.quota_views(answers, self.models, self._names, self._tpm, self._rpm, self._tiers, now),
+                self._listed, self._profiles, self._report, now, region=self.region,
+                sandbox=self.ctx.target.sandbox)
             cw_events = mp.throttle_events(answers, self.models, self._tiers)
             # Unchanged events keep the same tuple, so the throttle pane skips a 100k-item comparison.
             key = (tuple(cw_events), len(self.console_events))
