@@ -67,7 +67,7 @@ async def test_counts_in_pane_titles_are_singular_for_one():
         await pilot.pause()
         assert app.screen.query_one(ThrottlesPane).border_subtitle == "1 event"
         assert app.screen.query_one(QuotaPane).border_subtitle.startswith("1 model ")
-        assert app.screen.query_one(QuotaPane).border_subtitle == "1 model · 1 over 80% · binds: Amazon Nova Lite on-demand TPM"
+        assert app.screen.query_one(QuotaPane).border_subtitle == "1 model · 1 over 80% · binds: Amazon Nova Lite TPM"
 
 
 # ------------------------------------------------------------------ alert threshold

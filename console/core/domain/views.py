@@ -86,6 +86,13 @@ class QuotaUseView:
         return _SHORT.get(self.measure, self.measure)
 
 
+def _use_view(u: "QuotaUseView | Mapping") -> QuotaUseView:
+    if isinstance(u, QuotaUseView):
+        return u
+    known = {f for f in QuotaUseView.__dataclass_fields__}
+    return QuotaUseView(**{k: v for k, v in u.items() if k in known})
+
+
 @dataclass(frozen=True)
 class ModelQuotaView:
     """A model's shared on-demand quota and what Priority/Standard/Flex draw from it.
@@ -107,6 +114,13 @@ class ModelQuotaView:
     quotas: tuple[QuotaUseView, ...] = ()  # every quota the route draws on (minute and daily)
     binding: QuotaUseView | None = None  # the one closest to its limit (None: nothing used)
     binding_text: str = ""  # "cross-region TPM quota of Amazon Nova Lite (us-east-1), 96% used"
+
+    def __post_init__(self) -> None:
+        # A recording stores the nested quota views by field name; rebuild them (unknown fields dropped).
+        if any(isinstance(u, Mapping) for u in self.quotas):
+            object.__setattr__(self, "quotas", tuple(_use_view(u) for u in self.quotas))
+        if isinstance(self.binding, Mapping):
+            object.__setattr__(self, "binding", _use_view(self.binding))
 
     @property
     def key(self) -> str:

@@ -161,7 +161,7 @@ class QuotaPane(Pane):
 
 
 def quota_label_of(q: ModelQuotaView) -> str:
-    """The binding quota of a row, short: ``Amazon Nova Lite cross-region TPM``."""
+    """The binding quota of a row, short: ``Amazon Nova Lite TPM``, ``Claude Sonnet 4.5 cross-region TPM``."""
     b = q.binding
-    route = {"on_demand": "on-demand", "cross_region": "cross-region", "global": "global"}.get(b.kind, "")
-    return f"{q.name} {route} {b.short}".replace("  ", " ") if route else f"{q.name} {b.short}"
+    route = {"cross_region": "cross-region ", "global": "global "}.get(b.kind, "")
+    return f"{q.name} {route}{b.short}"
