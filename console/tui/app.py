@@ -241,11 +241,12 @@ class TierConsoleApp(App[None]):
                     f"{collector.history_minutes} minutes): `tierconsole incident export --since 1h --model "
                     f"{event.model_id}` reports it.")
         start, end = inc.event_window(event.time, answers.start if answers.start is not None else now - 15 * 60, now)
-        tpm_q, rpm_q = collector.quota(event.model_id)
         reserved = {r.model_id for r in session.profile.reservations}
-        return inc.build(answers, event.model_id, collector.names.get(event.model_id, event.model_id),
-                         collector.tiers.get(event.model_id, ()), tpm_q, rpm_q, start, end,
-                         event.model_id in reserved, focus=event.time)
+        # the model's own series: the on-demand route, its rows naming its quotas
+        rows = collector.route_timeline(answers, event.model_id, "on_demand", start, end,
+                                        event.model_id in reserved)
+        return inc.from_minutes(event.model_id, collector.names.get(event.model_id, event.model_id), rows,
+                                start, end, focus=event.time)
 
     def action_capacity_plan(self) -> None:
         """``c``: choose a model, then its capacity plan and cost view."""

@@ -112,3 +112,37 @@ async def test_status_names_the_binding_quota_of_a_profile_route_apart_from_on_d
     over = status(sb.endpoint, tmp_path, "--fail-over", "0.85")
     assert over.returncode == 3 and "cross-region" in over.stderr, over.stderr
     assert "1 quota over 85%" in over.stdout and over.stdout.count("▲") == 1
+
+
+def test_incident_export_names_the_binding_quota_of_each_route(make_sandbox, tmp_path):
+    sb = make_sandbox(speed=1.0)
+    clear_of_minute_end()
+    asyncio.run(direct_calls(sb.endpoint))
+    put_cross_region_use(sb.endpoint, 0.96)
+    cw = boto3_client("cloudwatch", sb.endpoint)
+    cw.put_metric_data(Namespace="AWS/Bedrock", MetricData=[
+        {"MetricName": "InvocationThrottles", "Dimensions": [{"Name": "ModelId", "Value": PROFILE_SERIES}],
+         "Timestamp": datetime.now(timezone.utc), "Value": 7}])
+    time.sleep(1.5)
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "c"), XDG_STATE_HOME=str(tmp_path / "s"))
+    docs = {}
+    for fmt in ("json", "csv", "md"):
+        out_file = tmp_path / f"incident.{fmt}"
+        out = subprocess.run([*CLI, "incident", "export", "--since", "5m", "--model", NOVA, "--format", fmt,
+                              "-o", str(out_file), "--endpoint-url", sb.endpoint],
+                             capture_output=True, text=True, timeout=90, env=env, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        docs[fmt] = out_file.read_text()
+    incidents = {i["route"]: i for i in json.loads(docs["json"])["incidents"]}
+    assert set(incidents) == {"on-demand", "cross-region"}
+    cross = incidents["cross-region"]
+    assert cross["quota_name"] == "Cross-region model inference tokens per minute for Amazon Nova Lite"
+    assert cross["diagnosis"].startswith("Throttled by the cross-region TPM quota of Amazon Nova Lite (us-east-1), "
+                                         "96% used at "), cross["diagnosis"]
+    assert incidents["on-demand"]["quota_name"] == "On-demand model inference tokens per minute for Amazon Nova Lite"
+    assert incidents["on-demand"]["diagnosis"].startswith("No throttles")
+    import csv
+    import io
+    rows = list(csv.DictReader(io.StringIO(docs["csv"])))
+    assert {(r["route"], r["quota_name"]) for r in rows} == {(i["route"], i["quota_name"]) for i in incidents.values()}
+    assert f"**Quota:** {cross['quota_name']}" in docs["md"] and "## amazon.nova-lite-v1:0 (cross-region)" in docs["md"]

@@ -121,3 +121,35 @@ def test_a_selected_minute_without_counted_throttles_says_so():
     i = inc.build(a, "m", "Model M", {"default"}, 100_000, 100, *inc.event_window(event, M - 900, M), focus=event)
     assert i.diagnosis == f"CloudWatch counted no throttles on Model M at {inc._clock(event)} UTC (±1 minute)."
     assert any(f.startswith("2 throttles in 1 minute;") for f in i.findings), i.findings  # the later burst is outside
+
+
+TPM_NAME = "Cross-region model inference tokens per minute for Model M"
+RPM_NAME = "Cross-region model inference requests per minute for Model M"
+
+
+def route_incident(a: Answers, **kw):
+    rows = inc.timeline(a, "m", {"priority", "default", "flex"}, 100_000, 100, M - 120, M, route="cross-region",
+                        quota_name=TPM_NAME, rpm_quota_name=RPM_NAME, region="us-east-1")
+    return inc.from_minutes("m", "Model M", rows, M - 120, M, **kw)
+
+
+def test_the_diagnosis_names_the_binding_quota_and_exports_carry_its_name():
+    a = answers(**{"EstimatedTPMQuotaUsage/default": {M - 60: 96_000}, "InvocationThrottles/default": {M - 60: 5},
+                   "Invocations/priority": {M - 60: 4}, "EstimatedTPMQuotaUsage/priority": {M - 60: 1}})
+    i = route_incident(a)
+    assert i.diagnosis.startswith(f"Throttled by the cross-region TPM quota of Model M (us-east-1), 96% used at "
+                                  f"{inc._clock(M - 60)} UTC: Standard drew it"), i.diagnosis
+    assert i.diagnosis.endswith("; Priority was unaffected.")
+    assert i.quota_name == TPM_NAME and i.route == "cross-region"
+    rows = list(csv.DictReader(io.StringIO(inc.to_csv([i]))))
+    assert {r["quota_name"] for r in rows} == {TPM_NAME} and {r["route"] for r in rows} == {"cross-region"}
+    assert f"**Quota:** {TPM_NAME}" in inc.to_markdown([i])
+    assert '"quota_name": "Cross-region model inference tokens per minute for Model M"' in inc.to_json([i])
+
+
+def test_an_rpm_throttle_names_the_rpm_quota():
+    a = answers(**{"EstimatedTPMQuotaUsage/default": {M - 60: 10_000}, "InvocationThrottles/default": {M - 60: 5},
+                   "Invocations/default": {M - 60: 97}})
+    i = route_incident(a)
+    assert i.diagnosis.startswith("Standard throttled by the cross-region RPM quota of Model M (us-east-1), 97% used at ")
+    assert "RPM quota hit (97/100 requests per minute)" in i.diagnosis

@@ -252,9 +252,26 @@ class Collector:
         dashboard so holds every minute, and a replay can open incident views)."""
         minute = (math.floor(now / mp.PERIOD) - 1) * mp.PERIOD
         reserved = {r.model_id for r in self.profile.reservations}
-        return tuple(row for model in self.models
-                     for row in inc.timeline(answers, model, self._tiers.get(model, ()), *self.quota(model),
-                                             minute, minute, model in reserved))
+        return tuple(row for model in self.models for route in self.routes_with_traffic(answers, model)
+                     for row in self.route_timeline(answers, model, route, minute, minute, model in reserved))
+
+    def routes_with_traffic(self, answers: mp.Answers, model: str) -> list[str]:
+        """On-demand, and each profile route of the model whose series had traffic in the answers."""
+        series = qu.route_series(model, self._profiles)
+        return [qu.ON_DEMAND_ROUTE] + [r for r in (qu.CROSS_REGION_ROUTE, qu.GLOBAL_ROUTE)
+                                       if qu.route_has_traffic(answers, series[r])]
+
+    def route_timeline(self, answers: mp.Answers, model: str, route: str, start: float, end: float,
+                       reserved: bool = False) -> list:
+        """The incident timeline of one model's route, its rows naming the route's quotas."""
+        named = self._listed.route_timeline_args(model, route, self.region)
+        if route == qu.ON_DEMAND_ROUTE:
+            return inc.timeline(answers, model, self._tiers.get(model, ()), *self.quota(model), start, end,
+                                reserved, **named)
+        kind = {qu.CROSS_REGION_ROUTE: QuotaKind.CROSS_REGION, qu.GLOBAL_ROUTE: QuotaKind.GLOBAL}[route]
+        return inc.timeline(answers, model, (), self._listed.minute(model, kind, Measure.TOKENS),
+                            self._listed.minute(model, kind, Measure.REQUESTS), start, end,
+                            series=qu.route_series(model, self._profiles)[route], **named)
 
     async def refresh(self) -> DashboardData:
         """Collect once. Never raises for an AWS error: failed panes keep their data, marked stale.

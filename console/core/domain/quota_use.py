@@ -65,10 +65,22 @@ class Listed:
     def code(self, spec: QuotaSpec) -> str:
         return (self.codes or {}).get(spec.name) or spec.code
 
+    def _minute(self, model_id: str, kind: QuotaKind, measure: Measure) -> QuotaSpec | None:
+        return next((s for s in self.specs
+                     if s.model_id == model_id and s.kind is kind and s.measure is measure and not s.daily), None)
+
     def minute(self, model_id: str, kind: QuotaKind, measure: Measure) -> float:
         """A model's minute quota value (0 when not listed)."""
-        return next((float(s.value) for s in self.specs
-                     if s.model_id == model_id and s.kind is kind and s.measure is measure and not s.daily), 0.0)
+        spec = self._minute(model_id, kind, measure)
+        return float(spec.value) if spec is not None else 0.0
+
+    def route_timeline_args(self, model_id: str, route: str, region: str) -> dict:
+        """The incident timeline's keywords for a model's route: its label, TPM and RPM quota names, region."""
+        kind = {ON_DEMAND_ROUTE: QuotaKind.ON_DEMAND, CROSS_REGION_ROUTE: QuotaKind.CROSS_REGION,
+                GLOBAL_ROUTE: QuotaKind.GLOBAL}[route]
+        tpm, rpm = self._minute(model_id, kind, Measure.TOKENS), self._minute(model_id, kind, Measure.REQUESTS)
+        return {"route": ROUTE_LABEL[route], "quota_name": tpm.name if tpm else "",
+                "rpm_quota_name": rpm.name if rpm else "", "region": region}
 
 
 def parse_quotas(rows: Iterable[Mapping], candidates: Mapping[str, Iterable[str]]) -> Listed:

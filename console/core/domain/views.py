@@ -293,6 +293,12 @@ class UsageMinute:
     reserved_output_tpm: float | None = None
     overflow_tokens: float | None = None  # sandbox-only (no AWS metric counts overflow); None: not known
     overflow_requests: float | None = None
+    #: The route these figures are of ("on-demand", "cross-region", "global") and the Service Quotas names of
+    #: its TPM and RPM quotas ("" when not known: an old recording, or the listing had no such quota).
+    route: str = "on-demand"
+    quota_name: str = ""
+    rpm_quota_name: str = ""
+    region: str = ""
 
     @property
     def tpm(self) -> float:

@@ -35,9 +35,10 @@ async def build_incidents(source, since: float, model: str | None = None) -> lis
         raise UnknownModel(unknown[0], collector.names)
     reserved = {r.model_id for r in source.profile.reservations}
     incidents = []
-    for model_id in models:
-        tpm_q, rpm_q = collector.quota(model_id)
-        incidents.append(inc.build(collector.answers, model_id, collector.names.get(model_id, model_id),
-                                   collector.tiers.get(model_id, ()), tpm_q, rpm_q, now - since, now,
-                                   model_id in reserved))
+    for model_id in models:  # a timeline per route the model's traffic took, each naming its quotas
+        for route in collector.routes_with_traffic(collector.answers, model_id):
+            rows = collector.route_timeline(collector.answers, model_id, route, now - since, now,
+                                            model_id in reserved)
+            incidents.append(inc.from_minutes(model_id, collector.names.get(model_id, model_id), rows,
+                                              now - since, now))
     return incidents
