@@ -38,7 +38,8 @@ def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
                    f"{q['tpm_used']:>9,}/{q['tpm_quota']:<9,.0f} {q['tpm_fraction']:>5.0%}"
                    f"  RPM {q['rpm_used']}/{q['rpm_quota']:.0f}  [{tiers}]")
         if q.get("binding"):
-            out.append(f"    binds: {q['binding']['text']}")
+            source = q["binding"].get("source")
+            out.append(f"    binds: {q['binding']['text']}" + (f" ({source})" if source else ""))
     out.append("THROTTLES (5 min / 60 min)")
     for model, per in doc["throttles"]["last_60m"].items():
         five = doc["throttles"]["last_5m"].get(model, {})

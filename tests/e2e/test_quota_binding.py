@@ -107,7 +107,9 @@ async def test_status_names_the_binding_quota_of_a_profile_route_apart_from_on_d
     day = next(u for u in direct["quotas"] if u["kind"] == "model_daily")
     assert day["used"] is None or day["source"].endswith("utilization report")
     text = status(sb.endpoint, tmp_path)
-    assert "binds: cross-region TPM quota of Amazon Nova Lite (us-east-1), 90% used" in text.stdout, text.stdout
+    assert "binds: cross-region TPM quota of Amazon Nova Lite (us-east-1), 90% used (sandbox CloudWatch)" \
+        in text.stdout, text.stdout
+    assert cross["binding"]["source"] == "sandbox CloudWatch"
     # --fail-over judges every applicable quota: the on-demand use is low, the cross-region one is over
     over = status(sb.endpoint, tmp_path, "--fail-over", "0.85")
     assert over.returncode == 3 and "cross-region" in over.stderr, over.stderr

@@ -63,4 +63,4 @@ def quota_entry(q) -> dict:
                         "fraction": _fraction(u.fraction), "source": u.source or None} for u in q.quotas],
             "binding": None if b is None else {"name": b.name, "code": b.code, "kind": b.kind, "measure": b.measure,
                                                "period": b.period_s, "fraction": _fraction(b.fraction),
-                                               "text": q.binding_text}}
+                                               "text": q.binding_text, "source": b.source or None}}
