@@ -148,3 +148,20 @@ def test_incident_export_names_the_binding_quota_of_each_route(make_sandbox, tmp
     rows = list(csv.DictReader(io.StringIO(docs["csv"])))
     assert {(r["route"], r["quota_name"]) for r in rows} == {(i["route"], i["quota_name"]) for i in incidents.values()}
     assert f"**Quota:** {cross['quota_name']}" in docs["md"] and "## amazon.nova-lite-v1:0 (cross-region)" in docs["md"]
+
+
+async def test_a_role_without_list_inference_profiles_keeps_the_on_demand_quotas(make_sandbox):
+    from tierconsole.sandbox.faults import parse_faults
+
+    sb = make_sandbox(speed=1.0)
+    sb.sandbox.faults.rules = parse_faults("denied:bedrock/inference-profiles")
+    ctx = AwsContext(Target(load_profile("sandbox"), sb.endpoint, sandbox=True))
+    collector = Collector(ctx)
+    try:
+        data = await collector.refresh()
+    finally:
+        await ctx.close()
+    assert "access denied (ListInferenceProfiles)" in collector.errors.get("profiles", ""), collector.errors
+    assert data.pane_status("quota").ok, data.pane_status("quota")
+    nova = rows(data.quotas)["on-demand"]
+    assert nova.tpm_quota == 120_000 and {u.kind for u in nova.quotas} >= {"on_demand", "model_daily"}

@@ -56,6 +56,7 @@ class Collector:
         self._report_id: str | None = None
         self._report_started = -1e18
         self._report_due = False
+        self._profiles_due = False
         self._quotas_at = -1e18
         self._tiers: dict[str, set[str]] = {}
         self._tiers_at = -1e18
@@ -112,12 +113,22 @@ class Collector:
         rows = await self._pages(sq.list_service_quotas, "ListServiceQuotas", "Quotas",
                                  {"ServiceCode": "bedrock", "MaxResults": 100})
         listed = qu.parse_quotas(rows, qu.model_candidates(fms, self.profile.quota_names))
-        profiles = await self._pages(bedrock.list_inference_profiles, "ListInferenceProfiles",
-                                     "inferenceProfileSummaries", {"maxResults": 1000, "typeEquals": "SYSTEM_DEFINED"})
-        self._names, self._listed, self._profiles = names, listed, qu.profile_series(profiles)
+        self._names, self._listed, self._profiles_due = names, listed, True
         self._tpm = {m: v for m in names if (v := listed.minute(m, QuotaKind.ON_DEMAND, Measure.TOKENS))}
         self._rpm = {m: v for m in names if (v := listed.minute(m, QuotaKind.ON_DEMAND, Measure.REQUESTS))}
         self._quotas_at, self._report_due = now, True
+
+    async def _list_profiles(self, now: float) -> None:
+        """The system-defined inference profiles (the series of each model's cross-region and global routes), on
+        the quota cadence. Its failure (a role without bedrock:ListInferenceProfiles) leaves the on-demand rows
+        whole and is reported under ``profiles``; the routes known before stay."""
+        if not self._profiles_due:
+            return
+        self._profiles_due = False
+        bedrock = await self.ctx.client("bedrock", self.region)
+        profiles = await self._pages(bedrock.list_inference_profiles, "ListInferenceProfiles",
+                                     "inferenceProfileSummaries", {"maxResults": 1000, "typeEquals": "SYSTEM_DEFINED"})
+        self._profiles = qu.profile_series(profiles)
 
     async def _pages(self, call, op: str, key: str, kwargs: dict) -> list[dict]:
         """Every item of a paged listing (``NextToken``/``nextToken`` as the operation names it)."""
@@ -297,6 +308,7 @@ class Collector:
         await guarded("identity", self._identity)
         await guarded("quotas", self._quotas, now)
         await guarded("discovery", self._discover_tiers, now)
+        await guarded("profiles", self._list_profiles, now)
         await guarded("report", self._start_report, now)
         answers, summaries = await asyncio.gather(guarded("metrics", self._metrics, now),
                                                   guarded("batch", self._batch))

@@ -18,7 +18,7 @@ or the sandbox's (when the console watches the sandbox, every figure is the sand
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping, Sequence
 
 from .metricsplan import Answers, Plan, Query, trailing_minute
@@ -60,10 +60,11 @@ class Listed:
     """The Bedrock quotas Service Quotas lists, understood: their specs and AWS's codes by name."""
 
     specs: tuple[QuotaSpec, ...] = ()
-    codes: Mapping[str, str] = None  # quota name -> QuotaCode as listed
+    codes: Mapping[str, str] = field(default_factory=dict)  # quota name -> QuotaCode as listed
 
     def code(self, spec: QuotaSpec) -> str:
-        return (self.codes or {}).get(spec.name) or spec.code
+        """AWS's code of the quota as listed (the sandbox's hash code only when the listing gave none)."""
+        return self.codes.get(spec.name) or spec.code
 
     def _minute(self, model_id: str, kind: QuotaKind, measure: Measure) -> QuotaSpec | None:
         return next((s for s in self.specs
