@@ -30,7 +30,7 @@ def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
                    f"in {r['input_tpm_used']:>9,}/{r['input_tpm_reserved']:<9,}"
                    f" {r['input_fraction']:>5.0%}  out {r['output_tpm_used']:>8,}/{r['output_tpm_reserved']:<8,}"
                    f" {r['output_fraction']:>5.0%}  {_overflow_text(r)}")
-    out.append("ON-DEMAND QUOTA (TPM by tier vs quota, burndown included)")
+    out.append("QUOTAS per model and route (TPM by tier vs the route's TPM quota, burndown included)")
     for q in doc["quotas"]:
         tiers = "  ".join(f"{tier_label(k)} {v:,}" for k, v in q["tpm_by_tier"].items())
         route = "" if q.get("route", "on-demand") == "on-demand" else f" ({q['route']})"
