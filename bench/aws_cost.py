@@ -9,7 +9,8 @@ refresh; no Service Quotas call on most refreshes.
 Cost, at CloudWatch list price (no free tier): GetMetricData $0.01 per 1,000 metrics requested
 (the number of MetricDataQueries per call comes from the console's own plan,
 `tierconsole.core.domain.metricsplan.plan`, for the models and tiers the collector discovered);
-ListMetrics $0.01 per 1,000 requests (tier discovery, every 15 s at most). STS, Service Quotas
+ListMetrics $0.01 per 1,000 requests (discovery of the per-tier form: one call every 5 minutes, every
+minute while a watched model has no per-tier series yet). STS, Service Quotas
 and the Bedrock control plane are free.
 
     python bench/aws_cost.py [--refreshes 30]
@@ -69,12 +70,11 @@ def split_refreshes(entries: list[dict]) -> list[list[dict]]:
     return groups
 
 
-async def console_plan(endpoint: str) -> tuple[int, list[str], dict[str, list[str]], float]:
+async def console_plan(endpoint: str) -> tuple[int, list[str], dict[str, list[str]], float, str, float]:
     """The metrics per GetMetricData call in the console's plan, after one collection (as the console does)."""
     from tierconsole.core.aws.collectors import Collector
     from tierconsole.core.aws.session import AwsContext, Target
     from tierconsole.core.domain import metricsplan as mp
-    from tierconsole.core.domain import quota_use as qu
     from tierconsole.core.config.profiles import load_profile
 
     profile = load_profile("sandbox")
@@ -82,9 +82,10 @@ async def console_plan(endpoint: str) -> tuple[int, list[str], dict[str, list[st
     try:
         c = Collector(ctx)
         await c.refresh()
-        p = mp.plan(c.models, c.tiers, [r.model_id for r in profile.reservations], time.time())
-        p = qu.with_route_queries(p, c._route_series())  # profile series ride in the same call
-        return len(p.queries), c.models, {m: sorted(t) for m, t in c.tiers.items()}, profile.quota_refresh_seconds
+        p = c.metric_plan(time.time())
+        assert all(q.namespace in (mp.NAMESPACE, mp.SANDBOX_NAMESPACE, mp.BATCH_NAMESPACE) for q in p.queries)
+        return (len(p.queries), c.models, {m: sorted(t) for m, t in c.tiers.items()}, profile.quota_refresh_seconds,
+                c.discovery.form or "none seen", c.discovery_every)
     finally:
         await ctx.close()
 
@@ -100,8 +101,6 @@ def discoveries_per_hour(cadence: float, every: float) -> float:
 
 
 def run(refreshes: int) -> list[Row]:
-    from tierconsole.core.aws.collectors import DISCOVERY_EVERY_S
-
     log_path = os.path.join(tempfile.mkdtemp(prefix="tc-aws-cost-"), "access.jsonl")
     with SandboxProcess(scenario="steady", access_log=log_path) as sb:
         term = PtyProcess([*CONSOLE, "--profile", "sandbox", "--endpoint-url", sb.endpoint])
@@ -117,7 +116,7 @@ def run(refreshes: int) -> list[Row]:
         finally:
             term.stop()
         entries = [e for e in read_log(log_path) if e.get("service") != "bedrock-runtime"]
-        n_metrics, models, tiers, quota_refresh = asyncio.run(console_plan(sb.endpoint))
+        n_metrics, models, tiers, quota_refresh, form, every = asyncio.run(console_plan(sb.endpoint))
 
     groups = split_refreshes(entries)
     n = len(groups)
@@ -134,7 +133,7 @@ def run(refreshes: int) -> list[Row]:
     errors = sum(1 for e in entries if e.get("status", 200) >= 400)
 
     print(f"refreshes observed: {n} (median interval {cadence:.2f} s), {len(entries)} calls, {errors} errors")
-    print(f"models watched: {len(models)}; tiers discovered: " +
+    print(f"models watched: {len(models)}; per-tier form discovered: {form} (ListMetrics every {every:g} s); tiers: " +
           ", ".join(f"{m.split('.')[-1]}={'/'.join(t)}" for m, t in tiers.items()))
     print(f"{'operation':28} {'calls':>6} {'per refresh':>12}")
     for op, c in totals.most_common():
@@ -152,7 +151,7 @@ def run(refreshes: int) -> list[Row]:
     for c in CADENCES:
         gmd_h = 3600 / c * gmd_pages
         metrics_h = 3600 / c * n_metrics
-        lm_h = discoveries_per_hour(c, DISCOVERY_EVERY_S) * lm_pages
+        lm_h = discoveries_per_hour(c, every) * lm_pages
         usd = metrics_h / 1000 * GMD_PER_1K_METRICS + lm_h / 1000 * LIST_METRICS_PER_1K
         print(f"{c:>7}s {gmd_h:14,.0f} {metrics_h:10,.0f} {lm_h:14,.0f} {usd:8.3f} {usd * 24 * 30:10,.2f}")
         rows.append(Row("aws: CloudWatch $/hour", f"${usd:.3f}/h at {c} s cadence (${usd * 24 * 30:,.0f}/30 days)",
@@ -161,6 +160,8 @@ def run(refreshes: int) -> list[Row]:
     sq_ok = sq_refreshes <= max(1, math.ceil(n * 0.1))
     per_refresh = ", ".join(f"{op} {c / n:.2f}" for op, c in totals.most_common())
     return [
+        Row("aws: ListMetrics", f"{lm_calls} calls over {n} refreshes ({lm_discoveries} discoveries, form {form})",
+            "not every refresh", n <= 1 or lm_discoveries < n),
         Row("aws: GetMetricData/refresh", f"{min(gmd_per)}-{max(gmd_per)} per refresh over {n} refreshes "
             f"({n_metrics} metrics each); all calls/refresh: {per_refresh}", "exactly 1 per region", one_gmd),
         Row("aws: Service Quotas calls", f"on {sq_refreshes} of {n} refreshes", "0 on most refreshes", sq_ok),

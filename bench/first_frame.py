@@ -4,7 +4,7 @@
 `bench/baseline_app.py` (Header, DataTable, Footer) are launched alternately in a fresh 120×40 pty,
 exactly the same way; the time is from spawning the process until a marker drawn in the first frame
 arrives on the pty (the dashboard's pane title "Batch jobs", the baseline's column label). Median
-of N runs each; target: the console's median ≤ 1.5× the baseline's.
+of N runs each; target: the console's median ≤ 1.2× the baseline's.
 
     python bench/first_frame.py [--runs 5]
 """
@@ -17,7 +17,7 @@ from _common import BENCH, CONSOLE, PY, PtyProcess, Row, add_common_args, emit, 
 
 CONSOLE_MARKER = b"Batch jobs"  # the fourth pane's title: present only once the whole grid is drawn
 BASELINE_MARKER = b"BASELINE-READY"
-TARGET = 1.5
+TARGET = 1.2
 
 
 def launch(cmd: list[str], marker: bytes, timeout: float = 60.0) -> float:
@@ -46,8 +46,12 @@ def run(runs: int) -> list[Row]:
     print(f"runs={runs}")
     print("console  s: " + " ".join(f"{x:.3f}" for x in console) + f"  median {c:.3f}")
     print("baseline s: " + " ".join(f"{x:.3f}" for x in base) + f"  median {b:.3f}")
-    print(f"ratio: {ratio:.2f}x")
-    return [Row("first frame", f"{ratio:.2f}x baseline ({c:.2f} s vs {b:.2f} s, median of {runs})",
+    # Each console run over the baseline run just before it: steadier than the ratio of medians when
+    # the machine's load changes during the run (other engineers' tests on 2 shared cores).
+    paired = median([x / y for x, y in zip(console, base)])
+    print(f"ratio: {ratio:.2f}x (median of the {runs} paired ratios: {paired:.2f}x)")
+    return [Row("first frame", f"{ratio:.2f}x baseline ({c:.2f} s vs {b:.2f} s, median of {runs}; "
+                f"paired {paired:.2f}x)",
                 f"<= {TARGET}x", ratio <= TARGET)]
 
 

@@ -47,6 +47,10 @@ def add_parser(sub) -> None:
     b.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
 
+class _NeedsYes(Exception):
+    """``batch cancel`` without ``--yes`` and with no terminal to ask on."""
+
+
 def cmd_batch(args) -> int:
     return run(_batch(args))
 
@@ -55,17 +59,13 @@ async def _batch(args) -> int:
     import botocore.exceptions as bx  # noqa: PLC0415
 
     from ..core.ops import batch as actions  # noqa: PLC0415
-    from ..core.ops.guard import account_id, guard_for  # noqa: PLC0415
     from ..present.batch import format_job, format_jobs, job_json, json_default  # noqa: PLC0415
 
-    async with session(args) as source:
-        guard = guard_for(source)
+    async with session(args) as operator:
+        source = operator.source
         try:
             if args.batch_command == "submit":
-                guard.account_id = await account_id(source)
-                bucket = (source.profile.sandbox or {}).get("bucket") if source.profile.is_sandbox else None
-                submit = actions.submit_batch_s3 if args.file.startswith("s3://") else actions.submit_batch
-                job = await submit(source.ctx, guard, args.file, args.model, args.name, sandbox_bucket=bucket)
+                job = await actions.submit(operator, args.file, args.model, args.name)
                 text, ran = actions.submit_text(job)
                 if args.json:
                     print(json.dumps({**job_json(job), "existingJob": job.existing}, default=json_default, indent=2))
@@ -83,23 +83,28 @@ async def _batch(args) -> int:
                 else:
                     print(format_job(job))
             elif args.batch_command == "cancel":
-                guard.account_id = await account_id(source)
-                guard.require_mutation("batch-cancel", args.job)  # refused before anything is looked up
-                if not args.yes:
+                async def confirm(account: str | None) -> str | None:
+                    if args.yes:
+                        return args.job
                     if not sys.stdin.isatty():
-                        err("batch cancel: confirmation needed; pass --yes to cancel without a prompt")
-                        return EXIT_USAGE
+                        raise _NeedsYes
                     current = await actions.show_batch(source.ctx, args.job)
                     if current.get("status") not in actions.STOPPED:
                         answer = input(f"Cancel batch job {current.get('jobName')} "
                                        f"({actions.job_id_of(current['jobArn'])}, {current.get('status')}) in account "
-                                       f"{guard.account_id or '?'} ({source.profile.name}, {source.profile.region})? "
-                                       "[y/N] ")
+                                       f"{account or '?'} ({source.profile.name}, {source.profile.region})? [y/N] ")
                         if answer.strip().lower() not in ("y", "yes"):
-                            print("not cancelled")
-                            return EXIT_FAIL
-                    args.job = current["jobArn"]  # the job confirmed, whatever is created meanwhile
-                job = await actions.cancel_batch(source.ctx, guard, args.job)
+                            return None
+                    return str(current["jobArn"])  # the job confirmed, whatever is created meanwhile
+
+                try:
+                    job = await actions.cancel_confirmed(operator, args.job, confirm)
+                except _NeedsYes:
+                    err("batch cancel: confirmation needed; pass --yes to cancel without a prompt")
+                    return EXIT_USAGE
+                if job is None:
+                    print("not cancelled")
+                    return EXIT_FAIL
                 print(actions.cancel_text(job))
         except actions.AmbiguousJob as e:
             err(str(e))

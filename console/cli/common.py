@@ -1,5 +1,5 @@
 """What every command shares: exit codes, the error line, running a command's coroutine, and the
-profile's live source for one command (:func:`session`)."""
+operator session of the command's profile (:func:`session`)."""
 from __future__ import annotations
 
 import asyncio
@@ -17,12 +17,13 @@ def err(msg: str) -> None:
 
 @asynccontextmanager
 async def session(args):
-    """The profile's started live source (:func:`tierconsole.core.session.command_source`); a throwaway
-    in-process sandbox is said on stderr (what the command made is gone when it exits)."""
-    from ..core.session import command_source  # noqa: PLC0415
+    """The started operator session of the command's profile
+    (:func:`tierconsole.core.session.command_session`, the TUI's session concept); a throwaway in-process
+    sandbox is said on stderr (what the command made is gone when it exits)."""
+    from ..core.session import command_session  # noqa: PLC0415
 
-    async with command_source(args, on_throwaway=lambda note: print(note, file=sys.stderr)) as source:
-        yield source
+    async with command_session(args, on_throwaway=lambda note: print(note, file=sys.stderr)) as operator:
+        yield operator
 
 
 def run(coro) -> int:

@@ -42,9 +42,9 @@ async def _incident(args, since: float) -> int:
     from ..core.domain import incident as inc  # noqa: PLC0415
     from ..core.ops.incident import MetricsUnavailable, UnknownModel, build_incidents  # noqa: PLC0415
 
-    async with session(args) as source:
+    async with session(args) as operator:
         try:
-            incidents = await build_incidents(source, since, args.model)
+            incidents = await build_incidents(operator, since, args.model)
         except MetricsUnavailable as e:
             err(f"could not read metrics: {e}")
             return EXIT_FAIL

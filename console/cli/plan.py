@@ -64,16 +64,16 @@ def cmd_plan(args) -> int:
 async def _plan(args) -> int:
     from ..core.ops.plan import PlanError, UnknownModel, load_history, plan_and_spend, plan_document  # noqa: PLC0415
 
-    async with session(args) as source:
+    async with session(args) as operator:
         try:
-            history = await load_history(source, args.model, args.days)
+            history = await load_history(operator, args.model, args.days)
         except UnknownModel as e:
             err(f"plan: {e}")
             return EXIT_USAGE
         except PlanError as e:
             err(f"plan: {e}" if not str(e).startswith("CloudWatch") else str(e))
             return EXIT_FAIL
-        profile = source.profile
+        profile = operator.profile
     plan, now = plan_and_spend(history, profile, args.model, percentile=args.percentile, month=args.month,
                                reservation_price=args.reservation_price)
     if args.json:

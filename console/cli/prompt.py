@@ -38,7 +38,7 @@ def cmd_prompt(args) -> int:
 
 
 async def _prompt(args, req) -> int:
-    from ..core.ops.prompt import prompt_from_command  # noqa: PLC0415
+    from ..core.ops.prompt import run_prompt  # noqa: PLC0415
     from ..present.prompt import format_results  # noqa: PLC0415
 
     single_stream = req.stream and req.tier not in ("all",) and not args.json
@@ -48,8 +48,8 @@ async def _prompt(args, req) -> int:
             sys.stdout.write(chunk)
             sys.stdout.flush()
 
-    async with session(args) as source:
-        results = await prompt_from_command(source, req, on_text=on_text)
+    async with session(args) as operator:
+        results = await run_prompt(operator, req, via="cli", on_text=on_text)
     if single_stream:
         sys.stdout.write("\n")
     ok = any(r.ok for r in results)

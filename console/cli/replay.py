@@ -88,9 +88,17 @@ def _replay(recording, args: argparse.Namespace) -> int:
         except ValueError as e:
             err(f"--at: {e}")
             return EXIT_USAGE
+    from ..core.domain.catalog import ConfigError  # noqa: PLC0415
+    from ..tui.keymap import load_keymap  # noqa: PLC0415
     from ..tui.replay import ReplayApp  # noqa: PLC0415
 
-    app = ReplayApp(recording, theme=getattr(args, "theme", None), at=at, speed=args.speed, play=args.play)
+    try:
+        keymap = load_keymap()
+    except ConfigError as e:
+        err(str(e))
+        return EXIT_USAGE
+    app = ReplayApp(recording, theme=getattr(args, "theme", None), at=at, speed=args.speed, play=args.play,
+                    keymap=keymap)
     if app.replay.notice:  # also said on screen; this stays in the terminal after the replay
         err(f"{app.replay.notice}")
     app.run()

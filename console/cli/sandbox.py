@@ -72,15 +72,15 @@ def add_parser(sub) -> None:
 
 
 def cmd_sandbox(args) -> int:
-    from ..sandbox import daemon  # noqa: PLC0415 - stdlib only
+    from ..sandbox import commands  # noqa: PLC0415 - stdlib only
 
     if args.sandbox_command in ("stop", "status"):
-        return daemon.cmd_stop(args) if args.sandbox_command == "stop" else daemon.cmd_status(args)
+        return commands.cmd_stop(args) if args.sandbox_command == "stop" else commands.cmd_status(args)
     failed = _sandbox_profile(args)
     if failed is not None:
         return failed
     if args.sandbox_command == "start":
-        return daemon.cmd_start(args)
+        return commands.cmd_start(args)
     from ..sandbox.serve import serve  # noqa: PLC0415
 
     return serve(args)

@@ -43,8 +43,9 @@ async def _status(args) -> int:
     from ..core.ops.status import collect_status  # noqa: PLC0415
     from ..present.status import format_status  # noqa: PLC0415
 
-    async with session(args) as source:
-        doc, collector = await collect_status(source)
+    async with session(args) as operator:
+        source = operator.source
+        doc, collector = await collect_status(operator)
     if collector.errors:
         doc["errors"] = collector.errors
     doc["alert_threshold"] = source.profile.alert_threshold

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 
-def output_path_problem(path: str | os.PathLike) -> str | None:
+def output_path_problem(path: str | os.PathLike[str]) -> str | None:
     """Why a file cannot be created at ``path`` (``no such directory``, ``is a directory``...), or None.
     Checked before any work is done, so that a typo costs nothing; the write itself may still fail."""
     p = Path(path)
@@ -22,7 +22,7 @@ def output_path_problem(path: str | os.PathLike) -> str | None:
     return None
 
 
-def write_private(path: str | os.PathLike, text: str) -> None:
+def write_private(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path``, readable by its owner only (0600), never half-written: a temporary
     file beside it, created 0600, then renamed over it."""
     path = Path(path)
@@ -37,7 +37,7 @@ def write_private(path: str | os.PathLike, text: str) -> None:
         raise
 
 
-def private_dir(path: str | os.PathLike) -> Path:
+def private_dir(path: str | os.PathLike[str]) -> Path:
     """Make ``path`` a directory, creating each missing folder 0700 (owner only: it holds account data);
     folders that exist already are left as they are."""
     path = Path(path)

@@ -1,12 +1,11 @@
-"""Operator sessions: one profile's live source, its guard, and what the actions need.
+"""The operator session: one profile's live source, its guard (read-only refusals, the audit log),
+the account it acts in, its prices and prompt history: what every use case of :mod:`.ops` needs.
 
-:class:`OperatorSession` is the TUI's: the app makes a new :class:`OperatorSession` for every profile it watches (the first one and each
-switch). Action screens and workers hold the session they were started with and check
-:attr:`OperatorSession.alive` before showing anything, so a call started under one profile is never
-shown under, or attributed to, another: switching closes the old session first.
-
-:func:`command_source` is a headless command's: the profile's source, started for one command and
-closed after it. (Two session concepts: phase 2 of issue 13 makes them one, here.)
+One concept for both front ends. The TUI makes a new :class:`OperatorSession` for every profile it
+watches (the first one and each switch); action screens and workers hold the session they were started
+with and check :attr:`OperatorSession.alive` before showing anything, so a call started under one
+profile is never shown under, or attributed to, another: switching closes the old session first.
+A headless command opens one with :func:`command_session`, started for the command and closed after it.
 """
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable
 from .domain.views import DashboardData, ThrottleEvent
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .aws.session import AwsContext
     from .ops.guard import Guard
     from .domain.pricing import PriceTable
     from .domain.profile import Profile
@@ -47,7 +47,7 @@ class ModelChoice:
 
 
 class OperatorSession:
-    def __init__(self, source: "LiveSource", generation: int):
+    def __init__(self, source: "LiveSource", generation: int = 0):
         from .ops.guard import Guard  # noqa: PLC0415
         from .config.paths import user_data_dir, user_state_dir  # noqa: PLC0415
 
@@ -60,8 +60,8 @@ class OperatorSession:
         self.guard: "Guard" = Guard(source.profile, user_state_dir() / "audit.jsonl")
         self.history_path = user_data_dir() / "history.jsonl"
         self._ready = asyncio.Event()
-        self._start: asyncio.Future | None = None
-        self._mutations: set[asyncio.Task] = set()
+        self._start: asyncio.Future[None] | None = None
+        self._mutations: set[asyncio.Future[Any]] = set()
         self._prices: "PriceTable | None" = None
         # Remembered between openings of the batch form (per profile, so never carried across a switch).
         self.last_batch: dict[str, str] = {}
@@ -87,13 +87,13 @@ class OperatorSession:
             await asyncio.shield(self._start)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - reported to whoever waits on the session
+        except Exception as exc:
             self.start_error = f"{type(exc).__name__}: {exc}"
             self._ready.set()
             raise SourceFailed(self.start_error) from exc
         self._ready.set()
 
-    async def context(self):
+    async def context(self) -> "AwsContext":
         """The AWS context, once the source has started. Raises if the session closed or the source failed."""
         if self.closed:
             raise SessionClosed(f"profile {self.profile.name!r} is no longer the active profile")
@@ -144,6 +144,12 @@ class OperatorSession:
             except Exception:  # noqa: BLE001 - audit entries still go in, without the account
                 return None
         return self.account_id
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """Now on the source's timeline: a sandbox's own clock (it may run faster), else the wall clock."""
+        collector = self.source.collector
+        return collector.clock if collector is not None else time.time
 
     @property
     def prices(self) -> "PriceTable":
@@ -209,20 +215,25 @@ def stamp() -> float:
 
 
 @asynccontextmanager
-async def command_source(args, *, on_throwaway: Callable[[str], None] | None = None) -> AsyncIterator["LiveSource"]:
-    """The started source of a command's profile (its --profile, --endpoint-url, --region, --read-only),
+async def command_session(args: Any, *, on_throwaway: Callable[[str], None] | None = None
+                          ) -> AsyncIterator[OperatorSession]:
+    """The started session of a command's profile (its --profile, --endpoint-url, --region, --read-only),
     closed when the command is done. A sandbox profile attaches to its background sandbox
     (``tierconsole sandbox start``); with none running it gets a quiet throwaway one in-process, and
     ``on_throwaway`` is told so (its jobs, objects and metrics are gone when the command exits)."""
     from .source import LiveSource  # noqa: PLC0415
 
-    source = LiveSource.from_args(args, scenario="none")
-    await asyncio.to_thread(source.start)
-    if source.sandbox_thread is not None and on_throwaway is not None:
-        from ..sandbox.daemon import throwaway_note  # noqa: PLC0415
-
-        on_throwaway(throwaway_note(source.profile))
+    session = OperatorSession(LiveSource.from_args(args, scenario="none"))
     try:
-        yield source
+        await session.start()
+    except SourceFailed as exc:  # a command reports the cause itself (a bad sandbox config is a usage error)
+        await session.close()
+        raise (exc.__cause__ or exc) from None
+    if session.source.sandbox_thread is not None and on_throwaway is not None:
+        from ..sandbox.attach import throwaway_note  # noqa: PLC0415
+
+        on_throwaway(throwaway_note(session.profile))
+    try:
+        yield session
     finally:
-        await source.close()
+        await session.close()

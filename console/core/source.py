@@ -7,8 +7,16 @@ import asyncio
 import logging
 from dataclasses import replace
 
+from typing import TYPE_CHECKING, Any
+
 from .domain.profile import Profile
 from .domain.views import DashboardData
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..sandbox.app import SandboxThread
+    from ..sandbox.daemon import State
+    from .aws.collectors import Collector, RegionsCollector
+    from .aws.session import AwsContext
 
 log = logging.getLogger("tierconsole.live")
 
@@ -34,14 +42,14 @@ class LiveSource:
         self._scenario = scenario
         self._speed = speed
         self.sandbox_mode = sandbox
-        self.sandbox_thread = None  # the throwaway in-process sandbox, when one runs
-        self.background = None  # the background sandbox attached to (sandbox.daemon.State)
+        self.sandbox_thread: SandboxThread | None = None  # the throwaway in-process sandbox, when one runs
+        self.background: State | None = None  # the background sandbox attached to
         self.notice: str | None = None  # why a background sandbox could not be started
-        self.ctx = None
-        self.collector = None
+        self.ctx: AwsContext | None = None  # set by start()
+        self.collector: Collector | RegionsCollector | None = None  # set by start()
 
     @classmethod
-    def from_args(cls, args, **kwargs) -> "LiveSource":
+    def from_args(cls, args: Any, **kwargs: Any) -> "LiveSource":
         """The source for a parsed command line: its --profile, --endpoint-url, --region and --read-only
         (the shared options, which mean the same wherever they were typed). Raises ConfigError."""
         from .config.profiles import load_profile  # noqa: PLC0415
@@ -82,19 +90,19 @@ class LiveSource:
         # (named here so the header shows it; a sandbox profile then watches that endpoint).
         endpoint = self._endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         if self.profile.is_sandbox:
-            from ..sandbox import daemon  # noqa: PLC0415
+            from ..sandbox import attach, daemon  # noqa: PLC0415
 
             sandbox = True  # dummy (or the sandbox's --auth) credentials, sandbox badge
             if endpoint is None:
-                self.background = None if self.sandbox_mode == "embedded" else daemon.for_profile(self.profile)
+                self.background = None if self.sandbox_mode == "embedded" else attach.for_profile(self.profile)
                 if self.background is None and self.sandbox_mode == "keep":
                     try:
-                        self.background = daemon.start_for(self.profile, scenario=self._scenario)
+                        self.background = attach.start_for(self.profile, scenario=self._scenario)
                     except daemon.StartError as e:
                         self.notice = f"could not start a background sandbox ({e}); running one in-process"
                         log.warning("%s", self.notice)
             else:
-                self.background = daemon.for_endpoint(endpoint)  # a URL of the background sandbox: its keys
+                self.background = attach.for_endpoint(endpoint)  # a URL of the background sandbox: its keys
             if self.background is not None:
                 endpoint, clock = self.background.endpoint, self.background.clock()
                 credentials = self.background.credentials()
@@ -103,18 +111,21 @@ class LiveSource:
                 from ..sandbox.config import parse_sandbox_config  # noqa: PLC0415
 
                 config = parse_sandbox_config(self.profile.raw, self.profile.source)
-                self.sandbox_thread = SandboxThread(Sandbox(config, scenario=self._scenario, speed=self._speed))
-                endpoint = self.sandbox_thread.start()
-                clock = self.sandbox_thread.sandbox.clock.now  # metrics are stamped on the sandbox's timeline
-        self.ctx = AwsContext(Target(self.profile, endpoint, sandbox=sandbox, credentials=credentials))
+                thread = self.sandbox_thread = SandboxThread(Sandbox(config, scenario=self._scenario,
+                                                                     speed=self._speed))
+                endpoint = thread.start()
+                clock = thread.sandbox.clock.now  # metrics are stamped on the sandbox's timeline
+        ctx = self.ctx = AwsContext(Target(self.profile, endpoint, sandbox=sandbox, credentials=credentials))
         if len(self.profile.regions) > 1:
             from .aws.collectors import RegionsCollector  # noqa: PLC0415
 
-            self.collector = RegionsCollector(self.ctx, clock=clock)  # one GetMetricData per region per refresh
+            self.collector = RegionsCollector(ctx, clock=clock)  # one GetMetricData per region per refresh
         else:
-            self.collector = Collector(self.ctx, clock=clock)
+            self.collector = Collector(ctx, clock=clock)
 
     async def refresh(self) -> DashboardData:
+        if self.collector is None:
+            raise RuntimeError("the live source has not started")
         return await self.collector.refresh()
 
     async def close(self) -> None:

@@ -1,5 +1,9 @@
 """The embedded Bedrock: one loopback HTTP endpoint serving every service the console uses.
 
+The endpoint speaks HTTP/1.1 and HTTP/2 over cleartext on one port (:mod:`.server`, hypercorn); every
+request comes to :meth:`Sandbox.asgi` and then :meth:`Sandbox.dispatch`, and every response leaves
+with the headers of :meth:`Sandbox.common_headers`.
+
 Requests are routed the way LocalStack's edge port does it: by the service name in the SigV4
 credential scope (``.../us-east-1/bedrock/aws4_request``), then by path. So
 ``AWS_ENDPOINT_URL=http://127.0.0.1:4599`` alone aims any AWS SDK or the AWS CLI at it.
@@ -15,23 +19,22 @@ import time
 from pathlib import Path
 from typing import Awaitable, Callable
 
-from aiohttp import web
-
 from ..core.domain.catalog import ConfigError
 from . import identity
 from .clock import SandboxClock
 from .config import SandboxConfig, load_sandbox_config, log_path_problem
 from .engine import EngineError, TierEngine
-from .http import AwsError, Call, clean_text, error_response, parse_scope
+from .http import AwsError, Call, Request, Response, clean_text, error_response, parse_scope
 from .outcomes import OutcomeLog
 from .services.profiles import ProfileStore
 from .services.runtime import Runtime, runtime_target
 
 log = logging.getLogger("tierconsole.sandbox")
 
-Handler = Callable[[Call], Awaitable[web.StreamResponse]]
+Handler = Callable[[Call], Awaitable[Response]]
 
-MAX_BODY = 64 * 1024 * 1024
+MAX_BODY = 64 * 1024 * 1024  # a request body beyond this is refused (read and dropped, never kept)
+STOP_GRACE_S = 1.0  # on stop, how long an answer under way may take to finish before its connection closes
 LOGGED_CHARS = 256  # the longest string an access-log field keeps
 _TARGET_PREFIXES = {"ServiceQuotasV20190624": "servicequotas", "GraniteServiceVersion20100801": "monitoring",
                     "AWSSecurityTokenServiceV20110615": "sts"}
@@ -73,7 +76,8 @@ class Sandbox:
         access_log = access_log or self.config.access_log
         self._access_log_path = Path(access_log).expanduser() if access_log else None
         self._access_log = None
-        self._runner: web.AppRunner | None = None
+        self._server = None  # .server.Server once started
+        self._inflight: set[asyncio.Task] = set()  # the requests being handled
         self._background: list[asyncio.Task] = []
         self._stopping = False
         self._closers: list[Callable[[], Awaitable[None] | None]] = []
@@ -106,50 +110,110 @@ class Sandbox:
         self._closers.append(fn)
 
     # ------------------------------------------------------------------ HTTP
-    def make_app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY, handler_args={"max_field_size": 65536})
-        app.router.add_get(identity.PATH, self._identity)
-        app.router.add_route("*", "/{tail:.*}", self.dispatch)
-        app.on_response_prepare.append(self._common_headers)
-        return app
+    def common_headers(self, call: Call | None, response: Response) -> None:
+        """The headers every answer of the sandbox carries, whatever served it: the one place to add one.
+        One request id per answer (a service's own, e.g. moto's, is kept; none is added beside it)."""
+        response.headers[identity.HEADER] = self.instance  # which sandbox answers (see .identity)
+        if call is not None and "x-amzn-RequestId" not in response.headers:
+            response.headers["x-amzn-RequestId"] = call.request_id
 
-    async def _common_headers(self, request: web.Request, response: web.StreamResponse) -> None:
-        """Headers every response carries, streams and errors included (aiohttp's on_response_prepare)."""
-        response.headers[identity.HEADER] = self.instance
+    def _identity(self) -> Response:
+        """Which sandbox this is (for the console's check that an endpoint is the sandbox it recorded):
+        unauthenticated, never faulted, never in the access log."""
+        return Response(text=json.dumps({"instance": self.instance, "pid": os.getpid()}),
+                        content_type="application/json")
 
-    async def _identity(self, request: web.Request) -> web.Response:
-        """Which sandbox this is (for the console's check that an endpoint is the sandbox it recorded)."""
-        return web.json_response({"instance": self.instance, "pid": os.getpid()})
+    async def asgi(self, scope: dict, receive, send) -> None:
+        """The ASGI application hypercorn runs: reads the body (bounded), dispatches, and cancels the handler
+        when the client goes away before its answer (a queued request leaves the queue)."""
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            return
+        holder: dict = {}
+        request = Request(scope, send, abort=lambda: self._server.abort(scope.get("client")),
+                          decorate=lambda response: self.common_headers(holder.get("call"), response))
+        body, too_big = await self._read_body(request, receive)
+        if request.method == "GET" and request.path == identity.PATH:
+            await self._identity().send(request)
+            return
+        handler = asyncio.current_task()
+        gone = asyncio.get_running_loop().create_future()
 
-    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        async def watch() -> None:  # the client hangs up before the answer is complete
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            if not gone.done() and not request.finished:
+                gone.set_result(None)
+                handler.cancel()
+
+        watcher = asyncio.get_running_loop().create_task(watch())
+        self._inflight.add(handler)
+        try:
+            response = await self.dispatch(request, body, too_big, holder)
+            if response is not None and not response.prepared:
+                await response.send(request)
+        except asyncio.CancelledError:
+            if not gone.done():  # the sandbox stops: the connection is dropped, as any server's going away
+                request.abort()
+        except OSError:  # the connection broke while the answer was sent
+            pass
+        finally:
+            self._inflight.discard(handler)
+            watcher.cancel()
+
+    @staticmethod
+    async def _read_body(request: Request, receive) -> tuple[bytes, bool]:
+        """The request body, or (b"", True) past :data:`MAX_BODY` (the rest is read and dropped)."""
+        declared = request.headers.get("Content-Length", "")
+        too_big = declared.isdigit() and int(declared) > MAX_BODY
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            data = message.get("body", b"")
+            size += len(data)
+            if size > MAX_BODY:
+                too_big, chunks = True, []
+            elif not too_big and data:
+                chunks.append(data)
+            if not message.get("more_body", False):
+                break
+        return (b"", True) if too_big else (b"".join(chunks), False)
+
+    async def dispatch(self, request: Request, body: bytes, too_big: bool, holder: dict) -> Response | None:
         t0 = time.perf_counter()
         akid, region, service = parse_scope(request.headers.get("Authorization"))
         service = service or self._guess_service(request)
-        call = Call(request=request, body=b"", service=service, region=region or self.config.region,
+        call = Call(request=request, body=body, service=service, region=region or self.config.region,
                     access_key=akid)
+        holder["call"] = call
         cbor = request.headers.get("smithy-protocol") == "rpc-v2-cbor"
         query = request.content_type == "application/x-www-form-urlencoded"
         fault = self.faults.pick(service, request.path) if self.faults.rules else None
         try:
-            try:
-                call.body = await request.read()
-            except web.HTTPRequestEntityTooLarge:
-                raise AwsError("ValidationException",
-                               f"Request body exceeds the sandbox's limit of {MAX_BODY // (1024 * 1024)} MiB", 413)
+            if too_big:
+                raise AwsError(call.validation_error,
+                               f"Request body exceeds the sandbox's limit of {MAX_BODY // (1024 * 1024)} MiB", 400)
             if self.verifier is not None:
                 self.verifier.verify(request.method, request.raw_path, request.headers, call.body)
             if fault is not None:
                 if fault.kind == "reset":  # dropped before it is handled
-                    self._drop(request)
+                    request.abort()
                     self._log(call, 499, t0, "InjectedConnectionReset")
-                    return web.Response(status=499)
+                    return None
                 await self._inject(fault, call)
             handler = self._route(call)
             response = await handler(call)
             if fault is not None and fault.kind == "lost":
                 self._log(call, 499, t0, "InjectedConnectionLost")
-                self._drop(request)
-                return response
+                request.abort()
+                return None
         except AwsError as e:
             response = error_response(e.code, e.message, e.status, service=service, request_id=call.request_id,
                                       cbor=cbor, query=query)
@@ -171,8 +235,6 @@ class Sandbox:
                                       500, service=service, request_id=call.request_id, cbor=cbor, query=query)
             self._log(call, 500, t0, "InternalServerException")
             return response
-        if "x-amzn-RequestId" not in response.headers and not response.prepared:
-            response.headers["x-amzn-RequestId"] = call.request_id
         if call.ended is not None:  # a stream cut after its 200: logged as the outcome (and metrics) have it
             self._log(call, call.ended[0], t0, call.ended[1])
             return response
@@ -188,16 +250,22 @@ class Sandbox:
         elif fault.kind in ("badframe", "cut"):
             call.stream_fault = fault.kind  # the streaming handler acts on it
         elif fault.kind != "lost":
-            code, message, status = error_for(fault.kind, call.service)
+            code, message, status = error_for(fault.kind, call.service, self._operation_hint(call))
             raise AwsError(code, message, status)
 
     @staticmethod
-    def _drop(request: web.Request) -> None:
-        transport = request.transport
-        if transport is not None:
-            transport.abort()
+    def _operation_hint(call: Call) -> str | None:
+        """The operation a request is for, told from its path, target or Action before it is handled."""
+        from urllib.parse import parse_qsl  # noqa: PLC0415
 
-    def _guess_service(self, request: web.Request) -> str:
+        from .botomodel import operation_for  # noqa: PLC0415
+
+        form: dict[str, str] = dict(call.request.query)
+        if call.request.content_type == "application/x-www-form-urlencoded":
+            form.update(parse_qsl(call.body.decode("utf-8", "replace")[:65536]))
+        return operation_for(call.service, call.request.method, call.request.raw_path, call.request.headers, form)
+
+    def _guess_service(self, request: Request) -> str:
         target = request.headers.get("X-Amz-Target", "")
         prefix = target.split(".")[0]
         if prefix in _TARGET_PREFIXES:
@@ -207,6 +275,9 @@ class Sandbox:
         if request.path.startswith(("/model/", "/model-invocation-job", "/foundation-model", "/inference-profile",
                                     "/tagResource", "/untagResource", "/listTagsForResource")):
             return "bedrock"
+        bucket = request.path.lstrip("/").split("/", 1)[0]
+        if bucket and self.moto.has_bucket(bucket):  # an unsigned (anonymous) S3 request, as S3 takes them
+            return "s3"
         return "unknown"
 
     def _route(self, call: Call) -> Handler:
@@ -247,12 +318,10 @@ class Sandbox:
                 self._access_log = os.fdopen(fd, "a", buffering=1, encoding="utf-8")
             except OSError as exc:  # removed or made read-only since it was checked
                 raise ConfigError("access log", f"{self._access_log_path}: {exc.strerror or exc}") from None
-        self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, reuse_address=True, backlog=1024)
-        await site.start()
-        sock = site._server.sockets[0]  # the bound port when port=0
-        self.host, self.port = host, sock.getsockname()[1]
+        from .server import Server  # noqa: PLC0415 - hypercorn, loaded when a sandbox starts
+
+        self._server = Server(self.asgi, backlog=1024)
+        self.host, self.port = await self._server.start(host, port)
         if self._scenario is not None:
             from .scenarios.runner import ScenarioRun  # noqa: PLC0415
 
@@ -274,9 +343,13 @@ class Sandbox:
             result = fn()
             if asyncio.iscoroutine(result):
                 await result
-        if self._runner is not None:
-            await self._runner.cleanup()  # cancels the requests in flight; they record their outcomes
-            self._runner = None
+        for task in list(self._inflight):  # e.g. a Flex request queued for an hour: it records its outcome
+            task.cancel()
+        if self._server is not None:
+            # Requests in flight (a Flex request queued for an hour) are cancelled and record their outcomes;
+            # an answer already under way gets STOP_GRACE_S to finish, then its connection closes.
+            await self._server.stop(STOP_GRACE_S)
+            self._server = None
         await self._cancel_background()  # e.g. the metrics flusher, woken by those outcomes
         if self._access_log is not None:
             self._access_log.close()

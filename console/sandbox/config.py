@@ -9,6 +9,7 @@ from typing import Any
 
 from ..core.config.loader import load_yaml, locate
 from ..core.domain.catalog import Catalog, ConfigError, _check_keys, _get, parse_catalog, parse_profiles, show
+from ..core.domain.metricsplan import MetricsSettings, parse_metrics_settings
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -29,10 +30,11 @@ class SandboxConfig:
     source: str = "<built-in>"
     access_log: str | None = None  # one JSON line per request, also for the console's in-process sandbox
     max_application_profiles: int = DEFAULT_MAX_APPLICATION_PROFILES  # CreateInferenceProfile beyond it: refused
+    metrics: MetricsSettings = MetricsSettings()  # how per-tier CloudWatch series are named (see services/metrics.py)
 
 
 _SANDBOX_KEYS = {"account_id", "scenario", "bucket", "engine", "models", "region", "access_log", "geographies",
-                 "max_application_profiles", "account_quotas", "quota_rules"}
+                 "max_application_profiles", "account_quotas", "quota_rules", "metrics"}
 
 
 def log_path_problem(path: str | Path) -> str | None:
@@ -76,7 +78,8 @@ def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
                              region=sb.get("region") or doc.get("region") or DEFAULT_REGION,
                              bucket=sb.get("bucket", DEFAULT_BUCKET), scenario=sb.get("scenario", "none"),
                              source=source, access_log=sb.get("access_log"),
-                             max_application_profiles=max_profiles)
+                             max_application_profiles=max_profiles,
+                             metrics=parse_metrics_settings(sb.get("metrics"), "sandbox.metrics", console=False))
     except ConfigError as err:
         raise locate(err, doc, source) from None
 

@@ -5,17 +5,20 @@ SPEC is a comma-separated list of rules ``KIND[=ARG][@PROBABILITY][#COUNT][:SERV
 =============  ======================================================================
 KIND           effect on a matching request
 =============  ======================================================================
-``503``        ``ServiceUnavailableException`` (503)
-``500``        ``InternalServerException`` (500; ``InternalServiceError`` for CloudWatch)
-``throttle``   the service's own throttling error (429/400), e.g. CloudWatch ``Throttling``
+``503``        ``ServiceUnavailableException`` (503) where the operation declares it, else ``ServiceUnavailable``
+``500``        the operation's internal error (``InternalServerException``, Service Quotas ``ServiceException``,
+               CloudWatch ``InternalServiceError``), else ``InternalFailure`` (S3: ``InternalError``)
+``throttle``   the service's own throttling error (429/400), e.g. CloudWatch ``Throttling``, S3 ``SlowDown`` 503
 ``slow=D``     answered D later (e.g. ``slow=15s``): past a client's read timeout
 ``reset``      the connection is dropped before the request is handled
 ``lost``       the request IS handled, then the connection is dropped (the answer is lost)
-``expired``    ``ExpiredTokenException`` (403)
-``denied``     ``AccessDeniedException`` (403)
+``expired``    ``ExpiredTokenException`` (403; S3: ``ExpiredToken`` 400)
+``denied``     ``AccessDeniedException`` (403; ``AccessDenied`` for STS, CloudWatch and S3)
 ``down=D/P``   the endpoint drops every connection for D out of every P (e.g. ``down=10s/60s``)
 ``badframe``   a streamed answer's first text frame has a bad checksum (a corrupt event stream)
 ``cut``        a streamed answer's connection is dropped after its first text frame
+``notready``   ``ModelNotReadyException`` (429, like a throttle but not one) on runtime calls
+               (``bedrock/model/`` unless a narrower path is given)
 =============  ======================================================================
 
 ``badframe`` and ``cut`` act on event-stream answers (ConverseStream,
@@ -35,7 +38,8 @@ import re
 import time
 from dataclasses import dataclass
 
-KINDS = ("503", "500", "throttle", "slow", "reset", "lost", "expired", "denied", "down", "badframe", "cut")
+KINDS = ("503", "500", "throttle", "slow", "reset", "lost", "expired", "denied", "down", "badframe", "cut",
+         "notready")
 STREAM_KINDS = ("badframe", "cut")  # act on a streamed answer, not on the request
 _RULE = re.compile(r"^(?P<kind>[a-z0-9]+)(?:=(?P<arg>[^@#:]+))?(?:@(?P<p>[0-9.]+))?(?:#(?P<n>\d+))?(?::(?P<svc>[a-z0-9-]+)(?P<path>/[^,]*)?)?$")
 
@@ -113,6 +117,10 @@ def parse_faults(spec: str | None) -> list[Rule]:
                 raise FaultSpecError(f"fault {text!r}: DOWN must be shorter than PERIOD")
         elif arg:
             raise FaultSpecError(f"fault {text!r}: {kind} takes no argument")
+        if kind == "notready":  # a bedrock-runtime error: no other operation declares it
+            if rule.service not in (None, "bedrock") or rule.path and not rule.path.startswith("/model/"):
+                raise FaultSpecError(f"fault {text!r}: notready applies to runtime calls only (:bedrock/model/)")
+            rule.service, rule.path = "bedrock", rule.path or "/model/"
         rules.append(rule)
     return rules
 
@@ -147,19 +155,45 @@ class Faults:
         return Fault("reset" if rule.kind == "down" else rule.kind, rule.delay_s)
 
 
-#: (code, message, status) per service for the error kinds
-def error_for(kind: str, service: str) -> tuple[str, str, int]:
-    if kind == "503":
-        return "ServiceUnavailableException", "Service unavailable (sandbox fault injection).", 503
-    if kind == "500":
-        code = "InternalServiceError" if service == "monitoring" else "InternalServerException"
-        return code, "Internal error (sandbox fault injection).", 500
-    if kind == "throttle":
-        code = {"monitoring": "Throttling", "sts": "Throttling", "s3": "SlowDown",
-                "servicequotas": "TooManyRequestsException"}.get(service, "ThrottlingException")
-        return code, "Rate exceeded (sandbox fault injection).", 400 if service in ("monitoring", "sts") else 429
-    if kind == "expired":
-        return "ExpiredTokenException", "The security token included in the request is expired", 403
-    if kind == "denied":
-        return "AccessDeniedException", "User is not authorized to perform this action (sandbox fault injection)", 403
-    raise ValueError(kind)
+# The codes each kind answers with: the first of ``DECLARED`` that the operation's botocore model declares
+# (with the status the model gives it), else AWS's common error of the service's protocol family (``COMMON``).
+DECLARED = {
+    "503": ("ServiceUnavailableException",),
+    "500": ("InternalServerException", "ServiceException", "InternalServiceError"),
+    "throttle": ("ThrottlingException", "TooManyRequestsException", "Throttling"),
+    "denied": ("AccessDeniedException", "AccessDenied"),
+    "expired": ("ExpiredTokenException",),
+    "notready": ("ModelNotReadyException",),  # runtime operations only (checked when the rule is parsed)
+}
+COMMON = {  # family -> kind -> (code, status), from AWS's common errors (S3: its own error codes)
+    "json": {"503": ("ServiceUnavailable", 503), "500": ("InternalFailure", 500),
+             "throttle": ("ThrottlingException", 400), "denied": ("AccessDeniedException", 400),
+             "expired": ("ExpiredTokenException", 403), "notready": ("ModelNotReadyException", 429)},
+    "query": {"503": ("ServiceUnavailable", 503), "500": ("InternalFailure", 500), "throttle": ("Throttling", 400),
+              "denied": ("AccessDenied", 403), "expired": ("ExpiredTokenException", 403)},
+    "s3": {"503": ("ServiceUnavailable", 503), "500": ("InternalError", 500), "throttle": ("SlowDown", 503),
+           "denied": ("AccessDenied", 403), "expired": ("ExpiredToken", 400)},
+}
+FAMILY = {"s3": "s3", "sts": "query", "monitoring": "query"}  # others (bedrock, servicequotas) speak JSON
+MESSAGES = {"503": "Service unavailable (sandbox fault injection).",
+            "500": "Internal error (sandbox fault injection).",
+            "throttle": "Rate exceeded (sandbox fault injection).",
+            "denied": "User is not authorized to perform this action (sandbox fault injection).",
+            "expired": "The security token included in the request is expired (sandbox fault injection).",
+            "notready": "Model is not ready to serve inference requests (sandbox fault injection)."}
+
+
+def error_for(kind: str, service: str, operation: str | None = None) -> tuple[str, str, int]:
+    """(code, message, status) of an injected error ``kind`` for ``operation`` of ``service`` (signing name)."""
+    from .botomodel import declared_errors  # noqa: PLC0415 - botocore's models, loaded with the first fault
+
+    declared = declared_errors(service, operation)
+    family = FAMILY.get(service, "json")
+    for code in DECLARED[kind]:
+        if code in declared:
+            status = declared[code][1] or COMMON[family][kind][1]
+            if kind == "500" and status < 500:
+                status = 500
+            return code, MESSAGES[kind], status
+    code, status = COMMON[family][kind]
+    return code, MESSAGES[kind], status

@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from aiohttp import web
+from typing import Any, Awaitable, Callable
+from urllib.parse import parse_qsl
+
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
 from . import eventstream
 
@@ -19,11 +22,97 @@ if TYPE_CHECKING:  # pragma: no cover
 _SCOPE = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
 
 
+# ---------------------------------------------------------------------- requests and responses (ASGI)
+
+Send = Callable[[dict], Awaitable[None]]
+
+
+class Request:
+    """One HTTP request as the sandbox's handlers read it (built from an ASGI scope; any HTTP version)."""
+
+    def __init__(self, scope: dict, send: Send, *, abort: Callable[[], None],
+                 decorate: Callable[["Response"], None]):
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]  # percent-decoded
+        self.query_string: str = scope.get("query_string", b"").decode("latin-1")
+        raw = scope.get("raw_path") or scope["path"].encode()
+        self.raw_path: str = raw.decode("latin-1") + (f"?{self.query_string}" if self.query_string else "")
+        self.headers = CIMultiDictProxy(CIMultiDict((k.decode("latin-1"), v.decode("latin-1"))
+                                                    for k, v in scope.get("headers", ())))
+        self.query = MultiDictProxy(MultiDict(parse_qsl(self.query_string, keep_blank_values=True)))
+        media = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        self.content_type: str = media or "application/octet-stream"
+        self.http_version: str = scope.get("http_version", "1.1")
+        self.client = scope.get("client")
+        self.finished = False  # the whole answer has been handed to the server
+        self._send = send
+        self._abort = abort
+        self._decorate = decorate  # the headers every response carries (one place: Sandbox.common_headers)
+
+    def abort(self) -> None:
+        """Drop the connection now, as a reset (faults)."""
+        self._abort()
+
+
+class Response:
+    """A whole answer: status, headers, body (``text`` is sent as UTF-8)."""
+
+    def __init__(self, *, status: int = 200, body: bytes | str | None = None, text: str | None = None,
+                 content_type: str | None = None, headers: Any = None):
+        self.status = status
+        self.headers = CIMultiDict(headers or {})
+        if text is not None:
+            body = text.encode("utf-8")
+            content_type = f"{content_type or 'text/plain'}; charset=utf-8"
+        elif isinstance(body, str):
+            body = body.encode("utf-8")
+        self.body: bytes = body or b""
+        if content_type and "Content-Type" not in self.headers:
+            self.headers["Content-Type"] = content_type
+        self.prepared = False
+
+    def _start(self, request: Request, length: int | None) -> dict:
+        request._decorate(self)
+        if length is not None and "Content-Length" not in self.headers:
+            self.headers["Content-Length"] = str(length)
+        return {"type": "http.response.start", "status": self.status,
+                "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()]}
+
+    async def send(self, request: Request) -> None:
+        """Send it whole (Content-Length as given, e.g. a HEAD's, or the body's)."""
+        self.prepared = True
+        await request._send(self._start(request, len(self.body)))
+        request.finished = True
+        await request._send({"type": "http.response.body", "body": self.body, "more_body": False})
+
+
+class StreamResponse(Response):
+    """An answer sent as it is produced (event streams): :meth:`prepare`, :meth:`write`…, :meth:`write_eof`."""
+
+    def __init__(self, *, status: int = 200, headers: Any = None):
+        super().__init__(status=status, headers=headers)
+        self._request: Request | None = None
+
+    async def prepare(self, request: Request) -> None:
+        if self.prepared:
+            return
+        self.prepared = True
+        self._request = request
+        await request._send(self._start(request, None))
+
+    async def write(self, data: bytes) -> None:
+        await self._request._send({"type": "http.response.body", "body": data, "more_body": True})
+
+    async def write_eof(self) -> None:
+        self._request.finished = True
+        await self._request._send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
 @dataclass
 class Call:
     """One HTTP request to the sandbox's single endpoint, already routed to a service."""
 
-    request: web.Request
+    request: Request
     body: bytes
     service: str  # SigV4 signing name: bedrock, s3, sts, monitoring, servicequotas, ...
     region: str
@@ -201,21 +290,24 @@ def _cbor_text(text: str) -> bytes:
     return head + data
 
 
-def cbor_error(code: str, message: str) -> bytes:
-    """``{"__type": code, "message": message}`` in CBOR, as smithy-rpc-v2-cbor errors are."""
-    return bytes([0xA2]) + _cbor_text("__type") + _cbor_text(code) + _cbor_text("message") + _cbor_text(message[:60000])
+def cbor_error(code: str, message: str, member: str = "message") -> bytes:
+    """``{"__type": code, member: message}`` in CBOR, as smithy-rpc-v2-cbor errors are."""
+    return bytes([0xA2]) + _cbor_text("__type") + _cbor_text(code) + _cbor_text(member) + _cbor_text(message[:60000])
 
 
 def error_response(code: str, message: str, status: int, *, service: str | None, request_id: str,
-                   cbor: bool = False, query: bool = False) -> web.Response:
+                   cbor: bool = False, query: bool = False) -> Response:
     """The error as the request's protocol carries it (``query``: a form-encoded query-protocol request)."""
     message = clean_text(message, MAX_ERROR_MESSAGE)
+    from .botomodel import error_message_member  # noqa: PLC0415 - botocore's models, loaded with the first error
+
+    member = error_message_member(service, code)  # as the model's error shape names it ("Message", "message")
     headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": code}
     if service == "monitoring":  # awsQueryCompatible (CBOR and JSON): botocore takes the code from this header
         headers["x-amzn-query-error"] = f"{code};{'Receiver' if status >= 500 else 'Sender'}"
     if cbor:  # CloudWatch as current botocore speaks it
         headers["smithy-protocol"] = "rpc-v2-cbor"
-        return web.Response(status=status, body=cbor_error(code, message), content_type="application/cbor",
+        return Response(status=status, body=cbor_error(code, message, member), content_type="application/cbor",
                             headers=headers)
     if service in _XML_SERVICES or query and service == "monitoring":  # CloudWatch also speaks query
         if service == "s3":
@@ -225,9 +317,8 @@ def error_response(code: str, message: str, status: int, *, service: str | None,
             fault = "Receiver" if status >= 500 else "Sender"
             body = (f"<ErrorResponse><Error><Type>{fault}</Type><Code>{escape(code)}</Code>"
                     f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>")
-        return web.Response(status=status, text=body, content_type="text/xml", headers=headers)
-    # The message member is named as the service's error shapes name it (Service Quotas: "Message").
-    payload = {"Message" if service == "servicequotas" else "message": message}
+        return Response(status=status, text=body, content_type="text/xml", headers=headers)
+    payload = {member: message}
     if service in ("servicequotas", "monitoring"):
         payload["__type"] = code  # awsJson protocols carry the code in the body
-    return web.Response(status=status, text=json.dumps(payload), content_type="application/json", headers=headers)
+    return Response(status=status, text=json.dumps(payload), content_type="application/json", headers=headers)

@@ -22,6 +22,7 @@ import re
 from functools import lru_cache
 from typing import Any, Iterable
 
+from .botomodel import service_model
 from .http import AwsError
 
 MAX_LISTED = 10
@@ -30,14 +31,6 @@ _INT_RANGE = {"integer": (-2**31, 2**31 - 1), "long": (-2**63, 2**63 - 1)}
 # botocore's ModelInvocationJobName pattern backtracks exponentially on inputs like "a-----!";
 # for names within its 63-character limit this pattern accepts exactly the same strings.
 _SAFE_PATTERNS = {"ModelInvocationJobName": r"[a-zA-Z0-9][a-zA-Z0-9+\-.]*"}
-
-
-@lru_cache(maxsize=None)
-def service_model(name: str):
-    """botocore's model of a service (``bedrock``, ``bedrock-runtime``, ``service-quotas``, ...)."""
-    import botocore.session  # noqa: PLC0415 - loaded with the first request that needs it
-
-    return botocore.session.get_session().get_service_model(name)
 
 
 def input_shape(service: str, operation: str):
@@ -201,3 +194,4 @@ def conform_params(shape, values: dict[str, Any], location: str, *, code: str = 
     if bad.count:
         raise AwsError(code, bad.message(), 400)
     return out
+

@@ -6,31 +6,34 @@ Given a live source (:class:`~tierconsole.core.source.LiveSource`), a worker pol
 poll still returns data (the failed panes marked stale); the worker then backs off and recovers
 by itself. Without a source the app shows whatever :meth:`show_data` is given (tests, replay).
 
-Operator actions (prompt lab ``t``, batch submit ``b``, cancel ``x``, profile switch ``a``) run
-over the shared core in :mod:`tierconsole.core.ops`, each in a worker, each holding the
-:class:`~tierconsole.core.session.OperatorSession` it started under. Switching profile closes that
-session first, so nothing started under one profile is shown under, or attributed to, another.
+Operator actions (prompt lab ``t``, batch submit ``b``, cancel ``x``, plan ``c``, incident ``enter``:
+:mod:`.actions`) run over the shared core in :mod:`tierconsole.core.ops`, each in a worker that posts
+typed messages (:mod:`.messages`), each holding the :class:`~tierconsole.core.session.OperatorSession`
+it started under. Switching profile (``a``, here) closes that session first, so nothing started under
+one profile is shown under, or attributed to, another.
 """
 from __future__ import annotations
 
 import asyncio
 import time
 from functools import partial
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from ..core.domain.views import BatchJobView, DashboardData
+from ..core.domain.views import DashboardData
 from ..core.session import OperatorSession
-from .screens.dashboard import DashboardScreen
+from .actions import OperatorActions
+from .keymap import remapped
 from .messages import PauseToggled, RefreshRequested
-from .theming import DEFAULT_THEME, VARIABLE_DEFAULTS, builtin_themes, stylesheet_paths
+from .screens.dashboard import DashboardScreen
+from .terminal import install as install_partial_repaints
+from .theming import DEFAULT_THEME, VARIABLE_DEFAULTS, builtin_themes, stylesheet_path
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..core.domain.incident import Incident
     from ..core.domain.profile import Profile
     from ..core.source import LiveSource
     from .screens.prompt_lab import PromptLabScreen
@@ -46,13 +49,18 @@ SESSION_GROUPS = frozenset({"poll", "prompt", "batch-submit", "batch-cancel", "p
 PALETTE_SCREENS = frozenset({"DashboardScreen", "PromptLabScreen", "BatchSubmitScreen"})
 
 
-class TierConsoleApp(App[None]):
+class TierConsoleApp(OperatorActions, App[None]):
     TITLE = "tierconsole"
-    CSS_PATH = stylesheet_paths()
+    CSS_PATH = [stylesheet_path()]  # the action screens bring their own (theming.screen_stylesheet)
 
     def __init__(self, theme: str | None = None, *, data: DashboardData | None = None,
-                 source: "LiveSource | None" = None, **kwargs) -> None:
+                 source: "LiveSource | None" = None, keymap: Mapping[str, str] | None = None, **kwargs) -> None:
+        """``keymap``: binding id → keys, the operator's remapping (checked: :func:`.keymap.load_keymap`)."""
         super().__init__(**kwargs)
+        install_partial_repaints()  # a changed figure sends that figure to the terminal (tui/terminal.py)
+        self.keymap: Mapping[str, str] = dict(keymap or {})
+        if self.keymap:
+            self.set_keymap(dict(self.keymap))
         self.generation = 0  # bumped by every profile switch
         self.session: OperatorSession | None = OperatorSession(source, 0) if source is not None else None
         self._refresh_now = asyncio.Event()
@@ -90,7 +98,11 @@ class TierConsoleApp(App[None]):
         self.set_class(True, f"-theme-{name}", update=False)
         self.set_class(dark, "-dark-mode", update=False)
         self.set_class(not dark, "-light-mode", update=False)
-        self._refresh_truecolor_filter(self.ansi_theme)  # ANSI colours mapped for a light or dark theme
+        # ANSI colours mapped for a light or dark theme, as Textual's theme watcher does. Private Textual API:
+        # no public way starts an app in a theme without a restyle before the first frame (assigning
+        # App.theme in __init__ refreshes the CSS at startup: Textualize/textual#6360; the filter is
+        # Textualize/textual#4192's). tests/functional/test_textual_internals.py pins the result.
+        self._refresh_truecolor_filter(self.ansi_theme)
         self.stylesheet.set_variables(self.get_css_variables())  # the theme's colours, before the first parse
 
     @property
@@ -200,160 +212,6 @@ class TierConsoleApp(App[None]):
         if not message.paused:
             self._refresh_now.set()
 
-    # --- operator actions -----------------------------------------------------------------------
-    def action_prompt_lab(self) -> None:
-        """``t``: the prompt lab of the current profile (kept while the profile is, with its last results)."""
-        from .screens.prompt_lab import PromptLabScreen  # noqa: PLC0415
-
-        if isinstance(self.screen, PromptLabScreen):
-            return
-        if self._prompt_lab is None or self._prompt_lab.session is not self.session:
-            self._prompt_lab = PromptLabScreen(self.session)
-            self.install_screen(self._prompt_lab, f"prompt-lab-{self.generation}")
-        self.push_screen(self._prompt_lab)
-
-    # --- triage and planning ----------------------------------------------------------------------
-    def on_throttle_list_selected(self, message) -> None:
-        """``enter`` on a throttle event: the incident view of that event's window."""
-        from .screens.incident import IncidentScreen  # noqa: PLC0415
-
-        event = message.event
-        incident = self.incident_for(event)
-        if isinstance(incident, str):
-            self.notify(incident, severity="warning", timeout=8)
-            return
-        self.push_screen(IncidentScreen(incident, highlight=event.time))
-
-    def incident_for(self, event) -> "Incident | str":
-        """The incident around ``event`` from the last collected answers (its minute, some before and
-        after, the diagnosis about it), or why there is none."""
-        from ..core.domain import incident as inc  # noqa: PLC0415
-        from ..core.domain.format import clock  # noqa: PLC0415
-
-        session = self.session
-        collector = session.source.collector if session is not None and session.source is not None else None
-        answers = collector.answers if collector is not None else None
-        if answers is None:
-            return "No metrics collected yet for an incident view."
-        now = collector.clock()
-        if answers.start is not None and event.time < answers.start:
-            return (f"{clock(event.time)} UTC is older than the metrics the console keeps (the last "
-                    f"{collector.history_minutes} minutes): `tierconsole incident export --since 1h --model "
-                    f"{event.model_id}` reports it.")
-        start, end = inc.event_window(event.time, answers.start if answers.start is not None else now - 15 * 60, now)
-        reserved = {r.model_id for r in session.profile.reservations}
-        # the model's own series: the on-demand route, its rows naming its quotas
-        rows = collector.route_timeline(answers, event.model_id, "on_demand", start, end,
-                                        event.model_id in reserved)
-        return inc.from_minutes(event.model_id, collector.names.get(event.model_id, event.model_id), rows,
-                                start, end, focus=event.time)
-
-    def action_capacity_plan(self) -> None:
-        """``c``: choose a model, then its capacity plan and cost view."""
-        from .screens.pickers import Picker  # noqa: PLC0415
-
-        session = self.session
-        latest = session.latest if session is not None else None
-        models = [(q.model_id, f"{q.name}  ({q.model_id})") for q in (latest.quotas if latest else ())]
-        if session is None or not models:
-            self.notify("No models collected yet: wait for the first refresh.", severity="warning")
-            return
-
-        def chosen(model_id: str | None) -> None:
-            if model_id:
-                from .screens.plan import PlanScreen  # noqa: PLC0415
-
-                screen = PlanScreen(model_id)
-                self.push_screen(screen)
-                self._fetch_plan(session, screen, model_id)
-
-        self.push_screen(Picker("Capacity plan and cost: which model?", models), chosen)
-
-    @work(exclusive=True, group="plan", exit_on_error=False)
-    async def _fetch_plan(self, session: OperatorSession, screen, model_id: str) -> None:
-        from ..core.aws.history import fetch_history  # noqa: PLC0415
-        from ..core.aws.session import describe_error  # noqa: PLC0415
-        from ..core.domain.costview import cost_view  # noqa: PLC0415
-        from ..core.domain.planning import plan_from_profile  # noqa: PLC0415
-
-        try:
-            source = session.source
-            cw = await source.ctx.client("cloudwatch")
-            hist = await fetch_history(cw, model_id, days=14, now=source.collector.clock())
-            plan = await asyncio.to_thread(plan_from_profile, hist.frame, session.profile, model_id)
-            view = cost_view(hist.frame, model_id, session.prices)
-        except Exception as e:  # noqa: BLE001 - shown on the screen; the console keeps running
-            if session.alive:
-                screen.show_error(str(e) if isinstance(e, ValueError) else describe_error(e))
-            return
-        if session.alive:
-            screen.show_plan(plan)
-            screen.show_spend(view)
-
-    def action_batch_submit(self) -> None:
-        """``b``: the batch submit form for the current profile."""
-        from .screens.batch_submit import BatchSubmitScreen  # noqa: PLC0415
-
-        if not isinstance(self.screen, BatchSubmitScreen):
-            self.push_screen(BatchSubmitScreen(self.session))
-
-    def cancel_job(self, job: BatchJobView) -> None:
-        """``x`` on a job of the batch pane: check, confirm (naming job, account, profile), cancel."""
-        if self.session is None:
-            self.notify("No live source: this console shows sample data.", title="Cancel batch job",
-                        severity="warning")
-            return
-        self._cancel_job(self.session, job)
-
-    @work(exclusive=True, group="batch-cancel", exit_on_error=False)
-    async def _cancel_job(self, session: OperatorSession, job: BatchJobView) -> None:
-        import botocore.exceptions as bx  # noqa: PLC0415
-
-        from ..core.ops.batch import cancel_batch  # noqa: PLC0415
-        from ..core.ops.guard import ReadOnlyError  # noqa: PLC0415
-        from ..core.aws.session import describe_error  # noqa: PLC0415
-        from ..core.session import SessionClosed, SourceFailed  # noqa: PLC0415
-        from .screens.batch_submit import ConfirmCancelScreen  # noqa: PLC0415
-
-        title = f"Cancel batch job · {session.profile.name}"
-        if not job.active:
-            self.notify(f"{job.job_name} is {job.status}: only a Submitted, Validating, Scheduled or InProgress "
-                        "job can be cancelled.", title=title, severity="warning")
-            return
-        try:
-            await asyncio.to_thread(session.guard.require_mutation, "batch-cancel", job.job_arn)
-        except ReadOnlyError as e:
-            self.notify(str(e), title=title, severity="error", timeout=10)
-            return
-        try:
-            ctx = await session.context()
-            account = await session.ensure_account()
-        except (SessionClosed, SourceFailed) as e:
-            self.notify(str(e), title=title, severity="error")
-            return
-        p = session.profile
-        confirmed = await self.push_screen_wait(ConfirmCancelScreen(job, account, p.name, p.region))
-        if not session.alive:
-            return
-        if not confirmed:
-            self.notify(f"Not cancelled: {job.job_name} keeps running.", title=title)
-            return
-        try:
-            result = await session.mutation(cancel_batch(ctx, session.guard, job.job_arn))
-        except ReadOnlyError as e:
-            message, severity = str(e), "error"
-        except bx.ClientError as e:
-            err = e.response.get("Error", {})
-            message, severity = f"{err.get('Code', 'Error')}: {err.get('Message', '')}", "error"
-        except (bx.BotoCoreError, OSError) as e:
-            message, severity = describe_error(e), "error"
-        else:
-            message, severity = f"{result.get('jobName', job.job_name)}: {result.get('status')}", "information"
-        if not session.alive:
-            return
-        self.notify(message, title=title, severity=severity, timeout=8)
-        self.post_message(RefreshRequested())
-
     def action_switch_profile(self) -> None:
         """``a``: pick a console profile or an AWS config profile and switch to it."""
         from .screens.profile_switcher import ProfileSwitcher  # noqa: PLC0415
@@ -410,7 +268,7 @@ class TierConsoleApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if any(cls.__name__ in PALETTE_SCREENS for cls in type(screen).__mro__):
-            for binding in type(screen).BINDINGS:
+            for binding in remapped(type(screen).BINDINGS, self.keymap):
                 title = binding.tooltip or binding.description
                 yield SystemCommand(title, f"key: {self.get_key_display(binding)}",
                                     partial(self.call_later, screen.run_action, binding.action))

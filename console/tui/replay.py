@@ -271,7 +271,13 @@ class ReplayApp(TierConsoleApp):
 
     def incident_for(self, event):
         """The incident view of a replayed event, from the per-minute usage the recording holds."""
-        return incident_from_recording(self.replay.recording, event)
+        from ..core.domain.incident import ReportContext  # noqa: PLC0415
+
+        incident = incident_from_recording(self.replay.recording, event)
+        if not isinstance(incident, str):  # named by the view and its export: the recording, as recorded
+            source = f"recording {self.replay.recording.path.name} (CloudWatch AWS/Bedrock per-minute sums as recorded)"
+            incident.context = ReportContext.of(self.replay.current(), source)
+        return incident
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in LIVE_APP_ACTIONS:  # a replay has no AWS: no prompts, batch jobs or profile switch

@@ -38,15 +38,15 @@ def batch_sandbox():
     thread.stop()
 
 
-def submit(sb) -> str:
+def submit(sb, records: int = RECORDS, name: str = "eta-job") -> str:
     s3, br = boto3_client("s3", sb.endpoint), boto3_client("bedrock", sb.endpoint)
     lines = [json.dumps({"recordId": f"r{i:05d}", "modelInput": {
         "messages": [{"role": "user", "content": [{"text": f"Question {i}: " + "why " * 40}]}],
-        "inferenceConfig": {"maxTokens": 50}}}) for i in range(RECORDS)]
-    s3.put_object(Bucket=sb.config.bucket, Key="in/eta.jsonl", Body="\n".join(lines).encode())
+        "inferenceConfig": {"maxTokens": 50}}}) for i in range(records)]
+    s3.put_object(Bucket=sb.config.bucket, Key=f"in/{name}.jsonl", Body="\n".join(lines).encode())
     return br.create_model_invocation_job(
-        jobName="eta-job", roleArn="arn:aws:iam::123456789012:role/BatchRole", modelId=MODEL,
-        inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://{sb.config.bucket}/in/eta.jsonl"}},
+        jobName=name, roleArn="arn:aws:iam::123456789012:role/BatchRole", modelId=MODEL,
+        inputDataConfig={"s3InputDataConfig": {"s3Uri": f"s3://{sb.config.bucket}/in/{name}.jsonl"}},
         outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{sb.config.bucket}/out/"}})["jobArn"]
 
 
@@ -80,3 +80,37 @@ async def test_tokens_from_batch_metrics_and_eta_from_the_processing_rate(batch_
     since_submit = (RECORDS - job.processed) / (job.processed / (data.time - job.submit_time))
     assert eta == pytest.approx(truth, rel=0.2), (eta, truth, since_submit)
     assert since_submit > 1.3 * truth  # the old figure would have been visibly wrong
+
+
+async def test_a_new_job_never_shows_the_previous_jobs_tokens(batch_sandbox):
+    """AWS/Bedrock/Batch is per model: after job A of a model finishes, job B of that model shows no batch tokens
+    until a minute of its own is published (not A's last minute), and the figure names its minute."""
+    sb = batch_sandbox
+    first = submit(sb, records=120, name="first-job")
+    ctx = AwsContext(Target(load_profile("sandbox"), sb.endpoint, sandbox=True))
+    collector = Collector(ctx, clock=sb.clock.now)
+    try:
+        for _ in range(300):
+            data = await collector.refresh()
+            a = next(j for j in data.batch_jobs if j.job_arn == first)
+            if not a.active:
+                break
+            await asyncio.sleep(0.2)
+        assert a.status == "Completed" and a.end_time is not None
+        second = submit(sb, records=2_400, name="second-job")  # four sandbox minutes of processing
+        seen = []
+        for _ in range(300):
+            data = await collector.refresh()
+            b = next(j for j in data.batch_jobs if j.job_arn == second)
+            seen.append(b)
+            if getattr(b, "model_tpm_minute", None) is not None or not b.active:
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        await ctx.close()
+    waiting = [j for j in seen if j.processed == 0]
+    assert waiting, "the second job was seen before it processed anything"
+    # Before it processed a record, the model's last figure was the first job's: never shown on this row.
+    assert all(j.model_input_tpm is None and j.model_output_tpm is None for j in waiting), \
+        [(j.status, j.model_input_tpm) for j in waiting]
+    assert b.model_input_tpm is not None and b.model_tpm_minute >= (a.end_time // 60 + 1) * 60

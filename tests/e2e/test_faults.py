@@ -43,14 +43,14 @@ def profile():
 
 
 @pytest.mark.parametrize("spec, panes, reason", [
-    ("503:monitoring", ("quota", "throttles", "reservations"), "ServiceUnavailableException (GetMetricData)"),
-    ("500:monitoring", ("throttles",), "InternalServiceError (GetMetricData)"),
+    ("503:monitoring", ("quota", "throttles", "reservations"), "ServiceUnavailable (GetMetricData)"),
+    ("500:monitoring", ("throttles",), "InternalFailure (GetMetricData)"),
     ("throttle:monitoring", ("throttles",), "throttled (GetMetricData)"),
     ("reset:monitoring", ("throttles",), "connection reset by the endpoint"),
     ("slow=2s:monitoring", ("throttles",), "timed out"),
     ("denied:monitoring", ("quota",), "access denied (GetMetricData)"),
     ("expired", ("quota", "throttles", "batch", "reservations"), "expired token"),
-    ("503:bedrock/model-invocation-jobs", ("batch",), "ServiceUnavailableException (ListModelInvocationJobs)"),
+    ("503:bedrock/model-invocation-jobs", ("batch",), "ServiceUnavailable (ListModelInvocationJobs)"),
 ])
 async def test_collectors_survive_each_fault_and_recover(make_sandbox, spec, panes, reason):
     sb = make_sandbox(speed=1.0)

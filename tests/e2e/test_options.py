@@ -180,7 +180,7 @@ def test_read_only_in_any_position_refuses_every_mutating_action_in_the_core(com
     """--read-only before, between or after, through the same source and guard the commands use. A test
     prompt is refused too (it spends the shared production quota) unless the profile allows it."""
     from tierconsole.core.ops.guard import ReadOnlyError
-    from tierconsole.core.ops.guard import guard_for
+    from tierconsole.core.session import OperatorSession
     from tierconsole.core.source import LiveSource
 
     leaf = dict(COMMANDS)[command]
@@ -189,7 +189,7 @@ def test_read_only_in_any_position_refuses_every_mutating_action_in_the_core(com
     with tempfile.TemporaryDirectory() as state, pytest.MonkeyPatch.context() as env:
         env.setenv("XDG_STATE_HOME", state)
         env.delenv("TIERCONSOLE_PROFILE", raising=False)
-        guard = guard_for(LiveSource.from_args(args))
+        guard = OperatorSession(LiveSource.from_args(args)).guard
         with pytest.raises(ReadOnlyError):
             if command == ("prompt",):
                 guard.require_prompt()

@@ -211,11 +211,25 @@ def test_plan_with_contract_price_p99_and_30_day_month(sandbox, env, tmp_path):
     assert assumptions["minutes_per_month"]["value"] == 43_200
 
 
+def auto_profile(tmp_path) -> str:
+    """The sandbox profile reading metrics as on an AWS account that may publish no per-tier series
+    (``metrics.tier_form: auto``; the built-in one reads the form its own sandbox publishes)."""
+    from importlib import resources
+
+    folder = tmp_path / "cfg" / "tierconsole" / "profiles"
+    folder.mkdir(parents=True, exist_ok=True)
+    text = resources.files("tierconsole.profiles").joinpath("sandbox.yaml").read_text()
+    (folder / "sandbox-auto.yaml").write_text(text.replace("name: sandbox\n", "name: sandbox-auto\n", 1)
+                                              + "\nmetrics:\n  tier_form: auto\n")
+    return "sandbox-auto"
+
+
 def test_plan_falls_back_to_model_totals_and_prints_a_table(sandbox, env, tmp_path):
     vals = generated(3, tiers=("x",))["x"]
     write(sandbox, GPT, recent_first_minute(), {None: vals})
+    profile = auto_profile(tmp_path)
     out = run(env, tmp_path, "--model", GPT, "--days", "1", "--json", "--endpoint-url", sandbox.endpoint,
-              "--profile", "sandbox")
+              "--profile", profile)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["tier_split"] is False and doc["tiers"] == [] and doc["history"]["tiers"] == ["total"]
@@ -223,7 +237,7 @@ def test_plan_falls_back_to_model_totals_and_prints_a_table(sandbox, env, tmp_pa
     assert doc["all"]["input_tpm"]["max"] == (vals["input"] + vals["cache_write"]).max()
     assert "current" not in {c["key"] for c in doc["costs"]}
 
-    out = run(env, tmp_path, "--model", GPT, "--days", "1", "--endpoint-url", sandbox.endpoint, "--profile", "sandbox")
+    out = run(env, tmp_path, "--model", GPT, "--days", "1", "--endpoint-url", sandbox.endpoint, "--profile", profile)
     assert out.returncode == 0, out.stderr
     for heading in ("Per-minute TPM", "Reservation recommendation", "Monthly cost of the same traffic",
                     "Assumptions", "All Standard", "reservation price unknown", "percentile_method",

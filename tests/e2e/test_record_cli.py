@@ -118,7 +118,7 @@ def test_record_command_on_the_sandbox_records_no_credentials(isolated, monkeypa
     assert f"{path}: " in out and "frames recorded" in out
     assert sorted(p.name for p in isolated.iterdir() if p.name.startswith("spike")) == ["spike.rec"]  # no -wal
     with Recording(path) as rec:
-        assert len(rec) >= 5
+        assert len(rec) >= 2  # ~15 at 0.2 s on an idle machine; a loaded CI machine once managed only 3
         frames = list(rec)
         assert all(d.profile == "sandbox" and d.is_sandbox and d.region == "us-east-1" for d in frames)
         assert any(q.tpm_used > 0 for q in frames[-1].quotas)

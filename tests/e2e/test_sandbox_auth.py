@@ -124,9 +124,9 @@ def _send(url: str, method: str, headers: dict, body: bytes):
     req = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, dict(r.headers), r.read()
+            return r.status, r.headers, r.read()  # case-insensitive, as HTTP header names are
     except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
+        return e.code, e.headers, e.read()
 
 
 def test_a_captured_s3_put_cannot_be_replayed_with_another_body(guarded):

@@ -6,6 +6,7 @@ The sums CloudWatch returns must equal what the clients were told (usage in each
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tierconsole.sandbox.app import Sandbox, SandboxThread
+from tierconsole.sandbox.config import config_document, parse_sandbox_config
 from tierconsole.sandbox.outcomes import Outcome
 
 NOVA = "amazon.nova-lite-v1:0"
@@ -28,9 +30,17 @@ NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_poo
 TOKEN_METRICS = ("Invocations", "InvocationThrottles", "InputTokenCount", "OutputTokenCount", "EstimatedTPMQuotaUsage")
 
 
+def dimension_form():
+    """These tests check the publisher's arithmetic per ``ServiceTier`` (the dimension form, a setting); the
+    documented suffix form is checked in test_metric_forms.py."""
+    doc = copy.deepcopy(config_document())
+    doc["sandbox"]["metrics"] = {"tier_form": "dimension"}
+    return parse_sandbox_config(doc, "test")
+
+
 @pytest.fixture
 def sandbox():
-    sb = Sandbox(speed=20)
+    sb = Sandbox(dimension_form(), speed=20)
     thread = SandboxThread(sb)
     thread.start()
     yield sb
@@ -206,7 +216,7 @@ async def test_aiobotocore_metrics_match_what_clients_were_told(sandbox):
 
 def test_throttles_and_errors_are_not_invocations_and_quiet_seconds_publish_nothing():
     """Publisher arithmetic on hand-made outcomes (a sandbox that is never started)."""
-    sb = Sandbox()
+    sb = Sandbox(dimension_form())
     pub = sb.metrics
     base = 1_900_000_000.0
     outcomes = [
@@ -318,7 +328,7 @@ def test_overflow_is_published_in_tokens_in_the_sandbox_namespace_never_in_aws_b
     in tokens (what a TPM figure needs) as well as requests."""
     from tierconsole.sandbox.services.metrics import SANDBOX_NAMESPACE
 
-    sb = Sandbox()
+    sb = Sandbox(dimension_form())
     pub = sb.metrics
     base = 1_900_000_100.0
     for i, (inp, cw, out) in enumerate([(100, 0, 20), (300, 50, 40)]):

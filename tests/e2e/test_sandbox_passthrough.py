@@ -36,9 +36,9 @@ def send(endpoint: str, method: str, path: str, body: bytes = b"", headers: dict
     req = urllib.request.Request(url, data=body if method not in ("GET", "HEAD") else None, method=method, headers=h)
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, dict(r.headers), r.read()
+            return r.status, r.headers, r.read()  # case-insensitive, as HTTP header names are
     except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
+        return e.code, e.headers, e.read()
 
 
 def error_code(headers: dict, payload: bytes) -> str | None:

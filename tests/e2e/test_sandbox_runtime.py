@@ -139,9 +139,8 @@ def test_errors_have_the_exact_exception_classes(sandbox):
 def test_unserved_service_and_operation_are_named(sandbox):
     err = _error(boto3_client("ec2", sandbox.endpoint).describe_instances)
     assert "ec2" in err.response["Error"]["Message"]
-    err = _error(boto3_client("bedrock-runtime", sandbox.endpoint).count_tokens, modelId=NOVA,
-                 input={"converse": {"messages": user("x")}})
-    assert "count-tokens" in err.response["Error"]["Message"] or "CountTokens" in err.response["Error"]["Message"]
+    err = _error(boto3_client("bedrock-runtime", sandbox.endpoint).get_async_invoke, invocationArn="arn:x")
+    assert "async-invoke" in err.response["Error"]["Message"], err.response
 
 
 def test_sts_get_caller_identity(sandbox):
@@ -181,11 +180,13 @@ async def test_concurrency_reaches_throttling_and_priority_beats_default(sandbox
     assert ok["priority"] > ok["default"], ok
 
 
-async def test_stream_throttle_arrives_as_in_stream_exception(sandbox):
+async def test_stream_throttled_at_admission_is_a_429_before_the_stream(sandbox):
+    # As Bedrock answers it: the call itself fails with ThrottlingException (HTTP 429), no stream is opened.
     async with aio_client("bedrock-runtime", sandbox.endpoint) as c:
         results = await asyncio.gather(*(_send(c, "default", stream=True) for _ in range(40)))
-    assert "throttlingException" in results, results
+    assert "ThrottlingException" in results, results
     assert "default" in results
+    assert set(results) <= {"default", "ThrottlingException"}, results
 
 
 async def test_reserved_served_then_overflows_to_standard(sandbox):

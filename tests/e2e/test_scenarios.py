@@ -50,7 +50,12 @@ class Run:
 
     def cw_sum(self, metric: str, model: str, tier: str | None = None, stat: str = "Sum",
                namespace: str = "AWS/Bedrock") -> float:
-        dims = [{"Name": "ModelId", "Value": model}] + ([{"Name": "ServiceTier", "Value": tier}] if tier else [])
+        """A metric's sum over the run. Per tier as the sandbox publishes by default (AWS's documented form):
+        ``ModelId=<model>+<tier>``; Standard has no suffix, so it is the bare total less the suffixed tiers."""
+        if tier == "default":
+            return self.cw_sum(metric, model, None, stat, namespace) - sum(
+                self.cw_sum(metric, model, t, stat, namespace) for t in ("priority", "flex", "reserved"))
+        dims = [{"Name": "ModelId", "Value": model if tier is None else f"{model}+{tier}"}]
         result = self.cw.get_metric_data(
             MetricDataQueries=[{"Id": "m", "MetricStat": {"Metric": {"Namespace": namespace, "MetricName": metric,
                                                                      "Dimensions": dims}, "Period": 60, "Stat": stat}}],

@@ -38,7 +38,10 @@ def test_headless_commands_on_a_throwaway_sandbox_end_quietly(env, tmp_path):
                  ["batch", "submit", str(f), "--model", NOVA], ["batch", "list"], ["status"],
                  ["incident", "export", "--since", "5m"], ["plan", "--model", NOVA, "--days", "1"]):
         out = subprocess.run([*CLI, *argv], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
-        assert out.returncode == 0, (argv, out.stderr)
+        if argv[0] == "plan":  # a throwaway sandbox has no traffic history: plan says so and exits 1
+            assert out.returncode == 1 and "nothing to plan from" in out.stderr, (argv, out.stderr)
+        else:
+            assert out.returncode == 0, (argv, out.stderr)
         assert quiet(out.stderr), (argv, out.stderr)
 
 

@@ -804,3 +804,69 @@ async def test_file_picker_fills_the_path(isolated):
         assert await wait_for(pilot, lambda: str(screen.query_one("#batch-path-hint").render()).startswith("✓"))
         await pilot.press("ctrl+s")
         assert "No live source" in screen.result_text  # sample data: nothing to submit to
+
+
+async def test_switcher_count_matches_what_it_lists(isolated, monkeypatch):
+    """"3 profiles, 1 broken" over a list of four read as three in all: the note counts what is listed."""
+    import re
+
+    write_alt_profile(isolated)
+    aws_config = isolated / "aws-config"
+    aws_config.write_text("[default]\nregion = us-west-2\n\n[profile analytics]\nregion = eu-west-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
+    app = TierConsoleApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("a")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ProfileSwitcher) and app.screen.choices)
+        await pilot.pause()
+        options = app.screen.query_one(OptionList)
+        listed = [options.get_option_at_index(i) for i in range(options.option_count)]
+        listed = [o for o in listed if o.id and not o.id.startswith(("heading:", "none:"))]
+        console = [o for o in listed if o.id.startswith("console:")]
+        broken = [o for o in console if o.disabled]
+        note = str(app.screen.query_one("#switcher-note").render())
+        numbers = [int(n) for n in re.findall(r"\d+", note)]
+        assert broken and numbers[0] == len(listed), note
+        assert f"{len(console)} console" in note and f"{len(broken)} broken" in note, note
+        assert f"{len(listed) - len(console)} AWS config" in note, note
+
+
+async def test_every_file_problem_can_be_seen_at_80x24(isolated):
+    """At 80×24 the dialog showed only the first of five problems: every one can be seen now, on screen or by
+    scrolling the result (tab reaches it), and the dialog says so when they do not all fit."""
+    import re
+
+    def visible(app) -> str:
+        svg = app.export_screenshot()
+        text = "\n".join(re.sub(r"<[^>]+>", "", m) for m in re.findall(r"<text[^>]*>(.*?)</text>", svg))
+        return text.replace("&#160;", " ").replace("\xa0", " ")
+
+    lines = batch_lines(120)
+    for i in (1, 3, 5, 7, 9):
+        lines[i] = "{not json"
+    (isolated / "bad.jsonl").write_text("\n".join(lines) + "\n")
+    app = live_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        screen = await open_submit(pilot)
+        await submit_form(pilot, screen, "bad.jsonl", "tui-bad")
+        assert "5 problem(s)" in screen.result_text
+        await pilot.pause()
+        seen = visible(app)
+        box = screen.query_one("#batch-result-box")
+        if box.max_scroll_y > 0:
+            assert "scroll" in str(screen.query_one("#batch-box").border_subtitle)
+            await pilot.press("tab")  # from the path field, on to the result
+            for _ in range(12):
+                if box.has_focus:
+                    break
+                await pilot.press("tab")
+            assert box.has_focus
+            for _ in range(10):
+                await pilot.press("pagedown")
+                await pilot.pause()
+                seen += visible(app)
+        for line in (2, 4, 6, 8, 10):
+            assert f"bad.jsonl:{line}: not valid JSON" in seen, (line, box.max_scroll_y, box.scroll_y, box.size,
+                                                                  seen[-1500:])
+        await app.close_source()

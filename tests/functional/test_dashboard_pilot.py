@@ -131,6 +131,67 @@ async def test_unchanged_data_is_not_redrawn():
         assert "990/1.0k" in text_of(app.query_one(QuotaBody))
 
 
+async def test_a_changed_figure_repaints_that_figure_not_the_pane():
+    """Over SSH a refresh must send what changed (bench/ssh_cost.py): one RPM figure of one model
+    repaints a few cells of one line of the quota body; a new clock repaints the header's clock."""
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        data = sample_dashboard()
+        body = app.query_one(QuotaBody)
+        line = next(y for y in range(body.size.height) if "RPM" in body.render_line(y).text)
+        quotas = list(data.quotas)
+        quotas[0] = dataclasses.replace(quotas[0], rpm_used=990)
+        app.show_data(dataclasses.replace(data, quotas=tuple(quotas)))
+        await pilot.pause()
+        assert "990/1.0k" in body.render_line(line).text
+        assert body.repainted and {r.y for r in body.repainted} == {line}
+        assert sum(r.width for r in body.repainted) <= 16 < body.size.width  # the figure and its percentage
+        header = app.query_one(HeaderBar)
+        app.show_data(dataclasses.replace(data, quotas=tuple(quotas), time=data.time + 1))
+        await pilot.pause()
+        assert header.repainted and sum(r.width for r in header.repainted) <= 4  # "…:01" of the clock, the age
+
+
+async def test_a_new_throttle_repaints_the_cells_that_changed_and_the_subtitle_line(monkeypatch):
+    """A new event on top shifts the rows down, but columns that read the same (tier, error,
+    model) are not sent again; the pane's "N events" repaints the bottom border, not the pane."""
+    from textual.widget import Widget
+
+    app = RecordingApp()
+    async with app.run_test(size=WIDE) as pilot:
+        data = sample_dashboard()
+        await started(pilot, data)
+        lst = app.query_one(ThrottleList)
+        pane = app.query_one(ThrottlesPane)
+        first = data.throttle_events[0]
+        new = dataclasses.replace(first, time=first.time + 5, count=first.count + 1)
+        calls = []
+        real = Widget.refresh
+
+        def spy(self, *regions, **kwargs):
+            if self is pane:
+                calls.append(regions)
+            return real(self, *regions, **kwargs)
+
+        monkeypatch.setattr(Widget, "refresh", spy)
+        app.show_data(dataclasses.replace(data, throttle_events=(new, *data.throttle_events)))
+        await pilot.pause()
+        assert lst.render_line(1).text.startswith(ThrottleList._cell(fmt_clock(new.time), 8))
+        cells = sum(r.width for r in lst.repainted)
+        assert lst.repainted and cells < 0.7 * lst.size.width * (lst.size.height - 1)
+        assert pane.border_subtitle == f"{len(data.throttle_events) + 1} events"
+        height = pane.outer_size.height
+        assert calls and all(len(regions) == 1 and regions[0].height == 1 and
+                             regions[0].y + pane.content_offset.y == height - 1 for regions in calls)
+
+
+def fmt_clock(t: float) -> str:
+    from tierconsole.core.domain import format as fmt
+
+    return fmt.clock(t)
+
+
 async def test_filter_narrows_the_throttle_list():
     app = RecordingApp()
     async with app.run_test(size=WIDE) as pilot:
@@ -656,3 +717,25 @@ async def test_batch_list_keeps_its_order_and_selection_between_refreshes():
             def background(name):
                 return {seg.style.bgcolor for seg in lines[name] if seg.style and seg.text.strip()}
             assert background("done-04") != background("done-03"), "the selected job is drawn highlighted"
+
+
+@pytest.mark.parametrize("size", [WIDE, NARROW])
+async def test_batch_tokens_say_which_minute_they_are_from(size):
+    """The model's batch tokens (AWS/Bedrock/Batch) name the minute they were published for; a job with no figure
+    of its own yet shows none (never another job's)."""
+    from tierconsole.core.domain.views import BatchJobView
+    from tierconsole.tui.widgets.batch import BatchPane
+    data = sample_dashboard()
+    app = TierConsoleApp(data=data)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.press("4")
+        await pilot.pause()
+        shown = text_of(app.screen.query_one(BatchPane).body)
+        assert re.search(r"76\.4k.*25\.3k.*14:29", shown), shown
+        fresh = BatchJobView("arn:new", "fresh-job", "amazon.nova-lite-v1:0", "InProgress",
+                             submit_time=SAMPLE_NOW - 30, total_records=100, processed=3, success=3)
+        app.show_data(dataclasses.replace(data, batch_jobs=(fresh,)))
+        await pilot.pause()
+        shown = text_of(app.screen.query_one(BatchPane).body)
+        assert "fresh-job" in shown and "TPM" not in shown, shown

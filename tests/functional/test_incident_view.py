@@ -23,12 +23,18 @@ class Host(App):
     CSS_PATH = ["../../console/tui/styles/incident.tcss"]
 
 
+async def open_view(app, pilot, tmp_path) -> IncidentScreen:
+    """The incident view of :func:`incident`, opened on the event at ``M + 5``, exporting to ``tmp_path``."""
+    screen = IncidentScreen(incident(), highlight=M + 5, export_dir=tmp_path)
+    await app.push_screen(screen)
+    await pilot.pause()
+    return screen
+
+
 async def test_incident_view_shows_diagnosis_timeline_and_exports(tmp_path):
     app = Host()
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = IncidentScreen(incident(), highlight=M + 5, export_dir=tmp_path)
-        await app.push_screen(screen)
-        await pilot.pause()
+        screen = await open_view(app, pilot, tmp_path)
         from textual.widgets import DataTable, Static
         diag = str(screen.query_one("#incident-diagnosis", Static).render())
         assert "Standard drew 98% of the shared TPM quota on Model M" in diag and "Priority was unaffected" in diag
@@ -42,3 +48,20 @@ async def test_incident_view_shows_diagnosis_timeline_and_exports(tmp_path):
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, IncidentScreen)
+
+
+async def test_minutes_without_data_show_a_dash_not_zero(tmp_path):
+    """The window reaches back before the metrics began: those minutes are no data (—), not 0."""
+    app = Host()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_view(app, pilot, tmp_path)
+        from textual.widgets import DataTable
+        table = screen.query_one(DataTable)
+        quiet = [str(c) for c in table.get_row_at(0)]  # M - 300: no data point of any metric
+        assert quiet[1:] and all(c == "—" for c in quiet[1:]), quiet
+        busy = [str(c) for c in table.get_row_at(4)]  # M - 60: Standard 50k, nothing else: those are zeros
+        assert "50.0k" in busy[2] and busy[1] == "0", busy
+        await pilot.press("e")
+        await pilot.pause()
+        text = next(tmp_path.glob("incident-m-*.md")).read_text()
+        assert "| — | — |" in text

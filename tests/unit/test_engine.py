@@ -272,3 +272,42 @@ def test_priority_generates_faster_and_flex_slower():
         speeds[tier] = e.generation_timing(t)[1]
     assert speeds["priority"] == pytest.approx(speeds["default"] * 1.25)
     assert speeds["default"] > speeds["flex"]
+
+
+# ------------------------------------------------------------------ can quota use pass 100%? (README: Alerts and ages)
+
+@given(st.lists(st.tuples(st.floats(0, 120), st.integers(1, 3_000), st.integers(1, 3_000), st.floats(0, 1)),
+                min_size=1, max_size=40))
+@settings(max_examples=150, deadline=None)
+def test_with_a_1x_burndown_the_window_never_passes_the_quota(requests):
+    """Admission holds input + maxTokens and a request never settles above its hold (output ≤ maxTokens):
+    the sliding minute stays within the quota whatever arrives."""
+    e = engine(model(tpm=10_000, rpm=1_000, burndown=1.0, max_out=3_000))
+    admitted = []
+    for at, inp, max_tokens, share in sorted(requests):
+        now = T0 + at
+        ok, _ = e.advance(now)
+        admitted += ok
+        t = e.submit("m", "default", inp, max_tokens, now)
+        if t.state == "admitted":
+            admitted.append(t)
+        for done in [x for x in admitted if x.state == "admitted"][:1]:  # one completes at each arrival
+            e.complete(done, int(done.max_tokens * share), now)
+        assert e.usage("m", now)["tpm_used"] <= 10_000
+
+
+def test_with_a_5x_burndown_settled_use_can_pass_the_quota_as_on_aws():
+    """The hold is input + maxTokens (×1 unless ``hold_applies_burndown``) and the settlement input + output × 5
+    (the documented rule): two requests admitted within the quota settle to 102% of it. The quota pane's
+    "✖102%" is then a true reading, not an engine fault; with ``hold_applies_burndown: true`` it cannot happen."""
+    e = engine(model(tpm=10_000, burndown=5.0, max_out=1_000))
+    a, b = e.submit("m", "default", 100, 1_000, T0), e.submit("m", "default", 100, 1_000, T0)
+    assert a.state == b.state == "admitted" and e.usage("m", T0)["tpm_used"] == 2_200
+    e.complete(a, 1_000, T0 + 1)
+    e.complete(b, 1_000, T0 + 1)
+    assert e.usage("m", T0 + 1)["tpm_used"] == 10_200  # 102%: settled above the holds
+    late = e.submit("m", "default", 10, 10, T0 + 2)
+    assert late.state == "queued"  # and nothing more is admitted until the window drains
+    strict = engine(model(tpm=10_000, burndown=5.0, max_out=1_000), hold_applies_burndown=True)
+    a, b = strict.submit("m", "default", 100, 1_000, T0), strict.submit("m", "default", 100, 1_000, T0)
+    assert a.state == "admitted" and b.state == "queued"

@@ -76,7 +76,7 @@ def test_quiet_window_and_overflow_finding_from_the_sandbox():
     assert i.findings == ["the reservation on Model M overflowed to Standard: 6 requests, 31,200 tokens "
                           "(sandbox figures; AWS publishes no overflow metric)"]
     assert [m.time for m in i.minutes] == [M - 60, M]
-    assert [m.overflow_tokens for m in i.minutes] == [0, 31_200]
+    assert [m.overflow_tokens for m in i.minutes] == [None, 31_200]  # M - 60: no data point at all, not 0
     assert "31,200" in inc.to_markdown([i]) and "overflow tokens (sandbox)" in inc.to_markdown([i])
 
 
@@ -153,3 +153,65 @@ def test_an_rpm_throttle_names_the_rpm_quota():
     i = route_incident(a)
     assert i.diagnosis.startswith("Standard throttled by the cross-region RPM quota of Model M (us-east-1), 97% used at ")
     assert "RPM quota hit (97/100 requests per minute)" in i.diagnosis
+
+
+# ------------------------------------------------------------------ no data is not zero; where figures come from
+
+def quiet_start() -> inc.Incident:
+    """Data from the last two minutes only (the metrics began then: a sandbox or recording just started)."""
+    a = answers(**{"EstimatedTPMQuotaUsage/default": {M - 60: 40_000, M: 97_000},
+                   "Invocations/default": {M - 60: 10, M: 30}, "InvocationThrottles/default": {M: 4}})
+    return inc.build(a, "m", "Model M", {"priority", "default", "flex"}, 100_000, 100, M - 240, M)
+
+
+def test_minutes_without_a_data_point_are_no_data_not_zero():
+    incident = quiet_start()
+    assert [r.has_data for r in incident.minutes] == [False, False, False, True, True]
+    md_rows = [line for line in inc.to_markdown([incident]).splitlines() if line.startswith("| ") and ":" in line[:8]]
+    assert len(md_rows) == 5
+    for line in md_rows[:3]:
+        cells = [c.strip() for c in line.strip("|").split("|")][1:]
+        assert cells and all(c == "—" for c in cells), line
+    assert "97,000" in md_rows[4] and "0/4/0" in md_rows[4]
+    rows = list(csv.DictReader(io.StringIO(inc.to_csv([incident]))))
+    assert [r["tpm"] for r in rows] == ["", "", "", "40000", "97000"]
+    assert rows[0]["throttles"] == "" and rows[0]["has_data"] == "false" and rows[4]["has_data"] == "true"
+    timeline = __import__("json").loads(inc.to_json([incident]))["incidents"][0]["timeline"]
+    assert timeline[0]["tpm"] is None and timeline[0]["throttles"] is None and timeline[0]["has_data"] is False
+    assert timeline[4]["tpm"] == 97_000
+    assert "no data" in inc.to_markdown([incident])  # the dash is explained
+
+
+def test_the_markdown_names_profile_account_region_endpoint_and_source_never_credentials():
+    incident = quiet_start()
+    incident.context = inc.ReportContext(profile="prod-ops", account_id="123456789012", region="eu-west-1",
+                                         endpoint="https://AKIDEXAMPLE:s3cret@vpce-1.example.com:8443/",
+                                         sandbox=False, source="CloudWatch GetMetricData (AWS/Bedrock)")
+    md = inc.to_markdown([incident])
+    head = md.split("## ")[0]
+    for expected in ("prod-ops", "123456789012", "eu-west-1", "https://vpce-1.example.com:8443",
+                     "CloudWatch GetMetricData (AWS/Bedrock)"):
+        assert expected in head, head
+    assert "AKIDEXAMPLE" not in md and "s3cret" not in md
+    incident.context = inc.ReportContext(profile="p", account_id=None, region="us-east-1", endpoint=None,
+                                         sandbox=False, source="CloudWatch")
+    head = inc.to_markdown([incident]).split("## ")[0]
+    assert "AWS" in head and "unknown" in head  # the SDK's endpoint; the account not read
+    assert __import__("json").loads(inc.to_json([incident]))["context"]["profile"] == "p"
+
+
+def test_a_profile_route_splits_by_tier_when_its_tiers_were_asked_and_keeps_no_data_apart():
+    a = Answers()
+    a.series[("EstimatedTPMQuotaUsage", "us.m", None)] = {M - 60: 96_000}
+    a.series[("EstimatedTPMQuotaUsage", "us.m", "default")] = {M - 60: 90_000}
+    a.series[("EstimatedTPMQuotaUsage", "us.m", "priority")] = {M - 60: 6_000}
+    a.series[("InvocationThrottles", "us.m", "default")] = {M - 60: 5}
+    a.series[("InvocationThrottles", "us.m", None)] = {M - 60: 5}
+    rows = inc.timeline(a, "m", (), 100_000, 100, M - 120, M, route="cross-region", quota_name=TPM_NAME,
+                        series=["us.m"])
+    assert [r.has_data for r in rows] == [False, True, False]
+    assert rows[0].route == "cross-region" and rows[0].quota_name == TPM_NAME  # a no-data minute keeps its route
+    assert rows[1].tpm_by_tier["default"] == 90_000 and rows[1].tpm_by_tier["priority"] == 6_000
+    assert rows[1].throttles_by_tier["default"] == 5 and rows[1].tpm == 96_000
+    i = inc.from_minutes("m", "Model M", rows, M - 120, M, route="cross-region")
+    assert "Standard drew it; Priority was unaffected." in i.diagnosis, i.diagnosis

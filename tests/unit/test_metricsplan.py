@@ -61,3 +61,46 @@ def test_answers_to_views():
     assert [(e.time, e.tier, e.count) for e in events] == [(MIN, "default", 3), (MIN - 120, "default", 2)]
     rates = mp.throttle_rates(a, ["m"], {"m": {"default"}}, NOW)
     assert rates["default"][-1] == 3.0 and rates["default"][-3] == 2.0 and len(rates["default"]) == 16
+
+
+# ------------------------------------------------------------------ batch figures belong to the job they are shown on
+
+def _batch_answers(minutes: dict[float, tuple[float, float]]) -> mp.Answers:
+    a = mp.Answers()
+    a.series[("NumberOfInputTokensProcessedPerMinute", "amazon.nova-lite-v1:0", None)] = \
+        {t: v[0] for t, v in minutes.items()}
+    a.series[("NumberOfOutputTokensProcessedPerMinute", "amazon.nova-lite-v1:0", None)] = \
+        {t: v[1] for t, v in minutes.items()}
+    return a
+
+
+def test_a_new_jobs_row_never_shows_the_previous_jobs_tokens():
+    """Job A (same model) ended at 10:01:20; its last minute (10:01) published 200 in / 4.9k out. Job B was
+    submitted at 10:01:40: until a minute after A's end is published, B has no batch figure of its own."""
+    from tierconsole.core.domain.views import BatchJobView
+    T = 1_800_000_000.0 - 1_800_000_000.0 % 60  # 10:00 (a minute boundary)
+    model = "amazon.nova-lite-v1:0"
+    a_job = BatchJobView("arn:a", "a", model, "Completed", submit_time=T - 600, end_time=T + 80)
+    b_job = BatchJobView("arn:b", "b", model, "InProgress", submit_time=T + 100)
+    answers = _batch_answers({T: (9_000.0, 30_000.0), T + 60: (200.0, 4_900.0)})
+    rates = mp.batch_rates(answers, model, T + 130, since=mp.job_minutes_from(b_job, [a_job, b_job]))
+    assert (rates.input_tpm, rates.output_tpm, rates.minute) == (None, None, None)
+    # B's first own minute (10:02) is published: that is B's figure, and it says which minute it is.
+    answers = _batch_answers({T: (9_000.0, 30_000.0), T + 60: (200.0, 4_900.0), T + 120: (7_000.0, 2_100.0)})
+    rates = mp.batch_rates(answers, model, T + 190, since=mp.job_minutes_from(b_job, [a_job, b_job]))
+    assert (rates.input_tpm, rates.output_tpm, rates.minute) == (7_000.0, 2_100.0, T + 120)
+    # Without another job of the model around, the job's minutes start at its submission.
+    assert mp.job_minutes_from(b_job, [b_job]) == T + 60
+    # A job of another model never matters.
+    other = BatchJobView("arn:c", "c", "anthropic.claude", "Completed", submit_time=T, end_time=T + 150)
+    assert mp.job_minutes_from(b_job, [other, b_job]) == T + 60
+
+
+def test_the_trailing_minute_is_an_estimate_that_can_read_above_the_real_window():
+    """The quota pane's TPM is the minute in progress plus the unelapsed share of the previous minute, spread
+    evenly (CloudWatch gives per-minute sums): use that came early in the previous minute is counted though the
+    real sliding window has dropped it, so the figure can read a little above the quota."""
+    minute = 1_800_000_000.0 - 1_800_000_000.0 % 60
+    series = {minute - 60: 90_000.0, minute: 40_000.0}  # 90k at 09:59:05 (gone from the window by 10:00:20)
+    now = minute + 20
+    assert mp.trailing_minute(series, now) == pytest.approx(40_000 + 90_000 * 40 / 60)  # 100k: 100% of 100k

@@ -87,8 +87,42 @@ def test_route_queries_join_the_one_call():
     assert len(q.queries) == len(p.queries) + 3 and {x.model_id for x in q.queries[-3:]} == {f"us.{NOVA}"}
 
 
+def test_a_profile_series_already_watched_as_a_model_is_not_asked_twice():
+    p = mp.plan([NOVA, f"us.{NOVA}"], {}, [], NOW)
+    q = qu.with_route_queries(p, [f"us.{NOVA}", f"global.{NOVA}"])
+    apis = [repr(x.to_api()["MetricStat"]) for x in q.queries]
+    assert len(apis) == len(set(apis)), "a series asked twice in the one GetMetricData"
+    assert {x.model_id for x in q.queries[len(p.queries):]} == {f"global.{NOVA}"}
+
+
+def test_suffix_form_profile_routes_read_their_discovered_tiers_in_the_same_call():
+    us = f"us.{NOVA}"
+    d = mp.discover([{"Dimensions": [{"Name": "ModelId", "Value": v}]} for v in (NOVA, f"{NOVA}+flex", us, f"{us}+priority")])
+    p = mp.plan([NOVA], {NOVA: d.published(NOVA)}, [], NOW, form=d.form or mp.DIMENSION, bare=d.bare)
+    q = qu.with_route_queries(p, [us], tiers=d.series, form=mp.SUFFIX, bare=d.bare)
+    values = {x.to_api()["MetricStat"]["Metric"]["Dimensions"][0]["Value"] for x in q.queries}
+    assert {us, f"{us}+priority"} <= values and len(q.queries) == len(p.queries) + 6
+    assert q.derive.get(us) == "total"  # Standard = the bare series less the suffixed tiers, at no extra query
+    # the answers: a route's Standard follows from its bare series, as a model's does
+    minute = float(MINUTE)
+    results = [{"Id": x.id, "Timestamps": [minute], "Values": [{(us, None): 900.0, (us, "priority"): 300.0}.get(
+        (x.model_id, x.tier), 0.0) if x.metric == "EstimatedTPMQuotaUsage" else 0.0]} for x in q.queries]
+    a = mp.Answers.from_results(q, results)
+    assert a.get("EstimatedTPMQuotaUsage", us, "default") == {minute: 600.0}
+    # over GetMetricData's limit with the tiers, the routes are asked as totals only
+    capped = qu.with_route_queries(p, [us], limit=len(p.queries) + 3, tiers=d.series, form=mp.SUFFIX)
+    assert [x.tier for x in capped.queries[len(p.queries):]] == [None, None, None]
+
+
 def _answers(values):
     a = mp.Answers()
     for (metric, model), value in values.items():
         a.series[(metric, model, None)] = {MINUTE: value}
     return a
+
+
+def test_a_model_is_named_as_service_quotas_names_it():
+    got = qu.parse_quotas(ROWS, qu.model_candidates(FMS))
+    assert got.quota_name_of(NOVA) == "Amazon Nova Lite"
+    assert got.quota_name_of(SONNET) is None  # no on-demand quota listed: its ListFoundationModels name stays
+    assert got.quota_name_of("meta.llama3-70b-instruct-v1:0") is None

@@ -1,8 +1,10 @@
 """Collectors: poll AWS (or the sandbox) and turn the answers into the dashboard's plain data.
 
 Per refresh, per region: one ``GetMetricData`` for every model, tier and metric on screen (the
-batch throughput of models with active jobs included) and one ``ListModelInvocationJobs``. Service Quotas, ``ListFoundationModels`` and the ``ListMetrics``
-discovery of per-tier dimensions are cached and refreshed rarely. A failed call keeps the
+batch throughput of models with active jobs included) and one ``ListModelInvocationJobs``. Service Quotas,
+``ListFoundationModels`` and the ``ListMetrics`` discovery of the per-tier form (AWS's ``ModelId=<model>+priority``
+suffix or a ``ServiceTier`` dimension: one call, a second page only beyond 500 series) are cached and refreshed
+rarely. A failed call keeps the
 pane's last good data and marks it stale with the reason; the caller backs off.
 """
 from __future__ import annotations
@@ -11,17 +13,23 @@ import asyncio
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
 from ..domain import incident as inc
 from ..domain import metricsplan as mp
 from ..domain import quota_use as qu
-from ..domain.quotas import Measure, QuotaKind
+from ..domain.quotas import CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, Measure, QuotaKind
 from ..domain.views import BatchJobView, DashboardData, PaneStatus, ThrottleEvent
 from .session import AwsContext, describe_error
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..domain.profile import Timeouts
+
 REPORT_TTL_S = 15 * 60.0  # "Reports are automatically deleted after 15 minutes."
-DISCOVERY_EVERY_S = 15.0  # new tiers appear as traffic arrives; ListMetrics is cheap
+#: The per-tier form and series are listed again after this long (a slow cadence, not every refresh) ...
+DISCOVERY_EVERY_S = 300.0
+#: ... or after this long while a watched model has no per-tier series yet (new tiers appear as traffic arrives).
+DISCOVERY_UNSEEN_EVERY_S = 60.0
 MAX_CONSOLE_EVENTS = 100_000
 
 
@@ -58,9 +66,12 @@ class Collector:
         self._report_due = False
         self._profiles_due = False
         self._quotas_at = -1e18
-        self._tiers: dict[str, set[str]] = {}
+        self._tiers: dict[str, set[str]] = {}  # model -> tiers the panes can show (see metricsplan.Discovery.tiers)
+        self._published: dict[str, frozenset[str]] = {}  # model -> tiers asked, in the discovered form
+        self.discovery = mp.Discovery(form=None if self.profile.metrics.tier_form == "auto" else
+                                      self.profile.metrics.tier_form, bare=self.profile.metrics.bare_model_id)
         self._tiers_at = -1e18
-        self._events_key: tuple = ()
+        self._events_key: tuple[Any, ...] = ()
         self._events: tuple[ThrottleEvent, ...] = ()
         self._last = DashboardData(time=clock(), profile=self.profile.name, region=self.region,
                                    endpoint=ctx.target.endpoint_url, is_sandbox=ctx.target.sandbox,
@@ -113,6 +124,8 @@ class Collector:
         rows = await self._pages(sq.list_service_quotas, "ListServiceQuotas", "Quotas",
                                  {"ServiceCode": "bedrock", "MaxResults": 100})
         listed = qu.parse_quotas(rows, qu.model_candidates(fms, self.profile.quota_names))
+        # each model shown as Service Quotas names it ("Amazon Nova Lite"), else as ListFoundationModels does
+        names = {m: listed.quota_name_of(m) or name for m, name in names.items()}
         self._names, self._listed, self._profiles_due = names, listed, True
         self._tpm = {m: v for m in names if (v := listed.minute(m, QuotaKind.ON_DEMAND, Measure.TOKENS))}
         self._rpm = {m: v for m in names if (v := listed.minute(m, QuotaKind.ON_DEMAND, Measure.REQUESTS))}
@@ -130,10 +143,11 @@ class Collector:
                                      "inferenceProfileSummaries", {"maxResults": 1000, "typeEquals": "SYSTEM_DEFINED"})
         self._profiles = qu.profile_series(profiles)
 
-    async def _pages(self, call, op: str, key: str, kwargs: dict) -> list[dict]:
+    async def _pages(self, call: Callable[..., Awaitable[dict[str, Any]]], op: str, key: str,
+                     kwargs: dict[str, Any]) -> list[dict[str, Any]]:
         """Every item of a paged listing (``NextToken``/``nextToken`` as the operation names it)."""
         token_key = "NextToken" if "MaxResults" in kwargs else "nextToken"
-        items: list[dict] = []
+        items: list[dict[str, Any]] = []
         while True:
             self.calls.add(op)
             page = await call(**kwargs)
@@ -166,7 +180,7 @@ class Collector:
             return
         sq = await self.ctx.client("service-quotas", self.region)
         kwargs = {"ReportId": self._report_id, "MaxResults": 1000}
-        rows: list[dict] = []
+        rows: list[dict[str, Any]] = []
         while True:
             self.calls.add("GetQuotaUtilizationReport")
             page = await sq.get_quota_utilization_report(**kwargs)
@@ -182,39 +196,63 @@ class Collector:
         self._report, self._report_id = qu.report_use(rows), None
 
     async def _discover_tiers(self, now: float) -> None:
-        if now - self._tiers_at < DISCOVERY_EVERY_S:
+        """One ``ListMetrics`` of ``AWS/Bedrock`` ``Invocations`` active in the last 3 hours: which per-tier form the
+        account publishes and the series of each model (more pages only beyond 500 series)."""
+        if now - self._tiers_at < self.discovery_every:
             return
         cw = await self.ctx.client("cloudwatch", self.region)
-        tiers: dict[str, set[str]] = {}
+        listed: list[dict[str, Any]] = []
         token = None
         while True:
-            kwargs = {"Namespace": mp.NAMESPACE, "MetricName": "Invocations",
-                      "Dimensions": [{"Name": "ServiceTier"}]}
+            kwargs = {"Namespace": mp.NAMESPACE, "MetricName": "Invocations", "RecentlyActive": "PT3H"}
             if token:
                 kwargs["NextToken"] = token
             self.calls.add("ListMetrics")
             page = await cw.list_metrics(**kwargs)
-            for metric in page.get("Metrics", []):
-                dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
-                if "ModelId" in dims and "ServiceTier" in dims:
-                    tiers.setdefault(dims["ModelId"], set()).add(dims["ServiceTier"])
+            listed += page.get("Metrics", [])
             token = page.get("NextToken")
             if not token:
                 break
-        self._tiers, self._tiers_at = tiers, now
+        settings = self.profile.metrics
+        self._apply_discovery(mp.discover(listed, settings.tier_form, settings.bare_model_id), now)
+
+    def _apply_discovery(self, d: mp.Discovery, now: float) -> None:
+        reserved = {r.model_id for r in self.profile.reservations}
+        models = set(self.models) | set(d.series)
+        self.discovery = d
+        self._published = {m: d.published(m, m in reserved) for m in models}
+        self._tiers = {m: set(d.tiers(m, m in reserved)) for m in models if d.tiers(m, m in reserved)}
+        self._tiers_at = now
+
+    @property
+    def discovery_every(self) -> float:
+        """Seconds between two discoveries now: slow once every watched model's tiers are seen."""
+        return DISCOVERY_UNSEEN_EVERY_S if any(not self._published.get(m) for m in self.models) else DISCOVERY_EVERY_S
 
     def _route_series(self) -> list[str]:
         """The profile series of the watched models (their cross-region and global routes)."""
         return [s for m in self.models for kind, series in self._profiles.get(m, {}).items() for s in series]
 
     # ------------------------------------------------------------------ per refresh
+    def metric_plan(self, now: float, batch_models: Iterable[str] = ()) -> mp.Plan:
+        """This refresh's one GetMetricData: every watched model, its tiers in the discovered form, and the
+        series of its inference-profile routes."""
+        if not self._published and self.discovery.form is not None:  # discovery failed: the profile's form
+            self._apply_discovery(self.discovery, self._tiers_at)
+        form = self.discovery.form or mp.DIMENSION
+        p = mp.plan(self.models, self._published, [r.model_id for r in self.profile.reservations], now,
+                    self.history_minutes, sandbox=self.ctx.target.sandbox, batch_models=batch_models,
+                    form=form, bare=self.discovery.bare)
+        # the watched models' cross-region and global profile series ride in the same call, with the tiers
+        # discovery saw published for them (a series already asked as a watched model is not asked twice)
+        return qu.with_route_queries(p, self._route_series(), tiers=self.discovery.series, form=form,
+                                     bare=self.discovery.bare)
+
     async def _metrics(self, now: float) -> mp.Answers:
         # Batch throughput is asked for the models with active jobs at the last refresh (the job list
         # is fetched beside this call, not before it).
         batch_models = {mp.batch_metric_model(j.model_id) for j in self._last.batch_jobs if j.active}
-        p = mp.plan(self.models, self._tiers, [r.model_id for r in self.profile.reservations], now,
-                    self.history_minutes, sandbox=self.ctx.target.sandbox, batch_models=batch_models)
-        p = qu.with_route_queries(p, self._route_series())  # profile series: the same one call
+        p = self.metric_plan(now, batch_models)
         cw = await self.ctx.client("cloudwatch", self.region)
         from datetime import datetime, timezone  # noqa: PLC0415
 
@@ -234,31 +272,32 @@ class Collector:
                 break
         return mp.Answers.from_results(p, results)
 
-    async def _batch(self) -> list[dict]:
+    async def _batch(self) -> list[dict[str, Any]]:
         bedrock = await self.ctx.client("bedrock", self.region)
         self.calls.add("ListModelInvocationJobs")
         page = await bedrock.list_model_invocation_jobs(maxResults=100, sortBy="CreationTime", sortOrder="Descending")
-        return page.get("invocationJobSummaries", [])
+        jobs: list[dict[str, Any]] = page.get("invocationJobSummaries", [])
+        return jobs
 
-    def _job_views(self, summaries: list[dict], answers: mp.Answers | None, now: float) -> list[BatchJobView]:
+    def _job_views(self, summaries: list[dict[str, Any]], answers: mp.Answers | None, now: float) -> list[BatchJobView]:
         """Job views with the model's batch throughput and the progress this console has seen."""
         progress: dict[str, tuple[float, int]] = {}
         jobs = []
-        for summary in summaries:
-            job = job_view(summary)
+        views = [job_view(summary) for summary in summaries]
+        for job in views:
             if job.status == "InProgress":
                 progress[job.job_arn] = self._progress.get(job.job_arn) or (now, job.processed)
                 since, done = progress[job.job_arn]
                 job = replace(job, progress_since=since, processed_since=done, observed_at=now)
             if job.active and answers is not None:
-                rates = mp.batch_rates(answers, job.model_id, now)
+                rates = mp.batch_rates(answers, job.model_id, now, since=mp.job_minutes_from(job, views))
                 job = replace(job, model_input_tpm=rates.input_tpm, model_output_tpm=rates.output_tpm,
-                              model_pending_records=rates.pending_records)
+                              model_pending_records=rates.pending_records, model_tpm_minute=rates.minute)
             jobs.append(job)
         self._progress = progress
         return jobs
 
-    def _usage_minutes(self, answers: mp.Answers, now: float) -> tuple:
+    def _usage_minutes(self, answers: mp.Answers, now: float) -> tuple[inc.Minute, ...]:
         """Each model's last complete minute, as the incident view's timeline has it (a recording of the
         dashboard so holds every minute, and a replay can open incident views)."""
         minute = (math.floor(now / mp.PERIOD) - 1) * mp.PERIOD
@@ -269,17 +308,17 @@ class Collector:
     def routes_with_traffic(self, answers: mp.Answers, model: str) -> list[str]:
         """On-demand, and each profile route of the model whose series had traffic in the answers."""
         series = qu.route_series(model, self._profiles)
-        return [qu.ON_DEMAND_ROUTE] + [r for r in (qu.CROSS_REGION_ROUTE, qu.GLOBAL_ROUTE)
+        return [ON_DEMAND_ROUTE] + [r for r in (CROSS_REGION_ROUTE, GLOBAL_ROUTE)
                                        if qu.route_has_traffic(answers, series[r])]
 
     def route_timeline(self, answers: mp.Answers, model: str, route: str, start: float, end: float,
-                       reserved: bool = False) -> list:
+                       reserved: bool = False) -> list[inc.Minute]:
         """The incident timeline of one model's route, its rows naming the route's quotas."""
         named = self._listed.route_timeline_args(model, route, self.region)
-        if route == qu.ON_DEMAND_ROUTE:
+        if route == ON_DEMAND_ROUTE:
             return inc.timeline(answers, model, self._tiers.get(model, ()), *self.quota(model), start, end,
                                 reserved, **named)
-        kind = {qu.CROSS_REGION_ROUTE: QuotaKind.CROSS_REGION, qu.GLOBAL_ROUTE: QuotaKind.GLOBAL}[route]
+        kind = {CROSS_REGION_ROUTE: QuotaKind.CROSS_REGION, GLOBAL_ROUTE: QuotaKind.GLOBAL}[route]
         return inc.timeline(answers, model, (), self._listed.minute(model, kind, Measure.TOKENS),
                             self._listed.minute(model, kind, Measure.REQUESTS), start, end,
                             series=qu.route_series(model, self._profiles)[route], **named)
@@ -295,7 +334,7 @@ class Collector:
         timeouts = self.ctx.profile.timeouts
         deadline = asyncio.get_running_loop().time() + timeouts.calls
 
-        async def guarded(name: str, step, *args):
+        async def guarded(name: str, step: Callable[..., Awaitable[Any]], *args: Any) -> Any:
             try:  # the coroutine is made here: a task cancelled before it starts leaves none un-awaited
                 async with asyncio.timeout_at(deadline):
                     return await step(*args)
@@ -360,7 +399,7 @@ class RegionsCollector:
     def primary(self) -> Collector:
         return self.collectors[0]
 
-    def __getattr__(self, name):  # answers, quota(), names, tiers, clock, calls, ... of the primary region
+    def __getattr__(self, name: str) -> Any:  # answers, quota(), names, tiers, clock, calls, ... of the primary region
         return getattr(self.collectors[0], name)
 
     async def refresh(self) -> DashboardData:
@@ -387,7 +426,7 @@ def merge_regions(primary: DashboardData, others: list[tuple[str, DashboardData]
                    throttle_events=tuple(events), batch_jobs=tuple(jobs), status=status)
 
 
-def timeout_reason(exc: BaseException, timeouts) -> str | None:
+def timeout_reason(exc: BaseException, timeouts: Timeouts) -> str | None:
     """A timed-out call, naming the setting that ended it (``timeouts.calls`` or ``timeouts.connect``)."""
     import botocore.exceptions as bx  # noqa: PLC0415
 
@@ -404,8 +443,8 @@ def merge_events(cloudwatch: list[ThrottleEvent], console: list[ThrottleEvent]) 
     return tuple(merged)
 
 
-def job_view(j: dict) -> BatchJobView:
-    def ts(v):
+def job_view(j: dict[str, Any]) -> BatchJobView:
+    def ts(v: Any) -> float | None:
         return v.timestamp() if hasattr(v, "timestamp") else (float(v) if v is not None else None)
 
     return BatchJobView(job_arn=j.get("jobArn", ""), job_name=j.get("jobName", ""), model_id=j.get("modelId", ""),

@@ -2,9 +2,11 @@
 
 * The window is the last ``days`` whole minutes-aligned days, ending at the start of the current
   minute (the minute in progress is left out: it would read low).
-* Per tier when CloudWatch has a ``{ModelId, ServiceTier}`` series for the model (discovered with
-  ``ListMetrics``; the split is unconfirmed for real Bedrock), else the ``{ModelId}`` totals
-  under the tier name ``total``.
+* Per tier when CloudWatch has per-tier series for the model, in either form (discovered with one
+  ``ListMetrics`` of ``Invocations``, :func:`tierconsole.core.domain.metricsplan.discover`): AWS's documented
+  ``ModelId=<model>+priority`` / ``+flex`` (Standard is then the bare series less the suffixed ones, or the
+  bare series itself with ``metrics.bare_model_id: standard``), or ``{ModelId, ServiceTier}``; else the
+  ``{ModelId}`` totals under the tier name ``total``.
 * ``GetMetricData`` with ``Period`` 60 and ``Stat`` Sum; the window is cut into chunks so that one
   call asks for at most 100,800 datapoints (queries × minutes), and every call follows
   ``NextToken``. CloudWatch keeps 1-minute datapoints for 15 days, hence ``days`` ≤ 14 (the
@@ -17,10 +19,12 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..domain import metricsplan as mp
 from ..domain.planning import FIELDS, TIER_ORDER, TOTAL_TIER, empty_history
 
 NAMESPACE = "AWS/Bedrock"
@@ -49,11 +53,14 @@ class History:
     start: datetime
     end: datetime  # exclusive
     calls: int  # GetMetricData calls made
+    form: str | None = None  # the per-tier form read (``suffix`` or ``dimension``), None: totals only
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
+        source = {"dimension": "ServiceTier dimension", "suffix": "ModelId+tier series"}.get(
+            self.form or "", "model totals (no per-tier series)")
         return {"model_id": self.model_id, "start": self.start.isoformat(), "end": self.end.isoformat(),
                 "minutes": len(self.frame), "tiers": list(self.tiers), "tier_split": self.tier_split,
-                "source": "ServiceTier dimension" if self.tier_split else "model totals (no ServiceTier split)",
+                "source": source if self.tier_split else "model totals (no per-tier series)",
                 "period_seconds": PERIOD, "get_metric_data_calls": self.calls}
 
 
@@ -72,13 +79,20 @@ def chunks(start: int, end: int, n_queries: int, max_points: int = MAX_DATAPOINT
     return [(t, min(t + step, end)) for t in range(start, end, step)]
 
 
-def queries(model_id: str, tiers: list[str] | None) -> tuple[list[dict], dict[str, tuple[str, str]]]:
-    """GetMetricData queries for every field of every tier (``None``: the model totals)."""
-    out, ids = [], {}
-    for ti, tier in enumerate(tiers or [None]):
-        dims = [{"Name": "ModelId", "Value": model_id}]
-        if tier is not None:
-            dims.append({"Name": "ServiceTier", "Value": tier})
+#: the bare series of the suffix form, fetched to give Standard (not a tier of the history)
+_BARE = "__bare"
+
+
+def queries(model_id: str, tiers: list[str] | None, form: str = mp.DIMENSION,
+            bare: bool = False) -> tuple[list[dict[str, Any]], dict[str, tuple[str, str]]]:
+    """GetMetricData queries for every field of every tier (``None``: the model totals), in ``form``;
+    ``bare``: the bare series too (the suffix form's Standard follows from it)."""
+    out: list[dict[str, Any]] = []
+    ids: dict[str, tuple[str, str]] = {}
+    asked: list[str | None] = [*(tiers if tiers else [None]), *([_BARE] if bare else [])]
+    for ti, tier in enumerate(asked):
+        q = mp.Query("", "", model_id, None if tier in (None, _BARE) else tier, form=form)
+        dims = q.to_api()["MetricStat"]["Metric"]["Dimensions"]
         for field in FIELDS:
             qid = f"t{ti}_{field}"
             ids[qid] = (tier or TOTAL_TIER, field)
@@ -88,38 +102,40 @@ def queries(model_id: str, tiers: list[str] | None) -> tuple[list[dict], dict[st
     return out, ids
 
 
-async def discover_tiers(cw, model_id: str) -> list[str]:
-    """``ServiceTier`` values CloudWatch has any series for, for this model, in display order."""
-    found: set[str] = set()
+async def discover_tiers(cw: Any, model_id: str, settings: mp.MetricsSettings = mp.CONSOLE_METRICS
+                         ) -> tuple[list[str], mp.Discovery]:
+    """The tiers CloudWatch has per-tier series for, for this model, in display order, and the form."""
+    listed: list[dict[str, Any]] = []
     token = None
     while True:
-        kwargs = {"Namespace": NAMESPACE,
-                  "Dimensions": [{"Name": "ModelId", "Value": model_id}, {"Name": "ServiceTier"}]}
+        kwargs: dict[str, Any] = {"Namespace": NAMESPACE, "MetricName": "Invocations"}
         if token:
             kwargs["NextToken"] = token
         page = await cw.list_metrics(**kwargs)
-        for metric in page.get("Metrics", []):
-            dims = {d["Name"]: d.get("Value") for d in metric.get("Dimensions", [])}
-            if dims.get("ModelId") == model_id and dims.get("ServiceTier") and len(dims) == 2:
-                found.add(dims["ServiceTier"])
+        listed += page.get("Metrics", [])
         token = page.get("NextToken")
         if not token:
             break
-    return [t for t in TIER_ORDER if t in found] + sorted(found - set(TIER_ORDER))
+    d = mp.discover(listed, settings.tier_form, settings.bare_model_id)
+    found = set(d.tiers(model_id))
+    return [t for t in TIER_ORDER if t in found] + sorted(found - set(TIER_ORDER)), d
 
 
-def _epoch(ts) -> float:
+def _epoch(ts: Any) -> float:
     if isinstance(ts, datetime):
         return (ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)).timestamp()
     return float(ts)
 
 
-async def fetch_history(cw, model_id: str, *, days: int = 14, now: float | None = None,
-                        max_points: int = MAX_DATAPOINTS) -> History:
+async def fetch_history(cw: Any, model_id: str, *, days: int = 14, now: float | None = None,
+                        max_points: int = MAX_DATAPOINTS, settings: mp.MetricsSettings = mp.CONSOLE_METRICS) -> History:
     """The model's last ``days`` of 1-minute history (see the module docstring)."""
     start, end = window(time.time() if now is None else now, days)
-    tiers = await discover_tiers(cw, model_id)
-    qs, ids = queries(model_id, tiers or None)
+    tiers, d = await discover_tiers(cw, model_id, settings)
+    form = d.form if tiers else None
+    derive = form == mp.SUFFIX and "default" not in d.published(model_id)
+    asked = [t for t in tiers if not (derive and t == "default")]
+    qs, ids = queries(model_id, asked or None, form or mp.DIMENSION, bare=derive)
     names = tiers or [TOTAL_TIER]
     n = (end - start) // PERIOD
     frame = empty_history(datetime.fromtimestamp(start, timezone.utc), n, names)
@@ -148,7 +164,12 @@ async def fetch_history(cw, model_id: str, *, days: int = 14, now: float | None 
             token = page.get("NextToken")
             if not token:
                 break
+    if derive:  # the suffix form's Standard: the bare series, or the bare series less the suffixed tiers
+        for field in FIELDS:
+            bare = data.pop((_BARE, field))
+            others = sum((data[(t, field)] for t in asked), np.zeros(n))
+            data[("default", field)] = bare if d.bare == "standard" else np.clip(bare - others, 0, None)
     for key, values in data.items():
         frame[key] = values
     return History(frame, model_id, tuple(names), bool(tiers), datetime.fromtimestamp(start, timezone.utc),
-                   datetime.fromtimestamp(end, timezone.utc), calls)
+                   datetime.fromtimestamp(end, timezone.utc), calls, form)

@@ -58,7 +58,7 @@ class AwsContext:
     def profile(self) -> Profile:
         return self.target.profile
 
-    def _get_session(self):
+    def _get_session(self) -> Any:
         if self._session is None:
             from aiobotocore.session import AioSession  # noqa: PLC0415 - heavy; after the first frame
 
@@ -66,7 +66,8 @@ class AwsContext:
             self._session = AioSession(profile=None if self.target.sandbox else prof.aws_profile)
         return self._session
 
-    async def client(self, service: str, region: str | None = None):
+    async def client(self, service: str, region: str | None = None) -> Any:
+        """The aiobotocore client of ``service`` in ``region`` (the profile's first by default), made once."""
         if self.closed:
             raise RuntimeError(f"the AWS context of profile {self.profile.name!r} is closed")
         region = region or self.profile.region
@@ -89,7 +90,7 @@ class AwsContext:
             self._clients[key] = client
         return self._clients[key]
 
-    def _prompt_read_timeout(self, params, context, **_) -> None:
+    def _prompt_read_timeout(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         """A prompt waits for its answer as long as its tier may (botocore reads ``read_timeout`` from the
         request context): Converse's ``serviceTier: {type}``, InvokeModel's ``serviceTier`` header."""
         tier = params.get("serviceTier")

@@ -20,7 +20,10 @@ from ..domain.catalog import ConfigError, show
 MAX_ALIAS_NODES = 10_000
 
 
-class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeLoader):  # type: ignore[misc]  # (a base chosen at run time: libyaml's when present)
     """A safe loader (libyaml's when present: ~15x faster) that remembers the line of every key and item."""
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
@@ -36,7 +39,7 @@ class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
                                                     node.start_mark) from None
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     mapping = {}
     lines = {}
     for key_node, value_node in node.value:
@@ -44,7 +47,8 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool =
         try:
             hash(key)
         except TypeError:
-            raise yaml.constructor.ConstructorError(None, None, f"a key cannot be {show(key)}", key_node.start_mark)
+            raise yaml.constructor.ConstructorError(None, None, f"a key cannot be {show(key)}",
+                                                    key_node.start_mark) from None
         if key in mapping:
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {show(key)}", key_node.start_mark)
         mapping[key] = loader.construct_object(value_node, deep=deep)
@@ -52,20 +56,20 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool =
     return _LinedDict(mapping, lines, node.start_mark.line + 1)
 
 
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode, deep: bool = False) -> list:
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode, deep: bool = False) -> list[Any]:
     return _LinedList([loader.construct_object(v, deep=deep) for v in node.value],
                       [v.start_mark.line + 1 for v in node.value], node.start_mark.line + 1)
 
 
-class _LinedDict(dict):
-    def __init__(self, data: dict, lines: dict, line: int):
+class _LinedDict(dict[Any, Any]):
+    def __init__(self, data: dict[Any, Any], lines: dict[Any, int], line: int):
         super().__init__(data)
         self.lines = lines
         self.line = line
 
 
-class _LinedList(list):
-    def __init__(self, data: list, lines: list, line: int):
+class _LinedList(list[Any]):
+    def __init__(self, data: list[Any], lines: list[int], line: int):
         super().__init__(data)
         self.lines = lines
         self.line = line

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .loader import load_yaml, locate
 from .paths import user_config_dir
@@ -114,7 +114,7 @@ def _candidates(cwd: Path | None = None) -> list[_Candidate]:
     return out
 
 
-def _load(name: str, source: str, origin: str, text: str | None, doc=None) -> Profile:
+def _load(name: str, source: str, origin: str, text: str | None, doc: Any = None) -> Profile:
     """Parse a profile, its ``sandbox:`` section included (checked as the sandbox checks it when it starts),
     so that ``tierconsole profiles`` reports what would fail on use, in the same words."""
     doc = load_yaml(source, text) if doc is None else doc

@@ -11,6 +11,7 @@ from typing import Any, Iterable
 
 from .format import plural
 
+
 DEFAULT_THRESHOLD = 0.8
 
 
@@ -29,11 +30,12 @@ def is_over(*fractions: float, threshold: float | None = None) -> bool:
     """The one definition: any of a row's fractions (TPM and RPM of a quota, input and output of a
     reservation) at or above ``threshold``. ``is_over(tpm, rpm, threshold)`` is accepted too."""
     if threshold is None:
-        *fractions, threshold = fractions
+        *rest, threshold = fractions
+        return max(rest) >= threshold
     return max(fractions) >= threshold
 
 
-def _field(row: Any, key: str):
+def _field(row: Any, key: str) -> Any:
     """A field of a status document's row (a dict) or of a view (an object with that attribute)."""
     return row[key] if isinstance(row, dict) else getattr(row, key)
 
@@ -59,24 +61,24 @@ def quota_fractions(q: Any) -> list[tuple[str, float]]:
 
 
 def _use_label(u: Any) -> str:
-    kind, measure, period = _field(u, "kind"), _field(u, "measure"), \
-        (u.get("period") if isinstance(u, dict) else getattr(u, "period_s"))
+    kind, measure = _field(u, "kind"), _field(u, "measure")
+    period = u.get("period") if isinstance(u, dict) else u.period_s
     if kind == "cross_model_daily":
         return "account day"
-    if period >= 86_400:
+    if period is not None and period >= 86_400:
         return "day"
     word = {"tokens": "TPM", "requests": "RPM", "input_tokens": "input TPM", "output_tokens": "output TPM"}
     return f"{kind.replace('_', '-')} {word.get(measure, measure)}"
 
 
-def quotas_over(quotas: Iterable, threshold: float) -> frozenset[str]:
+def quotas_over(quotas: Iterable[Any], threshold: float) -> frozenset[str]:
     """Keys (:func:`quota_key`) of the quota rows (:class:`~tierconsole.core.domain.views.ModelQuotaView`
     or a status document's rows) with any applicable quota at or over ``threshold``."""
     return frozenset(quota_key(q) for q in quotas
                      if is_over(*(f for _, f in quota_fractions(q)), threshold=threshold))
 
 
-def reservations_over(reservations: Iterable, threshold: float) -> frozenset[str]:
+def reservations_over(reservations: Iterable[Any], threshold: float) -> frozenset[str]:
     """Ids of the reservations (views or a status document's rows) whose input or output TPM use is at
     or over ``threshold``."""
     return frozenset(_field(r, "reservation_id") for r in reservations
@@ -99,7 +101,7 @@ class Over:
         return f"{self.name} {self.measure} {self.fraction:.1%} of quota"
 
 
-def uses_over(quotas: Iterable, reservations: Iterable, threshold: float) -> list[Over]:
+def uses_over(quotas: Iterable[Any], reservations: Iterable[Any], threshold: float) -> list[Over]:
     """Every quota and reservation at or over ``threshold`` (each at its highest measure), highest first."""
     out: list[Over] = []
     for q in quotas:

@@ -25,14 +25,14 @@ from typing import Any, Callable
 MAX_ERRORS = 50
 MAX_LINE_BYTES = 10 * 1024 * 1024  # a generous per-record ceiling; Bedrock caps files, not lines (unconfirmed)
 
-InputCheck = Callable[[dict], "str | None"]
+InputCheck = Callable[[dict[str, Any]], "str | None"]
 
 
 @dataclass(frozen=True)
 class BatchRecord:
     line: int  # 1-based line number in the file
     record_id: str | None  # None when the line has no recordId (Bedrock assigns one)
-    model_input: dict
+    model_input: dict[str, Any]
 
 
 @dataclass
@@ -203,7 +203,7 @@ def validate_batch(data: bytes, *, min_records: int | None = None, max_records: 
         record, error = _check_line(raw, lineno, seen_ids, check_input, max_line_bytes)
         if error is not None:
             report.errors.append((lineno, error))
-        else:
+        elif record is not None:
             report.records.append(record)
     count_error = check_count(report.record_count, min_records, max_records, require_records=require_records)
     if count_error:

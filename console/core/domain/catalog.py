@@ -2,52 +2,32 @@
 
 Parsing takes plain dicts (from YAML) and raises :class:`ConfigError` naming the field
 path (``sandbox.models[2].tpm``); the loader in :mod:`tierconsole.core.config.loader` adds file and line.
+The value checks every parser shares are in :mod:`.checks`, the inference-profile geographies in
+:mod:`.geographies` (both re-exported here, where their users import them).
 """
 from __future__ import annotations
 
-import math
-import re
-import reprlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
+# Re-exported (``X as X``): the catalog's users import the checks and the profile parsing from here.
+from .checks import ConfigError as ConfigError
+from .checks import _check_keys as _check_keys
+from .checks import _get as _get
+from .checks import _names
+from .checks import field_name as field_name
+from .checks import show as show
+from .geographies import DEFAULT_GEOGRAPHIES
+from .geographies import parse_geographies as parse_geographies
 from .quotas import (
     ROUTE_KINDS, QuotaKind, QuotaRules, QuotaSpec, classify, daily_spec, default_name, minute_specs, spec_key,
 )
 from .tiers import Tier
 
 FAMILIES = ("anthropic", "nova", "openai", "generic")
-# Destination regions of the system-defined inference profiles, per geography (AWS's docs; a setting,
-# ``sandbox.geographies``, since the set changes over time). A profile's ``models`` lists at most 5.
-DEFAULT_GEOGRAPHIES: Mapping[str, tuple[str, ...]] = {
-    "us": ("us-east-1", "us-east-2", "us-west-2"),
-    "eu": ("eu-central-1", "eu-north-1", "eu-west-1", "eu-west-3"),
-    "apac": ("ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2"),
-    "global": ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "ap-northeast-1"),
-}
-_GEOGRAPHY = re.compile(r"[a-z][a-z0-9-]{0,15}")
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
-MAX_PROFILE_REGIONS = 5  # botocore: InferenceProfileModels has at most 5 members
 _PROFILE_KEYS = {"on_demand", "profiles"}  # a model's inference profiles (checked by parse_profiles)
 MAX_TTFT_MS = 3_600_000.0  # a model's time to first token: at most an hour
 MAX_WAIT_S = 366 * 86_400.0  # a tier's queue wait: at most a year of sandbox time
-
-
-class ConfigError(ValueError):
-    """A configuration value is wrong. ``path`` is the field path, e.g. ``models[1].tpm``."""
-
-    def __init__(self, path: str, message: str, *, source: str | None = None, line: int | None = None):
-        self.path = path
-        self.message = message
-        self.source = source
-        self.line = line
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = ""
-        if self.source:
-            where = f"{self.source}:{self.line}: " if self.line else f"{self.source}: "
-        return f"{where}{self.path}: {self.message}" if self.path else f"{where}{self.message}"
 
 
 @dataclass(frozen=True)
@@ -74,10 +54,17 @@ class ModelSpec:
     #: profile, then copies the on-demand values)
     quotas: tuple[QuotaSpec, ...] = ()
     not_ready_rate: float = 0.0  # share of calls answered ModelNotReadyException (429); 0 = never
+    # As ListFoundationModels names the model (AWS's BrandedName: at most 20 characters, "Claude Sonnet 4.5")
+    # and what it takes and gives, as its model card says (the enum of botocore's model: TEXT, IMAGE, EMBEDDING).
+    model_name: str = ""
+    input_modalities: tuple[str, ...] = ("TEXT",)
+    output_modalities: tuple[str, ...] = ("TEXT",)
 
     def __post_init__(self) -> None:
         if not self.quota_name:
             object.__setattr__(self, "quota_name", self.name)
+        if not self.model_name:  # a spec built directly (parse_model checks the file's against the 20 characters)
+            object.__setattr__(self, "model_name", self.name)
         if not self.quotas:
             shape = {"tpm": self.tpm, "rpm": self.rpm} if self.rpm else {"tpm": self.tpm}
             kinds = (QuotaKind.ON_DEMAND, *(QuotaKind(k) for k in profile_routes(self.profiles)))
@@ -87,6 +74,10 @@ class ModelSpec:
 
     def quotas_of(self, kind: QuotaKind) -> tuple[QuotaSpec, ...]:
         return tuple(q for q in self.quotas if q.kind is kind)
+
+
+MODEL_NAME_MAX = 20  # ListFoundationModels' modelName (BrandedName in botocore's model)
+MODALITIES = ("TEXT", "IMAGE", "EMBEDDING")
 
 
 @dataclass(frozen=True)
@@ -159,100 +150,10 @@ class Catalog:
         return None
 
 
-# ---------------------------------------------------------------- parsing helpers
-
-MAX_NUMBER = 1e15  # no setting is larger; beyond it numbers overflow floats or time arithmetic
-
-
-class _Shown(reprlib.Repr):
-    """A bounded rendering of any value: long strings and containers clipped, shallow, in a
-    few hundred characters whatever the input (an alias bomb of 10^9 items shows as its first few)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.maxlevel, self.maxstring, self.maxother = 2, 60, 40
-        self.maxdict = self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = 4
-
-    def repr1(self, x: Any, level: int) -> str:
-        if isinstance(x, dict) and type(x) is not dict:  # the loader's line-tracking subclasses
-            return self.repr_dict(x, level)
-        if isinstance(x, list) and type(x) is not list:
-            return self.repr_list(x, level)
-        return super().repr1(x, level)
-
-    def repr_int(self, x: int, level: int) -> str:
-        if x.bit_length() > 128:  # repr() of a 5,000-digit integer raises, and no one reads it
-            return f"<an integer of about {int(x.bit_length() * 0.30103) + 1:,} digits>"
-        return super().repr_int(x, level)
-
-    def repr_bytes(self, x: bytes, level: int) -> str:
-        return f"<{len(x):,} bytes of binary data>"
-
-    def repr_bool(self, x: bool, level: int) -> str:
-        return "true" if x else "false"
-
-
-_shown = _Shown()
-
-
-def show(value: Any) -> str:
-    """``value`` for an error message: bounded in length, never the raw input in full."""
-    if value is None:
-        return "null"
-    try:
-        return _shown.repr(value)
-    except Exception:  # noqa: BLE001 - an error message must never fail
-        return f"a {type(value).__name__}"
-
-
-def field_name(key: Any) -> str:
-    """A mapping key as it appears in a field path: itself when it is a short string, else bounded."""
-    return key if isinstance(key, str) and len(key) <= 60 else show(key)
-
-
-def _get(d: Mapping[str, Any], key: str, path: str, kind: type | tuple, default: Any = ..., *,
-         minimum: float | None = None, maximum: float | None = None):
-    """``d[key]`` as ``kind``: finite, at least ``minimum`` and at most ``maximum`` (and never beyond
-    :data:`MAX_NUMBER`), or :class:`ConfigError` naming the field."""
-    where = f"{path}.{key}" if path else key
-    if key not in d or d[key] is None:
-        if default is ...:
-            raise ConfigError(where, "is required")
-        return default
-    value = d[key]
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if number and abs(value) > MAX_NUMBER and (float in kinds or int in kinds):
-        raise ConfigError(where, f"is out of range: {show(value)} (no setting here goes beyond "
-                                 f"{maximum if maximum is not None else MAX_NUMBER:g})")
-    if float in kinds and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-        names = " or ".join(k.__name__ for k in kinds)
-        raise ConfigError(where, f"must be {names}, got {show(value)}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(where, f"must be a finite number, got {show(value)}")
-    if minimum is not None and value < minimum:
-        raise ConfigError(where, f"must be at least {minimum:g}, got {show(value)}")
-    if maximum is not None and value > maximum:
-        raise ConfigError(where, f"must be at most {maximum:g}, got {show(value)}")
-    return value
-
-
-def _check_keys(d: Any, allowed: set[str], path: str) -> Mapping[str, Any]:
-    if not isinstance(d, Mapping):
-        raise ConfigError(path, f"must be a mapping, got {type(d).__name__}")
-    unknown = sorted((k for k in d if k not in allowed), key=lambda k: (not isinstance(k, str), field_name(k)))
-    if unknown:
-        key = field_name(unknown[0])
-        raise ConfigError(f"{path}.{key}" if path else key,
-                          f"unknown key (expected one of: {', '.join(sorted(allowed))})")
-    return d
-
-
 _MODEL_KEYS = {"id", "name", "family", "provider", "tpm", "rpm", "burndown", "max_output_tokens", "output_tps",
                "ttft_ms", "tokens_per_day", "batch_min_records", "batch_max_records", "batch_records_per_minute",
-               "quota_name", "quotas", "quota_names", "not_ready_rate"}
+               "quota_name", "quotas", "quota_names", "not_ready_rate", "model_name", "input_modalities",
+               "output_modalities"}
 _RES_KEYS = {"id", "model", "input_tpm", "output_tpm", "term_months", "price_per_1k_tpm_month"}
 _POLICY_KEYS = {"max_wait_s", "speed_factor", "spurious_throttle_rate"}
 _SETTINGS_KEYS = {"hold_applies_burndown", "overflow_reported_as", "reserved_output_burndown", "seed", "tiers"}
@@ -334,6 +235,14 @@ def _parse_model_quotas(d: Mapping[str, Any], path: str, model_id: str, subject:
     return tuple(specs), on_demand, per_day
 
 
+def _modalities(d: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+    value = _get(d, key, path, list, default=["TEXT"])
+    if not value or any(v not in MODALITIES for v in value) or len(set(value)) != len(value):
+        raise ConfigError(f"{path}.{key}", f"must be a list of distinct modalities among {', '.join(MODALITIES)}, "
+                          f"got {show(value)}")
+    return tuple(value)
+
+
 def parse_model(d: Any, path: str) -> ModelSpec:
     d = _check_keys(d, _MODEL_KEYS | _PROFILE_KEYS, path)
     model_id = _get(d, "id", path, str)
@@ -366,7 +275,14 @@ def parse_model(d: Any, path: str) -> ModelSpec:
         quota_name=quota_name,
         quotas=specs,
         not_ready_rate=_get(d, "not_ready_rate", path, float, default=0.0, minimum=0, maximum=1),
+        model_name=_get(d, "model_name", path, str, default=_get(d, "name", path, str, default=model_id)),
+        input_modalities=_modalities(d, "input_modalities", path),
+        output_modalities=_modalities(d, "output_modalities", path),
     )
+    if not 1 <= len(spec.model_name) <= MODEL_NAME_MAX:
+        key = "model_name" if "model_name" in d else "name"
+        raise ConfigError(f"{path}.{key}", f"{show(spec.model_name)} is {len(spec.model_name)} characters; AWS names "
+                          f"a foundation model in 1 to {MODEL_NAME_MAX} (set model_name, e.g. 'Claude Sonnet 4.5')")
     if spec.batch_min_records > spec.batch_max_records:
         raise ConfigError(f"{path}.batch_min_records", f"{spec.batch_min_records} is above batch_max_records "
                           f"({spec.batch_max_records})")
@@ -481,41 +397,6 @@ def parse_catalog(models: Any, reservations: Any, settings: Any, *, path: str = 
             raise ConfigError(f"reservations[{i}].model", f"model {show(r.model_id)} is not in {path}.models")
     return Catalog(models=parsed, reservations=res, settings=parse_settings(settings, f"{path}.engine"),
                    account_quotas=accounts, rules=parse_quota_rules(quota_rules, f"{path}.quota_rules"))
-
-
-def _names(d: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
-    """``d[key]`` as a list of distinct non-empty strings (empty when absent)."""
-    raw = _get(d, key, path, list, default=[])
-    for i, item in enumerate(raw):
-        if not isinstance(item, str) or not item:
-            raise ConfigError(f"{path}.{key}[{i}]", f"must be a non-empty string, got {show(item)}")
-        if item in raw[:i]:
-            raise ConfigError(f"{path}.{key}[{i}]", f"{show(item)} is listed twice")
-    return tuple(raw)
-
-
-def parse_geographies(d: Any, path: str) -> dict[str, tuple[str, ...]]:
-    """``{geography: [destination regions]}``; absent keeps :data:`DEFAULT_GEOGRAPHIES`, entries given
-    replace or add to them."""
-    out = dict(DEFAULT_GEOGRAPHIES)
-    if d is None:
-        return out
-    if not isinstance(d, Mapping):
-        raise ConfigError(path, f"must be a mapping of geography to regions, got {show(d)}")
-    for geo in d:
-        if not isinstance(geo, str) or not _GEOGRAPHY.fullmatch(geo):
-            raise ConfigError(f"{path}.{field_name(geo)}", "a geography is a lower-case word such as us, eu, "
-                                                           "apac, us-gov or global (it prefixes profile ids)")
-        regions = _names(d, geo, path)
-        for i, region in enumerate(regions):
-            if not _REGION.fullmatch(region):
-                raise ConfigError(f"{path}.{geo}[{i}]", f"{show(region)} is not an AWS region name (e.g. us-east-1)")
-        if not 1 <= len(regions) <= MAX_PROFILE_REGIONS:
-            raise ConfigError(f"{path}.{geo}", f"must list 1 to {MAX_PROFILE_REGIONS} destination regions "
-                                               f"(a profile's models list holds at most {MAX_PROFILE_REGIONS}), "
-                                               f"got {len(regions)}")
-        out[geo] = regions
-    return out
 
 
 def parse_profiles(catalog: Catalog, geographies: Any, *, path: str = "sandbox") -> Catalog:

@@ -123,7 +123,8 @@ def cost_view(history: pd.DataFrame, model_id: str, prices: PriceTable, *, minut
     moves = tuple(tier_move_saving(model_id, *rates[src], src, to, prices, minutes_per_month)
                   for to in ("flex", "batch")) if src else ()
     costs = [sp.usd_per_hour for sp in spends]
-    total = sum(costs) if costs and None not in costs else (0.0 if not costs else None)
+    known = [c for c in costs if c is not None]
+    total = sum(known) if costs and len(known) == len(costs) else (0.0 if not costs else None)
     return CostView(model_id, minutes, minutes_per_month, spends, total, moves)
 
 

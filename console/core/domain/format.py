@@ -133,3 +133,14 @@ def short_model(model_id: str) -> str:
 def short_error(error: str) -> str:
     """``ThrottlingException`` → ``Throttling`` (the column is narrow; search keeps the full name)."""
     return error[: -len("Exception")] if error.endswith("Exception") and len(error) > 9 else error
+
+
+def safe_endpoint(url: str) -> str:
+    """``url`` without a user-info part (``https://key:secret@host`` -> ``https://host``) or a trailing ``/``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    host, slash, path = rest.partition("/")
+    host = host.rpartition("@")[2]
+    out = f"{scheme}{sep}{host}{slash}{path}"
+    return out.rstrip("/") if out.endswith("/") and path == "" else out

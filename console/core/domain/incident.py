@@ -33,11 +33,12 @@ import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Sequence
 
+from . import format as fmt
 from .format import plural
 from .metricsplan import PERIOD, Answers, overflow_tokens
-from .views import UsageMinute
+from .views import DashboardData, RouteNames, UsageMinute
 from .tiers import Tier
 
 SATURATED = 0.9
@@ -49,6 +50,40 @@ AFTER_MINUTES = 4  # ... and after it
 Minute = UsageMinute  # one row of an incident's timeline (see views.UsageMinute)
 
 
+@dataclass(frozen=True)
+class ReportContext:
+    """Where an incident's figures were read, named at the top of every export: profile, account, region,
+    endpoint and data source. Never credentials: an endpoint's user-info part is left out."""
+
+    profile: str
+    account_id: str | None
+    region: str
+    endpoint: str | None  # None: the SDK's own endpoint for the region
+    sandbox: bool
+    source: str  # e.g. "CloudWatch GetMetricData: AWS/Bedrock per-minute sums"
+
+    @classmethod
+    def of(cls, data: "DashboardData", source: str) -> "ReportContext":
+        """The context of the dashboard data an incident was read beside."""
+        return cls(data.profile, data.account_id, data.region, data.endpoint, data.is_sandbox, source)
+
+    @property
+    def endpoint_text(self) -> str:
+        return fmt.safe_endpoint(self.endpoint) if self.endpoint else f"AWS (the SDK's endpoint for {self.region})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"profile": self.profile, "account_id": self.account_id, "region": self.region,
+                "endpoint": fmt.safe_endpoint(self.endpoint) if self.endpoint else None, "sandbox": self.sandbox,
+                "source": self.source}
+
+
+def live_source(sandbox: bool) -> str:
+    """The data source of an incident built from the console's own CloudWatch answers (``incident export``
+    and the live incident view)."""
+    return ("CloudWatch GetMetricData: AWS/Bedrock per-minute sums" +
+            (", reservation overflow from the sandbox's own TierConsole/Sandbox namespace" if sandbox else ""))
+
+
 @dataclass
 class Incident:
     model_id: str
@@ -58,6 +93,7 @@ class Incident:
     diagnosis: str = ""
     findings: list[str] = field(default_factory=list)
     focus: float | None = None  # the selected event's time, when the view was opened from one
+    context: ReportContext | None = None  # where the figures were read (named by every export)
 
     @property
     def route(self) -> str:
@@ -68,11 +104,12 @@ class Incident:
         """The Service Quotas name of the route's TPM quota ("" when not known)."""
         return next((m.quota_name for m in self.minutes if m.quota_name), "")
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"model_id": self.model_id, "route": self.route, "quota_name": self.quota_name or None,
                 "start": self.start, "end": self.end, "focus": self.focus,
                 "diagnosis": self.diagnosis, "findings": self.findings,
-                "timeline": [{**asdict(m), "tpm": m.tpm, "throttles": m.throttles} for m in self.minutes]}
+                "timeline": [{**asdict(m), "has_data": m.has_data, "tpm": m.tpm if m.has_data else None,
+                              "throttles": m.throttles if m.has_data else None} for m in self.minutes]}
 
 
 def timeline(a: Answers, model_id: str, tiers: Iterable[str], tpm_quota: float, rpm_quota: float,
@@ -80,18 +117,22 @@ def timeline(a: Answers, model_id: str, tiers: Iterable[str], tpm_quota: float, 
              quota_name: str = "", rpm_quota_name: str = "", region: str = "",
              series: Sequence[str] | None = None) -> list[Minute]:
     """Per minute: the model's use of its route's quotas. ``series``: a profile route's ``ModelId`` series
-    (summed, no tier split); None: the model's own series (on demand)."""
+    (summed; split by tier when the answers hold its tiers); None: the model's own series (on demand)."""
+    named = RouteNames(route=route, quota_name=quota_name, rpm_quota_name=rpm_quota_name, region=region)
     if series is not None:
-        return _route_timeline(a, model_id, series, tpm_quota, rpm_quota, start, end,
-                               dict(route=route, quota_name=quota_name, rpm_quota_name=rpm_quota_name, region=region))
-    named = dict(route=route, quota_name=quota_name, rpm_quota_name=rpm_quota_name, region=region)
+        return _route_timeline(a, model_id, series, tpm_quota, rpm_quota, start, end, named)
     tiers = set(tiers)
     split = bool(tiers & set(TIERS))
     overflow = overflow_tokens(a, model_id) if has_reservation and a.sandbox else {}
+    # The minutes CloudWatch holds any data point of the model for; the others are "no data", not zeros.
+    seen = {ts for (_metric, model, _tier), series in a.series.items() if model == model_id for ts in series}
     rows = []
-    t = math.floor(start / PERIOD) * PERIOD
+    t = float(math.floor(start / PERIOD) * PERIOD)
     while t <= end:
-        t = float(t)
+        if t not in seen:
+            rows.append(Minute(t, model_id, {}, tpm_quota, 0.0, rpm_quota, {}, **named))
+            t += PERIOD
+            continue
         if split:
             tpm = {k: a.get("EstimatedTPMQuotaUsage", model_id, k).get(t, 0.0) for k in TIERS}
             rpm = sum(a.get("Invocations", model_id, k).get(t, 0.0) for k in TIERS)
@@ -115,15 +156,25 @@ def timeline(a: Answers, model_id: str, tiers: Iterable[str], tpm_quota: float, 
 
 
 def _route_timeline(a: Answers, model_id: str, series: Sequence[str], tpm_quota: float, rpm_quota: float,
-                    start: float, end: float, named: dict) -> list[Minute]:
+                    start: float, end: float, named: RouteNames) -> list[Minute]:
+    # As on demand: a minute no series of the route holds a data point for is "no data", not zeros.
+    seen = {ts for (_metric, model, _tier), points in a.series.items() if model in series for ts in points}
+    split = any(tier in TIERS for (_metric, model, tier) in a.series if model in series)
     rows = []
-    t = math.floor(start / PERIOD) * PERIOD
+    t = float(math.floor(start / PERIOD) * PERIOD)
     while t <= end:
-        t = float(t)
-        tpm = sum(a.get("EstimatedTPMQuotaUsage", s).get(t, 0.0) for s in series)
+        if t not in seen:
+            rows.append(Minute(t, model_id, {}, tpm_quota, 0.0, rpm_quota, {}, **named))
+            t += PERIOD
+            continue
+        if split:  # the tiers discovery saw published for the route's series (asked in the same call)
+            tpm = {k: sum(a.get("EstimatedTPMQuotaUsage", s, k).get(t, 0.0) for s in series) for k in TIERS}
+            thr = {k: int(round(sum(a.get("InvocationThrottles", s, k).get(t, 0.0) for s in series))) for k in TIERS}
+        else:
+            tpm = {"default": sum(a.get("EstimatedTPMQuotaUsage", s).get(t, 0.0) for s in series)}
+            thr = {"all": int(round(sum(a.get("InvocationThrottles", s).get(t, 0.0) for s in series)))}
         rpm = sum(a.get("Invocations", s).get(t, 0.0) for s in series)
-        thr = int(round(sum(a.get("InvocationThrottles", s).get(t, 0.0) for s in series)))
-        rows.append(Minute(t, model_id, {"default": tpm}, tpm_quota, rpm, rpm_quota, {"all": thr}, **named))
+        rows.append(Minute(t, model_id, tpm, tpm_quota, rpm, rpm_quota, thr, **named))
         t += PERIOD
     return rows
 
@@ -216,7 +267,7 @@ def overflow_findings(model_name: str, rows: Sequence[Minute]) -> list[str]:
     if not known:
         return ["reservation overflow is not published by AWS: not shown"]
     requests = sum(r.overflow_requests or 0 for r in known)
-    tokens = sum(r.overflow_tokens for r in known)
+    tokens = sum(r.overflow_tokens or 0.0 for r in known)
     if not (requests or tokens):
         return []
     return [f"the reservation on {model_name} overflowed to Standard: {requests:,.0f} requests, {tokens:,.0f} tokens "
@@ -225,7 +276,7 @@ def overflow_findings(model_name: str, rows: Sequence[Minute]) -> list[str]:
 
 def build(a: Answers, model_id: str, model_name: str, tiers: Iterable[str], tpm_quota: float, rpm_quota: float,
           start: float, end: float, has_reservation: bool = False, focus: float | None = None,
-          **route) -> Incident:
+          **route: Any) -> Incident:
     """``route``: :func:`timeline`'s route keywords (``route``, ``quota_name``, ``rpm_quota_name``, ``region``,
     ``series``)."""
     rows = timeline(a, model_id, tiers, tpm_quota, rpm_quota, start, end, has_reservation, **route)
@@ -247,8 +298,28 @@ def from_minutes(model_id: str, model_name: str, rows: Sequence[Minute], start: 
 
 # ------------------------------------------------------------------ export formats
 
+NO_DATA_NOTE = ("— is no data: CloudWatch holds no data point of the model for that minute (no requests, or before "
+                "the metrics began), never counted as zero.")
+
+
+def _context_lines(incidents: Sequence[Incident]) -> list[str]:
+    ctx = next((i.context for i in incidents if i.context is not None), None)
+    out = []
+    if ctx is not None:
+        out += [f"- **Profile:** {ctx.profile}{' (sandbox)' if ctx.sandbox else ''}",
+                f"- **Account:** {ctx.account_id or 'unknown (not read)'}",
+                f"- **Region:** {ctx.region}",
+                f"- **Endpoint:** {ctx.endpoint_text}",
+                f"- **Data source:** {ctx.source}"]
+    if incidents:
+        start, end = min(i.start for i in incidents), max(i.end for i in incidents)
+        out.append(f"- **Window:** {time.strftime('%Y-%m-%d %H:%M', time.gmtime(start))}–{_clock(end)} UTC")
+    return out + [""] if out else []
+
+
 def to_markdown(incidents: Sequence[Incident]) -> str:
     out = ["# tierconsole incident report", ""]
+    out += _context_lines(incidents)
     for inc in incidents:
         route = "" if inc.route == "on-demand" else f" ({inc.route})"
         out += [f"## {inc.model_id}{route}", ""]
@@ -261,6 +332,9 @@ def to_markdown(incidents: Sequence[Incident]) -> str:
                    f"throttles P/S/F | reserved in/out TPM | overflow tokens{' (sandbox)' if sandbox else ''} |")
         out.append("|---|---:|---:|---:|---:|---:|---|---:|---:|")
         for m in inc.minutes:
+            if not m.has_data:
+                out.append(f"| {_clock(m.time)} |" + " — |" * 8)
+                continue
             thr = "/".join(str(m.throttles_by_tier.get(k, 0)) for k in TIERS) if "all" not in m.throttles_by_tier \
                 else str(m.throttles_by_tier["all"])
             res = "-" if m.reserved_input_tpm is None else f"{m.reserved_input_tpm:,.0f}/{m.reserved_output_tpm:,.0f}"
@@ -269,6 +343,8 @@ def to_markdown(incidents: Sequence[Incident]) -> str:
                        f"{m.tpm:,.0f} / {m.tpm_quota:,.0f} ({m.tpm_fraction:.0%}) | {m.rpm:,.0f} / {m.rpm_quota:,.0f} | "
                        f"{thr} | {res} | {_or_dash(m.overflow_tokens)} |")
         out.append("")
+        if any(not m.has_data for m in inc.minutes):
+            out += [NO_DATA_NOTE, ""]
     return "\n".join(out)
 
 
@@ -284,7 +360,11 @@ def _or_blank(v: float | None) -> int | str:
 #: not known.
 CSV_FIELDS = ["model_id", "route", "quota_name", "minute_utc", "epoch", "tpm_priority", "tpm_standard", "tpm_flex", "tpm", "tpm_quota",
               "rpm", "rpm_quota", "throttles_priority", "throttles_standard", "throttles_flex", "throttles",
-              "reserved_input_tpm", "reserved_output_tpm", "overflow_tokens", "overflow_requests", "diagnosis"]
+              "reserved_input_tpm", "reserved_output_tpm", "overflow_tokens", "overflow_requests", "diagnosis",
+              "has_data"]
+#: Left blank in a minute without data (``has_data`` false): no data is not zero.
+_CSV_FIGURES = [f for f in CSV_FIELDS if f not in ("model_id", "route", "quota_name", "minute_utc", "epoch",
+                                                    "tpm_quota", "rpm_quota", "diagnosis", "has_data")]
 
 
 def to_csv(incidents: Sequence[Incident]) -> str:
@@ -304,9 +384,13 @@ def to_csv(incidents: Sequence[Incident]) -> str:
                         "reserved_input_tpm": _or_blank(m.reserved_input_tpm),
                         "reserved_output_tpm": _or_blank(m.reserved_output_tpm),
                         "overflow_tokens": _or_blank(m.overflow_tokens),
-                        "overflow_requests": _or_blank(m.overflow_requests), "diagnosis": inc.diagnosis})
+                        "overflow_requests": _or_blank(m.overflow_requests), "diagnosis": inc.diagnosis,
+                        "has_data": "true" if m.has_data else "false",
+                        **({} if m.has_data else dict.fromkeys(_CSV_FIGURES, ""))})
     return buf.getvalue()
 
 
 def to_json(incidents: Sequence[Incident]) -> str:
-    return json.dumps({"incidents": [i.to_json() for i in incidents]}, indent=2)
+    ctx = next((i.context for i in incidents if i.context is not None), None)
+    doc = {"context": ctx.to_json()} if ctx is not None else {}
+    return json.dumps({**doc, "incidents": [i.to_json() for i in incidents]}, indent=2)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
-from .catalog import ReservationSpec
-from .views import QUOTA_TIERS, ModelQuotaView, ReservationView, ThrottleEvent
+from .catalog import ConfigError, ReservationSpec, _check_keys, _get, show
+from .views import QUOTA_TIERS, BatchJobView, ModelQuotaView, ReservationView, ThrottleEvent
 
 NAMESPACE = "AWS/Bedrock"
 #: The sandbox's own metrics: what no AWS metric tells (reservation overflow). Asked only of a sandbox,
@@ -42,6 +42,142 @@ METRICS = {
     "ReservedOverflowInputTokenCount": "vi",
     "ReservedOverflowOutputTokenCount": "vo",
 }
+# ------------------------------------------------------------------ per-tier series: two forms
+#
+# AWS's service-tiers page: "You can also view metrics for service tiers in Amazon CloudWatch Metrics under
+# 'model-id+priority' and 'model-id+flex'", read as ``ModelId`` values with a suffix (the ``suffix`` form). The
+# ``dimension`` form (``{ModelId, ServiceTier}``) is what earlier sandboxes published; an account may show either,
+# so the console discovers the form with one ListMetrics (:func:`discover`) and reads whichever it finds.
+# Unconfirmed for AWS, so settings on both sides: whether ``+reserved`` exists, and whether the bare ``ModelId``
+# series is the model's total (``bare_model_id: total``) or Standard only (``standard``).
+
+SUFFIX = "suffix"
+DIMENSION = "dimension"
+TIER_FORMS = (SUFFIX, DIMENSION)
+BARE_MODES = ("total", "standard")
+#: tier suffixes a ``ModelId`` value may carry (``+default`` is not documented but read if seen)
+SUFFIX_TIERS = ("priority", "flex", "reserved", "default")
+#: metrics whose bare (total) series counts only what drew on the on-demand quota: reserved requests served by
+#: the reservation are left out of it (the sandbox publishes it so; for AWS unconfirmed)
+ON_DEMAND_TOTAL = frozenset({"EstimatedTPMQuotaUsage"})
+
+
+def tier_series(series: str, tier: str) -> str:
+    """The ``ModelId`` value of a tier's series in the suffix form: ``amazon.nova-lite-v1:0+flex``."""
+    return f"{series}+{tier}"
+
+
+def split_series(value: str) -> tuple[str, str | None]:
+    """A ``ModelId`` value as (base series, tier suffix or None): ``m+flex`` → (``m``, ``flex``)."""
+    base, plus, tier = value.rpartition("+")
+    if plus and base and tier in SUFFIX_TIERS:
+        return base, tier
+    return value, None
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """The ``metrics`` section: of the sandbox (how it publishes) or of a console profile (how to read).
+
+    ``tier_form``: ``suffix`` (AWS's documented ``ModelId=<series>+priority``), ``dimension`` (``{ModelId,
+    ServiceTier}``) or, for a console profile, ``auto`` (discover; totals until a form is seen).
+    ``reserved_suffix`` (sandbox): publish ``+reserved`` (unconfirmed for AWS). ``bare_model_id``: the bare
+    ``ModelId`` series of the suffix form is the model's ``total`` or ``standard`` only (unconfirmed for AWS).
+    ``profile_model_id`` (sandbox): a call through an inference profile is published under the ``profile`` id
+    or ARN as called, or under the ``model`` it ran on (unconfirmed for AWS)."""
+
+    tier_form: str = SUFFIX
+    reserved_suffix: bool = True
+    bare_model_id: str = "total"
+    profile_model_id: str = "profile"
+
+
+CONSOLE_METRICS = MetricsSettings(tier_form="auto")
+
+
+def parse_metrics_settings(d: Any, path: str, *, console: bool) -> MetricsSettings:
+    """A ``metrics`` section (None: the defaults); :class:`ConfigError` naming the field otherwise."""
+    default = CONSOLE_METRICS if console else MetricsSettings()
+    if d is None:
+        return default
+    keys = {"tier_form", "bare_model_id"} | (set() if console else {"reserved_suffix", "profile_model_id"})
+    d = _check_keys(d, keys, path)
+
+    def choice(key: str, choices: tuple[str, ...]) -> str:
+        value = _get(d, key, path, str, default=getattr(default, key))
+        if value not in choices:
+            raise ConfigError(f"{path}.{key}", f"must be one of {', '.join(choices)}, got {show(value)}")
+        return str(value)
+
+    return MetricsSettings(tier_form=choice("tier_form", (("auto",) if console else ()) + TIER_FORMS),
+                           reserved_suffix=_get(d, "reserved_suffix", path, bool, default=True),
+                           bare_model_id=choice("bare_model_id", BARE_MODES),
+                           profile_model_id=choice("profile_model_id", ("profile", "model")))
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What one ``ListMetrics`` of ``AWS/Bedrock`` ``Invocations`` showed.
+
+    ``form``: ``dimension`` when a ``ServiceTier`` dimension was seen, ``suffix`` when a ``ModelId`` value
+    carried a tier suffix, else the profile's ``metrics.tier_form`` (None for ``auto``: nothing seen yet, so
+    the panes show model totals). ``series``: each base ``ModelId`` value seen (model ids, profile ids,
+    application profile ARNs) and the tiers published for it. ``seen``: the form was seen, not assumed."""
+
+    form: str | None = None
+    series: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    seen: bool = False
+    bare: str = "total"  # the profile's metrics.bare_model_id: what the bare series of the suffix form holds
+
+    def published(self, model: str, reserved: bool = False) -> frozenset[str]:
+        """The tiers to ask for ``model`` in :attr:`form`: those seen; when none were seen and the form comes
+        from the profile, every tier that form publishes (``reserved`` only for a model with a reservation)."""
+        seen = self.series.get(model, frozenset())
+        if seen or self.form is None or self.seen:
+            return seen
+        tiers = {"priority", "flex"} | ({"default"} if self.form == DIMENSION else set())
+        return frozenset(tiers | ({"reserved"} if reserved else set()))
+
+    def tiers(self, model: str, reserved: bool = False) -> frozenset[str]:
+        """The tiers the panes can show for ``model``: those published, plus Standard in the suffix form
+        (the bare series, or the bare series less the suffixed ones: see :attr:`bare`; a model with no
+        suffixed series in an account that publishes them had Standard traffic only)."""
+        tiers = self.published(model, reserved)
+        if self.form == SUFFIX:
+            tiers = tiers | {"default"}
+        return tiers
+
+
+def discover(metrics: Iterable[Mapping[str, Any]], tier_form: str = "auto", bare: str = "total") -> Discovery:
+    """Parse a ``ListMetrics`` answer (its ``Metrics``): which per-tier form the account publishes, and
+    the tiers of each series. ``tier_form``: the profile's ``metrics.tier_form`` (``auto``, ``suffix`` or
+    ``dimension``), used only when neither form is seen."""
+    series: dict[str, set[str]] = {}
+    forms: set[str] = set()
+    for metric in metrics:
+        dims = {d.get("Name"): d.get("Value") for d in metric.get("Dimensions", [])}
+        value = dims.get("ModelId")
+        if not isinstance(value, str) or not value:
+            continue
+        if "ServiceTier" in dims:
+            forms.add(DIMENSION)
+            series.setdefault(value, set()).add(str(dims["ServiceTier"]))
+            continue
+        base, tier = split_series(value)
+        tiers = series.setdefault(base, set())
+        if tier is not None:
+            forms.add(SUFFIX)
+            tiers.add(tier)
+    form: str | None
+    if DIMENSION in forms:
+        form, seen = DIMENSION, True
+    elif SUFFIX in forms:
+        form, seen = SUFFIX, True
+    else:
+        form, seen = (None if tier_form == "auto" else tier_form), False
+    return Discovery(form=form, series={k: frozenset(v) for k, v in series.items()}, seen=seen, bare=bare)
+
+
 #: metrics asked per (model, tier) when the ServiceTier dimension exists
 PER_TIER = ("EstimatedTPMQuotaUsage", "Invocations", "InvocationThrottles")
 #: extra metrics asked for the reserved tier of a model with a reservation
@@ -61,10 +197,12 @@ class Query:
     tier: str | None  # None: the model total
     namespace: str = NAMESPACE
     stat: str = "Sum"
+    form: str = DIMENSION  # how a tier's series is named (see :data:`TIER_FORMS`)
 
-    def to_api(self) -> dict:
-        dims = [{"Name": "modelId" if self.namespace == BATCH_NAMESPACE else "ModelId", "Value": self.model_id}]
-        if self.tier is not None:
+    def to_api(self) -> dict[str, Any]:
+        model = self.model_id if self.tier is None or self.form != SUFFIX else tier_series(self.model_id, self.tier)
+        dims = [{"Name": "modelId" if self.namespace == BATCH_NAMESPACE else "ModelId", "Value": model}]
+        if self.tier is not None and self.form != SUFFIX:
             dims.append({"Name": "ServiceTier", "Value": self.tier})
         return {"Id": self.id, "ReturnData": True,
                 "MetricStat": {"Metric": {"Namespace": self.namespace, "MetricName": self.metric, "Dimensions": dims},
@@ -77,8 +215,11 @@ class Plan:
     start: float
     end: float
     sandbox: bool = False  # the sandbox's own namespace was asked too
+    #: models whose Standard series is not asked but follows from the bare one (suffix form), and how:
+    #: ``total`` (Standard = bare − the suffixed tiers) or ``standard`` (Standard = bare; total = the sum)
+    derive: Mapping[str, str] = field(default_factory=dict)
 
-    def api_queries(self) -> list[dict]:
+    def api_queries(self) -> list[dict[str, Any]]:
         return [q.to_api() for q in self.queries]
 
 
@@ -89,33 +230,40 @@ def window(now: float, minutes: int = HISTORY_MINUTES) -> tuple[float, float]:
 
 def plan(models: Sequence[str], tiers_by_model: Mapping[str, Iterable[str]], reserved_models: Iterable[str],
          now: float, minutes: int = HISTORY_MINUTES, *, sandbox: bool = False,
-         batch_models: Iterable[str] = ()) -> Plan:
+         batch_models: Iterable[str] = (), form: str = DIMENSION, bare: str = "total") -> Plan:
     """The queries for every model, tier and metric the panes show, for one call.
 
+    ``tiers_by_model``: the tiers published per model, in ``form`` (:meth:`Discovery.published`). In the
+    suffix form Standard has no series of its own unless ``+default`` was seen: it follows from the bare
+    series (``bare``: what that series holds), in :meth:`Answers.from_results`, at no extra query.
     ``sandbox``: the console watches a sandbox, so the sandbox's own overflow series are asked too
     (never of AWS, where that namespace holds nothing of Bedrock's). ``batch_models``: models with
     active batch jobs, whose ``AWS/Bedrock/Batch`` throughput is asked (in the same call)."""
     reserved_models = set(reserved_models)
     queries: list[Query] = []
+    derive: dict[str, str] = {}
     for mi, model in enumerate(models):
         for metric in PER_MODEL:
             queries.append(Query(f"m{mi}_{METRICS[metric]}", metric, model, None))
         if sandbox and model in reserved_models:
             for metric in SANDBOX_OVERFLOW:
                 queries.append(Query(f"m{mi}_{METRICS[metric]}", metric, model, None, SANDBOX_NAMESPACE))
-        for tier in sorted(tiers_by_model.get(model, ())):
+        tiers = sorted(tiers_by_model.get(model, ()))
+        if form == SUFFIX and "default" not in tiers:
+            derive[model] = bare
+        for tier in tiers:
             for metric in PER_TIER:
-                queries.append(Query(f"m{mi}_{tier}_{METRICS[metric]}", metric, model, tier))
+                queries.append(Query(f"m{mi}_{tier}_{METRICS[metric]}", metric, model, tier, form=form))
             if tier == "reserved" and model in reserved_models:
                 for metric in RESERVED:
-                    queries.append(Query(f"m{mi}_{tier}_{METRICS[metric]}", metric, model, tier))
+                    queries.append(Query(f"m{mi}_{tier}_{METRICS[metric]}", metric, model, tier, form=form))
     for bi, model in enumerate(sorted(set(batch_models))):
         for metric, key in BATCH_METRICS.items():
             queries.append(Query(f"b{bi}_{key}", metric, model, None, BATCH_NAMESPACE, "Average"))
     if len(queries) > MAX_QUERIES:
         raise ValueError(f"{len(queries)} metric queries exceed GetMetricData's {MAX_QUERIES}; watch fewer models")
     start, end = window(now, minutes)
-    return Plan(tuple(queries), start, end, sandbox)
+    return Plan(tuple(queries), start, end, sandbox, derive)
 
 
 # ------------------------------------------------------------------ answers
@@ -133,11 +281,11 @@ class Answers:
     end: float | None = None
 
     @classmethod
-    def from_results(cls, p: Plan, results: Iterable[Mapping]) -> "Answers":
+    def from_results(cls, p: Plan, results: Iterable[Mapping[str, Any]]) -> "Answers":
         by_id = {q.id: q for q in p.queries}
         out = cls(sandbox=p.sandbox, start=p.start, end=p.end)
         for r in results:
-            q = by_id.get(r.get("Id"))
+            q = by_id.get(str(r.get("Id")))
             if q is None:
                 continue
             s: Series = {}
@@ -145,7 +293,28 @@ class Answers:
                 t = ts.timestamp() if hasattr(ts, "timestamp") else float(ts)
                 s[float(math.floor(t / PERIOD) * PERIOD)] = s.get(float(math.floor(t / PERIOD) * PERIOD), 0.0) + float(val)
             out.series[(q.metric, q.model_id, q.tier)] = s
+        for model, bare in p.derive.items():
+            for metric in PER_TIER:
+                out._derive_standard(metric, model, bare)
         return out
+
+    def _derive_standard(self, metric: str, model: str, bare: str) -> None:
+        """Suffix form: Standard's series from the bare one and the suffixed tiers (per minute, never below 0).
+        With ``bare == "standard"`` the bare series is Standard and the model total is the sum of the tiers."""
+        tiers = [t for (m, mod, t) in self.series if m == metric and mod == model and t not in (None, "default")]
+        if metric in ON_DEMAND_TOTAL:
+            tiers = [t for t in tiers if t != "reserved"]
+        others: dict[float, float] = {}
+        for t in tiers:
+            others = _add(others, self.get(metric, model, t))
+        base = self.get(metric, model)
+        if bare == "standard":
+            self.series[(metric, model, "default")] = dict(base)
+            self.series[(metric, model, None)] = _add(base, others)
+        else:
+            minutes = set(base) | set(others)
+            self.series[(metric, model, "default")] = {
+                k: max(0.0, base.get(k, 0.0) - others.get(k, 0.0)) for k in minutes if base.get(k, 0.0) > others.get(k, 0.0)}
 
     def get(self, metric: str, model: str, tier: str | None = None) -> Series:
         return self.series.get((metric, model, tier), {})
@@ -193,6 +362,7 @@ class BatchRates:
     input_tpm: float | None
     output_tpm: float | None
     pending_records: float | None
+    minute: float | None = None  # the start of the minute the token figures were published for
 
 
 def batch_metric_model(model_id: str) -> str:
@@ -200,17 +370,34 @@ def batch_metric_model(model_id: str) -> str:
     return model_id.rsplit("foundation-model/", 1)[-1]
 
 
-def batch_rates(a: Answers, model_id: str, now: float) -> BatchRates:
-    """The newest minute of each batch metric of the model within :data:`BATCH_FRESH_MINUTES`."""
-    since = (math.floor(now / PERIOD) - BATCH_FRESH_MINUTES) * PERIOD
+def batch_rates(a: Answers, model_id: str, now: float, since: float | None = None) -> BatchRates:
+    """The newest minute of each batch metric of the model within :data:`BATCH_FRESH_MINUTES`, and not
+    before ``since`` (the first minute that can be the job's own: :func:`job_minutes_from`)."""
+    first: float = (math.floor(now / PERIOD) - BATCH_FRESH_MINUTES) * PERIOD
+    if since is not None:
+        first = max(first, since)
     model = batch_metric_model(model_id)
 
-    def latest(metric: str) -> float | None:
-        series = a.get(metric, model)
-        fresh = [t for t in series if t >= since]
-        return series[max(fresh)] if fresh else None
+    def newest(metric: str) -> float | None:
+        return max((t for t in a.get(metric, model) if t >= first), default=None)
 
-    return BatchRates(*(latest(metric) for metric in BATCH_METRICS))
+    minutes = {metric: newest(metric) for metric in BATCH_METRICS}
+    values = [None if t is None else a.get(metric, model)[t] for metric, t in minutes.items()]
+    token_minutes = [t for metric, t in minutes.items() if t is not None and "Tokens" in metric]
+    input_tpm, output_tpm, pending = values  # in the order of BATCH_METRICS
+    return BatchRates(input_tpm, output_tpm, pending, minute=max(token_minutes, default=None))
+
+
+def job_minutes_from(job: BatchJobView, jobs: Iterable[BatchJobView]) -> float:
+    """The first minute whose ``AWS/Bedrock/Batch`` figures can be ``job``'s: AWS publishes them per model,
+    so not before the minute the job was submitted, and only after the minute in which another job of
+    its model ended since then (that minute's tokens are, at least partly, the other job's)."""
+    start = math.floor(job.submit_time / PERIOD) * PERIOD
+    model = batch_metric_model(job.model_id)
+    ends = [math.floor(other.end_time / PERIOD) * PERIOD + PERIOD for other in jobs
+            if other.job_arn != job.job_arn and other.end_time is not None and other.end_time >= start
+            and batch_metric_model(other.model_id) == model]
+    return float(max([start, *ends]))
 
 
 def overflow_tokens(a: Answers, model: str) -> Series:
@@ -261,7 +448,7 @@ def throttle_counts(a: Answers, models: Sequence[str], tiers_by_model: Mapping[s
     since = current - PERIOD * (minutes - 1)
     out: dict[str, dict[str, int]] = {}
     for model in models:
-        tiers = sorted(tiers_by_model.get(model, ())) or [None]
+        tiers: list[str | None] = [*sorted(tiers_by_model.get(model, ()))] or [None]
         per = {}
         for tier in tiers:
             s = a.get("InvocationThrottles", model, tier)

@@ -86,7 +86,7 @@ class CapacityPlan:
     def assumption(self, key: str) -> Assumption | None:
         return next((a for a in self.assumptions if a.key == key), None)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["start"], doc["end"] = self.start.isoformat(), self.end.isoformat()
         return doc

@@ -24,30 +24,30 @@ Definitions (every one is also returned as an :class:`Assumption` next to the fi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Mapping, Sequence
+from typing import Final, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .format import plural
+from .plan_inputs import (  # re-exported: the plan's inputs are part of its interface
+    RESERVATION_PRICE_UNKNOWN, Pricing, ReservationTerms, pricing_from_profile, reservation_terms,
+)
 from .plan_results import Assumption, CapacityPlan, CostOption, Recommendation, TierStats
-from .pricing import DEFAULT_MULTIPLIERS, PriceTable
+from .profile import Profile
 
 FIELDS = ("input", "cache_write", "output", "invocations", "throttles")
 TOTAL_TIER = "total"  # the only tier of a history without a per-tier split
 TIER_ORDER = ("reserved", "priority", "default", "flex")
 PERCENTILES = (50, 90, 99)
-PERCENTILE_METHOD = "linear"
+PERCENTILE_METHOD: Final = "linear"
 MIN_INPUT_TPM = 100_000
 MIN_OUTPUT_TPM = 10_000
 INPUT_STEP = 10_000
 OUTPUT_STEP = 1_000
 MINUTES_PER_MONTH = {"730h": 43_800, "30d": 43_200}
 DEFAULT_MINUTES_PER_MONTH = MINUTES_PER_MONTH["730h"]
-RESERVATION_PRICE_UNKNOWN = "reservation price unknown — enter your contract's figure"
-BUILT_IN_PRICES = "built-in list price table (us-east-1 Standard)"
 
 
 # ---------------------------------------------------------------------- history frames
@@ -88,71 +88,6 @@ def _check_history(history: pd.DataFrame) -> list[str]:
     return known + sorted(t for t in tiers if t not in TIER_ORDER)
 
 
-# ---------------------------------------------------------------------- inputs
-
-@dataclass(frozen=True)
-class Pricing:
-    """Per-1K-token Standard prices of one model and the tier multipliers, with where each came from."""
-
-    input_per_1k: float
-    output_per_1k: float
-    source: str
-    multipliers: Mapping[str, float]
-    multiplier_sources: Mapping[str, str]
-
-    def usd(self, input_tokens: float, output_tokens: float, tier: str) -> float:
-        return (input_tokens * self.input_per_1k + output_tokens * self.output_per_1k) / 1000.0 \
-            * self.multipliers[tier]
-
-
-@dataclass(frozen=True)
-class ReservationTerms:
-    """What a reservation of this model costs, and the one the profile already declares (if any)."""
-
-    price_per_1k_tpm_month: float | None  # None: unknown
-    price_source: str
-    term_months: int = 1
-    current_id: str | None = None
-    current_input_tpm: int | None = None
-    current_output_tpm: int | None = None
-
-
-def pricing_from_profile(profile, model_id: str) -> Pricing | None:
-    """The model's prices from the profile (``prices``, ``tier_price_multipliers``) over the built-in table."""
-    table = PriceTable.from_profile(profile.prices, profile.tier_price_multipliers)
-    base = table.base(model_id)
-    if base is None:
-        return None
-    own = PriceTable(dict((k, (float(v["input"]), float(v["output"]))) for k, v in profile.prices.items()), {})
-    source = f"profile {profile.name!r} prices" if own.base(model_id) == base else BUILT_IN_PRICES
-    keys = [k for k in DEFAULT_MULTIPLIERS if k != "reserved"]
-    return Pricing(base[0], base[1], source, {k: float(table.multipliers[k]) for k in keys},
-                   {k: (f"profile {profile.name!r} tier_price_multipliers" if k in profile.tier_price_multipliers
-                        else _DEFAULT_MULTIPLIER_SOURCES[k]) for k in keys})
-
-
-_DEFAULT_MULTIPLIER_SOURCES = {
-    "priority": "built-in default (the commonly quoted +75%; unconfirmed)",
-    "default": "built-in default (Standard is the list price)",
-    "flex": "built-in default (the quoted ~50% discount; unconfirmed)",
-    "batch": "built-in default (Batch's 50% discount)",
-}
-
-
-def reservation_terms(profile, model_id: str, price_override: float | None = None) -> ReservationTerms:
-    """The price per 1K TPM per month: the override, else the profile's reservation of the model (0 = unknown)."""
-    current = next((r for r in profile.reservations if r.model_id == model_id), None)
-    price, source = None, RESERVATION_PRICE_UNKNOWN
-    if price_override is not None:
-        price, source = float(price_override), "--reservation-price (your figure)"
-    elif current is not None and current.price_per_1k_tpm_month > 0:
-        price = current.price_per_1k_tpm_month
-        source = f"profile {profile.name!r} reservation {current.reservation_id!r}"
-    return ReservationTerms(price, source, current.term_months if current else 1,
-                            current.reservation_id if current else None,
-                            current.input_tpm if current else None, current.output_tpm if current else None)
-
-
 # ---------------------------------------------------------------------- statistics
 
 def tpm_percentiles(values: np.ndarray | pd.Series, percentiles: Iterable[float] = PERCENTILES) -> dict[str, float]:
@@ -169,7 +104,7 @@ def tpm_percentiles(values: np.ndarray | pd.Series, percentiles: Iterable[float]
 
 def with_traffic(f: pd.DataFrame) -> np.ndarray:
     """Per minute: whether it had traffic (any tokens or invocations). Percentiles are taken over these."""
-    return (f[["input", "cache_write", "output", "invocations"]].to_numpy() > 0).any(axis=1)
+    return np.asarray((f[["input", "cache_write", "output", "invocations"]].to_numpy() > 0).any(axis=1), dtype=bool)
 
 
 def _pkey(q: float) -> str:
@@ -271,7 +206,8 @@ def _recommend(in_m: np.ndarray, out_m: np.ndarray, traffic: np.ndarray, percent
               f"{MIN_INPUT_TPM:,} / {MIN_OUTPUT_TPM:,}")
 
 
-def _costs(history, tiers, split, in_m, out_m, rec: Recommendation, pricing: Pricing | None,
+def _costs(history: pd.DataFrame, tiers: Sequence[str], split: bool, in_m: np.ndarray, out_m: np.ndarray,
+           rec: Recommendation, pricing: Pricing | None,
            reservation: ReservationTerms, scale: float) -> tuple[CostOption, ...]:
     in_tokens, out_tokens = float(in_m.sum()), float(out_m.sum())
     unpriced = "no list price for this model: add it under the profile's prices" if pricing is None else None
@@ -281,7 +217,7 @@ def _costs(history, tiers, split, in_m, out_m, rec: Recommendation, pricing: Pri
 
     def fixed(r_in: int | None, r_out: int | None) -> float | None:
         price = reservation.price_per_1k_tpm_month
-        return None if price is None or r_in is None else (r_in + r_out) / 1000.0 * price
+        return None if price is None or r_in is None or r_out is None else (r_in + r_out) / 1000.0 * price
 
     # Reserved at the recommendation, the tokens above it each minute at Standard.
     res_fixed = fixed(rec.input_tpm, rec.output_tpm)
@@ -346,8 +282,8 @@ def _add(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a + b
 
 
-def _assumptions(percentile, minutes_per_month, n, active, tiers, split, input_step, output_step,
-                 pricing: Pricing | None, reservation: ReservationTerms) -> tuple[Assumption, ...]:
+def _assumptions(percentile: float, minutes_per_month: int, n: int, active: int, tiers: Sequence[str], split: bool,
+                 input_step: int, output_step: int, pricing: Pricing | None, reservation: ReservationTerms) -> tuple[Assumption, ...]:
     month_name = {v: k for k, v in MINUTES_PER_MONTH.items()}.get(minutes_per_month, "custom")
     out = [
         Assumption("percentile", float(percentile), f"reservation sized at P{percentile:g} of per-minute TPM",
@@ -397,7 +333,7 @@ def _assumptions(percentile, minutes_per_month, n, active, tiers, split, input_s
     return tuple(out)
 
 
-def plan_from_profile(history: pd.DataFrame, profile, model_id: str, *, percentile: float = 90.0,
+def plan_from_profile(history: pd.DataFrame, profile: Profile, model_id: str, *, percentile: float = 90.0,
                       minutes_per_month: int = DEFAULT_MINUTES_PER_MONTH,
                       reservation_price: float | None = None) -> CapacityPlan:
     """:func:`build_plan` with the profile's prices, multipliers and reservation of the model."""

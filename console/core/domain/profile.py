@@ -12,11 +12,12 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from .catalog import ConfigError, ReservationSpec, _check_keys, _get, field_name, parse_reservation, show
+from .metricsplan import CONSOLE_METRICS, MetricsSettings, parse_metrics_settings
 
 _KEYS = {"name", "description", "aws_profile", "region", "regions", "endpoint_url", "models", "reservations",
          "prices", "tier_price_multipliers", "refresh_seconds", "quota_refresh_seconds", "alert_threshold",
          "alert_bell", "read_only", "allow_prompts_in_read_only", "sandbox", "default", "s3_input_prefix", "s3_output_prefix",
-         "batch_role_arn", "timeouts", "quota_names"}
+         "batch_role_arn", "timeouts", "quota_names", "metrics"}
 _TIMEOUT_KEYS = {"connect", "calls", "prompt", "stream_event"}
 PROMPT_TIERS = ("reserved", "priority", "default", "flex")
 MAX_TIMEOUT_S = 86_400.0  # a day: a larger figure is a unit mistake (milliseconds), not a wait
@@ -48,8 +49,8 @@ class Timeouts:
 def parse_timeouts(d: Any) -> Timeouts:
     d = _check_keys(d if d is not None else {}, _TIMEOUT_KEYS, "timeouts")
 
-    def seconds(doc, key: str, path: str, default: float) -> float:
-        value = _get(doc, key, path, float, default=default, minimum=0.1)
+    def seconds(doc: Mapping[str, Any], key: str, path: str, default: float) -> float:
+        value: float = _get(doc, key, path, float, default=default, minimum=0.1)
         if value > MAX_TIMEOUT_S:
             raise ConfigError(f"{path}.{key}", f"must be at most {MAX_TIMEOUT_S:g} seconds, got {value!r}")
         return value
@@ -90,6 +91,7 @@ class Profile:
     #: model id -> the "for X" subjects its Service Quotas names use, when no listed name matches (AWS names
     #: quotas "Anthropic Claude Sonnet 4.5", "Claude Sonnet 4.5 V1", ... not always as ListFoundationModels does)
     quota_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    metrics: MetricsSettings = CONSOLE_METRICS  # how to read per-tier CloudWatch series (tier_form, bare_model_id)
     source: str = "<built-in>"
     origin: str = "built-in"  # built-in | project | user
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)  # the parsed document
@@ -173,10 +175,23 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
         s3_output_prefix=_get(d, "s3_output_prefix", "", str, default=None),
         batch_role_arn=_get(d, "batch_role_arn", "", str, default=None),
         timeouts=parse_timeouts(d.get("timeouts")),
+        metrics=console_metrics(d.get("metrics"), sandbox),
         source=source,
         origin=origin,
         raw=d,
     )
+
+
+def console_metrics(section: Any, sandbox: Mapping[str, Any] | None) -> MetricsSettings:
+    """The profile's ``metrics`` section. A profile that runs its own sandbox and names no ``tier_form``
+    reads the form its sandbox publishes (``sandbox.metrics``) until discovery has seen one."""
+    settings = parse_metrics_settings(section, "metrics", console=True)
+    named = isinstance(section, Mapping) and section.get("tier_form") is not None
+    if sandbox is None or named:
+        return settings
+    own = parse_metrics_settings(sandbox.get("metrics"), "sandbox.metrics", console=False)
+    bare = settings.bare_model_id if isinstance(section, Mapping) and "bare_model_id" in section else own.bare_model_id
+    return MetricsSettings(tier_form=own.tier_form, bare_model_id=bare)
 
 
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")

@@ -19,16 +19,18 @@ or the sandbox's (when the console watches the sandbox, every figure is the sand
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
-from .metricsplan import Answers, Plan, Query, trailing_minute
+from .metricsplan import DIMENSION, MAX_QUERIES, NAMESPACE, SUFFIX, Answers, Plan, Query, trailing_minute
 from .quotas import (CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, QuotaKind, QuotaRules, QuotaSpec, QuotaUse,
                      Measure, binding, classify, describe, match_model, route_quotas)
 from .routes import GLOBAL_GEO, KNOWN_GEOS, model_named_by
-from .views import ModelQuotaView, QuotaUseView
+from .views import ModelQuotaView, QuotaUseView, RouteNames
 
 #: Metrics asked of a profile series (the bare model series already has them in the plan).
 ROUTE_METRICS = {"EstimatedTPMQuotaUsage": "q", "Invocations": "n", "InvocationThrottles": "t"}
+#: the quota rules the console applies (AWS's: no sandbox overrides)
+DEFAULT_RULES = QuotaRules()
 ROUTE_LABEL = {ON_DEMAND_ROUTE: "on-demand", CROSS_REGION_ROUTE: "cross-region", GLOBAL_ROUTE: "global"}
 
 
@@ -39,7 +41,7 @@ def source_label(sandbox: bool, channel: str) -> str:
 
 # ------------------------------------------------------------------ quota listing
 
-def model_candidates(summaries: Iterable[Mapping], overrides: Mapping[str, Sequence[str]] | None = None
+def model_candidates(summaries: Iterable[Mapping[str, Any]], overrides: Mapping[str, Sequence[str]] | None = None
                      ) -> dict[str, list[str]]:
     """Per model id of ``ListFoundationModels``: the names a quota's "for X" may call it by."""
     out: dict[str, list[str]] = {}
@@ -75,7 +77,19 @@ class Listed:
         spec = self._minute(model_id, kind, measure)
         return float(spec.value) if spec is not None else 0.0
 
-    def route_timeline_args(self, model_id: str, route: str, region: str) -> dict:
+    def quota_name_of(self, model_id: str) -> str | None:
+        """The model as Service Quotas names it ("Amazon Nova Lite"): the subject of its on-demand minute quotas;
+        None when none is listed."""
+        for spec in (self._minute(model_id, QuotaKind.ON_DEMAND, Measure.TOKENS),
+                     self._minute(model_id, QuotaKind.ON_DEMAND, Measure.REQUESTS)):
+            if spec is None:
+                continue
+            c = classify(spec.name)
+            if c is not None and c.subject:
+                return c.subject
+        return None
+
+    def route_timeline_args(self, model_id: str, route: str, region: str) -> RouteNames:
         """The incident timeline's keywords for a model's route: its label, TPM and RPM quota names, region."""
         kind = {ON_DEMAND_ROUTE: QuotaKind.ON_DEMAND, CROSS_REGION_ROUTE: QuotaKind.CROSS_REGION,
                 GLOBAL_ROUTE: QuotaKind.GLOBAL}[route]
@@ -84,7 +98,7 @@ class Listed:
                 "rpm_quota_name": rpm.name if rpm else "", "region": region}
 
 
-def parse_quotas(rows: Iterable[Mapping], candidates: Mapping[str, Iterable[str]]) -> Listed:
+def parse_quotas(rows: Iterable[Mapping[str, Any]], candidates: Mapping[str, Iterable[str]]) -> Listed:
     """The quotas of ``ListServiceQuotas`` rows that limit inference, each tied to its model (the account-level
     cross-model quota to none); a name whose subject matches no watched model (or several) is left out."""
     specs: list[QuotaSpec] = []
@@ -108,7 +122,7 @@ def parse_quotas(rows: Iterable[Mapping], candidates: Mapping[str, Iterable[str]
 
 # ------------------------------------------------------------------ routes and their series
 
-def profile_series(summaries: Iterable[Mapping]) -> dict[str, dict[str, list[str]]]:
+def profile_series(summaries: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, list[str]]]:
     """Per foundation model, per profile route kind, the system-defined profile ids (the ``ModelId`` series a
     call through them is published under). Application profiles are left out: which route one copies is
     not in the listing."""
@@ -132,13 +146,34 @@ def route_series(model_id: str, profiles: Mapping[str, Mapping[str, Sequence[str
             GLOBAL_ROUTE: tuple(own.get(GLOBAL_ROUTE, ()))}
 
 
-def with_route_queries(p: Plan, series: Iterable[str], limit: int = 500) -> Plan:
-    """``p`` plus the per-route metrics of profile series (asked in the same one ``GetMetricData``)."""
-    extra = [Query(f"r{i}_{key}", metric, s, None)
-             for i, s in enumerate(sorted(set(series))) for metric, key in ROUTE_METRICS.items()]
-    if not extra or len(p.queries) + len(extra) > limit:
-        return p
-    return Plan(p.queries + tuple(extra), p.start, p.end, p.sandbox)
+def with_route_queries(p: Plan, series: Iterable[str], limit: int = MAX_QUERIES, *,
+                       tiers: Mapping[str, Iterable[str]] | None = None, form: str = DIMENSION,
+                       bare: str = "total") -> Plan:
+    """``p`` plus the per-route metrics of profile series (asked in the same one ``GetMetricData``).
+
+    A series ``p`` already asks (a watched model that is itself a profile id) is not asked again. ``tiers``:
+    the tiers discovery saw published for each series (:attr:`~.metricsplan.Discovery.series`), in ``form``;
+    they are asked too, so a route's figures split by tier as the on-demand ones do (in the suffix form its
+    Standard follows from the bare series, as :func:`~.metricsplan.plan` does for a model). When the tiers
+    would pass GetMetricData's ``limit``, the routes are asked as totals only; when even those would, not at
+    all (the routes then show no use, never a wrong one)."""
+    asked = {(q.metric, q.model_id, q.tier) for q in p.queries if q.namespace == NAMESPACE}
+    names = sorted(set(series))
+    totals: list[Query] = []
+    split: list[Query] = []
+    derive = dict(p.derive)
+    for i, s in enumerate(names):
+        totals += [Query(f"r{i}_{key}", metric, s, None) for metric, key in ROUTE_METRICS.items()
+                   if (metric, s, None) not in asked]
+        published = sorted((tiers or {}).get(s, ()))
+        if published and form == SUFFIX and "default" not in published and s not in derive:
+            derive[s] = bare
+        split += [Query(f"r{i}_{tier}_{key}", metric, s, tier, form=form)
+                  for tier in published for metric, key in ROUTE_METRICS.items() if (metric, s, tier) not in asked]
+    for extra, how in ((totals + split, derive), (totals, p.derive)):
+        if extra and len(p.queries) + len(extra) <= limit:
+            return Plan(p.queries + tuple(extra), p.start, p.end, p.sandbox, how)
+    return p
 
 
 # ------------------------------------------------------------------ use
@@ -149,7 +184,7 @@ class _RouteRef:
     model_id: str
 
 
-def report_use(rows: Iterable[Mapping]) -> dict[str, float]:
+def report_use(rows: Iterable[Mapping[str, Any]]) -> dict[str, float]:
     """Quota name -> Utilization (percent) of a utilization report's rows (Bedrock's only)."""
     return {r["QuotaName"]: float(r["Utilization"]) for r in rows
             if r.get("ServiceCode", "bedrock") == "bedrock" and isinstance(r.get("Utilization"), (int, float))
@@ -162,7 +197,7 @@ def route_has_traffic(a: Answers, series: Iterable[str]) -> bool:
 
 def route_uses(a: Answers | None, listed: Listed, model_id: str, route: str, series: Sequence[str],
                report: Mapping[str, float] | None, now: float, *, sandbox: bool,
-               rules: QuotaRules = QuotaRules()) -> tuple[QuotaUse, ...]:
+               rules: QuotaRules = DEFAULT_RULES) -> tuple[QuotaUse, ...]:
     """Every quota a call on ``route`` of ``model_id`` draws on, with its use now.
 
     Minute quotas: the trailing minute of the route's series (``EstimatedTPMQuotaUsage`` for TPM,
@@ -206,7 +241,7 @@ def with_uses(view: ModelQuotaView, uses: Sequence[QuotaUse], listed: Listed, re
 
 def quota_views(a: Answers, base: Sequence[ModelQuotaView], listed: Listed,
                 profiles: Mapping[str, Mapping[str, Sequence[str]]], report: Mapping[str, float] | None,
-                now: float, *, region: str, sandbox: bool, rules: QuotaRules = QuotaRules()) -> list[ModelQuotaView]:
+                now: float, *, region: str, sandbox: bool, rules: QuotaRules = DEFAULT_RULES) -> list[ModelQuotaView]:
     """Per model: the on-demand row (``base``, from :func:`~.metricsplan.quota_views`) with its quotas and
     binding one, followed by a row per profile route that has traffic (its series in the answers, or its
     quotas in use by the utilization report)."""

@@ -144,7 +144,8 @@ def sample_dashboard(now: float = SAMPLE_NOW, *, sandbox: bool = False, seed: in
         BatchJobView("arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/k2x9", "nightly-ticket-summaries",
                      NOVA_LITE, "InProgress", submit_time=now - 42 * 60, total_records=10_000, processed=6_420,
                      success=6_401, errors=19, model_input_tpm=76_400, model_output_tpm=25_300,
-                     model_pending_records=3_580, progress_since=now - 31 * 60, processed_since=180, observed_at=now),
+                     model_pending_records=3_580, model_tpm_minute=now - now % 60 - 60,
+                     progress_since=now - 31 * 60, processed_since=180, observed_at=now),
         BatchJobView("arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/p7q1", "rag-eval-sonnet-v3",
                      SONNET, "Scheduled", submit_time=now - 6 * 60 - 12, total_records=2_500),
         BatchJobView("arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/a0b3", "catalog-enrichment",
@@ -170,7 +171,7 @@ def sample_dashboard(now: float = SAMPLE_NOW, *, sandbox: bool = False, seed: in
         profile="sandbox" if sandbox else "prod-ops",
         account_id="123456789012",
         region="us-east-1",
-        endpoint="http://127.0.0.1:48213" if sandbox else "https://bedrock-runtime.us-east-1.amazonaws.com",
+        endpoint="http://127.0.0.1:48213" if sandbox else None,  # None on AWS: the SDK picks the endpoint
         is_sandbox=sandbox,
         reservations=reservations,
         quotas=quotas,

@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from itertools import compress
 from operator import attrgetter
-from typing import Literal, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence, TypedDict
 
 from .format import short_error, tier_label
 
@@ -86,7 +86,7 @@ class QuotaUseView:
         return _SHORT.get(self.measure, self.measure)
 
 
-def _use_view(u: "QuotaUseView | Mapping") -> QuotaUseView:
+def _use_view(u: "QuotaUseView | Mapping[str, Any]") -> QuotaUseView:
     if isinstance(u, QuotaUseView):
         return u
     known = {f for f in QuotaUseView.__dataclass_fields__}
@@ -239,6 +239,9 @@ class BatchJobView:
     progress_since: float | None = None
     processed_since: int = 0
     observed_at: float | None = None
+    #: The start of the minute the ``model_*`` token figures were published for: only minutes since the job
+    #: was submitted and after any other job of its model ended, so never another job's figures.
+    model_tpm_minute: float | None = None
 
     @property
     def active(self) -> bool:
@@ -276,6 +279,15 @@ def eta_seconds(job: BatchJobView, now: float) -> float | None:
     return eta if math.isfinite(eta) else None
 
 
+class RouteNames(TypedDict):
+    """What a :class:`UsageMinute` says of its route: its label, its TPM and RPM quota names, its region."""
+
+    route: str
+    quota_name: str
+    rpm_quota_name: str
+    region: str
+
+
 @dataclass(frozen=True)
 class UsageMinute:
     """One model's use of its quota in one minute, from CloudWatch's per-minute sums: a row of the
@@ -299,6 +311,13 @@ class UsageMinute:
     quota_name: str = ""
     rpm_quota_name: str = ""
     region: str = ""
+
+    @property
+    def has_data(self) -> bool:
+        """False for a minute CloudWatch holds no data point of the model for (no requests, or before the
+        metrics began: a sandbox or recording just started); its figures are "no data", never zeros.
+        Such a row has empty ``tpm_by_tier`` and ``throttles_by_tier``."""
+        return bool(self.tpm_by_tier or self.throttles_by_tier)
 
     @property
     def tpm(self) -> float:

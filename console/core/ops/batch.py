@@ -2,7 +2,7 @@
 
 A job is named by the operator as its ARN, its id (the ARN's last part) or its name (resolved with
 ``ListModelInvocationJobs`` ``nameContains``, exact match; refused when two jobs share it): one use case,
-:func:`resolve_job`, for the command line and the console. A retried submit returns the job an earlier
+:func:`~.jobs.resolve_job` (:mod:`.jobs`), for the command line and the console. A retried submit returns the job an earlier
 identical submit made (and says so: :attr:`JobAnswer.existing`); a retried cancel of a job already
 Stopping or Stopped is done, not an error (:attr:`JobAnswer.already`)."""
 from __future__ import annotations
@@ -12,97 +12,23 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, cast
 
 from ..domain.batchfile import BatchFileReport, validate_batch
 from .guard import Guard
+from .jobs import (  # noqa: F401 - submit_text, cancel_text, job_id_of, job_ref_problem re-exported: one module of batch use cases
+    STOPPED, AmbiguousJob, JobAnswer, JobNotFound, cancel_text, job_id_of, job_ref_problem, jobs_named, resolve_job,
+    submit_text,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..aws.session import AwsContext
+    from ..session import OperatorSession
 
 QUOTA_MIN = re.compile(r"^Minimum number of records per batch inference job for (.+)$")
 QUOTA_MAX = re.compile(r"^Records per batch inference job for (.+)$")
 DEFAULT_LIMITS = (100, 50_000)
 CREATE_ATTEMPTS = 3
-
-
-#: botocore's patterns (ModelInvocationJobIdentifier, ModelInvocationJobName), whole-string.
-JOB_ARN = re.compile(r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:model-invocation-job/[a-z0-9]{12}")
-JOB_ID = re.compile(r"[a-z0-9]{12}")
-JOB_NAME = re.compile(r"[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9+\-.]){0,63}")
-#: Where a job ended without running to its end: submitting the same again runs nothing new.
-ENDED_UNRUN = frozenset({"Stopping", "Stopped", "Failed", "Expired"})
-STOPPED = frozenset({"Stopping", "Stopped"})
-
-
-class JobAnswer(dict):
-    """GetModelInvocationJob's answer, as returned by submit and cancel, with what the console knows
-    beside it (never mixed into the service's fields):
-
-    - ``existing``: a submit found the job an earlier identical submit made (same profile, file, model and
-      name: the same ``clientRequestToken``); nothing new was created.
-    - ``already``: a cancel found the job already ``"Stopping"`` or ``"Stopped"``; nothing was sent.
-    """
-
-    existing: bool = False
-    already: str | None = None
-
-
-def job_ref_problem(ref: str) -> str | None:
-    """What is wrong with a job as typed (``batch show JOB``), or None for an ARN, an id or a name."""
-    if not ref or not ref.strip():
-        return "empty; give a job id, ARN or name (`tierconsole batch list` shows them)"
-    if not (JOB_ARN.fullmatch(ref) or JOB_NAME.fullmatch(ref)):
-        return f"not a job id, ARN or name: {ref[:200]!r}"
-    return None
-
-
-class JobNotFound(LookupError):
-    """No job has this id, ARN or name."""
-
-
-class AmbiguousJob(ValueError):
-    """Several jobs share the name typed; the message names each (id, status, submitted)."""
-
-
-def job_id_of(arn: str) -> str:
-    return arn.rsplit("/", 1)[-1]
-
-
-async def jobs_named(bedrock, name: str) -> list[dict[str, Any]]:
-    """Every job whose name is exactly ``name`` (``nameContains`` narrows the listing; exact match here)."""
-    out = []
-    async for page in bedrock.get_paginator("list_model_invocation_jobs").paginate(
-            nameContains=name, sortBy="CreationTime", sortOrder="Descending"):
-        out += [j for j in page.get("invocationJobSummaries", []) if j.get("jobName") == name]
-    return out
-
-
-async def resolve_job(ctx, ref: str) -> str:
-    """The ARN of the job ``ref`` names: an ARN as it is; an id if a job has it; else a name that exactly
-    one job has. Raises ``ValueError`` (malformed), :class:`JobNotFound` or :class:`AmbiguousJob`."""
-    problem = job_ref_problem(ref)
-    if problem:
-        raise ValueError(f"job: {problem}")
-    if JOB_ARN.fullmatch(ref):
-        return ref
-    bedrock = await ctx.client("bedrock")
-    if JOB_ID.fullmatch(ref):  # an id (12 lower-case letters and digits), unless no job has it: then a name
-        import botocore.exceptions as bx  # noqa: PLC0415
-
-        try:
-            return (await bedrock.get_model_invocation_job(jobIdentifier=ref))["jobArn"]
-        except bx.ClientError as e:
-            if e.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-                raise
-    named = await jobs_named(bedrock, ref)
-    if not named:
-        raise JobNotFound(f"no batch job named or with id {ref!r} (`tierconsole batch list` shows them)")
-    if len(named) > 1:
-        def when(j) -> str:
-            t = j.get("submitTime")
-            return f", submitted {t:%Y-%m-%d %H:%M:%S}" if hasattr(t, "strftime") else ""
-
-        listed = "; ".join(f"{job_id_of(j['jobArn'])} ({j.get('status')}{when(j)})" for j in named)
-        raise AmbiguousJob(f"{len(named)} jobs are named {ref!r}: {listed}; give the id")
-    return named[0]["jobArn"]
 
 
 class BatchInputError(ValueError):
@@ -111,8 +37,9 @@ class BatchInputError(ValueError):
     def __init__(self, path: str, report: BatchFileReport | None = None, message: str | None = None):
         self.path = path
         self.report = report
-        self.message = message or f"{path}: {len(report.errors)} problem(s), nothing uploaded:\n" + "\n".join(
-            f"  {path}:{line}: {msg}" if line else f"  {path}: {msg}" for line, msg in report.errors[:50])
+        errors = report.errors if report is not None else []
+        self.message = message or f"{path}: {len(errors)} problem(s), nothing uploaded:\n" + "\n".join(
+            f"  {path}:{line}: {msg}" if line else f"  {path}: {msg}" for line, msg in errors[:50])
         super().__init__(self.message)
 
 
@@ -132,7 +59,7 @@ def destination(guard: Guard, sandbox_bucket: str | None) -> Destination:
                            p.s3_output_prefix or f"s3://{bucket}/output/",
                            p.batch_role_arn or f"arn:aws:iam::{account}:role/tierconsole-sandbox-batch")
     missing = [k for k in ("s3_input_prefix", "s3_output_prefix", "batch_role_arn") if not getattr(p, k)]
-    if missing:
+    if missing or p.s3_input_prefix is None or p.s3_output_prefix is None or p.batch_role_arn is None:
         raise ValueError(f"profile {p.name!r} ({p.source}) needs {', '.join(missing)} to submit batch jobs")
     return Destination(p.s3_input_prefix, p.s3_output_prefix, p.batch_role_arn)
 
@@ -163,7 +90,7 @@ def split_s3(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-async def batch_limits(ctx, model_id: str) -> tuple[int, int]:
+async def batch_limits(ctx: AwsContext, model_id: str) -> tuple[int, int]:
     """The model's per-job record minimum and maximum from Service Quotas (defaults if not listed)."""
     lo, hi = DEFAULT_LIMITS
     try:
@@ -211,7 +138,7 @@ def _failure(step: str, e: BaseException) -> str:
     return f"failed: {step}: {code or type(e).__name__}"
 
 
-async def submit_batch(ctx, guard: Guard, path: str, model_id: str, name: str | None = None, *,
+async def submit_batch(ctx: AwsContext, guard: Guard, path: str, model_id: str, name: str | None = None, *,
                        sandbox_bucket: str | None = None) -> dict[str, Any]:
     """Validate ``path`` locally, upload it, and create the job. Returns GetModelInvocationJob's answer.
 
@@ -246,7 +173,7 @@ async def submit_batch(ctx, guard: Guard, path: str, model_id: str, name: str | 
         raise
 
 
-async def submit_batch_s3(ctx, guard: Guard, s3_uri: str, model_id: str, name: str | None = None, *,
+async def submit_batch_s3(ctx: AwsContext, guard: Guard, s3_uri: str, model_id: str, name: str | None = None, *,
                           sandbox_bucket: str | None = None) -> dict[str, Any]:
     """Create a job over an input already in S3 (nothing is uploaded). Returns GetModelInvocationJob's answer.
 
@@ -288,7 +215,7 @@ async def submit_batch_s3(ctx, guard: Guard, s3_uri: str, model_id: str, name: s
         raise
 
 
-async def _create_job(ctx, guard: Guard, dest: Destination, input_uri: str, content_id: str, model_id: str,
+async def _create_job(ctx: AwsContext, guard: Guard, dest: Destination, input_uri: str, content_id: str, model_id: str,
                       name: str, *, records: int | None, step: _Step) -> dict[str, Any]:
     """Create the job (retrying a lost connection with the same token) and audit it. A failure is
     audited by the caller, which knows the step (``created`` once this one is audited)."""
@@ -299,7 +226,7 @@ async def _create_job(ctx, guard: Guard, dest: Destination, input_uri: str, cont
                    outputDataConfig={"s3OutputDataConfig": {"s3Uri": dest.output_prefix}})
     before = {j["jobArn"] for j in await jobs_named(bedrock, name)}  # to tell a retry from a new job
     arn = await _create_with_retry(bedrock, request)
-    detail = {"name": name, "model": model_id, "input": input_uri}
+    detail: dict[str, Any] = {"name": name, "model": model_id, "input": input_uri}
     if records is not None:
         detail["records"] = records
     existing = arn in before
@@ -314,10 +241,10 @@ async def _create_job(ctx, guard: Guard, dest: Destination, input_uri: str, cont
     return job
 
 
-async def _create_with_retry(bedrock, request: dict) -> str:
+async def _create_with_retry(bedrock: Any, request: dict[str, Any]) -> str:
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
-            return (await bedrock.create_model_invocation_job(**request))["jobArn"]
+            return str((await bedrock.create_model_invocation_job(**request))["jobArn"])
         except _transient():
             if attempt == CREATE_ATTEMPTS:
                 raise
@@ -325,7 +252,7 @@ async def _create_with_retry(bedrock, request: dict) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def cancel_batch(ctx, guard: Guard, job: str) -> JobAnswer:
+async def cancel_batch(ctx: AwsContext, guard: Guard, job: str) -> JobAnswer:
     """Stop a job (an ARN, id or name: :func:`resolve_job`). Idempotent: a job already Stopping or
     Stopped is reported so (``JobAnswer.already``, audited ``already stopping`` / ``already stopped``),
     not refused; a connection lost on the way is retried, and a stop whose answer was lost counts as done."""
@@ -360,7 +287,35 @@ async def cancel_batch(ctx, guard: Guard, job: str) -> JobAnswer:
     return answer
 
 
-async def _stop_with_retry(bedrock, job: str) -> None:
+async def cancel_confirmed(session: OperatorSession, job: str,
+                           confirm: Callable[[str | None], Awaitable[str | None]]) -> dict[str, Any] | None:
+    """The cancel use case, for ``batch cancel`` and the console's ``x``: the account looked up (it is named
+    in the confirmation and the audit), refused in read-only mode before anything is looked up
+    (:class:`~.guard.ReadOnlyError`, audited), ``confirm(account)`` asked (it returns the job to cancel as
+    the operator confirmed it, its ARN once looked up, or None for no), then :func:`cancel_batch` run so
+    that cancelling the caller (or switching profile) does not cut it in half. Returns the job as
+    GetModelInvocationJob answers (a :class:`JobAnswer`), or None when the operator said no."""
+    ctx = await session.context()
+    await session.ensure_account()
+    await asyncio.to_thread(session.guard.require_mutation, "batch-cancel", job)
+    confirmed = await confirm(session.account_id)
+    if confirmed is None:
+        return None
+    return _job(await session.mutation(cancel_batch(ctx, session.guard, confirmed)))
+
+
+async def submit(session: OperatorSession, source: str, model_id: str, name: str | None = None) -> dict[str, Any]:
+    """The submit use case, for ``batch submit`` and the console's ``b``: a local file (validated first) or
+    an ``s3://`` URI (used in place), under the session's guard and account, run so that cancelling the
+    caller does not cut it in half. Returns GetModelInvocationJob's answer."""
+    ctx = await session.context()
+    await session.ensure_account()
+    create = submit_batch_s3 if source.startswith("s3://") else submit_batch
+    return _job(await session.mutation(create(ctx, session.guard, source, model_id, name,
+                                              sandbox_bucket=session.sandbox_bucket)))
+
+
+async def _stop_with_retry(bedrock: Any, job: str) -> None:
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
             await bedrock.stop_model_invocation_job(jobIdentifier=job)
@@ -384,12 +339,12 @@ def _transient() -> tuple[type[BaseException], ...]:
     return (bx.EndpointConnectionError, bx.ConnectionClosedError, bx.ReadTimeoutError, ConnectionError)
 
 
-async def list_batches(ctx, status: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+async def list_batches(ctx: AwsContext, status: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
     bedrock = await ctx.client("bedrock")
     kwargs: dict[str, Any] = {"sortBy": "CreationTime", "sortOrder": "Descending"}
     if status:
         kwargs["statusEquals"] = status
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     async for page in bedrock.get_paginator("list_model_invocation_jobs").paginate(**kwargs):
         out += page.get("invocationJobSummaries", [])
         if len(out) >= limit:
@@ -397,32 +352,13 @@ async def list_batches(ctx, status: str | None = None, limit: int = 1000) -> lis
     return out[:limit]
 
 
-async def show_batch(ctx, job: str) -> dict[str, Any]:
+async def show_batch(ctx: AwsContext, job: str) -> dict[str, Any]:
     """GetModelInvocationJob of a job named by ARN, id or name (:func:`resolve_job`)."""
     arn = await resolve_job(ctx, job)
     bedrock = await ctx.client("bedrock")
-    return await bedrock.get_model_invocation_job(jobIdentifier=arn)
+    return _job(await bedrock.get_model_invocation_job(jobIdentifier=arn))
 
 
-def submit_text(job: dict) -> tuple[str, bool]:
-    """What a submit did, for people: ``(text, ran)``. ``ran`` is False when the submit found the job an
-    earlier identical submit made and that job ended without running to its end (Stopping, Stopped,
-    Failed, Expired): nothing runs, and a new name is needed to run the file again."""
-    name, arn, status = job.get("jobName"), job.get("jobArn"), job.get("status")
-    if not getattr(job, "existing", False):
-        return f"submitted {name}: {arn} ({status})", True
-    text = (f"existing job {name}: {arn} ({status}): an earlier identical submit (same profile, file, model and "
-            "name) made it; nothing new was submitted")
-    if status in ENDED_UNRUN:
-        return text + f". It is {status}: to run the file again, give a new --name", False
-    return text, True
-
-
-def cancel_text(job: dict) -> str:
-    """What a cancel did, for people: ``cancelled NAME (ID): Stopping`` or ``NAME (ID): already stopped``."""
-    name, status = job.get("jobName"), job.get("status")
-    ident = job_id_of(job.get("jobArn", ""))
-    already = getattr(job, "already", None)
-    if already:
-        return f"{name} ({ident}): already {already.lower()}; nothing sent (now {status})"
-    return f"cancelled {name} ({ident}): {status}"
+def _job(answer: Any) -> dict[str, Any]:
+    """GetModelInvocationJob's answer (a :class:`JobAnswer` from submit and cancel), as botocore's dictionary."""
+    return cast("dict[str, Any]", answer)

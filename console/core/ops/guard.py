@@ -7,6 +7,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..domain.profile import Profile
 
@@ -26,7 +27,7 @@ def _secure_append(path: Path, line: str) -> None:
         os.close(fd)
 
 
-def text_fingerprint(text: str) -> dict:
+def text_fingerprint(text: str) -> dict[str, Any]:
     """What the audit log keeps of a prompt: its length and hash, never the text."""
     return {"length": len(text), "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()}
 
@@ -55,19 +56,19 @@ class Guard:
                                 "a prompt spends the shared quota (set allow_prompts_in_read_only: true in the "
                                 "profile to allow them)")
 
-    def audit(self, action: str, target: str, outcome: str, **detail) -> None:
-        entry = {"time": round(time.time(), 3), "profile": self.profile.name, "account": self.account_id,
+    def audit(self, action: str, target: str, outcome: str, **detail: Any) -> None:
+        entry: dict[str, Any] = {"time": round(time.time(), 3), "profile": self.profile.name, "account": self.account_id,
                  "region": self.profile.region, "action": action, "target": target, "outcome": outcome}
         if detail:
             entry["detail"] = detail
         _secure_append(self.audit_path, json.dumps(entry, sort_keys=True) + "\n")
 
 
-def append_history(path: Path, entry: dict) -> None:
+def append_history(path: Path, entry: dict[str, Any]) -> None:
     _secure_append(path, json.dumps(entry) + "\n")
 
 
-def read_history(path: Path, limit: int = 200) -> list[dict]:
+def read_history(path: Path, limit: int = 200) -> list[Any]:
     if not path.exists():
         return []
     out = []
@@ -77,19 +78,3 @@ def read_history(path: Path, limit: int = 200) -> list[dict]:
         except json.JSONDecodeError:
             continue  # a torn line from a crash: skip it, keep the rest
     return out
-
-
-def guard_for(source) -> Guard:
-    """The guard of a started live source: its profile, the user's audit log."""
-    from ..config.paths import user_state_dir  # noqa: PLC0415
-
-    return Guard(source.profile, user_state_dir() / "audit.jsonl")
-
-
-async def account_id(source) -> str | None:
-    """The account the source's credentials act in (STS GetCallerIdentity), for the audit; None when unknown."""
-    try:
-        sts = await source.ctx.client("sts")
-        return (await sts.get_caller_identity())["Account"]
-    except Exception:  # noqa: BLE001 - the audit entry still goes in, without the account
-        return None

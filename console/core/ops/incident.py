@@ -3,6 +3,12 @@ collection with the panes' collectors."""
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..domain.incident import Incident
+    from ..domain.views import ThrottleEvent
+    from ..session import OperatorSession
 
 
 class MetricsUnavailable(RuntimeError):
@@ -12,20 +18,20 @@ class MetricsUnavailable(RuntimeError):
 class UnknownModel(ValueError):
     """The model asked for is not one of the account's (``known``)."""
 
-    def __init__(self, model: str, known):
+    def __init__(self, model: str, known: Iterable[str]):
         super().__init__(model)
         self.model, self.known = model, known
 
 
-async def build_incidents(source, since: float, model: str | None = None) -> list:
-    """The incidents of the last ``since`` seconds over a started live source: of ``model``, or of every
-    model the collector found."""
+async def build_incidents(session: OperatorSession, since: float, model: str | None = None) -> list[Incident]:
+    """The incidents of the last ``since`` seconds, from one collection with the panes' collector: of
+    ``model``, or of every model the collector found."""
     from ..aws.collectors import Collector  # noqa: PLC0415
     from ..domain import incident as inc  # noqa: PLC0415
 
     minutes = max(1, math.ceil(since / 60))
-    collector = Collector(source.ctx, clock=source.collector.clock, history_minutes=minutes)
-    await collector.refresh()
+    collector = Collector(await session.context(), clock=session.clock, history_minutes=minutes)
+    data = await collector.refresh()
     if collector.answers is None:
         raise MetricsUnavailable(collector.errors.get("metrics", "unknown error"))
     now = collector.clock()
@@ -33,7 +39,8 @@ async def build_incidents(source, since: float, model: str | None = None) -> lis
     unknown = [m for m in models if model and m not in collector.names and m not in collector.models]
     if unknown:
         raise UnknownModel(unknown[0], collector.names)
-    reserved = {r.model_id for r in source.profile.reservations}
+    reserved = {r.model_id for r in session.profile.reservations}
+    context = inc.ReportContext.of(data, inc.live_source(collector.answers.sandbox))  # named by every export
     incidents = []
     for model_id in models:  # a timeline per route the model's traffic took, each naming its quotas
         for route in collector.routes_with_traffic(collector.answers, model_id):
@@ -41,4 +48,31 @@ async def build_incidents(source, since: float, model: str | None = None) -> lis
                                             model_id in reserved)
             incidents.append(inc.from_minutes(model_id, collector.names.get(model_id, model_id), rows,
                                               now - since, now))
+            incidents[-1].context = context
     return incidents
+
+
+def incident_around(session: OperatorSession | None, event: ThrottleEvent) -> Incident | str:
+    """The console's incident view of one throttle event, from the live collector's last answers (its
+    minute, some before and after, the diagnosis about it), or why there is none."""
+    from ..domain import incident as inc  # noqa: PLC0415
+    from ..domain.format import clock  # noqa: PLC0415
+
+    collector: Any = session.source.collector if session is not None and session.source is not None else None
+    answers = collector.answers if collector is not None else None
+    if session is None or answers is None:
+        return "No metrics collected yet for an incident view."
+    now = collector.clock()
+    if answers.start is not None and event.time < answers.start:
+        return (f"{clock(event.time)} UTC is older than the metrics the console keeps (the last "
+                f"{collector.history_minutes} minutes): `tierconsole incident export --since 1h --model "
+                f"{event.model_id}` reports it.")
+    start, end = inc.event_window(event.time, answers.start if answers.start is not None else now - 15 * 60, now)
+    reserved = {r.model_id for r in session.profile.reservations}
+    # the model's own series: the on-demand route, its rows naming its quotas
+    rows = collector.route_timeline(answers, event.model_id, "on_demand", start, end, event.model_id in reserved)
+    incident = inc.from_minutes(event.model_id, collector.names.get(event.model_id, event.model_id), rows,
+                                start, end, focus=event.time)
+    if session.latest is not None:  # named by the view and its export
+        incident.context = inc.ReportContext.of(session.latest, inc.live_source(answers.sandbox))
+    return incident

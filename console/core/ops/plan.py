@@ -1,8 +1,17 @@
-"""``plan``: one model's CloudWatch history, the capacity plan sized from it and the spend now (the
-same cost view as the plan screen's)."""
+"""The capacity plan use case, for ``tierconsole plan`` and the console's ``c``: one model's CloudWatch
+history, the capacity plan sized from it and the spend now (the cost view)."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..aws.history import History
+    from ..domain.costview import CostView
+    from ..domain.plan_results import CapacityPlan
+    from ..domain.profile import Profile
+    from ..session import OperatorSession
 
 
 class PlanError(RuntimeError):
@@ -17,62 +26,71 @@ class NoTraffic(PlanError):
     """A known model with no traffic (no datapoint at all) in the window: nothing to plan from."""
 
 
-async def known_models(source) -> list[str] | None:
+async def known_models(session: OperatorSession) -> list[str] | None:
     """The models a plan may be asked of: the profile's (watched and reserved) and the foundation models and
     inference profiles Bedrock lists; None when Bedrock could not be asked (then nothing is refused)."""
-    profile = source.profile
+    profile = session.profile
     ids = set(profile.models) | {r.model_id for r in profile.reservations}
     try:
-        bedrock = await source.ctx.client("bedrock")
+        bedrock = await (await session.context()).client("bedrock")
         ids |= {m["modelId"] for m in (await bedrock.list_foundation_models()).get("modelSummaries", [])}
     except Exception:  # noqa: BLE001 - an account that may not list models: the history alone decides
         return None
     try:
         ids |= {p["inferenceProfileId"] for p in
                 (await bedrock.list_inference_profiles()).get("inferenceProfileSummaries", [])}
-    except Exception:  # noqa: BLE001,S110 - inference profiles are optional
+    except Exception:  # noqa: BLE001 - inference profiles are optional
         pass
     return sorted(ids)
 
 
-async def load_history(source, model_id: str, days: int):
-    """``days`` of 1-minute history of ``model_id`` over a started live source. Raises :class:`PlanError`;
+async def load_history(session: OperatorSession, model_id: str, days: int) -> History:
+    """``days`` of 1-minute history of ``model_id`` up to the source's clock (a sandbox's timeline, else
+    now). Raises :class:`PlanError`;
     :class:`UnknownModel` for a model Bedrock does not know (and with no metrics), :class:`NoTraffic` for a
     known model with no datapoint in the window (a zero report would look like a plan)."""
-    history = await _fetch(source, model_id, days)
+    history = await _fetch(session, model_id, days)
     from ..domain.planning import has_traffic  # noqa: PLC0415
 
     if has_traffic(history.frame):
         return history
-    known = await known_models(source)
+    known = await known_models(session)
     if known is not None and model_id not in known:
-        raise UnknownModel(f"unknown model {model_id!r} (not in profile {source.profile.name!r}, not listed by "
-                           f"Bedrock in {source.profile.region}, no metrics); known models: {', '.join(known)}")
+        raise UnknownModel(f"unknown model {model_id!r} (not in profile {session.profile.name!r}, not listed by "
+                           f"Bedrock in {session.profile.region}, no metrics); known models: {', '.join(known)}")
     raise NoTraffic(f"no traffic or metrics for {model_id} in the window {history.start:%Y-%m-%d %H:%M} → "
                     f"{history.end:%Y-%m-%d %H:%M} UTC ({days} day{'s' if days != 1 else ''}): CloudWatch "
                     "AWS/Bedrock has no datapoint for it, so there is nothing to plan from")
 
 
-async def _fetch(source, model_id: str, days: int):
+async def _fetch(session: OperatorSession, model_id: str, days: int) -> History:
     import botocore.exceptions as bx  # noqa: PLC0415
 
     from ..aws.history import HistoryError, fetch_history  # noqa: PLC0415
     from ..aws.session import describe_error  # noqa: PLC0415
 
+    ctx = await session.context()
     try:
-        cw = await source.ctx.client("cloudwatch")
-        return await fetch_history(cw, model_id, days=days)
+        cw = await ctx.client("cloudwatch")
+        return await fetch_history(cw, model_id, days=days, now=session.clock(), settings=session.profile.metrics)
     except bx.ClientError as e:
         error = e.response.get("Error", {})
         raise PlanError(f"CloudWatch {e.operation_name} failed: {error.get('Code')}: {error.get('Message')}") from None
     except HistoryError as e:
         raise PlanError(f"CloudWatch: {e}") from None
     except (bx.BotoCoreError, OSError) as e:
-        raise PlanError(f"CloudWatch at {source.ctx.target.label}: {describe_error(e)}") from None
+        raise PlanError(f"CloudWatch at {ctx.target.label}: {describe_error(e)}") from None
 
 
-def plan_and_spend(history, profile, model_id: str, *, percentile: float, month: str,
-                   reservation_price: float | None):
+async def plan_view(session: OperatorSession, model_id: str, days: int = 14) -> tuple[CapacityPlan, CostView]:
+    """The plan screen's figures: 14 days of history, the plan at the profile's defaults (sized off the
+    event loop: pandas) and the spend now. Raises :class:`PlanError` (or ValueError from the planner)."""
+    history = await load_history(session, model_id, days)
+    return await asyncio.to_thread(plan_and_spend, history, session.profile, model_id)
+
+
+def plan_and_spend(history: History, profile: Profile, model_id: str, *, percentile: float = 90.0,
+                   month: str = "730h", reservation_price: float | None = None) -> tuple[CapacityPlan, CostView]:
     """The capacity plan, and the spend now with what moving Standard traffic saves (the plan screen's
     cost view, the same use case)."""
     from ..domain.planning import MINUTES_PER_MONTH, plan_from_profile  # noqa: PLC0415
@@ -86,7 +104,7 @@ def plan_and_spend(history, profile, model_id: str, *, percentile: float, month:
     return plan, now
 
 
-def plan_document(plan, now, history, profile) -> dict:
+def plan_document(plan: CapacityPlan, now: CostView, history: History, profile: Profile) -> dict[str, Any]:
     """``plan --json``: the plan, the spend now, where the history came from and the profile."""
     doc = plan.to_json()
     doc["spend_now"] = asdict(now)

@@ -1,13 +1,21 @@
-"""Send test prompts at any tier, at all tiers side by side, or escalating Standard → Priority."""
+"""Send test prompts at any tier, at all tiers side by side, or escalating Standard → Priority.
+
+:func:`send_prompt` sends one request with a bedrock-runtime client; :func:`run_prompt` is the
+operator's whole flow (guard → account → history → send → audit) over an
+:class:`~tierconsole.core.session.OperatorSession`, written once for the CLI and the prompt lab."""
 from __future__ import annotations
 
 import asyncio
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from ..domain.format import tier_label
 from ..domain.pricing import PriceTable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..domain.profile import Timeouts
+    from ..session import OperatorSession
 
 TIER_CHOICES = ("reserved", "priority", "standard", "default", "flex", "all", "escalate")
 ALL_TIERS = ("reserved", "priority", "default", "flex")
@@ -56,9 +64,9 @@ class PromptResult:
     stop_reason: str | None = None
     escalated_from: str | None = None
     request_id: str | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """Wire values as Bedrock says them (``tier: "default"``), each with its label (``"Standard"``);
         times and rates to 0.1."""
         d = asdict(self)
@@ -83,7 +91,7 @@ class StreamStalled(Exception):
     """A streamed answer sent no event for longer than the profile's ``timeouts.stream_event``."""
 
 
-async def _events(stream, gap: float | None):
+async def _events(stream: Any, gap: float | None) -> AsyncIterator[dict[str, Any]]:
     """The events of a streamed answer. The first may take as long as the tier's read timeout (queueing
     comes before it); after it, each must come within ``gap`` seconds of the one before (the stream is
     not timed in total: a long answer whose events keep coming is fine)."""
@@ -107,17 +115,17 @@ async def _events(stream, gap: float | None):
         await events.aclose()
 
 
-async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_text: OnText | None,
-               timeouts=None) -> PromptResult:
+async def _one(client: Any, req: PromptRequest, tier: str, prices: PriceTable, on_text: OnText | None,
+               timeouts: Timeouts | None = None) -> PromptResult:
     import aiohttp  # noqa: PLC0415
     import botocore.eventstream as bes  # noqa: PLC0415
     import botocore.exceptions as bx  # noqa: PLC0415
 
-    kwargs: dict = {"modelId": req.model_id, "messages": [{"role": "user", "content": [{"text": req.text}]}],
+    kwargs: dict[str, Any] = {"modelId": req.model_id, "messages": [{"role": "user", "content": [{"text": req.text}]}],
                     "serviceTier": {"type": tier}}
     if req.system:
         kwargs["system"] = [{"text": req.system}]
-    cfg = {}
+    cfg: dict[str, float] = {}
     if req.max_tokens is not None:
         cfg["maxTokens"] = req.max_tokens
     if req.temperature is not None:
@@ -167,7 +175,7 @@ async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_tex
     except bes.ParserError as e:  # a frame botocore cannot decode: the answer so far is all there is
         result.error = "CorruptEventStream"
         result.message = f"the endpoint sent a corrupt event-stream frame ({e}); the answer is incomplete"
-    except aiohttp.ClientPayloadError as e:
+    except aiohttp.ClientPayloadError:
         result.error = "StreamCut"
         result.message = (f"the connection closed mid-answer, after {sum(map(len, parts)):,} characters; "
                           "the answer is incomplete")
@@ -195,8 +203,8 @@ async def _one(client, req: PromptRequest, tier: str, prices: PriceTable, on_tex
     return result
 
 
-async def send_prompt(client, req: PromptRequest, prices: PriceTable, *, on_text: OnText | None = None,
-                      on_result: OnResult | None = None, timeouts=None) -> list[PromptResult]:
+async def send_prompt(client: Any, req: PromptRequest, prices: PriceTable, *, on_text: OnText | None = None,
+                      on_result: OnResult | None = None, timeouts: Timeouts | None = None) -> list[PromptResult]:
     """Send ``req`` with a bedrock-runtime client; one result per tier tried.
 
     ``timeouts`` (the profile's :class:`~tierconsole.core.domain.profile.Timeouts`) times a streamed answer
@@ -226,24 +234,66 @@ async def send_prompt(client, req: PromptRequest, prices: PriceTable, *, on_text
     return [await one(tier)]
 
 
-async def prompt_from_command(source, req: PromptRequest, *, on_text: OnText | None = None) -> list[PromptResult]:
-    """A command's prompt over a started live source: refused in read-only mode (unless the profile
-    allows prompts), sent, audited (the text as length and hash only) and added to the prompt history.
-    The prompt lab has its own flow today (``tui.screens.prompt_lab``); phase 2 of issue 13 makes them one."""
-    from ..config.paths import user_data_dir  # noqa: PLC0415
-    from .guard import account_id, append_history, guard_for, text_fingerprint  # noqa: PLC0415
+#: One tier's result as the operator's flow sees it: the result, and whether it was a capacity error of the
+#: console's own call now shown in the throttle pane (``OperatorSession.note_console_error``).
+OnTierDone = Callable[["PromptResult", bool], None]
 
-    guard = guard_for(source)
-    guard.require_prompt()
-    guard.account_id = await account_id(source)
-    client = await source.ctx.client("bedrock-runtime")
-    prices = PriceTable.from_profile(source.profile.prices, source.profile.tier_price_multipliers)
-    results = await send_prompt(client, req, prices, on_text=on_text, timeouts=source.profile.timeouts)
-    ok = any(r.ok for r in results)
-    guard.audit("prompt", req.model_id, "ok" if ok else "failed",
-                tiers=[r.tier for r in results], served=[r.served_tier for r in results],
-                errors=[r.error for r in results if r.error], prompt=text_fingerprint(req.text))
-    append_history(user_data_dir() / "history.jsonl",
-                   {"time": round(time.time(), 3), "profile": source.profile.name, "model": req.model_id,
-                    "tier": req.tier, "system": req.system, "text": req.text, "max_tokens": req.max_tokens})
+
+def history_entry(session: OperatorSession, req: PromptRequest) -> dict[str, Any]:
+    """What the prompt history keeps of a prompt: everything the prompt lab recalls (the text too; the
+    history is the operator's own, 0600, unlike the audit log, which keeps length and hash only)."""
+    from ..session import stamp  # noqa: PLC0415
+
+    return {"time": stamp(), "profile": session.profile.name, "model": req.model_id, "tier": req.tier,
+            "system": req.system, "text": req.text, "max_tokens": req.max_tokens,
+            "temperature": req.temperature, "stream": req.stream}
+
+
+async def run_prompt(session: OperatorSession, req: PromptRequest, *, via: str,
+                     on_text: OnText | None = None, on_result: OnTierDone | None = None,
+                     on_sending: Callable[[dict[str, Any]], None] | None = None) -> list[PromptResult]:
+    """The prompt use case, for the CLI (``via="cli"``) and the prompt lab (``via="console"``):
+    refused in read-only mode unless the profile allows prompts (:class:`~.guard.ReadOnlyError`, audited),
+    the account looked up for the audit, the request added to the prompt history (``on_sending`` is told
+    the entry just before the request goes out), sent at its tier(s), and audited with its outcome (the
+    text as length and hash only): ``ok``, ``failed``, ``cancelled`` (the caller was cancelled) or
+    ``failed: <error>`` (the flow raised). A capacity error of the console's own call goes to the
+    throttle pane (``on_result`` is told whether it did)."""
+    from .guard import append_history  # noqa: PLC0415
+
+    req.validate()
+    await asyncio.to_thread(session.guard.require_prompt)
+    ctx = await session.context()
+    await session.ensure_account()
+    client = await ctx.client("bedrock-runtime")
+    entry = history_entry(session, req)
+    await asyncio.to_thread(append_history, session.history_path, entry)
+    if on_sending is not None:
+        on_sending(entry)
+    results: list[PromptResult] = []  # every tier that has answered so far (for the audit, even if cancelled)
+
+    def tier_done(result: PromptResult) -> None:
+        results.append(result)
+        noted = session.note_console_error(req.model_id, result.tier, result.error, result.message)
+        if on_result is not None:
+            on_result(result, noted)
+
+    try:
+        results[:] = await send_prompt(client, req, session.prices, on_text=on_text, on_result=tier_done,
+                                       timeouts=session.profile.timeouts)
+    except asyncio.CancelledError:
+        _audit(session, req, via, "cancelled", results)
+        raise
+    except Exception as e:
+        _audit(session, req, via, f"failed: {type(e).__name__}", results)
+        raise
+    _audit(session, req, via, "ok" if any(r.ok for r in results) else "failed", results)
     return results
+
+
+def _audit(session: OperatorSession, req: PromptRequest, via: str, outcome: str, results: list[PromptResult]) -> None:
+    from .guard import text_fingerprint  # noqa: PLC0415
+
+    session.guard.audit("prompt", req.model_id, outcome, via=via, tier=req.tier,
+                        tiers=[r.tier for r in results], served=[r.served_tier for r in results],
+                        errors=[r.error for r in results if r.error], prompt=text_fingerprint(req.text))

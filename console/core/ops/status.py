@@ -2,21 +2,29 @@
 threshold: :func:`tierconsole.core.domain.alerts.uses_over`)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
 from ..domain import metricsplan as mp
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..aws.collectors import Collector
+    from ..domain.views import DashboardData
+    from ..session import OperatorSession
 
-async def collect_status(source) -> tuple[dict, object]:
-    """Collect once over a started live source (an hour of throttle history): the status document and
+
+async def collect_status(session: OperatorSession) -> tuple[dict[str, Any], Collector]:
+    """Collect once with the panes' collector (an hour of throttle history): the status document and
     the collector (its ``errors`` and ``answers`` say what could not be read)."""
     from ..aws.collectors import Collector  # noqa: PLC0415
 
-    collector = Collector(source.ctx, clock=source.collector.clock, history_minutes=60)
+    collector = Collector(await session.context(), clock=session.clock, history_minutes=60)
     data = await collector.refresh()
     now = collector.clock()
     return status_document(data, collector.answers, collector.models, collector.tiers, now), collector
 
 
-def status_document(data, answers, models, tiers, now) -> dict:
+def status_document(data: DashboardData, answers: mp.Answers | None, models: Sequence[str],
+                    tiers: Mapping[str, Iterable[str]], now: float) -> dict[str, Any]:
     """The four panes' data as one JSON-able document."""
     doc = {
         "time": now, "profile": data.profile, "account_id": data.account_id, "region": data.region,
@@ -50,7 +58,7 @@ def _fraction(f: float | None) -> float | None:
     return None if f is None else round(f, 4)
 
 
-def quota_entry(q) -> dict:
+def quota_entry(q: Any) -> dict[str, Any]:
     """A model's route: today's TPM/RPM keys, its route, every quota it draws on (``used``/``fraction`` null
     when nothing publishes the use, ``source`` saying who does) and the binding one."""
     b = q.binding

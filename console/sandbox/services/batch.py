@@ -150,7 +150,7 @@ class BatchJobs:
                 lane.release()
         except asyncio.CancelledError:
             raise  # the sandbox is shutting down
-        except Exception as exc:  # noqa: BLE001 - a job fails, the sandbox carries on
+        except Exception as exc:
             log.exception("batch job %s failed", job.job_id)
             self._set(job, "Failed", f"Internal error in the sandbox's batch runner: {exc}")
 

@@ -158,5 +158,5 @@ def publish_metrics(account_id: str, job: Job, window: Window, now: float, perio
     try:
         moto_bridge.cloudwatch_backend(account_id, job.region).put_metric_data(
             METRICS_NAMESPACE, data)
-    except Exception:  # noqa: BLE001 - metrics are best effort; the job goes on
+    except Exception:
         log.exception("could not publish batch metrics for job %s", job.job_id)

@@ -29,12 +29,10 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from aiohttp import web
-
 from ...core.domain.routes import foundation_model_arn, system_profile_arn
 from .batch import BatchJobs, Job
 from .profiles import APPLICATION, MAX_TAGS, SYSTEM, ApplicationProfile, ProfileStore, profile_description, profile_name
-from ..http import AwsError, BadJson, Call, parse_json
+from ..http import AwsError, BadJson, Call, Response, parse_json
 from ..shapes import conform, conform_params, input_shape
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,7 +79,7 @@ class BedrockControl:
         self.catalog = sandbox.config.catalog
         self.profiles: ProfileStore = sandbox.runtime.profiles
 
-    async def handle(self, call: Call) -> web.Response:
+    async def handle(self, call: Call) -> Response:
         method = call.request.method
         raw = call.request.raw_path.split("?", 1)[0]
         # SDKs send an ARN label with "/" as %2F; split first, then unquote, and rejoin a label
@@ -115,10 +113,10 @@ class BedrockControl:
         raise AwsError("UnknownOperationException",
                        f"The sandbox's bedrock control plane does not serve {method} {call.request.path}", 404)
 
-    def _reply(self, call: Call, operation: str, body: dict, status: int = 200) -> web.Response:
+    def _reply(self, call: Call, operation: str, body: dict, status: int = 200) -> Response:
         call.operation = operation
-        return web.Response(status=status, text=json.dumps(body, separators=(",", ":")),
-                            content_type="application/json", headers={"x-amzn-RequestId": call.request_id})
+        return Response(status=status, text=json.dumps(body, separators=(",", ":")),
+                        content_type="application/json", headers={"x-amzn-RequestId": call.request_id})
 
     def _query(self, call: Call, operation: str) -> dict[str, Any]:
         """The query string by member name, validated against the operation's input shape."""
@@ -187,7 +185,7 @@ class BedrockControl:
         return out
 
     # ------------------------------------------------------------------ inference profiles
-    def inference_profiles(self, call: Call, method: str, label: str) -> web.Response | None:
+    def inference_profiles(self, call: Call, method: str, label: str) -> Response | None:
         if method == "GET" and not label:
             return self._reply(call, "ListInferenceProfiles", self.list_profiles(call))
         if method == "POST" and not label:
@@ -263,8 +261,9 @@ class BedrockControl:
 
     def _model_summary(self, m: "ModelSpec", region: str) -> dict:
         return {"modelArn": f"arn:aws:bedrock:{region}::foundation-model/{m.model_id}", "modelId": m.model_id,
-                "modelName": m.name, "providerName": PROVIDER_NAMES.get(m.provider.lower(), m.provider),
-                "inputModalities": ["TEXT"], "outputModalities": ["TEXT"], "responseStreamingSupported": True,
+                "modelName": m.model_name, "providerName": PROVIDER_NAMES.get(m.provider.lower(), m.provider),
+                "inputModalities": list(m.input_modalities), "outputModalities": list(m.output_modalities),
+                "responseStreamingSupported": True,
                 "customizationsSupported": [],
                 # A profile-only model: what AWS returns for one (not in botocore's enum, which it passes through).
                 "inferenceTypesSupported": ["ON_DEMAND"] if m.on_demand else ["INFERENCE_PROFILE"],

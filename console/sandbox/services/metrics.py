@@ -44,17 +44,27 @@ Batch records (``source == "batch"``) are left out: the batch module publishes t
 ``AWS/Bedrock/Batch``. "Served" means the request was admitted (it has a served tier), whatever its final status:
 the tokens of a stream the client closed were charged, so they are counted.
 
-Dimensions. Every metric is published twice, as ``{ModelId}`` (the model total, as
-Bedrock has it) and as ``{ModelId, ServiceTier}`` (sandbox extension; the per-tier split is
-unconfirmed for real Bedrock, so discover it with ``ListMetrics``). ``ServiceTier`` is the
-wire value of the tier that served the request (``reserved``, ``priority``, ``default``,
-``flex``; an overflowed reserved request carries the reported tier, ``default`` unless the
-profile says otherwise); for a request that was not served (throttle, error) it is the tier
-asked for, ``default`` when none was asked. The one exception to "model total = sum over
-tiers" is ``EstimatedTPMQuotaUsage``: its ``{ModelId}`` series counts only what drew on the
-on-demand TPM quota (requests served by a reservation are left out, overflow is in), so it
-compares directly with the model's TPM quota; its ``{ModelId, ServiceTier=reserved}`` series
-carries what reserved requests drew from the reservation.
+Series. ``ModelId`` is the series of the call's route: the ModelId value it was made with (a model id; a
+foundation-model ARN is published under its model id; a system profile id or ARN under the profile id; an
+application profile under its ARN), or the model it ran on with ``metrics.profile_model_id: model``
+(which one AWS uses is unconfirmed). Per tier, in the form ``metrics.tier_form`` of the sandbox config says:
+
+* ``suffix`` (default; AWS's service-tiers page: metrics "under 'model-id+priority' and 'model-id+flex'"):
+  ``{ModelId=<series>+priority}``, ``{ModelId=<series>+flex}`` and, with ``metrics.reserved_suffix`` (default
+  on; unconfirmed for AWS), ``{ModelId=<series>+reserved}``. Standard has no suffix: it is in the bare
+  ``{ModelId=<series>}`` series, which is the model total (``metrics.bare_model_id: total``, default) or
+  Standard only (``standard``; both unconfirmed for AWS).
+* ``dimension``: ``{ModelId=<series>, ServiceTier=<tier>}`` beside the bare total (the earlier sandbox form;
+  not documented by AWS).
+
+The tier is the wire value of the tier that served the request (``reserved``, ``priority``, ``default``,
+``flex``; an overflowed reserved request carries the reported tier, ``default`` unless the profile says
+otherwise); for a request that was not served (throttle, error) it is the tier asked for, ``default`` when
+none was asked. The one exception to "model total = sum over tiers" is ``EstimatedTPMQuotaUsage``: its
+total series counts only what drew on the on-demand TPM quota (requests served by a reservation are left
+out, overflow is in), so it compares directly with the model's TPM quota; its ``reserved`` series carries
+what reserved requests drew from the reservation. The console discovers the form with one ``ListMetrics``
+(:func:`tierconsole.core.domain.metricsplan.discover`) and reads either.
 
 Only non-zero aggregates are written: a quiet model adds no datapoints. Pending sums are
 flushed once per real second by a background task (started with the first outcome) and when
@@ -71,7 +81,7 @@ import math
 import time
 from typing import TYPE_CHECKING
 
-from ...core.domain.metricsplan import BATCH_NAMESPACE, SANDBOX_NAMESPACE
+from ...core.domain.metricsplan import BATCH_NAMESPACE, DIMENSION, SANDBOX_NAMESPACE, MetricsSettings, tier_series
 from ..outcomes import Outcome
 from .metrics_index import SeriesIndex, _utc
 
@@ -120,8 +130,9 @@ class MetricsPublisher:
     """Outcomes in, 1-second CloudWatch aggregates out (see the module docstring)."""
 
     def __init__(self, backend, clock: "SandboxClock", *, namespace: str = NAMESPACE,
-                 retention_s: float = DEFAULT_RETENTION_S):
+                 retention_s: float = DEFAULT_RETENTION_S, naming: MetricsSettings | None = None):
         self.backend = backend
+        self.naming = naming if naming is not None else MetricsSettings()
         self.clock = clock
         self.namespace = namespace
         self.retention_s = retention_s
@@ -139,9 +150,10 @@ class MetricsPublisher:
             return
         sec = math.floor(o.time)
         served = o.served_tier is not None
-        model: Dims = (("ModelId", o.model_id),)
-        tier: Dims = model + (("ServiceTier", o.served_tier if served else (o.asked_tier or "default")),)
-        both = (model, tier)
+        model: Dims = (("ModelId", o.model_id),)  # the sandbox's own namespace: per model (as reservations are)
+        total, tier = self.series(o)
+        both = tuple(d for d in (total, tier) if d)
+        tier_only = (tier,) if tier else ()
 
         def add(name: str, value: float, dims: tuple[Dims, ...] = both, namespace: str = self.namespace) -> None:
             for d in dims:
@@ -170,7 +182,7 @@ class MetricsPublisher:
                 add("TimeToFirstToken", o.ttft_ms)
             if o.quota_tokens > 0:
                 on_demand = o.overflowed or o.served_tier != "reserved"
-                add("EstimatedTPMQuotaUsage", o.quota_tokens, both if on_demand else (tier,))
+                add("EstimatedTPMQuotaUsage", o.quota_tokens, both if on_demand else tier_only)
             if o.overflowed:  # no AWS metric counts overflow: the sandbox's own namespace
                 own = self.sandbox_namespace
                 add("ReservedOverflowInvocations", 1, (model,), own)
@@ -179,6 +191,19 @@ class MetricsPublisher:
                 if o.output_tokens > 0:
                     add("ReservedOverflowOutputTokenCount", o.output_tokens, (model,), own)
         self._ensure_task()
+
+    def series(self, o: Outcome) -> tuple[Dims | None, Dims | None]:
+        """The (model total, tier) dimensions an outcome is published under in ``AWS/Bedrock`` (either None
+        when the form publishes none: Standard has no suffixed series; ``+reserved`` is a setting)."""
+        naming = self.naming
+        series = o.route.series if o.route is not None and naming.profile_model_id == "profile" else o.model_id
+        tier = o.served_tier if o.served_tier is not None else (o.asked_tier or "default")
+        bare: Dims = (("ModelId", series),)
+        if naming.tier_form == DIMENSION:
+            return bare, bare + (("ServiceTier", tier),)
+        suffixed = tier != "default" and (tier != "reserved" or naming.reserved_suffix)
+        total = bare if naming.bare_model_id == "total" or tier == "default" else None
+        return total, ((("ModelId", tier_series(series, tier)),) if suffixed else None)
 
     # ------------------------------------------------------------------ publishing
     def flush(self) -> int:
@@ -256,7 +281,7 @@ def install(sandbox: "SandboxHost", *, retention_s: float = DEFAULT_RETENTION_S,
     backend = cloudwatch_backend(sandbox.config.account_id, sandbox.config.region)
     if fast_queries and getattr(backend, "sandbox_series_index", None) is None:
         SeriesIndex(backend).install()
-    publisher = MetricsPublisher(backend, sandbox.clock, retention_s=retention_s)
+    publisher = MetricsPublisher(backend, sandbox.clock, retention_s=retention_s, naming=sandbox.config.metrics)
     publisher.purge()
     publisher._start_task = sandbox.background
     sandbox.outcomes.subscribe(publisher.observe)

@@ -15,10 +15,11 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from aiohttp import web
+
+from multidict import CIMultiDict
 
 from . import moto_checks
-from ..http import AwsError, Call
+from ..http import AwsError, Call, Response
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..host import SandboxHost
@@ -64,7 +65,7 @@ class MotoBridge:
                 close()
         return captured["status"], captured["headers"], payload
 
-    async def handle(self, call: Call) -> web.Response:
+    async def handle(self, call: Call) -> Response:
         req = call.request
         call.operation = req.headers.get("X-Amz-Target", "").split(".")[-1] or req.path.rsplit("/", 1)[-1] or req.method
         call.operation = moto_checks.check(call)  # raises the AWS error for input moto would choke on
@@ -80,15 +81,21 @@ class MotoBridge:
         if status >= 500:
             log.warning("moto answered %s to %s %s: %s", status, req.method, req.path[:200], payload[:200])
             raise moto_checks.moto_failure(call, call.operation, None, status)
-        out = {k: v for k, v in headers if k.lower() not in _HOP_BY_HOP}
+        # moto's own headers, its request id among them (the sandbox adds none beside it); a HEAD keeps the
+        # Content-Length moto gives (the object's size: boto3's download_file and `aws s3 cp` read it).
+        keep_length = req.method == "HEAD"
+        out = CIMultiDict((k, v) for k, v in headers
+                          if k.lower() not in _HOP_BY_HOP or keep_length and k.lower() == "content-length")
         bad = next((k for k, v in out.items() if moto_checks.CONTROL_CHARS.search(v)), None)
-        if bad is not None:  # an answer aiohttp would refuse to send (the client would see a dropped connection)
+        if bad is not None:  # an answer no HTTP server may send (the client would see a dropped connection)
             log.warning("moto answered %s to %s %s with a control character in header %s",
                         status, req.method, req.path[:200], bad)
             raise AwsError("InvalidArgument", f"The request would make header {bad} carry a control "
                                        "character, which HTTP does not allow.", 400)
-        out.setdefault("x-amzn-RequestId", call.request_id)
-        return web.Response(status=status, body=payload, headers=out)
+        return Response(status=status, body=payload, headers=out)
+
+    def has_bucket(self, name: str) -> bool:
+        return name in s3_backend(self.account_id).buckets
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -9,18 +9,18 @@ by the tier's speed → settle → record an :class:`Outcome` (with the identifi
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
-import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import unquote
 
-from aiohttp import web
 
 from ...core.domain.tokens import output_length, prompt_digest, sandbox_text_pieces
 from .. import eventstream, wire
 from ..engine import EngineError, Ticket, TierEngine
-from ..http import AwsError, Call
+from ..http import AwsError, BadJson, Call, Response, StreamResponse, parse_json
 from ..outcomes import Outcome
 from ..shapes import conform, conform_params, input_shape
 from .profiles import ProfileStore
@@ -223,14 +223,15 @@ class Runtime:
         return ticket, gen, outcome
 
     # ------------------------------------------------------------------ HTTP handlers
-    async def handle(self, call: Call) -> web.StreamResponse:
+    async def handle(self, call: Call) -> StreamResponse:
         label, action = runtime_target(call.request.raw_path)
         if label is None:
             raise AwsError("UnknownOperationException",
                            f"bedrock-runtime: no operation at {call.request.method} {call.request.path}", 404)
         op = {"converse": ("Converse", self.converse), "converse-stream": ("ConverseStream", self.converse_stream),
               "invoke": ("InvokeModel", self.invoke), "invoke-with-response-stream":
-                  ("InvokeModelWithResponseStream", self.invoke_stream)}.get(action)
+                  ("InvokeModelWithResponseStream", self.invoke_stream),
+              "count-tokens": ("CountTokens", self.count_tokens)}.get(action)
         if op is None or call.request.method != "POST":
             raise AwsError("UnknownOperationException",
                            f"The sandbox does not serve bedrock-runtime operation {call.request.method} /model/{{modelId}}/{action}", 404)
@@ -265,17 +266,17 @@ class Runtime:
     def _headers(self, call: Call, **extra: str) -> dict[str, str]:
         return {"x-amzn-RequestId": call.request_id, **extra}
 
-    async def converse(self, call: Call, model_id: str) -> web.Response:
+    async def converse(self, call: Call, model_id: str) -> Response:
         self._model(model_id)
         prompt, tier = self._converse_body(call, "Converse")
         call.asked_tier = tier
         ticket, gen, outcome = await self.generate(model_id, tier, prompt, operation="Converse", call=call)
         body = wire.converse_response("".join(gen.pieces), gen.stop_reason, outcome.input_tokens,
                                       gen.output_tokens, outcome.latency_ms, ticket.reported_tier)
-        return web.Response(body=json.dumps(body, separators=(",", ":")), content_type="application/json",
+        return Response(body=json.dumps(body, separators=(",", ":")), content_type="application/json",
                             headers=self._headers(call))
 
-    async def invoke(self, call: Call, model_id: str) -> web.Response:
+    async def invoke(self, call: Call, model_id: str) -> Response:
         model = self._model(model_id)
         tier = self._tier_header(call, "InvokeModel")
         prompt = wire.parse_native(model.family, call.json())
@@ -283,13 +284,36 @@ class Runtime:
         ticket, gen, outcome = await self.generate(model_id, tier, prompt, operation="InvokeModel", call=call)
         body = wire.native_response(model.family, model_id, call.request_id, "".join(gen.pieces), gen.stop_reason,
                                     outcome.input_tokens, gen.output_tokens)
-        return web.Response(body=json.dumps(body, separators=(",", ":")), content_type="application/json",
+        return Response(body=json.dumps(body, separators=(",", ":")), content_type="application/json",
                             headers=self._headers(call, **{"X-Amzn-Bedrock-Service-Tier": ticket.reported_tier,
                                                             "X-Amzn-Bedrock-Input-Token-Count": str(outcome.input_tokens),
                                                             "X-Amzn-Bedrock-Output-Token-Count": str(gen.output_tokens),
                                                             "X-Amzn-Bedrock-Invocation-Latency": str(int(outcome.latency_ms))}))
 
-    async def converse_stream(self, call: Call, model_id: str) -> web.StreamResponse:
+    async def count_tokens(self, call: Call, model_id: str) -> Response:
+        """CountTokens: the input tokens the same request would be charged for by Converse or InvokeModel;
+        nothing is admitted, generated or drawn from a quota."""
+        model = self._model(model_id)
+        body = conform(input_shape("bedrock-runtime", "CountTokens"), call.json())
+        given = body["input"]
+        if "converse" in given:
+            prompt, _ = wire.parse_converse(given["converse"])
+        else:
+            try:
+                raw = base64.b64decode(given["invokeModel"]["body"], validate=True)
+            except (binascii.Error, ValueError):
+                raise AwsError("ValidationException", "input.invokeModel.body: not base64-encoded", 400) from None
+            try:
+                native = parse_json(raw)
+            except BadJson as exc:
+                raise AwsError("ValidationException", f"input.invokeModel.body: {exc}", 400) from None
+            if not isinstance(native, dict):
+                raise AwsError("ValidationException", "input.invokeModel.body: must be a JSON object", 400)
+            prompt = wire.parse_native(model.family, native)
+        return Response(body=json.dumps({"inputTokens": prompt.input_tokens}), content_type="application/json",
+                            headers=self._headers(call))
+
+    async def converse_stream(self, call: Call, model_id: str) -> StreamResponse:
         self._model(model_id)
         prompt, tier = self._converse_body(call, "ConverseStream")
         call.asked_tier = tier
@@ -308,7 +332,7 @@ class Runtime:
 
         return await self._stream(call, model_id, tier, prompt, "ConverseStream", start, delta, end, None)
 
-    async def invoke_stream(self, call: Call, model_id: str) -> web.StreamResponse:
+    async def invoke_stream(self, call: Call, model_id: str) -> StreamResponse:
         model = self._model(model_id)
         tier = self._tier_header(call, "InvokeModelWithResponseStream")
         prompt = wire.parse_native(model.family, call.json())
@@ -334,15 +358,16 @@ class Runtime:
 
     async def _stream(self, call: Call, model_id: str, tier: str | None, prompt: wire.Prompt, operation: str,
                       start: Callable[[Ticket], list[bytes]], delta: Callable[[str], bytes],
-                      end: Callable[..., list[bytes]], tier_header: str | None) -> web.StreamResponse:
+                      end: Callable[..., list[bytes]], tier_header: str | None) -> StreamResponse:
         """Admission, then an event stream paced at the tier's speed.
 
-        A throttle on a stream arrives in-stream as a ``throttlingException`` event, as Bedrock
-        sends it (botocore raises ``EventStreamError`` while iterating).
+        A request throttled at admission is an HTTP 429 ``ThrottlingException`` before the stream starts,
+        as Bedrock answers it (SDKs retry it as they retry any throttle); only a stream already under way
+        carries errors in-stream.
         """
         started = self.clock.now()
         input_tokens = prompt.input_tokens
-        resp = web.StreamResponse(status=200, headers=self._headers(call, **{
+        resp = StreamResponse(status=200, headers=self._headers(call, **{
             "Content-Type": "application/vnd.amazon.eventstream"}))
         ticket: Ticket | None = None
         route = call.route
@@ -353,17 +378,15 @@ class Runtime:
             self.record(call, operation, model_id, tier, started, ticket=t.ticket, status=429,
                         error="ThrottlingException", message=t.ticket.throttle_message, input_tokens=input_tokens,
                         route=route)
-            await resp.prepare(call.request)
-            await resp.write(eventstream.exception("throttlingException", t.ticket.throttle_message))
-            await resp.write_eof()
-            return resp
+            raise AwsError("ThrottlingException", t.ticket.throttle_message, 429) from None
         except (AwsError, EngineError) as e:
             self.record(call, operation, model_id, tier, started, status=e.status, error=e.code,
                         message=e.message, input_tokens=input_tokens, route=route)
             raise
         gen = self.plan(prompt, ticket)
-        if tier_header:
+        if tier_header:  # InvokeModelWithResponseStream's header members (contentType is required)
             resp.headers["X-Amzn-Bedrock-Service-Tier"] = ticket.reported_tier
+            resp.headers["X-Amzn-Bedrock-Content-Type"] = "application/json"
         sent = 0
         ttft_ms = 0.0
         try:
@@ -380,8 +403,7 @@ class Runtime:
                 await resp.write(frame)
                 sent += min(TOKENS_PER_CHUNK, gen.output_tokens - sent)
                 if call.stream_fault == "cut":
-                    if call.request.transport is not None:
-                        call.request.transport.abort()
+                    call.request.abort()
                     raise ConnectionResetError("sandbox fault: stream cut")
                 await sleep_sandbox(self.clock, per_chunk_s)
             latency_ms = (self.clock.now() - started) * 1000.0

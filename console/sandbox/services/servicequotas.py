@@ -48,11 +48,9 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aiohttp import web
-
 from ...core.domain.catalog import Catalog
 from ...core.domain.quotas import DAY_S, QuotaKind, QuotaSpec, quota_code
-from ..http import AwsError, BadJson, Call, parse_json
+from ..http import AwsError, BadJson, Call, Response, parse_json
 from ..shapes import conform, input_shape
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -174,7 +172,7 @@ class ServiceQuotas:
         self.by_code = {q.code: q for q in self.quotas}
         self._report: _Report | None = None  # one report at a time: nothing a client asks for is kept without bound
 
-    async def handle(self, call: Call) -> web.Response:
+    async def handle(self, call: Call) -> Response:
         target = call.request.headers.get("X-Amz-Target", "")
         prefix, _, op = target.partition(".")
         handler = {"ListServiceQuotas": self.list_quotas, "ListAWSDefaultServiceQuotas": self.list_quotas,
@@ -192,7 +190,7 @@ class ServiceQuotas:
         if token is not None and "NextToken" in input_shape("service-quotas", op).members:
             params["NextToken"] = token
         body = handler(params, call.region, op)
-        return web.Response(body=json.dumps(body), content_type=CONTENT_TYPE,
+        return Response(body=json.dumps(body), content_type=CONTENT_TYPE,
                             headers={"x-amzn-RequestId": call.request_id})
 
     def _service(self, params: dict) -> None:

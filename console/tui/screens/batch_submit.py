@@ -22,13 +22,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, Select, Static
 
 from ...core.domain import format as fmt
+from ..theming import screen_stylesheet
 from ..widgets.header import ContextBar, ContextInfo
 from ..widgets.keybar import KeyBar
+from ..widgets.marked import MarkedDirectoryTree, MarkedSelect
 from ..widgets.render import COMPONENT_CLASSES, Palette, PaletteHost
 from ..messages import RefreshRequested
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ...core.domain.views import BatchJobView
+    from ...core.domain.views import BatchJobView, DashboardData
     from ...core.session import OperatorSession
 
 #: CreateModelInvocationJob's jobName pattern (botocore's bedrock model), anchored.
@@ -60,7 +62,7 @@ def check_path(value: str) -> tuple[bool, str]:
     return True, f"Local file, {fmt.human_count(st.st_size)}B{note}: validated on submit; uploaded only if valid."
 
 
-class JsonlTree(DirectoryTree):
+class JsonlTree(MarkedDirectoryTree):
     """The file picker: folders and .jsonl files, hidden entries left out. ``esc`` closes the picker
     (not the form it is in) and puts the cursor back in the path field."""
 
@@ -80,6 +82,8 @@ class JsonlTree(DirectoryTree):
 class BatchSubmitScreen(ModalScreen[None]):
     """Submit a batch inference job under the current profile."""
 
+    CSS_PATH = screen_stylesheet("actions.tcss")
+
     COMPONENT_CLASSES = COMPONENT_CLASSES
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("ctrl+enter,ctrl+s", "submit", "Submit", key_display="^s", priority=True, id="batch-submit-send",
@@ -92,9 +96,12 @@ class BatchSubmitScreen(ModalScreen[None]):
 
     busy: reactive[bool] = reactive(False)
 
-    def __init__(self, session: "OperatorSession | None") -> None:
+    def __init__(self, session: "OperatorSession | None", *, latest: "DashboardData | None" = None) -> None:
+        """``latest``: the data the dashboard shows, for the context and the models offered when there is
+        no live session (sample data, tests)."""
         super().__init__()
         self.session = session
+        self.latest = latest
         self.result_text = ""
         self.job: dict | None = None
         self._path_ok = False
@@ -111,7 +118,7 @@ class BatchSubmitScreen(ModalScreen[None]):
             with Horizontal(id="batch-row"):
                 with Vertical(classes="lab-field", id="batch-model-field"):
                     yield Label("Model", classes="lab-label")
-                    yield Select([], id="batch-model", prompt="choose a model")
+                    yield MarkedSelect([], id="batch-model", prompt="choose a model")
                 with Vertical(classes="lab-field", id="batch-name-field"):
                     yield Label("Job name", classes="lab-label")
                     yield Input(id="batch-name", placeholder="from the file name and content")
@@ -122,12 +129,19 @@ class BatchSubmitScreen(ModalScreen[None]):
                 yield Static("", id="batch-result", markup=False)
         yield KeyBar()
 
+    KEYS_NOTE = "ctrl+s submits · ctrl+o browses · esc closes"
+    #: Below this many rows the form drops its spacing, so a result (a file's problems) gets the lines.
+    SHORT_ROWS = 32
+
     def on_mount(self) -> None:
         from ...core.session import model_choices  # noqa: PLC0415
 
         box = self.query_one("#batch-box")
         box.border_title = "Submit batch job"
-        box.border_subtitle = "ctrl+s submits · ctrl+o browses · esc closes"
+        box.border_subtitle = self.KEYS_NOTE
+        result_box = self.query_one("#batch-result-box")
+        for attribute in ("virtual_size", "size"):  # the result's length or its box's height changed
+            self.watch(result_box, attribute, lambda _value: self._note_overflow(), init=False)
         self.query_one("#batch-tree").display = False
         session = self.session
         if session is not None:
@@ -135,7 +149,7 @@ class BatchSubmitScreen(ModalScreen[None]):
             info = ContextInfo("BATCH SUBMIT", p.name, session.account_id, p.region, p.is_sandbox, p.read_only)
             choices = session.models()
         else:
-            data = self.app.dashboard.latest if hasattr(self.app, "dashboard") else None
+            data = self.latest
             info = ContextInfo("BATCH SUBMIT", *(
                 (data.profile, data.account_id, data.region, data.is_sandbox, data.read_only) if data else ()))
             choices = model_choices(None, data)
@@ -219,12 +233,24 @@ class BatchSubmitScreen(ModalScreen[None]):
         if self.is_mounted:
             self.query_one("#batch-submit", Button).disabled = busy
 
+    def on_resize(self) -> None:
+        self.set_class(self.size.height < self.SHORT_ROWS, "-short")
+
     def show_result(self, text: str, level: str = "muted") -> None:
         self.result_text = text
         result = self.query_one("#batch-result", Static)
         result.update(Text(text))
         for name in ("muted", "ok", "warn", "crit"):
             result.set_class(name == level, f"-{name}")
+        self.query_one("#batch-result-box").scroll_home(animate=False)
+
+    def _note_overflow(self) -> None:
+        """A result longer than its box (many problems in a short terminal) says how to read the rest."""
+        if not self.is_attached:
+            return
+        more = self.query_one("#batch-result-box").max_scroll_y > 0
+        self.query_one("#batch-box").border_subtitle = (
+            "result continues: tab to it, ↑/↓ or pgdn scroll · esc closes" if more else self.KEYS_NOTE)
 
     def form(self) -> tuple[str, str, str | None]:
         """(input, model, name) from the form. Raises ValueError naming what is wrong."""
@@ -264,18 +290,14 @@ class BatchSubmitScreen(ModalScreen[None]):
     async def submit(self, session: "OperatorSession", path: str, model: str, name: str | None) -> None:
         import botocore.exceptions as bx  # noqa: PLC0415
 
-        from ...core.ops.batch import BatchInputError, submit_batch, submit_batch_s3  # noqa: PLC0415
+        from ...core.ops.batch import BatchInputError, submit as submit_job  # noqa: PLC0415
         from ...core.ops.guard import ReadOnlyError  # noqa: PLC0415
         from ...core.aws.session import describe_error  # noqa: PLC0415
         from ...core.session import SessionClosed, SourceFailed  # noqa: PLC0415
 
         level, text = "crit", ""
         try:
-            ctx = await session.context()
-            await session.ensure_account()
-            core = submit_batch_s3 if path.startswith("s3://") else submit_batch
-            job = await session.mutation(core(ctx, session.guard, path, model, name,
-                                              sandbox_bucket=session.sandbox_bucket))
+            job = await submit_job(session, path, model, name)
         except ReadOnlyError as e:
             text = f"✖ {e}"
         except BatchInputError as e:
@@ -319,6 +341,8 @@ class BatchSubmitScreen(ModalScreen[None]):
 
 class ConfirmCancelScreen(ModalScreen[bool]):
     """Ask before cancelling a batch job, naming the job, the account and the profile."""
+
+    CSS_PATH = screen_stylesheet("actions.tcss")
 
     COMPONENT_CLASSES = COMPONENT_CLASSES
     BINDINGS: ClassVar[list[Binding]] = [

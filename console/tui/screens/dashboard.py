@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from textual import events
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
@@ -30,7 +30,7 @@ from ..widgets.render import Palette, PaletteHost
 from ..widgets.reservations import ReservationsBody, ReservationsPane
 from ..widgets.throttles import ThrottleList, ThrottlesPane
 from .help import HelpScreen
-from ..messages import PauseToggled, RefreshRequested
+from ..messages import CancelJobRequested, Notice, PauseToggled, RefreshRequested
 
 #: Smallest terminal that gets the 2×2 grid.
 GRID_MIN_SIZE = (120, 40)
@@ -357,9 +357,14 @@ class DashboardScreen(Screen):
             else:
                 self.notify("There are no batch jobs to cancel.", title="Cancel batch job")
             return
-        cancel = getattr(self.app, "cancel_job", None)
-        if cancel is not None:
-            cancel(job)
+        self.post_message(CancelJobRequested(job))
+
+    @on(Notice)
+    def _notice(self, message: Notice) -> None:
+        """The outcome of an action the app ran for this screen (a batch cancel)."""
+        self.notify(message.text, title=message.title, severity=message.severity, timeout=message.timeout)
+        if message.refresh:
+            self.post_message(RefreshRequested())
 
     def reset_for_profile(self) -> None:
         """Forget what belongs to the previous profile (the selected job); keep view preferences."""

@@ -11,6 +11,8 @@ from textual.keys import format_key
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ..keymap import KeymapHost, remapped
+
 
 #: How help names a key: as it is printed on the keyboard, spelled out (the footer uses ``^s``, ``⏎``).
 _KEY_NAMES = {"escape": "esc", "enter": "enter", "question_mark": "?", "slash": "/", "space": "space",
@@ -37,8 +39,9 @@ class HelpScreen(ModalScreen[None]):
         self.bindings = list(bindings)
 
     def rows(self) -> list[tuple[str, str]]:
-        """(keys, what they do) for every binding, plus the app's command palette."""
-        rows = [(key_names(b.key), b.tooltip or b.description) for b in self.bindings]
+        """(keys, what they do) for every binding (with the operator's keymap), plus the app's command palette."""
+        keymap = self.app.keymap if isinstance(self.app, KeymapHost) else {}
+        rows = [(key_names(b.key), b.tooltip or b.description) for b in remapped(self.bindings, keymap)]
         rows.append((key_names(self.app.COMMAND_PALETTE_BINDING), "Command palette"))
         return rows
 

@@ -16,10 +16,12 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from ...core.domain import format as fmt
-from ...core.domain.incident import TIERS, Incident, to_markdown
+from ...core.domain.incident import NO_DATA_NOTE, TIERS, Incident, to_markdown
+from ..theming import screen_stylesheet
 
 
 class IncidentScreen(ModalScreen[None]):
+    CSS_PATH = screen_stylesheet("incident.tcss")
     BINDINGS = [
         Binding("escape,q", "dismiss", "Close", id="incident-close"),
         Binding("e", "export", "Export report", id="incident-export",
@@ -41,8 +43,15 @@ class IncidentScreen(ModalScreen[None]):
             box.border_title = f"Incident · {inc.model_id}{window}"
             box.border_subtitle = "e export · esc close"
             yield Static(Text(inc.diagnosis, style="bold"), id="incident-diagnosis")
-            if inc.findings:
-                yield Static("\n".join(f"• {f}" for f in inc.findings), id="incident-findings")
+            notes = [f"• {f}" for f in inc.findings]
+            if any(not m.has_data for m in inc.minutes):
+                notes.append(f"• {NO_DATA_NOTE}")
+            if inc.context is not None:
+                ctx = inc.context
+                notes.append(f"• from {ctx.source} · profile {ctx.profile} · account {ctx.account_id or 'unknown'} · "
+                             f"{ctx.region} · {ctx.endpoint_text}")
+            if notes:
+                yield Static("\n".join(notes), id="incident-findings", markup=False)
             yield DataTable(id="incident-timeline", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
@@ -52,6 +61,11 @@ class IncidentScreen(ModalScreen[None]):
                           "Thr P/S/F", "Res in/out", "Overflow tok (sandbox)" if sandbox else "Overflow tok")
         highlight_row = None
         for i, m in enumerate(self.incident.minutes):
+            if self.highlight is not None and m.time <= self.highlight < m.time + 60:
+                highlight_row = i
+            if not m.has_data:  # no data point at all (before the metrics began, no requests): not zeros
+                table.add_row(time.strftime("%H:%M", time.gmtime(m.time)), *[Text("—", style="dim")] * 8)
+                continue
             thr = (str(m.throttles_by_tier["all"]) if "all" in m.throttles_by_tier
                    else "/".join(str(m.throttles_by_tier.get(t, 0)) for t in TIERS))
             pct = Text(f"{fmt.human_count(m.tpm)}/{fmt.human_count(m.tpm_quota)} {m.tpm_fraction:4.0%}",
@@ -62,8 +76,6 @@ class IncidentScreen(ModalScreen[None]):
                           fmt.human_count(m.tpm_by_tier.get("flex", 0)), pct,
                           f"{m.rpm:.0f}/{m.rpm_quota:.0f}", Text(thr, style="bold" if m.throttles else "dim"),
                           res, fmt.human_count(m.overflow_tokens))
-            if self.highlight is not None and m.time <= self.highlight < m.time + 60:
-                highlight_row = i
         if highlight_row is not None:
             table.move_cursor(row=highlight_row)
         table.focus()

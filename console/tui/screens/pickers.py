@@ -8,6 +8,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from ..widgets.marked import MarkedOptionList
+
 
 class Picker(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
@@ -26,7 +28,7 @@ class Picker(ModalScreen[str | None]):
         with Vertical() as box:
             box.border_title = self.title_text
             box.border_subtitle = "enter choose · esc cancel"
-            yield OptionList(*(Option(label, id=value) for value, label in self.items))
+            yield MarkedOptionList(*(Option(label, id=value) for value, label in self.items))
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

@@ -1,14 +1,15 @@
 """The capacity plan of one model: TPM stats, reservation recommendation, monthly costs, assumptions.
 
-The screen only draws. The app fetches (``tierconsole.core.aws.history.fetch_history`` in a worker,
-then ``tierconsole.core.domain.planning.plan_from_profile`` and ``cost_view``) and hands the results over
-with :meth:`PlanScreen.show_plan` and :meth:`PlanScreen.show_spend`, or :meth:`PlanScreen.show_error`
-when the fetch failed. Built with ``plan=None`` the screen says it is fetching. The tables are the
+The screen only draws. The app fetches (:func:`tierconsole.core.ops.plan.plan_view` in a worker) and
+posts :class:`~..messages.PlanReady` (shown with :meth:`PlanScreen.show_plan` and
+:meth:`PlanScreen.show_spend`) or :class:`~..messages.PlanFailed` (:meth:`PlanScreen.show_error`).
+Built with ``plan=None`` the screen says it is fetching. The tables are the
 ones ``tierconsole plan`` prints (:mod:`tierconsole.present.plan`), each in one money unit.
 """
 from __future__ import annotations
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -21,6 +22,7 @@ from ...present.plan import (
     assumptions_table, cost_view_renderables, costs_table, notes_text, recommendation_table, stats_section,
     traffic_table,
 )
+from ..messages import PlanFailed, PlanReady
 from ..widgets.keybar import KeyBar
 
 SECTIONS = ("traffic", "stats", "recommendation", "costs", "notes", "assumptions")
@@ -67,6 +69,15 @@ class PlanScreen(Screen[None]):
         spend = self.query_one("#plan-spend", Static)
         spend.display = self.plan is not None
         spend.update(cost_view_renderables(view))
+
+    @on(PlanReady)
+    def _plan_ready(self, message: PlanReady) -> None:
+        self.show_plan(message.plan)
+        self.show_spend(message.view)
+
+    @on(PlanFailed)
+    def _plan_failed(self, message: PlanFailed) -> None:
+        self.show_error(message.reason)
 
     def show_plan(self, plan: CapacityPlan) -> None:
         self.plan, self.error = plan, None

@@ -19,6 +19,8 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...core.domain import format as fmt
+from ..theming import screen_stylesheet
+from ..widgets.marked import MarkedOptionList
 from ..widgets.render import COMPONENT_CLASSES, Palette
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,6 +89,8 @@ def list_choices() -> list[ProfileChoice]:
 class ProfileSwitcher(ModalScreen["Profile | None"]):
     """Pick the profile to watch. Enter switches; esc keeps the current one."""
 
+    CSS_PATH = screen_stylesheet("actions.tcss")
+
     COMPONENT_CLASSES = COMPONENT_CLASSES
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "dismiss_none", "Close", key_display="esc", id="switcher-close",
@@ -101,7 +105,7 @@ class ProfileSwitcher(ModalScreen["Profile | None"]):
     def compose(self) -> ComposeResult:
         with Vertical(id="switcher-box"):
             yield Static("Reading profiles…", id="switcher-note", markup=False)
-            yield OptionList(id="switcher-list")
+            yield MarkedOptionList(id="switcher-list")
 
     def on_mount(self) -> None:
         box = self.query_one("#switcher-box")
@@ -133,8 +137,14 @@ class ProfileSwitcher(ModalScreen["Profile | None"]):
         current = next((i for i, c in enumerate(options) if c and c.id == current_key), None)
         first = next((i for i, c in enumerate(options) if c and not c.disabled), None)
         lst.highlighted = current if current is not None else first
+        # Counts what is listed: every profile, broken ones included (they are listed, with their error).
+        console = sum(1 for c in choices if c.kind == "console")
         broken = sum(1 for c in choices if c.error)
-        note = fmt.plural(len(choices) - broken, "profile") + (f", {broken} broken (shown with their error)" if broken else "")
+        note = fmt.plural(len(choices), "profile")
+        if broken or console < len(choices):  # more than one kind to tell apart
+            note += (f": {console} console"
+                     + (f" ({broken} broken, shown with {'its' if broken == 1 else 'their'} error)" if broken else "")
+                     + (f", {len(choices) - console} AWS config" if console < len(choices) else ""))
         self.query_one("#switcher-note", Static).update(Text(note))
 
     def _line(self, c: ProfileChoice, palette: Palette) -> Text:

@@ -212,17 +212,24 @@ class BatchList(ScrollView, can_focus=True):
         if eta is not None:
             timing.append("  ETA ", palette["muted"])
             timing.append(fmt.duration(eta), palette["strong"])
-        # AWS publishes batch tokens per model (AWS/Bedrock/Batch), not per job: labelled as the model's,
-        # left out when not published; the words shrink before the figures do.
+        # Short of room: the ETA alone (the elapsed time goes before the batch figure does).
+        brief = timing if eta is None else Text.assemble(("ETA ", palette["muted"]), (fmt.duration(eta),
+                                                                                      palette["strong"]))
+        # AWS publishes batch tokens per model (AWS/Bedrock/Batch), not per job: labelled as the model's, with
+        # the minute they were published for, left out when none is the job's yet (never another job's); the
+        # words shrink before the figures and the minute do.
         candidates = [counts]
         if job.model_input_tpm is not None or job.model_output_tpm is not None:
             tokens_in, tokens_out = fmt.human_count(job.model_input_tpm), fmt.human_count(job.model_output_tpm)
             muted = palette["muted"]
+            minute = "" if job.model_tpm_minute is None else fmt.clock(job.model_tpm_minute)[:5]
             long = Text.assemble(("  model batch ", muted), tokens_in, (" in / ", muted), tokens_out,
-                                 (" out TPM", muted))
-            short = Text.assemble(("  model ", muted), f"{tokens_in}/{tokens_out}", (" TPM", muted))
-            candidates = [join(counts, long), join(counts, short), join(compact, short), counts]
-        line = next((c for c in candidates if c.cell_len + 1 + timing.cell_len <= width), candidates[-1])
+                                 (" out TPM", muted), (f" ({minute} UTC)" if minute else "", muted))
+            short = Text.assemble(("  model ", muted), f"{tokens_in}/{tokens_out}", (" TPM", muted),
+                                  (f" @{minute}" if minute else "", muted))
+            candidates = [join(counts, long), join(counts, short), join(compact, short)]
+        choices = [(c, timing) for c in candidates] + [(c, brief) for c in candidates[-1:]] + [(counts, timing)]
+        line, timing = next(((c, t) for c, t in choices if c.cell_len + 1 + t.cell_len <= width), choices[-1])
         timing_w = min(timing.cell_len, width)
         return [head, progress, join(fit(line, width - timing_w), fit(timing, timing_w, align="right"))]
 

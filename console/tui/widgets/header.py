@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from dataclasses import dataclass
 from typing import Tuple
@@ -57,9 +58,50 @@ class HeaderInfo:
 
 _Part = Tuple[int, Text, bool]  # (importance, text, is_badge)
 
+#: The PAUSED badge's place: always kept free, so pausing (``p``) draws the badge there and moves nothing.
+#: " PAUSED 4m05s " (fmt.duration is at most five characters).
+PAUSE_SLOT = 14
+#: Room kept for the right-hand status when fitting where the console looks: labels and the ``tierconsole``
+#: badge on the left only with room for the labelled status, room for the clock (a replay's frame time)
+#: before the endpoint is cut, and at least "age 14s │ ▲ 1 over 80%" always.
+STATUS_ROOM = {"labelled": 58, "clock": 43, "least": 22}
+#: The shortest an endpoint is cut to before fields beside it are given up.
+ENDPOINT_MIN = 20
+
+
+def endpoint_text(endpoint: str | None) -> str:
+    """The endpoint as the header names it: host and port without the scheme; ``AWS`` when the SDK
+    chooses it (no ``--endpoint-url``, ``AWS_ENDPOINT_URL`` or sandbox)."""
+    if not endpoint:
+        return "AWS"
+    host = fmt.safe_endpoint(endpoint).split("://", 1)[-1]  # never a user-info part (credentials)
+    return host.rstrip("/") or endpoint
+
+
+def shorten_host(host: str, width: int) -> str:
+    """``host`` in at most ``width`` cells, cut in the middle so its ends stay: the port of an address
+    (``127.0…:48213``), the domain of a name (``bedrock-ru…amazonaws.com``)."""
+    if len(host) <= width:
+        return host
+    if width < 6:
+        return host[:width]
+    keep = width - 1
+    end = re.search(r"(:\d+|[^.:/]+\.[^.:/]+)$", host)
+    tail = end.group(1) if end else ""
+    if not tail or len(tail) > keep - 2:
+        tail = host[-(keep // 2):]
+    return f"{host[:keep - len(tail)]}…{tail}"
+
 
 class HeaderBar(Body):
-    """Segments are dropped from least to most important when the terminal is narrow."""
+    """Where the console looks on the left, how fresh it is on the right, PAUSED between them.
+
+    The layout depends on the width and on what stays the same for a session (profile, account,
+    region, endpoint, SANDBOX, READ-ONLY), never on pausing: the PAUSED badge has a place kept free
+    for it right after the endpoint. Narrow terminals lose the field labels first, then the
+    ``tierconsole`` badge, then the endpoint is shortened (never dropped), then region and account
+    go; the right-hand status gives up its parts from the least important in the room left.
+    """
 
     DEFAULT_CSS = "HeaderBar { height: 1; }"
 
@@ -68,62 +110,102 @@ class HeaderBar(Body):
 
     def build(self, width: int, palette: Palette) -> list[Text]:
         info: HeaderInfo = self.data
-        # Drop the endpoint first, then the labels, then fields from the least important.
-        for labelled, keep_from in ((True, 2), (False, 99)):
-            left, right = self._parts(info, palette, labelled)
-            while self._width(left, right, palette) > width:
-                drop = min(left + right, key=lambda part: part[0])
-                if drop[0] >= keep_from:
-                    break
-                (left if drop in left else right).remove(drop)
-            if self._width(left, right, palette) <= width:
-                break
-        head, tail = _joined(left, palette), _joined(right, palette)
-        return [Text.assemble(head, " " * max(1, width - head.cell_len - tail.cell_len - 1), tail, " ")]
-
-    @staticmethod
-    def _width(left: list[_Part], right: list[_Part], palette: Palette) -> int:
-        return _joined(left, palette).cell_len + _joined(right, palette).cell_len + 2
-
-    @staticmethod
-    def _parts(info: HeaderInfo, palette: Palette, labelled: bool) -> tuple[list[_Part], list[_Part]]:
-        """(left, right) parts as (importance, text, is_badge); the least important go first."""
-        muted, strong = palette["muted"], palette["strong"]
-
-        def field(label: str, value: str) -> Text:
-            return Text.assemble((f"{label} ", muted), (value, strong)) if labelled else Text(value, strong)
-
-        left: list[_Part] = [(9, Text(" tierconsole ", style=palette["badge-accent"]), True)]
-        if info.is_sandbox:
-            left.append((8, Text(" SANDBOX ", style=palette["badge-warn"]), True))
-        if info.read_only:
-            left.append((9, Text(" READ-ONLY ", style=palette["badge-crit"]), True))
-        if info.profile:
-            left.append((6, field("profile", info.profile), False))
-        if info.account_id:
-            left.append((5, field("acct", info.account_id), False))
-        if info.region:
-            left.append((7, field("region", info.region), False))
-        if info.endpoint:
-            left.append((1, Text(info.endpoint, style=muted), False))
-        right: list[_Part] = []
-        if info.time is None:
-            right.append((5, Text("waiting for data", style=muted), False))
-        else:
-            right.append((3, field("refreshed", f"{fmt.clock(info.time)} UTC"), False))
-            if info.data_age is not None:
-                right.append((4, Text.assemble(("data age " if labelled else "age ", muted),
-                                               (fmt.duration(info.data_age), strong)), False))
-        if info.over:
-            right.append((8, Text(f"▲ {over_text(info.over, info.threshold)}", style=palette["warn"]), False))
-        if info.stale:
-            retry = "" if info.retry_in is None else " · retrying now" if info.retry_in == 0 else \
-                f" · retrying in {info.retry_in} s"
-            right.append((8, Text(f"⚠ {len(info.stale)} stale{retry}", style=palette["warn"]), False))
+        left = self._identity(info, palette, max(0, width - 1 - PAUSE_SLOT - 1))
+        slot = Text()
         if info.paused:
             since = f"{fmt.duration(info.paused_for)} " if info.paused_for is not None else ""
-            right.append((10, Text(f" PAUSED {since}", style=palette["badge-crit"]), True))
-        return left, right
+            slot = Text(f" PAUSED {since}", style=palette["badge-crit"])
+        slot.pad_right(PAUSE_SLOT - slot.cell_len)
+        head = Text.assemble(left, " ", slot)
+        tail = self._status(info, palette, max(0, width - head.cell_len - 1))
+        return [Text.assemble(head, " " * max(1, width - head.cell_len - tail.cell_len), tail)]
+
+    @staticmethod
+    def _identity(info: HeaderInfo, palette: Palette, room: int) -> Text:
+        """Badges, profile, account, region and endpoint, leaving the status its room (:data:`STATUS_ROOM`)
+        of the ``room`` cells if they can."""
+        muted, strong = palette["muted"], palette["strong"]
+        badges: list[_Part] = []
+        if info.is_sandbox:
+            badges.append((8, Text(" SANDBOX ", style=palette["badge-warn"]), True))
+        if info.read_only:
+            badges.append((9, Text(" READ-ONLY ", style=palette["badge-crit"]), True))
+        if not info.profile:  # nothing to say yet (waiting for the first data)
+            return _joined([(9, Text(" tierconsole ", style=palette["badge-accent"]), True), *badges], palette)
+        host = endpoint_text(info.endpoint)
+        fields = [("profile", info.profile), ("acct", info.account_id or "…"), ("region", info.region),
+                  ("endpoint", host)]
+
+        def line(labelled: bool, brand: bool, drop: tuple[str, ...] = (), endpoint: str = host) -> Text:
+            parts = [(9, Text(" tierconsole ", style=palette["badge-accent"]), True)] if brand else \
+                [(9, Text(""), True)] if not badges else []  # one space in front
+            parts += badges
+            for label, value in fields:
+                if label in drop or not value:
+                    continue
+                value = endpoint if label == "endpoint" else value
+                text = Text.assemble((f"{label} ", muted), (value, strong)) if labelled else Text(value, strong)
+                parts.append((5, text, False))
+            return _joined(parts, palette)
+
+        def with_endpoint_cut(drop: tuple[str, ...], shortest: int) -> Text | None:
+            over = line(False, False, drop).cell_len - room
+            if over <= 0:
+                return line(False, False, drop)
+            if len(host) - over >= shortest:
+                return line(False, False, drop, shorten_host(host, len(host) - over))
+            return None
+
+        for candidate, reserve in ((line(True, True), "labelled"), (line(True, False), "labelled"),
+                                   (line(False, True), "labelled"), (line(False, False), "clock"),
+                                   (line(False, False), "least")):
+            if candidate.cell_len <= room - STATUS_ROOM[reserve]:
+                return candidate
+        room -= STATUS_ROOM["least"]
+        for drop, shortest in (((), ENDPOINT_MIN), (("region",), ENDPOINT_MIN), (("region", "acct"), 8)):
+            cut = with_endpoint_cut(drop, shortest)
+            if cut is not None:
+                return cut
+        return line(False, False, ("region", "acct"), shorten_host(host, 8))
+
+    @staticmethod
+    def _status(info: HeaderInfo, palette: Palette, room: int) -> Text:
+        """Freshness and alerts in at most ``room`` cells: labelled when there is room, then the least
+        important parts left out (the clock first, alerts last)."""
+        muted, strong = palette["muted"], palette["strong"]
+
+        def parts(labelled: bool, long: bool = True) -> list[_Part]:
+            out: list[_Part] = []
+            if info.time is None:
+                out.append((5, Text("waiting for data", style=muted), False))
+            else:
+                out.append((3, Text.assemble(("refreshed ", muted) if labelled else "", (f"{fmt.clock(info.time)} UTC",
+                                                                                       strong)), False))
+                if info.data_age is not None:
+                    out.append((4, Text.assemble(("data age " if labelled else "age ", muted),
+                                                 (fmt.duration(info.data_age), strong)), False))
+            if info.over:
+                over = over_text(info.over, info.threshold) if long else \
+                    f"{info.over} over {fmt.percent(info.threshold)}"
+                out.append((8, Text(f"▲ {over}", style=palette["warn"]), False))
+            if info.stale:
+                retry = "" if info.retry_in is None else " · retrying now" if info.retry_in == 0 else \
+                    f" · retrying in {info.retry_in} s"
+                out.append((8, Text(f"⚠ {len(info.stale)} stale{retry}", style=palette["warn"]), False))
+            return out
+
+        # The labels and the long forms go before any part does.
+        for form in ((True, True), (False, True), (False, False)):
+            chosen = parts(*form)
+            if _joined(chosen, palette).cell_len <= room:
+                break
+        else:
+            while _joined(chosen, palette).cell_len > room and len(chosen) > 1:
+                chosen.remove(min(chosen, key=lambda part: part[0]))
+        text = _joined(chosen, palette)
+        if text.cell_len > room:
+            text.truncate(room, overflow="ellipsis")
+        return text
 
 
 def _joined(parts: list[_Part], palette: Palette) -> Text:

@@ -16,7 +16,7 @@ from ...core.domain.views import PaneStatus
 
 if TYPE_CHECKING:
     from typing_extensions import Self
-from .render import Palette, to_strips
+from .render import Palette, changed_regions, to_strips
 
 
 class StaleBanner(Static):
@@ -39,8 +39,9 @@ class Body(Widget):
     Subclasses implement ``build(width, palette)`` returning lines of Rich Text. The body is a
     Line API widget: the lines are built once and kept as strips until something changes (the
     data, the width, a reactive such as ``warn_at``, the theme), and a new refresh lays the screen
-    out again only when the number of lines changed. Over SSH every refresh then costs one build
-    of one pane, not a relayout of all four.
+    out again only when the number of lines changed. New data repaints only the cells that differ
+    from the lines on screen (:func:`~.render.changed_regions`): over SSH a refresh where one
+    figure moved sends that figure, not the pane.
     """
 
     DEFAULT_CSS = "Body { height: auto; }"
@@ -52,6 +53,7 @@ class Body(Widget):
         self._strips: list[Strip] | None = None
         self._strips_width = -1
         self.renders = 0  # how many times the lines were built (tests check redraws are skipped)
+        self.repainted: list[Region] | None = None  # what the last new data repainted (None: the whole body)
 
     def set_data(self, data: Any, key: Any = None) -> bool:
         """Store ``data`` and redraw if ``key`` (default: the data itself) differs from last time."""
@@ -60,11 +62,23 @@ class Body(Widget):
             return False
         self._key = key
         self.data = data
-        before = len(self._strips) if self._strips is not None else None
+        old, old_width = self._strips, self._strips_width
         self._strips = None
+        self.repainted = None
         width = self.size.width
-        same_height = before is not None and width > 0 and len(self.strips(width)) == before
-        Widget.refresh(self, layout=not same_height)  # not our refresh(): it would drop the lines just built
+        if old is None or width <= 0:
+            Widget.refresh(self, layout=True)  # not our refresh(): it would drop the lines just built
+            return True
+        new = self.strips(width)
+        if len(new) != len(old):
+            Widget.refresh(self, layout=True)
+        elif width != old_width:
+            Widget.refresh(self)
+        else:
+            # Only the cells that changed go to the terminal: one figure, not the pane.
+            self.repainted = changed_regions(old, new, width)
+            if self.repainted:
+                Widget.refresh(self, *self.repainted)
         return True
 
     # Anything that repaints the widget (a reactive changing, a style or theme update) may change
@@ -111,6 +125,7 @@ class Pane(Vertical):
     TITLE: ClassVar[str] = ""
     KEY: ClassVar[str] = ""
     ALLOW_MAXIMIZE = False
+    _subtitle_only = False  # set_subtitle is repainting: only the bottom border line changes
 
     def __init__(self) -> None:
         super().__init__(id=self.PANE, classes="pane")
@@ -147,7 +162,21 @@ class Pane(Vertical):
 
     def set_subtitle(self, text: str) -> None:
         if self.border_subtitle != text:
-            self.border_subtitle = text
+            self._subtitle_only = True
+            try:
+                self.border_subtitle = text  # Textual repaints the whole pane here: see refresh()
+            finally:
+                self._subtitle_only = False
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Self:
+        if self._subtitle_only and not regions and not layout and not recompose:
+            # The subtitle is drawn on the bottom border: repaint that line, not the pane and every
+            # widget in it (over SSH a new "12 events" would otherwise resend the whole pane).
+            width, height = self.outer_size
+            left, top = self.content_offset
+            regions = (Region(-left, height - 1 - top, width, 1),)
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
 
 class ScrollBody(VerticalScroll, can_focus=True):

@@ -10,10 +10,12 @@ import math
 from typing import Iterable, Sequence
 from weakref import WeakKeyDictionary
 
+from rich.cells import get_character_cell_size
 from rich.console import Console
 from rich.style import Style
 from rich.segment import Segment
 from rich.text import Text
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -54,7 +56,7 @@ def palette_source(widget: Widget) -> Widget:
     """The screen's :class:`PaletteHost`, or ``widget`` itself when its screen has none."""
     try:
         screen = widget.screen
-    except Exception:  # not mounted yet: NoScreen
+    except Exception:  # noqa: BLE001 - not mounted yet: NoScreen
         return widget
     host = _HOSTS.get(screen)
     if host is None:
@@ -73,7 +75,7 @@ class Palette:
         self._styles: dict[str, Style] = {}
         try:
             self.mono = bool(widget.app.no_color)  # NO_COLOR: every colour is drawn as a grey
-        except Exception:  # no app (not mounted)
+        except Exception:  # noqa: BLE001 - no app (not mounted)
             self.mono = False
 
     def fill(self, name: str = "") -> str:
@@ -110,6 +112,57 @@ def to_strips(lines: Iterable[Text], width: int, base: Style, console: Console) 
         segments = Segment.apply_style(line.render(console), base)
         strips.append(Strip(Segment.simplify(segments)).crop_extend(0, width, base))
     return strips
+
+
+#: Unchanged cells between two changed runs of a line that are sent anyway, so the runs go as one:
+#: a separate run costs a cursor move and its colour codes (about 30 bytes over SSH).
+MERGE_GAP = 6
+
+
+def _cell_list(strip: Strip) -> list[tuple[str, Style | None]]:
+    """One (character, style) per cell; the second cell of a wide character is ("", style)."""
+    cells: list[tuple[str, Style | None]] = []
+    for text, style, control in strip:
+        if control:
+            continue
+        for char in text:
+            cells.append((char, style))
+            if get_character_cell_size(char) == 2:
+                cells.append(("", style))
+    return cells
+
+
+def changed_regions(old: Sequence[Strip], new: Sequence[Strip], width: int, gap: int = MERGE_GAP) -> list[Region]:
+    """The regions (one line high) of ``new`` that differ from ``old``, both lines of ``width`` cells.
+
+    What a body tells Textual to repaint when its data changes, so that a refresh where one number
+    changed sends that number to the terminal, not the pane. Runs of changed cells closer than
+    ``gap`` cells are merged. Lines that only one of the two has are changed whole.
+    """
+    regions: list[Region] = []
+    for y in range(max(len(old), len(new))):
+        before = old[y] if y < len(old) else None
+        after = new[y] if y < len(new) else None
+        if before is not None and after is not None and before == after:
+            continue
+        a = _cell_list(before) if before is not None else []
+        b = _cell_list(after) if after is not None else []
+        if len(a) != len(b):
+            regions.append(Region(0, y, width, 1))
+            continue
+        start = end = -1
+        for x, (ca, cb) in enumerate(zip(a, b)):
+            if ca == cb:
+                continue
+            if start < 0:
+                start = x
+            elif x - end > gap:
+                regions.append(Region(start, y, end - start, 1))
+                start = x
+            end = x + 1
+        if start >= 0:
+            regions.append(Region(start, y, end - start, 1))
+    return regions
 
 
 def fit(text: str | Text, width: int, style: Style | str = "", align: str = "left") -> Text:

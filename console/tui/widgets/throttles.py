@@ -23,7 +23,7 @@ from textual.widgets import Input
 from ...core.domain import format as fmt
 from ...core.domain.views import PaneStatus, SearchIndex, ThrottleEvent, filter_events
 from .pane import Body, Pane
-from .render import Palette, fit, spark
+from .render import Palette, changed_regions, fit, spark
 
 INDEX_AFTER = 5_000  # events: from here the filter's index is built ahead, after the frame is drawn
 
@@ -90,7 +90,9 @@ class ThrottleList(ScrollView, can_focus=True):
         self.filter_text = ""
         self.cursor = 0  # index into rows of the selected event (drawn while the list has focus)
         self.renders = 0  # render_line calls, for tests that check only visible rows are drawn
+        self.repainted: list[Region] | None = None  # what the last new events repainted (None: the whole list)
         self._palette: Palette | None = None
+        self._shown: dict[int, Strip] = {}  # the lines last drawn, by line of the view
 
     @property
     def selected(self) -> ThrottleEvent | None:
@@ -131,10 +133,12 @@ class ThrottleList(ScrollView, can_focus=True):
                 recompose: bool = False):
         if repaint and not regions:
             self._palette = None  # a whole repaint may follow a theme or style change
+            self._shown.clear()
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def notify_style_update(self) -> None:
         self._palette = None
+        self._shown.clear()
         super().notify_style_update()
 
     @property
@@ -170,10 +174,11 @@ class ThrottleList(ScrollView, can_focus=True):
 
     def _refilter(self, keep_view: bool) -> None:
         old, top = self.rows, round(self.scroll_y)
+        shown, width = dict(self._shown), self.size.width
         chosen = old[self.cursor] if 0 <= self.cursor < len(old) else None
         self.rows = filter_events(self.events, self.filter_text, self._build_index() if self.filter_text else None)
         self.cursor = self._find(chosen, self.cursor) if keep_view and chosen is not None else 0
-        self._set_height(len(self.rows) + 1)
+        relaid = self._set_height(len(self.rows) + 1)
         if not keep_view:
             self.scroll_to(y=0, animate=False, immediate=True)
         elif 0 < top < len(old):
@@ -186,7 +191,23 @@ class ThrottleList(ScrollView, can_focus=True):
                 shift = next((i for i, e in enumerate(window) if e == anchor), 0)
             if shift:
                 self.scroll_to(y=top + shift, animate=False, immediate=True)
-        self.refresh()
+        self.repainted = None
+        if keep_view and not relaid and round(self.scroll_y) == top and width == self.size.width and width > 0:
+            self._repaint_changes(shown)
+        else:
+            self.refresh()
+
+    def _repaint_changes(self, shown: dict[int, Strip]) -> None:
+        """Repaint the cells of the view that differ from what it showed (new events arrive on top)."""
+        height = self.size.height
+        if any(y not in shown for y in range(height)):
+            self.refresh()
+            return
+        width = self.size.width
+        self.repainted = changed_regions([shown[y] for y in range(height)], [self._line(y) for y in range(height)],
+                                         width)
+        if self.repainted:
+            super().refresh(*self.repainted)  # not ours: it would forget the palette
 
     def _find(self, event: ThrottleEvent, near: int) -> int:
         """Where ``event`` (or an equal one) is now, searching forward from ``near`` (events arrive on top)."""
@@ -208,26 +229,33 @@ class ThrottleList(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._set_height(len(self.rows) + 1)
+        self.refresh()
 
-    def _set_height(self, height: int) -> None:
+    def _set_height(self, height: int) -> bool:
         """Set the scrollable height without a screen relayout when the list's own size is unaffected.
 
         Assigning ``virtual_size`` lays the whole screen out again, which with four panes costs more
         than filtering 100k events. The list is ``height: 1fr``: its box never depends on its rows,
         only whether the scrollbar shows does. So unless that flips, this does what Textual does for
-        a size change without layout (``Widget._size_updated(layout=False)``): set the value, update
-        the scrollbar, repaint.
+        a size change without layout (``Widget._size_updated(layout=False)``), with public API only:
+        set the value without its layout, tell the vertical scrollbar the new extent, keep the scroll
+        position in range; the caller repaints what changed in the list. Returns whether the screen is
+        laid out again. (tests/functional/test_textual_internals.py pins it.)
         """
         size = Size(self.size.width, height)
         if size == self.virtual_size:
-            return
+            return False
         fits = self.size.height
         if not self.is_mounted or not fits or (self.virtual_size.height > fits) != (height > fits):
             self.virtual_size = size
-            return
+            return True
         self.set_reactive(ThrottleList.virtual_size, size)
-        self._scroll_update(size)
-        self.refresh()
+        if self.show_vertical_scrollbar:
+            bar = self.vertical_scrollbar
+            bar.window_virtual_size = height
+            bar.window_size = self.container_size.height - self.scrollbar_size_horizontal
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
+        return False
 
     # --- drawing ----------------------------------------------------------------------------
     @staticmethod
@@ -254,6 +282,11 @@ class ThrottleList(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         self.renders += 1
+        strip = self._shown[y] = self._line(y)
+        return strip
+
+    def _line(self, y: int) -> Strip:
+        """Line ``y`` of the view: the column header, an event, or blank."""
         width = self.size.width
         base = self.rich_style
         palette = self.palette

@@ -3,8 +3,7 @@ prompt), sending in a cancellable worker, and its keys. Its results and history 
 :mod:`.results` and :mod:`.history`."""
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Callable, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -17,8 +16,10 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from ....core.domain import format as fmt
 from ...messages import RefreshRequested
+from ...theming import screen_stylesheet
 from ...widgets.header import ContextBar, ContextInfo
 from ...widgets.keybar import KeyBar
+from ...widgets.marked import MarkedSelect
 from ...widgets.render import PaletteHost
 from ..help import HelpScreen
 from .history import HistoryView
@@ -27,6 +28,7 @@ from .tiers import TIER_OPTIONS, wire_tier
 from .widgets import PromptArea, ResultsTable, TickBox, TierOutput
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ....core.domain.views import DashboardData
     from ....core.ops.prompt import PromptRequest, PromptResult
     from ....core.session import OperatorSession
 
@@ -39,6 +41,8 @@ PROMPT_HINT = "↑ on the first line recalls history, ctrl+r lists it"
 
 class PromptLabScreen(ResultsView, HistoryView, Screen):
     """Send test prompts and compare tiers. One lab per profile session (it keeps its last results)."""
+
+    CSS_PATH = screen_stylesheet("actions.tcss")
 
     #: The lab's key table: its footer, its help (f1) and the command palette all read it.
     BINDINGS: ClassVar[list[Binding]] = [
@@ -55,9 +59,13 @@ class PromptLabScreen(ResultsView, HistoryView, Screen):
 
     in_flight: reactive[bool] = reactive(False)
 
-    def __init__(self, session: "OperatorSession | None", **kwargs) -> None:
+    def __init__(self, session: "OperatorSession | None", *,
+                 latest: "Callable[[], DashboardData | None] | None" = None, **kwargs) -> None:
+        """``latest``: the data the dashboard shows, for the context bar and the models offered when
+        there is no live session (sample data, tests)."""
         super().__init__(**kwargs)
         self.session = session
+        self._latest = latest or (lambda: None)
         self.run_id = 0
         self.request: "PromptRequest | None" = None
         self.results: dict[str, "PromptResult"] = {}  # by wire tier, this run
@@ -79,10 +87,10 @@ class PromptLabScreen(ResultsView, HistoryView, Screen):
         with Horizontal(id="lab-form", classes="lab-row"):
             with Vertical(id="lab-model-field", classes="lab-field"):
                 yield Label("Model", classes="lab-label")
-                yield Select([], id="lab-model", prompt="choose a model")
+                yield MarkedSelect([], id="lab-model", prompt="choose a model")
             with Vertical(id="lab-tier-field", classes="lab-field"):
                 yield Label("Tier", classes="lab-label")
-                yield Select(TIER_OPTIONS, id="lab-tier", value="standard", allow_blank=False)
+                yield MarkedSelect(TIER_OPTIONS, id="lab-tier", value="standard", allow_blank=False)
         with Horizontal(id="lab-options", classes="lab-row"):
             with Vertical(id="lab-max-field", classes="lab-field"):
                 yield Label("Max tokens", classes="lab-label")
@@ -142,7 +150,7 @@ class PromptLabScreen(ResultsView, HistoryView, Screen):
         if self.session is not None:
             p = self.session.profile
             return ContextInfo("PROMPT LAB", p.name, self.session.account_id, p.region, p.is_sandbox, p.read_only)
-        data = getattr(self.app, "dashboard", None) and self.app.dashboard.latest
+        data = self._latest()
         if data is None:
             return ContextInfo("PROMPT LAB")
         return ContextInfo("PROMPT LAB", data.profile, data.account_id, data.region, data.is_sandbox, data.read_only)
@@ -161,7 +169,7 @@ class PromptLabScreen(ResultsView, HistoryView, Screen):
         if self.session is not None:
             choices = self.session.models()
         else:
-            choices = model_choices(None, self.app.dashboard.latest if hasattr(self.app, "dashboard") else None)
+            choices = model_choices(None, self._latest())
         select = self.query_one("#lab-model", Select)
         ids = [c.model_id for c in choices]
         if ids == self._model_ids:
@@ -287,61 +295,47 @@ class PromptLabScreen(ResultsView, HistoryView, Screen):
 
     @work(exclusive=True, group="prompt", exit_on_error=False)
     async def run_prompt(self, session: "OperatorSession", req: "PromptRequest", run: int) -> None:
-        """Send one request under ``session``; nothing is shown if the session closes meanwhile."""
-        from ....core.ops.guard import ReadOnlyError, append_history  # noqa: PLC0415
-        from ....core.ops.prompt import send_prompt  # noqa: PLC0415
-        from ....core.session import SessionClosed, SourceFailed, stamp  # noqa: PLC0415
+        """Send one request under ``session`` through the one prompt flow
+        (:func:`~tierconsole.core.ops.prompt.run_prompt`: guard, account, history, send, audit); nothing
+        is shown if the session closes meanwhile."""
+        from ....core.ops.guard import ReadOnlyError  # noqa: PLC0415
+        from ....core.ops.prompt import run_prompt  # noqa: PLC0415
+        from ....core.session import SessionClosed, SourceFailed  # noqa: PLC0415
 
         await self.begin_run(req)
         tier_text = "all tiers" if req.tier == "all" else fmt.tier_label(wire_tier(req.tier)) \
             if req.tier != "escalate" else "Standard (escalating to Priority on a throttle)"
         self.say(f"Sending to {fmt.short_model(req.model_id)} at {tier_text}…  esc cancels", "muted")
         sent = False
-        results: list = []  # every tier that has answered so far (for the audit, even if cancelled)
-        try:
-            try:
-                await asyncio.to_thread(session.guard.require_prompt)
-            except ReadOnlyError as e:
-                self.pending = {t: "refused" for t in self.pending}
-                for t in list(self.pending):
-                    self._update_row(t)
-                self.say(f"✖ {e} — nothing sent", "crit")
-                return
-            ctx = await session.context()
-            await session.ensure_account()
-            self.refresh_context()
-            client = await ctx.client("bedrock-runtime")
-            entry = {"time": stamp(), "profile": session.profile.name, "model": req.model_id, "tier": req.tier,
-                     "system": req.system, "text": req.text, "max_tokens": req.max_tokens,
-                     "temperature": req.temperature, "stream": req.stream}
-            await asyncio.to_thread(append_history, session.history_path, entry)
+
+        def on_sending(entry: dict) -> None:
+            nonlocal sent
+            sent = True
+            self.refresh_context()  # the account, now known
             self.history.append(entry)
 
-            def on_text(tier: str, chunk: str) -> None:
-                self.on_text(run, tier, chunk)
+        def on_text(tier: str, chunk: str) -> None:
+            self.append_text(run, tier, chunk)
 
-            def on_result(result) -> None:
-                results.append(result)
-                if session.note_console_error(req.model_id, result.tier, result.error, result.message):
-                    self.app.post_message(RefreshRequested())  # the throttle shows in the pane now
-                self.on_result(run, result)
+        def on_result(result: "PromptResult", noted: bool) -> None:
+            if noted:
+                self.app.post_message(RefreshRequested())  # the throttle shows in the pane now
+            self.fill_result(run, result)
 
-            sent = True
-            results[:] = await send_prompt(client, req, session.prices, on_text=on_text, on_result=on_result,
-                                           timeouts=session.profile.timeouts)
-        except asyncio.CancelledError:
-            if sent:
-                self._audit(session, req, "cancelled", results)
-            raise
+        try:
+            results = await run_prompt(session, req, via="console", on_text=on_text, on_result=on_result,
+                                       on_sending=on_sending)
+        except ReadOnlyError as e:
+            self.pending = {t: "refused" for t in self.pending}
+            for t in list(self.pending):
+                self._update_row(t)
+            self.say(f"✖ {e} — nothing sent", "crit")
+            return
         except (SessionClosed, SourceFailed) as e:
-            if sent:
-                self._audit(session, req, f"failed: {type(e).__name__}", results)
             if session.alive and run == self.run_id:
                 self._fail_pending(f"✖ {e}")
             return
-        except Exception as e:  # noqa: BLE001 - shown inline and audited; the lab stays usable
-            if sent:
-                self._audit(session, req, f"failed: {type(e).__name__}", results)
+        except Exception as e:  # noqa: BLE001 - shown inline (audited by the flow); the lab stays usable
             if session.alive and run == self.run_id:
                 self._fail_pending(f"✖ {type(e).__name__}: {e} (nothing more was sent)")
             return
@@ -349,7 +343,6 @@ class PromptLabScreen(ResultsView, HistoryView, Screen):
             if run == self.run_id and session.alive and not sent:
                 self.in_flight = False
         ok = any(r.ok for r in results)
-        self._audit(session, req, "ok" if ok else "failed", results)
         if not session.alive or run != self.run_id:
             return
         self.in_flight = False
@@ -357,11 +350,3 @@ class PromptLabScreen(ResultsView, HistoryView, Screen):
         if self.app.screen is not self:
             self.app.notify(self._summary(results), title=f"Prompt lab · {session.profile.name}",
                             severity="information" if ok else "warning")
-
-    @staticmethod
-    def _audit(session: "OperatorSession", req: "PromptRequest", outcome: str, results: list) -> None:
-        from ....core.ops.guard import text_fingerprint  # noqa: PLC0415
-
-        session.guard.audit("prompt", req.model_id, outcome, via="console", tier=req.tier,
-                            tiers=[r.tier for r in results], served=[r.served_tier for r in results],
-                            errors=[r.error for r in results if r.error], prompt=text_fingerprint(req.text))

@@ -11,7 +11,9 @@ from textual.widgets import Checkbox, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from ....core.domain import format as fmt
+from ...theming import screen_stylesheet
 from .tiers import TIER_OPTIONS, choice_label
+from ...widgets.marked import MarkedOptionList
 from .widgets import PromptArea
 
 HISTORY_LIMIT = 500
@@ -19,6 +21,8 @@ HISTORY_LIMIT = 500
 
 class HistoryPicker(ModalScreen[dict | None]):
     """The prompt history, newest first: enter recalls one, esc closes."""
+
+    CSS_PATH = screen_stylesheet("actions.tcss")
 
     BINDINGS = [Binding("escape", "dismiss_none", "Close", show=False)]
 
@@ -39,7 +43,7 @@ class HistoryPicker(ModalScreen[dict | None]):
             box.border_title = "Prompt history"
             box.border_subtitle = "enter recalls · esc closes"
             if options:
-                yield OptionList(*options, id="history-list")
+                yield MarkedOptionList(*options, id="history-list")
             else:
                 yield Static("No prompts sent yet.", id="history-empty")
 

@@ -126,7 +126,7 @@ class ResultsView:
             text = Text.assemble(text, ("\n\n" if text else "", ""), ("cancelled", Palette(output)["muted"]))
         output.show(text, follow=r is None)
 
-    def on_text(self, run: int, tier: str, chunk: str) -> None:
+    def append_text(self, run: int, tier: str, chunk: str) -> None:
         if run != self.run_id or (self.session is not None and not self.session.alive):
             return
         self.texts.setdefault(tier, []).append(chunk)
@@ -135,7 +135,7 @@ class ResultsView:
             self._update_row(tier)
         self._show_text(tier)
 
-    def on_result(self, run: int, result: "PromptResult") -> None:
+    def fill_result(self, run: int, result: "PromptResult") -> None:
         if run != self.run_id or (self.session is not None and not self.session.alive):
             return
         tier = result.tier
@@ -158,7 +158,7 @@ class ResultsView:
         self.run_id += 1
         await self.begin_run(req)
         for r in results:
-            self.on_result(self.run_id, r)
+            self.fill_result(self.run_id, r)
         self.say(self._summary(results), "ok" if any(r.ok for r in results) else "crit")
 
     def _mark_cancelled(self, run: int) -> None:
