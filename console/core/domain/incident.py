@@ -33,7 +33,7 @@ import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from . import format as fmt
 from .format import plural
@@ -124,14 +124,10 @@ def timeline(a: Answers, model_id: str, tiers: Iterable[str], tpm_quota: float, 
     tiers = set(tiers)
     split = bool(tiers & set(TIERS))
     overflow = overflow_tokens(a, model_id) if has_reservation and a.sandbox else {}
-    # The minutes CloudWatch holds any data point of the model for; the others are "no data", not zeros.
-    seen = {ts for (_metric, model, _tier), series in a.series.items() if model == model_id for ts in series}
     rows = []
-    t = float(math.floor(start / PERIOD) * PERIOD)
-    while t <= end:
-        if t not in seen:
+    for t, seen in _minutes(a, (model_id,), start, end):
+        if not seen:
             rows.append(Minute(t, model_id, {}, tpm_quota, 0.0, rpm_quota, {}, **named))
-            t += PERIOD
             continue
         if split:
             tpm = {k: a.get("EstimatedTPMQuotaUsage", model_id, k).get(t, 0.0) for k in TIERS}
@@ -151,21 +147,26 @@ def timeline(a: Answers, model_id: str, tiers: Iterable[str], tpm_quota: float, 
                 over_requests = a.get("ReservedOverflowInvocations", model_id).get(t, 0.0)
         rows.append(Minute(t, model_id, tpm, tpm_quota, rpm, rpm_quota, thr, res_in, res_out,
                            over_tokens, over_requests, **named))
-        t += PERIOD
     return rows
+
+
+def _minutes(a: Answers, series: Sequence[str], start: float, end: float) -> Iterator[tuple[float, bool]]:
+    """Each minute from ``start`` to ``end`` and whether CloudWatch holds any data point of ``series`` for it:
+    the others are "no data", not zeros."""
+    seen = {ts for (_metric, model, _tier), points in a.series.items() if model in series for ts in points}
+    t = float(math.floor(start / PERIOD) * PERIOD)
+    while t <= end:
+        yield t, t in seen
+        t += PERIOD
 
 
 def _route_timeline(a: Answers, model_id: str, series: Sequence[str], tpm_quota: float, rpm_quota: float,
                     start: float, end: float, named: RouteNames) -> list[Minute]:
-    # As on demand: a minute no series of the route holds a data point for is "no data", not zeros.
-    seen = {ts for (_metric, model, _tier), points in a.series.items() if model in series for ts in points}
     split = any(tier in TIERS for (_metric, model, tier) in a.series if model in series)
     rows = []
-    t = float(math.floor(start / PERIOD) * PERIOD)
-    while t <= end:
-        if t not in seen:
+    for t, seen in _minutes(a, series, start, end):  # as on demand: a minute without data is no data
+        if not seen:
             rows.append(Minute(t, model_id, {}, tpm_quota, 0.0, rpm_quota, {}, **named))
-            t += PERIOD
             continue
         if split:  # the tiers discovery saw published for the route's series (asked in the same call)
             tpm = {k: sum(a.get("EstimatedTPMQuotaUsage", s, k).get(t, 0.0) for s in series) for k in TIERS}
@@ -175,7 +176,6 @@ def _route_timeline(a: Answers, model_id: str, series: Sequence[str], tpm_quota:
             thr = {"all": int(round(sum(a.get("InvocationThrottles", s).get(t, 0.0) for s in series)))}
         rpm = sum(a.get("Invocations", s).get(t, 0.0) for s in series)
         rows.append(Minute(t, model_id, tpm, tpm_quota, rpm, rpm_quota, thr, **named))
-        t += PERIOD
     return rows
 
 
