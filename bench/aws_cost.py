@@ -32,7 +32,11 @@ from _common import CONSOLE, PtyProcess, Row, SandboxProcess, add_common_args, e
 GMD_PER_1K_METRICS = 0.01
 LIST_METRICS_PER_1K = 0.01
 CADENCES = (1, 10, 60)
-SERVICE_QUOTAS_OPS = {"ListServiceQuotas", "GetServiceQuota", "ListAWSDefaultServiceQuotas", "GetAWSDefaultServiceQuota"}
+SERVICE_QUOTAS_OPS = {"ListServiceQuotas", "GetServiceQuota", "ListAWSDefaultServiceQuotas", "GetAWSDefaultServiceQuota",
+                      "StartQuotaUtilizationReport", "GetQuotaUtilizationReport"}
+#: the calls of the slow quota cadence (quota_refresh_seconds): the report is started on one refresh and read on
+#: the next (again while it is being made), so it may touch two or three refreshes per quota period
+QUOTA_CADENCE_OPS = SERVICE_QUOTAS_OPS | {"ListFoundationModels", "ListInferenceProfiles"}
 CLUSTER_GAP_S = 0.4
 
 
@@ -136,6 +140,10 @@ def run(refreshes: int) -> list[Row]:
         print(f"{op:28} {c:6d} {c / n:12.3f}")
     print(f"GetMetricData per refresh: min {min(gmd_per)} max {max(gmd_per)}; "
           f"refreshes with a Service Quotas call: {sq_refreshes} of {n} (quotas cached {quota_refresh:g} s)")
+    cadence_calls = {op: c for op, c in totals.items() if op in QUOTA_CADENCE_OPS}
+    cadence_refreshes = sum(1 for g in groups if any(op_name(e) in QUOTA_CADENCE_OPS for e in g))
+    print(f"quota-cadence calls (every {quota_refresh:g} s): " + (", ".join(f"{op} {c}" for op, c in
+          sorted(cadence_calls.items())) or "none") + f"; on {cadence_refreshes} of {n} refreshes")
     print(f"MetricDataQueries per GetMetricData (console plan): {n_metrics}; ListMetrics pages per discovery: {lm_pages:g}")
     print(f"\nCloudWatch list price per hour, one console, one region ({n_metrics} metrics/refresh):")
     print(f"{'cadence':>8} {'GetMetricData':>14} {'metrics/h':>10} {'ListMetrics/h':>14} {'$/hour':>8} {'$/30 days':>10}")
@@ -157,6 +165,8 @@ def run(refreshes: int) -> list[Row]:
         Row("aws: GetMetricData/refresh", f"{min(gmd_per)}-{max(gmd_per)} per refresh over {n} refreshes "
             f"({n_metrics} metrics each); all calls/refresh: {per_refresh}", "exactly 1 per region", one_gmd),
         Row("aws: Service Quotas calls", f"on {sq_refreshes} of {n} refreshes", "0 on most refreshes", sq_ok),
+        Row("aws: quota-cadence calls", ", ".join(f"{op} {c}" for op, c in sorted(cadence_calls.items()))
+            + f" on {cadence_refreshes} of {n} refreshes", "report", None),
         *rows,
     ]
 

@@ -1,7 +1,7 @@
 """The status document (:mod:`tierconsole.core.ops.status`) for people."""
 from __future__ import annotations
 
-from ..core.domain.alerts import is_over, over_text, quotas_over, reservations_over, threshold_text
+from ..core.domain.alerts import is_over, over_text, quota_fractions, quotas_over, reservations_over, threshold_text
 from ..core.domain.format import tier_label
 
 
@@ -30,12 +30,16 @@ def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
                    f"in {r['input_tpm_used']:>9,}/{r['input_tpm_reserved']:<9,}"
                    f" {r['input_fraction']:>5.0%}  out {r['output_tpm_used']:>8,}/{r['output_tpm_reserved']:<8,}"
                    f" {r['output_fraction']:>5.0%}  {_overflow_text(r)}")
-    out.append("ON-DEMAND QUOTA (TPM by tier vs quota, burndown included)")
+    out.append("QUOTAS per model and route (TPM by tier vs the route's TPM quota, burndown included)")
     for q in doc["quotas"]:
         tiers = "  ".join(f"{tier_label(k)} {v:,}" for k, v in q["tpm_by_tier"].items())
-        out.append(f"{mark(q['tpm_fraction'], q['rpm_fraction'])}{q['model_id']:<44} "
+        route = "" if q.get("route", "on-demand") == "on-demand" else f" ({q['route']})"
+        out.append(f"{mark(*(f for _, f in quota_fractions(q)))}{q['model_id'] + route:<44} "
                    f"{q['tpm_used']:>9,}/{q['tpm_quota']:<9,.0f} {q['tpm_fraction']:>5.0%}"
                    f"  RPM {q['rpm_used']}/{q['rpm_quota']:.0f}  [{tiers}]")
+        if q.get("binding"):
+            source = q["binding"].get("source")
+            out.append(f"    binds: {q['binding']['text']}" + (f" ({source})" if source else ""))
     out.append("THROTTLES (5 min / 60 min)")
     for model, per in doc["throttles"]["last_60m"].items():
         five = doc["throttles"]["last_5m"].get(model, {})

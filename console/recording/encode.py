@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any, Sequence
 
-from ..core.domain.views import BatchJobView, DashboardData, ModelQuotaView, ReservationView, ThrottleEvent, UsageMinute
+from ..core.domain.views import (BatchJobView, DashboardData, ModelQuotaView, QuotaUseView, ReservationView, ThrottleEvent,
+                                 UsageMinute)
 from .format import _ITEM_NAMES, _ZLEVEL, DELTA, KEYFRAME, MAPPINGS, SCALARS, SEQUENCES
 
 
@@ -17,6 +19,8 @@ def _json_default(value: Any) -> Any:
         return dict(value)
     if isinstance(value, (list, tuple, set, frozenset)):
         return list(value)
+    if isinstance(value, QuotaUseView):  # nested in a ModelQuotaView row: by field name (the view rebuilds it)
+        return {f.name: getattr(value, f.name) for f in fields(value)}
     raise TypeError(f"cannot record a {type(value).__name__}: {value!r}")
 
 

@@ -84,7 +84,7 @@ async def test_every_pane_shows_its_numbers():
             assert expected in batch, batch
         # Active jobs are listed before finished ones.
         assert batch.index("rag-eval-sonnet-v3") < batch.index("finished") < batch.index("weekly-churn-notes")
-        assert screen.pane("quota").border_subtitle == "5 models · 1 over 80%"
+        assert screen.pane("quota").border_subtitle == "5 models · 1 over 80% · binds: Amazon Nova Lite TPM"
         assert not any(p.stale for p in screen.panes)
 
 
@@ -98,7 +98,7 @@ async def test_quota_warning_threshold_is_configurable():
         await pilot.pause()
         sonnet_line = text_of(pane.body).split("Claude Sonnet 4.5")[1].splitlines()[0]
         assert "▲ 32%" in sonnet_line and "┊ 30%" in text_of(pane.body)
-        assert pane.border_subtitle == "5 models · 3 over 30%"
+        assert pane.border_subtitle == "5 models · 4 over 30% · binds: Amazon Nova Lite TPM"
         pane.warn_at = 0.9  # Nova Lite's 85% and 64% RPM are now below the line
         await pilot.pause()
         assert "▲" not in text_of(pane.body) and pane.border_subtitle == "5 models"

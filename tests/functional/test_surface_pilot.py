@@ -67,7 +67,7 @@ async def test_counts_in_pane_titles_are_singular_for_one():
         await pilot.pause()
         assert app.screen.query_one(ThrottlesPane).border_subtitle == "1 event"
         assert app.screen.query_one(QuotaPane).border_subtitle.startswith("1 model ")
-        assert app.screen.query_one(QuotaPane).border_subtitle == "1 model · 1 over 80%"
+        assert app.screen.query_one(QuotaPane).border_subtitle == "1 model · 1 over 80% · binds: Amazon Nova Lite TPM"
 
 
 # ------------------------------------------------------------------ alert threshold
@@ -82,7 +82,7 @@ async def test_the_header_counts_the_quotas_over_the_threshold_and_the_threshold
         assert "▲ 1 quota over 80%" in text_of(header)
         screen.set_alerts(0.3)
         await pilot.pause()
-        assert "▲ 3 quotas over 30%" in text_of(header)
+        assert "▲ 4 quotas over 30%" in text_of(header)  # Sonnet's cross-region route (72%) too
         body = screen.query_one(QuotaBody)
         assert body.warn_at == 0.3 and "┊ 30%" in text_of(body)
         sonnet = text_of(body).split("Claude Sonnet 4.5")[1].splitlines()[0]
@@ -157,7 +157,8 @@ async def test_without_colour_tiers_have_their_own_patterns_and_alerts_are_empha
         assert nova.count(glyphs.group(2)) < nova.count(glyphs.group(2)) + nova.count("─") and "─" in nova
         # Nova Lite (over 80%) is emphasised, never dimmer than a row under the threshold.
         alert = _segment(body.render_line(1), "Amazon Nova Lite")
-        normal = _segment(body.render_line(3), "Claude Sonnet 4.5")
+        sonnet = next(y for y in range(body.size.height) if body.render_line(y).text.startswith("Claude Sonnet 4.5"))
+        normal = _segment(body.render_line(sonnet), "Claude Sonnet 4.5")
         assert alert.style.bold and (alert.style.reverse or _brightness(alert.style) >= _brightness(normal.style))
         # The same for a reservation over the threshold and a failed call in the throttle feed.
         reservations = app.screen.query_one(ReservationsBody)

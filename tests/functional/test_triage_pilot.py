@@ -137,8 +137,10 @@ async def test_a_replayed_dashboard_opens_the_incident_view_from_the_recording(i
                 await asyncio.sleep(0.25)
             minute = await burst
         c = source.collector
-        live = inc.build(c.answers, NOVA, c.names[NOVA], c.tiers.get(NOVA, ()), *c.quota(NOVA),
-                         *inc.event_window(minute, c.answers.start, clock()), focus=minute)
+        window = inc.event_window(minute, c.answers.start, clock())
+        # as the live dashboard builds it: the on-demand route's rows, naming its quotas
+        live = inc.from_minutes(NOVA, c.names[NOVA], c.route_timeline(c.answers, NOVA, "on_demand", *window),
+                                *window, focus=minute)
     finally:
         await source.close()
     assert sum(m.throttles for m in live.minutes if m.time == minute) > 0

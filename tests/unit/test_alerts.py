@@ -59,3 +59,25 @@ def test_status_text_shows_each_batch_jobs_id():
                         "processed": 5, "total": 10, "success": 5, "errors": 0}]
     line = next(x for x in format_status(d, 0.8).splitlines() if "nightly" in x)
     assert line.split()[:3] == ["nightly", "abcdef123456", "InProgress"], line
+
+
+def test_every_applicable_quota_counts_daily_and_profile_routes_included_and_agree():
+    """A route's daily quota over the threshold is "over" although its TPM and RPM are not; a profile route is
+    its own row (key), and header count, ▲ marks and --fail-over's list agree."""
+    day = {"code": "L-1", "name": "Model invocation max tokens per day for A", "kind": "model_daily",
+           "measure": "tokens", "period": 86_400, "value": 1e9, "used": 9.5e8, "fraction": 0.95,
+           "source": "AWS utilization report"}
+    unknown = dict(day, name="Cross-Model Max Tokens Per Day", kind="cross_model_daily", used=None, fraction=None,
+                   source=None)
+    on_demand = {**quota("a", 0.1), "route": "on-demand", "quotas": [day, unknown],
+                 "binding": {"name": day["name"], "code": "L-1", "kind": "model_daily", "measure": "tokens",
+                             "period": 86_400, "fraction": 0.95, "text": "daily tokens quota of A (us-east-1), 95% used"}}
+    cross = {**quota("a", 0.2), "route": "cross-region", "quotas": [], "binding": None}
+    d = dict(doc(), quotas=[on_demand, cross], reservations=[])
+    over = uses_over(d["quotas"], [], 0.9)
+    assert [(o.name, o.measure) for o in over] == [("a", "day")]
+    text = format_status(d, 0.9)
+    assert "1 quota over 90%" in text and text.count("▲") == 1
+    assert "binds: daily tokens quota of A (us-east-1), 95% used" in text
+    assert "a (cross-region)" in text
+    assert uses_over(d["quotas"], [], 0.99) == []  # an unknown use (None) is never "over"

@@ -123,6 +123,38 @@ def test_a_selected_minute_without_counted_throttles_says_so():
     assert any(f.startswith("2 throttles in 1 minute;") for f in i.findings), i.findings  # the later burst is outside
 
 
+TPM_NAME = "Cross-region model inference tokens per minute for Model M"
+RPM_NAME = "Cross-region model inference requests per minute for Model M"
+
+
+def route_incident(a: Answers, **kw):
+    rows = inc.timeline(a, "m", {"priority", "default", "flex"}, 100_000, 100, M - 120, M, route="cross-region",
+                        quota_name=TPM_NAME, rpm_quota_name=RPM_NAME, region="us-east-1")
+    return inc.from_minutes("m", "Model M", rows, M - 120, M, **kw)
+
+
+def test_the_diagnosis_names_the_binding_quota_and_exports_carry_its_name():
+    a = answers(**{"EstimatedTPMQuotaUsage/default": {M - 60: 96_000}, "InvocationThrottles/default": {M - 60: 5},
+                   "Invocations/priority": {M - 60: 4}, "EstimatedTPMQuotaUsage/priority": {M - 60: 1}})
+    i = route_incident(a)
+    assert i.diagnosis.startswith(f"Throttled by the cross-region TPM quota of Model M (us-east-1), 96% used at "
+                                  f"{inc._clock(M - 60)} UTC: Standard drew it"), i.diagnosis
+    assert i.diagnosis.endswith("; Priority was unaffected.")
+    assert i.quota_name == TPM_NAME and i.route == "cross-region"
+    rows = list(csv.DictReader(io.StringIO(inc.to_csv([i]))))
+    assert {r["quota_name"] for r in rows} == {TPM_NAME} and {r["route"] for r in rows} == {"cross-region"}
+    assert f"**Quota:** {TPM_NAME}" in inc.to_markdown([i])
+    assert '"quota_name": "Cross-region model inference tokens per minute for Model M"' in inc.to_json([i])
+
+
+def test_an_rpm_throttle_names_the_rpm_quota():
+    a = answers(**{"EstimatedTPMQuotaUsage/default": {M - 60: 10_000}, "InvocationThrottles/default": {M - 60: 5},
+                   "Invocations/default": {M - 60: 97}})
+    i = route_incident(a)
+    assert i.diagnosis.startswith("Standard throttled by the cross-region RPM quota of Model M (us-east-1), 97% used at ")
+    assert "RPM quota hit (97/100 requests per minute)" in i.diagnosis
+
+
 # ------------------------------------------------------------------ no data is not zero; where figures come from
 
 def quiet_start() -> inc.Incident:
@@ -166,3 +198,20 @@ def test_the_markdown_names_profile_account_region_endpoint_and_source_never_cre
     head = inc.to_markdown([incident]).split("## ")[0]
     assert "AWS" in head and "unknown" in head  # the SDK's endpoint; the account not read
     assert __import__("json").loads(inc.to_json([incident]))["context"]["profile"] == "p"
+
+
+def test_a_profile_route_splits_by_tier_when_its_tiers_were_asked_and_keeps_no_data_apart():
+    a = Answers()
+    a.series[("EstimatedTPMQuotaUsage", "us.m", None)] = {M - 60: 96_000}
+    a.series[("EstimatedTPMQuotaUsage", "us.m", "default")] = {M - 60: 90_000}
+    a.series[("EstimatedTPMQuotaUsage", "us.m", "priority")] = {M - 60: 6_000}
+    a.series[("InvocationThrottles", "us.m", "default")] = {M - 60: 5}
+    a.series[("InvocationThrottles", "us.m", None)] = {M - 60: 5}
+    rows = inc.timeline(a, "m", (), 100_000, 100, M - 120, M, route="cross-region", quota_name=TPM_NAME,
+                        series=["us.m"])
+    assert [r.has_data for r in rows] == [False, True, False]
+    assert rows[0].route == "cross-region" and rows[0].quota_name == TPM_NAME  # a no-data minute keeps its route
+    assert rows[1].tpm_by_tier["default"] == 90_000 and rows[1].tpm_by_tier["priority"] == 6_000
+    assert rows[1].throttles_by_tier["default"] == 5 and rows[1].tpm == 96_000
+    i = inc.from_minutes("m", "Model M", rows, M - 120, M, route="cross-region")
+    assert "Standard drew it; Priority was unaffected." in i.diagnosis, i.diagnosis

@@ -51,6 +51,8 @@ def test_user_profile_overrides_builtin_of_same_name(xdg):
     ("region: us-east-1\nreservations:\n  - model: m\n    input_tpm: 5\n", ":3: reservations[0].output_tpm: is required"),
     ("regoin: us-east-1\n", ":1: regoin: unknown key"),
     ("alert_threshold: 5\n", ":1: alert_threshold: must be a fraction"),
+    ("quota_names:\n  amazon.nova-lite-v1:0: [3]\n", "quota_names.amazon.nova-lite-v1:0: must be a name or a list"),
+    ("quota_names: [a]\n", ":1: quota_names: must be a mapping"),
     ("- just\n- a list\n", "must be a mapping"),
 ])
 def test_broken_profiles_name_file_line_and_field(xdg, text, where):

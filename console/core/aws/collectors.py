@@ -11,44 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
 from ..domain import incident as inc
 from ..domain import metricsplan as mp
+from ..domain import quota_use as qu
+from ..domain.quotas import CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, Measure, QuotaKind
 from ..domain.views import BatchJobView, DashboardData, PaneStatus, ThrottleEvent
 from .session import AwsContext, describe_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..domain.profile import Timeouts
 
-QUOTA_NAME = re.compile(r"^On-demand (?:model inference|InvokeModel) (tokens|requests) per minute for (.+)$")
+REPORT_TTL_S = 15 * 60.0  # "Reports are automatically deleted after 15 minutes."
 #: The per-tier form and series are listed again after this long (a slow cadence, not every refresh) ...
 DISCOVERY_EVERY_S = 300.0
 #: ... or after this long while a watched model has no per-tier series yet (new tiers appear as traffic arrives).
 DISCOVERY_UNSEEN_EVERY_S = 60.0
 MAX_CONSOLE_EVENTS = 100_000
-
-
-def _name_key(name: str) -> str:
-    return " ".join(name.lower().replace("-", " ").split())
-
-
-def _quota_model(quota_model: str, by_name: dict[str, str]) -> str | None:
-    """The model a quota name's "for <model>" part means: ListFoundationModels names a model briefly
-    ("Nova Lite", "gpt-oss-20b", at most 20 characters) where Service Quotas often puts the provider first
-    ("Amazon Nova Lite", "OpenAI GPT OSS 20B"); matched whole, else as the quota name's ending words."""
-    key = _name_key(quota_model)
-    if key in by_name:
-        return by_name[key]
-    words = key.split()
-    for start in range(1, len(words)):
-        found = by_name.get(" ".join(words[start:]))
-        if found is not None:
-            return found
-    return None
 
 
 @dataclass
@@ -76,6 +58,13 @@ class Collector:
         self._names: dict[str, str] = {}
         self._tpm: dict[str, float] = {}
         self._rpm: dict[str, float] = {}
+        self._listed = qu.Listed()
+        self._profiles: dict[str, dict[str, list[str]]] = {}
+        self._report: dict[str, float] | None = None  # quota name -> Utilization % (None: no report read yet)
+        self._report_id: str | None = None
+        self._report_started = -1e18
+        self._report_due = False
+        self._profiles_due = False
         self._quotas_at = -1e18
         self._tiers: dict[str, set[str]] = {}  # model -> tiers the panes can show (see metricsplan.Discovery.tiers)
         self._published: dict[str, frozenset[str]] = {}  # model -> tiers asked, in the discovered form
@@ -123,33 +112,88 @@ class Collector:
             self._account = (await sts.get_caller_identity())["Account"]
 
     async def _quotas(self, now: float) -> None:
-        if now - self._quotas_at < self.profile.quota_refresh_seconds and self._tpm:
+        """The slow quota cadence (``quota_refresh_seconds``): models, every Bedrock quota, the inference
+        profiles, and the utilization report (started on one pass, read on the next while its id lives)."""
+        if now - self._quotas_at < self.profile.quota_refresh_seconds and self._listed.specs:
             return
         bedrock = await self.ctx.client("bedrock", self.region)
         self.calls.add("ListFoundationModels")
         fms = (await bedrock.list_foundation_models()).get("modelSummaries", [])
         names = {m["modelId"]: m.get("modelName", m["modelId"]) for m in fms}
-        by_name = {_name_key(v): k for k, v in names.items()}
         sq = await self.ctx.client("service-quotas", self.region)
-        tpm: dict[str, float] = {}
-        rpm: dict[str, float] = {}
-        token = None
+        rows = await self._pages(sq.list_service_quotas, "ListServiceQuotas", "Quotas",
+                                 {"ServiceCode": "bedrock", "MaxResults": 100})
+        listed = qu.parse_quotas(rows, qu.model_candidates(fms, self.profile.quota_names))
+        # each model shown as Service Quotas names it ("Amazon Nova Lite"), else as ListFoundationModels does
+        names = {m: listed.quota_name_of(m) or name for m, name in names.items()}
+        self._names, self._listed, self._profiles_due = names, listed, True
+        self._tpm = {m: v for m in names if (v := listed.minute(m, QuotaKind.ON_DEMAND, Measure.TOKENS))}
+        self._rpm = {m: v for m in names if (v := listed.minute(m, QuotaKind.ON_DEMAND, Measure.REQUESTS))}
+        self._quotas_at, self._report_due = now, True
+
+    async def _list_profiles(self, now: float) -> None:
+        """The system-defined inference profiles (the series of each model's cross-region and global routes), on
+        the quota cadence. Its failure (a role without bedrock:ListInferenceProfiles) leaves the on-demand rows
+        whole and is reported under ``profiles``; the routes known before stay."""
+        if not self._profiles_due:
+            return
+        self._profiles_due = False
+        bedrock = await self.ctx.client("bedrock", self.region)
+        profiles = await self._pages(bedrock.list_inference_profiles, "ListInferenceProfiles",
+                                     "inferenceProfileSummaries", {"maxResults": 1000, "typeEquals": "SYSTEM_DEFINED"})
+        self._profiles = qu.profile_series(profiles)
+
+    async def _pages(self, call: Callable[..., Awaitable[dict[str, Any]]], op: str, key: str,
+                     kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every item of a paged listing (``NextToken``/``nextToken`` as the operation names it)."""
+        token_key = "NextToken" if "MaxResults" in kwargs else "nextToken"
+        items: list[dict[str, Any]] = []
         while True:
-            kwargs = {"ServiceCode": "bedrock", "MaxResults": 100}
-            if token:
-                kwargs["NextToken"] = token
-            self.calls.add("ListServiceQuotas")
-            page = await sq.list_service_quotas(**kwargs)
-            for q in page.get("Quotas", []):
-                m = QUOTA_NAME.match(q.get("QuotaName", ""))
-                model_id = _quota_model(m.group(2), by_name) if m else None
-                if m is not None and model_id is not None:
-                    (tpm if m.group(1) == "tokens" else rpm)[model_id] = float(q["Value"])
-                    names[model_id] = m.group(2)  # shown as Service Quotas names it ("Amazon Nova Lite")
-            token = page.get("NextToken")
+            self.calls.add(op)
+            page = await call(**kwargs)
+            items += page.get(key, [])
+            token = page.get(token_key)
             if not token:
+                return items
+            kwargs = {**kwargs, token_key: token}
+
+    async def _start_report(self, now: float) -> None:
+        """Start a utilization report on the quota cadence; :meth:`_read_report` reads it after the metrics
+        (or on a later refresh while it is being made). Its failure never marks the quota pane stale."""
+        if not self._report_due:
+            return
+        self._report_due = False
+        sq = await self.ctx.client("service-quotas", self.region)
+        self.calls.add("StartQuotaUtilizationReport")
+        started = await sq.start_quota_utilization_report()
+        self._report_id, self._report_started = started["ReportId"], now
+
+    async def _read_report(self, now: float) -> None:
+        """Get the started report until it is COMPLETED (one call a refresh), then keep its figures until the
+        next one: a day's use of a quota has no metric, only this report. A report AWS deleted (15 minutes)
+        or that failed is dropped; the figures read before stay (they carry no clock: at most one quota
+        period old)."""
+        if self._report_id is None:
+            return
+        if now - self._report_started >= REPORT_TTL_S:
+            self._report_id = None
+            return
+        sq = await self.ctx.client("service-quotas", self.region)
+        kwargs = {"ReportId": self._report_id, "MaxResults": 1000}
+        rows: list[dict[str, Any]] = []
+        while True:
+            self.calls.add("GetQuotaUtilizationReport")
+            page = await sq.get_quota_utilization_report(**kwargs)
+            status = page.get("Status")
+            if status != "COMPLETED":
+                if status == "FAILED":
+                    self._report_id = None
+                return
+            rows += page.get("Quotas", [])
+            if not page.get("NextToken"):
                 break
-        self._names, self._tpm, self._rpm, self._quotas_at = names, tpm, rpm, now
+            kwargs = {**kwargs, "NextToken": page["NextToken"]}
+        self._report, self._report_id = qu.report_use(rows), None
 
     async def _discover_tiers(self, now: float) -> None:
         """One ``ListMetrics`` of ``AWS/Bedrock`` ``Invocations`` active in the last 3 hours: which per-tier form the
@@ -185,14 +229,24 @@ class Collector:
         """Seconds between two discoveries now: slow once every watched model's tiers are seen."""
         return DISCOVERY_UNSEEN_EVERY_S if any(not self._published.get(m) for m in self.models) else DISCOVERY_EVERY_S
 
+    def _route_series(self) -> list[str]:
+        """The profile series of the watched models (their cross-region and global routes)."""
+        return [s for m in self.models for kind, series in self._profiles.get(m, {}).items() for s in series]
+
     # ------------------------------------------------------------------ per refresh
     def metric_plan(self, now: float, batch_models: Iterable[str] = ()) -> mp.Plan:
-        """This refresh's one GetMetricData: every watched model, its tiers in the discovered form."""
+        """This refresh's one GetMetricData: every watched model, its tiers in the discovered form, and the
+        series of its inference-profile routes."""
         if not self._published and self.discovery.form is not None:  # discovery failed: the profile's form
             self._apply_discovery(self.discovery, self._tiers_at)
-        return mp.plan(self.models, self._published, [r.model_id for r in self.profile.reservations], now,
-                       self.history_minutes, sandbox=self.ctx.target.sandbox, batch_models=batch_models,
-                       form=self.discovery.form or mp.DIMENSION, bare=self.discovery.bare)
+        form = self.discovery.form or mp.DIMENSION
+        p = mp.plan(self.models, self._published, [r.model_id for r in self.profile.reservations], now,
+                    self.history_minutes, sandbox=self.ctx.target.sandbox, batch_models=batch_models,
+                    form=form, bare=self.discovery.bare)
+        # the watched models' cross-region and global profile series ride in the same call, with the tiers
+        # discovery saw published for them (a series already asked as a watched model is not asked twice)
+        return qu.with_route_queries(p, self._route_series(), tiers=self.discovery.series, form=form,
+                                     bare=self.discovery.bare)
 
     async def _metrics(self, now: float) -> mp.Answers:
         # Batch throughput is asked for the models with active jobs at the last refresh (the job list
@@ -248,9 +302,26 @@ class Collector:
         dashboard so holds every minute, and a replay can open incident views)."""
         minute = (math.floor(now / mp.PERIOD) - 1) * mp.PERIOD
         reserved = {r.model_id for r in self.profile.reservations}
-        return tuple(row for model in self.models
-                     for row in inc.timeline(answers, model, self._tiers.get(model, ()), *self.quota(model),
-                                             minute, minute, model in reserved))
+        return tuple(row for model in self.models for route in self.routes_with_traffic(answers, model)
+                     for row in self.route_timeline(answers, model, route, minute, minute, model in reserved))
+
+    def routes_with_traffic(self, answers: mp.Answers, model: str) -> list[str]:
+        """On-demand, and each profile route of the model whose series had traffic in the answers."""
+        series = qu.route_series(model, self._profiles)
+        return [ON_DEMAND_ROUTE] + [r for r in (CROSS_REGION_ROUTE, GLOBAL_ROUTE)
+                                       if qu.route_has_traffic(answers, series[r])]
+
+    def route_timeline(self, answers: mp.Answers, model: str, route: str, start: float, end: float,
+                       reserved: bool = False) -> list[inc.Minute]:
+        """The incident timeline of one model's route, its rows naming the route's quotas."""
+        named = self._listed.route_timeline_args(model, route, self.region)
+        if route == ON_DEMAND_ROUTE:
+            return inc.timeline(answers, model, self._tiers.get(model, ()), *self.quota(model), start, end,
+                                reserved, **named)
+        kind = {CROSS_REGION_ROUTE: QuotaKind.CROSS_REGION, GLOBAL_ROUTE: QuotaKind.GLOBAL}[route]
+        return inc.timeline(answers, model, (), self._listed.minute(model, kind, Measure.TOKENS),
+                            self._listed.minute(model, kind, Measure.REQUESTS), start, end,
+                            series=qu.route_series(model, self._profiles)[route], **named)
 
     async def refresh(self) -> DashboardData:
         """Collect once. Never raises for an AWS error: failed panes keep their data, marked stale.
@@ -276,15 +347,21 @@ class Collector:
         await guarded("identity", self._identity)
         await guarded("quotas", self._quotas, now)
         await guarded("discovery", self._discover_tiers, now)
+        await guarded("profiles", self._list_profiles, now)
+        await guarded("report", self._start_report, now)
         answers, summaries = await asyncio.gather(guarded("metrics", self._metrics, now),
                                                   guarded("batch", self._batch))
+        await guarded("report", self._read_report, now)
 
         reservations, quotas = last.reservations, last.quotas
         events, rates, usage = last.throttle_events, last.throttle_rates, last.usage_minutes
         if answers is not None:
             self.answers = answers
             reservations = mp.reservation_views(answers, self.profile.reservations, now)
-            quotas = mp.quota_views(answers, self.models, self._names, self._tpm, self._rpm, self._tiers, now)
+            quotas = qu.quota_views(
+                answers, mp.quota_views(answers, self.models, self._names, self._tpm, self._rpm, self._tiers, now),
+                self._listed, self._profiles, self._report, now, region=self.region,
+                sandbox=self.ctx.target.sandbox)
             cw_events = mp.throttle_events(answers, self.models, self._tiers)
             # Unchanged events keep the same tuple, so the throttle pane skips a 100k-item comparison.
             key = (tuple(cw_events), len(self.console_events))

@@ -40,11 +40,42 @@ def _field(row: Any, key: str) -> Any:
     return row[key] if isinstance(row, dict) else getattr(row, key)
 
 
+def quota_key(q: Any) -> str:
+    """A quota row's identity: the model id, with its route when that is not on-demand (one model has a
+    row per route its traffic takes)."""
+    route = (q.get("route") if isinstance(q, dict) else getattr(q, "route", None)) or "on-demand"
+    model = _field(q, "model_id")
+    return model if route == "on-demand" else f"{model} ({route})"
+
+
+def quota_fractions(q: Any) -> list[tuple[str, float]]:
+    """(label, fraction) of every quota a row draws on whose use is known: its TPM and RPM and each of its
+    ``quotas`` (daily ones included), so "over" judges every applicable quota."""
+    out = [("TPM", _field(q, "tpm_fraction")), ("RPM", _field(q, "rpm_fraction"))]
+    uses = q.get("quotas", ()) if isinstance(q, dict) else getattr(q, "quotas", ())
+    for u in uses:
+        f = _field(u, "fraction")
+        if f is not None:
+            out.append((_use_label(u), f))
+    return out
+
+
+def _use_label(u: Any) -> str:
+    kind, measure = _field(u, "kind"), _field(u, "measure")
+    period = u.get("period") if isinstance(u, dict) else u.period_s
+    if kind == "cross_model_daily":
+        return "account day"
+    if period is not None and period >= 86_400:
+        return "day"
+    word = {"tokens": "TPM", "requests": "RPM", "input_tokens": "input TPM", "output_tokens": "output TPM"}
+    return f"{kind.replace('_', '-')} {word.get(measure, measure)}"
+
+
 def quotas_over(quotas: Iterable[Any], threshold: float) -> frozenset[str]:
-    """Model ids of the quotas (:class:`~tierconsole.core.domain.views.ModelQuotaView` or a status
-    document's rows) at or over ``threshold``."""
-    return frozenset(_field(q, "model_id") for q in quotas
-                     if is_over(_field(q, "tpm_fraction"), _field(q, "rpm_fraction"), threshold=threshold))
+    """Keys (:func:`quota_key`) of the quota rows (:class:`~tierconsole.core.domain.views.ModelQuotaView`
+    or a status document's rows) with any applicable quota at or over ``threshold``."""
+    return frozenset(quota_key(q) for q in quotas
+                     if is_over(*(f for _, f in quota_fractions(q)), threshold=threshold))
 
 
 def reservations_over(reservations: Iterable[Any], threshold: float) -> frozenset[str]:
@@ -73,14 +104,15 @@ class Over:
 def uses_over(quotas: Iterable[Any], reservations: Iterable[Any], threshold: float) -> list[Over]:
     """Every quota and reservation at or over ``threshold`` (each at its highest measure), highest first."""
     out: list[Over] = []
-    for kind, rows, ident, measures in (
-            ("quota", quotas, "model_id", (("TPM", "tpm_fraction"), ("RPM", "rpm_fraction"))),
-            ("reservation", reservations, "reservation_id", (("input", "input_fraction"),
-                                                             ("output", "output_fraction")))):
-        for row in rows:
-            fraction, measure = max((_field(row, key), label) for label, key in reversed(measures))
-            if is_over(fraction, threshold=threshold):
-                out.append(Over(kind, _field(row, ident), measure, fraction))
+    for q in quotas:
+        measure, fraction = max(quota_fractions(q), key=lambda lf: lf[1])  # ties: TPM first
+        if is_over(fraction, threshold=threshold):
+            out.append(Over("quota", quota_key(q), measure, fraction))
+    for r in reservations:
+        fraction, measure = max((_field(r, key), label) for label, key in (("output", "output_fraction"),
+                                                                           ("input", "input_fraction")))
+        if is_over(fraction, threshold=threshold):
+            out.append(Over("reservation", _field(r, "reservation_id"), measure, fraction))
     return sorted(out, key=lambda o: -o.fraction)
 
 

@@ -33,12 +33,12 @@ import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from . import format as fmt
 from .format import plural
 from .metricsplan import PERIOD, Answers, overflow_tokens
-from .views import DashboardData, UsageMinute
+from .views import DashboardData, RouteNames, UsageMinute
 from .tiers import Tier
 
 SATURATED = 0.9
@@ -95,26 +95,39 @@ class Incident:
     focus: float | None = None  # the selected event's time, when the view was opened from one
     context: ReportContext | None = None  # where the figures were read (named by every export)
 
+    @property
+    def route(self) -> str:
+        return self.minutes[0].route if self.minutes else "on-demand"
+
+    @property
+    def quota_name(self) -> str:
+        """The Service Quotas name of the route's TPM quota ("" when not known)."""
+        return next((m.quota_name for m in self.minutes if m.quota_name), "")
+
     def to_json(self) -> dict[str, Any]:
-        return {"model_id": self.model_id, "start": self.start, "end": self.end, "focus": self.focus,
+        return {"model_id": self.model_id, "route": self.route, "quota_name": self.quota_name or None,
+                "start": self.start, "end": self.end, "focus": self.focus,
                 "diagnosis": self.diagnosis, "findings": self.findings,
                 "timeline": [{**asdict(m), "has_data": m.has_data, "tpm": m.tpm if m.has_data else None,
                               "throttles": m.throttles if m.has_data else None} for m in self.minutes]}
 
 
 def timeline(a: Answers, model_id: str, tiers: Iterable[str], tpm_quota: float, rpm_quota: float,
-             start: float, end: float, has_reservation: bool = False) -> list[Minute]:
+             start: float, end: float, has_reservation: bool = False, *, route: str = "on-demand",
+             quota_name: str = "", rpm_quota_name: str = "", region: str = "",
+             series: Sequence[str] | None = None) -> list[Minute]:
+    """Per minute: the model's use of its route's quotas. ``series``: a profile route's ``ModelId`` series
+    (summed; split by tier when the answers hold its tiers); None: the model's own series (on demand)."""
+    named = RouteNames(route=route, quota_name=quota_name, rpm_quota_name=rpm_quota_name, region=region)
+    if series is not None:
+        return _route_timeline(a, model_id, series, tpm_quota, rpm_quota, start, end, named)
     tiers = set(tiers)
     split = bool(tiers & set(TIERS))
     overflow = overflow_tokens(a, model_id) if has_reservation and a.sandbox else {}
-    # The minutes CloudWatch holds any data point of the model for; the others are "no data", not zeros.
-    seen = {ts for (_metric, model, _tier), series in a.series.items() if model == model_id for ts in series}
     rows = []
-    t = float(math.floor(start / PERIOD) * PERIOD)
-    while t <= end:
-        if t not in seen:
-            rows.append(Minute(t, model_id, {}, tpm_quota, 0.0, rpm_quota, {}))
-            t += PERIOD
+    for t, seen in _minutes(a, (model_id,), start, end):
+        if not seen:
+            rows.append(Minute(t, model_id, {}, tpm_quota, 0.0, rpm_quota, {}, **named))
             continue
         if split:
             tpm = {k: a.get("EstimatedTPMQuotaUsage", model_id, k).get(t, 0.0) for k in TIERS}
@@ -133,9 +146,43 @@ def timeline(a: Answers, model_id: str, tiers: Iterable[str], tpm_quota: float, 
                 over_tokens = overflow.get(t, 0.0)
                 over_requests = a.get("ReservedOverflowInvocations", model_id).get(t, 0.0)
         rows.append(Minute(t, model_id, tpm, tpm_quota, rpm, rpm_quota, thr, res_in, res_out,
-                           over_tokens, over_requests))
-        t += PERIOD
+                           over_tokens, over_requests, **named))
     return rows
+
+
+def _minutes(a: Answers, series: Sequence[str], start: float, end: float) -> Iterator[tuple[float, bool]]:
+    """Each minute from ``start`` to ``end`` and whether CloudWatch holds any data point of ``series`` for it:
+    the others are "no data", not zeros."""
+    seen = {ts for (_metric, model, _tier), points in a.series.items() if model in series for ts in points}
+    t = float(math.floor(start / PERIOD) * PERIOD)
+    while t <= end:
+        yield t, t in seen
+        t += PERIOD
+
+
+def _route_timeline(a: Answers, model_id: str, series: Sequence[str], tpm_quota: float, rpm_quota: float,
+                    start: float, end: float, named: RouteNames) -> list[Minute]:
+    split = any(tier in TIERS for (_metric, model, tier) in a.series if model in series)
+    rows = []
+    for t, seen in _minutes(a, series, start, end):  # as on demand: a minute without data is no data
+        if not seen:
+            rows.append(Minute(t, model_id, {}, tpm_quota, 0.0, rpm_quota, {}, **named))
+            continue
+        if split:  # the tiers discovery saw published for the route's series (asked in the same call)
+            tpm = {k: sum(a.get("EstimatedTPMQuotaUsage", s, k).get(t, 0.0) for s in series) for k in TIERS}
+            thr = {k: int(round(sum(a.get("InvocationThrottles", s, k).get(t, 0.0) for s in series))) for k in TIERS}
+        else:
+            tpm = {"default": sum(a.get("EstimatedTPMQuotaUsage", s).get(t, 0.0) for s in series)}
+            thr = {"all": int(round(sum(a.get("InvocationThrottles", s).get(t, 0.0) for s in series)))}
+        rpm = sum(a.get("Invocations", s).get(t, 0.0) for s in series)
+        rows.append(Minute(t, model_id, tpm, tpm_quota, rpm, rpm_quota, thr, **named))
+    return rows
+
+
+def _quota_words(row: Minute, measure: str, name: str) -> str:
+    """"the cross-region TPM quota of Model M (us-east-1)"."""
+    where = f" ({row.region})" if row.region else ""
+    return f"the {row.route} {measure} quota of {name}{where}"
 
 
 def _clock(t: float) -> str:
@@ -179,8 +226,12 @@ def diagnose(model_name: str, rows: Sequence[Minute], focus: float | None = None
     if busy.tpm_quota and busy.tpm_fraction >= SATURATED:
         shares = sorted(((v, k) for k, v in busy.tpm_by_tier.items() if v > 0), reverse=True)
         drew = [k for v, k in shares if v >= 0.1 * busy.tpm]
-        line = (f"{_tier_names(drew)} drew {busy.tpm_fraction:.0%} of the shared TPM quota on {model_name} "
-                f"at {_clock(busy.time)} UTC")
+        if busy.quota_name:  # the binding quota, by name (the rows know which quota of which route they are)
+            line = (f"Throttled by {_quota_words(busy, 'TPM', model_name)}, {busy.tpm_fraction:.0%} used at "
+                    f"{_clock(busy.time)} UTC: {_tier_names(drew)} drew it")
+        else:
+            line = (f"{_tier_names(drew)} drew {busy.tpm_fraction:.0%} of the shared TPM quota on {model_name} "
+                    f"at {_clock(busy.time)} UTC")
         if busy is not peak:
             line += f" (throttled at {_clock(peak.time)} UTC)"
         pri_traffic = sum(r.tpm_by_tier.get("priority", 0) for r in hot)
@@ -193,6 +244,11 @@ def diagnose(model_name: str, rows: Sequence[Minute], focus: float | None = None
     throttled = _tier_names([k for k, v in sorted(peak.throttles_by_tier.items(), key=lambda kv: -kv[1])
                              if v and k != "all"]) or "Requests"
     busy_rpm = max(window, key=lambda r: r.rpm_fraction)
+    if busy_rpm.rpm_quota and busy_rpm.rpm_fraction >= SATURATED and busy_rpm.rpm_quota_name:
+        return (f"{throttled} throttled by {_quota_words(busy_rpm, 'RPM', model_name)}, "
+                f"{busy_rpm.rpm_fraction:.0%} used at {_clock(peak.time)} UTC while under TPM "
+                f"({busy.tpm_fraction:.0%}): RPM quota hit ({busy_rpm.rpm:.0f}/{busy_rpm.rpm_quota:.0f} requests "
+                "per minute).", findings)
     if busy_rpm.rpm_quota and busy_rpm.rpm_fraction >= SATURATED:
         return (f"{throttled} throttled on {model_name} at {_clock(peak.time)} UTC while under TPM "
                 f"({busy.tpm_fraction:.0%}): RPM quota hit ({busy_rpm.rpm:.0f}/{busy_rpm.rpm_quota:.0f} requests "
@@ -219,15 +275,22 @@ def overflow_findings(model_name: str, rows: Sequence[Minute]) -> list[str]:
 
 
 def build(a: Answers, model_id: str, model_name: str, tiers: Iterable[str], tpm_quota: float, rpm_quota: float,
-          start: float, end: float, has_reservation: bool = False, focus: float | None = None) -> Incident:
-    rows = timeline(a, model_id, tiers, tpm_quota, rpm_quota, start, end, has_reservation)
+          start: float, end: float, has_reservation: bool = False, focus: float | None = None,
+          **route: Any) -> Incident:
+    """``route``: :func:`timeline`'s route keywords (``route``, ``quota_name``, ``rpm_quota_name``, ``region``,
+    ``series``)."""
+    rows = timeline(a, model_id, tiers, tpm_quota, rpm_quota, start, end, has_reservation, **route)
     return from_minutes(model_id, model_name, rows, start, end, focus)
 
 
 def from_minutes(model_id: str, model_name: str, rows: Sequence[Minute], start: float, end: float,
-                 focus: float | None = None) -> Incident:
-    """An incident from per-minute rows (from live answers, or gathered from a recording)."""
-    rows = sorted((r for r in rows if r.model_id == model_id and start - PERIOD < r.time <= end),
+                 focus: float | None = None, route: str | None = None) -> Incident:
+    """An incident from per-minute rows (from live answers, or gathered from a recording) of one route of the
+    model: ``route`` (a label, "on-demand" …), else on-demand (or the only route the rows have)."""
+    if route is None:  # on-demand when the rows have it (a throttle event names a model, not a route)
+        routes = {r.route for r in rows if r.model_id == model_id}
+        route = "on-demand" if "on-demand" in routes or not routes else sorted(routes)[0]
+    rows = sorted((r for r in rows if r.model_id == model_id and r.route == route and start - PERIOD < r.time <= end),
                   key=lambda r: r.time)
     line, findings = diagnose(model_name, rows, focus)
     return Incident(model_id, start, end, list(rows), line, findings, focus)
@@ -258,7 +321,11 @@ def to_markdown(incidents: Sequence[Incident]) -> str:
     out = ["# tierconsole incident report", ""]
     out += _context_lines(incidents)
     for inc in incidents:
-        out += [f"## {inc.model_id}", "", f"**Diagnosis:** {inc.diagnosis}", ""]
+        route = "" if inc.route == "on-demand" else f" ({inc.route})"
+        out += [f"## {inc.model_id}{route}", ""]
+        if inc.quota_name:
+            out += [f"**Quota:** {inc.quota_name}", ""]
+        out += [f"**Diagnosis:** {inc.diagnosis}", ""]
         out += [f"- {f}" for f in inc.findings] + ([""] if inc.findings else [])
         sandbox = any(m.overflow_tokens is not None for m in inc.minutes)
         out.append("| minute (UTC) | TPM Priority | TPM Standard | TPM Flex | TPM / quota | RPM / quota | "
@@ -291,13 +358,13 @@ def _or_blank(v: float | None) -> int | str:
 
 #: ``overflow_tokens`` / ``overflow_requests``: sandbox figures (AWS publishes no overflow metric), blank when
 #: not known.
-CSV_FIELDS = ["model_id", "minute_utc", "epoch", "tpm_priority", "tpm_standard", "tpm_flex", "tpm", "tpm_quota",
+CSV_FIELDS = ["model_id", "route", "quota_name", "minute_utc", "epoch", "tpm_priority", "tpm_standard", "tpm_flex", "tpm", "tpm_quota",
               "rpm", "rpm_quota", "throttles_priority", "throttles_standard", "throttles_flex", "throttles",
               "reserved_input_tpm", "reserved_output_tpm", "overflow_tokens", "overflow_requests", "diagnosis",
               "has_data"]
 #: Left blank in a minute without data (``has_data`` false): no data is not zero.
-_CSV_FIGURES = [f for f in CSV_FIELDS if f not in ("model_id", "minute_utc", "epoch", "tpm_quota", "rpm_quota",
-                                                    "diagnosis", "has_data")]
+_CSV_FIGURES = [f for f in CSV_FIELDS if f not in ("model_id", "route", "quota_name", "minute_utc", "epoch",
+                                                    "tpm_quota", "rpm_quota", "diagnosis", "has_data")]
 
 
 def to_csv(incidents: Sequence[Incident]) -> str:
@@ -306,7 +373,7 @@ def to_csv(incidents: Sequence[Incident]) -> str:
     w.writeheader()
     for inc in incidents:
         for m in inc.minutes:
-            w.writerow({"model_id": m.model_id, "minute_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(m.time)),
+            w.writerow({"model_id": m.model_id, "route": m.route, "quota_name": m.quota_name, "minute_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(m.time)),
                         "epoch": int(m.time), "tpm_priority": round(m.tpm_by_tier.get("priority", 0)),
                         "tpm_standard": round(m.tpm_by_tier.get("default", 0)),
                         "tpm_flex": round(m.tpm_by_tier.get("flex", 0)), "tpm": round(m.tpm),

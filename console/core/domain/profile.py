@@ -17,7 +17,7 @@ from .metricsplan import CONSOLE_METRICS, MetricsSettings, parse_metrics_setting
 _KEYS = {"name", "description", "aws_profile", "region", "regions", "endpoint_url", "models", "reservations",
          "prices", "tier_price_multipliers", "refresh_seconds", "quota_refresh_seconds", "alert_threshold",
          "alert_bell", "read_only", "allow_prompts_in_read_only", "sandbox", "default", "s3_input_prefix", "s3_output_prefix",
-         "batch_role_arn", "timeouts", "metrics"}
+         "batch_role_arn", "timeouts", "quota_names", "metrics"}
 _TIMEOUT_KEYS = {"connect", "calls", "prompt", "stream_event"}
 PROMPT_TIERS = ("reserved", "priority", "default", "flex")
 MAX_TIMEOUT_S = 86_400.0  # a day: a larger figure is a unit mistake (milliseconds), not a wait
@@ -88,6 +88,9 @@ class Profile:
     s3_output_prefix: str | None = None
     batch_role_arn: str | None = None
     timeouts: Timeouts = field(default_factory=Timeouts)
+    #: model id -> the "for X" subjects its Service Quotas names use, when no listed name matches (AWS names
+    #: quotas "Anthropic Claude Sonnet 4.5", "Claude Sonnet 4.5 V1", ... not always as ListFoundationModels does)
+    quota_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     metrics: MetricsSettings = CONSOLE_METRICS  # how to read per-tier CloudWatch series (tier_form, bare_model_id)
     source: str = "<built-in>"
     origin: str = "built-in"  # built-in | project | user
@@ -141,7 +144,17 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
     problem = None if endpoint is None else endpoint_problem(endpoint)
     if problem:
         raise ConfigError("endpoint_url", f"{problem}, got {show(endpoint)}")
+    quota_names = d.get("quota_names") or {}
+    if not isinstance(quota_names, Mapping):
+        raise ConfigError("quota_names", f"must be a mapping of model id to a list of names, got {show(quota_names)}")
+    for model_id, names in quota_names.items():
+        if isinstance(names, str):
+            names = [names]
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n.strip() for n in names):
+            raise ConfigError(f"quota_names.{field_name(model_id)}",
+                              f"must be a name or a list of names, got {show(names)}")
     return Profile(
+        quota_names={k: tuple([v] if isinstance(v, str) else v) for k, v in quota_names.items()},
         name=_get(d, "name", "", str, default=default_name),
         description=_get(d, "description", "", str, default=""),
         aws_profile=_get(d, "aws_profile", "", str, default=None),

@@ -224,9 +224,10 @@ def classify(name: str) -> Classified | None:
 
 
 def normalise_name(text: str) -> str:
-    """A model name for comparison: lower case, ``-``/``_`` as spaces, one space, a trailing ``V1`` dropped."""
+    """A model name for comparison: lower case, ``-``/``_`` as spaces, one space, a trailing ``V1`` dropped
+    (ListFoundationModels leaves a model's first version unnamed; a ``V2`` is another model)."""
     words = re.sub(r"[-_]+", " ", text.lower()).split()
-    if len(words) > 1 and re.fullmatch(r"v\d+", words[-1]):
+    if len(words) > 1 and words[-1] == "v1":
         words = words[:-1]
     return " ".join(words)
 
@@ -236,20 +237,18 @@ def match_model(subject: str, candidates: Mapping[str, Iterable[str]]) -> str | 
 
     ``candidates`` maps each model id to the names it may be called by: its ``modelName``, provider +
     name, a catalog ``quota_name`` or a profile's ``quota_names`` override. A subject matches a name
-    exactly after :func:`normalise_name`, or once a leading provider word is dropped from the subject.
+    exactly after :func:`normalise_name`, else once its leading provider words are dropped (one, then two,
+    ...: "Amazon Nova Lite", "Mistral AI Mistral Large"; ListFoundationModels names a model briefly), the
+    fewest dropped words that match deciding.
     """
-    want = normalise_name(subject)
-    bare = want.split(" ", 1)[1] if " " in want else None
-    exact: set[str] = set()
-    loose: set[str] = set()
-    for model_id, names in candidates.items():
-        normed = {normalise_name(n) for n in names if n}
-        if want in normed:
-            exact.add(model_id)
-        elif bare and bare in normed:
-            loose.add(model_id)
-    found = exact or loose
-    return next(iter(found)) if len(found) == 1 else None
+    normed = {model_id: {normalise_name(n) for n in names if n} for model_id, names in candidates.items()}
+    words = normalise_name(subject).split()
+    for drop in range(len(words)):
+        want = " ".join(words[drop:])
+        found = {model_id for model_id, names in normed.items() if want in names}
+        if found:
+            return next(iter(found)) if len(found) == 1 else None
+    return None
 
 
 # ---------------------------------------------------------------- use and binding

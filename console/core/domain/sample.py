@@ -1,14 +1,17 @@
 """Fixed, realistic dashboard data for screenshots, snapshot tests and demos.
 
 A busy afternoon: the Sonnet 4.5 reservation runs at about 70% with peaks overflowing to Standard,
-Nova Lite's on-demand quota sits near 85% and Standard requests throttle, a few batch jobs run.
+Nova Lite's on-demand quota sits near 85% and Standard requests throttle, Sonnet's cross-region route is at 72% of
+its cross-region TPM quota (it binds), a few batch jobs run.
 Everything is derived from ``now`` and a seed; nothing reads the clock.
 """
 from __future__ import annotations
 
 import random
 
-from .views import BatchJobView, DashboardData, ModelQuotaView, PaneStatus, ReservationView, ThrottleEvent
+from .quotas import quota_code
+from .views import (BatchJobView, DashboardData, ModelQuotaView, PaneStatus, QuotaUseView, ReservationView,
+                    ThrottleEvent)
 
 #: 2026-03-02 14:30:00 UTC, a fixed "now" for reproducible renders.
 SAMPLE_NOW = 1772461800.0
@@ -90,11 +93,41 @@ def sample_dashboard(now: float = SAMPLE_NOW, *, sandbox: bool = False, seed: in
             output_history=_history(rng, 10_000, 0.2)[:-1] + (11_200.0,),
         ),
     )
+    origin = "sandbox" if sandbox else "AWS"
+    cw, report = f"{origin} CloudWatch", f"{origin} utilization report"
+    account_day = _use("Cross-Model Max Tokens Per Day", "cross_model_daily", "tokens", 86_400, 2_000_000_000,
+                       62_000_000, report)
+
+    def day(subject: str, value: float, used: float | None) -> QuotaUseView:
+        return _use(f"Model invocation max tokens per day for {subject}", "model_daily", "tokens", 86_400, value,
+                    used, report if used is not None else "")
+
+    def minute(kind: str, subject: str, measure: str, value: float, used: float) -> QuotaUseView:
+        prefix = {"on_demand": "On-demand", "cross_region": "Cross-region"}[kind]
+        what = "tokens" if measure == "tokens" else "requests"
+        return _use(f"{prefix} model inference {what} per minute for {subject}", kind, measure, 60, value, used, cw)
+
+    nova = (minute("on_demand", "Amazon Nova Lite", "tokens", 400_000, 340_900),
+            minute("on_demand", "Amazon Nova Lite", "requests", 1_000, 642),
+            day("Amazon Nova Lite", 576_000_000, 69_100_000), account_day)
+    sonnet_direct = (minute("on_demand", "Anthropic Claude Sonnet 4.5", "tokens", 200_000, 63_300),
+                     minute("on_demand", "Anthropic Claude Sonnet 4.5", "requests", 200, 71),
+                     day("Anthropic Claude Sonnet 4.5", 288_000_000, None), account_day)
+    sonnet_cross = (minute("cross_region", "Anthropic Claude Sonnet 4.5", "tokens", 400_000, 288_000),
+                    minute("cross_region", "Anthropic Claude Sonnet 4.5", "requests", 400, 180),
+                    day("Anthropic Claude Sonnet 4.5", 288_000_000, None), account_day)
     quotas = (
         ModelQuotaView(NOVA_LITE, "Amazon Nova Lite", 400_000, 1_000,
-                       {"priority": 61_300, "default": 248_700, "flex": 30_900}, rpm_used=642, hold_tokens=52_400),
+                       {"priority": 61_300, "default": 248_700, "flex": 30_900}, rpm_used=642, hold_tokens=52_400,
+                       quotas=nova, binding=nova[0],
+                       binding_text="on-demand TPM quota of Amazon Nova Lite (us-east-1), 85% used"),
         ModelQuotaView(SONNET, "Claude Sonnet 4.5", 200_000, 200,
-                       {"priority": 22_000, "default": 41_300, "flex": 0}, rpm_used=71, hold_tokens=38_800),
+                       {"priority": 22_000, "default": 41_300, "flex": 0}, rpm_used=71, hold_tokens=38_800,
+                       quotas=sonnet_direct, binding=sonnet_direct[1],
+                       binding_text="on-demand RPM quota of Anthropic Claude Sonnet 4.5 (us-east-1), 36% used"),
+        ModelQuotaView(SONNET, "Claude Sonnet 4.5", 400_000, 400, {"default": 288_000}, rpm_used=180,
+                       route="cross-region", quotas=sonnet_cross, binding=sonnet_cross[0],
+                       binding_text="cross-region TPM quota of Anthropic Claude Sonnet 4.5 (us-east-1), 72% used"),
         ModelQuotaView(NOVA_PRO, "Amazon Nova Pro", 300_000, 500,
                        {"priority": 0, "default": 58_200, "flex": 34_000}, rpm_used=88),
         ModelQuotaView(GPT_OSS, "GPT OSS 120B", 250_000, 400,
@@ -147,3 +180,9 @@ def sample_dashboard(now: float = SAMPLE_NOW, *, sandbox: bool = False, seed: in
         batch_jobs=batch_jobs,
         status=status,
     )
+
+
+def _use(name: str, kind: str, measure: str, period_s: int, value: float, used: float | None,
+         source: str) -> QuotaUseView:
+    return QuotaUseView(quota_code(name), name, kind, measure, period_s, value, used,
+                        None if used is None else used / value, source)

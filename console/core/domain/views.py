@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from itertools import compress
 from operator import attrgetter
-from typing import Literal, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence, TypedDict
 
 from .format import short_error, tier_label
 
@@ -56,6 +56,43 @@ class ReservationView:
         return _fraction(self.output_tpm_used, self.output_tpm_reserved)
 
 
+_SHORT = {"tokens": "TPM", "requests": "RPM", "input_tokens": "in TPM", "output_tokens": "out TPM"}
+
+
+@dataclass(frozen=True)
+class QuotaUseView:
+    """One quota a model's route draws on, and how much of it is used.
+
+    ``used`` and ``fraction`` are None when nothing publishes the use (never a made-up 0); ``source`` says
+    who published the figure ("AWS CloudWatch", "sandbox utilization report", ...; "" when none did)."""
+
+    code: str
+    name: str  # the Service Quotas name, as listed
+    kind: str  # QuotaKind value: on_demand, cross_region, global, model_daily, global_daily, cross_model_daily
+    measure: str  # Measure value: tokens, requests, input_tokens, output_tokens
+    period_s: int
+    value: float
+    used: float | None = None
+    fraction: float | None = None
+    source: str = ""
+
+    @property
+    def short(self) -> str:
+        """``TPM``, ``RPM``, ``in TPM``, ``day``, ``account day``: the pane's label."""
+        if self.kind == "cross_model_daily":
+            return "account day"
+        if self.period_s >= 86_400:
+            return "day"
+        return _SHORT.get(self.measure, self.measure)
+
+
+def _use_view(u: "QuotaUseView | Mapping[str, Any]") -> QuotaUseView:
+    if isinstance(u, QuotaUseView):
+        return u
+    known = {f for f in QuotaUseView.__dataclass_fields__}
+    return QuotaUseView(**{k: v for k, v in u.items() if k in known})
+
+
 @dataclass(frozen=True)
 class ModelQuotaView:
     """A model's shared on-demand quota and what Priority/Standard/Flex draw from it.
@@ -71,6 +108,24 @@ class ModelQuotaView:
     tpm_by_tier: Mapping[str, float] = field(default_factory=dict)
     rpm_used: float = 0.0
     hold_tokens: float | None = None  # tokens currently held by in-flight requests (input + maxTokens)
+    #: The route this row's traffic takes: "on-demand" (direct calls), "cross-region" or "global" (profiles).
+    #: ``tpm_quota``/``rpm_quota`` are that route's minute quotas.
+    route: str = "on-demand"
+    quotas: tuple[QuotaUseView, ...] = ()  # every quota the route draws on (minute and daily)
+    binding: QuotaUseView | None = None  # the one closest to its limit (None: nothing used)
+    binding_text: str = ""  # "cross-region TPM quota of Amazon Nova Lite (us-east-1), 96% used"
+
+    def __post_init__(self) -> None:
+        # A recording stores the nested quota views by field name; rebuild them (unknown fields dropped).
+        if any(isinstance(u, Mapping) for u in self.quotas):
+            object.__setattr__(self, "quotas", tuple(_use_view(u) for u in self.quotas))
+        if isinstance(self.binding, Mapping):
+            object.__setattr__(self, "binding", _use_view(self.binding))
+
+    @property
+    def key(self) -> str:
+        """The row's identity: the model id, with the route when it is not on-demand."""
+        return self.model_id if self.route == "on-demand" else f"{self.model_id} ({self.route})"
 
     @property
     def tpm_used(self) -> float:
@@ -224,6 +279,15 @@ def eta_seconds(job: BatchJobView, now: float) -> float | None:
     return eta if math.isfinite(eta) else None
 
 
+class RouteNames(TypedDict):
+    """What a :class:`UsageMinute` says of its route: its label, its TPM and RPM quota names, its region."""
+
+    route: str
+    quota_name: str
+    rpm_quota_name: str
+    region: str
+
+
 @dataclass(frozen=True)
 class UsageMinute:
     """One model's use of its quota in one minute, from CloudWatch's per-minute sums: a row of the
@@ -241,6 +305,12 @@ class UsageMinute:
     reserved_output_tpm: float | None = None
     overflow_tokens: float | None = None  # sandbox-only (no AWS metric counts overflow); None: not known
     overflow_requests: float | None = None
+    #: The route these figures are of ("on-demand", "cross-region", "global") and the Service Quotas names of
+    #: its TPM and RPM quotas ("" when not known: an old recording, or the listing had no such quota).
+    route: str = "on-demand"
+    quota_name: str = ""
+    rpm_quota_name: str = ""
+    region: str = ""
 
     @property
     def has_data(self) -> bool:

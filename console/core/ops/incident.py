@@ -42,12 +42,13 @@ async def build_incidents(session: OperatorSession, since: float, model: str | N
     reserved = {r.model_id for r in session.profile.reservations}
     context = inc.ReportContext.of(data, inc.live_source(collector.answers.sandbox))  # named by every export
     incidents = []
-    for model_id in models:
-        tpm_q, rpm_q = collector.quota(model_id)
-        incidents.append(inc.build(collector.answers, model_id, collector.names.get(model_id, model_id),
-                                   collector.tiers.get(model_id, ()), tpm_q, rpm_q, now - since, now,
-                                   model_id in reserved))
-        incidents[-1].context = context
+    for model_id in models:  # a timeline per route the model's traffic took, each naming its quotas
+        for route in collector.routes_with_traffic(collector.answers, model_id):
+            rows = collector.route_timeline(collector.answers, model_id, route, now - since, now,
+                                            model_id in reserved)
+            incidents.append(inc.from_minutes(model_id, collector.names.get(model_id, model_id), rows,
+                                              now - since, now))
+            incidents[-1].context = context
     return incidents
 
 
@@ -67,11 +68,11 @@ def incident_around(session: OperatorSession | None, event: ThrottleEvent) -> In
                 f"{collector.history_minutes} minutes): `tierconsole incident export --since 1h --model "
                 f"{event.model_id}` reports it.")
     start, end = inc.event_window(event.time, answers.start if answers.start is not None else now - 15 * 60, now)
-    tpm_q, rpm_q = collector.quota(event.model_id)
     reserved = {r.model_id for r in session.profile.reservations}
-    incident = inc.build(answers, event.model_id, collector.names.get(event.model_id, event.model_id),
-                         collector.tiers.get(event.model_id, ()), tpm_q, rpm_q, start, end,
-                         event.model_id in reserved, focus=event.time)
+    # the model's own series: the on-demand route, its rows naming its quotas
+    rows = collector.route_timeline(answers, event.model_id, "on_demand", start, end, event.model_id in reserved)
+    incident = inc.from_minutes(event.model_id, collector.names.get(event.model_id, event.model_id), rows,
+                                start, end, focus=event.time)
     if session.latest is not None:  # named by the view and its export
         incident.context = inc.ReportContext.of(session.latest, inc.live_source(answers.sandbox))
     return incident

@@ -40,10 +40,7 @@ def status_document(data: DashboardData, answers: mp.Answers | None, models: Seq
                           "overflow_requests_per_min": None if r.overflow_rpm is None else round(r.overflow_rpm, 2),
                           "overflow_source": r.overflow_source or None}
                          for r in data.reservations],
-        "quotas": [{"model_id": q.model_id, "name": q.name, "tpm_quota": q.tpm_quota, "rpm_quota": q.rpm_quota,
-                    "tpm_by_tier": {k: round(v) for k, v in q.tpm_by_tier.items()}, "tpm_used": round(q.tpm_used),
-                    "tpm_fraction": round(q.tpm_fraction, 4), "rpm_used": round(q.rpm_used),
-                    "rpm_fraction": round(q.rpm_fraction, 4)} for q in data.quotas],
+        "quotas": [quota_entry(q) for q in data.quotas],
         "throttles": {
             "last_5m": mp.throttle_counts(answers, models, tiers, now, 5) if answers else {},
             "last_60m": mp.throttle_counts(answers, models, tiers, now, 60) if answers else {},
@@ -55,3 +52,23 @@ def status_document(data: DashboardData, answers: mp.Answers | None, models: Seq
     }
     return doc
 
+
+
+def _fraction(f: float | None) -> float | None:
+    return None if f is None else round(f, 4)
+
+
+def quota_entry(q: Any) -> dict[str, Any]:
+    """A model's route: today's TPM/RPM keys, its route, every quota it draws on (``used``/``fraction`` null
+    when nothing publishes the use, ``source`` saying who does) and the binding one."""
+    b = q.binding
+    return {"model_id": q.model_id, "name": q.name, "route": q.route, "tpm_quota": q.tpm_quota,
+            "rpm_quota": q.rpm_quota, "tpm_by_tier": {k: round(v) for k, v in q.tpm_by_tier.items()},
+            "tpm_used": round(q.tpm_used), "tpm_fraction": round(q.tpm_fraction, 4), "rpm_used": round(q.rpm_used),
+            "rpm_fraction": round(q.rpm_fraction, 4),
+            "quotas": [{"code": u.code, "name": u.name, "kind": u.kind, "measure": u.measure, "period": u.period_s,
+                        "value": u.value, "used": None if u.used is None else round(u.used, 2),
+                        "fraction": _fraction(u.fraction), "source": u.source or None} for u in q.quotas],
+            "binding": None if b is None else {"name": b.name, "code": b.code, "kind": b.kind, "measure": b.measure,
+                                               "period": b.period_s, "fraction": _fraction(b.fraction),
+                                               "text": q.binding_text, "source": b.source or None}}

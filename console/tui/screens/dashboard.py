@@ -73,7 +73,7 @@ class DashboardScreen(Screen):
         Binding("1", "pane('reservations')", "Panes", key_display="1-4", id="pane-reservations",
                 tooltip="Maximise Reservations (again restores)"),
         Binding("2", "pane('quota')", "Quota", show=False, id="pane-quota",
-                tooltip="Maximise On-demand quota (again restores)"),
+                tooltip="Maximise Quotas (again restores)"),
         Binding("3", "pane('throttles')", "Throttles", show=False, id="pane-throttles",
                 tooltip="Maximise Throttles (again restores)"),
         Binding("4", "pane('batch')", "Batch", show=False, id="pane-batch",

@@ -1,4 +1,5 @@
-"""On-demand quota per model: one stacked bar of Priority / Standard / Flex TPM against the shared quota."""
+"""Quotas per model and route: a stacked bar of Priority / Standard / Flex TPM against the route's TPM quota, and a
+line of every quota the route draws on with the binding one marked (a glyph, so it shows without colour)."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -8,11 +9,13 @@ from textual.app import ComposeResult
 from textual.reactive import reactive
 
 from ...core.domain import format as fmt
+from ...core.domain.alerts import quota_key, quotas_over
 from ...core.domain.views import QUOTA_TIERS, ModelQuotaView, PaneStatus
 from .pane import Body, Pane, ScrollBody
 from .render import Palette, fit, join, stacked_bar
 
 LEVEL_GLYPH = {"ok": " ", "warn": "▲", "crit": "✖"}
+BINDING_GLYPH = "◆"  # the quota closest to its limit: the one that throttles first
 _TIER_LETTER = {"priority": "P", "default": "S", "flex": "F"}
 
 
@@ -20,10 +23,11 @@ class QuotaBody(Body):
     warn_at: reactive[float] = reactive(0.8)
 
     def build(self, width: int, palette: Palette) -> list[Text]:
-        """Two lines per model::
+        """Two lines per model and route, and a third with every quota it draws on when they are known::
 
             Amazon Nova Lite   ━━━━━━━━━━━━━━━━━━┊━━━━━━  ▲ 85%  341k/400k
              RPM 642/1.0k 64%  P 61.3k S 249k F 30.9k        hold 52.4k
+             on-demand  ◆TPM 85% · RPM 64% · day 12% · account day —
         """
         quotas: Sequence[ModelQuotaView] = self.data
         if not quotas:
@@ -70,7 +74,31 @@ class QuotaBody(Body):
                 fit(self._breakdown(q, breakdown_w - 1, palette), breakdown_w),
                 fit(hold, tail_w, align="right"),
             ))
+            if q.quotas:
+                lines.append(fit(self._quota_line(q, palette, width), width))
         return lines
+
+    def _quota_line(self, q: ModelQuotaView, palette: Palette, width: int) -> Text:
+        """`` on-demand  ◆TPM 96% · RPM 40% · day 12% · account day —``: ``—`` where nothing publishes the use;
+        tightened (``·`` without spaces, then ``acct day``) when short of room."""
+        for sep, lead in ((" · ", "  "), ("·", " "), ("·", "")):
+            text = self._quota_text(q, palette, sep, lead, "account day" if lead else "acct day")
+            if text.cell_len <= width:
+                break
+        return text
+
+    def _quota_text(self, q: ModelQuotaView, palette: Palette, sep: str, lead: str, account: str) -> Text:
+        text = Text.assemble((f" {q.route}{lead or ' '}", palette["muted"]))
+        for i, u in enumerate(q.quotas):
+            if i:
+                text.append(sep, palette["muted"])
+            level = palette.level(u.fraction or 0.0, self.warn_at)
+            style = palette["strong"] if level == "ok" else palette[level]
+            bound = q.binding is not None and u.name == q.binding.name
+            text.append(BINDING_GLYPH if bound else "", style)
+            text.append(f"{account if u.short == 'account day' else u.short} ", palette["muted"])
+            text.append("—" if u.fraction is None else fmt.percent(u.fraction), style)
+        return text
 
     @staticmethod
     def _breakdown(q: ModelQuotaView, width: int, palette: Palette) -> Text:
@@ -89,7 +117,7 @@ class QuotaBody(Body):
 
 class QuotaPane(Pane):
     PANE = "quota"
-    TITLE = "On-demand quota"
+    TITLE = "Quotas"
     KEY = "2"
 
     def compose_body(self) -> ComposeResult:
@@ -112,9 +140,15 @@ class QuotaPane(Pane):
 
     def _update_subtitle(self) -> None:
         quotas = self.body.data or ()
-        hot = sum(1 for q in quotas if max(q.tpm_fraction, q.rpm_fraction) >= self.warn_at)
-        count = fmt.plural(len(quotas), "model")
-        self.set_subtitle(f"{count} · {hot} over {fmt.percent(self.warn_at)}" if hot else count)
+        over = quotas_over(quotas, self.warn_at)
+        hot = [q for q in quotas if quota_key(q) in over]
+        count = fmt.plural(len({q.model_id for q in quotas}), "model")
+        if not hot:
+            self.set_subtitle(count)
+            return
+        top = max(hot, key=lambda q: (q.binding.fraction or 0.0) if q.binding else 0.0)
+        binds = f" · binds: {quota_label_of(top)}" if top.binding is not None else ""
+        self.set_subtitle(f"{count} · {len(hot)} over {fmt.percent(self.warn_at)}{binds}")
 
     def update_data(self, quotas: Sequence[ModelQuotaView], status: PaneStatus | None = None,
                     now: float = 0.0) -> bool:
@@ -124,3 +158,10 @@ class QuotaPane(Pane):
         if changed:
             self._update_subtitle()
         return changed
+
+
+def quota_label_of(q: ModelQuotaView) -> str:
+    """The binding quota of a row, short: ``Amazon Nova Lite TPM``, ``Claude Sonnet 4.5 cross-region TPM``."""
+    b = q.binding
+    route = {"cross_region": "cross-region ", "global": "global "}.get(b.kind, "")
+    return f"{q.name} {route}{b.short}"
