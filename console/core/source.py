@@ -15,7 +15,8 @@ from .domain.views import DashboardData
 if TYPE_CHECKING:  # pragma: no cover
     from ..sandbox.app import Sandbox, SandboxThread
     from ..sandbox.daemon import State
-    from .aws.collectors import Collector, RegionsCollector
+    from .aws.collectors import Collector
+    from .aws.regions import RegionsCollector
     from .aws.session import AwsContext
 
 log = logging.getLogger("tierconsole.live")
@@ -117,7 +118,7 @@ class LiveSource:
                 clock = thread.sandbox.clock.now  # metrics are stamped on the sandbox's timeline
         ctx = self.ctx = AwsContext(Target(self.profile, endpoint, sandbox=sandbox, credentials=credentials))
         if len(self.profile.regions) > 1:
-            from .aws.collectors import RegionsCollector  # noqa: PLC0415
+            from .aws.regions import RegionsCollector  # noqa: PLC0415
 
             self.collector = RegionsCollector(ctx, clock=clock)  # one GetMetricData per region per refresh
         else:

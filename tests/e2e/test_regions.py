@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tierconsole.core.aws.collectors import RegionsCollector
+from tierconsole.core.aws.regions import RegionsCollector
 from tierconsole.core.aws.session import AwsContext, Target
 from tierconsole.core.config.profiles import load_profile
 

@@ -20,10 +20,11 @@ from ..domain import metricsplan as mp
 from ..domain import quota_use as qu
 from ..domain.quotas import CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, Measure, QuotaKind
 from ..domain.views import BatchJobView, DashboardData, PaneStatus, ThrottleEvent
+from .answers import job_view, merge_events, timeout_reason
 from .session import AwsContext, describe_error
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..domain.profile import Timeouts
+    pass
 
 REPORT_TTL_S = 15 * 60.0  # "Reports are automatically deleted after 15 minutes."
 #: The per-tier form and series are listed again after this long (a slow cadence, not every refresh) ...
@@ -383,72 +384,3 @@ class Collector:
                              batch_jobs=tuple(batch), status=dict(self._status), usage_minutes=usage)
         self.errors = errors
         return self._last
-
-
-class RegionsCollector:
-    """One collector per region of the profile, polled concurrently and shown as one dashboard.
-
-    The first region is the primary (its collector serves triage and status); the others add their
-    quotas, throttles and batch jobs, labelled with their region.
-    """
-
-    def __init__(self, ctx: AwsContext, *, clock: Callable[[], float] = time.time):
-        self.collectors = [Collector(ctx, clock=clock, region=r) for r in ctx.profile.regions]
-
-    @property
-    def primary(self) -> Collector:
-        return self.collectors[0]
-
-    def __getattr__(self, name: str) -> Any:  # answers, quota(), names, tiers, clock, calls, ... of the primary region
-        return getattr(self.collectors[0], name)
-
-    async def refresh(self) -> DashboardData:
-        results = await asyncio.gather(*(c.refresh() for c in self.collectors))
-        return merge_regions(results[0], list(zip((c.region for c in self.collectors[1:]), results[1:])))
-
-
-def merge_regions(primary: DashboardData, others: list[tuple[str, DashboardData]]) -> DashboardData:
-    if not others:
-        return primary
-    quotas = [replace(q, name=f"{q.name} · {primary.region}") for q in primary.quotas]
-    events = list(primary.throttle_events)
-    jobs = list(primary.batch_jobs)
-    status = dict(primary.status)
-    for region, d in others:
-        quotas += [replace(q, name=f"{q.name} · {region}") for q in d.quotas]
-        events += [replace(e, message=f"{region}: {e.message}") for e in d.throttle_events]
-        jobs += d.batch_jobs
-        for pane, st in d.status.items():
-            if not st.ok and status.get(pane, PaneStatus()).ok:
-                status[pane] = replace(st, reason=f"{region}: {st.reason}")
-    events.sort(key=lambda e: e.time, reverse=True)
-    return replace(primary, region=", ".join([primary.region] + [r for r, _ in others]), quotas=tuple(quotas),
-                   throttle_events=tuple(events), batch_jobs=tuple(jobs), status=status)
-
-
-def timeout_reason(exc: BaseException, timeouts: Timeouts) -> str | None:
-    """A timed-out call, naming the setting that ended it (``timeouts.calls`` or ``timeouts.connect``)."""
-    import botocore.exceptions as bx  # noqa: PLC0415
-
-    if isinstance(exc, bx.ConnectTimeoutError):
-        return f"timed out: no connection within {timeouts.connect:g} s (the profile's timeouts.connect)"
-    if isinstance(exc, (bx.ReadTimeoutError, TimeoutError)):
-        return f"timed out: no answer within {timeouts.calls:g} s (the profile's timeouts.calls)"
-    return None
-
-
-def merge_events(cloudwatch: list[ThrottleEvent], console: list[ThrottleEvent]) -> tuple[ThrottleEvent, ...]:
-    merged = cloudwatch + console
-    merged.sort(key=lambda e: e.time, reverse=True)
-    return tuple(merged)
-
-
-def job_view(j: dict[str, Any]) -> BatchJobView:
-    def ts(v: Any) -> float | None:
-        return v.timestamp() if hasattr(v, "timestamp") else (float(v) if v is not None else None)
-
-    return BatchJobView(job_arn=j.get("jobArn", ""), job_name=j.get("jobName", ""), model_id=j.get("modelId", ""),
-                        status=j.get("status", ""), submit_time=ts(j.get("submitTime")) or 0.0,
-                        end_time=ts(j.get("endTime")), total_records=j.get("totalRecordCount"),
-                        processed=j.get("processedRecordCount", 0) or 0, success=j.get("successRecordCount", 0) or 0,
-                        errors=j.get("errorRecordCount", 0) or 0)
