@@ -153,9 +153,11 @@ def event_window(event_time: float, start: float, end: float) -> tuple[float, fl
     return max(float(start), minute - BEFORE_MINUTES * PERIOD), min(float(end), minute + AFTER_MINUTES * PERIOD)
 
 
-def diagnose(model_name: str, rows: Sequence[Minute], focus: float | None = None) -> tuple[str, list[str]]:
+def diagnose(model_name: str, rows: Sequence[Minute], focus: float | None = None,
+             partial: bool = False) -> tuple[str, list[str]]:
     """(one-line diagnosis, supporting findings) for the rows of one model: about the minute of the event
-    at ``focus`` when given, else about the worst minute."""
+    at ``focus`` when given, else about the worst minute. ``partial``: the focus minute is not in the
+    per-minute data yet (the newest minute of a recording, still counting when it stopped)."""
     findings = overflow_findings(model_name, rows)
     hot = [r for r in rows if r.throttles]
     if hot:
@@ -165,6 +167,13 @@ def diagnose(model_name: str, rows: Sequence[Minute], focus: float | None = None
                         f"{_clock(worst.time)} UTC with {worst.throttles}")
     if focus is not None:
         minute = math.floor(focus / PERIOD) * PERIOD
+        if partial:  # the newest minute: still counting, not in the per-minute data yet
+            partial = (f"{model_name} was throttled at {_clock(minute)} UTC, a partial minute: its per-minute "
+                       "figures are not in the data yet (shown as —), so its usage cannot be judged yet")
+            before = next((r for r in hot if r.time == minute - PERIOD), None)
+            if before is None:
+                return partial + ".", findings
+            return f"{partial}; the minute before: {_judge(model_name, rows, hot, before)}", findings
         near = [r for r in hot if abs(r.time - minute) <= PERIOD]
         if not near:
             return (f"CloudWatch counted no throttles on {model_name} at {_clock(focus)} UTC (±1 minute).", findings)
@@ -173,6 +182,11 @@ def diagnose(model_name: str, rows: Sequence[Minute], focus: float | None = None
         return (f"No throttles on {model_name} in this window.", findings)
     else:
         peak = worst
+    return _judge(model_name, rows, hot, peak), findings
+
+
+def _judge(model_name: str, rows: Sequence[Minute], hot: Sequence[Minute], peak: Minute) -> str:
+    """The diagnosis of the throttles of minute ``peak`` (rules 1-3 of the module's docstring)."""
     before = next((r for r in rows if r.time == peak.time - PERIOD), None)
     window = [peak] if before is None else [peak, before]
     busy = max(window, key=lambda r: r.tpm_fraction)  # the peak on ties
@@ -189,17 +203,17 @@ def diagnose(model_name: str, rows: Sequence[Minute], focus: float | None = None
             line += "; Priority was unaffected"
         elif pri_throttled:
             line += f"; Priority was throttled too ({pri_throttled})"
-        return line + ".", findings
+        return line + "."
     throttled = _tier_names([k for k, v in sorted(peak.throttles_by_tier.items(), key=lambda kv: -kv[1])
                              if v and k != "all"]) or "Requests"
     busy_rpm = max(window, key=lambda r: r.rpm_fraction)
     if busy_rpm.rpm_quota and busy_rpm.rpm_fraction >= SATURATED:
         return (f"{throttled} throttled on {model_name} at {_clock(peak.time)} UTC while under TPM "
                 f"({busy.tpm_fraction:.0%}): RPM quota hit ({busy_rpm.rpm:.0f}/{busy_rpm.rpm_quota:.0f} requests "
-                "per minute).", findings)
+                "per minute).")
     return (f"{throttled} throttled on {model_name} at {_clock(peak.time)} UTC with only {busy.tpm_fraction:.0%} of TPM and "
             f"{busy_rpm.rpm_fraction:.0%} of RPM used: maxTokens holds, not real usage, exhausted the quota "
-            "(lower maxTokens or set it explicitly).", findings)
+            "(lower maxTokens or set it explicitly).")
 
 
 def overflow_findings(model_name: str, rows: Sequence[Minute]) -> list[str]:
@@ -229,7 +243,15 @@ def from_minutes(model_id: str, model_name: str, rows: Sequence[Minute], start: 
     """An incident from per-minute rows (from live answers, or gathered from a recording)."""
     rows = sorted((r for r in rows if r.model_id == model_id and start - PERIOD < r.time <= end),
                   key=lambda r: r.time)
-    line, findings = diagnose(model_name, rows, focus)
+    partial = False
+    if focus is not None and rows:  # the selected event's minute is always in its window, with data or not
+        minute = float(math.floor(focus / PERIOD) * PERIOD)
+        if all(r.time != minute for r in rows):
+            near = min(rows, key=lambda r: abs(r.time - minute))
+            rows = sorted([*rows, Minute(minute, model_id, {}, near.tpm_quota, 0.0, near.rpm_quota, {})],
+                          key=lambda r: r.time)
+            start, end, partial = min(start, minute), max(end, minute), True
+    line, findings = diagnose(model_name, rows, focus, partial)
     return Incident(model_id, start, end, list(rows), line, findings, focus)
 
 
