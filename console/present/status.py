@@ -24,6 +24,15 @@ def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
            f"  endpoint {doc['endpoint'] or 'AWS'}",
            f"alert threshold {threshold_text(alert_threshold)}: "
            f"{over_text(quotas, alert_threshold, reservations if doc['reservations'] else None)}", ""]
+    if doc.get("no_data"):
+        out.append(f"no data: CloudWatch holds no data point in {doc['region']} for the last 60 minutes (no traffic "
+                   "there, or not yet): nothing below is measured (—, never 0)")
+        out.append("RESERVED TPM")
+        out += [f"  {r['reservation_id']:<24} {r['model_id']:<44} —" for r in doc["reservations"]]
+        out.append("ON-DEMAND QUOTA")
+        out += [f"  {q['model_id']:<44} —  quota {q['tpm_quota']:,.0f} TPM, {q['rpm_quota']:,.0f} RPM"
+                for q in doc["quotas"]]
+        return "\n".join(out + _tail(doc))
     out.append("RESERVED TPM")
     for r in doc["reservations"]:
         out.append(f"{mark(r['input_fraction'], r['output_fraction'])}{r['reservation_id']:<24} {r['model_id']:<44} "
@@ -36,8 +45,15 @@ def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
         out.append(f"{mark(q['tpm_fraction'], q['rpm_fraction'])}{q['model_id']:<44} "
                    f"{q['tpm_used']:>9,}/{q['tpm_quota']:<9,.0f} {q['tpm_fraction']:>5.0%}"
                    f"  RPM {q['rpm_used']}/{q['rpm_quota']:.0f}  [{tiers}]")
-    out.append("THROTTLES (5 min / 60 min)")
-    for model, per in doc["throttles"]["last_60m"].items():
+    return "\n".join(out + _tail(doc))
+
+
+def _tail(doc: dict) -> list[str]:
+    """The throttle, batch and stale sections."""
+    out = ["THROTTLES (5 min / 60 min)"]
+    if doc.get("no_data"):
+        out.append("  — (no data)")
+    for model, per in ({} if doc.get("no_data") else doc["throttles"]["last_60m"]).items():
         five = doc["throttles"]["last_5m"].get(model, {})
         cells = "  ".join(f"{tier_label(t)} {five.get(t, 0)}/{n}" for t, n in per.items())
         out.append(f"  {model:<44} {cells}")
@@ -49,4 +65,4 @@ def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
                    f"  errors {j['errors']}")
     if doc["stale"]:
         out.append("STALE: " + "; ".join(f"{k}: {v}" for k, v in doc["stale"].items()))
-    return "\n".join(out)
+    return out

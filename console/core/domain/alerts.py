@@ -26,13 +26,15 @@ class _ProfileThreshold:
 PROFILE_THRESHOLD = _ProfileThreshold()
 
 
-def is_over(*fractions: float, threshold: float | None = None) -> bool:
+def is_over(*fractions: float | None, threshold: float | None = None) -> bool:
     """The one definition: any of a row's fractions (TPM and RPM of a quota, input and output of a
-    reservation) at or above ``threshold``. ``is_over(tpm, rpm, threshold)`` is accepted too."""
+    reservation) at or above ``threshold``. ``is_over(tpm, rpm, threshold)`` is accepted too. A fraction of
+    None (no data: a status document of a region CloudWatch holds nothing for) is never over."""
     if threshold is None:
-        *rest, threshold = fractions
-        return max(rest) >= threshold
-    return max(fractions) >= threshold
+        *rest, last = fractions
+        assert last is not None
+        return max((f for f in rest if f is not None), default=-1.0) >= last
+    return max((f for f in fractions if f is not None), default=-1.0) >= threshold
 
 
 def _field(row: Any, key: str) -> Any:
