@@ -168,12 +168,12 @@ def diagnose(model_name: str, rows: Sequence[Minute], focus: float | None = None
     if focus is not None:
         minute = math.floor(focus / PERIOD) * PERIOD
         if partial:  # the newest minute: still counting, not in the per-minute data yet
-            partial = (f"{model_name} was throttled at {_clock(minute)} UTC, a partial minute: its per-minute "
-                       "figures are not in the data yet (shown as —), so its usage cannot be judged yet")
+            said = (f"{model_name} was throttled at {_clock(minute)} UTC, a partial minute: its per-minute "
+                    "figures are not in the data yet (shown as —), so its usage cannot be judged yet")
             before = next((r for r in hot if r.time == minute - PERIOD), None)
             if before is None:
-                return partial + ".", findings
-            return f"{partial}; the minute before: {_judge(model_name, rows, hot, before)}", findings
+                return said + ".", findings
+            return f"{said}; the minute before: {_judge(model_name, rows, hot, before)}", findings
         near = [r for r in hot if abs(r.time - minute) <= PERIOD]
         if not near:
             return (f"CloudWatch counted no throttles on {model_name} at {_clock(focus)} UTC (±1 minute).", findings)

@@ -27,7 +27,7 @@ def status_document(data: DashboardData, answers: mp.Answers | None, models: Seq
                     tiers: Mapping[str, Iterable[str]], now: float) -> dict[str, Any]:
     """The four panes' data as one JSON-able document (``no_data``: CloudWatch holds nothing in the last hour)."""
     no_data = holds_no_data(answers, now)
-    doc = {
+    doc: dict[str, Any] = {
         "time": now, "profile": data.profile, "account_id": data.account_id, "region": data.region,
         "endpoint": data.endpoint,
         "reservations": [{"reservation_id": r.reservation_id, "model_id": r.model_id,
