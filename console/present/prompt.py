@@ -20,4 +20,6 @@ def format_results(results) -> str:
                      f"{r.output_tokens:>6} {cost:>14}")
         if not r.ok and r.message:
             lines.append(f"          {r.message}")
+        if r.note:
+            lines.append(f"          {r.note}")
     return "\n".join(lines)

@@ -24,6 +24,15 @@ def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
            f"  endpoint {doc['endpoint'] or 'AWS'}",
            f"alert threshold {threshold_text(alert_threshold)}: "
            f"{over_text(quotas, alert_threshold, reservations if doc['reservations'] else None)}", ""]
+    if doc.get("no_data"):
+        out.append(f"no data: CloudWatch holds no data point in {doc['region']} for the last 60 minutes (no traffic "
+                   "there, or not yet): nothing below is measured (—, never 0)")
+        out.append("RESERVED TPM")
+        out += [f"  {r['reservation_id']:<24} {r['model_id']:<44} —" for r in doc["reservations"]]
+        out.append("QUOTAS per model and route")
+        out += [f"  {q['model_id']:<44} —  quota {q['tpm_quota']:,.0f} TPM, {q['rpm_quota']:,.0f} RPM"
+                for q in doc["quotas"]]
+        return "\n".join(out + _tail(doc))
     out.append("RESERVED TPM")
     for r in doc["reservations"]:
         out.append(f"{mark(r['input_fraction'], r['output_fraction'])}{r['reservation_id']:<24} {r['model_id']:<44} "
@@ -40,8 +49,15 @@ def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
         if q.get("binding"):
             source = q["binding"].get("source")
             out.append(f"    binds: {q['binding']['text']}" + (f" ({source})" if source else ""))
-    out.append("THROTTLES (5 min / 60 min)")
-    for model, per in doc["throttles"]["last_60m"].items():
+    return "\n".join(out + _tail(doc))
+
+
+def _tail(doc: dict) -> list[str]:
+    """The throttle, batch and stale sections."""
+    out = ["THROTTLES (5 min / 60 min)"]
+    if doc.get("no_data"):
+        out.append("  — (no data)")
+    for model, per in ({} if doc.get("no_data") else doc["throttles"]["last_60m"]).items():
         five = doc["throttles"]["last_5m"].get(model, {})
         cells = "  ".join(f"{tier_label(t)} {five.get(t, 0)}/{n}" for t, n in per.items())
         out.append(f"  {model:<44} {cells}")
@@ -53,4 +69,4 @@ def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
                    f"  errors {j['errors']}")
     if doc["stale"]:
         out.append("STALE: " + "; ".join(f"{k}: {v}" for k, v in doc["stale"].items()))
-    return "\n".join(out)
+    return out

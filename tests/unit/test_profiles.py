@@ -40,7 +40,7 @@ def test_precedence_flag_env_default(xdg, monkeypatch):
 
 
 def test_user_profile_overrides_builtin_of_same_name(xdg):
-    (xdg / "sandbox.yaml").write_text("sandbox: {}\nregion: ap-south-1\n")
+    (xdg / "sandbox.yaml").write_text("sandbox: {}\nendpoint_url: http://127.0.0.1:4599\nregion: ap-south-1\n")
     p = load_profile("sandbox")
     assert p.origin == "user" and p.region == "ap-south-1"
 
@@ -100,3 +100,29 @@ def test_an_ad_hoc_profile_from_the_aws_config_is_read_only_and_refuses_prompts(
 
     p = adhoc_profile("prod", "us-west-2")
     assert (p.read_only, p.allow_prompts_in_read_only, p.regions) == (True, False, ("us-west-2",))
+
+
+def test_two_default_profiles_are_an_error_naming_both_files(xdg):
+    """newcomer-2 #8: two ``default: true`` profiles were silently resolved (the later won)."""
+    (xdg / "d1.yaml").write_text("name: d1\nregion: us-east-1\ndefault: true\n")
+    (xdg / "d2.yaml").write_text("name: d2\nregion: us-west-2\ndefault: true\n")
+    with pytest.raises(ConfigError) as err:
+        load_profile()
+    assert str(xdg / "d1.yaml") in str(err.value) and str(xdg / "d2.yaml") in str(err.value), str(err.value)
+    assert load_profile("d2").name == "d2"  # naming one still works
+    out = subprocess.run([sys.executable, "-m", "tierconsole.cli", "profiles"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 1, out.stdout
+    assert "default: true" in out.stdout and "d1.yaml" in out.stdout and "d2.yaml" in out.stdout, out.stdout
+
+
+def test_profiles_reports_an_empty_sandbox_section_that_fails_on_use(xdg):
+    """newcomer-2 #8: ``sandbox: {}`` / ``sandbox.models: []`` without an endpoint was listed as fine, and failed
+    on use (the console starts a sandbox from that section)."""
+    (xdg / "empty.yaml").write_text("region: us-east-1\nsandbox: {}\n")
+    (xdg / "nomodels.yaml").write_text("region: us-east-1\nsandbox:\n  models: []\n")
+    entries = discover()
+    for name in ("empty", "nomodels"):
+        assert entries[name].error is not None and "sandbox.models" in str(entries[name].error), entries[name]
+        with pytest.raises(ConfigError, match="sandbox.models"):
+            load_profile(name)

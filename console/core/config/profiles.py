@@ -122,7 +122,9 @@ def _load(name: str, source: str, origin: str, text: str | None, doc: Any = None
         profile = parse_profile(doc, default_name=name, source=source, origin=origin)
     except ConfigError as err:
         raise locate(err, doc, source) from None
-    if profile.sandbox:  # a section with content (an empty one serves a profile aimed at a running sandbox)
+    # A section with content, or any sandbox profile without an endpoint: the console starts a sandbox from that
+    # section on use (an empty one serves only a profile aimed at a running sandbox by its endpoint_url).
+    if profile.sandbox or (profile.is_sandbox and profile.endpoint_url is None):
         from ...sandbox.config import parse_sandbox_config  # noqa: PLC0415 - light: the loader and the domain
 
         parse_sandbox_config(doc, source)  # raises a ConfigError with file, line and field
@@ -158,6 +160,17 @@ def _discover(candidates: list[_Candidate], loaded: dict[str, Profile] | None = 
     return found
 
 
+def default_conflict(entries: dict[str, ProfileEntry]) -> ConfigError | None:
+    """More than one profile saying ``default: true``: an error naming every file (never silently the later one).
+    Raised on use when no profile is named; listed by ``tierconsole profiles``."""
+    defaults = [e for e in entries.values() if e.is_default and not e.skipped]
+    if len(defaults) < 2:
+        return None
+    files = ", ".join(f"{e.source} ({e.name})" for e in defaults)
+    return ConfigError("default", f"{len(defaults)} profiles say default: true: {files}; keep it in one of them, "
+                                  "or name the profile with --profile or $TIERCONSOLE_PROFILE")
+
+
 _warned: set[str] = set()
 
 
@@ -178,6 +191,9 @@ def load_profile(name: str | None = None, cwd: Path | None = None) -> Profile:
     _warn_skipped(entries)
     entries = {k: e for k, e in entries.items() if not e.skipped}
     if wanted is None:
+        clash = default_conflict(entries)
+        if clash is not None:
+            raise clash
         defaults = [e for e in entries.values() if e.is_default and e.error is None]
         wanted = defaults[-1].name if defaults else FALLBACK
     entry = entries.get(wanted)

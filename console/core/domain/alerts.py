@@ -26,13 +26,15 @@ class _ProfileThreshold:
 PROFILE_THRESHOLD = _ProfileThreshold()
 
 
-def is_over(*fractions: float, threshold: float | None = None) -> bool:
+def is_over(*fractions: float | None, threshold: float | None = None) -> bool:
     """The one definition: any of a row's fractions (TPM and RPM of a quota, input and output of a
-    reservation) at or above ``threshold``. ``is_over(tpm, rpm, threshold)`` is accepted too."""
+    reservation) at or above ``threshold``. ``is_over(tpm, rpm, threshold)`` is accepted too. A fraction of
+    None (no data: a status document of a region CloudWatch holds nothing for) is never over."""
     if threshold is None:
-        *rest, threshold = fractions
-        return max(rest) >= threshold
-    return max(fractions) >= threshold
+        *rest, last = fractions
+        assert last is not None
+        return max((f for f in rest if f is not None), default=-1.0) >= last
+    return max((f for f in fractions if f is not None), default=-1.0) >= threshold
 
 
 def _field(row: Any, key: str) -> Any:
@@ -51,7 +53,8 @@ def quota_key(q: Any) -> str:
 def quota_fractions(q: Any) -> list[tuple[str, float]]:
     """(label, fraction) of every quota a row draws on whose use is known: its TPM and RPM and each of its
     ``quotas`` (daily ones included), so "over" judges every applicable quota."""
-    out = [("TPM", _field(q, "tpm_fraction")), ("RPM", _field(q, "rpm_fraction"))]
+    out = [(label, f) for label, f in (("TPM", _field(q, "tpm_fraction")), ("RPM", _field(q, "rpm_fraction")))
+           if f is not None]  # None: not measured (a region with no data), never over
     uses = q.get("quotas", ()) if isinstance(q, dict) else getattr(q, "quotas", ())
     for u in uses:
         f = _field(u, "fraction")
@@ -105,12 +108,18 @@ def uses_over(quotas: Iterable[Any], reservations: Iterable[Any], threshold: flo
     """Every quota and reservation at or over ``threshold`` (each at its highest measure), highest first."""
     out: list[Over] = []
     for q in quotas:
-        measure, fraction = max(quota_fractions(q), key=lambda lf: lf[1])  # ties: TPM first
+        fractions = quota_fractions(q)
+        if not fractions:
+            continue
+        measure, fraction = max(fractions, key=lambda lf: lf[1])  # ties: TPM first
         if is_over(fraction, threshold=threshold):
             out.append(Over("quota", quota_key(q), measure, fraction))
     for r in reservations:
-        fraction, measure = max((_field(r, key), label) for label, key in (("output", "output_fraction"),
-                                                                           ("input", "input_fraction")))
+        known = [(f, label) for label, key in (("output", "output_fraction"), ("input", "input_fraction"))
+                 if (f := _field(r, key)) is not None]
+        if not known:
+            continue
+        fraction, measure = max(known)
         if is_over(fraction, threshold=threshold):
             out.append(Over("reservation", _field(r, "reservation_id"), measure, fraction))
     return sorted(out, key=lambda o: -o.fraction)

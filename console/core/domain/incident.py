@@ -36,12 +36,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Iterator, Sequence
 
 from . import format as fmt
-from .format import plural
 from .metricsplan import PERIOD, Answers, overflow_tokens
+from .diagnosis import _clock, diagnose
 from .views import DashboardData, RouteNames, UsageMinute
-from .tiers import Tier
 
-SATURATED = 0.9
 TIERS = ("priority", "default", "flex")
 BEFORE_MINUTES = 10  # an event's window: minutes before its minute ...
 AFTER_MINUTES = 4  # ... and after it
@@ -179,99 +177,11 @@ def _route_timeline(a: Answers, model_id: str, series: Sequence[str], tpm_quota:
     return rows
 
 
-def _quota_words(row: Minute, measure: str, name: str) -> str:
-    """"the cross-region TPM quota of Model M (us-east-1)"."""
-    where = f" ({row.region})" if row.region else ""
-    return f"the {row.route} {measure} quota of {name}{where}"
-
-
-def _clock(t: float) -> str:
-    return time.strftime("%H:%M", time.gmtime(t))
-
-
-def _tier_names(keys: Sequence[str]) -> str:
-    return " + ".join(Tier(k).label if k in ("priority", "default", "flex", "reserved") else k for k in keys)
-
-
 def event_window(event_time: float, start: float, end: float) -> tuple[float, float]:
     """The window of an event at ``event_time``: its minute, :data:`BEFORE_MINUTES` before and
     :data:`AFTER_MINUTES` after, within the data's own ``start``-``end``."""
     minute = math.floor(event_time / PERIOD) * PERIOD
     return max(float(start), minute - BEFORE_MINUTES * PERIOD), min(float(end), minute + AFTER_MINUTES * PERIOD)
-
-
-def diagnose(model_name: str, rows: Sequence[Minute], focus: float | None = None) -> tuple[str, list[str]]:
-    """(one-line diagnosis, supporting findings) for the rows of one model: about the minute of the event
-    at ``focus`` when given, else about the worst minute."""
-    findings = overflow_findings(model_name, rows)
-    hot = [r for r in rows if r.throttles]
-    if hot:
-        worst = max(hot, key=lambda r: (r.throttles, r.tpm))
-        findings.append(f"{plural(sum(r.throttles for r in hot), 'throttle')} in {plural(len(hot), 'minute')}; "
-                        "the worst minute was "
-                        f"{_clock(worst.time)} UTC with {worst.throttles}")
-    if focus is not None:
-        minute = math.floor(focus / PERIOD) * PERIOD
-        near = [r for r in hot if abs(r.time - minute) <= PERIOD]
-        if not near:
-            return (f"CloudWatch counted no throttles on {model_name} at {_clock(focus)} UTC (±1 minute).", findings)
-        peak = min(near, key=lambda r: (abs(r.time - minute), -r.throttles))
-    elif not hot:
-        return (f"No throttles on {model_name} in this window.", findings)
-    else:
-        peak = worst
-    before = next((r for r in rows if r.time == peak.time - PERIOD), None)
-    window = [peak] if before is None else [peak, before]
-    busy = max(window, key=lambda r: r.tpm_fraction)  # the peak on ties
-    if busy.tpm_quota and busy.tpm_fraction >= SATURATED:
-        shares = sorted(((v, k) for k, v in busy.tpm_by_tier.items() if v > 0), reverse=True)
-        drew = [k for v, k in shares if v >= 0.1 * busy.tpm]
-        if busy.quota_name:  # the binding quota, by name (the rows know which quota of which route they are)
-            line = (f"Throttled by {_quota_words(busy, 'TPM', model_name)}, {busy.tpm_fraction:.0%} used at "
-                    f"{_clock(busy.time)} UTC: {_tier_names(drew)} drew it")
-        else:
-            line = (f"{_tier_names(drew)} drew {busy.tpm_fraction:.0%} of the shared TPM quota on {model_name} "
-                    f"at {_clock(busy.time)} UTC")
-        if busy is not peak:
-            line += f" (throttled at {_clock(peak.time)} UTC)"
-        pri_traffic = sum(r.tpm_by_tier.get("priority", 0) for r in hot)
-        pri_throttled = sum(r.throttles_by_tier.get("priority", 0) for r in hot)
-        if "priority" not in drew and pri_traffic > 0 and pri_throttled == 0:
-            line += "; Priority was unaffected"
-        elif pri_throttled:
-            line += f"; Priority was throttled too ({pri_throttled})"
-        return line + ".", findings
-    throttled = _tier_names([k for k, v in sorted(peak.throttles_by_tier.items(), key=lambda kv: -kv[1])
-                             if v and k != "all"]) or "Requests"
-    busy_rpm = max(window, key=lambda r: r.rpm_fraction)
-    if busy_rpm.rpm_quota and busy_rpm.rpm_fraction >= SATURATED and busy_rpm.rpm_quota_name:
-        return (f"{throttled} throttled by {_quota_words(busy_rpm, 'RPM', model_name)}, "
-                f"{busy_rpm.rpm_fraction:.0%} used at {_clock(peak.time)} UTC while under TPM "
-                f"({busy.tpm_fraction:.0%}): RPM quota hit ({busy_rpm.rpm:.0f}/{busy_rpm.rpm_quota:.0f} requests "
-                "per minute).", findings)
-    if busy_rpm.rpm_quota and busy_rpm.rpm_fraction >= SATURATED:
-        return (f"{throttled} throttled on {model_name} at {_clock(peak.time)} UTC while under TPM "
-                f"({busy.tpm_fraction:.0%}): RPM quota hit ({busy_rpm.rpm:.0f}/{busy_rpm.rpm_quota:.0f} requests "
-                "per minute).", findings)
-    return (f"{throttled} throttled on {model_name} at {_clock(peak.time)} UTC with only {busy.tpm_fraction:.0%} of TPM and "
-            f"{busy_rpm.rpm_fraction:.0%} of RPM used: maxTokens holds, not real usage, exhausted the quota "
-            "(lower maxTokens or set it explicitly).", findings)
-
-
-def overflow_findings(model_name: str, rows: Sequence[Minute]) -> list[str]:
-    """What the rows tell of the reservation's overflow: sandbox figures, or that AWS does not publish it."""
-    reserved = [r for r in rows if r.reserved_input_tpm is not None]
-    if not reserved:
-        return []
-    known = [r for r in reserved if r.overflow_tokens is not None]
-    if not known:
-        return ["reservation overflow is not published by AWS: not shown"]
-    requests = sum(r.overflow_requests or 0 for r in known)
-    tokens = sum(r.overflow_tokens or 0.0 for r in known)
-    if not (requests or tokens):
-        return []
-    return [f"the reservation on {model_name} overflowed to Standard: {requests:,.0f} requests, {tokens:,.0f} tokens "
-            "(sandbox figures; AWS publishes no overflow metric)"]
 
 
 def build(a: Answers, model_id: str, model_name: str, tiers: Iterable[str], tpm_quota: float, rpm_quota: float,
@@ -292,7 +202,15 @@ def from_minutes(model_id: str, model_name: str, rows: Sequence[Minute], start: 
         route = "on-demand" if "on-demand" in routes or not routes else sorted(routes)[0]
     rows = sorted((r for r in rows if r.model_id == model_id and r.route == route and start - PERIOD < r.time <= end),
                   key=lambda r: r.time)
-    line, findings = diagnose(model_name, rows, focus)
+    partial = False
+    if focus is not None and rows:  # the selected event's minute is always in its window, with data or not
+        minute = float(math.floor(focus / PERIOD) * PERIOD)
+        if all(r.time != minute for r in rows):
+            near = min(rows, key=lambda r: abs(r.time - minute))
+            rows = sorted([*rows, Minute(minute, model_id, {}, near.tpm_quota, 0.0, near.rpm_quota, {})],
+                          key=lambda r: r.time)
+            start, end, partial = min(start, minute), max(end, minute), True
+    line, findings = diagnose(model_name, rows, focus, partial)
     return Incident(model_id, start, end, list(rows), line, findings, focus)
 
 

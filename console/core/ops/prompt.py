@@ -64,6 +64,7 @@ class PromptResult:
     stop_reason: str | None = None
     escalated_from: str | None = None
     request_id: str | None = None
+    note: str | None = None  # why the served tier differs (a Reserved request that overflowed to Standard)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -259,6 +260,7 @@ async def run_prompt(session: OperatorSession, req: PromptRequest, *, via: str,
     text as length and hash only): ``ok``, ``failed``, ``cancelled`` (the caller was cancelled) or
     ``failed: <error>`` (the flow raised). A capacity error of the console's own call goes to the
     throttle pane (``on_result`` is told whether it did)."""
+    from ..domain.reserved_overflow import overflow_note  # noqa: PLC0415
     from .guard import append_history  # noqa: PLC0415
 
     req.validate()
@@ -274,6 +276,8 @@ async def run_prompt(session: OperatorSession, req: PromptRequest, *, via: str,
 
     def tier_done(result: PromptResult) -> None:
         results.append(result)
+        result.note = overflow_note(result.tier, result.served_tier, req.model_id, session.profile.reservations,
+                                    req.max_tokens)
         noted = session.note_console_error(req.model_id, result.tier, result.error, result.message)
         if on_result is not None:
             on_result(result, noted)

@@ -25,8 +25,9 @@ async def collect_status(session: OperatorSession) -> tuple[dict[str, Any], Coll
 
 def status_document(data: DashboardData, answers: mp.Answers | None, models: Sequence[str],
                     tiers: Mapping[str, Iterable[str]], now: float) -> dict[str, Any]:
-    """The four panes' data as one JSON-able document."""
-    doc = {
+    """The four panes' data as one JSON-able document (``no_data``: CloudWatch holds nothing in the last hour)."""
+    no_data = holds_no_data(answers, now)
+    doc: dict[str, Any] = {
         "time": now, "profile": data.profile, "account_id": data.account_id, "region": data.region,
         "endpoint": data.endpoint,
         "reservations": [{"reservation_id": r.reservation_id, "model_id": r.model_id,
@@ -49,9 +50,18 @@ def status_document(data: DashboardData, answers: mp.Answers | None, models: Seq
                         "processed": j.processed, "total": j.total_records, "success": j.success,
                         "errors": j.errors} for j in data.batch_jobs],
         "stale": {k: v.reason for k, v in data.status.items() if not v.ok},
+        "no_data": no_data,
     }
+    if no_data:  # nothing measured: no data is null (— in the text), never a zero
+        for row in doc["reservations"]:
+            row.update(dict.fromkeys(("input_tpm_used", "input_fraction", "output_tpm_used", "output_fraction",
+                                      "overflow_tpm", "overflow_requests_per_min")))
+        for row in doc["quotas"]:
+            row.update(dict.fromkeys(("tpm_used", "tpm_fraction", "rpm_used", "rpm_fraction")), tpm_by_tier={},
+                       binding=None)
+            for quota in row["quotas"]:
+                quota.update(used=None, fraction=None)
     return doc
-
 
 
 def _fraction(f: float | None) -> float | None:
@@ -72,3 +82,13 @@ def quota_entry(q: Any) -> dict[str, Any]:
             "binding": None if b is None else {"name": b.name, "code": b.code, "kind": b.kind, "measure": b.measure,
                                                "period": b.period_s, "fraction": _fraction(b.fraction),
                                                "text": q.binding_text, "source": b.source or None}}
+
+
+def holds_no_data(answers: mp.Answers | None, now: float, minutes: int = 60) -> bool:
+    """True when CloudWatch answered but holds no data point at all in the last ``minutes`` (a region the
+    account has no traffic in); False when it could not be read (that is a stale pane, said apart)."""
+    if answers is None:
+        return False
+    since = now - 60 * minutes
+    return not any(t >= since for series in answers.series.values() for t in series)
+

@@ -87,7 +87,9 @@ class IncidentScreen(ModalScreen[None]):
         from ...core.files import private_dir, write_private  # noqa: PLC0415
 
         private_dir(folder)  # 0700 where it is made: incident reports name the account's models and figures
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.incident.end))
+        # Named after the selected event's minute when there is one (the minute the operator chose), else its end.
+        named = self.incident.focus if self.incident.focus is not None else self.incident.end
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(named // 60 * 60 if self.incident.focus is not None else named))
         name = self.incident.model_id.replace(":", "_").replace("/", "_")
         path = folder / f"incident-{name}-{stamp}.md"
         write_private(path, to_markdown([self.incident]))  # 0600: it names the account's models and figures

@@ -180,7 +180,8 @@ class ResultsView:
         parts = []
         for r in results:
             if r.ok:
-                parts.append(f"{fmt.tier_label(r.tier)} → served {fmt.tier_label(r.served_tier)}")
+                parts.append(f"{fmt.tier_label(r.tier)} → served {fmt.tier_label(r.served_tier)}"
+                             + (f" ({r.note})" if r.note else ""))
             else:
                 parts.append(f"{fmt.tier_label(r.tier)}: {r.error}")
         return " · ".join(parts)
