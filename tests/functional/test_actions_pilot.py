@@ -167,7 +167,7 @@ async def test_prompt_at_each_tier_shows_served_tier_status_and_cost(isolated):
         assert "Reserved: ValidationException" in lab.message
         await app.close_source()
     audit = [a for a in audit_entries(isolated) if a["action"] == "prompt"]
-    assert [a["outcome"] for a in audit] == ["ok", "ok", "ok", "ok", "failed"]
+    assert [a["outcome"] for a in audit] == ["ok", "ok", "ok", "ok", "failed: ValidationException"]
     assert all(a["account"] == ACCOUNT and a["profile"] == "sandbox" for a in audit)
     assert "Say hello" not in json.dumps(audit)  # the audit keeps a fingerprint, never the text
     assert [h["tier"] for h in history_entries(isolated)] == ["standard", "priority", "flex", "reserved", "reserved"]
