@@ -16,6 +16,7 @@ from .checks import _check_keys as _check_keys
 from .checks import _get as _get
 from .checks import _names
 from .checks import field_name as field_name
+from .checks import kind_of
 from .checks import show as show
 from .geographies import DEFAULT_GEOGRAPHIES
 from .geographies import parse_geographies as parse_geographies
@@ -205,7 +206,7 @@ def _parse_model_quotas(d: Mapping[str, Any], path: str, model_id: str, subject:
 
     names_raw = d.get("quota_names") or {}
     if not isinstance(names_raw, Mapping):
-        raise ConfigError(f"{path}.quota_names", f"must be a mapping, got {type(names_raw).__name__}")
+        raise ConfigError(f"{path}.quota_names", f"must be a mapping, got {kind_of(names_raw)}")
     shapes = {"on_demand": on_demand}
     for k in ("cross_region", "global"):
         if q.get(k) is not None:
