@@ -82,3 +82,27 @@ def test_max_tokens_beyond_the_declared_range_is_a_usage_error(xdg_env, tmp_path
     out = tc(xdg_env, tmp_path, "prompt", "hi", "--model", NOVA, "--max-tokens", "9" * 20)
     assert out.returncode == 2, out.stderr
     assert "--max-tokens" in out.stderr and "at most" in out.stderr
+
+
+# ------------------------------------------------------------------ 9 + 14. record: existing files, dead sources, wording
+def test_record_refuses_an_existing_file_unless_told_to_append(xdg_env, tmp_path):
+    path = tmp_path / "s.tcrec"
+    run = ("record", str(path), "--scenario", "none", "--interval", "0.3", "--duration", "1s")
+    first = tc(xdg_env, tmp_path, *run)
+    assert first.returncode == 0, first.stderr
+    before = path.read_bytes()
+    again = tc(xdg_env, tmp_path, *run)
+    assert again.returncode == 2 and "already exists" in again.stderr and "--append" in again.stderr
+    assert path.read_bytes() == before  # nothing added
+    more = tc(xdg_env, tmp_path, *run, "--append")
+    assert more.returncode == 0, more.stderr
+    assert "frames recorded" in more.stdout or "1 frame recorded" in more.stdout
+    assert "1 frames" not in more.stdout
+
+
+def test_record_where_every_pane_is_stale_says_so_and_fails(xdg_env, tmp_path):
+    path = tmp_path / "dead.tcrec"
+    out = tc(xdg_env, tmp_path, "--endpoint-url", "http://127.0.0.1:1", "record", str(path), "--interval", "0.5",
+             "--duration", "1s")
+    assert out.returncode == 1, (out.stdout, out.stderr)
+    assert "no pane could be read" in out.stderr and "1 frames" not in out.stdout + out.stderr
