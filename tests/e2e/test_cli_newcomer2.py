@@ -106,3 +106,24 @@ def test_record_where_every_pane_is_stale_says_so_and_fails(xdg_env, tmp_path):
              "--duration", "1s")
     assert out.returncode == 1, (out.stdout, out.stderr)
     assert "no pane could be read" in out.stderr and "1 frames" not in out.stdout + out.stderr
+
+
+# ------------------------------------------------------------------ 10. a damaged recording in operator words
+@pytest.mark.parametrize("value, words", [("NULL", "'schema' is empty"), ("7", "'schema' holds a number"),
+                                          ("'{'", "'schema' is not the JSON"),
+                                          ("X'ff'", "'schema' is not text")])
+def test_a_damaged_meta_entry_is_named_in_operator_words(xdg_env, tmp_path, value, words):
+    import sqlite3
+
+    from tests.recording_corpus import write_good
+
+    path = write_good(tmp_path / "dam.tcrec", n=3)
+    with sqlite3.connect(path) as db:  # as a damaged page reads: no constraint, no type on the value
+        db.executescript("ALTER TABLE meta RENAME TO m0; CREATE TABLE meta (key TEXT PRIMARY KEY, value); "
+                         "INSERT INTO meta SELECT * FROM m0; DROP TABLE m0;")
+        db.execute(f"UPDATE meta SET value = {value} WHERE key = 'schema'")
+    out = tc(xdg_env, tmp_path, "replay", str(path), "--info")
+    assert out.returncode == 2, out.stderr
+    assert words in out.stderr, out.stderr
+    for python in ("NoneType", "must be str", "bytearray", "Expecting", "codec"):
+        assert python not in out.stderr, out.stderr
