@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_plan_parser(sub)
     sandbox.add_parser(sub)
     options.attach(parser, options.SHARED)  # last: every parser of the tree, the ones above and any added later
+    for command in _NO_TARGET:  # accepted there only to be refused with a reason: not offered in its --help
+        for action in options.subparsers_of(parser)[command]._actions:
+            if options.dest_name(action.dest) in options.TARGET_OPTIONS:
+                action.help = argparse.SUPPRESS
     return parser
 
 
@@ -122,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(replay.join_negative_at(sys.argv[1:] if argv is None else list(argv)))
     bad = undecodable_argument(args)
     if bad is not None:
         print(f"tierconsole: error: argument {bad[0]}: {bad[1]}", file=sys.stderr)

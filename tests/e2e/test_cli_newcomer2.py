@@ -68,13 +68,18 @@ def test_a_failed_prompt_is_audited_with_its_error_code(sandbox, xdg_env, tmp_pa
 def test_a_bad_job_name_is_a_usage_error_and_nothing_is_uploaded(sandbox, xdg_env, tmp_path, name):
     path = tmp_path / "in.jsonl"
     batch_file(path, n=100)
+    s3 = boto3_client("s3", sandbox.endpoint)
+
+    def keys() -> set[str]:
+        return {f"{b['Name']}/{o['Key']}" for b in s3.list_buckets()["Buckets"]
+                for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", [])}
+
+    before = keys()
     out = cli_for(sandbox, xdg_env, tmp_path)("batch", "submit", str(path), "--model", NOVA, f"--name={name}")
     assert out.returncode == 2, (out.stdout, out.stderr)
     assert "--name" in out.stderr and "nameContains" not in out.stderr
     assert "63" in out.stderr or "[a-zA-Z0-9]" in out.stderr  # the rule
-    s3 = boto3_client("s3", sandbox.endpoint)
-    for bucket in s3.list_buckets()["Buckets"]:
-        assert s3.list_objects_v2(Bucket=bucket["Name"]).get("KeyCount", 0) == 0
+    assert keys() == before  # nothing uploaded
 
 
 # ------------------------------------------------------------------ 14. --max-tokens bounded locally
@@ -127,3 +132,22 @@ def test_a_damaged_meta_entry_is_named_in_operator_words(xdg_env, tmp_path, valu
     assert words in out.stderr, out.stderr
     for python in ("NoneType", "must be str", "bytearray", "Expecting", "codec"):
         assert python not in out.stderr, out.stderr
+
+
+# ------------------------------------------------------------------ 11. replay --at -5m, and replay's --help
+@pytest.mark.parametrize("at", [["--at", "-2s"], ["--at=-2s"]])
+def test_replay_at_from_the_end_as_help_documents(xdg_env, tmp_path, at):
+    from tests.recording_corpus import write_good
+
+    path = write_good(tmp_path / "s.tcrec", n=3)
+    out = tc(xdg_env, tmp_path, "replay", str(path), *at, "--info")
+    assert out.returncode == 0, out.stderr
+    assert "expected one argument" not in out.stderr
+
+
+def test_replay_help_offers_no_option_that_is_a_usage_error_there(xdg_env, tmp_path):
+    out = tc(xdg_env, tmp_path, "replay", "--help")
+    assert out.returncode == 0
+    for flag in ("--profile", "--endpoint-url", "--region"):
+        assert flag not in out.stdout, flag
+    assert "--at" in out.stdout and "--theme" in out.stdout
