@@ -97,7 +97,7 @@ def _replay(recording, args: argparse.Namespace) -> int:
         else:
             _print_info(info)
         if runs:
-            more = f" (and {len(runs) - 1} more damaged run(s) of frames)" if len(runs) > 1 else ""
+            more = f" (and {len(runs) - 1} more damaged {'run' if len(runs) == 2 else 'runs'} of frames)" if len(runs) > 1 else ""
             err(f"{recording.path}: {runs[0][2]}{more}")
         return EXIT_FAIL if runs else EXIT_OK
     if not len(recording):

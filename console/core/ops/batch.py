@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, cast
 
+from ..domain.format import plural
 from ..domain.batchfile import BatchFileReport, validate_batch
 from .guard import Guard
 from .jobs import (  # noqa: F401 - submit_text, cancel_text, job_id_of, job_ref_problem re-exported: one module of batch use cases
@@ -38,7 +39,7 @@ class BatchInputError(ValueError):
         self.path = path
         self.report = report
         errors = report.errors if report is not None else []
-        self.message = message or f"{path}: {len(errors)} problem(s), nothing uploaded:\n" + "\n".join(
+        self.message = message or f"{path}: {plural(len(errors), 'problem')}, nothing uploaded:\n" + "\n".join(
             f"  {path}:{line}: {msg}" if line else f"  {path}: {msg}" for line, msg in errors[:50])
         super().__init__(self.message)
 
