@@ -30,6 +30,10 @@ def number(kind: type = float, *, above: float | None = None, at_least: float | 
 
 positive_float = number(float, above=0)
 positive_int = number(int, at_least=1)
+#: An ``integer`` member of a botocore model (``maxTokens``: min 1, no max declared) is a 32-bit signed integer
+#: on the wire; beyond it a value is the service's ValidationException, so it is a usage error here.
+API_INT_MAX = 2**31 - 1
+api_count = number(int, at_least=1, at_most=API_INT_MAX)
 
 
 def sandbox_speed(text: str) -> float:

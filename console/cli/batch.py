@@ -21,6 +21,18 @@ def job_ref(text: str) -> str:
     return text
 
 
+def job_name(text: str) -> str:
+    """``--name`` of submit, checked against CreateModelInvocationJob's rule before anything is uploaded."""
+    import argparse  # noqa: PLC0415
+
+    from ..core.ops.jobs import job_name_problem  # noqa: PLC0415 - re only at import
+
+    problem = job_name_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
 def add_parser(sub) -> None:
     bp = sub.add_parser("batch", help="submit, list, show and cancel batch inference jobs",
                         description="Batch inference jobs. Submit validates the JSONL file locally first: "
@@ -32,7 +44,8 @@ def add_parser(sub) -> None:
                                     "Stopping, Stopped, Failed or Expired nothing runs: exit 1, give a new --name.")
     b.add_argument("file", help="local JSONL file of {recordId, modelInput} lines, or an s3:// URI already in S3")
     b.add_argument("--model", required=True, metavar="ID")
-    b.add_argument("--name", metavar="NAME", help="job name (default: the file's name and a hash of its content and the model, so a retry is the same job)")
+    b.add_argument("--name", metavar="NAME", type=job_name,
+                   help="job name: 1 to 63 letters, digits, '+', '-', '.', starting with a letter or digit (default: the file's name and a hash of its content and the model, so a retry is the same job)")
     b.add_argument("--json", action="store_true")
     b = bsub.add_parser("list", help="list jobs, newest first")
     b.add_argument("--status", choices=("Submitted", "InProgress", "Completed", "Failed", "Stopping", "Stopped",

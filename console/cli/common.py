@@ -27,7 +27,8 @@ async def session(args):
 
 
 def run(coro) -> int:
-    """Run a command's coroutine: a bad profile is a usage error, a read-only refusal a failure, Ctrl-C 130."""
+    """Run a command's coroutine: a bad profile is a usage error, a read-only refusal or an AWS SDK error that
+    no command answered itself (a missing AWS profile, no credentials) a one-line failure, Ctrl-C 130."""
     from ..core.domain.catalog import ConfigError  # noqa: PLC0415
     from ..core.ops.guard import ReadOnlyError  # noqa: PLC0415
 
@@ -41,3 +42,10 @@ def run(coro) -> int:
         return EXIT_FAIL
     except KeyboardInterrupt:
         return 130
+    except Exception as e:
+        import botocore.exceptions as bx  # noqa: PLC0415 - only when a command failed
+
+        if not isinstance(e, bx.BotoCoreError):
+            raise
+        err(str(e))
+        return EXIT_FAIL

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+from ..core.domain.format import plural
 from ..core.units import parse_since
 from .common import EXIT_FAIL, EXIT_USAGE, err, run, session
 
@@ -61,7 +62,7 @@ async def _incident(args, since: float) -> int:
         except OSError as e:
             err(f"argument --output: {args.output}: cannot write: {e.strerror or e}")
             return EXIT_FAIL
-        print(f"wrote {args.output} ({len(incidents)} model(s)): " + " | ".join(i.diagnosis for i in incidents))
+        print(f"wrote {args.output} ({plural(len(incidents), 'model')}): " + " | ".join(i.diagnosis for i in incidents))
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0

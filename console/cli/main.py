@@ -70,6 +70,10 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
         else:
             sub.add_parser(name)  # not on the command line, so never chosen: named for the choices only
     options.attach(parser, options.SHARED)  # last: every parser of the tree, the ones above and any added later
+    for command in _NO_TARGET:  # accepted there only to be refused with a reason: not offered in its --help
+        for action in options.subparsers_of(parser)[command]._actions:
+            if options.dest_name(action.dest) in options.TARGET_OPTIONS:
+                action.help = argparse.SUPPRESS
     return parser
 
 
@@ -144,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if "replay" in argv:  # `--at -5m` as --help shows it, not an option named -5m
+        from .replay import join_negative_at  # noqa: PLC0415 - only for a replay
+
+        argv = join_negative_at(argv)
     parser = build_parser(commands_in(argv))
     args = parser.parse_args(argv)
     bad = undecodable_argument(args)

@@ -15,6 +15,7 @@ import sys
 
 from .argtypes import number
 from .common import EXIT_FAIL, EXIT_USAGE, err, run, session
+from ..core.domain.format import plural
 
 _percentile = number(float, above=0, at_most=100)
 _price = number(float, above=0)
@@ -86,6 +87,6 @@ async def _plan(args) -> int:
         console = StdoutConsole(width=None if sys.stdout.isatty() else 160)
         console.print(plan_renderables(plan))
         console.print(Text(""), cost_view_renderables(now))
-        console.print(f"history: {history.to_json()['source']}, {history.calls} GetMetricData call(s); "
+        console.print(f"history: {history.to_json()['source']}, {plural(history.calls, 'GetMetricData call')}; "
                       f"profile {profile.name} ({profile.region})", style="dim")
     return 0

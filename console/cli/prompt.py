@@ -5,7 +5,7 @@ import json
 import sys
 
 from .argtypes import number
-from .argtypes import positive_int as _positive_int
+from .argtypes import api_count
 from .common import EXIT_FAIL, EXIT_USAGE, err, run, session
 
 
@@ -18,7 +18,8 @@ def add_parser(sub) -> None:
     pp.add_argument("--tier", default="default", choices=("reserved", "priority", "standard", "default", "flex",
                                                           "all", "escalate"), help="tier (default: standard)")
     pp.add_argument("--stream", action="store_true", help="use ConverseStream (measures time to first token)")
-    pp.add_argument("--max-tokens", type=_positive_int, metavar="N", help="maxTokens (default: the model's maximum)")
+    pp.add_argument("--max-tokens", type=api_count, metavar="N",
+                    help="maxTokens, 1 to 2147483647 (default: the model's maximum)")
     pp.add_argument("--temperature", type=number(float, at_least=0, at_most=1), metavar="T", help="temperature, 0 to 1")
     pp.add_argument("--system", metavar="TEXT", help="system prompt")
     pp.add_argument("--json", action="store_true", help="print one JSON object per tier")

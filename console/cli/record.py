@@ -62,9 +62,12 @@ def add_record_parser(subparsers: Any) -> argparse.ArgumentParser:
         "record", help="record the dashboard's data to a file, with no UI",
         description="Poll the profile at its refresh cadence and record every refresh to FILE, with no UI, "
                     "until --duration has passed (wall-clock time) or Ctrl-C / SIGTERM. The file is valid at any "
-                    "moment, even after a kill; an existing recording is appended to. "
+                    "moment, even after a kill. An existing FILE is refused unless --append is given. Exit 1 when no "
+                    "pane could be read in any refresh (every pane stale: nothing worth replaying was recorded). "
                     "Replay it with `tierconsole replay FILE`.")
-    p.add_argument("file", metavar="FILE", help="recording file to create or append to")
+    p.add_argument("file", metavar="FILE", help="recording file to create (see --append)")
+    p.add_argument("--append", action="store_true",
+                   help="add to FILE when it already holds a recording (without it an existing FILE is refused)")
     p.add_argument("--duration", type=duration_arg, metavar="D",
                    help=f"stop after D ({DURATION_HELP}); default: until Ctrl-C")
     p.add_argument("--max-size", type=size_arg, default=DEFAULT_MAX_BYTES, metavar="SIZE", help=_MAX_SIZE_HELP)
@@ -104,7 +107,10 @@ def cmd_record(args: argparse.Namespace) -> int:
         source.profile = replace(source.profile, refresh_seconds=args.interval)
     from ..core.files import output_path_problem  # noqa: PLC0415
 
-    problem = None if Path(args.file).is_file() else output_path_problem(args.file)
+    exists = Path(args.file).is_file()
+    problem = None if exists else output_path_problem(args.file)
+    if exists and not args.append:
+        problem = "already exists; pass --append to add to this recording, or give a new file"
     if problem:
         err(f"{args.file}: {problem}")
         return EXIT_USAGE
@@ -134,6 +140,16 @@ def cmd_record(args: argparse.Namespace) -> int:
             return EXIT_FAIL
         span = f", {info['seconds']:.0f} s of data" if info["frames"] else ""
         why = "" if reason == "duration" else " (stopped)"
-        print(f"{args.file}: {recorder.frames_written:,} frames recorded{why}{span}; "
+        print(f"{args.file}: {frames(recorder.frames_written)} recorded{why}{span}; "
               f"{info['frames']:,} in the file, {info['bytes'] / 1e6:.2f} MB")
+    if recorder.frames_written and not recorder.frames_with_data:
+        err(f"{args.file}: no pane could be read in any of the {frames(recorder.frames_written)} (every pane "
+            f"stale: check the profile {p.name!r}, its AWS credentials and endpoint); nothing worth replaying "
+            "was recorded")
+        return EXIT_FAIL
     return EXIT_OK
+
+
+def frames(n: int) -> str:
+    """``1 frame``, ``2 frames``."""
+    return f"{n:,} frame" if n == 1 else f"{n:,} frames"

@@ -25,12 +25,34 @@ def add_replay_parser(subparsers: Any) -> argparse.ArgumentParser:
                     "Keys: space play/pause, . and , step, + and - speed (0.25x-64x), g jump to a time.")
     p.add_argument("file", metavar="FILE", help="the recording")
     p.add_argument("--at", metavar="TIME",
-                   help="start at TIME: HH:MM:SS (UTC), +10m (from the start), -5m (from the end), end, or ISO")
+                   help="start at TIME: HH:MM:SS (UTC), +10m (from the start), -5m (from the end; --at -5m or "
+                        "--at=-5m), end, or ISO")
     p.add_argument("--speed", type=_speed_arg, default=1.0, metavar="X", help="playback speed, 0.25 to 64 (default 1)")
     p.add_argument("--play", action="store_true", help="start playing at once")
     p.add_argument("--info", action="store_true", help="print what the recording holds and exit (no UI)")
     p.add_argument("--json", action="store_true", help="with --info: print JSON")
     return p
+
+
+def join_negative_at(argv: list[str]) -> list[str]:
+    """``--at -5m`` as ``--help`` documents it: argparse takes ``-5m`` for an option (it only knows plain
+    negative numbers), so a value of ``--at`` that starts with ``-`` and a digit is joined to it
+    (``--at=-5m``) before parsing. Nothing else is touched (``--`` ends the options)."""
+    import re  # noqa: PLC0415
+
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            return out + argv[i:]
+        if arg == "--at" and i + 1 < len(argv) and re.match(r"-\d", argv[i + 1]):
+            out.append(f"--at={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
 
 
 def _start_time(text: str, start: float, end: float) -> float:
@@ -75,7 +97,7 @@ def _replay(recording, args: argparse.Namespace) -> int:
         else:
             _print_info(info)
         if runs:
-            more = f" (and {len(runs) - 1} more damaged run(s) of frames)" if len(runs) > 1 else ""
+            more = f" (and {len(runs) - 1} more damaged {'run' if len(runs) == 2 else 'runs'} of frames)" if len(runs) > 1 else ""
             err(f"{recording.path}: {runs[0][2]}{more}")
         return EXIT_FAIL if runs else EXIT_OK
     if not len(recording):

@@ -42,7 +42,7 @@ class Recording:
             self._check = {cls: _RowCheck(cls, schema.get(cls.__name__)) for cls in ROW_TYPES[1:]}
         except sqlite3.Error as e:
             self.close()
-            raise RecordingError(self.path, f"damaged or unreadable: {e}") from None
+            raise RecordingError(self.path, _sqlite_words(e)) from None
         except RecordingError:
             self.close()
             raise
@@ -299,3 +299,16 @@ class Recording:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _sqlite_words(e: sqlite3.Error) -> str:
+    """An SQLite error opening a recording, in an operator's words (SQLite's own text in parentheses)."""
+    text = str(e)
+    if "malformed" in text or "corrupt" in text:
+        return (f"damaged: the file's internal index is corrupt, so its frames cannot be listed "
+                f"(SQLite: {text})")
+    if "not a database" in text or "encrypted" in text:
+        return f"not a tierconsole recording: not an SQLite database (SQLite: {text})"
+    if "locked" in text or "busy" in text:
+        return f"cannot be read now: another program holds it locked (SQLite: {text}); try again"
+    return f"damaged or unreadable (SQLite: {text})"

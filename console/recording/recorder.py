@@ -49,6 +49,7 @@ class Recorder:
         self.commit_seconds = commit_seconds
         self._clock = clock
         self.frames_written = 0
+        self.frames_with_data = 0  # frames where at least one pane was read (not all stale)
         self.frames_dropped = 0
         self._prev: DashboardData | None = None
         self._prev_json: bytes | None = None
@@ -153,6 +154,8 @@ class Recorder:
             self._since_key += 1
         self._prev, self._prev_json, self._last_time = data, raw, index_time
         self.frames_written += 1
+        if not data.status or any(st.ok for st in data.status.values()):
+            self.frames_with_data += 1
         if self._clock() - self._last_commit >= self.commit_seconds:
             self.flush()
 

@@ -52,10 +52,24 @@ def _check_header(path: Path) -> None:
 
 
 def _read_meta(conn: sqlite3.Connection) -> dict[str, Any]:
-    try:
-        return {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
-    except (TypeError, RecursionError) as e:  # a value that is not text, or nested too deeply
-        raise ValueError(str(e)[:200]) from None
+    """The meta table, each value JSON text; a :class:`ValueError` naming the entry and what is wrong
+    with it, in words an operator reads (never Python's exception text)."""
+    meta: dict[str, Any] = {}
+    for key, value in conn.execute("SELECT key, value FROM meta"):
+        entry = f"the meta entry {str(key)[:40]!r}"
+        if value is None:
+            raise ValueError(f"{entry} is empty")
+        if not isinstance(value, (str, bytes)):
+            raise ValueError(f"{entry} holds a number where the recorder writes text")
+        try:
+            meta[key] = json.loads(value)
+        except UnicodeDecodeError:
+            raise ValueError(f"{entry} is not text (bytes that are not UTF-8)") from None
+        except json.JSONDecodeError:
+            raise ValueError(f"{entry} is not the JSON the recorder writes (cut or overwritten)") from None
+        except RecursionError:
+            raise ValueError(f"{entry} is nested too deeply to be the recorder's") from None
+    return meta
 
 
 def _schema(meta: Mapping[str, Any], path: Path) -> dict[str, list[str]]:
@@ -75,7 +89,7 @@ def _check_identity(conn: sqlite3.Connection, path: Path) -> dict[str, Any]:
     try:
         meta = _read_meta(conn)
     except ValueError as e:
-        raise RecordingError(path, f"damaged: unreadable meta ({e})") from None
+        raise RecordingError(path, f"damaged: {e}; the recording's description (meta) cannot be read") from None
     if meta.get("format") != FORMAT:
         raise RecordingError(path, "not a tierconsole recording (no format marker)")
     version = meta.get("version")

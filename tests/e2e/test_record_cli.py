@@ -172,6 +172,9 @@ def test_record_command_errors(isolated, capsys):
     foreign = isolated / "notes.txt"
     foreign.write_text("my notes\n")
     args = parser().parse_args(["record", str(foreign), "--profile", "sandbox", "--duration", "1s"])
+    assert cmd_record(args) == 2  # an existing file is refused without --append
+    assert f"{foreign}: already exists" in capsys.readouterr().err
+    args = parser().parse_args(["record", str(foreign), "--profile", "sandbox", "--duration", "1s", "--append"])
     assert cmd_record(args) == 1
     assert f"{foreign}: not a tierconsole recording" in capsys.readouterr().err
     assert foreign.read_text() == "my notes\n"

@@ -167,7 +167,7 @@ async def test_prompt_at_each_tier_shows_served_tier_status_and_cost(isolated):
         assert "Reserved: ValidationException" in lab.message
         await app.close_source()
     audit = [a for a in audit_entries(isolated) if a["action"] == "prompt"]
-    assert [a["outcome"] for a in audit] == ["ok", "ok", "ok", "ok", "failed"]
+    assert [a["outcome"] for a in audit] == ["ok", "ok", "ok", "ok", "failed: ValidationException"]
     assert all(a["account"] == ACCOUNT and a["profile"] == "sandbox" for a in audit)
     assert "Say hello" not in json.dumps(audit)  # the audit keeps a fingerprint, never the text
     assert [h["tier"] for h in history_entries(isolated)] == ["standard", "priority", "flex", "reserved", "reserved"]
@@ -448,7 +448,7 @@ async def test_a_malformed_file_shows_its_line_numbers_and_uploads_nothing(isola
         screen = await open_submit(pilot)
         await submit_form(pilot, screen, "bad.jsonl", "tui-bad")
         text = screen.result_text
-        assert "bad.jsonl: 2 problem(s), nothing uploaded" in text
+        assert "bad.jsonl: 2 problems, nothing uploaded" in text
         assert "bad.jsonl:2: not valid JSON" in text and "bad.jsonl:4: modelInput is required" in text
         assert "✖" in str(screen.query_one("#batch-result").render())
         s3 = boto3_client("s3", app.source.ctx.target.endpoint_url)
@@ -850,7 +850,7 @@ async def test_every_file_problem_can_be_seen_at_80x24(isolated):
         await ready(pilot)
         screen = await open_submit(pilot)
         await submit_form(pilot, screen, "bad.jsonl", "tui-bad")
-        assert "5 problem(s)" in screen.result_text
+        assert "5 problems" in screen.result_text
         await pilot.pause()
         seen = visible(app)
         box = screen.query_one("#batch-result-box")

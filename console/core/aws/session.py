@@ -10,6 +10,8 @@ itself) > AWS.
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,8 +85,11 @@ class AwsContext:
             if self.target.sandbox:
                 kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = \
                     self.target.credentials or SANDBOX_CREDENTIALS
-            creator = self._get_session().create_client(service, **kwargs)
-            client = await self._stack.enter_async_context(creator)
+            try:
+                creator = self._get_session().create_client(service, **kwargs)
+                client = await self._stack.enter_async_context(creator)
+            except Exception as e:  # noqa: BLE001 - re-raised; only a missing AWS profile is reworded
+                raise _reworded(e, self.profile) from None
             if service == "bedrock-runtime":
                 client.meta.events.register("before-parameter-build.bedrock-runtime", self._prompt_read_timeout)
             self._clients[key] = client
@@ -101,6 +106,37 @@ class AwsContext:
         self.closed = True
         self._clients.clear()
         await self._stack.aclose()
+
+
+def _reworded(exc: Exception, profile: Profile) -> Exception:
+    """A missing AWS profile, said once for every command: which AWS profile, of which console profile, and
+    the files it was looked for in (botocore's own message names neither file nor console profile)."""
+    import botocore.exceptions as bx  # noqa: PLC0415
+
+    reworded = _aws_profile_not_found()
+    if not isinstance(exc, bx.ProfileNotFound) or isinstance(exc, reworded):
+        return exc
+    new: Exception = reworded(profile=exc.kwargs.get("profile", profile.aws_profile), console=profile.name,
+                              config=_aws_file("AWS_CONFIG_FILE", "config"),
+                              credentials=_aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials"))
+    return new
+
+
+def _aws_file(variable: str, name: str) -> str:
+    return os.path.expanduser(os.environ.get(variable) or f"~/.aws/{name}")
+
+
+@functools.cache
+def _aws_profile_not_found() -> type:
+    """botocore's ProfileNotFound (every handler of it still catches it) with a message an operator can act on."""
+    import botocore.exceptions as bx  # noqa: PLC0415
+
+    class _AwsProfileNotFound(bx.ProfileNotFound):  # type: ignore[misc]
+        fmt = ("AWS profile {profile!r} (aws_profile of console profile {console!r}) not found in {config} "
+               "nor {credentials}: add it (aws configure --profile {profile}) or change aws_profile")
+
+    _AwsProfileNotFound.__name__ = _AwsProfileNotFound.__qualname__ = "ProfileNotFound"
+    return _AwsProfileNotFound
 
 
 def describe_error(exc: BaseException) -> str:

@@ -60,6 +60,24 @@ class _Shown(reprlib.Repr):
 _shown = _Shown()
 
 
+def kind_of(value: Any) -> str:
+    """What a configuration value is, in the words of its file (YAML), never a Python class name:
+    "a mapping", "a list", "a string", "a number", "true/false", "null"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return "a value of another kind"
+
+
 def show(value: Any) -> str:
     """``value`` for an error message: bounded in length, never the raw input in full."""
     if value is None:
@@ -67,7 +85,7 @@ def show(value: Any) -> str:
     try:
         return _shown.repr(value)
     except Exception:  # noqa: BLE001 - an error message must never fail
-        return f"a {type(value).__name__}"
+        return kind_of(value)
 
 
 def field_name(key: Any) -> str:
@@ -106,7 +124,7 @@ def _get(d: Mapping[str, Any], key: str, path: str, kind: type | tuple[type, ...
 
 def _check_keys(d: Any, allowed: set[str], path: str) -> Mapping[str, Any]:
     if not isinstance(d, Mapping):
-        raise ConfigError(path, f"must be a mapping, got {type(d).__name__}")
+        raise ConfigError(path, f"must be a mapping, got {kind_of(d)}")
     unknown = sorted((k for k in d if k not in allowed), key=lambda k: (not isinstance(k, str), field_name(k)))
     if unknown:
         key = field_name(unknown[0])

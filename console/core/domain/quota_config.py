@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .checks import ConfigError, _check_keys, _get, field_name, show
+from .checks import ConfigError, _check_keys, _get, field_name, kind_of, show
 from .quotas import (
     ROUTE_KINDS, QuotaKind, QuotaRules, QuotaSpec, classify, daily_spec, default_name, minute_specs, spec_key,
 )
@@ -60,7 +60,7 @@ def _parse_model_quotas(d: Mapping[str, Any], path: str, model_id: str, subject:
 
     names_raw = d.get("quota_names") or {}
     if not isinstance(names_raw, Mapping):
-        raise ConfigError(f"{path}.quota_names", f"must be a mapping, got {type(names_raw).__name__}")
+        raise ConfigError(f"{path}.quota_names", f"must be a mapping, got {kind_of(names_raw)}")
     shapes = {"on_demand": on_demand}
     for k in ("cross_region", "global"):
         if q.get(k) is not None:

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, cast
 
+from ..domain.format import plural
 from ..domain.batchfile import BatchFileReport, validate_batch
 from .guard import Guard
 from .jobs import (  # noqa: F401 - submit_text, cancel_text, job_id_of, job_ref_problem re-exported: one module of batch use cases
-    STOPPED, AmbiguousJob, JobAnswer, JobNotFound, cancel_text, job_id_of, job_ref_problem, jobs_named, resolve_job,
+    STOPPED, AmbiguousJob, JobAnswer, JobNotFound, cancel_text, job_id_of, job_name_problem, job_ref_problem, jobs_named, resolve_job,
     submit_text,
 )
 
@@ -38,7 +39,7 @@ class BatchInputError(ValueError):
         self.path = path
         self.report = report
         errors = report.errors if report is not None else []
-        self.message = message or f"{path}: {len(errors)} problem(s), nothing uploaded:\n" + "\n".join(
+        self.message = message or f"{path}: {plural(len(errors), 'problem')}, nothing uploaded:\n" + "\n".join(
             f"  {path}:{line}: {msg}" if line else f"  {path}: {msg}" for line, msg in errors[:50])
         super().__init__(self.message)
 
@@ -307,7 +308,10 @@ async def cancel_confirmed(session: OperatorSession, job: str,
 async def submit(session: OperatorSession, source: str, model_id: str, name: str | None = None) -> dict[str, Any]:
     """The submit use case, for ``batch submit`` and the console's ``b``: a local file (validated first) or
     an ``s3://`` URI (used in place), under the session's guard and account, run so that cancelling the
-    caller does not cut it in half. Returns GetModelInvocationJob's answer."""
+    caller does not cut it in half. Returns GetModelInvocationJob's answer. A bad ``name`` is a
+    :class:`ValueError` before anything is called or uploaded."""
+    if name is not None and (problem := job_name_problem(name)):
+        raise ValueError(f"job name: {problem}")
     ctx = await session.context()
     await session.ensure_account()
     create = submit_batch_s3 if source.startswith("s3://") else submit_batch

@@ -48,9 +48,10 @@ class Guard:
             raise ReadOnlyError(f"{action} refused: profile {self.profile.name!r} is read-only "
                                 "(read_only: true or --read-only)")
 
-    def require_prompt(self) -> None:
+    def require_prompt(self, model_id: str = "-") -> None:
+        """Refuse a test prompt of ``model_id`` in read-only mode (audited with the model as its target)."""
         if self.read_only and not self.profile.allow_prompts_in_read_only:
-            self.audit("prompt", "-", "refused: read-only")
+            self.audit("prompt", model_id or "-", "refused: read-only")
             raise ReadOnlyError(f"test prompts refused: profile {self.profile.name!r} is read-only "
                                 "(read_only: true or --read-only) and allow_prompts_in_read_only is false; "
                                 "a prompt spends the shared quota (set allow_prompts_in_read_only: true in the "

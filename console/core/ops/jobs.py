@@ -15,6 +15,22 @@ if TYPE_CHECKING:  # pragma: no cover
 JOB_ARN = re.compile(r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:model-invocation-job/[a-z0-9]{12}")
 JOB_ID = re.compile(r"[a-z0-9]{12}")
 JOB_NAME = re.compile(r"[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9+\-.]){0,63}")
+JOB_NAME_MAX = 63  # ModelInvocationJobName: min 1, max 63
+
+
+def job_name_problem(name: str) -> str | None:
+    """What is wrong with a job name an operator gives, in CreateModelInvocationJob's own rule (botocore's
+    ModelInvocationJobName: 1 to 63 characters, pattern ``JOB_NAME``), or None. Checked before anything is
+    uploaded or called, so a bad name is never reported by another request's parameter."""
+    rule = (f"1 to {JOB_NAME_MAX} characters, letters and digits first, then letters, digits, '+', '-' or '.' "
+            f"(pattern {JOB_NAME.pattern})")
+    if not name:
+        return f"a job name cannot be empty: {rule}; leave --name out for the default name"
+    if len(name) > JOB_NAME_MAX or not JOB_NAME.fullmatch(name):
+        return f"{name!r} is not a valid job name: {rule}"
+    return None
+
+
 #: Where a job ended without running to its end: submitting the same again runs nothing new.
 ENDED_UNRUN = frozenset({"Stopping", "Stopped", "Failed", "Expired"})
 STOPPED = frozenset({"Stopping", "Stopped"})

@@ -257,21 +257,14 @@ async def run_prompt(session: OperatorSession, req: PromptRequest, *, via: str,
     refused in read-only mode unless the profile allows prompts (:class:`~.guard.ReadOnlyError`, audited),
     the account looked up for the audit, the request added to the prompt history (``on_sending`` is told
     the entry just before the request goes out), sent at its tier(s), and audited with its outcome (the
-    text as length and hash only): ``ok``, ``failed``, ``cancelled`` (the caller was cancelled) or
+    text as length and hash only): ``ok``, ``failed: <AWS error code>`` (no tier answered), ``cancelled`` (the caller was cancelled) or
     ``failed: <error>`` (the flow raised). A capacity error of the console's own call goes to the
     throttle pane (``on_result`` is told whether it did)."""
     from ..domain.reserved_overflow import overflow_note  # noqa: PLC0415
     from .guard import append_history  # noqa: PLC0415
 
     req.validate()
-    await asyncio.to_thread(session.guard.require_prompt)
-    ctx = await session.context()
-    await session.ensure_account()
-    client = await ctx.client("bedrock-runtime")
-    entry = history_entry(session, req)
-    await asyncio.to_thread(append_history, session.history_path, entry)
-    if on_sending is not None:
-        on_sending(entry)
+    await asyncio.to_thread(session.guard.require_prompt, req.model_id)
     results: list[PromptResult] = []  # every tier that has answered so far (for the audit, even if cancelled)
 
     def tier_done(result: PromptResult) -> None:
@@ -282,7 +275,14 @@ async def run_prompt(session: OperatorSession, req: PromptRequest, *, via: str,
         if on_result is not None:
             on_result(result, noted)
 
-    try:
+    try:  # from here on every outcome is audited: a client that cannot be made (no AWS profile) too
+        ctx = await session.context()
+        await session.ensure_account()
+        client = await ctx.client("bedrock-runtime")
+        entry = history_entry(session, req)
+        await asyncio.to_thread(append_history, session.history_path, entry)
+        if on_sending is not None:
+            on_sending(entry)
         results[:] = await send_prompt(client, req, session.prices, on_text=on_text, on_result=tier_done,
                                        timeouts=session.profile.timeouts)
     except asyncio.CancelledError:
@@ -291,8 +291,16 @@ async def run_prompt(session: OperatorSession, req: PromptRequest, *, via: str,
     except Exception as e:
         _audit(session, req, via, f"failed: {type(e).__name__}", results)
         raise
-    _audit(session, req, via, "ok" if any(r.ok for r in results) else "failed", results)
+    _audit(session, req, via, _outcome(results), results)
     return results
+
+
+def _outcome(results: list[PromptResult]) -> str:
+    """``ok`` when a tier answered, else ``failed: <the first tier's AWS error code>``."""
+    if any(r.ok for r in results):
+        return "ok"
+    codes = [r.error for r in results if r.error]
+    return f"failed: {codes[0]}" if codes else "failed"
 
 
 def _audit(session: OperatorSession, req: PromptRequest, via: str, outcome: str, results: list[PromptResult]) -> None:
