@@ -230,6 +230,18 @@ class Collector:
         """Seconds between two discoveries now: slow once every watched model's tiers are seen."""
         return DISCOVERY_UNSEEN_EVERY_S if any(not self._published.get(m) for m in self.models) else DISCOVERY_EVERY_S
 
+    def throttle_sources(self) -> tuple[list[str], dict[str, set[str]]]:
+        """The series whose ``InvocationThrottles`` are the operator's and the tiers read: the watched models',
+        and their inference profiles' (a profile call counts under the profile's ``ModelId``) as totals."""
+        models = self.models
+        series = [s for s in self._route_series() if s not in models]
+        return [*models, *series], {**self._tiers, **{s: set() for s in series}}
+
+    def route_of(self, series: str) -> tuple[str, str] | None:
+        """(model, route) of an inference profile's series (``us.<model>``…), None for anything else."""
+        found = ((m, route) for m, kinds in self._profiles.items() for route, names in kinds.items() if series in names)
+        return next(found, None)
+
     def _route_series(self) -> list[str]:
         """The profile series of the watched models (their cross-region and global routes)."""
         return [s for m in self.models for kind, series in self._profiles.get(m, {}).items() for s in series]
@@ -363,7 +375,7 @@ class Collector:
                 answers, mp.quota_views(answers, self.models, self._names, self._tpm, self._rpm, self._tiers, now),
                 self._listed, self._profiles, self._report, now, region=self.region,
                 sandbox=self.ctx.target.sandbox)
-            cw_events = mp.throttle_events(answers, self.models, self._tiers)
+            cw_events = mp.throttle_events(answers, *self.throttle_sources())
             # Unchanged events keep the same tuple, so the throttle pane skips a 100k-item comparison.
             key = (tuple(cw_events), len(self.console_events))
             if key != self._events_key:

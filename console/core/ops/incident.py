@@ -69,10 +69,11 @@ def incident_around(session: OperatorSession | None, event: ThrottleEvent) -> In
                 f"{event.model_id}` reports it.")
     start, end = inc.event_window(event.time, answers.start if answers.start is not None else now - 15 * 60, now)
     reserved = {r.model_id for r in session.profile.reservations}
-    # the model's own series: the on-demand route, its rows naming its quotas
-    rows = collector.route_timeline(answers, event.model_id, "on_demand", start, end, event.model_id in reserved)
-    incident = inc.from_minutes(event.model_id, collector.names.get(event.model_id, event.model_id), rows,
-                                start, end, focus=event.time)
+    # the model's own series: the on-demand route; an inference profile's series: that route of its model.
+    # Either way the rows name the route's quotas.
+    model, route = collector.route_of(event.model_id) or (event.model_id, "on_demand")
+    rows = collector.route_timeline(answers, model, route, start, end, model in reserved)
+    incident = inc.from_minutes(model, collector.names.get(model, model), rows, start, end, focus=event.time)
     if session.latest is not None:  # named by the view and its export
         incident.context = inc.ReportContext.of(session.latest, inc.live_source(answers.sandbox))
     return incident

@@ -20,7 +20,8 @@ async def collect_status(session: OperatorSession) -> tuple[dict[str, Any], Coll
     collector = Collector(await session.context(), clock=session.clock, history_minutes=60)
     data = await collector.refresh()
     now = collector.clock()
-    return status_document(data, collector.answers, collector.models, collector.tiers, now), collector
+    models, tiers = collector.throttle_sources()  # the models and their inference profiles
+    return status_document(data, collector.answers, models, tiers, now), collector
 
 
 def status_document(data: DashboardData, answers: mp.Answers | None, models: Sequence[str],
