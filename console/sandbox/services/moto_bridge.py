@@ -103,8 +103,8 @@ class MotoBridge:
         if bad is not None:  # an answer no HTTP server may send (the client would see a dropped connection)
             log.warning("moto answered %s to %s %s with a control character in header %s",
                         status, req.method, req.path[:200], bad)
-            raise AwsError("InvalidArgument", f"The request would make header {bad} carry a control "
-                                       "character, which HTTP does not allow.", 400)
+            raise AwsError("InvalidArgument", f"The request would make header {bad} carry a character HTTP "
+                                       "headers cannot (a control character, or one beyond Latin-1).", 400)
         untrack_moto_models()
         if call.service == "monitoring":
             bound_list_metrics_pages(cloudwatch_backend(self.account_id, call.region))

@@ -166,7 +166,9 @@ def _s3_rules() -> tuple[dict[str, tuple[int, int]], frozenset[str]]:
     return ints, frozenset(markers)
 
 
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: What an HTTP header value cannot carry here: control characters (but tab), and anything beyond Latin-1 (the
+#: server writes header values as Latin-1 bytes).
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u0100-\U0010ffff]")
 
 
 def _s3_error(code: str, message: str, status: int = 400) -> AwsError:
@@ -184,8 +186,8 @@ def _check_s3(call: Call) -> None:
                                 f"({lo} to {hi}): {value[:40]!r}")
         if name.startswith("response-") and CONTROL_CHARS.search(value):
             # GetObject echoes response-* overrides as response headers; a control character cannot be one.
-            raise _s3_error("InvalidArgument", f"Query parameter {name} holds a control character, which an "
-                            f"HTTP header cannot carry: {value[:40]!r}")
+            raise _s3_error("InvalidArgument", f"Query parameter {name} holds a character an HTTP header cannot carry "
+                            f"(a control character, or one beyond Latin-1): {value[:40]!r}")
     segments = req.path.lstrip("/").split("/", 1)
     bucket, key = segments[0], (segments[1] if len(segments) > 1 else "")
     if req.method == "POST" and bucket and key and not markers.intersection(req.query):
