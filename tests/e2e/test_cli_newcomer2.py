@@ -70,9 +70,9 @@ def test_a_bad_job_name_is_a_usage_error_and_nothing_is_uploaded(sandbox, xdg_en
     batch_file(path, n=100)
     s3 = boto3_client("s3", sandbox.endpoint)
 
-    def keys() -> set[str]:
-        return {f"{b['Name']}/{o['Key']}" for b in s3.list_buckets()["Buckets"]
-                for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", [])}
+    def keys() -> set[str]:  # the bucket batch submit uploads to (moto's S3 is shared by the process's sandboxes)
+        bucket = sandbox.sandbox.config.bucket
+        return {f"{bucket}/{o['Key']}" for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
 
     before = keys()
     out = cli_for(sandbox, xdg_env, tmp_path)("batch", "submit", str(path), "--model", NOVA, f"--name={name}")

@@ -161,6 +161,10 @@ class Pane(Vertical):
         self.query_one(StaleBanner).show_status(status, now)
 
     def set_subtitle(self, text: str) -> None:
+        """A plain-text subtitle: names and filters from data or the operator are escaped, never read as markup."""
+        from textual.markup import escape  # noqa: PLC0415
+
+        text = escape(text)
         if self.border_subtitle != text:
             self._subtitle_only = True
             try:
