@@ -21,13 +21,21 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from ..http import AwsError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..host import SandboxHost
-    from .servicequotas import Quota
+
+
+class Quota(Protocol):
+    """What a request reads of a quota (:class:`.servicequotas.Quota`)."""
+
+    code: str
+    name: str
+    value: float
+    adjustable: bool
 
 OPEN = ("PENDING", "CASE_OPENED")
 MAX_LIST = 100
@@ -36,7 +44,7 @@ MAX_LIST = 100
 @dataclass
 class _Request:
     id: str
-    quota: "Quota"
+    quota: Quota
     desired: float
     created: float
     status: str = "PENDING"
@@ -60,7 +68,7 @@ class _Request:
 class QuotaRequests:
     """The requests a sandbox holds, newest last; ``applied`` values by quota code (what ListServiceQuotas shows)."""
 
-    def __init__(self, host: "SandboxHost", by_code: dict[str, "Quota"],
+    def __init__(self, host: "SandboxHost", by_code: dict[str, Quota],
                  page: Callable[[list, dict, int], tuple[list, str | None]]):
         self.host = host
         self.settings = host.config.quota_requests
@@ -69,7 +77,7 @@ class QuotaRequests:
         self.requests: list[_Request] = []
         self.applied: dict[str, float] = {}
 
-    def value(self, quota: "Quota") -> float:
+    def value(self, quota: Quota) -> float:
         return self.applied.get(quota.code, quota.value)
 
     # ------------------------------------------------------------------ lifecycle
