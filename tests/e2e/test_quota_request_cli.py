@@ -17,6 +17,11 @@ import pytest
 from tests.conftest import NOVA, boto3_client
 from tierconsole.core.domain.quotarequest import significant
 from tierconsole.sandbox.config import config_document, parse_sandbox_config
+from tierconsole.core.aws.session import AwsContext, Target
+from tierconsole.core.config.profiles import load_profile
+from tierconsole.core.ops.guard import Guard
+from tierconsole.core.ops.quota_request import _file
+from tierconsole.sandbox.faults import parse_faults
 
 CLI = [sys.executable, "-m", "tierconsole.cli"]
 ACCOUNT = "210987654321"  # an account of its own: moto's CloudWatch is shared by the sandboxes of a process
@@ -162,3 +167,21 @@ def test_quota_request_options_need_quota_request(env, tmp_path):
     out = subprocess.run([*CLI, "plan", "--model", NOVA, "--quota-request", "--headroom", "0.5"],
                          capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
     assert out.returncode == 2 and "--headroom" in out.stderr
+
+
+async def test_a_request_whose_answer_is_lost_is_found_not_filed_twice(sb, tmp_path):
+    """RequestServiceQuotaIncrease handled, its answer lost with the connection: the open request is looked up and
+    returned; exactly one request exists (Service Quotas takes no client token)."""
+    code = nova_tpm(sb)["QuotaCode"]
+    guard = Guard(load_profile("sandbox"), tmp_path / "audit.jsonl", ACCOUNT)
+    ctx = AwsContext(Target(load_profile("sandbox"), sb.endpoint, sandbox=True))
+    sb.sandbox.faults.rules = parse_faults("lost#1:servicequotas")
+    try:
+        result = await _file(await ctx.client("service-quotas"), guard, f"bedrock/{code}", code, 500_000, {})
+    finally:
+        await ctx.close()
+    assert sb.sandbox.faults.injected == {"lost": 1}
+    filed = boto3_client("service-quotas", sb.endpoint).list_requested_service_quota_change_history(
+        ServiceCode="bedrock")["RequestedQuotas"]
+    assert len(filed) == 1 and result.outcome == "exists" and result.request["Id"] == filed[0]["Id"]
+    assert f"exists: {filed[0]['Id']}" in (tmp_path / "audit.jsonl").read_text()
