@@ -25,7 +25,8 @@ BINDING_IDS: frozenset[str] = frozenset({
     "confirm-no", "confirm-yes", "filter", "help", "incident", "incident-close", "incident-export", "next-pane",
     "pane-batch", "pane-quota", "pane-reservations", "pane-throttles", "pause", "previous-pane", "prompt-back",
     "prompt-cancel", "prompt-dashboard", "prompt-help", "prompt-history", "prompt-history-newer",
-    "prompt-history-older", "prompt-lab", "prompt-send", "quit", "refresh", "replay-back", "replay-faster",
+    "prompt-history-older", "prompt-lab", "prompt-send", "quit", "quota-request", "quota-request-close",
+    "quota-request-submit", "refresh", "replay-back", "replay-faster",
     "replay-forward", "replay-jump", "replay-play", "replay-play-p", "replay-slower", "restore", "switch-profile",
     "switcher-close",
 })

@@ -1,0 +1,79 @@
+"""The quota-increase request in the live console: plan screen ``i`` shows it, ``s`` asks (naming quota, code,
+current → desired, account, profile, region) and files it; a second ``s`` finds it instead of filing another."""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+import numpy as np
+
+from tierconsole.tui.screens.plan import PlanScreen
+from tierconsole.tui.screens.quota_request import ConfirmQuotaRequestScreen, QuotaRequestScreen
+from tests.conftest import NOVA, boto3_client
+from tests.functional.test_actions_pilot import (  # noqa: F401 - fixture
+    ACCOUNT, WIDE, audit_entries, isolated, live_app, ready, wait_for,
+)
+
+
+def put_history(endpoint: str, now: float, minutes: int = 45) -> None:
+    """Busy minutes of Nova Lite near its 120,000 TPM, ending three sandbox minutes before ``now``."""
+    rng = np.random.default_rng(3)
+    first = math.floor(now / 60) * 60 - (minutes + 3) * 60
+    cw = boto3_client("cloudwatch", endpoint)
+    data = [{"MetricName": name, "Dimensions": [{"Name": "ModelId", "Value": NOVA}], "Unit": "Count", "Value": v,
+             "Timestamp": datetime.fromtimestamp(first + 60 * k, timezone.utc)}
+            for k in range(minutes)
+            for name, v in (("InputTokenCount", float(rng.integers(90_000, 115_000))), ("OutputTokenCount", 4000.0),
+                            ("Invocations", 30.0), ("InvocationThrottles", 4.0))]
+    for i in range(0, len(data), 40):
+        cw.put_metric_data(Namespace="AWS/Bedrock", MetricData=data[i:i + 40])
+
+
+async def open_request(pilot, app) -> QuotaRequestScreen:
+    plan = PlanScreen(NOVA)
+    await app.push_screen(plan)
+    await pilot.pause()
+    await pilot.press("i")
+    assert await wait_for(pilot, lambda: isinstance(app.screen, QuotaRequestScreen), timeout=5)
+    screen = app.screen
+    assert await wait_for(pilot, lambda: screen.request is not None or screen.error, timeout=20)
+    assert screen.error is None, screen.error
+    return screen
+
+
+async def test_i_shows_the_request_and_s_files_it_once_after_asking(isolated):
+    app = live_app(speed=5.0)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        endpoint = app.source.ctx.target.endpoint_url
+        put_history(endpoint, app.session.clock())
+        screen = await open_request(pilot, app)
+        req = screen.request
+        assert "# Service Quotas increase request: amazon.nova-lite-v1:0" in screen.text
+        assert req.binding_code in screen.text and "## Justification" in screen.text
+        assert req.desired_value is not None and req.desired_value > req.binding.spec.value
+
+        await pilot.press("s")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ConfirmQuotaRequestScreen), timeout=5)
+        question = str(app.screen.query_one("#confirm-text").render())
+        for expected in (req.binding.name, req.binding_code, f"{req.binding.spec.value:,} → {req.desired_value:,}",
+                         f"account  {ACCOUNT}", "profile  sandbox", "region   us-east-1"):
+            assert expected in question, expected
+        await pilot.press("n")
+        assert await wait_for(pilot, lambda: screen.result == "not submitted", timeout=5)
+        sq = boto3_client("service-quotas", endpoint)
+        assert sq.list_requested_service_quota_change_history(ServiceCode="bedrock")["RequestedQuotas"] == []
+
+        await pilot.press("s")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ConfirmQuotaRequestScreen), timeout=5)
+        await pilot.press("y")
+        assert await wait_for(pilot, lambda: (screen.result or "").startswith("requested"), timeout=10), screen.result
+        filed = sq.list_requested_service_quota_change_history(ServiceCode="bedrock")["RequestedQuotas"]
+        assert [(r["QuotaCode"], r["DesiredValue"]) for r in filed] == [(req.binding_code, req.desired_value)]
+
+        await pilot.press("s")  # again: the open request is found, nothing is asked or filed
+        assert await wait_for(pilot, lambda: "already exists" in (screen.result or ""), timeout=10), screen.result
+        assert len(sq.list_requested_service_quota_change_history(ServiceCode="bedrock")["RequestedQuotas"]) == 1
+        await app.close_source()
+    outcomes = [a["outcome"] for a in audit_entries(isolated) if a["action"] == "quota-increase"]
+    assert outcomes == ["declined", f"requested: {filed[0]['Id']}", f"exists: {filed[0]['Id']}"]
