@@ -77,3 +77,32 @@ async def test_i_shows_the_request_and_s_files_it_once_after_asking(isolated):
         await app.close_source()
     outcomes = [a["outcome"] for a in audit_entries(isolated) if a["action"] == "quota-increase"]
     assert outcomes == ["declined", f"requested: {filed[0]['Id']}", f"exists: {filed[0]['Id']}"]
+
+
+async def test_the_quota_pane_shows_an_open_request_read_on_the_quota_cadence(isolated):
+    import dataclasses
+
+    from tierconsole.tui.widgets.quota import QuotaBody
+    from tests.functional.test_actions_pilot import sandbox_profile
+    from tests.functional.test_dashboard_pilot import text_of
+
+    app = live_app(dataclasses.replace(sandbox_profile(), quota_refresh_seconds=3600), speed=5.0)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        sq = boto3_client("service-quotas", app.source.ctx.target.endpoint_url)
+        tpm = next(q for q in sq.list_service_quotas(ServiceCode="bedrock", MaxResults=100)["Quotas"]
+                   if q["QuotaName"] == "On-demand model inference tokens per minute for Amazon Nova Lite")
+        sq.request_service_quota_increase(ServiceCode="bedrock", QuotaCode=tpm["QuotaCode"], DesiredValue=245_000)
+        polls = app.polls
+        assert await wait_for(pilot, lambda: app.polls >= polls + 3, timeout=10)
+        body = app.dashboard.query_one(QuotaBody)
+        assert "245k requested" not in text_of(body)  # not read per refresh: only on the quota cadence
+        calls = app.source.collector.calls.counts
+        assert calls["ListRequestedServiceQuotaChangeHistory"] == calls["ListServiceQuotas"] == 1
+        app.source.collector._quotas_at = -1e18  # the next refresh is a quota cadence (as after an hour)
+        assert await wait_for(pilot, lambda: "↑ TPM 245k requested · PENDING" in text_of(body), timeout=10), \
+            text_of(body)
+        assert calls["ListRequestedServiceQuotaChangeHistory"] == calls["ListServiceQuotas"] == 2
+        nova = next(q for q in app.dashboard.shown.quotas if q.model_id == NOVA and q.route == "on-demand")
+        assert [(r.quota_code, r.desired, r.status) for r in nova.requests] == [(tpm["QuotaCode"], 245_000, "PENDING")]
+        await app.close_source()
