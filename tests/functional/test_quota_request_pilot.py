@@ -2,6 +2,7 @@
 current → desired, account, profile, region) and files it; a second ``s`` finds it instead of filing another."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import datetime, timezone
 
@@ -9,10 +10,12 @@ import numpy as np
 
 from tierconsole.tui.screens.plan import PlanScreen
 from tierconsole.tui.screens.quota_request import ConfirmQuotaRequestScreen, QuotaRequestScreen
+from tierconsole.tui.widgets.quota import QuotaBody
 from tests.conftest import NOVA, boto3_client
 from tests.functional.test_actions_pilot import (  # noqa: F401 - fixture
-    ACCOUNT, WIDE, audit_entries, isolated, live_app, ready, wait_for,
+    ACCOUNT, WIDE, audit_entries, isolated, live_app, ready, sandbox_profile, wait_for,
 )
+from tests.functional.test_dashboard_pilot import text_of
 
 
 def put_history(endpoint: str, now: float, minutes: int = 45) -> None:
@@ -80,12 +83,6 @@ async def test_i_shows_the_request_and_s_files_it_once_after_asking(isolated):
 
 
 async def test_the_quota_pane_shows_an_open_request_read_on_the_quota_cadence(isolated):
-    import dataclasses
-
-    from tierconsole.tui.widgets.quota import QuotaBody
-    from tests.functional.test_actions_pilot import sandbox_profile
-    from tests.functional.test_dashboard_pilot import text_of
-
     app = live_app(dataclasses.replace(sandbox_profile(), quota_refresh_seconds=3600), speed=5.0)
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
