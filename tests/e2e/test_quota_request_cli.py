@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import stat
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import NOVA, boto3_client
+from tests.e2e.test_plan_cli import env  # noqa: F401 - fixture: XDG folders of the test's own
 from tierconsole.core.domain.quotarequest import significant
 from tierconsole.sandbox.config import config_document, parse_sandbox_config
 from tierconsole.core.aws.session import AwsContext, Target
@@ -26,15 +26,6 @@ from tierconsole.sandbox.faults import parse_faults
 CLI = [sys.executable, "-m", "tierconsole.cli"]
 ACCOUNT = "210987654321"  # an account of its own: moto's CloudWatch is shared by the sandboxes of a process
 ACTIVE = 90
-
-
-@pytest.fixture
-def env(tmp_path):
-    e = dict(os.environ)
-    e.update(XDG_CONFIG_HOME=str(tmp_path / "cfg"), XDG_STATE_HOME=str(tmp_path / "state"),
-             XDG_DATA_HOME=str(tmp_path / "data"))
-    e.pop("TIERCONSOLE_PROFILE", None)
-    return e
 
 
 @pytest.fixture
