@@ -176,3 +176,44 @@ async def test_a_request_whose_answer_is_lost_is_found_not_filed_twice(sb, tmp_p
         ServiceCode="bedrock")["RequestedQuotas"]
     assert len(filed) == 1 and result.outcome == "exists" and result.request["Id"] == filed[0]["Id"]
     assert f"exists: {filed[0]['Id']}" in (tmp_path / "audit.jsonl").read_text()
+
+
+def test_from_a_recording(env, tmp_path):
+    """A recording's minutes (quota-counted TPM, invocations, throttles as recorded) give the request; input and
+    output per request are not recorded, said so (null); nothing is called, and it cannot be submitted."""
+    from tierconsole.core.domain.views import DashboardData, UsageMinute
+    from tierconsole.recording.recorder import Recorder
+
+    rng = np.random.default_rng(5)
+    n, t0 = 50, 1_800_000_000.0 - 1_800_000_000.0 % 60
+    tpm, rpm, thr = rng.integers(50_000, 110_000, n), rng.integers(5, 40, n), (rng.random(n) < 0.3) * 2
+    name = "On-demand model inference tokens per minute for Amazon Nova Lite"
+    path = tmp_path / "s.tcrec"
+    with Recorder(path, "prod") as rec:
+        for k in range(n):
+            minute = UsageMinute(t0 + 60 * k, NOVA, {"default": float(tpm[k])}, 120_000.0, float(rpm[k]), 2_000.0,
+                                 {"all": int(thr[k])}, quota_name=name,
+                                 rpm_quota_name="On-demand model inference requests per minute for Amazon Nova Lite")
+            rec.write(DashboardData(time=t0 + 60 * k + 70, profile="prod", account_id="111122223333",
+                                    region="eu-west-1", usage_minutes=(minute,)))
+    out = subprocess.run([*CLI, "plan", "--quota-request", "--model", NOVA, "--from-recording", str(path), "--json"],
+                         capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    f = doc["figures"]
+    assert f["steady_tpm"]["value"] == pytest.approx(np.percentile(tpm, 50)) and f["peak_tpm"]["value"] == tpm.max()
+    assert f["peak_rpm"]["value"] == rpm.max() and f["throttles"]["value"] == thr.sum()
+    assert f["avg_input_tokens_per_request"]["value"] is None and "not known" in f["avg_input_tokens_per_request"]["note"]
+    assert f["quota_tokens_per_request"]["value"] == pytest.approx(tpm.sum() / rpm.sum())
+    assert f["steady_tpm"]["source"].startswith(f"recording {path}")
+    assert (doc["account"], doc["region"], doc["profile"]) == ("111122223333", "eu-west-1", "prod")
+    b = doc["binding_quota"]
+    assert (b["name"], b["value"], b["code"]) == (name, 120_000, None)  # a recording keeps no code: none invented
+    assert doc["window"]["active_minutes"] == n
+    refused = subprocess.run([*CLI, "plan", "--quota-request", "--model", NOVA, "--from-recording", str(path),
+                              "--submit", "--yes"], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+    assert refused.returncode == 2 and "without --from-recording" in refused.stderr
+    missing = subprocess.run([*CLI, "plan", "--quota-request", "--model", NOVA, "--from-recording",
+                              str(tmp_path / "none.tcrec")], capture_output=True, text=True, timeout=60, env=env,
+                             cwd=tmp_path)
+    assert missing.returncode == 2 and "none.tcrec" in missing.stderr and "Traceback" not in missing.stderr

@@ -35,6 +35,11 @@ BURNDOWN_SOURCE = ("AWS documentation: output tokens count 5× against the quota
 _FIVE_X = ("claude-3-7", "claude-sonnet-4", "claude-opus-4", "claude-haiku-4")
 
 
+NOT_SPLIT = "not known: a recording keeps quota-counted TPM (EstimatedTPMQuotaUsage), not input and output apart"
+RECORDING_SOURCE = "recording {path}: EstimatedTPMQuotaUsage, Invocations, InvocationThrottles per minute as recorded " \
+                   "from CloudWatch"
+
+
 class TooLittleHistory(ValueError):
     """The window holds too few minutes with traffic to state a steady and a peak demand."""
 
@@ -84,15 +89,16 @@ class Demand:
     peak_tpm: float
     steady_rpm: float
     peak_rpm: float
-    avg_input_tokens: float
-    avg_output_tokens: float
+    avg_input_tokens: float | None  # None: the source does not split input and output (a recording)
+    avg_output_tokens: float | None
     peak_throttles_per_min: float
     throttles: float
     peak_demand_tpm: float  # estimate
     peak_demand_rpm: float  # estimate
-    peak_input_tpm: float
-    peak_output_tpm: float  # output × burndown
+    peak_input_tpm: float | None
+    peak_output_tpm: float | None  # output × burndown
     reserved_left_out: bool
+    tokens_per_request: float = 0.0  # quota-counted tokens per request, the demand estimate's unit
 
 
 def _series(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
@@ -103,42 +109,57 @@ def _series(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
 
 
 def demand(frame: pd.DataFrame, burndown: float, min_minutes: int = MIN_TRAFFIC_MINUTES) -> Demand:
-    """The steady and peak demand of the window. Raises :class:`TooLittleHistory`."""
+    """The steady and peak demand of a CloudWatch history frame. Raises :class:`TooLittleHistory`."""
     f, reserved = _series(frame)
     col = {k: (f[k].to_numpy(dtype=float) if k in f else np.zeros(len(f)))
            for k in ("input", "cache_write", "output", "invocations", "throttles")}
     tokens_in = col["input"] + col["cache_write"]
-    quota_tpm = tokens_in + col["output"] * burndown
-    busy = (quota_tpm > 0) | (col["invocations"] > 0) | (col["throttles"] > 0)
+    return _demand(tokens_in + col["output"] * burndown, col["invocations"], col["throttles"], min_minutes,
+                   tokens_in=tokens_in, output=col["output"], burndown=burndown, reserved=reserved)
+
+
+def demand_from_minutes(minutes: Sequence[tuple[float, float, float]], min_minutes: int = MIN_TRAFFIC_MINUTES
+                        ) -> Demand:
+    """The demand of recorded minutes ``(quota-counted TPM, invocations, throttles)`` (a recording keeps
+    ``EstimatedTPMQuotaUsage``, burndown included, not input and output apart). Raises :class:`TooLittleHistory`."""
+    a = np.array(minutes, dtype=float).reshape(-1, 3)
+    return _demand(a[:, 0], a[:, 1], a[:, 2], min_minutes)
+
+
+def _demand(quota_tpm: np.ndarray, calls: np.ndarray, throttles: np.ndarray, min_minutes: int, *,
+            tokens_in: np.ndarray | None = None, output: np.ndarray | None = None, burndown: float = 1.0,
+            reserved: bool = False) -> Demand:
+    busy = (quota_tpm > 0) | (calls > 0) | (throttles > 0)
     active = int(busy.sum())
     if active < min_minutes:
         raise TooLittleHistory(f"{active} minute{'s' if active != 1 else ''} with traffic in the window; at least "
                                f"{min_minutes} are needed to state a steady and a peak demand")
-    calls = float(col["invocations"].sum())
-    avg_in = float(tokens_in.sum() / calls) if calls else 0.0
-    avg_out = float(col["output"].sum() / calls) if calls else 0.0
-    per_request = avg_in + avg_out * burndown
-    demand_tpm = quota_tpm + col["throttles"] * per_request
+    n_calls = float(calls.sum())
+    per_request = float(quota_tpm.sum() / n_calls) if n_calls else 0.0
+    avg_in = float(tokens_in.sum() / n_calls) if tokens_in is not None and n_calls else None
+    avg_out = float(output.sum() / n_calls) if output is not None and n_calls else None
+    demand_tpm = quota_tpm + throttles * per_request
     return Demand(
-        minutes=len(f), active_minutes=active,
+        minutes=len(quota_tpm), active_minutes=active,
         steady_tpm=float(np.percentile(quota_tpm[busy], 50)), p90_tpm=float(np.percentile(quota_tpm[busy], 90)),
-        peak_tpm=float(quota_tpm.max()), steady_rpm=float(np.percentile(col["invocations"][busy], 50)),
-        peak_rpm=float(col["invocations"].max()), avg_input_tokens=avg_in, avg_output_tokens=avg_out,
-        peak_throttles_per_min=float(col["throttles"].max()), throttles=float(col["throttles"].sum()),
-        peak_demand_tpm=float(demand_tpm.max()),
-        peak_demand_rpm=float((col["invocations"] + col["throttles"]).max()),
-        peak_input_tpm=float(tokens_in.max()), peak_output_tpm=float((col["output"] * burndown).max()),
-        reserved_left_out=reserved)
+        peak_tpm=float(quota_tpm.max()), steady_rpm=float(np.percentile(calls[busy], 50)),
+        peak_rpm=float(calls.max()), avg_input_tokens=avg_in, avg_output_tokens=avg_out,
+        peak_throttles_per_min=float(throttles.max()), throttles=float(throttles.sum()),
+        peak_demand_tpm=float(demand_tpm.max()), peak_demand_rpm=float((calls + throttles).max()),
+        peak_input_tpm=float(tokens_in.max()) if tokens_in is not None else None,
+        peak_output_tpm=float((output * burndown).max()) if output is not None else None, reserved_left_out=reserved,
+        tokens_per_request=per_request)
 
 
-def _peak_use(d: Demand, measure: Measure) -> tuple[float, float]:
-    """(peak served use, peak demand estimate) of a quota measure."""
+def _peak_use(d: Demand, measure: Measure) -> tuple[float | None, float | None]:
+    """(peak served use, peak demand estimate) of a quota measure; None where the source does not tell."""
     if measure is Measure.REQUESTS:
         return d.peak_rpm, d.peak_demand_rpm
+    scale = d.peak_demand_tpm / d.peak_tpm if d.peak_tpm else 1.0
     if measure is Measure.INPUT_TOKENS:
-        return d.peak_input_tpm, d.peak_input_tpm * (d.peak_demand_tpm / d.peak_tpm if d.peak_tpm else 1.0)
+        return d.peak_input_tpm, None if d.peak_input_tpm is None else d.peak_input_tpm * scale
     if measure is Measure.OUTPUT_TOKENS:
-        return d.peak_output_tpm, d.peak_output_tpm * (d.peak_demand_tpm / d.peak_tpm if d.peak_tpm else 1.0)
+        return d.peak_output_tpm, None if d.peak_output_tpm is None else d.peak_output_tpm * scale
     return d.peak_tpm, d.peak_demand_tpm
 
 
@@ -173,9 +194,11 @@ class QuotaIncreaseRequest:
             "peak_tpm": Figure(d.peak_tpm, src, "the highest minute of quota-counted TPM"),
             "steady_rpm": Figure(d.steady_rpm, src, "P50 of Invocations per minute over the minutes with traffic"),
             "peak_rpm": Figure(d.peak_rpm, src, "the highest minute of Invocations"),
-            "avg_input_tokens_per_request": Figure(d.avg_input_tokens, src,
-                                                   "(InputTokenCount + CacheWriteInputTokenCount) / Invocations"),
-            "avg_output_tokens_per_request": Figure(d.avg_output_tokens, src, "OutputTokenCount / Invocations"),
+            "avg_input_tokens_per_request": Figure(d.avg_input_tokens, src, NOT_SPLIT if d.avg_input_tokens is None
+                                                   else "(InputTokenCount + CacheWriteInputTokenCount) / Invocations"),
+            "avg_output_tokens_per_request": Figure(d.avg_output_tokens, src, NOT_SPLIT if d.avg_output_tokens is None
+                                                    else "OutputTokenCount / Invocations"),
+            "quota_tokens_per_request": Figure(d.tokens_per_request, src, "quota-counted tokens / Invocations"),
             "peak_throttles_per_minute": Figure(d.peak_throttles_per_min, src, "InvocationThrottles"),
             "throttles": Figure(d.throttles, src, "InvocationThrottles in the window"),
             "peak_demand_tpm": Figure(d.peak_demand_tpm, src, est),
@@ -241,7 +264,9 @@ def _justification(req_model: str, d: Demand, b: QuotaUse | None, desired: int |
            f"(P50 of {d.active_minutes:,} minutes with traffic) and {d.peak_tpm:,.0f} at peak, "
            f"{d.steady_rpm:,.0f} requests per minute steady and {d.peak_rpm:,.0f} at peak.",
            f"An average request has {d.avg_input_tokens:,.0f} input and {d.avg_output_tokens:,.0f} output tokens; "
-           f"output counts {burndown:g}× against the quota."]
+           f"output counts {burndown:g}× against the quota." if d.avg_input_tokens is not None and
+           d.avg_output_tokens is not None else f"An average request counts {d.tokens_per_request:,.0f} tokens "
+           f"against the quota (output {burndown:g}×)."]
     if d.throttles:
         out.append(f"{d.throttles:,.0f} requests were throttled in the window (up to {d.peak_throttles_per_min:,.0f} "
                    f"a minute); with them the peak demand is an estimated {d.peak_demand_tpm:,.0f} tokens per minute.")
@@ -254,32 +279,61 @@ def _justification(req_model: str, d: Demand, b: QuotaUse | None, desired: int |
     return tuple(out)
 
 
-def build_request(frame: pd.DataFrame, *, identifier: str, region: str, account: str | None, profile: str,
+def build_request(frame: pd.DataFrame | Demand, *, identifier: str, region: str, account: str | None, profile: str,
                   window: tuple[str, str], specs: Sequence[QuotaSpec], codes: dict[str, str],
                   adjustable: dict[str, bool], quota_source: str, headroom: float = DEFAULT_HEADROOM,
                   desired: int | None = None, pending: Iterable[dict[str, Any]] = (),
-                  min_minutes: int = MIN_TRAFFIC_MINUTES) -> QuotaIncreaseRequest:
-    """The request for ``identifier``'s route. ``specs``: the listed quotas (any); ``codes``/``adjustable`` by
-    quota name as Service Quotas lists them. Raises :class:`TooLittleHistory`."""
+                  min_minutes: int = MIN_TRAFFIC_MINUTES, history_source: str = HISTORY_SOURCE
+                  ) -> QuotaIncreaseRequest:
+    """The request for ``identifier``'s route, from a CloudWatch history frame or an already computed
+    :class:`Demand` (a recording's). ``specs``: the quotas known (any); ``codes``/``adjustable`` by quota name as
+    Service Quotas lists them (a quota not listed has no code: none is made up). Raises :class:`TooLittleHistory`."""
     model_id, kind = route_of(identifier)
     rate = documented_burndown(model_id)
-    d = demand(frame, rate, min_minutes)
+    d = frame if isinstance(frame, Demand) else demand(frame, rate, min_minutes)
     minute = [s for s in specs if s.model_id == model_id and s.kind is kind and not s.daily]
     uses = [QuotaUse(s, _peak_use(d, s.measure)[0], "history") for s in minute]
     b = binding(uses)
     if b is None and minute:
         b = uses[0]
     value = desired
-    if b is not None and value is None:
-        value = significant(_peak_use(d, b.spec.measure)[1] * headroom)
+    peak_demand = _peak_use(d, b.spec.measure)[1] if b is not None else None
+    if b is not None and value is None and peak_demand is not None:
+        value = significant(peak_demand * headroom)
         if value <= b.spec.value:  # the quota already covers the peak demand with headroom: nothing to ask
             value = None
     route = {QuotaKind.ON_DEMAND: "on-demand", QuotaKind.CROSS_REGION: "cross-region",
              QuotaKind.GLOBAL: "global"}[kind]
     return QuotaIncreaseRequest(
         model_id=model_id, identifier=identifier, route=route, region=region, account=account, profile=profile,
-        window=window, history_source=HISTORY_SOURCE, burndown=Figure(rate, BURNDOWN_SOURCE), stats=d, binding=b,
-        binding_code=None if b is None else codes.get(b.name, b.code),
+        window=window, history_source=history_source, burndown=Figure(rate, BURNDOWN_SOURCE), stats=d, binding=b,
+        binding_code=None if b is None else codes.get(b.name),
         binding_adjustable=None if b is None else adjustable.get(b.name),
         desired_value=value if b is not None else None, headroom=headroom, quota_source=quota_source,
         justification=_justification(model_id, d, b, value, rate, region, route), pending=tuple(pending))
+
+
+def recorded_minutes(usage: Iterable[Any], model_id: str, route: str) -> tuple[list[tuple[float, float, float]],
+                                                                            list[QuotaSpec], tuple[float, float]]:
+    """From a recording's ``UsageMinute`` rows (every frame's): each minute of the model's route once
+    ``(quota TPM, invocations, throttles)``, the TPM and RPM quotas as recorded (value and name), and the window.
+    Minutes the recording has no row for count as quiet (CloudWatch publishes nothing for a quiet minute)."""
+    by_minute: dict[float, Any] = {}
+    for m in usage:
+        if m.model_id == model_id and m.route == route:
+            by_minute[m.time] = m
+    if not by_minute:
+        return [], [], (0.0, 0.0)
+    first, last = min(by_minute), max(by_minute)
+    rows = []
+    for t in np.arange(first, last + 60, 60):
+        m = by_minute.get(float(t))
+        rows.append((0.0, 0.0, 0.0) if m is None else (float(sum(m.tpm_by_tier.values())), float(m.rpm),
+                                                        float(sum(m.throttles_by_tier.values()))))
+    latest = by_minute[last]
+    kind = {"on-demand": QuotaKind.ON_DEMAND, "cross-region": QuotaKind.CROSS_REGION, "global": QuotaKind.GLOBAL}[route]
+    specs = [QuotaSpec(kind, measure, 60, int(value), name, model_id)
+             for measure, value, name in ((Measure.TOKENS, latest.tpm_quota, latest.quota_name),
+                                          (Measure.REQUESTS, latest.rpm_quota, latest.rpm_quota_name))
+             if value and name]
+    return rows, specs, (first, last + 60)
