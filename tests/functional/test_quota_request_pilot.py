@@ -73,6 +73,9 @@ async def test_i_shows_the_request_and_s_files_it_once_after_asking(isolated):
         assert await wait_for(pilot, lambda: (screen.result or "").startswith("requested"), timeout=10), screen.result
         filed = sq.list_requested_service_quota_change_history(ServiceCode="bedrock")["RequestedQuotas"]
         assert [(r["QuotaCode"], r["DesiredValue"]) for r in filed] == [(req.binding_code, req.desired_value)]
+        # the quota pane lists it on the next refresh (the submit asks for the quotas again, not in 15 minutes)
+        assert await wait_for(pilot, lambda: any(r.request_id == filed[0]["Id"] for q in app.dashboard.shown.quotas
+                                                 for r in q.requests), timeout=10)
 
         await pilot.press("s")  # again: the open request is found, nothing is asked or filed
         assert await wait_for(pilot, lambda: "already exists" in (screen.result or ""), timeout=10), screen.result
@@ -96,7 +99,7 @@ async def test_the_quota_pane_shows_an_open_request_read_on_the_quota_cadence(is
         assert "245k requested" not in text_of(body)  # not read per refresh: only on the quota cadence
         calls = app.source.collector.calls.counts
         assert calls["ListRequestedServiceQuotaChangeHistory"] == calls["ListServiceQuotas"] == 1
-        app.source.collector._quotas_at = -1e18  # the next refresh is a quota cadence (as after an hour)
+        app.source.collector.requery_quotas()  # the next refresh is a quota cadence (as after an hour)
         assert await wait_for(pilot, lambda: "↑ TPM 245k requested · PENDING" in text_of(body), timeout=10), \
             text_of(body)
         assert calls["ListRequestedServiceQuotaChangeHistory"] == calls["ListServiceQuotas"] == 2

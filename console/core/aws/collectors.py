@@ -63,16 +63,13 @@ class Collector:
         self._profiles: dict[str, dict[str, list[str]]] = {}
         self._report: dict[str, float] | None = None  # quota name -> Utilization % (None: no report read yet)
         self._report_id: str | None = None
-        self._report_started = -1e18
-        self._report_due = False
-        self._profiles_due = False
-        self._quotas_at = -1e18
+        self._report_started = self._quotas_at = self._tiers_at = -1e18
+        self._report_due = self._profiles_due = False
         self._requests: tuple[QuotaRequestView, ...] = ()
         self._tiers: dict[str, set[str]] = {}  # model -> tiers the panes can show (see metricsplan.Discovery.tiers)
         self._published: dict[str, frozenset[str]] = {}  # model -> tiers asked, in the discovered form
         self.discovery = mp.Discovery(form=None if self.profile.metrics.tier_form == "auto" else
                                       self.profile.metrics.tier_form, bare=self.profile.metrics.bare_model_id)
-        self._tiers_at = -1e18
         self._events_key: tuple[Any, ...] = ()
         self._events: tuple[ThrottleEvent, ...] = ()
         self._last = DashboardData(time=clock(), profile=self.profile.name, region=self.region,
@@ -100,6 +97,10 @@ class Collector:
         if self.profile.models:
             return list(self.profile.models)
         return sorted(self._names) or [r.model_id for r in self.profile.reservations]
+
+    def requery_quotas(self) -> None:
+        """Read the quotas and the open increase requests on the next refresh (one was just filed)."""
+        self._quotas_at = -1e18
 
     def note_console_throttle(self, event: ThrottleEvent) -> None:
         self.console_events.append(event)
@@ -173,9 +174,8 @@ class Collector:
 
     async def _read_report(self, now: float) -> None:
         """Get the started report until it is COMPLETED (one call a refresh), then keep its figures until the
-        next one: a day's use of a quota has no metric, only this report. A report AWS deleted (15 minutes)
-        or that failed is dropped; the figures read before stay (they carry no clock: at most one quota
-        period old)."""
+        next one: a day's use of a quota has no metric, only this report. A report AWS deleted (15 minutes) or
+        that failed is dropped; the figures read before stay (they carry no clock: at most one quota period old)."""
         if self._report_id is None:
             return
         if now - self._report_started >= REPORT_TTL_S:

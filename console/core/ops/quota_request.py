@@ -140,6 +140,9 @@ async def submit(session: OperatorSession, request: QuotaIncreaseRequest,
         guard.audit(ACTION, target, "declined", **detail)
         return SubmitResult("declined", None, "not submitted")
     result: SubmitResult = await session.mutation(_file(sq, guard, target, code, desired, detail))
+    collector = session.source.collector
+    if collector is not None:  # the quota pane lists the request on its next refresh, not in a quota period
+        collector.requery_quotas()
     return result
 
 
