@@ -106,3 +106,20 @@ async def test_the_quota_pane_shows_an_open_request_read_on_the_quota_cadence(is
         nova = next(q for q in app.dashboard.shown.quotas if q.model_id == NOVA and q.route == "on-demand")
         assert [(r.quota_code, r.desired, r.status) for r in nova.requests] == [(tpm["QuotaCode"], 245_000, "PENDING")]
         await app.close_source()
+
+
+async def test_read_only_refuses_the_submit_in_the_core_without_asking(isolated):
+    app = live_app(speed=5.0, read_only=True)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        endpoint = app.source.ctx.target.endpoint_url
+        put_history(endpoint, app.session.clock())
+        screen = await open_request(pilot, app)
+        await pilot.press("s")
+        assert await wait_for(pilot, lambda: "read-only" in (screen.result or ""), timeout=10), screen.result
+        assert not isinstance(app.screen, ConfirmQuotaRequestScreen)
+        sq = boto3_client("service-quotas", endpoint)
+        assert sq.list_requested_service_quota_change_history(ServiceCode="bedrock")["RequestedQuotas"] == []
+        await app.close_source()
+    refused = [a for a in audit_entries(isolated) if a["action"] == "quota-increase"]
+    assert [a["outcome"] for a in refused] == ["refused: read-only"]
