@@ -158,3 +158,26 @@ def test_stored_requests_are_bounded():
         ServiceCode="bedrock") for r in page["RequestedQuotas"]]
     thread.stop()
     assert len(ids) == keep
+
+
+def test_an_approval_reaches_the_engine_at_its_time_without_any_read():
+    import time
+
+    sb = Sandbox(speed=1000.0)  # the default decision: APPROVED 600 sandbox seconds (0.6 s here) after filing
+    thread = SandboxThread(sb)
+    thread.start()
+    try:
+        client = boto3.client("service-quotas", endpoint_url=sb.endpoint, config=NO_RETRY, **CREDS)
+        quota = _nova_tpm(client)
+        client.request_service_quota_increase(ServiceCode="bedrock", QuotaCode=quota["QuotaCode"],
+                                              DesiredValue=quota["Value"] * 3)
+
+        def value():
+            return next(u for u in sb.engine.quota_uses(sb.clock.now(), NOVA) if u.code == quota["QuotaCode"]).spec.value
+
+        deadline = time.monotonic() + 10
+        while value() != quota["Value"] * 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert value() == quota["Value"] * 3
+    finally:
+        thread.stop()
