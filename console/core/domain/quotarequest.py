@@ -183,6 +183,7 @@ class QuotaIncreaseRequest:
     quota_source: str
     justification: tuple[str, ...] = ()
     pending: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    pending_error: str | None = None  # why the open requests could not be listed (then ``pending_requests`` is null)
 
     def to_json(self) -> dict[str, Any]:
         d, src = self.stats, self.history_source
@@ -220,7 +221,8 @@ class QuotaIncreaseRequest:
                 "adjustable": self.binding_adjustable, "source": self.quota_source},
             "desired_value": self.desired_value, "headroom": self.headroom,
             "justification": list(self.justification),
-            "pending_requests": list(self.pending),
+            "pending_requests": None if self.pending_error else list(self.pending),
+            **({"pending_requests_error": self.pending_error} if self.pending_error else {}),
         }
 
     def to_markdown(self) -> str:
@@ -251,7 +253,9 @@ class QuotaIncreaseRequest:
                       "rounded up to 3 significant figures)" if self.desired_value is not None else
                       "- Desired value: none (the quota covers the peak demand with headroom)"]
         lines += ["", "## Justification", ""] + [f"- {j}" for j in self.justification]
-        if self.pending:
+        if self.pending_error:
+            lines += ["", "## Requests already filed", "", f"Could not be listed: {self.pending_error}"]
+        elif self.pending:
             lines += ["", "## Requests already filed", ""] + [
                 f"- {p.get('Id')}: {p.get('QuotaName')} → {p.get('DesiredValue'):,.0f} ({p.get('Status')})"
                 for p in self.pending]

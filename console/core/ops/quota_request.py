@@ -84,7 +84,12 @@ async def build(session: OperatorSession, identifier: str, days: int = 14, *, he
         raise _error(e, "ListServiceQuotas") from None
     listed = qu.parse_quotas(rows, qu.model_candidates(fms, session.profile.quota_names))
     adjustable = {r["QuotaName"]: bool(r.get("Adjustable")) for r in rows if "QuotaName" in r}
-    pending = await open_requests(sq)
+    pending: list[dict[str, Any]] = []
+    pending_error = None
+    try:  # a role that may not list them still gets its request document, saying so
+        pending = await open_requests(sq)
+    except QuotaRequestError as e:
+        pending_error = str(e)
     request = await asyncio.to_thread(
         build_request, history.frame, identifier=identifier, region=session.profile.region, account=account,
         profile=session.profile.name, window=(f"{history.start:%Y-%m-%d %H:%M}", f"{history.end:%Y-%m-%d %H:%M}"),
@@ -92,7 +97,8 @@ async def build(session: OperatorSession, identifier: str, days: int = 14, *, he
         quota_source=qu.source_label(ctx.target.sandbox, "Service Quotas ListServiceQuotas"),
         headroom=headroom, desired=desired)
     code = request.binding_code
-    return replace(request, pending=tuple(p for p in pending if p.get("QuotaCode") == code))
+    return replace(request, pending=tuple(p for p in pending if p.get("QuotaCode") == code),
+                   pending_error=pending_error)
 
 
 async def submit(session: OperatorSession, request: QuotaIncreaseRequest,
