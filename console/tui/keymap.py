@@ -52,6 +52,8 @@ SCREENS: dict[str, dict[str, str]] = {
     "the cancel confirmation": {"confirm-no": "n,escape", "confirm-yes": "y"},
     "the incident view": {"incident-close": "escape,q", "incident-export": "e"},
     "the profile switcher": {"switcher-close": "escape"},
+    "the capacity plan": {"quota-request": "i"},
+    "the quota request": {"quota-request-close": "escape,q", "quota-request-submit": "s"},
 }
 #: Every binding id of the console's key tables (dashboard, panes, prompt lab, batch forms, incident,
 #: profile switcher, replay), without importing the screens (the action screens load when first opened).

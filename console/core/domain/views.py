@@ -14,6 +14,7 @@ from operator import attrgetter
 from typing import Any, Literal, Mapping, Sequence, TypedDict
 
 from .format import short_error, tier_label
+from .quota_requests import QuotaRequestView, request_view
 
 #: Pane names, as used for :attr:`DashboardData.status` keys and widget ids.
 PANES = ("reservations", "quota", "throttles", "batch")
@@ -114,6 +115,7 @@ class ModelQuotaView:
     quotas: tuple[QuotaUseView, ...] = ()  # every quota the route draws on (minute and daily)
     binding: QuotaUseView | None = None  # the one closest to its limit (None: nothing used)
     binding_text: str = ""  # "cross-region TPM quota of Amazon Nova Lite (us-east-1), 96% used"
+    requests: tuple[QuotaRequestView, ...] = ()  # open quota-increase requests for a quota of this route
 
     def __post_init__(self) -> None:
         # A recording stores the nested quota views by field name; rebuild them (unknown fields dropped).
@@ -121,6 +123,8 @@ class ModelQuotaView:
             object.__setattr__(self, "quotas", tuple(_use_view(u) for u in self.quotas))
         if isinstance(self.binding, Mapping):
             object.__setattr__(self, "binding", _use_view(self.binding))
+        if any(isinstance(r, Mapping) for r in self.requests):
+            object.__setattr__(self, "requests", tuple(request_view(r) for r in self.requests))
 
     @property
     def key(self) -> str:

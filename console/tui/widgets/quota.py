@@ -2,6 +2,7 @@
 line of every quota the route draws on with the binding one marked (a glyph, so it shows without colour)."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Sequence
 
 from rich.text import Text
@@ -10,12 +11,14 @@ from textual.reactive import reactive
 
 from ...core.domain import format as fmt
 from ...core.domain.alerts import quota_key, quotas_over
+from ...core.domain.quota_requests import QuotaRequestView
 from ...core.domain.views import QUOTA_TIERS, ModelQuotaView, PaneStatus
 from .pane import Body, Pane, ScrollBody
 from .render import Palette, fit, join, stacked_bar
 
 LEVEL_GLYPH = {"ok": " ", "warn": "▲", "crit": "✖"}
 BINDING_GLYPH = "◆"  # the quota closest to its limit: the one that throttles first
+REQUEST_GLYPH = "↑"  # an open quota-increase request (ListRequestedServiceQuotaChangeHistory)
 _TIER_LETTER = {"priority": "P", "default": "S", "flex": "F"}
 
 
@@ -76,7 +79,17 @@ class QuotaBody(Body):
             ))
             if q.quotas:
                 lines.append(fit(self._quota_line(q, palette, width), width))
+            lines += [fit(self._request_line(q, r, palette), width) for r in q.requests]
         return lines
+
+    @staticmethod
+    def _request_line(q: ModelQuotaView, r: QuotaRequestView, palette: Palette) -> Text:
+        """`` ↑ TPM 245k requested · CASE_OPENED · since 04:12 UTC``: an open quota-increase request."""
+        short = next((u.short for u in q.quotas if u.name == r.quota_name), r.quota_code)
+        since = f" · since {datetime.fromtimestamp(r.created, timezone.utc):%m-%d %H:%M} UTC" if r.created else ""
+        return Text.assemble((f" {REQUEST_GLYPH} ", palette["warn"]), (f"{short} ", palette["muted"]),
+                             (fmt.human_count(r.desired), palette["strong"]), (" requested · ", palette["muted"]),
+                             (r.status, palette["strong"]), (since, palette["muted"]))
 
     def _quota_line(self, q: ModelQuotaView, palette: Palette, width: int) -> Text:
         """`` on-demand  ◆TPM 96% · RPM 40% · day 12% · account day —``: ``—`` where nothing publishes the use;
