@@ -14,7 +14,8 @@ JSON         CloudWatch awsJson1.0: known operation (``UnknownOperationException
 query        STS and CloudWatch form posts: ``Action`` present (``MissingAction``) and known
              (``InvalidAction``), top-level members present and well-typed (STS ``ValidationError``,
              CloudWatch ``MissingParameter`` / ``InvalidParameterValue``)
-S3 (REST)    integer query parameters (``InvalidArgument``), POST only where an operation takes it
+S3 (REST)    names of new buckets (``InvalidBucketName``), integer query parameters (``InvalidArgument``),
+             POST only where an operation takes it
              (``MethodNotAllowed``, 405), bucket policies (``MalformedPolicy``: JSON, grammar by
              moto's IAM policy validator, and a trial evaluation by moto's own evaluator, so that
              a stored policy can never fail a later request)
@@ -34,6 +35,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ..config import bucket_name_problem
 from ..http import AwsError, BadJson, Call, parse_json
 from ..shapes import conform, service_model
 
@@ -192,6 +194,10 @@ def _check_s3(call: Call) -> None:
     bucket, key = segments[0], (segments[1] if len(segments) > 1 else "")
     if req.method == "POST" and bucket and key and not markers.intersection(req.query):
         raise _s3_error("MethodNotAllowed", "The specified method is not allowed against this resource.", 405)
+    if req.method == "PUT" and bucket and not key and bucket_name_problem(bucket):
+        # No bucket has such a name (moto checks only the length): one holding a control character made every
+        # later ListBuckets an XML document no client can parse (botocore reports it as a 500).
+        raise _s3_error("InvalidBucketName", f"The specified bucket is not valid: {bucket_name_problem(bucket)}.")
     if req.method == "PUT" and bucket and not key and "policy" in req.query:
         check_bucket_policy(call.body, bucket)
     if req.method in ("PUT", "POST") and req.http_version.startswith("1") and "Content-Length" not in req.headers \
