@@ -204,7 +204,7 @@ class Sandbox:
         fault = self.faults.pick(service, request.path) if self.faults.rules else None
         try:
             if too_big:
-                raise AwsError(call.validation_error,
+                raise AwsError("EntityTooLarge" if service == "s3" else call.validation_error,
                                f"Request body exceeds the sandbox's limit of {MAX_BODY // (1024 * 1024)} MiB", 400)
             if self.verifier is not None:
                 self.verifier.verify(request.method, request.raw_path, request.headers, call.body)

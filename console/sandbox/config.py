@@ -34,7 +34,7 @@ class S3Limits:
     names the setting."""
     max_buckets: int = 100
     max_object_bytes: int = 64 * MIB  # also the sandbox's request body limit: no larger single PUT arrives
-    max_total_bytes: int = 512 * MIB
+    max_total_bytes: int = 256 * MIB  # moto holds objects under 5 MiB in memory: about 1.2x this in RSS
     max_objects: int = 10_000
     max_multipart_uploads: int = 100
     max_parts_per_upload: int = 10_000  # S3's own (part numbers 1 to 10,000)
@@ -42,7 +42,7 @@ class S3Limits:
 
 #: Each setting's ceiling (what the setting itself may not exceed).
 S3_LIMIT_CEILINGS = {"max_buckets": 10_000, "max_object_bytes": 64 * MIB, "max_total_bytes": 64 * 1024 * MIB,
-                     "max_objects": 1_000_000, "max_multipart_uploads": 10_000, "max_parts_per_upload": 10_000}
+                     "max_objects": 100_000, "max_multipart_uploads": 10_000, "max_parts_per_upload": 10_000}
 
 
 def parse_s3_limits(raw: Any, path: str) -> S3Limits:

@@ -87,3 +87,125 @@ def test_a_valid_name_is_still_created(own):
     s3.create_bucket(Bucket=name)
     assert name in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     s3.delete_bucket(Bucket=name)
+
+
+# ---------------------------------------------------------------------- the sandbox.s3 limits
+
+def limited(make_sandbox, **s3):
+    sb = make_sandbox(config(**s3), speed=50.0)
+    return sb, s3_client(sb), sb.sandbox.config.bucket
+
+
+def keys(s3, bucket) -> list[str]:
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+
+def test_an_object_over_max_object_bytes_is_entity_too_large_and_not_stored(make_sandbox):
+    sb, s3, bucket = limited(make_sandbox, max_object_bytes=1000)
+    s3.put_object(Bucket=bucket, Key="fits", Body=b"x" * 1000)
+    with pytest.raises(ClientError) as err:
+        s3.put_object(Bucket=bucket, Key="big", Body=b"x" * 1001)
+    code, status, message = error(err)
+    assert (code, status) == ("EntityTooLarge", 400)
+    assert "sandbox.s3.max_object_bytes" in message and "1,000" in message
+    assert keys(s3, bucket) == ["fits"]
+    assert s3.get_object(Bucket=bucket, Key="fits")["Body"].read() == b"x" * 1000
+
+
+def test_buckets_beyond_max_buckets_are_too_many_buckets(make_sandbox):
+    sb, s3, bucket = limited(make_sandbox, max_buckets=3)  # the sandbox's own bucket is one
+    names = [f"tc-{uuid.uuid4().hex[:12]}" for _ in range(3)]
+    s3.create_bucket(Bucket=names[0])
+    s3.create_bucket(Bucket=names[1])
+    with pytest.raises(ClientError) as err:
+        s3.create_bucket(Bucket=names[2])
+    code, status, message = error(err)
+    assert (code, status) == ("TooManyBuckets", 400)
+    assert "sandbox.s3.max_buckets: 3" in message
+    s3.delete_bucket(Bucket=names[0])
+    s3.create_bucket(Bucket=names[2])
+    assert sorted(b["Name"] for b in s3.list_buckets()["Buckets"]) == sorted([bucket, names[1], names[2]])
+
+
+def test_stored_bytes_beyond_max_total_bytes_are_refused_naming_the_setting(make_sandbox):
+    sb, s3, bucket = limited(make_sandbox, max_object_bytes=600, max_total_bytes=1000)
+    s3.put_object(Bucket=bucket, Key="a", Body=b"x" * 600)
+    s3.put_object(Bucket=bucket, Key="a", Body=b"y" * 600)  # an overwrite replaces: nothing more is kept
+    with pytest.raises(ClientError) as err:
+        s3.put_object(Bucket=bucket, Key="b", Body=b"x" * 600)
+    code, status, message = error(err)
+    assert (code, status) == ("EntityTooLarge", 400)
+    assert "sandbox.s3.max_total_bytes: 1,000" in message and "600" in message
+    with pytest.raises(ClientError) as err:
+        s3.copy_object(Bucket=bucket, Key="c", CopySource={"Bucket": bucket, "Key": "a"})
+    assert "sandbox.s3.max_total_bytes" in error(err)[2]
+    assert keys(s3, bucket) == ["a"]
+    s3.delete_object(Bucket=bucket, Key="a")
+    s3.put_object(Bucket=bucket, Key="b", Body=b"x" * 600)
+    assert keys(s3, bucket) == ["b"]
+
+
+def test_objects_beyond_max_objects_are_refused_and_what_is_kept_stays_at_the_limit(make_sandbox):
+    sb, s3, bucket = limited(make_sandbox, max_objects=5)
+    refused = []
+    for i in range(12):
+        try:
+            s3.put_object(Bucket=bucket, Key=f"k{i:02d}", Body=b"")
+        except ClientError as err:
+            refused.append(err)
+    assert len(refused) == 7 and len(keys(s3, bucket)) == 5
+    code, status, message = error(type("E", (), {"value": refused[0]}))
+    assert (code, status) == ("InvalidRequest", 400)
+    assert "sandbox.s3.max_objects: 5" in message
+
+
+def test_versions_and_delete_markers_count_as_objects(make_sandbox):
+    sb, s3, bucket = limited(make_sandbox, max_objects=3)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="k", Body=b"1")
+    s3.put_object(Bucket=bucket, Key="k", Body=b"2")
+    s3.delete_object(Bucket=bucket, Key="k")  # a delete marker: the third
+    for attempt in (lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"3"),
+                    lambda: s3.delete_object(Bucket=bucket, Key="k")):
+        with pytest.raises(ClientError) as err:
+            attempt()
+        assert error(err)[0] == "InvalidRequest" and "sandbox.s3.max_objects" in error(err)[2]
+    versions = s3.list_object_versions(Bucket=bucket)
+    for v in versions.get("Versions", []) + versions.get("DeleteMarkers", []):  # deleting versions frees them
+        s3.delete_object(Bucket=bucket, Key="k", VersionId=v["VersionId"])
+    s3.put_object(Bucket=bucket, Key="k", Body=b"4")
+
+
+def test_multipart_uploads_and_parts_are_bounded(make_sandbox):
+    sb, s3, bucket = limited(make_sandbox, max_multipart_uploads=2, max_parts_per_upload=3,
+                             max_object_bytes=6 * 1024 * 1024, max_total_bytes=8 * 1024 * 1024)
+    ids = [s3.create_multipart_upload(Bucket=bucket, Key=f"m{i}")["UploadId"] for i in range(2)]
+    with pytest.raises(ClientError) as err:
+        s3.create_multipart_upload(Bucket=bucket, Key="m2")
+    assert error(err)[:2] == ("InvalidRequest", 400) and "sandbox.s3.max_multipart_uploads: 2" in error(err)[2]
+    with pytest.raises(ClientError) as err:
+        s3.upload_part(Bucket=bucket, Key="m0", UploadId=ids[0], PartNumber=4, Body=b"x")
+    assert error(err)[:2] == ("InvalidArgument", 400) and "sandbox.s3.max_parts_per_upload: 3" in error(err)[2]
+    five = b"x" * (5 * 1024 * 1024)
+    e1 = s3.upload_part(Bucket=bucket, Key="m0", UploadId=ids[0], PartNumber=1, Body=five)["ETag"]
+    e2 = s3.upload_part(Bucket=bucket, Key="m0", UploadId=ids[0], PartNumber=2, Body=b"y" * 1024 * 1024)["ETag"]
+    with pytest.raises(ClientError) as err:  # parts are stored bytes too
+        s3.upload_part(Bucket=bucket, Key="m1", UploadId=ids[1], PartNumber=1, Body=five)
+    assert "sandbox.s3.max_total_bytes" in error(err)[2]
+    e3 = s3.upload_part(Bucket=bucket, Key="m0", UploadId=ids[0], PartNumber=3, Body=b"z" * 1024)["ETag"]
+    with pytest.raises(ClientError) as err:  # 6 MiB + 1 KiB: over the object limit once completed
+        s3.complete_multipart_upload(Bucket=bucket, Key="m0", UploadId=ids[0], MultipartUpload={"Parts": [
+            {"PartNumber": n, "ETag": e} for n, e in ((1, e1), (2, e2), (3, e3))]})
+    assert error(err)[0] == "EntityTooLarge"
+    s3.abort_multipart_upload(Bucket=bucket, Key="m1", UploadId=ids[1])  # frees an upload
+    s3.create_multipart_upload(Bucket=bucket, Key="m2")
+
+
+def test_a_body_over_the_request_limit_is_entity_too_large(make_sandbox):
+    from tierconsole.sandbox.app import MAX_BODY
+
+    sb, s3, bucket = limited(make_sandbox)
+    with pytest.raises(ClientError) as err:
+        s3.put_object(Bucket=bucket, Key="huge", Body=b"x" * (MAX_BODY + 1))
+    assert error(err)[:2] == ("EntityTooLarge", 400)
+    assert keys(s3, bucket) == []
