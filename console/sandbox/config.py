@@ -20,6 +20,8 @@ DEFAULT_BUCKET = "tierconsole-sandbox"
 DEFAULT_MAX_APPLICATION_PROFILES = 1000
 MAX_APPLICATION_PROFILES = 10_000  # the setting's ceiling: with 200 tags each, what clients send stays bounded
 MIB = 1024 * 1024
+DEFAULT_ACCESS_LOG_MAX_BYTES = 64 * MIB
+DEFAULT_ACCESS_LOG_BACKUPS = 5
 
 
 @dataclass(frozen=True)
@@ -83,13 +85,16 @@ class SandboxConfig:
     scenario: str = "none"
     source: str = "<built-in>"
     access_log: str | None = None  # one JSON line per request, also for the console's in-process sandbox
+    access_log_max_bytes: int = DEFAULT_ACCESS_LOG_MAX_BYTES  # past it the log is rotated (FILE.1, FILE.2, ...)
+    access_log_backups: int = DEFAULT_ACCESS_LOG_BACKUPS  # rotated files kept
     max_application_profiles: int = DEFAULT_MAX_APPLICATION_PROFILES  # CreateInferenceProfile beyond it: refused
     metrics: MetricsSettings = MetricsSettings()  # how per-tier CloudWatch series are named (see services/metrics.py)
     s3: S3Limits = S3Limits()  # what the sandbox's S3 keeps (see services/s3_limits.py)
 
 
 _SANDBOX_KEYS = {"account_id", "scenario", "bucket", "engine", "models", "region", "access_log", "geographies",
-                 "max_application_profiles", "account_quotas", "quota_rules", "metrics", "s3"}
+                 "max_application_profiles", "account_quotas", "quota_rules", "metrics", "s3",
+                 "access_log_max_bytes", "access_log_backups"}
 
 
 def log_path_problem(path: str | Path) -> str | None:
@@ -136,6 +141,11 @@ def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
                              bucket=sb.get("bucket", DEFAULT_BUCKET), scenario=sb.get("scenario", "none"),
                              source=source, access_log=sb.get("access_log"),
                              max_application_profiles=max_profiles, s3=parse_s3_limits(sb.get("s3"), "sandbox.s3"),
+                             access_log_max_bytes=_get(sb, "access_log_max_bytes", "sandbox", int,
+                                                       default=DEFAULT_ACCESS_LOG_MAX_BYTES, minimum=1024,
+                                                       maximum=1024 * 1024 * MIB),
+                             access_log_backups=_get(sb, "access_log_backups", "sandbox", int,
+                                                     default=DEFAULT_ACCESS_LOG_BACKUPS, minimum=1, maximum=1000),
                              metrics=parse_metrics_settings(sb.get("metrics"), "sandbox.metrics", console=False))
     except ConfigError as err:
         raise locate(err, doc, source) from None
