@@ -14,7 +14,7 @@ import uuid
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError, ParamValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -209,3 +209,115 @@ def test_a_body_over_the_request_limit_is_entity_too_large(make_sandbox):
         s3.put_object(Bucket=bucket, Key="huge", Body=b"x" * (MAX_BODY + 1))
     assert error(err)[:2] == ("EntityTooLarge", 400)
     assert keys(s3, bucket) == []
+
+
+# ---------------------------------------------------------------------- nothing stored breaks a later request
+
+def reads(s3, bucket) -> None:
+    """Every later read a client may make of the bucket: none may fail to parse (botocore's "500") or be a 5xx."""
+    s3.list_buckets()
+    for v in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+        s3.head_object(Bucket=bucket, Key=v["Key"])
+        s3.get_object(Bucket=bucket, Key=v["Key"])["Body"].read()
+        s3.get_object_tagging(Bucket=bucket, Key=v["Key"])
+    s3.list_object_versions(Bucket=bucket)
+    s3.list_multipart_uploads(Bucket=bucket)
+    for read, missing in ((s3.get_bucket_website, "NoSuchWebsiteConfiguration"),
+                          (s3.get_bucket_tagging, "NoSuchTagSet"), (s3.get_bucket_cors, "NoSuchCORSConfiguration"),
+                          (s3.get_bucket_lifecycle_configuration, "NoSuchLifecycleConfiguration")):
+        try:
+            read(Bucket=bucket)
+        except ClientError as err:
+            assert err.response["Error"]["Code"] == missing, err.response
+
+
+def writes(s3, bucket, text: str) -> dict:
+    """Ways a client stores ``text`` where S3 echoes it later (keys, metadata, tags, bucket configuration)."""
+    return {
+        "key": lambda: s3.put_object(Bucket=bucket, Key=f"k/{text}", Body=b"1"),
+        "copy to key": lambda: s3.copy_object(Bucket=bucket, Key=f"c/{text}", CopySource={"Bucket": bucket,
+                                                                                            "Key": "base"}),
+        "multipart key": lambda: s3.create_multipart_upload(Bucket=bucket, Key=f"m/{text}"),
+        "metadata": lambda: s3.put_object(Bucket=bucket, Key="meta", Body=b"1", Metadata={"m": text}),
+        "content type": lambda: s3.put_object(Bucket=bucket, Key="ctype", Body=b"1", ContentType=text),
+        "object tag": lambda: s3.put_object_tagging(Bucket=bucket, Key="base",
+                                                    Tagging={"TagSet": [{"Key": "t", "Value": text}]}),
+        "bucket tag": lambda: s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": text or "t",
+                                                                                          "Value": text}]}),
+        "website": lambda: s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration={
+            "IndexDocument": {"Suffix": text or "i"}}),
+        "cors": lambda: s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
+            {"AllowedMethods": ["GET"], "AllowedOrigins": [text or "*"]}]}),
+        "lifecycle": lambda: s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+            {"ID": text or "r", "Status": "Enabled", "Filter": {"Prefix": text}, "Expiration": {"Days": 1}}]}),
+    }
+
+
+WRITES = sorted(writes(None, "", ""))
+
+
+def attempt(write) -> None:
+    try:
+        write()
+    except ClientError as err:  # refused is fine, a 5xx is not
+        assert err.response["ResponseMetadata"]["HTTPStatusCode"] < 500, err.response
+    except ParamValidationError:  # botocore refuses it before sending (non-ASCII metadata)
+        pass
+    except HTTPClientError as err:  # http.client refuses to send it (a line break in a header)
+        assert "Invalid header value" in str(err), err
+
+
+def reset(s3, bucket) -> None:
+    for up in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+        s3.abort_multipart_upload(Bucket=bucket, Key=up["Key"], UploadId=up["UploadId"])
+    for v in s3.list_object_versions(Bucket=bucket).get("Versions", []):
+        s3.delete_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
+    for clear in (s3.delete_bucket_website, s3.delete_bucket_tagging, s3.delete_bucket_cors,
+                  s3.delete_bucket_lifecycle):
+        clear(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="base", Body=b"base")
+
+
+@pytest.fixture(scope="module")
+def poison_target(own):
+    s3 = s3_client(own)
+    bucket = f"tc-poison-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    reset(s3, bucket)
+    return s3, bucket
+
+
+@pytest.mark.parametrize("text", ["a\x01b", "\x0b", "x\ufffe", "\x7f", "a" * 1100])
+@pytest.mark.parametrize("how", WRITES)
+def test_nothing_a_client_stores_makes_a_later_read_fail(poison_target, how, text):
+    """An object key, metadata or a website suffix holding a control character was stored, and then every
+    ListObjectVersions / ListMultipartUploads / HeadObject / GetBucketWebsite of it failed."""
+    s3, bucket = poison_target
+    reset(s3, bucket)
+    attempt(writes(s3, bucket, text)[how])
+    reads(s3, bucket)
+
+
+hostile_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20) | st.sampled_from(
+    ["\x00", "\x01", "\t", "\r\n", "\ud7ff", "\ufffe", "\uffff", "&#1;", "]]>", "<a>", "%00", "a" * 1025])
+
+
+@given(how=st.sampled_from(WRITES), text=hostile_text)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_no_text_stored_anywhere_makes_a_later_read_fail(poison_target, how, text):
+    s3, bucket = poison_target
+    reset(s3, bucket)
+    attempt(writes(s3, bucket, text)[how])
+    reads(s3, bucket)
+
+
+@pytest.mark.parametrize("key", ["report%20final.csv", "k/%41", "k/%00", "100%", "a+b c", "ü/%2F"])
+def test_a_key_is_stored_as_sent_not_decoded_twice(poison_target, key):
+    """The bridge handed moto the already-decoded path, which moto decoded again: "report%20final.csv" was stored
+    as "report final.csv" and "k/%00" as a key holding NUL (which then made every ListObjectVersions fail)."""
+    s3, bucket = poison_target
+    reset(s3, bucket)
+    s3.put_object(Bucket=bucket, Key=key, Body=b"as sent")
+    assert key in keys(s3, bucket)
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"as sent"
+    assert key in [v["Key"] for v in s3.list_object_versions(Bucket=bucket)["Versions"]]

@@ -26,6 +26,7 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 
 from multidict import CIMultiDict
@@ -87,8 +88,8 @@ class MotoBridge:
         loop = asyncio.get_running_loop()
         headers = [(k, v) for k, v in req.headers.items() if k.lower() != ACCOUNT_HEADER]
         headers.append((ACCOUNT_HEADER, self.account_id))
-        def wsgi():
-            return self._wsgi(req.method, req.path, req.query_string, headers, call.body)
+        def wsgi():  # werkzeug decodes the path it is given: give it encoded (a key "a%41" stays "a%41")
+            return self._wsgi(req.method, quote(req.path, safe="/"), req.query_string, headers, call.body)
 
         try:
             status, headers, payload = await loop.run_in_executor(self._pool, (lambda: s3_limits.guarded(
