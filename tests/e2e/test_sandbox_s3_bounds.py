@@ -321,3 +321,21 @@ def test_a_key_is_stored_as_sent_not_decoded_twice(poison_target, key):
     assert key in keys(s3, bucket)
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"as sent"
     assert key in [v["Key"] for v in s3.list_object_versions(Bucket=bucket)["Versions"]]
+
+
+def test_a_virtual_hosted_request_is_bounded_and_stored_like_a_path_style_one(make_sandbox):
+    """With the bucket in the Host header (virtual-hosted style, as SDKs address `bucket.localhost` or an AWS
+    host name), moto took the bucket from the host while the sandbox's checks read the path: the object-size,
+    object-count and bucket-name limits were not applied."""
+    sb, s3, bucket = limited(make_sandbox, max_object_bytes=1000, max_objects=3)
+    host = f"{bucket}.s3.amazonaws.com"
+    octets = {"Host": host, "Content-Type": "application/octet-stream"}
+    status, _h, payload = send(sb.endpoint, "PUT", "/big", b"x" * 2000, octets)
+    assert status == 400 and b"<Code>EntityTooLarge</Code>" in payload, (status, payload[:300])
+    status, _h, payload = send(sb.endpoint, "PUT", "/small/one", b"x" * 10, octets)
+    assert status == 200, (status, payload[:300])
+    assert keys(s3, bucket) == ["small/one"]
+    status, _h, payload = send(sb.endpoint, "GET", "/small/one", headers={"Host": host})
+    assert (status, payload) == (200, b"x" * 10)
+    status, _h, payload = send(sb.endpoint, "PUT", "/", headers={"Host": "Bad_Name.s3.amazonaws.com"})
+    assert status == 400 and b"<Code>InvalidBucketName</Code>" in payload, (status, payload[:300])

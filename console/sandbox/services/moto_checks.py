@@ -14,7 +14,7 @@ JSON         CloudWatch awsJson1.0: known operation (``UnknownOperationException
 query        STS and CloudWatch form posts: ``Action`` present (``MissingAction``) and known
              (``InvalidAction``), top-level members present and well-typed (STS ``ValidationError``,
              CloudWatch ``MissingParameter`` / ``InvalidParameterValue``)
-S3 (REST)    names of new buckets (``InvalidBucketName``), integer query parameters (``InvalidArgument``),
+S3 (REST)    virtual-hosted requests read path-style, names of new buckets (``InvalidBucketName``), integer query parameters (``InvalidArgument``),
              POST only where an operation takes it
              (``MethodNotAllowed``, 405), bucket policies (``MalformedPolicy``: JSON, grammar by
              moto's IAM policy validator, and a trial evaluation by moto's own evaluator, so that
@@ -177,7 +177,22 @@ def _s3_error(code: str, message: str, status: int = 400) -> AwsError:
     return AwsError(code, message, status)
 
 
+def path_style(call: Call) -> None:
+    """A virtual-hosted request (the bucket in the Host header, ``bucket.localhost:4599`` or an AWS host name) as
+    the path-style one moto would make of it (``/bucket/key``), so that every check reads the bucket and key moto
+    uses; the bridge then gives moto a host it reads path-style."""
+    from moto.s3.responses import S3Response  # noqa: PLC0415 - moto is loaded with the bridge anyway
+    from moto.s3.utils import bucket_name_from_url  # noqa: PLC0415
+
+    host = call.request.headers.get("Host", "")
+    probe = type("HostOnly", (), {"headers": {"host": host}, "url": f"http://{host}/"})
+    bucket = bucket_name_from_url(f"http://{host}/") if host and S3Response.subdomain_based_buckets(probe) else None
+    if bucket:
+        call.request.path = f"/{bucket}" + ("" if call.request.path == "/" else call.request.path)
+
+
 def _check_s3(call: Call) -> None:
+    path_style(call)
     req = call.request
     ints, markers = _s3_rules()
     for name, value in req.query.items():
