@@ -152,7 +152,7 @@ PROFILE_NUMBERS = ["sandbox.models[0].tpm", "sandbox.models[0].rpm", "sandbox.mo
                    "reservations[0].output_tpm", "reservations[0].term_months",
                    "reservations[0].price_per_1k_tpm_month", "sandbox.s3.max_buckets", "sandbox.s3.max_object_bytes",
                    "sandbox.s3.max_total_bytes", "sandbox.s3.max_objects", "sandbox.s3.max_multipart_uploads",
-                   "sandbox.s3.max_parts_per_upload"]
+                   "sandbox.s3.max_parts_per_upload", "sandbox.access_log_max_bytes", "sandbox.access_log_backups"]
 
 
 def _profile(text: str):
