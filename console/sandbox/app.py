@@ -20,6 +20,7 @@ from typing import Awaitable, Callable
 
 from ..core.domain.catalog import ConfigError
 from . import identity
+from .accesslog import AccessLogFile
 from .clock import SandboxClock
 from .config import SandboxConfig, load_sandbox_config, log_path_problem
 from .engine import EngineError, TierEngine
@@ -74,7 +75,7 @@ class Sandbox:
                 raise ConfigError("--access-log", problem)
         access_log = access_log or self.config.access_log
         self._access_log_path = Path(access_log).expanduser() if access_log else None
-        self._access_log = None
+        self._access_log: AccessLogFile | None = None
         self._server = None  # .server.Server once started
         self._inflight: set[asyncio.Task] = set()  # the requests being handled
         self._background: list[asyncio.Task] = []
@@ -204,7 +205,7 @@ class Sandbox:
         fault = self.faults.pick(service, request.path) if self.faults.rules else None
         try:
             if too_big:
-                raise AwsError(call.validation_error,
+                raise AwsError("EntityTooLarge" if service == "s3" else call.validation_error,
                                f"Request body exceeds the sandbox's limit of {MAX_BODY // (1024 * 1024)} MiB", 400)
             if self.verifier is not None:
                 self.verifier.verify(request.method, request.raw_path, request.headers, call.body)
@@ -313,15 +314,15 @@ class Sandbox:
         for key, value in entry.items():  # what a client sent is logged clipped: a line never grows with it
             if isinstance(value, str):
                 entry[key] = clean_text(value, LOGGED_CHARS)
-        self._access_log.write(json.dumps(entry) + "\n")
+        self._access_log.write(json.dumps(entry))
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         if self._access_log_path:
             try:
-                # 0600 when created: it names the account's models, buckets and job ARNs.
-                fd = os.open(self._access_log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-                self._access_log = os.fdopen(fd, "a", buffering=1, encoding="utf-8")
+                # 0600 when created (it names the account's models, buckets and job ARNs), rotated by size.
+                self._access_log = AccessLogFile(self._access_log_path, self.config.access_log_max_bytes,
+                                                 self.config.access_log_backups)
             except OSError as exc:  # removed or made read-only since it was checked
                 raise ConfigError("access log", f"{self._access_log_path}: {exc.strerror or exc}") from None
         from .server import Server  # noqa: PLC0415 - hypercorn, loaded when a sandbox starts

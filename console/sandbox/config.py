@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,61 @@ DEFAULT_BUCKET = "tierconsole-sandbox"
 # a setting). Beyond it CreateInferenceProfile answers ServiceQuotaExceededException.
 DEFAULT_MAX_APPLICATION_PROFILES = 1000
 MAX_APPLICATION_PROFILES = 10_000  # the setting's ceiling: with 200 tags each, what clients send stays bounded
+MIB = 1024 * 1024
+DEFAULT_ACCESS_LOG_MAX_BYTES = 64 * MIB
+DEFAULT_ACCESS_LOG_BACKUPS = 5
+
+
+@dataclass(frozen=True)
+class S3Limits:
+    """What the sandbox's S3 (moto, in memory and temporary files) keeps for one account: ``sandbox.s3``.
+
+    S3's own limits answer with S3's errors: an object (or part) over ``max_object_bytes`` is
+    ``EntityTooLarge``, a bucket beyond ``max_buckets`` ``TooManyBuckets``, a part number beyond
+    ``max_parts_per_upload`` ``InvalidArgument``. S3 has no limit on stored bytes, objects or open multipart
+    uploads: beyond ``max_total_bytes`` an upload is ``EntityTooLarge``, beyond ``max_objects`` (every version
+    and every uploaded part counts) or ``max_multipart_uploads`` a request is ``InvalidRequest``; each message
+    names the setting."""
+    max_buckets: int = 100
+    max_object_bytes: int = 64 * MIB  # also the sandbox's request body limit: no larger single PUT arrives
+    max_total_bytes: int = 256 * MIB  # moto holds objects under 5 MiB in memory: about 1.2x this in RSS
+    max_objects: int = 10_000
+    max_multipart_uploads: int = 100
+    max_parts_per_upload: int = 10_000  # S3's own (part numbers 1 to 10,000)
+
+
+#: Each setting's ceiling (what the setting itself may not exceed).
+S3_LIMIT_CEILINGS = {"max_buckets": 10_000, "max_object_bytes": 64 * MIB, "max_total_bytes": 64 * 1024 * MIB,
+                     "max_objects": 100_000, "max_multipart_uploads": 10_000, "max_parts_per_upload": 10_000}
+
+
+def parse_s3_limits(raw: Any, path: str) -> S3Limits:
+    """The ``sandbox.s3`` section (every key optional, each a whole number from 1 to its ceiling)."""
+    if raw is None:
+        return S3Limits()
+    _check_keys(raw, set(S3_LIMIT_CEILINGS), path)
+    defaults = S3Limits()
+    return S3Limits(**{key: _get(raw, key, path, int, default=getattr(defaults, key), minimum=1, maximum=ceiling)
+                       for key, ceiling in S3_LIMIT_CEILINGS.items()})
+
+
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why S3 would refuse ``name`` for a new general purpose bucket (its naming rules), or None."""
+    if not _BUCKET_NAME.fullmatch(name):
+        return ("bucket names are 3 to 63 characters of lowercase letters, digits, dots and hyphens, beginning "
+                "and ending with a letter or digit")
+    if ".." in name:
+        return "bucket names must not contain two adjacent periods"
+    if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
+        return "bucket names must not be formatted as an IP address"
+    if name.startswith(_BUCKET_RESERVED_PREFIXES) or name.endswith(_BUCKET_RESERVED_SUFFIXES):
+        return "bucket names must not use a prefix or suffix S3 reserves (xn--, sthree-, -s3alias, --ol-s3, ...)"
+    return None
 
 
 #: what the sandbox does with a quota-increase request (AWS decides case by case: a setting)
@@ -66,13 +122,17 @@ class SandboxConfig:
     scenario: str = "none"
     source: str = "<built-in>"
     access_log: str | None = None  # one JSON line per request, also for the console's in-process sandbox
+    access_log_max_bytes: int = DEFAULT_ACCESS_LOG_MAX_BYTES  # past it the log is rotated (FILE.1, FILE.2, ...)
+    access_log_backups: int = DEFAULT_ACCESS_LOG_BACKUPS  # rotated files kept
     max_application_profiles: int = DEFAULT_MAX_APPLICATION_PROFILES  # CreateInferenceProfile beyond it: refused
     metrics: MetricsSettings = MetricsSettings()  # how per-tier CloudWatch series are named (see services/metrics.py)
     quota_requests: QuotaRequestSettings = QuotaRequestSettings()  # how quota-increase requests are decided
+    s3: S3Limits = S3Limits()  # what the sandbox's S3 keeps (see services/s3_limits.py)
 
 
 _SANDBOX_KEYS = {"account_id", "scenario", "bucket", "engine", "models", "region", "access_log", "geographies",
-                 "max_application_profiles", "account_quotas", "quota_rules", "metrics", "quota_requests"}
+                 "max_application_profiles", "account_quotas", "quota_rules", "metrics", "quota_requests", "s3",
+                 "access_log_max_bytes", "access_log_backups"}
 
 
 def log_path_problem(path: str | Path) -> str | None:
@@ -105,6 +165,8 @@ def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
         for key in ("bucket", "scenario", "region", "access_log"):
             if key in sb and not isinstance(sb[key], str):
                 raise ConfigError(f"sandbox.{key}", f"must be a string, got {show(sb[key])}")
+        if "bucket" in sb and bucket_name_problem(sb["bucket"]):
+            raise ConfigError("sandbox.bucket", f"{bucket_name_problem(sb['bucket'])}, got {show(sb['bucket'])}")
         if sb.get("access_log"):
             problem = log_path_problem(sb["access_log"])
             if problem:
@@ -116,7 +178,12 @@ def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
                              region=sb.get("region") or doc.get("region") or DEFAULT_REGION,
                              bucket=sb.get("bucket", DEFAULT_BUCKET), scenario=sb.get("scenario", "none"),
                              source=source, access_log=sb.get("access_log"),
-                             max_application_profiles=max_profiles,
+                             max_application_profiles=max_profiles, s3=parse_s3_limits(sb.get("s3"), "sandbox.s3"),
+                             access_log_max_bytes=_get(sb, "access_log_max_bytes", "sandbox", int,
+                                                       default=DEFAULT_ACCESS_LOG_MAX_BYTES, minimum=1024,
+                                                       maximum=1024 * 1024 * MIB),
+                             access_log_backups=_get(sb, "access_log_backups", "sandbox", int,
+                                                     default=DEFAULT_ACCESS_LOG_BACKUPS, minimum=1, maximum=1000),
                              metrics=parse_metrics_settings(sb.get("metrics"), "sandbox.metrics", console=False),
                              quota_requests=parse_quota_requests(sb.get("quota_requests")))
     except ConfigError as err:

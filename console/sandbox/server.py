@@ -23,14 +23,18 @@ import logging
 import socket
 from typing import Any, Awaitable, Callable
 
+from http import HTTPStatus
+
 import h2.connection
 import h2.events
+import h11
 from hypercorn.app_wrappers import ASGIWrapper
 from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.asyncio.worker_context import WorkerContext
 from hypercorn.config import Config
 from hypercorn.events import Closed, RawData
 from hypercorn.protocol import h2 as hyper_h2
+from hypercorn.protocol import h11 as hyper_h11
 from hypercorn.protocol.events import StreamClosed
 
 log = logging.getLogger("tierconsole.sandbox.server")
@@ -98,10 +102,23 @@ class _CoalescingTCPServer(TCPServer):
             asyncio.get_running_loop().create_task(self.protocol.handle(Closed()))
 
 
+class _ReasonedH11(hyper_h11.H11Protocol):
+    """hypercorn's HTTP/1.1 connection, except that the errors it answers itself (a request h11 refuses: a control
+    character in a header, ...) carry a reason phrase: botocore, waiting on ``Expect: 100-continue``, takes a
+    status line without one for no answer and reports a closed connection."""
+
+    async def _send_error_response(self, status_code: int) -> None:
+        await self._send_h11_event(h11.Response(
+            status_code=status_code, reason=HTTPStatus(status_code).phrase.encode(),
+            headers=[(b"content-length", b"0"), (b"connection", b"close"), *self.config.response_headers("h11")]))
+        await self._send_h11_event(h11.EndOfMessage())
+
+
 def _install_graceful_h2() -> None:
-    import hypercorn.protocol as protocol  # noqa: PLC0415 - the name ProtocolWrapper builds HTTP/2 from
+    import hypercorn.protocol as protocol  # noqa: PLC0415 - the names ProtocolWrapper builds connections from
 
     protocol.H2Protocol = _GracefulH2
+    protocol.H11Protocol = _ReasonedH11
 
 
 class Server:

@@ -101,3 +101,42 @@ def test_an_injected_stream_cut_is_logged_as_what_the_metrics_count(make_sandbox
     assert (entry["status"], entry["error"]) == (499, "InjectedStreamCut")
     assert _metric_sums(sb, NOVA, COUNTED) == {"Invocations": 0, "InvocationClientErrors": 1,
                                                "InvocationServerErrors": 0, "InvocationThrottles": 0}
+
+
+def test_the_access_log_rotates_at_its_size_and_keeps_the_configured_files_0600(make_sandbox, tmp_path):
+    """It grew for ever; now at ``access_log_max_bytes`` it is renamed ``.1`` (``.1`` to ``.2``, ...) and a new one
+    begins; ``access_log_backups`` files are kept, the oldest dropped, every one 0600."""
+    import os
+    import stat
+
+    doc = yaml.safe_load(open("profiles/sandbox.yaml"))
+    log = tmp_path / "access.jsonl"
+    doc["sandbox"].update(access_log=str(log), access_log_max_bytes=4096, access_log_backups=2)
+    sb = make_sandbox(parse_sandbox_config(doc, "test.yaml"), speed=50.0)
+    sts = boto3_client("sts", sb.endpoint)
+    for _ in range(120):  # about 300 bytes a line: ~36 KB in all, nine files' worth
+        sts.get_caller_identity()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["access.jsonl", "access.jsonl.1", "access.jsonl.2"]
+    kept = []
+    for name in ("access.jsonl.2", "access.jsonl.1", "access.jsonl"):
+        path = tmp_path / name
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, name
+        assert path.stat().st_size <= 4096, (name, path.stat().st_size)
+        kept += [json.loads(line) for line in path.read_text().splitlines()]  # whole lines only
+    assert 20 < len(kept) < 120 and all(e["operation"] == "GetCallerIdentity" for e in kept)
+    times = [e["time"] for e in kept]
+    assert times == sorted(times)  # the newest in the file itself, older ones in .1 then .2
+
+
+@pytest.mark.parametrize("key, value, needle", [
+    ("access_log_max_bytes", 10, "at least"), ("access_log_max_bytes", "big", "int"),
+    ("access_log_backups", 0, "at least 1"), ("access_log_backups", 10**6, "at most")])
+def test_bad_rotation_settings_are_refused_naming_them(key, value, needle):
+    from tierconsole.core.domain.catalog import ConfigError
+
+    doc = yaml.safe_load(open("profiles/sandbox.yaml"))
+    doc["sandbox"][key] = value
+    with pytest.raises(ConfigError) as err:
+        parse_sandbox_config(doc, "test.yaml")
+    assert f"sandbox.{key}" in str(err.value) and needle in str(err.value)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tierconsole.core.config.loader import load_yaml
 from tierconsole.core.domain.catalog import ConfigError
 from tierconsole.sandbox.clock import MAX_SPEED, SandboxClock
-from tierconsole.sandbox.config import parse_sandbox_config
+from tierconsole.sandbox.config import S3_LIMIT_CEILINGS, parse_sandbox_config
 from tierconsole.sandbox.faults import MAX_COUNT, MAX_DELAY_S, FaultSpecError, parse_faults
 from tierconsole.sandbox.scenarios import load_scenario
 from tierconsole.sandbox.scenarios.spec import MAX_SECONDS, parse_scenario
@@ -134,6 +134,8 @@ sandbox:
     seed: 7
     tiers:
       flex: {max_wait_s: 600, speed_factor: 0.6, spurious_throttle_rate: 0}
+  s3: {max_buckets: 10, max_object_bytes: 1048576, max_total_bytes: 10485760, max_objects: 100,
+       max_multipart_uploads: 5, max_parts_per_upload: 50}
 reservations:
   - model: amazon.nova-lite-v1:0
     input_tpm: 100000
@@ -148,7 +150,9 @@ PROFILE_NUMBERS = ["sandbox.models[0].tpm", "sandbox.models[0].rpm", "sandbox.mo
                    "sandbox.engine.seed", "sandbox.engine.tiers.flex.max_wait_s", "sandbox.engine.tiers.flex.speed_factor",
                    "sandbox.engine.tiers.flex.spurious_throttle_rate", "reservations[0].input_tpm",
                    "reservations[0].output_tpm", "reservations[0].term_months",
-                   "reservations[0].price_per_1k_tpm_month"]
+                   "reservations[0].price_per_1k_tpm_month", "sandbox.s3.max_buckets", "sandbox.s3.max_object_bytes",
+                   "sandbox.s3.max_total_bytes", "sandbox.s3.max_objects", "sandbox.s3.max_multipart_uploads",
+                   "sandbox.s3.max_parts_per_upload", "sandbox.access_log_max_bytes", "sandbox.access_log_backups"]
 
 
 def _profile(text: str):
@@ -165,6 +169,25 @@ def test_profile_numbers_that_overflow_are_refused_naming_file_line_and_field(pa
 
 def test_the_profile_fixture_itself_is_valid():
     assert _profile(PROFILE).catalog.models[0].output_tps == 100
+    assert _profile(PROFILE).s3.max_parts_per_upload == 50
+
+
+@pytest.mark.parametrize("key, value, needle", [
+    ("max_buckets", "0", "at least 1"), ("max_object_bytes", str(10**12), "at most"), ("max_objects", "ten", "int"),
+    ("bogus", "1", "unknown key")])
+def test_bad_s3_limits_are_refused_naming_the_setting(key, value, needle):
+    with pytest.raises(ConfigError) as err:
+        _profile(PROFILE.replace("max_buckets: 10,", f"max_buckets: 10, {key}: {value},") if key == "bogus"
+                 else _set(PROFILE, f"sandbox.s3.{key}", value))
+    _bad(err.value, "p.yaml", f"sandbox.s3.{key}")
+    assert needle in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["Tier_Console", "ab", "bad..name", "xn--bucket", "10.0.0.1", "ends-"])
+def test_a_default_bucket_s3_would_refuse_is_a_config_error_naming_it(name):
+    with pytest.raises(ConfigError) as err:
+        _profile(PROFILE.replace("  engine:", f"  bucket: {name!r}\n  engine:", 1))
+    _bad(err.value, "p.yaml", "sandbox.bucket")
 
 
 def test_a_minimum_above_its_maximum_is_refused():
@@ -247,6 +270,8 @@ def test_any_profile_number_is_taken_finite_and_bounded_or_named(path, value):
         _finite_and_bounded(r)
     for policy in cfg.catalog.settings.policies.values():
         _finite_and_bounded(policy)
+    _finite_and_bounded(cfg.s3)
+    assert all(1 <= v <= S3_LIMIT_CEILINGS[k] for k, v in vars(cfg.s3).items())
 
 
 fault_text = st.one_of(

@@ -26,11 +26,13 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 
 from multidict import CIMultiDict
 
-from . import moto_checks
+from . import moto_checks, s3_limits
+from ..config import S3Limits
 from ..http import AwsError, Call, Response
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,11 +47,12 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"
 
 
 class MotoBridge:
-    def __init__(self, account_id: str):
+    def __init__(self, account_id: str, s3: S3Limits | None = None):
         # moto takes the account of a request from its x-moto-account-id header (set on every request
         # in handle()), so two sandboxes in one process (a profile switch) keep their own accounts.
         # A MOTO_ACCOUNT_ID environment variable, if the user set one, still wins (moto's precedence).
         self.account_id = account_id
+        self.s3_limits = s3 or S3Limits()  # what a client may store in S3 (.s3_limits)
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: PLC0415
 
         self._app = DomainDispatcherApplication(create_backend_app)
@@ -83,11 +86,17 @@ class MotoBridge:
         call.operation = req.headers.get("X-Amz-Target", "").split(".")[-1] or req.path.rsplit("/", 1)[-1] or req.method
         call.operation = moto_checks.check(call)  # raises the AWS error for input moto would choke on
         loop = asyncio.get_running_loop()
-        headers = [(k, v) for k, v in req.headers.items() if k.lower() != ACCOUNT_HEADER]
+        headers = [(k, v) for k, v in req.headers.items() if k.lower() != ACCOUNT_HEADER
+                   and not (call.service == "s3" and k.lower() == "host")]  # S3: path-style (moto_checks.path_style)
         headers.append((ACCOUNT_HEADER, self.account_id))
+        def wsgi():  # werkzeug decodes the path it is given: give it encoded (a key "a%41" stays "a%41")
+            return self._wsgi(req.method, quote(req.path, safe="/"), req.query_string, headers, call.body)
+
         try:
-            status, headers, payload = await loop.run_in_executor(
-                self._pool, self._wsgi, req.method, req.path, req.query_string, headers, call.body)
+            status, headers, payload = await loop.run_in_executor(self._pool, (lambda: s3_limits.guarded(
+                call, s3_backend(self.account_id), self.s3_limits, wsgi)) if call.service == "s3" else wsgi)
+        except AwsError:  # a write the sandbox's S3 limits refuse (.s3_limits)
+            raise
         except Exception as exc:  # noqa: BLE001 - moto raised: the request was one it cannot process
             log.warning("moto failed on %s %s: %s: %s", req.method, req.path[:200], type(exc).__name__, exc)
             raise moto_checks.moto_failure(call, call.operation, exc) from None
@@ -163,7 +172,7 @@ def cloudwatch_backend(account_id: str, region: str):
 def install(sandbox: "SandboxHost") -> MotoBridge:
     """The bridge for :data:`MOTO_SERVICES` (the sandbox routes them to ``bridge.handle``), closed with the
     sandbox, and the default bucket for batch input and output."""
-    bridge = MotoBridge(sandbox.config.account_id)
+    bridge = MotoBridge(sandbox.config.account_id, sandbox.config.s3)
     sandbox.on_close(bridge.close)
     # The default bucket for batch input and output exists from the start.
     backend = s3_backend(sandbox.config.account_id)

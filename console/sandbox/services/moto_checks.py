@@ -14,7 +14,8 @@ JSON         CloudWatch awsJson1.0: known operation (``UnknownOperationException
 query        STS and CloudWatch form posts: ``Action`` present (``MissingAction``) and known
              (``InvalidAction``), top-level members present and well-typed (STS ``ValidationError``,
              CloudWatch ``MissingParameter`` / ``InvalidParameterValue``)
-S3 (REST)    integer query parameters (``InvalidArgument``), POST only where an operation takes it
+S3 (REST)    virtual-hosted requests read path-style, names of new buckets (``InvalidBucketName``), integer query parameters (``InvalidArgument``),
+             POST only where an operation takes it
              (``MethodNotAllowed``, 405), bucket policies (``MalformedPolicy``: JSON, grammar by
              moto's IAM policy validator, and a trial evaluation by moto's own evaluator, so that
              a stored policy can never fail a later request)
@@ -34,6 +35,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ..config import bucket_name_problem
 from ..http import AwsError, BadJson, Call, parse_json
 from ..shapes import conform, service_model
 
@@ -175,7 +177,22 @@ def _s3_error(code: str, message: str, status: int = 400) -> AwsError:
     return AwsError(code, message, status)
 
 
+def path_style(call: Call) -> None:
+    """A virtual-hosted request (the bucket in the Host header, ``bucket.localhost:4599`` or an AWS host name) as
+    the path-style one moto would make of it (``/bucket/key``), so that every check reads the bucket and key moto
+    uses; the bridge then gives moto a host it reads path-style."""
+    from moto.s3.responses import S3Response  # noqa: PLC0415 - moto is loaded with the bridge anyway
+    from moto.s3.utils import bucket_name_from_url  # noqa: PLC0415
+
+    host = call.request.headers.get("Host", "")
+    probe = type("HostOnly", (), {"headers": {"host": host}, "url": f"http://{host}/"})
+    bucket = bucket_name_from_url(f"http://{host}/") if host and S3Response.subdomain_based_buckets(probe) else None
+    if bucket:
+        call.request.path = f"/{bucket}" + ("" if call.request.path == "/" else call.request.path)
+
+
 def _check_s3(call: Call) -> None:
+    path_style(call)
     req = call.request
     ints, markers = _s3_rules()
     for name, value in req.query.items():
@@ -192,8 +209,14 @@ def _check_s3(call: Call) -> None:
     bucket, key = segments[0], (segments[1] if len(segments) > 1 else "")
     if req.method == "POST" and bucket and key and not markers.intersection(req.query):
         raise _s3_error("MethodNotAllowed", "The specified method is not allowed against this resource.", 405)
+    if req.method == "PUT" and bucket and not key and bucket_name_problem(bucket):
+        # No bucket has such a name (moto checks only the length): one holding a control character made every
+        # later ListBuckets an XML document no client can parse (botocore reports it as a 500).
+        raise _s3_error("InvalidBucketName", f"The specified bucket is not valid: {bucket_name_problem(bucket)}.")
     if req.method == "PUT" and bucket and not key and "policy" in req.query:
         check_bucket_policy(call.body, bucket)
+    elif req.method in ("PUT", "POST") and bucket:
+        _check_stored_text(call, key)
     if req.method in ("PUT", "POST") and req.http_version.startswith("1") and "Content-Length" not in req.headers \
             and "chunked" not in req.headers.get("Transfer-Encoding", "").lower():  # (HTTP/2 frames the body)
         raise _s3_error("MissingContentLength", "You must provide the Content-Length HTTP header.", 411)
@@ -201,6 +224,50 @@ def _check_s3(call: Call) -> None:
         or req.headers.get("x-amz-content-sha256", "").startswith("STREAMING-")
     if "Content-MD5" in req.headers and req.method in ("PUT", "POST") and not framed:
         _check_content_md5(req.headers["Content-MD5"], call.body)
+
+
+#: What XML 1.0 cannot carry (moto writes stored text into its XML answers as it is).
+XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_CHAR_REF = re.compile(r"&#(?:x([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+_XML_BODIES = frozenset({"tagging", "acl", "retention", "legal-hold", "restore", "select", "delete", "uploadId",
+                         "website", "cors", "lifecycle", "logging", "notification", "replication", "versioning",
+                         "encryption", "ownershipControls", "requestPayment", "accelerate", "object-lock",
+                         "publicAccessBlock", "analytics", "inventory", "metrics", "intelligent-tiering"})
+_HEADERS_KEPT = ("x-amz-meta-", "content-", "cache-control", "expires", "x-amz-website-redirect-location",
+                 "x-amz-tagging", "x-amz-storage-class", "x-amz-object-lock")
+
+
+def _check_stored_text(call: Call, key: str) -> None:
+    """Refuse text moto would store and later write into an XML answer or a header no client can read (a key,
+    metadata, a tag, a configuration holding a control character): every later listing or read of it failed."""
+    req = call.request
+    xml_body = _XML_BODIES.intersection(req.query) and not (req.method == "PUT" and "uploadId" in req.query)
+    if xml_body:
+        text = call.body.decode("utf-8", "replace")
+        if XML_INVALID.search(text) or any(XML_INVALID.search(_char(m)) for m in _CHAR_REF.finditer(text)):
+            raise _s3_error("MalformedXML", "The XML you provided was not well-formed or did not validate against "
+                                            "our published schema (it holds a character XML 1.0 cannot carry).")
+        return
+    if not key and req.method == "PUT":
+        return
+    if key and (req.method == "PUT" or "uploads" in req.query):  # an object (or an upload) is named by its key
+        if len(key.encode("utf-8", "surrogatepass")) > 1024:
+            raise _s3_error("KeyTooLongError", "Your key is too long (at most 1,024 bytes of UTF-8).")
+        if XML_INVALID.search(key):
+            raise _s3_error("InvalidArgument", "Object key holds a character XML 1.0 cannot carry (a control "
+                            f"character): {key[:40]!r}; S3 could list it only URL-encoded.")
+    for name, value in req.headers.items():
+        lower = name.lower()
+        if lower.startswith(_HEADERS_KEPT) and CONTROL_CHARS.search(value):
+            raise _s3_error("InvalidArgument", f"Header {name[:60]} holds a control character: {value[:40]!r}")
+        if lower == "x-amz-tagging" and any(XML_INVALID.search(k + v) for k, v in parse_qsl(value, True)):
+            raise _s3_error("InvalidTag", "The TagValue you have provided is invalid (a control character).")
+
+
+def _char(match: re.Match) -> str:
+    """The character an XML character reference names (NUL, which XML cannot carry either, past Unicode)."""
+    code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
+    return chr(code) if code <= 0x10FFFF else "\x00"
 
 
 def _check_content_md5(given: str, body: bytes) -> None:

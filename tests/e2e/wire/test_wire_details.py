@@ -349,3 +349,20 @@ def test_s3_put_without_a_length_gets_an_s3_xml_error(quiet):
     error = ET.fromstring(body)
     assert error.tag == "Error" and error.findtext("Code") == "MissingContentLength", body
     assert error.findtext("Message") and error.findtext("RequestId"), body
+
+
+@pytest.mark.parametrize("field", ["metadata", "content type"])
+def test_a_request_the_http_layer_refuses_is_a_400_every_client_reads(quiet, field):
+    """hypercorn answers a header it cannot take (a control character) itself, with a 400 whose status line had
+    no reason phrase: botocore, waiting on `Expect: 100-continue` for a PutObject, read it as no answer at all and
+    reported a closed connection (a boto3 put_object with such metadata looked like a crashed sandbox)."""
+    with socket.create_connection((quiet.host, quiet.port), timeout=10) as s:
+        s.sendall(b"PUT /tierconsole-sandbox/x HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+                  b"x-amz-meta-m: a\x0bb\r\n\r\n1")
+        answer = s.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), answer
+    s3 = boto3_client("s3", quiet.endpoint)
+    extra = {"Metadata": {"m": "a\x0bb"}} if field == "metadata" else {"ContentType": "a\x01b"}
+    with pytest.raises(ClientError) as err:
+        s3.put_object(Bucket="tierconsole-sandbox", Key="x", Body=b"1", **extra)
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
