@@ -24,7 +24,7 @@ from .accesslog import AccessLogFile
 from .clock import SandboxClock
 from .config import SandboxConfig, load_sandbox_config, log_path_problem
 from .engine import EngineError, TierEngine
-from .http import AwsError, Call, Request, Response, clean_text, error_response, parse_scope
+from .http import AwsError, Call, Request, Response, clean_text, error_response, inflate, parse_scope
 from .outcomes import OutcomeLog
 from .services.profiles import ProfileStore
 from .services.runtime import Runtime, runtime_target
@@ -209,6 +209,8 @@ class Sandbox:
                                f"Request body exceeds the sandbox's limit of {MAX_BODY // (1024 * 1024)} MiB", 400)
             if self.verifier is not None:
                 self.verifier.verify(request.method, request.raw_path, request.headers, call.body)
+            if service != "s3" and "gzip" in request.headers.get("Content-Encoding", "").lower():
+                call.body = inflate(call.body, call.validation_error, MAX_BODY)  # S3 keeps it as the object's
             if fault is not None:
                 if fault.kind == "reset":  # dropped before it is handled
                     request.abort()

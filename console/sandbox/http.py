@@ -5,6 +5,7 @@ import json
 import math
 import re
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
@@ -150,6 +151,23 @@ class Call:
         if not isinstance(value, dict):
             raise AwsError(self.validation_error, "Malformed input request: body must be a JSON object", 400)
         return value
+
+
+def inflate(body: bytes, error_code: str, limit: int) -> bytes:
+    """A ``Content-Encoding: gzip`` request body inflated, as AWS reads what botocore compresses (the model's
+    ``requestcompression`` trait: CloudWatch PutMetricData of 10 KiB or more). Never more than ``limit``
+    bytes are inflated; past it, or when the body is not whole gzip, an :class:`AwsError` ``error_code`` 400."""
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise AwsError(error_code, f"the body is marked Content-Encoding: gzip but is not gzip ({exc})", 400) from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise AwsError(error_code, f"the gzip body inflates past the sandbox's limit of {limit // (1024 * 1024)} "
+                                   "MiB", 400)
+    if not inflater.eof:
+        raise AwsError(error_code, "the body is marked Content-Encoding: gzip but is not whole gzip (cut short)", 400)
+    return out
 
 
 # ---------------------------------------------------------------------- the one JSON parser

@@ -87,7 +87,8 @@ class MotoBridge:
         call.operation = moto_checks.check(call)  # raises the AWS error for input moto would choke on
         loop = asyncio.get_running_loop()
         headers = [(k, v) for k, v in req.headers.items() if k.lower() != ACCOUNT_HEADER
-                   and not (call.service == "s3" and k.lower() == "host")]  # S3: path-style (moto_checks.path_style)
+                   and not (call.service == "s3" and k.lower() == "host")  # S3: path-style (moto_checks.path_style)
+                   and not (call.service != "s3" and k.lower() == "content-encoding")]  # the sandbox inflated it
         headers.append((ACCOUNT_HEADER, self.account_id))
         def wsgi():  # werkzeug decodes the path it is given: give it encoded (a key "a%41" stays "a%41")
             return self._wsgi(req.method, quote(req.path, safe="/"), req.query_string, headers, call.body)

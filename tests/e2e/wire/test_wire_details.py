@@ -366,3 +366,38 @@ def test_a_request_the_http_layer_refuses_is_a_400_every_client_reads(quiet, fie
     with pytest.raises(ClientError) as err:
         s3.put_object(Bucket="tierconsole-sandbox", Key="x", Body=b"1", **extra)
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_a_gzip_compressed_request_body_is_read_as_botocore_sends_it(make_sandbox):
+    """botocore compresses a PutMetricData body of 10 KiB or more (the model's requestcompression trait) and
+    says so in Content-Encoding: the sandbox answered it "not UTF-8" (found by the quota-request work)."""
+    sb = make_sandbox(speed=1.0)
+    cw = boto3_client("cloudwatch", sb.endpoint)
+    data = [{"MetricName": f"Big{i:03d}", "Dimensions": [{"Name": "Pad", "Value": "x" * 200}], "Value": float(i)}
+            for i in range(60)]  # ~18 KB of JSON: compressed by botocore
+    cw.put_metric_data(Namespace="Strangers/Big", MetricData=data)
+    listed = cw.list_metrics(Namespace="Strangers/Big")["Metrics"]
+    assert {m["MetricName"] for m in listed} == {d["MetricName"] for d in data}
+
+
+def test_a_gzip_bomb_or_a_broken_gzip_body_is_a_400_in_the_model_shape(make_sandbox):
+    import gzip
+    import urllib.request
+
+    sb = make_sandbox(speed=1.0)
+    bomb = gzip.compress(b"[" * (80 * 1024 * 1024))  # 80 MiB once inflated: over the body limit
+    for body, words in ((bomb, "limit"), (b"\x1f\x8bnot gzip at all", "gzip")):
+        req = urllib.request.Request(sb.endpoint + "/", data=body, method="POST", headers={
+            "Content-Type": "application/x-amz-json-1.0", "Content-Encoding": "gzip",
+            "X-Amz-Target": "GraniteServiceVersion20100801.PutMetricData",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=sandbox/20261130/us-east-1/monitoring/aws4_request, "
+                             "SignedHeaders=host, Signature=00"})
+        try:
+            urllib.request.urlopen(req, timeout=30)
+            raise AssertionError("accepted")
+        except urllib.error.HTTPError as err:
+            answer = json.loads(err.read())
+            assert err.code == 400, answer
+            assert answer["__type"].endswith("InvalidParameterValue") or \
+                answer.get("__type", "").endswith("InvalidParameterValueException"), answer
+            assert words in answer.get("message", answer.get("Message", "")), answer
