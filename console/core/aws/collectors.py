@@ -13,8 +13,9 @@ import asyncio
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable
 
+from ..domain import app_profiles as ap
 from ..domain import incident as inc
 from ..domain import metricsplan as mp
 from ..domain import quota_use as qu
@@ -22,9 +23,6 @@ from ..domain.quotas import CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, M
 from ..domain.views import BatchJobView, DashboardData, PaneStatus, ThrottleEvent
 from .answers import job_view, merge_events, timeout_reason
 from .session import AwsContext, describe_error
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 
 REPORT_TTL_S = 15 * 60.0  # "Reports are automatically deleted after 15 minutes."
 #: The per-tier form and series are listed again after this long (a slow cadence, not every refresh) ...
@@ -61,6 +59,7 @@ class Collector:
         self._rpm: dict[str, float] = {}
         self._listed = qu.Listed()
         self._profiles: dict[str, dict[str, list[str]]] = {}
+        self.apps: tuple[ap.AppProfile, ...] = ()  # the account's application inference profiles
         self._report: dict[str, float] | None = None  # quota name -> Utilization % (None: no report read yet)
         self._report_id: str | None = None
         self._report_started = -1e18
@@ -133,16 +132,17 @@ class Collector:
         self._quotas_at, self._report_due = now, True
 
     async def _list_profiles(self, now: float) -> None:
-        """The system-defined inference profiles (the series of each model's cross-region and global routes), on
-        the quota cadence. Its failure (a role without bedrock:ListInferenceProfiles) leaves the on-demand rows
+        """The inference profiles (the series of each model's routes: system-defined ones, and the application
+        profiles with what each copies), on the quota cadence. Its failure (a role without bedrock:ListInferenceProfiles) leaves the on-demand rows
         whole and is reported under ``profiles``; the routes known before stay."""
         if not self._profiles_due:
             return
         self._profiles_due = False
         bedrock = await self.ctx.client("bedrock", self.region)
         profiles = await self._pages(bedrock.list_inference_profiles, "ListInferenceProfiles",
-                                     "inferenceProfileSummaries", {"maxResults": 1000, "typeEquals": "SYSTEM_DEFINED"})
-        self._profiles = qu.profile_series(profiles)
+                                     "inferenceProfileSummaries", {"maxResults": 1000})
+        self.apps = ap.application_profiles(profiles, self.region)
+        self._profiles = qu.profile_series(profiles, self.apps)
 
     async def _pages(self, call: Callable[..., Awaitable[dict[str, Any]]], op: str, key: str,
                      kwargs: dict[str, Any]) -> list[dict[str, Any]]:
@@ -328,13 +328,14 @@ class Collector:
                        reserved: bool = False) -> list[inc.Minute]:
         """The incident timeline of one model's route, its rows naming the route's quotas."""
         named = self._listed.route_timeline_args(model, route, self.region)
-        if route == ON_DEMAND_ROUTE:
+        series = qu.route_series(model, self._profiles)[route]
+        if route == ON_DEMAND_ROUTE:  # the model's own series, with the application profiles copying it if any
             return inc.timeline(answers, model, self._tiers.get(model, ()), *self.quota(model), start, end,
-                                reserved, **named)
+                                reserved, series=series if len(series) > 1 else None, **named)
         kind = {CROSS_REGION_ROUTE: QuotaKind.CROSS_REGION, GLOBAL_ROUTE: QuotaKind.GLOBAL}[route]
         return inc.timeline(answers, model, (), self._listed.minute(model, kind, Measure.TOKENS),
                             self._listed.minute(model, kind, Measure.REQUESTS), start, end,
-                            series=qu.route_series(model, self._profiles)[route], **named)
+                            series=series, **named)
 
     async def refresh(self) -> DashboardData:
         """Collect once. Never raises for an AWS error: failed panes keep their data, marked stale.
@@ -374,7 +375,7 @@ class Collector:
             quotas = qu.quota_views(
                 answers, mp.quota_views(answers, self.models, self._names, self._tpm, self._rpm, self._tiers, now),
                 self._listed, self._profiles, self._report, now, region=self.region,
-                sandbox=self.ctx.target.sandbox)
+                sandbox=self.ctx.target.sandbox, apps=self.apps)
             cw_events = mp.throttle_events(answers, *self.throttle_sources())
             # Unchanged events keep the same tuple, so the throttle pane skips a 100k-item comparison.
             key = (tuple(cw_events), len(self.console_events))

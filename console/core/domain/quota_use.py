@@ -24,8 +24,9 @@ from typing import Any, Iterable, Mapping, Sequence
 from .metricsplan import DIMENSION, MAX_QUERIES, NAMESPACE, SUFFIX, Answers, Plan, Query, trailing_minute
 from .quotas import (CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, QuotaKind, QuotaRules, QuotaSpec, QuotaUse,
                      Measure, binding, classify, describe, match_model, route_quotas)
+from .app_profiles import AppProfile, by_series
 from .routes import GLOBAL_GEO, KNOWN_GEOS, model_named_by
-from .views import ModelQuotaView, QuotaUseView, RouteNames
+from .views import QUOTA_TIERS, ModelQuotaView, QuotaUseView, RouteNames
 
 #: Metrics asked of a profile series (the bare model series already has them in the plan).
 ROUTE_METRICS = {"EstimatedTPMQuotaUsage": "q", "Invocations": "n", "InvocationThrottles": "t"}
@@ -122,10 +123,12 @@ def parse_quotas(rows: Iterable[Mapping[str, Any]], candidates: Mapping[str, Ite
 
 # ------------------------------------------------------------------ routes and their series
 
-def profile_series(summaries: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, list[str]]]:
-    """Per foundation model, per profile route kind, the system-defined profile ids (the ``ModelId`` series a
-    call through them is published under). Application profiles are left out: which route one copies is
-    not in the listing."""
+def profile_series(summaries: Iterable[Mapping[str, Any]], apps: Iterable[AppProfile] = ()
+                   ) -> dict[str, dict[str, list[str]]]:
+    """Per foundation model, per route kind, the profile series (the ``ModelId`` a call through them is
+    published under): the system-defined profile ids, and the ARNs of the application profiles ``apps``
+    whose copied source is known (one copying a model: its on-demand route; one copying a system profile:
+    that profile's route)."""
     out: dict[str, dict[str, list[str]]] = {}
     for p in summaries:
         pid = p.get("inferenceProfileId") or ""
@@ -136,13 +139,17 @@ def profile_series(summaries: Iterable[Mapping[str, Any]]) -> dict[str, dict[str
             continue
         kind = GLOBAL_ROUTE if geo == GLOBAL_GEO else CROSS_REGION_ROUTE
         out.setdefault(model_named_by(pid), {}).setdefault(kind, []).append(pid)
+    for app in apps:
+        if app.model_id is not None and app.route is not None:
+            out.setdefault(app.model_id, {}).setdefault(app.route, []).append(app.arn)
     return out
 
 
 def route_series(model_id: str, profiles: Mapping[str, Mapping[str, Sequence[str]]]) -> dict[str, tuple[str, ...]]:
-    """The series of each route of a model: its own id on demand, its profiles' ids on theirs."""
+    """The series of each route of a model: its own id on demand (and the application profiles copying it),
+    its profiles' ids and ARNs on theirs."""
     own = profiles.get(model_id, {})
-    return {ON_DEMAND_ROUTE: (model_id,), CROSS_REGION_ROUTE: tuple(own.get(CROSS_REGION_ROUTE, ())),
+    return {ON_DEMAND_ROUTE: (model_id, *own.get(ON_DEMAND_ROUTE, ())), CROSS_REGION_ROUTE: tuple(own.get(CROSS_REGION_ROUTE, ())),
             GLOBAL_ROUTE: tuple(own.get(GLOBAL_ROUTE, ()))}
 
 
@@ -241,16 +248,20 @@ def with_uses(view: ModelQuotaView, uses: Sequence[QuotaUse], listed: Listed, re
 
 def quota_views(a: Answers, base: Sequence[ModelQuotaView], listed: Listed,
                 profiles: Mapping[str, Mapping[str, Sequence[str]]], report: Mapping[str, float] | None,
-                now: float, *, region: str, sandbox: bool, rules: QuotaRules = DEFAULT_RULES) -> list[ModelQuotaView]:
-    """Per model: the on-demand row (``base``, from :func:`~.metricsplan.quota_views`) with its quotas and
-    binding one, followed by a row per profile route that has traffic (its series in the answers, or its
-    quotas in use by the utilization report)."""
+                now: float, *, region: str, sandbox: bool, rules: QuotaRules = DEFAULT_RULES,
+                apps: Iterable[AppProfile] = ()) -> list[ModelQuotaView]:
+    """Per model: the on-demand row (``base``, from :func:`~.metricsplan.quota_views`, plus the traffic of the
+    application profiles copying the model) with its quotas and binding one, followed by a row per profile
+    route that has traffic (its series in the answers, or its quotas in use by the utilization report).
+    Each row names the application profiles (``apps``) whose traffic it holds (``via``)."""
+    named = by_series(apps)
     out: list[ModelQuotaView] = []
     for view in base:
         model = view.model_id
         series = route_series(model, profiles)
         uses = route_uses(a, listed, model, ON_DEMAND_ROUTE, series[ON_DEMAND_ROUTE], report, now,
                           sandbox=sandbox, rules=rules)
+        view = _with_app_traffic(view, a, series[ON_DEMAND_ROUTE][1:], named, now)
         out.append(with_uses(view, uses, listed, region, view.name))
         for route in (CROSS_REGION_ROUTE, GLOBAL_ROUTE):
             uses = route_uses(a, listed, model, route, series[route], report, now, sandbox=sandbox, rules=rules)
@@ -264,6 +275,30 @@ def quota_views(a: Answers, base: Sequence[ModelQuotaView], listed: Listed,
             row = ModelQuotaView(model_id=model, name=view.name, route=ROUTE_LABEL[route],
                                  tpm_quota=listed.minute(model, kind, Measure.TOKENS),
                                  rpm_quota=listed.minute(model, kind, Measure.REQUESTS),
-                                 tpm_by_tier={"default": tpm}, rpm_used=rpm)
+                                 tpm_by_tier={"default": tpm}, rpm_used=rpm,
+                                 via=_via(a, series[route], named))
             out.append(with_uses(row, uses, listed, region, view.name))
     return out
+
+
+def _via(a: Answers, series: Sequence[str], named: Mapping[str, AppProfile]) -> tuple[str, ...]:
+    """The application profiles among ``series`` that had traffic, as the console names them."""
+    return tuple(named[s].label for s in series if s in named and route_has_traffic(a, (s,)))
+
+
+def _with_app_traffic(view: ModelQuotaView, a: Answers, apps: Sequence[str], named: Mapping[str, AppProfile],
+                      now: float) -> ModelQuotaView:
+    """The on-demand row with the traffic of the application profiles copying the model added (their calls
+    draw on the same on-demand quota): per tier where their tiers were asked, else as Standard."""
+    via = _via(a, apps, named)
+    if not via:
+        return view
+    by_tier = dict(view.tpm_by_tier)
+    rpm = view.rpm_used
+    for s in apps:
+        split = [t for t in QUOTA_TIERS if a.get("EstimatedTPMQuotaUsage", s, t)]
+        for tier in split or ["default"]:
+            by_tier[tier] = by_tier.get(tier, 0.0) + trailing_minute(
+                a.get("EstimatedTPMQuotaUsage", s, tier if split else None), now)
+        rpm += trailing_minute(a.get("Invocations", s), now)
+    return replace(view, tpm_by_tier=by_tier, rpm_used=rpm, via=via)

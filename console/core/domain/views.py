@@ -114,6 +114,8 @@ class ModelQuotaView:
     quotas: tuple[QuotaUseView, ...] = ()  # every quota the route draws on (minute and daily)
     binding: QuotaUseView | None = None  # the one closest to its limit (None: nothing used)
     binding_text: str = ""  # "cross-region TPM quota of Amazon Nova Lite (us-east-1), 96% used"
+    #: the application inference profiles whose traffic this row holds ("nightly-etl (5dews3o6kky6)")
+    via: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # A recording stores the nested quota views by field name; rebuild them (unknown fields dropped).
@@ -121,6 +123,8 @@ class ModelQuotaView:
             object.__setattr__(self, "quotas", tuple(_use_view(u) for u in self.quotas))
         if isinstance(self.binding, Mapping):
             object.__setattr__(self, "binding", _use_view(self.binding))
+        if not isinstance(self.via, tuple):
+            object.__setattr__(self, "via", tuple(self.via))
 
     @property
     def key(self) -> str:

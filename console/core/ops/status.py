@@ -21,7 +21,16 @@ async def collect_status(session: OperatorSession) -> tuple[dict[str, Any], Coll
     data = await collector.refresh()
     now = collector.clock()
     models, tiers = collector.throttle_sources()  # the models and their inference profiles
-    return status_document(data, collector.answers, models, tiers, now), collector
+    doc = status_document(data, collector.answers, models, tiers, now)
+    doc["application_profiles"] = [app_profile_entry(a) for a in collector.apps]
+    return doc, collector
+
+
+def app_profile_entry(a: Any) -> dict[str, Any]:
+    """An application inference profile: what it copies (read from its listed regions; null when the listing
+    does not tell) and the route of its model its calls take."""
+    return {"name": a.name, "id": a.profile_id, "arn": a.arn, "model_id": a.model_id, "copies": a.copies or None,
+            "route": a.route, "text": a.copies_text}
 
 
 def status_document(data: DashboardData, answers: mp.Answers | None, models: Sequence[str],
@@ -73,7 +82,7 @@ def quota_entry(q: Any) -> dict[str, Any]:
     """A model's route: today's TPM/RPM keys, its route, every quota it draws on (``used``/``fraction`` null
     when nothing publishes the use, ``source`` saying who does) and the binding one."""
     b = q.binding
-    return {"model_id": q.model_id, "name": q.name, "route": q.route, "tpm_quota": q.tpm_quota,
+    return {"model_id": q.model_id, "name": q.name, "route": q.route, "via": list(q.via), "tpm_quota": q.tpm_quota,
             "rpm_quota": q.rpm_quota, "tpm_by_tier": {k: round(v) for k, v in q.tpm_by_tier.items()},
             "tpm_used": round(q.tpm_used), "tpm_fraction": round(q.tpm_fraction, 4), "rpm_used": round(q.rpm_used),
             "rpm_fraction": round(q.rpm_fraction, 4),

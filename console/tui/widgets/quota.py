@@ -76,6 +76,9 @@ class QuotaBody(Body):
             ))
             if q.quotas:
                 lines.append(fit(self._quota_line(q, palette, width), width))
+            if q.via:  # the application inference profiles whose traffic the row holds
+                lines.append(fit(Text.assemble((" via application profile ", palette["muted"]), ", ".join(q.via)),
+                                 width))
         return lines
 
     def _quota_line(self, q: ModelQuotaView, palette: Palette, width: int) -> Text:
