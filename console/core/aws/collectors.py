@@ -258,8 +258,9 @@ class Collector:
                     form=form, bare=self.discovery.bare)
         # the watched models' cross-region and global profile series ride in the same call, with the tiers
         # discovery saw published for them (a series already asked as a watched model is not asked twice)
-        return qu.with_route_queries(p, self._route_series(), tiers=self.discovery.series, form=form,
-                                     bare=self.discovery.bare)
+        p = qu.with_route_queries(p, self._route_series(), tiers=self.discovery.series, form=form,
+                                  bare=self.discovery.bare)
+        return qu.with_split_queries(p, qu.split_series(self._listed, self.models, self._profiles))
 
     async def _metrics(self, now: float) -> mp.Answers:
         # Batch throughput is asked for the models with active jobs at the last refresh (the job list

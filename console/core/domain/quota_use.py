@@ -30,6 +30,11 @@ from .views import QUOTA_TIERS, ModelQuotaView, QuotaUseView, RouteNames
 
 #: Metrics asked of a profile series (the bare model series already has them in the plan).
 ROUTE_METRICS = {"EstimatedTPMQuotaUsage": "q", "Invocations": "n", "InvocationThrottles": "t"}
+#: What measures a split quota (AWS publishes no ``EstimatedTPMQuotaUsage`` per input or output): the token
+#: counts CloudWatch publishes per ``ModelId``, asked only of the routes of models whose quotas split.
+SPLIT_METRICS = {Measure.INPUT_TOKENS: ("InputTokenCount", "CacheWriteInputTokenCount"),
+                 Measure.OUTPUT_TOKENS: ("OutputTokenCount",)}
+_SPLIT_KEYS = {"InputTokenCount": "i", "CacheWriteInputTokenCount": "w", "OutputTokenCount": "o"}
 #: the quota rules the console applies (AWS's: no sandbox overrides)
 DEFAULT_RULES = QuotaRules()
 ROUTE_LABEL = {ON_DEMAND_ROUTE: "on-demand", CROSS_REGION_ROUTE: "cross-region", GLOBAL_ROUTE: "global"}
@@ -82,7 +87,8 @@ class Listed:
         """The model as Service Quotas names it ("Amazon Nova Lite"): the subject of its on-demand minute quotas;
         None when none is listed."""
         for spec in (self._minute(model_id, QuotaKind.ON_DEMAND, Measure.TOKENS),
-                     self._minute(model_id, QuotaKind.ON_DEMAND, Measure.REQUESTS)):
+                     self._minute(model_id, QuotaKind.ON_DEMAND, Measure.REQUESTS),
+                     self._minute(model_id, QuotaKind.ON_DEMAND, Measure.INPUT_TOKENS)):
             if spec is None:
                 continue
             c = classify(spec.name)
@@ -183,6 +189,35 @@ def with_route_queries(p: Plan, series: Iterable[str], limit: int = MAX_QUERIES,
     return p
 
 
+def split_series(listed: Listed, models: Iterable[str], profiles: Mapping[str, Mapping[str, Sequence[str]]]
+                 ) -> list[str]:
+    """The series of every route of the watched models whose quotas split input and output TPM."""
+    split = {s.model_id for s in listed.specs if s.measure in SPLIT_METRICS}
+    return [s for m in models if m in split for series in route_series(m, profiles).values() for s in series]
+
+
+def with_split_queries(p: Plan, series: Iterable[str], limit: int = MAX_QUERIES) -> Plan:
+    """``p`` plus the token counts that measure split quotas, for ``series`` (in the same ``GetMetricData``;
+    a query already asked is not asked again). Past GetMetricData's ``limit`` they are not asked, and the
+    split quotas' use stays unknown (``—``), never estimated."""
+    asked = {(q.metric, q.model_id, q.tier) for q in p.queries if q.namespace == NAMESPACE}
+    extra = [Query(f"s{i}_{key}", metric, s, None) for i, s in enumerate(dict.fromkeys(series))
+             for metric, key in _SPLIT_KEYS.items() if (metric, s, None) not in asked]
+    if not extra or len(p.queries) + len(extra) > limit:
+        return p
+    return replace(p, queries=p.queries + tuple(extra))
+
+
+def _split_use(a: Answers, measure: Measure, series: Sequence[str], now: float, sandbox: bool
+               ) -> tuple[float | None, str]:
+    """A split quota's use over the trailing minute and its source; (None, "") when its counts were not asked."""
+    metrics = SPLIT_METRICS[measure]
+    if not all((metric, s, None) in a.series for metric in metrics for s in series):
+        return None, ""
+    used = sum(trailing_minute(a.get(metric, s), now) for metric in metrics for s in series)
+    return used, source_label(sandbox, f"CloudWatch {' + '.join(metrics)}")
+
+
 # ------------------------------------------------------------------ use
 
 @dataclass(frozen=True)
@@ -208,7 +243,8 @@ def route_uses(a: Answers | None, listed: Listed, model_id: str, route: str, ser
     """Every quota a call on ``route`` of ``model_id`` draws on, with its use now.
 
     Minute quotas: the trailing minute of the route's series (``EstimatedTPMQuotaUsage`` for TPM,
-    ``Invocations`` for RPM); a split input/output quota has no series here (None). Daily quotas: the
+    ``Invocations`` for RPM); a split input/output quota: the token counts of :data:`SPLIT_METRICS` (None when
+    they were not asked). Daily quotas: the
     utilization report, None when it does not list the quota."""
     out = []
     for spec in route_quotas(_RouteRef(route, model_id), listed.specs, rules):
@@ -218,6 +254,9 @@ def route_uses(a: Answers | None, listed: Listed, model_id: str, route: str, ser
             out.append(QuotaUse(spec, used, source_label(sandbox, "utilization report") if used is not None else ""))
             continue
         metric = {Measure.TOKENS: "EstimatedTPMQuotaUsage", Measure.REQUESTS: "Invocations"}.get(spec.measure)
+        if a is not None and spec.measure in SPLIT_METRICS:
+            out.append(QuotaUse(spec, *_split_use(a, spec.measure, series, now, sandbox)))
+            continue
         if a is None or metric is None:
             out.append(QuotaUse(spec, None, ""))
             continue
