@@ -21,6 +21,7 @@ from .metricforms import (  # the per-tier forms; also this module's names, as b
     discover as discover, parse_metrics_settings as parse_metrics_settings, split_series as split_series,
     tier_series as tier_series,
 )
+from .routes import model_named_by
 from .views import QUOTA_TIERS, BatchJobView, ModelQuotaView, ReservationView, ThrottleEvent
 
 NAMESPACE = "AWS/Bedrock"
@@ -237,8 +238,10 @@ class BatchRates:
 
 
 def batch_metric_model(model_id: str) -> str:
-    """The ``modelId`` dimension value for a job's model (a foundation-model ARN names the model at its end)."""
-    return model_id.rsplit("foundation-model/", 1)[-1]
+    """The ``modelId`` dimension value for a job's model: a foundation-model ARN or a system profile id or ARN
+    names the model (``us.amazon.nova-lite-v1:0`` → ``amazon.nova-lite-v1:0``; which value AWS publishes a
+    profile job under is not documented: the model, as the sandbox does); an application profile's ARN is kept."""
+    return model_named_by(model_id)
 
 
 def batch_rates(a: Answers, model_id: str, now: float, since: float | None = None) -> BatchRates:
