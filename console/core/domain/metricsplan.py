@@ -54,8 +54,8 @@ METRICS = {
 PER_TIER = ("EstimatedTPMQuotaUsage", "Invocations", "InvocationThrottles")
 #: extra metrics asked for the reserved tier of a model with a reservation
 RESERVED = ("InputTokenCount", "OutputTokenCount", "CacheWriteInputTokenCount")
-#: metrics asked per model (totals; the only ones real Bedrock is known to publish)
-PER_MODEL = ("EstimatedTPMQuotaUsage", "Invocations", "InvocationThrottles")
+#: metrics asked per model (totals); InputTokenCount tells the incident diagnosis a request's input there
+PER_MODEL = ("EstimatedTPMQuotaUsage", "Invocations", "InvocationThrottles", "InputTokenCount")
 #: the sandbox's own overflow series, per model with a reservation, in :data:`SANDBOX_NAMESPACE`
 SANDBOX_OVERFLOW = ("ReservedOverflowInputTokenCount", "ReservedOverflowOutputTokenCount",
                     "ReservedOverflowInvocations")

@@ -30,6 +30,8 @@ from .views import QUOTA_TIERS, ModelQuotaView, QuotaUseView, RouteNames
 
 #: Metrics asked of a profile series (the bare model series already has them in the plan).
 ROUTE_METRICS = {"EstimatedTPMQuotaUsage": "q", "Invocations": "n", "InvocationThrottles": "t"}
+#: ... and of its total only: the requests' input, which the incident diagnosis weighs against the TPM left
+ROUTE_TOTALS = {**ROUTE_METRICS, "InputTokenCount": "i"}
 #: What measures a split quota (AWS publishes no ``EstimatedTPMQuotaUsage`` per input or output): the token
 #: counts CloudWatch publishes per ``ModelId``, asked only of the routes of models whose quotas split.
 SPLIT_METRICS = {Measure.INPUT_TOKENS: ("InputTokenCount", "CacheWriteInputTokenCount"),
@@ -176,7 +178,7 @@ def with_route_queries(p: Plan, series: Iterable[str], limit: int = MAX_QUERIES,
     split: list[Query] = []
     derive = dict(p.derive)
     for i, s in enumerate(names):
-        totals += [Query(f"r{i}_{key}", metric, s, None) for metric, key in ROUTE_METRICS.items()
+        totals += [Query(f"r{i}_{key}", metric, s, None) for metric, key in ROUTE_TOTALS.items()
                    if (metric, s, None) not in asked]
         published = sorted((tiers or {}).get(s, ()))
         if published and form == SUFFIX and "default" not in published and s not in derive:

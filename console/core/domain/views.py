@@ -315,6 +315,8 @@ class UsageMinute:
     quota_name: str = ""
     rpm_quota_name: str = ""
     region: str = ""
+    #: InputTokenCount summed over the route's series (what its requests' inputs were); None: not asked
+    input_tokens: float | None = None
 
     @property
     def has_data(self) -> bool:
