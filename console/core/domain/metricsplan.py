@@ -203,6 +203,16 @@ def trailing_minute(series: Series, now: float) -> float:
     return series.get(float(current), 0.0) + series.get(float(current - PERIOD), 0.0) * max(0.0, 1.0 - elapsed)
 
 
+def measured_minutes(series: Iterable[Series], now: float) -> tuple[float, bool]:
+    """(the highest measured one-minute sum of ``series`` added up — the minute in progress so far or the last
+    complete one —, whether :func:`trailing_minute` blends the previous minute in, i.e. is an estimate)."""
+    current = math.floor(now / PERIOD) * PERIOD
+    series = list(series)
+    cur = sum(s.get(float(current), 0.0) for s in series)
+    prev = sum(s.get(float(current - PERIOD), 0.0) for s in series)
+    return max(cur, prev), prev > 0 and now > current
+
+
 def history(series: Series, now: float, minutes: int = HISTORY_MINUTES) -> tuple[float, ...]:
     """The last ``minutes`` complete minutes, oldest first (zeros where nothing was published)."""
     current = math.floor(now / PERIOD) * PERIOD
@@ -287,14 +297,18 @@ def quota_views(a: Answers, models: Sequence[str], names: Mapping[str, str], tpm
     for model in models:
         tiers = set(tiers_by_model.get(model, ()))
         if tiers & set(QUOTA_TIERS):
-            by_tier = {t: trailing_minute(a.get("EstimatedTPMQuotaUsage", model, t), now) for t in QUOTA_TIERS}
+            used = [a.get("EstimatedTPMQuotaUsage", model, t) for t in QUOTA_TIERS]
+            by_tier = {t: trailing_minute(s, now) for t, s in zip(QUOTA_TIERS, used)}
             rpm = sum(trailing_minute(a.get("Invocations", model, t), now) for t in QUOTA_TIERS)
         else:  # no per-tier split published: the model total, shown as Standard
-            by_tier = {"default": trailing_minute(a.get("EstimatedTPMQuotaUsage", model), now)}
+            used = [a.get("EstimatedTPMQuotaUsage", model)]
+            by_tier = {"default": trailing_minute(used[0], now)}
             rpm = trailing_minute(a.get("Invocations", model), now)
+        peak, estimated = measured_minutes(used, now)
         out.append(ModelQuotaView(model_id=model, name=names.get(model, model), tpm_quota=tpm_quota.get(model, 0.0),
                                   rpm_quota=rpm_quota.get(model, 0.0), tpm_by_tier=by_tier, rpm_used=rpm,
-                                  hold_tokens=(holds or {}).get(model)))
+                                  hold_tokens=(holds or {}).get(model), tpm_peak_minute=peak,
+                                  tpm_estimated=estimated))
     return out
 
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence
 
-from .metricsplan import DIMENSION, MAX_QUERIES, NAMESPACE, SUFFIX, Answers, Plan, Query, trailing_minute
+from .metricsplan import (DIMENSION, MAX_QUERIES, NAMESPACE, SUFFIX, Answers, Plan, Query, measured_minutes,
+                          trailing_minute)
 from .quotas import (CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, QuotaKind, QuotaRules, QuotaSpec, QuotaUse,
                      Measure, binding, classify, describe, match_model, route_quotas)
 from .app_profiles import AppProfile, by_series
@@ -313,7 +314,9 @@ def quota_views(a: Answers, base: Sequence[ModelQuotaView], listed: Listed,
             kind = {CROSS_REGION_ROUTE: QuotaKind.CROSS_REGION, GLOBAL_ROUTE: QuotaKind.GLOBAL}[route]
             tpm = sum(trailing_minute(a.get("EstimatedTPMQuotaUsage", s), now) for s in series[route])
             rpm = sum(trailing_minute(a.get("Invocations", s), now) for s in series[route])
+            peak, estimated = measured_minutes((a.get("EstimatedTPMQuotaUsage", s) for s in series[route]), now)
             row = ModelQuotaView(model_id=model, name=view.name, route=ROUTE_LABEL[route],
+                                 tpm_peak_minute=peak, tpm_estimated=estimated,
                                  tpm_quota=listed.minute(model, kind, Measure.TOKENS),
                                  rpm_quota=listed.minute(model, kind, Measure.REQUESTS),
                                  tpm_by_tier={"default": tpm}, rpm_used=rpm,
@@ -342,4 +345,5 @@ def _with_app_traffic(view: ModelQuotaView, a: Answers, apps: Sequence[str], nam
             by_tier[tier] = by_tier.get(tier, 0.0) + trailing_minute(
                 a.get("EstimatedTPMQuotaUsage", s, tier if split else None), now)
         rpm += trailing_minute(a.get("Invocations", s), now)
-    return replace(view, tpm_by_tier=by_tier, rpm_used=rpm, via=via)
+    peak, estimated = measured_minutes((a.get("EstimatedTPMQuotaUsage", s) for s in (view.model_id, *apps)), now)
+    return replace(view, tpm_by_tier=by_tier, rpm_used=rpm, via=via, tpm_peak_minute=peak, tpm_estimated=estimated)

@@ -116,6 +116,11 @@ class ModelQuotaView:
     binding_text: str = ""  # "cross-region TPM quota of Amazon Nova Lite (us-east-1), 96% used"
     #: the application inference profiles whose traffic this row holds ("nightly-etl (5dews3o6kky6)")
     via: tuple[str, ...] = ()
+    #: the highest measured one-minute TPM of the route (the minute in progress so far, or the last complete
+    #: one); None: not known (an older recording). ``tpm_estimated``: the TPM figure spreads the previous
+    #: minute evenly over it (an estimate: an early spike reads high), so only a measured minute is "over".
+    tpm_peak_minute: float | None = None
+    tpm_estimated: bool = False
 
     def __post_init__(self) -> None:
         # A recording stores the nested quota views by field name; rebuild them (unknown fields dropped).
@@ -138,6 +143,13 @@ class ModelQuotaView:
     @property
     def tpm_fraction(self) -> float:
         return _fraction(self.tpm_used, self.tpm_quota)
+
+    @property
+    def tpm_measured_over(self) -> bool:
+        """A measured minute reached the TPM quota (never the estimate alone; the figure when no peak is known)."""
+        if self.tpm_peak_minute is None:
+            return self.tpm_quota > 0 and self.tpm_fraction >= 1.0
+        return self.tpm_quota > 0 and self.tpm_peak_minute >= self.tpm_quota
 
     @property
     def rpm_fraction(self) -> float:
