@@ -12,16 +12,17 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Awaitable, Callable, Iterable
 
 from ..domain import app_profiles as ap
 from ..domain import incident as inc
 from ..domain import metricsplan as mp
 from ..domain import quota_use as qu
+from ..domain.catalog import ReservationSpec
 from ..domain.quotas import CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, Measure, QuotaKind
 from ..domain.views import BatchJobView, DashboardData, PaneStatus, ThrottleEvent
-from .answers import job_view, merge_events, timeout_reason
+from .answers import CallCounter as CallCounter, job_view, merge_events, timeout_reason
 from .session import AwsContext, describe_error
 
 REPORT_TTL_S = 15 * 60.0  # "Reports are automatically deleted after 15 minutes."
@@ -30,16 +31,6 @@ DISCOVERY_EVERY_S = 300.0
 #: ... or after this long while a watched model has no per-tier series yet (new tiers appear as traffic arrives).
 DISCOVERY_UNSEEN_EVERY_S = 60.0
 MAX_CONSOLE_EVENTS = 100_000
-
-
-@dataclass
-class CallCounter:
-    """How many AWS calls of each operation the collectors made (for the cost-of-watching figures)."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def add(self, op: str) -> None:
-        self.counts[op] = self.counts.get(op, 0) + 1
 
 
 class Collector:
@@ -89,6 +80,11 @@ class Collector:
     def names(self) -> dict[str, str]:
         return self._names
 
+    @property
+    def reservations(self) -> tuple[ReservationSpec, ...]:
+        """The profile's reservations in this collector's region (reserved capacity is in one region)."""
+        return tuple(r for r in self.profile.reservations if r.region in (None, self.region))
+
     def quota(self, model_id: str) -> tuple[float, float]:
         """(TPM quota, RPM quota) of a model, 0 when not known."""
         return self._tpm.get(model_id, 0.0), self._rpm.get(model_id, 0.0)
@@ -97,7 +93,7 @@ class Collector:
     def models(self) -> list[str]:
         if self.profile.models:
             return list(self.profile.models)
-        return sorted(self._names) or [r.model_id for r in self.profile.reservations]
+        return sorted(self._names) or [r.model_id for r in self.reservations]
 
     def note_console_throttle(self, event: ThrottleEvent) -> None:
         self.console_events.append(event)
@@ -132,8 +128,8 @@ class Collector:
         self._quotas_at, self._report_due = now, True
 
     async def _list_profiles(self, now: float) -> None:
-        """The inference profiles (the series of each model's routes: system-defined ones, and the application
-        profiles with what each copies), on the quota cadence. Its failure (a role without bedrock:ListInferenceProfiles) leaves the on-demand rows
+        """The inference profiles (each model's routes' series; application ones with what each copies), on the
+        quota cadence. Its failure (a role without bedrock:ListInferenceProfiles) leaves the on-demand rows
         whole and is reported under ``profiles``; the routes known before stay."""
         if not self._profiles_due:
             return
@@ -218,7 +214,7 @@ class Collector:
         self._apply_discovery(mp.discover(listed, settings.tier_form, settings.bare_model_id), now)
 
     def _apply_discovery(self, d: mp.Discovery, now: float) -> None:
-        reserved = {r.model_id for r in self.profile.reservations}
+        reserved = {r.model_id for r in self.reservations}
         models = set(self.models) | set(d.series)
         self.discovery = d
         self._published = {m: d.published(m, m in reserved) for m in models}
@@ -253,7 +249,7 @@ class Collector:
         if not self._published and self.discovery.form is not None:  # discovery failed: the profile's form
             self._apply_discovery(self.discovery, self._tiers_at)
         form = self.discovery.form or mp.DIMENSION
-        p = mp.plan(self.models, self._published, [r.model_id for r in self.profile.reservations], now,
+        p = mp.plan(self.models, self._published, [r.model_id for r in self.reservations], now,
                     self.history_minutes, sandbox=self.ctx.target.sandbox, batch_models=batch_models,
                     form=form, bare=self.discovery.bare)
         # the watched models' cross-region and global profile series ride in the same call, with the tiers
@@ -315,7 +311,7 @@ class Collector:
         """Each model's last complete minute, as the incident view's timeline has it (a recording of the
         dashboard so holds every minute, and a replay can open incident views)."""
         minute = (math.floor(now / mp.PERIOD) - 1) * mp.PERIOD
-        reserved = {r.model_id for r in self.profile.reservations}
+        reserved = {r.model_id for r in self.reservations}
         return tuple(row for model in self.models for route in self.routes_with_traffic(answers, model)
                      for row in self.route_timeline(answers, model, route, minute, minute, model in reserved))
 
@@ -372,7 +368,7 @@ class Collector:
         events, rates, usage = last.throttle_events, last.throttle_rates, last.usage_minutes
         if answers is not None:
             self.answers = answers
-            reservations = mp.reservation_views(answers, self.profile.reservations, now)
+            reservations = mp.reservation_views(answers, self.reservations, now)
             quotas = qu.quota_views(
                 answers, mp.quota_views(answers, self.models, self._names, self._tpm, self._rpm, self._tiers, now),
                 self._listed, self._profiles, self._report, now, region=self.region,

@@ -229,7 +229,7 @@ def reservation_views(a: Answers, reservations: Sequence[ReservationSpec], now: 
             overflow_tpm = trailing_minute(overflow_tokens(a, r.model_id), now)
             overflow_rpm = trailing_minute(a.get("ReservedOverflowInvocations", r.model_id), now)
         out.append(ReservationView(
-            reservation_id=r.reservation_id, model_id=r.model_id,
+            reservation_id=r.reservation_id, model_id=r.model_id, region=r.region or "",
             input_tpm_used=trailing_minute(inp, now), input_tpm_reserved=r.input_tpm,
             output_tpm_used=trailing_minute(outp, now), output_tpm_reserved=r.output_tpm,
             overflow_tpm=overflow_tpm, overflow_rpm=overflow_rpm, overflow_source="sandbox" if a.sandbox else "",

@@ -46,6 +46,7 @@ class ReservationView:
     output_history: tuple[float, ...] = ()
     overflow_rpm: float | None = None  # requests/min that overflowed (same source)
     overflow_source: str = ""  # "sandbox": the sandbox's own metrics; "": not published by AWS (unknown)
+    region: str = ""  # the region the reserved capacity is in ("": not known: an older recording)
 
     @property
     def input_fraction(self) -> float:
@@ -116,9 +117,8 @@ class ModelQuotaView:
     binding_text: str = ""  # "cross-region TPM quota of Amazon Nova Lite (us-east-1), 96% used"
     #: the application inference profiles whose traffic this row holds ("nightly-etl (5dews3o6kky6)")
     via: tuple[str, ...] = ()
-    #: the highest measured one-minute TPM of the route (the minute in progress so far, or the last complete
-    #: one); None: not known (an older recording). ``tpm_estimated``: the TPM figure spreads the previous
-    #: minute evenly over it (an estimate: an early spike reads high), so only a measured minute is "over".
+    #: the highest measured one-minute TPM (the minute in progress, or the last complete one; None: not known), and
+    #: whether the TPM figure spreads the previous minute evenly (an estimate: only a measured minute is "over")
     tpm_peak_minute: float | None = None
     tpm_estimated: bool = False
 

@@ -40,7 +40,7 @@ def status_document(data: DashboardData, answers: mp.Answers | None, models: Seq
     doc: dict[str, Any] = {
         "time": now, "profile": data.profile, "account_id": data.account_id, "region": data.region,
         "endpoint": data.endpoint,
-        "reservations": [{"reservation_id": r.reservation_id, "model_id": r.model_id,
+        "reservations": [{"reservation_id": r.reservation_id, "model_id": r.model_id, "region": r.region or None,
                           "input_tpm_used": round(r.input_tpm_used), "input_tpm_reserved": r.input_tpm_reserved,
                           "input_fraction": round(r.input_fraction, 4),
                           "output_tpm_used": round(r.output_tpm_used), "output_tpm_reserved": r.output_tpm_reserved,
