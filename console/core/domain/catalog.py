@@ -230,7 +230,7 @@ def parse_reservation(d: Any, path: str, index: int) -> ReservationSpec:
 
 
 def _region(d: Mapping[str, Any], path: str) -> str | None:
-    region = _get(d, "region", path, str, default=None)
+    region: str | None = _get(d, "region", path, str, default=None)
     if region is not None and not REGION_NAME.fullmatch(region):
         raise ConfigError(f"{path}.region", f"{show(region)} is not an AWS region name (e.g. us-east-1)")
     return region
