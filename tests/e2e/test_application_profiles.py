@@ -7,10 +7,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
+import subprocess
 import time
 
+from datetime import datetime, timezone
+
 from tests.conftest import NOVA, boto3_client, clear_of_minute_end, user
-from tests.e2e.test_quota_binding import status
+from tests.e2e.test_quota_binding import CLI, status
 from tests.functional.test_dashboard_pilot import text_of
 from tests.functional.test_live_pilot import wait_for
 from tierconsole.core.config.profiles import load_profile
@@ -91,3 +95,27 @@ async def test_the_live_console_shows_application_profile_routes(make_sandbox, t
         assert f"via application profile etl-cross ({cross['inferenceProfileId']})" in text, text
         route_line = next(line for line in text.splitlines() if line.startswith(" cross-region"))
         assert route_line.count("◆") == 1, text  # the quota that binds the route the profile draws on
+
+
+def test_incident_export_of_a_throttle_through_an_application_profile_is_about_its_route(make_sandbox, tmp_path):
+    """CloudWatch counts a call through an application profile under the profile's ARN: its throttles are an
+    incident of the route the profile draws on, naming that route's quota."""
+    sb = make_sandbox(speed=1.0)
+    clear_of_minute_end()
+    _, cross = make_profiles(sb.endpoint)
+    arn = cross["inferenceProfileArn"]
+    boto3_client("cloudwatch", sb.endpoint).put_metric_data(Namespace="AWS/Bedrock", MetricData=[
+        {"MetricName": name, "Dimensions": [{"Name": "ModelId", "Value": arn}], "Timestamp": datetime.now(timezone.utc),
+         "Value": value} for name, value in (("EstimatedTPMQuotaUsage", 120_000 * 0.95), ("Invocations", 20),
+                                             ("InvocationThrottles", 6))])
+    time.sleep(1.5)
+    out_file = tmp_path / "incident.json"
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "c"), XDG_STATE_HOME=str(tmp_path / "s"))
+    out = subprocess.run([*CLI, "incident", "export", "--since", "5m", "--model", NOVA, "--format", "json",
+                          "-o", str(out_file), "--endpoint-url", sb.endpoint],
+                         capture_output=True, text=True, timeout=90, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    incidents = {i["route"]: i for i in json.loads(out_file.read_text())["incidents"]}
+    assert "cross-region" in incidents, incidents
+    assert incidents["cross-region"]["diagnosis"].startswith(
+        "Throttled by the cross-region TPM quota of Amazon Nova Lite (us-east-1), 95% used at "), incidents
