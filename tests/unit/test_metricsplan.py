@@ -7,6 +7,8 @@ import pytest
 
 from tierconsole.core.domain import metricsplan as mp
 from tierconsole.core.domain.catalog import ReservationSpec
+from tierconsole.core.domain.views import ModelQuotaView
+from tierconsole.core.ops.status import quota_entry
 
 NOW = 1_800_000_030.0  # 30 s into a minute
 MIN = 1_800_000_000.0
@@ -122,3 +124,9 @@ def test_an_early_spike_spread_over_the_minute_is_an_estimate_not_a_measured_ove
     a.series[("EstimatedTPMQuotaUsage", "m", None)] = {cur: 40_000.0}
     [alone] = mp.quota_views(a, ["m"], {}, {"m": 100_000.0}, {"m": 100.0}, {}, now)
     assert not alone.tpm_estimated  # the minute in progress alone is measured
+
+
+def test_status_json_says_when_the_tpm_figure_is_an_estimate():
+    row = ModelQuotaView("m", "M", 100_000, 100, {"default": 117_000}, tpm_peak_minute=95_000.4, tpm_estimated=True)
+    entry = quota_entry(row)
+    assert entry["tpm_estimated"] is True and entry["tpm_peak_minute"] == 95_000 and entry["tpm_fraction"] == 1.17

@@ -67,7 +67,7 @@ def status_document(data: DashboardData, answers: mp.Answers | None, models: Seq
             row.update(dict.fromkeys(("input_tpm_used", "input_fraction", "output_tpm_used", "output_fraction",
                                       "overflow_tpm", "overflow_requests_per_min")))
         for row in doc["quotas"]:
-            row.update(dict.fromkeys(("tpm_used", "tpm_fraction", "rpm_used", "rpm_fraction")), tpm_by_tier={},
+            row.update(dict.fromkeys(("tpm_used", "tpm_fraction", "tpm_peak_minute", "rpm_used", "rpm_fraction")), tpm_by_tier={},
                        binding=None)
             for quota in row["quotas"]:
                 quota.update(used=None, fraction=None)
@@ -84,7 +84,12 @@ def quota_entry(q: Any) -> dict[str, Any]:
     b = q.binding
     return {"model_id": q.model_id, "name": q.name, "route": q.route, "via": list(q.via), "tpm_quota": q.tpm_quota,
             "rpm_quota": q.rpm_quota, "tpm_by_tier": {k: round(v) for k, v in q.tpm_by_tier.items()},
-            "tpm_used": round(q.tpm_used), "tpm_fraction": round(q.tpm_fraction, 4), "rpm_used": round(q.rpm_used),
+            "tpm_used": round(q.tpm_used), "tpm_fraction": round(q.tpm_fraction, 4),
+            # tpm_used spreads the previous minute evenly (an estimate) when tpm_estimated; the highest measured
+            # one-minute TPM (the minute in progress, or the last complete one) is tpm_peak_minute (null: unknown)
+            "tpm_estimated": q.tpm_estimated,
+            "tpm_peak_minute": None if q.tpm_peak_minute is None else round(q.tpm_peak_minute),
+            "rpm_used": round(q.rpm_used),
             "rpm_fraction": round(q.rpm_fraction, 4),
             "quotas": [{"code": u.code, "name": u.name, "kind": u.kind, "measure": u.measure, "period": u.period_s,
                         "value": u.value, "used": None if u.used is None else round(u.used, 2),
