@@ -139,12 +139,9 @@ class TierEngine:
     def submit(self, model_id: str, tier: Tier | str | None, input_tokens: int, max_tokens: int | None,
                now: float, *, cache_write_tokens: int = 0, route: Route | None = None,
                region: str | None = None) -> Ticket:
-        """Admit, queue or throttle a request. Raises :class:`EngineError` for refused input.
-
-        ``route`` is how the call reaches the model (a profile's route names the model); None is
-        the on-demand route of ``model_id``. ``region``: the call's; a reservation serves its own region only
-        (None: the sandbox's own traffic, which is in the sandbox's region).
-        """
+        """Admit, queue or throttle a request. Raises :class:`EngineError` for refused input. ``route`` is how the
+        call reaches the model (a profile's route names the model); None is the on-demand route of ``model_id``.
+        ``region``: the call's (a reservation serves its own region only); None: the sandbox's own traffic."""
         if route is not None:
             model_id = route.model_id
         model = self._models.get(model_id)

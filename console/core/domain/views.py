@@ -115,12 +115,10 @@ class ModelQuotaView:
     quotas: tuple[QuotaUseView, ...] = ()  # every quota the route draws on (minute and daily)
     binding: QuotaUseView | None = None  # the one closest to its limit (None: nothing used)
     binding_text: str = ""  # "cross-region TPM quota of Amazon Nova Lite (us-east-1), 96% used"
-    #: the application inference profiles whose traffic this row holds ("nightly-etl (5dews3o6kky6)")
-    via: tuple[str, ...] = ()
-    #: the highest measured one-minute TPM (the minute in progress, or the last complete one; None: not known), and
-    #: whether the TPM figure spreads the previous minute evenly (an estimate: only a measured minute is "over")
+    via: tuple[str, ...] = ()  # the application inference profiles whose traffic the row holds ("etl (5dews3o6kky6)")
+    #: the highest measured one-minute TPM (the minute in progress, or the last complete one; None: not known)
     tpm_peak_minute: float | None = None
-    tpm_estimated: bool = False
+    tpm_estimated: bool = False  # the TPM figure blends the previous minute in: an estimate, never "over" alone
 
     def __post_init__(self) -> None:
         # A recording stores the nested quota views by field name; rebuild them (unknown fields dropped).
@@ -145,11 +143,9 @@ class ModelQuotaView:
         return _fraction(self.tpm_used, self.tpm_quota)
 
     @property
-    def tpm_measured_over(self) -> bool:
-        """A measured minute reached the TPM quota (never the estimate alone; the figure when no peak is known)."""
-        if self.tpm_peak_minute is None:
-            return self.tpm_quota > 0 and self.tpm_fraction >= 1.0
-        return self.tpm_quota > 0 and self.tpm_peak_minute >= self.tpm_quota
+    def tpm_measured_over(self) -> bool:  # a measured minute reached the TPM quota, never the estimate alone
+        peak = self.tpm_used if self.tpm_peak_minute is None else self.tpm_peak_minute
+        return self.tpm_quota > 0 and peak >= self.tpm_quota
 
     @property
     def rpm_fraction(self) -> float:
@@ -327,8 +323,7 @@ class UsageMinute:
     quota_name: str = ""
     rpm_quota_name: str = ""
     region: str = ""
-    #: InputTokenCount summed over the route's series (what its requests' inputs were); None: not asked
-    input_tokens: float | None = None
+    input_tokens: float | None = None  # InputTokenCount summed over the route's series; None: not asked
 
     @property
     def has_data(self) -> bool:
