@@ -33,7 +33,8 @@ GMD_PER_1K_METRICS = 0.01
 LIST_METRICS_PER_1K = 0.01
 CADENCES = (1, 10, 60)
 SERVICE_QUOTAS_OPS = {"ListServiceQuotas", "GetServiceQuota", "ListAWSDefaultServiceQuotas", "GetAWSDefaultServiceQuota",
-                      "StartQuotaUtilizationReport", "GetQuotaUtilizationReport"}
+                      "StartQuotaUtilizationReport", "GetQuotaUtilizationReport",
+                      "ListRequestedServiceQuotaChangeHistory"}  # open increase requests, for the quota pane
 #: the calls of the slow quota cadence (quota_refresh_seconds): the report is started on one refresh and read on
 #: the next (again while it is being made), so it may touch two or three refreshes per quota period
 QUOTA_CADENCE_OPS = SERVICE_QUOTAS_OPS | {"ListFoundationModels", "ListInferenceProfiles"}

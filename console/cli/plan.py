@@ -52,6 +52,9 @@ def add_plan_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--month", choices=("730h", "30d"), default="730h",
                    help="month length for monthly figures: 730h = 43,800 minutes (default), 30d = 43,200")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    from .quota_request import add_quota_request_options  # noqa: PLC0415 - argparse only
+
+    add_quota_request_options(p)
     return p
 
 
@@ -59,6 +62,13 @@ def cmd_plan(args) -> int:
     if not args.model.strip():
         err("plan: --model must not be empty")
         return EXIT_USAGE
+    from .quota_request import cmd_quota_request, misplaced_option  # noqa: PLC0415
+
+    if problem := misplaced_option(args):
+        err(f"plan: {problem}")
+        return EXIT_USAGE
+    if args.quota_request:
+        return cmd_quota_request(args)
     return run(_plan(args))
 
 

@@ -14,7 +14,8 @@ def add_parser(sub) -> None:
                         description="Send a test prompt with Converse at one tier, all tiers side by side, or "
                                     "escalate (Standard first, Priority on a throttle). Exit 1 when every tier failed.")
     pp.add_argument("text", help="the prompt text")
-    pp.add_argument("--model", required=True, metavar="ID", help="model id, e.g. amazon.nova-lite-v1:0")
+    pp.add_argument("--model", required=True, metavar="ID", help="model id, inference profile id or ARN "
+                    "(e.g. amazon.nova-lite-v1:0, us.anthropic.claude-sonnet-4-5-20250929-v1:0)")
     pp.add_argument("--tier", default="default", choices=("reserved", "priority", "standard", "default", "flex",
                                                           "all", "escalate"), help="tier (default: standard)")
     pp.add_argument("--stream", action="store_true", help="use ConverseStream (measures time to first token)")

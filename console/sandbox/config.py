@@ -21,6 +21,43 @@ DEFAULT_MAX_APPLICATION_PROFILES = 1000
 MAX_APPLICATION_PROFILES = 10_000  # the setting's ceiling: with 200 tags each, what clients send stays bounded
 
 
+#: what the sandbox does with a quota-increase request (AWS decides case by case: a setting)
+QUOTA_DECISIONS = ("APPROVED", "DENIED", "NOT_APPROVED", "none")
+MAX_QUOTA_REQUESTS = 10_000  # the setting's ceiling
+
+
+@dataclass(frozen=True)
+class QuotaRequestSettings:
+    """``sandbox.quota_requests``: a request is PENDING, CASE_OPENED after ``case_after_s`` sandbox seconds, and
+    ``decision`` (``none``: it stays CASE_OPENED) after ``decide_after_s``; APPROVED applies the value to the quota
+    and the engine. At most ``max_requests`` are kept (the oldest closed one is forgotten)."""
+
+    case_after_s: float = 60.0
+    decide_after_s: float = 600.0
+    decision: str = "APPROVED"
+    max_requests: int = 1000
+
+
+def parse_quota_requests(raw: Any) -> QuotaRequestSettings:
+    if raw is None:
+        return QuotaRequestSettings()
+    where = "sandbox.quota_requests"
+    if not isinstance(raw, dict):
+        raise ConfigError(where, f"must be a mapping, got {show(raw)}")
+    _check_keys(raw, {"case_after_s", "decide_after_s", "decision", "max_requests"}, where)
+    decision = raw.get("decision", "APPROVED")
+    if decision not in QUOTA_DECISIONS:
+        raise ConfigError(f"{where}.decision", f"must be one of {', '.join(QUOTA_DECISIONS)}, got {show(decision)}")
+    case_after = _get(raw, "case_after_s", where, float, default=60.0, minimum=0, maximum=90 * 86_400)
+    decide_after = _get(raw, "decide_after_s", where, float, default=600.0, minimum=0, maximum=90 * 86_400)
+    if decide_after < case_after:
+        raise ConfigError(f"{where}.decide_after_s", f"must be at least case_after_s ({case_after:g}), "
+                                                      f"got {decide_after:g}")
+    return QuotaRequestSettings(case_after, decide_after, decision,
+                                _get(raw, "max_requests", where, int, default=1000, minimum=1,
+                                     maximum=MAX_QUOTA_REQUESTS))
+
+
 @dataclass(frozen=True)
 class SandboxConfig:
     catalog: Catalog
@@ -32,10 +69,11 @@ class SandboxConfig:
     access_log: str | None = None  # one JSON line per request, also for the console's in-process sandbox
     max_application_profiles: int = DEFAULT_MAX_APPLICATION_PROFILES  # CreateInferenceProfile beyond it: refused
     metrics: MetricsSettings = MetricsSettings()  # how per-tier CloudWatch series are named (see services/metrics.py)
+    quota_requests: QuotaRequestSettings = QuotaRequestSettings()  # how quota-increase requests are decided
 
 
 _SANDBOX_KEYS = {"account_id", "scenario", "bucket", "engine", "models", "region", "access_log", "geographies",
-                 "max_application_profiles", "account_quotas", "quota_rules", "metrics"}
+                 "max_application_profiles", "account_quotas", "quota_rules", "metrics", "quota_requests"}
 
 
 def log_path_problem(path: str | Path) -> str | None:
@@ -82,7 +120,8 @@ def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
                              bucket=sb.get("bucket", DEFAULT_BUCKET), scenario=sb.get("scenario", "none"),
                              source=source, access_log=sb.get("access_log"),
                              max_application_profiles=max_profiles,
-                             metrics=parse_metrics_settings(sb.get("metrics"), "sandbox.metrics", console=False))
+                             metrics=parse_metrics_settings(sb.get("metrics"), "sandbox.metrics", console=False),
+                             quota_requests=parse_quota_requests(sb.get("quota_requests")))
     except ConfigError as err:
         raise locate(err, doc, source) from None
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..core.domain.burndown import hold_tokens, reserved_input_tokens, settled_tokens
 from ..core.domain.catalog import Catalog, ModelSpec
@@ -371,6 +371,16 @@ class TierEngine:
         """Every quota's use now (catalog order), or the quotas of one model and the account's."""
         return tuple(QuotaUse(b.spec, b.window.total(now), "sandbox") for b in self._buckets.values()
                      if model_id is None or b.spec.model_id in (model_id, None))
+
+    def set_quota_value(self, code: str, value: int) -> bool:
+        """Apply a new value to the quota ``code`` (an approved increase): admission and its use follow at once.
+        False when the engine does not enforce that quota (batch record limits)."""
+        bucket = self._buckets.get(code)
+        if bucket is None:
+            return False
+        bucket.spec = replace(bucket.spec, value=int(value))
+        bucket.value = int(value)
+        return True
 
     def generation_timing(self, ticket: Ticket) -> tuple[float, float]:
         """(time to first token in s, output tokens per second) for an admitted ticket."""

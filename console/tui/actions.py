@@ -6,13 +6,16 @@ dashboard and the prompt lab); the action screens are imported when first opened
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 
 from ..core.domain.views import BatchJobView
 from ..core.session import OperatorSession
-from .messages import CancelJobRequested, Notice, PlanFailed, PlanReady
+from .messages import (
+    CancelJobRequested, Notice, PlanFailed, PlanReady, QuotaRequestFailed, QuotaRequestReady, QuotaRequestWanted,
+    QuotaSubmitDone, QuotaSubmitWanted,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from textual.app import App
@@ -22,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .screens.dashboard import DashboardScreen
     from .screens.plan import PlanScreen
     from .screens.prompt_lab import PromptLabScreen
+    from .screens.quota_request import QuotaRequestScreen
     from .widgets.throttles import ThrottleList
 
     _Base = App[None]
@@ -102,6 +106,64 @@ class OperatorActions(_Base):
             return
         if session.alive:
             screen.post_message(PlanReady(plan, view))
+
+    # --- the quota-increase request (plan screen ``i``, then ``s``) -------------------------------------
+    def on_quota_request_wanted(self, message: QuotaRequestWanted) -> None:
+        from .screens.quota_request import QuotaRequestScreen  # noqa: PLC0415
+
+        if self.session is None:
+            self.notify("No live source: this console shows sample data.", severity="warning")
+            return
+        screen = QuotaRequestScreen(message.model_id)
+        self.push_screen(screen)
+        self._build_quota_request(self.session, screen, message.model_id)
+
+    @work(exclusive=True, group="quota-request", exit_on_error=False)
+    async def _build_quota_request(self, session: OperatorSession, screen: "QuotaRequestScreen", model_id: str) -> None:
+        """:func:`~tierconsole.core.ops.quota_request.build` (14 days of history), posted to the screen."""
+        from ..core.aws.session import describe_error  # noqa: PLC0415
+        from ..core.domain.quotarequest import TooLittleHistory  # noqa: PLC0415
+        from ..core.ops.plan import PlanError  # noqa: PLC0415
+        from ..core.ops.quota_request import build  # noqa: PLC0415
+
+        try:
+            request = await build(session, model_id)
+        except Exception as e:  # noqa: BLE001 - shown on the screen; the console keeps running
+            if session.alive:
+                reason = (f"too little history: {e}" if isinstance(e, TooLittleHistory) else
+                          str(e) if isinstance(e, (PlanError, ValueError)) else describe_error(e))
+                screen.post_message(QuotaRequestFailed(reason))
+            return
+        if session.alive:
+            screen.post_message(QuotaRequestReady(request))
+
+    def on_quota_submit_wanted(self, message: QuotaSubmitWanted) -> None:
+        if self.session is not None:
+            self._submit_quota_request(self.session, self.screen, message)
+
+    @work(exclusive=True, group="quota-submit", exit_on_error=False)
+    async def _submit_quota_request(self, session: OperatorSession, screen: Any, message: QuotaSubmitWanted) -> None:
+        """:func:`~tierconsole.core.ops.quota_request.submit`, confirmed on a modal; the outcome to the screen."""
+        from ..core.aws.session import describe_error  # noqa: PLC0415
+        from ..core.ops.guard import ReadOnlyError  # noqa: PLC0415
+        from ..core.ops.quota_request import QuotaRequestError, submit  # noqa: PLC0415
+        from .screens.quota_request import ConfirmQuotaRequestScreen  # noqa: PLC0415
+
+        p = session.profile
+
+        async def confirm(account: str | None) -> bool:
+            yes = await self.push_screen_wait(ConfirmQuotaRequestScreen(message.request, account, p.name, p.region))
+            return bool(yes) and session.alive
+
+        try:
+            result = await submit(session, message.request, confirm)
+            done = QuotaSubmitDone(result.message, result.outcome != "declined")
+        except (ReadOnlyError, QuotaRequestError) as e:
+            done = QuotaSubmitDone(str(e), False)
+        except Exception as e:  # noqa: BLE001 - shown on the screen; the console keeps running
+            done = QuotaSubmitDone(describe_error(e), False)
+        if session.alive:
+            screen.post_message(done)
 
     def action_batch_submit(self) -> None:
         """``b``: the batch submit form for the current profile."""

@@ -17,18 +17,47 @@ from textual.keys import Keys, key_to_character
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.config.console import ConsoleConfig
 
+_DASHBOARD_PANES: dict[str, str] = {
+    "batch-next-job": "down", "batch-previous-job": "up", "clear-filter": "escape", "close-filter": "escape",
+    "incident": "enter",
+}
+_PANE_KEYS: dict[str, str] = {
+    "pane-reservations": "1", "pane-quota": "2", "pane-throttles": "3", "pane-batch": "4", "next-pane": "tab",
+    "previous-pane": "shift+tab", "filter": "slash", "help": "question_mark", "quit": "q", "restore": "escape",
+}
+#: Screen → binding id → default keys: the bindings an operator can reach at the same time (the screen's
+#: table, its widgets' and, for the replay, the dashboard's it inherits). A remapped key is checked against
+#: the other bindings of each screen its binding is on. tests/functional/test_keymap.py checks every id and
+#: default key against the key tables themselves.
+SCREENS: dict[str, dict[str, str]] = {
+    "the dashboard": {
+        **_DASHBOARD_PANES, **_PANE_KEYS, "batch-submit": "b", "cancel-job": "x", "capacity-plan": "c",
+        "pause": "p", "prompt-lab": "t", "refresh": "r", "switch-profile": "a",
+    },
+    "the replay": {
+        **_DASHBOARD_PANES, **_PANE_KEYS, "batch-submit": "b", "cancel-job": "x", "capacity-plan": "c",
+        "pause": "p", "prompt-lab": "t", "refresh": "r", "switch-profile": "a",
+        "replay-back": "comma", "replay-faster": "plus,equals_sign", "replay-forward": "full_stop",
+        "replay-jump": "g", "replay-play": "space", "replay-play-p": "p", "replay-slower": "minus",
+    },
+    "the prompt lab": {
+        "prompt-back": "escape", "prompt-cancel": "escape", "prompt-dashboard": "f2", "prompt-help": "f1",
+        "prompt-history": "ctrl+r", "prompt-send": "ctrl+enter,ctrl+s", "prompt-history-newer": "down",
+        "prompt-history-older": "up",
+    },
+    "the batch submit form": {
+        "batch-browser-close": "escape", "batch-submit-browse": "ctrl+o", "batch-submit-close": "escape",
+        "batch-submit-send": "ctrl+enter,ctrl+s",
+    },
+    "the cancel confirmation": {"confirm-no": "n,escape", "confirm-yes": "y"},
+    "the incident view": {"incident-close": "escape,q", "incident-export": "e"},
+    "the profile switcher": {"switcher-close": "escape"},
+    "the capacity plan": {"quota-request": "i"},
+    "the quota request": {"quota-request-close": "escape,q", "quota-request-submit": "s"},
+}
 #: Every binding id of the console's key tables (dashboard, panes, prompt lab, batch forms, incident,
-#: profile switcher, replay). tests/functional/test_keymap.py checks it against the tables.
-BINDING_IDS: frozenset[str] = frozenset({
-    "batch-browser-close", "batch-next-job", "batch-previous-job", "batch-submit", "batch-submit-browse",
-    "batch-submit-close", "batch-submit-send", "cancel-job", "capacity-plan", "clear-filter", "close-filter",
-    "confirm-no", "confirm-yes", "filter", "help", "incident", "incident-close", "incident-export", "next-pane",
-    "pane-batch", "pane-quota", "pane-reservations", "pane-throttles", "pause", "previous-pane", "prompt-back",
-    "prompt-cancel", "prompt-dashboard", "prompt-help", "prompt-history", "prompt-history-newer",
-    "prompt-history-older", "prompt-lab", "prompt-send", "quit", "refresh", "replay-back", "replay-faster",
-    "replay-forward", "replay-jump", "replay-play", "replay-play-p", "replay-slower", "restore", "switch-profile",
-    "switcher-close",
-})
+#: profile switcher, replay), without importing the screens (the action screens load when first opened).
+BINDING_IDS: frozenset[str] = frozenset(i for bindings in SCREENS.values() for i in bindings)
 
 MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
 #: Named keys besides printable characters and their names (``question_mark``, ``full_stop``).
@@ -69,7 +98,36 @@ def checked_keymap(config: ConsoleConfig) -> dict[str, str]:
             problem = key_problem(key)
             if problem is not None:
                 raise config.error(binding_id, f"{show(keys)}: {problem}")
+    conflict = _first_conflict(config.keymap)
+    if conflict is not None:
+        binding_id, message = conflict
+        raise config.error(binding_id, message)
     return dict(config.keymap)
+
+
+def _keys(keys: str) -> set[str]:
+    return {k.strip() for k in keys.split(",") if k.strip()}
+
+
+def _first_conflict(keymap: Mapping[str, str]) -> tuple[str, str] | None:
+    """The first remapped binding (in the config's order) whose key another binding of the same screen
+    answers after remapping (the later entry of two is named), where they did not share it by default (``escape`` closes a filter and restores
+    a pane on purpose), as (binding id, message); None when there is none."""
+    order = list(keymap)
+    for binding_id, keys in keymap.items():
+        for screen, bindings in SCREENS.items():
+            if binding_id not in bindings:
+                continue
+            mine = _keys(keys)
+            for other, default in bindings.items():
+                if other == binding_id or other in keymap and order.index(other) > order.index(binding_id):
+                    continue  # a later entry that takes the same key is the one named
+                theirs = _keys(keymap.get(other, default))
+                clash = sorted((mine & theirs) - (_keys(bindings[binding_id]) & _keys(default)))
+                if clash:
+                    return binding_id, (f"{clash[0]!r} is already the key of {other} in {screen}; give one of "
+                                        "them another key")
+    return None
 
 
 def load_keymap() -> dict[str, str]:

@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..core.domain.costview import CostView
     from ..core.domain.plan_results import CapacityPlan
+    from ..core.domain.quotarequest import QuotaIncreaseRequest
     from ..core.domain.views import BatchJobView
 
 
@@ -64,3 +65,43 @@ class PlanFailed(Message):
     def __init__(self, reason: str) -> None:
         super().__init__()
         self.reason = reason
+
+
+class QuotaRequestWanted(Message):
+    """``i`` on the plan screen: the app builds the quota-increase request of the model and shows it."""
+
+    def __init__(self, model_id: str) -> None:
+        super().__init__()
+        self.model_id = model_id
+
+
+class QuotaRequestReady(Message):
+    """The quota-increase request of the request screen's model (from :func:`core.ops.quota_request.build`)."""
+
+    def __init__(self, request: QuotaIncreaseRequest) -> None:
+        super().__init__()
+        self.request = request
+
+
+class QuotaRequestFailed(Message):
+    """The request could not be built (too little history, an AWS error); ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+class QuotaSubmitWanted(Message):
+    """``s`` on the request screen: the app confirms and files it (:func:`core.ops.quota_request.submit`)."""
+
+    def __init__(self, request: QuotaIncreaseRequest) -> None:
+        super().__init__()
+        self.request = request
+
+
+class QuotaSubmitDone(Message):
+    """What filing the request came to (requested, exists, nothing to request, not submitted, refused, failed)."""
+
+    def __init__(self, text: str, ok: bool) -> None:
+        super().__init__()
+        self.text, self.ok = text, ok

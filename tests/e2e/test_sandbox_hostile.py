@@ -102,6 +102,13 @@ OPERATIONS = {
                                    "Content-Type": "application/x-amz-json-1.1"},
                                   "servicequotas", {"ReportId": "report-1", "MaxResults": 10},
                                   "IllegalArgumentException"),
+    **{op: ("service-quotas", "POST", "/", {"X-Amz-Target": f"{SQ_TARGET}.{op}",
+                                            "Content-Type": "application/x-amz-json-1.1"}, "servicequotas", body,
+            "IllegalArgumentException") for op, body in (
+        ("RequestServiceQuotaIncrease", {"ServiceCode": "bedrock", "QuotaCode": "@CODE@", "DesiredValue": 1e9}),
+        ("ListRequestedServiceQuotaChangeHistory", {"ServiceCode": "bedrock", "MaxResults": 10}),
+        ("ListRequestedServiceQuotaChangeHistoryByQuota", {"ServiceCode": "bedrock", "QuotaCode": "@CODE@"}),
+        ("GetRequestedServiceQuotaChange", {"RequestId": "0123456789abcdef0123456789abcdef"}))},
 }
 HOLE = "\x00HOLE\x00"
 

@@ -59,7 +59,7 @@ def test_quotas_are_the_catalog_values(quotas):
         assert re.fullmatch(r"L-[0-9A-F]{8}", q["QuotaCode"])
         assert q["QuotaCode"] == quota_code(q["QuotaName"])
         assert q["QuotaArn"] == f"arn:aws:servicequotas:us-east-1:{sb.config.account_id}:bedrock/{q['QuotaCode']}"
-        assert (q["ServiceCode"], q["Unit"], q["Adjustable"], q["GlobalQuota"]) == ("bedrock", "None", True, False)
+        assert (q["ServiceCode"], q["Unit"], q["Adjustable"], q["GlobalQuota"]) == ("bedrock", "None", not q["QuotaName"].startswith("Minimum"), False)
     tpm = next(q for q in listed if q["QuotaName"].startswith("On-demand model inference tokens per minute"))
     assert tpm["Period"] == {"PeriodValue": 1, "PeriodUnit": "MINUTE"}
     assert _all(client, "list_aws_default_service_quotas", 100) == listed  # no increases in the sandbox

@@ -226,7 +226,7 @@ async def test_escalate_after_a_throttle_is_served_by_priority(isolated):
         # The console's own throttle is in the throttle pane, marked as from the console.
         assert await wait_for(pilot, lambda: any(
             e.source == "console" and e.tier == "default" and e.model_id == NOVA
-            for e in app.dashboard.latest.throttle_events), timeout=5)
+            for e in app.dashboard.latest.throttle_events), timeout=20)
         await app.close_source()
 
 
@@ -426,7 +426,7 @@ async def test_submit_a_valid_file_and_watch_it_progress_in_the_batch_pane(isola
         assert str(screen.query_one("#batch-path-hint").render()).startswith("✓ Local file")
         await pilot.press("escape")
         assert await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
-        assert await wait_for(pilot, lambda: "tui-valid" in jobs_shown(app), timeout=5)
+        assert await wait_for(pilot, lambda: "tui-valid" in jobs_shown(app), timeout=20)
         assert "tui-valid" in text_of(app.query_one(BatchList))
         assert await wait_for(pilot, lambda: jobs_shown(app)["tui-valid"].processed > 0, timeout=15)
         first = jobs_shown(app)["tui-valid"].processed
@@ -500,7 +500,7 @@ async def core_job(app: TierConsoleApp, tmp_path: Path, name: str, n: int = 120)
 
 async def select_job(pilot, name: str) -> None:
     app = pilot.app
-    assert await wait_for(pilot, lambda: name in jobs_shown(app), timeout=5)
+    assert await wait_for(pilot, lambda: name in jobs_shown(app), timeout=20)
     pane = app.query_one(BatchPane)
     if app.focused is None or pane not in app.focused.ancestors_with_self:
         await pilot.press("4")  # focus (and maximise) the batch pane
@@ -537,8 +537,8 @@ async def test_cancel_asks_naming_job_account_and_profile_then_stops_the_job(iso
         assert "Cancel batch job stop-me?" in str(app.screen.query_one("#confirm-text").render())
         await pilot.press("y")
         assert await wait_for(pilot, lambda: bedrock.get_model_invocation_job(jobIdentifier=stop_arn)["status"]
-                              in ("Stopping", "Stopped"), timeout=5)
-        assert await wait_for(pilot, lambda: jobs_shown(app)["stop-me"].status in ("Stopping", "Stopped"), timeout=5)
+                              in ("Stopping", "Stopped"), timeout=20)
+        assert await wait_for(pilot, lambda: jobs_shown(app)["stop-me"].status in ("Stopping", "Stopped"), timeout=20)
         assert any(n.startswith("stop-me: Stopp") for n in notes(app))
         assert jobs_shown(app)["keep-me"].active
         assert bedrock.get_model_invocation_job(jobIdentifier=keep_arn)["status"] in ("Submitted", "Validating")
@@ -552,7 +552,7 @@ async def test_x_without_a_selection_goes_to_the_batch_pane_first(isolated):
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
         await core_job(app, isolated, "only-job")
-        assert await wait_for(pilot, lambda: "only-job" in jobs_shown(app), timeout=5)
+        assert await wait_for(pilot, lambda: "only-job" in jobs_shown(app), timeout=20)
         assert app.query_one(BatchPane).selected_job is None
         await pilot.press("x")
         await pilot.pause()

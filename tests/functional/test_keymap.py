@@ -16,7 +16,7 @@ import tierconsole.tui
 from tierconsole.core.domain.catalog import ConfigError
 from tierconsole.core.domain.sample import sample_dashboard
 from tierconsole.tui.app import TierConsoleApp
-from tierconsole.tui.keymap import BINDING_IDS, load_keymap
+from tierconsole.tui.keymap import BINDING_IDS, SCREENS, load_keymap
 from tierconsole.tui.screens.dashboard import DashboardScreen
 from tierconsole.tui.screens.help import HelpScreen
 from tierconsole.tui.widgets.keybar import KeyBar
@@ -36,8 +36,35 @@ def declared_binding_ids() -> set[str]:
     return ids
 
 
+def declared_default_keys() -> dict[str, set[str]]:
+    """Binding id → the keys the console's key tables give it."""
+    keys: dict[str, set[str]] = {}
+    for info in pkgutil.walk_packages(tierconsole.tui.__path__, "tierconsole.tui."):
+        module = importlib.import_module(info.name)
+        for _, value in inspect.getmembers(module):
+            tables = [value] if isinstance(value, list) else [getattr(value, "BINDINGS", [])] \
+                if inspect.isclass(value) else []
+            for table in tables:
+                for b in table:
+                    if isinstance(b, Binding) and b.id:
+                        keys.setdefault(b.id, set()).add(b.key)
+    return keys
+
+
 def test_the_keymap_knows_every_binding_id_the_key_tables_declare():
     assert declared_binding_ids() == BINDING_IDS
+
+
+def test_the_keymap_knows_each_binding_default_keys_as_the_key_tables_declare_them():
+    declared = declared_default_keys()
+    for screen, bindings in SCREENS.items():
+        for binding_id, keys in bindings.items():
+            assert keys in declared[binding_id], (screen, binding_id, keys, declared[binding_id])
+
+
+def test_swapping_two_keys_or_remapping_onto_a_key_of_another_screen_is_no_conflict(config_home):
+    config_home.write_text("keymap:\n  capacity-plan: a\n  switch-profile: c\n  prompt-send: b\n")
+    assert load_keymap() == {"capacity-plan": "a", "switch-profile": "c", "prompt-send": "b"}
 
 
 @pytest.fixture
@@ -82,6 +109,12 @@ async def test_a_remapped_key_works_and_the_footer_help_and_palette_show_it(conf
     ("keymap:\n  quit: 5\n", 2, "keymap.quit", ["give the key(s) as text", "got 5"]),
     ("keymap: [pause]\n", 1, "keymap", ["must map binding ids to keys"]),
     ("keymaps:\n  pause: f6\n", 1, "keymaps", ["unknown section (known: keymap)"]),
+    # a remapped key another binding of the same screen already answers: which one wins is not the operator's guess
+    ("keymap:\n  pause: q\n", 2, "keymap.pause", ["'q' is already the key of quit in the dashboard"]),
+    ("keymap:\n  refresh: f6\n  pause: f6\n", 3, "keymap.pause", ["'f6' is already the key of refresh"]),
+    ("keymap:\n  prompt-send: f2\n", 2, "keymap.prompt-send", ["'f2' is already the key of prompt-dashboard "
+                                                               "in the prompt lab"]),
+    ("keymap:\n  batch-submit: down\n", 2, "keymap.batch-submit", ["'down' is already the key of batch-next-job"]),
 ])
 def test_a_bad_keymap_entry_names_file_line_field_and_value(config_home, text, line, field, words):
     config_home.write_text(text)

@@ -92,7 +92,7 @@ async def test_live_dashboard_fills_every_pane_and_pauses(isolated, tmp_path):
         await pilot.pause(1.5)
         assert app.paused and app.polls == polls  # paused: no polling
         await pilot.press("p")
-        assert await wait_for(pilot, lambda: app.polls > polls, timeout=5)
+        assert await wait_for(pilot, lambda: app.polls > polls, timeout=20)
         await app.close_source()
 
 

@@ -21,7 +21,7 @@ async def test_model_not_ready_is_shown_as_itself_and_is_not_a_throttle(isolated
         assert row_text(lab, "default")[2] == "ModelNotReadyException"
         assert await wait_for(pilot, lambda: any(
             e.source == "console" and e.model_id == NOVA and e.error == "ModelNotReadyException"
-            for e in app.dashboard.latest.throttle_events), timeout=5)
+            for e in app.dashboard.latest.throttle_events), timeout=20)
         latest = app.dashboard.latest
         assert not any(e.error == "ThrottlingException" for e in latest.throttle_events)
         assert sum(sum(v) for v in latest.throttle_rates.values()) == 0, "no throttle counted"

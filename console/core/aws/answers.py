@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..domain.quota_requests import QuotaRequestView, open_request_views
 from ..domain.views import BatchJobView, ThrottleEvent
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,3 +48,14 @@ def job_view(j: dict[str, Any]) -> BatchJobView:
                         end_time=ts(j.get("endTime")), total_records=j.get("totalRecordCount"),
                         processed=j.get("processedRecordCount", 0) or 0, success=j.get("successRecordCount", 0) or 0,
                         errors=j.get("errorRecordCount", 0) or 0)
+
+
+async def open_requests(sq: Any, pages: Any, last: tuple[QuotaRequestView, ...]) -> tuple[QuotaRequestView, ...]:
+    """The open quota-increase requests (``ListRequestedServiceQuotaChangeHistory``), or ``last`` when they cannot be
+    listed (a role without the permission leaves the quota pane whole)."""
+    try:
+        return open_request_views(await pages(sq.list_requested_service_quota_change_history,
+                                              "ListRequestedServiceQuotaChangeHistory", "RequestedQuotas",
+                                              {"ServiceCode": "bedrock", "MaxResults": 100}))
+    except Exception:  # noqa: BLE001 - the last listing stays
+        return last

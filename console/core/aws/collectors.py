@@ -4,8 +4,7 @@ Per refresh, per region: one ``GetMetricData`` for every model, tier and metric 
 batch throughput of models with active jobs included) and one ``ListModelInvocationJobs``. Service Quotas,
 ``ListFoundationModels`` and the ``ListMetrics`` discovery of the per-tier form (AWS's ``ModelId=<model>+priority``
 suffix or a ``ServiceTier`` dimension: one call, a second page only beyond 500 series) are cached and refreshed
-rarely. A failed call keeps the
-pane's last good data and marks it stale with the reason; the caller backs off.
+rarely. A failed call keeps the pane's last good data and marks it stale with the reason; the caller backs off.
 """
 from __future__ import annotations
 
@@ -21,8 +20,9 @@ from ..domain import metricsplan as mp
 from ..domain import quota_use as qu
 from ..domain.catalog import ReservationSpec
 from ..domain.quotas import CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, Measure, QuotaKind
+from ..domain.quota_requests import QuotaRequestView, with_requests
 from ..domain.views import BatchJobView, DashboardData, PaneStatus, ThrottleEvent
-from .answers import CallCounter as CallCounter, job_view, merge_events, timeout_reason
+from .answers import CallCounter as CallCounter, job_view, merge_events, open_requests, timeout_reason
 from .session import AwsContext, describe_error
 
 REPORT_TTL_S = 15 * 60.0  # "Reports are automatically deleted after 15 minutes."
@@ -53,15 +53,13 @@ class Collector:
         self.apps: tuple[ap.AppProfile, ...] = ()  # the account's application inference profiles
         self._report: dict[str, float] | None = None  # quota name -> Utilization % (None: no report read yet)
         self._report_id: str | None = None
-        self._report_started = -1e18
-        self._report_due = False
-        self._profiles_due = False
-        self._quotas_at = -1e18
+        self._report_started = self._quotas_at = self._tiers_at = -1e18
+        self._report_due = self._profiles_due = False
+        self._requests: tuple[QuotaRequestView, ...] = ()
         self._tiers: dict[str, set[str]] = {}  # model -> tiers the panes can show (see metricsplan.Discovery.tiers)
         self._published: dict[str, frozenset[str]] = {}  # model -> tiers asked, in the discovered form
         self.discovery = mp.Discovery(form=None if self.profile.metrics.tier_form == "auto" else
                                       self.profile.metrics.tier_form, bare=self.profile.metrics.bare_model_id)
-        self._tiers_at = -1e18
         self._events_key: tuple[Any, ...] = ()
         self._events: tuple[ThrottleEvent, ...] = ()
         self._last = DashboardData(time=clock(), profile=self.profile.name, region=self.region,
@@ -95,6 +93,10 @@ class Collector:
             return list(self.profile.models)
         return sorted(self._names) or [r.model_id for r in self.reservations]
 
+    def requery_quotas(self) -> None:
+        """Read the quotas and the open increase requests on the next refresh (one was just filed)."""
+        self._quotas_at = -1e18
+
     def note_console_throttle(self, event: ThrottleEvent) -> None:
         self.console_events.append(event)
         if len(self.console_events) > MAX_CONSOLE_EVENTS:
@@ -108,8 +110,8 @@ class Collector:
             self._account = (await sts.get_caller_identity())["Account"]
 
     async def _quotas(self, now: float) -> None:
-        """The slow quota cadence (``quota_refresh_seconds``): models, every Bedrock quota, the inference
-        profiles, and the utilization report (started on one pass, read on the next while its id lives)."""
+        """The slow quota cadence (``quota_refresh_seconds``): models, every Bedrock quota, the open increase
+        requests, the inference profiles, and the utilization report (started on one pass, read on the next)."""
         if now - self._quotas_at < self.profile.quota_refresh_seconds and self._listed.specs:
             return
         bedrock = await self.ctx.client("bedrock", self.region)
@@ -123,6 +125,7 @@ class Collector:
         # each model shown as Service Quotas names it ("Amazon Nova Lite"), else as ListFoundationModels does
         names = {m: listed.quota_name_of(m) or name for m, name in names.items()}
         self._names, self._listed, self._profiles_due = names, listed, True
+        self._requests = await open_requests(sq, self._pages, self._requests)  # for the pane, on this cadence
         self._tpm = {m: v for m in names if (v := listed.minute(m, QuotaKind.ON_DEMAND, Measure.TOKENS))}
         self._rpm = {m: v for m in names if (v := listed.minute(m, QuotaKind.ON_DEMAND, Measure.REQUESTS))}
         self._quotas_at, self._report_due = now, True
@@ -167,9 +170,8 @@ class Collector:
 
     async def _read_report(self, now: float) -> None:
         """Get the started report until it is COMPLETED (one call a refresh), then keep its figures until the
-        next one: a day's use of a quota has no metric, only this report. A report AWS deleted (15 minutes)
-        or that failed is dropped; the figures read before stay (they carry no clock: at most one quota
-        period old)."""
+        next one: a day's use of a quota has no metric, only this report. A report AWS deleted (15 minutes) or
+        that failed is dropped; the figures read before stay (they carry no clock: at most one quota period old)."""
         if self._report_id is None:
             return
         if now - self._report_started >= REPORT_TTL_S:
@@ -369,10 +371,10 @@ class Collector:
         if answers is not None:
             self.answers = answers
             reservations = mp.reservation_views(answers, self.reservations, now)
-            quotas = qu.quota_views(
+            quotas = with_requests(qu.quota_views(
                 answers, mp.quota_views(answers, self.models, self._names, self._tpm, self._rpm, self._tiers, now),
                 self._listed, self._profiles, self._report, now, region=self.region,
-                sandbox=self.ctx.target.sandbox, apps=self.apps)
+                sandbox=self.ctx.target.sandbox, apps=self.apps), self._requests)
             cw_events = mp.throttle_events(answers, *self.throttle_sources())
             # Unchanged events keep the same tuple, so the throttle pane skips a 100k-item comparison.
             key = (tuple(cw_events), len(self.console_events))

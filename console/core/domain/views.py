@@ -14,6 +14,7 @@ from operator import attrgetter
 from typing import Any, Literal, Mapping, Sequence, TypedDict
 
 from .format import short_error, tier_label
+from .quota_requests import QuotaRequestView, request_view
 
 #: Pane names, as used for :attr:`DashboardData.status` keys and widget ids.
 PANES = ("reservations", "quota", "throttles", "batch")
@@ -119,6 +120,7 @@ class ModelQuotaView:
     #: the highest measured one-minute TPM (the minute in progress, or the last complete one; None: not known)
     tpm_peak_minute: float | None = None
     tpm_estimated: bool = False  # the TPM figure blends the previous minute in: an estimate, never "over" alone
+    requests: tuple[QuotaRequestView, ...] = ()  # open quota-increase requests for a quota of this route
 
     def __post_init__(self) -> None:
         # A recording stores the nested quota views by field name; rebuild them (unknown fields dropped).
@@ -128,6 +130,8 @@ class ModelQuotaView:
             object.__setattr__(self, "binding", _use_view(self.binding))
         if not isinstance(self.via, tuple):
             object.__setattr__(self, "via", tuple(self.via))
+        if any(isinstance(r, Mapping) for r in self.requests):
+            object.__setattr__(self, "requests", tuple(request_view(r) for r in self.requests))
 
     @property
     def key(self) -> str:

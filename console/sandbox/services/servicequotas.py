@@ -4,8 +4,10 @@ Protocol: awsJson1_1 (``X-Amz-Target: ServiceQuotasV20190624.<Operation>``), Sig
 name ``servicequotas``. Operations: ``ListServiceQuotas``, ``ListAWSDefaultServiceQuotas``
 (paginated with ``MaxResults`` 1-100, default 100, and an opaque ``NextToken``),
 ``GetServiceQuota``, ``GetAWSDefaultServiceQuota``, ``StartQuotaUtilizationReport`` and
-``GetQuotaUtilizationReport``. Applied and default values are the same: the sandbox has no
-quota increases. Any service code but ``bedrock`` answers ``NoSuchResourceException``.
+``GetQuotaUtilizationReport``, and the quota-increase requests of :mod:`.quota_requests`
+(``RequestServiceQuotaIncrease``, ``ListRequestedServiceQuotaChangeHistory[ByQuota]``,
+``GetRequestedServiceQuotaChange``). Applied and default values are the same until an increase is
+approved (``sandbox.quota_requests``): then the applied value is the one approved. Any service code but ``bedrock`` answers ``NoSuchResourceException``.
 
 Per model of the catalog, in catalog order (``X`` is the model's ``quota_name``, by default its
 ``name``; a catalog's ``quota_names:`` overrides any one name), every quota the engine enforces
@@ -27,7 +29,7 @@ Records per batch inference job for X                                       ``ba
 
 then the account's ``Cross-Model Max Tokens Per Day`` (``sandbox.account_quotas``).
 
-Every quota has ``Unit`` ``None``, ``Adjustable`` true, ``GlobalQuota`` false,
+Every quota has ``Unit`` ``None``, ``Adjustable`` true (false for the minimum records per batch job), ``GlobalQuota`` false,
 ``QuotaAppliedAtLevel`` ``ACCOUNT`` and a code ``L-XXXXXXXX`` taken from a hash of its name,
 so a code never changes between runs (see :func:`quota_code`).
 
@@ -52,6 +54,7 @@ from ...core.domain.catalog import Catalog
 from ...core.domain.quotas import DAY_S, QuotaKind, QuotaSpec, quota_code
 from ..http import AwsError, BadJson, Call, Response, parse_json
 from ..shapes import conform, input_shape
+from .quota_requests import QuotaRequests
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..host import SandboxHost
@@ -78,12 +81,14 @@ class Quota:
     value: float
     period_unit: str | None  # MINUTE, DAY or None (a count, not a rate)
     description: str
+    adjustable: bool = True
 
-    def to_wire(self, region: str, account_id: str) -> dict:
+    def to_wire(self, region: str, account_id: str, value: float | None = None) -> dict:
         out = {"ServiceCode": SERVICE_CODE, "ServiceName": SERVICE_NAME,
                "QuotaArn": f"arn:aws:servicequotas:{region}:{account_id}:{SERVICE_CODE}/{self.code}",
-               "QuotaCode": self.code, "QuotaName": self.name, "Value": float(self.value), "Unit": "None",
-               "Adjustable": True, "GlobalQuota": False, "QuotaAppliedAtLevel": "ACCOUNT",
+               "QuotaCode": self.code, "QuotaName": self.name,
+               "Value": float(self.value if value is None else value), "Unit": "None",
+               "Adjustable": self.adjustable, "GlobalQuota": False, "QuotaAppliedAtLevel": "ACCOUNT",
                "Description": self.description}
         if self.period_unit:
             out["Period"] = {"PeriodValue": 1, "PeriodUnit": self.period_unit}
@@ -117,14 +122,14 @@ def bedrock_quotas(catalog: Catalog) -> list[Quota]:
     for m in catalog.models:
         who = f"{m.quota_name} ({m.model_id})"
         quotas.extend(_quota(spec, who) for spec in m.quotas)
-        for template, value, description in (
+        for template, value, description, adjustable in (
             ("Minimum number of records per batch inference job for {}", m.batch_min_records,
-             "The minimum number of records in a batch inference job for {}."),
+             "The minimum number of records in a batch inference job for {}.", False),
             ("Records per batch inference job for {}", m.batch_max_records,
-             "The maximum number of records in a batch inference job for {}."),
+             "The maximum number of records in a batch inference job for {}.", True),
         ):
             name = template.format(m.name)
-            quotas.append(Quota(quota_code(name), name, float(value), None, description.format(who)))
+            quotas.append(Quota(quota_code(name), name, float(value), None, description.format(who), adjustable))
     quotas.extend(_quota(spec, "") for spec in catalog.account_quotas)
     codes = [q.code for q in quotas]
     if len(set(codes)) != len(codes):  # two models with the same name
@@ -171,6 +176,7 @@ class ServiceQuotas:
         self.quotas = bedrock_quotas(self.config.catalog)
         self.by_code = {q.code: q for q in self.quotas}
         self._report: _Report | None = None  # one report at a time: nothing a client asks for is kept without bound
+        self.requests = QuotaRequests(host, self.by_code, self._page)  # quota-increase requests (bounded)
 
     async def handle(self, call: Call) -> Response:
         target = call.request.headers.get("X-Amz-Target", "")
@@ -178,11 +184,16 @@ class ServiceQuotas:
         handler = {"ListServiceQuotas": self.list_quotas, "ListAWSDefaultServiceQuotas": self.list_quotas,
                    "GetServiceQuota": self.get_quota, "GetAWSDefaultServiceQuota": self.get_quota,
                    "StartQuotaUtilizationReport": self.start_report,
-                   "GetQuotaUtilizationReport": self.get_report}.get(op)
+                   "GetQuotaUtilizationReport": self.get_report,
+                   "RequestServiceQuotaIncrease": self.request_increase,
+                   "ListRequestedServiceQuotaChangeHistory": self.request_history,
+                   "ListRequestedServiceQuotaChangeHistoryByQuota": self.request_history,
+                   "GetRequestedServiceQuotaChange": self.get_request}.get(op)
         if prefix != TARGET_PREFIX or handler is None or call.request.method != "POST":
             raise AwsError("UnknownOperationException",
                            f"The sandbox does not serve Service Quotas operation {target or call.request.path!r}", 400)
         call.operation = op
+        self.requests.advance(self.clock.now())  # a decision due by now is taken before anything is read
         raw = call.json()
         # A string NextToken is judged as a token (ours or InvalidPaginationTokenException), not by its pattern.
         token = raw.pop("NextToken") if isinstance(raw.get("NextToken"), str) else None
@@ -225,7 +236,9 @@ class ServiceQuotas:
             if params.get("QuotaAppliedAtLevel") == "RESOURCE":
                 quotas = []
         page, token = self._page(quotas, params, size)
-        out: dict = {"Quotas": [q.to_wire(region, self.config.account_id) for q in page]}
+        applied = op == "ListServiceQuotas"  # the AWS defaults never change
+        out: dict = {"Quotas": [q.to_wire(region, self.config.account_id,
+                                          self.requests.value(q) if applied else None) for q in page]}
         if token:
             out["NextToken"] = token
         return out
@@ -237,7 +250,27 @@ class ServiceQuotas:
             raise AwsError("NoSuchResourceException",
                            f"The request failed because the specified quota does not exist: "
                            f"{params.get('QuotaCode')!r} for service {SERVICE_CODE!r}.", 400)
-        return {"Quota": quota.to_wire(region, self.config.account_id)}
+        applied = self.requests.value(quota) if op == "GetServiceQuota" else None
+        return {"Quota": quota.to_wire(region, self.config.account_id, applied)}
+
+    # ------------------------------------------------------------------ quota-increase requests
+    def request_increase(self, params: dict, region: str, op: str) -> dict:
+        self._service(params)
+        return self.requests.request(params, region, self.by_code.get(params.get("QuotaCode")))
+
+    def request_history(self, params: dict, region: str, op: str) -> dict:
+        if op == "ListRequestedServiceQuotaChangeHistory" and not params.get("ServiceCode"):
+            params = {**params, "ServiceCode": SERVICE_CODE}  # optional there: every service (the sandbox has one)
+        self._service(params)
+        by_quota = op == "ListRequestedServiceQuotaChangeHistoryByQuota"
+        if by_quota and params.get("QuotaCode") not in self.by_code:
+            raise AwsError("NoSuchResourceException",
+                           f"The request failed because the specified quota does not exist: "
+                           f"{str(params.get('QuotaCode'))[:128]!r} for service {SERVICE_CODE!r}.", 400)
+        return self.requests.history(params, region, by_quota)
+
+    def get_request(self, params: dict, region: str, op: str) -> dict:
+        return self.requests.get(params, region)
 
     # ------------------------------------------------------------------ utilization report
     def _live_report(self, now: float) -> _Report | None:
@@ -269,11 +302,12 @@ class ServiceQuotas:
             quota = self.by_code.get(use.code)
             if quota is None or use.used is None:
                 continue
-            value = min(quota.value, MAX_REPORT_VALUE)
+            applied = self.requests.value(quota)
             rows.append({"QuotaCode": quota.code, "ServiceCode": SERVICE_CODE, "QuotaName": quota.name,
-                         "Utilization": round(100.0 * use.used / quota.value, 2) if quota.value else 0.0,
-                         "DefaultValue": value, "AppliedValue": value, "ServiceName": SERVICE_NAME,
-                         "Adjustable": True})
+                         "Utilization": round(100.0 * use.used / applied, 2) if applied else 0.0,
+                         "DefaultValue": min(quota.value, MAX_REPORT_VALUE),
+                         "AppliedValue": min(applied, MAX_REPORT_VALUE), "ServiceName": SERVICE_NAME,
+                         "Adjustable": quota.adjustable})
         rows.sort(key=lambda r: (-r["Utilization"], r["QuotaName"]))
         report.rows, report.generated_at = rows, now
 

@@ -341,6 +341,7 @@ class BatchSubmitScreen(ModalScreen[None]):
 
 class ConfirmCancelScreen(ModalScreen[bool]):
     """Ask before cancelling a batch job, naming the job, the account and the profile."""
+    NO_LABEL, YES_LABEL = "Keep running (n)", "Cancel job (y)"
 
     CSS_PATH = screen_stylesheet("actions.tcss")
 
@@ -362,8 +363,8 @@ class ConfirmCancelScreen(ModalScreen[bool]):
         with Vertical(id="confirm-box"):
             yield Static(self._question(), id="confirm-text")
             with Horizontal(id="confirm-buttons"):
-                yield Button("Keep running (n)", id="confirm-no", compact=True)
-                yield Button("Cancel job (y)", id="confirm-yes", variant="error", compact=True)
+                yield Button(self.NO_LABEL, id="confirm-no", compact=True)
+                yield Button(self.YES_LABEL, id="confirm-yes", variant="error", compact=True)
 
     def _question(self) -> Text:
         j = self.job

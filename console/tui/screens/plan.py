@@ -22,14 +22,16 @@ from ...present.plan import (
     assumptions_table, cost_view_renderables, costs_table, notes_text, recommendation_table, stats_section,
     traffic_table,
 )
-from ..messages import PlanFailed, PlanReady
+from ..messages import PlanFailed, PlanReady, QuotaRequestWanted
 from ..widgets.keybar import KeyBar
 
 SECTIONS = ("traffic", "stats", "recommendation", "costs", "notes", "assumptions")
 
 
 class PlanScreen(Screen[None]):
-    BINDINGS = [Binding("escape,q", "dismiss", "Close")]
+    BINDINGS = [Binding("escape,q", "dismiss", "Close"),
+                Binding("i", "quota_request", "Quota request", id="quota-request",
+                        tooltip="What an AWS quota-increase case asks for, from this model's history")]
     DEFAULT_CSS = """
     PlanScreen #plan-box { padding: 0 1; }
     PlanScreen .plan-section { margin-bottom: 1; }
@@ -69,6 +71,9 @@ class PlanScreen(Screen[None]):
         spend = self.query_one("#plan-spend", Static)
         spend.display = self.plan is not None
         spend.update(cost_view_renderables(view))
+
+    def action_quota_request(self) -> None:
+        self.post_message(QuotaRequestWanted(self.model_id))
 
     @on(PlanReady)
     def _plan_ready(self, message: PlanReady) -> None:

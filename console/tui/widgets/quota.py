@@ -2,6 +2,7 @@
 line of every quota the route draws on with the binding one marked (a glyph, so it shows without colour)."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Sequence
 
 from rich.text import Text
@@ -10,12 +11,14 @@ from textual.reactive import reactive
 
 from ...core.domain import format as fmt
 from ...core.domain.alerts import quota_key, quotas_over
+from ...core.domain.quota_requests import QuotaRequestView
 from ...core.domain.views import QUOTA_TIERS, ModelQuotaView, PaneStatus
 from .pane import Body, Pane, ScrollBody
 from .render import Palette, fit, join, stacked_bar
 
 LEVEL_GLYPH = {"ok": " ", "warn": "▲", "crit": "✖"}
 BINDING_GLYPH = "◆"  # the quota closest to its limit: the one that throttles first
+REQUEST_GLYPH = "↑"  # an open quota-increase request (ListRequestedServiceQuotaChangeHistory)
 _TIER_LETTER = {"priority": "P", "default": "S", "flex": "F"}
 
 
@@ -79,6 +82,7 @@ class QuotaBody(Body):
             if q.via:  # the application inference profiles whose traffic the row holds
                 lines.append(fit(Text.assemble((" via application profile ", palette["muted"]), ", ".join(q.via)),
                                  width))
+            lines += [fit(self._request_line(q, r, palette), width) for r in q.requests]
         return lines
 
     def _tpm_mark(self, q: ModelQuotaView, palette: Palette) -> tuple[str, str, str]:
@@ -96,6 +100,15 @@ class QuotaBody(Body):
             else:
                 glyph = "~"
         return level, glyph, pct
+
+    @staticmethod
+    def _request_line(q: ModelQuotaView, r: QuotaRequestView, palette: Palette) -> Text:
+        """`` ↑ TPM 245k requested · CASE_OPENED · since 04:12 UTC``: an open quota-increase request."""
+        short = next((u.short for u in q.quotas if u.name == r.quota_name), r.quota_code)
+        since = f" · since {datetime.fromtimestamp(r.created, timezone.utc):%m-%d %H:%M} UTC" if r.created else ""
+        return Text.assemble((f" {REQUEST_GLYPH} ", palette["warn"]), (f"{short} ", palette["muted"]),
+                             (fmt.human_count(r.desired), palette["strong"]), (" requested · ", palette["muted"]),
+                             (r.status, palette["strong"]), (since, palette["muted"]))
 
     def _quota_line(self, q: ModelQuotaView, palette: Palette, width: int) -> Text:
         """`` on-demand  ◆TPM 96% · RPM 40% · day 12% · account day —``: ``—`` where nothing publishes the use;

@@ -418,9 +418,13 @@ def walked():
         **job, "jobName": "walk-long",
         "inputDataConfig": {"s3InputDataConfig": {"s3Uri": f"s3://{bucket}/walk/long.jsonl"}}})["jobArn"]
     missing_job = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefghijkl"
-    quota_code = boto3.client("service-quotas", endpoint_url=sb.endpoint, region_name="us-east-1",
-                              aws_access_key_id="a", aws_secret_access_key="b").list_service_quotas(
-        ServiceCode="bedrock")["Quotas"][0]["QuotaCode"]
+    sq = boto3.client("service-quotas", endpoint_url=sb.endpoint, region_name="us-east-1",
+                      aws_access_key_id="a", aws_secret_access_key="b")
+    listed = sq.list_service_quotas(ServiceCode="bedrock")["Quotas"]
+    quota_code, quota_code2 = listed[0]["QuotaCode"], listed[1]["QuotaCode"]
+    fixed_code = next(q["QuotaCode"] for q in listed if not q["Adjustable"])
+    request_id = sq.request_service_quota_increase(ServiceCode="bedrock", QuotaCode=listed[2]["QuotaCode"],
+                                                   DesiredValue=1e9)["RequestedQuota"]["Id"]
     # (service, operation) -> [(label, params, expected outcome: "ok" or an error code)]
     cases = {
         ("bedrock-runtime", "Converse"): [
@@ -466,6 +470,27 @@ def walked():
             ("missing", {"ServiceCode": "bedrock", "QuotaCode": "L-00000000"}, "NoSuchResourceException")],
         ("service-quotas", "GetAWSDefaultServiceQuota"): [
             ("ok", {"ServiceCode": "bedrock", "QuotaCode": quota_code}, "ok")],
+        ("service-quotas", "RequestServiceQuotaIncrease"): [
+            ("ok", {"ServiceCode": "bedrock", "QuotaCode": quota_code, "DesiredValue": 1e9}, "ok"),
+            ("open already", {"ServiceCode": "bedrock", "QuotaCode": quota_code, "DesiredValue": 2e9},
+             "ResourceAlreadyExistsException"),
+            ("not above", {"ServiceCode": "bedrock", "QuotaCode": quota_code2, "DesiredValue": 1.0},
+             "IllegalArgumentException"),
+            ("not adjustable", {"ServiceCode": "bedrock", "QuotaCode": fixed_code, "DesiredValue": 1e6},
+             "IllegalArgumentException"),
+            ("missing", {"ServiceCode": "bedrock", "QuotaCode": "L-00000000", "DesiredValue": 1e9},
+             "NoSuchResourceException"),
+            ("bad value", {"ServiceCode": "bedrock", "QuotaCode": quota_code2, "DesiredValue": -1.0},
+             "IllegalArgumentException")],
+        ("service-quotas", "ListRequestedServiceQuotaChangeHistory"): [
+            ("ok", {"ServiceCode": "bedrock", "MaxResults": 1}, "ok"),
+            ("bad token", {"ServiceCode": "bedrock", "NextToken": "bm9wZQ=="}, "InvalidPaginationTokenException")],
+        ("service-quotas", "ListRequestedServiceQuotaChangeHistoryByQuota"): [
+            ("ok", {"ServiceCode": "bedrock", "QuotaCode": quota_code}, "ok"),
+            ("missing", {"ServiceCode": "bedrock", "QuotaCode": "L-00000000"}, "NoSuchResourceException")],
+        ("service-quotas", "GetRequestedServiceQuotaChange"): [
+            ("ok", {"RequestId": request_id}, "ok"),
+            ("missing", {"RequestId": "0" * 32}, "NoSuchResourceException")],
         ("cloudwatch", "PutMetricData"): [
             ("ok", {"Namespace": "Walk", "MetricData": [{"MetricName": "m", "Value": 1.0}]}, "ok")],
         ("cloudwatch", "ListMetrics"): [("ok", {"Namespace": "Walk"}, "ok")],
@@ -532,5 +557,8 @@ def test_the_walk_covers_every_operation_the_sandbox_serves(walked):
     assert {("bedrock-runtime", op) for op in ("Converse", "ConverseStream", "InvokeModel",
                                                "InvokeModelWithResponseStream", "CountTokens")} <= walked_ops
     assert len(walked_ops) >= 20
+    assert {("service-quotas", op) for op in (
+        "RequestServiceQuotaIncrease", "ListRequestedServiceQuotaChangeHistory",
+        "ListRequestedServiceQuotaChangeHistoryByQuota", "GetRequestedServiceQuotaChange")} <= walked_ops
 
 
