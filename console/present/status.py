@@ -46,6 +46,8 @@ def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
         out.append(f"{mark(*(f for _, f in quota_fractions(q)))}{q['model_id'] + route:<44} "
                    f"{q['tpm_used']:>9,}/{q['tpm_quota']:<9,.0f} {q['tpm_fraction']:>5.0%}"
                    f"  RPM {q['rpm_used']}/{q['rpm_quota']:.0f}  [{tiers}]")
+        if q.get("via"):
+            out.append(f"    via application profile {', '.join(q['via'])}")
         if q.get("binding"):
             source = q["binding"].get("source")
             out.append(f"    binds: {q['binding']['text']}" + (f" ({source})" if source else ""))
@@ -61,6 +63,10 @@ def _tail(doc: dict) -> list[str]:
         five = doc["throttles"]["last_5m"].get(model, {})
         cells = "  ".join(f"{tier_label(t)} {five.get(t, 0)}/{n}" for t, n in per.items())
         out.append(f"  {model:<44} {cells}")
+    if doc.get("application_profiles"):
+        out.append("APPLICATION INFERENCE PROFILES")
+        out += [f"  {p['name']} ({p['id']})  {p['text']}" + (f"  → {p['model_id']}" if p["model_id"] else "")
+                for p in doc["application_profiles"]]
     out.append("BATCH JOBS")
     for j in doc["batch_jobs"]:
         job_id = (j.get("job_arn") or "").rsplit("/", 1)[-1]  # what `batch show` and `batch cancel` take

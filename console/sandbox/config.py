@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ..core.config.loader import load_yaml, locate
-from ..core.domain.catalog import Catalog, ConfigError, _check_keys, _get, parse_catalog, parse_profiles, show
+from ..core.domain.catalog import (Catalog, ConfigError, _check_keys, _get, in_region, parse_catalog, parse_profiles,
+                                   show)
 from ..core.domain.metricsplan import MetricsSettings, parse_metrics_settings
 
 DEFAULT_ACCOUNT = "123456789012"
@@ -172,10 +173,12 @@ def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
             if problem:
                 raise ConfigError("sandbox.access_log", problem)
         catalog = parse_profiles(catalog, sb.get("geographies"))
+        region = sb.get("region") or doc.get("region") or DEFAULT_REGION
+        catalog = replace(catalog, reservations=in_region(catalog.reservations, region))  # default: this region
         max_profiles = _get(sb, "max_application_profiles", "sandbox", int,
                             default=DEFAULT_MAX_APPLICATION_PROFILES, minimum=0, maximum=MAX_APPLICATION_PROFILES)
         return SandboxConfig(catalog=catalog, account_id=account,
-                             region=sb.get("region") or doc.get("region") or DEFAULT_REGION,
+                             region=region,
                              bucket=sb.get("bucket", DEFAULT_BUCKET), scenario=sb.get("scenario", "none"),
                              source=source, access_log=sb.get("access_log"),
                              max_application_profiles=max_profiles, s3=parse_s3_limits(sb.get("s3"), "sandbox.s3"),

@@ -137,12 +137,11 @@ class TierEngine:
 
     # ------------------------------------------------------------------ submit
     def submit(self, model_id: str, tier: Tier | str | None, input_tokens: int, max_tokens: int | None,
-               now: float, *, cache_write_tokens: int = 0, route: Route | None = None) -> Ticket:
-        """Admit, queue or throttle a request. Raises :class:`EngineError` for refused input.
-
-        ``route`` is how the call reaches the model (a profile's route names the model); None is
-        the on-demand route of ``model_id``.
-        """
+               now: float, *, cache_write_tokens: int = 0, route: Route | None = None,
+               region: str | None = None) -> Ticket:
+        """Admit, queue or throttle a request. Raises :class:`EngineError` for refused input. ``route`` is how the
+        call reaches the model (a profile's route names the model); None is the on-demand route of ``model_id``.
+        ``region``: the call's (a reservation serves its own region only); None: the sandbox's own traffic."""
         if route is not None:
             model_id = route.model_id
         model = self._models.get(model_id)
@@ -170,7 +169,7 @@ class TierEngine:
 
         if asked is Tier.RESERVED:
             res = self._reservations.get(model_id)
-            if res is None:
+            if res is None or (region is not None and res.spec.region not in (None, region)):
                 raise validation("Reservation not found.")
             if self._try_reserved(ticket, res, now):
                 return ticket

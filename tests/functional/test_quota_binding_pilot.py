@@ -64,3 +64,29 @@ async def test_a_model_with_nothing_used_marks_nothing():
         await pilot.pause()
         text = "\n".join(lines_of(app.screen.query_one(QuotaBody)))
         assert "on-demand  TPM 0%" in text and BINDING_GLYPH not in text
+
+
+async def test_an_estimated_overrun_is_approximate_and_only_a_measured_one_is_crossed(monkeypatch):
+    """The trailing minute spreads the previous minute evenly: an early spike can read 117% while no minute was
+    over the quota. That reads ``~117%`` (approximate, explained in help), never ✖; a measured minute over is ✖."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    row = ModelQuotaView(NOVA_LITE, "Amazon Nova Lite", 100_000, 100, {"default": 117_000}, rpm_used=10,
+                         tpm_peak_minute=95_000, tpm_estimated=True)
+    app = TierConsoleApp(data=data_with(row))
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        line = next(t for t in lines_of(app.screen.query_one(QuotaBody)) if t.startswith("Amazon Nova Lite"))
+        assert "~117%" in line and "✖" not in line, line
+        app.show_data(data_with(dataclasses.replace(row, tpm_peak_minute=104_000)))
+        await pilot.pause()
+        line = next(t for t in lines_of(app.screen.query_one(QuotaBody)) if t.startswith("Amazon Nova Lite"))
+        assert "✖117%" in line, line
+        app.show_data(data_with(dataclasses.replace(row, tpm_by_tier={"default": 85_000})))
+        await pilot.pause()
+        line = next(t for t in lines_of(app.screen.query_one(QuotaBody)) if t.startswith("Amazon Nova Lite"))
+        assert "▲~85%" in line, line  # still marked over the alert threshold, and approximate
+        await pilot.press("question_mark")
+        await pilot.pause()
+        from textual.widgets import Static
+        legend = str(app.screen.query_one("#help-marks", Static).render())
+        assert "~" in legend and "estimate" in legend and "✖" in legend

@@ -215,3 +215,26 @@ def test_a_profile_route_splits_by_tier_when_its_tiers_were_asked_and_keeps_no_d
     assert rows[1].throttles_by_tier["default"] == 5 and rows[1].tpm == 96_000
     i = inc.from_minutes("m", "Model M", rows, M - 120, M, route="cross-region")
     assert "Standard drew it; Priority was unaffected." in i.diagnosis, i.diagnosis
+
+
+def test_a_throttle_through_a_profile_whose_input_did_not_fit_is_not_blamed_on_max_tokens():
+    # 83% of the cross-region TPM quota used: 17k tokens left, and a request's input there averaged 25k tokens, so
+    # no maxTokens would have let it in: the quota (real use), not holds, throttled it
+    us = "us.m"
+    a = Answers()
+    a.series.update({("EstimatedTPMQuotaUsage", us, None): {M: 83_000}, ("Invocations", us, None): {M: 3},
+                     ("InputTokenCount", us, None): {M: 75_000}, ("InvocationThrottles", us, None): {M: 2}})
+    i = inc.build(a, "m", "Model M", (), 100_000, 100, M - 120, M, route="cross-region", series=(us,),
+                  quota_name="Cross-region model inference tokens per minute for Model M", region="us-east-1")
+    assert "maxTokens holds" not in i.diagnosis, i.diagnosis
+    assert i.diagnosis.startswith(f"Throttled by the cross-region TPM quota of Model M (us-east-1), 83% used at "
+                                  f"{inc._clock(M)} UTC: the 17,000 tokens left were fewer than a request's input "
+                                  "(25,000 on average)"), i.diagnosis
+    # the same minute with small inputs: the holds (input + maxTokens) are what did not fit
+    a.series[("InputTokenCount", us, None)] = {M: 3_000}
+    small = inc.build(a, "m", "Model M", (), 100_000, 100, M - 120, M, route="cross-region", series=(us,))
+    assert "maxTokens holds, not real usage, exhausted the quota" in small.diagnosis, small.diagnosis
+    # input not asked (an old recording): the rule cannot be judged on input, and says so rather than guess
+    del a.series[("InputTokenCount", us, None)]
+    unknown = inc.build(a, "m", "Model M", (), 100_000, 100, M - 120, M, route="cross-region", series=(us,))
+    assert "maxTokens holds" in unknown.diagnosis and "input per request not known" in unknown.diagnosis

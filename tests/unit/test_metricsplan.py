@@ -7,6 +7,8 @@ import pytest
 
 from tierconsole.core.domain import metricsplan as mp
 from tierconsole.core.domain.catalog import ReservationSpec
+from tierconsole.core.domain.views import ModelQuotaView
+from tierconsole.core.ops.status import quota_entry
 
 NOW = 1_800_000_030.0  # 30 s into a minute
 MIN = 1_800_000_000.0
@@ -104,3 +106,27 @@ def test_the_trailing_minute_is_an_estimate_that_can_read_above_the_real_window(
     series = {minute - 60: 90_000.0, minute: 40_000.0}  # 90k at 09:59:05 (gone from the window by 10:00:20)
     now = minute + 20
     assert mp.trailing_minute(series, now) == pytest.approx(40_000 + 90_000 * 40 / 60)  # 100k: 100% of 100k
+
+
+def test_an_early_spike_spread_over_the_minute_is_an_estimate_not_a_measured_overrun():
+    # 115k tokens in the first seconds of the previous minute, 40k so far in this one (20 s in): the blended
+    # trailing minute says 40k + 115k x 2/3 = 117k of a 100k quota, yet no measured minute is over it
+    now = 1_800_000_020.0
+    prev, cur = 1_799_999_940.0, 1_800_000_000.0
+    a = mp.Answers()
+    a.series[("EstimatedTPMQuotaUsage", "m", None)] = {prev: 95_000.0, cur: 40_000.0}
+    [view] = mp.quota_views(a, ["m"], {}, {"m": 100_000.0}, {"m": 100.0}, {}, now)
+    assert view.tpm_fraction > 1.0  # the blended estimate
+    assert view.tpm_estimated and view.tpm_peak_minute == 95_000.0 and not view.tpm_measured_over
+    a.series[("EstimatedTPMQuotaUsage", "m", None)] = {prev: 104_000.0, cur: 40_000.0}
+    [over] = mp.quota_views(a, ["m"], {}, {"m": 100_000.0}, {"m": 100.0}, {}, now)
+    assert over.tpm_measured_over  # a complete minute over the quota is measured, not estimated
+    a.series[("EstimatedTPMQuotaUsage", "m", None)] = {cur: 40_000.0}
+    [alone] = mp.quota_views(a, ["m"], {}, {"m": 100_000.0}, {"m": 100.0}, {}, now)
+    assert not alone.tpm_estimated  # the minute in progress alone is measured
+
+
+def test_status_json_says_when_the_tpm_figure_is_an_estimate():
+    row = ModelQuotaView("m", "M", 100_000, 100, {"default": 117_000}, tpm_peak_minute=95_000.4, tpm_estimated=True)
+    entry = quota_entry(row)
+    assert entry["tpm_estimated"] is True and entry["tpm_peak_minute"] == 95_000 and entry["tpm_fraction"] == 1.17

@@ -84,7 +84,7 @@ def test_a_profile_route_without_traffic_has_no_row_and_nothing_used_binds_nothi
 def test_route_queries_join_the_one_call():
     p = mp.plan([NOVA], {}, [], NOW)
     q = qu.with_route_queries(p, [f"us.{NOVA}"])
-    assert len(q.queries) == len(p.queries) + 3 and {x.model_id for x in q.queries[-3:]} == {f"us.{NOVA}"}
+    assert len(q.queries) == len(p.queries) + 4 and {x.model_id for x in q.queries[-3:]} == {f"us.{NOVA}"}
 
 
 def test_a_profile_series_already_watched_as_a_model_is_not_asked_twice():
@@ -101,7 +101,7 @@ def test_suffix_form_profile_routes_read_their_discovered_tiers_in_the_same_call
     p = mp.plan([NOVA], {NOVA: d.published(NOVA)}, [], NOW, form=d.form or mp.DIMENSION, bare=d.bare)
     q = qu.with_route_queries(p, [us], tiers=d.series, form=mp.SUFFIX, bare=d.bare)
     values = {x.to_api()["MetricStat"]["Metric"]["Dimensions"][0]["Value"] for x in q.queries}
-    assert {us, f"{us}+priority"} <= values and len(q.queries) == len(p.queries) + 6
+    assert {us, f"{us}+priority"} <= values and len(q.queries) == len(p.queries) + 7
     assert q.derive.get(us) == "total"  # Standard = the bare series less the suffixed tiers, at no extra query
     # the answers: a route's Standard follows from its bare series, as a model's does
     minute = float(MINUTE)
@@ -110,8 +110,8 @@ def test_suffix_form_profile_routes_read_their_discovered_tiers_in_the_same_call
     a = mp.Answers.from_results(q, results)
     assert a.get("EstimatedTPMQuotaUsage", us, "default") == {minute: 600.0}
     # over GetMetricData's limit with the tiers, the routes are asked as totals only
-    capped = qu.with_route_queries(p, [us], limit=len(p.queries) + 3, tiers=d.series, form=mp.SUFFIX)
-    assert [x.tier for x in capped.queries[len(p.queries):]] == [None, None, None]
+    capped = qu.with_route_queries(p, [us], limit=len(p.queries) + 4, tiers=d.series, form=mp.SUFFIX)
+    assert [x.tier for x in capped.queries[len(p.queries):]] == [None, None, None, None]
 
 
 def _answers(values):

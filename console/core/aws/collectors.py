@@ -11,20 +11,19 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
+from dataclasses import replace
+from typing import Any, Awaitable, Callable, Iterable
 
+from ..domain import app_profiles as ap
 from ..domain import incident as inc
 from ..domain import metricsplan as mp
 from ..domain import quota_use as qu
+from ..domain.catalog import ReservationSpec
 from ..domain.quotas import CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, Measure, QuotaKind
 from ..domain.quota_requests import QuotaRequestView, with_requests
 from ..domain.views import BatchJobView, DashboardData, PaneStatus, ThrottleEvent
-from .answers import job_view, merge_events, open_requests, timeout_reason
+from .answers import CallCounter as CallCounter, job_view, merge_events, open_requests, timeout_reason
 from .session import AwsContext, describe_error
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 
 REPORT_TTL_S = 15 * 60.0  # "Reports are automatically deleted after 15 minutes."
 #: The per-tier form and series are listed again after this long (a slow cadence, not every refresh) ...
@@ -32,16 +31,6 @@ DISCOVERY_EVERY_S = 300.0
 #: ... or after this long while a watched model has no per-tier series yet (new tiers appear as traffic arrives).
 DISCOVERY_UNSEEN_EVERY_S = 60.0
 MAX_CONSOLE_EVENTS = 100_000
-
-
-@dataclass
-class CallCounter:
-    """How many AWS calls of each operation the collectors made (for the cost-of-watching figures)."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def add(self, op: str) -> None:
-        self.counts[op] = self.counts.get(op, 0) + 1
 
 
 class Collector:
@@ -61,6 +50,7 @@ class Collector:
         self._rpm: dict[str, float] = {}
         self._listed = qu.Listed()
         self._profiles: dict[str, dict[str, list[str]]] = {}
+        self.apps: tuple[ap.AppProfile, ...] = ()  # the account's application inference profiles
         self._report: dict[str, float] | None = None  # quota name -> Utilization % (None: no report read yet)
         self._report_id: str | None = None
         self._report_started = self._quotas_at = self._tiers_at = -1e18
@@ -88,6 +78,11 @@ class Collector:
     def names(self) -> dict[str, str]:
         return self._names
 
+    @property
+    def reservations(self) -> tuple[ReservationSpec, ...]:
+        """The profile's reservations in this collector's region (reserved capacity is in one region)."""
+        return tuple(r for r in self.profile.reservations if r.region in (None, self.region))
+
     def quota(self, model_id: str) -> tuple[float, float]:
         """(TPM quota, RPM quota) of a model, 0 when not known."""
         return self._tpm.get(model_id, 0.0), self._rpm.get(model_id, 0.0)
@@ -96,7 +91,7 @@ class Collector:
     def models(self) -> list[str]:
         if self.profile.models:
             return list(self.profile.models)
-        return sorted(self._names) or [r.model_id for r in self.profile.reservations]
+        return sorted(self._names) or [r.model_id for r in self.reservations]
 
     def requery_quotas(self) -> None:
         """Read the quotas and the open increase requests on the next refresh (one was just filed)."""
@@ -136,16 +131,17 @@ class Collector:
         self._quotas_at, self._report_due = now, True
 
     async def _list_profiles(self, now: float) -> None:
-        """The system-defined inference profiles (the series of each model's cross-region and global routes), on
-        the quota cadence. Its failure (a role without bedrock:ListInferenceProfiles) leaves the on-demand rows
+        """The inference profiles (each model's routes' series; application ones with what each copies), on the
+        quota cadence. Its failure (a role without bedrock:ListInferenceProfiles) leaves the on-demand rows
         whole and is reported under ``profiles``; the routes known before stay."""
         if not self._profiles_due:
             return
         self._profiles_due = False
         bedrock = await self.ctx.client("bedrock", self.region)
         profiles = await self._pages(bedrock.list_inference_profiles, "ListInferenceProfiles",
-                                     "inferenceProfileSummaries", {"maxResults": 1000, "typeEquals": "SYSTEM_DEFINED"})
-        self._profiles = qu.profile_series(profiles)
+                                     "inferenceProfileSummaries", {"maxResults": 1000})
+        self.apps = ap.application_profiles(profiles, self.region)
+        self._profiles = qu.profile_series(profiles, self.apps)
 
     async def _pages(self, call: Callable[..., Awaitable[dict[str, Any]]], op: str, key: str,
                      kwargs: dict[str, Any]) -> list[dict[str, Any]]:
@@ -220,7 +216,7 @@ class Collector:
         self._apply_discovery(mp.discover(listed, settings.tier_form, settings.bare_model_id), now)
 
     def _apply_discovery(self, d: mp.Discovery, now: float) -> None:
-        reserved = {r.model_id for r in self.profile.reservations}
+        reserved = {r.model_id for r in self.reservations}
         models = set(self.models) | set(d.series)
         self.discovery = d
         self._published = {m: d.published(m, m in reserved) for m in models}
@@ -255,13 +251,14 @@ class Collector:
         if not self._published and self.discovery.form is not None:  # discovery failed: the profile's form
             self._apply_discovery(self.discovery, self._tiers_at)
         form = self.discovery.form or mp.DIMENSION
-        p = mp.plan(self.models, self._published, [r.model_id for r in self.profile.reservations], now,
+        p = mp.plan(self.models, self._published, [r.model_id for r in self.reservations], now,
                     self.history_minutes, sandbox=self.ctx.target.sandbox, batch_models=batch_models,
                     form=form, bare=self.discovery.bare)
         # the watched models' cross-region and global profile series ride in the same call, with the tiers
         # discovery saw published for them (a series already asked as a watched model is not asked twice)
-        return qu.with_route_queries(p, self._route_series(), tiers=self.discovery.series, form=form,
-                                     bare=self.discovery.bare)
+        p = qu.with_route_queries(p, self._route_series(), tiers=self.discovery.series, form=form,
+                                  bare=self.discovery.bare)
+        return qu.with_split_queries(p, qu.split_series(self._listed, self.models, self._profiles))
 
     async def _metrics(self, now: float) -> mp.Answers:
         # Batch throughput is asked for the models with active jobs at the last refresh (the job list
@@ -316,7 +313,7 @@ class Collector:
         """Each model's last complete minute, as the incident view's timeline has it (a recording of the
         dashboard so holds every minute, and a replay can open incident views)."""
         minute = (math.floor(now / mp.PERIOD) - 1) * mp.PERIOD
-        reserved = {r.model_id for r in self.profile.reservations}
+        reserved = {r.model_id for r in self.reservations}
         return tuple(row for model in self.models for route in self.routes_with_traffic(answers, model)
                      for row in self.route_timeline(answers, model, route, minute, minute, model in reserved))
 
@@ -330,13 +327,14 @@ class Collector:
                        reserved: bool = False) -> list[inc.Minute]:
         """The incident timeline of one model's route, its rows naming the route's quotas."""
         named = self._listed.route_timeline_args(model, route, self.region)
-        if route == ON_DEMAND_ROUTE:
+        series = qu.route_series(model, self._profiles)[route]
+        if route == ON_DEMAND_ROUTE:  # the model's own series, with the application profiles copying it if any
             return inc.timeline(answers, model, self._tiers.get(model, ()), *self.quota(model), start, end,
-                                reserved, **named)
+                                reserved, series=series if len(series) > 1 else None, **named)
         kind = {CROSS_REGION_ROUTE: QuotaKind.CROSS_REGION, GLOBAL_ROUTE: QuotaKind.GLOBAL}[route]
         return inc.timeline(answers, model, (), self._listed.minute(model, kind, Measure.TOKENS),
                             self._listed.minute(model, kind, Measure.REQUESTS), start, end,
-                            series=qu.route_series(model, self._profiles)[route], **named)
+                            series=series, **named)
 
     async def refresh(self) -> DashboardData:
         """Collect once. Never raises for an AWS error: failed panes keep their data, marked stale.
@@ -372,11 +370,11 @@ class Collector:
         events, rates, usage = last.throttle_events, last.throttle_rates, last.usage_minutes
         if answers is not None:
             self.answers = answers
-            reservations = mp.reservation_views(answers, self.profile.reservations, now)
+            reservations = mp.reservation_views(answers, self.reservations, now)
             quotas = with_requests(qu.quota_views(
                 answers, mp.quota_views(answers, self.models, self._names, self._tpm, self._rpm, self._tiers, now),
                 self._listed, self._profiles, self._report, now, region=self.region,
-                sandbox=self.ctx.target.sandbox), self._requests)
+                sandbox=self.ctx.target.sandbox, apps=self.apps), self._requests)
             cw_events = mp.throttle_events(answers, *self.throttle_sources())
             # Unchanged events keep the same tuple, so the throttle pane skips a 100k-item comparison.
             key = (tuple(cw_events), len(self.console_events))

@@ -40,14 +40,17 @@ def merge_regions(primary: DashboardData, others: list[tuple[str, DashboardData]
     quotas = [replace(q, name=f"{q.name} · {primary.region}") for q in primary.quotas]
     events = list(primary.throttle_events)
     jobs = list(primary.batch_jobs)
+    reservations = list(primary.reservations)  # each region's own (reserved capacity is in one region)
     status = dict(primary.status)
     for region, d in others:
         quotas += [replace(q, name=f"{q.name} · {region}") for q in d.quotas]
         events += [replace(e, message=f"{region}: {e.message}") for e in d.throttle_events]
         jobs += d.batch_jobs
+        reservations += d.reservations
         for pane, st in d.status.items():
             if not st.ok and status.get(pane, PaneStatus()).ok:
                 status[pane] = replace(st, reason=f"{region}: {st.reason}")
     events.sort(key=lambda e: e.time, reverse=True)
     return replace(primary, region=", ".join([primary.region] + [r for r, _ in others]), quotas=tuple(quotas),
-                   throttle_events=tuple(events), batch_jobs=tuple(jobs), status=status)
+                   throttle_events=tuple(events), batch_jobs=tuple(jobs), status=status,
+                   reservations=tuple(reservations))

@@ -8,7 +8,7 @@ The value checks every parser shares are in :mod:`.checks`, the inference-profil
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 # Re-exported (``X as X``): the catalog's users import the checks and the profile parsing from here.
 from .checks import ConfigError as ConfigError
@@ -17,6 +17,7 @@ from .checks import _get as _get
 from .checks import _names
 from .checks import field_name as field_name
 from .checks import show as show
+from .geographies import _REGION as REGION_NAME
 from .geographies import DEFAULT_GEOGRAPHIES
 from .geographies import parse_geographies as parse_geographies
 from .quotas import (
@@ -89,6 +90,9 @@ class ReservationSpec:
     output_tpm: int
     term_months: int = 1
     price_per_1k_tpm_month: float = 0.0
+    #: the region the reserved capacity is in (a reservation is made in one region; AWS's documentation does not
+    #: say one can span regions): ``region:`` in the profile, by default the profile's (first) region
+    region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,7 @@ _MODEL_KEYS = {"id", "name", "family", "provider", "tpm", "rpm", "burndown", "ma
                "ttft_ms", "tokens_per_day", "batch_min_records", "batch_max_records", "batch_records_per_minute",
                "quota_name", "quotas", "quota_names", "not_ready_rate", "model_name", "input_modalities",
                "output_modalities"}
-_RES_KEYS = {"id", "model", "input_tpm", "output_tpm", "term_months", "price_per_1k_tpm_month"}
+_RES_KEYS = {"id", "model", "input_tpm", "output_tpm", "term_months", "price_per_1k_tpm_month", "region"}
 _POLICY_KEYS = {"max_wait_s", "speed_factor", "spurious_throttle_rate"}
 _SETTINGS_KEYS = {"hold_applies_burndown", "overflow_reported_as", "reserved_output_burndown", "seed", "tiers"}
 def _modalities(d: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
@@ -221,7 +225,20 @@ def parse_reservation(d: Any, path: str, index: int) -> ReservationSpec:
         output_tpm=_get(d, "output_tpm", path, int, minimum=1),
         term_months=_get(d, "term_months", path, int, default=1, minimum=1),
         price_per_1k_tpm_month=_get(d, "price_per_1k_tpm_month", path, float, default=0.0, minimum=0),
+        region=_region(d, path),
     )
+
+
+def _region(d: Mapping[str, Any], path: str) -> str | None:
+    region: str | None = _get(d, "region", path, str, default=None)
+    if region is not None and not REGION_NAME.fullmatch(region):
+        raise ConfigError(f"{path}.region", f"{show(region)} is not an AWS region name (e.g. us-east-1)")
+    return region
+
+
+def in_region(reservations: Iterable[ReservationSpec], region: str) -> tuple[ReservationSpec, ...]:
+    """The reservations given a ``region`` (those without one, before the profile filled it, as its own)."""
+    return tuple(replace(r, region=r.region or region) for r in reservations)
 
 
 def parse_settings(d: Any, path: str) -> EngineSettings:

@@ -2,7 +2,9 @@
 
 Rules (see :mod:`.incident`): 1. a TPM quota at or over :data:`SATURATED` in the throttled minute or the one
 before it names the quota and the tiers that drew it; 2. else an RPM quota over it; 3. else maxTokens holds,
-not real usage, exhausted the quota.
+not real usage, exhausted the quota — unless the requests' input alone (InputTokenCount / Invocations of the
+minute) was more than the TPM left: then the quota, nearly full, throttled them whatever their maxTokens (rule 3a;
+when the input is not known, rule 3 says so).
 """
 from __future__ import annotations
 
@@ -99,9 +101,23 @@ def _judge(model_name: str, rows: Sequence[Minute], hot: Sequence[Minute], peak:
         return (f"{throttled} throttled on {model_name} at {_clock(peak.time)} UTC while under TPM "
                 f"({busy.tpm_fraction:.0%}): RPM quota hit ({busy_rpm.rpm:.0f}/{busy_rpm.rpm_quota:.0f} requests "
                 "per minute).")
+    per_request = _input_per_request(window)
+    left = busy.tpm_quota - busy.tpm
+    if busy.tpm_quota and per_request is not None and per_request > left:
+        whose = _quota_words(busy, "TPM", model_name) if busy.quota_name else f"the TPM quota of {model_name}"
+        return (f"Throttled by {whose}, {busy.tpm_fraction:.0%} used at {_clock(busy.time)} UTC: the "
+                f"{max(left, 0):,.0f} tokens left were fewer than a request's input ({per_request:,.0f} on average), "
+                "so no maxTokens would have let it in (spread the load or ask for a higher quota).")
+    unknown = "" if per_request is not None else " (input per request not known)"
     return (f"{throttled} throttled on {model_name} at {_clock(peak.time)} UTC with only {busy.tpm_fraction:.0%} of TPM and "
             f"{busy_rpm.rpm_fraction:.0%} of RPM used: maxTokens holds, not real usage, exhausted the quota "
-            "(lower maxTokens or set it explicitly).")
+            f"(lower maxTokens or set it explicitly){unknown}.")
+
+
+def _input_per_request(window: Sequence[Minute]) -> float | None:
+    """The largest average input per request (InputTokenCount / Invocations) of the minutes; None if not known."""
+    known = [r.input_tokens / r.rpm for r in window if r.input_tokens is not None and r.rpm > 0]
+    return max(known) if known else None
 
 
 def overflow_findings(model_name: str, rows: Sequence[Minute]) -> list[str]:

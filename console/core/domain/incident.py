@@ -144,7 +144,7 @@ def timeline(a: Answers, model_id: str, tiers: Iterable[str], tpm_quota: float, 
                 over_tokens = overflow.get(t, 0.0)
                 over_requests = a.get("ReservedOverflowInvocations", model_id).get(t, 0.0)
         rows.append(Minute(t, model_id, tpm, tpm_quota, rpm, rpm_quota, thr, res_in, res_out,
-                           over_tokens, over_requests, **named))
+                           over_tokens, over_requests, **named, input_tokens=_input(a, (model_id,), t)))
     return rows
 
 
@@ -173,8 +173,15 @@ def _route_timeline(a: Answers, model_id: str, series: Sequence[str], tpm_quota:
             tpm = {"default": sum(a.get("EstimatedTPMQuotaUsage", s).get(t, 0.0) for s in series)}
             thr = {"all": int(round(sum(a.get("InvocationThrottles", s).get(t, 0.0) for s in series)))}
         rpm = sum(a.get("Invocations", s).get(t, 0.0) for s in series)
-        rows.append(Minute(t, model_id, tpm, tpm_quota, rpm, rpm_quota, thr, **named))
+        rows.append(Minute(t, model_id, tpm, tpm_quota, rpm, rpm_quota, thr, **named, input_tokens=_input(a, series, t)))
     return rows
+
+
+def _input(a: Answers, series: Sequence[str], t: float) -> float | None:
+    """The minute's InputTokenCount over ``series``; None when it was not asked (an older plan or recording)."""
+    if not any(("InputTokenCount", s, None) in a.series for s in series):
+        return None
+    return sum(a.get("InputTokenCount", s).get(t, 0.0) for s in series)
 
 
 def event_window(event_time: float, start: float, end: float) -> tuple[float, float]:

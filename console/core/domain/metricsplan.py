@@ -21,6 +21,7 @@ from .metricforms import (  # the per-tier forms; also this module's names, as b
     discover as discover, parse_metrics_settings as parse_metrics_settings, split_series as split_series,
     tier_series as tier_series,
 )
+from .routes import model_named_by
 from .views import QUOTA_TIERS, BatchJobView, ModelQuotaView, ReservationView, ThrottleEvent
 
 NAMESPACE = "AWS/Bedrock"
@@ -53,8 +54,8 @@ METRICS = {
 PER_TIER = ("EstimatedTPMQuotaUsage", "Invocations", "InvocationThrottles")
 #: extra metrics asked for the reserved tier of a model with a reservation
 RESERVED = ("InputTokenCount", "OutputTokenCount", "CacheWriteInputTokenCount")
-#: metrics asked per model (totals; the only ones real Bedrock is known to publish)
-PER_MODEL = ("EstimatedTPMQuotaUsage", "Invocations", "InvocationThrottles")
+#: metrics asked per model (totals); InputTokenCount tells the incident diagnosis a request's input there
+PER_MODEL = ("EstimatedTPMQuotaUsage", "Invocations", "InvocationThrottles", "InputTokenCount")
 #: the sandbox's own overflow series, per model with a reservation, in :data:`SANDBOX_NAMESPACE`
 SANDBOX_OVERFLOW = ("ReservedOverflowInputTokenCount", "ReservedOverflowOutputTokenCount",
                     "ReservedOverflowInvocations")
@@ -202,6 +203,16 @@ def trailing_minute(series: Series, now: float) -> float:
     return series.get(float(current), 0.0) + series.get(float(current - PERIOD), 0.0) * max(0.0, 1.0 - elapsed)
 
 
+def measured_minutes(series: Iterable[Series], now: float) -> tuple[float, bool]:
+    """(the highest measured one-minute sum of ``series`` added up — the minute in progress so far or the last
+    complete one —, whether :func:`trailing_minute` blends the previous minute in, i.e. is an estimate)."""
+    current = math.floor(now / PERIOD) * PERIOD
+    series = list(series)
+    cur = sum(s.get(float(current), 0.0) for s in series)
+    prev = sum(s.get(float(current - PERIOD), 0.0) for s in series)
+    return max(cur, prev), prev > 0 and now > current
+
+
 def history(series: Series, now: float, minutes: int = HISTORY_MINUTES) -> tuple[float, ...]:
     """The last ``minutes`` complete minutes, oldest first (zeros where nothing was published)."""
     current = math.floor(now / PERIOD) * PERIOD
@@ -218,7 +229,7 @@ def reservation_views(a: Answers, reservations: Sequence[ReservationSpec], now: 
             overflow_tpm = trailing_minute(overflow_tokens(a, r.model_id), now)
             overflow_rpm = trailing_minute(a.get("ReservedOverflowInvocations", r.model_id), now)
         out.append(ReservationView(
-            reservation_id=r.reservation_id, model_id=r.model_id,
+            reservation_id=r.reservation_id, model_id=r.model_id, region=r.region or "",
             input_tpm_used=trailing_minute(inp, now), input_tpm_reserved=r.input_tpm,
             output_tpm_used=trailing_minute(outp, now), output_tpm_reserved=r.output_tpm,
             overflow_tpm=overflow_tpm, overflow_rpm=overflow_rpm, overflow_source="sandbox" if a.sandbox else "",
@@ -237,8 +248,10 @@ class BatchRates:
 
 
 def batch_metric_model(model_id: str) -> str:
-    """The ``modelId`` dimension value for a job's model (a foundation-model ARN names the model at its end)."""
-    return model_id.rsplit("foundation-model/", 1)[-1]
+    """The ``modelId`` dimension value for a job's model: a foundation-model ARN or a system profile id or ARN
+    names the model (``us.amazon.nova-lite-v1:0`` → ``amazon.nova-lite-v1:0``; which value AWS publishes a
+    profile job under is not documented: the model, as the sandbox does); an application profile's ARN is kept."""
+    return model_named_by(model_id)
 
 
 def batch_rates(a: Answers, model_id: str, now: float, since: float | None = None) -> BatchRates:
@@ -284,14 +297,18 @@ def quota_views(a: Answers, models: Sequence[str], names: Mapping[str, str], tpm
     for model in models:
         tiers = set(tiers_by_model.get(model, ()))
         if tiers & set(QUOTA_TIERS):
-            by_tier = {t: trailing_minute(a.get("EstimatedTPMQuotaUsage", model, t), now) for t in QUOTA_TIERS}
+            used = [a.get("EstimatedTPMQuotaUsage", model, t) for t in QUOTA_TIERS]
+            by_tier = {t: trailing_minute(s, now) for t, s in zip(QUOTA_TIERS, used)}
             rpm = sum(trailing_minute(a.get("Invocations", model, t), now) for t in QUOTA_TIERS)
         else:  # no per-tier split published: the model total, shown as Standard
-            by_tier = {"default": trailing_minute(a.get("EstimatedTPMQuotaUsage", model), now)}
+            used = [a.get("EstimatedTPMQuotaUsage", model)]
+            by_tier = {"default": trailing_minute(used[0], now)}
             rpm = trailing_minute(a.get("Invocations", model), now)
+        peak, estimated = measured_minutes(used, now)
         out.append(ModelQuotaView(model_id=model, name=names.get(model, model), tpm_quota=tpm_quota.get(model, 0.0),
                                   rpm_quota=rpm_quota.get(model, 0.0), tpm_by_tier=by_tier, rpm_used=rpm,
-                                  hold_tokens=(holds or {}).get(model)))
+                                  hold_tokens=(holds or {}).get(model), tpm_peak_minute=peak,
+                                  tpm_estimated=estimated))
     return out
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from .catalog import ConfigError, ReservationSpec, _check_keys, _get, field_name, parse_reservation, show
+from .catalog import (ConfigError, ReservationSpec, _check_keys, _get, field_name, in_region, parse_reservation,
+                      show)
 from .metricsplan import CONSOLE_METRICS, MetricsSettings, parse_metrics_settings
 
 _KEYS = {"name", "description", "aws_profile", "region", "regions", "endpoint_url", "models", "reservations",
@@ -161,7 +162,8 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
         regions=regions,
         endpoint_url=endpoint,
         models=tuple(models),
-        reservations=tuple(parse_reservation(r, f"reservations[{i}]", i) for i, r in enumerate(res)),
+        reservations=in_region((parse_reservation(r, f"reservations[{i}]", i) for i, r in enumerate(res)),
+                               regions[0]),
         prices={k: {kk: float(vv) for kk, vv in v.items()} for k, v in prices.items()},
         tier_price_multipliers={("default" if k == "standard" else k): float(v) for k, v in mults.items()},
         refresh_seconds=_get(d, "refresh_seconds", "", float, default=1.0 if sandbox is not None else 5.0, minimum=0.2),

@@ -21,14 +21,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence
 
-from .metricsplan import DIMENSION, MAX_QUERIES, NAMESPACE, SUFFIX, Answers, Plan, Query, trailing_minute
+from .metricsplan import (DIMENSION, MAX_QUERIES, NAMESPACE, SUFFIX, Answers, Plan, Query, measured_minutes,
+                          trailing_minute)
 from .quotas import (CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, QuotaKind, QuotaRules, QuotaSpec, QuotaUse,
                      Measure, binding, classify, describe, match_model, route_quotas)
+from .app_profiles import AppProfile, by_series
 from .routes import GLOBAL_GEO, KNOWN_GEOS, model_named_by
-from .views import ModelQuotaView, QuotaUseView, RouteNames
+from .views import QUOTA_TIERS, ModelQuotaView, QuotaUseView, RouteNames
 
 #: Metrics asked of a profile series (the bare model series already has them in the plan).
 ROUTE_METRICS = {"EstimatedTPMQuotaUsage": "q", "Invocations": "n", "InvocationThrottles": "t"}
+#: ... and of its total only: the requests' input, which the incident diagnosis weighs against the TPM left
+ROUTE_TOTALS = {**ROUTE_METRICS, "InputTokenCount": "i"}
+#: What measures a split quota (AWS publishes no ``EstimatedTPMQuotaUsage`` per input or output): the token
+#: counts CloudWatch publishes per ``ModelId``, asked only of the routes of models whose quotas split.
+SPLIT_METRICS = {Measure.INPUT_TOKENS: ("InputTokenCount", "CacheWriteInputTokenCount"),
+                 Measure.OUTPUT_TOKENS: ("OutputTokenCount",)}
+_SPLIT_KEYS = {"InputTokenCount": "i", "CacheWriteInputTokenCount": "w", "OutputTokenCount": "o"}
 #: the quota rules the console applies (AWS's: no sandbox overrides)
 DEFAULT_RULES = QuotaRules()
 ROUTE_LABEL = {ON_DEMAND_ROUTE: "on-demand", CROSS_REGION_ROUTE: "cross-region", GLOBAL_ROUTE: "global"}
@@ -81,7 +90,8 @@ class Listed:
         """The model as Service Quotas names it ("Amazon Nova Lite"): the subject of its on-demand minute quotas;
         None when none is listed."""
         for spec in (self._minute(model_id, QuotaKind.ON_DEMAND, Measure.TOKENS),
-                     self._minute(model_id, QuotaKind.ON_DEMAND, Measure.REQUESTS)):
+                     self._minute(model_id, QuotaKind.ON_DEMAND, Measure.REQUESTS),
+                     self._minute(model_id, QuotaKind.ON_DEMAND, Measure.INPUT_TOKENS)):
             if spec is None:
                 continue
             c = classify(spec.name)
@@ -122,10 +132,12 @@ def parse_quotas(rows: Iterable[Mapping[str, Any]], candidates: Mapping[str, Ite
 
 # ------------------------------------------------------------------ routes and their series
 
-def profile_series(summaries: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, list[str]]]:
-    """Per foundation model, per profile route kind, the system-defined profile ids (the ``ModelId`` series a
-    call through them is published under). Application profiles are left out: which route one copies is
-    not in the listing."""
+def profile_series(summaries: Iterable[Mapping[str, Any]], apps: Iterable[AppProfile] = ()
+                   ) -> dict[str, dict[str, list[str]]]:
+    """Per foundation model, per route kind, the profile series (the ``ModelId`` a call through them is
+    published under): the system-defined profile ids, and the ARNs of the application profiles ``apps``
+    whose copied source is known (one copying a model: its on-demand route; one copying a system profile:
+    that profile's route)."""
     out: dict[str, dict[str, list[str]]] = {}
     for p in summaries:
         pid = p.get("inferenceProfileId") or ""
@@ -136,13 +148,17 @@ def profile_series(summaries: Iterable[Mapping[str, Any]]) -> dict[str, dict[str
             continue
         kind = GLOBAL_ROUTE if geo == GLOBAL_GEO else CROSS_REGION_ROUTE
         out.setdefault(model_named_by(pid), {}).setdefault(kind, []).append(pid)
+    for app in apps:
+        if app.model_id is not None and app.route is not None:
+            out.setdefault(app.model_id, {}).setdefault(app.route, []).append(app.arn)
     return out
 
 
 def route_series(model_id: str, profiles: Mapping[str, Mapping[str, Sequence[str]]]) -> dict[str, tuple[str, ...]]:
-    """The series of each route of a model: its own id on demand, its profiles' ids on theirs."""
+    """The series of each route of a model: its own id on demand (and the application profiles copying it),
+    its profiles' ids and ARNs on theirs."""
     own = profiles.get(model_id, {})
-    return {ON_DEMAND_ROUTE: (model_id,), CROSS_REGION_ROUTE: tuple(own.get(CROSS_REGION_ROUTE, ())),
+    return {ON_DEMAND_ROUTE: (model_id, *own.get(ON_DEMAND_ROUTE, ())), CROSS_REGION_ROUTE: tuple(own.get(CROSS_REGION_ROUTE, ())),
             GLOBAL_ROUTE: tuple(own.get(GLOBAL_ROUTE, ()))}
 
 
@@ -163,7 +179,7 @@ def with_route_queries(p: Plan, series: Iterable[str], limit: int = MAX_QUERIES,
     split: list[Query] = []
     derive = dict(p.derive)
     for i, s in enumerate(names):
-        totals += [Query(f"r{i}_{key}", metric, s, None) for metric, key in ROUTE_METRICS.items()
+        totals += [Query(f"r{i}_{key}", metric, s, None) for metric, key in ROUTE_TOTALS.items()
                    if (metric, s, None) not in asked]
         published = sorted((tiers or {}).get(s, ()))
         if published and form == SUFFIX and "default" not in published and s not in derive:
@@ -174,6 +190,35 @@ def with_route_queries(p: Plan, series: Iterable[str], limit: int = MAX_QUERIES,
         if extra and len(p.queries) + len(extra) <= limit:
             return Plan(p.queries + tuple(extra), p.start, p.end, p.sandbox, how)
     return p
+
+
+def split_series(listed: Listed, models: Iterable[str], profiles: Mapping[str, Mapping[str, Sequence[str]]]
+                 ) -> list[str]:
+    """The series of every route of the watched models whose quotas split input and output TPM."""
+    split = {s.model_id for s in listed.specs if s.measure in SPLIT_METRICS}
+    return [s for m in models if m in split for series in route_series(m, profiles).values() for s in series]
+
+
+def with_split_queries(p: Plan, series: Iterable[str], limit: int = MAX_QUERIES) -> Plan:
+    """``p`` plus the token counts that measure split quotas, for ``series`` (in the same ``GetMetricData``;
+    a query already asked is not asked again). Past GetMetricData's ``limit`` they are not asked, and the
+    split quotas' use stays unknown (``—``), never estimated."""
+    asked = {(q.metric, q.model_id, q.tier) for q in p.queries if q.namespace == NAMESPACE}
+    extra = [Query(f"s{i}_{key}", metric, s, None) for i, s in enumerate(dict.fromkeys(series))
+             for metric, key in _SPLIT_KEYS.items() if (metric, s, None) not in asked]
+    if not extra or len(p.queries) + len(extra) > limit:
+        return p
+    return replace(p, queries=p.queries + tuple(extra))
+
+
+def _split_use(a: Answers, measure: Measure, series: Sequence[str], now: float, sandbox: bool
+               ) -> tuple[float | None, str]:
+    """A split quota's use over the trailing minute and its source; (None, "") when its counts were not asked."""
+    metrics = SPLIT_METRICS[measure]
+    if not all((metric, s, None) in a.series for metric in metrics for s in series):
+        return None, ""
+    used = sum(trailing_minute(a.get(metric, s), now) for metric in metrics for s in series)
+    return used, source_label(sandbox, f"CloudWatch {' + '.join(metrics)}")
 
 
 # ------------------------------------------------------------------ use
@@ -201,7 +246,8 @@ def route_uses(a: Answers | None, listed: Listed, model_id: str, route: str, ser
     """Every quota a call on ``route`` of ``model_id`` draws on, with its use now.
 
     Minute quotas: the trailing minute of the route's series (``EstimatedTPMQuotaUsage`` for TPM,
-    ``Invocations`` for RPM); a split input/output quota has no series here (None). Daily quotas: the
+    ``Invocations`` for RPM); a split input/output quota: the token counts of :data:`SPLIT_METRICS` (None when
+    they were not asked). Daily quotas: the
     utilization report, None when it does not list the quota."""
     out = []
     for spec in route_quotas(_RouteRef(route, model_id), listed.specs, rules):
@@ -211,6 +257,9 @@ def route_uses(a: Answers | None, listed: Listed, model_id: str, route: str, ser
             out.append(QuotaUse(spec, used, source_label(sandbox, "utilization report") if used is not None else ""))
             continue
         metric = {Measure.TOKENS: "EstimatedTPMQuotaUsage", Measure.REQUESTS: "Invocations"}.get(spec.measure)
+        if a is not None and spec.measure in SPLIT_METRICS:
+            out.append(QuotaUse(spec, *_split_use(a, spec.measure, series, now, sandbox)))
+            continue
         if a is None or metric is None:
             out.append(QuotaUse(spec, None, ""))
             continue
@@ -241,16 +290,20 @@ def with_uses(view: ModelQuotaView, uses: Sequence[QuotaUse], listed: Listed, re
 
 def quota_views(a: Answers, base: Sequence[ModelQuotaView], listed: Listed,
                 profiles: Mapping[str, Mapping[str, Sequence[str]]], report: Mapping[str, float] | None,
-                now: float, *, region: str, sandbox: bool, rules: QuotaRules = DEFAULT_RULES) -> list[ModelQuotaView]:
-    """Per model: the on-demand row (``base``, from :func:`~.metricsplan.quota_views`) with its quotas and
-    binding one, followed by a row per profile route that has traffic (its series in the answers, or its
-    quotas in use by the utilization report)."""
+                now: float, *, region: str, sandbox: bool, rules: QuotaRules = DEFAULT_RULES,
+                apps: Iterable[AppProfile] = ()) -> list[ModelQuotaView]:
+    """Per model: the on-demand row (``base``, from :func:`~.metricsplan.quota_views`, plus the traffic of the
+    application profiles copying the model) with its quotas and binding one, followed by a row per profile
+    route that has traffic (its series in the answers, or its quotas in use by the utilization report).
+    Each row names the application profiles (``apps``) whose traffic it holds (``via``)."""
+    named = by_series(apps)
     out: list[ModelQuotaView] = []
     for view in base:
         model = view.model_id
         series = route_series(model, profiles)
         uses = route_uses(a, listed, model, ON_DEMAND_ROUTE, series[ON_DEMAND_ROUTE], report, now,
                           sandbox=sandbox, rules=rules)
+        view = _with_app_traffic(view, a, series[ON_DEMAND_ROUTE][1:], named, now)
         out.append(with_uses(view, uses, listed, region, view.name))
         for route in (CROSS_REGION_ROUTE, GLOBAL_ROUTE):
             uses = route_uses(a, listed, model, route, series[route], report, now, sandbox=sandbox, rules=rules)
@@ -261,9 +314,36 @@ def quota_views(a: Answers, base: Sequence[ModelQuotaView], listed: Listed,
             kind = {CROSS_REGION_ROUTE: QuotaKind.CROSS_REGION, GLOBAL_ROUTE: QuotaKind.GLOBAL}[route]
             tpm = sum(trailing_minute(a.get("EstimatedTPMQuotaUsage", s), now) for s in series[route])
             rpm = sum(trailing_minute(a.get("Invocations", s), now) for s in series[route])
+            peak, estimated = measured_minutes((a.get("EstimatedTPMQuotaUsage", s) for s in series[route]), now)
             row = ModelQuotaView(model_id=model, name=view.name, route=ROUTE_LABEL[route],
+                                 tpm_peak_minute=peak, tpm_estimated=estimated,
                                  tpm_quota=listed.minute(model, kind, Measure.TOKENS),
                                  rpm_quota=listed.minute(model, kind, Measure.REQUESTS),
-                                 tpm_by_tier={"default": tpm}, rpm_used=rpm)
+                                 tpm_by_tier={"default": tpm}, rpm_used=rpm,
+                                 via=_via(a, series[route], named))
             out.append(with_uses(row, uses, listed, region, view.name))
     return out
+
+
+def _via(a: Answers, series: Sequence[str], named: Mapping[str, AppProfile]) -> tuple[str, ...]:
+    """The application profiles among ``series`` that had traffic, as the console names them."""
+    return tuple(named[s].label for s in series if s in named and route_has_traffic(a, (s,)))
+
+
+def _with_app_traffic(view: ModelQuotaView, a: Answers, apps: Sequence[str], named: Mapping[str, AppProfile],
+                      now: float) -> ModelQuotaView:
+    """The on-demand row with the traffic of the application profiles copying the model added (their calls
+    draw on the same on-demand quota): per tier where their tiers were asked, else as Standard."""
+    via = _via(a, apps, named)
+    if not via:
+        return view
+    by_tier = dict(view.tpm_by_tier)
+    rpm = view.rpm_used
+    for s in apps:
+        split = [t for t in QUOTA_TIERS if a.get("EstimatedTPMQuotaUsage", s, t)]
+        for tier in split or ["default"]:
+            by_tier[tier] = by_tier.get(tier, 0.0) + trailing_minute(
+                a.get("EstimatedTPMQuotaUsage", s, tier if split else None), now)
+        rpm += trailing_minute(a.get("Invocations", s), now)
+    peak, estimated = measured_minutes((a.get("EstimatedTPMQuotaUsage", s) for s in (view.model_id, *apps)), now)
+    return replace(view, tpm_by_tier=by_tier, rpm_used=rpm, via=via, tpm_peak_minute=peak, tpm_estimated=estimated)

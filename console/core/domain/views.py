@@ -47,6 +47,7 @@ class ReservationView:
     output_history: tuple[float, ...] = ()
     overflow_rpm: float | None = None  # requests/min that overflowed (same source)
     overflow_source: str = ""  # "sandbox": the sandbox's own metrics; "": not published by AWS (unknown)
+    region: str = ""  # the region the reserved capacity is in ("": not known: an older recording)
 
     @property
     def input_fraction(self) -> float:
@@ -115,6 +116,10 @@ class ModelQuotaView:
     quotas: tuple[QuotaUseView, ...] = ()  # every quota the route draws on (minute and daily)
     binding: QuotaUseView | None = None  # the one closest to its limit (None: nothing used)
     binding_text: str = ""  # "cross-region TPM quota of Amazon Nova Lite (us-east-1), 96% used"
+    via: tuple[str, ...] = ()  # the application inference profiles whose traffic the row holds ("etl (5dews3o6kky6)")
+    #: the highest measured one-minute TPM (the minute in progress, or the last complete one; None: not known)
+    tpm_peak_minute: float | None = None
+    tpm_estimated: bool = False  # the TPM figure blends the previous minute in: an estimate, never "over" alone
     requests: tuple[QuotaRequestView, ...] = ()  # open quota-increase requests for a quota of this route
 
     def __post_init__(self) -> None:
@@ -123,6 +128,8 @@ class ModelQuotaView:
             object.__setattr__(self, "quotas", tuple(_use_view(u) for u in self.quotas))
         if isinstance(self.binding, Mapping):
             object.__setattr__(self, "binding", _use_view(self.binding))
+        if not isinstance(self.via, tuple):
+            object.__setattr__(self, "via", tuple(self.via))
         if any(isinstance(r, Mapping) for r in self.requests):
             object.__setattr__(self, "requests", tuple(request_view(r) for r in self.requests))
 
@@ -138,6 +145,11 @@ class ModelQuotaView:
     @property
     def tpm_fraction(self) -> float:
         return _fraction(self.tpm_used, self.tpm_quota)
+
+    @property
+    def tpm_measured_over(self) -> bool:  # a measured minute reached the TPM quota, never the estimate alone
+        peak = self.tpm_used if self.tpm_peak_minute is None else self.tpm_peak_minute
+        return self.tpm_quota > 0 and peak >= self.tpm_quota
 
     @property
     def rpm_fraction(self) -> float:
@@ -315,6 +327,7 @@ class UsageMinute:
     quota_name: str = ""
     rpm_quota_name: str = ""
     region: str = ""
+    input_tokens: float | None = None  # InputTokenCount summed over the route's series; None: not asked
 
     @property
     def has_data(self) -> bool:

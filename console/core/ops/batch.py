@@ -96,6 +96,7 @@ async def batch_limits(ctx: AwsContext, model_id: str) -> tuple[int, int]:
     lo, hi = DEFAULT_LIMITS
     try:
         bedrock = await ctx.client("bedrock")
+        model_id = await profile_model(bedrock, model_id)
         name = (await bedrock.get_foundation_model(modelIdentifier=model_id))["modelDetails"]["modelName"]
         sq = await ctx.client("service-quotas")
         paginator = sq.get_paginator("list_service_quotas")
@@ -108,6 +109,22 @@ async def batch_limits(ctx: AwsContext, model_id: str) -> tuple[int, int]:
     except Exception:  # noqa: BLE001 - limits are advisory locally; the service validates again
         pass
     return lo, hi
+
+
+async def profile_model(bedrock: Any, model_id: str) -> str:
+    """The foundation model a batch job's ``modelId`` runs on: itself, the model a system profile id or ARN
+    names, or an application profile's (from GetInferenceProfile: its first destination's model)."""
+    from ..domain.routes import model_named_by, parse_arn  # noqa: PLC0415
+
+    arn = parse_arn(model_id)
+    if (arn is not None and arn[0] == "application-inference-profile") or re.fullmatch(r"[a-z0-9]{12}", model_id):
+        try:
+            got = await bedrock.get_inference_profile(inferenceProfileIdentifier=model_id)
+        except Exception:  # noqa: BLE001 - not a profile (a model id): the id itself
+            return model_id
+        models = [m.get("modelArn", "") for m in got.get("models", [])]
+        return model_named_by(models[0]) if models else model_id
+    return model_named_by(model_id)
 
 
 def read_and_validate(path: str, min_records: int, max_records: int) -> tuple[bytes, BatchFileReport]:

@@ -39,7 +39,7 @@ async def build_incidents(session: OperatorSession, since: float, model: str | N
     unknown = [m for m in models if model and m not in collector.names and m not in collector.models]
     if unknown:
         raise UnknownModel(unknown[0], collector.names)
-    reserved = {r.model_id for r in session.profile.reservations}
+    reserved = {r.model_id for r in collector.reservations}  # this region's
     context = inc.ReportContext.of(data, inc.live_source(collector.answers.sandbox))  # named by every export
     incidents = []
     for model_id in models:  # a timeline per route the model's traffic took, each naming its quotas
@@ -68,7 +68,7 @@ def incident_around(session: OperatorSession | None, event: ThrottleEvent) -> In
                 f"{collector.history_minutes} minutes): `tierconsole incident export --since 1h --model "
                 f"{event.model_id}` reports it.")
     start, end = inc.event_window(event.time, answers.start if answers.start is not None else now - 15 * 60, now)
-    reserved = {r.model_id for r in session.profile.reservations}
+    reserved = {r.model_id for r in collector.reservations}  # this region's
     # the model's own series: the on-demand route; an inference profile's series: that route of its model.
     # Either way the rows name the route's quotas.
     model, route = collector.route_of(event.model_id) or (event.model_id, "on_demand")

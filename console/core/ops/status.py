@@ -21,7 +21,16 @@ async def collect_status(session: OperatorSession) -> tuple[dict[str, Any], Coll
     data = await collector.refresh()
     now = collector.clock()
     models, tiers = collector.throttle_sources()  # the models and their inference profiles
-    return status_document(data, collector.answers, models, tiers, now), collector
+    doc = status_document(data, collector.answers, models, tiers, now)
+    doc["application_profiles"] = [app_profile_entry(a) for a in collector.apps]
+    return doc, collector
+
+
+def app_profile_entry(a: Any) -> dict[str, Any]:
+    """An application inference profile: what it copies (read from its listed regions; null when the listing
+    does not tell) and the route of its model its calls take."""
+    return {"name": a.name, "id": a.profile_id, "arn": a.arn, "model_id": a.model_id, "copies": a.copies or None,
+            "route": a.route, "text": a.copies_text}
 
 
 def status_document(data: DashboardData, answers: mp.Answers | None, models: Sequence[str],
@@ -31,7 +40,7 @@ def status_document(data: DashboardData, answers: mp.Answers | None, models: Seq
     doc: dict[str, Any] = {
         "time": now, "profile": data.profile, "account_id": data.account_id, "region": data.region,
         "endpoint": data.endpoint,
-        "reservations": [{"reservation_id": r.reservation_id, "model_id": r.model_id,
+        "reservations": [{"reservation_id": r.reservation_id, "model_id": r.model_id, "region": r.region or None,
                           "input_tpm_used": round(r.input_tpm_used), "input_tpm_reserved": r.input_tpm_reserved,
                           "input_fraction": round(r.input_fraction, 4),
                           "output_tpm_used": round(r.output_tpm_used), "output_tpm_reserved": r.output_tpm_reserved,
@@ -58,7 +67,7 @@ def status_document(data: DashboardData, answers: mp.Answers | None, models: Seq
             row.update(dict.fromkeys(("input_tpm_used", "input_fraction", "output_tpm_used", "output_fraction",
                                       "overflow_tpm", "overflow_requests_per_min")))
         for row in doc["quotas"]:
-            row.update(dict.fromkeys(("tpm_used", "tpm_fraction", "rpm_used", "rpm_fraction")), tpm_by_tier={},
+            row.update(dict.fromkeys(("tpm_used", "tpm_fraction", "tpm_peak_minute", "rpm_used", "rpm_fraction")), tpm_by_tier={},
                        binding=None)
             for quota in row["quotas"]:
                 quota.update(used=None, fraction=None)
@@ -73,9 +82,14 @@ def quota_entry(q: Any) -> dict[str, Any]:
     """A model's route: today's TPM/RPM keys, its route, every quota it draws on (``used``/``fraction`` null
     when nothing publishes the use, ``source`` saying who does) and the binding one."""
     b = q.binding
-    return {"model_id": q.model_id, "name": q.name, "route": q.route, "tpm_quota": q.tpm_quota,
+    return {"model_id": q.model_id, "name": q.name, "route": q.route, "via": list(q.via), "tpm_quota": q.tpm_quota,
             "rpm_quota": q.rpm_quota, "tpm_by_tier": {k: round(v) for k, v in q.tpm_by_tier.items()},
-            "tpm_used": round(q.tpm_used), "tpm_fraction": round(q.tpm_fraction, 4), "rpm_used": round(q.rpm_used),
+            "tpm_used": round(q.tpm_used), "tpm_fraction": round(q.tpm_fraction, 4),
+            # tpm_used spreads the previous minute evenly (an estimate) when tpm_estimated; the highest measured
+            # one-minute TPM (the minute in progress, or the last complete one) is tpm_peak_minute (null: unknown)
+            "tpm_estimated": q.tpm_estimated,
+            "tpm_peak_minute": None if q.tpm_peak_minute is None else round(q.tpm_peak_minute),
+            "rpm_used": round(q.rpm_used),
             "rpm_fraction": round(q.rpm_fraction, 4),
             "quotas": [{"code": u.code, "name": u.name, "kind": u.kind, "measure": u.measure, "period": u.period_s,
                         "value": u.value, "used": None if u.used is None else round(u.used, 2),

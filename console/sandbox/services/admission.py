@@ -32,11 +32,12 @@ class AsyncEngine:
         self._timer_at: float | None = None
 
     async def acquire(self, model_id: str, tier: str | None, input_tokens: int, max_tokens: int | None,
-                      route: "Route | None" = None) -> Ticket:
+                      route: "Route | None" = None, region: str | None = None) -> Ticket:
         if self._waiting:
             self._advance()  # events due before this arrival (a late timer) are decided first, as they happened
         # The call's resolved Route decides which quota pools it draws on (None: the model's on-demand pool).
-        ticket = self.engine.submit(model_id, tier, input_tokens, max_tokens, self.clock.now(), route=route)
+        ticket = self.engine.submit(model_id, tier, input_tokens, max_tokens, self.clock.now(), route=route,
+                                    region=region)
         if ticket.state == "throttled":
             raise Throttled(ticket)
         if ticket.state == "admitted":

@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from ...core.domain.routes import foundation_model_arn, system_profile_arn
+from ...core.domain.routes import foundation_model_arn, parse_arn, system_profile_arn
 from .batch import BatchJobs, Job
 from .profiles import APPLICATION, MAX_TAGS, SYSTEM, ApplicationProfile, ProfileStore, profile_description, profile_name
 from ..http import AwsError, BadJson, Call, Response, parse_json
@@ -148,7 +148,7 @@ class BedrockControl:
             raise AwsError("ValidationException", "inputDataConfig.s3InputDataConfig is required", 400)
         if body["outputDataConfig"].get("s3OutputDataConfig") is None:
             raise AwsError("ValidationException", "outputDataConfig.s3OutputDataConfig is required", 400)
-        model = self._foundation_model(body["modelId"])
+        model = self._batch_model(body["modelId"], call.region)
         call.model_id = model.model_id
         job, _created = self.jobs.create(request=body, model=model, region=call.region)
         return {"jobArn": job.arn}
@@ -249,6 +249,17 @@ class BedrockControl:
         return {}
 
     # ------------------------------------------------------------------ models
+    def _batch_model(self, identifier: str, region: str) -> "ModelSpec":
+        """The model a batch job runs on: a foundation model id or ARN, or (as AWS's batch inference takes them)
+        a system or application inference profile id or ARN, resolved as a runtime call's; an unknown
+        profile is the runtime's ResourceNotFoundException."""
+        arn = parse_arn(identifier)
+        geo = identifier.partition(".")[0]
+        if (arn is not None and arn[0] != "foundation-model") or (arn is None and (
+                geo in self.catalog.geographies or identifier in self.profiles.applications)):
+            return self._foundation_model(self.profiles.resolve(identifier, region).model_id)
+        return self._foundation_model(identifier)
+
     def _foundation_model(self, identifier: str) -> "ModelSpec":
         model_id = identifier.split(":foundation-model/", 1)[-1] if identifier.startswith("arn:") else identifier
         model = self.catalog.model(model_id)

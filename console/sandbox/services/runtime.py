@@ -122,7 +122,8 @@ class Runtime:
         route = route or (call.route if call is not None else None)
         try:
             self._fault(operation, model_id)
-            ticket = await self.admission.acquire(model_id, tier, input_tokens, prompt.max_tokens, route)
+            ticket = await self.admission.acquire(model_id, tier, input_tokens, prompt.max_tokens, route,
+                                                  region=call.region if call is not None else None)
         except Throttled as t:
             self.record(call, operation, model_id, tier, started, ticket=t.ticket, status=429,
                         error="ThrottlingException", message=t.ticket.throttle_message,
@@ -296,7 +297,8 @@ class Runtime:
         route = call.route
         try:
             self._fault(operation, model_id)
-            ticket = await self.admission.acquire(model_id, tier, input_tokens, prompt.max_tokens, route)
+            ticket = await self.admission.acquire(model_id, tier, input_tokens, prompt.max_tokens, route,
+                                                  region=call.region if call is not None else None)
         except Throttled as t:
             self.record(call, operation, model_id, tier, started, ticket=t.ticket, status=429,
                         error="ThrottlingException", message=t.ticket.throttle_message, input_tokens=input_tokens,

@@ -29,6 +29,12 @@ def key_names(keys: str) -> str:
     return " / ".join(names)
 
 
+#: What the panes' marks mean (they are glyphs, so they read without colour).
+MARKS = ("\nMarks: ▲ at or over the alert threshold · ✖ a measured minute over the quota · ~ an estimate: the "
+         "trailing minute spreads the previous minute evenly over it, so an early spike can read high (it is never "
+         "✖ alone) · ◆ the quota that binds (closest to its limit)")
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,question_mark,q", "dismiss", "Close", show=False),
@@ -55,3 +61,4 @@ class HelpScreen(ModalScreen[None]):
             box.border_title = "Keys"
             box.border_subtitle = "esc closes"
             yield Static(table, id="help-keys")
+            yield Static(MARKS, id="help-marks")

@@ -49,14 +49,14 @@ class QuotaBody(Body):
         lines = [legend]
         for q, name in zip(quotas, names):
             known = q.tpm_quota > 0
-            tpm_level = palette.level(q.tpm_fraction, self.warn_at)
+            tpm_level, glyph, pct = self._tpm_mark(q, palette)
             rpm_level = palette.level(q.rpm_fraction, self.warn_at)
             segments = [(q.tpm_by_tier.get(t, 0.0), palette[t], palette.fill(t)) for t in QUOTA_TIERS]
             lines.append(join(
                 fit(name, name_w, palette["strong"] if tpm_level == "ok" else palette[tpm_level]), " ",
                 stacked_bar(segments, q.tpm_quota, bar_w, palette, mark=self.warn_at), " ",
-                (LEVEL_GLYPH[tpm_level], palette[tpm_level]),
-                fit(fmt.percent(q.tpm_fraction) if known else "—", 4,
+                (glyph, palette[tpm_level]),
+                fit(pct, 4,
                     palette["strong"] if tpm_level == "ok" else palette[tpm_level], "right"),
                 fit(f"{fmt.human_count(q.tpm_used)}/{fmt.human_count(q.tpm_quota) if known else '?'}", 12,
                     align="right"),
@@ -79,8 +79,27 @@ class QuotaBody(Body):
             ))
             if q.quotas:
                 lines.append(fit(self._quota_line(q, palette, width), width))
+            if q.via:  # the application inference profiles whose traffic the row holds
+                lines.append(fit(Text.assemble((" via application profile ", palette["muted"]), ", ".join(q.via)),
+                                 width))
             lines += [fit(self._request_line(q, r, palette), width) for r in q.requests]
         return lines
+
+    def _tpm_mark(self, q: ModelQuotaView, palette: Palette) -> tuple[str, str, str]:
+        """(level, glyph, percent) of a row's TPM: ✖ only when a measured minute is over the quota (the trailing
+        minute spreads the previous one evenly, so an early spike can read over 100% with no minute over);
+        an estimate reads ``~85%`` (``~`` in the glyph's place when the figure needs the room: ``~117%``)."""
+        level = palette.level(q.tpm_fraction, self.warn_at)
+        if level == "crit" and not q.tpm_measured_over:
+            level = "warn"
+        pct = fmt.percent(q.tpm_fraction) if q.tpm_quota > 0 else "—"
+        glyph = LEVEL_GLYPH[level]
+        if q.tpm_quota > 0 and q.tpm_estimated and level != "crit":
+            if len(pct) < 4:
+                pct = "~" + pct
+            else:
+                glyph = "~"
+        return level, glyph, pct
 
     @staticmethod
     def _request_line(q: ModelQuotaView, r: QuotaRequestView, palette: Palette) -> Text:
