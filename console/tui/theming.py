@@ -47,7 +47,7 @@ def builtin_themes() -> dict[str, Theme]:
     themes = {}
     for entry in sorted(files(THEME_PACKAGE).iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
-            theme = theme_from_mapping(load_yaml(f"themes/{entry.name}", entry.read_text(encoding="utf-8")))
+            theme = theme_from_mapping(load_yaml(f"themes/{entry.name}", entry.read_text(encoding="utf-8"), cache=True))
             themes[theme.name] = theme
     return themes
 

@@ -117,7 +117,7 @@ def _candidates(cwd: Path | None = None) -> list[_Candidate]:
 def _load(name: str, source: str, origin: str, text: str | None, doc: Any = None) -> Profile:
     """Parse a profile, its ``sandbox:`` section included (checked as the sandbox checks it when it starts),
     so that ``tierconsole profiles`` reports what would fail on use, in the same words."""
-    doc = load_yaml(source, text) if doc is None else doc
+    doc = load_yaml(source, text, cache=True) if doc is None else doc
     try:
         profile = parse_profile(doc, default_name=name, source=source, origin=origin)
     except ConfigError as err:
@@ -149,7 +149,7 @@ def _discover(candidates: list[_Candidate], loaded: dict[str, Profile] | None = 
         try:
             if c.error is not None:
                 raise c.error
-            doc = load_yaml(c.source, c.text)  # parsed once, for the profile and its default flag
+            doc = load_yaml(c.source, c.text, cache=True)  # parsed once, for the profile and its default flag
             prof = _load(c.name, c.source, c.origin, c.text, doc)
             if loaded is not None:
                 loaded[c.source] = prof
