@@ -3,6 +3,7 @@ core may import), no import cycle anywhere in the package, a command line that a
 heavy libraries, and a package list a wheel install does not miss anything of. See ARCHITECTURE.md."""
 from __future__ import annotations
 
+import ast
 import fnmatch
 import os
 import json
@@ -112,10 +113,14 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r}))
 
 
 #: Not needed for the console's first frame (bench/first_frame.py, issue 13): besides the AWS stack and the
-#: sandbox, PyYAML (the profiles, config and themes come from the parsed-document cache: core/config/yamldoc.py)
-#: and the command modules (their options groups are in cli/groups.py).
+#: sandbox, PyYAML (the profiles, config and themes come from the parsed-document cache: core/config/yamldoc.py),
+#: the command modules (their options groups are in cli/groups.py), importlib.resources (package data is read
+#: from the package's folder: core/config/paths.py), json and hashlib (the audit log's, when it is written) and
+#: the metrics plan (a profile needs only its metric forms).
 NOT_BEFORE_FIRST_FRAME = ("aiobotocore", "botocore", "boto3", "pandas", "numpy", "moto", "aiohttp", "hypercorn", "h2",
-                          "yaml", "tierconsole.core.config.yamlparse", "tierconsole.recording.format",
+                          "yaml", "importlib.resources", "zipfile", "hashlib", "json",
+                          "tierconsole.core.config.yamlparse", "tierconsole.recording.format",
+                          "tierconsole.core.domain.metricsplan",
                           "tierconsole.sandbox.app", "tierconsole.sandbox.daemon", "tierconsole.core.aws",
                           *(f"tierconsole.cli.{name}" for name in ("record", "replay", "profiles", "prompt", "batch",
                                                                    "status", "incident", "plan", "sandbox")))
@@ -125,11 +130,10 @@ def test_the_console_starts_without_what_its_first_frame_does_not_need(tmp_path)
     """``tierconsole`` up to ``App.run`` (its first frame follows), launched twice: the second launch, whose
     profiles and themes are in the cache, loads none of :data:`NOT_BEFORE_FIRST_FRAME`."""
     code = f"""
-import json, sys
+import sys
 import textual.app
 def run(self, *args, **kwargs):
-    print(json.dumps(sorted(m for m in sys.modules
-                            if any(m == n or m.startswith(n + ".") for n in {NOT_BEFORE_FIRST_FRAME!r}))))
+    print(repr(sorted(m for m in sys.modules if any(m == n or m.startswith(n + ".") for n in {NOT_BEFORE_FIRST_FRAME!r}))))
 textual.app.App.run = run
 from tierconsole.cli.main import main
 main([])
@@ -141,7 +145,7 @@ main([])
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT,
                              env=env)
         assert out.returncode == 0, out.stderr
-        loaded.append(json.loads(out.stdout.splitlines()[-1]))
+        loaded.append(ast.literal_eval(out.stdout.splitlines()[-1]))
     assert "yaml" in loaded[0]  # the first launch parsed them: the check sees PyYAML when it is there
     assert loaded[1] == [], " ".join(loaded[1])
 

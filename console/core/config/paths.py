@@ -4,8 +4,10 @@
 from the other files (parsed profiles) under ``$XDG_CACHE_HOME/tierconsole`` (``~/.cache``)."""
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
+from typing import Any
 
 
 def user_config_dir() -> Path:
@@ -26,3 +28,15 @@ def user_data_dir() -> Path:
 def user_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "tierconsole"
+
+
+def package_folder(package: str) -> Any:
+    """The folder of the data files of ``package`` (``tierconsole.profiles``, ``tierconsole.themes``...): the folder
+    itself when the package is installed as files, as pip installs it; else (a zip) what importlib.resources gives.
+    A plain path costs nothing to reach, importlib.resources ~2 ms to import on the console's way to its first frame."""
+    for location in getattr(importlib.import_module(package), "__path__", ()):
+        if os.path.isdir(location):
+            return Path(location)
+    from importlib.resources import files  # noqa: PLC0415 - only for a package that is not a folder
+
+    return files(package)

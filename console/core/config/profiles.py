@@ -16,12 +16,11 @@ import os
 import stat
 import sys
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .loader import load_yaml, locate
-from .paths import user_config_dir
+from .paths import package_folder, user_config_dir
 from ..domain.catalog import ConfigError, show
 from ..domain.profile import Profile, parse_profile
 
@@ -93,7 +92,7 @@ def _read_profile(path: Path) -> str:
 def _candidates(cwd: Path | None = None) -> list[_Candidate]:
     """Every profile file, in override order; folder entries that are not regular files are skipped."""
     out = []
-    pkg = resources.files("tierconsole.profiles")
+    pkg = package_folder("tierconsole.profiles")
     for item in sorted(pkg.iterdir(), key=lambda p: p.name):
         if item.name.endswith(".yaml"):
             out.append(_Candidate(item.name[:-5], f"<package>/profiles/{item.name}", "built-in", item.read_text()))
