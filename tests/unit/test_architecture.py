@@ -128,11 +128,14 @@ NOT_BEFORE_FIRST_FRAME = ("aiobotocore", "botocore", "boto3", "pandas", "numpy",
 
 def test_the_console_starts_without_what_its_first_frame_does_not_need(tmp_path):
     """``tierconsole`` up to ``App.run`` (its first frame follows), launched twice: the second launch, whose
-    profiles and themes are in the cache, loads none of :data:`NOT_BEFORE_FIRST_FRAME`."""
+    profiles and themes are in the cache, loads none of :data:`NOT_BEFORE_FIRST_FRAME`, and compiles none of
+    the methods of the console's dataclasses (core/dataclass_cache.py)."""
     code = f"""
 import sys
 import textual.app
 def run(self, *args, **kwargs):
+    from tierconsole.core import dataclass_cache
+    print("compiled", dataclass_cache.compiled)
     print(repr(sorted(m for m in sys.modules if any(m == n or m.startswith(n + ".") for n in {NOT_BEFORE_FIRST_FRAME!r}))))
 textual.app.App.run = run
 from tierconsole.cli.main import main
@@ -140,13 +143,15 @@ main([])
 """
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
     env.pop("TIERCONSOLE_PROFILE", None)
-    loaded = []
+    loaded, compiled = [], []
     for _ in range(2):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT,
                              env=env)
         assert out.returncode == 0, out.stderr
         loaded.append(ast.literal_eval(out.stdout.splitlines()[-1]))
+        compiled.append(int(out.stdout.splitlines()[-2].split()[-1]))
     assert "yaml" in loaded[0]  # the first launch parsed them: the check sees PyYAML when it is there
+    assert compiled[0] > 100 and compiled[1] == 0
     assert loaded[1] == [], " ".join(loaded[1])
 
 
