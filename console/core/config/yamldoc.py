@@ -133,7 +133,7 @@ def cached(text: str) -> tuple[bool, Any]:
         return False, None
     try:
         with open(_entry_path(text), "rb") as f:
-            raw = f.read(4 * MAX_TEXT + 65536)
+            raw = f.read()
         fmt, salt, kept, doc = marshal.loads(raw)
         if fmt != FORMAT or salt != _parser_salt() or kept != text:
             return False, None
