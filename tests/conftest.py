@@ -19,6 +19,7 @@ os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 _PRIVATE = tempfile.mkdtemp(prefix="tierconsole-tests-")
 os.environ["XDG_RUNTIME_DIR"] = os.path.join(_PRIVATE, "run")
 os.environ["XDG_STATE_HOME"] = os.path.join(_PRIVATE, "state")
+os.environ["XDG_CACHE_HOME"] = os.path.join(_PRIVATE, "cache")  # parsed profiles (core/config/yamldoc.py)
 
 NO_RETRY = {"retries": {"total_max_attempts": 1, "mode": "standard"}}
 REGION = "us-east-1"

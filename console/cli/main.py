@@ -14,8 +14,7 @@ from typing import Callable, Iterable, Sequence
 from .. import __version__
 from . import options
 from .common import EXIT_USAGE
-from .record import RECORD_GROUP
-from .sandbox import SANDBOX_GROUP
+from .groups import RECORD_GROUP, SANDBOX_GROUP
 
 #: The commands, in the order ``--help`` lists them: each is the module ``cli/<name>.py`` (imported only
 #: when its parser is built or it runs; it imports its heavy modules inside ``cmd_<name>``), its sub-parser

@@ -1,6 +1,6 @@
-"""``tierconsole record FILE [--duration D]`` (record with no UI) and the live console's ``--record FILE``
-options (:data:`RECORD_GROUP`); the subcommand's parser (:func:`add_record_parser`) and its run
-(:func:`cmd_record`). Only the standard library is imported here: the heavy modules load inside the command.
+"""``tierconsole record FILE [--duration D]`` (record with no UI): the subcommand's parser
+(:func:`add_record_parser`) and its run (:func:`cmd_record`); the live console's ``--record FILE`` options are
+:data:`tierconsole.cli.groups.RECORD_GROUP`. Only the standard library is imported here: the heavy modules load inside the command.
 """
 from __future__ import annotations
 
@@ -10,49 +10,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..core.units import DURATION_HELP, SIZE_HELP, parse_duration, parse_size
+from ..core.units import DURATION_HELP
 from ..recording.format import DEFAULT_MAX_BYTES, RecordingError
 from .argtypes import positive_float as _positive_float
 from .argtypes import sandbox_speed
 from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, err
-from .options import Group, Option
-
-
-# --------------------------------------------------------------------------------------- arguments
-def duration_arg(text: str) -> float:
-    """argparse type: a positive duration (``30s``, ``10m``, ``2h``, ``1h30m``)."""
-    try:
-        value = parse_duration(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be longer than 0, got {text!r} ({DURATION_HELP})")
-    return value
-
-
-def size_arg(text: str) -> int:
-    """argparse type: a size of at least 1 MiB (``500M``, ``2G``)."""
-    try:
-        value = parse_size(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    if value < 1024 * 1024:
-        raise argparse.ArgumentTypeError(f"must be at least 1M, got {text!r} ({SIZE_HELP})")
-    return value
-
-
-_MAX_SIZE_HELP = (f"keep the file under SIZE by dropping the oldest minutes ({SIZE_HELP}; "
-                  f"default {DEFAULT_MAX_BYTES // 2**20}M, about a week of a busy dashboard at 1 s)")
-
-
-#: ``--record FILE`` and ``--record-max-size SIZE``: options of the live console (the main parser) only.
-RECORD_GROUP = Group("record", (
-    Option(("--record",), "record", None, dict(
-        metavar="FILE", help="record every refresh to FILE while the console runs (compressed SQLite; an existing "
-                             "recording is appended to); watch it later with `tierconsole replay FILE`")),
-    Option(("--record-max-size",), "record_max_size", DEFAULT_MAX_BYTES, dict(
-        type=size_arg, metavar="SIZE", help=_MAX_SIZE_HELP)),
-))
+from .groups import _MAX_SIZE_HELP, duration_arg, size_arg
 
 
 def add_record_parser(subparsers: Any) -> argparse.ArgumentParser:

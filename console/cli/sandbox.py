@@ -2,48 +2,11 @@
 background. The sandbox itself is :mod:`tierconsole.sandbox`; this is its command line."""
 from __future__ import annotations
 
-import argparse
 import sys
 
 from . import options
-from .argtypes import sandbox_speed
+from .groups import SANDBOX_GROUP
 from .common import EXIT_USAGE
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {value}")
-    return value
-
-
-SANDBOX_GROUP = options.Group("sandbox", (
-    options.Option(("--host",), "host", "127.0.0.1", dict(
-        metavar="ADDRESS", help="address to bind (default: 127.0.0.1, loopback only)")),
-    options.Option(("--port",), "port", 4599, dict(
-        type=_port, metavar="PORT", help="port to bind (default: 4599; 0 picks a free one)")),
-    options.Option(("--config",), "config", None, dict(
-        metavar="FILE", help="profile YAML with a 'sandbox' section (default: built-in profiles/sandbox.yaml; "
-                             "--profile NAME uses that console profile's file)")),
-    options.Option(("--scenario",), "scenario", None, dict(
-        metavar="NAME", help="background traffic: none, steady, spike, flex-backlog, reserved-overflow, outage, "
-                             "or a scenario YAML file (default: the config's, else none)")),
-    options.Option(("--speed",), "speed", 1.0, dict(
-        type=sandbox_speed, metavar="FACTOR",
-        help="run the sandbox clock FACTOR times faster (pacing, quota windows, waits, jobs)")),
-    options.Option(("--access-log",), "access_log", None, dict(
-        metavar="FILE", help="append one JSON line per request to FILE")),
-    options.Option(("--auth",), "auth", None, dict(
-        metavar="FILE",
-        help="require SigV4-signed requests from the access keys in FILE (YAML: access_keys: {ID: SECRET})")),
-    options.Option(("--faults",), "faults", None, dict(
-        metavar="SPEC", help="inject faults, e.g. '503@0.3:bedrock,slow=15s@0.2:monitoring,down=10s/60s' "
-                             "(kinds: 503, 500, throttle, slow=D, reset, lost, expired, denied, down=D/P, "
-                             "badframe, cut)")),
-))
 
 
 def add_parser(sub) -> None:

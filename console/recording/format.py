@@ -75,7 +75,7 @@ from ..core.domain.views import (
 FORMAT = "tierconsole-recording"
 FORMAT_VERSION = 1
 APPLICATION_ID = 0x74637263  # "tcrc"
-DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+from .limits import DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES  # noqa: E402 - the command line reads it from there
 DEFAULT_KEYFRAME_EVERY = 300
 DEFAULT_COMMIT_SECONDS = 2.0
 

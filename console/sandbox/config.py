@@ -4,14 +4,13 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ..core.config.loader import load_yaml, locate
 from ..core.domain.catalog import (Catalog, ConfigError, _check_keys, _get, in_region, parse_catalog, parse_profiles,
                                    show)
-from ..core.domain.metricsplan import MetricsSettings, parse_metrics_settings
+from ..core.domain.metricforms import MetricsSettings, parse_metrics_settings
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -217,6 +216,8 @@ def config_digest(doc: Any) -> str:
 def config_document(path: str | Path | None = None) -> Any:
     """The parsed document of a config file, or of the built-in ``profiles/sandbox.yaml``."""
     if path is None:
+        from importlib import resources  # noqa: PLC0415 - not on the console's way to its first frame
+
         ref = resources.files("tierconsole.profiles").joinpath("sandbox.yaml")
         return load_yaml("profiles/sandbox.yaml", ref.read_text())
     return load_yaml(path)

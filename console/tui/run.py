@@ -14,6 +14,8 @@ from __future__ import annotations
 import gc
 import sys
 
+from ..core import dataclass_cache
+
 
 def run_tui(args) -> int:
     gc.disable()
@@ -22,6 +24,7 @@ def run_tui(args) -> int:
     finally:
         gc.freeze()
         gc.enable()
+    dataclass_cache.save()  # the classes the first frame needs, for the next launch (written only when new)
     if isinstance(app, int):
         return app
     try:

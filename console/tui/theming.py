@@ -6,12 +6,12 @@ themes; and the app's stylesheets, ``styles/*.tcss`` beside this module.
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib.resources import files
-
 from textual.theme import Theme
 
+from ..core.config.paths import package_folder
+
 THEME_PACKAGE = "tierconsole.themes"
-STYLES = files(__package__) / "styles"  # the .tcss files (package data of tierconsole.tui)
+STYLES = package_folder(__package__) / "styles"  # the .tcss files (package data of tierconsole.tui)
 DEFAULT_THEME = "dark"
 
 #: Variables the stylesheet uses beyond Textual's own; any theme (even a built-in one picked from
@@ -45,9 +45,9 @@ def builtin_themes() -> dict[str, Theme]:
     from ..core.config.loader import load_yaml  # noqa: PLC0415 - keep app import light; the one safe YAML loader
 
     themes = {}
-    for entry in sorted(files(THEME_PACKAGE).iterdir(), key=lambda e: e.name):
+    for entry in sorted(package_folder(THEME_PACKAGE).iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
-            theme = theme_from_mapping(load_yaml(f"themes/{entry.name}", entry.read_text(encoding="utf-8")))
+            theme = theme_from_mapping(load_yaml(f"themes/{entry.name}", entry.read_text(encoding="utf-8"), cache=True))
             themes[theme.name] = theme
     return themes
 

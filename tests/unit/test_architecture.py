@@ -3,7 +3,9 @@ core may import), no import cycle anywhere in the package, a command line that a
 heavy libraries, and a package list a wheel install does not miss anything of. See ARCHITECTURE.md."""
 from __future__ import annotations
 
+import ast
 import fnmatch
+import os
 import json
 import subprocess
 import sys
@@ -108,6 +110,49 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r}))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == []
+
+
+#: Not needed for the console's first frame (bench/first_frame.py, issue 13): besides the AWS stack and the
+#: sandbox, PyYAML (the profiles, config and themes come from the parsed-document cache: core/config/yamldoc.py),
+#: the command modules (their options groups are in cli/groups.py), importlib.resources (package data is read
+#: from the package's folder: core/config/paths.py), json and hashlib (the audit log's, when it is written) and
+#: the metrics plan (a profile needs only its metric forms).
+NOT_BEFORE_FIRST_FRAME = ("aiobotocore", "botocore", "boto3", "pandas", "numpy", "moto", "aiohttp", "hypercorn", "h2",
+                          "yaml", "importlib.resources", "zipfile", "hashlib", "json",
+                          "tierconsole.core.config.yamlparse", "tierconsole.recording.format",
+                          "tierconsole.core.domain.metricsplan",
+                          "tierconsole.sandbox.app", "tierconsole.sandbox.daemon", "tierconsole.core.aws",
+                          *(f"tierconsole.cli.{name}" for name in ("record", "replay", "profiles", "prompt", "batch",
+                                                                   "status", "incident", "plan", "sandbox")))
+
+
+def test_the_console_starts_without_what_its_first_frame_does_not_need(tmp_path):
+    """``tierconsole`` up to ``App.run`` (its first frame follows), launched twice: the second launch, whose
+    profiles and themes are in the cache, loads none of :data:`NOT_BEFORE_FIRST_FRAME`, and compiles none of
+    the methods of the console's dataclasses (core/dataclass_cache.py)."""
+    code = f"""
+import sys
+import textual.app
+def run(self, *args, **kwargs):
+    from tierconsole.core import dataclass_cache
+    print("compiled", dataclass_cache.compiled)
+    print(repr(sorted(m for m in sys.modules if any(m == n or m.startswith(n + ".") for n in {NOT_BEFORE_FIRST_FRAME!r}))))
+textual.app.App.run = run
+from tierconsole.cli.main import main
+main([])
+"""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    env.pop("TIERCONSOLE_PROFILE", None)
+    loaded, compiled = [], []
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                             env=env)
+        assert out.returncode == 0, out.stderr
+        loaded.append(ast.literal_eval(out.stdout.splitlines()[-1]))
+        compiled.append(int(out.stdout.splitlines()[-2].split()[-1]))
+    assert "yaml" in loaded[0]  # the first launch parsed them: the check sees PyYAML when it is there
+    assert compiled[0] > 100 and compiled[1] == 0
+    assert loaded[1] == [], " ".join(loaded[1])
 
 
 def test_the_heavy_check_sees_a_heavy_import():

@@ -52,7 +52,7 @@ def load_console_config(path: Path | None = None) -> ConsoleConfig:
     if path.stat().st_size > MAX_CONFIG_BYTES:
         raise ConfigError("", f"larger than {MAX_CONFIG_BYTES // 1024} KiB: not a console config, not read",
                           source=source)
-    doc = load_yaml(path)
+    doc = load_yaml(path, cache=True)
     if doc is None:
         return ConsoleConfig(source=source)
     if not isinstance(doc, dict):

@@ -16,12 +16,11 @@ import os
 import stat
 import sys
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .loader import load_yaml, locate
-from .paths import user_config_dir
+from .paths import package_folder, user_config_dir
 from ..domain.catalog import ConfigError, show
 from ..domain.profile import Profile, parse_profile
 
@@ -93,7 +92,7 @@ def _read_profile(path: Path) -> str:
 def _candidates(cwd: Path | None = None) -> list[_Candidate]:
     """Every profile file, in override order; folder entries that are not regular files are skipped."""
     out = []
-    pkg = resources.files("tierconsole.profiles")
+    pkg = package_folder("tierconsole.profiles")
     for item in sorted(pkg.iterdir(), key=lambda p: p.name):
         if item.name.endswith(".yaml"):
             out.append(_Candidate(item.name[:-5], f"<package>/profiles/{item.name}", "built-in", item.read_text()))
@@ -117,7 +116,7 @@ def _candidates(cwd: Path | None = None) -> list[_Candidate]:
 def _load(name: str, source: str, origin: str, text: str | None, doc: Any = None) -> Profile:
     """Parse a profile, its ``sandbox:`` section included (checked as the sandbox checks it when it starts),
     so that ``tierconsole profiles`` reports what would fail on use, in the same words."""
-    doc = load_yaml(source, text) if doc is None else doc
+    doc = load_yaml(source, text, cache=True) if doc is None else doc
     try:
         profile = parse_profile(doc, default_name=name, source=source, origin=origin)
     except ConfigError as err:
@@ -149,7 +148,7 @@ def _discover(candidates: list[_Candidate], loaded: dict[str, Profile] | None = 
         try:
             if c.error is not None:
                 raise c.error
-            doc = load_yaml(c.source, c.text)  # parsed once, for the profile and its default flag
+            doc = load_yaml(c.source, c.text, cache=True)  # parsed once, for the profile and its default flag
             prof = _load(c.name, c.source, c.origin, c.text, doc)
             if loaded is not None:
                 loaded[c.source] = prof

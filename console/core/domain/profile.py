@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from .catalog import (ConfigError, ReservationSpec, _check_keys, _get, field_name, in_region, parse_reservation,
                       show)
-from .metricsplan import CONSOLE_METRICS, MetricsSettings, parse_metrics_settings
+from .metricforms import CONSOLE_METRICS, MetricsSettings, parse_metrics_settings
 
 _KEYS = {"name", "description", "aws_profile", "region", "regions", "endpoint_url", "models", "reservations",
          "prices", "tier_price_multipliers", "refresh_seconds", "quota_refresh_seconds", "alert_threshold",

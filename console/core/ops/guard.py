@@ -1,8 +1,9 @@
-"""Read-only enforcement and the audit log, at the client layer (not just hidden in the UI)."""
+"""Read-only enforcement and the audit log, at the client layer (not just hidden in the UI).
+
+The console builds its guard before its first frame, so ``json`` and ``hashlib`` (~3 ms) load when an
+entry is first written or read (bench/first_frame.py, issue 13)."""
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ def _secure_append(path: Path, line: str) -> None:
 
 def text_fingerprint(text: str) -> dict[str, Any]:
     """What the audit log keeps of a prompt: its length and hash, never the text."""
+    import hashlib  # noqa: PLC0415 - see the module's docstring
+
     return {"length": len(text), "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()}
 
 
@@ -62,16 +65,22 @@ class Guard:
                  "region": self.profile.region, "action": action, "target": target, "outcome": outcome}
         if detail:
             entry["detail"] = detail
+        import json  # noqa: PLC0415 - see the module's docstring
+
         _secure_append(self.audit_path, json.dumps(entry, sort_keys=True) + "\n")
 
 
 def append_history(path: Path, entry: dict[str, Any]) -> None:
+    import json  # noqa: PLC0415 - see the module's docstring
+
     _secure_append(path, json.dumps(entry) + "\n")
 
 
 def read_history(path: Path, limit: int = 200) -> list[Any]:
     if not path.exists():
         return []
+    import json  # noqa: PLC0415 - see the module's docstring
+
     out = []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines()[-limit:]:
         try:

@@ -215,16 +215,22 @@ class MetricsPublisher:
         pending, self._pending = self._pending, {}
         by_namespace: dict[str, list[dict]] = {}
         stamps: dict[int, object] = {}  # one datetime per second, shared by its datapoints (moto keeps it)
+        # A series' dimensions and unit, built once a flush and shared by its seconds' datapoints (moto copies
+        # them into its own objects): with the clock sped up, every request is a second of its own.
+        series: dict[tuple[str, Dims], tuple[list[dict[str, str]], str]] = {}
         for (sec, namespace, name, dims), a in sorted(pending.items()):
             if a.count and (a.sum or a.max):
                 stamp = stamps.get(sec)
                 if stamp is None:
                     stamp = stamps[sec] = _utc(sec)
+                fields = series.get((name, dims))
+                if fields is None:
+                    fields = series[(name, dims)] = ([{"Name": k, "Value": v} for k, v in dims],
+                                                     UNITS.get(name) or SANDBOX_UNITS[name])
                 by_namespace.setdefault(namespace, []).append({
-                    "MetricName": name, "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
-                    "Timestamp": stamp, "Unit": UNITS.get(name) or SANDBOX_UNITS[name], "StorageResolution": 1,
-                    "StatisticValues": {"Sum": a.sum, "SampleCount": float(a.count), "Minimum": a.min,
-                                        "Maximum": a.max}})
+                    "MetricName": name, "Dimensions": fields[0], "Timestamp": stamp, "Unit": fields[1],
+                    "StorageResolution": 1, "StatisticValues": {"Sum": a.sum, "SampleCount": float(a.count),
+                                                                "Minimum": a.min, "Maximum": a.max}})
         for namespace, data in by_namespace.items():
             self.backend.put_metric_data(namespace, data)
             self.published += len(data)
