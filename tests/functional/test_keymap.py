@@ -23,31 +23,26 @@ from tierconsole.tui.widgets.keybar import KeyBar
 from tests.functional.test_dashboard_pilot import text_of
 
 
-def declared_binding_ids() -> set[str]:
-    """The ids of every binding the console's key tables declare (every module of tierconsole.tui)."""
-    ids: set[str] = set()
+def declared_bindings():
+    """Every binding with an id that the console's key tables declare (every module of tierconsole.tui)."""
     for info in pkgutil.walk_packages(tierconsole.tui.__path__, "tierconsole.tui."):
         module = importlib.import_module(info.name)
         for _, value in inspect.getmembers(module):
             tables = [value] if isinstance(value, list) else [getattr(value, "BINDINGS", [])] \
                 if inspect.isclass(value) else []
             for table in tables:
-                ids |= {b.id for b in table if isinstance(b, Binding) and b.id}
-    return ids
+                yield from (b for b in table if isinstance(b, Binding) and b.id)
+
+
+def declared_binding_ids() -> set[str]:
+    return {b.id for b in declared_bindings()}
 
 
 def declared_default_keys() -> dict[str, set[str]]:
     """Binding id → the keys the console's key tables give it."""
     keys: dict[str, set[str]] = {}
-    for info in pkgutil.walk_packages(tierconsole.tui.__path__, "tierconsole.tui."):
-        module = importlib.import_module(info.name)
-        for _, value in inspect.getmembers(module):
-            tables = [value] if isinstance(value, list) else [getattr(value, "BINDINGS", [])] \
-                if inspect.isclass(value) else []
-            for table in tables:
-                for b in table:
-                    if isinstance(b, Binding) and b.id:
-                        keys.setdefault(b.id, set()).add(b.key)
+    for b in declared_bindings():
+        keys.setdefault(b.id, set()).add(b.key)
     return keys
 
 
