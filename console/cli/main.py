@@ -23,7 +23,7 @@ from .sandbox import SANDBOX_GROUP
 COMMAND_PARSERS = {
     "record": "add_record_parser", "replay": "add_replay_parser", "profiles": "add_parser", "prompt": "add_parser",
     "batch": "add_parser", "status": "add_parser", "incident": "add_parser", "plan": "add_plan_parser",
-    "sandbox": "add_parser",
+    "sandbox": "add_parser", "watch": "add_parser",
 }
 
 
@@ -94,7 +94,8 @@ def _check_applicable(parser: argparse.ArgumentParser, args: argparse.Namespace,
     def refuse(names, why: str) -> None:
         options.refuse(parser, given, names, path, why, (options.SHARED, SANDBOX_GROUP, RECORD_GROUP))
 
-    refuse(("record", "record_max_size"), "it records the live console; `tierconsole record FILE` records without a UI")
+    if command != "watch":  # watch records as it watches: --record means the same before or after it
+        refuse(("record", "record_max_size"), "it records the live console; `tierconsole record FILE` records without a UI")
     if command in _NO_TARGET:
         refuse(options.TARGET_OPTIONS, _NO_TARGET[command])
     if command == "sandbox":
@@ -112,7 +113,7 @@ EXIT_PIPE = 141  # 128 + SIGPIPE, as a Unix tool whose reader went away
 
 #: Arguments that are file paths: any bytes the file system allows (Python carries the ones that are
 #: not UTF-8 as surrogate escapes, and open() gives them back). Every other argument is text.
-PATH_ARGUMENTS = frozenset({"file", "output", "record", "config", "access_log", "auth", "scenario"})
+PATH_ARGUMENTS = frozenset({"file", "output", "record", "config", "access_log", "auth", "scenario", "log", "state"})
 _POSITIONALS = frozenset({"text", "job"})
 
 
