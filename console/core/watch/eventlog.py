@@ -7,6 +7,7 @@ a terminal (a container, a pipe); ``--log FILE`` always JSON lines, created 0600
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 import logging.handlers
@@ -56,10 +57,10 @@ def iso(t: float | None) -> str | None:
 class _PrivateRotatingHandler(logging.handlers.RotatingFileHandler):
     """A size-rotated file created 0600 (rotated files keep the mode: they are renamed)."""
 
-    def _open(self) -> IO[str]:
+    def _open(self) -> io.TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), 0o600)
         os.chmod(self.baseFilename, 0o600)
-        return os.fdopen(fd, "a", encoding="utf-8")
+        return open(fd, "a", encoding="utf-8")
 
 
 class EventLog:
