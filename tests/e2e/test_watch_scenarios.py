@@ -67,6 +67,7 @@ def _episodes(alerts: list[dict]) -> dict[str, list[str]]:
     ("spike", 10, 40, {("throttle_storm", f"model:{GPT}")}, {("throttle_storm", f"model:{GPT}")}),
     ("reserved-overflow", 10, 40, {("overflow", "reservation:sonnet-reserved-1")},
      {("overflow", "reservation:sonnet-reserved-1")}),
+    ("outage", 10, 40, {("error_storm", f"model:{NOVA}")}, {("error_storm", f"model:{NOVA}")}),
     ("flex-backlog", 20, 30, {("quota_over", f"quota:{NOVA}"), ("throttle_storm", f"model:{NOVA}")}, set()),
 ])
 async def test_a_scenario_gives_its_events_and_one_alert_per_episode_to_every_sink(

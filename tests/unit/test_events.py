@@ -190,4 +190,22 @@ def test_the_state_is_bounded_by_the_subjects_present(steps):
         d.observe(s)
     state = d.state()
     assert len(state["open"]) + len(state["pending"]) <= 2 * 6  # quota x2, reservation x2 kinds, storm x2, stale
-    assert len(state["minute"]) <= 2 and len(state["jobs"]) <= 1 and len(state["quota"]) <= 4
+    assert len(state["minute"]) <= 4 and len(state["jobs"]) <= 1 and len(state["quota"]) <= 4
+
+
+def test_an_error_storm_from_the_last_complete_minute_of_each_model():
+    from tierconsole.core.domain.views import UsageMinute
+
+    def row(minute, errors):
+        return UsageMinute(minute, NOVA, {"default": 10.0}, 100_000, 5, 300, {"all": 0}, server_errors=errors)
+
+    d = Detector(WatchSettings(error_rate=10, metric_delay_s=5))
+    data = lambda t, rows: DashboardData(time=t, quotas=(quota(),), usage_minutes=tuple(rows))  # noqa: E731
+    assert d.observe(data(T0 + 62, [row(T0, 40)])) == []  # not yet 5 s past the minute's end
+    start = d.observe(data(T0 + 65, [row(T0, 40)]))
+    assert kinds(start) == [("error_storm", "start", f"model:{NOVA}")]
+    assert "40 server errors (5xx) in the minute ≥ 10/min" in start[0].summary
+    assert d.observe(data(T0 + 70, [row(T0, 40)])) == []  # judged once
+    assert d.observe(data(T0 + 125, [row(T0 + 60, 12)])) == []
+    end = d.observe(data(T0 + 185, [row(T0 + 120, 0)]))
+    assert kinds(end) == [("error_storm", "end", f"model:{NOVA}")] and end[0].episode == start[0].episode

@@ -12,6 +12,7 @@ Episodes (a ``start`` event, later one ``end`` with the same ``episode`` id):
 - ``throttle_storm``: a model's CloudWatch ``InvocationThrottles`` per *complete* minute at or above
   ``storm_rate`` for ``storm_minutes`` minutes in a row; ends after ``clear_minutes`` minutes below. A minute
   is judged once, when ``data.time`` is ``metric_delay_s`` past its end (CloudWatch publishes late).
+- ``error_storm``: the same with ``InvocationServerErrors`` (5xx: an outage) and ``error_rate``.
 - ``overflow``: a reservation's requests served by Standard instead of the Reserved tier they asked for
   (the served tier differing from the asked one). Only the sandbox publishes it; on AWS no metric counts it.
 - ``stale``: one or more panes failing to collect for ``stale_after_s``; ends when every pane collects again.
@@ -26,6 +27,7 @@ open is not started again.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from dataclasses import asdict, dataclass, field
@@ -35,7 +37,7 @@ from .alerts import quota_fractions, quota_key, threshold_text
 from .format import plural
 from .views import DashboardData
 
-EPISODE_KINDS = ("quota_over", "throttle_storm", "overflow", "stale")
+EPISODE_KINDS = ("quota_over", "throttle_storm", "error_storm", "overflow", "stale")
 CHANGE_KINDS = ("batch_state", "quota_value")
 KINDS = EPISODE_KINDS + CHANGE_KINDS
 MINUTE = 60.0
@@ -49,6 +51,7 @@ class WatchSettings:
 
     threshold: float = 0.8  # the profile's alert_threshold
     storm_rate: float = 30.0  # throttles per minute
+    error_rate: float = 10.0  # server errors (5xx) per minute: an error storm
     storm_minutes: int = 1  # minutes at or above the rate before a storm starts ("for a minute")
     clear_minutes: int = 1  # minutes below it before the storm ends
     hold_s: float = 0.0  # seconds a level condition holds before its episode starts (an alert rule's ``for``)
@@ -121,7 +124,7 @@ class Detector:
         self.baseline: bool = bool(st.get("baseline", False))
         self.open: dict[str, dict[str, Any]] = {k: dict(v) for k, v in st.get("open", {}).items()}
         self.pending: dict[str, float] = dict(st.get("pending", {}))
-        self.minute: dict[str, float] = dict(st.get("minute", {}))  # model -> last minute judged
+        self.minute: dict[str, float] = dict(st.get("minute", {}))  # "<kind>|<model>" -> last minute judged
         self.streak: dict[str, list[int]] = {k: list(v) for k, v in st.get("streak", {}).items()}  # [above, below]
         self.quota: dict[str, float] = dict(st.get("quota", {}))  # "<key>|TPM" -> value
         self.jobs: dict[str, str] = dict(st.get("jobs", {}))
@@ -148,6 +151,7 @@ class Detector:
             out += self._levels(t, "overflow", "reservation:", self._overflow_levels(data))
         if ok["throttles"]:
             out += self._storms(t, data)
+            out += self._error_storms(t, data)
         if ok["batch"]:
             out += self._batch(t, data)
         out += self._levels(t, "stale", "data", [self._stale_level(data)], hold=self.settings.stale_after_s, clear=0.0)
@@ -272,7 +276,7 @@ class Detector:
                     else "data recovered: every pane collects again")
         return f"{lv.label} {phase}"
 
-    # ------------------------------------------------------------------ throttle storms
+    # ------------------------------------------------------------------ storms (per complete minute)
     def _storms(self, t: float, data: DashboardData) -> list[ChangeEvent]:
         s = self.settings
         counts: dict[tuple[str, float], int] = {}
@@ -286,44 +290,64 @@ class Detector:
         first_known = math.floor(t / MINUTE) * MINUTE - HISTORY_S
         out = []
         for model in sorted(models):
-            cursor = self.minute.get(model, last - s.storm_minutes * MINUTE)
+            key = f"throttle_storm|{model}"
+            cursor = self.minute.get(key, last - s.storm_minutes * MINUTE)
             m = max(cursor + MINUTE, first_known)  # older minutes are not in this refresh: unknown, not zero
             while m <= last:
-                out += self._judge_minute(t, model, m, counts.get((model, m), 0))
+                out += self._judge_minute(t, "throttle_storm", model, m, counts.get((model, m), 0), s.storm_rate)
                 m += MINUTE
-            self.minute[model] = max(cursor, last)
-        for gone in [k for k in self.minute if k not in models]:
-            del self.minute[gone]
-            self.streak.pop(gone, None)
+            self.minute[key] = max(cursor, last)
+        self._forget("throttle_storm", models)
         return out
 
-    def _judge_minute(self, t: float, model: str, minute: float, count: int) -> list[ChangeEvent]:
+    def _error_storms(self, t: float, data: DashboardData) -> list[ChangeEvent]:
+        """Server errors (``InvocationServerErrors``, 5xx) per complete minute, from each model's last complete
+        minute (:attr:`DashboardData.usage_minutes`): a minute no refresh carried is unknown, never zero."""
+        counts: dict[tuple[str, float], int] = {}
+        for row in data.usage_minutes:
+            if row.server_errors is not None:
+                counts[(row.model_id, row.time)] = counts.get((row.model_id, row.time), 0) + row.server_errors
+        out = []
+        models = {m for m, _ in counts} | {k.split("|model:", 1)[1] for k in self.open if k.startswith("error_storm|")}
+        for (model, minute), count in sorted(counts.items()):
+            key = f"error_storm|{model}"
+            if minute <= self.minute.get(key, -math.inf) or t < minute + MINUTE + self.settings.metric_delay_s:
+                continue
+            out += self._judge_minute(t, "error_storm", model, minute, count, self.settings.error_rate)
+            self.minute[key] = minute
+        self._forget("error_storm", models)
+        return out
+
+    def _forget(self, kind: str, models: set[str]) -> None:
+        for gone in [k for k in self.minute if k.startswith(kind + "|") and k.split("|", 1)[1] not in models]:
+            del self.minute[gone]
+            self.streak.pop(gone, None)
+
+    def _judge_minute(self, t: float, kind: str, model: str, minute: float, count: int,
+                      rate: float) -> list[ChangeEvent]:
         s = self.settings
-        key = f"throttle_storm|model:{model}"
-        above, below = self.streak.get(model, [0, 0])
-        above, below = (above + 1, 0) if count >= s.storm_rate else (0, below + 1)
-        self.streak[model] = [above, below]
+        key = f"{kind}|model:{model}"
+        above, below = self.streak.get(f"{kind}|{model}", [0, 0])
+        above, below = (above + 1, 0) if count >= rate else (0, below + 1)
+        self.streak[f"{kind}|{model}"] = [above, below]
         ep = self.open.get(key)
-        lv = _Level("throttle_storm", "model:" + model, count >= s.storm_rate, float(count), s.storm_rate,
-                    "cloudwatch", model, model, {"minute": minute})
-        rate = f"{s.storm_rate:g}/min"
+        lv = _Level(kind, "model:" + model, count >= rate, float(count), rate, "cloudwatch", model, model,
+                    {"minute": minute})
+        what, unit = ("throttle storm", "throttled") if kind == "throttle_storm" else ("server error storm",
+                                                                                       "server errors (5xx)")
         if ep is None and above >= s.storm_minutes:
-            since = minute - (s.storm_minutes - 1) * MINUTE
-            self.pending[key] = since
+            self.pending[key] = minute - (s.storm_minutes - 1) * MINUTE
             e = self._start(t, key, lv)
-            return [ChangeEvent(e.kind, e.phase, e.time, e.subject, e.episode,
-                                f"throttle storm on {model}: {count:,} throttled in the minute ≥ {rate}", e.source,
-                                e.value, e.limit, e.since, e.model, e.condition, e.details)]
+            return [dataclasses.replace(e, summary=f"{what} on {model}: {count:,} {unit} in the minute ≥ {rate:g}/min")]
         if ep is not None:
             if count > (ep.get("peak") or 0):
                 ep["peak"] = float(count)
             if below >= s.clear_minutes:
                 e = self._end(t, key, lv)
-                return [ChangeEvent(e.kind, e.phase, e.time, e.subject, e.episode,
-                                    f"throttle storm on {model} over: {count:,} in the minute < {rate} "
-                                    f"(peak {ep.get('peak') or 0:,.0f}/min, for {_span(t - ep['since'])})",
-                                    e.source, e.value, e.limit, e.since, e.model, e.condition,
-                                    {**e.details, "minute": minute})]
+                return [dataclasses.replace(
+                    e, summary=f"{what} on {model} over: {count:,} in the minute < {rate:g}/min "
+                               f"(peak {ep.get('peak') or 0:,.0f}/min, for {_span(t - ep['since'])})",
+                    details={**e.details, "minute": minute})]
         return []
 
     # ------------------------------------------------------------------ changes

@@ -311,6 +311,9 @@ class UsageMinute:
     quota_name: str = ""
     rpm_quota_name: str = ""
     region: str = ""
+    #: ``InvocationServerErrors`` (5xx) of the model in the minute (on-demand rows); None: not asked (a route's
+    #: row, an older recording).
+    server_errors: int | None = None
 
     @property
     def has_data(self) -> bool:

@@ -4,6 +4,7 @@
 alert_threshold: 0.8              # the base threshold (the console's "over")
 watch:
   throttles_per_minute: 30        # a throttle storm: a model's throttles per complete minute at or above this
+  errors_per_minute: 10           # an error storm (an outage): its server errors (5xx) per complete minute
   storm_minutes: 1                # ... for this many minutes in a row ("for a minute"); it ends after
   clear_minutes: 1                # this many below
   clear_seconds: 30               # a quota back under the threshold this long ends its episode
@@ -46,7 +47,7 @@ BATCH_STATES = ("Submitted", "Validating", "Scheduled", "InProgress", "Completed
 #: The default rule (no ``alerts:``): every episode, batch jobs that did not complete, quota value changes.
 DEFAULT_BATCH_STATES = frozenset({"Failed", "Expired", "Stopped", "PartiallyCompleted"})
 MAX_SECONDS = 86_400.0
-_WATCH_KEYS = {"throttles_per_minute", "storm_minutes", "clear_minutes", "clear_seconds", "stale_after_seconds",
+_WATCH_KEYS = {"throttles_per_minute", "errors_per_minute", "storm_minutes", "clear_minutes", "clear_seconds", "stale_after_seconds",
                "metric_delay_seconds", "overflow_min_tpm", "sinks"}
 _RULE_KEYS = {"name", "events", "threshold", "rate", "for", "cooldown", "resolve", "models", "states", "severity",
               "sinks"}
@@ -136,6 +137,7 @@ def parse_watch(watch: Any, alerts: Any, *, threshold: float = 0.8, sandbox: boo
     settings = WatchSettings(
         threshold=threshold,
         storm_rate=_get(w, "throttles_per_minute", "watch", float, default=30.0, minimum=1, maximum=1e9),
+        error_rate=_get(w, "errors_per_minute", "watch", float, default=10.0, minimum=1, maximum=1e9),
         storm_minutes=_get(w, "storm_minutes", "watch", int, default=1, minimum=1, maximum=60),
         clear_minutes=_get(w, "clear_minutes", "watch", int, default=1, minimum=1, maximum=60),
         clear_s=_seconds(w, "clear_seconds", "watch", 30.0),
