@@ -122,8 +122,12 @@ def undecodable_argument(args: argparse.Namespace) -> tuple[str, str] | None:
     lone surrogate in ``str``), else None. Such text cannot be sent to AWS, logged or shown."""
     import re  # noqa: PLC0415
 
-    for dest, value in vars(args).items():
-        if not isinstance(value, str) or dest in PATH_ARGUMENTS:
+    for dest, given in vars(args).items():
+        if dest in PATH_ARGUMENTS:
+            continue
+        value = next((v for v in (given if isinstance(given, list) else [given])  # a repeatable option: a list
+                      if isinstance(v, str) and re.search("[\ud800-\udfff]", v)), None)
+        if value is None:
             continue
         m = re.search("[\ud800-\udfff]", value)
         if m:

@@ -49,7 +49,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--log-backups", type=number(int, at_least=0, at_most=100), default=3, metavar="N",
                    help="rotated log files kept (FILE.1 … FILE.N; default 3)")
     options.add_group(p, RECORD_GROUP, "watch")  # --record FILE: the same option as the console's
-    p.add_argument("--exec", dest="exec_command", action="append", default=[], metavar="CMD",
+    p.add_argument("--exec", action="append", default=[], metavar="CMD",
                    help="run CMD for every alert with its JSON on stdin (repeatable)")
     p.add_argument("--webhook-env", action="append", default=[], metavar="NAME",
                    help="POST every alert (Slack-compatible JSON) to the URL in environment variable NAME")
@@ -81,7 +81,7 @@ def _command_sinks(args: argparse.Namespace) -> list[Any]:
     from ..core.domain.watchconfig import TOPIC_ARN, SinkSpec  # noqa: PLC0415
 
     out = []
-    for i, command in enumerate(args.exec_command):
+    for i, command in enumerate(args.exec):
         out.append(SinkSpec(f"exec-{i + 1}" if i else "exec", "exec", command=tuple(shlex.split(command))))
     for name in args.webhook_env:
         out.append(SinkSpec(f"webhook-{name}", "webhook", url_env=name))
