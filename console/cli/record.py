@@ -8,7 +8,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..core.units import DURATION_HELP, SIZE_HELP, parse_duration, parse_size
 from ..recording.format import DEFAULT_MAX_BYTES, RecordingError
@@ -30,15 +30,22 @@ def duration_arg(text: str) -> float:
     return value
 
 
-def size_arg(text: str) -> int:
-    """argparse type: a size of at least 1 MiB (``500M``, ``2G``)."""
-    try:
-        value = parse_size(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    if value < 1024 * 1024:
-        raise argparse.ArgumentTypeError(f"must be at least 1M, got {text!r} ({SIZE_HELP})")
-    return value
+def size_at_least(minimum: int, shown: str) -> Callable[[str], int]:
+    """argparse type: a size (``500M``, ``2G``, ``64k``) of at least ``minimum`` bytes (``shown``, as typed)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = parse_size(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {shown}, got {text!r} ({SIZE_HELP})")
+        return value
+
+    return parse
+
+
+size_arg = size_at_least(1024 * 1024, "1M")  # a recording's --max-size
 
 
 _MAX_SIZE_HELP = (f"keep the file under SIZE by dropping the oldest minutes ({SIZE_HELP}; "
@@ -83,28 +90,37 @@ def add_record_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def cmd_record(args: argparse.Namespace) -> int:
-    """``tierconsole record FILE``: record with no UI. Exit 0 when the duration ends or on Ctrl-C."""
+def polling_source(args: argparse.Namespace) -> Any:
+    """The live source of a command that polls with no UI (``record``, ``watch``): the profile's, or with
+    --scenario or --speed an embedded sandbox of its own (not the background one, whatever it runs); with
+    --interval its refresh cadence. Raises ConfigError."""
     from dataclasses import replace  # noqa: PLC0415
 
-    from ..core.domain.catalog import ConfigError  # noqa: PLC0415
     from ..core.source import LiveSource  # noqa: PLC0415
-    from ..recording.capture import record_loop  # noqa: PLC0415
-    from ..recording.reader import Recording  # noqa: PLC0415
-    from ..recording.recorder import Recorder  # noqa: PLC0415
 
     kwargs: dict[str, Any] = {"speed": args.speed}
     if args.scenario:
         kwargs["scenario"] = args.scenario
-    if args.scenario or args.speed != 1:  # a sandbox of its own: not the background one, whatever it runs
+    if args.scenario or args.speed != 1:
         kwargs["sandbox"] = "embedded"
+    source = LiveSource.from_args(args, **kwargs)
+    if args.interval:
+        source.profile = replace(source.profile, refresh_seconds=args.interval)
+    return source
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """``tierconsole record FILE``: record with no UI. Exit 0 when the duration ends or on Ctrl-C."""
+    from ..core.domain.catalog import ConfigError  # noqa: PLC0415
+    from ..recording.capture import record_loop  # noqa: PLC0415
+    from ..recording.reader import Recording  # noqa: PLC0415
+    from ..recording.recorder import Recorder  # noqa: PLC0415
+
     try:
-        source = LiveSource.from_args(args, **kwargs)
+        source = polling_source(args)
     except ConfigError as e:
         err(str(e))
         return EXIT_USAGE
-    if args.interval:
-        source.profile = replace(source.profile, refresh_seconds=args.interval)
     from ..core.files import output_path_problem  # noqa: PLC0415
 
     exists = Path(args.file).is_file()

@@ -11,22 +11,14 @@ import shutil
 import sys
 from typing import Any
 
-from ..core.units import SIZE_HELP, parse_size
+from ..core.units import SIZE_HELP
 from . import options
 from .argtypes import number, positive_float, sandbox_speed
 from .common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, err
-from .record import RECORD_GROUP, duration_arg
+from .record import RECORD_GROUP, duration_arg, polling_source, size_at_least
 
 
-def log_size(text: str) -> int:
-    """argparse type: a log file size of at least 4 KiB (``10M``, ``512k``)."""
-    try:
-        value = parse_size(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    if value < 4096:
-        raise argparse.ArgumentTypeError(f"must be at least 4k, got {text!r} ({SIZE_HELP})")
-    return value
+log_size = size_at_least(4096, "4k")  # --log-max-size
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -118,24 +110,14 @@ def _resolve(spec: Any, where: str) -> Any:
 def cmd_watch(args: argparse.Namespace) -> int:
     """``tierconsole watch``. Exit 0 when stopped (signal or --duration), 2 for a bad profile, rule, sink or
     file, 1 when the state file cannot be written."""
-    from dataclasses import replace  # noqa: PLC0415
-
     from ..core.domain.catalog import ConfigError  # noqa: PLC0415
     from ..core.files import output_path_problem  # noqa: PLC0415
-    from ..core.source import LiveSource  # noqa: PLC0415
 
-    kwargs: dict[str, Any] = {"speed": args.speed}
-    if args.scenario:
-        kwargs["scenario"] = args.scenario
-    if args.scenario or args.speed != 1:  # a sandbox of its own, as `record`
-        kwargs["sandbox"] = "embedded"
     try:
-        source = LiveSource.from_args(args, **kwargs)
+        source = polling_source(args)  # as `record`: --scenario/--speed run a sandbox of its own
     except ConfigError as e:
         err(str(e))
         return EXIT_USAGE
-    if args.interval:
-        source.profile = replace(source.profile, refresh_seconds=args.interval)
     profile = source.profile
     if args.state and args.no_state:
         err("give either --state FILE or --no-state, not both")

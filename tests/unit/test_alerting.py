@@ -14,19 +14,12 @@ from tierconsole.core.domain.checks import ConfigError
 from tierconsole.core.domain.views import DashboardData, ModelQuotaView
 from tierconsole.core.domain.watchconfig import parse_watch
 from tierconsole.core.watch.state import StateFile
+from tests.unit.test_profiles import xdg  # noqa: F401 - the fixture: a user with private XDG folders
 
 T0 = 1_764_460_800.0
 NOVA = "amazon.nova-lite-v1:0"
 
 
-@pytest.fixture
-def xdg(tmp_path, monkeypatch):
-    cfg = tmp_path / "config"
-    (cfg / "tierconsole" / "profiles").mkdir(parents=True)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(cfg))
-    monkeypatch.delenv("TIERCONSOLE_PROFILE", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return cfg / "tierconsole" / "profiles"
 
 
 GOOD = """region: us-east-1

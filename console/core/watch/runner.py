@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import time
 from typing import Any, Callable
 
 from ..domain.alerting import Alert, Watch
 from ..domain.events import ChangeEvent
+from ..polling import poll_until, stop_on_signals
 from .eventlog import EventLog, iso
 from .sinks import SinkWorker
 from .state import StateFile
 
-MAX_BACKOFF_S = 30.0  # as the console: a failing account is polled less and less often
 MAX_OUTBOX = 1000
 
 
@@ -80,56 +79,20 @@ class WatchRunner:
 
     # ------------------------------------------------------------------ the loop
     async def run(self, stop: asyncio.Event | None = None) -> str:
-        loop = asyncio.get_running_loop()
         stop = stop or asyncio.Event()
-        handled = []
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, stop.set)
-                handled.append(sig)
-            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
-                pass
         for worker in self.sinks.values():
             worker.start()
         for item in self.outbox:  # alerts a previous run could not deliver before it stopped
             if item.get("sink") in self.sinks:
                 self.sinks[item["sink"]].offer(item["alert"])
-        try:
-            await asyncio.to_thread(self.source.start)
-            await self._loop(stop)
-        finally:
-            for sig in handled:
-                loop.remove_signal_handler(sig)
-            await self._finish()
+        with stop_on_signals(stop):
+            try:
+                await asyncio.to_thread(self.source.start)
+                self.stop_reason = await poll_until(self.source, self.handle, stop, duration=self.duration,
+                                                    clock=self.clock)
+            finally:
+                await self._finish()
         return self.stop_reason
-
-    async def _loop(self, stop: asyncio.Event) -> None:
-        started = self.clock()
-        failures = 0
-        while not stop.is_set():
-            began = self.clock()
-            refresh = asyncio.ensure_future(self.source.refresh())
-            stopped = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({refresh, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
-            if not refresh.done():
-                refresh.cancel()
-                await asyncio.gather(refresh, return_exceptions=True)
-                return
-            data = refresh.result()
-            self.handle(data)
-            failures = failures + 1 if any(not st.ok for st in data.status.values()) else 0
-            if self.duration is not None and self.clock() - started >= self.duration:
-                self.stop_reason = "duration"
-                return
-            wait = began + min(self.source.refresh_seconds * 2 ** min(failures, 5), MAX_BACKOFF_S) - self.clock()
-            if self.duration is not None:
-                wait = min(wait, started + self.duration - self.clock())
-            if wait > 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=wait)
-                except asyncio.TimeoutError:
-                    pass
 
     async def _finish(self) -> None:
         self.save()
