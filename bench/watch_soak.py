@@ -97,7 +97,7 @@ def main() -> int:
           f"undelivered at stop {stop['undelivered']} · log {len(logs)} files {log_bytes / 1024:.0f} KiB · "
           f"state {state.stat().st_size / 1024:.1f} KiB · wall {wall:.0f} s · CPU {cpu:.0f} s")
     rows = [
-        Row("watch_soak", f"RSS {samples[0][1]:.0f} MB at start, {max(after[:half]) if half else 0:.0f} MB peak "
+        Row("watch_soak", f"RSS {next((mb for h, mb in samples if h >= 0.5), 0):.0f} MB at 0.5 sandbox h, {max(after[:half]) if half else 0:.0f} MB peak "
                           f"after retention, {max(after[half:]) if half else 0:.0f} MB peak at "
                           f"{samples[-1][0]:.1f} sandbox h ({growth:+.1%})", "flat (second half ≤ +5%)",
             growth <= 0.05 if growth == growth else None),
