@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +78,4 @@ def run_watch(args: argparse.Namespace, source: Any, sinks: list[Any], given: li
     except OSError as e:  # the state file could not be written
         err(f"{e.filename or ''}: {e.strerror or e}")
         return EXIT_FAIL
-    print(f"watch stopped ({runner.stop_reason}) after {runner.refreshes} refreshes", file=sys.stderr) \
-        if not args.quiet and sys.stderr.isatty() else None
     return EXIT_OK
