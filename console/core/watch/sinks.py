@@ -51,6 +51,9 @@ class ExecDelivery:
             _kill(proc.pid)
             await proc.wait()
             raise Retryable(f"no exit within {self.spec.timeout:g} s (killed)") from None
+        except asyncio.CancelledError:  # the watch stops: the command does not outlive it
+            _kill(proc.pid)
+            raise
         if proc.returncode != 0:
             tail = err[-300:].decode("utf-8", "replace").strip()
             raise Retryable(f"exit {proc.returncode}" + (f": {tail}" if tail else ""))
@@ -198,7 +201,7 @@ class SinkWorker:
         from tenacity import (AsyncRetrying, RetryError, retry_if_exception_type,  # noqa: PLC0415
                               stop_after_attempt, wait_exponential_jitter)
 
-        jitter = wait_exponential_jitter(initial=self.first_wait, max=self.max_wait)
+        jitter = wait_exponential_jitter(multiplier=self.first_wait, max=self.max_wait, jitter=self.first_wait)
 
         def wait(state: Any) -> float:
             exc = state.outcome.exception() if state.outcome else None
