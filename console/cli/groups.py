@@ -6,6 +6,7 @@ so that building the console's parser imports neither the recording format nor a
 from __future__ import annotations
 
 import argparse
+from typing import Callable
 
 from ..core.units import DURATION_HELP, SIZE_HELP, parse_duration, parse_size
 from ..recording.limits import DEFAULT_MAX_BYTES
@@ -25,15 +26,22 @@ def duration_arg(text: str) -> float:
     return value
 
 
-def size_arg(text: str) -> int:
-    """argparse type: a size of at least 1 MiB (``500M``, ``2G``)."""
-    try:
-        value = parse_size(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    if value < 1024 * 1024:
-        raise argparse.ArgumentTypeError(f"must be at least 1M, got {text!r} ({SIZE_HELP})")
-    return value
+def size_at_least(minimum: int, shown: str) -> Callable[[str], int]:
+    """argparse type: a size (``500M``, ``2G``, ``64k``) of at least ``minimum`` bytes (``shown``, as typed)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = parse_size(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {shown}, got {text!r} ({SIZE_HELP})")
+        return value
+
+    return parse
+
+
+size_arg = size_at_least(1024 * 1024, "1M")  # a recording's --max-size
 
 
 _MAX_SIZE_HELP = (f"keep the file under SIZE by dropping the oldest minutes ({SIZE_HELP}; "

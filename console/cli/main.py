@@ -22,7 +22,7 @@ from .groups import RECORD_GROUP, SANDBOX_GROUP
 COMMAND_PARSERS = {
     "record": "add_record_parser", "replay": "add_replay_parser", "profiles": "add_parser", "prompt": "add_parser",
     "batch": "add_parser", "status": "add_parser", "incident": "add_parser", "plan": "add_plan_parser",
-    "sandbox": "add_parser",
+    "sandbox": "add_parser", "watch": "add_parser",
 }
 
 
@@ -93,7 +93,8 @@ def _check_applicable(parser: argparse.ArgumentParser, args: argparse.Namespace,
     def refuse(names, why: str) -> None:
         options.refuse(parser, given, names, path, why, (options.SHARED, SANDBOX_GROUP, RECORD_GROUP))
 
-    refuse(("record", "record_max_size"), "it records the live console; `tierconsole record FILE` records without a UI")
+    if command != "watch":  # watch records as it watches: --record means the same before or after it
+        refuse(("record", "record_max_size"), "it records the live console; `tierconsole record FILE` records without a UI")
     if command in _NO_TARGET:
         refuse(options.TARGET_OPTIONS, _NO_TARGET[command])
     if command == "sandbox":
@@ -111,7 +112,7 @@ EXIT_PIPE = 141  # 128 + SIGPIPE, as a Unix tool whose reader went away
 
 #: Arguments that are file paths: any bytes the file system allows (Python carries the ones that are
 #: not UTF-8 as surrogate escapes, and open() gives them back). Every other argument is text.
-PATH_ARGUMENTS = frozenset({"file", "output", "record", "config", "access_log", "auth", "scenario"})
+PATH_ARGUMENTS = frozenset({"file", "output", "record", "config", "access_log", "auth", "scenario", "log", "state"})
 _POSITIONALS = frozenset({"text", "job"})
 
 
@@ -120,8 +121,12 @@ def undecodable_argument(args: argparse.Namespace) -> tuple[str, str] | None:
     lone surrogate in ``str``), else None. Such text cannot be sent to AWS, logged or shown."""
     import re  # noqa: PLC0415
 
-    for dest, value in vars(args).items():
-        if not isinstance(value, str) or dest in PATH_ARGUMENTS:
+    for dest, given in vars(args).items():
+        if dest in PATH_ARGUMENTS:
+            continue
+        value = next((v for v in (given if isinstance(given, list) else [given])  # a repeatable option: a list
+                      if isinstance(v, str) and re.search("[\ud800-\udfff]", v)), None)
+        if value is None:
             continue
         m = re.search("[\ud800-\udfff]", value)
         if m:

@@ -46,28 +46,37 @@ def add_record_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def cmd_record(args: argparse.Namespace) -> int:
-    """``tierconsole record FILE``: record with no UI. Exit 0 when the duration ends or on Ctrl-C."""
+def polling_source(args: argparse.Namespace) -> Any:
+    """The live source of a command that polls with no UI (``record``, ``watch``): the profile's, or with
+    --scenario or --speed an embedded sandbox of its own (not the background one, whatever it runs); with
+    --interval its refresh cadence. Raises ConfigError."""
     from dataclasses import replace  # noqa: PLC0415
 
-    from ..core.domain.catalog import ConfigError  # noqa: PLC0415
     from ..core.source import LiveSource  # noqa: PLC0415
-    from ..recording.capture import record_loop  # noqa: PLC0415
-    from ..recording.reader import Recording  # noqa: PLC0415
-    from ..recording.recorder import Recorder  # noqa: PLC0415
 
     kwargs: dict[str, Any] = {"speed": args.speed}
     if args.scenario:
         kwargs["scenario"] = args.scenario
-    if args.scenario or args.speed != 1:  # a sandbox of its own: not the background one, whatever it runs
+    if args.scenario or args.speed != 1:
         kwargs["sandbox"] = "embedded"
+    source = LiveSource.from_args(args, **kwargs)
+    if args.interval:
+        source.profile = replace(source.profile, refresh_seconds=args.interval)
+    return source
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """``tierconsole record FILE``: record with no UI. Exit 0 when the duration ends or on Ctrl-C."""
+    from ..core.domain.catalog import ConfigError  # noqa: PLC0415
+    from ..recording.capture import record_loop  # noqa: PLC0415
+    from ..recording.reader import Recording  # noqa: PLC0415
+    from ..recording.recorder import Recorder  # noqa: PLC0415
+
     try:
-        source = LiveSource.from_args(args, **kwargs)
+        source = polling_source(args)
     except ConfigError as e:
         err(str(e))
         return EXIT_USAGE
-    if args.interval:
-        source.profile = replace(source.profile, refresh_seconds=args.interval)
     from ..core.files import output_path_problem  # noqa: PLC0415
 
     exists = Path(args.file).is_file()

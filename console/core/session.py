@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable
 
+from .domain.events import ChangeEvent, Detector
 from .domain.views import DashboardData, ThrottleEvent
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,6 +32,7 @@ CAPACITY_ERRORS = frozenset({"ThrottlingException", "ServiceUnavailableException
                              "ModelTimeoutException", "InternalServerException", "TooManyRequestsException"})
 #: How long a profile switch waits for a batch submit or cancel already sent (never cut in half).
 MUTATION_DRAIN_S = 15.0
+MAX_EVENTS = 1000  # change events the console keeps for its events screen (the oldest dropped)
 
 
 class SessionClosed(RuntimeError):
@@ -65,6 +68,9 @@ class OperatorSession:
         self._prices: "PriceTable | None" = None
         # Remembered between openings of the batch form (per profile, so never carried across a switch).
         self.last_batch: dict[str, str] = {}
+        # Change events of this profile as `tierconsole watch` sees them (its `watch:` settings), newest last.
+        self.detector = Detector(replace(source.profile.watch.settings, threshold=source.profile.alert_threshold))
+        self.events: deque[ChangeEvent] = deque(maxlen=MAX_EVENTS)
 
     # ------------------------------------------------------------------ identity
     @property
@@ -128,6 +134,7 @@ class OperatorSession:
     # ------------------------------------------------------------------ shared facts
     def observe(self, data: DashboardData) -> None:
         self.latest = data
+        self.events.extend(self.detector.observe(data))
         if data.account_id:
             self.account_id = data.account_id
             self.guard.account_id = data.account_id

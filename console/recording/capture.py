@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import logging
-import signal
 import time
 from typing import Any, Callable
 
@@ -14,7 +13,6 @@ from .format import DEFAULT_MAX_BYTES, RecordingError
 
 log = logging.getLogger("tierconsole.recording")
 
-MAX_BACKOFF_S = 30.0  # as the live console: a failing account is polled less and less often
 
 
 class RecordingSource:
@@ -79,53 +77,19 @@ async def record_loop(source: Any, recorder: Any, *, duration: float | None = No
     """Start ``source``, then write one refresh every ``source.refresh_seconds`` until ``duration``
     (wall seconds) has passed or ``stop`` is set (SIGINT/SIGTERM set it). Closes both. Returns why
     it stopped: ``"duration"`` or ``"signal"``."""
-    loop = asyncio.get_running_loop()
+    from ..core.polling import poll_until, stop_on_signals  # noqa: PLC0415
+
     stop = stop or asyncio.Event()
-    handled = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
+
+    def write(data: Any) -> None:
+        recorder.write(data)
+        if progress is not None and recorder.frames_written % 60 == 1:
+            progress(f"{recorder.frames_written:,} frames")
+
+    with stop_on_signals(stop):
         try:
-            loop.add_signal_handler(sig, stop.set)
-            handled.append(sig)
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
-            pass
-    reason = "signal"
-    failures = 0
-    try:
-        await asyncio.to_thread(source.start)
-        started = clock()
-        while not stop.is_set():
-            began = clock()
-            refresh = asyncio.ensure_future(source.refresh())
-            stopped = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({refresh, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
-            if not refresh.done():
-                refresh.cancel()
-                await asyncio.gather(refresh, return_exceptions=True)
-                break
-            data = refresh.result()
-            recorder.write(data)
-            failures = failures + 1 if any(not st.ok for st in data.status.values()) else 0
-            if progress is not None and recorder.frames_written % 60 == 1:
-                progress(f"{recorder.frames_written:,} frames")
-            if duration is not None and clock() - started >= duration:
-                reason = "duration"
-                break
-            delay = min(source.refresh_seconds * 2 ** min(failures, 5), MAX_BACKOFF_S)
-            wait = began + delay - clock()
-            if duration is not None:
-                wait = min(wait, started + duration - clock())
-            if wait > 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=wait)
-                except asyncio.TimeoutError:
-                    pass
-            if duration is not None and clock() - started >= duration:
-                reason = "duration"
-                break
-    finally:
-        for sig in handled:
-            loop.remove_signal_handler(sig)
-        recorder.close()
-        await source.close()
-    return reason
+            await asyncio.to_thread(source.start)
+            return await poll_until(source, write, stop, duration=duration, clock=clock)
+        finally:
+            recorder.close()
+            await source.close()

@@ -26,7 +26,7 @@ InvokeModelWithResponseStream); other requests they match are answered as usual.
 
 ``@P`` applies a rule to a fraction P of matching requests (default 1); ``#N`` to the first N
 only (N at most 1,000,000,000); ``:SERVICE`` to one SigV4 service name (``bedrock``,
-``monitoring``, ``s3``, ``sts``, ``servicequotas``; default all), and ``:SERVICE/PATH`` to
+``monitoring``, ``s3``, ``sts``, ``sns``, ``servicequotas``; default all), and ``:SERVICE/PATH`` to
 request paths starting with PATH. Durations (``slow=D``, ``down=D/P``) are at most a day.
 Example: ``503@0.3:bedrock,slow=15s@0.2:monitoring,lost#1:bedrock/model-invocation-job``.
 Faults can also be changed while the sandbox runs (``sandbox.faults.rules``), for tests.
@@ -174,7 +174,7 @@ COMMON = {  # family -> kind -> (code, status), from AWS's common errors (S3: it
     "s3": {"503": ("ServiceUnavailable", 503), "500": ("InternalError", 500), "throttle": ("SlowDown", 503),
            "denied": ("AccessDenied", 403), "expired": ("ExpiredToken", 400)},
 }
-FAMILY = {"s3": "s3", "sts": "query", "monitoring": "query"}  # others (bedrock, servicequotas) speak JSON
+FAMILY = {"s3": "s3", "sts": "query", "monitoring": "query", "sns": "query"}  # others (bedrock, servicequotas) speak JSON
 MESSAGES = {"503": "Service unavailable (sandbox fault injection).",
             "500": "Internal error (sandbox fault injection).",
             "throttle": "Rate exceeded (sandbox fault injection).",

@@ -178,7 +178,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Services whose models declare another name for "the request is invalid".
 VALIDATION_ERRORS = {"servicequotas": "IllegalArgumentException", "monitoring": "InvalidParameterValue",
-                     "sts": "ValidationError", "s3": "InvalidArgument"}
+                     "sts": "ValidationError", "s3": "InvalidArgument", "sns": "InvalidParameter"}
 
 
 class BadJson(ValueError):

@@ -71,6 +71,16 @@ class OperatorActions(_Base):
 
         return incident_around(self.session, event)
 
+    def action_events(self) -> None:
+        """``e``: the change events of the profile (the same detector as `tierconsole watch`), newest first."""
+        from .screens.events import EventsScreen  # noqa: PLC0415
+
+        session = self.session
+        if session is None:
+            self.notify("No live profile: change events come from live data.", severity="warning")
+            return
+        self.push_screen(EventsScreen(list(session.events), session.detector.open, session.profile.name))
+
     def action_capacity_plan(self) -> None:
         """``c``: choose a model, then its capacity plan and cost view."""
         from .screens.pickers import Picker  # noqa: PLC0415

@@ -32,11 +32,11 @@ _PANE_KEYS: dict[str, str] = {
 SCREENS: dict[str, dict[str, str]] = {
     "the dashboard": {
         **_DASHBOARD_PANES, **_PANE_KEYS, "batch-submit": "b", "cancel-job": "x", "capacity-plan": "c",
-        "pause": "p", "prompt-lab": "t", "refresh": "r", "switch-profile": "a",
+        "pause": "p", "prompt-lab": "t", "refresh": "r", "switch-profile": "a", "events": "e",
     },
     "the replay": {
         **_DASHBOARD_PANES, **_PANE_KEYS, "batch-submit": "b", "cancel-job": "x", "capacity-plan": "c",
-        "pause": "p", "prompt-lab": "t", "refresh": "r", "switch-profile": "a",
+        "pause": "p", "prompt-lab": "t", "refresh": "r", "switch-profile": "a", "events": "e",
         "replay-back": "comma", "replay-faster": "plus,equals_sign", "replay-forward": "full_stop",
         "replay-jump": "g", "replay-play": "space", "replay-play-p": "p", "replay-slower": "minus",
     },
@@ -53,6 +53,7 @@ SCREENS: dict[str, dict[str, str]] = {
     "the incident view": {"incident-close": "escape,q", "incident-export": "e"},
     "the profile switcher": {"switcher-close": "escape"},
     "the capacity plan": {"quota-request": "i"},
+    "the events view": {"events-close": "escape,q,e"},
     "the quota request": {"quota-request-close": "escape,q", "quota-request-submit": "s"},
 }
 #: Every binding id of the console's key tables (dashboard, panes, prompt lab, batch forms, incident,

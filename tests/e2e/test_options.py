@@ -97,7 +97,7 @@ def test_the_walk_finds_every_command():
     """The property tests below see every command, nested ones included (and a new one automatically)."""
     assert {(), ("prompt",), ("batch", "submit"), ("batch", "list"), ("batch", "show"), ("batch", "cancel"),
             ("status",), ("incident", "export"), ("plan",), ("record",), ("replay",), ("profiles",),
-            ("sandbox",)} <= set(COMMAND_PATHS)
+            ("sandbox",), ("watch",)} <= set(COMMAND_PATHS)
 
 
 def _applies(path, name) -> bool:
@@ -276,3 +276,28 @@ def test_the_sandbox_options_mean_the_same_before_and_after_start(flag, value, a
     message = usage_error(["sandbox", flag, value, "start", flag, value + "1"])
     assert f"{flag} given twice with different values" in message
     assert f"{flag} does not apply to `tierconsole sandbox stop`" in usage_error(["sandbox", flag, value, "stop"])
+
+
+_WATCH_SHARED = {"--interval": st.sampled_from(["0.5", "1", "30"]), "--duration": st.sampled_from(["30s", "2h", "90"]),
+                 "--speed": st.sampled_from(["1", "60", "2.5"]), "--scenario": st.sampled_from(["spike", "outage"])}
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_watch_options_mean_what_they_mean_for_record_and_the_console(data):
+    """`watch` takes `record`'s --interval, --duration, --speed and --scenario with the same meaning, and the
+    console's --record FILE and --record-max-size before or after the command (twice, differently: refused)."""
+    flags = data.draw(st.lists(st.sampled_from(sorted(_WATCH_SHARED)), unique=True, min_size=1), label="flags")
+    typed = [x for f in flags for x in (f, data.draw(_WATCH_SHARED[f], label=f))]
+    watch, record = parse(["watch", *typed]), parse(["record", "f.rec", *typed])
+    for flag in flags:
+        name = flag[2:].replace("-", "_")
+        assert getattr(watch, name) == getattr(record, name), flag
+    size = data.draw(st.sampled_from(["1M", "64M", "2G"]), label="size")
+    before = parse(["--record", "x.rec", "--record-max-size", size, "watch"])
+    after = parse(["watch", "--record", "x.rec", "--record-max-size", size])
+    console = parse(["--record", "x.rec", "--record-max-size", size])
+    assert before.record == after.record == console.record == "x.rec"
+    assert before.record_max_size == after.record_max_size == console.record_max_size
+    assert "--record given twice with different values" in usage_error(["--record", "a.rec", "watch", "--record",
+                                                                         "b.rec"])

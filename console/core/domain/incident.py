@@ -136,6 +136,7 @@ def timeline(a: Answers, model_id: str, tiers: Iterable[str], tpm_quota: float, 
             rpm = a.get("Invocations", model_id).get(t, 0.0)
             thr = {"all": int(round(a.get("InvocationThrottles", model_id).get(t, 0.0)))}
         res_in = res_out = over_tokens = over_requests = None
+        errors = int(round(a.get("InvocationServerErrors", model_id).get(t, 0.0)))
         if has_reservation:
             res_in = (a.get("InputTokenCount", model_id, "reserved").get(t, 0.0)
                       + a.get("CacheWriteInputTokenCount", model_id, "reserved").get(t, 0.0))
@@ -144,7 +145,8 @@ def timeline(a: Answers, model_id: str, tiers: Iterable[str], tpm_quota: float, 
                 over_tokens = overflow.get(t, 0.0)
                 over_requests = a.get("ReservedOverflowInvocations", model_id).get(t, 0.0)
         rows.append(Minute(t, model_id, tpm, tpm_quota, rpm, rpm_quota, thr, res_in, res_out,
-                           over_tokens, over_requests, **named, input_tokens=_input(a, (model_id,), t)))
+                           over_tokens, over_requests, **named, input_tokens=_input(a, (model_id,), t),
+                           server_errors=errors))
     return rows
 
 

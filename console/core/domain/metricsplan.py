@@ -49,6 +49,7 @@ METRICS = {
     "ReservedOverflowInvocations": "v",
     "ReservedOverflowInputTokenCount": "vi",
     "ReservedOverflowOutputTokenCount": "vo",
+    "InvocationServerErrors": "e",
 }
 #: metrics asked per (model, tier) when the ServiceTier dimension exists
 PER_TIER = ("EstimatedTPMQuotaUsage", "Invocations", "InvocationThrottles")
@@ -56,6 +57,8 @@ PER_TIER = ("EstimatedTPMQuotaUsage", "Invocations", "InvocationThrottles")
 RESERVED = ("InputTokenCount", "OutputTokenCount", "CacheWriteInputTokenCount")
 #: metrics asked per model (totals); InputTokenCount tells the incident diagnosis a request's input there
 PER_MODEL = ("EstimatedTPMQuotaUsage", "Invocations", "InvocationThrottles", "InputTokenCount")
+#: asked per model (its total) for `tierconsole watch`'s error storms: 5xx answers, an outage
+MODEL_ERRORS = ("InvocationServerErrors",)
 #: the sandbox's own overflow series, per model with a reservation, in :data:`SANDBOX_NAMESPACE`
 SANDBOX_OVERFLOW = ("ReservedOverflowInputTokenCount", "ReservedOverflowOutputTokenCount",
                     "ReservedOverflowInvocations")
@@ -115,7 +118,7 @@ def plan(models: Sequence[str], tiers_by_model: Mapping[str, Iterable[str]], res
     queries: list[Query] = []
     derive: dict[str, str] = {}
     for mi, model in enumerate(models):
-        for metric in PER_MODEL:
+        for metric in PER_MODEL + MODEL_ERRORS:
             queries.append(Query(f"m{mi}_{METRICS[metric]}", metric, model, None))
         if sandbox and model in reserved_models:
             for metric in SANDBOX_OVERFLOW:

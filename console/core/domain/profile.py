@@ -14,11 +14,12 @@ from urllib.parse import urlsplit
 from .catalog import (ConfigError, ReservationSpec, _check_keys, _get, field_name, in_region, parse_reservation,
                       show)
 from .metricforms import CONSOLE_METRICS, MetricsSettings, parse_metrics_settings
+from .watchconfig import WatchConfig, parse_watch
 
 _KEYS = {"name", "description", "aws_profile", "region", "regions", "endpoint_url", "models", "reservations",
          "prices", "tier_price_multipliers", "refresh_seconds", "quota_refresh_seconds", "alert_threshold",
          "alert_bell", "read_only", "allow_prompts_in_read_only", "sandbox", "default", "s3_input_prefix", "s3_output_prefix",
-         "batch_role_arn", "timeouts", "quota_names", "metrics"}
+         "batch_role_arn", "timeouts", "quota_names", "metrics", "watch", "alerts"}
 _TIMEOUT_KEYS = {"connect", "calls", "prompt", "stream_event"}
 PROMPT_TIERS = ("reserved", "priority", "default", "flex")
 MAX_TIMEOUT_S = 86_400.0  # a day: a larger figure is a unit mistake (milliseconds), not a wait
@@ -93,6 +94,7 @@ class Profile:
     #: quotas "Anthropic Claude Sonnet 4.5", "Claude Sonnet 4.5 V1", ... not always as ListFoundationModels does)
     quota_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     metrics: MetricsSettings = CONSOLE_METRICS  # how to read per-tier CloudWatch series (tier_form, bare_model_id)
+    watch: WatchConfig = WatchConfig()  # `tierconsole watch`: change events, sinks, alert rules (watch:, alerts:)
     source: str = "<built-in>"
     origin: str = "built-in"  # built-in | project | user
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)  # the parsed document
@@ -178,6 +180,7 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
         batch_role_arn=_get(d, "batch_role_arn", "", str, default=None),
         timeouts=parse_timeouts(d.get("timeouts")),
         metrics=console_metrics(d.get("metrics"), sandbox),
+        watch=parse_watch(d.get("watch"), d.get("alerts"), threshold=threshold, sandbox=sandbox is not None),
         source=source,
         origin=origin,
         raw=d,

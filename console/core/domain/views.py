@@ -328,6 +328,7 @@ class UsageMinute:
     rpm_quota_name: str = ""
     region: str = ""
     input_tokens: float | None = None  # InputTokenCount summed over the route's series; None: not asked
+    server_errors: int | None = None  # InvocationServerErrors (5xx) in the minute; None: not asked (route, old file)
 
     @property
     def has_data(self) -> bool:

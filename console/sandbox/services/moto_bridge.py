@@ -1,4 +1,4 @@
-"""S3, STS and CloudWatch on the sandbox endpoint, served by moto.
+"""S3, STS, CloudWatch and SNS on the sandbox endpoint, served by moto.
 
 moto already speaks these protocols (rest-xml S3, query STS, CloudWatch in smithy-rpc-v2-cbor
 as current botocore sends it), so the sandbox does not re-implement them: it checks the request
@@ -40,7 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger("tierconsole.sandbox.moto")
 
-MOTO_SERVICES = ("s3", "sts", "monitoring")
+MOTO_SERVICES = ("s3", "sts", "monitoring", "sns")
+MAX_SNS_KEPT = 1000  # messages published to a topic that moto keeps (its sent_notifications), newest
 ACCOUNT_HEADER = "x-moto-account-id"
 MAX_LIST_METRICS_PAGES = 100  # unfollowed ListMetrics NextTokens kept per backend
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
@@ -118,6 +119,8 @@ class MotoBridge:
         untrack_moto_models()
         if call.service == "monitoring":
             bound_list_metrics_pages(cloudwatch_backend(self.account_id, call.region))
+        elif call.service == "sns":
+            bound_sns_messages(self.account_id, call.region)
         return Response(status=status, body=payload, headers=out)
 
     def has_bucket(self, name: str) -> bool:
@@ -154,6 +157,15 @@ def bound_list_metrics_pages(backend, limit: int = MAX_LIST_METRICS_PAGES) -> No
             del pages[next(iter(pages))]  # dicts keep insertion order: the oldest token first
         except (KeyError, StopIteration, RuntimeError):  # another thread followed or added one meanwhile
             continue
+
+
+def bound_sns_messages(account_id: str, region: str, limit: int = MAX_SNS_KEPT) -> None:
+    """moto keeps every message published to a topic (for its own inspection): keep the newest ``limit``."""
+    from moto.sns.models import sns_backends  # noqa: PLC0415
+
+    for topic in list(sns_backends[account_id][region].topics.values()):
+        if len(topic.sent_notifications) > limit:
+            del topic.sent_notifications[:-limit]
 
 
 def s3_backend(account_id: str):

@@ -11,7 +11,7 @@ protocol     checks (error codes are the ones the AWS service answers with)
 JSON         CloudWatch awsJson1.0: known operation (``UnknownOperationException``), body read by
              the bounded :func:`~.http.parse_json`, members conformed to the input shape
              (``MissingParameter`` / ``InvalidParameterValue``)
-query        STS and CloudWatch form posts: ``Action`` present (``MissingAction``) and known
+query        STS, SNS and CloudWatch form posts: ``Action`` present (``MissingAction``) and known
              (``InvalidAction``), top-level members present and well-typed (STS ``ValidationError``,
              CloudWatch ``MissingParameter`` / ``InvalidParameterValue``)
 S3 (REST)    virtual-hosted requests read path-style, names of new buckets (``InvalidBucketName``), integer query parameters (``InvalidArgument``),
@@ -39,7 +39,10 @@ from ..config import bucket_name_problem
 from ..http import AwsError, BadJson, Call, parse_json
 from ..shapes import conform, service_model
 
-BOTOCORE_NAMES = {"s3": "s3", "sts": "sts", "monitoring": "cloudwatch"}
+BOTOCORE_NAMES = {"s3": "s3", "sts": "sts", "monitoring": "cloudwatch", "sns": "sns"}
+#: What the sandbox's SNS keeps at most (checked before moto: the errors CreateTopic and Subscribe declare).
+MAX_SNS_TOPICS = 1000
+MAX_SNS_SUBSCRIPTIONS = 10_000
 S3_INT_MAX = 2**31 - 1
 _S3_OBJECT_ACTIONS = ("GetObject", "PutObject", "DeleteObject", "HeadObject", "PostObject")
 
@@ -133,10 +136,28 @@ def _check_query(call: Call) -> str:
     for name in missing:
         values[name] = None
     scalars = {n: v for n, v in values.items() if v is not _PRESENT}
-    code = "ValidationError" if call.service == "sts" else "InvalidParameterValue"
-    conform(shape, scalars, code=code, missing_code=None if call.service == "sts" else "MissingParameter",
+    code = {"sts": "ValidationError", "sns": "InvalidParameter"}.get(call.service, "InvalidParameterValue")
+    conform(shape, scalars, code=code, missing_code=None if call.service in ("sts", "sns") else "MissingParameter",
             names=[n for n in scalars])
+    if call.service == "sns":
+        _check_sns_limits(call, action, params)
     return action
+
+
+def _check_sns_limits(call: Call, action: str, params: dict[str, str]) -> None:
+    """Topics and subscriptions are kept within bounds, refused with the errors the operations declare."""
+    if action not in ("CreateTopic", "Subscribe"):
+        return
+    from moto.sns.models import sns_backends  # noqa: PLC0415 - moto is already loaded by the bridge
+
+    backend = sns_backends[call.request.headers.get("x-moto-account-id") or "123456789012"][call.region]
+    if action == "CreateTopic" and len(backend.topics) >= MAX_SNS_TOPICS and not any(
+            arn.rsplit(":", 1)[-1] == params.get("Name") for arn in backend.topics):
+        raise AwsError("TopicLimitExceeded", f"Topic limit exceeded: the sandbox keeps {MAX_SNS_TOPICS:,} topics",
+                       403)
+    if action == "Subscribe" and len(backend.subscriptions) >= MAX_SNS_SUBSCRIPTIONS:
+        raise AwsError("SubscriptionLimitExceeded", f"Subscription limit exceeded: the sandbox keeps "
+                                                    f"{MAX_SNS_SUBSCRIPTIONS:,} subscriptions", 403)
 
 
 _PRESENT = object()
@@ -355,12 +376,13 @@ def _principal_ok(principal: Any) -> bool:
 
 def moto_failure(call: Call, operation: str, exc: BaseException | None, status: int | None = None) -> AwsError:
     """A 4xx for a request moto could not process (it raised, or answered 5xx), named as the service does."""
-    service = {"s3": "S3", "sts": "STS", "monitoring": "CloudWatch"}.get(call.service, call.service)
+    service = {"s3": "S3", "sts": "STS", "monitoring": "CloudWatch", "sns": "SNS"}.get(call.service, call.service)
     if isinstance(exc, NotImplementedError):
         code = "InvalidAction" if protocol(call) == "query" else (
             "NotImplemented" if call.service == "s3" else "UnknownOperationException")
         return AwsError(code, f"The sandbox's {service} (moto) does not implement {operation[:100]}", 400)
-    code = {"s3": "InvalidRequest", "sts": "ValidationError"}.get(call.service, "InvalidParameterValue")
+    code = {"s3": "InvalidRequest", "sts": "ValidationError", "sns": "InvalidParameter"}.get(
+        call.service, "InvalidParameterValue")
     what = f"{type(exc).__name__}: {str(exc)[:200]}" if exc is not None else f"moto answered {status}"
     return AwsError(code, f"The sandbox's {service} could not process this {operation[:100]} request; check its "
                           f"parameters against the API reference ({what})", 400)

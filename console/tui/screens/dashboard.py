@@ -90,6 +90,8 @@ class DashboardScreen(Screen):
                 tooltip="Cancel the selected batch job (asks first)"),
         Binding("a", "app.switch_profile", "Profile", id="switch-profile",
                 tooltip="Switch profile (console or AWS config)"),
+        Binding("e", "app.events", "Events", show=False, id="events",
+                tooltip="Change events of this profile since the console started (what `tierconsole watch` logs)"),
         Binding("c", "app.capacity_plan", "Plan", id="capacity-plan",
                 tooltip="Capacity plan and cost view of a model (reservation sizing, spend per tier)"),
         Binding("r", "refresh", "Refresh", id="refresh", tooltip="Refresh now (while paused: one refresh, still paused)"),

@@ -35,7 +35,7 @@ NOVA = "amazon.nova-lite-v1:0"
 ROLE = "arn:aws:iam::123456789012:role/WalkRole"
 FAULT_KINDS = ("503", "500", "throttle", "denied", "expired")
 SIGNING = {"bedrock-runtime": "bedrock", "bedrock": "bedrock", "service-quotas": "servicequotas",
-           "cloudwatch": "monitoring", "sts": "sts", "s3": "s3"}
+           "cloudwatch": "monitoring", "sts": "sts", "s3": "s3", "sns": "sns"}
 # Errors every AWS service may answer that operations do not declare (AWS "common errors"), by protocol family.
 COMMON_ERRORS = {
     "json": {"AccessDeniedException", "ExpiredTokenException", "IncompleteSignature", "InternalFailure",
@@ -425,6 +425,8 @@ def walked():
     fixed_code = next(q["QuotaCode"] for q in listed if not q["Adjustable"])
     request_id = sq.request_service_quota_increase(ServiceCode="bedrock", QuotaCode=listed[2]["QuotaCode"],
                                                    DesiredValue=1e9)["RequestedQuota"]["Id"]
+    topic = boto3.client("sns", endpoint_url=sb.endpoint, region_name="us-east-1", aws_access_key_id="a",
+                         aws_secret_access_key="b").create_topic(Name="walk-oncall")["TopicArn"]
     # (service, operation) -> [(label, params, expected outcome: "ok" or an error code)]
     cases = {
         ("bedrock-runtime", "Converse"): [
@@ -499,6 +501,13 @@ def walked():
                 "Metric": {"Namespace": "Walk", "MetricName": "m"}, "Period": 60, "Stat": "Sum"}}],
                     "StartTime": datetime(2026, 1, 1), "EndTime": datetime(2026, 1, 2)}, "ok")],
         ("sts", "GetCallerIdentity"): [("ok", {}, "ok")],
+        ("sns", "CreateTopic"): [
+            ("ok", {"Name": "walk-alerts"}, "ok"), ("bad name", {"Name": "bad name!"}, "InvalidParameter")],
+        ("sns", "Publish"): [
+            ("ok", {"TopicArn": topic, "Message": "walk", "Subject": "walk"}, "ok"),
+            ("missing topic", {"TopicArn": topic + "-none", "Message": "walk"}, "NotFound"),
+            ("no message", {"TopicArn": topic}, "InvalidParameter")],
+        ("sns", "ListTopics"): [("ok", {}, "ok")],
         ("s3", "PutObject"): [("ok", {"Bucket": bucket, "Key": "walk/a.txt", "Body": b"0123456789"}, "ok")],
         ("s3", "HeadObject"): [("ok", {"Bucket": bucket, "Key": "walk/in.jsonl"}, "ok")],
         ("s3", "GetObject"): [

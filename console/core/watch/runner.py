@@ -1,0 +1,108 @@
+"""The headless watch loop: the same source and collector as the console (one ``GetMetricData`` per region per
+refresh), each refresh recorded (``--record``), turned into change events and alerts (:mod:`..domain.alerting`),
+written to the event log and offered to the sinks; the state saved whenever it changed.
+
+SIGTERM or SIGINT stops it cleanly: the refresh in flight is cancelled, the state saved, the sinks given
+``drain_timeout`` seconds to deliver (what is left is kept in the state's outbox and sent first by the next
+run), the log flushed and closed, the recording closed.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any, Callable
+
+from ..domain.alerting import Alert, Watch
+from ..domain.events import ChangeEvent
+from ..polling import poll_until, stop_on_signals
+from .eventlog import EventLog, iso
+from .sinks import SinkWorker
+from .state import StateFile
+
+MAX_OUTBOX = 1000
+
+
+class WatchRunner:
+    def __init__(self, source: Any, watch: Watch, log: EventLog, *, sinks: dict[str, SinkWorker] | None = None,
+                 everywhere: tuple[str, ...] = (), state: StateFile | None = None, outbox: list[Any] | None = None,
+                 recorder: Any = None, duration: float | None = None, drain_timeout: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic, on_events: Callable[[list[ChangeEvent]], None] | None = None):
+        self.source, self.watch, self.log = source, watch, log
+        self.sinks = sinks or {}
+        self.everywhere = everywhere  # the command line's sinks: every alert goes to them
+        self.state, self.recorder = state, recorder
+        self.outbox = list(outbox or [])
+        self.duration, self.drain_timeout, self.clock = duration, drain_timeout, clock
+        self.on_events = on_events
+        self.refreshes = 0
+        self.stop_reason = "signal"
+        self._saved = ""
+
+    # ------------------------------------------------------------------ one refresh
+    def handle(self, data: Any) -> tuple[list[ChangeEvent], list[Alert]]:
+        """Record, detect, log, alert and save one refresh (no waiting: sinks only get an offer)."""
+        if self.recorder is not None and not self.recorder.closed:
+            self.recorder.write(data)
+        events, alerts = self.watch.observe(data)
+        where = {"profile": data.profile, "account": data.account_id, "region": data.region}
+        for e in events:
+            self.log.write({"type": "event", "data_time": iso(e.time), **e.to_dict(), **where})
+        for a in alerts:
+            to = self._targets(a) if a.type != "suppressed" else []
+            doc = {**a.to_dict(), **where}
+            self.log.write({"type": "alert", "outcome": a.type if a.type != "alert" else "fired", "rule": a.rule,
+                            "severity": a.severity, "alert_id": a.alert_id, "to": to, "data_time": iso(a.event.time),
+                            "event": a.event.to_dict()})
+            for name in to:
+                self.sinks[name].offer(doc)
+        if self.on_events is not None and events:
+            self.on_events(events)
+        self.save()
+        self.refreshes += 1
+        return events, alerts
+
+    def _targets(self, alert: Alert) -> list[str]:
+        return [n for n in dict.fromkeys((*alert.sinks, *self.everywhere)) if n in self.sinks]
+
+    def save(self, final: bool = False) -> None:
+        if self.state is None:
+            return
+        doc = self.watch.state()
+        if final:
+            pending = [{"sink": name, "alert": a} for name, w in self.sinks.items() for a in w.pending()]
+            doc["outbox"] = pending[-MAX_OUTBOX:]
+        text = json.dumps(doc, sort_keys=True)
+        if text != self._saved or final:
+            self.state.save(doc)
+            self._saved = text
+
+    # ------------------------------------------------------------------ the loop
+    async def run(self, stop: asyncio.Event | None = None) -> str:
+        stop = stop or asyncio.Event()
+        for worker in self.sinks.values():
+            worker.start()
+        for item in self.outbox:  # alerts a previous run could not deliver before it stopped
+            if item.get("sink") in self.sinks:
+                self.sinks[item["sink"]].offer(item["alert"])
+        with stop_on_signals(stop):
+            try:
+                await asyncio.to_thread(self.source.start)
+                self.stop_reason = await poll_until(self.source, self.handle, stop, duration=self.duration,
+                                                    clock=self.clock)
+            finally:
+                await self._finish()
+        return self.stop_reason
+
+    async def _finish(self) -> None:
+        self.save()
+        await asyncio.gather(*(w.drain(self.drain_timeout) for w in self.sinks.values()))
+        self.save(final=True)
+        left = sum(len(w.pending()) for w in self.sinks.values())
+        self.log.write({"type": "watch", "event": "stop", "reason": self.stop_reason, "refreshes": self.refreshes,
+                        "undelivered": left, "message": f"stopped ({self.stop_reason}) after {self.refreshes} "
+                        f"refreshes" + (f"; {left} alerts not delivered, kept for the next run" if left else "")})
+        self.log.close()
+        if self.recorder is not None:
+            self.recorder.close()
+        await self.source.close()

@@ -1,0 +1,172 @@
+"""`tierconsole watch` as a process on a real sandbox: events and one alert per episode to an exec sink, SIGTERM
+(clean exit, state 0600), a restart that does not alert again, the log file (0600, bounded by rotation), config
+errors (exit 2 naming file, line and field, nothing collected) and secrets never written."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "tierconsole.cli"]
+GPT = "openai.gpt-oss-20b-1:0"
+
+
+def profile(env, name="w", extra=""):
+    """A copy of the built-in sandbox profile with ``extra`` (watch:/alerts:) appended."""
+    folder = Path(env["XDG_CONFIG_HOME"]) / "tierconsole" / "profiles"
+    folder.mkdir(parents=True, exist_ok=True)
+    text = (ROOT / "profiles" / "sandbox.yaml").read_text().replace("name: sandbox\n", f"name: {name}\n")
+    if "alert_threshold:" in extra:
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("alert_threshold:"))
+    (folder / f"{name}.yaml").write_text(text + "\n" + extra)
+    return folder / f"{name}.yaml"
+
+
+def exec_sink(tmp_path, name="alerts.jsonl"):
+    out = tmp_path / name
+    return f"sh -c 'cat >> {out}'", out
+
+
+def lines(path):
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()] if Path(path).exists() else []
+
+
+def one_per_episode(alerts):
+    """Each episode alerted once, resolved at most once (after its alert), no alert id twice."""
+    ids = [a["alert_id"] for a in alerts]
+    assert len(ids) == len(set(ids)), "an alert delivered twice"
+    by_episode: dict[str, list[str]] = {}
+    for a in alerts:
+        by_episode.setdefault(a["event"]["episode"], []).append(a["type"])
+    for episode, types in by_episode.items():
+        assert types in (["alert"], ["alert", "resolved"]), (episode, types)
+    return by_episode
+
+
+def test_spike_writes_storm_events_and_one_alert_per_episode_to_the_exec_sink(xdg_env, tmp_path):
+    command, out = exec_sink(tmp_path)
+    log = tmp_path / "watch.log"
+    run = subprocess.run([*CLI, "watch", "--scenario", "spike", "--speed", "20", "--interval", "1", "--duration",
+                          "22", "--exec", command, "--log", str(log), "--json"], env=xdg_env, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    stdout = [json.loads(line) for line in run.stdout.splitlines()]
+    assert stdout[0]["type"] == "watch" and stdout[0]["event"] == "start" and stdout[-1]["event"] == "stop"
+    events = [d for d in stdout if d["type"] == "event"]
+    storms = [(e["phase"], e["subject"]) for e in events if e["kind"] == "throttle_storm"]
+    assert ("start", f"model:{GPT}") in storms and ("end", f"model:{GPT}") in storms, events
+    assert all(e["subject"] == f"model:{GPT}" for e in events if e["kind"] == "throttle_storm")  # the others calm
+    assert lines(log) == stdout  # the log file holds the same lines
+    assert stat.S_IMODE(os.stat(log).st_mode) == 0o600
+    fired = [d for d in stdout if d["type"] == "alert" and d["outcome"] in ("fired", "resolved")]
+    delivered = lines(out)
+    assert sorted(a["alert_id"] for a in delivered) == sorted(a["alert_id"] for a in fired)
+    assert one_per_episode(delivered)
+
+
+def _start(env, *args):
+    return subprocess.Popen([*CLI, "watch", "--json", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _read_until(proc, predicate, timeout=60):
+    got = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        got.append(json.loads(line))
+        if predicate(got[-1]):
+            return got
+    raise AssertionError(f"not seen within {timeout} s: {got}")
+
+
+def test_sigterm_stops_cleanly_and_a_restart_does_not_alert_again(xdg_env, tmp_path, make_sandbox):
+    sandbox = make_sandbox(scenario="steady")  # speed 1: its metrics are on the wall clock
+    profile(xdg_env, extra="alert_threshold: 0.01\nwatch: {clear_seconds: 0}\n"
+                           "alerts: [{name: busy, events: [quota_over], cooldown: 0}]\n")
+    command, out = exec_sink(tmp_path)
+    state = tmp_path / "state.json"
+    args = ["--profile", "w", "--endpoint-url", sandbox.endpoint, "--exec", command, "--state", str(state),
+            "--interval", "1"]
+    first = _start(xdg_env, *args)
+    seen = _read_until(first, lambda d: d["type"] == "sink", timeout=45)  # traffic reaches CloudWatch first
+    time.sleep(5)
+    first.send_signal(signal.SIGTERM)
+    seen += [json.loads(line) for line in first.communicate(timeout=30)[0].splitlines()]
+    assert first.returncode == 0 and seen[-1]["event"] == "stop", first.stderr.read()
+    assert stat.S_IMODE(os.stat(state).st_mode) == 0o600
+    opened = {e["subject"] for e in seen if e["type"] == "event" and e["phase"] == "start"}
+    opened -= {e["subject"] for e in seen if e["type"] == "event" and e["phase"] == "end"}
+    assert opened and json.loads(state.read_text())["book"]["fired"]
+    alerted = lines(out)
+    assert {a["event"]["subject"] for a in alerted} == opened
+    again = _start(xdg_env, *args)
+    seen = _read_until(again, lambda d: d["type"] == "watch" and d["event"] == "start")
+    time.sleep(6)  # a few refreshes with the same quotas still over
+    again.send_signal(signal.SIGTERM)
+    seen += [json.loads(line) for line in again.communicate(timeout=30)[0].splitlines()]
+    assert again.returncode == 0
+    restarted = [d for d in seen if d["type"] == "event" and d["subject"] in opened]
+    assert not [d for d in restarted if d["phase"] == "start"], restarted  # still open: not started again
+    sent = lines(out)[len(alerted):]
+    assert not [a for a in sent if a["event"]["subject"] in opened and a["type"] == "alert"], sent
+
+
+def test_the_log_is_bounded_by_rotation_and_private(xdg_env, tmp_path):
+    log = tmp_path / "w.log"
+    run = subprocess.run([*CLI, "watch", "--scenario", "spike", "--speed", "200", "--interval", "0.5", "--duration",
+                          "10", "--log", str(log), "--log-max-size", "4k", "--log-backups", "2", "--quiet",
+                          "--no-state"], env=xdg_env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout == "", run.stderr
+    files = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("w.log"))
+    assert files == ["w.log", "w.log.1", "w.log.2"], files
+    for name in files:
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o600
+        assert (tmp_path / name).stat().st_size <= 4096 + 4096  # a line may pass the limit once
+    assert lines(tmp_path / "w.log")[-1]["event"] == "stop"
+
+
+@pytest.mark.parametrize("extra, args, needle", [
+    ("alerts:\n  - {name: a, events: [quota_over], sinks: [pagr]}\n", [], r"w\.yaml:\d+: alerts\[0\]\.sinks\[0\]: no sink named 'pagr'"),
+    ("watch:\n  sinks:\n    s: {type: webhook, url_env: NOT_SET_HERE}\n", [],
+     "watch.sinks.s: environment variable NOT_SET_HERE is not set"),
+    ("", ["--exec", "no-such-program-here --x"], "argument --exec: program 'no-such-program-here' not found"),
+    ("", ["--sns", "arn:aws:sns:nowhere"], "argument --sns: not an SNS topic ARN"),
+    ("", ["--webhook", "ftp://hooks.example/T0/SECRET-TOKEN"], "value not shown: it is a secret"),
+    ("", ["--log", "/nonexistent-dir/w.log"], "argument --log: /nonexistent-dir/w.log: no such directory"),
+])
+def test_a_bad_rule_or_sink_exits_2_before_anything_is_collected(xdg_env, tmp_path, extra, args, needle):
+    profile(xdg_env, extra=extra)
+    run = subprocess.run([*CLI, "watch", "--profile", "w", "--no-state", *args], env=xdg_env, capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert re.search(needle, run.stderr) or needle in run.stderr, run.stderr
+    assert run.stdout == "" and "Traceback" not in run.stderr
+    assert "SECRET-TOKEN" not in run.stderr
+
+
+def test_a_webhook_secret_is_never_written(xdg_env, tmp_path):
+    xdg_env["HOOK"] = "http://127.0.0.1:9/services/T000/B000/SECRET-TOKEN-123"  # nothing listens: it fails
+    profile(xdg_env, extra="alert_threshold: 0.0001\nwatch:\n  sinks:\n    hook: {type: webhook, url_env: HOOK, "
+                           "retries: 1}\nalerts: [{name: any, events: [quota_over, stale], sinks: [hook]}]\n")
+    log, state = tmp_path / "w.log", tmp_path / "s.json"
+    run = subprocess.run([*CLI, "watch", "--profile", "w", "--scenario", "steady", "--speed", "10", "--interval",
+                          "1", "--duration", "12", "--log", str(log), "--state", str(state), "--webhook",
+                          "https://hooks.example/T1/OTHER-SECRET-456"], env=xdg_env, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    everything = run.stdout + run.stderr + log.read_text() + state.read_text()
+    assert '"outcome": "failed"' in everything  # the webhook was tried, and failed
+    for secret in ("SECRET-TOKEN-123", "OTHER-SECRET-456", "/services/T000/B000"):
+        assert secret not in everything
