@@ -47,6 +47,25 @@ MAX_LIST_METRICS_PAGES = 100  # unfollowed ListMetrics NextTokens kept per backe
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
 
 
+def _with_raw_s3_bodies(create_backend_app):
+    """moto's app factory, with S3's web layer reading a PUT body as the object's bytes whatever its
+    Content-Type: werkzeug read ``application/x-www-form-urlencoded`` (curl --data-binary's and urllib's
+    default) as a form, and moto stored the object empty under a 200. A POST (a browser form upload) is
+    still read as a form."""
+    def create(service: str):
+        app = create_backend_app(service)
+        if service == "s3":
+            class RawBodyRequest(app.request_class):  # type: ignore[name-defined,misc]
+                @property
+                def want_form_data_parsed(self) -> bool:
+                    return self.method == "POST" and super().want_form_data_parsed
+
+            app.request_class = RawBodyRequest
+        return app
+
+    return create
+
+
 class MotoBridge:
     def __init__(self, account_id: str, s3: S3Limits | None = None):
         # moto takes the account of a request from its x-moto-account-id header (set on every request
@@ -56,7 +75,7 @@ class MotoBridge:
         self.s3_limits = s3 or S3Limits()  # what a client may store in S3 (.s3_limits)
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: PLC0415
 
-        self._app = DomainDispatcherApplication(create_backend_app)
+        self._app = DomainDispatcherApplication(_with_raw_s3_bodies(create_backend_app))
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sandbox-moto")
 
     def _wsgi(self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes):

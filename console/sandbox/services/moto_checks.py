@@ -230,12 +230,6 @@ def _check_s3(call: Call) -> None:
     bucket, key = segments[0], (segments[1] if len(segments) > 1 else "")
     if req.method == "POST" and bucket and key and not markers.intersection(req.query):
         raise _s3_error("MethodNotAllowed", "The specified method is not allowed against this resource.", 405)
-    form = req.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    if req.method == "PUT" and key and call.body and form in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        # moto's web layer reads such a body as a form and would store the object empty while answering 200.
-        raise _s3_error("InvalidRequest", f"The sandbox cannot store an object sent with Content-Type {form} (its "
-                        "web layer reads the body as a form); send it as another type, e.g. curl -H 'Content-Type: "
-                        "application/octet-stream'.")
     if req.method == "PUT" and bucket and not key and bucket_name_problem(bucket):
         # No bucket has such a name (moto checks only the length): one holding a control character made every
         # later ListBuckets an XML document no client can parse (botocore reports it as a 500).
