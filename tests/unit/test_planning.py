@@ -399,3 +399,22 @@ def test_cost_view_of_model_totals_only_does_not_fail():
     assert "no per-tier split" in row.basis and "Standard" in row.basis
     assert [m.from_tier for m in view.moves] == [TOTAL_TIER, TOTAL_TIER]
     assert view.moves[0].usd_per_hour_before == pytest.approx(row.usd_per_hour)
+
+
+def test_a_window_whose_traffic_began_late_says_the_monthly_figures_count_the_quiet_start():
+    """A 3-minute-old sandbox planned over 14 days: the monthly cost averaged every minute of the window, those
+    before any traffic included, and said nothing of it (the second stranger trial: ~5,000x low, unflagged)."""
+    n = 20_160
+    inp, out = np.zeros(n), np.zeros(n)
+    inp[-3:], out[-3:] = 90_000, 9_000
+    h = history({"default": {"input": inp, "cache_write": np.zeros(n), "output": out,
+                             "invocations": (inp > 0) * 30.0, "throttles": np.zeros(n)}})
+    plan = build_plan(h, model_id=NOVA, pricing=PRICING, reservation=UNKNOWN)
+    [note] = [n for n in plan.notes if "first traffic" in n]
+    assert "2026-01-14 23:57 UTC" in note and "20,157 of the 20,160 minutes" in note and "--days" in note
+    steady = h.copy()
+    steady[("default", "input")] = 90_000.0
+    steady[("default", "output")] = 9_000.0
+    steady[("default", "invocations")] = 30.0
+    assert not any("first traffic" in n for n in build_plan(steady, model_id=NOVA, pricing=PRICING,
+                                                            reservation=UNKNOWN).notes)

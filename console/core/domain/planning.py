@@ -166,6 +166,13 @@ def build_plan(history: pd.DataFrame, *, model_id: str, pricing: Pricing | None,
     if 0 < all_stats.active_minutes < n:
         notes.append(f"traffic in {all_stats.active_minutes:,} of {n:,} minutes: percentiles are of those minutes "
                      "(idle minutes left out)")
+    active = with_traffic(total)
+    before = int(active.argmax()) if active.any() else 0
+    if before >= max(60, n // 10):  # traffic began late in the window: the monthly figures count the quiet start
+        first = history.index[before].to_pydatetime()
+        notes.append(f"first traffic at {first:%Y-%m-%d %H:%M} UTC, after {before:,} of the {n:,} minutes of the "
+                     "window: monthly figures average the whole window, those quiet minutes included (a younger "
+                     "workload or sandbox: plan over a shorter window with --days)")
     if all_stats.throttled_minutes:
         notes.append(f"{plural(all_stats.throttled_minutes, 'minute')} had throttles: throttled requests carry no "
                      "tokens, so demand in those minutes is understated")
