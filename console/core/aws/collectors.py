@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
 from ..domain import incident as inc
@@ -21,6 +21,8 @@ from ..domain import quota_use as qu
 from ..domain.quotas import CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, Measure, QuotaKind
 from ..domain.views import BatchJobView, DashboardData, PaneStatus, ThrottleEvent
 from .answers import job_view, merge_events, timeout_reason
+from .listing import CallCounter as CallCounter  # where it was, for its users
+from .listing import list_quotas, pages
 from .session import AwsContext, describe_error
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,16 +34,6 @@ DISCOVERY_EVERY_S = 300.0
 #: ... or after this long while a watched model has no per-tier series yet (new tiers appear as traffic arrives).
 DISCOVERY_UNSEEN_EVERY_S = 60.0
 MAX_CONSOLE_EVENTS = 100_000
-
-
-@dataclass
-class CallCounter:
-    """How many AWS calls of each operation the collectors made (for the cost-of-watching figures)."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def add(self, op: str) -> None:
-        self.counts[op] = self.counts.get(op, 0) + 1
 
 
 class Collector:
@@ -117,16 +109,7 @@ class Collector:
         profiles, and the utilization report (started on one pass, read on the next while its id lives)."""
         if now - self._quotas_at < self.profile.quota_refresh_seconds and self._listed.specs:
             return
-        bedrock = await self.ctx.client("bedrock", self.region)
-        self.calls.add("ListFoundationModels")
-        fms = (await bedrock.list_foundation_models()).get("modelSummaries", [])
-        names = {m["modelId"]: m.get("modelName", m["modelId"]) for m in fms}
-        sq = await self.ctx.client("service-quotas", self.region)
-        rows = await self._pages(sq.list_service_quotas, "ListServiceQuotas", "Quotas",
-                                 {"ServiceCode": "bedrock", "MaxResults": 100})
-        listed = qu.parse_quotas(rows, qu.model_candidates(fms, self.profile.quota_names))
-        # each model shown as Service Quotas names it ("Amazon Nova Lite"), else as ListFoundationModels does
-        names = {m: listed.quota_name_of(m) or name for m, name in names.items()}
+        names, listed = await list_quotas(self.ctx, self.region, self.profile.quota_names, self.calls)
         self._names, self._listed, self._profiles_due = names, listed, True
         self._tpm = {m: v for m in names if (v := listed.minute(m, QuotaKind.ON_DEMAND, Measure.TOKENS))}
         self._rpm = {m: v for m in names if (v := listed.minute(m, QuotaKind.ON_DEMAND, Measure.REQUESTS))}
@@ -147,16 +130,7 @@ class Collector:
     async def _pages(self, call: Callable[..., Awaitable[dict[str, Any]]], op: str, key: str,
                      kwargs: dict[str, Any]) -> list[dict[str, Any]]:
         """Every item of a paged listing (``NextToken``/``nextToken`` as the operation names it)."""
-        token_key = "NextToken" if "MaxResults" in kwargs else "nextToken"
-        items: list[dict[str, Any]] = []
-        while True:
-            self.calls.add(op)
-            page = await call(**kwargs)
-            items += page.get(key, [])
-            token = page.get(token_key)
-            if not token:
-                return items
-            kwargs = {**kwargs, token_key: token}
+        return await pages(call, op, key, kwargs, self.calls)
 
     async def _start_report(self, now: float) -> None:
         """Start a utilization report on the quota cadence; :meth:`_read_report` reads it after the metrics

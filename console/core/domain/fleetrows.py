@@ -220,3 +220,40 @@ def pulse(rows: Iterable[FleetRow], threshold: float, accounts: Iterable[str] = 
     all_accounts = set(accounts) | {r.account_id for r in rows}
     all_regions = set(regions) | {r.region for r in rows}
     return Pulse(len(all_accounts), len(all_regions), tuple(over), tuple(hot), tuple(stale), threshold)
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """A source account as the fleet knows it: its name and where that came from, the regions it is linked in,
+    what is stale where (region -> reason), how it is reached and why its quota use is unknown."""
+
+    account_id: str
+    name: str
+    name_source: str  # "link label", "profile names:", "id"
+    regions: tuple[str, ...]
+    stale: Mapping[str, str] = field(default_factory=dict)
+    access: str = ""  # "role arn:… (fleet.access[2])", or "" when no rule matches
+    quota_note: str | None = None
+    traffic: bool = True  # False: linked, but no Bedrock series in the last 3 hours
+
+
+@dataclass(frozen=True)
+class FleetSnapshot:
+    time: float
+    profile: str
+    monitoring_account: str | None
+    regions: tuple[str, ...]
+    threshold: float
+    rows: tuple[FleetRow, ...]  # worst first
+    accounts: tuple[AccountInfo, ...] = ()
+    region_stale: Mapping[str, str] = field(default_factory=dict)  # region -> why it could not be read
+    calls: Mapping[str, int] = field(default_factory=dict)  # AWS calls of this refresh, by operation
+    source: str = "AWS"  # "AWS" or "sandbox"
+    endpoint: str | None = None
+
+    @property
+    def pulse(self) -> Pulse:
+        return pulse(self.rows, self.threshold, (a.account_id for a in self.accounts), self.regions)
+
+    def account(self, account_id: str) -> AccountInfo | None:
+        return next((a for a in self.accounts if a.account_id == account_id), None)
