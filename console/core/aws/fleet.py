@@ -46,11 +46,11 @@ def fp_is_account(text: str) -> bool:
 
 class FleetCollector:
     def __init__(self, ctx: AwsContext, *, clock: Callable[[], float] = time.time,
-                 accounts: AccountContexts | None = None):
+                 accounts: AccountContexts | None = None, regions: tuple[str, ...] | None = None):
         if ctx.profile.fleet is None:
             raise ValueError(f"profile {ctx.profile.name!r} has no fleet: section")
         self.ctx, self.profile, self.spec, self.clock = ctx, ctx.profile, ctx.profile.fleet, clock
-        self.regions = tuple(ctx.profile.regions)
+        self.regions = tuple(regions or ctx.profile.regions)
         self.calls = CallCounter()
         self.accounts = accounts or AccountContexts(ctx, self.spec, self.calls)
         self.monitoring_account: str | None = None
