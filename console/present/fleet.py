@@ -7,16 +7,22 @@ from typing import Iterable, Sequence
 from ..core.domain.fleetrows import FleetRow, FleetSnapshot, group
 from ..core.domain.format import tier_label
 
-COLUMNS = ("account", "region", "model", "use", "binding quota", "throttles/min", "reserved", "state")
-WIDTHS = (30, 14, 44, 6, 18, 24, 16, 0)
+COLUMNS = ("account", "region", "model", "use", "binding quota", "throttles/min", "reserved i/o", "state")
+#: fits 120 columns up to the state, which takes the rest (a stale row is also marked ``!`` in front)
+WIDTHS = (24, 14, 26, 4, 13, 20, 12, 0)
 
 
 def pct(x: float | None) -> str:
     return "—" if x is None else f"{x:.0%}"
 
 
-def account_cell(r: FleetRow) -> str:
-    return f"{r.account_name} {r.account_id}" if r.account_name and r.account_name != r.account_id else r.account_id
+def account_cell(r: FleetRow, width: int = WIDTHS[0]) -> str:
+    """Name and id; a long name is cut, never the id (the id is what an operator acts on)."""
+    if not r.account_name or r.account_name == r.account_id:
+        return r.account_id
+    room = width - len(r.account_id) - 1
+    name = r.account_name if len(r.account_name) <= room else r.account_name[: max(1, room - 1)] + "…"
+    return f"{name} {r.account_id}"
 
 
 def throttles_cell(r: FleetRow) -> str:
@@ -24,7 +30,7 @@ def throttles_cell(r: FleetRow) -> str:
         return "—"
     total = f"{r.throttles_per_min:.1f}" if r.throttles_per_min else "0"
     if r.throttles_by_tier:
-        split = " ".join(f"{tier_label(t)} {v:.1f}" for t, v in r.throttles_by_tier.items() if v > 0)
+        split = " ".join(f"{tier_label(t)[0]} {v:.1f}" for t, v in r.throttles_by_tier.items() if v > 0)
         return f"{total} ({split})" if split else total
     return f"{total} ({r.tiers_note})" if r.tiers_note else total
 
@@ -33,9 +39,9 @@ def reserved_cell(r: FleetRow) -> str:
     if r.reserved is None:
         return ""
     res = r.reserved
-    text = f"in {res.input_fraction:.0%} out {res.output_fraction:.0%}"
+    text = f"{res.input_fraction:.0%}/{res.output_fraction:.0%}"
     if res.overflow_tpm:
-        text += f" +{res.overflow_tpm:,.0f} overflow ({res.overflow_source})"
+        text += f" +{res.overflow_tpm:,.0f}({res.overflow_source[:3]})"
     return text
 
 
@@ -45,9 +51,34 @@ def state_cell(r: FleetRow) -> str:
     return r.quota_note or ""
 
 
+def row_detail(r: FleetRow) -> str:
+    """Everything about one row on one line (the fleet screen's detail line under the table)."""
+    parts = [f"{r.account_name} ({r.account_id}) {r.region} {r.series}"]
+    if r.binding:
+        parts.append(f"binding: {r.binding.name} {r.binding.used:,.0f}/{r.binding.limit:,.0f} ({pct(r.binding.fraction)})")
+    if r.tpm_used is not None:
+        parts.append(f"{r.tpm_used:,.0f} TPM · {r.rpm_used or 0:,.1f} RPM")
+    parts.append(f"throttles/min {throttles_cell(r)}")
+    if r.reserved:
+        parts.append(f"reserved {r.reserved.reservation_id} in/out {reserved_cell(r)}")
+    if r.stale:
+        parts.append(f"STALE: {r.stale}")
+    if r.quota_note:
+        parts.append(r.quota_note)
+    parts.append(f"{r.source} figures")
+    return " · ".join(parts)
+
+
 def row_cells(r: FleetRow) -> tuple[str, ...]:
     return (account_cell(r), r.region, r.series, pct(r.use), r.binding.label if r.binding else "—",
             throttles_cell(r), reserved_cell(r), state_cell(r))
+
+
+def mark(r: FleetRow, threshold: float) -> str:
+    """``▲`` at or over the line or throttling, ``!`` stale, else blank: what the row's first column says."""
+    if (r.use or 0) >= threshold or (r.throttles_per_min or 0) > 0:
+        return "▲ "
+    return "! " if r.stale else "  "
 
 
 def line(cells: Sequence[str], mark: str = "  ") -> str:
@@ -67,8 +98,7 @@ def format_fleet(s: FleetSnapshot, rows: Sequence[FleetRow] | None = None, by: s
     for key, members in group(rows, by, s.threshold):
         if by != "none":
             out.append(f"{key}")
-        out += [line(row_cells(r), "▲ " if (r.use or 0) >= s.threshold or (r.throttles_per_min or 0) > 0 else "  ")
-                for r in members]
+        out += [line(row_cells(r), mark(r, s.threshold)) for r in members]
     quiet = [a for a in s.accounts if not a.traffic]
     if quiet:
         out.append("")

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 BINDING_IDS: frozenset[str] = frozenset({
     "batch-browser-close", "batch-next-job", "batch-previous-job", "batch-submit", "batch-submit-browse",
     "batch-submit-close", "batch-submit-send", "cancel-job", "capacity-plan", "clear-filter", "close-filter",
-    "confirm-no", "confirm-yes", "filter", "help", "incident", "incident-close", "incident-export", "next-pane",
+    "confirm-no", "confirm-yes", "filter", "fleet-back", "fleet-drill", "fleet-group", "help", "incident", "incident-close", "incident-export", "next-pane",
     "pane-batch", "pane-quota", "pane-reservations", "pane-throttles", "pause", "previous-pane", "prompt-back",
     "prompt-cancel", "prompt-dashboard", "prompt-help", "prompt-history", "prompt-history-newer",
     "prompt-history-older", "prompt-lab", "prompt-send", "quit", "refresh", "replay-back", "replay-faster",

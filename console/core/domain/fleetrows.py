@@ -195,6 +195,16 @@ class Pulse:
     threshold: float = 0.8
     extra: Mapping[str, int] = field(default_factory=dict)
 
+    def short(self) -> str:
+        """For a header: ``2 accts over 80% · 1 throttling · 1 stale`` (the parts that are not zero, but the first)."""
+        parts = [f"{len(self.over_accounts)} {'acct' if len(self.over_accounts) == 1 else 'accts'} over "
+                 f"{round(self.threshold * 100)}%"]
+        if self.throttling_accounts:
+            parts.append(f"{len(self.throttling_accounts)} throttling")
+        if self.stale_accounts:
+            parts.append(f"{len(self.stale_accounts)} stale")
+        return " · ".join(parts)
+
     def text(self, width: int | None = None) -> str:
         """``3 accounts over 80% · 1 throttling · 2 stale`` (shortened to ``width``: the parts at the end go first)."""
         def n(k: int, word: str) -> str:

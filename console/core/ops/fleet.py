@@ -9,6 +9,9 @@ from ..domain import fleetrows as fr
 from ..domain.catalog import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..aws.listing import CallCounter
+    from ..aws.session import AwsContext, Target
+    from ..source import LiveSource
     from ..domain.fleetspec import AccessRule
     from ..domain.profile import Profile
     from ..session import OperatorSession
@@ -115,3 +118,57 @@ def drill_profile(monitoring: "Profile", rule: "AccessRule", row: fr.FleetRow, *
                  "models": console.models}
     return replace(base, reservations=tuple(reservations), read_only=base.read_only or read_only,
                    refresh_seconds=min(monitoring.refresh_seconds, 5.0), **extra)
+
+
+class DrillRefused(Exception):
+    """A drill-in that must not happen: no access rule for the account, or credentials acting elsewhere."""
+
+
+def drill_source(fleet: "LiveSource", row: fr.FleetRow, calls: "CallCounter | None" = None) -> "LiveSource":
+    """The (unstarted) live source of a drill-in into ``row``: the profile :func:`drill_profile` derives, aimed at
+    the fleet's own endpoint, its clients acting as the account (the rule's AWS profile, or the role assumed with
+    the monitoring account's credentials). Raises :class:`DrillRefused` naming the missing ``access`` entry."""
+    from ..aws.fleet_access import AssumedRoleContext  # noqa: PLC0415
+    from ..aws.listing import CallCounter  # noqa: PLC0415
+    from ..source import LiveSource  # noqa: PLC0415
+
+    monitoring = fleet.ctx
+    spec = fleet.profile.fleet
+    if monitoring is None or spec is None:
+        raise DrillRefused(f"profile {fleet.profile.name!r} is not a started fleet")
+    rule = spec.access_for(row.account_id, row.account_name or None)
+    if rule is None:
+        raise DrillRefused(f"no access configured for {row.account_name} ({row.account_id}): add a fleet.access "
+                           f"rule matching it to {fleet.profile.source}")
+    profile = drill_profile(fleet.profile, rule, row, read_only=fleet.forced_read_only)
+    role = rule.role_for(row.account_id)
+    counter = calls or CallCounter()
+
+    def make(target: "Target") -> "AwsContext":
+        if role is None:
+            from ..aws.session import AwsContext  # noqa: PLC0415
+
+            return AwsContext(target)
+        return AssumedRoleContext(target, monitoring, role, rule.external_id, row.region, counter)
+
+    return LiveSource(profile, endpoint_url=monitoring.target.endpoint_url, read_only=fleet.forced_read_only,
+                      sandbox="attach", make_context=make)
+
+
+async def check_drill(session: "OperatorSession", account_id: str) -> None:
+    """A drilled session acts in ``account_id`` or not at all (its credentials' ``GetCallerIdentity``)."""
+    import asyncio  # noqa: PLC0415
+
+    from ..aws.session import describe_error  # noqa: PLC0415
+
+    try:
+        sts = await (await session.context()).client("sts", session.profile.region)
+        acting = (await sts.get_caller_identity())["Account"]
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - said to the operator; nothing is opened
+        raise DrillRefused(f"cannot act in {account_id}: {describe_error(exc)} ({session.profile.name})") from None
+    session.account_id = session.guard.account_id = acting
+    if acting != account_id:
+        raise DrillRefused(f"credentials for {account_id} act in {acting or 'an account that could not be read'}: "
+                           f"refused ({session.profile.name})")
