@@ -120,11 +120,13 @@ class Cells:
     def _make(self, account: str, region: str) -> Sandbox:
         spec = self.fleet.account(account)
         base = self.host.config
+        # Each cell its own seed (fixed by account and region): two calm accounts do not send the same traffic.
+        seed = base.catalog.settings.seed + int(account) % 100_003 * 31 + self.fleet.regions.index(region)
         if spec is None:  # the default account in another region
-            config = replace(base, region=region, catalog=_own_settings(base.catalog))
+            config = replace(base, region=region, catalog=_own_settings(base.catalog, seed))
             scenario = None
         else:
-            config = replace(base, account_id=account, region=region, catalog=spec.catalog,
+            config = replace(base, account_id=account, region=region, catalog=_own_settings(spec.catalog, seed),
                              bucket=f"{base.bucket}-{account}", access_log=None)
             scenario = spec.scenarios.get(region)
         cell = self._make_sandbox(config, scenario)
@@ -193,6 +195,7 @@ def bound_assumed_roles(account: str, keep: int = MAX_ASSUMED_PER_ACCOUNT) -> No
         keys.pop(role.access_key_id, None)
 
 
-def _own_settings(catalog):
-    """``catalog`` with tier policies of its own (a scenario's ``tiers:`` changes them in its cell only)."""
-    return replace(catalog, settings=replace(catalog.settings, policies=dict(catalog.settings.policies)))
+def _own_settings(catalog, seed: int):
+    """``catalog`` with tier policies of its own (a scenario's ``tiers:`` changes them in its cell only) and
+    ``seed`` (its scenario's arrivals and its answers)."""
+    return replace(catalog, settings=replace(catalog.settings, policies=dict(catalog.settings.policies), seed=seed))
