@@ -11,6 +11,7 @@ from tierconsole.sandbox.config import parse_sandbox_config
 NOVA = "amazon.nova-lite-v1:0"
 HEAD = f"""sandbox:
   account_id: "100000000000"
+  bucket: tierconsole-fleet-unit     # S3 names are global in moto: not another test's default bucket
   regions: [us-east-1, us-west-2]
   models:
     - {{id: {NOVA}, name: Amazon Nova Lite, family: nova, tpm: 120000, rpm: 300, burndown: 1, max_output_tokens: 5000, output_tps: 100, ttft_ms: 10}}
@@ -33,16 +34,16 @@ def test_accounts_regions_quotas_and_scenarios_are_read():
 
 
 @pytest.mark.parametrize("accounts, line, path, words", [
-    ('    - {id: "100000000000"}\n', 7, "sandbox.accounts[0].id", "is also sandbox.account_id"),
-    ('    - {id: "2000"}\n', 7, "sandbox.accounts[0].id", "12 digits"),
-    ('    - {id: "200000000001", regions: [eu-west-1]}\n', 7, "sandbox.accounts[0].regions[0]",
+    ('    - {id: "100000000000"}\n', 8, "sandbox.accounts[0].id", "is also sandbox.account_id"),
+    ('    - {id: "2000"}\n', 8, "sandbox.accounts[0].id", "12 digits"),
+    ('    - {id: "200000000001", regions: [eu-west-1]}\n', 8, "sandbox.accounts[0].regions[0]",
      "not one of sandbox.regions"),
-    ('    - {id: "200000000001", quotas: {nope: {tpm: 1}}}\n', 7, "sandbox.accounts[0].quotas.nope", "not in"),
-    (f'    - {{id: "200000000001", quotas: {{{NOVA}: {{tpm: -1}}}}}}\n', 7,
+    ('    - {id: "200000000001", quotas: {nope: {tpm: 1}}}\n', 8, "sandbox.accounts[0].quotas.nope", "not in"),
+    (f'    - {{id: "200000000001", quotas: {{{NOVA}: {{tpm: -1}}}}}}\n', 8,
      f"sandbox.accounts[0].quotas.{NOVA}.tpm", "whole number"),
-    ('    - {id: "200000000001", assume_role: maybe}\n', 7, "sandbox.accounts[0].assume_role", "allow or deny"),
-    ('    - {id: "200000000001", colour: red}\n', 7, "sandbox.accounts[0].colour", "colour"),
-    ('    - {id: "200000000001", scenario: {ap-south-1: hot}}\n', 7, "sandbox.accounts[0].scenario.ap-south-1",
+    ('    - {id: "200000000001", assume_role: maybe}\n', 8, "sandbox.accounts[0].assume_role", "allow or deny"),
+    ('    - {id: "200000000001", colour: red}\n', 8, "sandbox.accounts[0].colour", "colour"),
+    ('    - {id: "200000000001", scenario: {ap-south-1: hot}}\n', 8, "sandbox.accounts[0].scenario.ap-south-1",
      "not one of this account's regions"),
 ])
 def test_bad_fleet_values_name_file_line_and_field(accounts, line, path, words):
