@@ -231,6 +231,9 @@ class Oam:
     # ------------------------------------------------------------------ links
     def create_link(self, account: str, region: str, sink_arn: str, template: str, types: list[str],
                     config: dict | None = None, tags: dict | None = None, ident: str | None = None) -> Link:
+        config = config or {}
+        filt = config.get("MetricConfiguration", {}).get("Filter")
+        namespaces = metric_filter(filt) if filt else None
         sink = self.sinks.get(sink_arn)
         if sink is None or sink.region != region:
             raise AwsError("InvalidParameterException", f"Sink {sink_arn[:200]!r} does not exist in {region}.", 400)
@@ -245,15 +248,13 @@ class Oam:
         if len(mine) >= MAX_LINKS_PER_SOURCE:
             raise AwsError("ServiceQuotaExceededException", f"A source account links to at most "
                            f"{MAX_LINKS_PER_SOURCE} monitoring accounts per Region.", 429)
-        config = config or {}
-        filt = config.get("MetricConfiguration", {}).get("Filter")
         ident = ident or str(uuid.uuid4())
         name = self.names.get(account, account)
         label = (template.replace("$AccountEmailNoDomain", name).replace("$AccountEmail", f"{name}@sandbox.invalid")
                  .replace("$AccountName", name))
         link = Link(arn=f"arn:aws:oam:{region}:{account}:link/{ident}", id=ident, account=account, region=region,
                     sink_arn=sink_arn, label=label[:64], label_template=template, resource_types=sorted(set(types)),
-                    config=config, tags=dict(tags or {}), namespaces=metric_filter(filt) if filt else None)
+                    config=config, tags=dict(tags or {}), namespaces=namespaces)
         self.links[link.arn] = link
         return link
 
