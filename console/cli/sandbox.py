@@ -29,7 +29,7 @@ SANDBOX_GROUP = options.Group("sandbox", (
         metavar="FILE", help="profile YAML with a 'sandbox' section (default: built-in profiles/sandbox.yaml; "
                              "--profile NAME uses that console profile's file)")),
     options.Option(("--scenario",), "scenario", None, dict(
-        metavar="NAME", help="background traffic: none, steady, spike, flex-backlog, reserved-overflow, outage, "
+        metavar="NAME", help="background traffic: none, steady, spike, flex-backlog, reserved-overflow, outage, calm, hot, "
                              "or a scenario YAML file (default: the config's, else none)")),
     options.Option(("--speed",), "speed", 1.0, dict(
         type=sandbox_speed, metavar="FACTOR",

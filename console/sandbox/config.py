@@ -10,6 +10,7 @@ from typing import Any
 from ..core.config.loader import load_yaml, locate
 from ..core.domain.catalog import Catalog, ConfigError, _check_keys, _get, parse_catalog, parse_profiles, show
 from ..core.domain.metricsplan import MetricsSettings, parse_metrics_settings
+from .fleet_config import Fleet, parse_fleet
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -31,10 +32,12 @@ class SandboxConfig:
     access_log: str | None = None  # one JSON line per request, also for the console's in-process sandbox
     max_application_profiles: int = DEFAULT_MAX_APPLICATION_PROFILES  # CreateInferenceProfile beyond it: refused
     metrics: MetricsSettings = MetricsSettings()  # how per-tier CloudWatch series are named (see services/metrics.py)
+    fleet: "Fleet | None" = None  # several accounts and regions (see fleet_config.py); None: one account, as ever
 
 
 _SANDBOX_KEYS = {"account_id", "scenario", "bucket", "engine", "models", "region", "access_log", "geographies",
-                 "max_application_profiles", "account_quotas", "quota_rules", "metrics"}
+                 "max_application_profiles", "account_quotas", "quota_rules", "metrics",
+                 "accounts", "regions", "oam", "account_name"}
 
 
 def log_path_problem(path: str | Path) -> str | None:
@@ -74,8 +77,9 @@ def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
         catalog = parse_profiles(catalog, sb.get("geographies"))
         max_profiles = _get(sb, "max_application_profiles", "sandbox", int,
                             default=DEFAULT_MAX_APPLICATION_PROFILES, minimum=0, maximum=MAX_APPLICATION_PROFILES)
-        return SandboxConfig(catalog=catalog, account_id=account,
-                             region=sb.get("region") or doc.get("region") or DEFAULT_REGION,
+        region = sb.get("region") or doc.get("region") or DEFAULT_REGION
+        return SandboxConfig(catalog=catalog, account_id=account, region=region,
+                             fleet=parse_fleet(sb, doc, account, region),
                              bucket=sb.get("bucket", DEFAULT_BUCKET), scenario=sb.get("scenario", "none"),
                              source=source, access_log=sb.get("access_log"),
                              max_application_profiles=max_profiles,

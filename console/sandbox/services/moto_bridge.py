@@ -84,7 +84,7 @@ class MotoBridge:
         call.operation = moto_checks.check(call)  # raises the AWS error for input moto would choke on
         loop = asyncio.get_running_loop()
         headers = [(k, v) for k, v in req.headers.items() if k.lower() != ACCOUNT_HEADER]
-        headers.append((ACCOUNT_HEADER, self.account_id))
+        headers.append((ACCOUNT_HEADER, call.account or self.account_id))  # the call's (a fleet serves several)
         try:
             status, headers, payload = await loop.run_in_executor(
                 self._pool, self._wsgi, req.method, req.path, req.query_string, headers, call.body)
@@ -107,7 +107,7 @@ class MotoBridge:
                                        "headers cannot (a control character, or one beyond Latin-1).", 400)
         untrack_moto_models()
         if call.service == "monitoring":
-            bound_list_metrics_pages(cloudwatch_backend(self.account_id, call.region))
+            bound_list_metrics_pages(cloudwatch_backend(call.account or self.account_id, call.region))
         return Response(status=status, body=payload, headers=out)
 
     def has_bucket(self, name: str) -> bool:
@@ -160,11 +160,12 @@ def cloudwatch_backend(account_id: str, region: str):
     return cloudwatch_backends[account_id][region]
 
 
-def install(sandbox: "SandboxHost") -> MotoBridge:
+def install(sandbox: "SandboxHost", shared: MotoBridge | None = None) -> MotoBridge:
     """The bridge for :data:`MOTO_SERVICES` (the sandbox routes them to ``bridge.handle``), closed with the
-    sandbox, and the default bucket for batch input and output."""
-    bridge = MotoBridge(sandbox.config.account_id)
-    sandbox.on_close(bridge.close)
+    sandbox (``shared``: a fleet cell's, its host's), and the default bucket for batch input and output."""
+    bridge = shared or MotoBridge(sandbox.config.account_id)
+    if shared is None:
+        sandbox.on_close(bridge.close)
     # The default bucket for batch input and output exists from the start.
     backend = s3_backend(sandbox.config.account_id)
     if sandbox.config.bucket not in backend.buckets:
