@@ -1,19 +1,78 @@
-"""`tierconsole fleet` and `status --fleet` as a process (issue 15). Against the multi-account sandbox once it
-lands (fleet-sbx); until then against today's single-account sandbox, which serves no OAM: every region's
-discovery fails, and the command says so, region by region, with exit 1 — never a traceback, never a figure."""
+"""The fleet end to end (issue 15): the console's real aiobotocore clients and the CLI as a process against a
+multi-account fleet sandbox on loopback (fleet-sbx's), with traffic sent by boto3 as each source account.
+
+One search-prod account with a 200-TPM Nova quota takes enough prompts to pass 50%; payments-prod sends one;
+data-science refuses AssumeRole; legacy is not linked (its metrics never reach the monitoring account)."""
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 
+import pytest
+
+from tests.conftest import NOVA, user
 from tests.e2e.test_headless import env  # noqa: F401 - the fixture
+from tests.e2e.test_sandbox_fleet import client, fleet_config
+
+from tierconsole.core.aws.fleet import FleetCollector
+from tierconsole.core.aws.session import AwsContext, Target
+from tierconsole.core.config.profiles import _load
 
 CLI = [sys.executable, "-m", "tierconsole.cli"]
+MONITORING = "100000000000"
+PAYMENTS, SEARCH, DENIED, UNLINKED = "200000000001", "200000000002", "200000000003", "200000000004"
+FLEET = f"""
+sandbox:
+  account_id: "{MONITORING}"
+  account_name: observability
+  bucket: tierconsole-fleet-con-test    # S3 names are global in moto: not another test's
+  regions: [us-east-1, us-west-2]
+  oam: auto
+  models:
+    - {{id: {NOVA}, name: Amazon Nova Lite, family: nova, tpm: 120000, rpm: 300, burndown: 1,
+       max_output_tokens: 5000, output_tps: 2000, ttft_ms: 10}}
+  accounts:
+    - {{id: "{PAYMENTS}", name: payments-prod, regions: [us-east-1, us-west-2]}}
+    - {{id: "{SEARCH}", name: search-prod, regions: [us-east-1], quotas: {{{NOVA}: {{tpm: 200, rpm: 100}}}}}}
+    - {{id: "{DENIED}", name: data-science, regions: [us-west-2], assume_role: deny}}
+    - {{id: "{UNLINKED}", name: legacy, regions: [us-east-1], link: false}}
+"""
 
 
-def run(cwd, env, *args):
+def profile_text(endpoint: str) -> str:
+    return (f"name: fx\nendpoint_url: {endpoint}\nsandbox: {{}}\nregions: [us-east-1, us-west-2]\n"
+            "fleet:\n  access:\n    - match: 'label:payments-*'\n"
+            "      role_arn: 'arn:aws:iam::{account}:role/Operator'\n"
+            "    - match: '*'\n      role_arn: 'arn:aws:iam::{account}:role/Read'\n      read_only: true\n")
+
+
+@pytest.fixture(scope="module")
+def fleet():
+    from tierconsole.sandbox.app import Sandbox, SandboxThread
+
+    thread = SandboxThread(Sandbox(fleet_config(FLEET), speed=1.0))
+    thread.start()
+    sb = thread.sandbox
+    for account, region, n in ((SEARCH, "us-east-1", 7), (PAYMENTS, "us-east-1", 1), (DENIED, "us-west-2", 1),
+                               (UNLINKED, "us-east-1", 1)):
+        rt = client(sb, "bedrock-runtime", account, region)
+        for _ in range(n):
+            rt.converse(modelId=NOVA, messages=user("hello there"), inferenceConfig={"maxTokens": 20})
+    yield sb
+    thread.stop()
+
+
+def run(cwd, env, *args):  # noqa: F811
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120, env=env, cwd=cwd)
+
+
+@pytest.fixture
+def cwd(tmp_path, fleet):
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "fx.yaml").write_text(profile_text(fleet.endpoint))
+    return tmp_path
 
 
 def test_a_profile_without_a_fleet_section_is_a_usage_error_naming_it(tmp_path, env):  # noqa: F811
@@ -24,17 +83,66 @@ def test_a_profile_without_a_fleet_section_is_a_usage_error_naming_it(tmp_path, 
         assert r.stdout == ""
 
 
-def test_a_monitoring_endpoint_without_oam_marks_every_region_stale_and_exits_1(tmp_path, env, sandbox):  # noqa: F811
-    (tmp_path / "profiles").mkdir()
-    (tmp_path / "profiles" / "fx.yaml").write_text(
-        f"name: fx\nendpoint_url: {sandbox.endpoint}\nsandbox: {{}}\nregions: [us-east-1, us-west-2]\n"
-        "fleet:\n  access:\n    - match: '*'\n      role_arn: 'arn:aws:iam::{account}:role/Read'\n")
-    r = run(tmp_path, env, "--profile", "fx", "status", "--fleet", "--json", "--fail-over", "0.5")
-    assert r.returncode == 1, (r.stdout, r.stderr)
+def test_status_fleet_exits_3_naming_the_accounts_over_the_line(cwd, env):  # noqa: F811
+    r = run(cwd, env, "--profile", "fx", "status", "--fleet", "--fail-over", "0.5", "--json")
+    assert r.returncode == 3, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr
     doc = json.loads(r.stdout)
-    assert doc["rows"] == [] and set(doc["region_stale"]) == {"us-east-1", "us-west-2"}
-    assert all(why.startswith("discovery: ") for why in doc["region_stale"].values())
-    assert "could not read region us-east-1: discovery:" in r.stderr and "Traceback" not in r.stderr
-    r = run(tmp_path, env, "--profile", "fx", "fleet", "--region", "us-west-2")
-    assert r.returncode == 1 and "region us-west-2 STALE: discovery:" in r.stdout
-    assert "us-east-1" not in r.stdout.split("\n", 1)[0]  # --region: only that region of the fleet
+    top = doc["rows"][0]
+    assert (top["account_id"], top["account_name"], top["region"], top["series"]) == (SEARCH, "search-prod",
+                                                                                       "us-east-1", NOVA)
+    assert top["use"] >= 0.5 and top["binding_quota"]["limit"] == 200 and top["source"] == "sandbox"
+    assert f"search-prod ({SEARCH}): us-east-1 {NOVA} on-demand" in r.stderr
+    assert "payments-prod" not in r.stderr.split("over 50%", 1)[1]  # one prompt is not over the line
+    accounts = {a["account_id"]: a for a in doc["accounts"]}
+    assert UNLINKED not in accounts and accounts[PAYMENTS]["name_source"] == "link label"
+    assert accounts[DENIED]["quota_note"].startswith("access denied (AssumeRole)")
+    assert doc["calls"]["GetMetricData"] == 2  # one per region: 2 regions, a handful of queries
+
+
+def test_a_denied_account_is_exit_1_named_and_keeps_its_metrics(cwd, env):  # noqa: F811
+    r = run(cwd, env, "--profile", "fx", "status", "--fleet", "--fail-over", "0.99")
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert f"could not read data-science ({DENIED}) us-west-2 quota use: access denied (AssumeRole)" in r.stderr
+    assert "Traceback" not in r.stderr and "Refreshing temporary credentials" not in r.stderr
+    line = next(ln for ln in r.stdout.splitlines() if DENIED in ln and NOVA in ln)
+    assert " —  " in line  # its use is unknown, never 0 ...
+
+
+def test_fleet_text_filter_and_region(cwd, env):  # noqa: F811
+    r = run(cwd, env, "--profile", "fx", "fleet", "--filter", "payments", "--region", "us-east-1")
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stdout.splitlines() if PAYMENTS in ln]
+    assert lines and all("us-east-1" in ln for ln in lines)
+    assert SEARCH not in r.stdout.split("\n", 3)[3]
+
+
+def test_the_collector_costs_one_get_metric_data_per_region_and_marks_a_dead_endpoint_per_region(fleet):
+    async def go():
+        profile = _load("fx", "fx.yaml", "user", profile_text(fleet.endpoint))
+        ctx = AwsContext(Target(profile, fleet.endpoint, sandbox=True))
+        c = FleetCollector(ctx)
+        try:
+            first = await c.refresh(wait_quotas=True)
+            second = await c.refresh()
+        finally:
+            await c.close()
+            await ctx.close()
+        dead = _load("fx", "fx.yaml", "user", profile_text("http://127.0.0.1:9"))
+        ctx = AwsContext(Target(dead, "http://127.0.0.1:9", sandbox=True))
+        c = FleetCollector(ctx)
+        try:
+            down = await c.refresh()
+        finally:
+            await c.close()
+            await ctx.close()
+        return first, second, down
+
+    first, second, down = asyncio.run(go())
+    # each account with Bedrock series, through itself: payments, search; data-science refuses AssumeRole
+    assert first.calls["AssumeRole"] == 3 and first.calls["ListServiceQuotas"] == 2
+    assert second.calls == {"GetMetricData": 2}
+    search = next(r for r in second.rows if r.account_id == SEARCH)
+    assert search.tpm_used and search.binding is not None and search.throttles_by_tier is None  # no Insights here
+    assert set(down.region_stale) == {"us-east-1", "us-west-2"}
+    assert all("endpoint down" in why for why in down.region_stale.values())

@@ -65,3 +65,12 @@ def test_a_drill_in_runs_as_the_account_in_that_region_read_only_where_the_rule_
     p = drill_profile(mon, rule, row)
     assert p.name == "prod-fleet/payments-prod@us-east-1" and p.regions == ("us-east-1",)
     assert p.read_only and p.fleet is None and [r.reservation_id for r in p.reservations] == ["r1"]
+
+
+def test_verdict_1_names_an_account_whose_quota_use_is_unknown():
+    w = world()
+    w.denied.add("200000000003")
+    v = verdict(snapshot(w), 0.95)
+    assert v.code == 1
+    assert [who for who, _ in v.unknown] == ["200000000003 (200000000003) us-east-1 quota use"]
+    assert "access denied" in v.unknown[0][1]

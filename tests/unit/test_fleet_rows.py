@@ -120,3 +120,9 @@ def test_pulse_counts_accounts_and_shortens_by_width():
     assert p.text() == "1 account over 80% · 1 throttling · 1 stale · 4 accounts in 2 regions"
     assert p.text(width=40) == "1 account over 80% · 1 throttling"
     assert len(p.text(width=10)) <= 10
+
+
+def test_an_idle_series_with_known_quotas_is_0_percent_not_unknown():
+    a = answers(EstimatedTPMQuotaUsage={NOVA: 0.0}, Invocations={NOVA: 0.0})
+    (row,) = fr.build_rows("200000000001", "", "us-east-1", [NOVA], a, NOW, listed=LISTED, quota_note=None)
+    assert row.use == 0.0 and row.binding is not None and fr.band(row, 0.8) == 3

@@ -166,7 +166,7 @@ class FleetCollector:
         reserved = {a: self.spec.reserved_models(a) for a in self.spec.reservations}
         return fp.plan_region(region, self.series_of(region), reserved, now, sandbox=self.sandbox,
                               form=self.form_of(region), bare=self.profile.metrics.bare_model_id,
-                              limit=self.query_limit)
+                              limit=self.query_limit, insights=self.spec.use_insights(self.sandbox))
 
     async def _call(self, cw: Any, plan: fp.RegionPlan, call: fp.Call) -> list[dict[str, Any]]:
         from datetime import datetime, timezone  # noqa: PLC0415

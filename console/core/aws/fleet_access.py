@@ -9,6 +9,7 @@ monitoring account's STS client. Nothing here prints or keeps a secret beyond th
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -20,6 +21,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .listing import CallCounter
 
 ROLE_SESSION_NAME = "tierconsole-fleet"
+# aiobotocore logs a failed assume-role refresh with its traceback before raising it to the caller, which says it
+# in one line (a denied account's quota note, a refused drill-in): with no handler configured, Python's last
+# resort would print that traceback on the terminal.
+logging.getLogger("aiobotocore.credentials").addHandler(logging.NullHandler())
 NO_ACCESS = "unknown — no access configured (add a fleet.access rule matching it)"
 
 

@@ -126,12 +126,13 @@ def insights_query(form: str) -> str:
 
 def plan_region(region: str, series: Mapping[str, Sequence[str]], reserved: Mapping[str, Iterable[str]],
                 now: float, *, sandbox: bool, form: str | None, bare: str = "total",
-                limit: int = MAX_QUERIES) -> RegionPlan:
-    """The calls of one region's refresh. ``form`` None (no per-tier series seen yet): no Insights query
-    (throttles are then shown as totals only)."""
+                limit: int = MAX_QUERIES, insights: bool = True) -> RegionPlan:
+    """The calls of one region's refresh. ``form`` None (no per-tier series seen yet) or ``insights`` False:
+    no Insights query (throttles are then shown as totals only)."""
     queries = pair_queries(series, reserved, sandbox=sandbox, form=form or SUFFIX)
-    groups = pack(queries, limit, insights=form is not None)
-    calls = tuple(Call(i, tuple(g), insights_query(form) if i == 0 and form is not None else None)
+    ask = insights and form is not None
+    groups = pack(queries, limit, insights=ask)
+    calls = tuple(Call(i, tuple(g), insights_query(form) if i == 0 and ask and form is not None else None)
                   for i, g in enumerate(groups) if g or i == 0)
     start, end = window(now, FLEET_MINUTES)
     return RegionPlan(region, calls, start, end, form or SUFFIX, bare)

@@ -118,7 +118,7 @@ def build_rows(account_id: str, account_name: str, region: str, series: Sequence
         note = quota_note
         if listed is not None and answers is not None and route:
             uses = route_uses(answers, listed, model, route, (s,), None, now, sandbox=sandbox)
-            b = binding(uses)
+            b = binding(uses) or next((u for u in uses if u.used is not None and not u.spec.daily), None)  # idle: 0%
             if b is not None and b.used is not None and b.fraction is not None:
                 bound = BindingQuota(b.spec.name, listed.code(b.spec), b.spec.kind.value, quota_label(b.spec),
                                      float(b.spec.value), b.used, b.fraction)

@@ -23,7 +23,8 @@ from typing import Any, Mapping
 from .catalog import ReservationSpec, parse_reservation
 from .checks import ConfigError, _check_keys, _get, field_name, kind_of, show
 
-_KEYS = {"discovery_seconds", "quota_refresh_seconds", "models", "names", "exclude", "access", "reservations"}
+_KEYS = {"discovery_seconds", "quota_refresh_seconds", "models", "names", "exclude", "access", "reservations",
+         "insights"}
 _RULE_KEYS = {"match", "aws_profile", "role_arn", "external_id", "console_profile", "read_only"}
 ACCOUNT_ID = re.compile(r"\d{12}")
 _ID_GLOB = re.compile(r"[0-9*?\[\]!-]{1,64}")
@@ -75,6 +76,12 @@ class FleetSpec:
     exclude: frozenset[str] = frozenset()
     access: tuple[AccessRule, ...] = ()
     reservations: Mapping[str, tuple[ReservationSpec, ...]] = field(default_factory=dict)  # account -> its own
+    #: throttles by tier from one Metrics Insights query per region: True, False, or None (``auto``: on AWS, off
+    #: on the sandbox, which does not serve Insights yet)
+    insights: bool | None = None
+
+    def use_insights(self, sandbox: bool) -> bool:
+        return (not sandbox) if self.insights is None else self.insights
 
     def access_for(self, account_id: str, label: str | None) -> AccessRule | None:
         return match_access(self.access, account_id, label)
@@ -162,7 +169,11 @@ def parse_fleet(doc: Any, path: str = "fleet") -> FleetSpec:
         if not isinstance(items, list):
             raise ConfigError(where, f"must be a list of reservations, got {kind_of(items)}")
         reservations[key] = tuple(parse_reservation(r, f"{where}[{i}]", i) for i, r in enumerate(items))
+    insights = d.get("insights", "auto")
+    if insights not in ("auto", True, False):
+        raise ConfigError(f"{path}.insights", f"must be auto, true or false, got {show(insights)}")
     return FleetSpec(
+        insights=None if insights == "auto" else bool(insights),
         discovery_seconds=_get(d, "discovery_seconds", path, float, default=300.0, minimum=10),
         quota_refresh_seconds=_get(d, "quota_refresh_seconds", path, float, default=3600.0, minimum=60),
         models=tuple(models), names=names, exclude=frozenset(exclude), access=access, reservations=reservations)

@@ -90,11 +90,17 @@ class Verdict:
 
 def verdict(s: fr.FleetSnapshot, fail_over: float | None) -> Verdict:
     """For cron: 3 when a row's use is at or over ``fail_over``; else 1 when an account × region (or a region)
-    could not be read; else 0. Without ``fail_over`` the code never depends on use."""
+    could not be read, or its quota use is unknown (no access rule, access denied); else 0. Without
+    ``fail_over`` the code never depends on use."""
     over = tuple(r for r in s.rows if fail_over is not None and r.use is not None and r.use >= fail_over)
     unknown = [(f"region {region}", why) for region, why in sorted(s.region_stale.items())]
     unknown += [(f"{a.name} ({a.account_id}) {region}", why) for a in s.accounts for region, why in sorted(a.stale.items())
                 if region not in s.region_stale]
+    judged = {(r.account_id, r.region) for r in s.rows if r.use is not None}
+    notes = sorted({(r.account_id, r.region, r.quota_note) for r in s.rows
+                    if r.use is None and r.quota_note and not r.stale and (r.account_id, r.region) not in judged})
+    names = {a.account_id: a.name for a in s.accounts}
+    unknown += [(f"{names.get(a, a)} ({a}) {region} quota use", note) for a, region, note in notes]
     code = EXIT_OVER if over else EXIT_FAIL if unknown else EXIT_OK
     return Verdict(code, over, tuple(unknown))
 
