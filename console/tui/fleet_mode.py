@@ -80,6 +80,9 @@ class FleetMode:
             if not session.alive:
                 return
             self.show_fleet(snapshot)
+            if collector.quotas_pending:  # quota reads landing (first refresh, quota cadence): show them at once
+                await collector.settle()
+                continue
             self._fleet_now.clear()
             try:
                 await asyncio.wait_for(self._fleet_now.wait(), timeout=session.profile.refresh_seconds)

@@ -139,6 +139,10 @@ class FleetCollector:
         finally:
             self._quota_tasks.pop((account, region), None)
 
+    @property
+    def quotas_pending(self) -> bool:
+        return bool(self._quota_tasks)
+
     async def settle(self) -> None:
         """Wait for the quota reads in flight (a one-shot command judges with every account's quotas)."""
         while self._quota_tasks:
