@@ -95,7 +95,7 @@ def format_fleet(s: FleetSnapshot, rows: Sequence[FleetRow] | None = None, by: s
     for region, why in sorted(s.region_stale.items()):
         out.append(f"region {region} STALE: {why}")
     out.append(line(COLUMNS))
-    for key, members in group(rows, by, s.threshold):
+    for key, members in group(rows, by):
         if by != "none":
             out.append(f"{key}")
         out += [line(row_cells(r), mark(r, s.threshold)) for r in members]

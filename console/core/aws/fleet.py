@@ -127,8 +127,11 @@ class FleetCollector:
             self._sem = asyncio.Semaphore(MAX_QUOTA_READS)
         try:
             async with self._sem:
-                ctx = await self.accounts.get(account, self.label(account) or None, region)
-                _, listed = await list_quotas(ctx, region, self.profile.quota_names, self.calls)
+                ctx = await self.accounts.open(account, self.label(account) or None, region)
+                try:
+                    _, listed = await list_quotas(ctx, region, self.profile.quota_names, self.calls)
+                finally:
+                    await ctx.close()
             self._quotas[(account, region)] = (now, listed, None)
         except asyncio.CancelledError:
             raise
@@ -302,4 +305,3 @@ class FleetCollector:
         for task in list(self._quota_tasks.values()):
             task.cancel()
         await asyncio.gather(*self._quota_tasks.values(), return_exceptions=True)
-        await self.accounts.close()

@@ -50,6 +50,8 @@ class AssumedRoleContext(AwsContext):
             from aiobotocore.session import AioSession  # noqa: PLC0415
 
             session = AioSession()
+            # the service models the monitoring session has loaded already (hundreds of accounts: read once)
+            session.register_component("data_loader", self._monitoring._get_session().get_component("data_loader"))
             session._credentials = AioDeferredRefreshableCredentials(self._assume, "assume-role")
             self._session = session
         return self._session
@@ -85,44 +87,38 @@ def account_context(monitoring: AwsContext, rule: AccessRule, account_id: str, n
 
 
 class AccountContexts:
-    """One checked context per (account, region), made on first use and closed together."""
+    """Contexts acting as source accounts, each account's identity checked once. A context is opened for one
+    slow-cadence read and closed after it: hundreds of accounts' clients are never held between reads."""
 
     def __init__(self, monitoring: AwsContext, spec: FleetSpec, calls: "CallCounter", *,
                  make: Callable[..., AwsContext] = account_context):
         self.monitoring, self.spec, self.calls, self._make = monitoring, spec, calls, make
-        self._made: dict[tuple[str, str], AwsContext] = {}
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._verified: set[str] = set()
 
     def rule(self, account_id: str, label: str | None) -> AccessRule | None:
         return self.spec.access_for(account_id, label)
 
-    async def get(self, account_id: str, label: str | None, region: str) -> AwsContext:
-        """The account's context in ``region``, its identity checked once. Raises :class:`AccessRefused`."""
-        key = (account_id, region)
-        async with self._locks.setdefault(key, asyncio.Lock()):
-            if key in self._made:
-                return self._made[key]
-            rule = self.rule(account_id, label)
-            if rule is None:
-                raise AccessRefused(NO_ACCESS)
-            ctx = self._make(self.monitoring, rule, account_id, label or "", region, self.calls)
-            try:
-                sts = await ctx.client("sts", region)
-                self.calls.add("GetCallerIdentity")
-                acting = (await sts.get_caller_identity())["Account"]
-            except asyncio.CancelledError:
-                await ctx.close()
-                raise
-            except Exception as exc:  # noqa: BLE001 - any failure is this account's, said in its quota note
-                await ctx.close()
-                raise AccessRefused(f"{describe_error(exc)} via {rule.describe()}") from None
-            if acting != account_id:
-                await ctx.close()
-                raise AccessRefused(f"credentials for {account_id} act in {acting} ({rule.describe()}): refused")
-            self._made[key] = ctx
+    async def open(self, account_id: str, label: str | None, region: str) -> AwsContext:
+        """A new context acting as the account in ``region`` (the caller closes it); its identity is checked the
+        first time. Raises :class:`AccessRefused`."""
+        rule = self.rule(account_id, label)
+        if rule is None:
+            raise AccessRefused(NO_ACCESS)
+        ctx = self._make(self.monitoring, rule, account_id, label or "", region, self.calls)
+        if account_id in self._verified:
             return ctx
-
-    async def close(self) -> None:
-        made, self._made = list(self._made.values()), {}
-        for ctx in made:
+        try:
+            sts = await ctx.client("sts", region)
+            self.calls.add("GetCallerIdentity")
+            acting = (await sts.get_caller_identity())["Account"]
+        except asyncio.CancelledError:
             await ctx.close()
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure is this account's, said in its quota note
+            await ctx.close()
+            raise AccessRefused(f"{describe_error(exc)} via {rule.describe()}") from None
+        if acting != account_id:
+            await ctx.close()
+            raise AccessRefused(f"credentials for {account_id} act in {acting} ({rule.describe()}): refused")
+        self._verified.add(account_id)
+        return ctx

@@ -57,6 +57,7 @@ class FleetScreen(Screen[None]):
         self.snapshot: FleetSnapshot | None = None
         self.by = "none"
         self.filter_text = ""
+        self._texts: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield PaletteHost()
@@ -89,7 +90,7 @@ class FleetScreen(Screen[None]):
         title = (f" tierconsole fleet  {s.profile}  monitoring {s.monitoring_account or '…'}  "
                  f"{len(s.regions)} regions  {s.endpoint or 'AWS'}  refreshed {clock(s.time)} UTC  "
                  f"{sum(n for op, n in s.calls.items() if op == 'GetMetricData')} GetMetricData")
-        self.query_one("#fleet-title", Static).update(Text(title))
+        self._set("#fleet-title", title)
         pulse = s.pulse.text()
         extra = []
         if self.filter_text:
@@ -97,8 +98,14 @@ class FleetScreen(Screen[None]):
         if self.by != "none":
             extra.append(f"grouped by {self.by}")
         stale = [f"{r} stale: {why}" for r, why in sorted(s.region_stale.items())]
-        self.query_one("#fleet-pulse", Static).update(Text("  ·  ".join([pulse, *extra, *stale])))
+        self._set("#fleet-pulse", "  ·  ".join([pulse, *extra, *stale]))
         self.query_one(FleetTable).set_rows(self.rows, self.by, s.threshold)
+
+    def _set(self, selector: str, text: str) -> None:
+        """A line's text, updated only when it changed (an update lays the screen out again)."""
+        if self._texts.get(selector) != text:
+            self._texts[selector] = text
+            self.query_one(selector, Static).update(Text(text))
 
     # ------------------------------------------------------------------ keys
     def action_drill(self) -> None:
@@ -136,7 +143,7 @@ class FleetScreen(Screen[None]):
 
     @on(CursorMoved)
     def _selected(self, event: CursorMoved) -> None:
-        self.query_one("#fleet-detail", Static).update(Text(row_detail(event.row) if event.row else ""))
+        self._set("#fleet-detail", row_detail(event.row) if event.row else "")
 
     @on(Input.Changed, "#fleet-filter")
     def _typed(self, event: Input.Changed) -> None:

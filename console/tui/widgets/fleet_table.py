@@ -52,7 +52,7 @@ class FleetTable(ScrollView, can_focus=True):
         chosen = self.selected
         self.threshold = threshold
         lines: list[Line] = []
-        for key, members in group(rows, by, threshold):
+        for key, members in group(rows, by):
             if by != "none":
                 lines.append(f"{key} ({len(members)})")
             lines += members
@@ -63,7 +63,8 @@ class FleetTable(ScrollView, can_focus=True):
             self.cursor = same if same is not None else 0
         self.cursor = min(self.cursor, max(0, len(lines) - 1))
         self._skip_headings(1)
-        self.post_message(CursorMoved(self.selected))
+        if self.selected != chosen:
+            self.post_message(CursorMoved(self.selected))
         size = Size(self.size.width, len(lines) + 1)
         if size != self.virtual_size:
             self.virtual_size = size
