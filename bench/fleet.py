@@ -222,6 +222,9 @@ def run(n_accounts: int, n_regions: int, n_models: int, steady: int, repeat: int
     last = snaps[-1]
     print(f"{n_accounts} accounts × {n_regions} regions × {n_models} models; seeded in {seeded:.1f} s; "
           f"{len(last.rows):,} rows; {last.pulse.text()}")
+    from tierconsole.present.fleet import format_fleet
+
+    print("\n".join(format_fleet(last).splitlines()[3:9]))
     print(f"first refresh (discovery + {n_accounts * n_regions} account × region quota reads through each account): "
           f"{out['first_s']:.1f} s, on the wire: {dict(out['first_wire'])}")
     steady_ops = [dict(w) for w in out["steady_wire"]]

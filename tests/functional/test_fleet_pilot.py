@@ -84,3 +84,7 @@ async def test_only_visible_lines_are_built():
         t = table(app)
         assert len(t.lines) == 4000
         assert t.lines_built < 200  # a screenful (twice at most), never the 4,000 rows
+        before = t.lines_built
+        await pilot.press("down")
+        await pilot.pause()
+        assert 1 <= t.lines_built - before <= 2  # a cursor move draws the two lines whose highlight changed

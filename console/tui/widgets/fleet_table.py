@@ -94,8 +94,13 @@ class FleetTable(ScrollView, can_focus=True):
         self.cursor = max(0, min(len(self.lines) - 1, self.cursor + step))
         self._skip_headings(1 if step > 0 else -1)
         if self.cursor != old:
+            top = round(self.scroll_y)
             self.scroll_to_region_cursor()
-            self.refresh()
+            if round(self.scroll_y) == top:  # only the two lines whose highlight changed are drawn again
+                for index in (old, self.cursor):
+                    self.refresh_lines(index - top + 1, 1)
+            else:
+                self.refresh()
             self.post_message(CursorMoved(self.selected))
 
     def _skip_headings(self, step: int) -> None:
