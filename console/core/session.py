@@ -65,6 +65,9 @@ class OperatorSession:
         self._prices: "PriceTable | None" = None
         # Remembered between openings of the batch form (per profile, so never carried across a switch).
         self.last_batch: dict[str, str] = {}
+        #: the fleet's pulse line while this session is a drill-in of a fleet ("" otherwise): every screen of the
+        #: session shows it
+        self.pulse: Callable[[], str] = lambda: ""
 
     # ------------------------------------------------------------------ identity
     @property

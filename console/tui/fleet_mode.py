@@ -112,6 +112,7 @@ class FleetMode:
             return
         app.generation += 1
         session = OperatorSession(source, app.generation)
+        session.pulse = lambda: self.fleet_pulse  # the action screens of this account show the fleet's pulse
         try:
             await session.start()
             await check_drill(session, row.account_id)

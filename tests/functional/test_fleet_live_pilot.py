@@ -21,7 +21,7 @@ from tierconsole.tui.app import TierConsoleApp
 from tierconsole.tui.screens.dashboard import DashboardScreen
 from tierconsole.tui.screens.fleet import FleetScreen
 from tierconsole.tui.widgets.fleet_table import FleetTable
-from tierconsole.tui.widgets.header import HeaderBar
+from tierconsole.tui.widgets.header import ContextBar, HeaderBar
 from tests.functional.test_dashboard_pilot import text_of
 
 
@@ -87,7 +87,7 @@ async def test_drill_in_runs_as_that_account_and_esc_comes_back(fleet):  # noqa:
 async def test_a_payments_account_drilled_in_may_act(fleet):  # noqa: F811
     profile = _load("fx", "fx.yaml", "user", profile_text(fleet.endpoint))
     app = TierConsoleApp(source=LiveSource(profile))
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(150, 40)) as pilot:
         await until(pilot, lambda: app.fleet_screen.snapshot is not None and app.fleet_screen.snapshot.rows,
                     "the fleet's first refresh")
         select(app, PAYMENTS)
@@ -95,4 +95,8 @@ async def test_a_payments_account_drilled_in_may_act(fleet):  # noqa: F811
         await until(pilot, lambda: app.session is not None and app.session.account_id == PAYMENTS, "payments")
         assert not app.session.profile.read_only  # label:payments-* is the operator role, not read-only
         app.session.guard.require_mutation("cancel", "job-1")  # not refused
+        await pilot.press("t")  # the prompt lab of that account carries the fleet's pulse too
+        await until(pilot, lambda: type(app.screen).__name__ == "PromptLabScreen", "the prompt lab")
+        bar = text_of(app.screen.query_one(ContextBar))
+        assert "PROMPT LAB" in bar and PAYMENTS in bar and "fleet: " in bar
         await app.action_quit()

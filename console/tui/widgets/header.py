@@ -242,6 +242,7 @@ class ContextInfo:
     region: str = ""
     is_sandbox: bool = False
     read_only: bool = False
+    pulse: str = ""  # the fleet's pulse, when the screen acts inside a fleet's account
 
 
 class ContextBar(Body):
@@ -262,6 +263,8 @@ class ContextBar(Body):
         parts.append((5, Text.assemble(("acct ", muted), (info.account_id or "…", strong)), False))
         if info.region:
             parts.append((7, Text.assemble(("region ", muted), (info.region, strong)), False))
+        if info.pulse:
+            parts.append((4, Text(f"fleet: {info.pulse}", style=palette["warn"]), False))
         while _joined(parts, palette).cell_len > width and len(parts) > 2:
             parts.remove(min(parts, key=lambda part: part[0]))
         return [_joined(parts, palette)]
