@@ -57,6 +57,12 @@ def run(cwd, env, *args):  # noqa: F811
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120, env=env, cwd=cwd)
 
 
+@pytest.fixture(autouse=True)
+def _cache_home(tmp_path, monkeypatch, env):  # noqa: F811 - the quota cache of these runs, never the user's
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+
+
 @pytest.fixture
 def cwd(tmp_path, fleet):
     (tmp_path / "profiles").mkdir()
@@ -96,6 +102,19 @@ def test_a_denied_account_is_exit_1_named_and_keeps_its_metrics(cwd, env):  # no
     assert "Traceback" not in r.stderr and "Refreshing temporary credentials" not in r.stderr
     line = next(ln for ln in r.stdout.splitlines() if DENIED in ln and NOVA in ln)
     assert " —  " in line  # its use is unknown, never 0 ...
+
+
+def test_quota_listings_are_cached_for_the_next_run_0600_without_credentials(cwd, env, tmp_path):  # noqa: F811
+    first = json.loads(run(cwd, env, "--profile", "fx", "fleet", "--json").stdout)
+    second = json.loads(run(cwd, env, "--profile", "fx", "fleet", "--json").stdout)
+    assert first["calls"]["ListServiceQuotas"] == 3 and "ListServiceQuotas" not in second["calls"]
+    assert "AssumeRole" in second["calls"]  # only data-science, whose refusal is not cached: asked again
+    assert [r["use"] for r in second["rows"]] == [r["use"] for r in first["rows"]] or \
+        [r["binding_quota"] for r in second["rows"]] == [r["binding_quota"] for r in first["rows"]]
+    cache = tmp_path / "cache" / "tierconsole" / "fleet" / "fx.json"
+    assert cache.stat().st_mode & 0o777 == 0o600
+    text = cache.read_text()
+    assert SEARCH in text and "AccessKeyId" not in text and "SecretAccessKey" not in text and "ASIA" not in text
 
 
 def test_fleet_text_filter_and_region(cwd, env):  # noqa: F811

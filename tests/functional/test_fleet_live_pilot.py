@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import NOVA, user
 from tests.e2e.test_fleet_cli import DENIED, PAYMENTS, SEARCH, fleet, profile_text  # noqa: F401 - fixture
-from tests.e2e.test_sandbox_fleet import invocations
+from tests.e2e.test_sandbox_fleet import client, invocations
 
 from tierconsole.core.aws.fleet_access import AssumedRoleContext
 from tierconsole.core.config.profiles import _load
@@ -27,7 +27,7 @@ from tests.functional.test_dashboard_pilot import text_of
 
 @pytest.fixture(autouse=True)
 def _xdg(tmp_path, monkeypatch):
-    for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
+    for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
         monkeypatch.setenv(var, str(tmp_path / var))
 
 
@@ -46,12 +46,19 @@ def select(app, account: str) -> None:
 
 
 async def test_drill_in_runs_as_that_account_and_esc_comes_back(fleet):  # noqa: F811
+    rt = client(fleet, "bedrock-runtime", SEARCH)  # search-prod at its 200-TPM quota now (or throttled: worse)
+    for _ in range(7):
+        try:
+            rt.converse(modelId=NOVA, messages=user("hello there"), inferenceConfig={"maxTokens": 20})
+        except rt.exceptions.ThrottlingException:
+            break
     profile = _load("fx", "fx.yaml", "user", profile_text(fleet.endpoint))
     app = TierConsoleApp(source=LiveSource(profile))
     # 150 columns: at 120 a sandbox's READ-ONLY drilled header gives its status room to the local alert count
     async with app.run_test(size=(150, 40)) as pilot:
-        await until(pilot, lambda: app.fleet_screen.snapshot is not None and app.fleet_screen.snapshot.rows
-                    and app.fleet_screen.snapshot.rows[0].use is not None, "the fleet with its accounts' quotas")
+        await until(pilot, lambda: app.fleet_screen.snapshot is not None and any(
+            r.account_id == SEARCH and r.use is not None for r in app.fleet_screen.snapshot.rows),
+            "the fleet with search-prod's quotas")
         assert isinstance(app.screen, FleetScreen) and app.session is None  # nothing acts as the monitoring account
         assert app.fleet_screen.snapshot.rows[0].account_id == SEARCH  # the worst row first
         select(app, SEARCH)  # the cursor stays on the row it was on (data-science, first before quotas came)

@@ -129,7 +129,7 @@ def collector(world: World, doc=FLEET) -> FleetCollector:
     def make(mon, rule, account, name, region, calls):
         return ScriptedContext(Target(profile), world, account)
 
-    c = FleetCollector(monitoring, clock=lambda: NOW)
+    c = FleetCollector(monitoring, clock=lambda: NOW, cache=False)
     c.accounts = AccountContexts(monitoring, profile.fleet, c.calls, make=make)
     return c
 

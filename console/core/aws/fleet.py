@@ -24,6 +24,7 @@ from ..domain import fleetplan as fp
 from ..domain import fleetrows as fr
 from ..domain import metricsplan as mp
 from ..domain.quota_use import Listed
+from . import fleet_cache
 from .answers import timeout_reason
 from .listing import CallCounter
 from .fleet_access import NO_ACCESS, AccessRefused, AccountContexts
@@ -46,7 +47,8 @@ def fp_is_account(text: str) -> bool:
 
 class FleetCollector:
     def __init__(self, ctx: AwsContext, *, clock: Callable[[], float] = time.time,
-                 accounts: AccountContexts | None = None, regions: tuple[str, ...] | None = None):
+                 accounts: AccountContexts | None = None, regions: tuple[str, ...] | None = None,
+                 cache: bool = True):
         if ctx.profile.fleet is None:
             raise ValueError(f"profile {ctx.profile.name!r} has no fleet: section")
         self.ctx, self.profile, self.spec, self.clock = ctx, ctx.profile, ctx.profile.fleet, clock
@@ -62,6 +64,11 @@ class FleetCollector:
         self._rows: dict[tuple[str, str], list[fr.FleetRow]] = {}  # last good rows per (account, region)
         self._sem: asyncio.Semaphore | None = None
         self.query_limit = mp.MAX_QUERIES  # GetMetricData's; smaller only to exercise splits
+        #: the quota listings on disk (fleet_cache.py): a one-shot command reads them instead of every account's
+        self.cache_path = fleet_cache.cache_path(self.profile.name) if cache else None
+        if self.cache_path is not None:
+            for key, (at, listed) in fleet_cache.load(self.cache_path, ctx.target.endpoint_url).items():
+                self._quotas[key] = (at, listed, None)
         self.last: fr.FleetSnapshot | None = None
 
     @property
@@ -147,9 +154,22 @@ class FleetCollector:
         return bool(self._quota_tasks)
 
     async def settle(self) -> None:
-        """Wait for the quota reads in flight (a one-shot command judges with every account's quotas)."""
+        """Wait for the quota reads in flight (a one-shot command judges with every account's quotas), then keep
+        what they read on disk."""
+        if not self._quota_tasks:
+            return
         while self._quota_tasks:
             await asyncio.gather(*list(self._quota_tasks.values()), return_exceptions=True)
+        self.save_cache()
+
+    def save_cache(self) -> None:
+        if self.cache_path is None:
+            return
+        good = {k: (at, listed) for k, (at, listed, _) in self._quotas.items() if listed is not None}
+        try:
+            fleet_cache.save(self.cache_path, self.ctx.target.endpoint_url, good)
+        except OSError:  # a cache that cannot be written is read again next time; nothing else depends on it
+            pass
 
     # ------------------------------------------------------------------ per refresh
     def series_of(self, region: str) -> dict[str, list[str]]:
