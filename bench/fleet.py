@@ -278,6 +278,25 @@ def run(n_accounts: int, n_regions: int, n_models: int, steady: int, repeat: int
     return rows
 
 
+def ssh(seconds: float) -> list[Row]:
+    """Terminal bytes/s over a pty (``ssh_cost.py``'s measure): the fleet screen on the shipped fleet sandbox (13
+    accounts, its scenarios, ``refresh_seconds: 5``) against the single-account dashboard on a ``steady`` sandbox
+    (1 s refresh), each measured ``seconds`` after a 20 s warm-up."""
+    from ssh_cost import measure
+
+    from _common import CONSOLE
+
+    with SandboxProcess(scenario="none", extra=["--config", str(Path(__file__).resolve().parent.parent / "profiles" /
+                                                               "fleet.yaml")]) as sb:
+        fleet = measure([*CONSOLE, "--profile", "fleet", "--endpoint-url", sb.endpoint], b"throttles/min", 20.0, seconds)
+    with SandboxProcess(scenario="steady") as sb:
+        single = measure([*CONSOLE, "--profile", "sandbox", "--endpoint-url", sb.endpoint], b"Batch jobs", 20.0, seconds)
+    print(f"terminal bytes/s: fleet screen {fleet['bytes_s']:,.0f} B/s ({fleet['cpu_pct']:.1f}% CPU), single-account "
+          f"dashboard {single['bytes_s']:,.0f} B/s ({single['cpu_pct']:.1f}% CPU), over {seconds:g} s")
+    return [Row("fleet: terminal bytes/s", f"{fleet['bytes_s']:,.0f} B/s vs the dashboard's {single['bytes_s']:,.0f} B/s",
+                "<= the single-account dashboard's", fleet["bytes_s"] <= single["bytes_s"])]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--accounts", type=int, default=100)
@@ -286,12 +305,15 @@ def main() -> None:
     ap.add_argument("--steady", type=int, default=3, help="steady refreshes counted on the wire")
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--seed", metavar="ENDPOINT", help=argparse.SUPPRESS)  # the seeding process
+    ap.add_argument("--ssh", type=float, metavar="SECONDS", default=0.0,
+                    help="also measure terminal bytes/s over a pty for SECONDS (fleet screen vs dashboard)")
     add_common_args(ap)
     args = ap.parse_args()
     if args.seed:
         seed(args.seed, args.accounts, REGIONS[:args.regions], models(args.models))
         return
-    emit(run(args.accounts, args.regions, args.models, args.steady, args.repeat), args.rows_json)
+    rows = ssh(args.ssh) if args.ssh else []
+    emit(run(args.accounts, args.regions, args.models, args.steady, args.repeat) + rows, args.rows_json)
 
 
 if __name__ == "__main__":
