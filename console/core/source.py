@@ -30,7 +30,7 @@ SANDBOX_MODES = ("attach", "keep", "embedded")
 
 class LiveSource:
     def __init__(self, profile: Profile, *, endpoint_url: str | None = None, region: str | None = None,
-                 read_only: bool = False, scenario: str = "steady", speed: float = 1.0, sandbox: str = "attach",
+                 read_only: bool = False, scenario: str | None = None, speed: float = 1.0, sandbox: str = "attach",
                  make_context: "Callable[[Target], AwsContext] | None" = None):
         if sandbox not in SANDBOX_MODES:
             raise ValueError(f"sandbox: {sandbox!r} is not one of {', '.join(SANDBOX_MODES)}")
@@ -41,7 +41,11 @@ class LiveSource:
         self.profile = profile
         self.forced_read_only = read_only  # --read-only: carried over to every profile switched to
         self._endpoint_url = endpoint_url or profile.endpoint_url
-        self._scenario = scenario
+        # None: the scenario the profile's sandbox section names (the fleet sandbox's monitoring account has none to
+        # run: its accounts have their own), else ``steady``
+        section = profile.sandbox if isinstance(profile.sandbox, dict) else {}
+        named = section.get("scenario") if isinstance(section.get("scenario"), str) else None
+        self._scenario: str = scenario if scenario is not None else named or "steady"
         self._speed = speed
         self.sandbox_mode = sandbox
         self.sandbox_thread: SandboxThread[Sandbox] | None = None  # the throwaway in-process sandbox, when one runs

@@ -74,3 +74,15 @@ def test_verdict_1_names_an_account_whose_quota_use_is_unknown():
     assert v.code == 1
     assert [who for who, _ in v.unknown] == ["200000000003 (200000000003) us-east-1 quota use"]
     assert "access denied" in v.unknown[0][1]
+
+
+def test_the_console_runs_the_scenario_its_sandbox_section_names():
+    """The shipped fleet profile's sandbox runs no scenario in its monitoring account (it has no reservation for
+    steady's reserved tenant: the console failed to start on `tierconsole --profile fleet`); the built-in sandbox
+    profile keeps its steady traffic; an explicit scenario (a command's quiet "none") wins."""
+    from tierconsole.core.config.profiles import load_profile
+    from tierconsole.core.source import LiveSource
+
+    assert LiveSource(load_profile("fleet")).scenario == "none"
+    assert LiveSource(load_profile("sandbox")).scenario == "steady"
+    assert LiveSource(load_profile("fleet"), scenario="spike").scenario == "spike"
