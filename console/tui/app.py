@@ -116,7 +116,7 @@ class TierConsoleApp(FleetMode, OperatorActions, App[None]):
         return self.session.source if self.session is not None else None
 
     def get_default_screen(self) -> Screen:
-        return self.fleet_screen or self.dashboard
+        return self.dashboard
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return {**super().get_theme_variable_defaults(), **VARIABLE_DEFAULTS}
@@ -127,6 +127,8 @@ class TierConsoleApp(FleetMode, OperatorActions, App[None]):
 
     # --- live polling -------------------------------------------------------------------------
     def on_mount(self) -> None:
+        if self.fleet_screen is not None:
+            self.push_screen("fleet")  # a fleet profile opens on its fleet (fleet_mode.py)
         if self.fleet_session is not None:
             self.call_after_refresh(self.fleet_poll)
         if self.session is not None:

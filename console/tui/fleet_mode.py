@@ -47,8 +47,10 @@ class FleetMode:
             from .screens.fleet import FleetScreen  # noqa: PLC0415
 
             self.fleet_session, app.session = app.session, None
+            # above the dashboard (the default screen): a drill-in pops it, esc pushes it back, a profile switch
+            # pops it as any screen; installed, so popping keeps it whole
             self.fleet_screen = FleetScreen()
-            app.install_screen(app.dashboard, name="dashboard")  # kept while popped: drilled into again
+            app.install_screen(self.fleet_screen, name="fleet")
             if snapshot is not None:
                 self.show_fleet(snapshot)
 
@@ -127,7 +129,8 @@ class FleetMode:
         app._watch_profile(source.profile)
         app.dashboard.set_pulse(self.fleet_pulse)
         app.show_data(app.starting_data(source.profile))
-        await app.push_screen(app.dashboard)
+        while app.screen is not app.dashboard:  # the fleet screen (and anything opened over it)
+            await app.pop_screen()
         app.poll()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -145,6 +148,7 @@ class FleetMode:
         await app.close_source()
         while len(app.screen_stack) > 1:
             await app.pop_screen()
+        await app.push_screen("fleet")
         self.fleet_refresh_now()
 
     async def leave_fleet(self) -> None:
@@ -155,7 +159,7 @@ class FleetMode:
         await self.close_fleet()
         self.fleet_screen, self.drilled, self.fleet_pulse = None, None, ""
         app.dashboard.set_pulse("")
-        await app.switch_screen("dashboard")
+        app.uninstall_screen("fleet")  # popped already by the switch
 
     async def close_fleet(self) -> None:
         session, self.fleet_session = self.fleet_session, None

@@ -57,7 +57,7 @@ async def test_cursor_moves_over_rows_only_and_the_dashboard_header_carries_the_
         await pilot.press("g", "down", "down")
         t = table(app)
         assert t.selected is not None and t.selected == t.lines[t.cursor]
-        await app.push_screen("dashboard")
+        await app.pop_screen()  # the dashboard is under the fleet screen
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen)
         header = text_of(app.screen.query_one(HeaderBar))
@@ -88,3 +88,23 @@ async def test_only_visible_lines_are_built():
         await pilot.press("down")
         await pilot.pause()
         assert 1 <= t.lines_built - before <= 2  # a cursor move draws the two lines whose highlight changed
+
+
+async def test_switching_to_another_profile_leaves_the_fleet(tmp_path, monkeypatch):
+    """`a` to a profile that is not a fleet: the fleet screen and its pulse go, the dashboard is the screen."""
+    from tierconsole.core.domain.profile import parse_profile
+
+    for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / var))
+    other = parse_profile({"name": "solo", "endpoint_url": "http://127.0.0.1:9", "sandbox": {}}, default_name="solo")
+    app = TierConsoleApp(fleet=sample_fleet())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, FleetScreen)
+        await app.switch_profile(other).wait()
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, DashboardScreen) and app.fleet_screen is None
+        assert "fleet:" not in text_of(app.screen.query_one(HeaderBar))
+        assert app.session is not None and app.session.profile.name == "solo"
+        await app.close_source()
+        await pilot.pause()
