@@ -9,6 +9,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -49,6 +50,13 @@ def fleet():
         rt = client(sb, "bedrock-runtime", account, region)
         for _ in range(n):
             rt.converse(modelId=NOVA, messages=user("hello there"), inferenceConfig={"maxTokens": 20})
+    cw = client(sb, "cloudwatch", None, "us-east-1")  # the sandbox publishes in the background: wait for it
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        page = cw.list_metrics(Namespace="AWS/Bedrock", MetricName="Invocations", IncludeLinkedAccounts=True)
+        if {SEARCH, PAYMENTS, DENIED} <= set(page.get("OwningAccounts", [])):
+            break
+        time.sleep(0.5)
     yield sb
     thread.stop()
 
