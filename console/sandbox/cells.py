@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 
 from ..core.domain.sandboxkeys import account_of_key
 from .http import AwsError, Call
+from .services.xaccount import wire
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import SandboxConfig
@@ -84,10 +85,9 @@ class Cells:
         return None
 
     def route(self, call: Call) -> Sandbox:
-        """The cell that answers ``call`` (its account set on the call)."""
+        """The cell that answers ``call`` (``call.account``: :meth:`account_of` its access key)."""
         from .auth import family  # noqa: PLC0415
 
-        call.account = self.account_of(call.access_key)
         if call.service == "sts":
             target = self.check_assume_role(call)
             if target is not None:
@@ -131,7 +131,7 @@ class Cells:
             scenario = spec.scenarios.get(region)
         cell = self._make_sandbox(config, scenario)
         self._cells[(account, region)] = cell
-        self.host.wire_cell(cell)
+        wire(self.host.oam, cell)
         if self.started:
             cell.start_cell()
         return cell

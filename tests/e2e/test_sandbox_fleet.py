@@ -38,6 +38,7 @@ sandbox:
     - {{id: "{DENIED}", name: data-science, regions: [us-east-1], assume_role: deny}}
     - {{id: "{UNLINKED}", name: legacy, regions: [us-east-1], link: false}}
 """
+API_MONITORING, API_SEARCH, API_PAYMENTS = "100000000009", "300000000002", "300000000001"
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
@@ -248,11 +249,15 @@ def test_list_metrics_include_linked_accounts_names_the_owners(fleet):
 def test_oam_api_links_a_new_account_and_refuses_bad_input():
     from tierconsole.sandbox.app import Sandbox, SandboxThread
 
-    thread = SandboxThread(Sandbox(fleet_config(FLEET.replace("oam: auto", "oam: none")), speed=50.0))
+    # Accounts of its own: moto's backends are per process, so another sandbox of the same accounts would share
+    # (and, at its start, purge) the module fleet's metrics.
+    text = FLEET.replace("oam: auto", "oam: none").replace('"2000', '"3000').replace(MONITORING, API_MONITORING)
+    thread = SandboxThread(Sandbox(fleet_config(text.replace("tierconsole-fleet-test", "tierconsole-fleet-api")),
+                                   speed=50.0))
     sb = thread.sandbox
     thread.start()
     try:
-        monitoring, source = client(sb, "oam"), client(sb, "oam", SEARCH)
+        monitoring, source = client(sb, "oam"), client(sb, "oam", API_SEARCH)
         sink = monitoring.create_sink(Name="fleet", Tags={"team": "sre"})
         with pytest.raises(ClientError) as info:  # one sink per region
             monitoring.create_sink(Name="another")
@@ -263,27 +268,27 @@ def test_oam_api_links_a_new_account_and_refuses_bad_input():
         assert error_code(info) == "InvalidParameterException"
         monitoring.put_sink_policy(SinkIdentifier=sink["Arn"], Policy='{"Version": "2012-10-17", "Statement": '
                                    '[{"Effect": "Allow", "Principal": {"AWS": ["%s"]}, "Action": ["oam:CreateLink"], '
-                                   '"Resource": "*"}]}' % SEARCH)
+                                   '"Resource": "*"}]}' % API_SEARCH)
         with pytest.raises(ClientError) as info:
             source.create_link(**link, LinkConfiguration={"MetricConfiguration": {"Filter": "Namespace LIKE 'x'"}})
         assert error_code(info) == "InvalidParameterException"
         made = source.create_link(**link, LinkConfiguration={
             "MetricConfiguration": {"Filter": "Namespace IN ('AWS/Bedrock')"}})
-        assert made["Label"] == "search-prod" and made["Arn"].startswith(f"arn:aws:oam:us-east-1:{SEARCH}:link/")
+        assert made["Label"] == "search-prod" and made["Arn"].startswith(f"arn:aws:oam:us-east-1:{API_SEARCH}:link/")
         with pytest.raises(ClientError) as info:
             source.create_link(**link)
         assert error_code(info) == "ConflictException"
         attached = monitoring.list_attached_links(SinkIdentifier=sink["Arn"])["Items"]
         assert [a["LinkArn"] for a in attached] == [made["Arn"]]
         with pytest.raises(ClientError) as info:  # not in the policy
-            client(sb, "oam", PAYMENTS).create_link(**link)
+            client(sb, "oam", API_PAYMENTS).create_link(**link)
         assert error_code(info) == "InvalidParameterException"
-        converse(sb, SEARCH)
-        assert wait_for(lambda: sum(invocations(sb, None, SEARCH)["Values"]), "linked through the API") == 1
+        converse(sb, API_SEARCH)
+        assert wait_for(lambda: sum(invocations(sb, None, API_SEARCH)["Values"]), "linked through the API") == 1
         source.delete_link(Identifier=made["Arn"])
-        assert invocations(sb, None, SEARCH)["StatusCode"] == "Forbidden"
+        assert invocations(sb, None, API_SEARCH)["StatusCode"] == "Forbidden"
         with pytest.raises(ClientError) as info:
-            monitoring.get_sink(Identifier=f"arn:aws:oam:us-east-1:{MONITORING}:sink/nope")
+            monitoring.get_sink(Identifier=f"arn:aws:oam:us-east-1:{API_MONITORING}:sink/nope")
         assert error_code(info) == "ResourceNotFoundException"
         raw = client(sb, "oam", None, config=NO_RETRY.merge(Config(parameter_validation=False)))
         with pytest.raises(ClientError) as info:
@@ -324,3 +329,20 @@ def test_the_single_account_sandbox_takes_every_key_as_its_one_account(sandbox):
                            aws_secret_access_key="x", config=NO_RETRY)
         assert sts.get_caller_identity()["Account"] == account
     assert sandbox.sandbox.cells is None and load_sandbox_config().fleet is None
+
+
+def test_faults_can_hit_one_account_or_one_region(fleet):
+    from tierconsole.sandbox.faults import parse_faults
+
+    fleet.faults.rules = parse_faults(f"denied:servicequotas+account={SEARCH},503:monitoring+region=us-west-2")
+    try:
+        with pytest.raises(ClientError) as info:
+            client(fleet, "service-quotas", SEARCH).list_service_quotas(ServiceCode="bedrock")
+        assert error_code(info) == "AccessDeniedException"
+        assert client(fleet, "service-quotas", PAYMENTS).list_service_quotas(ServiceCode="bedrock")["Quotas"]
+        with pytest.raises(ClientError) as info:
+            invocations(fleet, None, PAYMENTS, "us-west-2")
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert invocations(fleet, None, PAYMENTS, "us-east-1")["StatusCode"] == "Complete"
+    finally:
+        fleet.faults.rules = []

@@ -369,24 +369,3 @@ def _admitted(policy: str) -> frozenset[str] | None:
                     out.add(m.group(1))
     return frozenset(out)
 
-
-class LinkView:
-    """What one monitoring account reads of its source accounts in one region (for :mod:`.metrics_index`:
-    called on moto's worker threads, so it reads snapshots of the OAM state)."""
-
-    def __init__(self, oam: Oam, account: str, region: str):
-        self.oam, self.account, self.region = oam, account, region
-
-    def backend(self, source: str, namespace: str | None):
-        """The CloudWatch backend of ``source`` here, if it is linked to this account and admits ``namespace``."""
-        link = self.oam.sources(self.account, self.region).get(source)
-        if link is None or not link.admits(namespace):
-            return None
-        from .moto_bridge import cloudwatch_backend  # noqa: PLC0415
-
-        backend = cloudwatch_backend(source, self.region)
-        return getattr(backend, "sandbox_series_index", None) or backend
-
-    def linked(self) -> list[tuple[str, object]]:
-        """(source account, its series index or backend), by account id."""
-        return [(a, self.backend(a, None)) for a in sorted(self.oam.sources(self.account, self.region))]
