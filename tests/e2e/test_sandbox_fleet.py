@@ -346,3 +346,49 @@ def test_faults_can_hit_one_account_or_one_region(fleet):
         assert invocations(fleet, None, PAYMENTS, "us-east-1")["StatusCode"] == "Complete"
     finally:
         fleet.faults.rules = []
+
+
+def test_metrics_insights_groups_by_account_across_linked_accounts(fleet):
+    converse(fleet, SEARCH, n=2)
+    converse(fleet, PAYMENTS, n=1)
+    converse(fleet, UNLINKED, n=1)
+    cw = client(fleet, "cloudwatch")
+    now = datetime.now(timezone.utc)
+    span = {"StartTime": now - timedelta(hours=4), "EndTime": now + timedelta(hours=1)}
+    select = {"Id": "fleet", "Period": 60, "Expression": 'SELECT SUM(Invocations) FROM SCHEMA("AWS/Bedrock", ModelId) '
+                                                        "GROUP BY AWS.AccountId, ModelId ORDER BY SUM() DESC LIMIT 50"}
+
+    def grouped():
+        out = cw.get_metric_data(MetricDataQueries=[select], **span)["MetricDataResults"]
+        assert all(r["Id"] == "fleet" for r in out)
+        return {r["Label"]: sum(r["Values"]) for r in out}
+
+    wait_for(lambda: f"{SEARCH} {NOVA}" in grouped() and f"{PAYMENTS} {NOVA}" in grouped(), "both accounts")
+    time.sleep(1.5)  # the last outcomes flushed (once a second)
+    got = grouped()
+    assert set(got) == {f"{SEARCH} {NOVA}", f"{PAYMENTS} {NOVA}"}  # legacy is not linked; the monitoring is idle
+    for account in (SEARCH, PAYMENTS):  # the same figures as ordinary queries of each account
+        assert got[f"{account} {NOVA}"] == sum(invocations(fleet, None, account)["Values"]) > 0
+    ranked = cw.get_metric_data(MetricDataQueries=[select], **span)["MetricDataResults"]
+    sums = [sum(r["Values"]) for r in ranked]
+    assert sums == sorted(sums, reverse=True)
+    one = {**select, "Expression": select["Expression"].replace("GROUP BY AWS.AccountId, ModelId",
+                                                                 f"WHERE AWS.AccountId = '{SEARCH}' GROUP BY ModelId")}
+    (only,) = cw.get_metric_data(MetricDataQueries=[one], **span)["MetricDataResults"]
+    assert only["Label"] == NOVA and sum(only["Values"]) == got[f"{SEARCH} {NOVA}"]
+
+
+@pytest.mark.parametrize("expression", ["SELECT SUM(Invocations) FROM", "SELECT PERCENTILE(Invocations) FROM x",
+                                        'SELECT SUM(Invocations) FROM "AWS/Bedrock" LIMIT 501',
+                                        'SELECT SUM(Invocations) FROM "AWS/Bedrock" HAVING x'])
+def test_metrics_insights_the_sandbox_cannot_read_is_refused_not_guessed(fleet, expression):
+    cw = client(fleet, "cloudwatch")
+    now = datetime.now(timezone.utc)
+    with pytest.raises(ClientError) as info:
+        cw.get_metric_data(MetricDataQueries=[{"Id": "q", "Period": 60, "Expression": expression}],
+                           StartTime=now - timedelta(hours=1), EndTime=now)
+    assert error_code(info) == "InvalidParameterValue" and "Metrics Insights" in info.value.response["Error"]["Message"]
+    two = [{"Id": f"q{i}", "Period": 60, "Expression": 'SELECT SUM(Invocations) FROM "AWS/Bedrock"'} for i in (1, 2)]
+    with pytest.raises(ClientError) as info:
+        cw.get_metric_data(MetricDataQueries=two, StartTime=now - timedelta(hours=1), EndTime=now)
+    assert error_code(info) == "InvalidParameterValue"
