@@ -105,6 +105,8 @@ class Sandbox:
 
             self.cells = Cells(self, lambda config, scenario: Sandbox(
                 config, scenario=scenario, clock=self.clock, instance=self.instance, parent=self))
+            if self.verifier is not None:
+                self.verifier.issued = self.cells.issued_secret
             self.on_close(self.cells.stop)
             if self.config.fleet.oam_auto:
                 self.oam.auto()

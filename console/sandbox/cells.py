@@ -74,6 +74,16 @@ class Cells:
             self._issued.popitem(last=False)
         return found
 
+    def issued_secret(self, access_key: str) -> str | None:
+        """The secret of a key moto's STS issued into one of the sandbox's accounts (``--auth`` verifies it)."""
+        account = self._issued_by_moto(access_key)
+        if account is None:
+            return None
+        from moto.iam.models import iam_backends  # noqa: PLC0415
+
+        key = iam_backends[account]["aws"].access_keys.get(access_key)
+        return key.secret_access_key if key is not None else None
+
     def _issued_by_moto(self, access_key: str) -> str | None:
         if not access_key.startswith("ASIA"):  # moto's STS issues ASIA… keys
             return None

@@ -392,3 +392,22 @@ def test_metrics_insights_the_sandbox_cannot_read_is_refused_not_guessed(fleet, 
     with pytest.raises(ClientError) as info:
         cw.get_metric_data(MetricDataQueries=two, StartTime=now - timedelta(hours=1), EndTime=now)
     assert error_code(info) == "InvalidParameterValue"
+
+
+def test_with_auth_assumed_role_keys_are_verified_too(make_sandbox):
+    keys = {"fleet-admin": "s3cret-admin"}
+    cfg = fleet_config(FLEET.replace('"2000', '"4000').replace(MONITORING, "100000000008")
+                       .replace("tierconsole-fleet-test", "tierconsole-fleet-auth"))
+    sb = make_sandbox(cfg, speed=50.0, auth_keys=keys).sandbox
+    sts = client(sb, "sts", aws_access_key_id="fleet-admin", aws_secret_access_key="s3cret-admin")
+    creds = sts.assume_role(RoleArn="arn:aws:iam::400000000002:role/Read", RoleSessionName="fleet")["Credentials"]
+    assumed = client(sb, "sts", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                     aws_session_token=creds["SessionToken"])
+    assert assumed.get_caller_identity()["Account"] == "400000000002"
+    forged = client(sb, "sts", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key="not-the-secret")
+    with pytest.raises(ClientError) as info:
+        forged.get_caller_identity()
+    assert error_code(info) == "SignatureDoesNotMatch"
+    with pytest.raises(ClientError) as info:  # an unknown key, as before
+        client(sb, "sts", "400000000002").get_caller_identity()
+    assert error_code(info) == "InvalidClientTokenId"
