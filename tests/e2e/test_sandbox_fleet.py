@@ -219,6 +219,7 @@ def test_cross_account_get_metric_data_reads_linked_accounts_only(fleet):
     for account in (UNLINKED, "999999999999"):  # not linked; not an account at all
         result = invocations(fleet, None, account)
         assert (result["StatusCode"], result["Values"]) == ("Forbidden", [])
+        assert [m["Code"] for m in result["Messages"]] == ["Forbidden"]
     assert invocations(fleet, None, SEARCH, "us-west-2")["StatusCode"] == "Forbidden"  # not linked there
     # A source account reading another source account is not a monitoring account.
     assert invocations(fleet, PAYMENTS, SEARCH)["StatusCode"] == "Forbidden"

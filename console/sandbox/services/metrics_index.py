@@ -177,10 +177,13 @@ class SeriesIndex:
             metric = q.get("MetricStat", {}).get("Metric", {})
             source = self.links.backend(q["AccountId"], metric.get("Namespace")) if self.links else None
             label = q.get("Label") or f"{metric.get('MetricName', q['Id'])} {q.get('MetricStat', {}).get('Stat', '')}"
-            answer = {"id": q["Id"], "label": label.strip(), "values": [], "timestamps": [], "status_code": "Forbidden"}
+            answer = {"id": q["Id"], "label": label.strip(), "values": [], "timestamps": [], "status_code": "Forbidden",
+                      "messages": [{"Code": "Forbidden", "Value": f"Account {str(q['AccountId'])[:20]} is not a source "
+                                    "account linked to this account in this Region (sandbox)"}]}
             if source is not None and "MetricStat" in q:
                 found = source.get_metric_data([{k: v for k, v in q.items() if k != "AccountId"}], start_time,
                                                end_time, scan_by)
+                answer.pop("messages")
                 answer.update(found[0] if found else {"status_code": "Complete"})
             out.append(answer)
         return out
