@@ -412,3 +412,17 @@ def test_with_auth_assumed_role_keys_are_verified_too(make_sandbox):
     with pytest.raises(ClientError) as info:  # an unknown key, as before
         client(sb, "sts", "400000000002").get_caller_identity()
     assert error_code(info) == "InvalidClientTokenId"
+
+
+def test_sinks_are_bounded_even_where_any_region_is_taken(sandbox, monkeypatch):
+    """The single-account sandbox serves whatever region a client signs for: sinks are capped in all."""
+    from tierconsole.sandbox.services import oam
+
+    monkeypatch.setattr(oam, "MAX_SINKS", 3)
+    made = [boto3.client("oam", endpoint_url=sandbox.endpoint, region_name=f"xx-test-{i}", aws_access_key_id="a",
+                         aws_secret_access_key="b", config=NO_RETRY).create_sink(Name="s")["Arn"] for i in range(3)]
+    assert len(made) == 3
+    with pytest.raises(ClientError) as info:
+        boto3.client("oam", endpoint_url=sandbox.endpoint, region_name="xx-test-9", aws_access_key_id="a",
+                     aws_secret_access_key="b", config=NO_RETRY).create_sink(Name="s")
+    assert error_code(info) == "ServiceQuotaExceededException"
