@@ -88,7 +88,7 @@ class Sandbox:
         # here; in this order, so that they close in the reverse one (metrics flushed before moto closes).
         from .services import batch, control, metrics, moto_bridge, servicequotas  # noqa: PLC0415 - heavier (moto)
 
-        from .services import oam  # noqa: PLC0415
+        from .services import oam, xaccount  # noqa: PLC0415
 
         self.moto: moto_bridge.MotoBridge = moto_bridge.install(self, parent.moto if parent else None)  # S3, STS, CloudWatch
         self.services: dict[str, Handler] = {name: self.moto.handle for name in moto_bridge.MOTO_SERVICES}
@@ -105,18 +105,12 @@ class Sandbox:
 
             self.cells = Cells(self, lambda config, scenario: Sandbox(
                 config, scenario=scenario, clock=self.clock, instance=self.instance, parent=self))
+            if self.verifier is not None:
+                self.verifier.issued = self.cells.issued_secret
             self.on_close(self.cells.stop)
             if self.config.fleet.oam_auto:
                 self.oam.auto()
-        self.wire_cell(self)
-
-    def wire_cell(self, cell: "Sandbox") -> None:
-        """Let ``cell``'s CloudWatch answer for the accounts linked to its account's sink in its region."""
-        from .services.oam import LinkView  # noqa: PLC0415
-
-        index = getattr(self.metrics.backend if cell is self else cell.metrics.backend, "sandbox_series_index", None)
-        if index is not None:
-            index.links = LinkView(self.oam, cell.config.account_id, cell.config.region)
+        xaccount.wire(self.oam, self)  # its CloudWatch answers for the accounts linked to it
 
     def start_cell(self) -> None:
         """A fleet cell starts with its host: its scenario's traffic (its endpoint is its host's)."""
@@ -229,12 +223,12 @@ class Sandbox:
         t0 = time.perf_counter()
         akid, region, service = parse_scope(request.headers.get("Authorization"))
         service = service or self._guess_service(request)
-        call = Call(request=request, body=body, service=service, region=region or self.config.region,
-                    access_key=akid, account=self.config.account_id)
+        call = Call(request=request, body=body, service=service, region=region or self.config.region, access_key=akid,
+                    account=self.cells.account_of(akid) if self.cells is not None else self.config.account_id)
         holder["call"] = call
         cbor = request.headers.get("smithy-protocol") == "rpc-v2-cbor"
         query = request.content_type == "application/x-www-form-urlencoded"
-        fault = self.faults.pick(service, request.path) if self.faults.rules else None
+        fault = self.faults.pick(service, request.path, call.account, call.region) if self.faults.rules else None
         try:
             if too_big:
                 raise AwsError(call.validation_error,

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 
 from ..core.domain.sandboxkeys import account_of_key
 from .http import AwsError, Call
+from .services.xaccount import wire
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import SandboxConfig
@@ -73,6 +74,16 @@ class Cells:
             self._issued.popitem(last=False)
         return found
 
+    def issued_secret(self, access_key: str) -> str | None:
+        """The secret of a key moto's STS issued into one of the sandbox's accounts (``--auth`` verifies it)."""
+        account = self._issued_by_moto(access_key)
+        if account is None:
+            return None
+        from moto.iam.models import iam_backends  # noqa: PLC0415
+
+        key = iam_backends[account]["aws"].access_keys.get(access_key)
+        return key.secret_access_key if key is not None else None
+
     def _issued_by_moto(self, access_key: str) -> str | None:
         if not access_key.startswith("ASIA"):  # moto's STS issues ASIA… keys
             return None
@@ -84,10 +95,9 @@ class Cells:
         return None
 
     def route(self, call: Call) -> Sandbox:
-        """The cell that answers ``call`` (its account set on the call)."""
+        """The cell that answers ``call`` (``call.account``: :meth:`account_of` its access key)."""
         from .auth import family  # noqa: PLC0415
 
-        call.account = self.account_of(call.access_key)
         if call.service == "sts":
             target = self.check_assume_role(call)
             if target is not None:
@@ -131,7 +141,7 @@ class Cells:
             scenario = spec.scenarios.get(region)
         cell = self._make_sandbox(config, scenario)
         self._cells[(account, region)] = cell
-        self.host.wire_cell(cell)
+        wire(self.host.oam, cell)
         if self.started:
             cell.start_cell()
         return cell

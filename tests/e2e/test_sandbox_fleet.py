@@ -38,6 +38,7 @@ sandbox:
     - {{id: "{DENIED}", name: data-science, regions: [us-east-1], assume_role: deny}}
     - {{id: "{UNLINKED}", name: legacy, regions: [us-east-1], link: false}}
 """
+API_MONITORING, API_SEARCH, API_PAYMENTS = "100000000009", "300000000002", "300000000001"
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
@@ -218,6 +219,7 @@ def test_cross_account_get_metric_data_reads_linked_accounts_only(fleet):
     for account in (UNLINKED, "999999999999"):  # not linked; not an account at all
         result = invocations(fleet, None, account)
         assert (result["StatusCode"], result["Values"]) == ("Forbidden", [])
+        assert [m["Code"] for m in result["Messages"]] == ["Forbidden"]
     assert invocations(fleet, None, SEARCH, "us-west-2")["StatusCode"] == "Forbidden"  # not linked there
     # A source account reading another source account is not a monitoring account.
     assert invocations(fleet, PAYMENTS, SEARCH)["StatusCode"] == "Forbidden"
@@ -248,11 +250,15 @@ def test_list_metrics_include_linked_accounts_names_the_owners(fleet):
 def test_oam_api_links_a_new_account_and_refuses_bad_input():
     from tierconsole.sandbox.app import Sandbox, SandboxThread
 
-    thread = SandboxThread(Sandbox(fleet_config(FLEET.replace("oam: auto", "oam: none")), speed=50.0))
+    # Accounts of its own: moto's backends are per process, so another sandbox of the same accounts would share
+    # (and, at its start, purge) the module fleet's metrics.
+    text = FLEET.replace("oam: auto", "oam: none").replace('"2000', '"3000').replace(MONITORING, API_MONITORING)
+    thread = SandboxThread(Sandbox(fleet_config(text.replace("tierconsole-fleet-test", "tierconsole-fleet-api")),
+                                   speed=50.0))
     sb = thread.sandbox
     thread.start()
     try:
-        monitoring, source = client(sb, "oam"), client(sb, "oam", SEARCH)
+        monitoring, source = client(sb, "oam"), client(sb, "oam", API_SEARCH)
         sink = monitoring.create_sink(Name="fleet", Tags={"team": "sre"})
         with pytest.raises(ClientError) as info:  # one sink per region
             monitoring.create_sink(Name="another")
@@ -263,27 +269,27 @@ def test_oam_api_links_a_new_account_and_refuses_bad_input():
         assert error_code(info) == "InvalidParameterException"
         monitoring.put_sink_policy(SinkIdentifier=sink["Arn"], Policy='{"Version": "2012-10-17", "Statement": '
                                    '[{"Effect": "Allow", "Principal": {"AWS": ["%s"]}, "Action": ["oam:CreateLink"], '
-                                   '"Resource": "*"}]}' % SEARCH)
+                                   '"Resource": "*"}]}' % API_SEARCH)
         with pytest.raises(ClientError) as info:
             source.create_link(**link, LinkConfiguration={"MetricConfiguration": {"Filter": "Namespace LIKE 'x'"}})
         assert error_code(info) == "InvalidParameterException"
         made = source.create_link(**link, LinkConfiguration={
             "MetricConfiguration": {"Filter": "Namespace IN ('AWS/Bedrock')"}})
-        assert made["Label"] == "search-prod" and made["Arn"].startswith(f"arn:aws:oam:us-east-1:{SEARCH}:link/")
+        assert made["Label"] == "search-prod" and made["Arn"].startswith(f"arn:aws:oam:us-east-1:{API_SEARCH}:link/")
         with pytest.raises(ClientError) as info:
             source.create_link(**link)
         assert error_code(info) == "ConflictException"
         attached = monitoring.list_attached_links(SinkIdentifier=sink["Arn"])["Items"]
         assert [a["LinkArn"] for a in attached] == [made["Arn"]]
         with pytest.raises(ClientError) as info:  # not in the policy
-            client(sb, "oam", PAYMENTS).create_link(**link)
+            client(sb, "oam", API_PAYMENTS).create_link(**link)
         assert error_code(info) == "InvalidParameterException"
-        converse(sb, SEARCH)
-        assert wait_for(lambda: sum(invocations(sb, None, SEARCH)["Values"]), "linked through the API") == 1
+        converse(sb, API_SEARCH)
+        assert wait_for(lambda: sum(invocations(sb, None, API_SEARCH)["Values"]), "linked through the API") == 1
         source.delete_link(Identifier=made["Arn"])
-        assert invocations(sb, None, SEARCH)["StatusCode"] == "Forbidden"
+        assert invocations(sb, None, API_SEARCH)["StatusCode"] == "Forbidden"
         with pytest.raises(ClientError) as info:
-            monitoring.get_sink(Identifier=f"arn:aws:oam:us-east-1:{MONITORING}:sink/nope")
+            monitoring.get_sink(Identifier=f"arn:aws:oam:us-east-1:{API_MONITORING}:sink/nope")
         assert error_code(info) == "ResourceNotFoundException"
         raw = client(sb, "oam", None, config=NO_RETRY.merge(Config(parameter_validation=False)))
         with pytest.raises(ClientError) as info:
@@ -324,3 +330,99 @@ def test_the_single_account_sandbox_takes_every_key_as_its_one_account(sandbox):
                            aws_secret_access_key="x", config=NO_RETRY)
         assert sts.get_caller_identity()["Account"] == account
     assert sandbox.sandbox.cells is None and load_sandbox_config().fleet is None
+
+
+def test_faults_can_hit_one_account_or_one_region(fleet):
+    from tierconsole.sandbox.faults import parse_faults
+
+    fleet.faults.rules = parse_faults(f"denied:servicequotas+account={SEARCH},503:monitoring+region=us-west-2")
+    try:
+        with pytest.raises(ClientError) as info:
+            client(fleet, "service-quotas", SEARCH).list_service_quotas(ServiceCode="bedrock")
+        assert error_code(info) == "AccessDeniedException"
+        assert client(fleet, "service-quotas", PAYMENTS).list_service_quotas(ServiceCode="bedrock")["Quotas"]
+        with pytest.raises(ClientError) as info:
+            invocations(fleet, None, PAYMENTS, "us-west-2")
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert invocations(fleet, None, PAYMENTS, "us-east-1")["StatusCode"] == "Complete"
+    finally:
+        fleet.faults.rules = []
+
+
+def test_metrics_insights_groups_by_account_across_linked_accounts(fleet):
+    converse(fleet, SEARCH, n=2)
+    converse(fleet, PAYMENTS, n=1)
+    converse(fleet, UNLINKED, n=1)
+    cw = client(fleet, "cloudwatch")
+    now = datetime.now(timezone.utc)
+    span = {"StartTime": now - timedelta(hours=4), "EndTime": now + timedelta(hours=1)}
+    select = {"Id": "fleet", "Period": 60, "Expression": 'SELECT SUM(Invocations) FROM SCHEMA("AWS/Bedrock", ModelId) '
+                                                        "GROUP BY AWS.AccountId, ModelId ORDER BY SUM() DESC LIMIT 50"}
+
+    def grouped():
+        out = cw.get_metric_data(MetricDataQueries=[select], **span)["MetricDataResults"]
+        assert all(r["Id"] == "fleet" for r in out)
+        return {r["Label"]: sum(r["Values"]) for r in out}
+
+    wait_for(lambda: f"{SEARCH} {NOVA}" in grouped() and f"{PAYMENTS} {NOVA}" in grouped(), "both accounts")
+    time.sleep(1.5)  # the last outcomes flushed (once a second)
+    got = grouped()
+    assert set(got) == {f"{SEARCH} {NOVA}", f"{PAYMENTS} {NOVA}"}  # legacy is not linked; the monitoring is idle
+    for account in (SEARCH, PAYMENTS):  # the same figures as ordinary queries of each account
+        assert got[f"{account} {NOVA}"] == sum(invocations(fleet, None, account)["Values"]) > 0
+    ranked = cw.get_metric_data(MetricDataQueries=[select], **span)["MetricDataResults"]
+    sums = [sum(r["Values"]) for r in ranked]
+    assert sums == sorted(sums, reverse=True)
+    one = {**select, "Expression": select["Expression"].replace("GROUP BY AWS.AccountId, ModelId",
+                                                                 f"WHERE AWS.AccountId = '{SEARCH}' GROUP BY ModelId")}
+    (only,) = cw.get_metric_data(MetricDataQueries=[one], **span)["MetricDataResults"]
+    assert only["Label"] == NOVA and sum(only["Values"]) == got[f"{SEARCH} {NOVA}"]
+
+
+@pytest.mark.parametrize("expression", ["SELECT SUM(Invocations) FROM", "SELECT PERCENTILE(Invocations) FROM x",
+                                        'SELECT SUM(Invocations) FROM "AWS/Bedrock" LIMIT 501',
+                                        'SELECT SUM(Invocations) FROM "AWS/Bedrock" HAVING x'])
+def test_metrics_insights_the_sandbox_cannot_read_is_refused_not_guessed(fleet, expression):
+    cw = client(fleet, "cloudwatch")
+    now = datetime.now(timezone.utc)
+    with pytest.raises(ClientError) as info:
+        cw.get_metric_data(MetricDataQueries=[{"Id": "q", "Period": 60, "Expression": expression}],
+                           StartTime=now - timedelta(hours=1), EndTime=now)
+    assert error_code(info) == "InvalidParameterValue" and "Metrics Insights" in info.value.response["Error"]["Message"]
+    two = [{"Id": f"q{i}", "Period": 60, "Expression": 'SELECT SUM(Invocations) FROM "AWS/Bedrock"'} for i in (1, 2)]
+    with pytest.raises(ClientError) as info:
+        cw.get_metric_data(MetricDataQueries=two, StartTime=now - timedelta(hours=1), EndTime=now)
+    assert error_code(info) == "InvalidParameterValue"
+
+
+def test_with_auth_assumed_role_keys_are_verified_too(make_sandbox):
+    keys = {"fleet-admin": "s3cret-admin"}
+    cfg = fleet_config(FLEET.replace('"2000', '"4000').replace(MONITORING, "100000000008")
+                       .replace("tierconsole-fleet-test", "tierconsole-fleet-auth"))
+    sb = make_sandbox(cfg, speed=50.0, auth_keys=keys).sandbox
+    sts = client(sb, "sts", aws_access_key_id="fleet-admin", aws_secret_access_key="s3cret-admin")
+    creds = sts.assume_role(RoleArn="arn:aws:iam::400000000002:role/Read", RoleSessionName="fleet")["Credentials"]
+    assumed = client(sb, "sts", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                     aws_session_token=creds["SessionToken"])
+    assert assumed.get_caller_identity()["Account"] == "400000000002"
+    forged = client(sb, "sts", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key="not-the-secret")
+    with pytest.raises(ClientError) as info:
+        forged.get_caller_identity()
+    assert error_code(info) == "SignatureDoesNotMatch"
+    with pytest.raises(ClientError) as info:  # an unknown key, as before
+        client(sb, "sts", "400000000002").get_caller_identity()
+    assert error_code(info) == "InvalidClientTokenId"
+
+
+def test_sinks_are_bounded_even_where_any_region_is_taken(sandbox, monkeypatch):
+    """The single-account sandbox serves whatever region a client signs for: sinks are capped in all."""
+    from tierconsole.sandbox.services import oam
+
+    monkeypatch.setattr(oam, "MAX_SINKS", 3)
+    made = [boto3.client("oam", endpoint_url=sandbox.endpoint, region_name=f"xx-test-{i}", aws_access_key_id="a",
+                         aws_secret_access_key="b", config=NO_RETRY).create_sink(Name="s")["Arn"] for i in range(3)]
+    assert len(made) == 3
+    with pytest.raises(ClientError) as info:
+        boto3.client("oam", endpoint_url=sandbox.endpoint, region_name="xx-test-9", aws_access_key_id="a",
+                     aws_secret_access_key="b", config=NO_RETRY).create_sink(Name="s")
+    assert error_code(info) == "ServiceQuotaExceededException"

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain.profile import Profile
+from ..domain.sandboxkeys import account_credentials
 
 NO_RETRY = {"total_max_attempts": 1, "mode": "standard"}
-SANDBOX_CREDENTIALS = ("sandbox", "sandbox")
+SANDBOX_CREDENTIALS = account_credentials()  # the sandbox's default account; account_credentials(id): another
 
 
 @dataclass

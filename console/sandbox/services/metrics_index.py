@@ -7,7 +7,7 @@ de-duplicate series with two dimensions (and ``GetMetricStatistics`` sums every 
 sandbox's backend instance with an index from series to time-sorted datapoints, answering
 with CloudWatch's semantics (exact dimension set, any order). Metric math runs through moto's
 expression parser as before (moto evaluates a bare query id only); Metrics Insights
-(``SELECT``) queries fall back to moto. Percentile statistics are not available (the data are
+(``SELECT``) queries are answered by :mod:`.insights` (moto's answer is a stub). Percentile statistics are not available (the data are
 pre-aggregated, as ``StatisticValues`` data are in CloudWatch).
 
 Cross-account observability: a query whose ``AccountId`` is another account is answered from that
@@ -97,8 +97,15 @@ class SeriesIndex:
 
         if any(self._foreign(q) for q in queries):
             return self._with_linked(queries, start_time, end_time, scan_by)
-        if any(q.get("Expression", "").startswith("SELECT") for q in queries):
-            return self._moto_get_metric_data(queries, start_time, end_time, scan_by)
+        selects = [q for q in queries if q.get("Expression", "").lstrip()[:6].upper() == "SELECT"]
+        if selects:  # Metrics Insights: the sandbox's own evaluator (moto's is a stub)
+            from . import insights  # noqa: PLC0415
+
+            if len(selects) > 1:
+                raise insights._bad("one Metrics Insights query per GetMetricData call")
+            rest = [q for q in queries if q is not selects[0]]
+            out = self.get_metric_data(rest, start_time, end_time, scan_by) if rest else []
+            return out + insights.run(selects[0], self._insights_sources, start_time, end_time, scan_by)
         start_time = start_time.replace(microsecond=0)
         end_time = end_time.replace(microsecond=0)
         if start_time >= end_time:
@@ -129,6 +136,28 @@ class SeriesIndex:
                                  "timestamps": stamps, "status_code": "Complete"})
         return returned
 
+    def _insights_sources(self, namespace: str) -> list[tuple[str | None, "SeriesIndex"]]:
+        """This account's index and those of the accounts linked here that admit ``namespace``."""
+        own = getattr(self.backend, "account_id", None)
+        linked = self.links.linked() if self.links else []
+        return [(own, self)] + [(a, src) for a, src in linked
+                                if hasattr(src, "series_of") and self.links.backend(a, namespace) is not None]
+
+    def series_of(self, namespace: str, name: str) -> list[tuple[dict[str, str], dict]]:
+        """(dimensions, Metric) of each series of ``name`` in ``namespace``."""
+        with self._lock:
+            self._sync()
+            keys = [k for k in self._series if k[0] == namespace and k[1] == name]
+        return [(dict(k[2]), {"Namespace": k[0], "MetricName": k[1],
+                              "Dimensions": [{"Name": n, "Value": v} for n, v in sorted(k[2])]}) for k in keys]
+
+    def stat_of(self, metric: dict, period: int, stat: str, start: datetime, end: datetime):
+        """(values, timestamps) of one series' ``stat`` per ``period`` from ``start`` to ``end``."""
+        t0, t1 = _epoch(start.replace(microsecond=0)), _epoch(end.replace(microsecond=0))
+        with self._lock:
+            self._sync()
+            return self._stat(metric, period, stat, None, t0, t1)
+
     def _foreign(self, query: dict) -> bool:
         return query.get("AccountId") not in (None, "", getattr(self.backend, "account_id", None))
 
@@ -148,10 +177,13 @@ class SeriesIndex:
             metric = q.get("MetricStat", {}).get("Metric", {})
             source = self.links.backend(q["AccountId"], metric.get("Namespace")) if self.links else None
             label = q.get("Label") or f"{metric.get('MetricName', q['Id'])} {q.get('MetricStat', {}).get('Stat', '')}"
-            answer = {"id": q["Id"], "label": label.strip(), "values": [], "timestamps": [], "status_code": "Forbidden"}
+            answer = {"id": q["Id"], "label": label.strip(), "values": [], "timestamps": [], "status_code": "Forbidden",
+                      "messages": [{"Code": "Forbidden", "Value": f"Account {str(q['AccountId'])[:20]} is not a source "
+                                    "account linked to this account in this Region (sandbox)"}]}
             if source is not None and "MetricStat" in q:
                 found = source.get_metric_data([{k: v for k, v in q.items() if k != "AccountId"}], start_time,
                                                end_time, scan_by)
+                answer.pop("messages")
                 answer.update(found[0] if found else {"status_code": "Complete"})
             out.append(answer)
         return out

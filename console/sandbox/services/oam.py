@@ -9,7 +9,8 @@ region: ``GetMetricData`` with ``AccountId`` and ``ListMetrics`` with ``IncludeL
 
 Every operation of botocore's ``oam`` model is served; requests are conformed to the model's input shapes
 (unknown members dropped), errors are the ones the model declares. State is bounded by the config: only the
-sandbox's accounts can call (:mod:`..cells`), each has at most one sink per region, a source account at most
+sandbox's accounts can call (:mod:`..cells`), each has at most one sink per region (and the sandbox at most
+:data:`MAX_SINKS`: a single-account sandbox takes any region name), a source account at most
 :data:`MAX_LINKS_PER_SOURCE` links per region, 50 tags per resource and policies of at most
 :data:`MAX_POLICY_CHARS`.
 
@@ -42,6 +43,7 @@ METRIC = "AWS::CloudWatch::Metric"
 MAX_LINKS_PER_SOURCE = 5  # monitoring accounts a source account links to, per region (ListLinks pages at 5)
 MAX_POLICY_CHARS = 20_480
 MAX_TAGS = 50
+MAX_SINKS = 1000  # in all: a single-account sandbox takes any region a client signs for
 _NS = re.compile(r"\s*Namespace\s+(NOT\s+)?IN\s*\(\s*('[^']*'(?:\s*,\s*'[^']*')*)\s*\)\s*$"
                  r"|\s*Namespace\s*(=|!=)\s*'([^']*)'\s*$", re.IGNORECASE)
 _OPS = ("CreateLink", "CreateSink", "DeleteLink", "DeleteSink", "GetLink", "GetSink", "GetSinkPolicy",
@@ -188,6 +190,8 @@ class Oam:
         if any(s.account == account and s.region == region for s in self.sinks.values()):
             raise AwsError("ServiceQuotaExceededException", f"Account {account} already has a sink in {region}: "
                            "a monitoring account has one sink per Region.", 429)
+        if len(self.sinks) >= MAX_SINKS:
+            raise AwsError("ServiceQuotaExceededException", f"The sandbox holds at most {MAX_SINKS} sinks.", 429)
         ident = ident or str(uuid.uuid4())
         sink = Sink(arn=f"arn:aws:oam:{region}:{account}:sink/{ident}", id=ident, name=name, account=account,
                     region=region, tags=dict(tags or {}))
@@ -369,24 +373,3 @@ def _admitted(policy: str) -> frozenset[str] | None:
                     out.add(m.group(1))
     return frozenset(out)
 
-
-class LinkView:
-    """What one monitoring account reads of its source accounts in one region (for :mod:`.metrics_index`:
-    called on moto's worker threads, so it reads snapshots of the OAM state)."""
-
-    def __init__(self, oam: Oam, account: str, region: str):
-        self.oam, self.account, self.region = oam, account, region
-
-    def backend(self, source: str, namespace: str | None):
-        """The CloudWatch backend of ``source`` here, if it is linked to this account and admits ``namespace``."""
-        link = self.oam.sources(self.account, self.region).get(source)
-        if link is None or not link.admits(namespace):
-            return None
-        from .moto_bridge import cloudwatch_backend  # noqa: PLC0415
-
-        backend = cloudwatch_backend(source, self.region)
-        return getattr(backend, "sandbox_series_index", None) or backend
-
-    def linked(self) -> list[tuple[str, object]]:
-        """(source account, its series index or backend), by account id."""
-        return [(a, self.backend(a, None)) for a in sorted(self.oam.sources(self.account, self.region))]
