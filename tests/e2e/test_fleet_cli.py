@@ -44,12 +44,15 @@ def fleet():
     thread = SandboxThread(Sandbox(fleet_config(FLEET), speed=1.0))
     thread.start()
     sb = thread.sandbox
-    for account, region, n in ((SEARCH, "us-east-1", 7), (PAYMENTS, "us-east-1", 1), (PAYMENTS, "us-west-2", 1),
+    for account, region, n in ((SEARCH, "us-east-1", 10), (PAYMENTS, "us-east-1", 1), (PAYMENTS, "us-west-2", 1),
                                (DENIED, "us-east-1", 1),
                                (UNLINKED, "us-east-1", 1)):
         rt = client(sb, "bedrock-runtime", account, region)
         for _ in range(n):
-            rt.converse(modelId=NOVA, messages=user("hello there"), inferenceConfig={"maxTokens": 20})
+            try:  # search-prod's last ones pass its 200-TPM quota: throttled
+                rt.converse(modelId=NOVA, messages=user("hello there"), inferenceConfig={"maxTokens": 20})
+            except rt.exceptions.ThrottlingException:
+                pass
     cw = client(sb, "cloudwatch", None, "us-east-1")  # the sandbox publishes in the background: wait for it
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -117,8 +120,11 @@ def test_quota_listings_are_cached_for_the_next_run_0600_without_credentials(cwd
     second = json.loads(run(cwd, env, "--profile", "fx", "fleet", "--json").stdout)
     assert first["calls"]["ListServiceQuotas"] == 3 and "ListServiceQuotas" not in second["calls"]
     assert "AssumeRole" in second["calls"]  # only data-science, whose refusal is not cached: asked again
-    assert [r["use"] for r in second["rows"]] == [r["use"] for r in first["rows"]] or \
-        [r["binding_quota"] for r in second["rows"]] == [r["binding_quota"] for r in first["rows"]]
+    def quotas(doc):  # which quota binds and its limit, from the listing (use moves with the trailing minute)
+        return sorted((r["account_id"], r["region"], r["series"], (r["binding_quota"] or {}).get("code"),
+                       (r["binding_quota"] or {}).get("limit")) for r in doc["rows"])
+
+    assert quotas(second) == quotas(first) and any(q[3] for q in quotas(second))
     cache = tmp_path / "cache" / "tierconsole" / "fleet" / "fx.json"
     assert cache.stat().st_mode & 0o777 == 0o600
     text = cache.read_text()
@@ -160,6 +166,39 @@ def test_the_collector_costs_one_get_metric_data_per_region_and_marks_a_dead_end
     assert first.calls["AssumeRole"] == 4 and first.calls["ListServiceQuotas"] == 3
     assert second.calls == {"GetMetricData": 2}
     search = next(r for r in second.rows if r.account_id == SEARCH)
-    assert search.tpm_used and search.binding is not None and search.throttles_by_tier is None  # no Insights here
+    assert search.tpm_used and search.binding is not None
+    # throttles by tier from the one Metrics Insights query of call 0 (GROUP BY AWS.AccountId, ModelId)
+    assert search.throttles_per_min and search.throttles_by_tier and search.throttles_by_tier.get("default", 0) > 0
     assert set(down.region_stale) == {"us-east-1", "us-west-2"}
     assert all("endpoint down" in why for why in down.region_stale.values())
+
+
+def test_a_region_down_marks_only_that_region_and_keeps_its_last_figures(fleet):
+    """The sandbox's `reset+region=us-west-2` drill (every connection signed for us-west-2 dropped)."""
+    from tierconsole.sandbox.faults import parse_faults
+
+    async def go():
+        profile = _load("fx", "fx.yaml", "user", profile_text(fleet.endpoint))
+        ctx = AwsContext(Target(profile, fleet.endpoint, sandbox=True))
+        c = FleetCollector(ctx, cache=False)
+        try:
+            before = await c.refresh(wait_quotas=True)
+            fleet.faults.rules = parse_faults("reset+region=us-west-2")
+            try:
+                during = await c.refresh()
+            finally:
+                fleet.faults.rules = []
+            after = await c.refresh()
+        finally:
+            await c.close()
+            await ctx.close()
+        return before, during, after
+
+    before, during, after = asyncio.run(go())
+    west = [r for r in before.rows if r.region == "us-west-2"]
+    assert west and all(r.stale is None for r in before.rows)
+    assert set(during.region_stale) == {"us-west-2"} and "reset" in during.region_stale["us-west-2"]
+    stale = [r for r in during.rows if r.stale]
+    assert {r.region for r in stale} == {"us-west-2"} and len(stale) == len(west)
+    assert [r.tpm_used for r in stale] == [r.tpm_used for r in west]  # the last good figures, marked
+    assert not after.region_stale and not any(r.stale for r in after.rows)
