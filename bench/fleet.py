@@ -231,8 +231,8 @@ def run(n_accounts: int, n_regions: int, n_models: int, steady: int, repeat: int
     expected = out["plan_calls"]  # ceil((Q + 1) / 500), or ceil(Q / 500) where no Insights query rides along
     gmd = [w.get("GetMetricData", 0) for w in out["steady_wire"]]
     others = [sum(n for op, n in w.items() if op != "GetMetricData") for w in out["steady_wire"]]
-    print(f"queries per region {out['plan_queries']} -> calls {out['plan_calls']} (ceil(Q/500), +1 query for "
-          f"Insights on AWS; the sandbox does not serve Insights, so the fleet asks none there)")
+    print(f"queries per region {out['plan_queries']} -> calls {out['plan_calls']} (ceil((Q + 1) / 500): the +1 is "
+          f"the Metrics Insights query of call 0, throttles by tier for the whole region)")
     print(f"steady refreshes on the wire: {steady_ops}; collector time median {median(out['steady_s']) * 1000:.0f} ms")
     metrics = sum(out["plan_queries"].values())
     print(f"CloudWatch cost (GetMetricData $0.01 per 1,000 metrics): {metrics:,} metrics a refresh = "
