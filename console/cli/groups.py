@@ -78,7 +78,7 @@ SANDBOX_GROUP = Group("sandbox", (
                              "--profile NAME uses that console profile's file)")),
     Option(("--scenario",), "scenario", None, dict(
         metavar="NAME", help="background traffic: none, steady, spike, flex-backlog, reserved-overflow, outage, "
-                             "or a scenario YAML file (default: the config's, else none)")),
+                             "calm, hot, or a scenario YAML file (default: the config's, else none)")),
     Option(("--speed",), "speed", 1.0, dict(
         type=sandbox_speed, metavar="FACTOR",
         help="run the sandbox clock FACTOR times faster (pacing, quota windows, waits, jobs)")),

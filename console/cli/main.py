@@ -22,7 +22,7 @@ from .groups import RECORD_GROUP, SANDBOX_GROUP
 COMMAND_PARSERS = {
     "record": "add_record_parser", "replay": "add_replay_parser", "profiles": "add_parser", "prompt": "add_parser",
     "batch": "add_parser", "status": "add_parser", "incident": "add_parser", "plan": "add_plan_parser",
-    "sandbox": "add_parser", "watch": "add_parser",
+    "sandbox": "add_parser", "watch": "add_parser", "fleet": "add_parser",
 }
 
 

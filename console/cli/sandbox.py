@@ -66,6 +66,7 @@ def _sandbox_profile(args) -> int | None:
         print(f"tierconsole sandbox: error: --profile: profile {profile.name!r} ({profile.source}) has no "
               "'sandbox' section to configure a sandbox with", file=sys.stderr)
         return EXIT_USAGE
-    if profile.origin != "built-in":  # the built-in sandbox profile is the sandbox's default config
-        args.config = profile.source
+    from ..sandbox.attach import _config_of  # noqa: PLC0415
+
+    args.config = _config_of(profile)  # None: the built-in sandbox profile, the sandbox's default config
     return None

@@ -29,12 +29,20 @@ def add_parser(sub) -> None:
                     help="exit 3 when any quota (TPM or RPM) or reservation (input or output TPM) use is at or "
                          "above FRACTION, 0 < FRACTION <= 1 (e.g. 0.8); given alone, FRACTION is the profile's "
                          "alert_threshold. The ▲ marks and the header count use the same threshold")
+    st.add_argument("--fleet", action="store_true",
+                    help="the fleet profile's every account × region × model (as `tierconsole fleet`); with "
+                         "--fail-over, exit 3 naming the accounts at or over the line, else 1 naming any account "
+                         "or region that could not be read")
 
 
 EXIT_OVER = 3
 
 
 def cmd_status(args) -> int:
+    if args.fleet:
+        from .fleet import cmd_status_fleet  # noqa: PLC0415
+
+        return cmd_status_fleet(args)
     return run(_status(args))
 
 

@@ -71,6 +71,9 @@ class OperatorSession:
         # Change events of this profile as `tierconsole watch` sees them (its `watch:` settings), newest last.
         self.detector = Detector(replace(source.profile.watch.settings, threshold=source.profile.alert_threshold))
         self.events: deque[ChangeEvent] = deque(maxlen=MAX_EVENTS)
+        #: the fleet's pulse line while this session is a drill-in of a fleet ("" otherwise): every screen of the
+        #: session shows it
+        self.pulse: Callable[[], str] = lambda: ""
 
     # ------------------------------------------------------------------ identity
     @property

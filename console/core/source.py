@@ -7,7 +7,7 @@ import asyncio
 import logging
 from dataclasses import replace
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .domain.profile import Profile
 from .domain.views import DashboardData
@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..sandbox.daemon import State
     from .aws.collectors import Collector
     from .aws.regions import RegionsCollector
-    from .aws.session import AwsContext
+    from .aws.session import AwsContext, Target
 
 log = logging.getLogger("tierconsole.live")
 
@@ -30,7 +30,8 @@ SANDBOX_MODES = ("attach", "keep", "embedded")
 
 class LiveSource:
     def __init__(self, profile: Profile, *, endpoint_url: str | None = None, region: str | None = None,
-                 read_only: bool = False, scenario: str = "steady", speed: float = 1.0, sandbox: str = "attach"):
+                 read_only: bool = False, scenario: str | None = None, speed: float = 1.0, sandbox: str = "attach",
+                 make_context: "Callable[[Target], AwsContext] | None" = None):
         if sandbox not in SANDBOX_MODES:
             raise ValueError(f"sandbox: {sandbox!r} is not one of {', '.join(SANDBOX_MODES)}")
         if region:
@@ -40,7 +41,11 @@ class LiveSource:
         self.profile = profile
         self.forced_read_only = read_only  # --read-only: carried over to every profile switched to
         self._endpoint_url = endpoint_url or profile.endpoint_url
-        self._scenario = scenario
+        # None: the scenario the profile's sandbox section names (the fleet sandbox's monitoring account has none to
+        # run: its accounts have their own), else ``steady``
+        section = profile.sandbox if isinstance(profile.sandbox, dict) else {}
+        named = section.get("scenario") if isinstance(section.get("scenario"), str) else None
+        self._scenario: str = scenario if scenario is not None else named or "steady"
         self._speed = speed
         self.sandbox_mode = sandbox
         self.sandbox_thread: SandboxThread[Sandbox] | None = None  # the throwaway in-process sandbox, when one runs
@@ -48,6 +53,8 @@ class LiveSource:
         self.notice: str | None = None  # why a background sandbox could not be started
         self.ctx: AwsContext | None = None  # set by start()
         self.collector: Collector | RegionsCollector | None = None  # set by start()
+        #: how the AWS context is made from the target (a fleet drill-in: clients acting as a source account)
+        self._make_context = make_context
 
     @classmethod
     def from_args(cls, args: Any, **kwargs: Any) -> "LiveSource":
@@ -116,7 +123,8 @@ class LiveSource:
                                                                      speed=self._speed))
                 endpoint = thread.start()
                 clock = thread.sandbox.clock.now  # metrics are stamped on the sandbox's timeline
-        ctx = self.ctx = AwsContext(Target(self.profile, endpoint, sandbox=sandbox, credentials=credentials))
+        ctx = self.ctx = (self._make_context or AwsContext)(Target(self.profile, endpoint, sandbox=sandbox,
+                                                                   credentials=credentials))
         if len(self.profile.regions) > 1:
             from .aws.regions import RegionsCollector  # noqa: PLC0415
 

@@ -45,8 +45,10 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig | None = None, *, speed: float = 1.0, scenario: str | None = None,
                  clock: SandboxClock | None = None, access_log: str | Path | None = None,
-                 faults: str | None = None, auth_keys: dict[str, str] | None = None, instance: str | None = None):
+                 faults: str | None = None, auth_keys: dict[str, str] | None = None, instance: str | None = None,
+                 parent: "Sandbox | None" = None):
         self.config = config or load_sandbox_config()
+        self.parent = parent  # a cell of a fleet sandbox (see .cells) has the sandbox hosting it
         self.instance = instance or identity.new_instance()  # who answers: see .identity
         self.clock = clock or SandboxClock(speed)
         self.outcomes = OutcomeLog()
@@ -87,12 +89,37 @@ class Sandbox:
         # here; in this order, so that they close in the reverse one (metrics flushed before moto closes).
         from .services import batch, control, metrics, moto_bridge, servicequotas  # noqa: PLC0415 - heavier (moto)
 
-        self.moto: moto_bridge.MotoBridge = moto_bridge.install(self)  # S3, STS, CloudWatch
+        from .services import oam, xaccount  # noqa: PLC0415
+
+        self.moto: moto_bridge.MotoBridge = moto_bridge.install(self, parent.moto if parent else None)  # S3, STS, CloudWatch
         self.services: dict[str, Handler] = {name: self.moto.handle for name in moto_bridge.MOTO_SERVICES}
         self.batch = batch.BatchJobs(self)  # batch inference jobs
         self.bedrock_control: Handler = control.BedrockControl(self, self.batch).handle  # the bedrock control plane
         self.metrics: metrics.MetricsPublisher = metrics.install(self)  # AWS/Bedrock and the sandbox's own namespace
         self.services["servicequotas"] = servicequotas.ServiceQuotas(self).handle
+        # CloudWatch cross-account observability: one OAM state for every account and region of the endpoint.
+        self.oam: oam.Oam = parent.oam if parent else oam.Oam(self)
+        self.services["oam"] = self.oam.handle
+        self.cells = None  # a fleet sandbox's (account, region) cells (see .cells)
+        if parent is None and self.config.fleet is not None:
+            from .cells import Cells  # noqa: PLC0415
+
+            self.cells = Cells(self, lambda config, scenario: Sandbox(
+                config, scenario=scenario, clock=self.clock, instance=self.instance, parent=self))
+            if self.verifier is not None:
+                self.verifier.issued = self.cells.issued_secret
+            self.on_close(self.cells.stop)
+            if self.config.fleet.oam_auto:
+                self.oam.auto()
+        xaccount.wire(self.oam, self)  # its CloudWatch answers for the accounts linked to it
+
+    def start_cell(self) -> None:
+        """A fleet cell starts with its host: its scenario's traffic (its endpoint is its host's)."""
+        self.host, self.port = self.parent.host, self.parent.port
+        if self._scenario is not None and self.scenario_run is None:
+            from .scenarios.runner import ScenarioRun  # noqa: PLC0415
+
+            self.scenario_run = ScenarioRun(self, self._scenario).start()
 
     @property
     def endpoint(self) -> str:
@@ -197,12 +224,12 @@ class Sandbox:
         t0 = time.perf_counter()
         akid, region, service = parse_scope(request.headers.get("Authorization"))
         service = service or self._guess_service(request)
-        call = Call(request=request, body=body, service=service, region=region or self.config.region,
-                    access_key=akid)
+        call = Call(request=request, body=body, service=service, region=region or self.config.region, access_key=akid,
+                    account=self.cells.account_of(akid) if self.cells is not None else self.config.account_id)
         holder["call"] = call
         cbor = request.headers.get("smithy-protocol") == "rpc-v2-cbor"
         query = request.content_type == "application/x-www-form-urlencoded"
-        fault = self.faults.pick(service, request.path) if self.faults.rules else None
+        fault = self.faults.pick(service, request.path, call.account, call.region) if self.faults.rules else None
         try:
             if too_big:
                 raise AwsError("EntityTooLarge" if service == "s3" else call.validation_error,
@@ -217,7 +244,7 @@ class Sandbox:
                     self._log(call, 499, t0, "InjectedConnectionReset")
                     return None
                 await self._inject(fault, call)
-            handler = self._route(call)
+            handler = (self.cells.route(call) if self.cells is not None else self)._route(call)
             response = await handler(call)
             if fault is not None and fault.kind == "lost":
                 self._log(call, 499, t0, "InjectedConnectionLost")
@@ -312,7 +339,7 @@ class Sandbox:
                  "route": call.route.kind.value if call.route is not None else None,  # on_demand, cross_region, global
                  "tier_asked": call.asked_tier, "tier_served": call.served_tier, "status": status,
                  "error": error, "quota": call.quota, "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
-                 "request_id": call.request_id}
+                 "request_id": call.request_id, **({"account": call.account} if self.cells is not None else {})}
         for key, value in entry.items():  # what a client sent is logged clipped: a line never grows with it
             if isinstance(value, str):
                 entry[key] = clean_text(value, LOGGED_CHARS)
@@ -331,6 +358,8 @@ class Sandbox:
 
         self._server = Server(self.asgi, backlog=1024)
         self.host, self.port = await self._server.start(host, port)
+        if self.cells is not None:
+            self.cells.start()
         if self._scenario is not None:
             from .scenarios.runner import ScenarioRun  # noqa: PLC0415
 

@@ -9,8 +9,15 @@ from .daemon import DEFAULT_PORT, State, StartError, _absolute, config_label, re
 
 
 def _config_of(profile: Any) -> str | None:
-    """The config a sandbox profile's background sandbox is started from: None for the built-in one."""
-    return None if profile.origin == "built-in" else _absolute(profile.source)
+    """The config a sandbox profile's background sandbox is started from: None for the built-in sandbox
+    profile (the sandbox's default), the package's file for another built-in one (fleet)."""
+    if profile.origin != "built-in":
+        return _absolute(profile.source)
+    if profile.name == "sandbox":
+        return None
+    from importlib import resources  # noqa: PLC0415
+
+    return str(resources.files("tierconsole.profiles").joinpath(f"{profile.name}.yaml"))
 
 
 def _digest_of(profile: Any) -> str:
@@ -49,7 +56,7 @@ def start_for(profile: Any, *, scenario: str | None) -> State:
 
 def start_hint(profile: Any) -> str:
     """How to start a background sandbox this profile attaches to."""
-    if profile.origin == "built-in":
+    if profile.origin == "built-in" and profile.name == "sandbox":
         return "`tierconsole sandbox start`"
     return f"`tierconsole --profile {profile.name} sandbox start`"
 

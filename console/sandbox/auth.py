@@ -1,7 +1,8 @@
 """Optional SigV4 verification for the sandbox (`tierconsole sandbox --auth FILE`).
 
 By default the sandbox accepts any credentials (it is a local tool on loopback). With ``--auth``
-it only accepts requests signed with one of the configured access keys, verified as AWS does:
+it only accepts requests signed with one of the configured access keys (and, on a fleet sandbox, the
+temporary keys its STS issued by AssumeRole to a caller that had one), verified as AWS does:
 
 - the canonical request is rebuilt from the signed headers and the signature recomputed with
   botocore's own SigV4 implementation;
@@ -87,6 +88,8 @@ class Verifier:
     def __init__(self, keys: dict[str, str], *, wall_clock=time.time):
         self._keys = keys
         self._now = wall_clock
+        # Secrets of keys the sandbox itself issued (a fleet sandbox's STS AssumeRole): key id -> secret or None.
+        self.issued = None
 
     @property
     def key_ids(self) -> list[str]:
@@ -105,7 +108,7 @@ class Verifier:
         if not m:
             raise AwsError(missing, "Request is missing a SigV4 Authorization header.", 403)
         akid = m.group("akid")
-        secret = self._keys.get(akid)
+        secret = self._keys.get(akid) or (self.issued(akid) if self.issued is not None else None)
         if secret is None:
             raise AwsError(unknown, f"The security token included in the request is invalid "
                            f"(unknown access key id {akid[:128]}).", 403)

@@ -18,7 +18,7 @@ def service_model(name: str):
 
 #: SigV4 signing name -> the botocore models served under it.
 MODELS_BY_SIGNING_NAME = {"bedrock": ("bedrock-runtime", "bedrock"), "servicequotas": ("service-quotas",),
-                          "monitoring": ("cloudwatch",), "sts": ("sts",), "s3": ("s3",)}
+                          "monitoring": ("cloudwatch",), "sts": ("sts",), "s3": ("s3",), "oam": ("oam",)}
 _LABEL = re.compile(r"\\\{([A-Za-z0-9_]+)(\\\+)?\\\}")
 
 

@@ -1,6 +1,6 @@
 """Injected faults for drills and tests: `tierconsole sandbox --faults SPEC`.
 
-SPEC is a comma-separated list of rules ``KIND[=ARG][@PROBABILITY][#COUNT][:SERVICE]``:
+SPEC is a comma-separated list of rules ``KIND[=ARG][@PROBABILITY][#COUNT][:SERVICE][+account=ID][+region=R]``:
 
 =============  ======================================================================
 KIND           effect on a matching request
@@ -28,6 +28,9 @@ InvokeModelWithResponseStream); other requests they match are answered as usual.
 only (N at most 1,000,000,000); ``:SERVICE`` to one SigV4 service name (``bedrock``,
 ``monitoring``, ``s3``, ``sts``, ``sns``, ``servicequotas``; default all), and ``:SERVICE/PATH`` to
 request paths starting with PATH. Durations (``slow=D``, ``down=D/P``) are at most a day.
+``+account=ID`` limits a rule to requests acting in that account (a fleet sandbox tells it from the
+access key), ``+region=R`` to requests signed for that region: a drill of one source account denied
+(``denied:servicequotas+account=200000000007``) or one region down (``reset+region=eu-west-1``).
 Example: ``503@0.3:bedrock,slow=15s@0.2:monitoring,lost#1:bedrock/model-invocation-job``.
 Faults can also be changed while the sandbox runs (``sandbox.faults.rules``), for tests.
 """
@@ -41,7 +44,8 @@ from dataclasses import dataclass
 KINDS = ("503", "500", "throttle", "slow", "reset", "lost", "expired", "denied", "down", "badframe", "cut",
          "notready")
 STREAM_KINDS = ("badframe", "cut")  # act on a streamed answer, not on the request
-_RULE = re.compile(r"^(?P<kind>[a-z0-9]+)(?:=(?P<arg>[^@#:]+))?(?:@(?P<p>[0-9.]+))?(?:#(?P<n>\d+))?(?::(?P<svc>[a-z0-9-]+)(?P<path>/[^,]*)?)?$")
+_RULE = re.compile(r"^(?P<kind>[a-z0-9]+)(?:=(?P<arg>[^@#:+]+))?(?:@(?P<p>[0-9.]+))?(?:#(?P<n>\d+))?(?::(?P<svc>[a-z0-9-]+)(?P<path>/[^,+]*)?)?"
+                   r"(?P<quals>(?:\+(?:account=\d{12}|region=[a-z]{2}(?:-[a-z]+)+-\d{1,2}))*)$")
 
 
 MAX_DELAY_S = 86_400.0  # slow=D, down=D/P: at most a day
@@ -74,6 +78,8 @@ class Rule:
     down_s: float = 0.0
     period_s: float = 0.0
     text: str = ""
+    account: str | None = None  # +account=ID
+    region: str | None = None  # +region=R
 
 
 @dataclass(frozen=True)
@@ -90,10 +96,12 @@ def parse_faults(spec: str | None) -> list[Rule]:
             continue
         m = _RULE.match(text)
         if not m or m.group("kind") not in KINDS:
-            raise FaultSpecError(f"fault {text!r}: expected KIND[=ARG][@P][#N][:SERVICE] with KIND one of "
-                                 f"{', '.join(KINDS)}")
+            raise FaultSpecError(f"fault {text!r}: expected KIND[=ARG][@P][#N][:SERVICE][+account=ID][+region=R] "
+                                 f"with KIND one of {', '.join(KINDS)}")
         kind, arg = m.group("kind"), m.group("arg")
-        rule = Rule(kind=kind, service=m.group("svc"), path=m.group("path"), text=text)
+        quals = dict(q.split("=", 1) for q in m.group("quals").split("+")[1:])
+        rule = Rule(kind=kind, service=m.group("svc"), path=m.group("path"), text=text,
+                    account=quals.get("account"), region=quals.get("region"))
         if m.group("p") is not None:
             p = m.group("p")
             rule.probability = float(p) if re.fullmatch(r"\d{1,3}(?:\.\d{1,12})?|\.\d{1,12}", p) else -1.0
@@ -132,10 +140,13 @@ class Faults:
         self._t0 = time.monotonic()
         self.injected: dict[str, int] = {}
 
-    def pick(self, service: str, path: str = "/") -> Fault | None:
-        """The fault for one request to ``service`` at ``path``, or None."""
+    def pick(self, service: str, path: str = "/", account: str | None = None,
+             region: str | None = None) -> Fault | None:
+        """The fault for one request to ``service`` at ``path`` acting in ``account`` and ``region``, or None."""
         for rule in self.rules:
             if rule.service and rule.service != service or rule.path and not path.startswith(rule.path):
+                continue
+            if rule.account and rule.account != account or rule.region and rule.region != region:
                 continue
             if rule.kind == "down":
                 if (time.monotonic() - self._t0) % rule.period_s < rule.down_s:

@@ -118,6 +118,7 @@ class Call:
     service: str  # SigV4 signing name: bedrock, s3, sts, monitoring, servicequotas, ...
     region: str
     access_key: str | None
+    account: str = ""  # the account the call acts in (a fleet sandbox tells it from the access key)
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     operation: str = ""  # set by the handler once it knows, for the access log
     model_id: str | None = None  # the model the call runs on (a runtime call's resolved route)
@@ -178,6 +179,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Services whose models declare another name for "the request is invalid".
 VALIDATION_ERRORS = {"servicequotas": "IllegalArgumentException", "monitoring": "InvalidParameterValue",
+                     "oam": "InvalidParameterException",
                      "sts": "ValidationError", "s3": "InvalidArgument", "sns": "InvalidParameter"}
 
 

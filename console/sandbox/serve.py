@@ -54,6 +54,10 @@ def _print_banner(sandbox, out=sys.stdout, auth_file: str | None = None) -> None
           f"speed {sandbox.clock.speed:g}x", file=out)
     print(f"models: {models}", file=out)
     print(f"endpoint: {sandbox.endpoint}", file=out)
+    if cfg.fleet is not None:
+        print(f"fleet: account {cfg.account_id} ({cfg.fleet.default_name}) and {len(cfg.fleet.accounts)} source "
+              f"accounts in {', '.join(cfg.fleet.regions)}; the key sandbox-<account id> acts in that account",
+              file=out)
     print("# paste these to aim any AWS client (CLI, boto3, aiobotocore, SDKs) at the sandbox:", file=out)
     key_ids = list(sandbox.verifier.key_ids) if sandbox.verifier is not None else None
     for line in client_exports(sandbox.endpoint, cfg.region, key_ids, auth_file):

@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState
 from ..core.domain.views import DashboardData
 from ..core.session import OperatorSession
 from .actions import OperatorActions
+from .fleet_mode import FLEET_BINDINGS, FleetMode
 from .keymap import remapped
 from .messages import PauseToggled, RefreshRequested
 from .screens.dashboard import DashboardScreen
@@ -34,6 +35,7 @@ from .terminal import install as install_partial_repaints
 from .theming import DEFAULT_THEME, VARIABLE_DEFAULTS, builtin_themes, stylesheet_path
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..core.domain.fleetrows import FleetSnapshot
     from ..core.domain.profile import Profile
     from ..core.source import LiveSource
     from .screens.prompt_lab import PromptLabScreen
@@ -49,12 +51,14 @@ SESSION_GROUPS = frozenset({"poll", "prompt", "batch-submit", "batch-cancel", "p
 PALETTE_SCREENS = frozenset({"DashboardScreen", "PromptLabScreen", "BatchSubmitScreen"})
 
 
-class TierConsoleApp(OperatorActions, App[None]):
+class TierConsoleApp(FleetMode, OperatorActions, App[None]):
     TITLE = "tierconsole"
+    BINDINGS = FLEET_BINDINGS
     CSS_PATH = [stylesheet_path()]  # the action screens bring their own (theming.screen_stylesheet)
 
     def __init__(self, theme: str | None = None, *, data: DashboardData | None = None,
-                 source: "LiveSource | None" = None, keymap: Mapping[str, str] | None = None, **kwargs) -> None:
+                 source: "LiveSource | None" = None, keymap: Mapping[str, str] | None = None,
+                 fleet: "FleetSnapshot | None" = None, **kwargs) -> None:
         """``keymap``: binding id → keys, the operator's remapping (checked: :func:`.keymap.load_keymap`)."""
         super().__init__(**kwargs)
         install_partial_repaints()  # a changed figure sends that figure to the terminal (tui/terminal.py)
@@ -74,6 +78,7 @@ class TierConsoleApp(OperatorActions, App[None]):
         self.paused = False
         self._poll_once = False  # ``r`` while paused: one poll
         self.dashboard = DashboardScreen()
+        self.init_fleet(fleet)  # a fleet profile: the fleet screen first, its session apart (fleet_mode.py)
         if self.session is not None:
             self._watch_profile(self.session.profile)
         if data is not None:
@@ -122,6 +127,10 @@ class TierConsoleApp(OperatorActions, App[None]):
 
     # --- live polling -------------------------------------------------------------------------
     def on_mount(self) -> None:
+        if self.fleet_screen is not None:
+            self.push_screen("fleet")  # a fleet profile opens on its fleet (fleet_mode.py)
+        if self.fleet_session is not None:
+            self.call_after_refresh(self.fleet_poll)
         if self.session is not None:
             self.show_data(self.starting_data(self.session.profile))
             # Only once the first frame is on the terminal: starting the source imports the AWS stack
@@ -171,6 +180,7 @@ class TierConsoleApp(OperatorActions, App[None]):
 
     async def action_quit(self) -> None:
         await self.close_source()
+        await self.close_fleet()
         if self._closing:
             await asyncio.wait(set(self._closing), timeout=20)
         self.exit()
@@ -202,6 +212,7 @@ class TierConsoleApp(OperatorActions, App[None]):
         """The operator pressed ``r`` (or an action changed something): poll now, cutting a back-off
         short. While paused, ``r`` polls once (the dashboard shows that one refresh and stays paused)."""
         self.failures = 0
+        self.fleet_refresh_now()
         if self.paused and message.while_paused:
             self._poll_once = True
         self._refresh_now.set()
@@ -244,6 +255,7 @@ class TierConsoleApp(OperatorActions, App[None]):
         self._cancel_session_workers()
         while len(self.screen_stack) > 1:
             await self.pop_screen()
+        await self.leave_fleet()
         if self._prompt_lab is not None:
             lab, self._prompt_lab = self._prompt_lab, None
             self.uninstall_screen(lab)

@@ -33,6 +33,7 @@ SCREENS: dict[str, dict[str, str]] = {
     "the dashboard": {
         **_DASHBOARD_PANES, **_PANE_KEYS, "batch-submit": "b", "cancel-job": "x", "capacity-plan": "c",
         "pause": "p", "prompt-lab": "t", "refresh": "r", "switch-profile": "a", "events": "e",
+        "fleet-back": "escape",
     },
     "the replay": {
         **_DASHBOARD_PANES, **_PANE_KEYS, "batch-submit": "b", "cancel-job": "x", "capacity-plan": "c",
@@ -52,6 +53,8 @@ SCREENS: dict[str, dict[str, str]] = {
     "the cancel confirmation": {"confirm-no": "n,escape", "confirm-yes": "y"},
     "the incident view": {"incident-close": "escape,q", "incident-export": "e"},
     "the profile switcher": {"switcher-close": "escape"},
+    "the fleet": {"fleet-drill": "enter", "filter": "slash", "fleet-group": "g", "refresh": "r",
+                  "help": "question_mark", "quit": "q", "close-filter": "escape", "fleet-back": "escape"},
     "the capacity plan": {"quota-request": "i"},
     "the events view": {"events-close": "escape,q,e"},
     "the quota request": {"quota-request-close": "escape,q", "quota-request-submit": "s"},

@@ -97,7 +97,7 @@ def test_the_walk_finds_every_command():
     """The property tests below see every command, nested ones included (and a new one automatically)."""
     assert {(), ("prompt",), ("batch", "submit"), ("batch", "list"), ("batch", "show"), ("batch", "cancel"),
             ("status",), ("incident", "export"), ("plan",), ("record",), ("replay",), ("profiles",),
-            ("sandbox",), ("watch",)} <= set(COMMAND_PATHS)
+            ("sandbox",), ("watch",), ("fleet",)} <= set(COMMAND_PATHS)
 
 
 def _applies(path, name) -> bool:
@@ -154,7 +154,37 @@ def test_an_option_a_command_cannot_honour_is_refused_in_every_position(path, le
         assert f"{FLAGS[name]} does not apply to `tierconsole {' '.join(path)}`" in message
 
 
+FLEET_VIEW = {"--group": st.sampled_from(["none", "account", "region", "model"]),
+              "--filter": st.sampled_from(["payments", "!dev eu-west", "us-east-1"])}
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_fleet_options_mean_the_same_on_fleet_and_status_fleet_in_any_order(data):
+    """`status --fleet` is `fleet` judged for cron: --json, and the shared options anywhere, parse the same on
+    both; --fleet and --fail-over in any order on status; the view options in any order on fleet."""
+    view = data.draw(st.lists(st.sampled_from(sorted(FLEET_VIEW)), unique=True), label="view options")
+    words = [w for flag in view for w in (flag, data.draw(FLEET_VIEW[flag], label=flag))]
+    shared = data.draw(st.sampled_from([[], ["--read-only"], ["--region", "eu-west-1"], ["--profile", "prod"]]))
+    json_flag = data.draw(st.sampled_from([[], ["--json"]]), label="json")
+    fleet = parse(shared + ["fleet"] + json_flag + words)
+    assert fleet.command == "fleet" and fleet.json == bool(json_flag)
+    for flag in view:
+        assert getattr(fleet, flag[2:]) == words[words.index(flag) + 1]
+    fail = data.draw(st.sampled_from([[], ["--fail-over"], ["--fail-over", "0.5"]]), label="fail-over")
+    tail = data.draw(st.permutations([["--fleet"], fail, json_flag]), label="order")
+    status = parse(["status"] + [w for part in tail for w in part] + shared)
+    assert status.fleet is True and status.json == fleet.json
+    for name in ("profile", "region", "read_only", "endpoint_url"):
+        assert getattr(status, name) == getattr(fleet, name)
+    if fail[1:]:
+        assert status.fail_over == 0.5
+
+
 @pytest.mark.parametrize("argv, needle", [
+    (["status", "--fleet", "--fail-over", "1.5"], "must be a fraction above 0 and at most 1"),
+    (["fleet", "--group", "tier"], "invalid choice: 'tier'"),
+    (["fleet", "--fail-over", "0.5"], "unrecognized arguments: --fail-over"),
     (["--theme", "solarized", "status"], "unknown theme 'solarized'; choose from dark, high-contrast, light"),
     (["status", "--theme", "solarized"], "unknown theme 'solarized'; choose from dark, high-contrast, light"),
     (["batch", "--theme", "solarized", "list"], "unknown theme 'solarized'"),

@@ -208,6 +208,19 @@ def test_a_profile_attaches_only_to_the_sandbox_started_from_a_config_saying_the
     assert bad.returncode == 2 and "has no 'sandbox' section" in bad.stderr
 
 
+def test_the_built_in_fleet_profile_starts_the_fleet_sandbox_and_attaches_to_it(env, tmp_path):
+    """A built-in profile other than `sandbox` starts the sandbox from its own file (it once started the
+    default one: only the built-in sandbox profile was a sandbox profile)."""
+    out = tc(env, tmp_path, "sandbox", "--profile", "fleet", "start", "--port", "0", timeout=120)
+    assert out.returncode == 0, out.stderr
+    state = json.loads(state_file(tmp_path).read_text())
+    assert state["config"].endswith("fleet.yaml")
+    fleet = tc(env, tmp_path, "--profile", "fleet", "status", "--json")
+    assert json.loads(fleet.stdout)["endpoint"] == state["endpoint"] and NOTE not in fleet.stderr
+    sts = boto3_client("sts", state["endpoint"])
+    assert sts.get_caller_identity()["Account"] == "100000000000"  # the fleet's monitoring account
+
+
 def test_the_console_starts_a_background_sandbox_and_says_so_on_exit(env, tmp_path):
     from tests._pty import Terminal
 

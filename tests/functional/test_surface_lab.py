@@ -193,4 +193,4 @@ async def test_the_profile_switcher_counts_in_words(tmp_path, monkeypatch):
             return str(app.screen.query_one("#switcher-note", Static).render())
         assert await wait_for(pilot, lambda: note()[:1].isdigit())  # discovered in a worker thread
         note = note()
-        assert note == "2 profiles", note  # the built-in sandbox and aws-template
+        assert note == "3 profiles", note  # the built-in sandbox, fleet and aws-template

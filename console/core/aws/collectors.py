@@ -22,7 +22,9 @@ from ..domain.catalog import ReservationSpec
 from ..domain.quotas import CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, Measure, QuotaKind
 from ..domain.quota_requests import QuotaRequestView, with_requests
 from ..domain.views import BatchJobView, DashboardData, PaneStatus, ThrottleEvent
-from .answers import CallCounter as CallCounter, job_view, merge_events, open_requests, timeout_reason
+from .answers import job_view, merge_events, open_requests, timeout_reason
+from .listing import CallCounter as CallCounter  # where it was, for its users
+from .listing import list_quotas, pages
 from .session import AwsContext, describe_error
 
 REPORT_TTL_S = 15 * 60.0  # "Reports are automatically deleted after 15 minutes."
@@ -114,17 +116,9 @@ class Collector:
         requests, the inference profiles, and the utilization report (started on one pass, read on the next)."""
         if now - self._quotas_at < self.profile.quota_refresh_seconds and self._listed.specs:
             return
-        bedrock = await self.ctx.client("bedrock", self.region)
-        self.calls.add("ListFoundationModels")
-        fms = (await bedrock.list_foundation_models()).get("modelSummaries", [])
-        names = {m["modelId"]: m.get("modelName", m["modelId"]) for m in fms}
-        sq = await self.ctx.client("service-quotas", self.region)
-        rows = await self._pages(sq.list_service_quotas, "ListServiceQuotas", "Quotas",
-                                 {"ServiceCode": "bedrock", "MaxResults": 100})
-        listed = qu.parse_quotas(rows, qu.model_candidates(fms, self.profile.quota_names))
-        # each model shown as Service Quotas names it ("Amazon Nova Lite"), else as ListFoundationModels does
-        names = {m: listed.quota_name_of(m) or name for m, name in names.items()}
+        names, listed = await list_quotas(self.ctx, self.region, self.profile.quota_names, self.calls)
         self._names, self._listed, self._profiles_due = names, listed, True
+        sq = await self.ctx.client("service-quotas", self.region)  # the client list_quotas used (one per region)
         self._requests = await open_requests(sq, self._pages, self._requests)  # for the pane, on this cadence
         self._tpm = {m: v for m in names if (v := listed.minute(m, QuotaKind.ON_DEMAND, Measure.TOKENS))}
         self._rpm = {m: v for m in names if (v := listed.minute(m, QuotaKind.ON_DEMAND, Measure.REQUESTS))}
@@ -146,16 +140,7 @@ class Collector:
     async def _pages(self, call: Callable[..., Awaitable[dict[str, Any]]], op: str, key: str,
                      kwargs: dict[str, Any]) -> list[dict[str, Any]]:
         """Every item of a paged listing (``NextToken``/``nextToken`` as the operation names it)."""
-        token_key = "NextToken" if "MaxResults" in kwargs else "nextToken"
-        items: list[dict[str, Any]] = []
-        while True:
-            self.calls.add(op)
-            page = await call(**kwargs)
-            items += page.get(key, [])
-            token = page.get(token_key)
-            if not token:
-                return items
-            kwargs = {**kwargs, token_key: token}
+        return await pages(call, op, key, kwargs, self.calls)
 
     async def _start_report(self, now: float) -> None:
         """Start a utilization report on the quota cadence; :meth:`_read_report` reads it after the metrics

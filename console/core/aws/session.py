@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain.profile import Profile
+from ..domain.sandboxkeys import account_credentials
 
 NO_RETRY = {"total_max_attempts": 1, "mode": "standard"}
-SANDBOX_CREDENTIALS = ("sandbox", "sandbox")
+SANDBOX_CREDENTIALS = account_credentials()  # the sandbox's default account; account_credentials(id): another
 
 
 @dataclass
@@ -82,9 +83,9 @@ class AwsContext:
             kwargs: dict[str, Any] = {"region_name": region, "config": cfg}
             if self.target.endpoint_url:
                 kwargs["endpoint_url"] = self.target.endpoint_url
-            if self.target.sandbox:
-                kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = \
-                    self.target.credentials or SANDBOX_CREDENTIALS
+            static = self._static_credentials()
+            if static is not None:
+                kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = static
             try:
                 creator = self._get_session().create_client(service, **kwargs)
                 client = await self._stack.enter_async_context(creator)
@@ -94,6 +95,11 @@ class AwsContext:
                 client.meta.events.register("before-parameter-build.bedrock-runtime", self._prompt_read_timeout)
             self._clients[key] = client
         return self._clients[key]
+
+    def _static_credentials(self) -> tuple[str, str] | None:
+        """The key pair every client of this context signs with, or None for the session's credential chain
+        (a sandbox: its dummy or ``--auth`` key; a context with credentials of its own overrides this)."""
+        return (self.target.credentials or SANDBOX_CREDENTIALS) if self.target.sandbox else None
 
     def _prompt_read_timeout(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         """A prompt waits for its answer as long as its tier may (botocore reads ``read_timeout`` from the

@@ -15,11 +15,12 @@ from .catalog import (ConfigError, ReservationSpec, _check_keys, _get, field_nam
                       show)
 from .metricforms import CONSOLE_METRICS, MetricsSettings, parse_metrics_settings
 from .watchconfig import WatchConfig, parse_watch
+from .fleetspec import FleetSpec, parse_fleet
 
 _KEYS = {"name", "description", "aws_profile", "region", "regions", "endpoint_url", "models", "reservations",
          "prices", "tier_price_multipliers", "refresh_seconds", "quota_refresh_seconds", "alert_threshold",
          "alert_bell", "read_only", "allow_prompts_in_read_only", "sandbox", "default", "s3_input_prefix", "s3_output_prefix",
-         "batch_role_arn", "timeouts", "quota_names", "metrics", "watch", "alerts"}
+         "batch_role_arn", "timeouts", "quota_names", "metrics", "watch", "alerts", "fleet"}
 _TIMEOUT_KEYS = {"connect", "calls", "prompt", "stream_event"}
 PROMPT_TIERS = ("reserved", "priority", "default", "flex")
 MAX_TIMEOUT_S = 86_400.0  # a day: a larger figure is a unit mistake (milliseconds), not a wait
@@ -95,6 +96,7 @@ class Profile:
     quota_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     metrics: MetricsSettings = CONSOLE_METRICS  # how to read per-tier CloudWatch series (tier_form, bare_model_id)
     watch: WatchConfig = WatchConfig()  # `tierconsole watch`: change events, sinks, alert rules (watch:, alerts:)
+    fleet: FleetSpec | None = None  # present: the monitoring account of a fleet (issue 15; see fleetspec)
     source: str = "<built-in>"
     origin: str = "built-in"  # built-in | project | user
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)  # the parsed document
@@ -168,7 +170,9 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
                                regions[0]),
         prices={k: {kk: float(vv) for kk, vv in v.items()} for k, v in prices.items()},
         tier_price_multipliers={("default" if k == "standard" else k): float(v) for k, v in mults.items()},
-        refresh_seconds=_get(d, "refresh_seconds", "", float, default=1.0 if sandbox is not None else 5.0, minimum=0.2),
+        # a fleet's 1-minute metrics change once a minute (and GetMetricData is billed per metric asked)
+        refresh_seconds=_get(d, "refresh_seconds", "", float, minimum=0.2,
+                             default=60.0 if "fleet" in d else 1.0 if sandbox is not None else 5.0),
         quota_refresh_seconds=_get(d, "quota_refresh_seconds", "", float, default=900.0, minimum=10),
         alert_threshold=threshold,
         alert_bell=_get(d, "alert_bell", "", bool, default=True),
@@ -181,6 +185,7 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
         timeouts=parse_timeouts(d.get("timeouts")),
         metrics=console_metrics(d.get("metrics"), sandbox),
         watch=parse_watch(d.get("watch"), d.get("alerts"), threshold=threshold, sandbox=sandbox is not None),
+        fleet=parse_fleet(d["fleet"]) if "fleet" in d else None,
         source=source,
         origin=origin,
         raw=d,

@@ -1,4 +1,4 @@
-"""Background traffic scenarios (steady, spike, flex-backlog, reserved-overflow, outage).
+"""Background traffic scenarios (steady, spike, flex-backlog, reserved-overflow, outage, calm, hot).
 
 A scenario is background load on the sandbox: tenants that send requests at a rate or with a
 concurrency, phases that multiply the load over time, and fault phases (503 bursts, slow
@@ -15,6 +15,8 @@ flex-backlog        Standard keeps Nova Lite's quota full: the flex queue grows,
 reserved-overflow   the Sonnet 4.5 reservation saturates; reserved requests overflow to
                     Standard (reported as ``default``)
 outage              bursts of ``ServiceUnavailableException`` and slow answers
+calm                light traffic on every model, far below each quota (a fleet's quiet accounts)
+hot                 Nova Lite at about 85-90% of its TPM quota without throttles (a fleet's hot accounts)
 =================== ==========================================================================
 """
 from __future__ import annotations
@@ -30,7 +32,7 @@ from .spec import FaultSpec, PhaseSpec, Scenario, TenantSpec, load_scenario_file
 if TYPE_CHECKING:  # pragma: no cover
     from ..host import SandboxHost
 
-BUILT_IN = ("none", "steady", "spike", "flex-backlog", "reserved-overflow", "outage")
+BUILT_IN = ("none", "steady", "spike", "flex-backlog", "reserved-overflow", "outage", "calm", "hot")
 
 __all__ = ["BUILT_IN", "FaultSpec", "PhaseSpec", "Scenario", "ScenarioRun", "TenantSpec", "load_scenario",
            "parse_scenario", "start_scenario"]

@@ -7,13 +7,21 @@ de-duplicate series with two dimensions (and ``GetMetricStatistics`` sums every 
 sandbox's backend instance with an index from series to time-sorted datapoints, answering
 with CloudWatch's semantics (exact dimension set, any order). Metric math runs through moto's
 expression parser as before (moto evaluates a bare query id only); Metrics Insights
-(``SELECT``) queries fall back to moto. Percentile statistics are not available (the data are
+(``SELECT``) queries are answered by :mod:`.insights` (moto's answer is a stub). Percentile statistics are not available (the data are
 pre-aggregated, as ``StatisticValues`` data are in CloudWatch).
+
+Cross-account observability: a query whose ``AccountId`` is another account is answered from that
+account's backend when the account is linked to this one's sink in this region (``links``, an OAM
+:class:`~.oam.LinkView` the sandbox sets) and the link admits the metric's namespace; otherwise it returns
+no data with ``StatusCode: Forbidden``. ``ListMetrics`` with ``IncludeLinkedAccounts`` lists the linked
+accounts' series too, with ``OwningAccounts`` (moto drops both members: :func:`patch_list_metrics`).
 """
 from __future__ import annotations
 
 import bisect
 import threading
+import uuid
+from collections import OrderedDict
 from array import array
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -42,8 +50,11 @@ class SeriesIndex:
         self._upto = 0
         self._last = None
         self._moto_get_metric_data = backend.get_metric_data
+        self.links = None  # the accounts linked to this one's sink here (an OAM LinkView), set by the sandbox
+        self._linked_pages: OrderedDict[str, list] = OrderedDict()  # unfollowed linked ListMetrics pages
 
     def install(self) -> None:
+        patch_list_metrics()
         self.backend.get_metric_data = self.get_metric_data
         self.backend.get_filtered_metrics = self.get_filtered_metrics
         self.backend.get_metric_statistics = self.get_metric_statistics
@@ -84,8 +95,17 @@ class SeriesIndex:
         from moto.cloudwatch.exceptions import ValidationError  # noqa: PLC0415
         from moto.cloudwatch.metric_data_expression_parser import parse_expression  # noqa: PLC0415
 
-        if any(q.get("Expression", "").startswith("SELECT") for q in queries):
-            return self._moto_get_metric_data(queries, start_time, end_time, scan_by)
+        if any(self._foreign(q) for q in queries):
+            return self._with_linked(queries, start_time, end_time, scan_by)
+        selects = [q for q in queries if q.get("Expression", "").lstrip()[:6].upper() == "SELECT"]
+        if selects:  # Metrics Insights: the sandbox's own evaluator (moto's is a stub)
+            from . import insights  # noqa: PLC0415
+
+            if len(selects) > 1:
+                raise insights._bad("one Metrics Insights query per GetMetricData call")
+            rest = [q for q in queries if q is not selects[0]]
+            out = self.get_metric_data(rest, start_time, end_time, scan_by) if rest else []
+            return out + insights.run(selects[0], self._insights_sources, start_time, end_time, scan_by)
         start_time = start_time.replace(microsecond=0)
         end_time = end_time.replace(microsecond=0)
         if start_time >= end_time:
@@ -115,6 +135,86 @@ class SeriesIndex:
                 returned.append({"id": q["Id"], "label": q.get("Label") or q["Id"], "values": values,
                                  "timestamps": stamps, "status_code": "Complete"})
         return returned
+
+    def _insights_sources(self, namespace: str) -> list[tuple[str | None, "SeriesIndex"]]:
+        """This account's index and those of the accounts linked here that admit ``namespace``."""
+        own = getattr(self.backend, "account_id", None)
+        linked = self.links.linked() if self.links else []
+        return [(own, self)] + [(a, src) for a, src in linked
+                                if hasattr(src, "series_of") and self.links.backend(a, namespace) is not None]
+
+    def series_of(self, namespace: str, name: str) -> list[tuple[dict[str, str], dict]]:
+        """(dimensions, Metric) of each series of ``name`` in ``namespace``."""
+        with self._lock:
+            self._sync()
+            keys = [k for k in self._series if k[0] == namespace and k[1] == name]
+        return [(dict(k[2]), {"Namespace": k[0], "MetricName": k[1],
+                              "Dimensions": [{"Name": n, "Value": v} for n, v in sorted(k[2])]}) for k in keys]
+
+    def stat_of(self, metric: dict, period: int, stat: str, start: datetime, end: datetime):
+        """(values, timestamps) of one series' ``stat`` per ``period`` from ``start`` to ``end``."""
+        t0, t1 = _epoch(start.replace(microsecond=0)), _epoch(end.replace(microsecond=0))
+        with self._lock:
+            self._sync()
+            return self._stat(metric, period, stat, None, t0, t1)
+
+    def _foreign(self, query: dict) -> bool:
+        return query.get("AccountId") not in (None, "", getattr(self.backend, "account_id", None))
+
+    def _with_linked(self, queries: list[dict[str, Any]], start_time: datetime, end_time: datetime,
+                     scan_by: str) -> list[dict[str, Any]]:
+        """Queries of other accounts answered from theirs (when linked here), the rest from this one, in order."""
+        local = [q for q in queries if not self._foreign(q)]
+        mine = {r["id"]: r for r in self.get_metric_data(local, start_time, end_time, scan_by)} if local else {}
+        out = []
+        for q in queries:
+            if not self._foreign(q):
+                if q["Id"] in mine:
+                    out.append(mine[q["Id"]])
+                continue
+            if not q.get("ReturnData", True):
+                continue
+            metric = q.get("MetricStat", {}).get("Metric", {})
+            source = self.links.backend(q["AccountId"], metric.get("Namespace")) if self.links else None
+            label = q.get("Label") or f"{metric.get('MetricName', q['Id'])} {q.get('MetricStat', {}).get('Stat', '')}"
+            answer = {"id": q["Id"], "label": label.strip(), "values": [], "timestamps": [], "status_code": "Forbidden",
+                      "messages": [{"Code": "Forbidden", "Value": f"Account {str(q['AccountId'])[:20]} is not a source "
+                                    "account linked to this account in this Region (sandbox)"}]}
+            if source is not None and "MetricStat" in q:
+                found = source.get_metric_data([{k: v for k, v in q.items() if k != "AccountId"}], start_time,
+                                               end_time, scan_by)
+                answer.pop("messages")
+                answer.update(found[0] if found else {"status_code": "Complete"})
+            out.append(answer)
+        return out
+
+    def list_linked(self, token: str | None, namespace: str | None, metric_name: str | None, dimensions,
+                    owner: str | None) -> dict[str, Any]:
+        """ListMetrics with IncludeLinkedAccounts: this account's series and its linked accounts', 500 a page."""
+        from moto.cloudwatch.exceptions import InvalidParameterValue  # noqa: PLC0415
+
+        if token:
+            rows = self._linked_pages.pop(token, None)
+            if rows is None:
+                raise InvalidParameterValue("Request parameter NextToken is invalid")
+        else:
+            own = getattr(self.backend, "account_id", None)
+            sources = [(own, self)] + (self.links.linked() if self.links else [])
+            rows = []
+            for account, source in sources:
+                if owner and account != owner:
+                    continue
+                for md in source.get_filtered_metrics(metric_name, namespace, dimensions):
+                    if account == own or self.links.backend(account, md.namespace) is not None:
+                        rows.append((md, account))
+        page, rest = rows[:500], rows[500:]
+        out: dict[str, Any] = {"Metrics": [md for md, _ in page], "OwningAccounts": [a for _, a in page]}
+        if rest:
+            out["NextToken"] = str(uuid.uuid4())
+            self._linked_pages[out["NextToken"]] = rest
+            while len(self._linked_pages) > 100:  # unfollowed pages kept (as moto_bridge bounds moto's own)
+                self._linked_pages.popitem(last=False)
+        return out
 
     def _stat(self, metric: dict, period: int, stat: str, unit: str | None, t0: float, t1: float):
         dims = frozenset((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
@@ -183,6 +283,29 @@ class SeriesIndex:
                     continue
                 out.append(series.points[-1])
         return out
+
+
+def patch_list_metrics() -> None:
+    """moto's ListMetrics drops ``IncludeLinkedAccounts`` and ``OwningAccount``: with them, a backend holding a
+    :class:`SeriesIndex` answers through :meth:`SeriesIndex.list_linked` (serialized by moto for every protocol)."""
+    from moto.cloudwatch.responses import CloudWatchResponse  # noqa: PLC0415
+    from moto.core.responses import ActionResult  # noqa: PLC0415
+
+    original = CloudWatchResponse.list_metrics
+    if getattr(original, "sandbox_linked", False):
+        return
+
+    def list_metrics(self):
+        index = getattr(self.cloudwatch_backend, "sandbox_series_index", None)
+        if index is None or self._get_param("IncludeLinkedAccounts") not in (True, "true"):
+            return original(self)
+        return ActionResult(index.list_linked(self._get_param("NextToken"), self._get_param("Namespace"),
+                                              self._get_param("MetricName"),
+                                              self._get_params().get("Dimensions", []),
+                                              self._get_param("OwningAccount")))
+
+    list_metrics.sandbox_linked = True  # type: ignore[attr-defined]
+    CloudWatchResponse.list_metrics = list_metrics
 
 
 class _Series:

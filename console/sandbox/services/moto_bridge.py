@@ -109,13 +109,13 @@ class MotoBridge:
         headers = [(k, v) for k, v in req.headers.items() if k.lower() != ACCOUNT_HEADER
                    and not (call.service == "s3" and k.lower() == "host")  # S3: path-style (moto_checks.path_style)
                    and not (call.service != "s3" and k.lower() == "content-encoding")]  # the sandbox inflated it
-        headers.append((ACCOUNT_HEADER, self.account_id))
+        headers.append((ACCOUNT_HEADER, call.account or self.account_id))  # the call's (a fleet serves several)
         def wsgi():  # werkzeug decodes the path it is given: give it encoded (a key "a%41" stays "a%41")
             return self._wsgi(req.method, quote(req.path, safe="/"), req.query_string, headers, call.body)
 
         try:
             status, headers, payload = await loop.run_in_executor(self._pool, (lambda: s3_limits.guarded(
-                call, s3_backend(self.account_id), self.s3_limits, wsgi)) if call.service == "s3" else wsgi)
+                call, s3_backend(call.account or self.account_id), self.s3_limits, wsgi)) if call.service == "s3" else wsgi)
         except AwsError:  # a write the sandbox's S3 limits refuse (.s3_limits)
             raise
         except Exception as exc:  # noqa: BLE001 - moto raised: the request was one it cannot process
@@ -137,9 +137,9 @@ class MotoBridge:
                                        "headers cannot (a control character, or one beyond Latin-1).", 400)
         untrack_moto_models()
         if call.service == "monitoring":
-            bound_list_metrics_pages(cloudwatch_backend(self.account_id, call.region))
+            bound_list_metrics_pages(cloudwatch_backend(call.account or self.account_id, call.region))
         elif call.service == "sns":
-            bound_sns_messages(self.account_id, call.region)
+            bound_sns_messages(call.account or self.account_id, call.region)
         return Response(status=status, body=payload, headers=out)
 
     def has_bucket(self, name: str) -> bool:
@@ -201,11 +201,12 @@ def cloudwatch_backend(account_id: str, region: str):
     return cloudwatch_backends[account_id][region]
 
 
-def install(sandbox: "SandboxHost") -> MotoBridge:
+def install(sandbox: "SandboxHost", shared: MotoBridge | None = None) -> MotoBridge:
     """The bridge for :data:`MOTO_SERVICES` (the sandbox routes them to ``bridge.handle``), closed with the
-    sandbox, and the default bucket for batch input and output."""
-    bridge = MotoBridge(sandbox.config.account_id, sandbox.config.s3)
-    sandbox.on_close(bridge.close)
+    sandbox (``shared``: a fleet cell's, its host's), and the default bucket for batch input and output."""
+    bridge = shared or MotoBridge(sandbox.config.account_id, sandbox.config.s3)
+    if shared is None:
+        sandbox.on_close(bridge.close)
     # The default bucket for batch input and output exists from the start.
     backend = s3_backend(sandbox.config.account_id)
     if sandbox.config.bucket not in backend.buckets:

@@ -146,7 +146,7 @@ class BatchSubmitScreen(ModalScreen[None]):
         session = self.session
         if session is not None:
             p = session.profile
-            info = ContextInfo("BATCH SUBMIT", p.name, session.account_id, p.region, p.is_sandbox, p.read_only)
+            info = ContextInfo("BATCH SUBMIT", p.name, session.account_id, p.region, p.is_sandbox, p.read_only, session.pulse())
             choices = session.models()
         else:
             data = self.latest

@@ -126,6 +126,7 @@ class DashboardScreen(Screen):
         self.retry_at: float | None = None  # monotonic time of the poller's next try while panes are stale
         self._latest_at = self._shown_at = self._paused_at = 0.0  # monotonic times
         self._show_next = False  # ``r`` while paused: show the one refresh it asked for
+        self.pulse = ""  # the fleet's pulse line while a fleet is watched (the app sets it)
 
     def compose(self) -> ComposeResult:
         yield PaletteHost()
@@ -205,7 +206,13 @@ class DashboardScreen(Screen):
             paused_for = int(now - self._paused_at)
         self.query_one(HeaderBar).set_data(HeaderInfo.from_data(
             self.shown, self.paused, elapsed=self._elapsed(), threshold=self.alert_threshold,
-            retry_in=retry_in, paused_for=paused_for))
+            retry_in=retry_in, paused_for=paused_for, pulse=self.pulse))
+
+    def set_pulse(self, text: str) -> None:
+        """The fleet's pulse line, shown in this header (empty: no fleet watched)."""
+        if text != self.pulse:
+            self.pulse = text
+            self._update_header()
 
     def tick(self) -> None:
         """Once a second on a live dashboard: the header's ages and countdowns, stale panes' ages."""

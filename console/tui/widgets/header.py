@@ -35,14 +35,16 @@ class HeaderInfo:
     threshold: float = DEFAULT_THRESHOLD
     retry_in: int | None = None  # seconds until the poller tries again (panes stale, backing off)
     paused_for: int | None = None  # seconds since live updates were paused
+    pulse: str = ""  # the fleet's pulse line, when the console watches a fleet ("3 accounts over 80% · …")
 
     @classmethod
     def from_data(cls, data: DashboardData | None, paused: bool = False, *, elapsed: float = 0.0,
                   threshold: float = DEFAULT_THRESHOLD, retry_in: int | None = None,
-                  paused_for: int | None = None) -> "HeaderInfo":
+                  paused_for: int | None = None, pulse: str = "") -> "HeaderInfo":
         """``elapsed``: seconds since ``data`` arrived (a live dashboard's ages keep growing)."""
         if data is None:
-            return cls("", None, "", None, False, None, None, (), paused, threshold=threshold, paused_for=paused_for)
+            return cls("", None, "", None, False, None, None, (), paused, threshold=threshold, paused_for=paused_for,
+                       pulse=pulse)
         oldest = data.oldest_update
         age = None if oldest is None else max(0.0, data.time - oldest) + elapsed
         stale = tuple(p for p in PANES if not data.pane_status(p).ok)
@@ -53,6 +55,7 @@ class HeaderInfo:
             stale=stale, paused=paused, read_only=data.read_only,
             over=len(quotas_over(data.quotas, threshold)), threshold=threshold,
             retry_in=retry_in if stale and not paused else None, paused_for=paused_for if paused else None,
+            pulse=pulse,
         )
 
 
@@ -106,7 +109,8 @@ class HeaderBar(Body):
     DEFAULT_CSS = "HeaderBar { height: 1; }"
 
     def on_mount(self) -> None:
-        self.set_data(HeaderInfo.from_data(None))
+        if self.data is None:  # the screen may have set it already (a fleet's pulse before any data)
+            self.set_data(HeaderInfo.from_data(None))
 
     def build(self, width: int, palette: Palette) -> list[Text]:
         info: HeaderInfo = self.data
@@ -176,6 +180,8 @@ class HeaderBar(Body):
 
         def parts(labelled: bool, long: bool = True) -> list[_Part]:
             out: list[_Part] = []
+            if info.pulse:  # the fleet's, on every screen while it is watched: kept before the clock and the age
+                out.append((6, Text(f"fleet: {info.pulse}", style=palette["warn"]), False))
             if info.time is None:
                 out.append((5, Text("waiting for data", style=muted), False))
             else:
@@ -202,6 +208,13 @@ class HeaderBar(Body):
         else:
             while _joined(chosen, palette).cell_len > room and len(chosen) > 1:
                 chosen.remove(min(chosen, key=lambda part: part[0]))
+        if info.pulse and not any(text.plain.startswith("fleet: ") for _, text, _ in chosen):
+            segments = info.pulse.split(" · ")  # the fleet's pulse, its last counts given up first
+            for k in range(len(segments) - 1, 0, -1):
+                short = [(6, Text(f"fleet: {' · '.join(segments[:k])}", style=palette["warn"]), False), *chosen]
+                if _joined(short, palette).cell_len <= room:
+                    chosen = short
+                    break
         text = _joined(chosen, palette)
         if text.cell_len > room:
             text.truncate(room, overflow="ellipsis")
@@ -229,6 +242,7 @@ class ContextInfo:
     region: str = ""
     is_sandbox: bool = False
     read_only: bool = False
+    pulse: str = ""  # the fleet's pulse, when the screen acts inside a fleet's account
 
 
 class ContextBar(Body):
@@ -249,6 +263,8 @@ class ContextBar(Body):
         parts.append((5, Text.assemble(("acct ", muted), (info.account_id or "…", strong)), False))
         if info.region:
             parts.append((7, Text.assemble(("region ", muted), (info.region, strong)), False))
+        if info.pulse:
+            parts.append((4, Text(f"fleet: {info.pulse}", style=palette["warn"]), False))
         while _joined(parts, palette).cell_len > width and len(parts) > 2:
             parts.remove(min(parts, key=lambda part: part[0]))
         return [_joined(parts, palette)]

@@ -35,7 +35,7 @@ NOVA = "amazon.nova-lite-v1:0"
 ROLE = "arn:aws:iam::123456789012:role/WalkRole"
 FAULT_KINDS = ("503", "500", "throttle", "denied", "expired")
 SIGNING = {"bedrock-runtime": "bedrock", "bedrock": "bedrock", "service-quotas": "servicequotas",
-           "cloudwatch": "monitoring", "sts": "sts", "s3": "s3", "sns": "sns"}
+           "cloudwatch": "monitoring", "sts": "sts", "s3": "s3", "sns": "sns", "oam": "oam"}
 # Errors every AWS service may answer that operations do not declare (AWS "common errors"), by protocol family.
 COMMON_ERRORS = {
     "json": {"AccessDeniedException", "ExpiredTokenException", "IncompleteSignature", "InternalFailure",
@@ -349,13 +349,13 @@ class _Raw(io.BytesIO):
 class Recorder:
     """A boto3 client whose requests go out through urllib3 here, keeping each raw answer."""
 
-    def __init__(self, endpoint: str, service: str):
+    def __init__(self, endpoint: str, service: str, access_key: str = "AKIDWALK"):
         import urllib3
 
         self.answers: list[dict] = []
         self._http = urllib3.PoolManager()
         self.client = boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
-                                   aws_access_key_id="AKIDWALK", aws_secret_access_key="walk",
+                                   aws_access_key_id=access_key, aws_secret_access_key="walk",
                                    config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
                                                  parameter_validation=False))
         self.client.meta.events.register("before-send", self._send)
@@ -540,6 +540,13 @@ def _ids(results):
 
 
 def test_every_answer_matches_the_model(walked):
+    problems = problems_of(walked)
+    assert not problems, "\n".join(problems)
+
+
+def problems_of(walked) -> list[str]:
+    """What is wrong with each walked answer: (service, operation, label, expected, answer), expected being
+    "ok", "error" (an injected fault) or the error code."""
     problems = []
     for service, operation, label, expected, answer in walked:
         out: list[str] = []
@@ -558,7 +565,7 @@ def test_every_answer_matches_the_model(walked):
             out.append(f"HTTP {answer['status']}")
         check_answer(service, operation, answer, out)
         problems += [f"{service}.{operation}[{label}]: {p}" for p in out]
-    assert not problems, "\n".join(problems)
+    return problems
 
 
 def test_the_walk_covers_every_operation_the_sandbox_serves(walked):

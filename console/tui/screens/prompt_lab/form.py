@@ -149,7 +149,8 @@ class PromptLabScreen(ResultsView, HistoryView, Screen):
     def context_info(self) -> ContextInfo:
         if self.session is not None:
             p = self.session.profile
-            return ContextInfo("PROMPT LAB", p.name, self.session.account_id, p.region, p.is_sandbox, p.read_only)
+            return ContextInfo("PROMPT LAB", p.name, self.session.account_id, p.region, p.is_sandbox, p.read_only,
+                               self.session.pulse())
         data = self._latest()
         if data is None:
             return ContextInfo("PROMPT LAB")

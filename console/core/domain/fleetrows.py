@@ -1,0 +1,273 @@
+"""The fleet's rows (account × region × ``ModelId`` series), worst first, and the pulse line (pure).
+
+A row's figures come from the monitoring account's one ``GetMetricData`` per region (:mod:`.fleetplan`);
+its quota use is the binding quota (:func:`~.quotas.binding`) of the route the series is published for,
+from the account's own quota listing (read through the account itself on a slow cadence). A figure that
+could not be read is None (shown as ``—``), never 0; a row whose account or region could not be read keeps
+its last figures and says why (``stale``).
+
+Worst first (a total order, so equal data always draws the same): band 0 throttling (throttles/min > 0),
+band 1 at or over the threshold (binding quota or a reservation), band 2 stale or quota unknown, band 3 the
+rest; within a band by use (descending), throttles (descending), then account label, region, series.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterable, Mapping, Sequence
+
+from .metricsplan import Answers, Series, reservation_views, trailing_minute
+from .quota_use import Listed, route_uses
+from .quotas import CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, binding, quota_label
+from .catalog import ReservationSpec
+from .routes import GLOBAL_GEO, KNOWN_GEOS, model_named_by
+
+GROUPS = ("none", "account", "region", "model")
+
+
+@dataclass(frozen=True)
+class BindingQuota:
+    name: str
+    code: str
+    kind: str
+    label: str  # "on-demand TPM", "cross-region RPM", "daily tokens"
+    limit: float
+    used: float
+    fraction: float
+
+
+@dataclass(frozen=True)
+class ReservedUse:
+    reservation_id: str
+    input_fraction: float
+    output_fraction: float
+    overflow_tpm: float | None  # None: not published (AWS); the sandbox's own figure otherwise
+    overflow_source: str  # "sandbox" or ""
+
+    @property
+    def fraction(self) -> float:
+        return max(self.input_fraction, self.output_fraction)
+
+
+@dataclass(frozen=True)
+class FleetRow:
+    account_id: str
+    account_name: str  # the link's label (or the profile's names:), else the id
+    region: str
+    series: str  # the ModelId value: a model id, a profile id, an application profile ARN
+    model_id: str  # the foundation model the series names (the series itself when it cannot tell)
+    route: str  # on_demand | cross_region | global | "" (an application profile: its route is not known here)
+    tpm_used: float | None
+    rpm_used: float | None
+    throttles_per_min: float | None
+    throttles_by_tier: Mapping[str, float] | None = None  # None: no split read (totals only)
+    tiers_note: str = ""  # "tiers: top 500 only" when Insights was cut
+    binding: BindingQuota | None = None
+    reserved: ReservedUse | None = None
+    stale: str | None = None  # why this row's figures are not fresh (account or region unreadable)
+    quota_note: str | None = None  # why quota use is unknown ("no access configured", "access denied …")
+    source: str = "AWS"  # "AWS" or "sandbox": who published the figures
+
+    @property
+    def use(self) -> float | None:
+        """The highest of the binding quota's fraction and the reservation's."""
+        figures = [f for f in ((self.binding.fraction if self.binding else None),
+                               (self.reserved.fraction if self.reserved else None)) if f is not None]
+        return max(figures) if figures else None
+
+    @property
+    def label(self) -> str:
+        return self.account_name or self.account_id
+
+    @cached_property
+    def search_key(self) -> str:
+        return " ".join((self.account_id, self.account_name, self.region, self.series, self.model_id,
+                         "stale" if self.stale else "", "throttling" if (self.throttles_per_min or 0) > 0 else "")
+                        ).lower()
+
+
+def route_of(series: str) -> tuple[str, str]:
+    """(foundation model, route kind) of a ``ModelId`` series; an application profile ARN: (itself, "")."""
+    if series.startswith("arn:") and "application-inference-profile" in series:
+        return series, ""
+    model = model_named_by(series)
+    geo = series.partition(".")[0]
+    if model != series and geo in KNOWN_GEOS:
+        return model, GLOBAL_ROUTE if geo == GLOBAL_GEO else CROSS_REGION_ROUTE
+    return model, ON_DEMAND_ROUTE
+
+
+def build_rows(account_id: str, account_name: str, region: str, series: Sequence[str], answers: Answers | None,
+               now: float, *, listed: Listed | None, quota_note: str | None,
+               reservations: Sequence[ReservationSpec] = (),
+               by_tier: Mapping[str, Mapping[str, Series]] | None = None, tiers_cut: bool = False,
+               stale: str | None = None, sandbox: bool = False) -> list[FleetRow]:
+    """One account's rows in one region. ``answers``: its metric answers (None: never read); ``listed``: its
+    quotas (None: not read: ``quota_note`` says why); ``by_tier``: series -> tier -> throttle series (Insights)."""
+    src = "sandbox" if sandbox else "AWS"
+    res_views = {v.model_id: v for v in reservation_views(answers, reservations, now)} if answers else {}
+    rows = []
+    for s in sorted(set(series)):
+        model, route = route_of(s)
+        if answers is None:
+            tpm = rpm = thr = None
+        else:
+            tpm = trailing_minute(answers.get("EstimatedTPMQuotaUsage", s), now)
+            rpm = trailing_minute(answers.get("Invocations", s), now)
+            thr = trailing_minute(answers.get("InvocationThrottles", s), now)
+        bound = None
+        note = quota_note
+        if listed is not None and answers is not None and route:
+            uses = route_uses(answers, listed, model, route, (s,), None, now, sandbox=sandbox)
+            b = binding(uses) or next((u for u in uses if u.used is not None and not u.spec.daily), None)  # idle: 0%
+            if b is not None and b.used is not None and b.fraction is not None:
+                bound = BindingQuota(b.spec.name, listed.code(b.spec), b.spec.kind.value, quota_label(b.spec),
+                                     float(b.spec.value), b.used, b.fraction)
+            elif not uses:
+                note = note or "no quota listed for this model"
+        elif listed is not None and not route:
+            note = note or "application profile: its quotas are those of the model it copies"
+        split = None
+        if by_tier is not None and s in by_tier:
+            split = {t: trailing_minute(v, now) for t, v in sorted(by_tier[s].items())}
+        rv = res_views.get(s)
+        reserved = None if rv is None else ReservedUse(rv.reservation_id, rv.input_fraction, rv.output_fraction,
+                                                       rv.overflow_tpm, rv.overflow_source)
+        rows.append(FleetRow(account_id, account_name, region, s, model, route, tpm, rpm, thr, split,
+                             "tiers: top 500 only" if tiers_cut and split is None and (thr or 0) > 0 else "",
+                             bound, reserved, stale, note, src))
+    return rows
+
+
+def band(row: FleetRow, threshold: float) -> int:
+    if (row.throttles_per_min or 0) > 0:
+        return 0
+    if (row.use or 0) >= threshold:
+        return 1
+    if row.stale or row.use is None:
+        return 2
+    return 3
+
+
+def worst_first(rows: Iterable[FleetRow], threshold: float) -> list[FleetRow]:
+    return sorted(rows, key=lambda r: (band(r, threshold), -(r.use or 0.0), -(r.throttles_per_min or 0.0),
+                                       r.label, r.account_id, r.region, r.series))
+
+
+def filter_rows(rows: Sequence[FleetRow], query: str) -> list[FleetRow]:
+    """Rows whose account id, name, region, series or model contain every term (case-insensitive); ``!term``
+    excludes: the throttle feed's filter syntax. Order is kept."""
+    terms = query.lower().split()
+    include = [t for t in terms if not t.startswith("!")]
+    exclude = [t[1:] for t in terms if t.startswith("!") and len(t) > 1]
+    return [r for r in rows if all(t in r.search_key for t in include)
+            and not any(t in r.search_key for t in exclude)]
+
+
+def group_key(row: FleetRow, by: str) -> str:
+    if by == "account":
+        return f"{row.label} ({row.account_id})" if row.account_name and row.account_name != row.account_id \
+            else row.account_id
+    if by == "region":
+        return row.region
+    if by == "model":
+        return row.model_id
+    return ""
+
+
+def group(rows: Sequence[FleetRow], by: str) -> list[tuple[str, list[FleetRow]]]:
+    """``rows`` (worst first, as a snapshot holds them and :func:`filter_rows` keeps them) in groups (``none``: one
+    group of all), each group worst first, the group of the worst row first. Not sorted again: a keystroke on
+    the fleet screen re-groups 4,000 rows."""
+    if by not in GROUPS:
+        raise ValueError(f"group by one of {', '.join(GROUPS)}, got {by!r}")
+    if by == "none":
+        return [("", list(rows))]
+    groups: dict[str, list[FleetRow]] = {}
+    for r in rows:
+        groups.setdefault(group_key(r, by), []).append(r)
+    return list(groups.items())  # insertion order: the group of the worst row first
+
+
+@dataclass(frozen=True)
+class Pulse:
+    accounts: int
+    regions: int
+    over_accounts: tuple[str, ...] = ()
+    throttling_accounts: tuple[str, ...] = ()
+    stale_accounts: tuple[str, ...] = ()
+    threshold: float = 0.8
+    extra: Mapping[str, int] = field(default_factory=dict)
+
+    def short(self) -> str:
+        """For a header: ``2 accts over 80% · 1 throttling · 1 stale`` (the parts that are not zero, but the first)."""
+        parts = [f"{len(self.over_accounts)} {'acct' if len(self.over_accounts) == 1 else 'accts'} over "
+                 f"{round(self.threshold * 100)}%"]
+        if self.throttling_accounts:
+            parts.append(f"{len(self.throttling_accounts)} throttling")
+        if self.stale_accounts:
+            parts.append(f"{len(self.stale_accounts)} stale")
+        return " · ".join(parts)
+
+    def text(self, width: int | None = None) -> str:
+        """``3 accounts over 80% · 1 throttling · 2 stale`` (shortened to ``width``: the parts at the end go first)."""
+        def n(k: int, word: str) -> str:
+            return f"{k} {word}" if k == 1 else f"{k} {word}s"
+
+        parts = [f"{n(len(self.over_accounts), 'account')} over {round(self.threshold * 100)}%",
+                 f"{len(self.throttling_accounts)} throttling"]
+        if self.stale_accounts:
+            parts.append(f"{len(self.stale_accounts)} stale")
+        parts.append(f"{n(self.accounts, 'account')} in {n(self.regions, 'region')}")
+        text = " · ".join(parts)
+        while width is not None and len(text) > width and len(parts) > 1:
+            parts.pop()
+            text = " · ".join(parts)
+        return text if width is None or len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def pulse(rows: Iterable[FleetRow], threshold: float, accounts: Iterable[str] = (), regions: Iterable[str] = ()) -> Pulse:
+    rows = list(rows)
+    over = sorted({r.account_id for r in rows if (r.use or 0) >= threshold})
+    hot = sorted({r.account_id for r in rows if (r.throttles_per_min or 0) > 0})
+    stale = sorted({r.account_id for r in rows if r.stale})
+    all_accounts = set(accounts) | {r.account_id for r in rows}
+    all_regions = set(regions) | {r.region for r in rows}
+    return Pulse(len(all_accounts), len(all_regions), tuple(over), tuple(hot), tuple(stale), threshold)
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """A source account as the fleet knows it: its name and where that came from, the regions it is linked in,
+    what is stale where (region -> reason), how it is reached and why its quota use is unknown."""
+
+    account_id: str
+    name: str
+    name_source: str  # "link label", "profile names:", "id"
+    regions: tuple[str, ...]
+    stale: Mapping[str, str] = field(default_factory=dict)
+    access: str = ""  # "role arn:… (fleet.access[2])", or "" when no rule matches
+    quota_note: str | None = None
+    traffic: bool = True  # False: linked, but no Bedrock series in the last 3 hours
+
+
+@dataclass(frozen=True)
+class FleetSnapshot:
+    time: float
+    profile: str
+    monitoring_account: str | None
+    regions: tuple[str, ...]
+    threshold: float
+    rows: tuple[FleetRow, ...]  # worst first
+    accounts: tuple[AccountInfo, ...] = ()
+    region_stale: Mapping[str, str] = field(default_factory=dict)  # region -> why it could not be read
+    calls: Mapping[str, int] = field(default_factory=dict)  # AWS calls of this refresh, by operation
+    source: str = "AWS"  # "AWS" or "sandbox"
+    endpoint: str | None = None
+
+    @property
+    def pulse(self) -> Pulse:
+        return pulse(self.rows, self.threshold, (a.account_id for a in self.accounts), self.regions)
+
+    def account(self, account_id: str) -> AccountInfo | None:
+        return next((a for a in self.accounts if a.account_id == account_id), None)

@@ -1,0 +1,113 @@
+"""The fleet (issue 15) for people: one line per account × region × series, worst first, in the same cells the
+TUI's fleet screen draws (:func:`row_cells`), and what ``status --fleet`` says on stderr."""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from ..core.domain.fleetrows import FleetRow, FleetSnapshot, group
+from ..core.domain.format import tier_label
+
+COLUMNS = ("account", "region", "model", "use", "binding quota", "throttles/min", "reserved i/o", "state")
+#: fits 120 columns up to the state, which takes the rest (a stale row is also marked ``!`` in front)
+WIDTHS = (24, 14, 26, 4, 13, 20, 12, 0)
+
+
+def pct(x: float | None) -> str:
+    return "—" if x is None else f"{x:.0%}"
+
+
+def account_cell(r: FleetRow, width: int = WIDTHS[0]) -> str:
+    """Name and id; a long name is cut, never the id (the id is what an operator acts on)."""
+    if not r.account_name or r.account_name == r.account_id:
+        return r.account_id
+    room = width - len(r.account_id) - 1
+    name = r.account_name if len(r.account_name) <= room else r.account_name[: max(1, room - 1)] + "…"
+    return f"{name} {r.account_id}"
+
+
+def throttles_cell(r: FleetRow) -> str:
+    if r.throttles_per_min is None:
+        return "—"
+    total = f"{r.throttles_per_min:.1f}" if r.throttles_per_min else "0"
+    if r.throttles_by_tier:
+        split = " ".join(f"{tier_label(t)[0]} {v:.1f}" for t, v in r.throttles_by_tier.items() if v > 0)
+        return f"{total} ({split})" if split else total
+    return f"{total} ({r.tiers_note})" if r.tiers_note else total
+
+
+def reserved_cell(r: FleetRow) -> str:
+    if r.reserved is None:
+        return ""
+    res = r.reserved
+    text = f"{res.input_fraction:.0%}/{res.output_fraction:.0%}"
+    if res.overflow_tpm:
+        text += f" +{res.overflow_tpm:,.0f}({res.overflow_source[:3]})"
+    return text
+
+
+def state_cell(r: FleetRow) -> str:
+    if r.stale:
+        return f"STALE: {r.stale}"
+    return r.quota_note or ""
+
+
+def row_detail(r: FleetRow) -> str:
+    """Everything about one row on one line (the fleet screen's detail line under the table)."""
+    parts = [f"{r.account_name} ({r.account_id}) {r.region} {r.series}"]
+    if r.binding:
+        parts.append(f"binding: {r.binding.name} {r.binding.used:,.0f}/{r.binding.limit:,.0f} ({pct(r.binding.fraction)})")
+    if r.tpm_used is not None:
+        parts.append(f"{r.tpm_used:,.0f} TPM · {r.rpm_used or 0:,.1f} RPM")
+    parts.append(f"throttles/min {throttles_cell(r)}")
+    if r.reserved:
+        parts.append(f"reserved {r.reserved.reservation_id} in/out {reserved_cell(r)}")
+    if r.stale:
+        parts.append(f"STALE: {r.stale}")
+    if r.quota_note:
+        parts.append(r.quota_note)
+    parts.append(f"{r.source} figures")
+    return " · ".join(parts)
+
+
+def row_cells(r: FleetRow) -> tuple[str, ...]:
+    return (account_cell(r), r.region, r.series, pct(r.use), r.binding.label if r.binding else "—",
+            throttles_cell(r), reserved_cell(r), state_cell(r))
+
+
+def mark(r: FleetRow, threshold: float) -> str:
+    """``▲`` at or over the line or throttling, ``!`` stale, else blank: what the row's first column says."""
+    if (r.use or 0) >= threshold or (r.throttles_per_min or 0) > 0:
+        return "▲ "
+    return "! " if r.stale else "  "
+
+
+def line(cells: Sequence[str], mark: str = "  ") -> str:
+    parts = [c if w == 0 else (c if len(c) <= w else c[: w - 1] + "…").ljust(w) for c, w in zip(cells, WIDTHS)]
+    return (mark + " ".join(parts)).rstrip()
+
+
+def format_fleet(s: FleetSnapshot, rows: Sequence[FleetRow] | None = None, by: str = "none") -> str:
+    rows = s.rows if rows is None else rows
+    out = [f"fleet {s.profile}  monitoring account {s.monitoring_account or '?'}  regions {', '.join(s.regions)}"
+           f"  endpoint {s.endpoint or 'AWS'}  ({s.source} figures)",
+           f"{s.pulse.text()}  ·  {sum(s.calls.values())} AWS calls this refresh "
+           f"({', '.join(f'{op} {n}' for op, n in sorted(s.calls.items()))})", ""]
+    for region, why in sorted(s.region_stale.items()):
+        out.append(f"region {region} STALE: {why}")
+    out.append(line(COLUMNS))
+    for key, members in group(rows, by):
+        if by != "none":
+            out.append(f"{key}")
+        out += [line(row_cells(r), mark(r, s.threshold)) for r in members]
+    quiet = [a for a in s.accounts if not a.traffic]
+    if quiet:
+        out.append("")
+        out.append("linked, no Bedrock traffic in the last 3 hours: " + ", ".join(f"{a.name} ({a.account_id})"
+                                                                             for a in quiet))
+    return "\n".join(out)
+
+
+def over_lines(rows: Iterable[FleetRow], threshold: float) -> list[str]:
+    """``payments-prod (200000000001): us-east-1 amazon.nova-lite-v1:0 on-demand TPM 93%``"""
+    return [f"{r.account_name} ({r.account_id}): {r.region} {r.series} "
+            f"{r.binding.label + ' ' if r.binding else ''}{pct(r.use)}" for r in rows]

@@ -1,0 +1,155 @@
+"""The fleet screen (issue 15): every source account × region × model of a fleet profile, worst first.
+
+``/`` filters (the throttle feed's syntax), ``g`` groups by none → account → region → model, ``enter`` drills
+into the selected row's account and region (the four-pane dashboard running as that account; ``esc`` there
+comes back), ``r`` refreshes. It has no mutating key: actions happen only inside an account."""
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Input, Static
+
+from ...core.domain.fleetrows import GROUPS, FleetRow, FleetSnapshot, filter_rows
+from ...core.domain.format import clock
+from ..messages import RefreshRequested
+from ...present.fleet import row_detail
+from ..widgets.fleet_table import CursorMoved, FleetTable
+from ..widgets.keybar import KeyBar
+from ..widgets.render import PaletteHost
+
+
+class FleetDrill(Message):
+    """The operator pressed ``enter`` on a fleet row: open that account and region's dashboard."""
+
+    def __init__(self, row: FleetRow) -> None:
+        super().__init__()
+        self.row = row
+
+
+class FleetScreen(Screen[None]):
+    DEFAULT_CSS = """
+    FleetScreen #fleet-title { height: 1; }
+    FleetScreen #fleet-pulse { height: 1; }
+    FleetScreen #fleet-detail { height: 2; }
+    FleetScreen #fleet-filter { display: none; height: 3; }
+    FleetScreen #fleet-filter.-open { display: block; }
+    """
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("enter", "drill", "Open", id="fleet-drill", tooltip="Open this account and region's dashboard"),
+        Binding("slash", "filter", "Filter", key_display="/", id="filter",
+                tooltip="Filter rows: account, name, region, model; !word excludes"),
+        Binding("g", "group", "Group", id="fleet-group", tooltip="Group by none, account, region, model"),
+        Binding("r", "refresh", "Refresh", id="refresh", tooltip="Refresh now"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help", tooltip="Show keys"),
+        Binding("q", "app.quit", "Quit", id="quit", tooltip="Quit tierconsole"),
+        Binding("escape", "close_filter", "Close filter", show=False, id="close-filter",
+                tooltip="Close the filter line"),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.snapshot: FleetSnapshot | None = None
+        self.by = "none"
+        self.filter_text = ""
+        self._texts: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield PaletteHost()
+        yield Static(" tierconsole fleet  waiting for the first refresh…", id="fleet-title")
+        yield Static("", id="fleet-pulse")
+        yield Input(placeholder="filter: terms ANDed, !word excludes (enter applies, esc closes)", id="fleet-filter")
+        yield FleetTable(id="fleet-table")
+        yield Static("", id="fleet-detail")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.query_one(FleetTable).focus()
+        if self.snapshot is not None:
+            self._draw()
+
+    # ------------------------------------------------------------------ data
+    def show(self, snapshot: FleetSnapshot) -> None:
+        self.snapshot = snapshot
+        if self.is_mounted:
+            self._draw()
+
+    @property
+    def rows(self) -> list[FleetRow]:
+        return filter_rows(self.snapshot.rows, self.filter_text) if self.snapshot else []
+
+    def _draw(self) -> None:
+        s = self.snapshot
+        if s is None:
+            return
+        title = (f" tierconsole fleet  {s.profile}  monitoring {s.monitoring_account or '…'}  "
+                 f"{len(s.regions)} regions  {s.endpoint or 'AWS'}  refreshed {clock(s.time)} UTC  "
+                 f"{sum(n for op, n in s.calls.items() if op == 'GetMetricData')} GetMetricData")
+        self._set("#fleet-title", title)
+        pulse = s.pulse.text()
+        extra = []
+        if self.filter_text:
+            extra.append(f"filter: {self.filter_text}")
+        if self.by != "none":
+            extra.append(f"grouped by {self.by}")
+        stale = [f"{r} stale: {why}" for r, why in sorted(s.region_stale.items())]
+        self._set("#fleet-pulse", "  ·  ".join([pulse, *extra, *stale]))
+        self.query_one(FleetTable).set_rows(self.rows, self.by, s.threshold)
+
+    def _set(self, selector: str, text: str) -> None:
+        """A line's text, updated only when it changed (an update lays the screen out again)."""
+        if self._texts.get(selector) != text:
+            self._texts[selector] = text
+            self.query_one(selector, Static).update(Text(text))
+
+    # ------------------------------------------------------------------ keys
+    def action_drill(self) -> None:
+        row = self.query_one(FleetTable).selected
+        if row is not None:
+            self.post_message(FleetDrill(row))
+
+    def action_group(self) -> None:
+        self.by = GROUPS[(GROUPS.index(self.by) + 1) % len(GROUPS)]
+        self._draw()
+
+    def action_help(self) -> None:
+        from .help import HelpScreen  # noqa: PLC0415
+
+        self.app.push_screen(HelpScreen(self.BINDINGS))
+
+    def action_refresh(self) -> None:
+        self.post_message(RefreshRequested())
+
+    def action_filter(self) -> None:
+        box = self.query_one("#fleet-filter", Input)
+        box.add_class("-open")
+        box.value = self.filter_text
+        box.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close_filter":  # esc passes on when no filter line is open
+            return self.query_one("#fleet-filter", Input).has_class("-open")
+        return True
+
+    def action_close_filter(self) -> None:
+        box = self.query_one("#fleet-filter", Input)
+        box.remove_class("-open")
+        self.query_one(FleetTable).focus()
+
+    @on(CursorMoved)
+    def _selected(self, event: CursorMoved) -> None:
+        self._set("#fleet-detail", row_detail(event.row) if event.row else "")
+
+    @on(Input.Changed, "#fleet-filter")
+    def _typed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self._draw()
+
+    @on(Input.Submitted, "#fleet-filter")
+    def _applied(self, event: Input.Submitted) -> None:
+        self.action_close_filter()
