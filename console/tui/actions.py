@@ -87,7 +87,8 @@ class OperatorActions(_Base):
 
         session = self.session
         latest = session.latest if session is not None else None
-        models = [(q.model_id, f"{q.name}  ({q.model_id})") for q in (latest.quotas if latest else ())]
+        # one option a model: a model with traffic on several routes is several rows of the quota pane
+        models = list({q.model_id: f"{q.name}  ({q.model_id})" for q in (latest.quotas if latest else ())}.items())
         if session is None or not models:
             self.notify("No models collected yet: wait for the first refresh.", severity="warning")
             return

@@ -36,7 +36,7 @@ def run_tui(args) -> int:
         if notice:
             print(f"tierconsole: {notice}", file=sys.stderr)
         _say_kept_sandboxes()
-    return 0
+    return 1 if app.return_code else 0  # the app ended on an error (Textual has shown it): never exit 0 then
 
 
 def _build_app(args):

@@ -163,3 +163,36 @@ async def test_a_replayed_dashboard_opens_the_incident_view_from_the_recording(i
         [live_row] = [m for m in live.minutes if m.time == minute]
         assert row == live_row
         assert app.screen.query_one(DataTable).row_count == len(replayed.minutes) >= 3
+
+
+async def test_c_lists_a_model_with_two_routes_once_and_opens_its_plan(isolated):
+    """A model with traffic on two routes (on-demand and the us. cross-region profile) is two rows of the quota
+    pane: `c` gave the picker one option per row, Textual refused the duplicate ids and the console died with a
+    traceback and exit 0 (newcomer-3)."""
+    import asyncio
+
+    from tests.conftest import boto3_client
+
+    profile = dataclasses.replace(load_profile("sandbox"), refresh_seconds=0.5)
+    source = LiveSource(profile, scenario="none", speed=20.0)
+    app = TierConsoleApp(source=source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_for(pilot, lambda: source.ctx is not None and app.polls > 0)
+        rt = boto3_client("bedrock-runtime", source.ctx.target.endpoint_url)
+        for model in (NOVA, f"us.{NOVA}"):
+            await asyncio.to_thread(rt.converse, modelId=model, inferenceConfig={"maxTokens": 20},
+                                    messages=[{"role": "user", "content": [{"text": "hi"}]}])
+
+        def routes() -> int:
+            latest = app.session.latest if app.session else None
+            return sum(q.model_id == NOVA for q in (latest.quotas if latest else ()))
+
+        assert await wait_for(pilot, lambda: routes() >= 2, timeout=30)
+        await pilot.press("c")
+        await pilot.pause()
+        options = app.screen.query_one(OptionList)
+        ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert ids.count(NOVA) == 1 and len(ids) == len(set(ids)), ids
+        options.highlighted = ids.index(NOVA)
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen), timeout=20)
