@@ -126,3 +126,30 @@ def test_profiles_reports_an_empty_sandbox_section_that_fails_on_use(xdg):
         assert entries[name].error is not None and "sandbox.models" in str(entries[name].error), entries[name]
         with pytest.raises(ConfigError, match="sandbox.models"):
             load_profile(name)
+
+
+@pytest.mark.parametrize("broken, line, words", [
+    ("region: us-east-1\nalert_bel: true\ndefault: true\n", 2, "alert_bel"),  # an unknown key
+    ("region: us-east-1\ndefault: true\ntimeouts:\n  calls: 5\n   connect: 3\n", 5, ""),  # bad indentation
+])
+def test_a_broken_default_profile_is_an_error_not_a_silent_fallback(xdg, broken, line, words):
+    """newcomer-3: the operator's `default: true` profile, once broken, was skipped without a word and
+    `status` ran on the sandbox with exit 0 (a cron --fail-over on prod would watch the sandbox, green)."""
+    (xdg / "ops.yaml").write_text(broken)
+    (xdg / "other.yaml").write_text("region: us-west-2\n")
+    with pytest.raises(ConfigError) as err:
+        load_profile()
+    message = str(err.value)
+    assert f"{xdg / 'ops.yaml'}:{line}" in message and words in message, message
+    assert load_profile("other").name == "other"  # naming another still works
+    out = subprocess.run([sys.executable, "-m", "tierconsole.cli", "status"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 2 and "ops.yaml" in out.stderr and "Traceback" not in out.stderr, out
+
+
+@pytest.mark.parametrize("value", ['"false"', "nope", '"yes"', "1"])
+def test_default_must_be_true_or_false(xdg, value):
+    """newcomer-3: `default: "false"` or `default: nope` made the profile the default."""
+    (xdg / "ops.yaml").write_text(f"region: us-east-1\ndefault: {value}\n")
+    with pytest.raises(ConfigError, match="default: must be bool"):
+        load_profile("ops")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import sys
 from dataclasses import dataclass
@@ -145,6 +146,7 @@ def _discover(candidates: list[_Candidate], loaded: dict[str, Profile] | None = 
         if c.skipped is not None:
             found[c.source] = ProfileEntry(c.name, c.source, c.origin, error=c.skipped, skipped=True)
             continue
+        doc = None
         try:
             if c.error is not None:
                 raise c.error
@@ -153,10 +155,21 @@ def _discover(candidates: list[_Candidate], loaded: dict[str, Profile] | None = 
             if loaded is not None:
                 loaded[c.source] = prof
             found[prof.name] = ProfileEntry(prof.name, c.source, c.origin,
-                                            bool(doc.get("default")) if isinstance(doc, dict) else False)
+                                            isinstance(doc, dict) and doc.get("default") is True)
         except ConfigError as err:
-            found[c.name] = ProfileEntry(c.name, c.source, c.origin, error=err)
+            found[c.name] = ProfileEntry(c.name, c.source, c.origin, _says_default(doc, c.text), error=err)
     return found
+
+
+_DEFAULT_LINE = re.compile(r"^default:\s*(true|yes|on)\s*(#.*)?$", re.MULTILINE | re.IGNORECASE)
+
+
+def _says_default(doc: Any, text: str | None) -> bool:
+    """Whether a profile that cannot be loaded says ``default: true`` (in its parsed document, or in a line of a
+    file YAML could not parse): the operator's default must fail loudly, never give way to another profile."""
+    if isinstance(doc, dict):
+        return doc.get("default") is True
+    return bool(text and _DEFAULT_LINE.search(text))
 
 
 def default_conflict(entries: dict[str, ProfileEntry]) -> ConfigError | None:
@@ -193,8 +206,8 @@ def load_profile(name: str | None = None, cwd: Path | None = None) -> Profile:
         clash = default_conflict(entries)
         if clash is not None:
             raise clash
-        defaults = [e for e in entries.values() if e.is_default and e.error is None]
-        wanted = defaults[-1].name if defaults else FALLBACK
+        defaults = [e for e in entries.values() if e.is_default]
+        wanted = defaults[-1].name if defaults else FALLBACK  # a broken default is raised below, with its file:line
     entry = entries.get(wanted)
     if entry is None:
         known = ", ".join(sorted(entries)) or "none"

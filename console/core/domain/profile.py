@@ -112,6 +112,7 @@ class Profile:
 
 def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", origin: str = "user") -> Profile:
     d = _check_keys(doc, _KEYS, "")
+    _get(d, "default", "", bool, default=False)  # `default: "false"` is no default (discovery reads the flag)
     if "region" in d and "regions" in d:
         raise ConfigError("regions", "give either 'region' or 'regions', not both")
     if "regions" in d:
