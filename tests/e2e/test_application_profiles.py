@@ -119,3 +119,28 @@ def test_incident_export_of_a_throttle_through_an_application_profile_is_about_i
     assert "cross-region" in incidents, incidents
     assert incidents["cross-region"]["diagnosis"].startswith(
         "Throttled by the cross-region TPM quota of Amazon Nova Lite (us-east-1), 95% used at "), incidents
+
+
+def test_a_prompt_through_an_application_profile_is_priced_as_its_model(make_sandbox, tmp_path):
+    """newcomer-3: `prompt --model <application profile ARN or id>` answered with cost `unknown` although the
+    console knows the model the profile copies (status resolves it); pricing did not follow it."""
+    sb = make_sandbox(speed=1.0)
+    direct, cross = make_profiles(sb.endpoint)
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "cfg"), XDG_STATE_HOME=str(tmp_path / "st"),
+               XDG_DATA_HOME=str(tmp_path / "data"))
+    costs = {}
+    for model in (NOVA, direct["inferenceProfileArn"], direct["inferenceProfileId"], cross["inferenceProfileArn"]):
+        out = subprocess.run([*CLI, "prompt", "hello there", "--model", model, "--max-tokens", "20", "--json",
+                              "--endpoint-url", sb.endpoint], capture_output=True, text=True, timeout=90, env=env,
+                             cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        [result] = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+        assert result["cost_usd"] is not None, (model, result)
+        per_token = (result["cost_usd"], result["input_tokens"], result["output_tokens"])
+        costs[model] = per_token
+    # the same model's prices: cost / (tokens) agrees with the direct call's
+    from tierconsole.core.domain.pricing import PriceTable
+
+    prices = PriceTable.from_profile()
+    for model, (usd, tin, tout) in costs.items():
+        assert usd == prices.cost(NOVA, "default", tin, tout), model

@@ -111,13 +111,21 @@ async def batch_limits(ctx: AwsContext, model_id: str) -> tuple[int, int]:
     return lo, hi
 
 
+def names_application_profile(model_id: str) -> bool:
+    """Whether ``model_id`` is (or may be) an application inference profile: its ARN, or a 12-character id."""
+    from ..domain.routes import parse_arn  # noqa: PLC0415
+
+    arn = parse_arn(model_id)
+    return (arn is not None and arn[0] == "application-inference-profile") or bool(re.fullmatch(r"[a-z0-9]{12}",
+                                                                                                model_id))
+
+
 async def profile_model(bedrock: Any, model_id: str) -> str:
     """The foundation model a batch job's ``modelId`` runs on: itself, the model a system profile id or ARN
     names, or an application profile's (from GetInferenceProfile: its first destination's model)."""
-    from ..domain.routes import model_named_by, parse_arn  # noqa: PLC0415
+    from ..domain.routes import model_named_by  # noqa: PLC0415
 
-    arn = parse_arn(model_id)
-    if (arn is not None and arn[0] == "application-inference-profile") or re.fullmatch(r"[a-z0-9]{12}", model_id):
+    if names_application_profile(model_id):
         try:
             got = await bedrock.get_inference_profile(inferenceProfileIdentifier=model_id)
         except Exception:  # noqa: BLE001 - not a profile (a model id): the id itself

@@ -117,7 +117,7 @@ async def _events(stream: Any, gap: float | None) -> AsyncIterator[dict[str, Any
 
 
 async def _one(client: Any, req: PromptRequest, tier: str, prices: PriceTable, on_text: OnText | None,
-               timeouts: Timeouts | None = None) -> PromptResult:
+               timeouts: Timeouts | None = None, price_as: str | None = None) -> PromptResult:
     import aiohttp  # noqa: PLC0415
     import botocore.eventstream as bes  # noqa: PLC0415
     import botocore.exceptions as bx  # noqa: PLC0415
@@ -200,12 +200,14 @@ async def _one(client: Any, req: PromptRequest, tier: str, prices: PriceTable, o
     if result.ok:
         gen_ms = result.latency_ms - (result.ttft_ms or 0.0)
         result.output_tps = result.output_tokens / (gen_ms / 1000) if gen_ms > 0 and result.output_tokens else None
-        result.cost_usd = prices.cost(req.model_id, result.served_tier, result.input_tokens, result.output_tokens)
+        result.cost_usd = prices.cost(price_as or req.model_id, result.served_tier, result.input_tokens,
+                                      result.output_tokens)
     return result
 
 
 async def send_prompt(client: Any, req: PromptRequest, prices: PriceTable, *, on_text: OnText | None = None,
-                      on_result: OnResult | None = None, timeouts: Timeouts | None = None) -> list[PromptResult]:
+                      on_result: OnResult | None = None, timeouts: Timeouts | None = None,
+                      price_as: str | None = None) -> list[PromptResult]:
     """Send ``req`` with a bedrock-runtime client; one result per tier tried.
 
     ``timeouts`` (the profile's :class:`~tierconsole.core.domain.profile.Timeouts`) times a streamed answer
@@ -219,7 +221,7 @@ async def send_prompt(client: Any, req: PromptRequest, prices: PriceTable, *, on
     tier = _wire(req.tier)
 
     async def one(t: str, escalated_from: str | None = None) -> PromptResult:
-        result = await _one(client, req, t, prices, on_text, timeouts)
+        result = await _one(client, req, t, prices, on_text, timeouts, price_as)
         result.escalated_from = escalated_from
         if on_result:
             on_result(result)
@@ -283,8 +285,15 @@ async def run_prompt(session: OperatorSession, req: PromptRequest, *, via: str,
         await asyncio.to_thread(append_history, session.history_path, entry)
         if on_sending is not None:
             on_sending(entry)
+        # an application profile is priced as the model it copies (GetInferenceProfile tells which)
+        from .batch import names_application_profile  # noqa: PLC0415
+        price_as = None
+        if names_application_profile(req.model_id):
+            from .batch import profile_model  # noqa: PLC0415
+
+            price_as = await profile_model(await ctx.client("bedrock"), req.model_id)
         results[:] = await send_prompt(client, req, session.prices, on_text=on_text, on_result=tier_done,
-                                       timeouts=session.profile.timeouts)
+                                       timeouts=session.profile.timeouts, price_as=price_as)
     except asyncio.CancelledError:
         _audit(session, req, via, "cancelled", results)
         raise
