@@ -24,7 +24,14 @@ def test_moto_keeps_no_datapoint_the_sandbox_pruned(make_sandbox):
     moto's BaseModel tracks every instance it ever made in a class list, so pruned datapoints stayed alive."""
     from moto.cloudwatch.models import MetricDatumBase
 
-    t = make_sandbox(speed=500.0, scenario="steady")
+    import dataclasses
+
+    from tierconsole.sandbox.config import load_sandbox_config
+
+    # An account of its own: moto's CloudWatch backend is per account and region for the whole process, and
+    # datapoints another test's sandbox left there (an hour older on its clock) are not this sandbox's to prune.
+    config = dataclasses.replace(load_sandbox_config(), account_id="210987654321", bucket="tc-memory-test")
+    t = make_sandbox(config, speed=500.0, scenario="steady")
     sb = t.sandbox
     sb.metrics.retention_s = RETENTION_S
     start = sb.clock.now()
