@@ -33,13 +33,13 @@ async def test_the_quota_pane_shows_each_tier_on_either_form(isolated, form):  #
     app = live_app(profile, speed=1.0)  # metrics on the wall clock: the collector's clock
     async with app.run_test(size=WIDE) as pilot:
         await ready(pilot)
-        clear_of_minute_end(20)
+        clear_of_minute_end(40)  # the burst and every read in one minute, even on a loaded machine
         told = await asyncio.to_thread(send, app.source.ctx.target.endpoint_url)
 
         def nova():
             return next((q for q in app.dashboard.latest.quotas if q.model_id == NOVA), None)
 
-        assert await wait_for(pilot, lambda: nova() is not None and dict(nova().tpm_by_tier) == told, timeout=15), \
+        assert await wait_for(pilot, lambda: nova() is not None and dict(nova().tpm_by_tier) == told, timeout=35), \
             (nova(), told)
         assert app.source.collector.discovery.form == form
         body = app.dashboard.query_one(QuotaBody)

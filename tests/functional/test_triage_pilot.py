@@ -85,19 +85,20 @@ async def test_the_incident_view_is_about_the_selected_event(isolated):
     from tierconsole.core.domain import incident as inc
 
     profile = dataclasses.replace(load_profile("sandbox"), refresh_seconds=0.5)
-    source = LiveSource(profile, scenario="none", speed=20.0)  # a sandbox minute is 3 real seconds
+    # a sandbox minute is 6 real seconds: at 20 (3 s) a loaded machine spread the bursts over minute ends
+    source = LiveSource(profile, scenario="none", speed=10.0)
     app = TierConsoleApp(source=source)
     async with app.run_test(size=(120, 40)) as pilot:
         assert await wait_for(pilot, lambda: source.ctx is not None and app.polls > 0)
         clock, endpoint = source.collector.clock, source.ctx.target.endpoint_url
         first = await burst_at_minute_start(clock, endpoint)
-        assert await wait_for(pilot, lambda: clock() >= first + 120, timeout=15)
+        assert await wait_for(pilot, lambda: clock() >= first + 120, timeout=30)
         second = await burst_at_minute_start(clock, endpoint, rounds=3)
         lst = app.screen.query_one(ThrottleList)
 
         def cloudwatch_rows():
             return {e.time: i for i, e in enumerate(lst.rows) if e.source == "cloudwatch" and e.model_id == NOVA}
-        assert await wait_for(pilot, lambda: {first, second} <= set(cloudwatch_rows()), timeout=15)
+        assert await wait_for(pilot, lambda: {first, second} <= set(cloudwatch_rows()), timeout=30)
         assert lst.rows[cloudwatch_rows()[second]].count > lst.rows[cloudwatch_rows()[first]].count
         lst.focus()
         lst.cursor = cloudwatch_rows()[first]
