@@ -354,3 +354,31 @@ def test_an_object_sent_with_a_form_content_type_is_never_stored_empty(own, cont
     assert status == 200, payload
     got = s3_client(own).get_object(Bucket=own.config.bucket, Key=key)
     assert got["Body"].read() == body and got["ContentType"] == content_type
+
+
+def test_a_chunked_put_without_a_length_stores_its_body(own):
+    """curl -T - sends Transfer-Encoding: chunked with no Content-Length: the object was stored empty under a
+    200 (the body, already de-chunked by the server, was handed on still marked chunked; newcomer-3)."""
+    import http.client
+    import urllib.parse as up
+
+    body = b"line one\nline two\n" * 50
+    key = f"chunked/{uuid.uuid4().hex}"
+    host = up.urlsplit(own.endpoint)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+    conn.putrequest("PUT", f"/{own.config.bucket}/{key}")
+    conn.putheader("Authorization", "AWS4-HMAC-SHA256 Credential=sandbox/20260101/us-east-1/s3/aws4_request, "
+                                    "SignedHeaders=host, Signature=0")
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
+    for i in range(0, len(body), 300):
+        part = body[i:i + 300]
+        conn.send(b"%x\r\n%s\r\n" % (len(part), part))
+    conn.send(b"0\r\n\r\n")
+    answer = conn.getresponse()
+    payload = answer.read()
+    conn.close()
+    if answer.status == 200:
+        assert s3_client(own).get_object(Bucket=own.config.bucket, Key=key)["Body"].read() == body
+    else:  # S3 itself wants a length: MissingContentLength, and nothing stored
+        assert (answer.status, b"MissingContentLength" in payload) == (411, True), (answer.status, payload)

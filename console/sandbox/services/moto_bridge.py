@@ -108,7 +108,8 @@ class MotoBridge:
         loop = asyncio.get_running_loop()
         headers = [(k, v) for k, v in req.headers.items() if k.lower() != ACCOUNT_HEADER
                    and not (call.service == "s3" and k.lower() == "host")  # S3: path-style (moto_checks.path_style)
-                   and not (call.service != "s3" and k.lower() == "content-encoding")]  # the sandbox inflated it
+                   and not (call.service != "s3" and k.lower() == "content-encoding")  # the sandbox inflated it
+                   and k.lower() != "transfer-encoding"]  # the server de-chunked the body: werkzeug read it as empty
         headers.append((ACCOUNT_HEADER, call.account or self.account_id))  # the call's (a fleet serves several)
         def wsgi():  # werkzeug decodes the path it is given: give it encoded (a key "a%41" stays "a%41")
             return self._wsgi(req.method, quote(req.path, safe="/"), req.query_string, headers, call.body)
