@@ -115,9 +115,11 @@ class Detector:
     """Turns successive :class:`DashboardData` into :class:`ChangeEvent` s (see the module docstring)."""
 
     def __init__(self, settings: WatchSettings | None = None, name: str = "watch",
-                 state: Mapping[str, Any] | None = None):
+                 state: Mapping[str, Any] | None = None, *, scope: str = "", history_s: float = HISTORY_S):
         self.settings = settings or WatchSettings()
         self.name = name
+        self.scope = scope  # a fleet's "<account>|<region>": part of every episode id (ids unique across the fleet)
+        self.history_s = history_s  # how far back one refresh's metrics reach (older minutes: unknown)
         st = dict(state or {})
         self.time: float | None = st.get("time")
         self.baseline: bool = bool(st.get("baseline", False))
@@ -169,7 +171,8 @@ class Detector:
 
     def _id(self, *parts: Any) -> str:
         import hashlib  # noqa: PLC0415 - not on the console's way to its first frame
-        return "ep-" + hashlib.sha256("|".join(map(str, (self.name, *parts))).encode()).hexdigest()[:12]
+        scoped = (self.name, self.scope) if self.scope else (self.name,)
+        return "ep-" + hashlib.sha256("|".join(map(str, (*scoped, *parts))).encode()).hexdigest()[:12]
 
     # ------------------------------------------------------------------ level conditions
     def _quota_levels(self, data: DashboardData) -> list[_Level]:
@@ -287,7 +290,7 @@ class Detector:
                 models.add(e.model_id)
         models |= {k.split("|model:", 1)[1] for k in self.open if k.startswith("throttle_storm|")}
         last = math.floor((t - MINUTE - s.metric_delay_s) / MINUTE) * MINUTE  # the newest complete minute
-        first_known = math.floor(t / MINUTE) * MINUTE - HISTORY_S
+        first_known = math.floor(t / MINUTE) * MINUTE - self.history_s
         out = []
         for model in sorted(models):
             key = f"throttle_storm|{model}"
