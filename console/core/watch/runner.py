@@ -49,10 +49,11 @@ class WatchRunner:
             self.log.write({"type": "event", "data_time": iso(e.time), **e.to_dict(), **self.watch.where(data, e)})
         for a in alerts:
             to = self._targets(a) if a.type != "suppressed" else []
-            doc = {**a.to_dict(), **self.watch.where(data, a.event)}
+            where = self.watch.where(data, a.event)
+            doc = {**a.to_dict(), **where}
             self.log.write({"type": "alert", "outcome": a.type if a.type != "alert" else "fired", "rule": a.rule,
                             "severity": a.severity, "alert_id": a.alert_id, "to": to, "data_time": iso(a.event.time),
-                            "event": a.event.to_dict()})
+                            "event": a.event.to_dict(), **where})
             for name in to:
                 self.sinks[name].offer(doc)
         if self.on_events is not None and events:
