@@ -122,3 +122,20 @@ def test_only_every_region_down_slows_the_loop():
     both = FleetSnapshot(T0, "fleet", None, ("us-east-1", "us-west-2"), 0.8, (),
                          region_stale={"us-west-2": "down", "us-east-1": "down"})
     assert not FleetWatch.failing(one) and FleetWatch.failing(both)
+
+
+def test_a_quota_use_not_known_yet_neither_ends_nor_starts_its_episode():
+    """After a restart the fleet reads each account's quotas again in the background: until they land a row's
+    use is unknown (``quotas not read yet``), which is not "back under the threshold"."""
+    w = FleetWatch(CONFIG)
+    w.observe(snap(T0, row(use=0.1)))
+    assert len(w.observe(snap(T0 + 5, row(use=0.9)))[1]) == 1
+    again = FleetWatch(CONFIG, json.loads(json.dumps(w.state())))
+    unknown = FleetRow(PAY, "payments-prod", "us-east-1", NOVA, NOVA, "on_demand", 100_000.0, 10.0, 0.0,
+                       quota_note="quotas not read yet", source="sandbox")
+    for t in (T0 + 60, T0 + 100):
+        assert again.observe(snap(t, unknown)) == ([], [])
+    events, alerts = again.observe(snap(T0 + 105, row(use=0.95)))
+    assert events == [] and alerts == []  # the same episode, still open: not started or alerted again
+    events, _ = again.observe(snap(T0 + 110, row(use=0.2)))
+    assert [(e.kind, e.phase) for e in events] == [("quota_over", "end")]

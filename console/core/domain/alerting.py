@@ -132,9 +132,11 @@ class Watch:
             book[part] = {k: v for k, v in dict(book.get(part) or {}).items() if k.split("|", 1)[0] in rules}
         self.book = AlertBook(config, book)
 
-    def observe(self, data: DashboardData) -> tuple[list[ChangeEvent], list[Alert]]:
-        """This refresh's events (the log's: condition ``watch``) and alerts (from every condition)."""
-        every = {name: d.observe(data) for name, d in self.detectors.items()}
+    def observe(self, data: DashboardData, unknown: Iterable[str] = ()) -> tuple[list[ChangeEvent], list[Alert]]:
+        """This refresh's events (the log's: condition ``watch``) and alerts (from every condition); ``unknown``:
+        subjects whose figures are not known this refresh (:meth:`.Detector.observe`)."""
+        unknown = tuple(unknown)
+        every = {name: d.observe(data, unknown) for name, d in self.detectors.items()}
         alerts = self.book.decide(e for events in every.values() for e in events)
         self.book.forget_before(data.time)
         return every["watch"], alerts

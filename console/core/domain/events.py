@@ -129,6 +129,7 @@ class Detector:
         self.streak: dict[str, list[int]] = {k: list(v) for k, v in st.get("streak", {}).items()}  # [above, below]
         self.quota: dict[str, float] = dict(st.get("quota", {}))  # "<key>|TPM" -> value
         self.jobs: dict[str, str] = dict(st.get("jobs", {}))
+        self._unknown: frozenset[str] = frozenset()
 
     def state(self) -> dict[str, Any]:
         return {"time": self.time, "baseline": self.baseline, "open": {k: dict(v) for k, v in self.open.items()},
@@ -137,7 +138,8 @@ class Detector:
                 "jobs": dict(self.jobs)}
 
     # ------------------------------------------------------------------ observe
-    def observe(self, data: DashboardData) -> list[ChangeEvent]:
+    def observe(self, data: DashboardData, unknown: Iterable[str] = ()) -> list[ChangeEvent]:
+        self._unknown = frozenset(unknown)  # subjects not known this refresh (a fleet's quotas not read yet): kept
         t = data.time
         if self.time is not None and t < self.time - BACKWARDS_S:
             self._rebase(t)
@@ -213,7 +215,8 @@ class Detector:
         clear = self.settings.clear_s if clear is None else clear
         by_key = {f"{kind}|{lv.subject}": lv for lv in levels}
         # an open episode whose subject is no longer listed (a model dropped from the profile) ends too
-        for key in [k for k in self.open if k.startswith(f"{kind}|{prefix}") and k not in by_key]:
+        for key in [k for k in self.open if k.startswith(f"{kind}|{prefix}") and k not in by_key
+                    and k.split("|", 1)[1] not in self._unknown]:
             gone = self.open[key]
             by_key[key] = _Level(kind, key.split("|", 1)[1], False, None, gone.get("limit"), gone["source"],
                                  gone.get("model"), gone["label"])

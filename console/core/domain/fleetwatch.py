@@ -53,6 +53,12 @@ def _quota(r: FleetRow) -> ModelQuotaView | None:
                           quotas=(use,), binding=use)
 
 
+def _unknown(rows: Iterable[FleetRow]) -> list[str]:
+    """The quota subjects of rows whose use is not known this refresh (quotas not read yet, access refused)."""
+    return ["quota:" + ModelQuotaView(r.model_id, r.series, 0.0, 0.0, route=ROUTE_WORDS.get(r.route, "on-demand")).key
+            for r in rows if r.binding is None and r.route]
+
+
 def _reservation(r: FleetRow) -> ReservationView | None:
     v = r.reserved
     if v is None:  # fractions of 1.0 "reserved": the row holds fractions, the detector judges fractions
@@ -102,7 +108,7 @@ class FleetWatch:
         for key in sorted(by_cell):
             rows = by_cell[key]
             watch = self.cells.get(key) or self.cells.setdefault(key, self._watch(key, None))
-            got, fired = watch.observe(cell_data(snapshot, rows))
+            got, fired = watch.observe(cell_data(snapshot, rows), _unknown(rows))
             events += [_named(e, rows[0]) for e in got]
             alerts += [replace(a, event=_named(a.event, rows[0])) for a in fired]
         for key in [k for k in self.cells if k not in by_cell]:  # an account gone from the fleet, nothing open
