@@ -6,9 +6,13 @@ exactly one alert per episode to an --exec sink."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import stat
 import subprocess
+import time
 
-from tests.e2e.test_watch_cli import CLI, GPT, exec_sink, lines, one_per_episode
+from tests.e2e.test_watch_cli import CLI, GPT, _read_until, _start, exec_sink, lines, one_per_episode
 
 SEARCH, EU_RETAIL = "200000000003", "200000000008"
 NOVA = "amazon.nova-lite-v1:0"
@@ -49,3 +53,44 @@ def test_a_fleet_is_not_recorded_by_watch(xdg_env, tmp_path):
                          text=True, timeout=60)
     assert run.returncode == 2 and "argument --record: profile 'fleet' is a fleet" in run.stderr, run.stderr
     assert "Traceback" not in run.stderr and not (tmp_path / "f.tcrec").exists()
+
+
+def _stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    rest = [json.loads(line) for line in proc.communicate(timeout=60)[0].splitlines()]
+    assert proc.returncode == 0 and rest[-1]["event"] == "stop", proc.stderr.read()
+    return rest
+
+
+def _subject(e):
+    return e["account"], e["region"], e["kind"], e["subject"]
+
+
+def test_sigterm_keeps_the_fleet_state_and_a_restart_does_not_start_an_open_episode_again(xdg_env, tmp_path):
+    env = {**xdg_env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    command, out = exec_sink(tmp_path)
+    state = tmp_path / "fleet-state.json"
+    args = ["--profile", "fleet", "--speed", "20", "--interval", "1", "--exec", command, "--state", str(state)]
+    first = _start(env, *args)
+    seen = _read_until(first, lambda d: d["type"] == "sink", timeout=90)
+    time.sleep(3)
+    seen += _stop(first)
+    assert stat.S_IMODE(os.stat(state).st_mode) == 0o600
+    cells = json.loads(state.read_text())["fleet"]
+    opened = {_subject(e) for e in seen if e["type"] == "event" and e["phase"] == "start"}
+    opened -= {_subject(e) for e in seen if e["type"] == "event" and e["phase"] == "end"}
+    assert opened and {f"{a}|{r}" for a, r, _, _ in opened} <= set(cells)
+    alerted = lines(out)
+    again = _start(env, *args)
+    seen = _read_until(again, lambda d: d["type"] == "watch" and d["event"] == "start")
+    time.sleep(8)
+    seen += _stop(again)
+    ended: set[tuple[str, str, str, str]] = set()
+    for e in (d for d in seen if d["type"] == "event"):
+        if e["phase"] == "end":
+            ended.add(_subject(e))
+        elif _subject(e) in opened:  # still open when the first run stopped: not started again unless it ended
+            assert _subject(e) in ended, e
+    sent = lines(out)
+    assert one_per_episode(sent)  # across both runs: no alert id twice, each episode alerted once
+    assert len(sent) >= len(alerted)
