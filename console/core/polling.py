@@ -60,7 +60,8 @@ async def poll_until(source: Any, handle: Callable[[Any], object], stop: asyncio
         failures = failures + 1 if failing(data) else 0
         if duration is not None and clock() - started >= duration:
             return "duration"
-        wait = began + min(source.refresh_seconds * 2 ** min(failures, 5), MAX_BACKOFF_S) - clock()
+        cadence = source.refresh_seconds  # failing: doubled up to MAX_BACKOFF_S, never faster than the cadence
+        wait = began + max(cadence, min(cadence * 2 ** min(failures, 5), MAX_BACKOFF_S)) - clock()
         if duration is not None:
             wait = min(wait, started + duration - clock())
         if wait > 0:
