@@ -29,7 +29,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     "refresh) and write one line per change event: a quota crossing alert_threshold and back, a "
                     "throttle storm starting and ending, reservation overflow (served by Standard, not Reserved; "
                     "sandbox only: AWS publishes no overflow metric), data stale and recovered, a batch job "
-                    "changing state, a quota value changing. Human lines on a terminal, JSON lines with --json or "
+                    "changing state, a quota value changing. A fleet profile (fleet:) is watched per account, region and "
+                    "model with the fleet's collector: quota crossings, throttle storms, stale and recovered. Human lines on a terminal, JSON lines with --json or "
                     "when stdout is not a terminal. The profile's alerts: rules send each alert once per episode to "
                     "its sinks (watch.sinks) and to those given here; a resolution when the episode ends. "
                     "SIGTERM or Ctrl-C stops it cleanly (exit 0); a bad profile, rule or sink exits 2 before "
@@ -130,6 +131,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
             problem = output_path_problem(path) if path else None
             if problem:
                 raise Usage(f"argument {what}: {path}: {problem}")
+        if args.record and profile.fleet is not None:
+            raise Usage(f"argument --record: profile {profile.name!r} is a fleet: a recording holds one account's "
+                        "dashboard (record an account with its own profile)")
     except Usage as e:
         err(str(e))
         return EXIT_USAGE

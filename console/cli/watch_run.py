@@ -40,13 +40,21 @@ def run_watch(args: argparse.Namespace, source: Any, sinks: list[Any], given: li
     from ..core.watch.state import StateFile  # noqa: PLC0415
 
     profile = source.profile
+    fleet = profile.fleet is not None
     redact = Redactor(s.url for s in (*sinks, *given) if s.url)
     log = EventLog(json_lines=True if args.json else None, path=args.log, max_bytes=args.log_max_size,
                    backups=args.log_backups, redact=redact, quiet=args.quiet)
     path = state_path(args, profile)
     state = StateFile(path) if path is not None else None
     doc, warning = state.load() if state is not None else (None, None)
-    watch = Watch(profile.watch, doc)
+    if fleet:  # the fleet's collector and the same detector per account × region
+        from ..core.domain.fleetwatch import FleetWatch  # noqa: PLC0415
+        from ..core.watch.fleet_source import FleetSource  # noqa: PLC0415
+
+        source = FleetSource(source)
+        watch: Any = FleetWatch(profile.watch, doc)
+    else:
+        watch = Watch(profile.watch, doc)
     recorder = None
     if args.record:
         from ..recording.format import RecordingError  # noqa: PLC0415
@@ -65,10 +73,13 @@ def run_watch(args: argparse.Namespace, source: Any, sinks: list[Any], given: li
     described = "; ".join(f"{s.name}: {s.describe()}" for s in (*sinks, *given)) or "none"
     rules = ", ".join(f"{r.name} ({', '.join(sorted(r.events))})" for r in profile.watch.rules)
     unseen = "" if profile.is_sandbox else "; overflow: not published by AWS (no overflow events)"
+    what = (f"fleet {profile.name} (every account × region × model in {', '.join(profile.regions)})" if fleet
+            else f"profile {profile.name} ({profile.region})")
     log.write({"type": "watch", "event": "start", "profile": profile.name, "region": profile.region,
+               **({"fleet": True, "regions": list(profile.regions)} if fleet else {}),
                "refresh_seconds": profile.refresh_seconds, "sinks": described, "rules": rules,
                "state": str(path) if path else None,
-               "message": f"watching profile {profile.name} ({profile.region}) every {profile.refresh_seconds:g} s; "
+               "message": f"watching {what} every {profile.refresh_seconds:g} s; "
                           f"sinks: {described}; rules: {rules}{unseen}"})
     for note in filter(None, (warning, *(f"rule {n}: its parameters changed since the state was saved; its open "
                                          f"episodes start afresh" for n in watch.discarded))):

@@ -32,10 +32,16 @@ def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
             loop.remove_signal_handler(sig)
 
 
-async def poll_until(source: Any, handle: Callable[[DashboardData], object], stop: asyncio.Event, *,
-                     duration: float | None = None, clock: Callable[[], float] = time.monotonic) -> str:
+def panes_failing(data: DashboardData) -> bool:
+    return any(not st.ok for st in data.status.values())
+
+
+async def poll_until(source: Any, handle: Callable[[Any], object], stop: asyncio.Event, *,
+                     duration: float | None = None, clock: Callable[[], float] = time.monotonic,
+                     failing: Callable[[Any], bool] = panes_failing) -> str:
     """Refresh ``source`` (started) and hand each refresh to ``handle`` until ``duration`` (wall seconds) has
-    passed or ``stop`` is set; a refresh under way when it is set is cancelled. Returns ``"duration"`` or
+    passed or ``stop`` is set; a refresh under way when it is set is cancelled (``failing``: whether a refresh
+    failed somewhere, to poll less often; a dashboard's panes by default). Returns ``"duration"`` or
     ``"signal"``."""
     started = clock()
     failures = 0
@@ -49,12 +55,13 @@ async def poll_until(source: Any, handle: Callable[[DashboardData], object], sto
             refresh.cancel()
             await asyncio.gather(refresh, return_exceptions=True)
             break
-        data: DashboardData = refresh.result()
+        data = refresh.result()
         handle(data)
-        failures = failures + 1 if any(not st.ok for st in data.status.values()) else 0
+        failures = failures + 1 if failing(data) else 0
         if duration is not None and clock() - started >= duration:
             return "duration"
-        wait = began + min(source.refresh_seconds * 2 ** min(failures, 5), MAX_BACKOFF_S) - clock()
+        cadence = source.refresh_seconds  # failing: doubled up to MAX_BACKOFF_S, never faster than the cadence
+        wait = began + max(cadence, min(cadence * 2 ** min(failures, 5), MAX_BACKOFF_S)) - clock()
         if duration is not None:
             wait = min(wait, started + duration - clock())
         if wait > 0:

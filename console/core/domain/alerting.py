@@ -46,7 +46,8 @@ def alert_id(rule: str, episode: str, kind: str) -> str:
 
 
 class AlertBook:
-    def __init__(self, config: WatchConfig, state: Mapping[str, Any] | None = None):
+    def __init__(self, config: WatchConfig, state: Mapping[str, Any] | None = None, *, scope: str = "",
+                 history_s: float | None = None):
         self.config = config
         st = dict(state or {})
         self.fired: dict[str, float] = dict(st.get("fired", {}))  # "rule|episode" -> start time (alerted, open)
@@ -112,7 +113,8 @@ class Watch:
     the alert book. :meth:`state` is the whole of it as JSON; a detector whose parameters changed since it was
     saved starts afresh (its open episodes are dropped, said in :attr:`discarded`)."""
 
-    def __init__(self, config: WatchConfig, state: Mapping[str, Any] | None = None):
+    def __init__(self, config: WatchConfig, state: Mapping[str, Any] | None = None, *, scope: str = "",
+                 history_s: float | None = None):
         self.config = config
         wanted = {"watch": config.settings}
         for rule in config.rules:
@@ -121,7 +123,8 @@ class Watch:
         hashes, detectors = saved.get("conditions", {}), saved.get("detectors", {})
         self.discarded = sorted(n for n in detectors if hashes.get(n) != settings_hash(wanted.get(n, WatchSettings()))
                                 or n not in wanted)
-        self.detectors = {n: Detector(s, n, None if n in self.discarded else detectors.get(n))
+        extra: dict[str, Any] = {"scope": scope} if history_s is None else {"scope": scope, "history_s": history_s}
+        self.detectors = {n: Detector(s, n, None if n in self.discarded else detectors.get(n), **extra)
                           for n, s in wanted.items()}
         rules = {r.name for r in config.rules}
         book = dict(saved.get("book") or {})
@@ -129,12 +132,19 @@ class Watch:
             book[part] = {k: v for k, v in dict(book.get(part) or {}).items() if k.split("|", 1)[0] in rules}
         self.book = AlertBook(config, book)
 
-    def observe(self, data: DashboardData) -> tuple[list[ChangeEvent], list[Alert]]:
-        """This refresh's events (the log's: condition ``watch``) and alerts (from every condition)."""
-        every = {name: d.observe(data) for name, d in self.detectors.items()}
+    def observe(self, data: DashboardData, unknown: Iterable[str] = ()) -> tuple[list[ChangeEvent], list[Alert]]:
+        """This refresh's events (the log's: condition ``watch``) and alerts (from every condition); ``unknown``:
+        subjects whose figures are not known this refresh (:meth:`.Detector.observe`)."""
+        unknown = tuple(unknown)
+        every = {name: d.observe(data, unknown) for name, d in self.detectors.items()}
         alerts = self.book.decide(e for events in every.values() for e in events)
         self.book.forget_before(data.time)
         return every["watch"], alerts
+
+    @staticmethod
+    def where(data: DashboardData, event: ChangeEvent) -> dict[str, Any]:
+        """What an event's log line and alert say it is about, beside the event."""
+        return {"profile": data.profile, "account": data.account_id, "region": data.region}
 
     def state(self) -> dict[str, Any]:
         return {"format": STATE_FORMAT, "version": 1,

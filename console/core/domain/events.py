@@ -115,9 +115,11 @@ class Detector:
     """Turns successive :class:`DashboardData` into :class:`ChangeEvent` s (see the module docstring)."""
 
     def __init__(self, settings: WatchSettings | None = None, name: str = "watch",
-                 state: Mapping[str, Any] | None = None):
+                 state: Mapping[str, Any] | None = None, *, scope: str = "", history_s: float = HISTORY_S):
         self.settings = settings or WatchSettings()
         self.name = name
+        self.scope = scope  # a fleet's "<account>|<region>": part of every episode id (ids unique across the fleet)
+        self.history_s = history_s  # how far back one refresh's metrics reach (older minutes: unknown)
         st = dict(state or {})
         self.time: float | None = st.get("time")
         self.baseline: bool = bool(st.get("baseline", False))
@@ -127,6 +129,7 @@ class Detector:
         self.streak: dict[str, list[int]] = {k: list(v) for k, v in st.get("streak", {}).items()}  # [above, below]
         self.quota: dict[str, float] = dict(st.get("quota", {}))  # "<key>|TPM" -> value
         self.jobs: dict[str, str] = dict(st.get("jobs", {}))
+        self._unknown: frozenset[str] = frozenset()
 
     def state(self) -> dict[str, Any]:
         return {"time": self.time, "baseline": self.baseline, "open": {k: dict(v) for k, v in self.open.items()},
@@ -135,7 +138,8 @@ class Detector:
                 "jobs": dict(self.jobs)}
 
     # ------------------------------------------------------------------ observe
-    def observe(self, data: DashboardData) -> list[ChangeEvent]:
+    def observe(self, data: DashboardData, unknown: Iterable[str] = ()) -> list[ChangeEvent]:
+        self._unknown = frozenset(unknown)  # subjects not known this refresh (a fleet's quotas not read yet): kept
         t = data.time
         if self.time is not None and t < self.time - BACKWARDS_S:
             self._rebase(t)
@@ -169,7 +173,8 @@ class Detector:
 
     def _id(self, *parts: Any) -> str:
         import hashlib  # noqa: PLC0415 - not on the console's way to its first frame
-        return "ep-" + hashlib.sha256("|".join(map(str, (self.name, *parts))).encode()).hexdigest()[:12]
+        scoped = (self.name, self.scope) if self.scope else (self.name,)
+        return "ep-" + hashlib.sha256("|".join(map(str, (*scoped, *parts))).encode()).hexdigest()[:12]
 
     # ------------------------------------------------------------------ level conditions
     def _quota_levels(self, data: DashboardData) -> list[_Level]:
@@ -210,7 +215,8 @@ class Detector:
         clear = self.settings.clear_s if clear is None else clear
         by_key = {f"{kind}|{lv.subject}": lv for lv in levels}
         # an open episode whose subject is no longer listed (a model dropped from the profile) ends too
-        for key in [k for k in self.open if k.startswith(f"{kind}|{prefix}") and k not in by_key]:
+        for key in [k for k in self.open if k.startswith(f"{kind}|{prefix}") and k not in by_key
+                    and k.split("|", 1)[1] not in self._unknown]:
             gone = self.open[key]
             by_key[key] = _Level(kind, key.split("|", 1)[1], False, None, gone.get("limit"), gone["source"],
                                  gone.get("model"), gone["label"])
@@ -287,7 +293,7 @@ class Detector:
                 models.add(e.model_id)
         models |= {k.split("|model:", 1)[1] for k in self.open if k.startswith("throttle_storm|")}
         last = math.floor((t - MINUTE - s.metric_delay_s) / MINUTE) * MINUTE  # the newest complete minute
-        first_known = math.floor(t / MINUTE) * MINUTE - HISTORY_S
+        first_known = math.floor(t / MINUTE) * MINUTE - self.history_s
         out = []
         for model in sorted(models):
             key = f"throttle_storm|{model}"

@@ -67,6 +67,9 @@ class FleetRow:
     stale: str | None = None  # why this row's figures are not fresh (account or region unreadable)
     quota_note: str | None = None  # why quota use is unknown ("no access configured", "access denied …")
     source: str = "AWS"  # "AWS" or "sandbox": who published the figures
+    #: ``InvocationThrottles`` per minute as read ((minute start, sum), oldest first; a minute with no datapoint
+    #: is absent): what ``watch`` judges a throttle storm on, minute by complete minute
+    throttle_minutes: tuple[tuple[float, float], ...] = ()
 
     @property
     def use(self) -> float | None:
@@ -109,12 +112,14 @@ def build_rows(account_id: str, account_name: str, region: str, series: Sequence
     rows = []
     for s in sorted(set(series)):
         model, route = route_of(s)
+        minutes: tuple[tuple[float, float], ...] = ()
         if answers is None:
             tpm = rpm = thr = None
         else:
             tpm = trailing_minute(answers.get("EstimatedTPMQuotaUsage", s), now)
             rpm = trailing_minute(answers.get("Invocations", s), now)
             thr = trailing_minute(answers.get("InvocationThrottles", s), now)
+            minutes = tuple(sorted(answers.get("InvocationThrottles", s).items()))
         bound = None
         note = quota_note
         if listed is not None and answers is not None and route:
@@ -135,7 +140,7 @@ def build_rows(account_id: str, account_name: str, region: str, series: Sequence
                                                        rv.overflow_tpm, rv.overflow_source)
         rows.append(FleetRow(account_id, account_name, region, s, model, route, tpm, rpm, thr, split,
                              "tiers: top 500 only" if tiers_cut and split is None and (thr or 0) > 0 else "",
-                             bound, reserved, stale, note, src))
+                             bound, reserved, stale, note, src, minutes))
     return rows
 
 

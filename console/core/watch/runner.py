@@ -1,5 +1,5 @@
 """The headless watch loop: the same source and collector as the console (one ``GetMetricData`` per region per
-refresh), each refresh recorded (``--record``), turned into change events and alerts (:mod:`..domain.alerting`),
+refresh; a fleet's :class:`~..aws.fleet.FleetCollector` with :class:`~..domain.fleetwatch.FleetWatch`), each refresh recorded (``--record``), turned into change events and alerts (:mod:`..domain.alerting`),
 written to the event log and offered to the sinks; the state saved whenever it changed.
 
 SIGTERM or SIGINT stops it cleanly: the refresh in flight is cancelled, the state saved, the sinks given
@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from ..domain.alerting import Alert, Watch
 from ..domain.events import ChangeEvent
-from ..polling import poll_until, stop_on_signals
+from ..polling import panes_failing, poll_until, stop_on_signals
 from .eventlog import EventLog, iso
 from .sinks import SinkWorker
 from .state import StateFile
@@ -24,7 +24,7 @@ MAX_OUTBOX = 1000
 
 
 class WatchRunner:
-    def __init__(self, source: Any, watch: Watch, log: EventLog, *, sinks: dict[str, SinkWorker] | None = None,
+    def __init__(self, source: Any, watch: Watch | Any, log: EventLog, *, sinks: dict[str, SinkWorker] | None = None,
                  everywhere: tuple[str, ...] = (), state: StateFile | None = None, outbox: list[Any] | None = None,
                  recorder: Any = None, duration: float | None = None, drain_timeout: float = 10.0,
                  clock: Callable[[], float] = time.monotonic, on_events: Callable[[list[ChangeEvent]], None] | None = None):
@@ -45,15 +45,15 @@ class WatchRunner:
         if self.recorder is not None and not self.recorder.closed:
             self.recorder.write(data)
         events, alerts = self.watch.observe(data)
-        where = {"profile": data.profile, "account": data.account_id, "region": data.region}
         for e in events:
-            self.log.write({"type": "event", "data_time": iso(e.time), **e.to_dict(), **where})
+            self.log.write({"type": "event", "data_time": iso(e.time), **e.to_dict(), **self.watch.where(data, e)})
         for a in alerts:
             to = self._targets(a) if a.type != "suppressed" else []
+            where = self.watch.where(data, a.event)
             doc = {**a.to_dict(), **where}
             self.log.write({"type": "alert", "outcome": a.type if a.type != "alert" else "fired", "rule": a.rule,
                             "severity": a.severity, "alert_id": a.alert_id, "to": to, "data_time": iso(a.event.time),
-                            "event": a.event.to_dict()})
+                            "event": a.event.to_dict(), **where})
             for name in to:
                 self.sinks[name].offer(doc)
         if self.on_events is not None and events:
@@ -89,7 +89,8 @@ class WatchRunner:
             try:
                 await asyncio.to_thread(self.source.start)
                 self.stop_reason = await poll_until(self.source, self.handle, stop, duration=self.duration,
-                                                    clock=self.clock)
+                                                    clock=self.clock,
+                                                    failing=getattr(self.watch, "failing", panes_failing))
             finally:
                 await self._finish()
         return self.stop_reason

@@ -1,0 +1,143 @@
+"""Change events of a fleet (``tierconsole --profile FLEET watch``): the one detector (:mod:`.events`), alert
+rules and episodes (:mod:`.alerting`) of the single-profile watch, run per **account × region** of each
+:class:`~.fleetrows.FleetSnapshot`.
+
+Each cell (an account in a region) is handed to its own :class:`~.alerting.Watch` as the
+:class:`~.views.DashboardData` its fleet rows make (:func:`cell_data`): a row's binding quota is a quota row
+(``quota_over`` on the profile's threshold and back), its reservation a reservation (``quota_over``,
+``overflow`` on the sandbox), its ``InvocationThrottles`` per minute the CloudWatch throttles a storm is judged
+on (``throttle_storm``, complete minute by complete minute), its ``stale`` reason the panes' status (``stale``
+after ``stale_after_seconds``, with the reason; recovered when the cell is read again). Every event and alert
+names the account id and name and the region (``details``, and its summary begins with them); episode ids
+include the cell, so two accounts' episodes never share an id (nor an ``alert_id``). The state is the cells'
+states keyed ``<account>|<region>``, so a restart does not start (or alert) an open episode again.
+
+Pure, on data time (the snapshot's).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Iterable, Mapping
+
+from .alerting import STATE_FORMAT, Alert, Watch
+from .events import MINUTE, ChangeEvent
+from .fleetplan import FLEET_MINUTES
+from .fleetrows import FleetRow, FleetSnapshot
+from .views import DashboardData, ModelQuotaView, PaneStatus, QuotaUseView, ReservationView, ThrottleEvent
+from .watchconfig import WatchConfig
+
+#: the panes whose figures a stale fleet row holds (old, not judged)
+FLEET_PANES = ("quota", "reservations", "throttles")
+ROUTE_WORDS = {"on_demand": "on-demand", "cross_region": "cross-region", "global": "global"}
+
+
+def cell_key(account_id: str, region: str) -> str:
+    return f"{account_id}|{region}"
+
+
+def _measure(label: str) -> str:
+    if "input" in label:
+        return "input_tokens"
+    if "output" in label:
+        return "output_tokens"
+    return "requests" if label.endswith("RPM") else "tokens"
+
+
+def _quota(r: FleetRow) -> ModelQuotaView | None:
+    b = r.binding
+    if b is None:
+        return None
+    use = QuotaUseView(b.code, b.name, b.kind, _measure(b.label), 86_400 if b.kind.endswith("daily") else 60,
+                       b.limit, b.used, b.fraction, "sandbox" if r.source == "sandbox" else "AWS CloudWatch")
+    return ModelQuotaView(r.model_id, r.series, 0.0, 0.0, route=ROUTE_WORDS.get(r.route, r.route or "on-demand"),
+                          quotas=(use,), binding=use)
+
+
+def _unknown(rows: Iterable[FleetRow]) -> list[str]:
+    """The quota subjects of rows whose use is not known this refresh (quotas not read yet, access refused)."""
+    return ["quota:" + ModelQuotaView(r.model_id, r.series, 0.0, 0.0, route=ROUTE_WORDS.get(r.route, "on-demand")).key
+            for r in rows if r.binding is None and r.route]
+
+
+def _reservation(r: FleetRow) -> ReservationView | None:
+    v = r.reserved
+    if v is None:  # fractions of 1.0 "reserved": the row holds fractions, the detector judges fractions
+        return None
+    return ReservationView(v.reservation_id, r.model_id, v.input_fraction, 1.0, v.output_fraction, 1.0,
+                           overflow_tpm=v.overflow_tpm, overflow_source=v.overflow_source, region=r.region)
+
+
+def cell_data(snapshot: FleetSnapshot, rows: Iterable[FleetRow]) -> DashboardData:
+    """One account × region of ``snapshot`` as the detector reads a dashboard refresh."""
+    rows = list(rows)
+    first = rows[0]
+    throttles = [ThrottleEvent(time=minute, model_id=r.model_id, tier="", count=int(round(n)), source="cloudwatch")
+                 for r in rows for minute, n in r.throttle_minutes if n > 0]
+    stale = next((r.stale for r in rows if r.stale), None)
+    status = {p: PaneStatus(False, reason=stale) for p in FLEET_PANES} if stale else {}
+    return DashboardData(
+        time=snapshot.time, profile=snapshot.profile, account_id=first.account_id, region=first.region,
+        endpoint=snapshot.endpoint, is_sandbox=snapshot.source == "sandbox",
+        reservations=tuple(v for v in map(_reservation, rows) if v is not None),
+        quotas=tuple(q for q in map(_quota, rows) if q is not None),
+        throttle_events=tuple(sorted(throttles, key=lambda e: -e.time)), status=status)
+
+
+class FleetWatch:
+    """The fleet's watch: a :class:`~.alerting.Watch` per account × region, with the same interface the watch
+    loop uses (:meth:`observe`, :meth:`state`, :meth:`where`, :meth:`failing`, :attr:`discarded`)."""
+
+    def __init__(self, config: WatchConfig, state: Mapping[str, Any] | None = None):
+        self.config = config
+        saved = dict(state or {})
+        cells = dict(saved.get("fleet") or {}) if saved.get("format") == STATE_FORMAT else {}
+        self.cells: dict[str, Watch] = {key: self._watch(key, st) for key, st in sorted(cells.items())}
+        self.discarded = sorted({f"{n} ({key})" for key, w in self.cells.items() for n in w.discarded})
+
+    def _watch(self, key: str, state: Mapping[str, Any] | None) -> Watch:
+        # a fleet refresh reads FLEET_MINUTES whole minutes before the current one: older ones are unknown
+        return Watch(self.config, state, scope=key, history_s=FLEET_MINUTES * MINUTE)
+
+    def observe(self, snapshot: FleetSnapshot) -> tuple[list[ChangeEvent], list[Alert]]:
+        """This refresh's events and alerts, cell by cell (accounts, then regions, in order)."""
+        by_cell: dict[str, list[FleetRow]] = {}
+        for r in snapshot.rows:
+            by_cell.setdefault(cell_key(r.account_id, r.region), []).append(r)
+        events: list[ChangeEvent] = []
+        alerts: list[Alert] = []
+        for key in sorted(by_cell):
+            rows = by_cell[key]
+            watch = self.cells.get(key) or self.cells.setdefault(key, self._watch(key, None))
+            got, fired = watch.observe(cell_data(snapshot, rows), _unknown(rows))
+            events += [_named(e, rows[0]) for e in got]
+            alerts += [replace(a, event=_named(a.event, rows[0])) for a in fired]
+        for key in [k for k in self.cells if k not in by_cell]:  # an account gone from the fleet, nothing open
+            if not any(d.open for d in self.cells[key].detectors.values()) and not self.cells[key].book.fired:
+                del self.cells[key]
+        return events, alerts
+
+    def state(self) -> dict[str, Any]:
+        return {"format": STATE_FORMAT, "version": 1, "fleet": {k: w.state() for k, w in self.cells.items()}}
+
+    @staticmethod
+    def where(snapshot: FleetSnapshot, event: ChangeEvent) -> dict[str, Any]:
+        d = event.details
+        return {"profile": snapshot.profile, "account": d.get("account_id"), "account_name": d.get("account_name"),
+                "region": d.get("region"), "model": event.model}
+
+    @staticmethod
+    def failing(snapshot: FleetSnapshot) -> bool:
+        """Every region of the fleet unreadable: the loop polls less often (a stale account does not)."""
+        return bool(snapshot.regions) and set(snapshot.regions) <= set(snapshot.region_stale)
+
+
+def _named(e: ChangeEvent, row: FleetRow) -> ChangeEvent:
+    """``e`` naming its account and region (``details`` and the start of its summary)."""
+    who = f"{row.label} ({row.account_id}) {row.region}" if row.label != row.account_id else \
+        f"{row.account_id} {row.region}"
+    summary = e.summary
+    if e.kind == "stale" and e.phase == "start":  # the same reason on every pane of the row: said once
+        summary = f"data stale: {next(iter(e.details.get('panes', {}).values()), 'no data')}"
+    return replace(e, summary=f"{who}: {summary}",
+                   details={**e.details, "account_id": row.account_id, "account_name": row.account_name,
+                            "region": row.region})

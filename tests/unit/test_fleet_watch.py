@@ -1,0 +1,141 @@
+"""The fleet's watch (issue 16): FleetSnapshots fed to the one detector and alert book, per account × region —
+quota crossings and back, throttle storms, stale and recovered — each event naming account, region and model,
+each alert once per episode, ids unique across the fleet, and a restart from the state not firing again."""
+from __future__ import annotations
+
+import json
+
+from tierconsole.core.domain.fleetrows import BindingQuota, FleetRow, FleetSnapshot
+from tierconsole.core.domain.fleetwatch import FleetWatch
+from tierconsole.core.domain.watchconfig import parse_watch
+
+T0 = 1_764_460_800.0  # a minute boundary
+NOVA = "amazon.nova-lite-v1:0"
+GPT = "openai.gpt-oss-20b-1:0"
+PAY, SEARCH = "200000000001", "200000000003"
+CONFIG = parse_watch({"clear_seconds": 0, "stale_after_seconds": 10}, None, threshold=0.8, sandbox=True)
+
+
+def row(account=PAY, name="payments-prod", region="us-east-1", series=NOVA, use=0.1, minutes=(), stale=None):
+    b = BindingQuota("Tokens per minute for Nova Lite", "L-1", "on_demand", "on-demand TPM", 120_000.0,
+                     use * 120_000, use)
+    return FleetRow(account, name, region, series, series, "on_demand", use * 120_000, 10.0, 0.0, binding=b,
+                    stale=stale, source="sandbox", throttle_minutes=tuple(minutes))
+
+
+def snap(t, *rows):
+    return FleetSnapshot(t, "fleet", "100000000000", ("us-east-1", "us-west-2"), 0.8, tuple(rows), source="sandbox")
+
+
+def kinds(events):
+    return [(e.kind, e.phase, e.details["account_id"], e.details["region"], e.model) for e in events]
+
+
+def test_a_quota_crossing_and_back_names_the_account_region_and_model_and_alerts_once():
+    w = FleetWatch(CONFIG)
+    events, alerts = w.observe(snap(T0, row(use=0.1), row(SEARCH, "search-prod", use=0.1)))
+    assert events == [] and alerts == []
+    events, alerts = w.observe(snap(T0 + 5, row(use=0.86), row(SEARCH, "search-prod", use=0.1)))
+    assert kinds(events) == [("quota_over", "start", PAY, "us-east-1", NOVA)]
+    assert events[0].summary.startswith(f"payments-prod ({PAY}) us-east-1: {NOVA} on-demand TPM 86% ≥ 80%")
+    assert events[0].details["account_name"] == "payments-prod"
+    assert [a.type for a in alerts] == ["alert"] and alerts[0].event.details["account_id"] == PAY
+    where = w.where(snap(T0 + 5), events[0])
+    assert (where["account"], where["account_name"], where["region"], where["model"]) == (
+        PAY, "payments-prod", "us-east-1", NOVA)
+    events, alerts = w.observe(snap(T0 + 10, row(use=0.9), row(SEARCH, "search-prod", use=0.1)))
+    assert events == [] and alerts == []  # still the same episode: no second alert
+    events, alerts = w.observe(snap(T0 + 15, row(use=0.5), row(SEARCH, "search-prod", use=0.1)))
+    assert kinds(events) == [("quota_over", "end", PAY, "us-east-1", NOVA)]
+    assert [a.type for a in alerts] == ["resolved"]
+
+
+def test_two_accounts_over_at_once_are_two_episodes_with_distinct_alert_ids():
+    w = FleetWatch(CONFIG)
+    w.observe(snap(T0, row(use=0.1), row(SEARCH, "search-prod", use=0.1), row(region="us-west-2", use=0.1)))
+    events, alerts = w.observe(snap(T0 + 5, row(use=0.9), row(SEARCH, "search-prod", use=0.9),
+                                    row(region="us-west-2", use=0.9)))
+    assert sorted((e.details["account_id"], e.details["region"]) for e in events) == [
+        (PAY, "us-east-1"), (PAY, "us-west-2"), (SEARCH, "us-east-1")]
+    assert len({e.episode for e in events}) == 3 and len({a.alert_id for a in alerts}) == 3
+
+
+def test_a_throttle_storm_starts_and_ends_on_complete_minutes():
+    w = FleetWatch(CONFIG)  # storm: 30 throttles/min for 1 minute (the defaults)
+    calm = row(SEARCH, "search-prod", series=GPT, minutes=[(T0 - 60, 2.0)])
+    assert w.observe(snap(T0 + 10, calm))[0] == []
+    hot = row(SEARCH, "search-prod", series=GPT, minutes=[(T0, 45.0), (T0 + 60, 50.0)])
+    events, alerts = w.observe(snap(T0 + 70, hot))  # minute T0 is complete (and 5 s late): judged
+    assert kinds(events) == [("throttle_storm", "start", SEARCH, "us-east-1", GPT)]
+    assert "45 throttled in the minute ≥ 30/min" in events[0].summary and events[0].summary.startswith("search-prod")
+    assert [a.type for a in alerts] == ["alert"]
+    assert w.observe(snap(T0 + 80, hot))[0] == []  # the same minute is judged once
+    over = row(SEARCH, "search-prod", series=GPT, minutes=[(T0 + 60, 50.0), (T0 + 120, 3.0)])
+    events, alerts = w.observe(snap(T0 + 190, over))
+    assert kinds(events) == [("throttle_storm", "end", SEARCH, "us-east-1", GPT)]
+    assert [a.type for a in alerts] == ["resolved"]
+
+
+def test_a_minute_the_fleet_did_not_read_is_not_judged_as_calm():
+    w = FleetWatch(CONFIG)
+    w.observe(snap(T0 + 70, row(SEARCH, "search-prod", series=GPT, minutes=[(T0, 45.0)])))
+    # ten minutes later (a long outage of the watch): only the minutes this refresh read are judged
+    events, _ = w.observe(snap(T0 + 670, row(SEARCH, "search-prod", series=GPT,
+                                             minutes=[(T0 + 540, 40.0), (T0 + 600, 40.0)])))
+    assert not [e for e in events if e.phase == "end"], events  # the storm is still on in what was read
+
+
+def test_a_stale_row_is_an_episode_with_its_reason_and_recovers():
+    w = FleetWatch(CONFIG)
+    w.observe(snap(T0, row(use=0.9)))
+    why = "not linked to this monitoring account in us-east-1 (GetMetricData: Forbidden)"
+    events, _ = w.observe(snap(T0 + 5, row(use=0.9, stale=why)))
+    assert [e.kind for e in events] == []  # stale for less than stale_after_seconds
+    events, alerts = w.observe(snap(T0 + 16, row(use=0.1, stale=why)))
+    assert kinds(events) == [("stale", "start", PAY, "us-east-1", None)]  # the quota is not judged while stale
+    assert events[0].summary == f"payments-prod ({PAY}) us-east-1: data stale: {why}"
+    assert [a.type for a in alerts] == ["alert"]
+    events, alerts = w.observe(snap(T0 + 20, row(use=0.1)))
+    assert sorted(e.kind for e in events) == ["quota_over", "stale"] and {e.phase for e in events} == {"end"}
+
+
+def test_a_restart_from_the_state_does_not_start_or_alert_an_open_episode_again():
+    w = FleetWatch(CONFIG)
+    w.observe(snap(T0, row(use=0.1)))
+    events, alerts = w.observe(snap(T0 + 5, row(use=0.9)))
+    assert len(alerts) == 1
+    saved = json.loads(json.dumps(w.state()))
+    assert f"{PAY}|us-east-1" in saved["fleet"]
+    again = FleetWatch(CONFIG, saved)
+    events, alerts = again.observe(snap(T0 + 60, row(use=0.9)))
+    assert events == [] and alerts == []
+    events, alerts = again.observe(snap(T0 + 65, row(use=0.2)))
+    assert [(e.kind, e.phase) for e in events] == [("quota_over", "end")] and [a.type for a in alerts] == ["resolved"]
+    fresh = FleetWatch(CONFIG, {"format": "tierconsole-watch-state", "version": 1, "detectors": {}})
+    assert fresh.cells == {}  # a single profile's state: nothing of a fleet in it
+
+
+def test_only_every_region_down_slows_the_loop():
+    up = snap(T0, row())
+    assert not FleetWatch.failing(up)
+    one = FleetSnapshot(T0, "fleet", None, ("us-east-1", "us-west-2"), 0.8, (), region_stale={"us-west-2": "down"})
+    both = FleetSnapshot(T0, "fleet", None, ("us-east-1", "us-west-2"), 0.8, (),
+                         region_stale={"us-west-2": "down", "us-east-1": "down"})
+    assert not FleetWatch.failing(one) and FleetWatch.failing(both)
+
+
+def test_a_quota_use_not_known_yet_neither_ends_nor_starts_its_episode():
+    """After a restart the fleet reads each account's quotas again in the background: until they land a row's
+    use is unknown (``quotas not read yet``), which is not "back under the threshold"."""
+    w = FleetWatch(CONFIG)
+    w.observe(snap(T0, row(use=0.1)))
+    assert len(w.observe(snap(T0 + 5, row(use=0.9)))[1]) == 1
+    again = FleetWatch(CONFIG, json.loads(json.dumps(w.state())))
+    unknown = FleetRow(PAY, "payments-prod", "us-east-1", NOVA, NOVA, "on_demand", 100_000.0, 10.0, 0.0,
+                       quota_note="quotas not read yet", source="sandbox")
+    for t in (T0 + 60, T0 + 100):
+        assert again.observe(snap(t, unknown)) == ([], [])
+    events, alerts = again.observe(snap(T0 + 105, row(use=0.95)))
+    assert events == [] and alerts == []  # the same episode, still open: not started or alerted again
+    events, _ = again.observe(snap(T0 + 110, row(use=0.2)))
+    assert [(e.kind, e.phase) for e in events] == [("quota_over", "end")]
