@@ -132,9 +132,14 @@ def test_submit_files_once_and_a_retry_finds_it(sb, env, tmp_path):
     assert [(r["QuotaCode"], r["DesiredValue"]) for r in filed] == [(quota["QuotaCode"], desired)]
     assert filed[0]["Status"] in ("PENDING", "CASE_OPENED")  # the sandbox opens a case after 60 sandbox seconds
     assert "## Requests already filed" in again.stdout and filed[0]["Id"] in again.stdout
+    # the same as JSON, with the open request in it (its times crashed json.dumps: newcomer-3), audited like the rest
+    as_json = run(env, tmp_path, sb, "--submit", "--yes", "--json")
+    assert as_json.returncode == 0 and "Traceback" not in as_json.stderr, as_json.stderr
+    [pending] = json.loads(as_json.stdout)["pending_requests"]
+    assert pending["Id"] == filed[0]["Id"] and pending["Created"].startswith("20"), pending
     audit = [json.loads(line) for line in (tmp_path / "state" / "tierconsole" / "audit.jsonl").read_text().splitlines()]
     outcomes = [a["outcome"] for a in audit if a["action"] == "quota-increase"]
-    assert outcomes == [f"requested: {filed[0]['Id']}", f"exists: {filed[0]['Id']}"]
+    assert outcomes == [f"requested: {filed[0]['Id']}", f"exists: {filed[0]['Id']}", f"exists: {filed[0]['Id']}"]
     assert all(a["target"] == f"bedrock/{quota['QuotaCode']}" and a["account"] == ACCOUNT for a in audit)
 
 

@@ -221,7 +221,7 @@ class QuotaIncreaseRequest:
                 "adjustable": self.binding_adjustable, "source": self.quota_source},
             "desired_value": self.desired_value, "headroom": self.headroom,
             "justification": list(self.justification),
-            "pending_requests": None if self.pending_error else list(self.pending),
+            "pending_requests": None if self.pending_error else [_plain(p) for p in self.pending],
             **({"pending_requests_error": self.pending_error} if self.pending_error else {}),
         }
 
@@ -341,3 +341,8 @@ def recorded_minutes(usage: Iterable[Any], model_id: str, route: str) -> tuple[l
                                           (Measure.REQUESTS, latest.rpm_quota, latest.rpm_quota_name))
              if value and name]
     return rows, specs, (first, last + 60)
+
+
+def _plain(request: dict[str, Any]) -> dict[str, Any]:
+    """An open request as Service Quotas lists it, its times (datetimes from the SDK) as ISO 8601 text."""
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in request.items()}
