@@ -62,7 +62,7 @@ def cmd_quota_request(args) -> int:
 
 
 def _from_recording(args) -> int:
-    from ..core.domain.quotarequest import DEFAULT_HEADROOM, TooLittleHistory  # noqa: PLC0415
+    from ..core.domain.quotarequest import DEFAULT_HEADROOM, DesiredNotAbove, TooLittleHistory  # noqa: PLC0415
     from ..recording.format import RecordingError  # noqa: PLC0415
     from ..recording.quota_request import request_from_recording  # noqa: PLC0415
 
@@ -71,6 +71,9 @@ def _from_recording(args) -> int:
                                          desired=args.desired)
     except RecordingError as e:
         err(str(e))
+        return EXIT_USAGE
+    except DesiredNotAbove as e:
+        err(f"plan --quota-request: {e}; nothing was written")
         return EXIT_USAGE
     except TooLittleHistory as e:
         err(f"plan --quota-request: too little history for {args.model}: {e}; nothing was written")
@@ -92,7 +95,7 @@ def _write(args, request) -> None:
 
 
 async def _quota_request(args) -> int:
-    from ..core.domain.quotarequest import DEFAULT_HEADROOM, TooLittleHistory  # noqa: PLC0415
+    from ..core.domain.quotarequest import DEFAULT_HEADROOM, DesiredNotAbove, TooLittleHistory  # noqa: PLC0415
     from ..core.ops.plan import PlanError, UnknownModel  # noqa: PLC0415
     from ..core.ops.quota_request import QuotaRequestError, build, submit  # noqa: PLC0415
 
@@ -102,6 +105,9 @@ async def _quota_request(args) -> int:
                                   desired=args.desired)
         except UnknownModel as e:
             err(f"plan: {e}")
+            return EXIT_USAGE
+        except DesiredNotAbove as e:
+            err(f"plan --quota-request: {e}; nothing was written")
             return EXIT_USAGE
         except TooLittleHistory as e:
             err(f"plan --quota-request: too little history for {args.model}: {e} (widen --days, or wait for "

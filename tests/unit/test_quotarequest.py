@@ -106,3 +106,26 @@ def test_binding_quota_desired_value_and_documents():
                           specs=[_spec(Measure.TOKENS, 1_000_000)], codes={}, adjustable={}, quota_source="x")
     assert roomy.desired_value is None and "nothing to request" in roomy.to_markdown()
     assert set(FIELDS) >= {"input", "output"}
+
+
+def test_a_desired_value_given_says_so_and_one_not_above_the_quota_is_refused():
+    """newcomer-3: `--desired 200000` was described as "peak demand × 1.25 headroom", and `--desired 100000`
+    below a 120,000 quota was written as an increase request."""
+    from tierconsole.core.domain.quotarequest import DesiredNotAbove
+
+    f = frame(tiers=("total",))
+    for m in range(60):
+        f.loc[f.index[m], ("total", "input")] = 50_000
+        f.loc[f.index[m], ("total", "invocations")] = 50
+    tpm = _spec(Measure.TOKENS, 100_000)
+    kw = dict(identifier=NOVA, region="us-east-1", account="123456789012", profile="p", window=("a", "b"),
+              specs=[tpm], codes={tpm.name: "L-AAAA0000"}, adjustable={tpm.name: True}, quota_source="q")
+    given = build_request(f, desired=200_000, **kw)
+    assert given.desired_value == 200_000
+    doc = given.to_json()
+    assert doc["desired_source"] == "--desired" and "headroom" not in doc
+    assert "200,000 (given with --desired)" in given.to_markdown() and "headroom" not in given.to_markdown()
+    computed = build_request(f, headroom=2.5, **kw)
+    assert computed.to_json()["desired_source"] == "peak demand × headroom" and computed.to_json()["headroom"] == 2.5
+    with pytest.raises(DesiredNotAbove, match="100,000"):
+        build_request(f, desired=100_000, **kw)

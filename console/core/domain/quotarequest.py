@@ -44,6 +44,10 @@ class TooLittleHistory(ValueError):
     """The window holds too few minutes with traffic to state a steady and a peak demand."""
 
 
+class DesiredNotAbove(ValueError):
+    """A desired value given that is not above the binding quota's value: no increase to ask for."""
+
+
 def documented_burndown(model_id: str) -> float:
     """The output-token burndown rate AWS documents for a model (no API gives it)."""
     base = model_named_by(model_id)
@@ -183,6 +187,7 @@ class QuotaIncreaseRequest:
     quota_source: str
     justification: tuple[str, ...] = ()
     pending: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    desired_given: bool = False  # the desired value came from --desired, not from the peak demand × headroom
     pending_error: str | None = None  # why the open requests could not be listed (then ``pending_requests`` is null)
 
     def to_json(self) -> dict[str, Any]:
@@ -219,7 +224,9 @@ class QuotaIncreaseRequest:
                 "name": b.name, "code": self.binding_code, "kind": b.spec.kind.value, "measure": b.spec.measure.value,
                 "value": b.spec.value, "peak_use": b.used, "peak_fraction": b.fraction,
                 "adjustable": self.binding_adjustable, "source": self.quota_source},
-            "desired_value": self.desired_value, "headroom": self.headroom,
+            "desired_value": self.desired_value,
+            **({"desired_source": "--desired"} if self.desired_given else
+               {"desired_source": "peak demand × headroom", "headroom": self.headroom}),
             "justification": list(self.justification),
             "pending_requests": None if self.pending_error else [_plain(p) for p in self.pending],
             **({"pending_requests_error": self.pending_error} if self.pending_error else {}),
@@ -249,6 +256,8 @@ class QuotaIncreaseRequest:
             lines += [f"- {b['name']} ({b['code']}): value {b['value']:,}, peak use {b['peak_use']:,.0f} "
                       f"({fraction}); source: {b['source']}",
                       f"- Adjustable: {'yes' if b['adjustable'] else 'no' if b['adjustable'] is False else 'unknown'}",
+                      f"- Desired value: {self.desired_value:,} (given with --desired)" if self.desired_given and
+                      self.desired_value is not None else
                       f"- Desired value: {self.desired_value:,} (peak demand × {self.headroom:g} headroom, "
                       "rounded up to 3 significant figures)" if self.desired_value is not None else
                       "- Desired value: none (the quota covers the peak demand with headroom)"]
@@ -301,6 +310,9 @@ def build_request(frame: pd.DataFrame | Demand, *, identifier: str, region: str,
     if b is None and minute:
         b = uses[0]
     value = desired
+    if b is not None and desired is not None and desired <= b.spec.value:
+        raise DesiredNotAbove(f"--desired {desired:,} is not above {b.name}'s value, {b.spec.value:,.0f}: a "
+                              "quota-increase request asks for more")
     peak_demand = _peak_use(d, b.spec.measure)[1] if b is not None else None
     if b is not None and value is None and peak_demand is not None:
         value = significant(peak_demand * headroom)
@@ -314,7 +326,8 @@ def build_request(frame: pd.DataFrame | Demand, *, identifier: str, region: str,
         binding_code=None if b is None else codes.get(b.name),
         binding_adjustable=None if b is None else adjustable.get(b.name),
         desired_value=value if b is not None else None, headroom=headroom, quota_source=quota_source,
-        justification=_justification(model_id, d, b, value, rate, region, route), pending=tuple(pending))
+        justification=_justification(model_id, d, b, value, rate, region, route), pending=tuple(pending),
+        desired_given=desired is not None)
 
 
 def recorded_minutes(usage: Iterable[Any], model_id: str, route: str) -> tuple[list[tuple[float, float, float]],
