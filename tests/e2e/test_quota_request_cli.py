@@ -215,6 +215,11 @@ def test_from_a_recording(env, tmp_path):
     b = doc["binding_quota"]
     assert (b["name"], b["value"], b["code"]) == (name, 120_000, None)  # a recording keeps no code: none invented
     assert doc["window"]["active_minutes"] == n
+    md = subprocess.run([*CLI, "plan", "--quota-request", "--model", NOVA, "--from-recording", str(path)],
+                        capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path).stdout
+    # no Python repr of the missing code, and counts as whole numbers (newcomer-3: "(None)", "throttles | 0.0")
+    assert f"{name} (code not recorded): value 120,000" in md and "None" not in md, md
+    assert f"| peak rpm | {rpm.max():,} |" in md, md
     refused = subprocess.run([*CLI, "plan", "--quota-request", "--model", NOVA, "--from-recording", str(path),
                               "--submit", "--yes"], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
     assert refused.returncode == 2 and "without --from-recording" in refused.stderr

@@ -245,7 +245,8 @@ class QuotaIncreaseRequest:
                  "## Demand", "", "| figure | value | source |", "|---|---:|---|"]
         for key, fig in doc["figures"].items():
             value = fig["value"]
-            shown = "—" if value is None else f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
+            shown = "—" if value is None else f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() \
+                else f"{value:,.1f}"
             lines.append(f"| {key.replace('_', ' ')} | {shown} | {fig['source']}: {fig.get('note', '')} |")
         lines += ["", "## The quota that binds", ""]
         b = doc["binding_quota"]
@@ -253,7 +254,8 @@ class QuotaIncreaseRequest:
             lines.append("No minute quota of this route is listed by Service Quotas: nothing to request.")
         else:
             fraction = "—" if b["peak_fraction"] is None else f"{b['peak_fraction'] * 100:.0f}%"
-            lines += [f"- {b['name']} ({b['code']}): value {b['value']:,}, peak use {b['peak_use']:,.0f} "
+            code = b["code"] or "code not recorded"
+            lines += [f"- {b['name']} ({code}): value {b['value']:,.0f}, peak use {b['peak_use']:,.0f} "
                       f"({fraction}); source: {b['source']}",
                       f"- Adjustable: {'yes' if b['adjustable'] else 'no' if b['adjustable'] is False else 'unknown'}",
                       f"- Desired value: {self.desired_value:,} (given with --desired)" if self.desired_given and
