@@ -109,8 +109,19 @@ def checked_keymap(config: ConsoleConfig) -> dict[str, str]:
     return dict(config.keymap)
 
 
+_NAMED = {"slash": "/", "plus": "+"}  # names key_to_character does not turn into their character
+
+
+def _canonical(key: str) -> str:
+    """One spelling of a key: the printable character a name stands for (``question_mark`` and ``?`` are one key)."""
+    char = key_to_character(key) if key != "+" else "+"
+    if char is not None and len(char) == 1 and char.isprintable():
+        return char
+    return _NAMED.get(key, key)
+
+
 def _keys(keys: str) -> set[str]:
-    return {k.strip() for k in keys.split(",") if k.strip()}
+    return {_canonical(k.strip()) for k in keys.split(",") if k.strip()}
 
 
 def _first_conflict(keymap: Mapping[str, str]) -> tuple[str, str] | None:

@@ -110,6 +110,9 @@ async def test_a_remapped_key_works_and_the_footer_help_and_palette_show_it(conf
     ("keymap:\n  prompt-send: f2\n", 2, "keymap.prompt-send", ["'f2' is already the key of prompt-dashboard "
                                                                "in the prompt lab"]),
     ("keymap:\n  batch-submit: down\n", 2, "keymap.batch-submit", ["'down' is already the key of batch-next-job"]),
+    # however the key is spelled (newcomer-3: `pause: "?"` took help's key, `pause: question_mark` was refused)
+    ("keymap:\n  pause: \"?\"\n", 2, "keymap.pause", ["'?' is already the key of help in the dashboard"]),
+    ("keymap:\n  pause: \"/\"\n", 2, "keymap.pause", ["'/' is already the key of filter in the dashboard"]),
 ])
 def test_a_bad_keymap_entry_names_file_line_field_and_value(config_home, text, line, field, words):
     config_home.write_text(text)
