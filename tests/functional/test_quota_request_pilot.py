@@ -59,6 +59,7 @@ async def test_i_shows_the_request_and_s_files_it_once_after_asking(isolated):
         await pilot.press("s")
         assert await wait_for(pilot, lambda: isinstance(app.screen, ConfirmQuotaRequestScreen), timeout=5)
         question = str(app.screen.query_one("#confirm-text").render())
+        assert app.screen.query_one("#confirm-box").border_title == "Request a quota increase"  # not "Cancel batch job"
         for expected in (req.binding.name, req.binding_code, f"{req.binding.spec.value:,} → {req.desired_value:,}",
                          f"account  {ACCOUNT}", "profile  sandbox", "region   us-east-1"):
             assert expected in question, expected

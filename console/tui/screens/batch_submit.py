@@ -341,7 +341,8 @@ class BatchSubmitScreen(ModalScreen[None]):
 
 class ConfirmCancelScreen(ModalScreen[bool]):
     """Ask before cancelling a batch job, naming the job, the account and the profile."""
-    NO_LABEL, YES_LABEL = "Keep running (n)", "Cancel job (y)"
+    NO_LABEL, YES_LABEL, BOX_TITLE, BOX_SUBTITLE = ("Keep running (n)", "Cancel job (y)", "Cancel batch job",
+                                            "y cancels it · n or esc keeps it")
 
     CSS_PATH = screen_stylesheet("actions.tcss")
 
@@ -384,8 +385,7 @@ class ConfirmCancelScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         box = self.query_one("#confirm-box")
-        box.border_title = "Cancel batch job"
-        box.border_subtitle = "y cancels it · n or esc keeps it"
+        box.border_title, box.border_subtitle = self.BOX_TITLE, self.BOX_SUBTITLE
         self.query_one("#confirm-no", Button).focus()  # the safe answer is the default
 
     @on(Button.Pressed, "#confirm-yes")

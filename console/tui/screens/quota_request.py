@@ -91,7 +91,9 @@ class ConfirmQuotaRequestScreen(ConfirmCancelScreen):
         super().__init__(None, account_id, profile, region)  # type: ignore[arg-type] - no job here
         self.request = request
 
+    # its own title, not the batch cancel's it inherited (newcomer-3)
     NO_LABEL, YES_LABEL = "Do not file (n)", "File request (y)"
+    BOX_TITLE, BOX_SUBTITLE = "Request a quota increase", "y files it · n or esc does not"
 
     def _question(self) -> Text:
         r, palette = self.request, Palette(self)
