@@ -110,3 +110,25 @@ def test_each_call_s_metrics_are_in_its_own_region(make_sandbox, tmp_path, env):
     assert [x["reservation_id"] for x in east_doc["reservations"]] == ["sonnet-reserved-1"]
     assert not any(q["model_id"] == NOVA and q["tpm_used"] for q in east_doc["quotas"]), east_doc["quotas"]
     assert any(q["model_id"] == GPT and q["tpm_used"] for q in east_doc["quotas"]), east_doc["quotas"]
+
+
+def test_regions_published_into_are_bounded_and_pruned(make_sandbox):
+    """A call signed for a name no CloudWatch serves is still answered (as before) but kept in no region's
+    metrics; a region published into is pruned with the home one (nothing kept without bound)."""
+    t = make_sandbox(speed=50.0)
+    sb = t.sandbox
+    for i in range(30):
+        client = _client("bedrock-runtime", t.endpoint, f"zz-nowhere-{i}")
+        assert client.converse(modelId=NOVA, messages=user("hi"), inferenceConfig={"maxTokens": 5})["usage"]
+    out = _client("bedrock-runtime", t.endpoint, WEST).converse(modelId=NOVA, messages=user("hi"),
+                                                                 inferenceConfig={"maxTokens": 5})["usage"]
+    t.call(sb.metrics.flush)
+    assert set(sb.metrics._backends) == {EAST, WEST} and not sb.metrics._pending
+    assert _tokens(_client("cloudwatch", t.endpoint, EAST), NOVA) == 0  # none of the 31 calls is us-east-1's
+    cw_west = _client("cloudwatch", t.endpoint, WEST)
+    assert _tokens(cw_west, NOVA) == out["outputTokens"]
+    west = sb.metrics._backends[WEST]
+    assert west.sandbox_series_index is not None  # its queries are indexed, as the home region's
+    assert t.call(lambda: sb.metrics.prune(sb.clock.now() + sb.metrics.retention_s + 60)) > 0
+    assert not [md for md in west.metric_data if md.namespace == "AWS/Bedrock"]
+    assert _tokens(cw_west, NOVA) == 0
