@@ -103,7 +103,10 @@ def test_each_call_s_metrics_are_in_its_own_region(make_sandbox, tmp_path, env):
         return json.loads(out.stdout)
 
     west_doc = status(WEST)
-    assert [(x["reservation_id"], x["output_tpm_used"]) for x in west_doc["reservations"]] == [("nova-west", west_out)]
+    [row] = west_doc["reservations"]
+    assert row["reservation_id"] == "nova-west"
+    # the whole call when the minute has not turned since (the trailing minute blends the previous one in)
+    assert row["output_tpm_used"] is not None and 0 < row["output_tpm_used"] <= west_out, row
     assert not west_doc.get("no_data"), west_doc
     assert not any(q["model_id"] == GPT and q["tpm_used"] for q in west_doc["quotas"]), west_doc["quotas"]
     east_doc = status(EAST)
