@@ -34,6 +34,7 @@ class Outcome:
     quota: str | None = None  # the Service Quotas name of the quota that throttled it (None: not a quota throttle)
     identifier: str | None = None  # a client call's model identifier as called (model id, ARN, profile id or ARN)
     route: "Route | None" = None  # how the call reached model_id (on-demand, cross-region, global; its series)
+    region: str | None = None  # the region a client call was made in (its SigV4 scope); None: the sandbox's own
 
     @property
     def throttled(self) -> bool:

@@ -102,6 +102,7 @@ class Runtime:
             queue_ms=(ticket.wait_s * 1000.0) if ticket is not None else 0.0,
             overflowed=bool(ticket and ticket.overflowed), source=source, tenant=tenant,
             identifier=call.identifier if call is not None else None, route=route,
+            region=call.region if call is not None else None,
             quota=ticket.blocked_by.name if ticket is not None and ticket.blocked_by is not None else None)
         if call is not None:
             call.served_tier = served
