@@ -124,3 +124,25 @@ async def test_read_only_refuses_the_submit_in_the_core_without_asking(isolated)
         await app.close_source()
     refused = [a for a in audit_entries(isolated) if a["action"] == "quota-increase"]
     assert [a["outcome"] for a in refused] == ["refused: read-only"]
+
+
+async def test_s_is_offered_only_when_there_is_a_request_to_file(isolated):
+    """newcomer-3: with no history the screen said 'no request: …' and still offered `s Submit request`, whose
+    answer was 'The request is not built yet.' (it never would be)."""
+    from tierconsole.tui.widgets.keybar import KeyBar
+
+    app = live_app(speed=5.0)
+    async with app.run_test(size=WIDE) as pilot:
+        await ready(pilot)
+        plan = PlanScreen(NOVA)
+        await app.push_screen(plan)
+        await pilot.pause()
+        await pilot.press("i")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, QuotaRequestScreen), timeout=20)
+        screen = app.screen
+        assert await wait_for(pilot, lambda: screen.error is not None, timeout=20)  # no history on a new sandbox
+        await pilot.pause()
+        assert "Submit request" not in text_of(screen.query_one(KeyBar))
+        await pilot.press("s")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmQuotaRequestScreen)

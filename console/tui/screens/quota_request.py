@@ -49,6 +49,15 @@ class QuotaRequestScreen(Screen[None]):
         yield KeyBar()
 
     @property
+    def fileable(self) -> bool:
+        """A request built with a desired value for a binding quota: something `s` can file."""
+        r = self.request
+        return r is not None and r.desired_value is not None and r.binding is not None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.fileable if action == "submit" else True  # no `s` in the footer with nothing to file
+
+    @property
     def text(self) -> str:
         return self.request.to_markdown() if self.request is not None else ""
 
@@ -60,11 +69,13 @@ class QuotaRequestScreen(Screen[None]):
             "s files it for the binding quota" if r.desired_value is not None and r.binding is not None
             else "nothing to file: see the binding quota below")
         self.query_one("#qr-document", Static).update(self.text)
+        self.refresh_bindings()
 
     @on(QuotaRequestFailed)
     def _failed(self, message: QuotaRequestFailed) -> None:
         self.error = message.reason
         self.query_one("#qr-status", Static).update(Text.assemble(("no request: ", "bold red"), message.reason))
+        self.refresh_bindings()
 
     @on(QuotaSubmitDone)
     def _done(self, message: QuotaSubmitDone) -> None:
@@ -72,9 +83,12 @@ class QuotaRequestScreen(Screen[None]):
         self.query_one("#qr-result", Static).update(Text(message.text, style="bold" if message.ok else "bold red"))
 
     def action_submit(self) -> None:
-        if self.request is None:
-            self.notify("The request is not built yet.", severity="warning")
+        if not self.fileable:  # the key is hidden then; a remapped or palette call still gets the reason
+            why = self.error or ("the quota covers the peak demand: nothing to file" if self.request is not None
+                                 else "the request is still being built")
+            self.notify(f"Nothing to file: {why}", severity="warning")
             return
+        assert self.request is not None
         self.post_message(QuotaSubmitWanted(self.request))
 
 
