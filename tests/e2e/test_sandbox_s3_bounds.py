@@ -382,3 +382,20 @@ def test_a_chunked_put_without_a_length_stores_its_body(own):
         assert s3_client(own).get_object(Bucket=own.config.bucket, Key=key)["Body"].read() == body
     else:  # S3 itself wants a length: MissingContentLength, and nothing stored
         assert (answer.status, b"MissingContentLength" in payload) == (411, True), (answer.status, payload)
+
+
+def test_malformed_s3_requests_get_s3s_own_error_codes(own):
+    """newcomer-3: an unknown upload id was InvalidRequest with 'KeyError: ...' (S3: NoSuchUpload, 404); a broken or
+    entity-laden XML body InvalidRequest with a Python parser message (S3: MalformedXML)."""
+    s3 = s3_client(own)
+    bucket = own.config.bucket
+    with pytest.raises(ClientError) as err:
+        s3.upload_part(Bucket=bucket, Key="mp", UploadId="nope", PartNumber=1, Body=b"x")
+    assert error(err)[:2] == ("NoSuchUpload", 404), error(err)
+    with pytest.raises(ClientError) as err:
+        s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId="nope",
+                                     MultipartUpload={"Parts": [{"ETag": '"x"', "PartNumber": 1}]})
+    assert error(err)[:2] == ("NoSuchUpload", 404), error(err)
+    for body in (b"<Delete><Object><Key>k", b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY e "x">]><Delete>&e;</Delete>'):
+        status, _, payload = send(own.endpoint, "POST", f"/{bucket}", body, query="delete")
+        assert status == 400 and b"<Code>MalformedXML</Code>" in payload and b"Error:" not in payload, payload

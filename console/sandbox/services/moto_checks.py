@@ -375,8 +375,26 @@ def moto_failure(call: Call, operation: str, exc: BaseException | None, status: 
         code = "InvalidAction" if protocol(call) == "query" else (
             "NotImplemented" if call.service == "s3" else "UnknownOperationException")
         return AwsError(code, f"The sandbox's {service} (moto) does not implement {operation[:100]}", 400)
+    if call.service == "s3" and exc is not None:
+        known = _s3_failure(call, exc)
+        if known is not None:
+            return known
     code = {"s3": "InvalidRequest", "sts": "ValidationError", "sns": "InvalidParameter"}.get(
         call.service, "InvalidParameterValue")
     what = f"{type(exc).__name__}: {str(exc)[:200]}" if exc is not None else f"moto answered {status}"
     return AwsError(code, f"The sandbox's {service} could not process this {operation[:100]} request; check its "
                           f"parameters against the API reference ({what})", 400)
+
+
+def _s3_failure(call: Call, exc: BaseException) -> AwsError | None:
+    """S3's own error for what moto raised on, where S3 has one: an unknown multipart upload id (moto: KeyError)
+    is ``NoSuchUpload``, a body XML cannot parse or one declaring entities is ``MalformedXML``."""
+    upload = call.request.query.get("uploadId")
+    if isinstance(exc, KeyError) and upload is not None and exc.args and exc.args[0] == upload:
+        return _s3_error("NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the "
+                                         "upload may have been aborted or completed.", 404)
+    name = type(exc).__name__
+    if name in ("ExpatError", "ParseError") or "entities are disabled" in str(exc) or "DTD" in str(exc):
+        return _s3_error("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
+                                         "published schema.")
+    return None
