@@ -63,6 +63,29 @@ async def load_history(session: OperatorSession, model_id: str, days: int) -> Hi
                     "AWS/Bedrock has no datapoint for it, so there is nothing to plan from")
 
 
+async def history_series(session: OperatorSession, model_id: str) -> tuple[list[str], dict[str, str], str | None]:
+    """(the ``ModelId`` series whose traffic draws on ``model_id``'s quota, how each is named, a note).
+
+    A foundation model (or system profile): its own series and those of the application profiles copying it
+    (their calls draw on the same quota and are published under the profile's ARN), found as the dashboard's
+    collector finds them (``ListInferenceProfiles``). An application profile's id or ARN: that profile's
+    series. When the profiles cannot be listed, the model's own series, and the note says what is left out."""
+    from ..aws.listing import CallCounter, inference_profiles  # noqa: PLC0415
+    from ..aws.session import describe_error  # noqa: PLC0415
+
+    try:
+        bedrock = await (await session.context()).client("bedrock")
+        apps, _ = await inference_profiles(bedrock, session.profile.region, CallCounter())
+    except Exception as e:  # noqa: BLE001 - the history still reads the model's own series, saying so
+        return [model_id], {}, (f"application inference profiles not listed ({describe_error(e)}): traffic "
+                                "through them is not counted")
+    named = {a.arn: a.label for a in apps}
+    this = next((a for a in apps if model_id in (a.profile_id, a.arn)), None)
+    if this is not None:
+        return [this.arn], named, None
+    return [model_id, *(a.arn for a in apps if a.copies == model_id)], named, None
+
+
 async def _fetch(session: OperatorSession, model_id: str, days: int) -> History:
     import botocore.exceptions as bx  # noqa: PLC0415
 
@@ -70,9 +93,11 @@ async def _fetch(session: OperatorSession, model_id: str, days: int) -> History:
     from ..aws.session import describe_error  # noqa: PLC0415
 
     ctx = await session.context()
+    series, labels, note = await history_series(session, model_id)
     try:
         cw = await ctx.client("cloudwatch")
-        return await fetch_history(cw, model_id, days=days, now=session.clock(), settings=session.profile.metrics)
+        return await fetch_history(cw, model_id, series=series, labels=labels, note=note, days=days,
+                                   now=session.clock(), settings=session.profile.metrics)
     except bx.ClientError as e:
         error = e.response.get("Error", {})
         raise PlanError(f"CloudWatch {e.operation_name} failed: {error.get('Code')}: {error.get('Message')}") from None

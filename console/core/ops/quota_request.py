@@ -70,7 +70,7 @@ async def build(session: OperatorSession, identifier: str, days: int = 14, *, he
     (:class:`~.plan.UnknownModel`, :class:`~.plan.NoTraffic`), :class:`QuotaRequestError`, or
     :class:`~..domain.quotarequest.TooLittleHistory`."""
     from ..domain import quota_use as qu  # noqa: PLC0415
-    from ..domain.quotarequest import build_request  # noqa: PLC0415
+    from ..domain.quotarequest import HISTORY_SOURCE, build_request  # noqa: PLC0415
 
     history = await load_history(session, identifier, days)
     ctx = await session.context()
@@ -91,7 +91,8 @@ async def build(session: OperatorSession, identifier: str, days: int = 14, *, he
     except QuotaRequestError as e:
         pending_error = str(e)
     request = await asyncio.to_thread(
-        build_request, history.frame, identifier=identifier, region=session.profile.region, account=account,
+        build_request, history.frame,
+        history_source=f"{HISTORY_SOURCE}; {history.summed}" if history.summed else HISTORY_SOURCE, identifier=identifier, region=session.profile.region, account=account,
         profile=session.profile.name, window=(f"{history.start:%Y-%m-%d %H:%M}", f"{history.end:%Y-%m-%d %H:%M}"),
         specs=listed.specs, codes=dict(listed.codes), adjustable=adjustable,
         quota_source=qu.source_label(ctx.target.sandbox, "Service Quotas ListServiceQuotas"),
