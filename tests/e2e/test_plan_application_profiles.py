@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 import time
 from datetime import datetime, timezone
 
 import numpy as np
 import pytest
 
-from tests.conftest import NOVA, boto3_client
+from tests.conftest import NOVA, aio_client, boto3_client
 from tests.e2e.test_plan_cli import env  # noqa: F401 - fixture: XDG folders of the test's own
-from tests.e2e.test_quota_request_cli import CLI
-from tierconsole.sandbox.config import config_document, parse_sandbox_config
-
-import subprocess
+from tests.e2e.test_plan_cli import generated, recent_first_minute, write
+from tests.e2e.test_quota_request_cli import CLI, quiet_sandbox
 
 ACCOUNT = "310987654321"  # an account of its own: moto's CloudWatch is shared by the sandboxes of a process
 ACTIVE = 60
@@ -25,11 +24,7 @@ ACTIVE = 60
 
 @pytest.fixture
 def sb(make_sandbox):
-    doc = config_document()
-    doc["sandbox"]["account_id"] = ACCOUNT
-    doc["sandbox"]["scenario"] = "none"
-    doc["sandbox"]["bucket"] = "tierconsole-plan-app-profile-test"  # moto's S3 names are shared by its accounts
-    return make_sandbox(parse_sandbox_config(doc, "test.yaml"), speed=50.0)
+    return quiet_sandbox(make_sandbox, ACCOUNT, "tierconsole-plan-app-profile-test")
 
 
 def plan(env, cwd, sb, model, *args):
@@ -96,3 +91,45 @@ def test_plan_by_application_profile_id_reads_the_profiles_series(sb, env, tmp_p
     by_arn = plan(env, tmp_path, sb, etl["inferenceProfileArn"], "--json")
     assert by_arn.returncode == 0, by_arn.stderr
     assert json.loads(by_arn.stdout)["history"]["series"] == [etl["inferenceProfileArn"]]
+
+
+# ---------------------------------------------------------------------- the sum, per tier (fetch_history itself)
+
+APP = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:application-inference-profile/"
+
+
+async def test_history_sums_per_tier_when_every_series_has_tiers(sb):
+    from tierconsole.core.aws.history import fetch_history
+
+    first = recent_first_minute()
+    own, app = generated(3, ("default", "flex")), generated(4, ("default", "priority"))
+    write(sb, "m.one-v1:0", first, own)
+    write(sb, APP + "tiers000001", first, app)
+    async with aio_client("cloudwatch", sb.endpoint) as cw:
+        h = await fetch_history(cw, "m.one-v1:0", series=["m.one-v1:0", APP + "tiers000001"],
+                                labels={APP + "tiers000001": "etl (tiers000001)"}, days=1)
+    assert h.calls == 1 and h.tier_split and h.tiers == ("priority", "default", "flex")
+    for field in ("input", "output", "invocations", "throttles"):
+        assert h.frame[("default", field)].sum() == own["default"][field].sum() + app["default"][field].sum()
+        assert h.frame[("flex", field)].sum() == own["flex"][field].sum()
+        assert h.frame[("priority", field)].sum() == app["priority"][field].sum()
+    doc = h.to_json()
+    assert doc["series"] == ["m.one-v1:0", APP + "tiers000001"] and doc["application_profiles"] == ["etl (tiers000001)"]
+    assert "application profile etl (tiers000001)" in doc["source"]
+
+
+async def test_history_is_totals_when_a_series_with_traffic_has_no_tiers(sb):
+    from tierconsole.core.aws.history import fetch_history
+
+    first = recent_first_minute()
+    own, app = generated(5, ("default", "flex")), generated(6, ("default",))
+    write(sb, "m.two-v1:0", first, own)
+    write(sb, APP + "totals00001", first, {None: app["default"]})  # the profile's {ModelId} totals only
+    async with aio_client("cloudwatch", sb.endpoint) as cw:
+        h = await fetch_history(cw, "m.two-v1:0", series=["m.two-v1:0", APP + "totals00001", APP + "idle00000001"],
+                                days=1)
+        alone = await fetch_history(cw, "m.two-v1:0", series=["m.two-v1:0", APP + "idle00000001"], days=1)
+    assert not h.tier_split and h.tiers == ("total",)  # a per-tier figure is never guessed
+    assert h.frame[("total", "input")].sum() == own["default"]["input"].sum() + own["flex"]["input"].sum() + \
+        app["default"]["input"].sum()
+    assert alone.tier_split and alone.tiers == ("default", "flex")  # an idle profile changes nothing
