@@ -91,6 +91,23 @@ def test_plan_by_application_profile_id_reads_the_profiles_series(sb, env, tmp_p
     by_arn = plan(env, tmp_path, sb, etl["inferenceProfileArn"], "--json")
     assert by_arn.returncode == 0, by_arn.stderr
     assert json.loads(by_arn.stdout)["history"]["series"] == [etl["inferenceProfileArn"]]
+    # its own traffic is not the demand on the quota it draws on: the request names the model to ask for
+    request = plan(env, tmp_path, sb, etl["inferenceProfileId"], "--quota-request")
+    assert request.returncode == 1 and request.stdout == ""
+    assert f"application inference profile etl ({etl['inferenceProfileId']})" in request.stderr, request.stderr
+    assert f"plan --quota-request --model {NOVA}" in request.stderr and "Traceback" not in request.stderr
+
+
+def test_the_text_plan_and_markdown_request_name_the_summed_series(sb, env, tmp_path):
+    etl = app_profile(sb)
+    put_series(sb, etl["inferenceProfileArn"], ACTIVE)
+    named = f"application profile etl ({etl['inferenceProfileId']})"
+    text = plan(env, tmp_path, sb, NOVA)
+    assert text.returncode == 0, text.stderr
+    assert named in " ".join(text.stdout.split()), text.stdout
+    markdown = plan(env, tmp_path, sb, NOVA, "--quota-request")
+    assert markdown.returncode == 0, markdown.stderr
+    assert named in markdown.stdout and "nothing to request" not in markdown.stdout, markdown.stdout
 
 
 # ---------------------------------------------------------------------- the sum, per tier (fetch_history itself)

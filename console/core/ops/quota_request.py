@@ -9,7 +9,7 @@ import asyncio
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from .plan import PlanError, load_history
+from .plan import PlanError, history_series, load_history
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..domain.quotarequest import QuotaIncreaseRequest
@@ -72,7 +72,14 @@ async def build(session: OperatorSession, identifier: str, days: int = 14, *, he
     from ..domain import quota_use as qu  # noqa: PLC0415
     from ..domain.quotarequest import HISTORY_SOURCE, build_request  # noqa: PLC0415
 
-    history = await load_history(session, identifier, days)
+    resolved = await history_series(session, identifier)
+    app = resolved.application_profile
+    if app is not None:  # its traffic alone is not the demand on the quota it draws on
+        raise PlanError(f"{identifier} is application inference profile {app.label}, which {app.copies_text}: " + (
+            f"its calls draw on {app.copies}'s quota, so ask for that one: plan --quota-request --model {app.copies} "
+            "(it counts every series drawing on the quota, this profile's included)" if app.copies else
+            "the listing does not tell which quota its calls draw on; nothing to request for it"))
+    history = await load_history(session, identifier, days, resolved)
     ctx = await session.context()
     account = await session.ensure_account()
     try:
