@@ -12,6 +12,10 @@
   ``NextToken``. CloudWatch keeps 1-minute datapoints for 15 days, hence ``days`` ≤ 14 (the
   window starts up to a minute before ``days`` ago and must stay inside the 15 days).
 * Minutes without a datapoint are zeros: CloudWatch publishes nothing for a quiet minute.
+* Several ``ModelId`` series (``series``: the model's own and the application profiles copying it, whose calls
+  draw on its quota) are summed per minute and per tier, all asked in the same call per chunk (in groups of
+  500 queries, GetMetricData's limit, only beyond that); when one with traffic has no per-tier series the
+  history is the totals.
 """
 from __future__ import annotations
 
