@@ -78,6 +78,9 @@ def test_plan_sums_the_model_and_its_application_profiles_and_names_them(sb, env
     assert history["series"] == [NOVA, etl["inferenceProfileArn"]]
     assert history["application_profiles"] == [f"etl ({etl['inferenceProfileId']})"]
     assert f"etl ({etl['inferenceProfileId']})" in history["source"]
+    notes = json.loads(out.stdout)["notes"]  # the plan screen shows the same notes
+    assert any(n.startswith("history: ModelId series summed") and f"etl ({etl['inferenceProfileId']})" in n
+               for n in notes), notes
     assert via_profile.sum() > 0
 
 

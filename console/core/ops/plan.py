@@ -3,7 +3,7 @@ history, the capacity plan sized from it and the spend now (the cost view)."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -135,6 +135,8 @@ def plan_and_spend(history: History, profile: Profile, model_id: str, *, percent
 
     plan = plan_from_profile(history.frame, profile, model_id, percentile=percentile,
                              minutes_per_month=MINUTES_PER_MONTH[month], reservation_price=reservation_price)
+    if history.summed:  # the screen and the CLI say which series the figures add up (application profiles)
+        plan = replace(plan, notes=(*plan.notes, f"history: {history.summed}"))
     now = cost_view(history.frame, model_id, PriceTable.from_profile(profile.prices, profile.tier_price_multipliers),
                     minutes_per_month=MINUTES_PER_MONTH[month])
     return plan, now
