@@ -28,13 +28,18 @@ ACCOUNT = "210987654321"  # an account of its own: moto's CloudWatch is shared b
 ACTIVE = 90
 
 
+def quiet_sandbox(make_sandbox, account: str, bucket: str):
+    """A sandbox of an account of its own, with no scenario traffic, at speed 50."""
+    doc = config_document()
+    doc["sandbox"]["account_id"] = account
+    doc["sandbox"]["scenario"] = "none"
+    doc["sandbox"]["bucket"] = bucket  # moto's S3 names are shared by its accounts
+    return make_sandbox(parse_sandbox_config(doc, "test.yaml"), speed=50.0)
+
+
 @pytest.fixture
 def sb(make_sandbox):
-    doc = config_document()
-    doc["sandbox"]["account_id"] = ACCOUNT
-    doc["sandbox"]["scenario"] = "none"
-    doc["sandbox"]["bucket"] = "tierconsole-quota-request-test"  # moto's S3 names are shared by its accounts
-    return make_sandbox(parse_sandbox_config(doc, "test.yaml"), speed=50.0)
+    return quiet_sandbox(make_sandbox, ACCOUNT, "tierconsole-quota-request-test")
 
 
 def run(env, cwd, sb, *args, input=None):

@@ -24,7 +24,7 @@ from ..domain.quota_requests import QuotaRequestView, with_requests
 from ..domain.views import BatchJobView, DashboardData, PaneStatus, ThrottleEvent
 from .answers import job_view, merge_events, open_requests, timeout_reason
 from .listing import CallCounter as CallCounter  # where it was, for its users
-from .listing import list_quotas, pages
+from .listing import inference_profiles, list_quotas, pages
 from .session import AwsContext, describe_error
 
 REPORT_TTL_S = 15 * 60.0  # "Reports are automatically deleted after 15 minutes."
@@ -132,10 +132,7 @@ class Collector:
             return
         self._profiles_due = False
         bedrock = await self.ctx.client("bedrock", self.region)
-        profiles = await self._pages(bedrock.list_inference_profiles, "ListInferenceProfiles",
-                                     "inferenceProfileSummaries", {"maxResults": 1000})
-        self.apps = ap.application_profiles(profiles, self.region)
-        self._profiles = qu.profile_series(profiles, self.apps)
+        self.apps, self._profiles = await inference_profiles(bedrock, self.region, self.calls)
 
     async def _pages(self, call: Callable[..., Awaitable[dict[str, Any]]], op: str, key: str,
                      kwargs: dict[str, Any]) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence
 
+from ..domain import app_profiles as ap
 from ..domain import quota_use as qu
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,3 +50,14 @@ async def list_quotas(ctx: "AwsContext", region: str, quota_names: Mapping[str, 
                        {"ServiceCode": "bedrock", "MaxResults": 100}, calls)
     listed = qu.parse_quotas(rows, qu.model_candidates(fms, quota_names))
     return {m: listed.quota_name_of(m) or name for m, name in names.items()}, listed
+
+
+async def inference_profiles(bedrock: Any, region: str, calls: CallCounter
+                             ) -> tuple[tuple[ap.AppProfile, ...], dict[str, dict[str, list[str]]]]:
+    """The account's application inference profiles (each with what it copies) and, per foundation model and
+    route, the profile series (:func:`~tierconsole.core.domain.quota_use.profile_series`), from every page of
+    ``ListInferenceProfiles``: shared by the dashboard's collector and the plan's history."""
+    profiles = await pages(bedrock.list_inference_profiles, "ListInferenceProfiles", "inferenceProfileSummaries",
+                           {"maxResults": 1000}, calls)
+    apps = ap.application_profiles(profiles, region)
+    return apps, qu.profile_series(profiles, apps)

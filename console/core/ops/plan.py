@@ -3,15 +3,26 @@ history, the capacity plan sized from it and the spend now (the cost view)."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..aws.history import History
+    from ..domain.app_profiles import AppProfile
     from ..domain.costview import CostView
     from ..domain.plan_results import CapacityPlan
     from ..domain.profile import Profile
     from ..session import OperatorSession
+
+
+@dataclass(frozen=True)
+class Series:
+    """What a plan's history reads (:func:`history_series`)."""
+
+    series: list[str]  # the ModelId series summed
+    labels: dict[str, str]  # application profile ARN -> ``etl (3zcjidm03iv5)``
+    note: str | None = None  # what is left out, and why
+    application_profile: AppProfile | None = None  # the identifier named this application profile
 
 
 class PlanError(RuntimeError):
@@ -44,12 +55,12 @@ async def known_models(session: OperatorSession) -> list[str] | None:
     return sorted(ids)
 
 
-async def load_history(session: OperatorSession, model_id: str, days: int) -> History:
+async def load_history(session: OperatorSession, model_id: str, days: int, resolved: Series | None = None) -> History:
     """``days`` of 1-minute history of ``model_id`` up to the source's clock (a sandbox's timeline, else
     now). Raises :class:`PlanError`;
     :class:`UnknownModel` for a model Bedrock does not know (and with no metrics), :class:`NoTraffic` for a
     known model with no datapoint in the window (a zero report would look like a plan)."""
-    history = await _fetch(session, model_id, days)
+    history = await _fetch(session, model_id, days, resolved)
     from ..domain.planning import has_traffic  # noqa: PLC0415
 
     if has_traffic(history.frame):
@@ -63,16 +74,41 @@ async def load_history(session: OperatorSession, model_id: str, days: int) -> Hi
                     "AWS/Bedrock has no datapoint for it, so there is nothing to plan from")
 
 
-async def _fetch(session: OperatorSession, model_id: str, days: int) -> History:
+async def history_series(session: OperatorSession, model_id: str) -> Series:
+    """The ``ModelId`` series whose traffic draws on ``model_id``'s quota, how each is named, and a note.
+
+    A foundation model (or system profile): its own series and those of the application profiles copying it
+    (their calls draw on the same quota and are published under the profile's ARN), found as the dashboard's
+    collector finds them (``ListInferenceProfiles``). An application profile's id or ARN: that profile's
+    series. When the profiles cannot be listed, the model's own series, and the note says what is left out."""
+    from ..aws.listing import CallCounter, inference_profiles  # noqa: PLC0415
+    from ..aws.session import describe_error  # noqa: PLC0415
+
+    try:
+        bedrock = await (await session.context()).client("bedrock")
+        apps, _ = await inference_profiles(bedrock, session.profile.region, CallCounter())
+    except Exception as e:  # noqa: BLE001 - the history still reads the model's own series, saying so
+        return Series([model_id], {}, f"application inference profiles not listed ({describe_error(e)}): traffic "
+                                      "through them is not counted")
+    named = {a.arn: a.label for a in apps}
+    this = next((a for a in apps if model_id in (a.profile_id, a.arn)), None)
+    if this is not None:
+        return Series([this.arn], named, None, this)
+    return Series([model_id, *(a.arn for a in apps if a.copies == model_id)], named, None)
+
+
+async def _fetch(session: OperatorSession, model_id: str, days: int, resolved: Series | None = None) -> History:
     import botocore.exceptions as bx  # noqa: PLC0415
 
     from ..aws.history import HistoryError, fetch_history  # noqa: PLC0415
     from ..aws.session import describe_error  # noqa: PLC0415
 
     ctx = await session.context()
+    found = resolved or await history_series(session, model_id)
     try:
         cw = await ctx.client("cloudwatch")
-        return await fetch_history(cw, model_id, days=days, now=session.clock(), settings=session.profile.metrics)
+        return await fetch_history(cw, model_id, series=found.series, labels=found.labels, note=found.note, days=days,
+                                   now=session.clock(), settings=session.profile.metrics)
     except bx.ClientError as e:
         error = e.response.get("Error", {})
         raise PlanError(f"CloudWatch {e.operation_name} failed: {error.get('Code')}: {error.get('Message')}") from None
@@ -99,6 +135,8 @@ def plan_and_spend(history: History, profile: Profile, model_id: str, *, percent
 
     plan = plan_from_profile(history.frame, profile, model_id, percentile=percentile,
                              minutes_per_month=MINUTES_PER_MONTH[month], reservation_price=reservation_price)
+    if history.summed:  # the screen and the CLI say which series the figures add up (application profiles)
+        plan = replace(plan, notes=(*plan.notes, f"history: {history.summed}"))
     now = cost_view(history.frame, model_id, PriceTable.from_profile(profile.prices, profile.tier_price_multipliers),
                     minutes_per_month=MINUTES_PER_MONTH[month])
     return plan, now

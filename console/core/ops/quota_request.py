@@ -9,7 +9,7 @@ import asyncio
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from .plan import PlanError, load_history
+from .plan import PlanError, history_series, load_history
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..domain.quotarequest import QuotaIncreaseRequest
@@ -70,9 +70,16 @@ async def build(session: OperatorSession, identifier: str, days: int = 14, *, he
     (:class:`~.plan.UnknownModel`, :class:`~.plan.NoTraffic`), :class:`QuotaRequestError`, or
     :class:`~..domain.quotarequest.TooLittleHistory`."""
     from ..domain import quota_use as qu  # noqa: PLC0415
-    from ..domain.quotarequest import build_request  # noqa: PLC0415
+    from ..domain.quotarequest import HISTORY_SOURCE, build_request  # noqa: PLC0415
 
-    history = await load_history(session, identifier, days)
+    resolved = await history_series(session, identifier)
+    app = resolved.application_profile
+    if app is not None:  # its traffic alone is not the demand on the quota it draws on
+        raise PlanError(f"{identifier} is application inference profile {app.label}, which {app.copies_text}: " + (
+            f"its calls draw on {app.copies}'s quota, so ask for that one: plan --quota-request --model {app.copies} "
+            "(it counts every series drawing on the quota, this profile's included)" if app.copies else
+            "the listing does not tell which quota its calls draw on; nothing to request for it"))
+    history = await load_history(session, identifier, days, resolved)
     ctx = await session.context()
     account = await session.ensure_account()
     try:
@@ -91,7 +98,8 @@ async def build(session: OperatorSession, identifier: str, days: int = 14, *, he
     except QuotaRequestError as e:
         pending_error = str(e)
     request = await asyncio.to_thread(
-        build_request, history.frame, identifier=identifier, region=session.profile.region, account=account,
+        build_request, history.frame,
+        history_source=f"{HISTORY_SOURCE}; {history.summed}" if history.summed else HISTORY_SOURCE, identifier=identifier, region=session.profile.region, account=account,
         profile=session.profile.name, window=(f"{history.start:%Y-%m-%d %H:%M}", f"{history.end:%Y-%m-%d %H:%M}"),
         specs=listed.specs, codes=dict(listed.codes), adjustable=adjustable,
         quota_source=qu.source_label(ctx.target.sandbox, "Service Quotas ListServiceQuotas"),
