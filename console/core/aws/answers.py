@@ -2,7 +2,6 @@
 words (pure but for botocore's exception classes)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..domain.quota_requests import QuotaRequestView, open_request_views
@@ -10,16 +9,6 @@ from ..domain.views import BatchJobView, ThrottleEvent
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..domain.profile import Timeouts
-
-
-@dataclass
-class CallCounter:
-    """How many AWS calls of each operation the collectors made (for the cost-of-watching figures)."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def add(self, op: str) -> None:
-        self.counts[op] = self.counts.get(op, 0) + 1
 
 
 def timeout_reason(exc: BaseException, timeouts: Timeouts) -> str | None:
