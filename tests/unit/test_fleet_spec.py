@@ -86,3 +86,11 @@ def test_bad_fleet_sections_name_file_line_and_field(section, line, needle):
 def test_a_rule_for_one_account_may_name_that_account_s_role():
     f = parse_fleet({"access": [{"match": "123456789012", "role_arn": "arn:aws:iam::123456789012:role/R"}]})
     assert f.access[0].role_for("123456789012") == "arn:aws:iam::123456789012:role/R"
+
+
+def test_a_rule_is_described_with_the_role_it_assumes_for_that_account():
+    """newcomer-4: access-denied messages named the template arn:aws:iam::{account}:role/... instead of the role
+    that was tried."""
+    rule = AccessRule(match="*", role_arn="arn:aws:iam::{account}:role/TierConsoleRead", index=1)
+    assert rule.describe("200000000007") == "role arn:aws:iam::200000000007:role/TierConsoleRead (fleet.access[1])"
+    assert "{account}" in rule.describe()  # with no account: the rule as written

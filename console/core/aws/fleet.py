@@ -317,7 +317,7 @@ class FleetCollector:
             rule = self.accounts.rule(account, self.label(account) or None)
             notes = [n for r in regions if (n := self._quota_state(account, r)[1])]
             out.append(fr.AccountInfo(account, self.label(account) or account, self.name_source(account), regions,
-                                      stale, rule.describe() if rule else "", notes[0] if notes else None,
+                                      stale, rule.describe(account) if rule else "", notes[0] if notes else None,
                                       traffic=any(account in self.series_of(r) for r in regions)))
         return tuple(out)
 

@@ -116,9 +116,9 @@ class AccountContexts:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure is this account's, said in its quota note
             await ctx.close()
-            raise AccessRefused(f"{describe_error(exc)} via {rule.describe()}") from None
+            raise AccessRefused(f"{describe_error(exc)} via {rule.describe(account_id)}") from None
         if acting != account_id:
             await ctx.close()
-            raise AccessRefused(f"credentials for {account_id} act in {acting} ({rule.describe()}): refused")
+            raise AccessRefused(f"credentials for {account_id} act in {acting} ({rule.describe(account_id)}): refused")
         self._verified.add(account_id)
         return ctx

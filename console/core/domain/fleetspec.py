@@ -61,9 +61,11 @@ class AccessRule:
     def where(self) -> str:
         return f"fleet.access[{self.index}]"
 
-    def describe(self) -> str:
-        """``role TierConsoleRead (fleet.access[2])``: how an account is reached, never a secret."""
-        how = f"aws_profile {self.aws_profile}" if self.aws_profile else f"role {self.role_arn}"
+    def describe(self, account_id: str | None = None) -> str:
+        """``role arn:…:role/TierConsoleRead (fleet.access[2])``: how an account is reached (the role for that
+        account, ``{account}`` filled in, when it is given), never a secret."""
+        role = self.role_for(account_id) if account_id else self.role_arn
+        how = f"aws_profile {self.aws_profile}" if self.aws_profile else f"role {role}"
         return f"{how} ({self.where})"
 
 
