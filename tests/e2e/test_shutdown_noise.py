@@ -109,7 +109,9 @@ def test_the_console_quits_quietly_with_a_prompt_in_flight(env, tmp_path, endpoi
         term.send(LONG.encode())
         time.sleep(0.3)
         term.send(b"\x13")  # ctrl+s: send (Standard)
-        assert term.wait_for(b"esc cancels", 30)
+        # "Sending to … esc cancels": the console repaints only the cells that changed, so the bytes of the whole
+        # line are not always written together (it failed once in CI when "esc" was already on screen there)
+        assert term.wait_for(b"cancels", 30)
         time.sleep(1.0)
         term.send(b"\x1bOQ")  # f2: back to the dashboard, the prompt still running
         time.sleep(0.5)
