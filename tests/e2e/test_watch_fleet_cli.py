@@ -94,3 +94,30 @@ def test_sigterm_keeps_the_fleet_state_and_a_restart_does_not_start_an_open_epis
     sent = lines(out)
     assert one_per_episode(sent)  # across both runs: no alert id twice, each episode alerted once
     assert len(sent) >= len(alerted)
+
+
+DATA_SCIENCE = "200000000007"  # the shipped fleet's account whose role cannot be assumed (fleet.access[1])
+
+
+def test_a_fleet_watch_says_an_account_s_quota_use_cannot_be_read_and_alerts_on_it(xdg_env, tmp_path):
+    """W3: data-science's metrics are read but its quotas are not (AssumeRole denied), so quota_over can never
+    fire for it: a stale episode per region it is in, with the reason `status --fleet` gives, alerted once."""
+    env = {**xdg_env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    command, out = exec_sink(tmp_path)
+    run = subprocess.run([*CLI, "--profile", "fleet", "watch", "--json", "--speed", "20", "--interval", "1",
+                          "--duration", "20", "--exec", command, "--no-state"], env=env, capture_output=True,
+                         text=True, timeout=180)
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+    stdout = [json.loads(line) for line in run.stdout.splitlines()]
+    stale = [d for d in stdout if d["type"] == "event" and d["kind"] == "stale" and d["account"] == DATA_SCIENCE]
+    assert stale and all(e["phase"] == "start" for e in stale), stale
+    assert len({e["region"] for e in stale}) == len(stale)  # one episode per account × region
+    for e in stale:
+        assert e["summary"].startswith(f"data-science ({DATA_SCIENCE}) {e['region']}: quota use unknown: access "
+                                       "denied (AssumeRole) via role arn:aws:iam::"), e
+        assert e["details"]["panes"]["quota"].startswith("access denied (AssumeRole)")
+    fired = [d for d in stdout if d["type"] == "alert" and d["event"]["kind"] == "stale" and d["outcome"] == "fired"]
+    assert {a["event"]["episode"] for a in fired} == {e["episode"] for e in stale}
+    assert {a["alert_id"] for a in fired} <= {a["alert_id"] for a in lines(out)}  # delivered to the sink
+    calm = [d for d in stdout if d["type"] == "event" and d["account"] in CALM]
+    assert not calm, calm

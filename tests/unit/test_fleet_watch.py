@@ -139,3 +139,39 @@ def test_a_quota_use_not_known_yet_neither_ends_nor_starts_its_episode():
     assert events == [] and alerts == []  # the same episode, still open: not started or alerted again
     events, _ = again.observe(snap(T0 + 110, row(use=0.2)))
     assert [(e.kind, e.phase) for e in events] == [("quota_over", "end")]
+
+
+DENIED = ("access denied (AssumeRole) via role arn:aws:iam::200000000007:role/TierConsoleRead (fleet.access[1])")
+
+
+def unread(account="200000000007", name="data-science", region="us-east-1", note=DENIED):
+    """A row whose metrics are read but whose quota use is not (its quotas cannot be listed)."""
+    return FleetRow(account, name, region, NOVA, NOVA, "on_demand", 1000.0, 10.0, 0.0, quota_note=note,
+                    source="sandbox")
+
+
+def test_an_account_whose_quota_use_cannot_be_read_is_a_stale_episode_with_the_reason_and_alerts():
+    """W3: quota_over can never fire for it, so the watch says so (stale, after stale_after_seconds) and the
+    rules on stale alert; it ends when the quotas are read again."""
+    w = FleetWatch(CONFIG)
+    assert w.observe(snap(T0, unread(), row())) == ([], [])
+    events, alerts = w.observe(snap(T0 + 10, unread(), row()))
+    assert kinds(events) == [("stale", "start", "200000000007", "us-east-1", None)]
+    assert events[0].summary == f"data-science (200000000007) us-east-1: quota use unknown: {DENIED}"
+    assert events[0].details["panes"] == {"quota": DENIED}
+    assert [a.type for a in alerts] == ["alert"] and alerts[0].rule == "default"
+    assert w.observe(snap(T0 + 15, unread(), row())) == ([], [])  # one episode, not one a refresh
+    events, alerts = w.observe(snap(T0 + 20, row("200000000007", "data-science"), row()))
+    assert kinds(events) == [("stale", "end", "200000000007", "us-east-1", None)]
+    assert "quota use read again" in events[0].summary and [a.type for a in alerts] == ["resolved"]
+
+
+def test_quotas_not_read_yet_are_not_stale_nor_the_end_of_an_open_quota_use_episode():
+    w = FleetWatch(CONFIG)
+    w.observe(snap(T0, unread()))
+    assert kinds(w.observe(snap(T0 + 10, unread()))[0]) == [("stale", "start", "200000000007", "us-east-1", None)]
+    assert w.observe(snap(T0 + 15, unread(note="quotas not read yet")))[0] == []  # a restart's first refreshes
+    assert w.observe(snap(T0 + 20, unread()))[0] == []  # still the same episode
+    fresh = FleetWatch(CONFIG)
+    assert fresh.observe(snap(T0, unread(note="quotas not read yet")))[0] == []
+    assert fresh.observe(snap(T0 + 60, unread(note="quotas not read yet")))[0] == []

@@ -7,7 +7,8 @@ Each cell (an account in a region) is handed to its own :class:`~.alerting.Watch
 (``quota_over`` on the profile's threshold and back), its reservation a reservation (``quota_over``,
 ``overflow`` on the sandbox), its ``InvocationThrottles`` per minute the CloudWatch throttles a storm is judged
 on (``throttle_storm``, complete minute by complete minute), its ``stale`` reason the panes' status (``stale``
-after ``stale_after_seconds``, with the reason; recovered when the cell is read again). Every event and alert
+after ``stale_after_seconds``, with the reason; recovered when the cell is read again), and a cell whose quota use
+cannot be read (access denied, no access rule: :func:`quota_unread`) is ``stale`` too, its pane ``quota``. Every event and alert
 names the account id and name and the region (``details``, and its summary begins with them); episode ids
 include the cell, so two accounts' episodes never share an id (nor an ``alert_id``). The state is the cells'
 states keyed ``<account>|<region>``, so a restart does not start (or alert) an open episode again.
@@ -28,6 +29,7 @@ from .watchconfig import WatchConfig
 
 #: the panes whose figures a stale fleet row holds (old, not judged)
 FLEET_PANES = ("quota", "reservations", "throttles")
+NOT_READ_YET = "quotas not read yet"  # the fleet collector's note before a cell's quotas are first read
 ROUTE_WORDS = {"on_demand": "on-demand", "cross_region": "cross-region", "global": "global"}
 
 
@@ -54,9 +56,25 @@ def _quota(r: FleetRow) -> ModelQuotaView | None:
 
 
 def _unknown(rows: Iterable[FleetRow]) -> list[str]:
-    """The quota subjects of rows whose use is not known this refresh (quotas not read yet, access refused)."""
-    return ["quota:" + ModelQuotaView(r.model_id, r.series, 0.0, 0.0, route=ROUTE_WORDS.get(r.route, "on-demand")).key
-            for r in rows if r.binding is None and r.route]
+    """What is not known this refresh, so neither starts nor ends: the quota subjects of rows whose use is not
+    known (quotas not read yet, access refused), and the cell's ``data`` (stale) while its quotas are not read yet."""
+    rows = list(rows)
+    waiting = ["data"] if not any(r.stale for r in rows) and any(
+        r.binding is None and (r.quota_note or "").startswith(NOT_READ_YET) for r in rows) else []
+    return waiting + ["quota:" + ModelQuotaView(r.model_id, r.series, 0.0, 0.0,
+                                                route=ROUTE_WORDS.get(r.route, "on-demand")).key
+                      for r in rows if r.binding is None and r.route]
+
+
+def quota_unread(rows: Iterable[FleetRow]) -> str | None:
+    """Why this account × region's quota use is unknown (as ``status --fleet`` says it: access denied, no access
+    rule, no quota listed), or None when a row's binding quota is known or its quotas are not read *yet* (the
+    first refreshes: neither stale nor recovered)."""
+    rows = list(rows)
+    if any(r.binding is not None for r in rows):
+        return None
+    note = next((r.quota_note for r in rows if r.quota_note), None)
+    return None if note is None or note.startswith(NOT_READ_YET) else note
 
 
 def _reservation(r: FleetRow) -> ReservationView | None:
@@ -75,6 +93,9 @@ def cell_data(snapshot: FleetSnapshot, rows: Iterable[FleetRow]) -> DashboardDat
                  for r in rows for minute, n in r.throttle_minutes if n > 0]
     stale = next((r.stale for r in rows if r.stale), None)
     status = {p: PaneStatus(False, reason=stale) for p in FLEET_PANES} if stale else {}
+    unread = None if stale else quota_unread(rows)
+    if unread:  # metrics read, quota use not: quota_over cannot be judged, so it is a stale pane (W3)
+        status["quota"] = PaneStatus(False, reason=unread)
     return DashboardData(
         time=snapshot.time, profile=snapshot.profile, account_id=first.account_id, region=first.region,
         endpoint=snapshot.endpoint, is_sandbox=snapshot.source == "sandbox",
@@ -136,8 +157,13 @@ def _named(e: ChangeEvent, row: FleetRow) -> ChangeEvent:
     who = f"{row.label} ({row.account_id}) {row.region}" if row.label != row.account_id else \
         f"{row.account_id} {row.region}"
     summary = e.summary
-    if e.kind == "stale" and e.phase == "start":  # the same reason on every pane of the row: said once
-        summary = f"data stale: {next(iter(e.details.get('panes', {}).values()), 'no data')}"
+    panes = dict(e.details.get("panes") or {})
+    if e.kind == "stale" and e.phase == "start" and list(panes) == ["quota"]:
+        summary = f"quota use unknown: {panes['quota']}"
+    elif e.kind == "stale" and e.phase == "start":  # the same reason on every pane of the row: said once
+        summary = f"data stale: {next(iter(panes.values()), 'no data')}"
+    elif e.kind == "stale":
+        summary = "data recovered: metrics and quota use read again"
     return replace(e, summary=f"{who}: {summary}",
                    details={**e.details, "account_id": row.account_id, "account_name": row.account_name,
                             "region": row.region})
