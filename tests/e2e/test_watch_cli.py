@@ -170,3 +170,33 @@ def test_a_webhook_secret_is_never_written(xdg_env, tmp_path):
     assert '"outcome": "failed"' in everything  # the webhook was tried, and failed
     for secret in ("SECRET-TOKEN-123", "OTHER-SECRET-456", "/services/T000/B000"):
         assert secret not in everything
+
+
+def test_a_restarted_drill_starts_afresh_with_no_negative_duration_and_alerts_again(xdg_env, tmp_path):
+    """W2: two `watch --scenario spike` runs on one state file: the second run's embedded sandbox starts its clock
+    again, so data time goes back. The second run says so once, closes the first run's open episodes as abandoned
+    (never an end before its start), and alerts on its own storm (no cool-down of the old clock holds it back)."""
+    command, out = exec_sink(tmp_path)
+    state = tmp_path / "state.json"
+    runs = []
+    for duration in ("21", "12"):
+        run = subprocess.run([*CLI, "watch", "--scenario", "spike", "--speed", "20", "--interval", "1", "--duration",
+                              duration, "--exec", command, "--state", str(state), "--json"], env=xdg_env,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+        runs.append([json.loads(line) for line in run.stdout.splitlines()])
+    first, second = runs
+    left_open = {e["episode"] for e in first if e["type"] == "event" and e["phase"] == "start"}
+    left_open -= {e["episode"] for e in first if e["type"] == "event" and e["phase"] == "end"}
+    assert left_open, "the first run should stop with an episode open (the spike's storm)"
+    notes = [d for d in second if d["type"] == "watch" and d["event"] == "restart"]
+    assert len(notes) == 1 and "data clock went back" in notes[0]["message"], second
+    assert f"{len(left_open)} open episode" in notes[0]["message"]
+    abandoned = [e for e in second if e["type"] == "event" and e["details"].get("abandoned")]
+    assert {e["episode"] for e in abandoned} == left_open
+    for e in (d for d in first + second if d["type"] == "event" and d["phase"] == "end"):
+        assert e["since"] <= e["time"] and e["details"]["duration_s"] >= 0, e
+    assert not [a for a in second if a["type"] == "alert" and a["event"]["episode"] in left_open]  # no resolution
+    new = [a for a in second if a["type"] == "alert" and a["event"]["phase"] == "start"]
+    assert new and all(a["outcome"] == "fired" for a in new), new  # not suppressed by the old clock's cool-downs
+    assert one_per_episode(lines(out))

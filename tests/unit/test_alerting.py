@@ -122,3 +122,21 @@ def test_changed_rule_parameters_discard_that_condition_and_a_damaged_file_is_ke
     doc, warning = StateFile(path).load()
     assert doc is None and "starting afresh" in warning and not path.exists()
     assert any(p.name.startswith("s.json.damaged-") for p in tmp_path.iterdir())
+
+
+def test_a_data_clock_gone_back_starts_the_watch_afresh_without_resolving_or_cooling_down():
+    """W2: a restarted drill: the saved state's episodes end abandoned (no resolution: nothing was resolved), the
+    cool-downs of the old clock are not counted against the new one (the new episode alerts), said in one note."""
+    config = parse_watch({"clear_seconds": 0}, None, threshold=0.8, sandbox=True)
+    w = Watch(config)
+    assert _types(w.observe(snap(T0 + 1000, 90_000))[1]) == ["alert"]
+    assert _types(w.observe(snap(T0 + 1010, 10_000))[1]) == ["resolved"]  # its cool-down runs to T0 + 1310
+    assert _types(w.observe(snap(T0 + 1020, 90_000))[1]) == ["suppressed"]
+    again = Watch(config, json.loads(json.dumps(w.state())))
+    events, alerts = again.observe(snap(T0, 90_000))
+    assert [(e.phase, e.details.get("abandoned")) for e in events] == [("end", True), ("start", None)]
+    assert all(e.details.get("duration_s", 0) >= 0 for e in events)
+    assert _types(alerts) == ["alert"]  # not suppressed by the old clock's cool-down, and no resolution
+    notes = again.take_notes()
+    assert len(notes) == 1 and "data clock went back" in notes[0] and "1 open episode" in notes[0], notes
+    assert again.take_notes() == []

@@ -209,3 +209,44 @@ def test_an_error_storm_from_the_last_complete_minute_of_each_model():
     assert d.observe(data(T0 + 125, [row(T0 + 60, 12)])) == []
     end = d.observe(data(T0 + 185, [row(T0 + 120, 0)]))
     assert kinds(end) == [("error_storm", "end", f"model:{NOVA}")] and end[0].episode == start[0].episode
+
+
+def test_data_time_going_back_closes_the_open_episodes_as_abandoned_and_starts_afresh():
+    """W2: a restarted drill sandbox (its clock starts again): the open episodes end *abandoned* at the last data
+    time of the old clock (never an end before its start), and the detector starts afresh on the new clock."""
+    d = Detector(WatchSettings(clear_s=0))
+    start = d.observe(snap(T0 + 1000, [quota(tpm=90_000)]))
+    assert kinds(start) == [("quota_over", "start", f"quota:{NOVA}")]
+    d.observe(snap(T0 + 1010, [quota(tpm=95_000)]))
+    back = d.observe(snap(T0, [quota(tpm=90_000)]))
+    assert kinds(back) == [("quota_over", "end", f"quota:{NOVA}"), ("quota_over", "start", f"quota:{NOVA}")]
+    end, again = back
+    assert end.episode == start[0].episode and end.details["abandoned"] is True
+    assert end.time == T0 + 1010 and end.since == T0 + 1000 and end.details["duration_s"] == 10
+    assert "abandoned" in end.summary and "data clock went back" in end.summary
+    assert again.episode != start[0].episode and again.time == T0 and again.details["at_start"] is True
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.fixed_dictionaries({"dt": st.sampled_from([1.0, 5.0, 61.0, 200.0, -30.0, -4000.0]),
+                                       "tpm": st.sampled_from([0.0, 90_000.0]),
+                                       "throttles": st.sampled_from([0, 200]),
+                                       "stale": st.sampled_from([(), ("quota",)])}), min_size=1, max_size=60))
+def test_no_episode_ever_ends_before_it_started(steps):
+    """Whatever the data clock does (back a little, back a lot: a new sandbox), an end is never before its start
+    and no duration is negative; every end closes an open start."""
+    d = Detector(SETTINGS)
+    t, open_ = T0 + 10_000, {}
+    for s in steps:
+        t += s["dt"]
+        minute = (t // 60) * 60
+        throttles = [ThrottleEvent(time=m, model_id=NOVA, tier="", count=s["throttles"], source="cloudwatch")
+                     for m in (minute - 60, minute - 120) if s["throttles"]]
+        for e in d.observe(snap(t, [quota(tpm=s["tpm"])], throttles=throttles, stale=s["stale"])):
+            if e.phase == "start":
+                assert (e.kind, e.subject) not in open_
+                open_[(e.kind, e.subject)] = e
+            elif e.phase == "end":
+                started = open_.pop((e.kind, e.subject))
+                assert e.since == started.since and e.since <= e.time, e
+                assert e.details["duration_s"] >= 0 and "for 0m 00s" not in e.summary or e.time == e.since

@@ -175,3 +175,19 @@ def test_quotas_not_read_yet_are_not_stale_nor_the_end_of_an_open_quota_use_epis
     fresh = FleetWatch(CONFIG)
     assert fresh.observe(snap(T0, unread(note="quotas not read yet")))[0] == []
     assert fresh.observe(snap(T0 + 60, unread(note="quotas not read yet")))[0] == []
+
+
+def test_a_fleet_whose_data_clock_goes_back_starts_afresh_as_a_single_profile_does():
+    """W5: the same rule as one profile's watch: every open episode abandoned, cool-downs cleared, one note."""
+    w = FleetWatch(CONFIG)
+    w.observe(snap(T0 + 1000, row(use=0.9), row(SEARCH, "search-prod", use=0.9)))
+    _, alerts = w.observe(snap(T0 + 1010, row(use=0.1), row(SEARCH, "search-prod", use=0.9)))
+    assert [a.type for a in alerts] == ["resolved"]
+    again = FleetWatch(CONFIG, json.loads(json.dumps(w.state())))
+    events, alerts = again.observe(snap(T0, row(use=0.9), row(SEARCH, "search-prod", use=0.9)))
+    assert sorted((e.phase, e.details["account_id"], bool(e.details.get("abandoned"))) for e in events) == [
+        ("end", SEARCH, True), ("start", PAY, False), ("start", SEARCH, False)]
+    assert all(e.since <= e.time for e in events if e.phase == "end")
+    assert [a.type for a in alerts] == ["alert", "alert"]  # PAY's cool-down of the old clock does not apply
+    notes = again.take_notes()
+    assert len(notes) == 1 and "data clock went back" in notes[0] and "1 open episode" in notes[0], notes

@@ -108,6 +108,18 @@ def settings_hash(settings: WatchSettings) -> str:
 STATE_FORMAT = "tierconsole-watch-state"
 
 
+def clock_note(before: float, now: float, abandoned: int) -> str:
+    """The one line a watch writes when the data clock went back (:meth:`Watch.restart`)."""
+    import time  # noqa: PLC0415 - formatting only: no clock is read
+
+    def hms(t: float) -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+    return (f"the data clock went back from {hms(before)} to {hms(now)} (a new sandbox or another data source): "
+            f"starting afresh; {abandoned} open episode{'s' if abandoned != 1 else ''} closed as abandoned (no "
+            "resolution sent: none was seen), cool-downs of the old clock cleared")
+
+
 class Watch:
     """One profile's watch: the log's detector (``watch``), one per alert rule with parameters of its own, and
     the alert book. :meth:`state` is the whole of it as JSON; a detector whose parameters changed since it was
@@ -131,15 +143,40 @@ class Watch:
         for part in ("fired", "suppressed"):  # alerts of rules no longer in the profile are forgotten
             book[part] = {k: v for k, v in dict(book.get(part) or {}).items() if k.split("|", 1)[0] in rules}
         self.book = AlertBook(config, book)
+        self.notes: list[str] = []  # lines for the log (the data clock went back)
+
+    def last_time(self) -> float | None:
+        times = [d.time for d in self.detectors.values() if d.time is not None]
+        return max(times) if times else None
+
+    def went_back(self, t: float) -> bool:
+        return any(d.went_back(t) for d in self.detectors.values())
+
+    def restart(self, now: float, *, note: bool = True) -> list[ChangeEvent]:
+        """A new data clock: every open episode of every condition ends abandoned (no resolution: nothing was
+        seen to resolve), the alert book and its cool-downs start afresh (a cool-down on the old clock would hold
+        the new one's alerts back); the log's abandoned ends are returned, and a note said."""
+        before = self.last_time() or now
+        every = {name: d.abandon() for name, d in self.detectors.items()}
+        self.book = AlertBook(self.config)
+        if note:
+            self.notes.append(clock_note(before, now, len(every["watch"])))
+        return every["watch"]
+
+    def take_notes(self) -> list[str]:
+        notes, self.notes = self.notes, []
+        return notes
 
     def observe(self, data: DashboardData, unknown: Iterable[str] = ()) -> tuple[list[ChangeEvent], list[Alert]]:
         """This refresh's events (the log's: condition ``watch``) and alerts (from every condition); ``unknown``:
-        subjects whose figures are not known this refresh (:meth:`.Detector.observe`)."""
+        subjects whose figures are not known this refresh (:meth:`.Detector.observe`). Data time gone back
+        (:meth:`restart`) starts the watch afresh first."""
         unknown = tuple(unknown)
+        abandoned = self.restart(data.time) if self.went_back(data.time) else []
         every = {name: d.observe(data, unknown) for name, d in self.detectors.items()}
         alerts = self.book.decide(e for events in every.values() for e in events)
         self.book.forget_before(data.time)
-        return every["watch"], alerts
+        return abandoned + every["watch"], alerts
 
     @staticmethod
     def where(data: DashboardData, event: ChangeEvent) -> dict[str, Any]:

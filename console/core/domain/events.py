@@ -47,7 +47,9 @@ class Detector:
         self.name = name
         self.scope = scope  # a fleet's "<account>|<region>": part of every episode id (ids unique across the fleet)
         self.history_s = history_s  # how far back one refresh's metrics reach (older minutes: unknown)
-        st = dict(state or {})
+        self._load(dict(state or {}))
+
+    def _load(self, st: Mapping[str, Any]) -> None:
         self.time: float | None = st.get("time")
         self.baseline: bool = bool(st.get("baseline", False))
         self.open: dict[str, dict[str, Any]] = {k: dict(v) for k, v in st.get("open", {}).items()}
@@ -56,22 +58,21 @@ class Detector:
         self.streak: dict[str, list[int]] = {k: list(v) for k, v in st.get("streak", {}).items()}  # [above, below]
         self.quota: dict[str, float] = dict(st.get("quota", {}))  # "<key>|TPM" -> value
         self.jobs: dict[str, str] = dict(st.get("jobs", {}))
+        self.epoch: int = int(st.get("epoch", 0))  # data clocks gone back so far: in episode ids (never reused)
         self._unknown: frozenset[str] = frozenset()
 
     def state(self) -> dict[str, Any]:
         return {"time": self.time, "baseline": self.baseline, "open": {k: dict(v) for k, v in self.open.items()},
                 "pending": dict(self.pending), "minute": dict(self.minute),
                 "streak": {k: list(v) for k, v in self.streak.items()}, "quota": dict(self.quota),
-                "jobs": dict(self.jobs)}
+                "jobs": dict(self.jobs), **({"epoch": self.epoch} if self.epoch else {})}
 
     # ------------------------------------------------------------------ observe
     def observe(self, data: DashboardData, unknown: Iterable[str] = ()) -> list[ChangeEvent]:
-        self._unknown = frozenset(unknown)  # subjects not known this refresh (a fleet's quotas not read yet): kept
         t = data.time
-        if self.time is not None and t < self.time - BACKWARDS_S:
-            self._rebase(t)
+        out: list[ChangeEvent] = self.abandon() if self.went_back(t) else []
+        self._unknown = frozenset(unknown)  # subjects not known this refresh (a fleet's quotas not read yet): kept
         self.time = t
-        out: list[ChangeEvent] = []
         ok = {pane: data.pane_status(pane).ok for pane in ("reservations", "quota", "throttles", "batch")}
         if ok["quota"]:
             out += self._levels(t, "quota_over", "quota:", self._quota_levels(data))
@@ -92,17 +93,28 @@ class Detector:
         # minutes one refresh judged) in the order they happened
         return sorted(out, key=lambda e: (e.kind, e.subject))
 
-    def _rebase(self, t: float) -> None:
-        self.pending = {k: t for k in self.pending}
-        for ep in self.open.values():
-            if ep.get("clear_since") is not None:
-                ep["clear_since"] = t
-        self.minute.clear()
-        self.streak.clear()
+    def went_back(self, t: float) -> bool:
+        """Data time ``t`` is before this detector's last one (beyond :data:`BACKWARDS_S`): another clock."""
+        return self.time is not None and t < self.time - BACKWARDS_S
+
+    def abandon(self) -> list[ChangeEvent]:
+        """The data clock went back (a restarted drill sandbox, another data source): every open episode ends
+        *abandoned* at the last data time of the old clock (never before it started; not a recovery), and the
+        detector starts afresh (a new baseline)."""
+        t = self.time or 0.0
+        out = [ChangeEvent(key.split("|", 1)[0], "end", max(t, ep["since"]), key.split("|", 1)[1], ep["episode"],
+                           f"{ep['label']}: abandoned, the data clock went back (a new sandbox or another data "
+                           "source); not judged any further", ep["source"], None, ep.get("limit"), ep["since"],
+                           ep.get("model"), self.name, {"abandoned": True, "peak": ep.get("peak"),
+                                                        "duration_s": max(0.0, t - ep["since"])})
+               for key, ep in sorted(self.open.items())]
+        self._load({"epoch": self.epoch + 1})  # a restarted drill may replay the same minutes: new ids
+        return out
 
     def _id(self, *parts: Any) -> str:
         import hashlib  # noqa: PLC0415 - not on the console's way to its first frame
-        scoped = (self.name, self.scope) if self.scope else (self.name,)
+        scoped = ((self.name, self.scope) if self.scope else (self.name,)) + ((f"epoch {self.epoch}",) if self.epoch
+                                                                              else ())
         return "ep-" + hashlib.sha256("|".join(map(str, (*scoped, *parts))).encode()).hexdigest()[:12]
 
     # ------------------------------------------------------------------ level conditions
@@ -183,6 +195,7 @@ class Detector:
 
     def _end(self, t: float, key: str, lv: _Level) -> ChangeEvent:
         ep = self.open.pop(key)
+        t = max(t, ep["since"])  # data time back by less than BACKWARDS_S: an end is never before its start
         details = {"peak": ep.get("peak"), "duration_s": t - ep["since"]}
         return ChangeEvent(lv.kind, "end", t, lv.subject, ep["episode"],
                            self._summary(lv, "end", ep) + f" (peak {self._peak(lv.kind, ep.get('peak'))}, "

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
-from .alerting import STATE_FORMAT, Alert, Watch
+from .alerting import STATE_FORMAT, Alert, Watch, clock_note
 from .events import MINUTE, ChangeEvent
 from .fleetplan import FLEET_MINUTES
 from .fleetrows import FleetRow, FleetSnapshot
@@ -114,6 +114,11 @@ class FleetWatch:
         cells = dict(saved.get("fleet") or {}) if saved.get("format") == STATE_FORMAT else {}
         self.cells: dict[str, Watch] = {key: self._watch(key, st) for key, st in sorted(cells.items())}
         self.discarded = sorted({f"{n} ({key})" for key, w in self.cells.items() for n in w.discarded})
+        self.notes: list[str] = []  # lines for the log (the data clock went back)
+
+    def take_notes(self) -> list[str]:
+        notes, self.notes = self.notes, []
+        return notes
 
     def _watch(self, key: str, state: Mapping[str, Any] | None) -> Watch:
         # a fleet refresh reads FLEET_MINUTES whole minutes before the current one: older ones are unknown
@@ -126,12 +131,21 @@ class FleetWatch:
             by_cell.setdefault(cell_key(r.account_id, r.region), []).append(r)
         events: list[ChangeEvent] = []
         alerts: list[Alert] = []
+        if any(w.went_back(snapshot.time) for w in self.cells.values()):  # a new data clock: as one profile's watch
+            times = [t for w in self.cells.values() if (t := w.last_time()) is not None]
+            names = {a.account_id: a.name for a in snapshot.accounts} | {r.account_id: r.label for r in snapshot.rows}
+            for key, w in sorted(self.cells.items()):
+                account, region = key.split("|", 1)
+                events += [_named(e, account, names.get(account, account), region) for e in
+                           w.restart(snapshot.time, note=False)]
+            self.notes.append(clock_note(max(times), snapshot.time, len(events)))
         for key in sorted(by_cell):
             rows = by_cell[key]
             watch = self.cells.get(key) or self.cells.setdefault(key, self._watch(key, None))
             got, fired = watch.observe(cell_data(snapshot, rows), _unknown(rows))
-            events += [_named(e, rows[0]) for e in got]
-            alerts += [replace(a, event=_named(a.event, rows[0])) for a in fired]
+            who = (rows[0].account_id, rows[0].label, rows[0].region)
+            events += [_named(e, *who) for e in got]
+            alerts += [replace(a, event=_named(a.event, *who)) for a in fired]
         for key in [k for k in self.cells if k not in by_cell]:  # an account gone from the fleet, nothing open
             if not any(d.open for d in self.cells[key].detectors.values()) and not self.cells[key].book.fired:
                 del self.cells[key]
@@ -152,18 +166,16 @@ class FleetWatch:
         return bool(snapshot.regions) and set(snapshot.regions) <= set(snapshot.region_stale)
 
 
-def _named(e: ChangeEvent, row: FleetRow) -> ChangeEvent:
+def _named(e: ChangeEvent, account_id: str, name: str, region: str) -> ChangeEvent:
     """``e`` naming its account and region (``details`` and the start of its summary)."""
-    who = f"{row.label} ({row.account_id}) {row.region}" if row.label != row.account_id else \
-        f"{row.account_id} {row.region}"
+    who = f"{name} ({account_id}) {region}" if name != account_id else f"{account_id} {region}"
     summary = e.summary
     panes = dict(e.details.get("panes") or {})
     if e.kind == "stale" and e.phase == "start" and list(panes) == ["quota"]:
         summary = f"quota use unknown: {panes['quota']}"
     elif e.kind == "stale" and e.phase == "start":  # the same reason on every pane of the row: said once
         summary = f"data stale: {next(iter(panes.values()), 'no data')}"
-    elif e.kind == "stale":
+    elif e.kind == "stale" and not e.details.get("abandoned"):
         summary = "data recovered: metrics and quota use read again"
     return replace(e, summary=f"{who}: {summary}",
-                   details={**e.details, "account_id": row.account_id, "account_name": row.account_name,
-                            "region": row.region})
+                   details={**e.details, "account_id": account_id, "account_name": name, "region": region})

@@ -45,6 +45,8 @@ class WatchRunner:
         if self.recorder is not None and not self.recorder.closed:
             self.recorder.write(data)
         events, alerts = self.watch.observe(data)
+        for note in self.watch.take_notes():  # the data clock went back: starting afresh, said once
+            self.log.write({"type": "watch", "event": "restart", "data_time": iso(data.time), "message": note})
         for e in events:
             self.log.write({"type": "event", "data_time": iso(e.time), **e.to_dict(), **self.watch.where(data, e)})
         for a in alerts:
