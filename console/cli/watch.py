@@ -44,7 +44,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="rotated log files kept (FILE.1 … FILE.N; default 3)")
     options.add_group(p, RECORD_GROUP, "watch")  # --record FILE: the same option as the console's
     p.add_argument("--exec", action="append", default=[], metavar="CMD",
-                   help="run CMD for every alert with its JSON on stdin (repeatable)")
+                   help="run CMD for every alert with its JSON on stdin (repeatable). CMD is split into words as a "
+                        "shell would, but run with no shell: use sh -c '…' for redirections and pipes")
     p.add_argument("--webhook-env", action="append", default=[], metavar="NAME",
                    help="POST every alert (Slack-compatible JSON) to the URL in environment variable NAME")
     p.add_argument("--webhook", action="append", default=[], metavar="URL",
@@ -113,6 +114,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     """``tierconsole watch``. Exit 0 when stopped (signal or --duration), 2 for a bad profile, rule, sink or
     file, 1 when the state file cannot be written."""
     from ..core.domain.catalog import ConfigError  # noqa: PLC0415
+    from ..core.domain.watchconfig import shell_words  # noqa: PLC0415
     from ..core.files import output_path_problem  # noqa: PLC0415
 
     try:
@@ -137,6 +139,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
     except Usage as e:
         err(str(e))
         return EXIT_USAGE
+    for spec, where in [*((s, f"watch.sinks.{s.name}") for s in sinks), *((s, "--exec") for s in given)]:
+        odd = shell_words(spec.command) if spec.type == "exec" else []
+        if odd:  # not fatal: the program may mean them; but a shell user does not
+            print(f"tierconsole: warning: {where} {spec.describe()}: runs with no shell, so "
+                  f"{', '.join(shlex.quote(w) for w in odd)} reach{'es' if len(odd) == 1 else ''} "
+                  f"{shlex.quote(spec.command[0])} as literal argument{'s' if len(odd) > 1 else ''}; "
+                  "for redirections and pipes use sh -c '…'", file=sys.stderr)
     if args.webhook:
         print("tierconsole: warning: --webhook URL is visible to other users of this machine (ps); prefer "
               "--webhook-env NAME", file=sys.stderr)

@@ -33,6 +33,18 @@ def build_workers(source: Any, specs: list[Any], log: Any) -> dict[str, Any]:
     return workers
 
 
+def rules_line(rules: Any, fleet: bool) -> str:
+    """``default (quota_over, stale)``; on a fleet only the kinds it evaluates, then ``; not on a fleet: …``."""
+    from ..core.domain.fleetwatch import FLEET_KINDS  # noqa: PLC0415
+
+    def kinds(events: Any) -> str:
+        return ", ".join(sorted(events & FLEET_KINDS if fleet else events)) or "nothing on a fleet"
+
+    line = ", ".join(f"{r.name} ({kinds(r.events)})" for r in rules)
+    skipped = sorted({k for r in rules for k in r.events} - FLEET_KINDS) if fleet else []
+    return line + (f"; not on a fleet: {', '.join(skipped)}" if skipped else "")
+
+
 def run_watch(args: argparse.Namespace, source: Any, sinks: list[Any], given: list[Any]) -> int:
     from ..core.domain.alerting import Watch  # noqa: PLC0415
     from ..core.watch.eventlog import EventLog, Redactor  # noqa: PLC0415
@@ -71,9 +83,9 @@ def run_watch(args: argparse.Namespace, source: Any, sinks: list[Any], given: li
                          outbox=(doc or {}).get("outbox"), recorder=recorder, duration=args.duration,
                          drain_timeout=args.drain_timeout)
     described = "; ".join(f"{s.name}: {s.describe()}" for s in (*sinks, *given)) or "none"
-    rules = ", ".join(f"{r.name} ({', '.join(sorted(r.events))})" for r in profile.watch.rules)
+    rules = rules_line(profile.watch.rules, fleet)
     unseen = "" if profile.is_sandbox else "; overflow: not published by AWS (no overflow events)"
-    what = (f"fleet {profile.name} (every account × region × model in {', '.join(profile.regions)})" if fleet
+    what = (f"fleet profile {profile.name} (every account × region × model in {', '.join(profile.regions)})" if fleet
             else f"profile {profile.name} ({profile.region})")
     log.write({"type": "watch", "event": "start", "profile": profile.name, "region": profile.region,
                **({"fleet": True, "regions": list(profile.regions)} if fleet else {}),

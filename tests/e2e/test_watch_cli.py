@@ -200,3 +200,39 @@ def test_a_restarted_drill_starts_afresh_with_no_negative_duration_and_alerts_ag
     new = [a for a in second if a["type"] == "alert" and a["event"]["phase"] == "start"]
     assert new and all(a["outcome"] == "fired" for a in new), new  # not suppressed by the old clock's cool-downs
     assert one_per_episode(lines(out))
+
+
+def test_exec_runs_no_shell_so_shell_operators_are_warned_and_the_start_line_shows_the_argv(xdg_env, tmp_path):
+    """W1: `--exec 'cat >> FILE'` passes `>>` to cat as an argument (no shell): said in --help, warned at start
+    (not fatal), and the start line shows the whole argv, quoted, with a secret-looking value hidden."""
+    target = tmp_path / "alerts.txt"
+    run = subprocess.run([*CLI, "watch", "--scenario", "none", "--speed", "20", "--interval", "1", "--duration", "2",
+                          "--no-state", "--json", "--exec", f"cat >> {target}", "--exec",
+                          "cat --token=SEKRET-0123456 'a b'", "--exec", f"sh -c 'cat >> {target}'"],
+                         env=xdg_env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+    warnings = [line for line in run.stderr.splitlines() if "no shell" in line]
+    assert len(warnings) == 1 and "'>>'" in warnings[0] and "sh -c" in warnings[0], run.stderr  # not for sh -c
+    start = json.loads(run.stdout.splitlines()[0])
+    assert f"exec: cat '>>' {target}" in start["message"], start["message"]
+    assert "exec-2: cat '--token=***' 'a b'" in start["message"], start["message"]
+    assert f"exec-3: sh -c 'cat >> {target}'" in start["message"]
+    assert "args)" not in start["message"] and "SEKRET-0123456" not in run.stdout + run.stderr
+    helped = subprocess.run([*CLI, "watch", "--help"], env=xdg_env, capture_output=True, text=True, timeout=60)
+    assert "no shell" in helped.stdout and "sh -c" in helped.stdout, helped.stdout
+
+
+def test_the_stop_line_tells_alerts_a_sink_gave_up_on_from_those_kept_for_the_next_run(xdg_env, tmp_path):
+    """W1: an alert a sink has given up on is not 'kept for the next run': the stop line says what happened."""
+    profile(xdg_env, extra="alert_threshold: 0.0001\nwatch:\n  sinks:\n    bad: {type: exec, command: \"false\", "
+                           "retries: 0}\nalerts: [{name: any, events: [quota_over], sinks: [bad]}]\n")
+    run = subprocess.run([*CLI, "watch", "--profile", "w", "--scenario", "steady", "--speed", "20", "--interval", "1",
+                          "--duration", "12", "--no-state", "--json"], env=xdg_env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    docs = [json.loads(line) for line in run.stdout.splitlines()]
+    failed = [d for d in docs if d["type"] == "sink" and d["outcome"] == "failed"]
+    stop = docs[-1]
+    assert failed and stop["event"] == "stop" and stop["failed"] == len(failed), stop
+    assert f"{len(failed)} alert" in stop["message"] and "gave up" in stop["message"], stop["message"]
+    assert "kept for the next run" not in stop["message"] or stop["undelivered"], stop["message"]

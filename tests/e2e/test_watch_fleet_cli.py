@@ -29,7 +29,7 @@ def test_a_fleet_watch_names_the_throttling_accounts_and_alerts_once_per_episode
     assert "Traceback" not in run.stderr
     stdout = [json.loads(line) for line in run.stdout.splitlines()]
     assert stdout[0]["event"] == "start" and stdout[0]["fleet"] is True and stdout[-1]["event"] == "stop"
-    assert "watching fleet fleet" in stdout[0]["message"]
+    assert "watching fleet profile fleet" in stdout[0]["message"]
     events = [d for d in stdout if d["type"] == "event"]
     for e in events:  # every event names its account (id and name), region and model
         assert e["account"] and e["account_name"] and e["region"] in ("us-east-1", "us-west-2", "eu-west-1")
@@ -121,3 +121,19 @@ def test_a_fleet_watch_says_an_account_s_quota_use_cannot_be_read_and_alerts_on_
     assert {a["alert_id"] for a in fired} <= {a["alert_id"] for a in lines(out)}  # delivered to the sink
     calm = [d for d in stdout if d["type"] == "event" and d["account"] in CALM]
     assert not calm, calm
+
+
+def test_the_fleet_watch_start_line_lists_only_the_rule_kinds_a_fleet_evaluates(xdg_env, tmp_path):
+    """W4: batch jobs and error storms are not read per account on a fleet: the start line says so rather than
+    listing them as if they were watched (and names the profile without the `fleet fleet` stutter)."""
+    run = subprocess.run([*CLI, "--profile", "fleet", "watch", "--json", "--speed", "20", "--duration", "1",
+                          "--no-state"], env={**xdg_env, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    start = json.loads(run.stdout.splitlines()[0])
+    assert "watching fleet profile fleet (" in start["message"], start["message"]
+    rules = start["rules"]
+    watched, _, skipped = rules.partition("; not on a fleet: ")
+    assert "quota_over" in watched and "throttle_storm" in watched and "stale" in watched, rules
+    assert "batch_state" not in watched and "error_storm" not in watched, rules
+    assert "batch_state" in skipped and "error_storm" in skipped, rules

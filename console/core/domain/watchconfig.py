@@ -58,6 +58,24 @@ TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z0-9]+)+:\d{12}:[A-Za-z
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+_SECRET_ARG = re.compile(r"(?i)^(-*[a-z0-9_-]*(token|secret|passw|api[_-]?key|auth)[a-z0-9_-]*=).+")
+_URL_ARG = re.compile(r"^([a-z][a-z0-9+.-]*://[^/?#]+)[/?#].+", re.I)
+
+
+def _unsecret(arg: str) -> str:
+    """An exec argument as the watch may print it: ``--token=***``, ``https://host/…``."""
+    return _URL_ARG.sub(r"\1/…", _SECRET_ARG.sub(r"\1***", arg))
+
+
+#: words a shell would read as operators: with no shell they reach the program as literal arguments
+SHELL_WORDS = re.compile(r"^(>>?|<|\||\|\||&&?|;|2>.*|>.*|\|.*|&&.*|;.*|.*;|\$\(.*|`.*)$")
+
+
+def shell_words(command: tuple[str, ...]) -> list[str]:
+    """The arguments of ``command`` that look like shell syntax (``>>``, ``|``, ``&&``, ``;``, ``$(``)."""
+    return [w for w in command[1:] if SHELL_WORDS.match(w)]
+
+
 @dataclass(frozen=True)
 class SinkSpec:
     """Where alerts go. ``url`` of a webhook is a secret (never printed: see :meth:`describe`)."""
@@ -73,11 +91,13 @@ class SinkSpec:
     retries: int = 5
 
     def describe(self) -> str:
-        """What the sink is, with no secret: ``exec notify (+2 args)``, ``webhook $ONCALL_SLACK_URL``,
+        """What the sink is, with no secret: ``exec notify --json '>>' out.txt`` (the whole argv, quoted as a
+        shell would need it; a ``--token=…``-like value and a URL's path hidden), ``webhook $ONCALL_SLACK_URL``,
         ``webhook https://hooks.slack.com/… (redacted)``, ``sns arn:aws:sns:…:oncall``."""
         if self.type == "exec":
-            extra = f" (+{len(self.command) - 1} args)" if len(self.command) > 1 else ""
-            return f"exec {self.command[0].rsplit('/', 1)[-1]}{extra}" if self.command else "exec"
+            import shlex  # noqa: PLC0415 - not on the console's way to its first frame
+
+            return shlex.join(map(_unsecret, self.command)) if self.command else "exec"
         if self.type == "webhook":
             if self.url_env:
                 return f"webhook ${self.url_env} ({self.format})"

@@ -102,9 +102,15 @@ class WatchRunner:
         await asyncio.gather(*(w.drain(self.drain_timeout) for w in self.sinks.values()))
         self.save(final=True)
         left = sum(len(w.pending()) for w in self.sinks.values())
+        failed = sum(w.failed for w in self.sinks.values())
+        said = [f"{left} alert{'s' if left != 1 else ''} still queued, kept for the next run (sent first)"] if left \
+            else []
+        if failed:  # given up on: not kept (their sink lines say why)
+            said.append(f"{failed} alert{'s' if failed != 1 else ''} not delivered: the sink gave up on "
+                        f"{'them' if failed != 1 else 'it'} (see its failed lines; not kept)")
         self.log.write({"type": "watch", "event": "stop", "reason": self.stop_reason, "refreshes": self.refreshes,
-                        "undelivered": left, "message": f"stopped ({self.stop_reason}) after {self.refreshes} "
-                        f"refreshes" + (f"; {left} alerts not delivered, kept for the next run" if left else "")})
+                        "undelivered": left, "failed": failed, "message": "; ".join(
+                            [f"stopped ({self.stop_reason}) after {self.refreshes} refreshes", *said])})
         self.log.close()
         if self.recorder is not None:
             self.recorder.close()
