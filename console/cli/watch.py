@@ -144,7 +144,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         if odd:  # not fatal: the program may mean them; but a shell user does not
             print(f"tierconsole: warning: {where} {spec.describe()}: runs with no shell, so "
                   f"{', '.join(shlex.quote(w) for w in odd)} reach{'es' if len(odd) == 1 else ''} "
-                  f"{shlex.quote(spec.command[0])} as literal argument{'s' if len(odd) > 1 else ''}; "
+                  f"{shlex.quote(spec.command[0])} as {'literal arguments' if len(odd) > 1 else 'a literal argument'}; "
                   "for redirections and pipes use sh -c '…'", file=sys.stderr)
     if args.webhook:
         print("tierconsole: warning: --webhook URL is visible to other users of this machine (ps); prefer "

@@ -76,9 +76,12 @@ class EventLog:
             self._file = _PrivateRotatingHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
             self._file.setFormatter(logging.Formatter("%(message)s"))
         self.lines = 0
+        self.data_time: str | None = None  # the last refresh's data time: the time of lines with none of their own
 
     def write(self, doc: dict[str, Any]) -> None:
         doc = {"type": doc.get("type"), **doc, "logged_at": iso(time.time())}
+        if doc.get("data_time") is None and self.data_time is not None:  # a sink outcome, the stop line
+            doc["data_time"] = self.data_time
         line = self.redact(json.dumps(doc, ensure_ascii=False, default=str))
         if self._file is not None:
             self._file.emit(logging.makeLogRecord({"msg": line, "args": None}))
@@ -99,12 +102,17 @@ class EventLog:
 
 def human(doc: dict[str, Any]) -> str:
     """One line for a person: ``2026-11-30T03:12:04Z ▲ START  quota_over      Amazon Nova Lite TPM 93% ≥ 80%
-    (ep-3f2a9c12ab34)``."""
+    (ep-3f2a9c12ab34)``. Its time is the data's (the sandbox's clock on a sandbox); a line before the first
+    refresh has none, so it carries the wall clock and says so."""
     kind = doc.get("type")
-    when = (doc.get("data_time") or doc.get("logged_at") or "")
+    when = doc.get("data_time") or f"{doc.get('logged_at') or ''} (wall clock)"
     if kind == "event":
+        began, first = iso(doc.get("since")) if doc["phase"] == "start" else None, ""
+        if began and began != doc.get("data_time"):  # a storm starts once its first minute is judged, later
+            word = "first minute" if doc["kind"] in ("throttle_storm", "error_storm") else "since"
+            first = f", {word} {began[11:]}"
         return (f"{when} {_MARKS.get(doc['phase'], doc['phase'])} {doc['kind']:<15} {doc['summary']}  "
-                f"({doc['episode']}, {doc['source']})")
+                f"({doc['episode']}, {doc['source']}{first})")
     if kind == "alert":
         event = doc.get("event", {})
         to = ", ".join(doc.get("to") or []) or "no sink"

@@ -45,6 +45,7 @@ class WatchRunner:
         if self.recorder is not None and not self.recorder.closed:
             self.recorder.write(data)
         events, alerts = self.watch.observe(data)
+        self.log.data_time = iso(data.time)  # sink outcomes and the stop line: on the data's clock too
         for note in self.watch.take_notes():  # the data clock went back: starting afresh, said once
             self.log.write({"type": "watch", "event": "restart", "data_time": iso(data.time), "message": note})
         for e in events:
