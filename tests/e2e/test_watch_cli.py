@@ -288,3 +288,44 @@ def test_human_lines_keep_to_the_data_clock_and_a_start_says_when_its_episode_be
     began = datetime.strptime(start[:11] + first.group(1) + ":00Z", "%Y-%m-%dT%H:%M:%SZ").timestamp()
     m, s = re.search(r"for (\d+)m (\d\d)s", end).groups()
     assert at(end) - began == int(m) * 60 + int(s), (start, end)
+
+
+@pytest.mark.parametrize("rule, needle", [
+    ("{name: r, events: [quota_over], cooldown: 15x}",
+     r"w\.yaml:\d+: alerts\[0\]\.cooldown: must be seconds, a number or a duration such as 15m or 1h"),
+    ("{name: r, events: [quota_over], rate: 50}",
+     r"w\.yaml:\d+: alerts\[0\]\.rate: .*throttle_storm.*this rule's events \(quota_over\)"),
+    ("{name: r, events: [quota_over], models: [nova-lite]}",
+     r"w\.yaml:\d+: alerts\[0\]\.models\[0\]: 'nova-lite' is not a model of this profile \(models: "
+     r"amazon\.nova-lite-v1:0"),
+])
+def test_rule_mistakes_are_named_with_file_line_and_field(xdg_env, rule, needle):
+    """W7: a cooldown with a bad unit, a `rate` on a rule that has no throttle storms, a model the profile does
+    not have: exit 2 naming file, line, field and value, before anything is collected."""
+    profile(xdg_env, extra=f"alerts:\n  - {rule}\n")
+    run = subprocess.run([*CLI, "watch", "--profile", "w", "--no-state"], env=xdg_env, capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 2 and run.stdout == "" and "Traceback" not in run.stderr, (run.stdout, run.stderr)
+    assert re.search(needle, run.stderr), run.stderr
+
+
+def test_a_cooldown_and_for_take_units_as_duration_does(xdg_env, monkeypatch):
+    """W7: `cooldown: 15m` and `for: 1m30s` mean 900 and 90 seconds (the --duration parser)."""
+    profile(xdg_env, extra="alerts:\n  - {name: r, events: [throttle_storm], rate: 40, cooldown: 15m, for: 1m30s}\n")
+    run = subprocess.run([*CLI, "watch", "--profile", "w", "--scenario", "none", "--speed", "20", "--duration", "1",
+                          "--no-state", "--json"], env=xdg_env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    from tierconsole.core.config.profiles import load_profile  # noqa: PLC0415 - read as the CLI read it
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", xdg_env["XDG_CONFIG_HOME"])
+    rule = load_profile("w").watch.rules[0]
+    assert (rule.cooldown_s, rule.hold_s, rule.rate) == (900.0, 90.0, 40.0)
+
+
+def test_a_profile_given_as_a_path_is_told_where_profiles_live(xdg_env, tmp_path):
+    (tmp_path / "bad.yaml").write_text("region: us-east-1\n")
+    run = subprocess.run([*CLI, "--profile", str(tmp_path / "bad.yaml"), "watch", "--no-state"], env=xdg_env,
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    where = str(Path(xdg_env["XDG_CONFIG_HOME"]) / "tierconsole" / "profiles")
+    assert "a profile's name, not a file" in run.stderr and where in run.stderr, run.stderr

@@ -211,6 +211,10 @@ def load_profile(name: str | None = None, cwd: Path | None = None) -> Profile:
     entry = entries.get(wanted)
     if entry is None:
         known = ", ".join(sorted(entries)) or "none"
+        if "/" in wanted or wanted.endswith((".yaml", ".yml")):  # a path: profiles are found by name
+            raise ConfigError("", f"--profile (or TIERCONSOLE_PROFILE) takes a profile's name, not a file: {show(wanted)}; put the file in "
+                                  f"{user_config_dir() / 'profiles'} (or ./profiles) and give its name "
+                                  f"(known: {known}; see `tierconsole profiles`)")
         raise ConfigError("", f"no profile named {show(wanted)} (known: {known}; see `tierconsole profiles`)")
     if entry.error is not None:
         raise entry.error

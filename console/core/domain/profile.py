@@ -185,12 +185,20 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
         batch_role_arn=_get(d, "batch_role_arn", "", str, default=None),
         timeouts=parse_timeouts(d.get("timeouts")),
         metrics=console_metrics(d.get("metrics"), sandbox),
-        watch=parse_watch(d.get("watch"), d.get("alerts"), threshold=threshold, sandbox=sandbox is not None),
+        watch=parse_watch(d.get("watch"), d.get("alerts"), threshold=threshold, sandbox=sandbox is not None,
+                          models=models or _sandbox_models(sandbox)),
         fleet=parse_fleet(d["fleet"]) if "fleet" in d else None,
         source=source,
         origin=origin,
         raw=d,
     )
+
+
+def _sandbox_models(sandbox: Mapping[str, Any] | None) -> list[str]:
+    """The model ids a profile's own sandbox lists (an alert rule's ``models`` names one of them)."""
+    listed = (sandbox or {}).get("models")
+    return [m["id"] for m in listed if isinstance(m, Mapping) and isinstance(m.get("id"), str)] \
+        if isinstance(listed, list) else []
 
 
 def console_metrics(section: Any, sandbox: Mapping[str, Any] | None) -> MetricsSettings:

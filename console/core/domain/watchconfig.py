@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from .checks import ConfigError, _check_keys, _get, _names, show
+from .durations import DURATION_HELP, parse_duration
 from .events import KINDS, WatchSettings
 
 SINK_TYPES = ("exec", "webhook", "sns")
@@ -149,10 +150,23 @@ class WatchConfig:
 
 
 def _seconds(d: Mapping[str, Any], key: str, path: str, default: float) -> float:
+    """Seconds: a number, or a duration as ``--duration`` takes it (``15m``, ``1h``, ``1m30s``)."""
+    value = d.get(key)
+    if isinstance(value, str):
+        try:
+            d = {key: parse_duration(value)}
+        except ValueError:
+            raise ConfigError(f"{path}.{key}", f"must be seconds, a number or a duration such as 15m or 1h "
+                                               f"({DURATION_HELP}), got {show(value)}") from None
+    elif value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise ConfigError(f"{path}.{key}", f"must be seconds, a number or a duration such as 15m or 1h, got "
+                                           f"{show(value)}")
     return float(_get(d, key, path, float, default=default, minimum=0, maximum=MAX_SECONDS))
 
 
-def parse_watch(watch: Any, alerts: Any, *, threshold: float = 0.8, sandbox: bool = False) -> WatchConfig:
+def parse_watch(watch: Any, alerts: Any, *, threshold: float = 0.8, sandbox: bool = False,
+                models: Sequence[str] = ()) -> WatchConfig:
+    """``models``: the profile's model ids, which a rule's ``models`` must name (empty: not known, not checked)."""
     w = _check_keys(watch if watch is not None else {}, _WATCH_KEYS, "watch")
     settings = WatchSettings(
         threshold=threshold,
@@ -172,14 +186,14 @@ def parse_watch(watch: Any, alerts: Any, *, threshold: float = 0.8, sandbox: boo
         raise ConfigError("alerts", f"must be a list of alert rules, got {show(alerts)}")
     rules: list[AlertRule] = []
     for i, doc in enumerate(alerts):
-        rule = _parse_rule(doc, f"alerts[{i}]", sinks)
+        rule = _parse_rule(doc, f"alerts[{i}]", sinks, tuple(models))
         if any(r.name == rule.name for r in rules):
             raise ConfigError(f"alerts[{i}].name", f"{show(rule.name)} names two rules; give each its own name")
         rules.append(rule)
     return WatchConfig(settings, tuple(rules), sinks)
 
 
-def _parse_rule(doc: Any, path: str, sinks: Mapping[str, SinkSpec]) -> AlertRule:
+def _parse_rule(doc: Any, path: str, sinks: Mapping[str, SinkSpec], known: tuple[str, ...] = ()) -> AlertRule:
     d = _check_keys(doc, _RULE_KEYS, path)
     name = _get(d, "name", path, str)
     if not name.strip() or "|" in name:
@@ -200,10 +214,19 @@ def _parse_rule(doc: Any, path: str, sinks: Mapping[str, SinkSpec]) -> AlertRule
         if sink not in sinks:
             known = ", ".join(sinks) or "none: define them under watch.sinks"
             raise ConfigError(f"{path}.sinks[{j}]", f"no sink named {show(sink)} (sinks: {known})")
+    for j, model in enumerate(_names(d, "models", path)):
+        if known and model not in known:
+            raise ConfigError(f"{path}.models[{j}]", f"{show(model)} is not a model of this profile "
+                                                     f"(models: {', '.join(known)})")
     severity = _get(d, "severity", path, str, default="warning")
     if severity not in SEVERITIES:
         raise ConfigError(f"{path}.severity", f"must be one of {', '.join(SEVERITIES)}, got {show(severity)}")
     threshold = _get(d, "threshold", path, float, default=None, minimum=0, maximum=1)
+    for key, kind, what in (("threshold", "quota_over", "a quota's use"), ("rate", "throttle_storm",
+                            "throttles per minute"), ("states", "batch_state", "batch job statuses")):
+        if d.get(key) is not None and kind not in events:
+            raise ConfigError(f"{path}.{key}", f"applies to {kind} only ({what}); this rule's events "
+                                               f"({', '.join(events)}) cannot use it")
     return AlertRule(name=name, events=frozenset(events), threshold=threshold,
                      rate=_get(d, "rate", path, float, default=None, minimum=1, maximum=1e9),
                      hold_s=_seconds(d, "for", path, 0.0), cooldown_s=_seconds(d, "cooldown", path, 300.0),
