@@ -137,3 +137,62 @@ def test_the_fleet_watch_start_line_lists_only_the_rule_kinds_a_fleet_evaluates(
     assert "quota_over" in watched and "throttle_storm" in watched and "stale" in watched, rules
     assert "batch_state" not in watched and "error_storm" not in watched, rules
     assert "batch_state" in skipped and "error_storm" in skipped, rules
+
+
+def test_a_quota_value_changing_in_a_source_account_is_a_fleet_watch_event(xdg_env, tmp_path):
+    """Item 7: a fleet watch reads each account's quotas on fleet.quota_refresh_seconds; a quota-increase request
+    approved in payments-prod (the sandbox applies it decide_after_s later) is a quota_value change naming the
+    account, region and model, alerted by the default rule. On a background fleet sandbox at speed 20, which the
+    watch attaches to (on its clock), and which boto3 calls as payments-prod."""
+    from pathlib import Path  # noqa: PLC0415
+
+    import boto3  # noqa: PLC0415
+
+    from tests.conftest import user  # noqa: PLC0415
+    from tests.e2e.test_sandbox_fleet import FLEET as BASE, PAYMENTS  # noqa: PLC0415
+    from tierconsole.core.domain.sandboxkeys import account_credentials  # noqa: PLC0415
+
+    sandbox = BASE.replace("  oam: auto\n", "  oam: auto\n  quota_requests: {case_after_s: 1, decide_after_s: 200}\n") \
+        .replace("tierconsole-fleet-test", "tierconsole-fleet-watch-test")
+    folder = Path(xdg_env["XDG_CONFIG_HOME"]) / "tierconsole" / "profiles"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "fq.yaml").write_text(
+        "name: fq\nregions: [us-east-1, us-west-2]\nfleet:\n  quota_refresh_seconds: 60\n  discovery_seconds: 10\n"
+        "  access:\n    - match: '*'\n      role_arn: 'arn:aws:iam::{account}:role/Read'\n      read_only: true\n" + sandbox)
+    env = {**xdg_env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    started = subprocess.run([*CLI, "--profile", "fq", "sandbox", "start", "--port", "0", "--speed", "20", "--scenario",
+                              "none"], env=env, capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started.stderr  # stopped by the xdg_env fixture
+    endpoint = json.loads((Path(xdg_env["XDG_RUNTIME_DIR"]) / "tierconsole" / "sandbox.json").read_text())["endpoint"]
+
+    def client(service):
+        key, secret = account_credentials(PAYMENTS)
+        return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key,
+                            aws_secret_access_key=secret)
+
+    client("bedrock-runtime").converse(modelId=NOVA, messages=user("hello"), inferenceConfig={"maxTokens": 20})
+    cw = client("cloudwatch")
+    deadline = time.monotonic() + 30  # the sandbox publishes in the background
+    while PAYMENTS not in cw.list_metrics(Namespace="AWS/Bedrock", MetricName="Invocations",
+                                          IncludeLinkedAccounts=True).get("OwningAccounts", []):
+        assert time.monotonic() < deadline, "payments-prod's metrics never reached the monitoring account"
+        time.sleep(0.5)
+    proc = subprocess.Popen([*CLI, "--profile", "fq", "watch", "--json", "--interval", "1", "--no-state"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = _read_until(proc, lambda d: d["type"] == "watch" and d["event"] == "start")
+        assert "quota_value" in seen[-1]["rules"].split("; not on a fleet")[0]
+        sq = client("service-quotas")
+        quota = next(q for q in sq.list_service_quotas(ServiceCode="bedrock", MaxResults=100)["Quotas"]
+                     if q["QuotaName"] == "On-demand model inference tokens per minute for Amazon Nova Lite")
+        sq.request_service_quota_increase(ServiceCode="bedrock", QuotaCode=quota["QuotaCode"],
+                                          DesiredValue=quota["Value"] * 2)  # applied 200 sandbox s (10 s) later
+        seen += _read_until(proc, lambda d: d["type"] == "alert" and d["event"]["kind"] == "quota_value", timeout=45)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    change = next(d for d in seen if d["type"] == "event" and d["kind"] == "quota_value")
+    assert (change["account"], change["region"], change["model"]) == (PAYMENTS, "us-east-1", NOVA), change
+    assert change["details"]["from"] == quota["Value"] and change["details"]["to"] == quota["Value"] * 2
+    assert change["summary"].startswith(f"payments-prod ({PAYMENTS}) us-east-1: ") and "TPM quota" in change["summary"]
+    assert seen[-1]["outcome"] == "fired" and seen[-1]["account"] == PAYMENTS

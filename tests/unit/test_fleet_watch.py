@@ -4,6 +4,7 @@ each alert once per episode, ids unique across the fleet, and a restart from the
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from tierconsole.core.domain.fleetrows import BindingQuota, FleetRow, FleetSnapshot
 from tierconsole.core.domain.fleetwatch import FleetWatch
@@ -191,3 +192,33 @@ def test_a_fleet_whose_data_clock_goes_back_starts_afresh_as_a_single_profile_do
     assert [a.type for a in alerts] == ["alert", "alert"]  # PAY's cool-down of the old clock does not apply
     notes = again.take_notes()
     assert len(notes) == 1 and "data clock went back" in notes[0] and "1 open episode" in notes[0], notes
+
+
+def test_a_quota_value_changing_in_an_account_is_a_quota_value_event_that_alerts():
+    """Item 7: a fleet reads each account's quotas (on fleet.quota_refresh_seconds); a value that changes between
+    two reads is a quota_value change naming account, region and model, and the default rule alerts on it."""
+    def valued(tpm, rpm=300.0):
+        return replace(row(use=0.2), quota_values=(("on-demand TPM", tpm), ("on-demand RPM", rpm),
+                                                   ("daily tokens", 1e9)))
+
+    w = FleetWatch(CONFIG)
+    assert w.observe(snap(T0, valued(120_000.0))) == ([], [])  # the first read: the baseline
+    assert w.observe(snap(T0 + 5, valued(120_000.0))) == ([], [])
+    events, alerts = w.observe(snap(T0 + 10, valued(200_000.0)))
+    assert kinds(events) == [("quota_value", "change", PAY, "us-east-1", NOVA)]
+    assert events[0].details["from"] == 120_000 and events[0].details["to"] == 200_000
+    assert "TPM quota 120,000 → 200,000" in events[0].summary and events[0].summary.startswith(f"payments-prod ({PAY})")
+    assert [a.type for a in alerts] == ["alert"]
+    assert w.observe(snap(T0 + 15, valued(200_000.0)))[0] == []
+
+
+def test_a_quota_value_changes_while_its_use_is_not_measured_and_an_open_episode_stays_open():
+    """A row with no datapoint in the last minute has no binding quota (its use is unknown, not 0): its quota
+    value still changes (quota_value), and its open quota_over episode neither ends nor restarts."""
+    idle = replace(row(use=0.2), binding=None, quota_values=(("on-demand TPM", 120_000.0),))
+    w = FleetWatch(CONFIG)
+    assert kinds(w.observe(snap(T0, row(use=0.9)))[0]) == [("quota_over", "start", PAY, "us-east-1", NOVA)]
+    assert w.observe(snap(T0 + 5, idle))[0] == []
+    events, _ = w.observe(snap(T0 + 10, replace(idle, quota_values=(("on-demand TPM", 240_000.0),))))
+    assert kinds(events) == [("quota_value", "change", PAY, "us-east-1", NOVA)]
+    assert w.observe(snap(T0 + 15, row(use=0.9)))[0] == []  # the same episode, still open

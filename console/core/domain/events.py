@@ -154,7 +154,7 @@ class Detector:
                 clear: float | None = None) -> list[ChangeEvent]:
         hold = self.settings.hold_s if hold is None else hold
         clear = self.settings.clear_s if clear is None else clear
-        by_key = {f"{kind}|{lv.subject}": lv for lv in levels}
+        by_key = {f"{kind}|{lv.subject}": lv for lv in levels if lv.subject not in self._unknown}  # not judged
         # an open episode whose subject is no longer listed (a model dropped from the profile) ends too
         for key in [k for k in self.open if k.startswith(f"{kind}|{prefix}") and k not in by_key
                     and k.split("|", 1)[1] not in self._unknown]:

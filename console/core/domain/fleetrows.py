@@ -70,6 +70,8 @@ class FleetRow:
     #: ``InvocationThrottles`` per minute as read ((minute start, sum), oldest first; a minute with no datapoint
     #: is absent): what ``watch`` judges a throttle storm on, minute by complete minute
     throttle_minutes: tuple[tuple[float, float], ...] = ()
+    #: the route's per-minute quota values as listed (label, value): ``watch``'s ``quota_value`` changes
+    quota_values: tuple[tuple[str, float], ...] = ()
 
     @property
     def use(self) -> float | None:
@@ -122,8 +124,10 @@ def build_rows(account_id: str, account_name: str, region: str, series: Sequence
             minutes = tuple(sorted(answers.get("InvocationThrottles", s).items()))
         bound = None
         note = quota_note
+        values: tuple[tuple[str, float], ...] = ()
         if listed is not None and answers is not None and route:
             uses = route_uses(answers, listed, model, route, (s,), None, now, sandbox=sandbox)
+            values = tuple((quota_label(u.spec), float(u.spec.value)) for u in uses if not u.spec.daily)
             b = binding(uses) or next((u for u in uses if u.used is not None and not u.spec.daily), None)  # idle: 0%
             if b is not None and b.used is not None and b.fraction is not None:
                 bound = BindingQuota(b.spec.name, listed.code(b.spec), b.spec.kind.value, quota_label(b.spec),
@@ -140,7 +144,7 @@ def build_rows(account_id: str, account_name: str, region: str, series: Sequence
                                                        rv.overflow_tpm, rv.overflow_source)
         rows.append(FleetRow(account_id, account_name, region, s, model, route, tpm, rpm, thr, split,
                              "tiers: top 500 only" if tiers_cut and split is None and (thr or 0) > 0 else "",
-                             bound, reserved, stale, note, src, minutes))
+                             bound, reserved, stale, note, src, minutes, values))
     return rows
 
 

@@ -29,8 +29,8 @@ from .watchconfig import WatchConfig
 
 #: the panes whose figures a stale fleet row holds (old, not judged)
 FLEET_PANES = ("quota", "reservations", "throttles")
-#: what a fleet watch can see per account × region (no batch jobs, server errors or quota values are read per account)
-FLEET_KINDS = frozenset({"quota_over", "throttle_storm", "overflow", "stale"})
+#: what a fleet watch can see per account × region (no batch jobs or server errors are read per account)
+FLEET_KINDS = frozenset({"quota_over", "throttle_storm", "overflow", "stale", "quota_value"})
 NOT_READ_YET = "quotas not read yet"  # the fleet collector's note before a cell's quotas are first read
 ROUTE_WORDS = {"on_demand": "on-demand", "cross_region": "cross-region", "global": "global"}
 
@@ -48,12 +48,18 @@ def _measure(label: str) -> str:
 
 
 def _quota(r: FleetRow) -> ModelQuotaView | None:
+    """The row's quota view: its binding quota (``quota_over``) and its route's TPM and RPM values
+    (``quota_value``); a row whose use is not known has the values only (its subject is :func:`_unknown`)."""
     b = r.binding
+    values = {label.rsplit(" ", 1)[-1]: v for label, v in r.quota_values if label.endswith((" TPM", " RPM"))
+              and not label.endswith(("input TPM", "output TPM"))}  # the route's TPM and RPM
+    route = ROUTE_WORDS.get(r.route, r.route or "on-demand")
     if b is None:
-        return None
+        return ModelQuotaView(r.model_id, r.series, values["TPM"], values.get("RPM", 0.0), route=route) \
+            if values.get("TPM") else None
     use = QuotaUseView(b.code, b.name, b.kind, _measure(b.label), 86_400 if b.kind.endswith("daily") else 60,
                        b.limit, b.used, b.fraction, "sandbox" if r.source == "sandbox" else "AWS CloudWatch")
-    return ModelQuotaView(r.model_id, r.series, 0.0, 0.0, route=ROUTE_WORDS.get(r.route, r.route or "on-demand"),
+    return ModelQuotaView(r.model_id, r.series, values.get("TPM", 0.0), values.get("RPM", 0.0), route=route,
                           quotas=(use,), binding=use)
 
 
