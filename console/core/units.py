@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 
-from .domain.durations import DURATION_HELP, parse_duration  # noqa: F401 - the one duration parser, re-exported
+from .domain.durations import DURATION_HELP as DURATION_HELP, parse_duration as parse_duration  # the one parser
 
 _SIZE = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(i?b?)$", re.IGNORECASE)
 SIZE_HELP = "e.g. 500M, 2G, 64MiB or a number of bytes"

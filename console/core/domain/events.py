@@ -32,10 +32,13 @@ import math
 from typing import Any, Iterable, Mapping
 
 from .alerts import quota_fractions, quota_key, threshold_text
-from .eventtypes import (  # noqa: F401 - re-exported: the detector's vocabulary
-    BACKWARDS_S, CHANGE_KINDS, EPISODE_KINDS, HISTORY_S, KINDS, MINUTE, ChangeEvent, WatchSettings, _Level, _pct, _span)
+from .eventtypes import (BACKWARDS_S, CHANGE_KINDS, EPISODE_KINDS, HISTORY_S, KINDS, MINUTE, ChangeEvent,
+                         WatchSettings, _Level, _pct, _span)
 from .format import plural
 from .views import DashboardData
+
+__all__ = ["BACKWARDS_S", "CHANGE_KINDS", "EPISODE_KINDS", "HISTORY_S", "KINDS", "MINUTE", "ChangeEvent", "Detector",
+           "WatchSettings"]  # the data types live in .eventtypes; the detector's users import them from here
 
 
 class Detector:

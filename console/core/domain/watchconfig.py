@@ -212,8 +212,8 @@ def _parse_rule(doc: Any, path: str, sinks: Mapping[str, SinkSpec], known: tuple
     names = _names(d, "sinks", path)
     for j, sink in enumerate(names):
         if sink not in sinks:
-            known = ", ".join(sinks) or "none: define them under watch.sinks"
-            raise ConfigError(f"{path}.sinks[{j}]", f"no sink named {show(sink)} (sinks: {known})")
+            listed = ", ".join(sinks) or "none: define them under watch.sinks"
+            raise ConfigError(f"{path}.sinks[{j}]", f"no sink named {show(sink)} (sinks: {listed})")
     for j, model in enumerate(_names(d, "models", path)):
         if known and model not in known:
             raise ConfigError(f"{path}.models[{j}]", f"{show(model)} is not a model of this profile "
