@@ -62,8 +62,7 @@ async def _status(args) -> int:
         if args.fail_over in (None, PROFILE_THRESHOLD) else (args.fail_over, " (--fail-over)")
     over = uses_over(doc["quotas"], doc["reservations"], threshold)
     doc["over"] = {"threshold": threshold,
-                   "items": [{"kind": o.kind, "name": o.name, "measure": o.measure, "fraction": o.fraction}
-                             for o in over]}
+                   "items": [o.as_json() for o in over]}
     if args.json:
         print(json.dumps(doc, indent=2))
     else:

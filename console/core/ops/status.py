@@ -67,7 +67,8 @@ def status_document(data: DashboardData, answers: mp.Answers | None, models: Seq
             row.update(dict.fromkeys(("input_tpm_used", "input_fraction", "output_tpm_used", "output_fraction",
                                       "overflow_tpm", "overflow_requests_per_min")))
         for row in doc["quotas"]:
-            row.update(dict.fromkeys(("tpm_used", "tpm_fraction", "tpm_peak_minute", "rpm_used", "rpm_fraction")), tpm_by_tier={},
+            row.update(dict.fromkeys(("tpm_used", "tpm_fraction", "tpm_peak_minute", "rpm_used", "rpm_fraction",
+                                      "tpm_estimated", "tpm_measured_over")), tpm_by_tier={},
                        binding=None)
             for quota in row["quotas"]:
                 quota.update(used=None, fraction=None)
@@ -88,6 +89,7 @@ def quota_entry(q: Any) -> dict[str, Any]:
             # tpm_used spreads the previous minute evenly (an estimate) when tpm_estimated; the highest measured
             # one-minute TPM (the minute in progress, or the last complete one) is tpm_peak_minute (null: unknown)
             "tpm_estimated": q.tpm_estimated,
+            "tpm_measured_over": q.tpm_measured_over,  # a measured minute reached the TPM quota (✖)
             "tpm_peak_minute": None if q.tpm_peak_minute is None else round(q.tpm_peak_minute),
             "rpm_used": round(q.rpm_used),
             "rpm_fraction": round(q.rpm_fraction, 4),
