@@ -23,8 +23,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .metricsplan import (DIMENSION, MAX_QUERIES, NAMESPACE, SUFFIX, Answers, Plan, Query, measured_minutes,
                           trailing_minute)
-from .quotas import (CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, QuotaKind, QuotaRules, QuotaSpec, QuotaUse,
-                     Measure, binding, classify, describe, match_model, route_quotas)
+from .quotas import (CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, ROUTE_LABEL, QuotaKind, QuotaRules,
+                     QuotaSpec, QuotaUse, Measure, binding, classify, describe, match_model, route_quotas)
 from .app_profiles import AppProfile, by_series
 from .routes import GLOBAL_GEO, KNOWN_GEOS, model_named_by
 from .views import QUOTA_TIERS, ModelQuotaView, QuotaUseView, RouteNames
@@ -40,7 +40,6 @@ SPLIT_METRICS = {Measure.INPUT_TOKENS: ("InputTokenCount", "CacheWriteInputToken
 _SPLIT_KEYS = {"InputTokenCount": "i", "CacheWriteInputTokenCount": "w", "OutputTokenCount": "o"}
 #: the quota rules the console applies (AWS's: no sandbox overrides)
 DEFAULT_RULES = QuotaRules()
-ROUTE_LABEL = {ON_DEMAND_ROUTE: "on-demand", CROSS_REGION_ROUTE: "cross-region", GLOBAL_ROUTE: "global"}
 
 
 def source_label(sandbox: bool, channel: str) -> str:

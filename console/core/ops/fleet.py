@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain import fleetrows as fr
 from ..domain.catalog import ConfigError
+from ..domain.quotas import route_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..aws.listing import CallCounter
@@ -47,7 +48,7 @@ def row_document(r: fr.FleetRow) -> dict[str, Any]:
     b = r.binding
     return {
         "account_id": r.account_id, "account_name": r.account_name, "region": r.region, "series": r.series,
-        "model_id": r.model_id, "route": r.route or None, "use": _round(r.use),
+        "model_id": r.model_id, "route": route_label(r.route), "use": _round(r.use),
         "tpm_used": _round(r.tpm_used, 1), "rpm_used": _round(r.rpm_used, 2),
         "binding_quota": None if b is None else {"name": b.name, "code": b.code, "kind": b.kind, "label": b.label,
                                                  "limit": b.limit, "used": round(b.used, 2),

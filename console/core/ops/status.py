@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ..domain import metricsplan as mp
+from ..domain.quotas import route_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..aws.collectors import Collector
@@ -30,7 +31,7 @@ def app_profile_entry(a: Any) -> dict[str, Any]:
     """An application inference profile: what it copies (read from its listed regions; null when the listing
     does not tell) and the route of its model its calls take."""
     return {"name": a.name, "id": a.profile_id, "arn": a.arn, "model_id": a.model_id, "copies": a.copies or None,
-            "route": a.route, "text": a.copies_text}
+            "route": route_label(a.route), "text": a.copies_text}
 
 
 def status_document(data: DashboardData, answers: mp.Answers | None, models: Sequence[str],
