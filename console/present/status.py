@@ -69,10 +69,12 @@ def _tail(doc: dict) -> list[str]:
     out = ["THROTTLES (5 min / 60 min)"]
     if doc.get("no_data"):
         out.append("  — (no data)")
+    # an application profile's series is its ARN: named as the quota pane names it, ``etl (3zcjidm03iv5)``
+    names = {p["arn"]: f"{p['name']} ({p['id']})" for p in doc.get("application_profiles") or ()}
     for model, per in ({} if doc.get("no_data") else doc["throttles"]["last_60m"]).items():
         five = doc["throttles"]["last_5m"].get(model, {})
         cells = "  ".join(f"{tier_label(t)} {five.get(t, 0)}/{n}" for t, n in per.items())
-        out.append(f"  {model:<44} {cells}")
+        out.append(f"  {names.get(model, model):<44} {cells}")
     if doc.get("application_profiles"):
         out.append("APPLICATION INFERENCE PROFILES")
         out += [f"  {p['name']} ({p['id']})  {p['text']}" + (f"  → {p['model_id']}" if p["model_id"] else "")
