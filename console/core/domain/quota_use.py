@@ -253,7 +253,11 @@ def route_uses(a: Answers | None, listed: Listed, model_id: str, route: str, ser
         if spec.daily:
             pct = (report or {}).get(spec.name)
             used = None if pct is None else pct / 100.0 * spec.value
-            out.append(QuotaUse(spec, used, source_label(sandbox, "utilization report") if used is not None else ""))
+            # GetQuotaUtilizationReport gives Utilization (a percentage) and no usage count: the figure is derived
+            derived = "" if pct is None else (f"Utilization {pct:g}% × value {spec.value:,.0f} (the report gives a "
+                                              "percentage, no count)")
+            out.append(QuotaUse(spec, used, source_label(sandbox, "utilization report") if used is not None else "",
+                                derived))
             continue
         metric = {Measure.TOKENS: "EstimatedTPMQuotaUsage", Measure.REQUESTS: "Invocations"}.get(spec.measure)
         if a is not None and spec.measure in SPLIT_METRICS:
@@ -274,7 +278,7 @@ def route_uses(a: Answers | None, listed: Listed, model_id: str, route: str, ser
 def use_view(use: QuotaUse, listed: Listed) -> QuotaUseView:
     return QuotaUseView(code=listed.code(use.spec), name=use.spec.name, kind=use.spec.kind.value,
                         measure=use.spec.measure.value, period_s=use.spec.period_s, value=float(use.spec.value),
-                        used=use.used, fraction=use.fraction, source=use.source)
+                        used=use.used, fraction=use.fraction, source=use.source, used_derived=use.derived)
 
 
 def with_uses(view: ModelQuotaView, uses: Sequence[QuotaUse], listed: Listed, region: str,

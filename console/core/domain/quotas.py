@@ -268,6 +268,9 @@ class QuotaUse:
     spec: QuotaSpec
     used: float | None
     source: str  # "sandbox" (the engine's own count), "aws" (a documented AWS figure), "console" (own calls)
+    #: how ``used`` was derived when nothing counts it ("" when it is a published count): a daily quota's use is
+    #: the utilization report's percentage × the quota's value, only as precise as that percentage
+    derived: str = ""
 
     @property
     def code(self) -> str:

@@ -72,7 +72,7 @@ def status_document(data: DashboardData, answers: mp.Answers | None, models: Seq
                                       "tpm_estimated", "tpm_measured_over")), tpm_by_tier={},
                        binding=None)
             for quota in row["quotas"]:
-                quota.update(used=None, fraction=None)
+                quota.update(used=None, fraction=None, used_derived=None)
     return doc
 
 
@@ -96,6 +96,7 @@ def quota_entry(q: Any) -> dict[str, Any]:
             "rpm_fraction": round(q.rpm_fraction, 4),
             "quotas": [{"code": u.code, "name": u.name, "kind": u.kind, "measure": u.measure, "period": u.period_s,
                         "value": u.value, "used": None if u.used is None else round(u.used, 2),
+                        "used_derived": u.used_derived or None,
                         "fraction": _fraction(u.fraction), "source": u.source or None} for u in q.quotas],
             "binding": None if b is None else {"name": b.name, "code": b.code, "kind": b.kind, "measure": b.measure,
                                                "period": b.period_s, "fraction": _fraction(b.fraction),
