@@ -252,7 +252,7 @@ class Sandbox:
                 return None
         except AwsError as e:
             response = error_response(e.code, e.message, e.status, service=service, request_id=call.request_id,
-                                      cbor=cbor, query=query)
+                                      cbor=cbor, query=query, extra=e.extra)
             call.served_tier = None
             self._log(call, response.status, t0, e.code)
             return response

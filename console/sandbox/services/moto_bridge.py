@@ -86,6 +86,10 @@ class MotoBridge:
             environ = builder.get_environ()
         finally:
             builder.close()
+        if not body and any(k.lower() == "content-length" for k, _ in headers):
+            # werkzeug drops the Content-Length of an empty body; moto then answers a PUT with a query (a canned
+            # ACL's PutBucketAcl) a plain-text 411, though the client sent "Content-Length: 0"
+            environ["CONTENT_LENGTH"] = "0"
         captured: dict = {}
 
         def start_response(status, response_headers, exc_info=None):
