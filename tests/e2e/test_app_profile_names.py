@@ -3,6 +3,7 @@ F-m): ``status``'s THROTTLES section said its full ARN. And a deleted one is gon
 every five minutes), not kept until the quota cadence (15 minutes) re-listed the profiles."""
 from __future__ import annotations
 
+import asyncio
 import time
 
 from tests.conftest import boto3_client, clear_of_minute_end
@@ -50,3 +51,34 @@ async def test_a_deleted_application_profile_is_gone_by_the_next_discovery(make_
         assert all(label not in q.via for q in data.quotas), [q.via for q in data.quotas]
     finally:
         await collector.ctx.close()
+
+
+async def test_the_throttle_feed_names_a_throttled_application_profile(make_sandbox):
+    """Calls through an application profile copying the ``us.`` profile throttle on the cross-region TPM quota;
+    the feed's events are the profile's ARN series, named ``etl-cross (id)`` as the quota pane names it."""
+    import botocore.exceptions as bx
+
+    from tests.conftest import aio_client, user
+
+    sb = make_sandbox(speed=1.0)
+    clear_of_minute_end()
+    _, cross = make_profiles(sb.endpoint)
+    throttled = 0
+    async with aio_client("bedrock-runtime", sb.endpoint) as c:
+        for _ in range(4):  # two 50k-token calls fill most of the 120k cross-region TPM; the next are throttled
+            try:
+                await c.converse(modelId=cross["inferenceProfileArn"], messages=user("word " * 40_000),
+                                 inferenceConfig={"maxTokens": 50})
+            except bx.ClientError as e:
+                assert e.response["Error"]["Code"] == "ThrottlingException", e.response
+                throttled += 1
+    assert throttled >= 1
+    await asyncio.sleep(1.5)
+    collector = Collector(AwsContext(Target(load_profile("sandbox"), sb.endpoint, sandbox=True)))
+    try:
+        data = await collector.refresh()
+    finally:
+        await collector.ctx.close()
+    feed = [e for e in data.throttle_events if e.model_id == cross["inferenceProfileArn"]]
+    assert sum(e.count for e in feed) == throttled, data.throttle_events
+    assert {e.label for e in feed} == {f"etl-cross ({cross['inferenceProfileId']})"}, feed

@@ -359,7 +359,7 @@ class Collector:
                 answers, mp.quota_views(answers, self.models, self._names, self._tpm, self._rpm, self._tiers, now),
                 self._listed, self._profiles, self._report, now, region=self.region,
                 sandbox=self.ctx.target.sandbox, apps=self.apps), self._requests)
-            cw_events = mp.throttle_events(answers, *self.throttle_sources())
+            cw_events = mp.throttle_events(answers, *self.throttle_sources(), labels={a.arn: a.label for a in self.apps})
             # Unchanged events keep the same tuple, so the throttle pane skips a 100k-item comparison.
             key = (tuple(cw_events), len(self.console_events))
             if key != self._events_key:

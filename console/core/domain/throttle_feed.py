@@ -27,10 +27,14 @@ class ThrottleEvent:
     error: str = "ThrottlingException"
     message: str = ""
     source: Literal["cloudwatch", "console"] = "console"
+    #: how the console names the series when it is not a model's: an application profile's ``etl (3zcjidm03iv5)``
+    #: (its ``model_id`` is the profile's ARN, as CloudWatch's ``ModelId`` says it); "" for a model or system profile
+    label: str = ""
     search_key: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        key = " ".join((self.model_id, self.tier, tier_label(self.tier), self.error, self.message, self.source))
+        key = " ".join((self.model_id, self.label, self.tier, tier_label(self.tier), self.error, self.message,
+                        self.source))
         # Interned: 100k events share a few hundred keys (memory), and a key's hash is computed once.
         object.__setattr__(self, "search_key", sys.intern(key.lower()))
 
