@@ -4,6 +4,8 @@ rule that says so, or an ad-hoc AWS config profile — never "profile X is read-
 The refusal is the guard's (core/ops), so every mutating action and the TUI say the same."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tierconsole.core.config.profiles import load_profile
@@ -37,6 +39,8 @@ def test_the_flag_is_named_never_the_profile(tmp_path, profiles):
     assert prompt.startswith("test prompts refused: --read-only was given, and profile 'sandbox' does not set "
                              "allow_prompts_in_read_only: true"), prompt
     assert "is read-only" not in text + prompt
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(a["outcome"], a["detail"]["cause"]) for a in audit] == [("refused: read-only", "--read-only was given")] * 2
 
 
 def test_the_profiles_own_setting_is_named_with_file_and_line(tmp_path, profiles):

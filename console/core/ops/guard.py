@@ -67,14 +67,16 @@ class Guard:
 
     def require_mutation(self, action: str, target: str) -> None:
         if self.read_only:
-            self.audit(action, target, "refused: read-only")
-            raise ReadOnlyError(f"{action} refused: {read_only_reason(self.profile)}")
+            reason = read_only_reason(self.profile)
+            self.audit(action, target, "refused: read-only", cause=reason)
+            raise ReadOnlyError(f"{action} refused: {reason}")
 
     def require_prompt(self, model_id: str = "-") -> None:
         """Refuse a test prompt of ``model_id`` in read-only mode (audited with the model as its target)."""
         if self.read_only and not self.profile.allow_prompts_in_read_only:
-            self.audit("prompt", model_id or "-", "refused: read-only")
-            raise ReadOnlyError(f"test prompts refused: {read_only_reason(self.profile)}, and profile "
+            reason = read_only_reason(self.profile)
+            self.audit("prompt", model_id or "-", "refused: read-only", cause=reason)
+            raise ReadOnlyError(f"test prompts refused: {reason}, and profile "
                                 f"{self.profile.name!r} does not set allow_prompts_in_read_only: true "
                                 "(allow_prompts_in_read_only is false): a prompt spends the shared quota (set "
                                 "allow_prompts_in_read_only: true in the profile to allow them)")
