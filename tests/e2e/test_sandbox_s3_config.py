@@ -97,3 +97,25 @@ def test_a_canned_acl_s3_does_not_have_is_invalid_argument_and_a_valid_one_is_ap
     assert any(g["Grantee"].get("URI", "").endswith("/global/AllUsers") for g in grants), grants
     s3.put_bucket_acl(Bucket=bucket, ACL="private")
     s3.put_object(Bucket=bucket, Key="acl-k", Body=b"x", ACL="bucket-owner-full-control")
+
+
+def test_a_delete_of_more_than_1000_keys_is_malformed_xml_and_deletes_nothing(s3, bucket):
+    """S3's DeleteObjects takes up to 1,000 keys a request (moto deleted 1,001)."""
+    s3.put_object(Bucket=bucket, Key="del/k0", Body=b"x")
+    with pytest.raises(ClientError) as err:
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": f"del/k{i}"} for i in range(1001)]})
+    assert error(err)[:2] == ("MalformedXML", 400) and "1,000" in error(err)[2], error(err)
+    assert s3.get_object(Bucket=bucket, Key="del/k0")["Body"].read() == b"x"
+    done = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": f"del/k{i}"} for i in range(1000)]})
+    assert len(done["Deleted"]) == 1000
+
+
+@pytest.mark.parametrize("suffix", ["", "a/b.html"])
+def test_a_website_index_suffix_s3_refuses_is_invalid_argument_and_not_stored(s3, bucket, suffix):
+    """S3: the index document's suffix must not be empty and must not include a slash."""
+    with pytest.raises(ClientError) as err:
+        s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration={"IndexDocument": {"Suffix": suffix}})
+    assert error(err)[:2] == ("InvalidArgument", 400), error(err)
+    with pytest.raises(ClientError) as err:
+        s3.get_bucket_website(Bucket=bucket)
+    assert error(err)[0] == "NoSuchWebsiteConfiguration", error(err)

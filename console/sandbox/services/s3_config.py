@@ -2,8 +2,10 @@
 moto sees them (and so never stored): bucket policies (``MalformedPolicy``), a versioning ``Status``/``MFADelete``
 outside the model's enums (``MalformedXML``), a lifecycle rule's days S3 does not take (``InvalidArgument``, in
 S3's words), a ``LocationConstraint`` that is not one of the model's (``InvalidLocationConstraint``; ``us-east-1``
-is not one: a bucket there is made with no constraint) and a canned ACL (``x-amz-acl``) the operation does not
-have (``InvalidArgument`` with ``ArgumentName``/``ArgumentValue``). The enums come from botocore's S3 model."""
+is not one: a bucket there is made with no constraint), a canned ACL (``x-amz-acl``) the operation does not
+have (``InvalidArgument`` with ``ArgumentName``/``ArgumentValue``), a DeleteObjects of more than 1,000 keys
+(``MalformedXML``) and a website index suffix that is empty or holds a slash (``InvalidArgument``). The enums come from
+botocore's S3 model."""
 from __future__ import annotations
 
 import json
@@ -14,6 +16,7 @@ from ..http import AwsError, BadJson, Call, parse_json
 from ..shapes import service_model
 
 _S3_OBJECT_ACTIONS = ("GetObject", "PutObject", "DeleteObject", "HeadObject", "PostObject")
+MAX_DELETE_KEYS = 1000  # DeleteObjects: "a list of up to 1,000 keys" (the API reference)
 _MALFORMED_XML = "The XML you provided was not well-formed or did not validate against our published schema"
 #: lifecycle actions and their day fields: (action, field, the least S3 takes, how S3 words it)
 _LIFECYCLE_DAYS = (("Expiration", "Days", 1, "for Expiration action must be a positive integer"),
@@ -45,9 +48,22 @@ def check_s3_config(call: Call, key: str) -> None:
             raise _s3_error("InvalidArgument", f"{acl[:60]!r} is not a canned ACL of "
                             f"{'an object' if key else 'a bucket'}: {', '.join(sorted(allowed))}",
                             extra={"ArgumentName": "x-amz-acl", "ArgumentValue": acl})
+    if req.method == "POST" and not key and "delete" in req.query:
+        doc = _xml(call.body).get("Delete")
+        if len(_items(doc.get("Object") if isinstance(doc, dict) else None)) > MAX_DELETE_KEYS:
+            raise _s3_error("MalformedXML", f"{_MALFORMED_XML} (DeleteObjects takes at most {MAX_DELETE_KEYS:,} "
+                            "keys a request).")
     if req.method != "PUT" or key:
         return
-    if "versioning" in req.query:
+    if "website" in req.query:
+        doc = _xml(call.body).get("WebsiteConfiguration")
+        index = doc.get("IndexDocument") if isinstance(doc, dict) else None
+        suffix = index.get("Suffix") if isinstance(index, dict) else None
+        if isinstance(index, dict) and (not suffix or "/" in str(suffix)):  # the API reference's rule
+            raise _s3_error("InvalidArgument", f"The IndexDocument Suffix is not well formed: it must not be empty "
+                            f"and must not include a slash ({str(suffix or '')[:40]!r})",
+                            extra={"ArgumentName": "IndexDocument", "ArgumentValue": str(suffix or "")})
+    elif "versioning" in req.query:
         doc = _xml(call.body).get("VersioningConfiguration") or {}
         for name, shape in (("Status", "BucketVersioningStatus"), ("MfaDelete", "MFADelete")):
             value = doc.get(name) if isinstance(doc, dict) else None
