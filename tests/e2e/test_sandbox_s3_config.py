@@ -119,3 +119,17 @@ def test_a_website_index_suffix_s3_refuses_is_invalid_argument_and_not_stored(s3
     with pytest.raises(ClientError) as err:
         s3.get_bucket_website(Bucket=bucket)
     assert error(err)[0] == "NoSuchWebsiteConfiguration", error(err)
+
+
+def test_a_continuation_token_the_bucket_never_gave_is_s3s_invalid_argument(s3, bucket):
+    """moto raised TypeError on it, and the answer carried the Python text (newcomer-3 F-d)."""
+    s3.put_object(Bucket=bucket, Key="page/a", Body=b"1")
+    s3.put_object(Bucket=bucket, Key="page/b", Body=b"1")
+    with pytest.raises(ClientError) as err:
+        s3.list_objects_v2(Bucket=bucket, Prefix="page/", ContinuationToken="!!!notbase64")
+    code, status, message = error(err)
+    assert (code, status, message) == ("InvalidArgument", 400, "The continuation token provided is incorrect"), \
+        error(err)
+    first = s3.list_objects_v2(Bucket=bucket, Prefix="page/", MaxKeys=1)
+    rest = s3.list_objects_v2(Bucket=bucket, Prefix="page/", ContinuationToken=first["NextContinuationToken"])
+    assert [o["Key"] for o in first["Contents"] + rest["Contents"]] == ["page/a", "page/b"]

@@ -328,11 +328,14 @@ def moto_failure(call: Call, operation: str, exc: BaseException | None, status: 
 
 def _s3_failure(call: Call, exc: BaseException) -> AwsError | None:
     """S3's own error for what moto raised on, where S3 has one: an unknown multipart upload id (moto: KeyError)
-    is ``NoSuchUpload``, a body XML cannot parse or one declaring entities is ``MalformedXML``."""
+    is ``NoSuchUpload``, a continuation token no listing gave ``InvalidArgument``, a body XML cannot parse or one declaring entities is ``MalformedXML``."""
     upload = call.request.query.get("uploadId")
     if isinstance(exc, KeyError) and upload is not None and exc.args and exc.args[0] == upload:
         return _s3_error("NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the "
                                          "upload may have been aborted or completed.", 404)
+    if call.request.method == "GET" and call.request.query.get("continuation-token") and isinstance(exc, TypeError):
+        # a token the bucket never gave (moto finds no listing for it, then compares with None)
+        return _s3_error("InvalidArgument", "The continuation token provided is incorrect")
     if type(exc).__name__ in ("ExpatError", "ParseError") or "entities are disabled" in str(exc) or "DTD" in str(exc):
         return _s3_error("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
                                          "published schema.")
