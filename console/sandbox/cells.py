@@ -68,20 +68,21 @@ class Cells:
         self.fleet = host.config.fleet  # None: the single-account sandbox
         if self.fleet is not None:
             self._check_scenarios()
-        home = host.config.region
-        if host.config.regions:
-            self.regions = host.config.regions
-            self._serves = f"{', '.join(self.regions)} (sandbox.regions of its config)"
-        else:
-            self.regions = bedrock_regions() if home in bedrock_regions() else (home, *bedrock_regions())
-            self._serves = (f"the {len(self.regions)} regions botocore lists for Amazon Bedrock (sandbox.regions "
-                            "of its config lists fewer)")
         self.default = host.config.account_id
         self._cells: dict[tuple[str, str], Sandbox] = {(self.default, host.config.region): host}
         self._issued: OrderedDict[str, str] = OrderedDict()
         self.started = False
 
     # ------------------------------------------------------------------ who and where
+    @functools.cached_property
+    def regions(self) -> tuple[str, ...]:
+        """The regions served: ``sandbox.regions``, else every region botocore lists for Bedrock and the home one
+        (read when a region other than the home one is first asked for: not at start)."""
+        config = self.host.config
+        if config.regions:
+            return config.regions
+        return bedrock_regions() if config.region in bedrock_regions() else (config.region, *bedrock_regions())
+
     def known(self, account: str) -> bool:
         return account == self.default or self.fleet is not None and self.fleet.account(account) is not None
 
@@ -140,8 +141,11 @@ class Cells:
         if cell is not None:
             return cell
         if region not in self.regions:
+            serves = (f"{', '.join(self.regions)} (sandbox.regions of its config)" if self.host.config.regions else
+                      f"the {len(self.regions)} regions botocore lists for Amazon Bedrock (sandbox.regions of its "
+                      "config lists fewer)")
             raise AwsError(_REGION_ERRORS[family], f"The sandbox does not serve region {region[:40]!r}; it serves "
-                           f"{self._serves}.", 403)
+                           f"{serves}.", 403)
         return self._make(account, region)
 
     def _check_scenarios(self) -> None:
