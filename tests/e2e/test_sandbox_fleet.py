@@ -329,7 +329,8 @@ def test_the_single_account_sandbox_takes_every_key_as_its_one_account(sandbox):
         sts = boto3.client("sts", endpoint_url=sandbox.endpoint, region_name="us-west-2", aws_access_key_id=key,
                            aws_secret_access_key="x", config=NO_RETRY)
         assert sts.get_caller_identity()["Account"] == account
-    assert sandbox.sandbox.cells is None and load_sandbox_config().fleet is None
+    assert load_sandbox_config().fleet is None
+    assert {cell_account for (cell_account, _), _ in sandbox.sandbox.cells} == {account}  # us-west-2's cell too
 
 
 def test_faults_can_hit_one_account_or_one_region(fleet):
@@ -415,14 +416,15 @@ def test_with_auth_assumed_role_keys_are_verified_too(make_sandbox):
 
 
 def test_sinks_are_bounded_even_where_any_region_is_taken(sandbox, monkeypatch):
-    """The single-account sandbox serves whatever region a client signs for: sinks are capped in all."""
+    """The single-account sandbox serves every region botocore lists for Bedrock: sinks are capped across them."""
     from tierconsole.sandbox.services import oam
 
     monkeypatch.setattr(oam, "MAX_SINKS", 3)
-    made = [boto3.client("oam", endpoint_url=sandbox.endpoint, region_name=f"xx-test-{i}", aws_access_key_id="a",
-                         aws_secret_access_key="b", config=NO_RETRY).create_sink(Name="s")["Arn"] for i in range(3)]
+    made = [boto3.client("oam", endpoint_url=sandbox.endpoint, region_name=region, aws_access_key_id="a",
+                         aws_secret_access_key="b", config=NO_RETRY).create_sink(Name="s")["Arn"]
+            for region in ("us-west-2", "eu-west-1", "ap-south-1")]
     assert len(made) == 3
     with pytest.raises(ClientError) as info:
-        boto3.client("oam", endpoint_url=sandbox.endpoint, region_name="xx-test-9", aws_access_key_id="a",
+        boto3.client("oam", endpoint_url=sandbox.endpoint, region_name="eu-central-1", aws_access_key_id="a",
                      aws_secret_access_key="b", config=NO_RETRY).create_sink(Name="s")
     assert error_code(info) == "ServiceQuotaExceededException"

@@ -206,16 +206,6 @@ def cloudwatch_backend(account_id: str, region: str):
     return cloudwatch_backends[account_id][region]
 
 
-def cloudwatch_region(account_id: str, region: str):
-    """``account_id``'s CloudWatch backend in ``region``, or None when moto's CloudWatch serves no such region (it
-    serves the regions botocore lists, a bounded set; a CloudWatch call signed for another is refused)."""
-    from moto.cloudwatch.models import cloudwatch_backends  # noqa: PLC0415
-
-    if region not in cloudwatch_backends[account_id]:
-        return None
-    return cloudwatch_backend(account_id, region)
-
-
 def install(sandbox: "SandboxHost", shared: MotoBridge | None = None) -> MotoBridge:
     """The bridge for :data:`MOTO_SERVICES` (the sandbox routes them to ``bridge.handle``), closed with the
     sandbox (``shared``: a fleet cell's, its host's), and the default bucket for batch input and output."""
