@@ -1,0 +1,82 @@
+"""The fleet's throttles by tier on the shipped `fleet` profile and its sandbox (newcomer-4 F2/F4): eu-retail's
+Nova Lite in eu-west-1 throttles mostly at Standard (the `hot` scenario over its 60,000-TPM quota). The fleet
+row's split adds up to its total, names Standard, and agrees with what that account's own dashboard reads
+(the drill-in's collector, running as eu-retail), minute for minute."""
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+
+import pytest
+
+from tierconsole.core.aws.fleet import FleetCollector
+from tierconsole.core.config.profiles import load_profile
+from tierconsole.core.ops.fleet import drill_source, row_document
+from tierconsole.core.source import LiveSource
+from tierconsole.present.fleet import throttles_cell
+
+EU_RETAIL, NOVA, REGION = "200000000008", "amazon.nova-lite-v1:0", "eu-west-1"
+
+
+@pytest.fixture(autouse=True)
+def _xdg(tmp_path, monkeypatch):
+    for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR"):
+        monkeypatch.setenv(var, str(tmp_path / var))
+
+
+def _row(snapshot):
+    return next((r for r in snapshot.rows if (r.account_id, r.region, r.series) == (EU_RETAIL, REGION, NOVA)), None)
+
+
+async def _compare():
+    fleet = LiveSource(load_profile("fleet"), sandbox="embedded", speed=20.0)
+    fleet.start()
+    drilled = None
+    try:
+        clock = fleet.collector.clock
+        live = FleetCollector(fleet.ctx, clock=clock, cache=False)
+        deadline = time.monotonic() + 90
+        while True:  # two complete minutes of eu-retail throttling on the sandbox's (sped-up) timeline
+            snap = await live.refresh()
+            row = _row(snap)
+            if row is not None and len([m for m, n in row.throttle_minutes if n > 0]) >= 3:
+                break
+            assert time.monotonic() < deadline, "eu-retail never throttled"
+            await asyncio.sleep(1.0)
+        # one instant for both collectors, late in a complete minute: neither sees a minute still filling
+        at = (math.floor(clock() / 60) - 1) * 60 + 59.0
+        live.clock = lambda: at
+        row = _row(await live.refresh())
+        await live.close()
+        drilled = drill_source(fleet, row)
+        drilled.start()
+        drilled.collector.clock = lambda: at
+        data = await drilled.refresh()
+        data = await drilled.refresh()  # after discovery: the per-tier series of the account
+        return row, data, at
+    finally:
+        if drilled is not None:
+            await drilled.close()
+        await fleet.close()
+
+
+def test_eu_retail_s_split_adds_up_names_standard_and_agrees_with_its_own_dashboard():
+    row, data, at = asyncio.run(_compare())
+    split = dict(row.throttles_by_tier or {})
+    assert split.get("default", 0) > split.get("priority", 0) > 0, row  # mostly Standard, as its dashboard says
+    assert abs(sum(split.values()) - row.throttles_per_min) < 0.01 and not row.tiers_note
+    doc = row_document(row)["throttles_per_min_by_tier"]
+    assert doc["standard"] == round(split["default"], 2) and "default" not in doc
+    cell = throttles_cell(row)
+    assert f"S {split['default']:.1f}" in cell and f"P {split['priority']:.1f}" in cell
+    # the account's own collector (its dashboard), read at the same instant: per tier, the same trailing minute
+    minute = math.floor(at / 60) * 60
+    own: dict[str, dict[float, int]] = {}
+    for e in data.throttle_events:
+        if e.model_id == NOVA and e.source == "cloudwatch":
+            own.setdefault(e.tier, {})[e.time] = e.count
+    assert set(own) >= {"default", "priority"}, own
+    for tier, per in own.items():
+        trailing = per.get(float(minute), 0) + per.get(float(minute - 60), 0) * (1 - 59 / 60)
+        assert split.get(tier, 0.0) == pytest.approx(trailing, abs=0.01), (tier, split, own)
