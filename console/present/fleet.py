@@ -87,7 +87,7 @@ def line(cells: Sequence[str], mark: str = "  ") -> str:
 
 def format_fleet(s: FleetSnapshot, rows: Sequence[FleetRow] | None = None, by: str = "none") -> str:
     rows = s.rows if rows is None else rows
-    out = [f"fleet {s.profile}  monitoring account {s.monitoring_account or '?'}  regions {', '.join(s.regions)}"
+    out = [f"fleet  profile {s.profile}  monitoring account {s.monitoring_account or '?'}  regions {', '.join(s.regions)}"
            f"  endpoint {s.endpoint or 'AWS'}  ({s.source} figures)",
            f"{s.pulse.text()}  ·  {sum(s.calls.values())} AWS calls this refresh "
            f"({', '.join(f'{op} {n}' for op, n in sorted(s.calls.items()))})", ""]

@@ -29,6 +29,8 @@ async def test_rows_are_worst_first_and_filter_and_group_work():
         assert "88%" in lines[4]  # then the hot accounts
         pulse = str(app.screen.query_one("#fleet-pulse").render())
         assert pulse.startswith("2 accounts over 80% · 1 throttling · 1 stale")
+        title = str(app.screen.query_one("#fleet-title").render())
+        assert title.startswith(" tierconsole fleet  profile sample-fleet  monitoring ")  # F3: the field named
 
         await pilot.press("slash")
         assert isinstance(app.focused, Input)

@@ -23,7 +23,6 @@ from .catalog import ReservationSpec
 from .routes import GLOBAL_GEO, KNOWN_GEOS, model_named_by
 
 GROUPS = ("none", "account", "region", "model")
-TIER_ORDER = ("reserved", "priority", "default", "flex")
 
 
 @dataclass(frozen=True)
@@ -139,7 +138,7 @@ def build_rows(account_id: str, account_name: str, region: str, series: Sequence
             note = note or "application profile: its quotas are those of the model it copies"
         split = None
         if by_tier is not None and s in by_tier:
-            split = {t: trailing_minute(by_tier[s][t], now) for t in sorted(by_tier[s], key=tier_rank)}
+            split = {t: trailing_minute(v, now) for t, v in sorted(by_tier[s].items())}
         rv = res_views.get(s)
         reserved = None if rv is None else ReservedUse(rv.reservation_id, rv.input_fraction, rv.output_fraction,
                                                        rv.overflow_tpm, rv.overflow_source)
@@ -147,11 +146,6 @@ def build_rows(account_id: str, account_name: str, region: str, series: Sequence
         rows.append(FleetRow(account_id, account_name, region, s, model, route, tpm, rpm, thr, split,
                              tiers_note if (thr or 0) > 0 else "", bound, reserved, stale, note, src, minutes))
     return rows
-
-
-def tier_rank(tier: str) -> tuple[int, str]:
-    """Reserved, Priority, Standard, Flex (the order the console names tiers in), then any other."""
-    return (TIER_ORDER.index(tier) if tier in TIER_ORDER else len(TIER_ORDER), tier)
 
 
 def _unsplit(split: Mapping[str, float] | None, total: float | None) -> str:

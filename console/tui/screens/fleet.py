@@ -87,7 +87,7 @@ class FleetScreen(Screen[None]):
         s = self.snapshot
         if s is None:
             return
-        title = (f" tierconsole fleet  {s.profile}  monitoring {s.monitoring_account or '…'}  "
+        title = (f" tierconsole fleet  profile {s.profile}  monitoring {s.monitoring_account or '…'}  "
                  f"{len(s.regions)} regions  {s.endpoint or 'AWS'}  refreshed {clock(s.time)} UTC  "
                  f"{sum(n for op, n in s.calls.items() if op == 'GetMetricData')} GetMetricData")
         self._set("#fleet-title", title)
