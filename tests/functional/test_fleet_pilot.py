@@ -110,3 +110,27 @@ async def test_switching_to_another_profile_leaves_the_fleet(tmp_path, monkeypat
         assert app.session is not None and app.session.profile.name == "solo"
         await app.close_source()
         await pilot.pause()
+
+
+async def test_esc_on_the_table_clears_an_applied_filter_and_the_footer_says_so():
+    """F5 (newcomer-4): esc on the fleet table did not clear an active filter, and nothing said how to."""
+    from tierconsole.tui.widgets.keybar import KeyBar
+
+    app = TierConsoleApp(fleet=sample_fleet())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        everything = len(table(app).lines)
+        bar = app.screen.query_one(KeyBar)
+        assert "Clear filter" not in text_of(bar)  # nothing to clear
+        await pilot.press("slash", *"search", "enter")
+        await pilot.pause()
+        assert len(table(app).lines) < everything and isinstance(app.focused, FleetTable)
+        assert "esc Clear filter" in text_of(bar)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.filter_text == "" and len(table(app).lines) == everything
+        assert "filter:" not in str(app.screen.query_one("#fleet-pulse").render())
+        assert "Clear filter" not in text_of(bar)
+        await pilot.press("escape")  # no filter: esc does what it did (nothing here: the fleet stays)
+        await pilot.pause()
+        assert isinstance(app.screen, FleetScreen) and len(table(app).lines) == everything

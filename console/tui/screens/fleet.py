@@ -50,6 +50,9 @@ class FleetScreen(Screen[None]):
         Binding("q", "app.quit", "Quit", id="quit", tooltip="Quit tierconsole"),
         Binding("escape", "close_filter", "Close filter", show=False, id="close-filter",
                 tooltip="Close the filter line"),
+        # once a filter is applied, esc on the table clears it (as on the throttle feed), and the footer says so
+        Binding("escape", "clear_filter", "Clear filter", key_display="esc", id="clear-filter",
+                tooltip="Clear the applied filter"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -132,14 +135,21 @@ class FleetScreen(Screen[None]):
         box.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "close_filter":  # esc passes on when no filter line is open
-            return self.query_one("#fleet-filter", Input).has_class("-open")
+        if action in ("close_filter", "clear_filter"):  # esc passes on when there is nothing to close or clear
+            open_ = self.query_one("#fleet-filter", Input).has_class("-open")
+            return open_ if action == "close_filter" else not open_ and bool(self.filter_text)
         return True
+
+    def action_clear_filter(self) -> None:
+        self.filter_text = ""
+        self._draw()
+        self.refresh_bindings()
 
     def action_close_filter(self) -> None:
         box = self.query_one("#fleet-filter", Input)
         box.remove_class("-open")
         self.query_one(FleetTable).focus()
+        self.refresh_bindings()
 
     @on(CursorMoved)
     def _selected(self, event: CursorMoved) -> None:
