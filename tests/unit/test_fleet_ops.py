@@ -87,3 +87,21 @@ def test_the_console_runs_the_scenario_its_sandbox_section_names():
     assert LiveSource(load_profile("fleet")).scenario == "none"
     assert LiveSource(load_profile("sandbox")).scenario == "steady"
     assert LiveSource(load_profile("fleet"), scenario="spike").scenario == "spike"
+
+
+def test_nothing_measured_across_the_fleet_is_not_all_clear():
+    """F6 (newcomer-4): 0 rows (linked accounts, no Bedrock traffic yet) exited 0 as "all clear" for cron."""
+    from dataclasses import replace
+
+    from tierconsole.core.domain.fleetrows import AccountInfo, FleetSnapshot
+
+    quiet = (AccountInfo("200000000001", "payments-prod", "link label", ("us-east-1",), traffic=False),)
+    empty = FleetSnapshot(time=0.0, profile="fx", monitoring_account="100000000000", regions=("us-east-1",),
+                          threshold=0.8, rows=(), accounts=quiet)
+    for fail_over in (0.8, None):
+        v = verdict(empty, fail_over)
+        assert v.code == 1 and v.nothing == ("nothing was measured across the fleet: no Bedrock traffic in the last "
+                                             "3 hours in any of its 1 linked account (us-east-1)")
+    unlinked = verdict(replace(empty, accounts=()), 0.8)
+    assert unlinked.code == 1 and "no source account is linked to the monitoring account" in unlinked.nothing
+    assert verdict(snapshot(), 0.99).nothing == ""  # rows were measured: judged as before
