@@ -2,6 +2,7 @@
 dashboard's header; a fleet with no session refuses nothing silently (enter does nothing without a source)."""
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Input
 
 from tierconsole.core.domain.fleetsample import sample_fleet
@@ -134,3 +135,28 @@ async def test_esc_on_the_table_clears_an_applied_filter_and_the_footer_says_so(
         await pilot.press("escape")  # no filter: esc does what it did (nothing here: the fleet stays)
         await pilot.pause()
         assert isinstance(app.screen, FleetScreen) and len(table(app).lines) == everything
+
+
+PULSE = "2 accts over 80% · 1 throttling · 1 stale"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_a_drilled_dashboard_header_always_shows_the_fleet_pulse(size):
+    """The issue: "a pulse line in the header of every screen". At 80 columns, and at 120 beside the SANDBOX and
+    READ-ONLY badges of a drill-in, the one-line header had no room and left it out."""
+    import dataclasses
+
+    from tierconsole.core.domain.sample import sample_dashboard
+
+    data = dataclasses.replace(sample_dashboard(sandbox=True), profile="fleet/eu-retail@eu-west-1",
+                               account_id="200000000008", region="eu-west-1", read_only=True)
+    app = TierConsoleApp(data=data)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        app.screen.set_pulse(PULSE)
+        await pilot.pause()
+        header = text_of(app.screen.query_one(HeaderBar))
+        assert f"fleet: {PULSE}" in header, header
+        assert "SANDBOX" in header and "READ-ONLY" in header and "fleet/eu-retail@eu-west-1" in header
+        assert size[0] == 80 or "200000000008" in header  # at 80 a sandbox's header gives up region and account
+        assert all(len(line) <= size[0] for line in header.splitlines())
