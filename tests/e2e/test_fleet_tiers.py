@@ -11,7 +11,8 @@ import time
 import pytest
 
 from tierconsole.core.aws.fleet import FleetCollector
-from tierconsole.core.config.profiles import load_profile
+from tierconsole.core.config.loader import load_yaml
+from tierconsole.core.config.profiles import _load
 from tierconsole.core.ops.fleet import drill_source, row_document
 from tierconsole.core.source import LiveSource
 from tierconsole.present.fleet import throttles_cell
@@ -25,16 +26,36 @@ def _xdg(tmp_path, monkeypatch):
         monkeypatch.setenv(var, str(tmp_path / var))
 
 
+def shipped_fleet(bucket: str) -> str:
+    """profiles/fleet.yaml as shipped, with S3 buckets of the test's own (bucket names are global in moto, and
+    other sandboxes of this process use the shipped ones)."""
+    from importlib import resources
+
+    text = resources.files("tierconsole.profiles").joinpath("fleet.yaml").read_text()
+    assert "bucket: tierconsole-sandbox\n" in text
+    return text.replace("bucket: tierconsole-sandbox\n", f"bucket: {bucket}\n")
+
+
+def start_fleet_sandbox(text: str, speed: float = 20.0):
+    from tierconsole.sandbox.app import Sandbox, SandboxThread
+    from tierconsole.sandbox.config import parse_sandbox_config
+
+    thread = SandboxThread(Sandbox(parse_sandbox_config(load_yaml("fleet.yaml", text), "fleet.yaml"), speed=speed))
+    thread.start()
+    return thread
+
+
 def _row(snapshot):
     return next((r for r in snapshot.rows if (r.account_id, r.region, r.series) == (EU_RETAIL, REGION, NOVA)), None)
 
 
-async def _compare():
-    fleet = LiveSource(load_profile("fleet"), sandbox="embedded", speed=20.0)
+async def _compare(sb):
+    text = shipped_fleet("tierconsole-fleet-tiers-test")
+    fleet = LiveSource(_load("fleet", "fleet.yaml", "user", text), endpoint_url=sb.endpoint)
     fleet.start()
     drilled = None
     try:
-        clock = fleet.collector.clock
+        clock = sb.clock.now  # the sandbox's timeline (20x)
         live = FleetCollector(fleet.ctx, clock=clock, cache=False)
         deadline = time.monotonic() + 90
         while True:  # two complete minutes of eu-retail throttling on the sandbox's (sped-up) timeline
@@ -62,7 +83,11 @@ async def _compare():
 
 
 def test_eu_retail_s_split_adds_up_names_standard_and_agrees_with_its_own_dashboard():
-    row, data, at = asyncio.run(_compare())
+    thread = start_fleet_sandbox(shipped_fleet("tierconsole-fleet-tiers-test"))
+    try:
+        row, data, at = asyncio.run(_compare(thread.sandbox))
+    finally:
+        thread.stop()
     split = dict(row.throttles_by_tier or {})
     assert split.get("default", 0) > split.get("priority", 0) > 0, row  # mostly Standard, as its dashboard says
     assert abs(sum(split.values()) - row.throttles_per_min) < 0.01 and not row.tiers_note

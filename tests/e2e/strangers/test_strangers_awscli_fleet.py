@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.e2e.test_fleet_tiers import shipped_fleet, start_fleet_sandbox
 from tests.e2e.test_sandbox_fleet import load_sandbox_config_of
 
 MONITORING, EU_RETAIL, LEGACY = "100000000000", "200000000008", "200000000013"
@@ -21,12 +22,8 @@ METRIC = "AWS::CloudWatch::Metric"
 
 @pytest.fixture(scope="module")
 def fleet_sandbox():
-    from tierconsole.sandbox.app import Sandbox, SandboxThread
-
-    config = load_sandbox_config_of("fleet")
-    thread = SandboxThread(Sandbox(config, speed=20.0))
-    thread.start()
-    yield thread.sandbox, config.fleet
+    thread = start_fleet_sandbox(shipped_fleet("tierconsole-fleet-awscli-test"))
+    yield thread.sandbox, load_sandbox_config_of("fleet").fleet
     thread.stop()
 
 
