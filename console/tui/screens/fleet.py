@@ -140,6 +140,10 @@ class FleetScreen(Screen[None]):
             return open_ if action == "close_filter" else not open_ and bool(self.filter_text)
         return True
 
+    def footer_keep(self) -> frozenset[str]:
+        """Binding ids the footer keeps however narrow the terminal: how to clear an applied filter."""
+        return frozenset({"clear-filter"})
+
     def action_clear_filter(self) -> None:
         self.filter_text = ""
         self._draw()
