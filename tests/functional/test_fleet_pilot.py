@@ -162,3 +162,31 @@ async def test_a_drilled_dashboard_header_always_shows_the_fleet_pulse(size):
         assert "SANDBOX" in header and "READ-ONLY" in header and "fleet/eu-retail@eu-west-1" in header
         assert size[0] == 80 or "200000000008" in header  # at 80 a sandbox's header gives up region and account
         assert all(len(line) <= size[0] for line in header.splitlines())
+
+
+@pytest.mark.parametrize("width", [80, 120])
+async def test_an_action_screen_s_context_line_keeps_the_fleet_pulse(width):
+    """The prompt lab's (and every action screen's) context line inside a drilled account: the pulse on a line of
+    its own where the badges leave it no room, never left out."""
+    from textual.screen import Screen
+
+    from tierconsole.core.domain.sample import sample_dashboard
+    from tierconsole.tui.widgets.header import ContextBar, ContextInfo
+    from tierconsole.tui.widgets.render import PaletteHost
+
+    class Action(Screen):
+        def compose(self):
+            yield PaletteHost()
+            yield ContextBar()
+
+    app = TierConsoleApp(data=sample_dashboard())
+    async with app.run_test(size=(width, 24)) as pilot:
+        await app.push_screen(Action())
+        await pilot.pause()
+        bar = app.screen.query_one(ContextBar)
+        bar.set_data(ContextInfo("PROMPT LAB", "fleet/eu-retail@eu-west-1", "200000000008", "eu-west-1",
+                                 is_sandbox=True, read_only=True, pulse=PULSE))
+        await pilot.pause()
+        text = text_of(bar)
+        assert f"fleet: {PULSE}" in text and "READ-ONLY" in text, text
+        assert all(len(line) <= width for line in text.splitlines())
