@@ -32,7 +32,8 @@ def add_parser(sub) -> None:
     st.add_argument("--fleet", action="store_true",
                     help="the fleet profile's every account × region × model (as `tierconsole fleet`); with "
                          "--fail-over, exit 3 naming the accounts at or over the line, else 1 naming any account "
-                         "or region that could not be read")
+                         "or region that could not be read, or when nothing at all was measured (no Bedrock "
+                         "traffic anywhere in the fleet)")
 
 
 EXIT_OVER = 3

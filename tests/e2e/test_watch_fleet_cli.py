@@ -29,7 +29,7 @@ def test_a_fleet_watch_names_the_throttling_accounts_and_alerts_once_per_episode
     assert "Traceback" not in run.stderr
     stdout = [json.loads(line) for line in run.stdout.splitlines()]
     assert stdout[0]["event"] == "start" and stdout[0]["fleet"] is True and stdout[-1]["event"] == "stop"
-    assert "watching fleet fleet" in stdout[0]["message"]
+    assert "watching the fleet of profile fleet (" in stdout[0]["message"]  # F3: never "fleet fleet"
     events = [d for d in stdout if d["type"] == "event"]
     for e in events:  # every event names its account (id and name), region and model
         assert e["account"] and e["account_name"] and e["region"] in ("us-east-1", "us-west-2", "eu-west-1")

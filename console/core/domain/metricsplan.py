@@ -170,10 +170,10 @@ class Answers:
             out.series[(q.metric, q.model_id, q.tier)] = s
         for model, bare in p.derive.items():
             for metric in PER_TIER:
-                out._derive_standard(metric, model, bare)
+                out.derive_standard(metric, model, bare)
         return out
 
-    def _derive_standard(self, metric: str, model: str, bare: str) -> None:
+    def derive_standard(self, metric: str, model: str, bare: str) -> None:
         """Suffix form: Standard's series from the bare one and the suffixed tiers (per minute, never below 0).
         With ``bare == "standard"`` the bare series is Standard and the model total is the sum of the tiers."""
         tiers = [t for (m, mod, t) in self.series if m == metric and mod == model and t not in (None, "default")]

@@ -55,7 +55,7 @@ def row_document(r: fr.FleetRow) -> dict[str, Any]:
                                                  "fraction": round(b.fraction, 4)},
         "throttles_per_min": _round(r.throttles_per_min, 2),
         "throttles_per_min_by_tier": None if r.throttles_by_tier is None else
-        {t: round(v, 2) for t, v in r.throttles_by_tier.items()},
+        {("standard" if t == "default" else t): round(v, 2) for t, v in r.throttles_by_tier.items()},
         "tiers_note": r.tiers_note or None,
         "reserved": None if r.reserved is None else {
             "reservation_id": r.reserved.reservation_id, "input_fraction": round(r.reserved.input_fraction, 4),
@@ -87,6 +87,7 @@ class Verdict:
     code: int
     over: tuple[fr.FleetRow, ...]  # rows at or over the line
     unknown: tuple[tuple[str, str], ...]  # (who, why) that could not be judged
+    nothing: str = ""  # why nothing at all was measured (0 rows): never "all clear"
 
 
 def verdict(s: fr.FleetSnapshot, fail_over: float | None) -> Verdict:
@@ -102,8 +103,22 @@ def verdict(s: fr.FleetSnapshot, fail_over: float | None) -> Verdict:
                     if r.use is None and r.quota_note and not r.stale and (r.account_id, r.region) not in judged})
     names = {a.account_id: a.name for a in s.accounts}
     unknown += [(f"{names.get(a, a)} ({a}) {region} quota use", note) for a, region, note in notes]
-    code = EXIT_OVER if over else EXIT_FAIL if unknown else EXIT_OK
-    return Verdict(code, over, tuple(unknown))
+    nothing = "" if s.rows else nothing_measured(s)
+    code = EXIT_OVER if over else EXIT_FAIL if unknown or nothing else EXIT_OK
+    return Verdict(code, over, tuple(unknown), nothing)
+
+
+def nothing_measured(s: fr.FleetSnapshot) -> str:
+    """Why a fleet refresh has no row (F6: a cron check must not read that as all clear)."""
+    where = ", ".join(s.regions)
+    if s.region_stale and set(s.region_stale) >= set(s.regions):
+        why = "no region could be read"
+    elif not s.accounts:
+        why = "no source account is linked to the monitoring account (oam:ListAttachedLinks)"
+    else:
+        n = len(s.accounts)
+        why = f"no Bedrock traffic in the last 3 hours in any of its {n} linked account{'s' if n != 1 else ''}"
+    return f"nothing was measured across the fleet: {why} ({where})"
 
 
 def drill_profile(monitoring: "Profile", rule: "AccessRule", row: fr.FleetRow, *, read_only: bool = False,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import re
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Tuple
 
 from rich.text import Text
@@ -70,6 +70,17 @@ PAUSE_SLOT = 14
 STATUS_ROOM = {"labelled": 58, "clock": 43, "least": 22}
 #: The shortest an endpoint is cut to before fields beside it are given up.
 ENDPOINT_MIN = 20
+#: Room for the fleet's pulse on the header's line ("fleet: 12 accts over 80% · 3 throttling · 2 stale"); with
+#: less, the pulse has a line of its own (:meth:`HeaderBar.build`, :class:`ContextBar`).
+PULSE_ROOM = 52
+
+
+def pulse_line(pulse: str, width: int, palette: Palette) -> Text:
+    """The fleet's pulse on a line of its own (cut at the end, never left out)."""
+    text = Text.assemble(" ", Text(f"fleet: {pulse}", style=palette["warn"]))
+    if text.cell_len > width:
+        text.truncate(width, overflow="ellipsis")
+    return text
 
 
 def endpoint_text(endpoint: str | None) -> str:
@@ -106,7 +117,7 @@ class HeaderBar(Body):
     go; the right-hand status gives up its parts from the least important in the room left.
     """
 
-    DEFAULT_CSS = "HeaderBar { height: 1; }"
+    DEFAULT_CSS = "HeaderBar { height: auto; }"
 
     def on_mount(self) -> None:
         if self.data is None:  # the screen may have set it already (a fleet's pulse before any data)
@@ -114,6 +125,18 @@ class HeaderBar(Body):
 
     def build(self, width: int, palette: Palette) -> list[Text]:
         info: HeaderInfo = self.data
+        if info.pulse and not self._pulse_fits(info, width, palette):
+            # The fleet's pulse matters more than any field: a line of its own where the one line has no room
+            # for it (80 columns; 120 beside a drill-in's badges). Decided by the width and what stays the same
+            # for a session, never by the counts, so a new count moves nothing.
+            return [self._line(replace(info, pulse=""), width, palette), pulse_line(info.pulse, width, palette)]
+        return [self._line(info, width, palette)]
+
+    def _pulse_fits(self, info: HeaderInfo, width: int, palette: Palette) -> bool:
+        left = self._identity(info, palette, max(0, width - 1 - PAUSE_SLOT - 1))
+        return left.cell_len + 2 + PAUSE_SLOT + PULSE_ROOM + 3 + STATUS_ROOM["least"] <= width
+
+    def _line(self, info: HeaderInfo, width: int, palette: Palette) -> Text:
         left = self._identity(info, palette, max(0, width - 1 - PAUSE_SLOT - 1))
         slot = Text()
         if info.paused:
@@ -122,7 +145,7 @@ class HeaderBar(Body):
         slot.pad_right(PAUSE_SLOT - slot.cell_len)
         head = Text.assemble(left, " ", slot)
         tail = self._status(info, palette, max(0, width - head.cell_len - 1))
-        return [Text.assemble(head, " " * max(1, width - head.cell_len - tail.cell_len), tail)]
+        return Text.assemble(head, " " * max(1, width - head.cell_len - tail.cell_len), tail)
 
     @staticmethod
     def _identity(info: HeaderInfo, palette: Palette, room: int) -> Text:
@@ -248,7 +271,7 @@ class ContextInfo:
 class ContextBar(Body):
     """The one-line header of the action screens: title, SANDBOX / READ-ONLY, profile, account, region."""
 
-    DEFAULT_CSS = "ContextBar { height: 1; }"
+    DEFAULT_CSS = "ContextBar { height: auto; }"
 
     def build(self, width: int, palette: Palette) -> list[Text]:
         info: ContextInfo = self.data
@@ -263,8 +286,10 @@ class ContextBar(Body):
         parts.append((5, Text.assemble(("acct ", muted), (info.account_id or "…", strong)), False))
         if info.region:
             parts.append((7, Text.assemble(("region ", muted), (info.region, strong)), False))
-        if info.pulse:
+        own_line = bool(info.pulse) and _joined(parts, palette).cell_len + 3 + PULSE_ROOM > width
+        if info.pulse and not own_line:
             parts.append((4, Text(f"fleet: {info.pulse}", style=palette["warn"]), False))
         while _joined(parts, palette).cell_len > width and len(parts) > 2:
             parts.remove(min(parts, key=lambda part: part[0]))
-        return [_joined(parts, palette)]
+        return [_joined(parts, palette), pulse_line(info.pulse, width, palette)] if own_line else \
+            [_joined(parts, palette)]
