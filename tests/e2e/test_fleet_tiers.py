@@ -96,7 +96,7 @@ def test_eu_retail_s_split_adds_up_names_standard_and_agrees_with_its_own_dashbo
     assert split.get("default", 0) > split.get("priority", 0) > 0, row  # mostly Standard, as its dashboard says
     assert abs(sum(split.values()) - row.throttles_per_min) < 0.01 and not row.tiers_note
     doc = row_document(row)["throttles_per_min_by_tier"]
-    assert doc["standard"] == round(split["default"], 2) and "default" not in doc
+    assert doc["default"] == round(split["default"], 2) and "standard" not in doc  # the wire name, as status --json
     cell = throttles_cell(row)
     assert f"S {split['default']:.1f}" in cell and f"P {split['priority']:.1f}" in cell
     # the account's own collector (its dashboard), read at the same instant: per tier, the same trailing minute

@@ -93,7 +93,7 @@ def test_a_split_that_does_not_add_up_to_the_total_says_so():
     (whole,) = fr.build_rows("2" * 12, "", "r", [NOVA], a, NOW, listed=LISTED, quota_note=None,
                              by_tier={NOVA: {"priority": {MINUTE: 8.0}, "default": {MINUTE: 22.0}}})
     assert not whole.tiers_note and throttles_cell(whole) == "30.0 (S 22.0 P 8.0)"
-    assert row_document(whole)["throttles_per_min_by_tier"] == {"priority": 8.0, "standard": 22.0}
+    assert row_document(whole)["throttles_per_min_by_tier"] == {"priority": 8.0, "default": 22.0}
 
 
 def row(account="200000000001", name="", region="us-east-1", series=NOVA, use=None, thr=0.0, stale=None):

@@ -55,7 +55,7 @@ def row_document(r: fr.FleetRow) -> dict[str, Any]:
                                                  "fraction": round(b.fraction, 4)},
         "throttles_per_min": _round(r.throttles_per_min, 2),
         "throttles_per_min_by_tier": None if r.throttles_by_tier is None else
-        {("standard" if t == "default" else t): round(v, 2) for t, v in r.throttles_by_tier.items()},
+        {t: round(v, 2) for t, v in r.throttles_by_tier.items()},
         "tiers_note": r.tiers_note or None,
         "reserved": None if r.reserved is None else {
             "reservation_id": r.reserved.reservation_id, "input_fraction": round(r.reserved.input_fraction, 4),
