@@ -269,27 +269,48 @@ class ContextInfo:
 
 
 class ContextBar(Body):
-    """The one-line header of the action screens: title, SANDBOX / READ-ONLY, profile, account, region."""
+    """The header of the action screens: title, SANDBOX / READ-ONLY, profile, account, region — the target its
+    calls go to. Nothing of the target is ever dropped: where one line has no room, labels go first, then the
+    brand, then the target takes a line of its own (and the fleet's pulse one more)."""
 
     DEFAULT_CSS = "ContextBar { height: auto; }"
 
     def build(self, width: int, palette: Palette) -> list[Text]:
         info: ContextInfo = self.data
         muted, strong = palette["muted"], palette["strong"]
-        parts: list[_Part] = [(9, Text(" tierconsole ", style=palette["badge-accent"]), True),
-                              (9, Text(f" {info.title} ", style=palette["strong"]), True)]
+        head: list[_Part] = [(9, Text(f" {info.title} ", style=palette["strong"]), True)]
         if info.is_sandbox:
-            parts.append((8, Text(" SANDBOX ", style=palette["badge-warn"]), True))
+            head.append((8, Text(" SANDBOX ", style=palette["badge-warn"]), True))
         if info.read_only:
-            parts.append((9, Text(" READ-ONLY ", style=palette["badge-crit"]), True))
-        parts.append((6, Text.assemble(("profile ", muted), (info.profile or "—", strong)), False))
-        parts.append((5, Text.assemble(("acct ", muted), (info.account_id or "…", strong)), False))
-        if info.region:
-            parts.append((7, Text.assemble(("region ", muted), (info.region, strong)), False))
-        own_line = bool(info.pulse) and _joined(parts, palette).cell_len + 3 + PULSE_ROOM > width
-        if info.pulse and not own_line:
-            parts.append((4, Text(f"fleet: {info.pulse}", style=palette["warn"]), False))
-        while _joined(parts, palette).cell_len > width and len(parts) > 2:
-            parts.remove(min(parts, key=lambda part: part[0]))
-        return [_joined(parts, palette), pulse_line(info.pulse, width, palette)] if own_line else \
-            [_joined(parts, palette)]
+            head.append((9, Text(" READ-ONLY ", style=palette["badge-crit"]), True))
+        brand: _Part = (9, Text(" tierconsole ", style=palette["badge-accent"]), True)
+        target = [("profile", info.profile or "—"), ("acct", info.account_id or "…"), ("region", info.region)]
+
+        def fields(labelled: bool) -> list[_Part]:
+            return [(5, Text.assemble((f"{label} ", muted), (value, strong)) if labelled else Text(value, strong),
+                     False) for label, value in target if value]
+
+        # The pulse's room is reserved (PULSE_ROOM), not measured: a count that grows moves nothing.
+        reserve = 3 + PULSE_ROOM if info.pulse else 0
+        for parts in ([brand, *head, *fields(True)], [*head, *fields(True)], [*head, *fields(False)]):
+            line = _joined(parts, palette)
+            if line.cell_len + reserve <= width:
+                pulse = Text(f"fleet: {info.pulse}", style=palette["warn"]) if info.pulse else None
+                return [_joined([*parts, (4, pulse, False)], palette) if pulse else line]
+        for parts in ([brand, *head, *fields(True)], [*head, *fields(True)], [*head, *fields(False)]):
+            if info.pulse and _joined(parts, palette).cell_len <= width:  # the pulse alone on a second line
+                return [_joined(parts, palette), pulse_line(info.pulse, width, palette)]
+        spaced = [(9, Text(""), True)]  # one space in front, as the head's badges have
+        own = _joined([*spaced, *fields(True)], palette)
+        lines = [_joined(head, palette), own if own.cell_len <= width else
+                 _crop(_joined([*spaced, *fields(False)], palette), width)]
+        return [*lines, pulse_line(info.pulse, width, palette)] if info.pulse else lines
+
+
+def _crop(text: Text, width: int) -> Text:
+    """``text`` cut at ``width`` cells with an ellipsis (a target too long for any line)."""
+    if text.cell_len <= width:
+        return text
+    text = text.copy()
+    text.truncate(width, overflow="ellipsis")
+    return text
