@@ -37,7 +37,8 @@ SERVICE_QUOTAS_OPS = {"ListServiceQuotas", "GetServiceQuota", "ListAWSDefaultSer
                       "ListRequestedServiceQuotaChangeHistory"}  # open increase requests, for the quota pane
 #: the calls of the slow quota cadence (quota_refresh_seconds): the report is started on one refresh and read on
 #: the next (again while it is being made), so it may touch two or three refreshes per quota period
-QUOTA_CADENCE_OPS = SERVICE_QUOTAS_OPS | {"ListFoundationModels", "ListInferenceProfiles"}
+#: (ListInferenceProfiles runs on this cadence and on the discovery one, with ListMetrics: not counted here)
+QUOTA_CADENCE_OPS = SERVICE_QUOTAS_OPS | {"ListFoundationModels"}
 CLUSTER_GAP_S = 0.4
 
 

@@ -17,7 +17,8 @@ def add_parser(sub) -> None:
                                    "cross-account observability: one GetMetricData per region, plus the splits the "
                                    "500-query limit forces) and each account's quotas (through the account), and "
                                    "print one row per account × region × model, worst first. Exit 1 when an "
-                                   "account or region could not be read (named on stderr); otherwise 0.")
+                                   "account or region could not be read (named on stderr), or when nothing at all "
+                                   "was measured (no row: no Bedrock traffic anywhere); otherwise 0.")
     p.add_argument("--json", action="store_true")
     add_view_options(p)
 
@@ -58,6 +59,8 @@ async def _fleet(args, fail_over) -> int:
     v = verdict(snap, fail_over)
     for who, why in v.unknown:
         print(f"tierconsole: could not read {who}: {why}", file=sys.stderr)
+    if v.nothing:
+        print(f"tierconsole: {v.nothing}", file=sys.stderr)
     if v.over:
         print(f"tierconsole: {len(v.over)} over {fail_over:.0%} in "
               f"{len({r.account_id for r in v.over})} accounts: " + "; ".join(over_lines(v.over, fail_over)),

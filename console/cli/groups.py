@@ -10,6 +10,7 @@ from typing import Callable
 
 from ..core.units import DURATION_HELP, SIZE_HELP, parse_duration, parse_size
 from ..recording.limits import DEFAULT_MAX_BYTES
+from ..sandbox.choices import SCENARIOS, fault_kinds_text
 from .argtypes import sandbox_speed
 from .options import Group, Option
 
@@ -77,8 +78,8 @@ SANDBOX_GROUP = Group("sandbox", (
         metavar="FILE", help="profile YAML with a 'sandbox' section (default: built-in profiles/sandbox.yaml; "
                              "--profile NAME uses that console profile's file)")),
     Option(("--scenario",), "scenario", None, dict(
-        metavar="NAME", help="background traffic: none, steady, spike, flex-backlog, reserved-overflow, outage, "
-                             "calm, hot, or a scenario YAML file (default: the config's, else none)")),
+        metavar="NAME", help=f"background traffic: {', '.join(SCENARIOS)}, or a scenario YAML file (default: the "
+                             "config's, else none)")),
     Option(("--speed",), "speed", 1.0, dict(
         type=sandbox_speed, metavar="FACTOR",
         help="run the sandbox clock FACTOR times faster (pacing, quota windows, waits, jobs)")),
@@ -89,6 +90,5 @@ SANDBOX_GROUP = Group("sandbox", (
         help="require SigV4-signed requests from the access keys in FILE (YAML: access_keys: {ID: SECRET})")),
     Option(("--faults",), "faults", None, dict(
         metavar="SPEC", help="inject faults, e.g. '503@0.3:bedrock,slow=15s@0.2:monitoring,down=10s/60s' "
-                             "(kinds: 503, 500, throttle, slow=D, reset, lost, expired, denied, down=D/P, "
-                             "badframe, cut)")),
+                             f"(kinds: {fault_kinds_text()})")),
 ))

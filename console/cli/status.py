@@ -32,7 +32,8 @@ def add_parser(sub) -> None:
     st.add_argument("--fleet", action="store_true",
                     help="the fleet profile's every account × region × model (as `tierconsole fleet`); with "
                          "--fail-over, exit 3 naming the accounts at or over the line, else 1 naming any account "
-                         "or region that could not be read")
+                         "or region that could not be read, or when nothing at all was measured (no Bedrock "
+                         "traffic anywhere in the fleet)")
 
 
 EXIT_OVER = 3
@@ -62,8 +63,7 @@ async def _status(args) -> int:
         if args.fail_over in (None, PROFILE_THRESHOLD) else (args.fail_over, " (--fail-over)")
     over = uses_over(doc["quotas"], doc["reservations"], threshold)
     doc["over"] = {"threshold": threshold,
-                   "items": [{"kind": o.kind, "name": o.name, "measure": o.measure, "fraction": o.fraction}
-                             for o in over]}
+                   "items": [o.as_json() for o in over]}
     if args.json:
         print(json.dumps(doc, indent=2))
     else:

@@ -85,7 +85,7 @@ def run_watch(args: argparse.Namespace, source: Any, sinks: list[Any], given: li
     described = "; ".join(f"{s.name}: {s.describe()}" for s in (*sinks, *given)) or "none"
     rules = rules_line(profile.watch.rules, fleet)
     unseen = "" if profile.is_sandbox else "; overflow: not published by AWS (no overflow events)"
-    what = (f"fleet profile {profile.name} (every account × region × model in {', '.join(profile.regions)})" if fleet
+    what = (f"the fleet of profile {profile.name} (every account × region × model in {', '.join(profile.regions)})" if fleet
             else f"profile {profile.name} ({profile.region})")
     log.write({"type": "watch", "event": "start", "profile": profile.name, "region": profile.region,
                **({"fleet": True, "regions": list(profile.regions)} if fleet else {}),

@@ -26,6 +26,7 @@ log = logging.getLogger("tierconsole.live")
 #: its file, else run a throwaway one in-process; ``keep``: attach, else start a background one and leave
 #: it running (the console); ``embedded``: always in-process (a scenario or speed of its own).
 SANDBOX_MODES = ("attach", "keep", "embedded")
+READ_ONLY_FLAG = "--read-only was given"  # the cause a refusal names
 
 
 class LiveSource:
@@ -37,7 +38,7 @@ class LiveSource:
         if region:
             profile = replace(profile, regions=(region,) + tuple(r for r in profile.regions if r != region))
         if read_only:
-            profile = replace(profile, read_only=True)
+            profile = replace(profile, read_only=True, read_only_by=READ_ONLY_FLAG)
         self.profile = profile
         self.forced_read_only = read_only  # --read-only: carried over to every profile switched to
         self._endpoint_url = endpoint_url or profile.endpoint_url

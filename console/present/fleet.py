@@ -29,10 +29,9 @@ def throttles_cell(r: FleetRow) -> str:
     if r.throttles_per_min is None:
         return "—"
     total = f"{r.throttles_per_min:.1f}" if r.throttles_per_min else "0"
-    if r.throttles_by_tier:
-        split = " ".join(f"{tier_label(t)[0]} {v:.1f}" for t, v in r.throttles_by_tier.items() if v > 0)
-        return f"{total} ({split})" if split else total
-    return f"{total} ({r.tiers_note})" if r.tiers_note else total
+    split = " ".join(f"{tier_label(t)[0]} {v:.1f}" for t, v in (r.throttles_by_tier or {}).items() if v > 0)
+    inside = "; ".join(p for p in (split, r.tiers_note) if p)  # a partial split says so beside what was read
+    return f"{total} ({inside})" if inside else total
 
 
 def reserved_cell(r: FleetRow) -> str:
@@ -88,7 +87,7 @@ def line(cells: Sequence[str], mark: str = "  ") -> str:
 
 def format_fleet(s: FleetSnapshot, rows: Sequence[FleetRow] | None = None, by: str = "none") -> str:
     rows = s.rows if rows is None else rows
-    out = [f"fleet {s.profile}  monitoring account {s.monitoring_account or '?'}  regions {', '.join(s.regions)}"
+    out = [f"fleet  profile {s.profile}  monitoring account {s.monitoring_account or '?'}  regions {', '.join(s.regions)}"
            f"  endpoint {s.endpoint or 'AWS'}  ({s.source} figures)",
            f"{s.pulse.text()}  ·  {sum(s.calls.values())} AWS calls this refresh "
            f"({', '.join(f'{op} {n}' for op, n in sorted(s.calls.items()))})", ""]

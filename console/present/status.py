@@ -1,7 +1,8 @@
 """The status document (:mod:`tierconsole.core.ops.status`) for people."""
 from __future__ import annotations
 
-from ..core.domain.alerts import is_over, over_text, quota_fractions, quotas_over, reservations_over, threshold_text
+from ..core.domain.alerts import (MARKS_LEGEND, is_over, over_text, quota_fractions, quotas_over, reservations_over,
+                                   threshold_text, tpm_mark)
 from ..core.domain.format import tier_label
 
 
@@ -40,17 +41,26 @@ def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
                    f" {r['input_fraction']:>5.0%}  out {r['output_tpm_used']:>8,}/{r['output_tpm_reserved']:<8,}"
                    f" {r['output_fraction']:>5.0%}  {_overflow_text(r)}")
     out.append("QUOTAS per model and route (TPM by tier vs the route's TPM quota, burndown included)")
+    marked = False
     for q in doc["quotas"]:
         tiers = "  ".join(f"{tier_label(k)} {v:,}" for k, v in q["tpm_by_tier"].items())
         route = "" if q.get("route", "on-demand") == "on-demand" else f" ({q['route']})"
+        # the quota pane's marks: ✖ a measured minute at the quota, ~ an estimate
+        _, glyph, pct = tpm_mark(q["tpm_fraction"] if q["tpm_quota"] else None,
+                                 estimated=bool(q.get("tpm_estimated")),
+                                 measured_over=bool(q.get("tpm_measured_over")), warn=alert_threshold)
+        glyph = glyph if glyph in "~✖" else ""
+        marked = marked or bool(glyph) or "~" in pct
         out.append(f"{mark(*(f for _, f in quota_fractions(q)))}{q['model_id'] + route:<44} "
-                   f"{q['tpm_used']:>9,}/{q['tpm_quota']:<9,.0f} {q['tpm_fraction']:>5.0%}"
+                   f"{q['tpm_used']:>9,}/{q['tpm_quota']:<9,.0f} {glyph + pct:>6}"
                    f"  RPM {q['rpm_used']}/{q['rpm_quota']:.0f}  [{tiers}]")
         if q.get("via"):
             out.append(f"    via application profile {', '.join(q['via'])}")
         if q.get("binding"):
             source = q["binding"].get("source")
             out.append(f"    binds: {q['binding']['text']}" + (f" ({source})" if source else ""))
+    if marked:
+        out.append(f"  {MARKS_LEGEND}")
     return "\n".join(out + _tail(doc))
 
 
@@ -59,10 +69,12 @@ def _tail(doc: dict) -> list[str]:
     out = ["THROTTLES (5 min / 60 min)"]
     if doc.get("no_data"):
         out.append("  — (no data)")
+    # an application profile's series is its ARN: named as the quota pane names it, ``etl (3zcjidm03iv5)``
+    names = {p["arn"]: f"{p['name']} ({p['id']})" for p in doc.get("application_profiles") or ()}
     for model, per in ({} if doc.get("no_data") else doc["throttles"]["last_60m"]).items():
         five = doc["throttles"]["last_5m"].get(model, {})
         cells = "  ".join(f"{tier_label(t)} {five.get(t, 0)}/{n}" for t, n in per.items())
-        out.append(f"  {model:<44} {cells}")
+        out.append(f"  {names.get(model, model):<44} {cells}")
     if doc.get("application_profiles"):
         out.append("APPLICATION INFERENCE PROFILES")
         out += [f"  {p['name']} ({p['id']})  {p['text']}" + (f"  → {p['model_id']}" if p["model_id"] else "")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..core.domain.quotas import ROUTE_LABEL
 from ..core.domain.quotarequest import (
     RECORDING_SOURCE, QuotaIncreaseRequest, TooLittleHistory, build_request, demand_from_minutes, recorded_minutes,
     route_of,
@@ -14,14 +15,12 @@ from ..core.domain.quotarequest import (
 from .format import DamagedFrameError
 from .reader import Recording
 
-_ROUTE_WORDS = {"on_demand": "on-demand", "cross_region": "cross-region", "global": "global"}
-
 
 def request_from_recording(path: str | Path, identifier: str, *, headroom: float, desired: int | None
                            ) -> QuotaIncreaseRequest:
     """Raises :class:`~.format.RecordingError` (unreadable file) or :class:`TooLittleHistory`."""
     model_id, kind = route_of(identifier)
-    route = _ROUTE_WORDS[kind.value]
+    route = ROUTE_LABEL[kind.value]
     usage, last = [], None
     damaged = ""
     with Recording(path) as recording:

@@ -147,6 +147,7 @@ class ReplaySource:
         #: LiveSource compatibility: the recorded profile (name, region, sandbox), read-only, no AWS.
         self.profile = Profile(name=str(meta.get("profile") or "replay"),
                                regions=(str(meta.get("region") or "us-east-1"),), read_only=True,
+                               read_only_by="this is a replay of a recording",
                                sandbox={} if meta.get("is_sandbox") else None,
                                source=str(self.recording.path), origin="recording")
         self.sandbox_thread = self.ctx = self.collector = None

@@ -48,7 +48,7 @@ class Sandbox:
                  faults: str | None = None, auth_keys: dict[str, str] | None = None, instance: str | None = None,
                  parent: "Sandbox | None" = None):
         self.config = config or load_sandbox_config()
-        self.parent = parent  # a cell of a fleet sandbox (see .cells) has the sandbox hosting it
+        self.parent = parent  # a cell (see .cells) has the sandbox hosting it
         self.instance = instance or identity.new_instance()  # who answers: see .identity
         self.clock = clock or SandboxClock(speed)
         self.outcomes = OutcomeLog()
@@ -100,15 +100,16 @@ class Sandbox:
         # CloudWatch cross-account observability: one OAM state for every account and region of the endpoint.
         self.oam: oam.Oam = parent.oam if parent else oam.Oam(self)
         self.services["oam"] = self.oam.handle
-        self.cells = None  # a fleet sandbox's (account, region) cells (see .cells)
-        if parent is None and self.config.fleet is not None:
+        self.cells = None  # the (account, region) cells this sandbox hosts (see .cells); a cell hosts none
+        if parent is None:
             from .cells import Cells  # noqa: PLC0415
 
             self.cells = Cells(self, lambda config, scenario: Sandbox(
                 config, scenario=scenario, clock=self.clock, instance=self.instance, parent=self))
+            self.on_close(self.cells.stop)
+        if parent is None and self.config.fleet is not None:
             if self.verifier is not None:
                 self.verifier.issued = self.cells.issued_secret
-            self.on_close(self.cells.stop)
             if self.config.fleet.oam_auto:
                 self.oam.auto()
         xaccount.wire(self.oam, self)  # its CloudWatch answers for the accounts linked to it
@@ -252,7 +253,7 @@ class Sandbox:
                 return None
         except AwsError as e:
             response = error_response(e.code, e.message, e.status, service=service, request_id=call.request_id,
-                                      cbor=cbor, query=query)
+                                      cbor=cbor, query=query, extra=e.extra)
             call.served_tier = None
             self._log(call, response.status, t0, e.code)
             return response
@@ -339,7 +340,7 @@ class Sandbox:
                  "route": call.route.kind.value if call.route is not None else None,  # on_demand, cross_region, global
                  "tier_asked": call.asked_tier, "tier_served": call.served_tier, "status": status,
                  "error": error, "quota": call.quota, "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
-                 "request_id": call.request_id, **({"account": call.account} if self.cells is not None else {})}
+                 "request_id": call.request_id, **({"account": call.account} if self.config.fleet is not None else {})}
         for key, value in entry.items():  # what a client sent is logged clipped: a line never grows with it
             if isinstance(value, str):
                 entry[key] = clean_text(value, LOGGED_CHARS)

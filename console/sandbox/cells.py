@@ -1,19 +1,26 @@
-"""A fleet sandbox's cells: one per (account, region), each a sandbox of its own behind the one endpoint.
+"""A sandbox's cells: one per (account, region), each a sandbox of its own behind the one endpoint.
 
-A cell has what a single-account sandbox has — tier engine, runtime, outcome log, metrics publisher (into
+A cell has what a single-region sandbox has — tier engine, runtime, outcome log, metrics publisher (into
 moto's CloudWatch backend of its account and region), batch jobs, Service Quotas and its scenario — and
 shares the endpoint, clock, faults and moto bridge of the sandbox that hosts it. The sandbox's own default
-account in its own region is that sandbox itself, so a config without ``accounts`` is exactly the
-single-account sandbox.
+account in its own region (``sandbox.region``, the home region) is that sandbox itself.
+
+A fleet sandbox (``sandbox.accounts``) serves the closed set of regions its config lists. The single-account
+sandbox (no ``accounts``) serves its one account in every region botocore's endpoint data lists for Amazon Bedrock
+(:func:`bedrock_regions`, a closed set): as on AWS, where on-demand and cross-region quotas, CloudWatch metrics,
+batch jobs and Service Quotas are per account per region, a call signed for another region than the home one is
+answered by that region's cell, made when it is first asked for. Its scenario traffic stays in the home region.
 
 Which cell answers a request: the **account** is told by its access key (:meth:`Cells.account_of`): the
 built-in ``sandbox-<account>`` key of an account the config names (:mod:`...core.domain.sandboxkeys`), or a key
 moto's STS issued by ``AssumeRole`` into one of them; any other key acts in the default account (as the
-single-account sandbox takes every key). The **region** is the SigV4 scope's; a region the config does not
-serve is refused. Both sets are closed: nothing a client sends creates a cell.
+single-account sandbox takes every key; there every key acts in its one account). The **region** is the SigV4
+scope's; a region the sandbox does not serve is refused with the error AWS gives a credential that is not valid
+there. Both sets are closed: nothing a client sends makes more than one cell per account and region served.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections import OrderedDict
@@ -38,26 +45,50 @@ _ROLE_ACCOUNT = re.compile(r"arn:[^:]*:iam::([0-9]+)")
 _REGION_ERRORS = {"query": "InvalidClientTokenId", "s3": "InvalidAccessKeyId", "json": "UnrecognizedClientException"}
 
 
+@functools.cache
+def bedrock_regions() -> tuple[str, ...]:
+    """The regions botocore's endpoint data lists for Amazon Bedrock, in every partition, sorted: the ``bedrock``
+    service's (bedrock-runtime shares its signing name; its own endpoints come from rules, with no list)."""
+    from botocore.loaders import create_loader  # noqa: PLC0415 - loaded with the sandbox's moto anyway
+
+    found: set[str] = set()
+    for partition in create_loader().load_data("endpoints")["partitions"]:
+        pattern = re.compile(partition.get("regionRegex", r"(?!)"))
+        found.update(name for name in partition.get("services", {}).get("bedrock", {}).get("endpoints", {})
+                     if pattern.fullmatch(name))  # not the "bedrock-runtime-fips-…" hostname keys
+    return tuple(sorted(found))
+
+
 class Cells:
-    """The (account, region) cells of a fleet sandbox, made from its config on first use (or at start)."""
+    """The (account, region) cells of a sandbox, made from its config on first use (a fleet's: at start)."""
 
     def __init__(self, host: Sandbox, make: Callable[["SandboxConfig", str | None], Sandbox]):
         self.host = host
         self._make_sandbox = make  # (config, scenario) -> a cell sharing the host's clock, moto and OAM
-        self.fleet = host.config.fleet
-        self._check_scenarios()
+        self.fleet = host.config.fleet  # None: the single-account sandbox
+        if self.fleet is not None:
+            self._check_scenarios()
         self.default = host.config.account_id
         self._cells: dict[tuple[str, str], Sandbox] = {(self.default, host.config.region): host}
         self._issued: OrderedDict[str, str] = OrderedDict()
         self.started = False
 
     # ------------------------------------------------------------------ who and where
+    @functools.cached_property
+    def regions(self) -> tuple[str, ...]:
+        """The regions served: ``sandbox.regions``, else every region botocore lists for Bedrock and the home one
+        (read when a region other than the home one is first asked for: not at start)."""
+        config = self.host.config
+        if config.regions:
+            return config.regions
+        return bedrock_regions() if config.region in bedrock_regions() else (config.region, *bedrock_regions())
+
     def known(self, account: str) -> bool:
-        return account == self.default or self.fleet.account(account) is not None
+        return account == self.default or self.fleet is not None and self.fleet.account(account) is not None
 
     def account_of(self, access_key: str | None) -> str:
         """The account a request signed with ``access_key`` acts in."""
-        if not access_key:
+        if not access_key or self.fleet is None:
             return self.default
         named = account_of_key(access_key)
         if named is not None and self.known(named):
@@ -98,7 +129,7 @@ class Cells:
         """The cell that answers ``call`` (``call.account``: :meth:`account_of` its access key)."""
         from .auth import family  # noqa: PLC0415
 
-        if call.service == "sts":
+        if call.service == "sts" and self.fleet is not None:
             target = self.check_assume_role(call)
             if target is not None:
                 bound_assumed_roles(target, MAX_ASSUMED_PER_ACCOUNT - 1)  # moto adds one
@@ -109,9 +140,12 @@ class Cells:
         cell = self._cells.get((account, region))
         if cell is not None:
             return cell
-        if region not in self.fleet.regions:
+        if region not in self.regions:
+            serves = (f"{', '.join(self.regions)} (sandbox.regions of its config)" if self.host.config.regions else
+                      f"the {len(self.regions)} regions botocore lists for Amazon Bedrock (sandbox.regions of its "
+                      "config lists fewer)")
             raise AwsError(_REGION_ERRORS[family], f"The sandbox does not serve region {region[:40]!r}; it serves "
-                           f"{', '.join(self.fleet.regions)} (sandbox.regions of its config).", 403)
+                           f"{serves}.", 403)
         return self._make(account, region)
 
     def _check_scenarios(self) -> None:
@@ -128,10 +162,10 @@ class Cells:
                                       source=self.host.config.source) from None
 
     def _make(self, account: str, region: str) -> Sandbox:
-        spec = self.fleet.account(account)
+        spec = self.fleet.account(account) if self.fleet is not None else None
         base = self.host.config
         # Each cell its own seed (fixed by account and region): two calm accounts do not send the same traffic.
-        seed = base.catalog.settings.seed + int(account) % 100_003 * 31 + self.fleet.regions.index(region)
+        seed = base.catalog.settings.seed + int(account) % 100_003 * 31 + self.regions.index(region)
         if spec is None:  # the default account in another region
             config = replace(base, region=region, catalog=_own_settings(base.catalog, seed))
             scenario = None
@@ -147,8 +181,11 @@ class Cells:
         return cell
 
     def start(self) -> None:
-        """At the sandbox's start: the cells that run traffic or are linked, so their metrics exist from now."""
+        """At the sandbox's start: a fleet's cells that run traffic or are linked, so their metrics exist from now
+        (the single-account sandbox's other regions are made when first asked for)."""
         self.started = True
+        if self.fleet is None:
+            return
         for region in self.fleet.regions:
             self.cell(self.default, region, "json")
         for spec in self.fleet.accounts:

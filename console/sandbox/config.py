@@ -11,7 +11,7 @@ from ..core.config.loader import load_yaml, locate
 from ..core.domain.catalog import (Catalog, ConfigError, _check_keys, _get, in_region, parse_catalog, parse_profiles,
                                    show)
 from ..core.domain.metricforms import MetricsSettings, parse_metrics_settings
-from .fleet_config import Fleet, parse_fleet
+from .fleet_config import Fleet, parse_fleet, parse_regions
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -130,6 +130,8 @@ class SandboxConfig:
     quota_requests: QuotaRequestSettings = QuotaRequestSettings()  # how quota-increase requests are decided
     s3: S3Limits = S3Limits()  # what the sandbox's S3 keeps (see services/s3_limits.py)
     fleet: "Fleet | None" = None  # several accounts and regions (see fleet_config.py); None: one account, as ever
+    # The regions served (sandbox.regions; a fleet's too). (): every region botocore lists for Bedrock (see cells.py)
+    regions: tuple[str, ...] = ()
 
 
 _SANDBOX_KEYS = {"account_id", "scenario", "bucket", "engine", "models", "region", "access_log", "geographies",
@@ -178,8 +180,9 @@ def parse_sandbox_config(doc: Any, source: str) -> SandboxConfig:
         catalog = replace(catalog, reservations=in_region(catalog.reservations, region))  # default: this region
         max_profiles = _get(sb, "max_application_profiles", "sandbox", int,
                             default=DEFAULT_MAX_APPLICATION_PROFILES, minimum=0, maximum=MAX_APPLICATION_PROFILES)
-        return SandboxConfig(catalog=catalog, account_id=account, region=region,
-                             fleet=parse_fleet(sb, doc, account, region),
+        fleet = parse_fleet(sb, doc, account, region)
+        return SandboxConfig(catalog=catalog, account_id=account, region=region, fleet=fleet,
+                             regions=fleet.regions if fleet is not None else parse_regions(sb, region),
                              bucket=sb.get("bucket", DEFAULT_BUCKET), scenario=sb.get("scenario", "none"),
                              source=source, access_log=sb.get("access_log"),
                              max_application_profiles=max_profiles, s3=parse_s3_limits(sb.get("s3"), "sandbox.s3"),

@@ -41,8 +41,9 @@ import re
 import time
 from dataclasses import dataclass
 
-KINDS = ("503", "500", "throttle", "slow", "reset", "lost", "expired", "denied", "down", "badframe", "cut",
-         "notready")
+from .choices import FAULT_KINDS
+
+KINDS = FAULT_KINDS  # the command line's help lists them from .choices
 STREAM_KINDS = ("badframe", "cut")  # act on a streamed answer, not on the request
 _RULE = re.compile(r"^(?P<kind>[a-z0-9]+)(?:=(?P<arg>[^@#:+]+))?(?:@(?P<p>[0-9.]+))?(?:#(?P<n>\d+))?(?::(?P<svc>[a-z0-9-]+)(?P<path>/[^,+]*)?)?"
                    r"(?P<quals>(?:\+(?:account=\d{12}|region=[a-z]{2}(?:-[a-z]+)+-\d{1,2}))*)$")

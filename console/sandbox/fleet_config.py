@@ -5,7 +5,9 @@
     sandbox:
       account_id: "100000000000"      # the default account: the built-in `sandbox` key acts here (monitoring)
       account_name: observability     # optional: what $AccountName becomes for it
-      regions: [us-east-1, us-west-2, eu-west-1]   # absent: one region, every request served as today
+      regions: [us-east-1, us-west-2, eu-west-1]   # absent: sandbox.region only (without accounts: the regions
+                                                   # the single-account sandbox serves; absent, every region
+                                                   # botocore lists for Amazon Bedrock: see .cells)
       oam: auto                       # at start: a sink per region in account_id, a policy admitting the
                                       # accounts below, a link from each account (link: true) in its regions
       accounts:                       # the source accounts (at most MAX_ACCOUNTS)
@@ -82,18 +84,25 @@ def _regions(raw: Any, path: str) -> tuple[str, ...]:
     return tuple(raw)
 
 
+def parse_regions(sb: dict, default_region: str) -> tuple[str, ...]:
+    """``sandbox.regions`` (the home region ``default_region`` one of them), or () when it is absent."""
+    if "regions" not in sb:
+        return ()
+    regions = _regions(sb["regions"], "sandbox.regions")
+    if default_region not in regions:
+        raise ConfigError("sandbox.region", f"{show(default_region)} must be one of sandbox.regions")
+    return regions
+
+
 def parse_fleet(sb: dict, doc: dict, default_account: str, default_region: str) -> Fleet | None:
     """The fleet of a ``sandbox:`` section, or None when it names no ``accounts`` (the single-account sandbox)."""
     if "accounts" not in sb:
-        for key in ("regions", "oam"):
-            if key in sb:
-                raise ConfigError(f"sandbox.{key}", "needs sandbox.accounts (a fleet sandbox's source accounts)")
+        if "oam" in sb:
+            raise ConfigError("sandbox.oam", "needs sandbox.accounts (a fleet sandbox's source accounts)")
         if "account_name" in sb and not isinstance(sb["account_name"], str):
             raise ConfigError("sandbox.account_name", f"must be a string, got {show(sb['account_name'])}")
         return None
-    regions = _regions(sb["regions"], "sandbox.regions") if "regions" in sb else (default_region,)
-    if default_region not in regions:
-        raise ConfigError("sandbox.region", f"{show(default_region)} must be one of sandbox.regions")
+    regions = parse_regions(sb, default_region) or (default_region,)
     oam = sb.get("oam", "none")
     if oam not in ("auto", "none"):
         raise ConfigError("sandbox.oam", f"must be auto or none, got {show(oam)}")

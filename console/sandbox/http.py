@@ -275,11 +275,12 @@ def parse_scope(authorization: str | None) -> tuple[str | None, str | None, str 
 class AwsError(Exception):
     """Raise in a handler to answer with an AWS-shaped error."""
 
-    def __init__(self, code: str, message: str, status: int = 400):
+    def __init__(self, code: str, message: str, status: int = 400, extra: dict[str, str] | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.extra = extra or {}  # S3's further elements of an error (``ArgumentName``, ``ArgumentValue``)
 
 
 MAX_ERROR_MESSAGE = 4000  # characters: an error message never grows with what the client sent
@@ -316,7 +317,7 @@ def cbor_error(code: str, message: str, member: str = "message") -> bytes:
 
 
 def error_response(code: str, message: str, status: int, *, service: str | None, request_id: str,
-                   cbor: bool = False, query: bool = False) -> Response:
+                   cbor: bool = False, query: bool = False, extra: dict[str, str] | None = None) -> Response:
     """The error as the request's protocol carries it (``query``: a form-encoded query-protocol request)."""
     message = clean_text(message, MAX_ERROR_MESSAGE)
     from .botomodel import error_message_member  # noqa: PLC0415 - botocore's models, loaded with the first error
@@ -331,8 +332,9 @@ def error_response(code: str, message: str, status: int, *, service: str | None,
                             headers=headers)
     if service in _XML_SERVICES or query and service == "monitoring":  # CloudWatch also speaks query
         if service == "s3":
+            more = "".join(f"<{k}>{escape(clean_text(v, 200))}</{k}>" for k, v in (extra or {}).items())
             body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{escape(code)}</Code>"
-                    f"<Message>{escape(message)}</Message><RequestId>{request_id}</RequestId></Error>")
+                    f"<Message>{escape(message)}</Message>{more}<RequestId>{request_id}</RequestId></Error>")
         else:
             fault = "Receiver" if status >= 500 else "Sender"
             body = (f"<ErrorResponse><Error><Type>{fault}</Type><Code>{escape(code)}</Code>"

@@ -66,8 +66,8 @@ def test_status_shows_application_profile_traffic_as_a_route_of_its_model(make_s
     apps = {p["name"]: p for p in doc["application_profiles"]}
     assert apps["etl-direct"] == {"name": "etl-direct", "id": direct["inferenceProfileId"],
                                   "arn": direct["inferenceProfileArn"], "model_id": NOVA, "copies": NOVA,
-                                  "route": "on_demand", "text": f"copies foundation model {NOVA}"}
-    assert apps["etl-cross"]["copies"] == f"us.{NOVA}" and apps["etl-cross"]["route"] == "cross_region"
+                                  "route": "on-demand", "text": f"copies foundation model {NOVA}"}
+    assert apps["etl-cross"]["copies"] == f"us.{NOVA}" and apps["etl-cross"]["route"] == "cross-region"
     text = status(sb.endpoint, tmp_path).stdout
     assert f"via application profile etl-cross ({cross['inferenceProfileId']})" in text, text
     assert f"etl-direct ({direct['inferenceProfileId']})  copies foundation model {NOVA}" in text, text

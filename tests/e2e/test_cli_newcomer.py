@@ -38,7 +38,7 @@ def test_read_only_refuses_a_test_prompt_by_default_and_audits_it(sandbox, env, 
     for argv in (["--read-only", "prompt", "hi", "--model", NOVA], ["prompt", "hi", "--model", NOVA, "--read-only"]):
         out = cli(*argv)
         assert out.returncode == 1, (argv, out.stdout, out.stderr)
-        assert "test prompts refused" in out.stderr and "read-only" in out.stderr
+        assert "test prompts refused: --read-only was given" in out.stderr, out.stderr
         assert "allow_prompts_in_read_only: true" in out.stderr  # how to allow them
         assert "Traceback" not in out.stderr and out.stdout == ""
     assert [(a["action"], a["outcome"]) for a in audit_of(tmp_path)] == [("prompt", "refused: read-only")] * 2

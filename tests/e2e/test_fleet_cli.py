@@ -202,3 +202,26 @@ def test_a_region_down_marks_only_that_region_and_keeps_its_last_figures(fleet):
     assert {r.region for r in stale} == {"us-west-2"} and len(stale) == len(west)
     assert [r.tpm_used for r in stale] == [r.tpm_used for r in west]  # the last good figures, marked
     assert not after.region_stale and not any(r.stale for r in after.rows)
+
+
+@pytest.fixture(scope="module")
+def quiet_fleet():
+    """The same fleet with no Bedrock traffic at all (a throwaway sandbox just started)."""
+    from tierconsole.sandbox.app import Sandbox, SandboxThread
+
+    thread = SandboxThread(Sandbox(fleet_config(FLEET.replace("fleet-con-test", "fleet-quiet-test")), speed=1.0))
+    thread.start()
+    yield thread.sandbox
+    thread.stop()
+
+
+@pytest.mark.parametrize("fail_over", [["--fail-over", "0.8"], []], ids=["fail-over", "plain"])
+def test_status_fleet_with_nothing_measured_is_exit_1_saying_so(tmp_path, env, quiet_fleet, fail_over):  # noqa: F811
+    """F6 (newcomer-4): 0 rows across the whole fleet exited 0, the cron "all clear"."""
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "fx.yaml").write_text(profile_text(quiet_fleet.endpoint))
+    r = run(tmp_path, env, "--profile", "fx", "status", "--fleet", *fail_over)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert ("tierconsole: nothing was measured across the fleet: no Bedrock traffic in the last 3 hours in any of "
+            "its 3 linked accounts (us-east-1, us-west-2)") in r.stderr
+    assert "Traceback" not in r.stderr and "linked, no Bedrock traffic" in r.stdout

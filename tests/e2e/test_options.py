@@ -251,7 +251,9 @@ def test_read_only_before_the_command_refuses_the_cancel_and_audits_it(make_sand
                  ["--read-only", "--endpoint-url", sandbox.endpoint, "batch", "cancel", arn, "--yes"]):
         out = tc(env, tmp_path, *argv)
         assert out.returncode == 1, (argv, out.stdout, out.stderr)
-        assert "batch-cancel refused" in out.stderr and "read-only" in out.stderr
+        # the cause typed, never the profile blamed for it (newcomer-3 F-m)
+        assert "batch-cancel refused: --read-only was given" in out.stderr, out.stderr
+        assert "profile 'sandbox'" not in out.stderr, out.stderr
     shown = json.loads(tc(env, tmp_path, "--endpoint-url", sandbox.endpoint, "batch", "show", arn, "--json").stdout)
     assert shown["status"] not in ("Stopping", "Stopped")
     audit = [json.loads(line) for line in (tmp_path / "state" / "tierconsole" / "audit.jsonl").read_text().splitlines()]
@@ -279,7 +281,8 @@ def test_profile_and_endpoint_before_the_command_are_the_ones_used(make_sandbox,
     assert [j["job_name"] for j in doc["batch_jobs"]] == ["seen"]
     # The read-only profile chosen before the command refuses a cancel.
     out = tc(env, tmp_path, "--profile", "ops", "batch", "cancel", "seen", "--yes")
-    assert out.returncode == 1 and "profile 'ops' is read-only" in out.stderr
+    assert out.returncode == 1, out.stderr
+    assert f"profile 'ops' sets read_only: true ({profiles / 'ops.yaml'}:4)" in out.stderr, out.stderr
 
 
 def test_conflicting_targets_are_refused_before_anything_runs(make_sandbox, env, tmp_path):

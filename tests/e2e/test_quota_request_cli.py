@@ -151,7 +151,7 @@ def test_submit_files_once_and_a_retry_finds_it(sb, env, tmp_path):
 def test_submit_refused_read_only_and_needs_yes_without_a_terminal(sb, env, tmp_path):
     put_history(sb, ACTIVE)
     out = run(env, tmp_path, sb, "--submit", "--yes", "--read-only")
-    assert out.returncode == 1 and "read-only" in out.stderr
+    assert out.returncode == 1 and "quota-increase refused: --read-only was given" in out.stderr, out.stderr
     audit = (tmp_path / "state" / "tierconsole" / "audit.jsonl").read_text()
     assert '"outcome": "refused: read-only"' in audit and '"action": "quota-increase"' in audit
     no_yes = run(env, tmp_path, sb, "--submit", input="")

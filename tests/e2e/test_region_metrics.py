@@ -1,6 +1,6 @@
 """A call's CloudWatch metrics are published in the region it was made in (as AWS does): the single-account
-sandbox serves calls signed for any region (a reserved call by that region's reservation), and a
-GetMetricData/ListMetrics in region R sees exactly the calls made in R (newcomer-3 F-i: every call went to the
+sandbox serves calls signed for any Bedrock region (a reserved call by that region's reservation, in that region's
+cell), and a GetMetricData/ListMetrics in region R sees exactly the calls made in R (newcomer-3 F-i: every call went to the
 home region's CloudWatch, so `status --region us-west-2` said "no data" for a reservation that was serving)."""
 from __future__ import annotations
 
@@ -115,23 +115,21 @@ def test_each_call_s_metrics_are_in_its_own_region(make_sandbox, tmp_path, env):
     assert any(q["model_id"] == GPT and q["tpm_used"] for q in east_doc["quotas"]), east_doc["quotas"]
 
 
-def test_regions_published_into_are_bounded_and_pruned(make_sandbox):
-    """A call signed for a name no CloudWatch serves is still answered (as before) but kept in no region's
-    metrics; a region published into is pruned with the home one (nothing kept without bound)."""
+def test_a_region_s_metrics_are_pruned_as_the_home_region_s(make_sandbox):
+    """Another region's cell publishes into its own region's CloudWatch, indexed and pruned as the home region's
+    (nothing kept without bound); a name no Bedrock region has is refused (tests/e2e/test_sandbox_regions.py)."""
     t = make_sandbox(speed=50.0)
     sb = t.sandbox
-    for i in range(30):
-        client = _client("bedrock-runtime", t.endpoint, f"zz-nowhere-{i}")
-        assert client.converse(modelId=NOVA, messages=user("hi"), inferenceConfig={"maxTokens": 5})["usage"]
     out = _client("bedrock-runtime", t.endpoint, WEST).converse(modelId=NOVA, messages=user("hi"),
                                                                  inferenceConfig={"maxTokens": 5})["usage"]
-    t.call(sb.metrics.flush)
-    assert set(sb.metrics._backends) == {EAST, WEST} and not sb.metrics._pending
-    assert _tokens(_client("cloudwatch", t.endpoint, EAST), NOVA) == 0  # none of the 31 calls is us-east-1's
+    cell = dict(sb.cells)[(sb.config.account_id, WEST)]
+    t.call(cell.metrics.flush)
+    assert not cell.metrics._pending and not sb.metrics._pending
+    assert _tokens(_client("cloudwatch", t.endpoint, EAST), NOVA) == 0  # the call is not us-east-1's
     cw_west = _client("cloudwatch", t.endpoint, WEST)
     assert _tokens(cw_west, NOVA) == out["outputTokens"]
-    west = sb.metrics._backends[WEST]
+    west = cell.metrics.backend
     assert west.sandbox_series_index is not None  # its queries are indexed, as the home region's
-    assert t.call(lambda: sb.metrics.prune(sb.clock.now() + sb.metrics.retention_s + 60)) > 0
+    assert t.call(lambda: cell.metrics.prune(sb.clock.now() + cell.metrics.retention_s + 60)) > 0
     assert not [md for md in west.metric_data if md.namespace == "AWS/Bedrock"]
     assert _tokens(cw_west, NOVA) == 0

@@ -329,7 +329,8 @@ def test_the_single_account_sandbox_takes_every_key_as_its_one_account(sandbox):
         sts = boto3.client("sts", endpoint_url=sandbox.endpoint, region_name="us-west-2", aws_access_key_id=key,
                            aws_secret_access_key="x", config=NO_RETRY)
         assert sts.get_caller_identity()["Account"] == account
-    assert sandbox.sandbox.cells is None and load_sandbox_config().fleet is None
+    assert load_sandbox_config().fleet is None
+    assert {cell_account for (cell_account, _), _ in sandbox.sandbox.cells} == {account}  # us-west-2's cell too
 
 
 def test_faults_can_hit_one_account_or_one_region(fleet):
@@ -415,14 +416,40 @@ def test_with_auth_assumed_role_keys_are_verified_too(make_sandbox):
 
 
 def test_sinks_are_bounded_even_where_any_region_is_taken(sandbox, monkeypatch):
-    """The single-account sandbox serves whatever region a client signs for: sinks are capped in all."""
+    """The single-account sandbox serves every region botocore lists for Bedrock: sinks are capped across them."""
     from tierconsole.sandbox.services import oam
 
     monkeypatch.setattr(oam, "MAX_SINKS", 3)
-    made = [boto3.client("oam", endpoint_url=sandbox.endpoint, region_name=f"xx-test-{i}", aws_access_key_id="a",
-                         aws_secret_access_key="b", config=NO_RETRY).create_sink(Name="s")["Arn"] for i in range(3)]
+    made = [boto3.client("oam", endpoint_url=sandbox.endpoint, region_name=region, aws_access_key_id="a",
+                         aws_secret_access_key="b", config=NO_RETRY).create_sink(Name="s")["Arn"]
+            for region in ("us-west-2", "eu-west-1", "ap-south-1")]
     assert len(made) == 3
     with pytest.raises(ClientError) as info:
-        boto3.client("oam", endpoint_url=sandbox.endpoint, region_name="xx-test-9", aws_access_key_id="a",
+        boto3.client("oam", endpoint_url=sandbox.endpoint, region_name="eu-central-1", aws_access_key_id="a",
                      aws_secret_access_key="b", config=NO_RETRY).create_sink(Name="s")
     assert error_code(info) == "ServiceQuotaExceededException"
+
+
+def test_metrics_insights_beside_a_linked_account_s_query_returns_every_group(fleet):
+    """Each Insights group is a result of its own, all with the query's Id, also when the call carries another
+    account's MetricStat (the fleet's call 0). The sandbox kept one result per Id there: the bare series of
+    eu-retail's Nova Lite went missing and the fleet showed ``30.6 (P 7.9)`` (newcomer-4 F2/F4)."""
+    rt = client(fleet, "bedrock-runtime", SEARCH)
+    rt.converse(modelId=NOVA, messages=user("std"), inferenceConfig={"maxTokens": 20})
+    rt.converse(modelId=NOVA, messages=user("pri"), inferenceConfig={"maxTokens": 20}, serviceTier={"type": "priority"})
+    cw = client(fleet, "cloudwatch")
+    now = datetime.now(timezone.utc)
+    span = {"StartTime": now - timedelta(hours=4), "EndTime": now + timedelta(hours=1)}
+    select = {"Id": "insights", "Period": 60, "Expression": 'SELECT SUM(Invocations) FROM SCHEMA("AWS/Bedrock", '
+              f"ModelId) WHERE AWS.AccountId = '{SEARCH}' GROUP BY AWS.AccountId, ModelId ORDER BY SUM() DESC"}
+    beside = {"Id": "a0_m0_i", "AccountId": SEARCH, "MetricStat": {"Metric": {
+        "Namespace": "AWS/Bedrock", "MetricName": "Invocations", "Dimensions": [{"Name": "ModelId", "Value": NOVA}]},
+        "Period": 60, "Stat": "Sum"}}
+    wanted = {f"{SEARCH} {NOVA}", f"{SEARCH} {NOVA}+priority"}
+
+    def labels(queries):
+        return {r["Label"] for r in cw.get_metric_data(MetricDataQueries=queries, **span)["MetricDataResults"]
+                if r["Id"] == "insights"}
+
+    wait_for(lambda: wanted <= labels([select]), "both series")
+    assert labels([beside, select]) == labels([select]) >= wanted

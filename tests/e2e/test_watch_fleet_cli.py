@@ -29,7 +29,7 @@ def test_a_fleet_watch_names_the_throttling_accounts_and_alerts_once_per_episode
     assert "Traceback" not in run.stderr
     stdout = [json.loads(line) for line in run.stdout.splitlines()]
     assert stdout[0]["event"] == "start" and stdout[0]["fleet"] is True and stdout[-1]["event"] == "stop"
-    assert "watching fleet profile fleet" in stdout[0]["message"]
+    assert "watching the fleet of profile fleet (" in stdout[0]["message"]  # F3: never "fleet fleet"
     events = [d for d in stdout if d["type"] == "event"]
     for e in events:  # every event names its account (id and name), region and model
         assert e["account"] and e["account_name"] and e["region"] in ("us-east-1", "us-west-2", "eu-west-1")
@@ -131,7 +131,7 @@ def test_the_fleet_watch_start_line_lists_only_the_rule_kinds_a_fleet_evaluates(
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     start = json.loads(run.stdout.splitlines()[0])
-    assert "watching fleet profile fleet (" in start["message"], start["message"]
+    assert "watching the fleet of profile fleet (" in start["message"], start["message"]
     rules = start["rules"]
     watched, _, skipped = rules.partition("; not on a fleet: ")
     assert "quota_over" in watched and "throttle_storm" in watched and "stale" in watched, rules

@@ -330,10 +330,11 @@ async def test_read_only_without_prompt_permission_refuses_prompts(isolated):
         await ready(pilot)
         assert "READ-ONLY" in text_of(app.query_one(HeaderBar))
         lab = await open_lab(pilot)
-        assert "READ-ONLY" in lab.message
+        assert "READ-ONLY: test prompts are refused: --read-only was given" in lab.message, lab.message
         await fill_lab(pilot, lab, "Hello")
         await send_and_wait(pilot, lab)
-        assert "test prompts refused" in lab.message and "allow_prompts_in_read_only is false" in lab.message
+        assert "test prompts refused: --read-only was given" in lab.message, lab.message
+        assert "allow_prompts_in_read_only is false" in lab.message
         assert "allow_prompts_in_read_only: true" in lab.message
         assert lab.results == {} and row_text(lab, "default")[2] == "refused"
         await app.close_source()
@@ -573,9 +574,9 @@ async def test_read_only_refuses_submit_and_cancel_in_the_guard(isolated):
         assert "READ-ONLY" in text_of(app.query_one(HeaderBar))
         bedrock = boto3_client("bedrock", app.source.ctx.target.endpoint_url)
         screen = await open_submit(pilot)
-        assert "READ-ONLY" in screen.result_text
+        assert "READ-ONLY: batch submit is refused: --read-only was given" in screen.result_text
         await submit_form(pilot, screen, "requests.jsonl", "ro-submit")
-        assert "batch-submit refused: profile 'sandbox' is read-only" in screen.result_text
+        assert "batch-submit refused: --read-only was given" in screen.result_text
         assert bedrock.list_model_invocation_jobs()["invocationJobSummaries"] == []
         await pilot.press("escape")
         arn = await core_job(app, isolated, "ro-job")
@@ -583,7 +584,7 @@ async def test_read_only_refuses_submit_and_cancel_in_the_guard(isolated):
         await pilot.press("x")
         await pilot.pause(0.5)
         assert isinstance(app.screen, DashboardScreen)  # refused before asking
-        assert any("batch-cancel refused: profile 'sandbox' is read-only" in n for n in notes(app))
+        assert any("batch-cancel refused: --read-only was given" in n for n in notes(app)), notes(app)
         assert bedrock.get_model_invocation_job(jobIdentifier=arn)["status"] in ("Submitted", "Validating")
         await app.close_source()
     refusals = [(a["action"], a["outcome"]) for a in audit_entries(isolated)]

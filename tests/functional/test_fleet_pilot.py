@@ -2,6 +2,7 @@
 dashboard's header; a fleet with no session refuses nothing silently (enter does nothing without a source)."""
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Input
 
 from tierconsole.core.domain.fleetsample import sample_fleet
@@ -29,6 +30,8 @@ async def test_rows_are_worst_first_and_filter_and_group_work():
         assert "88%" in lines[4]  # then the hot accounts
         pulse = str(app.screen.query_one("#fleet-pulse").render())
         assert pulse.startswith("2 accounts over 80% · 1 throttling · 1 stale")
+        title = str(app.screen.query_one("#fleet-title").render())
+        assert title.startswith(" tierconsole fleet  profile sample-fleet  monitoring ")  # F3: the field named
 
         await pilot.press("slash")
         assert isinstance(app.focused, Input)
@@ -108,3 +111,82 @@ async def test_switching_to_another_profile_leaves_the_fleet(tmp_path, monkeypat
         assert app.session is not None and app.session.profile.name == "solo"
         await app.close_source()
         await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_esc_on_the_table_clears_an_applied_filter_and_the_footer_says_so(size):
+    """F5 (newcomer-4): esc on the fleet table did not clear an active filter, and nothing said how to (also at
+    80 columns, where the footer keeps only the keys that matter most)."""
+    from tierconsole.tui.widgets.keybar import KeyBar
+
+    app = TierConsoleApp(fleet=sample_fleet())
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        everything = len(table(app).lines)
+        bar = app.screen.query_one(KeyBar)
+        assert "Clear filter" not in text_of(bar)  # nothing to clear
+        await pilot.press("slash", *"search", "enter")
+        await pilot.pause()
+        assert len(table(app).lines) < everything and isinstance(app.focused, FleetTable)
+        assert "esc Clear filter" in text_of(bar)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.filter_text == "" and len(table(app).lines) == everything
+        assert "filter:" not in str(app.screen.query_one("#fleet-pulse").render())
+        assert "Clear filter" not in text_of(bar)
+        await pilot.press("escape")  # no filter: esc does what it did (nothing here: the fleet stays)
+        await pilot.pause()
+        assert isinstance(app.screen, FleetScreen) and len(table(app).lines) == everything
+
+
+PULSE = "2 accts over 80% · 1 throttling · 1 stale"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_a_drilled_dashboard_header_always_shows_the_fleet_pulse(size):
+    """The issue: "a pulse line in the header of every screen". At 80 columns, and at 120 beside the SANDBOX and
+    READ-ONLY badges of a drill-in, the one-line header had no room and left it out."""
+    import dataclasses
+
+    from tierconsole.core.domain.sample import sample_dashboard
+
+    data = dataclasses.replace(sample_dashboard(sandbox=True), profile="fleet/eu-retail@eu-west-1",
+                               account_id="200000000008", region="eu-west-1", read_only=True)
+    app = TierConsoleApp(data=data)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        app.screen.set_pulse(PULSE)
+        await pilot.pause()
+        header = text_of(app.screen.query_one(HeaderBar))
+        assert f"fleet: {PULSE}" in header, header
+        assert "SANDBOX" in header and "READ-ONLY" in header and "fleet/eu-retail@eu-west-1" in header
+        assert size[0] == 80 or "200000000008" in header  # at 80 a sandbox's header gives up region and account
+        assert all(len(line) <= size[0] for line in header.splitlines())
+
+
+@pytest.mark.parametrize("width", [80, 120])
+async def test_an_action_screen_s_context_line_keeps_the_fleet_pulse(width):
+    """The prompt lab's (and every action screen's) context line inside a drilled account: the pulse on a line of
+    its own where the badges leave it no room, never left out."""
+    from textual.screen import Screen
+
+    from tierconsole.core.domain.sample import sample_dashboard
+    from tierconsole.tui.widgets.header import ContextBar, ContextInfo
+    from tierconsole.tui.widgets.render import PaletteHost
+
+    class Action(Screen):
+        def compose(self):
+            yield PaletteHost()
+            yield ContextBar()
+
+    app = TierConsoleApp(data=sample_dashboard())
+    async with app.run_test(size=(width, 24)) as pilot:
+        await app.push_screen(Action())
+        await pilot.pause()
+        bar = app.screen.query_one(ContextBar)
+        bar.set_data(ContextInfo("PROMPT LAB", "fleet/eu-retail@eu-west-1", "200000000008", "eu-west-1",
+                                 is_sandbox=True, read_only=True, pulse=PULSE))
+        await pilot.pause()
+        text = text_of(bar)
+        assert f"fleet: {PULSE}" in text and "READ-ONLY" in text, text
+        assert all(len(line) <= width for line in text.splitlines())

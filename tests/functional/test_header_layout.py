@@ -94,3 +94,36 @@ async def test_credentials_in_an_endpoint_url_are_never_shown(width):
     live, _ = await headers(data, (width, 30))
     assert "gw.example.com:8443" in live or "…" in live, live
     assert "AKIDEXAMPLE" not in live and "s3cret" not in live, live
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+@pytest.mark.parametrize("pulse", ["", "2 throttling · 12 accounts"])
+async def test_an_action_screen_s_context_line_never_gives_up_its_target(width, pulse):
+    """An action screen (prompt lab, batch submit) acts on its profile, account and region: each is shown at any
+    width, with both badges and the fleet's pulse, on a second line where one has no room — never dropped."""
+    from textual.screen import Screen
+
+    from tierconsole.tui.widgets.header import ContextBar, ContextInfo
+    from tierconsole.tui.widgets.render import PaletteHost
+
+    class Action(Screen):
+        def compose(self):
+            yield PaletteHost()
+            yield ContextBar()
+
+    app = TierConsoleApp(data=sample_dashboard())
+    async with app.run_test(size=(width, 24)) as pilot:
+        await app.push_screen(Action())
+        await pilot.pause()
+        bar = app.screen.query_one(ContextBar)
+        bar.set_data(ContextInfo("PROMPT LAB", "fleet/eu-retail@eu-west-1", "200000000008", "eu-west-1",
+                                 is_sandbox=True, read_only=True, pulse=pulse))
+        await pilot.pause()
+        lines = [bar.render_line(y).text.rstrip() for y in range(bar.size.height)]
+        text = "\n".join(lines)
+        for shown in ("PROMPT LAB", "SANDBOX", "READ-ONLY", "fleet/eu-retail@eu-west-1", "200000000008",
+                      "eu-west-1", pulse):
+            assert shown in text, (shown, text)
+        assert all(len(line) <= width for line in lines), text
+        if width == 120 and not pulse:
+            assert len(lines) == 1, text  # one line where everything fits

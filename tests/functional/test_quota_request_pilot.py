@@ -117,7 +117,8 @@ async def test_read_only_refuses_the_submit_in_the_core_without_asking(isolated)
         put_history(endpoint, app.session.clock())
         screen = await open_request(pilot, app)
         await pilot.press("s")
-        assert await wait_for(pilot, lambda: "read-only" in (screen.result or ""), timeout=10), screen.result
+        assert await wait_for(pilot, lambda: "--read-only was given" in (screen.result or ""), timeout=10), \
+            screen.result
         assert not isinstance(app.screen, ConfirmQuotaRequestScreen)
         sq = boto3_client("service-quotas", endpoint)
         assert sq.list_requested_service_quota_change_history(ServiceCode="bedrock")["RequestedQuotas"] == []

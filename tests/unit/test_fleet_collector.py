@@ -165,7 +165,7 @@ def test_one_refresh_is_one_get_metric_data_per_region_after_discovery():
 def test_rows_worst_first_with_labels_binding_quota_and_tier_split():
     snap = asyncio.run(collector(world()).refresh(wait_quotas=True))
     top = snap.rows[0]
-    assert (top.account_id, top.throttles_per_min, top.throttles_by_tier) == ("200000000002", 3.0, {"priority": 3.0})
+    assert (top.account_id, top.throttles_per_min, top.throttles_by_tier) == ("200000000002", 3.0, {"priority": 3.0, "default": 0.0})
     second = snap.rows[1]
     assert (second.account_name, second.region, round(second.use, 2)) == ("payments-prod", "us-east-1", 0.9)
     assert second.binding.name == QUOTA

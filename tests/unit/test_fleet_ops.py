@@ -23,7 +23,7 @@ def test_the_json_document_has_accounts_rows_worst_first_and_calls():
     assert [r["account_id"] for r in doc["rows"][:2]] == ["200000000002", "200000000001"]
     top = doc["rows"][1]
     assert top["binding_quota"]["code"] == "L-1" and top["use"] == 0.9 and top["binding_quota"]["label"] == "on-demand TPM"
-    assert doc["rows"][0]["throttles_per_min_by_tier"] == {"priority": 3.0}
+    assert doc["rows"][0]["throttles_per_min_by_tier"] == {"priority": 3.0, "default": 0.0}  # the split adds up to the total
     assert {a["account_id"]: a["name_source"] for a in doc["accounts"]}["200000000001"] == "link label"
     assert doc["pulse"]["over_accounts"] == ["200000000001"]
 
@@ -48,6 +48,7 @@ def test_verdict_1_names_an_account_or_region_that_could_not_be_read():
 def test_the_text_marks_what_is_over_or_throttling_and_says_the_calls():
     text = format_fleet(snapshot())
     lines = text.splitlines()
+    assert lines[0].startswith("fleet  profile prod-fleet  monitoring account ")  # F3: never "fleet fleet"
     assert "1 account over 80% · 1 throttling" in lines[1] and "GetMetricData 2" in lines[1]
     marked = [ln for ln in lines if ln.startswith("▲ ")]
     assert len(marked) == 2 and "200000000002" in marked[0] and "3.0 (P 3.0)" in marked[0]
@@ -86,3 +87,21 @@ def test_the_console_runs_the_scenario_its_sandbox_section_names():
     assert LiveSource(load_profile("fleet")).scenario == "none"
     assert LiveSource(load_profile("sandbox")).scenario == "steady"
     assert LiveSource(load_profile("fleet"), scenario="spike").scenario == "spike"
+
+
+def test_nothing_measured_across_the_fleet_is_not_all_clear():
+    """F6 (newcomer-4): 0 rows (linked accounts, no Bedrock traffic yet) exited 0 as "all clear" for cron."""
+    from dataclasses import replace
+
+    from tierconsole.core.domain.fleetrows import AccountInfo, FleetSnapshot
+
+    quiet = (AccountInfo("200000000001", "payments-prod", "link label", ("us-east-1",), traffic=False),)
+    empty = FleetSnapshot(time=0.0, profile="fx", monitoring_account="100000000000", regions=("us-east-1",),
+                          threshold=0.8, rows=(), accounts=quiet)
+    for fail_over in (0.8, None):
+        v = verdict(empty, fail_over)
+        assert v.code == 1 and v.nothing == ("nothing was measured across the fleet: no Bedrock traffic in the last "
+                                             "3 hours in any of its 1 linked account (us-east-1)")
+    unlinked = verdict(replace(empty, accounts=()), 0.8)
+    assert unlinked.code == 1 and "no source account is linked to the monitoring account" in unlinked.nothing
+    assert verdict(snapshot(), 0.99).nothing == ""  # rows were measured: judged as before

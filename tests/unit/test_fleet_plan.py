@@ -90,7 +90,7 @@ def test_a_label_that_does_not_split_is_left_out_never_guessed():
     p = fp.plan_region("us-east-1", {"200000000001": ["m"]}, {}, NOW, sandbox=False, form=DIMENSION)
     a = fp.read_answers(p, {0: [{"Id": "insights", "Label": "Other", "Timestamps": [ts(0)], "Values": [1.0]}]},
                         sandbox=False)
-    assert a.throttles_by_tier == {}
+    assert not any(a.throttles_by_tier.values())  # the row has no tier figures: none is made up
 
 
 def test_insights_at_its_limit_is_cut():
@@ -98,3 +98,63 @@ def test_insights_at_its_limit_is_cut():
     results = [{"Id": "insights", "Label": f"200000000001 m{i} priority", "Timestamps": [ts(0)], "Values": [1.0]}
                for i in range(500)]
     assert fp.read_answers(p, {0: results}, sandbox=False).insights_cut
+
+
+def _thr(p, account, value):
+    qid = next(q.id for q in p.calls[0].queries if q.account_id == account and q.metric == "InvocationThrottles")
+    return {"Id": qid, "Timestamps": [ts(0)], "Values": [value]}
+
+
+def test_standard_is_the_row_total_less_the_suffixed_tiers_when_insights_leaves_out_the_bare_series():
+    """F2/F4 (newcomer-4): eu-retail's Nova Lite showed ``30.6 (P 7.9)``, its own dashboard Standard 27/min and
+    Priority 7/min: the Insights answer held only ``m+priority``. The row's total is the bare series it reads
+    itself, so Standard follows from it (``bare_model_id: total``) and the split adds up to the total."""
+    p = fp.plan_region("eu-west-1", {"200000000008": ["m"]}, {}, NOW, sandbox=True, form=SUFFIX)
+    a = fp.read_answers(p, {0: [_thr(p, "200000000008", 30.0),
+                                {"Id": "insights", "Label": "200000000008 m+priority", "Timestamps": [ts(0)],
+                                 "Values": [8.0]}]}, sandbox=True)
+    assert a.throttles_by_tier[("200000000008", "m")] == {"priority": {float(MINUTE): 8.0},
+                                                        "default": {float(MINUTE): 22.0}}
+    assert a.account("200000000008").get("InvocationThrottles", "m") == {float(MINUTE): 30.0}
+    assert not a.tier_notes
+
+
+def test_with_bare_model_id_standard_the_bare_series_is_standard_and_the_total_is_the_sum():
+    p = fp.plan_region("eu-west-1", {"200000000008": ["m"]}, {}, NOW, sandbox=False, form=SUFFIX, bare="standard")
+    a = fp.read_answers(p, {0: [_thr(p, "200000000008", 22.0),
+                                {"Id": "insights", "Label": "200000000008 m", "Timestamps": [ts(0)], "Values": [22.0]},
+                                {"Id": "insights", "Label": "200000000008 m+priority", "Timestamps": [ts(0)],
+                                 "Values": [8.0]}]}, sandbox=False)
+    assert a.throttles_by_tier[("200000000008", "m")] == {"priority": {float(MINUTE): 8.0},
+                                                        "default": {float(MINUTE): 22.0}}
+    assert a.account("200000000008").get("InvocationThrottles", "m") == {float(MINUTE): 30.0}
+
+
+def test_a_series_with_no_suffixed_throttles_is_all_standard_when_insights_answered_whole():
+    p = fp.plan_region("us-east-1", {"200000000003": ["g"]}, {}, NOW, sandbox=False, form=SUFFIX)
+    a = fp.read_answers(p, {0: [_thr(p, "200000000003", 12.0)]}, sandbox=False)
+    assert a.throttles_by_tier[("200000000003", "g")] == {"default": {float(MINUTE): 12.0}}
+
+
+def test_a_partial_split_says_so_per_row_never_guesses_standard():
+    """Insights at its 500-series limit: a row whose published tier did not come back is partial (no Standard
+    derived from it: the missing tier would be counted as Standard); Insights not answered: no split, a note."""
+    series = {"200000000001": ["m"], "200000000002": ["m"]}
+    p = fp.plan_region("us-east-1", series, {}, NOW, sandbox=False, form=SUFFIX)
+    filler = [{"Id": "insights", "Label": f"3000000000{i:02d} x+priority", "Timestamps": [ts(0)], "Values": [9.0]}
+              for i in range(498)]
+    results = [_thr(p, "200000000001", 10.0), _thr(p, "200000000002", 5.0), *filler,
+               {"Id": "insights", "Label": "200000000001 m+priority", "Timestamps": [ts(0)], "Values": [4.0]},
+               {"Id": "insights", "Label": "200000000002 m+priority", "Timestamps": [ts(0)], "Values": [1.0]}]
+    published = {("200000000001", "m"): frozenset({"priority"}), ("200000000002", "m"): frozenset({"priority", "flex"})}
+    a = fp.read_answers(p, {0: results}, sandbox=False, published=published)
+    assert a.insights_cut
+    assert a.throttles_by_tier[("200000000001", "m")] == {"priority": {float(MINUTE): 4.0},
+                                                        "default": {float(MINUTE): 6.0}}
+    assert a.throttles_by_tier[("200000000002", "m")] == {"priority": {float(MINUTE): 1.0}}
+    assert a.tier_notes == {("200000000002", "m"): "tiers: top 500 only"}
+    two = fp.plan_region("us-east-1", series, {}, NOW, sandbox=False, form=SUFFIX, limit=4)
+    assert len(two.calls) == 2
+    b = fp.read_answers(two, {1: [{"Id": q.id, "Timestamps": [ts(0)], "Values": [3.0]} for q in two.calls[1].queries]},
+                        sandbox=False)
+    assert ("200000000002", "m") not in b.throttles_by_tier and b.tiers_unread == "tiers: not read (Insights)"

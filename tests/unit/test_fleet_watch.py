@@ -222,3 +222,18 @@ def test_a_quota_value_changes_while_its_use_is_not_measured_and_an_open_episode
     events, _ = w.observe(snap(T0 + 10, replace(idle, quota_values=(("on-demand TPM", 240_000.0),))))
     assert kinds(events) == [("quota_value", "change", PAY, "us-east-1", NOVA)]
     assert w.observe(snap(T0 + 15, row(use=0.9)))[0] == []  # the same episode, still open
+
+
+def test_after_a_data_clock_restart_a_cell_made_again_never_reuses_an_episode_id():
+    """A cell missing from one refresh is forgotten (nothing open); made again on the restarted clock, replaying
+    the minutes of the first run, its episode (and so alert) ids must not be the first run's: a receiver
+    de-duplicating on alert_id would drop the new alert (seen e2e after a restart)."""
+    storm = [(T0 + 60 * i, 100.0) for i in range(3)]
+    first = FleetWatch(CONFIG)
+    started = first.observe(snap(T0 + 200, row(SEARCH, "search-prod", minutes=storm)))[0]
+    again = FleetWatch(CONFIG, json.loads(json.dumps(first.state())))
+    again.observe(snap(T0 + 100, row()))  # the clock went back; search-prod not in this refresh: forgotten
+    again = FleetWatch(CONFIG, json.loads(json.dumps(again.state())))  # and a restart of the watch on top
+    replayed = again.observe(snap(T0 + 200, row(), row(SEARCH, "search-prod", minutes=storm)))[0]
+    assert [e.phase for e in started] == ["start"] and [e.phase for e in replayed] == ["start"]
+    assert replayed[0].episode != started[0].episode

@@ -54,10 +54,23 @@ def test_bad_fleet_values_name_file_line_and_field(accounts, line, path, words):
     assert err.line == line
 
 
-def test_regions_and_oam_need_accounts():
+def test_oam_needs_accounts():
     with pytest.raises(ConfigError) as info:
-        parse_sandbox_config(load_yaml("f.yaml", HEAD.replace("  accounts:\n", "")), "f.yaml")
-    assert info.value.path == "sandbox.regions"
+        parse_sandbox_config(load_yaml("f.yaml", HEAD.replace("  accounts:\n", "  oam: auto\n")), "f.yaml")
+    assert info.value.path == "sandbox.oam"
+
+
+def test_regions_without_accounts_close_the_single_account_sandbox_s_regions():
+    """``sandbox.regions`` alone: the regions the single-account sandbox serves (absent: every Bedrock region
+    botocore lists), the home region one of them."""
+    cfg = parse_sandbox_config(load_yaml("f.yaml", HEAD.replace("  accounts:\n", "")), "f.yaml")
+    assert cfg.fleet is None and cfg.regions == ("us-east-1", "us-west-2")
+    assert parse_sandbox_config(load_yaml("f.yaml", HEAD.replace("  accounts:\n", "").replace(
+        "  regions: [us-east-1, us-west-2]\n", "")), "f.yaml").regions == ()
+    with pytest.raises(ConfigError) as info:
+        parse_sandbox_config(load_yaml("f.yaml", HEAD.replace("  accounts:\n", "").replace(
+            "[us-east-1, us-west-2]", "[eu-west-1]")), "f.yaml")
+    assert info.value.path == "sandbox.region" and "must be one of sandbox.regions" in str(info.value)
 
 
 def test_an_unknown_account_scenario_fails_before_the_sandbox_serves():

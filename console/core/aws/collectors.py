@@ -126,7 +126,8 @@ class Collector:
 
     async def _list_profiles(self, now: float) -> None:
         """The inference profiles (each model's routes' series; application ones with what each copies), on the
-        quota cadence. Its failure (a role without bedrock:ListInferenceProfiles) leaves the on-demand rows
+        quota cadence and on the discovery one (an application profile made or deleted is seen within five
+        minutes, as its series are). Its failure (a role without bedrock:ListInferenceProfiles) leaves the on-demand rows
         whole and is reported under ``profiles``; the routes known before stay."""
         if not self._profiles_due:
             return
@@ -181,6 +182,7 @@ class Collector:
         account publishes and the series of each model (more pages only beyond 500 series)."""
         if now - self._tiers_at < self.discovery_every:
             return
+        self._profiles_due = True  # the series found and the profiles they belong to, on one cadence
         cw = await self.ctx.client("cloudwatch", self.region)
         listed: list[dict[str, Any]] = []
         token = None
@@ -357,7 +359,7 @@ class Collector:
                 answers, mp.quota_views(answers, self.models, self._names, self._tpm, self._rpm, self._tiers, now),
                 self._listed, self._profiles, self._report, now, region=self.region,
                 sandbox=self.ctx.target.sandbox, apps=self.apps), self._requests)
-            cw_events = mp.throttle_events(answers, *self.throttle_sources())
+            cw_events = mp.throttle_events(answers, *self.throttle_sources(), labels={a.arn: a.label for a in self.apps})
             # Unchanged events keep the same tuple, so the throttle pane skips a 100k-item comparison.
             key = (tuple(cw_events), len(self.console_events))
             if key != self._events_key:

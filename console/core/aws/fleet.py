@@ -248,7 +248,8 @@ class FleetCollector:
             if call.index in errors:
                 for account in call.accounts:
                     account_stale[(account, region)] = errors[call.index]
-        answers = fp.read_answers(plan, results, sandbox=self.sandbox)
+        published = {(a, s): d.published(s) for a, d in self._series.get(region, {}).items() for s in d.series}
+        answers = fp.read_answers(plan, results, sandbox=self.sandbox, published=published)
         for account in answers.forbidden:
             account_stale.setdefault((account, region), f"not linked to this monitoring account in {region} "
                                                         "(GetMetricData: Forbidden)")
@@ -294,7 +295,8 @@ class FleetCollector:
                     account, self.label(account), region, series[account], answers.account(account) or mp.Answers(),
                     now, listed=listed, quota_note=note, reservations=self.spec.reservations.get(account, ()),
                     by_tier={s: t for (a, s), t in answers.throttles_by_tier.items() if a == account},
-                    tiers_cut=answers.insights_cut, sandbox=self.sandbox)
+                    tier_notes={s: n for (a, s), n in answers.tier_notes.items() if a == account},
+                    tiers_unread=answers.tiers_unread, sandbox=self.sandbox)
                 self._rows[key] = made
                 rows += made
         self.last = fr.FleetSnapshot(

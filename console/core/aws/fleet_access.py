@@ -72,7 +72,8 @@ def account_profile(monitoring: "Profile", rule: AccessRule, account_id: str, na
     and read-only flag, one region, named ``prod-fleet/payments@us-east-1``."""
     return replace(monitoring, name=f"{monitoring.name}/{name or account_id}@{region}", regions=(region,),
                    aws_profile=rule.aws_profile if rule.aws_profile else monitoring.aws_profile,
-                   read_only=monitoring.read_only or bool(rule.read_only), fleet=None, models=(), reservations=())
+                   read_only=monitoring.read_only or bool(rule.read_only), fleet=None, models=(), reservations=(),
+                   read_only_field=f"{rule.where}.read_only" if rule.read_only else monitoring.read_only_field)
 
 
 def account_context(monitoring: AwsContext, rule: AccessRule, account_id: str, name: str, region: str,

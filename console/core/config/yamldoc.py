@@ -41,8 +41,8 @@ class _LinedList(list[Any]):
         self.line = line
 
 
-def line_of(root: Any, path: str) -> int | None:
-    """The line of a field path like ``sandbox.models[2].tpm`` in a document loaded by ``load_yaml``."""
+def _walk(root: Any, path: str) -> tuple[bool, Any, int | None]:
+    """(whether the whole path is there, the node it reaches, the line of the deepest part found)."""
     node, line = root, getattr(root, "line", None)
     for part in path.replace("]", "").replace("[", ".").split("."):
         if not part:
@@ -52,8 +52,19 @@ def line_of(root: Any, path: str) -> int | None:
         elif isinstance(node, _LinedList) and part.isdigit() and int(part) < len(node):
             line, node = node.lines[int(part)], node[int(part)]
         else:
-            break
-    return line
+            return False, node, line
+    return True, node, line
+
+
+def line_of(root: Any, path: str) -> int | None:
+    """The line of a field path like ``sandbox.models[2].tpm`` in a document loaded by ``load_yaml``."""
+    return _walk(root, path)[2]
+
+
+def field_at(root: Any, path: str) -> tuple[Any, int | None] | None:
+    """(value, line) of the field at ``path`` of a document loaded by ``load_yaml``; None when it is not there."""
+    found, node, line = _walk(root, path)
+    return (node, line) if found else None
 
 
 # ------------------------------------------------------------------ the cache of parsed documents

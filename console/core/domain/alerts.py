@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from .format import plural
+from .format import percent, plural
 
 
 DEFAULT_THRESHOLD = 0.8
@@ -42,12 +42,44 @@ def _field(row: Any, key: str) -> Any:
     return row[key] if isinstance(row, dict) else getattr(row, key)
 
 
+def _optional(row: Any, key: str) -> Any:
+    return row.get(key) if isinstance(row, dict) else getattr(row, key, None)
+
+
 def quota_key(q: Any) -> str:
     """A quota row's identity: the model id, with its route when that is not on-demand (one model has a
     row per route its traffic takes)."""
     route = (q.get("route") if isinstance(q, dict) else getattr(q, "route", None)) or "on-demand"
     model = _field(q, "model_id")
     return model if route == "on-demand" else f"{model} ({route})"
+
+
+#: The marks of a TPM figure, the same in the quota pane and ``status``: ``✖`` a measured minute reached the quota,
+#: ``▲`` at or over the alert threshold, ``~`` an estimate (the last 60 s blended from per-minute sums).
+TPM_GLYPH = {"ok": " ", "warn": "▲", "crit": "✖"}
+ESTIMATE_GLYPH = "~"
+MARKS_LEGEND = ("~ estimate: the last 60 s blended from CloudWatch's per-minute sums (the previous minute taken as "
+                "even); ✖ a measured minute reached the quota")
+
+
+def tpm_mark(fraction: float | None, *, estimated: bool, measured_over: bool,
+             warn: float) -> tuple[str, str, str]:
+    """(level, glyph, percent) of a quota row's TPM, one definition for the pane and ``status``: ``crit`` (``✖``)
+    only when a measured minute reached the quota (an early spike in the blended previous minute can read over
+    100% with no minute over); an estimate reads ``~85%``, or ``~`` in the glyph's place when the figure needs the
+    room (``~117%``). ``fraction`` None (no quota known, or no data): ``—``."""
+    if fraction is None:
+        return "ok", TPM_GLYPH["ok"], percent(None)
+    level = "crit" if fraction >= 1.0 else "warn" if fraction >= warn else "ok"
+    if level == "crit" and not measured_over:
+        level = "warn"
+    pct, glyph = percent(fraction), TPM_GLYPH[level]
+    if estimated and level != "crit":
+        if len(pct) < 4:
+            pct = ESTIMATE_GLYPH + pct
+        else:
+            glyph = ESTIMATE_GLYPH
+    return level, glyph, pct
 
 
 def quota_fractions(q: Any) -> list[tuple[str, float]]:
@@ -96,12 +128,21 @@ class Over:
     name: str  # the model id of a quota, the id of a reservation
     measure: str  # "TPM" / "RPM" of a quota, "input" / "output" of a reservation
     fraction: float
+    estimated: bool = False  # the figure is the blended TPM estimate (a quota row's ``tpm_estimated``)
 
     def describe(self) -> str:
-        """``amazon.nova-lite-v1:0 TPM 45.0% of quota``, ``reservation r1 output TPM 60.0%``."""
+        """``amazon.nova-lite-v1:0 TPM 45.0% of quota``, ``reservation r1 output TPM 60.0%``; an estimate
+        ``amazon.nova-lite-v1:0 TPM ~103.2% of quota (estimate)``."""
         if self.kind == "reservation":
             return f"reservation {self.name} {self.measure} TPM {self.fraction:.1%}"
+        if self.estimated:
+            return f"{self.name} {self.measure} {ESTIMATE_GLYPH}{self.fraction:.1%} of quota (estimate)"
         return f"{self.name} {self.measure} {self.fraction:.1%} of quota"
+
+    def as_json(self) -> dict[str, Any]:
+        """``status --json``'s ``over.items[]``."""
+        return {"kind": self.kind, "name": self.name, "measure": self.measure, "fraction": self.fraction,
+                "estimated": self.estimated}
 
 
 def uses_over(quotas: Iterable[Any], reservations: Iterable[Any], threshold: float) -> list[Over]:
@@ -113,7 +154,9 @@ def uses_over(quotas: Iterable[Any], reservations: Iterable[Any], threshold: flo
             continue
         measure, fraction = max(fractions, key=lambda lf: lf[1])  # ties: TPM first
         if is_over(fraction, threshold=threshold):
-            out.append(Over("quota", quota_key(q), measure, fraction))
+            # the row's TPM figures (its route's TPM quota, or a split input/output one) blend the previous minute in
+            estimated = measure.endswith("TPM") and bool(_optional(q, "tpm_estimated"))
+            out.append(Over("quota", quota_key(q), measure, fraction, estimated))
     for r in reservations:
         known = [(f, label) for label, key in (("output", "output_fraction"), ("input", "input_fraction"))
                  if (f := _field(r, key)) is not None]

@@ -147,16 +147,27 @@ def calls_needed(query_count: int, limit: int = MAX_QUERIES, insights: bool = Tr
 @dataclass
 class FleetAnswers:
     """A region's answers: per account, its series as :class:`~.metricsplan.Answers` (keyed by the
-    ``ModelId`` value), the throttles by tier from Insights, and which accounts' calls failed."""
+    ``ModelId`` value), the throttles by tier (from Insights; in the suffix form Standard follows from the row's
+    own bare series as :meth:`~.metricsplan.Answers.derive_standard` does for one account), and which accounts'
+    calls failed. A split that is known to be partial says so in :attr:`tier_notes`; where Insights did not
+    answer at all, :attr:`tiers_unread` says why and no row has a split."""
 
     by_account: dict[str, Answers] = field(default_factory=dict)
     throttles_by_tier: dict[tuple[str, str], dict[str, Series]] = field(default_factory=dict)
     insights_cut: bool = False  # Insights returned its 500-series limit: tiers of the rest were not read
     insights_read: bool = False
     forbidden: set[str] = field(default_factory=set)  # accounts whose results came back Forbidden
+    tier_notes: dict[tuple[str, str], str] = field(default_factory=dict)  # (account, series) -> why partial
+    tiers_unread: str = ""  # "tiers: not read (Insights)": asked, but its call or its answer failed
 
     def account(self, account_id: str) -> Answers | None:
         return self.by_account.get(account_id)
+
+
+CUT_NOTE = "tiers: top 500 only"
+UNREAD_NOTE = "tiers: not read (Insights)"
+_BARE = "__bare__"
+_THROTTLES = "InvocationThrottles"
 
 
 def _series_of(result: Mapping[str, Any]) -> Series:
@@ -168,10 +179,13 @@ def _series_of(result: Mapping[str, Any]) -> Series:
     return s
 
 
-def read_answers(plan: RegionPlan, results: Mapping[int, Sequence[Mapping[str, Any]]], *, sandbox: bool) -> FleetAnswers:
-    """``results``: call index -> its ``MetricDataResults`` (a call that failed is absent)."""
+def read_answers(plan: RegionPlan, results: Mapping[int, Sequence[Mapping[str, Any]]], *, sandbox: bool,
+                 published: Mapping[tuple[str, str], Iterable[str]] | None = None) -> FleetAnswers:
+    """``results``: call index -> its ``MetricDataResults`` (a call that failed is absent). ``published``:
+    (account, series) -> the tiers discovery saw for it (``ListMetrics``), to tell a cut split from a whole one."""
     out = FleetAnswers()
     insights = 0
+    failed = partial = False
     for call in plan.calls:
         got = results.get(call.index)
         if got is None:
@@ -181,6 +195,9 @@ def read_answers(plan: RegionPlan, results: Mapping[int, Sequence[Mapping[str, A
             rid = str(r.get("Id"))
             if rid == INSIGHTS_ID:
                 insights += 1
+                status = r.get("StatusCode")
+                failed |= status not in (None, "Complete", "PartialData")
+                partial |= status == "PartialData"  # over 10,000 metrics processed: some series not read
                 _read_insights(out, r, plan.form)
                 continue
             q = by_id.get(rid)
@@ -191,7 +208,13 @@ def read_answers(plan: RegionPlan, results: Mapping[int, Sequence[Mapping[str, A
                 continue
             a = out.by_account.setdefault(q.account_id, Answers(sandbox=sandbox, start=plan.start, end=plan.end))
             a.series.setdefault((q.metric, q.series, q.tier), {}).update(_series_of(r))  # pages: same id again
-    _finish_insights(out, insights, plan.form, plan.bare)
+    asked = bool(plan.calls) and plan.calls[0].insights is not None
+    if asked and (0 not in results or failed):
+        out.tiers_unread = UNREAD_NOTE
+        out.throttles_by_tier.clear()
+    elif asked:
+        out.insights_cut = insights >= INSIGHTS_LIMIT or partial
+        _finish_split(out, plan, published or {})
     return out
 
 
@@ -212,26 +235,33 @@ def _read_insights(out: FleetAnswers, r: Mapping[str, Any], form: str) -> None:
             return
         account, value = parts
         series, suffix = split_series(value)
-        tier = suffix or "__bare__"
+        tier = suffix or _BARE
     per = out.throttles_by_tier.setdefault((account, series), {})
     per.setdefault(tier, {}).update(_series_of(r))
 
 
-def _finish_insights(out: FleetAnswers, series_count: int, form: str, bare: str) -> None:
-    """After every Insights series is read: the limit reached means the split is cut; in the suffix form Standard
-    is the bare series less the suffixed ones (``bare: total``) or the bare series itself (``standard``)."""
-    out.insights_cut = series_count >= INSIGHTS_LIMIT
-    if form == DIMENSION:
-        return
-    for per in out.throttles_by_tier.values():
-        base = per.pop("__bare__", None)
-        if base is None:
+def _finish_split(out: FleetAnswers, plan: RegionPlan, published: Mapping[tuple[str, str], Iterable[str]]) -> None:
+    """Every row's split once Insights was read whole or cut at its limit. A tier Insights did not return had no
+    throttles, unless the answer was cut and discovery saw that tier published: then the split is partial (its
+    note says so) and Standard is not derived (the missing tier would be counted as Standard). In the suffix
+    form Standard is the row's own bare series less the suffixed tiers (``bare: total``, per minute, never below
+    0) or the bare series itself (``standard``; the row's total is then the sum), as for one account."""
+    rows = {(q.account_id, q.series) for c in plan.calls for q in c.queries if q.metric == _THROTTLES}
+    split = out.throttles_by_tier
+    for key in list(split):
+        if key not in rows:
+            del split[key]  # an account or series this plan does not show (excluded, filtered by model)
+    for key in sorted(rows):
+        per = split.setdefault(key, {})
+        per.pop(_BARE, None)  # the row reads its bare series itself (MetricStat: never cut)
+        missing = {t for t in published.get(key, ()) if t not in per and (plan.form == DIMENSION or t != "default")}
+        partial = out.insights_cut and (bool(missing) or key not in published)
+        if partial:
+            out.tier_notes[key] = CUT_NOTE
+        a = out.by_account.get(key[0])
+        if plan.form == DIMENSION or a is None or (partial and plan.bare == "total") or "default" in per:
             continue
-        if bare == "standard":
-            per["default"] = base
-            continue
-        others: Series = {}
-        for s in per.values():
-            for k, v in s.items():
-                others[k] = others.get(k, 0.0) + v
-        per["default"] = {k: v - others.get(k, 0.0) for k, v in base.items() if v > others.get(k, 0.0)}
+        for tier, s in per.items():
+            a.series[(_THROTTLES, key[1], tier)] = s
+        a.derive_standard(_THROTTLES, key[1], plan.bare)
+        per["default"] = a.get(_THROTTLES, key[1], "default")

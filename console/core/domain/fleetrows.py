@@ -60,8 +60,10 @@ class FleetRow:
     tpm_used: float | None
     rpm_used: float | None
     throttles_per_min: float | None
-    throttles_by_tier: Mapping[str, float] | None = None  # None: no split read (totals only)
-    tiers_note: str = ""  # "tiers: top 500 only" when Insights was cut
+    #: wire tier -> throttles/min (Standard is ``default``), adding up to the total; None: no split read (totals
+    #: only). A split known to be partial keeps what was read and says why in ``tiers_note``
+    throttles_by_tier: Mapping[str, float] | None = None
+    tiers_note: str = ""  # "tiers: top 500 only" (Insights cut), "tiers: not read (Insights)", "tiers: partial"
     binding: BindingQuota | None = None
     reserved: ReservedUse | None = None
     stale: str | None = None  # why this row's figures are not fresh (account or region unreadable)
@@ -105,10 +107,12 @@ def route_of(series: str) -> tuple[str, str]:
 def build_rows(account_id: str, account_name: str, region: str, series: Sequence[str], answers: Answers | None,
                now: float, *, listed: Listed | None, quota_note: str | None,
                reservations: Sequence[ReservationSpec] = (),
-               by_tier: Mapping[str, Mapping[str, Series]] | None = None, tiers_cut: bool = False,
-               stale: str | None = None, sandbox: bool = False) -> list[FleetRow]:
+               by_tier: Mapping[str, Mapping[str, Series]] | None = None, tier_notes: Mapping[str, str] | None = None,
+               tiers_unread: str = "", stale: str | None = None, sandbox: bool = False) -> list[FleetRow]:
     """One account's rows in one region. ``answers``: its metric answers (None: never read); ``listed``: its
-    quotas (None: not read: ``quota_note`` says why); ``by_tier``: series -> tier -> throttle series (Insights)."""
+    quotas (None: not read: ``quota_note`` says why); ``by_tier``: series -> tier -> throttle series (Insights,
+    Standard derived: :func:`~.fleetplan.read_answers`); ``tier_notes``: series -> why its split is partial;
+    ``tiers_unread``: why no series has a split (Insights asked, not answered)."""
     src = "sandbox" if sandbox else "AWS"
     res_views = {v.model_id: v for v in reservation_views(answers, reservations, now)} if answers else {}
     rows = []
@@ -142,10 +146,18 @@ def build_rows(account_id: str, account_name: str, region: str, series: Sequence
         rv = res_views.get(s)
         reserved = None if rv is None else ReservedUse(rv.reservation_id, rv.input_fraction, rv.output_fraction,
                                                        rv.overflow_tpm, rv.overflow_source)
+        tiers_note = (tier_notes or {}).get(s) or (tiers_unread if split is None else "") or _unsplit(split, thr)
         rows.append(FleetRow(account_id, account_name, region, s, model, route, tpm, rpm, thr, split,
-                             "tiers: top 500 only" if tiers_cut and split is None and (thr or 0) > 0 else "",
-                             bound, reserved, stale, note, src, minutes, values))
+                             tiers_note if (thr or 0) > 0 else "", bound, reserved, stale, note, src, minutes, values))
     return rows
+
+
+def _unsplit(split: Mapping[str, float] | None, total: float | None) -> str:
+    """``tiers: partial`` when a split that was read does not add up to the row's total (a tier's series missing,
+    or tiers over the total): never shown as if whole."""
+    if split is None or total is None:
+        return ""
+    return "" if abs(sum(split.values()) - total) <= max(0.05, 0.005 * total) else "tiers: partial"
 
 
 def band(row: FleetRow, threshold: float) -> int:

@@ -120,6 +120,7 @@ class FleetWatch:
         self.config = config
         saved = dict(state or {})
         cells = dict(saved.get("fleet") or {}) if saved.get("format") == STATE_FORMAT else {}
+        self.epoch = int(saved.get("epoch") or 0) if saved.get("format") == STATE_FORMAT else 0  # clocks gone back
         self.cells: dict[str, Watch] = {key: self._watch(key, st) for key, st in sorted(cells.items())}
         self.discarded = sorted({f"{n} ({key})" for key, w in self.cells.items() for n in w.discarded})
         self.notes: list[str] = []  # lines for the log (the data clock went back)
@@ -130,7 +131,10 @@ class FleetWatch:
 
     def _watch(self, key: str, state: Mapping[str, Any] | None) -> Watch:
         # a fleet refresh reads FLEET_MINUTES whole minutes before the current one: older ones are unknown
-        return Watch(self.config, state, scope=key, history_s=FLEET_MINUTES * MINUTE)
+        watch = Watch(self.config, state, scope=key, history_s=FLEET_MINUTES * MINUTE)
+        for d in watch.detectors.values():  # a cell made (again) after a restart never reuses an episode id
+            d.epoch = max(d.epoch, self.epoch)
+        return watch
 
     def observe(self, snapshot: FleetSnapshot) -> tuple[list[ChangeEvent], list[Alert]]:
         """This refresh's events and alerts, cell by cell (accounts, then regions, in order)."""
@@ -147,6 +151,7 @@ class FleetWatch:
                 events += [_named(e, account, names.get(account, account), region) for e in
                            w.restart(snapshot.time, note=False)]
             self.notes.append(clock_note(max(times), snapshot.time, len(events)))
+            self.epoch = max([self.epoch + 1, *(d.epoch for w in self.cells.values() for d in w.detectors.values())])
         for key in sorted(by_cell):
             rows = by_cell[key]
             watch = self.cells.get(key) or self.cells.setdefault(key, self._watch(key, None))
@@ -160,7 +165,8 @@ class FleetWatch:
         return events, alerts
 
     def state(self) -> dict[str, Any]:
-        return {"format": STATE_FORMAT, "version": 1, "fleet": {k: w.state() for k, w in self.cells.items()}}
+        return {"format": STATE_FORMAT, "version": 1, "fleet": {k: w.state() for k, w in self.cells.items()},
+                **({"epoch": self.epoch} if self.epoch else {})}
 
     @staticmethod
     def where(snapshot: FleetSnapshot, event: ChangeEvent) -> dict[str, Any]:

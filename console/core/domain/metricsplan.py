@@ -170,10 +170,10 @@ class Answers:
             out.series[(q.metric, q.model_id, q.tier)] = s
         for model, bare in p.derive.items():
             for metric in PER_TIER:
-                out._derive_standard(metric, model, bare)
+                out.derive_standard(metric, model, bare)
         return out
 
-    def _derive_standard(self, metric: str, model: str, bare: str) -> None:
+    def derive_standard(self, metric: str, model: str, bare: str) -> None:
         """Suffix form: Standard's series from the bare one and the suffixed tiers (per minute, never below 0).
         With ``bare == "standard"`` the bare series is Standard and the model total is the sum of the tiers."""
         tiers = [t for (m, mod, t) in self.series if m == metric and mod == model and t not in (None, "default")]
@@ -315,8 +315,10 @@ def quota_views(a: Answers, models: Sequence[str], names: Mapping[str, str], tpm
     return out
 
 
-def throttle_events(a: Answers, models: Sequence[str], tiers_by_model: Mapping[str, Iterable[str]]) -> list[ThrottleEvent]:
-    """One event per (minute, model, tier) with throttles; newest first."""
+def throttle_events(a: Answers, models: Sequence[str], tiers_by_model: Mapping[str, Iterable[str]],
+                    labels: Mapping[str, str] | None = None) -> list[ThrottleEvent]:
+    """One event per (minute, model, tier) with throttles; newest first. ``labels``: how the console names a series
+    that is not a model's (an application profile's ARN: ``etl (3zcjidm03iv5)``)."""
     events = []
     for model in models:
         tiers = sorted(tiers_by_model.get(model, ()))
@@ -327,7 +329,7 @@ def throttle_events(a: Answers, models: Sequence[str], tiers_by_model: Mapping[s
                     events.append(ThrottleEvent(time=minute, model_id=model, tier=tier, count=int(round(count)),
                                                 error="ThrottlingException",
                                                 message=f"{int(round(count))} throttled in the minute (CloudWatch)",
-                                                source="cloudwatch"))
+                                                source="cloudwatch", label=(labels or {}).get(model, "")))
     events.sort(key=lambda e: e.time, reverse=True)
     return events
 

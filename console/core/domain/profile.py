@@ -84,6 +84,11 @@ class Profile:
     alert_threshold: float = 0.8  # quotas at or over this fraction are marked, counted and alerted on
     alert_bell: bool = True  # ring the terminal bell once when a quota crosses alert_threshold
     read_only: bool = False
+    #: what made the profile read-only besides its file (``--read-only``, an ad-hoc AWS config profile, a replay),
+    #: said in every refusal; the file's own cause is the field ``read_only_field`` of ``raw`` when it is true
+    #: (``read_only``, or a fleet access rule's ``fleet.access[1].read_only`` for an account reached by it)
+    read_only_by: str = ""
+    read_only_field: str = "read_only"
     # read-only refuses test prompts too (they spend the shared production quota) unless this is true
     allow_prompts_in_read_only: bool = False
     sandbox: Mapping[str, Any] | None = None  # present: run on the embedded sandbox with this section

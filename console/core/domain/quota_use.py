@@ -23,8 +23,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .metricsplan import (DIMENSION, MAX_QUERIES, NAMESPACE, SUFFIX, Answers, Plan, Query, measured_minutes,
                           trailing_minute)
-from .quotas import (CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, QuotaKind, QuotaRules, QuotaSpec, QuotaUse,
-                     Measure, binding, classify, describe, match_model, route_quotas)
+from .quotas import (CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, ROUTE_LABEL, QuotaKind, QuotaRules,
+                     QuotaSpec, QuotaUse, Measure, binding, classify, describe, match_model, route_quotas)
 from .app_profiles import AppProfile, by_series
 from .routes import GLOBAL_GEO, KNOWN_GEOS, model_named_by
 from .views import QUOTA_TIERS, ModelQuotaView, QuotaUseView, RouteNames
@@ -40,7 +40,6 @@ SPLIT_METRICS = {Measure.INPUT_TOKENS: ("InputTokenCount", "CacheWriteInputToken
 _SPLIT_KEYS = {"InputTokenCount": "i", "CacheWriteInputTokenCount": "w", "OutputTokenCount": "o"}
 #: the quota rules the console applies (AWS's: no sandbox overrides)
 DEFAULT_RULES = QuotaRules()
-ROUTE_LABEL = {ON_DEMAND_ROUTE: "on-demand", CROSS_REGION_ROUTE: "cross-region", GLOBAL_ROUTE: "global"}
 
 
 def source_label(sandbox: bool, channel: str) -> str:
@@ -254,7 +253,11 @@ def route_uses(a: Answers | None, listed: Listed, model_id: str, route: str, ser
         if spec.daily:
             pct = (report or {}).get(spec.name)
             used = None if pct is None else pct / 100.0 * spec.value
-            out.append(QuotaUse(spec, used, source_label(sandbox, "utilization report") if used is not None else ""))
+            # GetQuotaUtilizationReport gives Utilization (a percentage) and no usage count: the figure is derived
+            derived = "" if pct is None else (f"Utilization {pct:g}% × value {spec.value:,.0f} (the report gives a "
+                                              "percentage, no count)")
+            out.append(QuotaUse(spec, used, source_label(sandbox, "utilization report") if used is not None else "",
+                                derived))
             continue
         metric = {Measure.TOKENS: "EstimatedTPMQuotaUsage", Measure.REQUESTS: "Invocations"}.get(spec.measure)
         if a is not None and spec.measure in SPLIT_METRICS:
@@ -275,7 +278,7 @@ def route_uses(a: Answers | None, listed: Listed, model_id: str, route: str, ser
 def use_view(use: QuotaUse, listed: Listed) -> QuotaUseView:
     return QuotaUseView(code=listed.code(use.spec), name=use.spec.name, kind=use.spec.kind.value,
                         measure=use.spec.measure.value, period_s=use.spec.period_s, value=float(use.spec.value),
-                        used=use.used, fraction=use.fraction, source=use.source)
+                        used=use.used, fraction=use.fraction, source=use.source, used_derived=use.derived)
 
 
 def with_uses(view: ModelQuotaView, uses: Sequence[QuotaUse], listed: Listed, region: str,

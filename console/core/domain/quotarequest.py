@@ -24,7 +24,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .quotas import Measure, QuotaKind, QuotaSpec, QuotaUse, binding, quota_label
+from .quotas import ROUTE_LABEL, Measure, QuotaKind, QuotaSpec, QuotaUse, binding, quota_label
 from .routes import KNOWN_GEOS, model_named_by, route_kind
 
 MIN_TRAFFIC_MINUTES = 30  # fewer minutes with traffic than this: too little history to ask AWS for anything
@@ -320,8 +320,7 @@ def build_request(frame: pd.DataFrame | Demand, *, identifier: str, region: str,
         value = significant(peak_demand * headroom)
         if value <= b.spec.value:  # the quota already covers the peak demand with headroom: nothing to ask
             value = None
-    route = {QuotaKind.ON_DEMAND: "on-demand", QuotaKind.CROSS_REGION: "cross-region",
-             QuotaKind.GLOBAL: "global"}[kind]
+    route = ROUTE_LABEL[kind.value]
     return QuotaIncreaseRequest(
         model_id=model_id, identifier=identifier, route=route, region=region, account=account, profile=profile,
         window=window, history_source=history_source, burndown=Figure(rate, BURNDOWN_SOURCE), stats=d, binding=b,

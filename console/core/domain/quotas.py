@@ -27,6 +27,13 @@ from typing import Iterable, Mapping, Protocol
 # keys). Not imported: the resolver in ``routes`` reads the catalog, and the catalog reads this module.
 ON_DEMAND_ROUTE, CROSS_REGION_ROUTE, GLOBAL_ROUTE = "on_demand", "cross_region", "global"
 ROUTE_KINDS = (ON_DEMAND_ROUTE, CROSS_REGION_ROUTE, GLOBAL_ROUTE)
+#: How a route is written wherever people or JSON read it (the one spelling of ``route`` in every document).
+ROUTE_LABEL = {ON_DEMAND_ROUTE: "on-demand", CROSS_REGION_ROUTE: "cross-region", GLOBAL_ROUTE: "global"}
+
+
+def route_label(route: str | None) -> str | None:
+    """``on_demand`` → ``on-demand``; None or "" (a route not known) → None."""
+    return ROUTE_LABEL[route] if route else None
 
 
 class RouteLike(Protocol):
@@ -261,6 +268,9 @@ class QuotaUse:
     spec: QuotaSpec
     used: float | None
     source: str  # "sandbox" (the engine's own count), "aws" (a documented AWS figure), "console" (own calls)
+    #: how ``used`` was derived when nothing counts it ("" when it is a published count): a daily quota's use is
+    #: the utilization report's percentage × the quota's value, only as precise as that percentage
+    derived: str = ""
 
     @property
     def code(self) -> str:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain import fleetrows as fr
 from ..domain.catalog import ConfigError
+from ..domain.quotas import route_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..aws.listing import CallCounter
@@ -47,7 +48,7 @@ def row_document(r: fr.FleetRow) -> dict[str, Any]:
     b = r.binding
     return {
         "account_id": r.account_id, "account_name": r.account_name, "region": r.region, "series": r.series,
-        "model_id": r.model_id, "route": r.route or None, "use": _round(r.use),
+        "model_id": r.model_id, "route": route_label(r.route), "use": _round(r.use),
         "tpm_used": _round(r.tpm_used, 1), "rpm_used": _round(r.rpm_used, 2),
         "binding_quota": None if b is None else {"name": b.name, "code": b.code, "kind": b.kind, "label": b.label,
                                                  "limit": b.limit, "used": round(b.used, 2),
@@ -86,6 +87,7 @@ class Verdict:
     code: int
     over: tuple[fr.FleetRow, ...]  # rows at or over the line
     unknown: tuple[tuple[str, str], ...]  # (who, why) that could not be judged
+    nothing: str = ""  # why nothing at all was measured (0 rows): never "all clear"
 
 
 def verdict(s: fr.FleetSnapshot, fail_over: float | None) -> Verdict:
@@ -101,8 +103,22 @@ def verdict(s: fr.FleetSnapshot, fail_over: float | None) -> Verdict:
                     if r.use is None and r.quota_note and not r.stale and (r.account_id, r.region) not in judged})
     names = {a.account_id: a.name for a in s.accounts}
     unknown += [(f"{names.get(a, a)} ({a}) {region} quota use", note) for a, region, note in notes]
-    code = EXIT_OVER if over else EXIT_FAIL if unknown else EXIT_OK
-    return Verdict(code, over, tuple(unknown))
+    nothing = "" if s.rows else nothing_measured(s)
+    code = EXIT_OVER if over else EXIT_FAIL if unknown or nothing else EXIT_OK
+    return Verdict(code, over, tuple(unknown), nothing)
+
+
+def nothing_measured(s: fr.FleetSnapshot) -> str:
+    """Why a fleet refresh has no row (F6: a cron check must not read that as all clear)."""
+    where = ", ".join(s.regions)
+    if s.region_stale and set(s.region_stale) >= set(s.regions):
+        why = "no region could be read"
+    elif not s.accounts:
+        why = "no source account is linked to the monitoring account (oam:ListAttachedLinks)"
+    else:
+        n = len(s.accounts)
+        why = f"no Bedrock traffic in the last 3 hours in any of its {n} linked account{'s' if n != 1 else ''}"
+    return f"nothing was measured across the fleet: {why} ({where})"
 
 
 def drill_profile(monitoring: "Profile", rule: "AccessRule", row: fr.FleetRow, *, read_only: bool = False,

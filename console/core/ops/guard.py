@@ -17,6 +17,26 @@ class ReadOnlyError(PermissionError):
     """A mutating action was refused because the profile (or --read-only) is read-only."""
 
 
+def read_only_reason(profile: Profile) -> str:
+    """What makes ``profile`` read-only, as every refusal says it: ``--read-only was given``, ``profile 'ops' sets
+    read_only: true (/…/ops.yaml:4)`` (a fleet access rule's ``fleet.access[1].read_only`` likewise), an ad-hoc
+    AWS config profile; both when both hold. "" when the profile is not read-only."""
+    if not profile.read_only:
+        return ""
+    causes = [profile.read_only_by] if profile.read_only_by else []
+    if profile.raw is not None and profile.read_only_field:
+        from ..config.yamldoc import field_at  # noqa: PLC0415 - only when a refusal is said
+
+        found = field_at(profile.raw, profile.read_only_field)
+        if found is not None and found[0] is True:
+            where = f"{profile.source}:{found[1]}" if found[1] is not None else profile.source
+            # the file's profile (an account reached through a fleet's access rule is named after the fleet's)
+            named = profile.raw.get("name")
+            named = named if isinstance(named, str) else Path(profile.source).stem
+            causes.append(f"profile {named!r} sets {profile.read_only_field}: true ({where})")
+    return ", and ".join(causes) or f"profile {profile.name!r} is read-only"
+
+
 def _secure_append(path: Path, line: str) -> None:
     """Append a line to a file that only its owner can read (created 0600, parents 0700)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -47,18 +67,19 @@ class Guard:
 
     def require_mutation(self, action: str, target: str) -> None:
         if self.read_only:
-            self.audit(action, target, "refused: read-only")
-            raise ReadOnlyError(f"{action} refused: profile {self.profile.name!r} is read-only "
-                                "(read_only: true or --read-only)")
+            reason = read_only_reason(self.profile)
+            self.audit(action, target, "refused: read-only", cause=reason)
+            raise ReadOnlyError(f"{action} refused: {reason}")
 
     def require_prompt(self, model_id: str = "-") -> None:
         """Refuse a test prompt of ``model_id`` in read-only mode (audited with the model as its target)."""
         if self.read_only and not self.profile.allow_prompts_in_read_only:
-            self.audit("prompt", model_id or "-", "refused: read-only")
-            raise ReadOnlyError(f"test prompts refused: profile {self.profile.name!r} is read-only "
-                                "(read_only: true or --read-only) and allow_prompts_in_read_only is false; "
-                                "a prompt spends the shared quota (set allow_prompts_in_read_only: true in the "
-                                "profile to allow them)")
+            reason = read_only_reason(self.profile)
+            self.audit("prompt", model_id or "-", "refused: read-only", cause=reason)
+            raise ReadOnlyError(f"test prompts refused: {reason}, and profile "
+                                f"{self.profile.name!r} does not set allow_prompts_in_read_only: true "
+                                "(allow_prompts_in_read_only is false): a prompt spends the shared quota (set "
+                                "allow_prompts_in_read_only: true in the profile to allow them)")
 
     def audit(self, action: str, target: str, outcome: str, **detail: Any) -> None:
         entry: dict[str, Any] = {"time": round(time.time(), 3), "profile": self.profile.name, "account": self.account_id,

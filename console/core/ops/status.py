@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ..domain import metricsplan as mp
+from ..domain.quotas import route_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..aws.collectors import Collector
@@ -30,7 +31,7 @@ def app_profile_entry(a: Any) -> dict[str, Any]:
     """An application inference profile: what it copies (read from its listed regions; null when the listing
     does not tell) and the route of its model its calls take."""
     return {"name": a.name, "id": a.profile_id, "arn": a.arn, "model_id": a.model_id, "copies": a.copies or None,
-            "route": a.route, "text": a.copies_text}
+            "route": route_label(a.route), "text": a.copies_text}
 
 
 def status_document(data: DashboardData, answers: mp.Answers | None, models: Sequence[str],
@@ -67,10 +68,11 @@ def status_document(data: DashboardData, answers: mp.Answers | None, models: Seq
             row.update(dict.fromkeys(("input_tpm_used", "input_fraction", "output_tpm_used", "output_fraction",
                                       "overflow_tpm", "overflow_requests_per_min")))
         for row in doc["quotas"]:
-            row.update(dict.fromkeys(("tpm_used", "tpm_fraction", "tpm_peak_minute", "rpm_used", "rpm_fraction")), tpm_by_tier={},
+            row.update(dict.fromkeys(("tpm_used", "tpm_fraction", "tpm_peak_minute", "rpm_used", "rpm_fraction",
+                                      "tpm_estimated", "tpm_measured_over")), tpm_by_tier={},
                        binding=None)
             for quota in row["quotas"]:
-                quota.update(used=None, fraction=None)
+                quota.update(used=None, fraction=None, used_derived=None)
     return doc
 
 
@@ -88,11 +90,13 @@ def quota_entry(q: Any) -> dict[str, Any]:
             # tpm_used spreads the previous minute evenly (an estimate) when tpm_estimated; the highest measured
             # one-minute TPM (the minute in progress, or the last complete one) is tpm_peak_minute (null: unknown)
             "tpm_estimated": q.tpm_estimated,
+            "tpm_measured_over": q.tpm_measured_over,  # a measured minute reached the TPM quota (✖)
             "tpm_peak_minute": None if q.tpm_peak_minute is None else round(q.tpm_peak_minute),
             "rpm_used": round(q.rpm_used),
             "rpm_fraction": round(q.rpm_fraction, 4),
             "quotas": [{"code": u.code, "name": u.name, "kind": u.kind, "measure": u.measure, "period": u.period_s,
                         "value": u.value, "used": None if u.used is None else round(u.used, 2),
+                        "used_derived": u.used_derived or None,
                         "fraction": _fraction(u.fraction), "source": u.source or None} for u in q.quotas],
             "binding": None if b is None else {"name": b.name, "code": b.code, "kind": b.kind, "measure": b.measure,
                                                "period": b.period_s, "fraction": _fraction(b.fraction),

@@ -26,13 +26,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...core.domain.catalog import Catalog, ConfigError
+from ..choices import SCENARIOS
 from .runner import ScenarioRun
 from .spec import FaultSpec, PhaseSpec, Scenario, TenantSpec, load_scenario_file, parse_scenario
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..host import SandboxHost
 
-BUILT_IN = ("none", "steady", "spike", "flex-backlog", "reserved-overflow", "outage", "calm", "hot")
+BUILT_IN = SCENARIOS  # the command line's help lists them from ..choices
 
 __all__ = ["BUILT_IN", "FaultSpec", "PhaseSpec", "Scenario", "ScenarioRun", "TenantSpec", "load_scenario",
            "parse_scenario", "start_scenario"]

@@ -66,13 +66,10 @@ out, overflow is in), so it compares directly with the model's TPM quota; its ``
 what reserved requests drew from the reservation. The console discovers the form with one ``ListMetrics``
 (:func:`tierconsole.core.domain.metricsplan.discover`) and reads either.
 
-Regions. A call's datapoints go to the CloudWatch of the region it was made in (its SigV4 scope's, as AWS
-publishes them), so a ``GetMetricData``/``ListMetrics`` signed for region R sees exactly the calls made in R;
-the sandbox's own traffic (scenarios) is its home region's (``sandbox.region``). The single-account sandbox
-serves a call signed for any region; its metrics are published only in a region moto's CloudWatch serves (the
-AWS regions botocore lists: a bounded set; a call signed for any other name is served but published nowhere, as
-no CloudWatch call could read it there). A fleet's cells each serve one region (:mod:`..cells`), so each
-publishes into its own.
+Regions. A sandbox (or a cell of one, :mod:`..cells`) serves one account in one region, and publishes into that
+account's CloudWatch in that region: a call's datapoints are in the region it was made in (its SigV4 scope's, as
+AWS publishes them), so a ``GetMetricData``/``ListMetrics`` signed for region R sees exactly the calls made in R;
+the sandbox's own traffic (scenarios) is its home region's (``sandbox.region``).
 
 Only non-zero aggregates are written: a quiet model adds no datapoints. Pending sums are
 flushed once per real second by a background task (started with the first outcome) and when
@@ -87,7 +84,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING
 
 from ...core.domain.metricsplan import BATCH_NAMESPACE, DIMENSION, SANDBOX_NAMESPACE, MetricsSettings, tier_series
 from ..outcomes import Outcome
@@ -141,19 +138,14 @@ class MetricsPublisher:
     """Outcomes in, 1-second CloudWatch aggregates out (see the module docstring)."""
 
     def __init__(self, backend, clock: "SandboxClock", *, namespace: str = NAMESPACE,
-                 retention_s: float = DEFAULT_RETENTION_S, naming: MetricsSettings | None = None,
-                 region: str = "", backend_of: Callable[[str], Any] | None = None):
-        self.backend = backend  # the home region's (where the sandbox's own traffic is published)
-        self.region = region
-        # region -> that region's backend, or None where CloudWatch serves no such region (None: home only)
-        self._backend_of = backend_of
-        self._backends: dict[str, Any] = {region: backend}  # the regions published into so far (bounded: moto's)
+                 retention_s: float = DEFAULT_RETENTION_S, naming: MetricsSettings | None = None):
+        self.backend = backend  # the sandbox's account's CloudWatch in its region
         self.naming = naming if naming is not None else MetricsSettings()
         self.clock = clock
         self.namespace = namespace
         self.retention_s = retention_s
         self.sandbox_namespace = SANDBOX_NAMESPACE
-        self._pending: dict[tuple[str, int, str, str, Dims], _Agg] = {}  # (region, second, namespace, name, dims)
+        self._pending: dict[tuple[int, str, str, Dims], _Agg] = {}  # (second, namespace, name, dims)
         self._task: asyncio.Task | None = None
         self._start_task = None  # callable(coro) -> Task; set by install()
         self._last_prune = time.monotonic()
@@ -165,9 +157,6 @@ class MetricsPublisher:
         """OutcomeLog listener: add one outcome to its second's sums (batch records are not runtime calls)."""
         if o.source == "batch":
             return
-        region = o.region if o.region is not None else self.region
-        if region not in self._backends and not self._open(region):
-            return  # a region no CloudWatch call can read (see the module docstring)
         sec = math.floor(o.time)
         served = o.served_tier is not None
         model: Dims = (("ModelId", o.model_id),)  # the sandbox's own namespace: per model (as reservations are)
@@ -177,7 +166,7 @@ class MetricsPublisher:
 
         def add(name: str, value: float, dims: tuple[Dims, ...] = both, namespace: str = self.namespace) -> None:
             for d in dims:
-                key = (region, sec, namespace, name, d)
+                key = (sec, namespace, name, d)
                 agg = self._pending.get(key)
                 if agg is None:
                     agg = self._pending[key] = _Agg()
@@ -225,30 +214,16 @@ class MetricsPublisher:
         total = bare if naming.bare_model_id == "total" or tier == "default" else None
         return total, ((("ModelId", tier_series(series, tier)),) if suffixed else None)
 
-    def _open(self, region: str) -> bool:
-        """Start publishing into ``region``'s backend (its queries indexed, this publisher's namespaces purged of
-        what an earlier sandbox of the process left); False when CloudWatch serves no such region here."""
-        backend = self._backend_of(region) if self._backend_of is not None else None
-        if backend is None:
-            return False
-        if getattr(backend, "sandbox_series_index", None) is None and getattr(self.backend, "sandbox_series_index",
-                                                                               None) is not None:
-            SeriesIndex(backend).install()
-        mine = self.namespaces
-        _remove(backend, lambda md: md.namespace in mine)
-        self._backends[region] = backend
-        return True
-
     # ------------------------------------------------------------------ publishing
     def flush(self) -> int:
-        """Write every pending aggregate to its region's backend. Returns the number of datapoints."""
+        """Write every pending aggregate to the backend. Returns the number of datapoints."""
         pending, self._pending = self._pending, {}
-        by_namespace: dict[tuple[str, str], list[dict]] = {}
+        by_namespace: dict[str, list[dict]] = {}
         stamps: dict[int, object] = {}  # one datetime per second, shared by its datapoints (moto keeps it)
         # A series' dimensions and unit, built once a flush and shared by its seconds' datapoints (moto copies
         # them into its own objects): with the clock sped up, every request is a second of its own.
         series: dict[tuple[str, Dims], tuple[list[dict[str, str]], str]] = {}
-        for (region, sec, namespace, name, dims), a in sorted(pending.items()):
+        for (sec, namespace, name, dims), a in sorted(pending.items()):
             if a.count and (a.sum or a.max):
                 stamp = stamps.get(sec)
                 if stamp is None:
@@ -257,12 +232,12 @@ class MetricsPublisher:
                 if fields is None:
                     fields = series[(name, dims)] = ([{"Name": k, "Value": v} for k, v in dims],
                                                      UNITS.get(name) or SANDBOX_UNITS[name])
-                by_namespace.setdefault((region, namespace), []).append({
+                by_namespace.setdefault(namespace, []).append({
                     "MetricName": name, "Dimensions": fields[0], "Timestamp": stamp, "Unit": fields[1],
                     "StorageResolution": 1, "StatisticValues": {"Sum": a.sum, "SampleCount": float(a.count),
                                                                 "Minimum": a.min, "Maximum": a.max}})
-        for (region, namespace), data in by_namespace.items():
-            self._backends[region].put_metric_data(namespace, data)
+        for namespace, data in by_namespace.items():
+            self.backend.put_metric_data(namespace, data)
             self.published += len(data)
         n = sum(map(len, by_namespace.values()))
         if (time.monotonic() - self._last_prune >= PRUNE_EVERY_S
@@ -281,14 +256,12 @@ class MetricsPublisher:
         self._last_prune_at = self.clock.now()
         cutoff = _utc(math.floor((self.clock.now() if now is None else now) - self.retention_s))
         mine = self.namespaces
-        return sum(_remove(backend, lambda md: md.namespace in mine and md.timestamp < cutoff)
-                   for backend in list(self._backends.values()))
+        return _remove(self.backend, lambda md: md.namespace in mine and md.timestamp < cutoff)
 
     def purge(self) -> None:
-        """Forget this publisher's datapoints in every region it published into (a new sandbox is a fresh one)."""
+        """Forget this publisher's datapoints (a new sandbox is a fresh one)."""
         mine = self.namespaces
-        for backend in list(self._backends.values()):
-            _remove(backend, lambda md: md.namespace in mine)
+        _remove(self.backend, lambda md: md.namespace in mine)
 
     async def run(self) -> None:
         """Flush once per real second, for the sandbox's lifetime."""
@@ -323,17 +296,14 @@ def _remove(backend, doomed) -> int:
 
 def install(sandbox: "SandboxHost", *, retention_s: float = DEFAULT_RETENTION_S,
             fast_queries: bool = True) -> MetricsPublisher:
-    """Publish the sandbox's outcomes to moto's CloudWatch backends of its account: each call's in the region it
-    was made in, the sandbox's own traffic in its region."""
-    from .moto_bridge import cloudwatch_backend, cloudwatch_region  # noqa: PLC0415
+    """Publish the sandbox's outcomes to moto's CloudWatch backend of its account and region."""
+    from .moto_bridge import cloudwatch_backend  # noqa: PLC0415
 
     account = sandbox.config.account_id
     backend = cloudwatch_backend(account, sandbox.config.region)
     if fast_queries and getattr(backend, "sandbox_series_index", None) is None:
         SeriesIndex(backend).install()
-    publisher = MetricsPublisher(backend, sandbox.clock, retention_s=retention_s, naming=sandbox.config.metrics,
-                                 region=sandbox.config.region,
-                                 backend_of=lambda region: cloudwatch_region(account, region))
+    publisher = MetricsPublisher(backend, sandbox.clock, retention_s=retention_s, naming=sandbox.config.metrics)
     publisher.purge()
     publisher._start_task = sandbox.background
     sandbox.outcomes.subscribe(publisher.observe)

@@ -165,12 +165,13 @@ class SeriesIndex:
                      scan_by: str) -> list[dict[str, Any]]:
         """Queries of other accounts answered from theirs (when linked here), the rest from this one, in order."""
         local = [q for q in queries if not self._foreign(q)]
-        mine = {r["id"]: r for r in self.get_metric_data(local, start_time, end_time, scan_by)} if local else {}
+        mine: dict[str, list[dict[str, Any]]] = {}  # an Insights query answers one result per group, same Id
+        for r in self.get_metric_data(local, start_time, end_time, scan_by) if local else []:
+            mine.setdefault(r["id"], []).append(r)
         out = []
         for q in queries:
             if not self._foreign(q):
-                if q["Id"] in mine:
-                    out.append(mine[q["Id"]])
+                out += mine.pop(q["Id"], [])
                 continue
             if not q.get("ReturnData", True):
                 continue

@@ -86,6 +86,10 @@ class MotoBridge:
             environ = builder.get_environ()
         finally:
             builder.close()
+        if not body and any(k.lower() == "content-length" for k, _ in headers):
+            # werkzeug drops the Content-Length of an empty body; moto then answers a PUT with a query (a canned
+            # ACL's PutBucketAcl) a plain-text 411, though the client sent "Content-Length: 0"
+            environ["CONTENT_LENGTH"] = "0"
         captured: dict = {}
 
         def start_response(status, response_headers, exc_info=None):
@@ -200,16 +204,6 @@ def cloudwatch_backend(account_id: str, region: str):
 
     untrack_moto_models()
     return cloudwatch_backends[account_id][region]
-
-
-def cloudwatch_region(account_id: str, region: str):
-    """``account_id``'s CloudWatch backend in ``region``, or None when moto's CloudWatch serves no such region (it
-    serves the regions botocore lists, a bounded set; a CloudWatch call signed for another is refused)."""
-    from moto.cloudwatch.models import cloudwatch_backends  # noqa: PLC0415
-
-    if region not in cloudwatch_backends[account_id]:
-        return None
-    return cloudwatch_backend(account_id, region)
 
 
 def install(sandbox: "SandboxHost", shared: MotoBridge | None = None) -> MotoBridge:

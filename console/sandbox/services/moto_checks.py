@@ -18,7 +18,8 @@ S3 (REST)    virtual-hosted requests read path-style, names of new buckets (``In
              POST only where an operation takes it
              (``MethodNotAllowed``, 405), bucket policies (``MalformedPolicy``: JSON, grammar by
              moto's IAM policy validator, and a trial evaluation by moto's own evaluator, so that
-             a stored policy can never fail a later request)
+             a stored policy can never fail a later request), values S3 refuses and moto would store
+             (:mod:`.s3_config`: versioning status, lifecycle days, location constraint, canned ACL)
 ============ =====================================================================================
 
 Whatever still fails inside moto is answered by the bridge with a 4xx naming the failure
@@ -29,15 +30,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
 from ..config import bucket_name_problem
-from ..http import AwsError, BadJson, Call, parse_json
+from ..http import AwsError, Call
 from ..shapes import conform, service_model
+from .s3_config import check_bucket_policy, check_s3_config
 
 BOTOCORE_NAMES = {"s3": "s3", "sts": "sts", "monitoring": "cloudwatch", "sns": "sns"}
 #: What the sandbox's SNS keeps at most (checked before moto: the errors CreateTopic and Subscribe declare).
@@ -45,7 +46,6 @@ MAX_SNS_TOPICS = 1000
 MAX_SNS_SUBSCRIPTIONS = 10_000
 S3_INT_MAX = 2**31 - 1
 _LINE_BREAK = re.compile("[\r\n\x85\u2028\u2029]")  # in a key: listed back changed (XML) or unroutable (moto)
-_S3_OBJECT_ACTIONS = ("GetObject", "PutObject", "DeleteObject", "HeadObject", "PostObject")
 
 
 def protocol(call: Call) -> str:
@@ -239,6 +239,7 @@ def _check_s3(call: Call) -> None:
         check_bucket_policy(call.body, bucket)
     elif req.method in ("PUT", "POST") and bucket:
         _check_stored_text(call, key)
+        check_s3_config(call, key)  # values moto would store as given, which S3 refuses
     if req.method in ("PUT", "POST") and req.http_version.startswith("1") and "Content-Length" not in req.headers \
             and "chunked" not in req.headers.get("Transfer-Encoding", "").lower():  # (HTTP/2 frames the body)
         raise _s3_error("MissingContentLength", "You must provide the Content-Length HTTP header.", 411)
@@ -305,68 +306,6 @@ def _check_content_md5(given: str, body: bytes) -> None:
         raise _s3_error("BadDigest", "The Content-MD5 you specified did not match what we received.")
 
 
-def check_bucket_policy(body: bytes, bucket: str) -> None:
-    """Raise S3's ``MalformedPolicy`` unless moto can store the policy *and* evaluate it later."""
-    def malformed(why: str) -> AwsError:
-        return _s3_error("MalformedPolicy", why)
-
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise malformed("Policies must be valid JSON and the first byte must be '{'") from None
-    if not text.lstrip().startswith("{"):
-        raise malformed("Policies must be valid JSON and the first byte must be '{'")
-    try:
-        doc = parse_json(text)
-    except BadJson as exc:
-        raise malformed(f"Policies must be valid JSON and the first byte must be '{{' ({exc})") from None
-    if "Statement" not in doc:
-        raise malformed("Missing required field Statement")
-    from moto.iam.access_control import IAMPolicy  # noqa: PLC0415 - moto is loaded with the bridge anyway
-    from moto.iam.exceptions import MalformedPolicyDocument  # noqa: PLC0415
-    from moto.iam.policy_validation import IAMPolicyDocumentValidator  # noqa: PLC0415
-    from moto.s3.utils import bucket_policy_is_public  # noqa: PLC0415
-
-    # AWS takes bucket policies without a Version (2008-10-17 semantics); moto's validator wants 2012-10-17.
-    normalized = dict(doc, Version="2012-10-17") if doc.get("Version") in (None, "2008-10-17") else doc
-    try:
-        IAMPolicyDocumentValidator(json.dumps(normalized)).validate()
-    except MalformedPolicyDocument as exc:
-        raise malformed(getattr(exc, "message", None) or str(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - the validator's own failure is a malformed policy too
-        raise malformed(f"Policy could not be read ({type(exc).__name__})") from None
-    statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
-    for st in statements:  # moto's validator is for identity policies: a bucket policy names its principal
-        if not isinstance(st, dict) or ("Principal" not in st and "NotPrincipal" not in st):
-            raise malformed("Missing required field Principal")
-        if not all(_principal_ok(st[k]) for k in ("Principal", "NotPrincipal") if k in st):
-            raise malformed("Invalid principal in policy")
-    # A trial of what moto does with a stored policy on later requests, with every action it names.
-    actions = {f"s3:{a}" for a in _S3_OBJECT_ACTIONS}
-    for st in statements:
-        for key in ("Action", "NotAction"):
-            named = st.get(key) if isinstance(st, dict) else None
-            actions.update(a for a in (named if isinstance(named, list) else [named]) if isinstance(a, str))
-    try:
-        policy = IAMPolicy(text)
-        for action in sorted(actions):
-            policy.is_action_permitted(action, f"arn:aws:s3:::{bucket}/probe")
-            policy.is_action_permitted(action, f"arn:aws:s3:::{bucket}")
-        bucket_policy_is_public(text)
-    except Exception as exc:  # noqa: BLE001 - anything moto cannot evaluate later must not be stored
-        raise malformed(f"Policy has an element the sandbox cannot evaluate ({type(exc).__name__})") from None
-
-
-def _principal_ok(principal: Any) -> bool:
-    """``"*"`` or ``{"AWS"|"Service"|"Federated"|"CanonicalUser": name or [names]}``, as the policy grammar has it."""
-    if principal == "*":
-        return True
-    return isinstance(principal, dict) and bool(principal) and all(
-        key in ("AWS", "Service", "Federated", "CanonicalUser")
-        and (isinstance(v, str) or isinstance(v, list) and v and all(isinstance(x, str) for x in v))
-        for key, v in principal.items())
-
-
 # ---------------------------------------------------------------------- what moto still fails on
 
 def moto_failure(call: Call, operation: str, exc: BaseException | None, status: int | None = None) -> AwsError:
@@ -389,11 +328,14 @@ def moto_failure(call: Call, operation: str, exc: BaseException | None, status: 
 
 def _s3_failure(call: Call, exc: BaseException) -> AwsError | None:
     """S3's own error for what moto raised on, where S3 has one: an unknown multipart upload id (moto: KeyError)
-    is ``NoSuchUpload``, a body XML cannot parse or one declaring entities is ``MalformedXML``."""
+    is ``NoSuchUpload``, a continuation token no listing gave ``InvalidArgument``, a body XML cannot parse or one declaring entities is ``MalformedXML``."""
     upload = call.request.query.get("uploadId")
     if isinstance(exc, KeyError) and upload is not None and exc.args and exc.args[0] == upload:
         return _s3_error("NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the "
                                          "upload may have been aborted or completed.", 404)
+    if call.request.method == "GET" and call.request.query.get("continuation-token") and isinstance(exc, TypeError):
+        # a token the bucket never gave (moto finds no listing for it, then compares with None)
+        return _s3_error("InvalidArgument", "The continuation token provided is incorrect")
     if type(exc).__name__ in ("ExpatError", "ParseError") or "entities are disabled" in str(exc) or "DTD" in str(exc):
         return _s3_error("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
                                          "published schema.")

@@ -22,6 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, Select, Static
 
 from ...core.domain import format as fmt
+from ...core.ops.guard import read_only_reason
 from ..theming import screen_stylesheet
 from ..widgets.header import ContextBar, ContextInfo
 from ..widgets.keybar import KeyBar
@@ -163,9 +164,8 @@ class BatchSubmitScreen(ModalScreen[None]):
             select.value = choices[0].model_id
         self.query_one("#batch-path", Input).value = remembered.get("path", "")
         self.query_one("#batch-dest", Static).update(self._destination_text())
-        if session is not None and session.profile.read_only:
-            self.show_result(f"READ-ONLY: profile {session.profile.name!r} refuses batch submit "
-                             "(read_only: true or --read-only).", "warn")
+        if session is not None and session.profile.read_only:  # the guard's own words (core.ops.guard)
+            self.show_result(f"READ-ONLY: batch submit is refused: {read_only_reason(session.profile)}.", "warn")
         self.query_one("#batch-path", Input).focus()
 
     def _destination_text(self) -> Text:

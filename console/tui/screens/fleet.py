@@ -50,6 +50,9 @@ class FleetScreen(Screen[None]):
         Binding("q", "app.quit", "Quit", id="quit", tooltip="Quit tierconsole"),
         Binding("escape", "close_filter", "Close filter", show=False, id="close-filter",
                 tooltip="Close the filter line"),
+        # once a filter is applied, esc on the table clears it (as on the throttle feed), and the footer says so
+        Binding("escape", "clear_filter", "Clear filter", key_display="esc", id="clear-filter",
+                tooltip="Clear the applied filter"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -87,7 +90,7 @@ class FleetScreen(Screen[None]):
         s = self.snapshot
         if s is None:
             return
-        title = (f" tierconsole fleet  {s.profile}  monitoring {s.monitoring_account or '…'}  "
+        title = (f" tierconsole fleet  profile {s.profile}  monitoring {s.monitoring_account or '…'}  "
                  f"{len(s.regions)} regions  {s.endpoint or 'AWS'}  refreshed {clock(s.time)} UTC  "
                  f"{sum(n for op, n in s.calls.items() if op == 'GetMetricData')} GetMetricData")
         self._set("#fleet-title", title)
@@ -132,14 +135,25 @@ class FleetScreen(Screen[None]):
         box.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "close_filter":  # esc passes on when no filter line is open
-            return self.query_one("#fleet-filter", Input).has_class("-open")
+        if action in ("close_filter", "clear_filter"):  # esc passes on when there is nothing to close or clear
+            open_ = self.query_one("#fleet-filter", Input).has_class("-open")
+            return open_ if action == "close_filter" else not open_ and bool(self.filter_text)
         return True
+
+    def footer_keep(self) -> frozenset[str]:
+        """Binding ids the footer keeps however narrow the terminal: how to clear an applied filter."""
+        return frozenset({"clear-filter"})
+
+    def action_clear_filter(self) -> None:
+        self.filter_text = ""
+        self._draw()
+        self.refresh_bindings()
 
     def action_close_filter(self) -> None:
         box = self.query_one("#fleet-filter", Input)
         box.remove_class("-open")
         self.query_one(FleetTable).focus()
+        self.refresh_bindings()
 
     @on(CursorMoved)
     def _selected(self, event: CursorMoved) -> None:

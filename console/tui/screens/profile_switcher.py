@@ -48,6 +48,8 @@ def adhoc_profile(aws_name: str, region: str | None) -> "Profile":
 
     return Profile(name=f"aws:{aws_name}", description=f"ad-hoc from the AWS config profile {aws_name!r}",
                    aws_profile=aws_name, regions=(region or ADHOC_REGION,), read_only=True,
+                   read_only_by=f"{aws_name!r} is an ad-hoc profile of ~/.aws/config (add a console profile for it "
+                                "to act)",
                    refresh_seconds=60.0, source="~/.aws/config", origin="aws-config")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import re
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Tuple
 
 from rich.text import Text
@@ -70,6 +70,17 @@ PAUSE_SLOT = 14
 STATUS_ROOM = {"labelled": 58, "clock": 43, "least": 22}
 #: The shortest an endpoint is cut to before fields beside it are given up.
 ENDPOINT_MIN = 20
+#: Room for the fleet's pulse on the header's line ("fleet: 12 accts over 80% · 3 throttling · 2 stale"); with
+#: less, the pulse has a line of its own (:meth:`HeaderBar.build`, :class:`ContextBar`).
+PULSE_ROOM = 52
+
+
+def pulse_line(pulse: str, width: int, palette: Palette) -> Text:
+    """The fleet's pulse on a line of its own (cut at the end, never left out)."""
+    text = Text.assemble(" ", Text(f"fleet: {pulse}", style=palette["warn"]))
+    if text.cell_len > width:
+        text.truncate(width, overflow="ellipsis")
+    return text
 
 
 def endpoint_text(endpoint: str | None) -> str:
@@ -106,7 +117,7 @@ class HeaderBar(Body):
     go; the right-hand status gives up its parts from the least important in the room left.
     """
 
-    DEFAULT_CSS = "HeaderBar { height: 1; }"
+    DEFAULT_CSS = "HeaderBar { height: auto; }"
 
     def on_mount(self) -> None:
         if self.data is None:  # the screen may have set it already (a fleet's pulse before any data)
@@ -114,6 +125,18 @@ class HeaderBar(Body):
 
     def build(self, width: int, palette: Palette) -> list[Text]:
         info: HeaderInfo = self.data
+        if info.pulse and not self._pulse_fits(info, width, palette):
+            # The fleet's pulse matters more than any field: a line of its own where the one line has no room
+            # for it (80 columns; 120 beside a drill-in's badges). Decided by the width and what stays the same
+            # for a session, never by the counts, so a new count moves nothing.
+            return [self._line(replace(info, pulse=""), width, palette), pulse_line(info.pulse, width, palette)]
+        return [self._line(info, width, palette)]
+
+    def _pulse_fits(self, info: HeaderInfo, width: int, palette: Palette) -> bool:
+        left = self._identity(info, palette, max(0, width - 1 - PAUSE_SLOT - 1))
+        return left.cell_len + 2 + PAUSE_SLOT + PULSE_ROOM + 3 + STATUS_ROOM["least"] <= width
+
+    def _line(self, info: HeaderInfo, width: int, palette: Palette) -> Text:
         left = self._identity(info, palette, max(0, width - 1 - PAUSE_SLOT - 1))
         slot = Text()
         if info.paused:
@@ -122,7 +145,7 @@ class HeaderBar(Body):
         slot.pad_right(PAUSE_SLOT - slot.cell_len)
         head = Text.assemble(left, " ", slot)
         tail = self._status(info, palette, max(0, width - head.cell_len - 1))
-        return [Text.assemble(head, " " * max(1, width - head.cell_len - tail.cell_len), tail)]
+        return Text.assemble(head, " " * max(1, width - head.cell_len - tail.cell_len), tail)
 
     @staticmethod
     def _identity(info: HeaderInfo, palette: Palette, room: int) -> Text:
@@ -246,25 +269,48 @@ class ContextInfo:
 
 
 class ContextBar(Body):
-    """The one-line header of the action screens: title, SANDBOX / READ-ONLY, profile, account, region."""
+    """The header of the action screens: title, SANDBOX / READ-ONLY, profile, account, region — the target its
+    calls go to. Nothing of the target is ever dropped: where one line has no room, labels go first, then the
+    brand, then the target takes a line of its own (and the fleet's pulse one more)."""
 
-    DEFAULT_CSS = "ContextBar { height: 1; }"
+    DEFAULT_CSS = "ContextBar { height: auto; }"
 
     def build(self, width: int, palette: Palette) -> list[Text]:
         info: ContextInfo = self.data
         muted, strong = palette["muted"], palette["strong"]
-        parts: list[_Part] = [(9, Text(" tierconsole ", style=palette["badge-accent"]), True),
-                              (9, Text(f" {info.title} ", style=palette["strong"]), True)]
+        head: list[_Part] = [(9, Text(f" {info.title} ", style=palette["strong"]), True)]
         if info.is_sandbox:
-            parts.append((8, Text(" SANDBOX ", style=palette["badge-warn"]), True))
+            head.append((8, Text(" SANDBOX ", style=palette["badge-warn"]), True))
         if info.read_only:
-            parts.append((9, Text(" READ-ONLY ", style=palette["badge-crit"]), True))
-        parts.append((6, Text.assemble(("profile ", muted), (info.profile or "—", strong)), False))
-        parts.append((5, Text.assemble(("acct ", muted), (info.account_id or "…", strong)), False))
-        if info.region:
-            parts.append((7, Text.assemble(("region ", muted), (info.region, strong)), False))
-        if info.pulse:
-            parts.append((4, Text(f"fleet: {info.pulse}", style=palette["warn"]), False))
-        while _joined(parts, palette).cell_len > width and len(parts) > 2:
-            parts.remove(min(parts, key=lambda part: part[0]))
-        return [_joined(parts, palette)]
+            head.append((9, Text(" READ-ONLY ", style=palette["badge-crit"]), True))
+        brand: _Part = (9, Text(" tierconsole ", style=palette["badge-accent"]), True)
+        target = [("profile", info.profile or "—"), ("acct", info.account_id or "…"), ("region", info.region)]
+
+        def fields(labelled: bool) -> list[_Part]:
+            return [(5, Text.assemble((f"{label} ", muted), (value, strong)) if labelled else Text(value, strong),
+                     False) for label, value in target if value]
+
+        # The pulse's room is reserved (PULSE_ROOM), not measured: a count that grows moves nothing.
+        reserve = 3 + PULSE_ROOM if info.pulse else 0
+        for parts in ([brand, *head, *fields(True)], [*head, *fields(True)], [*head, *fields(False)]):
+            line = _joined(parts, palette)
+            if line.cell_len + reserve <= width:
+                pulse = Text(f"fleet: {info.pulse}", style=palette["warn"]) if info.pulse else None
+                return [_joined([*parts, (4, pulse, False)], palette) if pulse else line]
+        for parts in ([brand, *head, *fields(True)], [*head, *fields(True)], [*head, *fields(False)]):
+            if info.pulse and _joined(parts, palette).cell_len <= width:  # the pulse alone on a second line
+                return [_joined(parts, palette), pulse_line(info.pulse, width, palette)]
+        spaced = [(9, Text(""), True)]  # one space in front, as the head's badges have
+        own = _joined([*spaced, *fields(True)], palette)
+        lines = [_joined(head, palette), own if own.cell_len <= width else
+                 _crop(_joined([*spaced, *fields(False)], palette), width)]
+        return [*lines, pulse_line(info.pulse, width, palette)] if info.pulse else lines
+
+
+def _crop(text: Text, width: int) -> Text:
+    """``text`` cut at ``width`` cells with an ellipsis (a target too long for any line)."""
+    if text.cell_len <= width:
+        return text
+    text = text.copy()
+    text.truncate(width, overflow="ellipsis")
+    return text

@@ -10,13 +10,13 @@ from textual.app import ComposeResult
 from textual.reactive import reactive
 
 from ...core.domain import format as fmt
-from ...core.domain.alerts import quota_key, quotas_over
+from ...core.domain.alerts import TPM_GLYPH, quota_key, quotas_over, tpm_mark
 from ...core.domain.quota_requests import QuotaRequestView
 from ...core.domain.views import QUOTA_TIERS, ModelQuotaView, PaneStatus
 from .pane import Body, Pane, ScrollBody
 from .render import Palette, fit, join, stacked_bar
 
-LEVEL_GLYPH = {"ok": " ", "warn": "▲", "crit": "✖"}
+LEVEL_GLYPH = TPM_GLYPH
 BINDING_GLYPH = "◆"  # the quota closest to its limit: the one that throttles first
 REQUEST_GLYPH = "↑"  # an open quota-increase request (ListRequestedServiceQuotaChangeHistory)
 _TIER_LETTER = {"priority": "P", "default": "S", "flex": "F"}
@@ -49,7 +49,7 @@ class QuotaBody(Body):
         lines = [legend]
         for q, name in zip(quotas, names):
             known = q.tpm_quota > 0
-            tpm_level, glyph, pct = self._tpm_mark(q, palette)
+            tpm_level, glyph, pct = self._tpm_mark(q)
             rpm_level = palette.level(q.rpm_fraction, self.warn_at)
             segments = [(q.tpm_by_tier.get(t, 0.0), palette[t], palette.fill(t)) for t in QUOTA_TIERS]
             lines.append(join(
@@ -85,21 +85,11 @@ class QuotaBody(Body):
             lines += [fit(self._request_line(q, r, palette), width) for r in q.requests]
         return lines
 
-    def _tpm_mark(self, q: ModelQuotaView, palette: Palette) -> tuple[str, str, str]:
-        """(level, glyph, percent) of a row's TPM: ✖ only when a measured minute is over the quota (the trailing
-        minute spreads the previous one evenly, so an early spike can read over 100% with no minute over);
-        an estimate reads ``~85%`` (``~`` in the glyph's place when the figure needs the room: ``~117%``)."""
-        level = palette.level(q.tpm_fraction, self.warn_at)
-        if level == "crit" and not q.tpm_measured_over:
-            level = "warn"
-        pct = fmt.percent(q.tpm_fraction) if q.tpm_quota > 0 else "—"
-        glyph = LEVEL_GLYPH[level]
-        if q.tpm_quota > 0 and q.tpm_estimated and level != "crit":
-            if len(pct) < 4:
-                pct = "~" + pct
-            else:
-                glyph = "~"
-        return level, glyph, pct
+    def _tpm_mark(self, q: ModelQuotaView) -> tuple[str, str, str]:
+        """(level, glyph, percent) of a row's TPM, as ``status`` says it (:func:`~...core.domain.alerts.tpm_mark`):
+        ✖ only when a measured minute is over the quota, ``~`` an estimate."""
+        return tpm_mark(q.tpm_fraction if q.tpm_quota > 0 else None, estimated=q.tpm_estimated,
+                        measured_over=q.tpm_measured_over, warn=self.warn_at)
 
     @staticmethod
     def _request_line(q: ModelQuotaView, r: QuotaRequestView, palette: Palette) -> Text:

@@ -291,7 +291,7 @@ class ThrottleList(ScrollView, can_focus=True):
         space = Segment(" ", base)
         segments = [
             Segment(self._cell(fmt.clock(e.time), time_w), base + palette["muted"]), space,
-            Segment(self._cell(fmt.short_model(e.model_id), model_w), base), space,
+            Segment(self._cell(e.label or fmt.short_model(e.model_id), model_w), base), space,
             Segment(self._cell(fmt.tier_label(e.tier), tier_w), base + tier_style), space,
             Segment(self._cell(str(e.count), count_w, right=True), base + palette["strong"]), space,
             Segment(self._cell(e.short_error, error_w), base + error_style),

@@ -83,3 +83,27 @@ def test_batch_job_with_s3_cp_up_and_down(aws, stranger_sandbox, batch_job, chec
     meta = json.loads(ranged.stdout)
     assert meta["ContentLength"] == 10 and meta["ContentRange"] == f"bytes 0-9/{size}", meta
     assert (tmp_path / "first10").read_bytes() == files[key.removeprefix("cli/out/")].encode()[:10]
+
+
+def test_s3_configuration_s3_refuses_gets_s3s_error_and_is_not_stored(aws, stranger_sandbox):
+    """newcomer-3 F-d/F-n: moto stored these as given (and answered a valid canned ACL a plain-text 411)."""
+    endpoint, bucket = stranger_sandbox.endpoint, stranger_sandbox.config.bucket
+    refused = [
+        (["s3api", "put-bucket-versioning", "--bucket", bucket, "--versioning-configuration", "Status=Maybe"],
+         "MalformedXML"),
+        (["s3api", "put-bucket-lifecycle-configuration", "--bucket", bucket, "--lifecycle-configuration",
+          json.dumps({"Rules": [{"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""},
+                                 "Expiration": {"Days": -5}}]})], "InvalidArgument"),
+        (["s3api", "create-bucket", "--bucket", "cli-mars-bucket", "--create-bucket-configuration",
+          "LocationConstraint=mars-1"], "InvalidLocationConstraint"),
+        (["s3api", "put-bucket-acl", "--bucket", bucket, "--acl", "nonsense"], "InvalidArgument"),
+    ]
+    for args, code in refused:
+        proc = aws(endpoint, *args)
+        assert proc.returncode != 0 and f"({code})" in proc.stderr, (args, proc.stdout, proc.stderr)
+    versioning = aws(endpoint, "s3api", "get-bucket-versioning", "--bucket", bucket)
+    assert versioning.returncode == 0 and "Maybe" not in versioning.stdout, versioning.stdout
+    listed = aws(endpoint, "s3api", "list-buckets")
+    assert "cli-mars-bucket" not in listed.stdout
+    ok = aws(endpoint, "s3api", "put-bucket-acl", "--bucket", bucket, "--acl", "private")
+    assert ok.returncode == 0, ok.stderr

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from ....core.domain import format as fmt
+from ....core.ops.guard import read_only_reason
 from ...messages import RefreshRequested
 from ...theming import screen_stylesheet
 from ...widgets.header import ContextBar, ContextInfo
@@ -124,8 +125,8 @@ class PromptLabScreen(ResultsView, HistoryView, Screen):
         self.load_history()
         profile = self.session.profile if self.session else None
         if profile is not None and profile.read_only and not profile.allow_prompts_in_read_only:
-            self.say(f"READ-ONLY: profile {profile.name!r} refuses test prompts (allow_prompts_in_read_only: false)",
-                     "warn")
+            self.say(f"READ-ONLY: test prompts are refused: {read_only_reason(profile)}, and the profile does not set "
+                     "allow_prompts_in_read_only: true", "warn")
         elif self.session is None:
             self.say("No live source (sample data): prompts cannot be sent from this console.", "warn")
 
