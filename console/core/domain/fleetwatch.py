@@ -24,6 +24,7 @@ from .alerting import STATE_FORMAT, Alert, Watch, clock_note
 from .events import MINUTE, ChangeEvent
 from .fleetplan import FLEET_MINUTES
 from .fleetrows import FleetRow, FleetSnapshot
+from .quotas import route_label
 from .views import DashboardData, ModelQuotaView, PaneStatus, QuotaUseView, ReservationView, ThrottleEvent
 from .watchconfig import WatchConfig
 
@@ -32,7 +33,6 @@ FLEET_PANES = ("quota", "reservations", "throttles")
 #: what a fleet watch can see per account × region (no batch jobs or server errors are read per account)
 FLEET_KINDS = frozenset({"quota_over", "throttle_storm", "overflow", "stale", "quota_value"})
 NOT_READ_YET = "quotas not read yet"  # the fleet collector's note before a cell's quotas are first read
-ROUTE_WORDS = {"on_demand": "on-demand", "cross_region": "cross-region", "global": "global"}
 
 
 def cell_key(account_id: str, region: str) -> str:
@@ -53,7 +53,7 @@ def _quota(r: FleetRow) -> ModelQuotaView | None:
     b = r.binding
     values = {label.rsplit(" ", 1)[-1]: v for label, v in r.quota_values if label.endswith((" TPM", " RPM"))
               and not label.endswith(("input TPM", "output TPM"))}  # the route's TPM and RPM
-    route = ROUTE_WORDS.get(r.route, r.route or "on-demand")
+    route = route_label(r.route) or "on-demand"
     if b is None:
         return ModelQuotaView(r.model_id, r.series, values["TPM"], values.get("RPM", 0.0), route=route) \
             if values.get("TPM") else None
@@ -70,7 +70,7 @@ def _unknown(rows: Iterable[FleetRow]) -> list[str]:
     waiting = ["data"] if not any(r.stale for r in rows) and any(
         r.binding is None and (r.quota_note or "").startswith(NOT_READ_YET) for r in rows) else []
     return waiting + ["quota:" + ModelQuotaView(r.model_id, r.series, 0.0, 0.0,
-                                                route=ROUTE_WORDS.get(r.route, "on-demand")).key
+                                                route=route_label(r.route) or "on-demand").key
                       for r in rows if r.binding is None and r.route]
 
 
