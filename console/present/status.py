@@ -23,18 +23,20 @@ def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
     reservations = len(reservations_over(doc["reservations"], alert_threshold))
     out = [f"profile {doc['profile']}  account {doc['account_id'] or '?'}  region {doc['region']}"
            f"  endpoint {doc['endpoint'] or 'AWS'}",
-           f"alert threshold {threshold_text(alert_threshold)}: "
-           f"{over_text(quotas, alert_threshold, reservations if doc['reservations'] else None)}", ""]
+           f"alert threshold {threshold_text(alert_threshold)}: {_headline(doc, quotas, reservations, alert_threshold)}",
+           ""]
     if doc.get("no_data"):
         out.append(f"no data: CloudWatch holds no data point in {doc['region']} for the last 60 minutes (no traffic "
                    "there, or not yet): nothing below is measured (—, never 0)")
         out.append("RESERVED TPM")
+        out += _no_reservation(doc)
         out += [f"  {r['reservation_id']:<24} {r['model_id']:<44} —" for r in doc["reservations"]]
         out.append("QUOTAS per model and route")
         out += [f"  {q['model_id']:<44} —  quota {q['tpm_quota']:,.0f} TPM, {q['rpm_quota']:,.0f} RPM"
                 for q in doc["quotas"]]
         return "\n".join(out + _tail(doc))
     out.append("RESERVED TPM")
+    out += _no_reservation(doc)
     for r in doc["reservations"]:
         out.append(f"{mark(r['input_fraction'], r['output_fraction'])}{r['reservation_id']:<24} {r['model_id']:<44} "
                    f"in {r['input_tpm_used']:>9,}/{r['input_tpm_reserved']:<9,}"
@@ -62,6 +64,22 @@ def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
     if marked:
         out.append(f"  {MARKS_LEGEND}")
     return "\n".join(out + _tail(doc))
+
+
+def _no_reservation(doc: dict) -> list[str]:
+    """What an empty reservation section means: none there, or not read (never a bare heading)."""
+    if doc["reservations"]:
+        return []
+    unread = doc["stale"].get("reservations")
+    return [f"  not read ({unread})" if unread else f"  none in {doc['region']}"]
+
+
+def _headline(doc: dict, quotas: int, reservations: int, alert_threshold: float) -> str:
+    """How many are over the line — never a count of nothing over for figures that could not be read."""
+    unread = doc["stale"].get("quota")
+    if unread:
+        return f"quotas not read ({unread}): nothing below is judged"
+    return over_text(quotas, alert_threshold, reservations if doc["reservations"] else None)
 
 
 def _tail(doc: dict) -> list[str]:
