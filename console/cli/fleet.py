@@ -12,7 +12,7 @@ GROUPS = ("none", "account", "region", "model")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("fleet", help="every account × region × model of a fleet profile, worst first (issue 15)",
+    p = sub.add_parser("fleet", help="every account × region × model of a fleet profile, worst first",
                        description="Collect once from the fleet profile's monitoring account (CloudWatch "
                                    "cross-account observability: one GetMetricData per region, plus the splits the "
                                    "500-query limit forces) and each account's quotas (through the account), and "

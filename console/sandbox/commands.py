@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 import time
 from dataclasses import asdict
 
@@ -36,7 +37,9 @@ def _say_started(state: State, out=sys.stdout) -> None:
     from .serve import client_exports  # noqa: PLC0415
 
     print(f"sandbox started at {state.describe()}; log: {state.log}", file=out)
-    print("# the sandbox profile and every later command use it; aim other AWS clients at it with:", file=out)
+    served = Path(state.config).stem if state.config else "sandbox"  # the profile file it was started from
+    print(f"# later commands on a sandbox profile attach to it (it serves profile {served}: "
+          f"`tierconsole --profile {served} …`); aim other AWS clients at it with:", file=out)
     for line in client_exports(state.endpoint, _region(state), _key_ids(state) if state.auth else None,
                                state.auth):
         print(line, file=out)
