@@ -91,15 +91,20 @@ async def test_drill_in_runs_as_that_account_and_esc_comes_back(fleet):  # noqa:
         await app.action_quit()
 
 
+async def drill_into_payments(app, pilot) -> None:
+    """From the fleet screen's first refresh, `enter` on payments-prod until the session acts as it."""
+    await until(pilot, lambda: app.fleet_screen.snapshot is not None and app.fleet_screen.snapshot.rows,
+                "the fleet's first refresh")
+    select(app, PAYMENTS)
+    await pilot.press("enter")
+    await until(pilot, lambda: app.session is not None and app.session.account_id == PAYMENTS, "payments")
+
+
 async def test_a_payments_account_drilled_in_may_act(fleet):  # noqa: F811
     profile = _load("fx", "fx.yaml", "user", profile_text(fleet.endpoint))
     app = TierConsoleApp(source=LiveSource(profile))
     async with app.run_test(size=(150, 40)) as pilot:
-        await until(pilot, lambda: app.fleet_screen.snapshot is not None and app.fleet_screen.snapshot.rows,
-                    "the fleet's first refresh")
-        select(app, PAYMENTS)
-        await pilot.press("enter")
-        await until(pilot, lambda: app.session is not None and app.session.account_id == PAYMENTS, "payments")
+        await drill_into_payments(app, pilot)
         assert not app.session.profile.read_only  # label:payments-* is the operator role, not read-only
         app.session.guard.require_mutation("cancel", "job-1")  # not refused
         await pilot.press("t")  # the prompt lab of that account carries the fleet's pulse too
@@ -124,11 +129,7 @@ async def test_batch_submit_from_a_drilled_account_goes_to_its_own_bucket(fleet,
     assert "batch_bucket" in text
     app = TierConsoleApp(source=LiveSource(_load("fx", "fx.yaml", "user", text)))
     async with app.run_test(size=(150, 40)) as pilot:
-        await until(pilot, lambda: app.fleet_screen.snapshot is not None and app.fleet_screen.snapshot.rows,
-                    "the fleet's first refresh")
-        select(app, PAYMENTS)
-        await pilot.press("enter")
-        await until(pilot, lambda: app.session is not None and app.session.account_id == PAYMENTS, "payments")
+        await drill_into_payments(app, pilot)
         await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the drilled dashboard")
         screen = await open_submit(pilot)
         own = f"{bucket}-{PAYMENTS}"
