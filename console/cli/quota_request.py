@@ -97,9 +97,11 @@ def _write(args, request) -> None:
 async def _quota_request(args) -> int:
     from ..core.domain.quotarequest import DEFAULT_HEADROOM, DesiredNotAbove, TooLittleHistory  # noqa: PLC0415
     from ..core.ops.plan import PlanError, UnknownModel  # noqa: PLC0415
-    from ..core.ops.quota_request import QuotaRequestError, build, submit  # noqa: PLC0415
+    from ..core.ops.quota_request import QuotaRequestError, build, require_submit, submit  # noqa: PLC0415
 
     async with session(args) as operator:
+        if args.submit:  # read-only refuses first (ReadOnlyError: exit 1, as batch submit and cancel)
+            await require_submit(operator, args.model)
         try:
             request = await build(operator, args.model, args.days, headroom=args.headroom or DEFAULT_HEADROOM,
                                   desired=args.desired)

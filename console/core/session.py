@@ -151,9 +151,26 @@ class OperatorSession:
                 self.guard.account_id = self.account_id
             except (SessionClosed, SourceFailed, asyncio.CancelledError):
                 raise
-            except Exception:  # noqa: BLE001 - audit entries still go in, without the account
+            except Exception as e:  # noqa: BLE001 - audit entries still go in, saying why the account is unknown
+                from .aws.session import describe_error  # noqa: PLC0415
+
+                self.guard.account_unknown = f"GetCallerIdentity failed: {describe_error(e)}"
                 return None
         return self.account_id
+
+    async def lookup_account(self) -> str | None:
+        """:meth:`ensure_account` for an audit line that must be written whatever happens (a refusal): never raises
+        but for cancellation; why the account is unknown goes in the guard (``account_unknown`` of the line)."""
+        try:
+            await self.context()
+            return await self.ensure_account()
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the refusal goes on; its audit line says why
+            from .aws.session import describe_error  # noqa: PLC0415
+
+            self.guard.account_unknown = f"the session could not start: {str(e) or describe_error(e)}"
+            return None
 
     @property
     def clock(self) -> Callable[[], float]:

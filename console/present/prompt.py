@@ -22,4 +22,7 @@ def format_results(results) -> str:
             lines.append(f"          {r.message}")
         if r.note:
             lines.append(f"          {r.note}")
+    regions = sorted({r.region for r in results if r.region})
+    if regions:  # quotas and jobs are per region: say whose quota a test prompt spent
+        lines.append(f"region {', '.join(regions)}")
     return "\n".join(lines)

@@ -232,3 +232,17 @@ def test_from_a_recording(env, tmp_path):
                               str(tmp_path / "none.tcrec")], capture_output=True, text=True, timeout=60, env=env,
                              cwd=tmp_path)
     assert missing.returncode == 2 and "none.tcrec" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_read_only_submit_is_refused_first_even_with_too_little_history(sb, env, tmp_path):
+    """newcomer-5 F10: the read-only refusal comes before the history is read (as batch submit and cancel), names
+    its cause, exits 1, is audited with the account, and nothing is written."""
+    put_history(sb, 1)  # one minute with traffic: too little to plan from
+    out = run(env, tmp_path, sb, "--submit", "--yes", "--read-only")
+    assert out.returncode == 1, out.stderr
+    assert "quota-increase refused: --read-only was given" in out.stderr and "history" not in out.stderr, out.stderr
+    assert out.stdout == ""
+    [entry] = [json.loads(line) for line in (tmp_path / "state" / "tierconsole" / "audit.jsonl").read_text().splitlines()]
+    assert (entry["action"], entry["outcome"], entry["account"], entry["target"]) == (
+        "quota-increase", "refused: read-only", ACCOUNT, NOVA)
+    assert entry["detail"]["cause"] == "--read-only was given"

@@ -91,15 +91,20 @@ async def test_drill_in_runs_as_that_account_and_esc_comes_back(fleet):  # noqa:
         await app.action_quit()
 
 
+async def drill_into_payments(app, pilot) -> None:
+    """From the fleet screen's first refresh, `enter` on payments-prod until the session acts as it."""
+    await until(pilot, lambda: app.fleet_screen.snapshot is not None and app.fleet_screen.snapshot.rows,
+                "the fleet's first refresh")
+    select(app, PAYMENTS)
+    await pilot.press("enter")
+    await until(pilot, lambda: app.session is not None and app.session.account_id == PAYMENTS, "payments")
+
+
 async def test_a_payments_account_drilled_in_may_act(fleet):  # noqa: F811
     profile = _load("fx", "fx.yaml", "user", profile_text(fleet.endpoint))
     app = TierConsoleApp(source=LiveSource(profile))
     async with app.run_test(size=(150, 40)) as pilot:
-        await until(pilot, lambda: app.fleet_screen.snapshot is not None and app.fleet_screen.snapshot.rows,
-                    "the fleet's first refresh")
-        select(app, PAYMENTS)
-        await pilot.press("enter")
-        await until(pilot, lambda: app.session is not None and app.session.account_id == PAYMENTS, "payments")
+        await drill_into_payments(app, pilot)
         assert not app.session.profile.read_only  # label:payments-* is the operator role, not read-only
         app.session.guard.require_mutation("cancel", "job-1")  # not refused
         await pilot.press("t")  # the prompt lab of that account carries the fleet's pulse too
@@ -107,3 +112,34 @@ async def test_a_payments_account_drilled_in_may_act(fleet):  # noqa: F811
         bar = text_of(app.screen.query_one(ContextBar))
         assert "PROMPT LAB" in bar and PAYMENTS in bar and "fleet: " in bar
         await app.action_quit()
+
+
+async def test_batch_submit_from_a_drilled_account_goes_to_its_own_bucket(fleet, tmp_path):  # noqa: F811
+    """newcomer-5 F1: fleet screen → enter → b → ctrl+s uploads to the drilled account's bucket, as that account,
+    never to the monitoring account's."""
+    from tests.e2e.test_headless import batch_file
+    from tests.functional.test_actions_pilot import open_submit, submit_form
+
+    bucket = "tierconsole-fleet-con-test"  # the fixture sandbox's (test_fleet_cli.FLEET)
+    path = batch_file(tmp_path / "rec.jsonl", 100)
+    # the rule's own batch settings (as on AWS): the fixture sandbox's cells' buckets are <bucket>-<account>
+    rule = "role_arn: 'arn:aws:iam::{account}:role/Operator'\n"
+    text = profile_text(fleet.endpoint).replace(rule, rule + f"      batch_bucket: '{bucket}-{{account}}'\n"
+                                                "      batch_role_arn: 'arn:aws:iam::{account}:role/Batch'\n", 1)
+    assert "batch_bucket" in text
+    app = TierConsoleApp(source=LiveSource(_load("fx", "fx.yaml", "user", text)))
+    async with app.run_test(size=(150, 40)) as pilot:
+        await drill_into_payments(app, pilot)
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the drilled dashboard")
+        screen = await open_submit(pilot)
+        own = f"{bucket}-{PAYMENTS}"
+        assert f"s3://{own}/input/" in str(screen.query_one("#batch-dest").render())
+        await submit_form(pilot, screen, str(path), "drilled-batch")
+        assert screen.result_text.startswith("✓ Created drilled-batch"), screen.result_text
+        assert f":{PAYMENTS}:model-invocation-job/" in screen.result_text
+        assert f"s3://{own}/input/drilled-batch/rec.jsonl" in screen.result_text
+        await app.action_quit()
+    s3 = client(fleet, "s3", PAYMENTS)
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=own).get("Contents", [])] == ["input/drilled-batch/rec.jsonl"]
+    monitoring = client(fleet, "s3", None)
+    assert not monitoring.list_objects_v2(Bucket=bucket).get("Contents"), "written to the monitoring account's bucket"

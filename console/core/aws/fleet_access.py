@@ -70,10 +70,17 @@ class AssumedRoleContext(AwsContext):
 def account_profile(monitoring: "Profile", rule: AccessRule, account_id: str, name: str, region: str) -> "Profile":
     """The console profile an account is reached with: the monitoring profile's settings, the rule's AWS profile
     and read-only flag, one region, named ``prod-fleet/payments@us-east-1``."""
+    bucket, role = rule.batch_for(account_id)
+    if bucket is None and monitoring.sandbox is not None:  # the fleet sandbox: each account's cell has its own
+        bucket = f"{monitoring.sandbox.get('bucket') or 'tierconsole-sandbox'}-{account_id}"
+        role = f"arn:aws:iam::{account_id}:role/tierconsole-sandbox-batch"
     return replace(monitoring, name=f"{monitoring.name}/{name or account_id}@{region}", regions=(region,),
                    aws_profile=rule.aws_profile if rule.aws_profile else monitoring.aws_profile,
                    read_only=monitoring.read_only or bool(rule.read_only), fleet=None, models=(), reservations=(),
-                   read_only_field=f"{rule.where}.read_only" if rule.read_only else monitoring.read_only_field)
+                   read_only_field=f"{rule.where}.read_only" if rule.read_only else monitoring.read_only_field,
+                   # batch jobs go to the account's own bucket and role, never the monitoring profile's
+                   s3_input_prefix=bucket and f"s3://{bucket}/input/", s3_output_prefix=bucket and f"s3://{bucket}/output/",
+                   batch_role_arn=role, fleet_account=account_id, fleet_access=rule.where)
 
 
 def account_context(monitoring: AwsContext, rule: AccessRule, account_id: str, name: str, region: str,

@@ -12,6 +12,11 @@ How a source account is reached (``access:``, first match wins):
 * exactly one of ``aws_profile`` (a profile of ``~/.aws/config``) or ``role_arn`` (assumed from the monitoring
   account; ``{account}`` stands for the row's account id). A role ARN naming a fixed account is refused
   unless the rule matches exactly that account: a rule must never reach another account than the row's.
+* ``batch_bucket`` and ``batch_role_arn`` (optional): where a batch job submitted from a drill-in into a matched
+  account goes — that account's own S3 bucket (``my-batch-{account}``) and service role
+  (``arn:aws:iam::{account}:role/NAME``). Without them a drilled batch submit is refused on AWS (never sent to
+  the monitoring account's bucket); on the fleet sandbox the account's own bucket ``<sandbox.bucket>-<account>``
+  is used.
 """
 from __future__ import annotations
 
@@ -25,10 +30,12 @@ from .checks import ConfigError, _check_keys, _get, field_name, kind_of, show
 
 _KEYS = {"discovery_seconds", "quota_refresh_seconds", "models", "names", "exclude", "access", "reservations",
          "insights"}
-_RULE_KEYS = {"match", "aws_profile", "role_arn", "external_id", "console_profile", "read_only"}
+_RULE_KEYS = {"match", "aws_profile", "role_arn", "external_id", "console_profile", "read_only", "batch_bucket",
+              "batch_role_arn"}
 ACCOUNT_ID = re.compile(r"\d{12}")
 _ID_GLOB = re.compile(r"[0-9*?\[\]!-]{1,64}")
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\{account\}|\d{12}):role/[\w+=,.@/-]{1,512}")
+_BUCKET = re.compile(r"[a-z0-9{}][a-z0-9.{}-]{1,70}[a-z0-9{}]")  # S3's rules, with {account}
 LABEL_PREFIX = "label:"
 
 
@@ -42,6 +49,8 @@ class AccessRule:
     external_id: str | None = None
     console_profile: str | None = None
     read_only: bool | None = None  # None: the fleet profile's own read_only
+    batch_bucket: str | None = None  # a drilled account's own batch bucket ({account}: its id)
+    batch_role_arn: str | None = None  # a drilled account's own batch service role ({account}: its id)
     index: int = 0  # its place in ``access:`` (for messages: ``fleet.access[2]``)
 
     @property
@@ -56,6 +65,12 @@ class AccessRule:
     def role_for(self, account_id: str) -> str | None:
         """The role ARN to assume for ``account_id`` (``{account}`` filled in); None for a profile rule."""
         return None if self.role_arn is None else self.role_arn.replace("{account}", account_id)
+
+    def batch_for(self, account_id: str) -> tuple[str | None, str | None]:
+        """(bucket, service role ARN) of batch jobs submitted in ``account_id``, ``{account}`` filled in."""
+        fill = account_id.join
+        return (None if self.batch_bucket is None else fill(self.batch_bucket.split("{account}")),
+                None if self.batch_role_arn is None else fill(self.batch_role_arn.split("{account}")))
 
     @property
     def where(self) -> str:
@@ -128,20 +143,36 @@ def parse_rule(d: Any, path: str, index: int) -> AccessRule:
         raise ConfigError(path, "give exactly one of aws_profile (a profile of ~/.aws/config) or role_arn "
                                 "(a role assumed from the monitoring account)")
     if role is not None:
-        m = _ROLE_ARN.fullmatch(role)
-        if m is None:
-            raise ConfigError(f"{path}.role_arn", f"must be an IAM role ARN (arn:aws:iam::{{account}}:role/NAME), "
-                                                  f"got {show(role)}")
-        fixed = m.group(1)
-        if fixed != "{account}" and fixed != match:
-            raise ConfigError(f"{path}.role_arn", f"names account {fixed} but the rule matches {show(match)}: "
-                                                  "write {account} in its place, or match that one account")
+        _check_role(role, match, f"{path}.role_arn")
+    batch_bucket = _get(d, "batch_bucket", path, str, default=None)
+    if batch_bucket is not None and not (_BUCKET.fullmatch(batch_bucket) and (
+            "{account}" in batch_bucket or ACCOUNT_ID.fullmatch(match))):
+        raise ConfigError(f"{path}.batch_bucket", "must be an S3 bucket name with {account} in it (each drilled "
+                                                  "account's own bucket: my-batch-{account}; a fixed name only in a "
+                                                  f"rule matching one account id), got {show(batch_bucket)}")
+    batch_role = _get(d, "batch_role_arn", path, str, default=None)
+    if batch_role is not None:
+        _check_role(batch_role, match, f"{path}.batch_role_arn")
+    if (batch_bucket is None) != (batch_role is None):
+        raise ConfigError(path, "give both batch_bucket and batch_role_arn (a drilled account's batch jobs need its "
+                                "own bucket and service role), or neither")
     external = _get(d, "external_id", path, str, default=None)
     if external is not None and role is None:
         raise ConfigError(f"{path}.external_id", "applies to role_arn only")
     return AccessRule(match=match, aws_profile=profile, role_arn=role, external_id=external,
                       console_profile=_get(d, "console_profile", path, str, default=None),
-                      read_only=_get(d, "read_only", path, bool, default=None), index=index)
+                      read_only=_get(d, "read_only", path, bool, default=None), batch_bucket=batch_bucket,
+                      batch_role_arn=batch_role, index=index)
+
+
+def _check_role(role: str, match: str, where: str) -> None:
+    m = _ROLE_ARN.fullmatch(role)
+    if m is None:
+        raise ConfigError(where, f"must be an IAM role ARN (arn:aws:iam::{{account}}:role/NAME), got {show(role)}")
+    fixed = m.group(1)
+    if fixed != "{account}" and fixed != match:
+        raise ConfigError(where, f"names account {fixed} but the rule matches {show(match)}: "
+                                 "write {account} in its place, or match that one account")
 
 
 def parse_fleet(doc: Any, path: str = "fleet") -> FleetSpec:

@@ -102,6 +102,10 @@ class Profile:
     metrics: MetricsSettings = CONSOLE_METRICS  # how to read per-tier CloudWatch series (tier_form, bare_model_id)
     watch: WatchConfig = WatchConfig()  # `tierconsole watch`: change events, sinks, alert rules (watch:, alerts:)
     fleet: FleetSpec | None = None  # present: the monitoring account of a fleet (issue 15; see fleetspec)
+    #: a fleet drill-in's: the source account it acts as and the access rule reaching it (``fleet.access[0]``).
+    #: Its batch destination is that account's own (s3 prefixes and role above), never the monitoring profile's
+    fleet_account: str | None = None
+    fleet_access: str = ""
     source: str = "<built-in>"
     origin: str = "built-in"  # built-in | project | user
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)  # the parsed document

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, cast
 
 from ..domain.format import plural
 from ..domain.batchfile import BatchFileReport, validate_batch
+from .batchdest import Destination, NoBatchDestination, _destination, destination, split_s3  # noqa: F401 - re-exported
 from .guard import Guard
 from .jobs import (  # noqa: F401 - submit_text, cancel_text, job_id_of, job_ref_problem re-exported: one module of batch use cases
     STOPPED, AmbiguousJob, JobAnswer, JobNotFound, cancel_text, job_id_of, job_name_problem, job_ref_problem, jobs_named, resolve_job,
@@ -44,27 +44,6 @@ class BatchInputError(ValueError):
         super().__init__(self.message)
 
 
-@dataclass(frozen=True)
-class Destination:
-    input_prefix: str
-    output_prefix: str
-    role_arn: str
-
-
-def destination(guard: Guard, sandbox_bucket: str | None) -> Destination:
-    p = guard.profile
-    account = guard.account_id or "123456789012"
-    if p.is_sandbox:
-        bucket = sandbox_bucket or "tierconsole-sandbox"
-        return Destination(p.s3_input_prefix or f"s3://{bucket}/input/",
-                           p.s3_output_prefix or f"s3://{bucket}/output/",
-                           p.batch_role_arn or f"arn:aws:iam::{account}:role/tierconsole-sandbox-batch")
-    missing = [k for k in ("s3_input_prefix", "s3_output_prefix", "batch_role_arn") if not getattr(p, k)]
-    if missing or p.s3_input_prefix is None or p.s3_output_prefix is None or p.batch_role_arn is None:
-        raise ValueError(f"profile {p.name!r} ({p.source}) needs {', '.join(missing)} to submit batch jobs")
-    return Destination(p.s3_input_prefix, p.s3_output_prefix, p.batch_role_arn)
-
-
 def job_name_for(path: str, content_id: bytes | str, model_id: str) -> str:
     """The default job name: the file's name and a short hash of its content (or an S3 object's ETag)
     and the model. The same file, model and profile always give the same name, and so the same
@@ -82,13 +61,6 @@ def _key_name(path: str) -> str:
     """A file's name as the last part of its S3 key, in the characters CreateModelInvocationJob's
     ``s3Uri`` allows (``[-!_*'().a-zA-Z0-9]``: no spaces, no accents, whatever the file system took)."""
     return re.sub(r"[^-!_*'().a-zA-Z0-9]+", "-", Path(path).name).strip("-") or "input.jsonl"
-
-
-def split_s3(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://"):
-        raise ValueError(f"not an s3:// URI: {uri!r}")
-    bucket, _, key = uri[5:].partition("/")
-    return bucket, key
 
 
 async def batch_limits(ctx: AwsContext, model_id: str) -> tuple[int, int]:
@@ -174,6 +146,7 @@ async def submit_batch(ctx: AwsContext, guard: Guard, path: str, model_id: str, 
     is audited, as refusals are (a bad local file is not: nothing reached the account).
     """
     guard.require_mutation("batch-submit", name or Path(path).name)
+    dest = _destination(guard, sandbox_bucket, name or Path(path).name)
     step = _Step()
     target = name
     try:
@@ -181,8 +154,6 @@ async def submit_batch(ctx: AwsContext, guard: Guard, path: str, model_id: str, 
         lo, hi = await batch_limits(ctx, model_id)
         data, report = await asyncio.to_thread(read_and_validate, path, lo, hi)
         target = name = name or job_name_for(path, data, model_id)
-        step.name = "prepare"
-        dest = destination(guard, sandbox_bucket)
         digest = hashlib.sha256(data).hexdigest()
         bucket, prefix = split_s3(dest.input_prefix)
         key = f"{prefix}{name}/{_key_name(path)}"
@@ -216,10 +187,10 @@ async def submit_batch_s3(ctx: AwsContext, guard: Guard, s3_uri: str, model_id: 
         raise ValueError(f"{s3_uri.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')}: "
                          "an S3 URI must be UTF-8 text") from None
     guard.require_mutation("batch-submit", name or s3_uri)
+    dest = _destination(guard, sandbox_bucket, name or s3_uri)
     step = _Step()
     target = name
     try:
-        dest = destination(guard, sandbox_bucket)
         s3 = await ctx.client("s3")
         import botocore.exceptions as bx  # noqa: PLC0415
 

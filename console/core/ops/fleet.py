@@ -135,9 +135,10 @@ def drill_profile(monitoring: "Profile", rule: "AccessRule", row: fr.FleetRow, *
                                                                      if spec else ())
     extra: dict[str, Any] = {}
     if console is not None:
-        extra = {"prices": console.prices, "s3_input_prefix": console.s3_input_prefix,
-                 "s3_output_prefix": console.s3_output_prefix, "batch_role_arn": console.batch_role_arn,
-                 "models": console.models}
+        extra = {"prices": console.prices, "models": console.models}
+        if console.s3_input_prefix and console.s3_output_prefix and console.batch_role_arn:  # the account's own
+            extra |= {"s3_input_prefix": console.s3_input_prefix, "s3_output_prefix": console.s3_output_prefix,
+                      "batch_role_arn": console.batch_role_arn}
     return replace(base, reservations=tuple(reservations), read_only=base.read_only or read_only,
                    refresh_seconds=min(monitoring.refresh_seconds, 5.0), **extra)
 

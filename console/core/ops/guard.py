@@ -60,6 +60,8 @@ class Guard:
     profile: Profile
     audit_path: Path
     account_id: str | None = None
+    #: why ``account_id`` is None, said in every audit line without it (``account_unknown``), never a bare null
+    account_unknown: str | None = None
 
     @property
     def read_only(self) -> bool:
@@ -84,6 +86,8 @@ class Guard:
     def audit(self, action: str, target: str, outcome: str, **detail: Any) -> None:
         entry: dict[str, Any] = {"time": round(time.time(), 3), "profile": self.profile.name, "account": self.account_id,
                  "region": self.profile.region, "action": action, "target": target, "outcome": outcome}
+        if self.account_id is None:
+            entry["account_unknown"] = self.account_unknown or "not looked up: no call was made before this entry"
         if detail:
             entry["detail"] = detail
         import json  # noqa: PLC0415 - see the module's docstring

@@ -98,7 +98,9 @@ async def resolve_job(ctx: AwsContext, ref: str) -> str:
                 raise
     named = await jobs_named(bedrock, ref)
     if not named:
-        raise JobNotFound(f"no batch job named or with id {ref!r} (`tierconsole batch list` shows them)")
+        region = getattr(getattr(bedrock, "meta", None), "region_name", None) or ctx.profile.region
+        raise JobNotFound(f"no batch job named or with id {ref!r} in {region} (jobs are per region: `tierconsole "
+                          "batch list` shows this region's; give --region REGION for the one it was submitted in)")
     if len(named) > 1:
         def when(j: dict[str, Any]) -> str:
             t = j.get("submitTime")

@@ -1,7 +1,7 @@
 """Send test prompts at any tier, at all tiers side by side, or escalating Standard → Priority.
 
 :func:`send_prompt` sends one request with a bedrock-runtime client; :func:`run_prompt` is the
-operator's whole flow (guard → account → history → send → audit) over an
+operator's whole flow (account → guard → history → send → audit) over an
 :class:`~tierconsole.core.session.OperatorSession`, written once for the CLI and the prompt lab."""
 from __future__ import annotations
 
@@ -65,6 +65,7 @@ class PromptResult:
     escalated_from: str | None = None
     request_id: str | None = None
     note: str | None = None  # why the served tier differs (a Reserved request that overflowed to Standard)
+    region: str | None = None  # the region whose endpoint (and quota) served it, as the client was made for
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -133,7 +134,7 @@ async def _one(client: Any, req: PromptRequest, tier: str, prices: PriceTable, o
         cfg["temperature"] = req.temperature
     if cfg:
         kwargs["inferenceConfig"] = cfg
-    result = PromptResult(tier=tier)
+    result = PromptResult(tier=tier, region=getattr(getattr(client, "meta", None), "region_name", None))
     t0 = time.perf_counter()
     parts: list[str] = []  # streamed text so far
     resp = None
@@ -256,8 +257,8 @@ async def run_prompt(session: OperatorSession, req: PromptRequest, *, via: str,
                      on_text: OnText | None = None, on_result: OnTierDone | None = None,
                      on_sending: Callable[[dict[str, Any]], None] | None = None) -> list[PromptResult]:
     """The prompt use case, for the CLI (``via="cli"``) and the prompt lab (``via="console"``):
-    refused in read-only mode unless the profile allows prompts (:class:`~.guard.ReadOnlyError`, audited),
-    the account looked up for the audit, the request added to the prompt history (``on_sending`` is told
+    the account looked up for the audit, refused in read-only mode unless the profile allows prompts
+    (:class:`~.guard.ReadOnlyError`, audited), the request added to the prompt history (``on_sending`` is told
     the entry just before the request goes out), sent at its tier(s), and audited with its outcome (the
     text as length and hash only): ``ok``, ``failed: <AWS error code>`` (no tier answered), ``cancelled`` (the caller was cancelled) or
     ``failed: <error>`` (the flow raised). A capacity error of the console's own call goes to the
@@ -266,6 +267,7 @@ async def run_prompt(session: OperatorSession, req: PromptRequest, *, via: str,
     from .guard import append_history  # noqa: PLC0415
 
     req.validate()
+    await session.lookup_account()  # every audit line names the account, a refusal's too (or says why not)
     await asyncio.to_thread(session.guard.require_prompt, req.model_id)
     results: list[PromptResult] = []  # every tier that has answered so far (for the audit, even if cancelled)
 

@@ -109,6 +109,15 @@ async def build(session: OperatorSession, identifier: str, days: int = 14, *, he
                    pending_error=pending_error)
 
 
+async def require_submit(session: OperatorSession, identifier: str) -> None:
+    """Before a request meant to be filed is even built (``plan --quota-request --submit``): refused in read-only
+    mode first, as batch submit and cancel are (:class:`~.guard.ReadOnlyError`, audited with the account and the
+    model as target), so the refusal is never hidden behind a history or listing problem."""
+    await session.context()
+    await session.ensure_account()
+    await asyncio.to_thread(session.guard.require_mutation, ACTION, identifier)
+
+
 async def submit(session: OperatorSession, request: QuotaIncreaseRequest,
                  confirm: Callable[[str | None], Awaitable[bool]]) -> SubmitResult:
     """File ``RequestServiceQuotaIncrease`` for the request's binding quota at its desired value: guard (read-only

@@ -298,7 +298,7 @@ class PromptLabScreen(ResultsView, HistoryView, Screen):
     @work(exclusive=True, group="prompt", exit_on_error=False)
     async def run_prompt(self, session: "OperatorSession", req: "PromptRequest", run: int) -> None:
         """Send one request under ``session`` through the one prompt flow
-        (:func:`~tierconsole.core.ops.prompt.run_prompt`: guard, account, history, send, audit); nothing
+        (:func:`~tierconsole.core.ops.prompt.run_prompt`: account, guard, history, send, audit); nothing
         is shown if the session closes meanwhile."""
         from ....core.ops.guard import ReadOnlyError  # noqa: PLC0415
         from ....core.ops.prompt import run_prompt  # noqa: PLC0415
