@@ -24,7 +24,7 @@ def require_fleet(profile: "Profile") -> None:
     if profile.fleet is None:
         raise ConfigError("fleet", f"profile {profile.name!r} has no fleet: section (a fleet profile names the "
                                    "monitoring account and how to reach its source accounts; see "
-                                   "profiles/fleet-template.yaml)", source=profile.source)
+                                   "the fleet section of the README and the shipped profiles/fleet.yaml)", source=profile.source)
 
 
 async def collect_fleet(session: "OperatorSession", regions: tuple[str, ...] | None = None) -> fr.FleetSnapshot:
