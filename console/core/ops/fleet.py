@@ -147,6 +147,19 @@ class DrillRefused(Exception):
     """A drill-in that must not happen: no access rule for the account, or credentials acting elsewhere."""
 
 
+def _console_profile(rule: "AccessRule") -> "Profile | None":
+    """The console profile a rule names for its accounts (``console_profile``: their reservations, models, prices,
+    batch destination), loaded by name as ``--profile`` loads one; a name no profile has refuses the drill-in."""
+    if not rule.console_profile:
+        return None
+    from ..config.profiles import load_profile  # noqa: PLC0415
+
+    try:
+        return load_profile(rule.console_profile)
+    except ConfigError as err:
+        raise DrillRefused(f"fleet.access[{rule.index}].console_profile: {err}") from None
+
+
 def drill_source(fleet: "LiveSource", row: fr.FleetRow, calls: "CallCounter | None" = None) -> "LiveSource":
     """The (unstarted) live source of a drill-in into ``row``: the profile :func:`drill_profile` derives, aimed at
     the fleet's own endpoint, its clients acting as the account (the rule's AWS profile, or the role assumed with
@@ -163,7 +176,8 @@ def drill_source(fleet: "LiveSource", row: fr.FleetRow, calls: "CallCounter | No
     if rule is None:
         raise DrillRefused(f"no access configured for {row.account_name} ({row.account_id}): add a fleet.access "
                            f"rule matching it to {fleet.profile.source}")
-    profile = drill_profile(fleet.profile, rule, row, read_only=fleet.forced_read_only)
+    profile = drill_profile(fleet.profile, rule, row, read_only=fleet.forced_read_only,
+                            console=_console_profile(rule))
     role = rule.role_for(row.account_id)
     counter = calls or CallCounter()
 
