@@ -43,3 +43,22 @@ def test_with_a_state_file_queued_alerts_are_kept_and_the_exit_is_0(xdg_env, tmp
     assert "kept for the next run" in stop["message"]
     assert len(json.loads(state.read_text())["outbox"]) == stop["kept"]
     assert run.returncode == 0 and "warning" not in run.stderr, run.stderr
+
+
+def test_a_failing_exec_says_so_at_each_attempt_and_its_alerts_do_not_queue_behind_each_other(xdg_env, tmp_path):
+    """`--exec false`: a `retrying` line per failed attempt (error, attempt n/N, next try) from the first alert's
+    first attempt, not one line ~30 s later; every alert fired is tried at once, not after the one before gave up."""
+    profile(xdg_env, extra=HOT + "alerts: [{name: any, events: [quota_over, throttle_storm]}]\n")
+    run, docs = _watch(xdg_env, "--profile", "w", "--scenario", "spike", "--speed", "20", "--interval", "1",
+                       "--duration", "8", "--no-state", "--exec", "false", "--drain-timeout", "1")
+    fired = [d["alert_id"] for d in docs if d["type"] == "alert" and d["outcome"] == "fired"]
+    retrying = [d for d in docs if d["type"] == "sink" and d["outcome"] == "retrying"]
+    assert len(fired) >= 2 and retrying, docs
+    first = {}
+    for d in retrying:
+        first.setdefault(d["alert_id"], d)
+    assert set(fired) <= set(first), (fired, first)  # each alert had its first attempt within the run
+    assert all(d["attempt"] == 1 and d["max_attempts"] == 6 and d["error"] == "exit 1" and d["retry_in_s"] > 0
+               for d in first.values()), first
+    stop = docs[-1]
+    assert stop["lost"] == stop["undelivered"] > 0 and run.returncode == 3, (stop, run.stderr)
