@@ -38,7 +38,7 @@ def build_workers(source: Any, specs: list[Any], log: Any) -> dict[str, Any]:
 
 def rules_line(rules: Any, fleet: bool) -> str:
     """``default (quota_over, stale)``; on a fleet only the kinds it evaluates, then ``; not on a fleet: …``."""
-    from ..core.domain.fleetwatch import FLEET_KINDS  # noqa: PLC0415
+    from ..core.domain.watchconfig import FLEET_KINDS  # noqa: PLC0415
 
     def kinds(events: Any) -> str:
         return ", ".join(sorted(events & FLEET_KINDS if fleet else events)) or "nothing on a fleet"

@@ -30,8 +30,6 @@ from .watchconfig import WatchConfig
 
 #: the panes whose figures a stale fleet row holds (old, not judged)
 FLEET_PANES = ("quota", "reservations", "throttles")
-#: what a fleet watch can see per account × region (no batch jobs or server errors are read per account)
-FLEET_KINDS = frozenset({"quota_over", "throttle_storm", "overflow", "stale", "quota_value"})
 NOT_READ_YET = "quotas not read yet"  # the fleet collector's note before a cell's quotas are first read
 
 
