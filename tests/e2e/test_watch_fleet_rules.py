@@ -42,3 +42,31 @@ def test_a_fleet_rule_with_one_kind_a_fleet_fires_on_is_accepted(xdg_env, tmp_pa
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "not on a fleet: batch_state" in json.loads(run.stdout.splitlines()[0])["rules"]
+
+
+DATA_SCIENCE, EU_RETAIL = "200000000007", "200000000008"
+
+
+def test_the_first_fleet_refresh_judges_quota_use_and_says_an_unreadable_one_at_once(xdg_env, tmp_path):
+    """F5: on the shipped fleet sandbox (in the background at speed 20, its traffic under way), eu-retail is over
+    80% of its Nova Lite quota when the watch starts: its quota_over comes with the first refresh's events,
+    `at_start: true`; data-science's quota use cannot be read (AssumeRole denied), and its stale comes with
+    them too, not stale_after_seconds later."""
+    import time  # noqa: PLC0415
+
+    env = {**xdg_env, "XDG_CACHE_HOME": str(tmp_path / "c")}
+    started = subprocess.run([*CLI, "--profile", "fleet", "sandbox", "start", "--port", "0", "--speed", "20"],
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started.stderr  # stopped by the xdg_env fixture
+    time.sleep(8)  # a few sandbox minutes of traffic
+    run = subprocess.run([*CLI, "--profile", "fleet", "watch", "--json", "--interval", "1", "--duration", "4",
+                          "--no-state"], env=env, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+    events = [d for d in map(json.loads, run.stdout.splitlines()) if d["type"] == "event"]
+    assert events, run.stdout
+    first = [e for e in events if e["data_time"] == events[0]["data_time"]]  # the first refresh's
+    over = [e for e in first if e["kind"] == "quota_over" and e["account"] == EU_RETAIL]
+    assert over and over[0]["phase"] == "start" and over[0]["details"].get("at_start") is True, first
+    stale = [e for e in first if e["kind"] == "stale" and e["account"] == DATA_SCIENCE]
+    assert stale and "quota use unknown: access denied (AssumeRole)" in stale[0]["summary"], first
+    assert stale[0]["details"].get("at_start") is True
