@@ -132,3 +132,26 @@ def test_a_retrying_line_reads_as_attempt_n_of_n_with_the_next_try():
     line = human({"type": "sink", "sink": "exec", "outcome": "retrying", "alert_id": "a1", "attempt": 2,
                   "max_attempts": 6, "retry_in_s": 2.4, "error": "exit 1", "data_time": "2026-11-30T03:00:00Z"})
     assert line == "2026-11-30T03:00:00Z ✉ exec: retrying a1 (attempt 2/6 failed, next try in 2.4 s): exit 1"
+
+
+async def test_a_dead_sink_does_not_delay_another_sink(tmp_path):
+    """Each sink has its own worker: one retrying every alert leaves the other's deliveries on time."""
+    import asyncio
+    import time
+
+    out = tmp_path / "good.jsonl"
+    dead = SinkSpec("dead", "exec", command=("false",), retries=5)
+    good = SinkSpec("good", "exec", command=("sh", "-c", f"cat >> {out}"))
+    sent = {}
+    t0 = time.monotonic()
+    workers = [SinkWorker(dead, ExecDelivery(dead), lambda r: None),
+               SinkWorker(good, ExecDelivery(good), lambda r: sent.setdefault(r["alert_id"], time.monotonic() - t0))]
+    for w in workers:
+        w.start()
+    for i in range(3):
+        for w in workers:
+            w.offer(alert(i))
+    await workers[1].drain(10)
+    await workers[0].stop()
+    assert sorted(sent) == ["id-0", "id-1", "id-2"] and max(sent.values()) < 3, sent
+    assert [a["alert_id"] for a in workers[0].pending()] == ["id-0", "id-1", "id-2"]  # still being retried
