@@ -34,7 +34,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     "unreadable, or its quota use unknown) and recovered, quota values changing. Human lines on a terminal, JSON lines with --json or "
                     "when stdout is not a terminal. The profile's alerts: rules send each alert once per episode to "
                     "its sinks (watch.sinks) and to those given here; a resolution when the episode ends. "
-                    "SIGTERM or Ctrl-C stops it cleanly (exit 0); a bad profile, rule or sink exits 2 before "
+                    "SIGTERM or Ctrl-C stops it cleanly (exit 0; exit 3 when alerts were lost: a sink gave up, or "
+                    "queued alerts could not be kept, as with --no-state); a bad profile, rule or sink exits 2 before "
                     "anything is collected. The state (open episodes, alerts sent) is kept in "
                     "$XDG_STATE_HOME/tierconsole/watch/PROFILE.json, so a restart does not alert again.")
     p.add_argument("--json", action="store_true", help="JSON lines on stdout even on a terminal")
@@ -54,7 +55,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--sns", action="append", default=[], metavar="TOPIC_ARN",
                    help="publish every alert to this Amazon SNS topic")
     p.add_argument("--state", metavar="FILE", help="state file (default $XDG_STATE_HOME/tierconsole/watch/PROFILE.json)")
-    p.add_argument("--no-state", action="store_true", help="keep no state (a restart alerts again)")
+    p.add_argument("--no-state", action="store_true", help="keep no state (a restart alerts again; alerts still queued at the stop are dropped)")
     p.add_argument("--interval", type=positive_float, metavar="SECONDS",
                    help="seconds between refreshes (default: the profile's refresh_seconds)")
     p.add_argument("--duration", type=duration_arg, metavar="D", help="stop after D (wall-clock); default: never")
@@ -112,8 +113,9 @@ def _resolve(spec: Any, where: str) -> Any:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    """``tierconsole watch``. Exit 0 when stopped (signal or --duration), 2 for a bad profile, rule, sink or
-    file, 1 when the state file cannot be written."""
+    """``tierconsole watch``. Exit 0 when stopped (signal or --duration), 3 when stopped but alerts were lost
+    (neither delivered nor kept for the next run), 2 for a bad profile, rule, sink or file, 1 when the state file
+    cannot be written."""
     from ..core.domain.catalog import ConfigError  # noqa: PLC0415
     from ..core.domain.watchconfig import shell_words  # noqa: PLC0415
     from ..core.files import output_path_problem  # noqa: PLC0415

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
 from .common import EXIT_FAIL, EXIT_OK, err
+
+EXIT_LOST = 3  # stopped cleanly, but alerts were lost: a sink gave up, a full queue dropped, nowhere to keep them
 
 
 def state_path(args: argparse.Namespace, profile: Any) -> Path | None:
@@ -35,7 +38,7 @@ def build_workers(source: Any, specs: list[Any], log: Any) -> dict[str, Any]:
 
 def rules_line(rules: Any, fleet: bool) -> str:
     """``default (quota_over, stale)``; on a fleet only the kinds it evaluates, then ``; not on a fleet: …``."""
-    from ..core.domain.fleetwatch import FLEET_KINDS  # noqa: PLC0415
+    from ..core.domain.watchconfig import FLEET_KINDS  # noqa: PLC0415
 
     def kinds(events: Any) -> str:
         return ", ".join(sorted(events & FLEET_KINDS if fleet else events)) or "nothing on a fleet"
@@ -101,4 +104,8 @@ def run_watch(args: argparse.Namespace, source: Any, sinks: list[Any], given: li
     except OSError as e:  # the state file could not be written
         err(f"{e.filename or ''}: {e.strerror or e}")
         return EXIT_FAIL
+    if runner.lost:
+        print(f"tierconsole: warning: {runner.lost} alert{'s' if runner.lost != 1 else ''} not delivered and not "
+              "kept for the next run (see the stop line); exit 3", file=sys.stderr)
+        return EXIT_LOST
     return EXIT_OK

@@ -129,6 +129,8 @@ async def test_a_scenario_gives_its_events_and_one_alert_per_episode_to_every_si
     for kind, subject in ended:
         ep = {e["episode"] for e in events if (e["kind"], e["subject"]) == (kind, subject) and e["phase"] == "end"}
         assert all(_episodes(by_sink["exec"])[x] == ["alert", "resolved"] for x in ep)
-    sinks = [d for d in lines if d["type"] == "sink"]
+    sinks = [d for d in lines if d["type"] == "sink" and d["outcome"] != "retrying"]
     assert {d["outcome"] for d in sinks} == {"sent"} and len(sinks) == 3 * len(want)
+    retried = [d for d in lines if d["type"] == "sink" and d["outcome"] == "retrying"]  # the 503, said at once
+    assert [(d["sink"], d["attempt"], d["error"]) for d in retried] == [("hook", 1, "HTTP 503")], retried
     assert Path(out).stat().st_size > 0

@@ -152,12 +152,13 @@ def unread(account="200000000007", name="data-science", region="us-east-1", note
 
 
 def test_an_account_whose_quota_use_cannot_be_read_is_a_stale_episode_with_the_reason_and_alerts():
-    """W3: quota_over can never fire for it, so the watch says so (stale, after stale_after_seconds) and the
-    rules on stale alert; it ends when the quotas are read again."""
+    """W3: quota_over can never fire for it, so the watch says so (stale) and the rules on stale alert; it ends
+    when the quotas are read again. F5: at once, as soon as it is known (a refusal lasts until the next quota
+    read: stale_after_seconds, which lets a passing collection failure go by, would only delay it)."""
     w = FleetWatch(CONFIG)
-    assert w.observe(snap(T0, unread(), row())) == ([], [])
-    events, alerts = w.observe(snap(T0 + 10, unread(), row()))
+    events, alerts = w.observe(snap(T0, unread(), row()))
     assert kinds(events) == [("stale", "start", "200000000007", "us-east-1", None)]
+    assert events[0].details["at_start"] is True
     assert events[0].summary == f"data-science (200000000007) us-east-1: quota use unknown: {DENIED}"
     assert events[0].details["panes"] == {"quota": DENIED}
     assert [a.type for a in alerts] == ["alert"] and alerts[0].rule == "default"
@@ -169,8 +170,7 @@ def test_an_account_whose_quota_use_cannot_be_read_is_a_stale_episode_with_the_r
 
 def test_quotas_not_read_yet_are_not_stale_nor_the_end_of_an_open_quota_use_episode():
     w = FleetWatch(CONFIG)
-    w.observe(snap(T0, unread()))
-    assert kinds(w.observe(snap(T0 + 10, unread()))[0]) == [("stale", "start", "200000000007", "us-east-1", None)]
+    assert kinds(w.observe(snap(T0, unread()))[0]) == [("stale", "start", "200000000007", "us-east-1", None)]
     assert w.observe(snap(T0 + 15, unread(note="quotas not read yet")))[0] == []  # a restart's first refreshes
     assert w.observe(snap(T0 + 20, unread()))[0] == []  # still the same episode
     fresh = FleetWatch(CONFIG)
@@ -237,3 +237,20 @@ def test_after_a_data_clock_restart_a_cell_made_again_never_reuses_an_episode_id
     replayed = again.observe(snap(T0 + 200, row(), row(SEARCH, "search-prod", minutes=storm)))[0]
     assert [e.phase for e in started] == ["start"] and [e.phase for e in replayed] == ["start"]
     assert replayed[0].episode != started[0].episode
+
+
+def test_a_quota_use_first_known_a_refresh_late_is_judged_at_start_then():
+    """F5: an account's quotas are read in the background; the first refresh that has its use judges it as the
+    baseline would have: already over, it starts with `at_start: true` (a later crossing does not say so)."""
+    w = FleetWatch(CONFIG)
+    waiting = FleetRow(PAY, "payments-prod", "us-east-1", NOVA, NOVA, "on_demand", 100_000.0, 10.0, 0.0,
+                       quota_note="quotas not read yet", source="sandbox")
+    assert w.observe(snap(T0, waiting, row(SEARCH, "search-prod", use=0.1))) == ([], [])
+    events, alerts = w.observe(snap(T0 + 5, row(use=0.9), row(SEARCH, "search-prod", use=0.1)))
+    assert kinds(events) == [("quota_over", "start", PAY, "us-east-1", NOVA)] and len(alerts) == 1
+    assert events[0].details.get("at_start") is True
+    events, _ = w.observe(snap(T0 + 10, row(use=0.9), row(SEARCH, "search-prod", use=0.9)))
+    assert kinds(events) == [("quota_over", "start", SEARCH, "us-east-1", NOVA)]
+    assert "at_start" not in events[0].details  # judged since the baseline: a crossing seen happening
+    again = FleetWatch(CONFIG, json.loads(json.dumps(w.state())))  # the state keeps what is not judged yet
+    assert again.cells[f"{PAY}|us-east-1"].detectors["watch"].unjudged == set()

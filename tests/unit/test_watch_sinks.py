@@ -35,8 +35,9 @@ async def test_a_failing_command_is_retried_then_reported_and_a_slow_one_is_left
     worker.start()
     worker.offer(alert(1))
     await worker.drain(10)
-    assert reports == [{"type": "sink", "sink": "bad", "outcome": "failed", "alert_id": "id-1", "attempts": 3,
-                        "error": "exit 3: no"}]
+    assert [(r["outcome"], r.get("attempt")) for r in reports] == [("retrying", 1), ("retrying", 2), ("failed", None)]
+    assert reports[-1] == {"type": "sink", "sink": "bad", "outcome": "failed", "alert_id": "id-1", "attempts": 3,
+                           "error": "exit 3: no"}
     slow = SinkSpec("slow", "exec", command=("sleep", "5"), timeout=30)
     worker = SinkWorker(slow, ExecDelivery(slow), reports.append)
     worker.start()
@@ -73,3 +74,84 @@ async def test_a_command_under_way_when_the_watch_stops_does_not_outlive_it(tmp_
     except ProcessLookupError:
         alive = False
     assert not alive
+
+
+async def test_each_failed_attempt_is_said_at_once_and_a_retried_alert_holds_no_later_one_back(tmp_path):
+    """F2: a failing attempt is a `retrying` line at once (error, attempt n/N, next try in s); while an alert
+    waits for its next try the sink delivers the alerts after it; retries are not cut short."""
+    import asyncio
+    import time
+
+    out = tmp_path / "got.jsonl"
+    script = f'd=$(cat); case "$d" in *id-1*) echo down >&2; exit 3;; esac; printf "%s\\n" "$d" >> {out}'
+    spec = SinkSpec("flaky", "exec", command=("sh", "-c", script), retries=3)
+    reports, at = [], {}
+    t0 = time.monotonic()
+
+    def report(r):
+        reports.append(r)
+        at.setdefault((r["alert_id"], r["outcome"]), time.monotonic() - t0)
+
+    worker = SinkWorker(spec, ExecDelivery(spec), report, first_wait=1.0, max_wait=2.0)
+    worker.start()
+    worker.offer(alert(1))
+    worker.offer(alert(2))
+    for _ in range(100):
+        if ("id-1", "failed") in at:
+            break
+        await asyncio.sleep(0.1)
+    await worker.drain(1)
+    retrying = [r for r in reports if r["outcome"] == "retrying"]
+    assert [r["attempt"] for r in retrying] == [1, 2, 3] and all(r["max_attempts"] == 4 for r in retrying), reports
+    assert all(r["error"] == "exit 3: down" and 0 < r["retry_in_s"] <= 3 for r in retrying), retrying
+    assert at[("id-1", "retrying")] < 1.0  # the first failure is said at once, not after the retries
+    assert at[("id-2", "sent")] < at[("id-1", "failed")] and at[("id-2", "sent")] < 1.5, at  # not behind it
+    failed = next(r for r in reports if r["outcome"] == "failed")
+    assert failed["attempts"] == 4 and failed["alert_id"] == "id-1" and worker.failed == 1 and worker.sent == 1
+
+
+async def test_an_alert_waiting_for_its_retry_keeps_its_resolution_behind_it(tmp_path):
+    """The retried alert's episode is delivered in order: its resolution never overtakes it."""
+    out = tmp_path / "got.jsonl"
+    flag = tmp_path / "failed-once"
+    script = (f'd=$(cat); if [ ! -e {flag} ]; then touch {flag}; exit 1; fi; printf "%s\\n" "$d" >> {out}')
+    spec = SinkSpec("once", "exec", command=("sh", "-c", script), retries=2)
+    worker = SinkWorker(spec, ExecDelivery(spec), lambda r: None, first_wait=0.3, max_wait=0.5)
+    worker.start()
+    fired, resolved, other = alert(1), {**alert(1), "type": "resolved", "alert_id": "id-1r"}, alert(2)
+    for doc in (fired, resolved, other):
+        worker.offer(doc)
+    await worker.drain(10)
+    got = [json.loads(line)["alert_id"] for line in out.read_text().splitlines()]
+    assert got.index("id-1") < got.index("id-1r") and sorted(got) == ["id-1", "id-1r", "id-2"], got
+
+
+def test_a_retrying_line_reads_as_attempt_n_of_n_with_the_next_try():
+    from tierconsole.core.watch.eventlog import human
+
+    line = human({"type": "sink", "sink": "exec", "outcome": "retrying", "alert_id": "a1", "attempt": 2,
+                  "max_attempts": 6, "retry_in_s": 2.4, "error": "exit 1", "data_time": "2026-11-30T03:00:00Z"})
+    assert line == "2026-11-30T03:00:00Z ✉ exec: retrying a1 (attempt 2/6 failed, next try in 2.4 s): exit 1"
+
+
+async def test_a_dead_sink_does_not_delay_another_sink(tmp_path):
+    """Each sink has its own worker: one retrying every alert leaves the other's deliveries on time."""
+    import asyncio
+    import time
+
+    out = tmp_path / "good.jsonl"
+    dead = SinkSpec("dead", "exec", command=("false",), retries=5)
+    good = SinkSpec("good", "exec", command=("sh", "-c", f"cat >> {out}"))
+    sent = {}
+    t0 = time.monotonic()
+    workers = [SinkWorker(dead, ExecDelivery(dead), lambda r: None),
+               SinkWorker(good, ExecDelivery(good), lambda r: sent.setdefault(r["alert_id"], time.monotonic() - t0))]
+    for w in workers:
+        w.start()
+    for i in range(3):
+        for w in workers:
+            w.offer(alert(i))
+    await workers[1].drain(10)
+    await workers[0].stop()
+    assert sorted(sent) == ["id-0", "id-1", "id-2"] and max(sent.values()) < 3, sent
+    assert [a["alert_id"] for a in workers[0].pending()] == ["id-0", "id-1", "id-2"]  # still being retried

@@ -261,9 +261,11 @@ class FleetCollector:
         _, listed, note = self._quotas.get((account, region), (0.0, None, "quotas not read yet"))
         return listed, note
 
-    async def refresh(self, *, wait_quotas: bool = False) -> fr.FleetSnapshot:
+    async def refresh(self, *, wait_quotas: bool = False, quota_wait_s: float | None = None) -> fr.FleetSnapshot:
         """Collect once (every region concurrently). ``wait_quotas``: wait for the quota reads this refresh
-        started (a one-shot command), instead of showing "quotas not read yet" until they land."""
+        started (a one-shot command), instead of showing "quotas not read yet" until they land; ``quota_wait_s``:
+        wait at most that long for the *first* read of an account × region's quotas (a watch: its quota use is
+        judged from the first refresh that has its rows; a later re-read never holds a refresh up)."""
         now = self.clock()
         before = dict(self.calls.counts)
         try:
@@ -278,6 +280,10 @@ class FleetCollector:
         got = await asyncio.gather(*(self._region(r, now, region_stale, account_stale) for r in self.regions))
         if wait_quotas:
             await self.settle()
+        elif quota_wait_s:  # an account × region's first quota read: wait for it a while
+            first = [task for key, task in self._quota_tasks.items() if key not in self._quotas]
+            if first:
+                await asyncio.wait(first, timeout=quota_wait_s)
         rows: list[fr.FleetRow] = []
         for region, result in zip(self.regions, got):
             series = self.series_of(region)

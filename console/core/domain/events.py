@@ -21,7 +21,8 @@ Changes (one ``change`` event each): ``batch_state`` (a job's status; a job firs
 refresh is a change from nothing), ``quota_value`` (a quota's TPM or RPM value, as Service Quotas lists it).
 
 The first refresh with no saved state is the baseline: changes need a before; episodes already true then
-start at once with ``details.at_start``. :meth:`Detector.state` is JSON and bounded by the subjects present
+start at once with ``details.at_start``, as do those of a subject not known at the baseline (a fleet account's
+quota use, read a refresh or more later) on the first refresh that judges it. :meth:`Detector.state` is JSON and bounded by the subjects present
 (quota rows, reservations, models, jobs of the listing), so a restart resumes where it was: an episode still
 open is not started again.
 """
@@ -62,19 +63,26 @@ class Detector:
         self.quota: dict[str, float] = dict(st.get("quota", {}))  # "<key>|TPM" -> value
         self.jobs: dict[str, str] = dict(st.get("jobs", {}))
         self.epoch: int = int(st.get("epoch", 0))  # data clocks gone back so far: in episode ids (never reused)
+        #: subjects not known since the baseline (a fleet's quotas not read yet): judged later, still "at start"
+        self.unjudged: set[str] = set(st.get("unjudged", []))
         self._unknown: frozenset[str] = frozenset()
+        self._first_judged: frozenset[str] = frozenset()
 
     def state(self) -> dict[str, Any]:
         return {"time": self.time, "baseline": self.baseline, "open": {k: dict(v) for k, v in self.open.items()},
                 "pending": dict(self.pending), "minute": dict(self.minute),
                 "streak": {k: list(v) for k, v in self.streak.items()}, "quota": dict(self.quota),
-                "jobs": dict(self.jobs), **({"epoch": self.epoch} if self.epoch else {})}
+                "jobs": dict(self.jobs), **({"epoch": self.epoch} if self.epoch else {}),
+                **({"unjudged": sorted(self.unjudged)} if self.unjudged else {})}
 
     # ------------------------------------------------------------------ observe
     def observe(self, data: DashboardData, unknown: Iterable[str] = ()) -> list[ChangeEvent]:
         t = data.time
         out: list[ChangeEvent] = self.abandon() if self.went_back(t) else []
         self._unknown = frozenset(unknown)  # subjects not known this refresh (a fleet's quotas not read yet): kept
+        # judged for the first time since the baseline: what is true now was (as far as anyone knows) at start
+        self._first_judged = frozenset(self.unjudged - self._unknown) if self.baseline else frozenset()
+        self.unjudged = (self.unjudged & self._unknown) if self.baseline else set(self._unknown)
         self.time = t
         ok = {pane: data.pane_status(pane).ok for pane in ("reservations", "quota", "throttles", "batch")}
         if ok["quota"]:
@@ -89,8 +97,9 @@ class Detector:
         if ok["batch"]:
             out += self._batch(t, data)
         if "data" not in self._unknown:  # (a fleet cell whose quotas are not read yet: not stale, not recovered)
-            out += self._levels(t, "stale", "data", [self._stale_level(data)], hold=self.settings.stale_after_s,
-                                clear=0.0)
+            bad = [s for s in data.status.values() if not s.ok]
+            hold = 0.0 if bad and all(s.at_once for s in bad) else self.settings.stale_after_s
+            out += self._levels(t, "stale", "data", [self._stale_level(data)], hold=hold, clear=0.0)
         self.baseline = True
         # deterministic: by kind and subject; one subject's events (a storm that started and ended within the
         # minutes one refresh judged) in the order they happened
@@ -191,7 +200,7 @@ class Detector:
         self.open[key] = {"episode": episode, "since": since, "peak": lv.value, "limit": lv.limit,
                           "source": lv.source, "model": lv.model, "label": lv.label, "clear_since": None}
         details = dict(lv.details)
-        if not self.baseline:
+        if not self.baseline or lv.subject in self._first_judged:
             details["at_start"] = True
         return ChangeEvent(lv.kind, "start", t, lv.subject, episode, self._summary(lv, "start", None), lv.source,
                            lv.value, lv.limit, since, lv.model, self.name, details)

@@ -8,7 +8,8 @@ Each cell (an account in a region) is handed to its own :class:`~.alerting.Watch
 ``overflow`` on the sandbox), its ``InvocationThrottles`` per minute the CloudWatch throttles a storm is judged
 on (``throttle_storm``, complete minute by complete minute), its ``stale`` reason the panes' status (``stale``
 after ``stale_after_seconds``, with the reason; recovered when the cell is read again), and a cell whose quota use
-cannot be read (access denied, no access rule: :func:`quota_unread`) is ``stale`` too, its pane ``quota``. Every event and alert
+cannot be read (access denied, no access rule: :func:`quota_unread`) is ``stale`` too, its pane ``quota``, at once
+(the refusal holds until the account's next quota read: ``stale_after_seconds`` would only delay it). Every event and alert
 names the account id and name and the region (``details``, and its summary begins with them); episode ids
 include the cell, so two accounts' episodes never share an id (nor an ``alert_id``). The state is the cells'
 states keyed ``<account>|<region>``, so a restart does not start (or alert) an open episode again.
@@ -30,8 +31,6 @@ from .watchconfig import WatchConfig
 
 #: the panes whose figures a stale fleet row holds (old, not judged)
 FLEET_PANES = ("quota", "reservations", "throttles")
-#: what a fleet watch can see per account × region (no batch jobs or server errors are read per account)
-FLEET_KINDS = frozenset({"quota_over", "throttle_storm", "overflow", "stale", "quota_value"})
 NOT_READ_YET = "quotas not read yet"  # the fleet collector's note before a cell's quotas are first read
 
 
@@ -103,7 +102,7 @@ def cell_data(snapshot: FleetSnapshot, rows: Iterable[FleetRow]) -> DashboardDat
     status = {p: PaneStatus(False, reason=stale) for p in FLEET_PANES} if stale else {}
     unread = None if stale else quota_unread(rows)
     if unread:  # metrics read, quota use not: quota_over cannot be judged, so it is a stale pane (W3)
-        status["quota"] = PaneStatus(False, reason=unread)
+        status["quota"] = PaneStatus(False, reason=unread, at_once=True)  # known until its next read: no wait
     return DashboardData(
         time=snapshot.time, profile=snapshot.profile, account_id=first.account_id, region=first.region,
         endpoint=snapshot.endpoint, is_sandbox=snapshot.source == "sandbox",

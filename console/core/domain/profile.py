@@ -195,7 +195,7 @@ def parse_profile(doc: Any, *, default_name: str, source: str = "<memory>", orig
         timeouts=parse_timeouts(d.get("timeouts")),
         metrics=console_metrics(d.get("metrics"), sandbox),
         watch=parse_watch(d.get("watch"), d.get("alerts"), threshold=threshold, sandbox=sandbox is not None,
-                          models=models or _sandbox_models(sandbox)),
+                          models=models or _sandbox_models(sandbox), fleet="fleet" in d),
         fleet=parse_fleet(d["fleet"]) if "fleet" in d else None,
         source=source,
         origin=origin,

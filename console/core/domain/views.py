@@ -292,6 +292,9 @@ class PaneStatus:
     ok: bool = True
     updated_at: float | None = None  # epoch of the last good data
     reason: str | None = None
+    #: a failure known not to clear before its next read (a fleet account's quotas refused): stale at once, the
+    #: watch does not wait ``stale_after_seconds`` for it to pass
+    at_once: bool = False
 
     def age(self, now: float) -> float | None:
         return None if self.updated_at is None else max(0.0, now - self.updated_at)

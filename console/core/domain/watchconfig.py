@@ -48,6 +48,8 @@ BATCH_STATES = ("Submitted", "Validating", "Scheduled", "InProgress", "Completed
 #: The default rule (no ``alerts:``): every episode, batch jobs that did not complete, quota value changes.
 DEFAULT_BATCH_STATES = frozenset({"Failed", "Expired", "Stopped", "PartiallyCompleted"})
 MAX_SECONDS = 86_400.0
+#: what a fleet watch can see per account × region (no batch jobs or server errors are read per account)
+FLEET_KINDS = frozenset({"quota_over", "throttle_storm", "overflow", "stale", "quota_value"})
 _WATCH_KEYS = {"throttles_per_minute", "errors_per_minute", "storm_minutes", "clear_minutes", "clear_seconds", "stale_after_seconds",
                "metric_delay_seconds", "overflow_min_tpm", "sinks"}
 _RULE_KEYS = {"name", "events", "threshold", "rate", "for", "cooldown", "resolve", "models", "states", "severity",
@@ -165,8 +167,9 @@ def _seconds(d: Mapping[str, Any], key: str, path: str, default: float) -> float
 
 
 def parse_watch(watch: Any, alerts: Any, *, threshold: float = 0.8, sandbox: bool = False,
-                models: Sequence[str] = ()) -> WatchConfig:
-    """``models``: the profile's model ids, which a rule's ``models`` must name (empty: not known, not checked)."""
+                models: Sequence[str] = (), fleet: bool = False) -> WatchConfig:
+    """``models``: the profile's model ids, which a rule's ``models`` must name (empty: not known, not checked).
+    ``fleet``: the profile is a fleet's, so a rule none of whose events a fleet watch fires on is an error."""
     w = _check_keys(watch if watch is not None else {}, _WATCH_KEYS, "watch")
     settings = WatchSettings(
         threshold=threshold,
@@ -189,6 +192,10 @@ def parse_watch(watch: Any, alerts: Any, *, threshold: float = 0.8, sandbox: boo
         rule = _parse_rule(doc, f"alerts[{i}]", sinks, tuple(models))
         if any(r.name == rule.name for r in rules):
             raise ConfigError(f"alerts[{i}].name", f"{show(rule.name)} names two rules; give each its own name")
+        if fleet and not rule.events & FLEET_KINDS:
+            raise ConfigError(f"alerts[{i}].events", f"rule {show(rule.name)} can never fire on a fleet: "
+                                                     f"{', '.join(sorted(rule.events))} are not read per account "
+                                                     f"(a fleet watch fires on {', '.join(sorted(FLEET_KINDS))})")
         rules.append(rule)
     return WatchConfig(settings, tuple(rules), sinks)
 

@@ -117,6 +117,9 @@ def human(doc: dict[str, Any]) -> str:
         event = doc.get("event", {})
         to = ", ".join(doc.get("to") or []) or "no sink"
         return f"{when} ⚑ {doc['outcome'].upper():<8} {doc['rule']} [{doc['severity']}] → {to}: {event.get('summary')}"
+    if kind == "sink" and doc.get("outcome") == "retrying":
+        return (f"{when} ✉ {doc['sink']}: retrying {doc.get('alert_id', '')} (attempt {doc['attempt']}/"
+                f"{doc['max_attempts']} failed, next try in {doc['retry_in_s']:g} s): {doc.get('error', '')}")
     if kind == "sink":
         extra = f" after {doc['attempts']} attempts" if doc.get("attempts", 1) > 1 else ""
         why = f": {doc['error']}" if doc.get("error") else ""

@@ -41,9 +41,11 @@ class FleetSource:
         self.collector = FleetCollector(self.live.ctx, clock=self.live.collector.clock)
 
     async def refresh(self) -> "FleetSnapshot":
+        """The fleet once; an account × region's first quota read is waited for (at most the profile's call
+        timeout), so a quota already over, or an account whose quotas cannot be read, is said with its first rows."""
         if self.collector is None:
             raise RuntimeError("the fleet source has not started")
-        return await self.collector.refresh()
+        return await self.collector.refresh(quota_wait_s=self.live.profile.timeouts.calls)
 
     async def close(self) -> None:
         if self.collector is not None:

@@ -4,7 +4,8 @@ written to the event log and offered to the sinks; the state saved whenever it c
 
 SIGTERM or SIGINT stops it cleanly: the refresh in flight is cancelled, the state saved, the sinks given
 ``drain_timeout`` seconds to deliver (what is left is kept in the state's outbox and sent first by the next
-run), the log flushed and closed, the recording closed.
+run; with no state it is dropped, and the stop line says so), the log flushed and closed, the recording closed.
+:attr:`WatchRunner.lost` counts the alerts neither delivered nor kept (the command exits 3 for them).
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class WatchRunner:
         self.on_events = on_events
         self.refreshes = 0
         self.stop_reason = "signal"
+        self.lost = 0  # alerts neither delivered nor kept for the next run (known once stopped)
         self._saved = ""
 
     # ------------------------------------------------------------------ one refresh
@@ -103,15 +105,27 @@ class WatchRunner:
         await asyncio.gather(*(w.drain(self.drain_timeout) for w in self.sinks.values()))
         self.save(final=True)
         left = sum(len(w.pending()) for w in self.sinks.values())
+        kept = min(left, MAX_OUTBOX) if self.state is not None else 0
         failed = sum(w.failed for w in self.sinks.values())
-        said = [f"{left} alert{'s' if left != 1 else ''} still queued, kept for the next run (sent first)"] if left \
-            else []
+        dropped = sum(w.dropped for w in self.sinks.values())  # a full queue's oldest
+        self.lost = failed + dropped + left - kept
+
+        def n(count: int) -> str:
+            return f"{count} alert{'s' if count != 1 else ''}"
+
+        said = [f"{n(kept)} still queued, kept for the next run (sent first)"] if kept else []
+        if left - kept:  # nowhere to keep them: gone
+            why = "no state: --no-state" if self.state is None else f"the state keeps at most {MAX_OUTBOX}"
+            said.append(f"{n(left - kept)} still queued, dropped ({why})")
         if failed:  # given up on: not kept (their sink lines say why)
-            said.append(f"{failed} alert{'s' if failed != 1 else ''} not delivered: the sink gave up on "
-                        f"{'them' if failed != 1 else 'it'} (see its failed lines; not kept)")
+            said.append(f"{n(failed)} not delivered: the sink gave up on {'them' if failed != 1 else 'it'} "
+                        "(see its failed lines; not kept)")
+        if dropped:
+            said.append(f"{n(dropped)} dropped from a full sink queue (see its dropped lines)")
         self.log.write({"type": "watch", "event": "stop", "reason": self.stop_reason, "refreshes": self.refreshes,
-                        "undelivered": left, "failed": failed, "message": "; ".join(
-                            [f"stopped ({self.stop_reason}) after {self.refreshes} refreshes", *said])})
+                        "undelivered": left, "kept": kept, "failed": failed, "dropped": dropped, "lost": self.lost,
+                        "message": "; ".join([f"stopped ({self.stop_reason}) after {self.refreshes} refreshes",
+                                              *said])})
         self.log.close()
         if self.recorder is not None:
             self.recorder.close()

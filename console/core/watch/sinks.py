@@ -2,18 +2,20 @@
 Amazon SNS (``Publish``; the sandbox serves it through moto).
 
 Each sink has its own :class:`SinkWorker`: a bounded queue (the oldest alert is dropped when it is full, and
-counted) and one task delivering with retries and exponential back-off with jitter (tenacity). The watch loop
-only ever calls :meth:`SinkWorker.offer`: a slow or dead sink never blocks watching. Every alert carries its
+counted) and one task delivering with retries and exponential back-off with jitter (tenacity's), each failed
+attempt said at once; an alert waiting for its next try holds back only its own episode's later alerts. The
+watch loop only ever calls :meth:`SinkWorker.offer`: a slow or dead sink never blocks watching, nor another sink. Every alert carries its
 ``alert_id``: a receiver de-duplicates on it (an SNS standard topic, or a webhook after an ambiguous timeout,
 may deliver twice).
 """
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 import os
 import signal
-from collections import deque
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..domain.watchconfig import SinkSpec
@@ -144,88 +146,139 @@ class SnsDelivery:
 
 
 # ------------------------------------------------------------------ the worker
+@dataclass
+class _Item:
+    seq: int  # the order it was offered in
+    doc: dict[str, Any]
+    attempt: int = 0  # attempts made
+    due: float = 0.0  # the event loop's time of its next attempt (back-off)
+
+    @property
+    def episode(self) -> Any:
+        return (self.doc.get("event") or {}).get("episode") or ("seq", self.seq)
+
+
 class SinkWorker:
     """One sink's queue and delivery task. ``report`` gets one dict per outcome (``sent``, ``failed``,
-    ``dropped``) for the event log."""
+    ``dropped``, and ``retrying`` at once after each failed attempt) for the event log.
+
+    One attempt at a time, in the order offered; an alert waiting out its back-off holds back only the later
+    alerts of its own episode (a resolution never overtakes its alert): the others are delivered meanwhile."""
 
     def __init__(self, spec: SinkSpec, delivery: Any, report: Callable[[dict[str, Any]], None], *,
                  queue: int = MAX_QUEUE, first_wait: float = 1.0, max_wait: float = 60.0):
+        from tenacity import wait_exponential_jitter  # noqa: PLC0415
+
         self.spec, self.delivery, self.report = spec, delivery, report
-        self.queue: deque[dict[str, Any]] = deque()
+        self.items: list[_Item] = []  # not delivered yet (fresh and waiting to retry), in the order offered
         self.limit = queue
-        self.first_wait, self.max_wait = first_wait, max_wait
+        self._backoff = wait_exponential_jitter(multiplier=first_wait, max=max_wait, jitter=first_wait)
         self.dropped = self.sent = self.failed = 0
-        self._ready = asyncio.Event()
-        self._busy: dict[str, Any] | None = None
+        self._seq = 0
+        self._wake = asyncio.Event()
+        self._busy: _Item | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
         return self.spec.name
 
+    @property
+    def max_attempts(self) -> int:
+        return self.spec.retries + 1
+
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"sink-{self.name}")
 
     def offer(self, doc: dict[str, Any]) -> None:
         """Queue an alert; never waits. A full queue drops its oldest alert (counted and reported)."""
-        if len(self.queue) >= self.limit:
-            old = self.queue.popleft()
+        if len(self.items) >= self.limit:
+            old = self.items.pop(0)
             self.dropped += 1
-            self.report({"type": "sink", "sink": self.name, "outcome": "dropped", "alert_id": old.get("alert_id"),
+            self.report({"type": "sink", "sink": self.name, "outcome": "dropped", "alert_id": old.doc.get("alert_id"),
                          "error": f"queue full ({self.limit})"})
-        self.queue.append(doc)
-        self._ready.set()
+        self._seq += 1
+        self.items.append(_Item(self._seq, doc))
+        self._wake.set()
 
     def pending(self) -> list[dict[str, Any]]:
-        """Alerts not delivered yet (the one under way first)."""
-        return ([self._busy] if self._busy is not None else []) + list(self.queue)
+        """Alerts not delivered yet (the one under way among them), in the order offered."""
+        under_way = [self._busy] if self._busy is not None else []
+        return [i.doc for i in sorted([*under_way, *self.items], key=lambda i: i.seq)]
+
+    def _next(self, now: float) -> _Item | None:
+        """The first alert due whose episode has no earlier alert still waiting."""
+        held: set[Any] = set()
+        for item in self.items:
+            if item.episode in held:
+                continue
+            if item.due <= now:
+                return item
+            held.add(item.episode)
+        return None
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            if not self.queue:
-                self._ready.clear()
-                await self._ready.wait()
+            item = self._next(loop.time())
+            if item is None:
+                self._wake.clear()
+                due = min((i.due for i in self.items), default=None)
+                try:
+                    await asyncio.wait_for(self._wake.wait(), None if due is None else max(0.0, due - loop.time()))
+                except asyncio.TimeoutError:
+                    pass
                 continue
-            doc = self._busy = self.queue.popleft()
-            attempts, error = await self._deliver(doc)
+            self.items.remove(item)
+            self._busy = item
+            try:
+                error = await self._send(item)
+            except asyncio.CancelledError:  # the watch stops mid-attempt: the alert is still to deliver
+                bisect.insort(self.items, item, key=lambda i: i.seq)
+                self._busy = None
+                raise
             self._busy = None
-            outcome = "sent" if error is None else "failed"
-            if error is None:
-                self.sent += 1
-            else:
-                self.failed += 1
-            self.report({"type": "sink", "sink": self.name, "outcome": outcome, "alert_id": doc.get("alert_id"),
-                         "attempts": attempts, **({"error": error} if error else {})})
+            self._attempt(item, error, loop.time())
 
-    async def _deliver(self, doc: dict[str, Any]) -> tuple[int, str | None]:
-        from tenacity import (AsyncRetrying, RetryError, retry_if_exception_type,  # noqa: PLC0415
-                              stop_after_attempt, wait_exponential_jitter)
-
-        jitter = wait_exponential_jitter(multiplier=self.first_wait, max=self.max_wait, jitter=self.first_wait)
-
-        def wait(state: Any) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            after = getattr(exc, "retry_after", None)
-            return min(float(after), MAX_RETRY_AFTER_S) if after else float(jitter(state))
-
-        attempts = 0
+    async def _send(self, item: _Item) -> Exception | None:
+        item.attempt += 1
         try:
-            async for attempt in AsyncRetrying(stop=stop_after_attempt(self.spec.retries + 1), wait=wait,
-                                               retry=retry_if_exception_type(Retryable), reraise=False):
-                with attempt:
-                    attempts = attempt.retry_state.attempt_number
-                    await self.delivery.send(doc)
-        except RetryError as exc:
-            return attempts, str(exc.last_attempt.exception())
-        except Final as exc:
-            return attempts, str(exc)
-        return attempts, None
+            await self.delivery.send(item.doc)
+        except (Retryable, Final) as exc:
+            return exc
+        return None
+
+    def _attempt(self, item: _Item, error: Exception | None, now: float) -> None:
+        """Its outcome said: sent, failed (a final error, or the last attempt), or retrying in a back-off."""
+        line = {"type": "sink", "sink": self.name, "alert_id": item.doc.get("alert_id")}
+        if isinstance(error, Retryable) and item.attempt < self.max_attempts:
+            after = error.retry_after
+            wait = min(float(after), MAX_RETRY_AFTER_S) if after else float(self._backoff(self._state(item)))
+            item.due = now + wait
+            bisect.insort(self.items, item, key=lambda i: i.seq)
+            self.report({**line, "outcome": "retrying", "attempt": item.attempt, "max_attempts": self.max_attempts,
+                         "retry_in_s": round(wait, 2), "error": str(error)})
+            return
+        if error is None:
+            self.sent += 1
+        else:
+            self.failed += 1
+        self.report({**line, "outcome": "sent" if error is None else "failed", "attempts": item.attempt,
+                     **({"error": str(error)} if error is not None else {})})
+
+    @staticmethod
+    def _state(item: _Item) -> Any:
+        from tenacity import RetryCallState  # noqa: PLC0415
+
+        state = RetryCallState(None, None, (), {})  # type: ignore[arg-type]  # the wait reads attempt_number only
+        state.attempt_number = item.attempt
+        return state
 
     async def drain(self, timeout: float) -> None:
         """Wait up to ``timeout`` for the queue to empty, then stop (what is left stays in :meth:`pending`)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while (self.queue or self._busy is not None) and loop.time() < deadline:
+        while (self.items or self._busy is not None) and loop.time() < deadline:
             await asyncio.sleep(0.05)
         await self.stop()
 
