@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
+from ..core.domain.alerts import DEFAULT_THRESHOLD, tpm_mark
 from ..core.domain.fleetrows import FleetRow, FleetSnapshot, group
 from ..core.domain.format import tier_label
 
@@ -32,6 +33,18 @@ def throttles_cell(r: FleetRow) -> str:
     split = " ".join(f"{tier_label(t)[0]} {v:.1f}" for t, v in (r.throttles_by_tier or {}).items() if v > 0)
     inside = "; ".join(p for p in (split, r.tiers_note) if p)  # a partial split says so beside what was read
     return f"{total} ({inside})" if inside else total
+
+
+def use_cell(r: FleetRow) -> str:
+    """The use as the account's own dashboard shows it (:func:`~..core.domain.alerts.tpm_mark`): a TPM quota's
+    blended estimate ``~85%``, ``✖`` when a measured minute reached the quota; another quota or a reservation plain."""
+    shown = r.shown_use
+    b = r.binding
+    if shown is None or b is None or b.measure != "tokens" or b.period != 60 or shown != b.fraction:
+        return pct(shown)
+    _, glyph, text = tpm_mark(b.fraction, estimated=r.tpm_estimated, measured_over=r.tpm_measured_over,
+                              warn=DEFAULT_THRESHOLD, peak=r.tpm_peak_fraction)
+    return (glyph if glyph in "~✖" else "") + text
 
 
 def reserved_cell(r: FleetRow) -> str:
@@ -69,7 +82,7 @@ def row_detail(r: FleetRow) -> str:
 
 
 def row_cells(r: FleetRow) -> tuple[str, ...]:
-    return (account_cell(r), r.region, r.series, pct(r.use), r.binding.label if r.binding else "—",
+    return (account_cell(r), r.region, r.series, use_cell(r), r.binding.label if r.binding else "—",
             throttles_cell(r), reserved_cell(r), state_cell(r))
 
 

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable, Mapping, Sequence
 
-from .metricsplan import Answers, Series, reservation_views, trailing_minute
+from .alerts import tpm_judged
+from .metricsplan import Answers, Series, measured_minutes, reservation_views, trailing_minute
 from .quota_use import Listed, route_uses
-from .quotas import CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, binding, quota_label
+from .quotas import CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, Measure, binding, quota_label
 from .catalog import ReservationSpec
 from .routes import GLOBAL_GEO, KNOWN_GEOS, model_named_by
 
@@ -34,6 +35,8 @@ class BindingQuota:
     limit: float
     used: float
     fraction: float
+    measure: str = ""  # "tokens", "requests", "input_tokens", "output_tokens" (Service Quotas' measure, as status --json)
+    period: int | None = None  # seconds: 60 a minute quota, 86400 a daily one
 
 
 @dataclass(frozen=True)
@@ -74,12 +77,38 @@ class FleetRow:
     throttle_minutes: tuple[tuple[float, float], ...] = ()
     #: the route's per-minute quota values as listed (label, value): ``watch``'s ``quota_value`` changes
     quota_values: tuple[tuple[str, float], ...] = ()
+    tpm_quota: float | None = None  # the route's TPM minute quota as listed (None: not known)
+    #: the highest measured one-minute TPM (the minute in progress so far, or the last complete one)
+    tpm_peak_minute: float | None = None
+    tpm_estimated: bool = False  # tpm_used blends the previous minute in: an estimate (``~``), as on the dashboard
+
+    @property
+    def tpm_fraction(self) -> float | None:
+        """The blended estimate over the route's TPM quota: the dashboard's ``tpm_fraction``."""
+        return self.tpm_used / self.tpm_quota if self.tpm_used is not None and self.tpm_quota else None
+
+    @property
+    def tpm_peak_fraction(self) -> float | None:
+        return self.tpm_peak_minute / self.tpm_quota if self.tpm_peak_minute is not None and self.tpm_quota else None
+
+    @property
+    def tpm_measured_over(self) -> bool:
+        """A measured minute reached the TPM quota (``✖``), never the estimate alone: the dashboard's rule."""
+        return (self.tpm_peak_fraction or 0.0) >= 1.0
+
+    @property
+    def shown_use(self) -> float | None:
+        """The figure the use column shows: the highest of the binding quota's fraction and the reservation's."""
+        figures = [f for f in ((self.binding.fraction if self.binding else None),
+                               (self.reserved.fraction if self.reserved else None)) if f is not None]
+        return max(figures) if figures else None
 
     @property
     def use(self) -> float | None:
-        """The highest of the binding quota's fraction and the reservation's."""
-        figures = [f for f in ((self.binding.fraction if self.binding else None),
-                               (self.reserved.fraction if self.reserved else None)) if f is not None]
+        """What "over" judges (the pulse, worst first, ``--fail-over``): :attr:`shown_use`, or the TPM use as the
+        dashboard judges it (:func:`~.alerts.tpm_judged`: a measured minute when it is higher than the blend)."""
+        figures = [f for f in (self.shown_use, tpm_judged(self.tpm_fraction, self.tpm_peak_fraction)
+                               if self.binding is not None else None) if f is not None]
         return max(figures) if figures else None
 
     @property
@@ -119,10 +148,12 @@ def build_rows(account_id: str, account_name: str, region: str, series: Sequence
     for s in sorted(set(series)):
         model, route = route_of(s)
         minutes: tuple[tuple[float, float], ...] = ()
+        peak, estimated, tpm_quota = None, False, None
         if answers is None:
             tpm = rpm = thr = None
         else:
             tpm = trailing_minute(answers.get("EstimatedTPMQuotaUsage", s), now)
+            peak, estimated = measured_minutes([answers.get("EstimatedTPMQuotaUsage", s)], now)  # the dashboard's
             rpm = trailing_minute(answers.get("Invocations", s), now)
             thr = trailing_minute(answers.get("InvocationThrottles", s), now)
             minutes = tuple(sorted(answers.get("InvocationThrottles", s).items()))
@@ -132,10 +163,12 @@ def build_rows(account_id: str, account_name: str, region: str, series: Sequence
         if listed is not None and answers is not None and route:
             uses = route_uses(answers, listed, model, route, (s,), None, now, sandbox=sandbox)
             values = tuple((quota_label(u.spec), float(u.spec.value)) for u in uses if not u.spec.daily)
+            tpm_quota = next((float(u.spec.value) for u in uses
+                              if u.spec.measure is Measure.TOKENS and not u.spec.daily), None)
             b = binding(uses) or next((u for u in uses if u.used is not None and not u.spec.daily), None)  # idle: 0%
             if b is not None and b.used is not None and b.fraction is not None:
                 bound = BindingQuota(b.spec.name, listed.code(b.spec), b.spec.kind.value, quota_label(b.spec),
-                                     float(b.spec.value), b.used, b.fraction)
+                                     float(b.spec.value), b.used, b.fraction, b.spec.measure.value, b.spec.period_s)
             elif not uses:
                 note = note or "no quota listed for this model"
         elif listed is not None and not route:
@@ -148,7 +181,8 @@ def build_rows(account_id: str, account_name: str, region: str, series: Sequence
                                                        rv.overflow_tpm, rv.overflow_source)
         tiers_note = (tier_notes or {}).get(s) or (tiers_unread if split is None else "") or _unsplit(split, thr)
         rows.append(FleetRow(account_id, account_name, region, s, model, route, tpm, rpm, thr, split,
-                             tiers_note if (thr or 0) > 0 else "", bound, reserved, stale, note, src, minutes, values))
+                             tiers_note if (thr or 0) > 0 else "", bound, reserved, stale, note, src, minutes, values,
+                             tpm_quota, peak, estimated))
     return rows
 
 

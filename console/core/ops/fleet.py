@@ -50,6 +50,11 @@ def row_document(r: fr.FleetRow) -> dict[str, Any]:
         "account_id": r.account_id, "account_name": r.account_name, "region": r.region, "series": r.series,
         "model_id": r.model_id, "route": route_label(r.route), "use": _round(r.use),
         "tpm_used": _round(r.tpm_used, 1), "rpm_used": _round(r.rpm_used, 2),
+        # the dashboard's TPM rule (status --json's keys): tpm_used blends the previous minute in when tpm_estimated;
+        # tpm_peak_minute is the highest measured minute; "use" judges the higher of the two (core.domain.alerts)
+        "tpm_quota": r.tpm_quota, "tpm_fraction": _round(r.tpm_fraction), "tpm_estimated": r.tpm_estimated,
+        "tpm_measured_over": r.tpm_measured_over,
+        "tpm_peak_minute": None if r.tpm_peak_minute is None else round(r.tpm_peak_minute),
         "binding_quota": None if b is None else {"name": b.name, "code": b.code, "kind": b.kind, "label": b.label,
                                                  "limit": b.limit, "used": round(b.used, 2),
                                                  "fraction": round(b.fraction, 4)},
