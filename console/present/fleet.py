@@ -2,13 +2,16 @@
 TUI's fleet screen draws (:func:`row_cells`), and what ``status --fleet`` says on stderr."""
 from __future__ import annotations
 
+import time
 from typing import Iterable, Sequence
 
 from ..core.domain.alerts import DEFAULT_THRESHOLD, tpm_mark
-from ..core.domain.fleetrows import FleetRow, FleetSnapshot, group
+from ..core.domain.fleetrows import FleetRow, FleetSnapshot, complete_minute, group
 from ..core.domain.format import tier_label
 
-COLUMNS = ("account", "region", "model", "use", "binding quota", "throttles/min", "reserved i/o", "state")
+#: throttles/min (``thr/min``): the last complete minute, as the account's dashboard lists it in its throttle feed
+COLUMNS = ("account", "region", "model", "use", "binding quota", "thr/min", "reserved i/o", "state")
+THROTTLE_WINDOW = "last complete minute"
 #: fits 120 columns up to the state, which takes the rest (a stale row is also marked ``!`` in front)
 WIDTHS = (24, 14, 26, 4, 13, 20, 12, 0)
 
@@ -26,11 +29,20 @@ def account_cell(r: FleetRow, width: int = WIDTHS[0]) -> str:
     return f"{name} {r.account_id}"
 
 
+def _count(x: float) -> str:
+    return f"{round(x, 1):g}"
+
+
+def minute_text(t: float | None) -> str:
+    return "" if t is None else time.strftime("%H:%M UTC", time.gmtime(t))
+
+
 def throttles_cell(r: FleetRow) -> str:
+    """Throttles of the last complete minute, by tier: ``33 (S 27 P 6)``."""
     if r.throttles_per_min is None:
         return "—"
-    total = f"{r.throttles_per_min:.1f}" if r.throttles_per_min else "0"
-    split = " ".join(f"{tier_label(t)[0]} {v:.1f}" for t, v in (r.throttles_by_tier or {}).items() if v > 0)
+    total = _count(r.throttles_per_min)
+    split = " ".join(f"{tier_label(t)[0]} {_count(v)}" for t, v in (r.throttles_by_tier or {}).items() if v > 0)
     inside = "; ".join(p for p in (split, r.tiers_note) if p)  # a partial split says so beside what was read
     return f"{total} ({inside})" if inside else total
 
@@ -70,7 +82,7 @@ def row_detail(r: FleetRow) -> str:
         parts.append(f"binding: {r.binding.name} {r.binding.used:,.0f}/{r.binding.limit:,.0f} ({pct(r.binding.fraction)})")
     if r.tpm_used is not None:
         parts.append(f"{r.tpm_used:,.0f} TPM · {r.rpm_used or 0:,.1f} RPM")
-    parts.append(f"throttles/min {throttles_cell(r)}")
+    parts.append(f"throttles in the {THROTTLE_WINDOW} ({minute_text(r.throttles_minute)}): {throttles_cell(r)}")
     if r.reserved:
         parts.append(f"reserved {r.reserved.reservation_id} in/out {reserved_cell(r)}")
     if r.stale:
@@ -103,7 +115,9 @@ def format_fleet(s: FleetSnapshot, rows: Sequence[FleetRow] | None = None, by: s
     out = [f"fleet  profile {s.profile}  monitoring account {s.monitoring_account or '?'}  regions {', '.join(s.regions)}"
            f"  endpoint {s.endpoint or 'AWS'}  ({s.source} figures)",
            f"{s.pulse.text()}  ·  {sum(s.calls.values())} AWS calls this refresh "
-           f"({', '.join(f'{op} {n}' for op, n in sorted(s.calls.items()))})", ""]
+           f"({', '.join(f'{op} {n}' for op, n in sorted(s.calls.items()))})",
+           f"thr/min: throttles/min: the {THROTTLE_WINDOW} ({minute_text(complete_minute(s.time))}); use: ~ an "
+           "estimate, ✖ a measured minute at the quota (as on each account's dashboard)", ""]
     for region, why in sorted(s.region_stale.items()):
         out.append(f"region {region} STALE: {why}")
     out.append(line(COLUMNS))

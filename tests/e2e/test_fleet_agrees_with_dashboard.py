@@ -58,7 +58,7 @@ async def _compare() -> list[tuple]:
             if view is None or view.tpm_quota <= 0 or again.tpm_used != row.tpm_used:
                 continue  # a datapoint landed between the reads: read again
             if seen or (view.tpm_peak_fraction or 0) >= 0.95:  # from the first minute it is pinned at its quota
-                seen.append((moment[0], row, view, snap))
+                seen.append((moment[0], row, view, snap, data))
             if len(seen) >= 6 and seen[-1][0] - seen[0][0] >= 75:  # across a minute boundary
                 break
             await asyncio.sleep(0.5)
@@ -73,7 +73,7 @@ async def _compare() -> list[tuple]:
 def test_a_hot_fleet_row_reads_as_its_account_s_dashboard_at_the_same_moment():
     seen = asyncio.run(_compare())
     assert len(seen) >= 6, "eu-retail's row and its drill-in never read the same data"
-    for now, row, view, snap in seen:
+    for now, row, view, snap, data in seen:
         assert row.tpm_quota == view.tpm_quota == 60_000
         assert row.tpm_estimated == view.tpm_estimated and row.tpm_measured_over == view.tpm_measured_over
         assert row.tpm_fraction == pytest.approx(view.tpm_fraction, abs=0.01), (now % 60, row, view)
@@ -85,7 +85,13 @@ def test_a_hot_fleet_row_reads_as_its_account_s_dashboard_at_the_same_moment():
                                  measured_over=view.tpm_measured_over, warn=0.8, peak=view.tpm_peak_fraction)
         if row.binding.measure == "tokens":
             assert row_cells(row)[3] == (glyph if glyph in "~✖" else "") + pct
+        # throttles/min: the last complete minute, the count the dashboard's throttle feed lists for that minute
+        feed = {e.tier or "default": e.count for e in data.throttle_events
+                if e.time == row.throttles_minute and e.model_id == NOVA}
+        assert row.throttles_minute == (now // 60) * 60 - 60
+        assert round(row.throttles_per_min) == sum(feed.values()), (row.throttles_per_min, feed)
+        assert {t: round(v) for t, v in row.throttles_by_tier.items() if round(v)} == feed
         doc = row_document(row)
         assert doc["tpm_estimated"] == view.tpm_estimated and doc["tpm_measured_over"] == view.tpm_measured_over
     # held at its quota the whole time: never under 80% by the dashboard's rule, whatever the second of the minute
-    assert all(row.use >= 0.8 for _, row, _, _ in seen), [(n % 60, r.use) for n, r, _, _ in seen]
+    assert all(row.use >= 0.8 for _, row, *_ in seen), [(n % 60, r.use) for n, r, *_ in seen]

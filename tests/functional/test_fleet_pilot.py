@@ -25,8 +25,8 @@ async def test_rows_are_worst_first_and_filter_and_group_work():
         await pilot.pause()
         assert isinstance(app.screen, FleetScreen)
         lines = text_of(table(app)).splitlines()
-        assert lines[0].startswith("  account") and "throttles/min" in lines[0]
-        assert lines[1].startswith("▲ risk-prod-") and "4.0 (S 3.0 P 1.0)" in lines[1]  # throttling first
+        assert lines[0].startswith("  account") and "thr/min" in lines[0]
+        assert lines[1].startswith("▲ risk-prod-") and "4 (S 3 P 1)" in lines[1]  # throttling first
         assert "88%" in lines[4]  # then the hot accounts
         pulse = str(app.screen.query_one("#fleet-pulse").render())
         assert pulse.startswith("2 accounts over 80% · 1 throttling · 1 stale")

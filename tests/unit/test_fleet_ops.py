@@ -51,7 +51,7 @@ def test_the_text_marks_what_is_over_or_throttling_and_says_the_calls():
     assert lines[0].startswith("fleet  profile prod-fleet  monitoring account ")  # F3: never "fleet fleet"
     assert "1 account over 80% · 1 throttling" in lines[1] and "GetMetricData 2" in lines[1]
     marked = [ln for ln in lines if ln.startswith("▲ ")]
-    assert len(marked) == 2 and "200000000002" in marked[0] and "3.0 (P 3.0)" in marked[0]
+    assert len(marked) == 2 and "200000000002" in marked[0] and "3 (P 3)" in marked[0]
     assert "payments-p… 200000000001" in marked[1] and "90%" in marked[1]  # a long name is cut, never the id
 
 

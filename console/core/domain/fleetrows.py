@@ -12,12 +12,13 @@ rest; within a band by use (descending), throttles (descending), then account la
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable, Mapping, Sequence
 
 from .alerts import tpm_judged
-from .metricsplan import Answers, Series, measured_minutes, reservation_views, trailing_minute
+from .metricsplan import PERIOD, Answers, Series, measured_minutes, reservation_views, trailing_minute
 from .quota_use import Listed, route_uses
 from .quotas import CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, Measure, binding, quota_label
 from .catalog import ReservationSpec
@@ -62,6 +63,8 @@ class FleetRow:
     route: str  # on_demand | cross_region | global | "" (an application profile: its route is not known here)
     tpm_used: float | None
     rpm_used: float | None
+    #: ``InvocationThrottles`` of the last complete minute (``throttles_minute``): the count the account's dashboard
+    #: lists for that minute, never a blend with the minute in progress (a partial count)
     throttles_per_min: float | None
     #: wire tier -> throttles/min (Standard is ``default``), adding up to the total; None: no split read (totals
     #: only). A split known to be partial keeps what was read and says why in ``tiers_note``
@@ -81,6 +84,7 @@ class FleetRow:
     #: the highest measured one-minute TPM (the minute in progress so far, or the last complete one)
     tpm_peak_minute: float | None = None
     tpm_estimated: bool = False  # tpm_used blends the previous minute in: an estimate (``~``), as on the dashboard
+    throttles_minute: float | None = None  # the start of the minute ``throttles_per_min`` counts
 
     @property
     def tpm_fraction(self) -> float | None:
@@ -155,7 +159,7 @@ def build_rows(account_id: str, account_name: str, region: str, series: Sequence
             tpm = trailing_minute(answers.get("EstimatedTPMQuotaUsage", s), now)
             peak, estimated = measured_minutes([answers.get("EstimatedTPMQuotaUsage", s)], now)  # the dashboard's
             rpm = trailing_minute(answers.get("Invocations", s), now)
-            thr = trailing_minute(answers.get("InvocationThrottles", s), now)
+            thr = last_complete_minute(answers.get("InvocationThrottles", s), now)
             minutes = tuple(sorted(answers.get("InvocationThrottles", s).items()))
         bound = None
         note = quota_note
@@ -175,15 +179,25 @@ def build_rows(account_id: str, account_name: str, region: str, series: Sequence
             note = note or "application profile: its quotas are those of the model it copies"
         split = None
         if by_tier is not None and s in by_tier:
-            split = {t: trailing_minute(v, now) for t, v in sorted(by_tier[s].items())}
+            split = {t: last_complete_minute(v, now) for t, v in sorted(by_tier[s].items())}
         rv = res_views.get(s)
         reserved = None if rv is None else ReservedUse(rv.reservation_id, rv.input_fraction, rv.output_fraction,
                                                        rv.overflow_tpm, rv.overflow_source)
         tiers_note = (tier_notes or {}).get(s) or (tiers_unread if split is None else "") or _unsplit(split, thr)
         rows.append(FleetRow(account_id, account_name, region, s, model, route, tpm, rpm, thr, split,
                              tiers_note if (thr or 0) > 0 else "", bound, reserved, stale, note, src, minutes, values,
-                             tpm_quota, peak, estimated))
+                             tpm_quota, peak, estimated, None if answers is None else complete_minute(now)))
     return rows
+
+
+def complete_minute(now: float) -> float:
+    """The start of the last complete minute at ``now``."""
+    return float(math.floor(now / PERIOD) * PERIOD - PERIOD)
+
+
+def last_complete_minute(series: Series, now: float) -> float:
+    """The sum of the last complete minute (0 when nothing was published for it)."""
+    return series.get(complete_minute(now), 0.0)
 
 
 def _unsplit(split: Mapping[str, float] | None, total: float | None) -> str:

@@ -59,6 +59,9 @@ def row_document(r: fr.FleetRow) -> dict[str, Any]:
                                                  "limit": b.limit, "used": round(b.used, 2),
                                                  "fraction": round(b.fraction, 4)},
         "throttles_per_min": _round(r.throttles_per_min, 2),
+        # the window: InvocationThrottles of the last complete minute (its start, epoch seconds), as the account's
+        # dashboard lists that minute in its throttle feed
+        "throttles_window": "last complete minute", "throttles_minute": r.throttles_minute,
         "throttles_per_min_by_tier": None if r.throttles_by_tier is None else
         {t: round(v, 2) for t, v in r.throttles_by_tier.items()},
         "tiers_note": r.tiers_note or None,
