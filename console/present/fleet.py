@@ -12,8 +12,34 @@ from ..core.domain.format import tier_label
 #: throttles/min (``thr/min``): the last complete minute, as the account's dashboard lists it in its throttle feed
 COLUMNS = ("account", "region", "model", "use", "binding quota", "thr/min", "reserved i/o", "state")
 THROTTLE_WINDOW = "last complete minute"
-#: fits 120 columns up to the state, which takes the rest (a stale row is also marked ``!`` in front)
-WIDTHS = (24, 14, 26, 4, 13, 20, 12, 0)
+#: each column's width where there is room (the text output); the state takes the rest (a stale row is also
+#: marked ``!`` in front). The use is 5 wide: ``✖117%``, ``~117%``
+WIDTHS = (24, 14, 26, 5, 13, 20, 12, 0)
+#: how a narrower screen makes room (:func:`layout`), in order: (column, width it gives way to). The model and the
+#: account's name go first, throttles/min and the state are never given up; the reservation column last of all
+#: (the line under the table still says all of the selected row)
+SHRINK = ((5, 16), (2, 21), (6, 10), (1, 12), (0, 20), (2, 14), (0, 13), (1, 10), (4, 7), (5, 12), (6, 9))
+STATE_MIN = 10
+RESERVED = 6
+
+
+def layout(width: int | None) -> tuple[int | None, ...]:
+    """The columns' widths in ``width`` cells (None: no limit, :data:`WIDTHS`); a column given up is None."""
+    widths: list[int | None] = list(WIDTHS)
+    if width is None:
+        return tuple(widths)
+
+    def over() -> int:
+        shown = [w for w in widths[:-1] if w is not None]
+        return 2 + sum(shown) + len(shown) + STATE_MIN - width
+
+    for column, least in SHRINK:
+        if over() <= 0:
+            break
+        widths[column] = max(least, (widths[column] or 0) - over())
+    if over() > 0:
+        widths[RESERVED] = None
+    return tuple(widths)
 
 
 def pct(x: float | None) -> str:
@@ -25,6 +51,8 @@ def account_cell(r: FleetRow, width: int = WIDTHS[0]) -> str:
     if not r.account_name or r.account_name == r.account_id:
         return r.account_id
     room = width - len(r.account_id) - 1
+    if room < 2:
+        return r.account_id
     name = r.account_name if len(r.account_name) <= room else r.account_name[: max(1, room - 1)] + "…"
     return f"{name} {r.account_id}"
 
@@ -93,8 +121,8 @@ def row_detail(r: FleetRow) -> str:
     return " · ".join(parts)
 
 
-def row_cells(r: FleetRow) -> tuple[str, ...]:
-    return (account_cell(r), r.region, r.series, use_cell(r), r.binding.label if r.binding else "—",
+def row_cells(r: FleetRow, widths: Sequence[int | None] = WIDTHS) -> tuple[str, ...]:
+    return (account_cell(r, widths[0] or WIDTHS[0]), r.region, r.series, use_cell(r), r.binding.label if r.binding else "—",
             throttles_cell(r), reserved_cell(r), state_cell(r))
 
 
@@ -105,8 +133,9 @@ def mark(r: FleetRow, threshold: float) -> str:
     return "! " if r.stale else "  "
 
 
-def line(cells: Sequence[str], mark: str = "  ") -> str:
-    parts = [c if w == 0 else (c if len(c) <= w else c[: w - 1] + "…").ljust(w) for c, w in zip(cells, WIDTHS)]
+def line(cells: Sequence[str], mark: str = "  ", widths: Sequence[int | None] = WIDTHS) -> str:
+    parts = [c if w == 0 else (c if len(c) <= w else c[: w - 1] + "…").ljust(w)
+             for c, w in zip(cells, widths) if w is not None]
     return (mark + " ".join(parts)).rstrip()
 
 
