@@ -22,7 +22,7 @@ def test_the_json_document_has_accounts_rows_worst_first_and_calls():
     assert doc["calls"]["GetMetricData"] == 2 and doc["source"] == "AWS"
     assert [r["account_id"] for r in doc["rows"][:2]] == ["200000000002", "200000000001"]
     top = doc["rows"][1]
-    assert top["binding_quota"]["code"] == "L-1" and top["use"] == 0.9 and top["binding_quota"]["label"] == "on-demand TPM"
+    assert top["binding"]["code"] == "L-1" and top["use"] == 0.9 and top["binding"]["label"] == "on-demand TPM"
     assert doc["rows"][0]["throttles_per_min_by_tier"] == {"priority": 3.0, "default": 0.0}  # the split adds up to the total
     assert {a["account_id"]: a["name_source"] for a in doc["accounts"]}["200000000001"] == "link label"
     assert doc["pulse"]["over_accounts"] == ["200000000001"]

@@ -20,7 +20,7 @@ from typing import Iterable, Mapping, Sequence
 from .alerts import tpm_judged
 from .metricsplan import PERIOD, Answers, Series, measured_minutes, reservation_views, trailing_minute
 from .quota_use import Listed, route_uses
-from .quotas import CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, Measure, binding, quota_label
+from .quotas import CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, Measure, binding, describe, quota_label
 from .catalog import ReservationSpec
 from .routes import GLOBAL_GEO, KNOWN_GEOS, model_named_by
 
@@ -38,6 +38,8 @@ class BindingQuota:
     fraction: float
     measure: str = ""  # "tokens", "requests", "input_tokens", "output_tokens" (Service Quotas' measure, as status --json)
     period: int | None = None  # seconds: 60 a minute quota, 86400 a daily one
+    text: str = ""  # "on-demand TPM quota of Amazon Nova Lite (eu-west-1), 60% used" (status --json's binding.text)
+    source: str = ""  # who published the use: "AWS CloudWatch", "sandbox CloudWatch", "… utilization report"
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,8 @@ def build_rows(account_id: str, account_name: str, region: str, series: Sequence
             b = binding(uses) or next((u for u in uses if u.used is not None and not u.spec.daily), None)  # idle: 0%
             if b is not None and b.used is not None and b.fraction is not None:
                 bound = BindingQuota(b.spec.name, listed.code(b.spec), b.spec.kind.value, quota_label(b.spec),
-                                     float(b.spec.value), b.used, b.fraction, b.spec.measure.value, b.spec.period_s)
+                                     float(b.spec.value), b.used, b.fraction, b.spec.measure.value, b.spec.period_s,
+                                     describe(b, region, listed.quota_name_of(model)), b.source)
             elif not uses:
                 note = note or "no quota listed for this model"
         elif listed is not None and not route:

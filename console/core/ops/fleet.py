@@ -55,9 +55,12 @@ def row_document(r: fr.FleetRow) -> dict[str, Any]:
         "tpm_quota": r.tpm_quota, "tpm_fraction": _round(r.tpm_fraction), "tpm_estimated": r.tpm_estimated,
         "tpm_measured_over": r.tpm_measured_over,
         "tpm_peak_minute": None if r.tpm_peak_minute is None else round(r.tpm_peak_minute),
-        "binding_quota": None if b is None else {"name": b.name, "code": b.code, "kind": b.kind, "label": b.label,
-                                                 "limit": b.limit, "used": round(b.used, 2),
-                                                 "fraction": round(b.fraction, 4)},
+        # status --json's names for the same things (its quota entries' value/used, its binding's other fields);
+        # label is the fleet's short one ("on-demand TPM")
+        "binding": None if b is None else {"name": b.name, "code": b.code, "kind": b.kind, "measure": b.measure,
+                                           "period": b.period, "value": b.limit, "used": round(b.used, 2),
+                                           "fraction": round(b.fraction, 4), "text": b.text, "source": b.source or None,
+                                           "label": b.label},
         "throttles_per_min": _round(r.throttles_per_min, 2),
         # the window: InvocationThrottles of the last complete minute (its start, epoch seconds), as the account's
         # dashboard lists that minute in its throttle feed
