@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
-
 import pytest
 
 from tierconsole.core.aws.fleet import FleetCollector
@@ -18,9 +16,9 @@ from tierconsole.core.domain.fleetrows import pulse
 from tierconsole.core.ops.fleet import drill_source, row_document
 from tierconsole.core.source import LiveSource
 from tierconsole.present.fleet import row_cells
+from tests.e2e.test_fleet_tiers import shipped_fleet
 
 NOVA = "amazon.nova-lite-v1:0"
-SHIPPED = Path(__file__).resolve().parents[2] / "profiles" / "fleet.yaml"
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +28,8 @@ def _xdg(tmp_path, monkeypatch):
 
 
 async def _compare() -> list[tuple]:
-    profile = _load("fleet", str(SHIPPED), "user", SHIPPED.read_text())
+    # the shipped profile, with S3 buckets of this test's own (bucket names are global in moto)
+    profile = _load("fleet", "fleet.yaml", "user", shipped_fleet("tierconsole-fleet-agree-test"))
     live = LiveSource(profile, sandbox="embedded", speed=10)
     live.start()
     sandbox_now = live.collector.clock

@@ -103,7 +103,7 @@ class FleetScreen(Screen[None]):
 
     def on_resize(self) -> None:
         if self.snapshot is not None:  # the header gives up or takes back its parts with the width
-            self._draw()
+            self._set("#fleet-title", fleet_title(self.snapshot, self.size.width or None))
 
     # ------------------------------------------------------------------ data
     def show(self, snapshot: FleetSnapshot) -> None:
