@@ -54,8 +54,9 @@ async def _compare() -> list[tuple]:
             data = await drill.refresh()
             again = next(r for r in (await fleet.refresh()).rows if r.account_name == "eu-retail" and r.series == NOVA)
             view = next((q for q in data.quotas if q.model_id == NOVA and q.route == "on-demand"), None)
-            if view is None or view.tpm_quota <= 0 or again.tpm_used != row.tpm_used:
-                continue  # a datapoint landed between the reads: read again
+            if view is None or view.tpm_quota <= 0 or (again.tpm_used, again.throttles_by_tier) != (
+                    row.tpm_used, row.throttles_by_tier):
+                continue  # a datapoint landed between the reads (a loaded machine publishes late): read again
             if seen or (view.tpm_peak_fraction or 0) >= 0.95:  # from the first minute it is pinned at its quota
                 seen.append((moment[0], row, view, snap, data))
             if len(seen) >= 6 and seen[-1][0] - seen[0][0] >= 75:  # across a minute boundary
