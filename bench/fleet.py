@@ -288,7 +288,7 @@ def ssh(seconds: float) -> list[Row]:
 
     with SandboxProcess(scenario="none", extra=["--config", str(Path(__file__).resolve().parent.parent / "profiles" /
                                                                "fleet.yaml")]) as sb:
-        fleet = measure([*CONSOLE, "--profile", "fleet", "--endpoint-url", sb.endpoint], b"throttles/min", 20.0, seconds)
+        fleet = measure([*CONSOLE, "--profile", "fleet", "--endpoint-url", sb.endpoint], b"thr/min", 20.0, seconds)
     with SandboxProcess(scenario="steady") as sb:
         single = measure([*CONSOLE, "--profile", "sandbox", "--endpoint-url", sb.endpoint], b"Batch jobs", 20.0, seconds)
     print(f"terminal bytes/s: fleet screen {fleet['bytes_s']:,.0f} B/s ({fleet['cpu_pct']:.1f}% CPU), single-account "

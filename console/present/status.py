@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..core.domain.alerts import (MARKS_LEGEND, is_over, over_text, quota_fractions, quotas_over, reservations_over,
-                                   threshold_text, tpm_mark)
+                                   threshold_text, tpm_mark, tpm_peak_fraction)
 from ..core.domain.format import tier_label
 
 
@@ -50,7 +50,8 @@ def format_status(doc: dict, alert_threshold: float = 0.8) -> str:
         # the quota pane's marks: ✖ a measured minute at the quota, ~ an estimate
         _, glyph, pct = tpm_mark(q["tpm_fraction"] if q["tpm_quota"] else None,
                                  estimated=bool(q.get("tpm_estimated")),
-                                 measured_over=bool(q.get("tpm_measured_over")), warn=alert_threshold)
+                                 measured_over=bool(q.get("tpm_measured_over")), warn=alert_threshold,
+                                 peak=tpm_peak_fraction(q))
         glyph = glyph if glyph in "~✖" else ""
         marked = marked or bool(glyph) or "~" in pct
         out.append(f"{mark(*(f for _, f in quota_fractions(q)))}{q['model_id'] + route:<44} "

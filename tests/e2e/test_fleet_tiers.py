@@ -98,8 +98,8 @@ def test_eu_retail_s_split_adds_up_names_standard_and_agrees_with_its_own_dashbo
     doc = row_document(row)["throttles_per_min_by_tier"]
     assert doc["default"] == round(split["default"], 2) and "standard" not in doc  # the wire name, as status --json
     cell = throttles_cell(row)
-    assert f"S {split['default']:.1f}" in cell and f"P {split['priority']:.1f}" in cell
-    # the account's own collector (its dashboard), read at the same instant: per tier, the same trailing minute
+    assert f"S {split['default']:g}" in cell and f"P {split['priority']:g}" in cell
+    # the account's own collector (its dashboard), read at the same instant: per tier, the same last complete minute
     minute = math.floor(at / 60) * 60
     own: dict[str, dict[float, int]] = {}
     for e in data.throttle_events:
@@ -107,5 +107,4 @@ def test_eu_retail_s_split_adds_up_names_standard_and_agrees_with_its_own_dashbo
             own.setdefault(e.tier, {})[e.time] = e.count
     assert set(own) >= {"default", "priority"}, own
     for tier, per in own.items():
-        trailing = per.get(float(minute), 0) + per.get(float(minute - 60), 0) * (1 - 59 / 60)
-        assert split.get(tier, 0.0) == pytest.approx(trailing, abs=0.01), (tier, split, own)
+        assert split.get(tier, 0.0) == pytest.approx(per.get(float(minute - 60), 0), abs=0.01), (tier, split, own)

@@ -25,8 +25,8 @@ async def test_rows_are_worst_first_and_filter_and_group_work():
         await pilot.pause()
         assert isinstance(app.screen, FleetScreen)
         lines = text_of(table(app)).splitlines()
-        assert lines[0].startswith("  account") and "throttles/min" in lines[0]
-        assert lines[1].startswith("▲ risk-prod-") and "4.0 (S 3.0 P 1.0)" in lines[1]  # throttling first
+        assert lines[0].startswith("  account") and "thr/min" in lines[0]
+        assert lines[1].startswith("▲ risk-prod-") and "4 (S 3 P 1)" in lines[1]  # throttling first
         assert "88%" in lines[4]  # then the hot accounts
         pulse = str(app.screen.query_one("#fleet-pulse").render())
         assert pulse.startswith("2 accounts over 80% · 1 throttling · 1 stale")
@@ -190,3 +190,26 @@ async def test_an_action_screen_s_context_line_keeps_the_fleet_pulse(width):
         text = text_of(bar)
         assert f"fleet: {PULSE}" in text and "READ-ONLY" in text, text
         assert all(len(line) <= width for line in text.splitlines())
+
+
+async def test_at_80_columns_the_table_keeps_throttles_and_state_and_the_header_its_endpoint():
+    """newcomer-5 F8: the model and account columns give way first; the header keeps endpoint and refresh time,
+    and takes back its parts when the terminal grows."""
+    from tierconsole.core.domain.fleetsample import sample_fleet
+    from tierconsole.tui.app import TierConsoleApp
+    from tierconsole.tui.widgets.fleet_table import FleetTable
+
+    app = TierConsoleApp(theme="dark", fleet=sample_fleet())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(FleetTable)
+        head = table.render_line(0).text
+        assert "thr/min" in head and "state" in head, head
+        hot = next(i for i, r in enumerate(table.lines) if (getattr(r, "throttles_per_min", 0) or 0) > 0)
+        assert "4 (S 3 P 1)" in table.render_line(hot + 1).text
+        title = str(app.screen.query_one("#fleet-title").render())
+        assert "127.0.0.1:4599" in title and "00:00:30" in title and "GetMetricData" not in title, title
+        await pilot.resize_terminal(160, 40)
+        await pilot.pause()
+        title = str(app.screen.query_one("#fleet-title").render())
+        assert "GetMetricData" in title and "refreshed 00:00:30 UTC" in title, title

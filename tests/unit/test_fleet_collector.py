@@ -83,19 +83,22 @@ class Client:
             raise client_error("InternalServiceFault", "GetMetricData")
         out = []
         stamp = [datetime.fromtimestamp(MINUTE, timezone.utc)]
+        complete = [datetime.fromtimestamp(MINUTE - 60, timezone.utc)]  # throttles: the last complete minute's
         for q in MetricDataQueries:
             if "Expression" in q:
                 for account, metrics in self.w.regions[self.region].items():
                     if metrics.get("InvocationThrottles"):
-                        out.append({"Id": q["Id"], "Label": f"{account} {NOVA}+priority", "Timestamps": stamp,
+                        out.append({"Id": q["Id"], "Label": f"{account} {NOVA}+priority", "Timestamps": complete,
                                     "Values": [metrics["InvocationThrottles"]], "StatusCode": "Complete"})
                 continue
             account = q["AccountId"]
             if (account, self.region) in self.w.forbidden:
                 out.append({"Id": q["Id"], "Timestamps": [], "Values": [], "StatusCode": "Forbidden"})
                 continue
-            value = self.w.regions[self.region].get(account, {}).get(q["MetricStat"]["Metric"]["MetricName"])
-            out.append({"Id": q["Id"], "Timestamps": stamp if value else [], "Values": [value] if value else [],
+            metric = q["MetricStat"]["Metric"]["MetricName"]
+            value = self.w.regions[self.region].get(account, {}).get(metric)
+            at = complete if metric == "InvocationThrottles" else stamp
+            out.append({"Id": q["Id"], "Timestamps": at if value else [], "Values": [value] if value else [],
                         "StatusCode": "Complete"})
         return {"MetricDataResults": out}
 

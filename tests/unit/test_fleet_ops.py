@@ -22,7 +22,7 @@ def test_the_json_document_has_accounts_rows_worst_first_and_calls():
     assert doc["calls"]["GetMetricData"] == 2 and doc["source"] == "AWS"
     assert [r["account_id"] for r in doc["rows"][:2]] == ["200000000002", "200000000001"]
     top = doc["rows"][1]
-    assert top["binding_quota"]["code"] == "L-1" and top["use"] == 0.9 and top["binding_quota"]["label"] == "on-demand TPM"
+    assert top["binding"]["code"] == "L-1" and top["use"] == 0.9 and top["binding"]["label"] == "on-demand TPM"
     assert doc["rows"][0]["throttles_per_min_by_tier"] == {"priority": 3.0, "default": 0.0}  # the split adds up to the total
     assert {a["account_id"]: a["name_source"] for a in doc["accounts"]}["200000000001"] == "link label"
     assert doc["pulse"]["over_accounts"] == ["200000000001"]
@@ -51,7 +51,7 @@ def test_the_text_marks_what_is_over_or_throttling_and_says_the_calls():
     assert lines[0].startswith("fleet  profile prod-fleet  monitoring account ")  # F3: never "fleet fleet"
     assert "1 account over 80% · 1 throttling" in lines[1] and "GetMetricData 2" in lines[1]
     marked = [ln for ln in lines if ln.startswith("▲ ")]
-    assert len(marked) == 2 and "200000000002" in marked[0] and "3.0 (P 3.0)" in marked[0]
+    assert len(marked) == 2 and "200000000002" in marked[0] and "3 (P 3)" in marked[0]
     assert "payments-p… 200000000001" in marked[1] and "90%" in marked[1]  # a long name is cut, never the id
 
 

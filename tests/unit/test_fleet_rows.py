@@ -14,6 +14,7 @@ from tierconsole.present.fleet import throttles_cell
 
 NOW = 1_800_000_030.0
 MINUTE = float(math.floor(NOW / 60) * 60)
+PREV = MINUTE - 60  # the last complete minute
 NOVA = "amazon.nova-lite-v1:0"
 LISTED = parse_quotas(
     [{"QuotaName": "On-demand model inference tokens per minute for Amazon Nova Lite", "QuotaCode": "L-1",
@@ -70,29 +71,31 @@ def test_reservation_use_and_sandbox_overflow():
 
 
 def test_throttles_by_tier_come_from_insights_or_are_left_unsplit():
-    a = answers(InvocationThrottles={NOVA: 6.0})
+    a = answers()
+    a.series[("InvocationThrottles", NOVA, None)] = {PREV: 6.0}  # throttles/min: the last complete minute
     (split,) = fr.build_rows("2" * 12, "", "r", [NOVA], a, NOW, listed=LISTED, quota_note=None,
-                             by_tier={NOVA: {"priority": {MINUTE: 4.0}, "default": {MINUTE: 2.0}}})
+                             by_tier={NOVA: {"priority": {PREV: 4.0}, "default": {PREV: 2.0}}})
     assert split.throttles_per_min == 6.0 and split.throttles_by_tier == {"priority": 4.0, "default": 2.0}
     assert not split.tiers_note
     (cut,) = fr.build_rows("2" * 12, "", "r", [NOVA], a, NOW, listed=LISTED, quota_note=None,
-                           by_tier={NOVA: {"priority": {MINUTE: 4.0}}}, tier_notes={NOVA: "tiers: top 500 only"})
+                           by_tier={NOVA: {"priority": {PREV: 4.0}}}, tier_notes={NOVA: "tiers: top 500 only"})
     assert cut.throttles_by_tier == {"priority": 4.0} and cut.tiers_note == "tiers: top 500 only"
-    assert throttles_cell(cut) == "6.0 (P 4.0; tiers: top 500 only)"
+    assert throttles_cell(cut) == "6 (P 4; tiers: top 500 only)"
     (unread,) = fr.build_rows("2" * 12, "", "r", [NOVA], a, NOW, listed=LISTED, quota_note=None, by_tier={},
                               tiers_unread="tiers: not read (Insights)")
-    assert unread.throttles_by_tier is None and throttles_cell(unread) == "6.0 (tiers: not read (Insights))"
+    assert unread.throttles_by_tier is None and throttles_cell(unread) == "6 (tiers: not read (Insights))"
 
 
 def test_a_split_that_does_not_add_up_to_the_total_says_so():
     """F2 (newcomer-4): ``22.0 (P 5.0)`` with nothing said. A split short of its total is marked partial."""
-    a = answers(InvocationThrottles={NOVA: 30.0})
+    a = answers()
+    a.series[("InvocationThrottles", NOVA, None)] = {PREV: 30.0}
     (short,) = fr.build_rows("2" * 12, "", "r", [NOVA], a, NOW, listed=LISTED, quota_note=None,
-                             by_tier={NOVA: {"priority": {MINUTE: 8.0}}})
-    assert short.tiers_note == "tiers: partial" and throttles_cell(short) == "30.0 (P 8.0; tiers: partial)"
+                             by_tier={NOVA: {"priority": {PREV: 8.0}}})
+    assert short.tiers_note == "tiers: partial" and throttles_cell(short) == "30 (P 8; tiers: partial)"
     (whole,) = fr.build_rows("2" * 12, "", "r", [NOVA], a, NOW, listed=LISTED, quota_note=None,
-                             by_tier={NOVA: {"priority": {MINUTE: 8.0}, "default": {MINUTE: 22.0}}})
-    assert not whole.tiers_note and throttles_cell(whole) == "30.0 (S 22.0 P 8.0)"
+                             by_tier={NOVA: {"priority": {PREV: 8.0}, "default": {PREV: 22.0}}})
+    assert not whole.tiers_note and throttles_cell(whole) == "30 (S 22 P 8)"
     assert row_document(whole)["throttles_per_min_by_tier"] == {"priority": 8.0, "default": 22.0}
 
 

@@ -62,15 +62,34 @@ MARKS_LEGEND = ("~ estimate: the last 60 s blended from CloudWatch's per-minute 
                 "even); ✖ a measured minute reached the quota")
 
 
+def tpm_judged(fraction: float | None, peak: float | None) -> float | None:
+    """The one rule "over" judges a quota's TPM use by (the dashboard, ``status``, the fleet, ``watch``): the blended
+    estimate of the last 60 s (``fraction``, the figure shown), or the highest measured one-minute use (``peak``: the
+    minute in progress so far or the last complete one, over the quota) when that is higher. Right after a minute
+    boundary, or while CloudWatch's minute in progress is still filling, the blend reads far under a quota the
+    account is pinned at; a measured minute does not. None: neither is known."""
+    known = [f for f in (fraction, peak) if f is not None]
+    return max(known) if known else None
+
+
+def tpm_peak_fraction(q: Any) -> float | None:
+    """A quota row's highest measured minute over its TPM quota (a view or a status document's row); None when
+    either is not known."""
+    peak, quota = _optional(q, "tpm_peak_minute"), _optional(q, "tpm_quota")
+    return peak / quota if peak is not None and quota else None
+
+
 def tpm_mark(fraction: float | None, *, estimated: bool, measured_over: bool,
-             warn: float) -> tuple[str, str, str]:
-    """(level, glyph, percent) of a quota row's TPM, one definition for the pane and ``status``: ``crit`` (``✖``)
-    only when a measured minute reached the quota (an early spike in the blended previous minute can read over
-    100% with no minute over); an estimate reads ``~85%``, or ``~`` in the glyph's place when the figure needs the
-    room (``~117%``). ``fraction`` None (no quota known, or no data): ``—``."""
+             warn: float, peak: float | None = None) -> tuple[str, str, str]:
+    """(level, glyph, percent) of a quota row's TPM, one definition for the pane, ``status`` and the fleet: ``crit``
+    (``✖``) only when a measured minute reached the quota (an early spike in the blended previous minute can read
+    over 100% with no minute over); ``warn`` (``▲``) when :func:`tpm_judged` of the estimate and the measured
+    ``peak`` is at or over ``warn``; an estimate reads ``~85%``, or ``~`` in the glyph's place when the figure
+    needs the room (``~117%``). ``fraction`` None (no quota known, or no data): ``—``."""
     if fraction is None:
         return "ok", TPM_GLYPH["ok"], percent(None)
-    level = "crit" if fraction >= 1.0 else "warn" if fraction >= warn else "ok"
+    judged = tpm_judged(fraction, peak) or 0.0
+    level = "crit" if judged >= 1.0 else "warn" if judged >= warn else "ok"
     if level == "crit" and not measured_over:
         level = "warn"
     pct, glyph = percent(fraction), TPM_GLYPH[level]
@@ -85,7 +104,8 @@ def tpm_mark(fraction: float | None, *, estimated: bool, measured_over: bool,
 def quota_fractions(q: Any) -> list[tuple[str, float]]:
     """(label, fraction) of every quota a row draws on whose use is known: its TPM and RPM and each of its
     ``quotas`` (daily ones included), so "over" judges every applicable quota."""
-    out = [(label, f) for label, f in (("TPM", _field(q, "tpm_fraction")), ("RPM", _field(q, "rpm_fraction")))
+    tpm = tpm_judged(_field(q, "tpm_fraction"), tpm_peak_fraction(q))  # the estimate, or a measured minute
+    out = [(label, f) for label, f in (("TPM", tpm), ("RPM", _field(q, "rpm_fraction")))
            if f is not None]  # None: not measured (a region with no data), never over
     uses = q.get("quotas", ()) if isinstance(q, dict) else getattr(q, "quotas", ())
     for u in uses:
@@ -155,7 +175,9 @@ def uses_over(quotas: Iterable[Any], reservations: Iterable[Any], threshold: flo
         measure, fraction = max(fractions, key=lambda lf: lf[1])  # ties: TPM first
         if is_over(fraction, threshold=threshold):
             # the row's TPM figures (its route's TPM quota, or a split input/output one) blend the previous minute in
-            estimated = measure.endswith("TPM") and bool(_optional(q, "tpm_estimated"))
+            # (unless a measured minute is the higher: :func:`tpm_judged`)
+            estimated = measure.endswith("TPM") and bool(_optional(q, "tpm_estimated")) \
+                and (measure != "TPM" or fraction != tpm_peak_fraction(q))
             out.append(Over("quota", quota_key(q), measure, fraction, estimated))
     for r in reservations:
         known = [(f, label) for label, key in (("output", "output_fraction"), ("input", "input_fraction"))

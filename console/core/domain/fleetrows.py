@@ -12,13 +12,15 @@ rest; within a band by use (descending), throttles (descending), then account la
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable, Mapping, Sequence
 
-from .metricsplan import Answers, Series, reservation_views, trailing_minute
+from .alerts import tpm_judged
+from .metricsplan import PERIOD, Answers, Series, measured_minutes, reservation_views, trailing_minute
 from .quota_use import Listed, route_uses
-from .quotas import CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, binding, quota_label
+from .quotas import CROSS_REGION_ROUTE, GLOBAL_ROUTE, ON_DEMAND_ROUTE, Measure, binding, describe, quota_label
 from .catalog import ReservationSpec
 from .routes import GLOBAL_GEO, KNOWN_GEOS, model_named_by
 
@@ -34,6 +36,10 @@ class BindingQuota:
     limit: float
     used: float
     fraction: float
+    measure: str = ""  # "tokens", "requests", "input_tokens", "output_tokens" (Service Quotas' measure, as status --json)
+    period: int | None = None  # seconds: 60 a minute quota, 86400 a daily one
+    text: str = ""  # "on-demand TPM quota of Amazon Nova Lite (eu-west-1), 60% used" (status --json's binding.text)
+    source: str = ""  # who published the use: "AWS CloudWatch", "sandbox CloudWatch", "… utilization report"
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,8 @@ class FleetRow:
     route: str  # on_demand | cross_region | global | "" (an application profile: its route is not known here)
     tpm_used: float | None
     rpm_used: float | None
+    #: ``InvocationThrottles`` of the last complete minute (``throttles_minute``): the count the account's dashboard
+    #: lists for that minute, never a blend with the minute in progress (a partial count)
     throttles_per_min: float | None
     #: wire tier -> throttles/min (Standard is ``default``), adding up to the total; None: no split read (totals
     #: only). A split known to be partial keeps what was read and says why in ``tiers_note``
@@ -74,12 +82,39 @@ class FleetRow:
     throttle_minutes: tuple[tuple[float, float], ...] = ()
     #: the route's per-minute quota values as listed (label, value): ``watch``'s ``quota_value`` changes
     quota_values: tuple[tuple[str, float], ...] = ()
+    tpm_quota: float | None = None  # the route's TPM minute quota as listed (None: not known)
+    #: the highest measured one-minute TPM (the minute in progress so far, or the last complete one)
+    tpm_peak_minute: float | None = None
+    tpm_estimated: bool = False  # tpm_used blends the previous minute in: an estimate (``~``), as on the dashboard
+    throttles_minute: float | None = None  # the start of the minute ``throttles_per_min`` counts
+
+    @property
+    def tpm_fraction(self) -> float | None:
+        """The blended estimate over the route's TPM quota: the dashboard's ``tpm_fraction``."""
+        return self.tpm_used / self.tpm_quota if self.tpm_used is not None and self.tpm_quota else None
+
+    @property
+    def tpm_peak_fraction(self) -> float | None:
+        return self.tpm_peak_minute / self.tpm_quota if self.tpm_peak_minute is not None and self.tpm_quota else None
+
+    @property
+    def tpm_measured_over(self) -> bool:
+        """A measured minute reached the TPM quota (``✖``), never the estimate alone: the dashboard's rule."""
+        return (self.tpm_peak_fraction or 0.0) >= 1.0
+
+    @property
+    def shown_use(self) -> float | None:
+        """The figure the use column shows: the highest of the binding quota's fraction and the reservation's."""
+        figures = [f for f in ((self.binding.fraction if self.binding else None),
+                               (self.reserved.fraction if self.reserved else None)) if f is not None]
+        return max(figures) if figures else None
 
     @property
     def use(self) -> float | None:
-        """The highest of the binding quota's fraction and the reservation's."""
-        figures = [f for f in ((self.binding.fraction if self.binding else None),
-                               (self.reserved.fraction if self.reserved else None)) if f is not None]
+        """What "over" judges (the pulse, worst first, ``--fail-over``): :attr:`shown_use`, or the TPM use as the
+        dashboard judges it (:func:`~.alerts.tpm_judged`: a measured minute when it is higher than the blend)."""
+        figures = [f for f in (self.shown_use, tpm_judged(self.tpm_fraction, self.tpm_peak_fraction)
+                               if self.binding is not None else None) if f is not None]
         return max(figures) if figures else None
 
     @property
@@ -119,12 +154,14 @@ def build_rows(account_id: str, account_name: str, region: str, series: Sequence
     for s in sorted(set(series)):
         model, route = route_of(s)
         minutes: tuple[tuple[float, float], ...] = ()
+        peak, estimated, tpm_quota = None, False, None
         if answers is None:
             tpm = rpm = thr = None
         else:
             tpm = trailing_minute(answers.get("EstimatedTPMQuotaUsage", s), now)
+            peak, estimated = measured_minutes([answers.get("EstimatedTPMQuotaUsage", s)], now)  # the dashboard's
             rpm = trailing_minute(answers.get("Invocations", s), now)
-            thr = trailing_minute(answers.get("InvocationThrottles", s), now)
+            thr = last_complete_minute(answers.get("InvocationThrottles", s), now)
             minutes = tuple(sorted(answers.get("InvocationThrottles", s).items()))
         bound = None
         note = quota_note
@@ -132,24 +169,38 @@ def build_rows(account_id: str, account_name: str, region: str, series: Sequence
         if listed is not None and answers is not None and route:
             uses = route_uses(answers, listed, model, route, (s,), None, now, sandbox=sandbox)
             values = tuple((quota_label(u.spec), float(u.spec.value)) for u in uses if not u.spec.daily)
+            tpm_quota = next((float(u.spec.value) for u in uses
+                              if u.spec.measure is Measure.TOKENS and not u.spec.daily), None)
             b = binding(uses) or next((u for u in uses if u.used is not None and not u.spec.daily), None)  # idle: 0%
             if b is not None and b.used is not None and b.fraction is not None:
                 bound = BindingQuota(b.spec.name, listed.code(b.spec), b.spec.kind.value, quota_label(b.spec),
-                                     float(b.spec.value), b.used, b.fraction)
+                                     float(b.spec.value), b.used, b.fraction, b.spec.measure.value, b.spec.period_s,
+                                     describe(b, region, listed.quota_name_of(model)), b.source)
             elif not uses:
                 note = note or "no quota listed for this model"
         elif listed is not None and not route:
             note = note or "application profile: its quotas are those of the model it copies"
         split = None
         if by_tier is not None and s in by_tier:
-            split = {t: trailing_minute(v, now) for t, v in sorted(by_tier[s].items())}
+            split = {t: last_complete_minute(v, now) for t, v in sorted(by_tier[s].items())}
         rv = res_views.get(s)
         reserved = None if rv is None else ReservedUse(rv.reservation_id, rv.input_fraction, rv.output_fraction,
                                                        rv.overflow_tpm, rv.overflow_source)
         tiers_note = (tier_notes or {}).get(s) or (tiers_unread if split is None else "") or _unsplit(split, thr)
         rows.append(FleetRow(account_id, account_name, region, s, model, route, tpm, rpm, thr, split,
-                             tiers_note if (thr or 0) > 0 else "", bound, reserved, stale, note, src, minutes, values))
+                             tiers_note if (thr or 0) > 0 else "", bound, reserved, stale, note, src, minutes, values,
+                             tpm_quota, peak, estimated, None if answers is None else complete_minute(now)))
     return rows
+
+
+def complete_minute(now: float) -> float:
+    """The start of the last complete minute at ``now``."""
+    return float(math.floor(now / PERIOD) * PERIOD - PERIOD)
+
+
+def last_complete_minute(series: Series, now: float) -> float:
+    """The sum of the last complete minute (0 when nothing was published for it)."""
+    return series.get(complete_minute(now), 0.0)
 
 
 def _unsplit(split: Mapping[str, float] | None, total: float | None) -> str:

@@ -44,8 +44,9 @@ def sample_fleet(accounts: int = 12, regions: int = 3, models: int = 3, *, now: 
                 share = (0.80 + 0.15 * ((a + j) % 3) / 2) if hot and j == 0 else 0.02 + 0.05 * ((a * 7 + j * 3) % 10) / 10
                 answers.series[("EstimatedTPMQuotaUsage", model, None)] = {minute: share * 1_000_000}
                 answers.series[("Invocations", model, None)] = {minute: 10.0 + j}
-                answers.series[("InvocationThrottles", model, None)] = {minute: 4.0 if throttling and j == 0 else 0.0}
-            by_tier = {catalog[0][0]: {"priority": {minute: 1.0}, "default": {minute: 3.0}}} if throttling else {}
+                # throttles/min are the last complete minute's
+                answers.series[("InvocationThrottles", model, None)] = {minute - 60: 4.0 if throttling and j == 0 else 0.0}
+            by_tier = {catalog[0][0]: {"priority": {minute - 60: 1.0}, "default": {minute - 60: 3.0}}} if throttling else {}
             made = build_rows(account, name, region, [m for m, _ in catalog], answers, now, listed=listed,
                               quota_note=None, by_tier=by_tier)
             made = [replace(r, stale=stale.get(region), source="sample") for r in made]  # never shown as AWS's

@@ -146,6 +146,11 @@ class ModelQuotaView:
         return _fraction(self.tpm_used, self.tpm_quota)
 
     @property
+    def tpm_peak_fraction(self) -> float | None:
+        """The highest measured minute over the TPM quota (None: either not known): :func:`~.alerts.tpm_judged`."""
+        return self.tpm_peak_minute / self.tpm_quota if self.tpm_peak_minute is not None and self.tpm_quota else None
+
+    @property
     def tpm_measured_over(self) -> bool:  # a measured minute reached the TPM quota, never the estimate alone
         peak = self.tpm_used if self.tpm_peak_minute is None else self.tpm_peak_minute
         return self.tpm_quota > 0 and peak >= self.tpm_quota

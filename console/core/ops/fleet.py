@@ -50,10 +50,21 @@ def row_document(r: fr.FleetRow) -> dict[str, Any]:
         "account_id": r.account_id, "account_name": r.account_name, "region": r.region, "series": r.series,
         "model_id": r.model_id, "route": route_label(r.route), "use": _round(r.use),
         "tpm_used": _round(r.tpm_used, 1), "rpm_used": _round(r.rpm_used, 2),
-        "binding_quota": None if b is None else {"name": b.name, "code": b.code, "kind": b.kind, "label": b.label,
-                                                 "limit": b.limit, "used": round(b.used, 2),
-                                                 "fraction": round(b.fraction, 4)},
+        # the dashboard's TPM rule (status --json's keys): tpm_used blends the previous minute in when tpm_estimated;
+        # tpm_peak_minute is the highest measured minute; "use" judges the higher of the two (core.domain.alerts)
+        "tpm_quota": r.tpm_quota, "tpm_fraction": _round(r.tpm_fraction), "tpm_estimated": r.tpm_estimated,
+        "tpm_measured_over": r.tpm_measured_over,
+        "tpm_peak_minute": None if r.tpm_peak_minute is None else round(r.tpm_peak_minute),
+        # status --json's names for the same things (its quota entries' value/used, its binding's other fields);
+        # label is the fleet's short one ("on-demand TPM")
+        "binding": None if b is None else {"name": b.name, "code": b.code, "kind": b.kind, "measure": b.measure,
+                                           "period": b.period, "value": b.limit, "used": round(b.used, 2),
+                                           "fraction": round(b.fraction, 4), "text": b.text, "source": b.source or None,
+                                           "label": b.label},
         "throttles_per_min": _round(r.throttles_per_min, 2),
+        # the window: InvocationThrottles of the last complete minute (its start, epoch seconds), as the account's
+        # dashboard lists that minute in its throttle feed
+        "throttles_window": "last complete minute", "throttles_minute": r.throttles_minute,
         "throttles_per_min_by_tier": None if r.throttles_by_tier is None else
         {t: round(v, 2) for t, v in r.throttles_by_tier.items()},
         "tiers_note": r.tiers_note or None,

@@ -20,8 +20,33 @@ from ...core.domain.format import clock
 from ..messages import RefreshRequested
 from ...present.fleet import row_detail
 from ..widgets.fleet_table import CursorMoved, FleetTable
+from ..widgets.header import ENDPOINT_MIN, endpoint_text, shorten_host
 from ..widgets.keybar import KeyBar
 from ..widgets.render import PaletteHost
+
+
+def fleet_title(s: FleetSnapshot, width: int | None) -> str:
+    """The fleet's header line in ``width`` cells, given up as the dashboard's header gives up its own: the call
+    count first, then the field labels and the brand, then the endpoint is shortened (never dropped, cut in the
+    middle: :func:`~..widgets.header.shorten_host`), then the region count; the refresh time always stays."""
+    mon, when = s.monitoring_account or "…", clock(s.time)
+    endpoint, regions = endpoint_text(s.endpoint), f"{len(s.regions)} regions"
+    calls = f"{sum(n for op, n in s.calls.items() if op == 'GetMetricData')} GetMetricData"
+    variants = [(" tierconsole fleet", f"profile {s.profile}", f"monitoring {mon}", regions, endpoint,
+                 f"refreshed {when} UTC", calls),
+                (" tierconsole fleet", f"profile {s.profile}", f"monitoring {mon}", regions, endpoint,
+                 f"refreshed {when} UTC"),
+                (" fleet", s.profile, mon, regions, endpoint, f"refreshed {when} UTC"),
+                (" fleet", s.profile, mon, regions, endpoint, f"{when} UTC")]
+    for parts in variants:
+        if width is None or len("  ".join(parts)) <= width:
+            return "  ".join(parts)
+    for parts in (variants[-1], (" fleet", s.profile, mon, endpoint, f"{when} UTC")):
+        room = width - len("  ".join(p for p in parts if p is not endpoint)) - 2
+        if room >= ENDPOINT_MIN // 2:
+            return "  ".join(shorten_host(endpoint, room) if p is endpoint else p for p in parts)
+    text = "  ".join((" fleet", s.profile, f"{when} UTC"))
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
 class FleetDrill(Message):
@@ -76,6 +101,10 @@ class FleetScreen(Screen[None]):
         if self.snapshot is not None:
             self._draw()
 
+    def on_resize(self) -> None:
+        if self.snapshot is not None:  # the header gives up or takes back its parts with the width
+            self._set("#fleet-title", fleet_title(self.snapshot, self.size.width or None))
+
     # ------------------------------------------------------------------ data
     def show(self, snapshot: FleetSnapshot) -> None:
         self.snapshot = snapshot
@@ -90,10 +119,7 @@ class FleetScreen(Screen[None]):
         s = self.snapshot
         if s is None:
             return
-        title = (f" tierconsole fleet  profile {s.profile}  monitoring {s.monitoring_account or '…'}  "
-                 f"{len(s.regions)} regions  {s.endpoint or 'AWS'}  refreshed {clock(s.time)} UTC  "
-                 f"{sum(n for op, n in s.calls.items() if op == 'GetMetricData')} GetMetricData")
-        self._set("#fleet-title", title)
+        self._set("#fleet-title", fleet_title(s, self.size.width or None))
         pulse = s.pulse.text()
         extra = []
         if self.filter_text:

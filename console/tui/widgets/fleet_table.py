@@ -15,7 +15,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...core.domain.fleetrows import FleetRow, group
-from ...present.fleet import COLUMNS, line, mark, row_cells
+from ...present.fleet import COLUMNS, layout, line, mark, row_cells
 from .render import Palette, to_strips
 
 Line = FleetRow | str  # a row, or a group heading
@@ -131,14 +131,16 @@ class FleetTable(ScrollView, can_focus=True):
         item = self.lines[index]
         if isinstance(item, str):
             return item
-        return line(row_cells(item), mark(item, self.threshold)) + ("\x00" if index == self.cursor else "")
+        widths = layout(self.size.width)  # at 80 columns the model and account give way, never thr/min or state
+        return line(row_cells(item, widths), mark(item, self.threshold), widths) + ("\x00" if index == self.cursor else "")
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         palette = Palette(self)
         if y == 0:  # the column heads stay in place while the rows scroll
             self._texts[0] = "header"
-            return to_strips([Text(line(COLUMNS), style=palette["muted"])], width, Style(), self.app.console)[0]
+            return to_strips([Text(line(COLUMNS, widths=layout(width)), style=palette["muted"])], width, Style(),
+                             self.app.console)[0]
         index = round(self.scroll_y) + y - 1
         text = self._text(index)
         self._texts[y] = text

@@ -89,7 +89,7 @@ class QuotaBody(Body):
         """(level, glyph, percent) of a row's TPM, as ``status`` says it (:func:`~...core.domain.alerts.tpm_mark`):
         ✖ only when a measured minute is over the quota, ``~`` an estimate."""
         return tpm_mark(q.tpm_fraction if q.tpm_quota > 0 else None, estimated=q.tpm_estimated,
-                        measured_over=q.tpm_measured_over, warn=self.warn_at)
+                        measured_over=q.tpm_measured_over, warn=self.warn_at, peak=q.tpm_peak_fraction)
 
     @staticmethod
     def _request_line(q: ModelQuotaView, r: QuotaRequestView, palette: Palette) -> Text:
