@@ -164,34 +164,6 @@ async def test_a_drilled_dashboard_header_always_shows_the_fleet_pulse(size):
         assert all(len(line) <= size[0] for line in header.splitlines())
 
 
-@pytest.mark.parametrize("width", [80, 120])
-async def test_an_action_screen_s_context_line_keeps_the_fleet_pulse(width):
-    """The prompt lab's (and every action screen's) context line inside a drilled account: the pulse on a line of
-    its own where the badges leave it no room, never left out."""
-    from textual.screen import Screen
-
-    from tierconsole.core.domain.sample import sample_dashboard
-    from tierconsole.tui.widgets.header import ContextBar, ContextInfo
-    from tierconsole.tui.widgets.render import PaletteHost
-
-    class Action(Screen):
-        def compose(self):
-            yield PaletteHost()
-            yield ContextBar()
-
-    app = TierConsoleApp(data=sample_dashboard())
-    async with app.run_test(size=(width, 24)) as pilot:
-        await app.push_screen(Action())
-        await pilot.pause()
-        bar = app.screen.query_one(ContextBar)
-        bar.set_data(ContextInfo("PROMPT LAB", "fleet/eu-retail@eu-west-1", "200000000008", "eu-west-1",
-                                 is_sandbox=True, read_only=True, pulse=PULSE))
-        await pilot.pause()
-        text = text_of(bar)
-        assert f"fleet: {PULSE}" in text and "READ-ONLY" in text, text
-        assert all(len(line) <= width for line in text.splitlines())
-
-
 async def test_at_80_columns_the_table_keeps_throttles_and_state_and_the_header_its_endpoint():
     """newcomer-5 F8: the model and account columns give way first; the header keeps endpoint and refresh time,
     and takes back its parts when the terminal grows."""

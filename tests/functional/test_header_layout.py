@@ -100,7 +100,8 @@ async def test_credentials_in_an_endpoint_url_are_never_shown(width):
 @pytest.mark.parametrize("pulse", ["", "2 throttling · 12 accounts"])
 async def test_an_action_screen_s_context_line_never_gives_up_its_target(width, pulse):
     """An action screen (prompt lab, batch submit) acts on its profile, account and region: each is shown at any
-    width, with both badges and the fleet's pulse, on a second line where one has no room — never dropped."""
+    width, with both badges and the fleet's pulse (inside a drilled fleet account), on a second line where one has
+    no room — never dropped."""
     from textual.screen import Screen
 
     from tierconsole.tui.widgets.header import ContextBar, ContextInfo
