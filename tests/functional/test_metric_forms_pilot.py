@@ -29,6 +29,11 @@ def send(endpoint: str) -> dict[str, int]:
 async def test_the_quota_pane_shows_each_tier_on_either_form(isolated, form):  # noqa: F811
     doc = sandbox_doc()
     doc["sandbox"]["metrics"]["tier_form"] = form
+    # An account (and so a bucket) of its own: moto's CloudWatch backend is one per account and region in a
+    # process, so another sandbox of this xdist worker (an earlier test's, within the minute) would add its Nova
+    # Lite traffic to the minute this test reads (seen in CI: a 63,939-token minute beside 119 sent here).
+    doc["sandbox"]["account_id"] = {"suffix": "310987654321", "dimension": "410987654321"}[form]
+    doc["sandbox"]["bucket"] = f"metric-forms-{form}"
     profile = dataclasses.replace(parse_profile(doc, default_name="sandbox"), refresh_seconds=0.3)
     app = live_app(profile, speed=1.0)  # metrics on the wall clock: the collector's clock
     async with app.run_test(size=WIDE) as pilot:
