@@ -165,4 +165,11 @@ def format_fleet(s: FleetSnapshot, rows: Sequence[FleetRow] | None = None, by: s
 def over_lines(rows: Iterable[FleetRow], threshold: float) -> list[str]:
     """``payments-prod (200000000001): us-east-1 amazon.nova-lite-v1:0 on-demand TPM 93%``"""
     return [f"{r.account_name} ({r.account_id}): {r.region} {r.series} "
-            f"{r.binding.label + ' ' if r.binding else ''}{pct(r.use)}" for r in rows]
+            f"{r.binding.label + ' ' if r.binding else ''}{use_cell(r)}{_judged_by_peak(r)}" for r in rows]
+
+
+def _judged_by_peak(r: FleetRow) -> str:
+    """Why a row whose shown estimate is under the line is over it: its last measured minute (tpm_judged)."""
+    if r.use is None or r.shown_use is None or r.use <= r.shown_use:
+        return ""
+    return f" (measured minute {pct(r.use)})"

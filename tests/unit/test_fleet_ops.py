@@ -105,3 +105,27 @@ def test_nothing_measured_across_the_fleet_is_not_all_clear():
     unlinked = verdict(replace(empty, accounts=()), 0.8)
     assert unlinked.code == 1 and "no source account is linked to the monitoring account" in unlinked.nothing
     assert verdict(snapshot(), 0.99).nothing == ""  # rows were measured: judged as before
+
+
+def test_the_fail_over_lines_mark_an_estimate_as_the_table_does():
+    """``status --fleet --fail-over``'s stderr line shows the use as the fleet table and the dashboard do: a blended
+    estimate with its ``~`` (newcomer-5 F3 note: it printed a bare ``90%``)."""
+    import dataclasses
+
+    v = verdict(snapshot(), 0.5)
+    estimated = [dataclasses.replace(r, tpm_estimated=True) for r in v.over]
+    line = over_lines(estimated, 0.5)[0]
+    assert line.endswith("on-demand TPM ~90%"), line
+    assert over_lines(v.over, 0.5)[0].endswith("on-demand TPM 90%")  # a measured figure stays plain
+
+
+def test_a_row_over_the_line_by_its_measured_minute_says_so():
+    """Over by :func:`tpm_judged` (a measured minute at 95%) while the blend shown reads 50%: the line says why."""
+    import dataclasses
+
+    v = verdict(snapshot(), 0.5)
+    r = v.over[0]
+    quota = r.binding.limit
+    row = dataclasses.replace(r, tpm_estimated=True, binding=dataclasses.replace(r.binding, fraction=0.5),
+                              tpm_used=0.5 * quota, tpm_quota=quota, tpm_peak_minute=0.95 * quota)
+    assert over_lines([row], 0.8)[0].endswith("on-demand TPM ~50% (measured minute 95%)"), over_lines([row], 0.8)
